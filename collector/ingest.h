@@ -1,0 +1,47 @@
+/* The receivers' shared path from a request body to the local store:
+ * decompress, decode, validate, index, submit to the committer. Both the
+ * OTLP/gRPC and OTLP/HTTP receivers call it; they differ only in framing.
+ *
+ * tg_ingest_submit() either fails at once (returns a negative code and
+ * fills result->message; the callback is never called) or returns 0 and
+ * calls the callback on the loop thread once the data is durable. */
+#ifndef TG_INGEST_H
+#define TG_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "committer.h"
+#include "stats.h"
+#include "tg_compress.h"
+#include "tg_otlp.h"
+
+typedef struct tg_ingest tg_ingest;
+
+typedef struct tg_ingest_result {
+    int status;          /* 0, or TG_E* */
+    uint64_t accepted;   /* items committed */
+    uint64_t rejected;   /* items removed by validation (partial success) */
+    char message[256];   /* for the client: error or partial-success text */
+} tg_ingest_result;
+
+typedef void (*tg_ingest_cb)(void *ctx, const tg_ingest_result *res);
+
+typedef struct tg_ingest_options {
+    size_t max_decompressed_bytes; /* bomb guard, default 64 MiB */
+    size_t max_decode_bytes;       /* arena limit per request, default 256 MiB */
+} tg_ingest_options;
+
+tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,
+                            const tg_ingest_options *opt);
+void tg_ingest_destroy(tg_ingest *ing);
+
+/* `body` is the request body as received; `comp` its compression. Errors
+ * returned at once: TG_EPARSE, TG_EUTF8, TG_ETOO_BIG (decompressed size),
+ * TG_EUNSUPPORTED, TG_EBUSY (backpressure), TG_ECLOSED (shutting down). */
+int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
+                     enum tg_encoding enc, enum tg_compression comp, const uint8_t *body,
+                     size_t len, tg_ingest_cb cb, void *ctx, tg_ingest_result *result);
+
+#endif

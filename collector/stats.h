@@ -1,0 +1,36 @@
+/* The collector's counters, exported on /metrics. Plain atomics so the
+ * loop thread and the writer thread update them without locks. */
+#ifndef TG_STATS_H
+#define TG_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "tg_otlp.h"
+
+enum tg_transport { TG_TRANSPORT_GRPC = 0, TG_TRANSPORT_HTTP = 1 };
+#define TG_TRANSPORT_COUNT 2
+
+/* Commit latency histogram bucket upper bounds, seconds. */
+#define TG_STATS_COMMIT_BUCKETS 12
+extern const double tg_stats_commit_bounds[TG_STATS_COMMIT_BUCKETS];
+
+typedef struct tg_stats {
+    /* items per signal x transport */
+    _Atomic uint64_t items_received[TG_SIGNAL_COUNT][TG_TRANSPORT_COUNT];
+    _Atomic uint64_t items_accepted[TG_SIGNAL_COUNT][TG_TRANSPORT_COUNT];
+    _Atomic uint64_t items_refused[TG_SIGNAL_COUNT][TG_TRANSPORT_COUNT];
+    /* requests refused, by reason, per signal x transport */
+    _Atomic uint64_t requests_refused_busy[TG_SIGNAL_COUNT][TG_TRANSPORT_COUNT];
+    _Atomic uint64_t requests_refused_bad[TG_SIGNAL_COUNT][TG_TRANSPORT_COUNT];
+    _Atomic uint64_t bytes_received[TG_SIGNAL_COUNT][TG_TRANSPORT_COUNT]; /* wire bytes */
+    _Atomic uint64_t commit_count;
+    _Atomic uint64_t commit_bucket[TG_STATS_COMMIT_BUCKETS + 1]; /* last = +Inf */
+    _Atomic uint64_t commit_sum_us;
+    _Atomic uint64_t connections_refused;
+    _Atomic uint64_t timeouts;
+} tg_stats;
+
+void tg_stats_observe_commit(tg_stats *s, double seconds);
+
+#endif

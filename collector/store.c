@@ -1,0 +1,2 @@
+/* Implemented by the store work. */
+typedef int tg_store_placeholder;

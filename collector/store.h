@@ -1,0 +1,94 @@
+/* The site's durable local store: every OTLP request at full fidelity,
+ * regulated fields included (this store never leaves the site).
+ *
+ * Layout (LMDB, one environment, named databases):
+ *   records   seq(u64 BE) -> record header + zstd(protobuf Export*Request)
+ *   by_trace  trace_id(16) + seq(8)                 -> (empty)
+ *   by_time   signal(1) + t_min(u64 BE) + seq(8)    -> t_max(8)
+ *   by_svc    signal(1) + service + '\0' + seq(8)   -> (empty)
+ *   meta      "format", "next_seq", "bytes", "evictions", ... -> u64
+ * A record keeps, uncompressed in its header, the index keys it created so
+ * eviction can delete them without decompressing.
+ *
+ * One request is one record: indexing per request rather than per span
+ * keeps LMDB writes per request at a handful, which is what lets one
+ * write transaction carry hundreds of thousands of spans.
+ *
+ * Thread model: tg_store_write() from one writer thread at a time; reads
+ * from any thread concurrently (MDB_NOTLS). */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_otlp.h"
+
+#define TG_STORE_FORMAT_VERSION 1
+
+typedef struct tg_store tg_store;
+
+typedef struct tg_store_options {
+    uint64_t max_bytes;       /* size budget for records; 0 = unlimited */
+    uint64_t max_age_sec;     /* evict records ingested longer ago; 0 = keep */
+    uint64_t initial_map_size;/* LMDB map size at open; grows on demand */
+    int zstd_level;           /* 1 by default */
+    int no_sync;              /* tests and benchmarks only: skip fsync */
+} tg_store_options;
+
+void tg_store_options_default(tg_store_options *o);
+
+/* Opens (creating if needed) the store in `dir`. A store written with a
+ * different TG_STORE_FORMAT_VERSION fails with TG_EVERSION. */
+tg_store *tg_store_open(const char *dir, const tg_store_options *opt, int *err);
+void tg_store_close(tg_store *st);
+
+/* One request to write. `data` is the protobuf Export*ServiceRequest. */
+typedef struct tg_store_record {
+    enum tg_signal signal;
+    const uint8_t *data;
+    size_t len;
+    const tg_otlp_index *index;
+} tg_store_record;
+
+/* Writes `n` records in one durable transaction (group commit): either all
+ * are committed and fsync'd, or none is. Grows the map when full. Applies
+ * retention (age and size budget) in the same transaction. On success the
+ * records' sequence numbers are written to seqs (if not NULL). */
+int tg_store_write(tg_store *st, const tg_store_record *recs, size_t n, uint64_t *seqs);
+
+/* Applies retention without writing (the collector calls it periodically). */
+int tg_store_evict(tg_store *st, uint64_t now_unix_sec);
+
+/* A record as read back: the decompressed protobuf request. `data` is
+ * valid only during the callback. Return non-zero from the callback to stop. */
+typedef int (*tg_store_visit_cb)(void *ctx, uint64_t seq, enum tg_signal sig,
+                                 const uint8_t *data, size_t len);
+
+/* Visits every record that holds spans (or logs) of `trace_id`, oldest
+ * first. The callback filters items itself. */
+int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_cb cb,
+                       void *ctx);
+
+/* Visits records of `signal` whose time range overlaps [t_from, t_to]
+ * (unix ns; 0 means open), restricted to `service` if not NULL, newest
+ * first, at most `limit` records (0 = no limit). */
+int tg_store_scan(tg_store *st, enum tg_signal signal, const char *service,
+                  uint64_t t_from, uint64_t t_to, size_t limit, tg_store_visit_cb cb,
+                  void *ctx);
+
+typedef struct tg_store_stats {
+    uint64_t records;
+    uint64_t record_bytes;   /* compressed bytes held, the size budget's unit */
+    uint64_t raw_bytes;      /* uncompressed protobuf bytes held */
+    uint64_t items[TG_SIGNAL_COUNT];
+    uint64_t evicted_records;
+    uint64_t evicted_items[TG_SIGNAL_COUNT];
+    uint64_t map_size;       /* current LMDB map size */
+    uint64_t file_bytes;     /* size of data.mdb on disk */
+    uint64_t map_grows;
+} tg_store_stats;
+
+int tg_store_get_stats(tg_store *st, tg_store_stats *out);
+
+#endif

@@ -1,0 +1,132 @@
+#include "tg_arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tg_arena_block {
+    tg_arena_block *prev;
+    size_t size; /* usable bytes in data[] */
+    size_t used;
+    _Alignas(max_align_t) unsigned char data[];
+};
+
+#define TG_ARENA_ALIGN (sizeof(max_align_t))
+
+static void *arena_pb_alloc(void *data, size_t size)
+{
+    return tg_arena_alloc(data, size);
+}
+
+static void arena_pb_free(void *data, void *ptr)
+{
+    /* Arena memory is released in bulk by tg_arena_reset(). */
+    (void)data;
+    (void)ptr;
+}
+
+void tg_arena_init(tg_arena *a, size_t block_size, size_t limit)
+{
+    memset(a, 0, sizeof(*a));
+    a->block_size = block_size ? block_size : 64 * 1024;
+    a->limit = limit;
+    a->pb.alloc = arena_pb_alloc;
+    a->pb.free = arena_pb_free;
+    a->pb.allocator_data = a;
+}
+
+static tg_arena_block *arena_grow(tg_arena *a, size_t need)
+{
+    size_t size = a->block_size;
+    tg_arena_block *b;
+
+    if (need > size)
+        size = need;
+    if (a->limit && a->used_total + size > a->limit) {
+        if (a->used_total + need > a->limit)
+            return NULL;
+        size = a->limit - a->used_total;
+    }
+    b = malloc(sizeof(*b) + size);
+    if (!b)
+        return NULL;
+    b->prev = a->head;
+    b->size = size;
+    b->used = 0;
+    a->head = b;
+    a->used_total += size;
+    return b;
+}
+
+void *tg_arena_alloc(tg_arena *a, size_t size)
+{
+    tg_arena_block *b = a->head;
+    size_t off;
+
+    if (size == 0)
+        size = 1;
+    if (size > SIZE_MAX - TG_ARENA_ALIGN)
+        return NULL;
+    if (b) {
+        off = (b->used + TG_ARENA_ALIGN - 1) & ~(TG_ARENA_ALIGN - 1);
+        if (off <= b->size && b->size - off >= size) {
+            b->used = off + size;
+            return b->data + off;
+        }
+    }
+    b = arena_grow(a, size);
+    if (!b)
+        return NULL;
+    b->used = size;
+    return b->data;
+}
+
+void *tg_arena_calloc(tg_arena *a, size_t size)
+{
+    void *p = tg_arena_alloc(a, size);
+
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+char *tg_arena_strndup(tg_arena *a, const char *s, size_t len)
+{
+    char *p = tg_arena_alloc(a, len + 1);
+
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+void tg_arena_reset(tg_arena *a)
+{
+    tg_arena_block *b = a->head;
+
+    if (!b)
+        return;
+    /* Keep the oldest block (the usual working size), free the rest. */
+    while (b->prev) {
+        tg_arena_block *prev = b->prev;
+        free(b);
+        b = prev;
+    }
+    b->used = 0;
+    a->head = b;
+    a->used_total = b->size;
+}
+
+void tg_arena_destroy(tg_arena *a)
+{
+    tg_arena_block *b = a->head;
+
+    while (b) {
+        tg_arena_block *prev = b->prev;
+        free(b);
+        b = prev;
+    }
+    a->head = NULL;
+    a->used_total = 0;
+}

@@ -1,0 +1,31 @@
+/* Compression codecs on the OTLP paths: gzip (HTTP Content-Encoding and
+ * gRPC message encoding), zstd (HTTP Content-Encoding and the store),
+ * deflate. Decompression is bounded: output beyond `limit` fails with
+ * TG_ETOO_BIG, so a small bomb cannot exhaust memory; truncated or corrupt
+ * input fails with TG_EPARSE. */
+#ifndef TG_COMPRESS_H
+#define TG_COMPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_arena.h"
+
+enum tg_compression { TG_COMP_NONE = 0, TG_COMP_GZIP, TG_COMP_ZSTD, TG_COMP_DEFLATE };
+
+/* Map a Content-Encoding / grpc-encoding token ("gzip", "zstd",
+ * "deflate", "identity", case-insensitive) to a codec; TG_EUNSUPPORTED
+ * otherwise. */
+int tg_compression_parse(const char *name, size_t len, enum tg_compression *out);
+const char *tg_compression_name(enum tg_compression c);
+
+/* Decompress into memory from the arena. */
+int tg_decompress(enum tg_compression c, const uint8_t *in, size_t inlen, size_t limit,
+                  tg_arena *arena, uint8_t **out, size_t *outlen);
+
+/* Compress into a malloc'd buffer (caller frees). `level` is the codec's
+ * own scale; 0 means its default. */
+int tg_compress(enum tg_compression c, int level, const uint8_t *in, size_t inlen,
+                uint8_t **out, size_t *outlen);
+
+#endif

@@ -1,0 +1,43 @@
+#include "tg_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+static enum tg_log_level min_level = TG_LOG_INFO;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void tg_log_set_level(enum tg_log_level level)
+{
+    min_level = level;
+}
+
+void tg_log(enum tg_log_level level, const char *msg, const char *fmt, ...)
+{
+    char line[1024];
+    struct timespec ts;
+    struct tm tm;
+    int n;
+    va_list ap;
+
+    if (level < min_level)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = snprintf(line, sizeof(line),
+                 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"%s\"",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+                 level_names[level], msg);
+    if (n < 0)
+        return;
+    if (fmt && fmt[0] && (size_t)n < sizeof(line) - 2) {
+        line[n++] = ' ';
+        va_start(ap, fmt);
+        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    /* One fputs per line: lines from different threads do not interleave. */
+    fprintf(stderr, "%s\n", line);
+}
