@@ -1,0 +1,11 @@
+/* Entry points of tollgate's subcommands. Each takes the arguments after
+ * its own name (argv[0] is the subcommand) and returns the process exit
+ * status: 0 success, 1 the operation failed, 2 bad usage or bad input. */
+#ifndef TG_COMMANDS_H
+#define TG_COMMANDS_H
+
+int tg_cmd_collector(int argc, char **argv); /* collector/collector.c */
+int tg_cmd_query(int argc, char **argv);     /* query/query_cli.c */
+int tg_cmd_rules(int argc, char **argv);     /* cmd/rules_cmd.c */
+
+#endif

@@ -1,0 +1,77 @@
+/* The site collector's configuration: defaults, a YAML file, then
+ * command-line flags, each overriding the one before.
+ *
+ * Every key is declared once in a table (name, type, default, offset,
+ * help) that drives parsing, the defaults and docs/configuration.md.
+ * Unknown keys, wrong types and bad values are errors reported as
+ * "FILE:LINE:COLUMN: message". */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TG_CONFIG_MAX_RULES 16
+
+typedef struct tg_collector_config {
+    char site[64];                   /* site: */
+    char data_dir[1024];             /* data_dir: */
+    char log_level[16];              /* log.level: debug|info|warn|error */
+
+    char otlp_grpc_listen[128];      /* receivers.otlp_grpc.listen */
+    uint32_t grpc_max_concurrent_streams;
+    uint64_t grpc_max_message_bytes;
+    uint64_t grpc_max_connections;
+    uint64_t grpc_idle_timeout_ms;
+    uint64_t grpc_request_timeout_ms;
+
+    char otlp_http_listen[128];      /* receivers.otlp_http.listen */
+    uint64_t http_max_body_bytes;
+    uint64_t http_max_connections;
+    uint64_t http_header_timeout_ms;
+    uint64_t http_body_timeout_ms;
+    uint64_t http_idle_timeout_ms;
+
+    char api_listen[128];            /* api.listen */
+
+    uint64_t store_max_bytes;        /* store.max_bytes (0 = unlimited) */
+    uint64_t store_max_age_sec;      /* store.max_age (0 = keep) */
+    uint64_t store_initial_map_size; /* store.initial_map_size */
+    int store_zstd_level;            /* store.zstd_level */
+    int store_sync;                  /* store.sync: false only for benchmarks */
+
+    uint64_t max_decompressed_bytes; /* limits.max_decompressed_bytes */
+    uint64_t max_pending_bytes;      /* limits.max_pending_bytes */
+    uint64_t retry_after_sec;        /* limits.retry_after */
+
+    char rules_files[TG_CONFIG_MAX_RULES][1024]; /* rules: [FILE, ...] */
+    size_t n_rules_files;
+    char central_url[1024];          /* central.url */
+    char central_token_file[1024];   /* central.token_file */
+} tg_collector_config;
+
+void tg_config_defaults(tg_collector_config *cfg);
+
+/* Loads `path` over cfg. Returns 0, or TG_ECONFIG / TG_EIO with
+ * "path:line:column: message" in err. */
+int tg_config_load(const char *path, tg_collector_config *cfg, char *err, size_t errlen);
+
+/* The collector's command line: defaults, then --config FILE, then the
+ * flags of PRODUCT.md (--site --data --otlp-grpc --otlp-http --api --rules
+ * (repeatable) --central --central-token-file). Returns 0, 1 when --help
+ * was printed (to stdout), or TG_ECONFIG / TG_EINVAL with a message in
+ * err. */
+int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *err,
+                        size_t errlen);
+
+/* Parses sizes ("64MiB", "1GB", "512") and durations ("30s", "5m", "7d",
+ * "250ms") as used in the file. Return 0 or TG_EINVAL. */
+int tg_parse_size(const char *s, uint64_t *out);
+int tg_parse_duration_ms(const char *s, uint64_t *out);
+
+/* Writes the table of keys as Markdown (docs/configuration.md is
+ * generated from it by `tollgate collector --print-config-reference`). */
+void tg_config_write_reference(FILE *f);
+
+#endif
