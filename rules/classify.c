@@ -1,0 +1,1046 @@
+/* Classification: one walk over an OTLP request, one scan of each value.
+ *
+ * The walk visits every message through its descriptor. Places are where a
+ * value lives: every string field (by the address of its char * slot), every
+ * AnyValue at any depth (strings, numbers in decimal, bytes, and arrays and
+ * key-value lists as wholes), and every attribute key. Each place is
+ * scanned once by the built-in detectors a rule enables there and by the
+ * policy's custom patterns; attribute keys (and URL query parameter names)
+ * are matched against key rules once per distinct key per request.
+ *
+ * What comes out, all in the caller's arena:
+ *  - findings: (place, byte range, class, rule, detector), in walk order;
+ *  - a pointer table: for each place with findings, its findings; for each
+ *    message on the path to a finding, a "dirty" mark (views copy those and
+ *    share everything else); for each record (resource, scope, span, log
+ *    record, metric, data point), the classes found in its own places, so a
+ *    view can keep a whole record local without looking inside it.
+ *
+ * Fail closed: a value nested deeper than the policy's max_depth, or one on
+ * which a pattern hits its match limit, becomes one whole-value finding of
+ * class rules.unclassifiable. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules_int.h"
+#include "tg_otlp.h"
+
+#define KEYCACHE_CAP 512
+
+typedef struct cframe {
+    const ProtobufCMessage *msg;
+    int dirty;
+    int unknown;
+    int is_record;
+    tg_classmask classes;
+    int has_classes;
+} cframe;
+
+typedef struct cstate {
+    const tg_rules_policy *p;
+    tg_rules_classification *c;
+    tg_arena *arena;
+    size_t cap_findings;
+    tg_ptab_ent *msgs;
+    size_t n_msgs, cap_msgs;
+    size_t cap_records;
+    cframe *stack;
+    int sp, stack_cap;
+    int rec_sp; /* innermost record frame, -1 if none */
+    /* resource context */
+    uint8_t *rule_on; /* bitset over rules; NULL: every rule is on */
+    uint64_t res_mask[2];
+    /* current place */
+    uintptr_t place;
+    uint32_t ordinal;
+    uint16_t pflags;
+    const tg_keyinfo *ki;
+    const char *text;
+    size_t text_len;
+    size_t off; /* offset of `text` in the place's value (sub-scans) */
+    const char *full; /* the whole value, for keyword windows */
+    size_t full_len;
+    int whole_on_hit; /* sub-scan of a URL parameter: a hit marks [wa, wb) */
+    size_t wa, wb;
+    uint32_t n_places;
+    pcre2_match_data *md;
+    pcre2_general_context *gctx;
+    int err;
+} cstate;
+
+/* ---- small utilities ---------------------------------------------------------------- */
+
+static void *arena_malloc(PCRE2_SIZE size, void *data)
+{
+    return tg_arena_alloc(data, size);
+}
+
+static void arena_free(void *ptr, void *data)
+{
+    (void)ptr;
+    (void)data;
+}
+
+static uint32_t hash_bytes(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+            min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+            min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+static size_t fmt_i64(int64_t v, char *buf)
+{
+    char tmp[24];
+    size_t k = 0, n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[n++] = '-';
+    while (k)
+        buf[n++] = tmp[--k];
+    buf[n] = '\0';
+    return n;
+}
+
+/* The decimal text of an AnyValue number, as classification and views both
+ * see it. Doubles count only when they hold an integer (an id stored as a
+ * double); fractions are measurements. */
+size_t tg_rules__num_text(const tg_otlp_any *v, char *buf)
+{
+    if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
+        return fmt_i64(v->int_value, buf);
+    if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE) {
+        double d = v->double_value;
+        if (isfinite(d) && d == floor(d) && fabs(d) < 9e18)
+            return fmt_i64((int64_t)d, buf);
+    }
+    buf[0] = '\0';
+    return 0;
+}
+
+/* ---- the pointer table ------------------------------------------------------------------- */
+
+static uint64_t ptr_hash(uintptr_t k)
+{
+    uint64_t x = (uint64_t)k;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+const tg_ptab_ent *tg_rules__ptab_get(const tg_rules_classification *c, uintptr_t key)
+{
+    size_t mask, i;
+
+    if (!c->tab_cap)
+        return NULL;
+    mask = c->tab_cap - 1;
+    for (i = ptr_hash(key) & mask;; i = (i + 1) & mask) {
+        if (c->tab[i].key == key)
+            return &c->tab[i];
+        if (!c->tab[i].key)
+            return NULL;
+    }
+}
+
+static tg_ptab_ent *ptab_put(tg_rules_classification *c, uintptr_t key)
+{
+    size_t mask = c->tab_cap - 1, i;
+
+    for (i = ptr_hash(key) & mask;; i = (i + 1) & mask) {
+        if (c->tab[i].key == key)
+            return &c->tab[i];
+        if (!c->tab[i].key) {
+            c->tab[i].key = key;
+            return &c->tab[i];
+        }
+    }
+}
+
+/* ---- key information ----------------------------------------------------------------- */
+
+static int rule_on(const cstate *st, unsigned r)
+{
+    return !st->rule_on || ((st->rule_on[r >> 3] >> (r & 7)) & 1);
+}
+
+void tg_rules__key_compute(const tg_rules_policy *p, const char *key, size_t len,
+                           tg_keyinfo *ki, tg_arena *a)
+{
+    uint16_t buf[64];
+    size_t n = 0;
+    const tg_keyrule_slot *ex;
+
+    memset(ki, 0, sizeof(*ki));
+    ki->key = key;
+    ki->len = (uint32_t)len;
+    ex = tg_rules__exact_find(p, key, len);
+    if (ex)
+        for (size_t i = 0; i < ex->n && n < 64; i++)
+            buf[n++] = ex->rules[i];
+    for (size_t i = 0; i < p->n_pattern_rules && n < 64; i++) {
+        const tg_rule *r = &p->rules[p->pattern_rules[i]];
+        tg_kmlist pats = {0};
+        int dup = 0;
+        /* only the glob and regex matchers: exact ones were looked up */
+        for (size_t k = 0; k < r->keys.n; k++) {
+            if (r->keys.v[k].kind == TG_KM_EXACT)
+                continue;
+            pats.v = &r->keys.v[k];
+            pats.n = 1;
+            if (tg_rules__km_match(&pats, key, len)) {
+                for (size_t j = 0; j < n; j++)
+                    dup |= buf[j] == p->pattern_rules[i];
+                if (!dup)
+                    buf[n++] = p->pattern_rules[i];
+                break;
+            }
+        }
+    }
+    if (n) {
+        ki->rules = tg_arena_alloc(a, n * sizeof(uint16_t));
+        if (ki->rules) {
+            memcpy(ki->rules, buf, n * sizeof(uint16_t));
+            ki->n_rules = (uint16_t)n;
+        }
+    }
+    if (p->has_scoped) {
+        for (size_t v = 0; v < p->n_vds; v++) {
+            const tg_valdet *vd = p->vds[v];
+            if (!vd->scope.n || !tg_rules__km_match(&vd->scope, key, len))
+                continue;
+            if (!ki->scoped_vd) {
+                ki->scoped_vd = tg_arena_calloc(a, (p->n_vds + 7) / 8);
+                if (!ki->scoped_vd)
+                    return;
+            }
+            ki->scoped_vd[v >> 3] |= (uint8_t)(1u << (v & 7));
+            if (vd->builtin >= 0)
+                ki->scope_dets[vd->builtin >> 6] |= (uint64_t)1 << (vd->builtin & 63);
+        }
+    }
+    for (size_t d = 0; d < p->n_dests; d++)
+        if (p->dests[d].allow_list && tg_rules__km_match(&p->dests[d].allow, key, len))
+            ki->allow |= (uint64_t)1 << d;
+}
+
+const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const char *key,
+                                       size_t len)
+{
+    uint32_t h = hash_bytes(key, len);
+    size_t mask = c->keys_cap - 1;
+
+    for (size_t i = h & mask, probes = 0; probes < c->keys_cap; i = (i + 1) & mask, probes++) {
+        const tg_keyinfo *ki = &c->keys[i];
+        if (!ki->key)
+            return NULL;
+        if (ki->hash == h && ki->len == len && !memcmp(ki->key, key, len))
+            return ki;
+    }
+    return NULL;
+}
+
+static const tg_keyinfo *key_info(cstate *st, const char *key, size_t len)
+{
+    tg_rules_classification *c = st->c;
+    uint32_t h = hash_bytes(key, len);
+    size_t mask = c->keys_cap - 1;
+    tg_keyinfo *ki;
+
+    for (size_t i = h & mask, probes = 0; probes < c->keys_cap; i = (i + 1) & mask, probes++) {
+        ki = &c->keys[i];
+        if (!ki->key) {
+            if (c->n_keys * 4 >= c->keys_cap * 3)
+                break; /* full enough: compute without caching */
+            tg_rules__key_compute(st->p, key, len, ki, st->arena);
+            ki->hash = h;
+            c->n_keys++;
+            return ki;
+        }
+        if (ki->hash == h && ki->len == len && !memcmp(ki->key, key, len))
+            return ki;
+    }
+    ki = tg_arena_alloc(st->arena, sizeof(*ki));
+    if (!ki)
+        return NULL;
+    tg_rules__key_compute(st->p, key, len, ki, st->arena);
+    ki->hash = h;
+    return ki;
+}
+
+/* ---- findings and frames --------------------------------------------------------------- */
+
+static void mark_dirty(cstate *st)
+{
+    for (int i = st->sp - 1; i >= 0 && !st->stack[i].dirty; i--)
+        st->stack[i].dirty = 1;
+}
+
+static void add_finding(cstate *st, uintptr_t place, uint32_t ordinal, size_t a, size_t b,
+                        unsigned cls, unsigned rule, unsigned det, unsigned flags)
+{
+    tg_rules_classification *c = st->c;
+    tg_finding *f;
+
+    if (st->err)
+        return;
+    if (c->n_findings >= st->p->max_findings) {
+        st->err = TG_ETOO_BIG;
+        return;
+    }
+    c->findings = tg_rules__grow(st->arena, c->findings, sizeof(*c->findings), c->n_findings,
+                                 &st->cap_findings);
+    if (!c->findings) {
+        st->err = TG_ENOMEM;
+        return;
+    }
+    f = &c->findings[c->n_findings++];
+    f->place = place;
+    f->start = (uint32_t)(a > UINT32_MAX ? UINT32_MAX : a);
+    f->end = (uint32_t)(b > UINT32_MAX ? UINT32_MAX : b);
+    f->cls = (uint16_t)cls;
+    f->rule = (uint16_t)rule;
+    f->det = (uint16_t)det;
+    f->flags = (uint16_t)flags;
+    f->node = 0;
+    f->ordinal = ordinal;
+    tg_cm_set(&c->all, cls);
+    c->stats.findings++;
+    if (flags & TG_F_FAILED)
+        c->stats.failclosed++;
+    if (st->rec_sp >= 0) {
+        tg_cm_set(&st->stack[st->rec_sp].classes, cls);
+        st->stack[st->rec_sp].has_classes = 1;
+    }
+    mark_dirty(st);
+}
+
+static void fail_closed(cstate *st, uintptr_t place, uint32_t ordinal)
+{
+    add_finding(st, place, ordinal, 0, UINT32_MAX, st->p->error_class, 0, TG_DET_ERROR,
+                TG_F_WHOLE | TG_F_FAILED);
+}
+
+static int push(cstate *st, const ProtobufCMessage *m, int is_record)
+{
+    cframe *f;
+
+    if (st->sp == st->stack_cap) {
+        int nc = st->stack_cap * 2;
+        cframe *ns = tg_arena_alloc(st->arena, (size_t)nc * sizeof(*ns));
+        if (!ns)
+            return TG_ENOMEM;
+        memcpy(ns, st->stack, (size_t)st->sp * sizeof(*ns));
+        st->stack = ns;
+        st->stack_cap = nc;
+    }
+    f = &st->stack[st->sp++];
+    memset(f, 0, sizeof(*f));
+    f->msg = m;
+    f->is_record = is_record;
+    if (m->n_unknown_fields) {
+        /* unknown fields would be re-encoded verbatim: the view strips them */
+        f->unknown = 1;
+        mark_dirty(st);
+    }
+    return 0;
+}
+
+static int pop(cstate *st, int prev_rec)
+{
+    cframe *f = &st->stack[--st->sp];
+    tg_ptab_ent *e;
+
+    st->rec_sp = prev_rec;
+    if (!f->dirty && !f->unknown && !f->has_classes)
+        return 0;
+    st->msgs = tg_rules__grow(st->arena, st->msgs, sizeof(*st->msgs), st->n_msgs, &st->cap_msgs);
+    if (!st->msgs)
+        return TG_ENOMEM;
+    e = &st->msgs[st->n_msgs++];
+    e->key = TG_PT(f->msg, TG_PT_MSG);
+    e->marks = (f->dirty ? TG_M_DIRTY : 0) | (f->unknown ? TG_M_UNKNOWN | TG_M_DIRTY : 0);
+    e->first = 0;
+    e->count = 0;
+    if (f->has_classes) {
+        tg_rules_classification *c = st->c;
+        c->records = tg_rules__grow(st->arena, c->records, sizeof(*c->records), c->n_records,
+                                    &st->cap_records);
+        if (!c->records)
+            return TG_ENOMEM;
+        c->records[c->n_records].classes = f->classes;
+        e->marks |= TG_M_RECORD | TG_M_DIRTY;
+        e->first = (uint32_t)c->n_records++;
+    }
+    return 0;
+}
+
+/* ---- scanning a value ------------------------------------------------------------------ */
+
+static int kw_near(const cstate *st, size_t start, uint32_t window, const char *const *kw,
+                   const uint8_t *kwlen, size_t nkw)
+{
+    uint8_t lens[32];
+    size_t a;
+
+    if (!kwlen) {
+        /* a detector's built-in list */
+        for (nkw = 0; kw[nkw] && nkw < 32; nkw++)
+            lens[nkw] = (uint8_t)strlen(kw[nkw]);
+        kwlen = lens;
+    }
+    if (!nkw)
+        return 0;
+    a = start > window ? start - window : 0;
+    if (tg_keywords_in(kw, kwlen, nkw, st->full + a, start - a))
+        return 1;
+    return st->ki && tg_keywords_in(kw, kwlen, nkw, st->ki->key, st->ki->len);
+}
+
+static int scoped_ok(const cstate *st, const tg_valdet *vd)
+{
+    return !vd->scope.n ||
+           (st->ki && st->ki->scoped_vd && ((st->ki->scoped_vd[vd->index >> 3] >> (vd->index & 7)) & 1));
+}
+
+static void record_hit(cstate *st, size_t a, size_t b, unsigned cls, unsigned rule,
+                       unsigned det)
+{
+    if (st->whole_on_hit)
+        add_finding(st, st->place, st->ordinal, st->wa, st->wb, cls, rule, det, st->pflags);
+    else
+        add_finding(st, st->place, st->ordinal, a + st->off, b + st->off, cls, rule, det,
+                    st->pflags);
+}
+
+static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
+{
+    cstate *st = ctx;
+    const tg_rules_policy *p = st->p;
+    int accepted = 0;
+
+    for (size_t i = 0; i < p->n_det_inst[det]; i++) {
+        const tg_valdet *vd = p->det_inst[det][i];
+        int need_kw;
+
+        if (!rule_on(st, vd->rule) || !scoped_ok(st, vd))
+            continue;
+        need_kw = vd->ctx == TG_CTX_ALWAYS || (vd->ctx == TG_CTX_AUTO && hit->weak);
+        if (need_kw) {
+            int ok = vd->has_kw ? kw_near(st, hit->start + st->off, vd->window,
+                                          (const char *const *)vd->kw, vd->kwlen, vd->nkw)
+                                : (tg_detectors[det]->keywords &&
+                                   kw_near(st, hit->start + st->off, vd->window,
+                                           tg_detectors[det]->keywords, NULL, 0));
+            if (!ok)
+                continue;
+        }
+        record_hit(st, hit->start, hit->end, p->rules[vd->rule].cls, vd->rule, det);
+        accepted = 1;
+    }
+    return accepted;
+}
+
+static int has_byte_ci(const char *s, size_t n, int c)
+{
+    if (memchr(s, c, n))
+        return 1;
+    if (tg_isalpha((unsigned char)c))
+        return memchr(s, tg_isupper((unsigned char)c) ? c + 32 : c - 32, n) != NULL;
+    return 0;
+}
+
+static int custom_validate(const tg_valdet *vd, const char *s, size_t n)
+{
+    char buf[64];
+    size_t k = 0;
+
+    if (vd->validate == TG_VAL_NONE)
+        return 1;
+    for (size_t i = 0; i < n && k < sizeof(buf); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (vd->validate == TG_VAL_LUHN ? tg_isdigit(c) : tg_isalnum(c))
+            buf[k++] = (char)(tg_islower(c) ? c - 32 : c);
+    }
+    if (vd->validate == TG_VAL_LUHN)
+        return tg_luhn_ok(buf, k);
+    return k >= 5 && tg_iban_mod97_ok(buf, k);
+}
+
+static void scan_custom(cstate *st, const char *s, size_t n, int utf)
+{
+    const tg_rules_policy *p = st->p;
+
+    for (size_t i = 0; i < p->n_custom && !st->err; i++) {
+        const tg_valdet *vd = p->custom[i];
+        const pcre2_code *re = utf ? vd->re : vd->re_bytes;
+        int need_kw = vd->has_kw && vd->nkw && vd->ctx != TG_CTX_NEVER;
+        PCRE2_SIZE at = 0;
+        unsigned guard = 0;
+
+        if (!rule_on(st, vd->rule) || !scoped_ok(st, vd) || n < vd->re_minlen)
+            continue;
+        if (vd->re_req >= 0 && !has_byte_ci(s, n, vd->re_req))
+            continue;
+        if (need_kw && !tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, s, n) &&
+            !(st->ki && tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, st->ki->key,
+                                       st->ki->len)))
+            continue;
+        while (at <= n && guard++ < 100000) {
+            int rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, utf ? PCRE2_NO_UTF_CHECK : 0, st->md,
+                                 p->mctx);
+            PCRE2_SIZE *ov;
+            if (rc == PCRE2_ERROR_NOMATCH)
+                break;
+            if (rc < 0) {
+                /* match limit, JIT stack, depth: the value is unclassifiable */
+                fail_closed(st, st->place, st->ordinal);
+                break;
+            }
+            ov = pcre2_get_ovector_pointer(st->md);
+            if (ov[1] <= ov[0]) {
+                at = ov[0] + 1;
+                continue;
+            }
+            if (custom_validate(vd, s + ov[0], ov[1] - ov[0]) &&
+                (!need_kw || kw_near(st, ov[0] + st->off, vd->window,
+                                     (const char *const *)vd->kw, vd->kwlen, vd->nkw)))
+                record_hit(st, ov[0], ov[1], p->rules[vd->rule].cls, vd->rule,
+                           TG_DET_CUSTOM | (unsigned)i);
+            at = ov[1];
+        }
+    }
+}
+
+static void scan_raw(cstate *st, const char *s, size_t n)
+{
+    uint64_t mask[2] = {st->res_mask[0], st->res_mask[1]};
+
+    if (st->ki) {
+        mask[0] |= st->ki->scope_dets[0];
+        mask[1] |= st->ki->scope_dets[1];
+    }
+    if (mask[0] | mask[1])
+        tg_scan(&st->p->scanner, mask, s, n, on_hit, st);
+    if (st->p->n_custom && !st->err)
+        scan_custom(st, s, n, utf8_ok((const unsigned char *)s, n));
+}
+
+static int hexv(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tg_lower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* URL query strings: parameter names are keys (a key rule for "token" or
+ * "email" classifies the parameter's value), and percent-encoded values are
+ * decoded and scanned, a hit marking the whole encoded value. */
+static void scan_query(cstate *st, const char *s, size_t n)
+{
+    const char *q = memchr(s, '?', n);
+    size_t i;
+
+    if (!q)
+        return;
+    i = (size_t)(q - s) + 1;
+    while (i < n && !st->err) {
+        size_t k0 = i, k1, v0, v1;
+        while (i < n && s[i] != '=' && s[i] != '&' && s[i] != '#' && !(tg_cls[(unsigned char)s[i]] & TG_C_SPACE))
+            i++;
+        k1 = i;
+        if (i >= n || s[i] != '=') {
+            if (i < n && s[i] == '&') {
+                i++;
+                continue;
+            }
+            break;
+        }
+        v0 = ++i;
+        while (i < n && s[i] != '&' && s[i] != '#' && !(tg_cls[(unsigned char)s[i]] & TG_C_SPACE))
+            i++;
+        v1 = i;
+        if (k1 > k0 && v1 > v0 && k1 - k0 <= 128) {
+            const tg_keyinfo *ki = key_info(st, s + k0, k1 - k0);
+            for (size_t r = 0; ki && r < ki->n_rules; r++)
+                if (rule_on(st, ki->rules[r]))
+                    add_finding(st, st->place, st->ordinal, v0 + st->off, v1 + st->off,
+                                st->p->rules[ki->rules[r]].cls, ki->rules[r], TG_DET_KEY,
+                                st->pflags);
+            if (memchr(s + v0, '%', v1 - v0) && v1 - v0 <= 2048) {
+                char dec[2048];
+                size_t dn = 0;
+                for (size_t j = v0; j < v1; j++) {
+                    if (s[j] == '%' && j + 2 < v1 && hexv(s[j + 1]) >= 0 &&
+                        hexv(s[j + 2]) >= 0) {
+                        dec[dn++] = (char)(hexv(s[j + 1]) << 4 | hexv(s[j + 2]));
+                        j += 2;
+                    } else {
+                        dec[dn++] = s[j] == '+' ? ' ' : s[j];
+                    }
+                }
+                {
+                    const char *sf = st->full;
+                    size_t sfl = st->full_len, soff = st->off;
+                    st->whole_on_hit = 1;
+                    st->wa = v0 + st->off;
+                    st->wb = v1 + st->off;
+                    st->full = dec;
+                    st->full_len = dn;
+                    st->off = 0;
+                    scan_raw(st, dec, dn);
+                    st->whole_on_hit = 0;
+                    st->full = sf;
+                    st->full_len = sfl;
+                    st->off = soff;
+                }
+            }
+        }
+        if (i < n && s[i] == '&')
+            i++;
+        else
+            break;
+    }
+}
+
+static void scan_text(cstate *st, const char *s, size_t n, int bytes)
+{
+    st->full = s;
+    st->full_len = n;
+    st->off = 0;
+    st->c->stats.bytes_scanned += n;
+    scan_raw(st, s, n);
+    (void)bytes;
+    if (!st->err && n > 2 && memchr(s, '?', n))
+        scan_query(st, s, n);
+}
+
+static void begin_place(cstate *st, uintptr_t place, uint16_t flags)
+{
+    st->place = place;
+    st->ordinal = st->n_places++;
+    st->pflags = flags;
+    st->c->stats.places++;
+}
+
+/* ---- the walk ---------------------------------------------------------------------------- */
+
+static int walk_msg(cstate *st, const ProtobufCMessage *m);
+static int walk_kvs(cstate *st, Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
+                    size_t n, unsigned depth);
+
+static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki, unsigned depth)
+{
+    char num[32];
+    size_t nl;
+    int rc, prev_rec = st->rec_sp;
+
+    if (!v)
+        return 0;
+    begin_place(st, TG_PT(v, TG_PT_VALUE), 0);
+    if (depth > st->p->max_depth) {
+        /* deeper than we look: the whole value is unclassifiable */
+        if ((rc = push(st, &v->base, 0)))
+            return rc;
+        fail_closed(st, st->place, st->ordinal);
+        return pop(st, prev_rec);
+    }
+    if ((rc = push(st, &v->base, 0)))
+        return rc;
+    st->ki = ki;
+    switch (v->value_case) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+        if (v->string_value)
+            scan_text(st, v->string_value, strlen(v->string_value), 0);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+        if (v->bytes_value.len)
+            scan_text(st, (const char *)v->bytes_value.data, v->bytes_value.len, 1);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        nl = tg_rules__num_text(v, num);
+        if (nl) {
+            st->pflags = v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+                             ? TG_F_INT
+                             : TG_F_DOUBLE;
+            scan_text(st, num, nl, 0);
+        }
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
+        if (v->array_value) {
+            const Opentelemetry__Proto__Common__V1__ArrayValue *arr = v->array_value;
+            if ((rc = push(st, &arr->base, 0)))
+                return rc;
+            for (size_t i = 0; i < arr->n_values && !st->err; i++)
+                if ((rc = walk_any(st, arr->values[i], ki, depth + 1)))
+                    return rc;
+            if ((rc = pop(st, prev_rec)))
+                return rc;
+        }
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
+        if (v->kvlist_value) {
+            const Opentelemetry__Proto__Common__V1__KeyValueList *kl = v->kvlist_value;
+            if ((rc = push(st, &kl->base, 0)))
+                return rc;
+            if ((rc = walk_kvs(st, kl->values, kl->n_values, depth + 1)))
+                return rc;
+            if ((rc = pop(st, prev_rec)))
+                return rc;
+        }
+        break;
+    default:
+        break;
+    }
+    return pop(st, prev_rec);
+}
+
+static int walk_kvs(cstate *st, Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
+                    size_t n, unsigned depth)
+{
+    int rc, prev_rec = st->rec_sp;
+
+    for (size_t i = 0; i < n && !st->err; i++) {
+        const tg_otlp_kv *kv = kvs[i];
+        const char *key = kv->key ? kv->key : "";
+        size_t klen = strlen(key);
+        const tg_keyinfo *ki;
+
+        if ((rc = push(st, &kv->base, 0)))
+            return rc;
+        ki = key_info(st, key, klen);
+        if (!ki)
+            return TG_ENOMEM;
+        /* the key itself can carry data (a map keyed by e-mail) */
+        begin_place(st, TG_PT(kv, TG_PT_KEY), 0);
+        st->ki = NULL;
+        if (klen)
+            scan_text(st, key, klen, 0);
+        if (kv->value) {
+            /* key rules classify the whole value, containers included */
+            uint32_t vord = st->n_places; /* the ordinal walk_any will give it */
+            for (size_t r = 0; r < ki->n_rules; r++)
+                if (rule_on(st, ki->rules[r]))
+                    add_finding(st, TG_PT(kv->value, TG_PT_VALUE), vord, 0, UINT32_MAX,
+                                st->p->rules[ki->rules[r]].cls, ki->rules[r], TG_DET_KEY,
+                                TG_F_WHOLE);
+            if ((rc = walk_any(st, kv->value, ki, depth)))
+                return rc;
+        }
+        if ((rc = pop(st, prev_rec)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Which rules apply under this resource (service, environment, attributes). */
+static const char *res_attr(const ProtobufCMessage *res, const char *key, char *buf)
+{
+    const Opentelemetry__Proto__Resource__V1__Resource *r = (const void *)res;
+
+    for (size_t i = 0; r && i < r->n_attributes; i++) {
+        const tg_otlp_kv *kv = r->attributes[i];
+        if (!kv->key || strcmp(kv->key, key) || !kv->value)
+            continue;
+        if (kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+            return kv->value->string_value;
+        if (tg_rules__num_text(kv->value, buf))
+            return buf;
+        if (kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE)
+            return kv->value->bool_value ? "true" : "false";
+    }
+    return NULL;
+}
+
+static int cond_ok(const tg_kmlist *l, const char *v)
+{
+    return v && tg_rules__km_match(l, v, strlen(v));
+}
+
+static int set_resource(cstate *st, const ProtobufCMessage *res)
+{
+    const tg_rules_policy *p = st->p;
+    char buf[32];
+
+    st->res_mask[0] = p->unscoped[0];
+    st->res_mask[1] = p->unscoped[1];
+    if (!p->has_when) {
+        st->rule_on = NULL;
+        return 0;
+    }
+    st->rule_on = tg_arena_calloc(st->arena, (p->n_rules + 7) / 8);
+    if (!st->rule_on)
+        return TG_ENOMEM;
+    for (size_t r = 0; r < p->n_rules; r++) {
+        const tg_rule *ru = &p->rules[r];
+        int on = 1;
+        if (ru->has_when) {
+            if (ru->when_service.n)
+                on &= cond_ok(&ru->when_service, res_attr(res, "service.name", buf));
+            if (on && ru->when_env.n) {
+                const char *e = res_attr(res, "deployment.environment.name", buf);
+                if (!e)
+                    e = res_attr(res, "deployment.environment", buf);
+                on &= cond_ok(&ru->when_env, e);
+            }
+            for (size_t w = 0; on && w < ru->n_when_res; w++)
+                on &= cond_ok(&ru->when_res[w].vals, res_attr(res, ru->when_res[w].key, buf));
+        }
+        if (!on)
+            continue;
+        st->rule_on[r >> 3] |= (uint8_t)(1u << (r & 7));
+        if (ru->has_when)
+            for (size_t v = 0; v < ru->n_values; v++) {
+                const tg_valdet *vd = ru->values[v];
+                if (vd->builtin >= 0 && !vd->scope.n)
+                    st->res_mask[vd->builtin >> 6] |= (uint64_t)1 << (vd->builtin & 63);
+            }
+    }
+    return 0;
+}
+
+static int walk_msg(cstate *st, const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    int kind = tg_otlp_node_kind(d), rc, prev_rec = st->rec_sp;
+
+    if (tg_otlp_is_resource_container(d) && (rc = set_resource(st, tg_otlp_resource_of(m))))
+        return rc;
+    if ((rc = push(st, m, kind != TG_NODE_NONE)))
+        return rc;
+    if (kind != TG_NODE_NONE) {
+        st->rec_sp = st->sp - 1;
+        st->c->stats.records++;
+    }
+    for (unsigned i = 0; i < d->n_fields && !st->err; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *base = (const char *)m;
+
+        if (!tg_otlp_field_present(m, f))
+            continue;
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                size_t n = *(const size_t *)(base + f->quantifier_offset);
+                char *const *arr = *(char *const *const *)(base + f->offset);
+                for (size_t k = 0; k < n; k++) {
+                    if (!arr[k] || !*arr[k])
+                        continue;
+                    begin_place(st, TG_PT(&arr[k], TG_PT_VALUE), 0);
+                    st->ki = NULL;
+                    scan_text(st, arr[k], strlen(arr[k]), 0);
+                }
+            } else {
+                char *const *slot = (char *const *)(base + f->offset);
+                if (*slot && **slot) {
+                    begin_place(st, TG_PT(slot, TG_PT_VALUE), 0);
+                    st->ki = NULL;
+                    scan_text(st, *slot, strlen(*slot), 0);
+                }
+            }
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            const ProtobufCMessageDescriptor *sd = f->descriptor;
+            if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                size_t n = *(const size_t *)(base + f->quantifier_offset);
+                ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+                if (tg_otlp_is_kv(sd)) {
+                    rc = walk_kvs(st, (Opentelemetry__Proto__Common__V1__KeyValue *const *)arr, n, 0);
+                } else if (tg_otlp_is_anyvalue(sd)) {
+                    rc = 0;
+                    for (size_t k = 0; k < n && !rc; k++)
+                        rc = walk_any(st, (const tg_otlp_any *)arr[k], NULL, 0);
+                } else {
+                    rc = 0;
+                    for (size_t k = 0; k < n && !rc && !st->err; k++)
+                        if (arr[k])
+                            rc = walk_msg(st, arr[k]);
+                }
+            } else {
+                const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+                if (!sub)
+                    continue;
+                if (tg_otlp_is_anyvalue(sd))
+                    rc = walk_any(st, (const tg_otlp_any *)sub, NULL, 0);
+                else if (tg_otlp_is_kv(sd))
+                    rc = walk_kvs(st, (Opentelemetry__Proto__Common__V1__KeyValue *const *)&sub, 1, 0);
+                else
+                    rc = walk_msg(st, sub);
+            }
+            if (rc)
+                return rc;
+        }
+    }
+    return pop(st, prev_rec);
+}
+
+/* ---- build the tables ---------------------------------------------------------------------- */
+
+static int cmp_finding(const void *a, const void *b)
+{
+    const tg_finding *x = a, *y = b;
+    if (x->ordinal != y->ordinal)
+        return x->ordinal < y->ordinal ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->end != y->end)
+        return x->end > y->end ? -1 : 1;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+int tg_rules__build_tables(tg_rules_classification *c, tg_ptab_ent *msgs, size_t n_msgs,
+                           tg_arena *arena)
+{
+    size_t groups = 0, cap = 16, need;
+    int sorted = 1;
+
+    for (size_t i = 1; i < c->n_findings && sorted; i++)
+        sorted = cmp_finding(&c->findings[i - 1], &c->findings[i]) <= 0;
+    if (!sorted)
+        qsort(c->findings, c->n_findings, sizeof(*c->findings), cmp_finding);
+    for (size_t i = 0; i < c->n_findings; i++)
+        if (i == 0 || c->findings[i].place != c->findings[i - 1].place)
+            groups++;
+    need = (n_msgs + groups) * 2;
+    while (cap < need)
+        cap *= 2;
+    c->tab = tg_arena_calloc(arena, cap * sizeof(*c->tab));
+    if (!c->tab)
+        return TG_ENOMEM;
+    c->tab_cap = cap;
+    for (size_t i = 0; i < n_msgs; i++) {
+        tg_ptab_ent *e = ptab_put(c, msgs[i].key);
+        e->marks |= msgs[i].marks;
+        if (msgs[i].marks & TG_M_RECORD)
+            e->first = msgs[i].first;
+    }
+    for (size_t i = 0; i < c->n_findings;) {
+        size_t j = i + 1;
+        tg_ptab_ent *e;
+        while (j < c->n_findings && c->findings[j].place == c->findings[i].place)
+            j++;
+        e = ptab_put(c, c->findings[i].place);
+        e->first = (uint32_t)i;
+        e->count = (uint32_t)(j - i);
+        i = j;
+    }
+    return 0;
+}
+
+int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
+                      tg_rules_classification **out)
+{
+    tg_rules_classification *c;
+    cstate st;
+    int rc;
+
+    *out = NULL;
+    if (!p || !msg || !tg_otlp_is_request(msg->descriptor))
+        return TG_EINVAL;
+    c = tg_arena_calloc(arena, sizeof(*c));
+    if (!c)
+        return TG_ENOMEM;
+    c->policy = p;
+    c->msg = msg;
+    c->keys_cap = KEYCACHE_CAP;
+    c->keys = tg_arena_calloc(arena, c->keys_cap * sizeof(*c->keys));
+    memset(&st, 0, sizeof(st));
+    st.p = p;
+    st.c = c;
+    st.arena = arena;
+    st.rec_sp = -1;
+    st.stack_cap = 64;
+    st.stack = tg_arena_alloc(arena, (size_t)st.stack_cap * sizeof(*st.stack));
+    st.res_mask[0] = p->unscoped[0];
+    st.res_mask[1] = p->unscoped[1];
+    if (!c->keys || !st.stack)
+        return TG_ENOMEM;
+    if (p->n_custom) {
+        st.gctx = pcre2_general_context_create(arena_malloc, arena_free, arena);
+        st.md = st.gctx ? pcre2_match_data_create(4, st.gctx) : NULL;
+        if (!st.md)
+            return TG_ENOMEM;
+    }
+    if (p->has_when && (rc = set_resource(&st, NULL)))
+        return rc;
+    rc = walk_msg(&st, msg);
+    if (!rc)
+        rc = st.err;
+    if (!rc)
+        rc = tg_rules__build_tables(c, st.msgs, st.n_msgs, arena);
+    if (rc)
+        return rc;
+    *out = c;
+    return 0;
+}
+
+void tg_rules_classification_stats(const tg_rules_classification *c,
+                                   tg_rules_classify_stats *out)
+{
+    *out = c->stats;
+}
+
+size_t tg_rules_classification_classes(const tg_rules_classification *c, uint16_t *out,
+                                       size_t max)
+{
+    size_t n = 0;
+
+    for (unsigned i = 0; i < c->policy->n_classes; i++)
+        if (tg_cm_has(&c->all, i)) {
+            if (n < max)
+                out[n] = (uint16_t)i;
+            n++;
+        }
+    return n;
+}

@@ -1,0 +1,246 @@
+/* Character classes, checksums and small parsers the detectors share.
+ * Everything here is bounded: no function reads more than a fixed number of
+ * bytes past its start, so a detector never turns a scan quadratic. */
+#include <string.h>
+#include <zlib.h>
+
+#include "rules_int.h"
+
+/* Bits: 1 digit, 2 upper, 4 lower, 8 token joiner (_ - + / =), 16 hex digit,
+ * 32 white space. */
+const uint8_t tg_cls[256] = {
+     0,  0,  0,  0,  0,  0,  0,  0,  0, 32, 32, 32, 32, 32,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    32,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  8,  0,  8,  0,  8,
+    17, 17, 17, 17, 17, 17, 17, 17, 17, 17,  0,  0,  0,  8,  0,  0,
+     0, 18, 18, 18, 18, 18, 18,  2,  2,  2,  2,  2,  2,  2,  2,  2,
+     2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  0,  0,  0,  0,  8,
+     0, 20, 20, 20, 20, 20, 20,  4,  4,  4,  4,  4,  4,  4,  4,  4,
+     4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,};
+
+int tg_luhn_ok(const char *d, size_t n)
+{
+    unsigned sum = 0;
+    int dbl = 0;
+
+    if (n < 2)
+        return 0;
+    for (size_t i = n; i-- > 0;) {
+        unsigned v = (unsigned)(d[i] - '0');
+        if (v > 9)
+            return 0;
+        if (dbl) {
+            v *= 2;
+            if (v > 9)
+                v -= 9;
+        }
+        sum += v;
+        dbl = !dbl;
+    }
+    return sum % 10 == 0;
+}
+
+static const uint8_t verhoeff_d[10][10] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
+    {2, 3, 4, 0, 1, 7, 8, 9, 5, 6}, {3, 4, 0, 1, 2, 8, 9, 5, 6, 7},
+    {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
+    {6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3},
+    {8, 7, 6, 5, 9, 3, 2, 1, 0, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0},
+};
+static const uint8_t verhoeff_p[8][10] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
+    {5, 8, 0, 3, 7, 9, 6, 1, 4, 2}, {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
+    {9, 4, 5, 3, 1, 2, 6, 8, 7, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
+    {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8},
+};
+
+int tg_verhoeff_ok(const char *d, size_t n)
+{
+    unsigned c = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = (unsigned)(d[n - 1 - i] - '0');
+        if (v > 9)
+            return 0;
+        c = verhoeff_d[c][verhoeff_p[i % 8][v]];
+    }
+    return n > 1 && c == 0;
+}
+
+int tg_mod11_10_ok(const char *d, size_t n)
+{
+    unsigned p = 10;
+
+    if (n < 2)
+        return 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        unsigned s = ((unsigned)(d[i] - '0') + p) % 10;
+        if (s == 0)
+            s = 10;
+        p = (2 * s) % 11;
+    }
+    unsigned check = 11 - p;
+    if (check == 10)
+        check = 0;
+    return check == (unsigned)(d[n - 1] - '0');
+}
+
+size_t tg_collect_digits(const char *s, size_t a, size_t b, char *out, size_t max)
+{
+    size_t k = 0;
+
+    for (size_t i = a; i < b && k < max; i++)
+        if (tg_isdigit((unsigned char)s[i]))
+            out[k++] = s[i];
+    return k;
+}
+
+int tg_date_ok(int y, int m, int d)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+    if (y < 1800 || y > 2199 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 0;
+    return 1;
+}
+
+int tg_2d(const char *p)
+{
+    if (!tg_isdigit((unsigned char)p[0]) || !tg_isdigit((unsigned char)p[1]))
+        return -1;
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+int tg_left_ok(const char *s, size_t start)
+{
+    return start == 0 || !tg_isalnum((unsigned char)s[start - 1]);
+}
+
+int tg_right_ok(const char *s, size_t n, size_t end)
+{
+    return end >= n || !tg_isalnum((unsigned char)s[end]);
+}
+
+size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps, tg_groups *g)
+{
+    size_t i = pos;
+
+    memset(g, 0, sizeof(*g));
+    if (i >= n || !tg_isdigit((unsigned char)s[i]))
+        return 0;
+    for (;;) {
+        unsigned len = 0;
+        while (i < n && tg_isdigit((unsigned char)s[i])) {
+            if (g->nd < sizeof(g->digits) - 1)
+                g->digits[g->nd] = s[i];
+            g->nd++;
+            len++;
+            i++;
+            if (g->nd > 40)
+                return i; /* far too long for any detector: stop early */
+        }
+        if (g->n < 12)
+            g->len[g->n] = len;
+        g->n++;
+        if (i + 1 < n && s[i] != '\0' && strchr(seps, s[i]) &&
+            tg_isdigit((unsigned char)s[i + 1]) && (g->sep == 0 || g->sep == s[i]) &&
+            g->n < 12) {
+            g->sep = s[i];
+            i++;
+            continue;
+        }
+        break;
+    }
+    g->digits[g->nd < sizeof(g->digits) - 1 ? g->nd : sizeof(g->digits) - 1] = '\0';
+    return i;
+}
+
+uint32_t tg_crc32(const unsigned char *p, size_t n)
+{
+    return (uint32_t)crc32(0L, p, (uInt)n);
+}
+
+static int b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+long tg_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t k = 0;
+
+    while (n > 0 && s[n - 1] == '=')
+        n--;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_val((unsigned char)s[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (k >= outmax)
+                return -1;
+            out[k++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return (long)k;
+}
+
+int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
+                   size_t n)
+{
+    for (size_t k = 0; k < nkw; k++) {
+        size_t m = kwlen[k];
+        if (m == 0 || m > n)
+            continue;
+        for (size_t i = 0; i + m <= n; i++) {
+            size_t j = 0;
+            while (j < m && tg_lower((unsigned char)s[i + j]) == (unsigned char)kw[k][j])
+                j++;
+            if (j == m)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* ISO 3166-1 alpha-2, plus XK (used by IBAN for Kosovo). */
+static const char iso_countries[] =
+    "ADAEAFAGAIALAMAOAQARASATAUAWAXAZBABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZ"
+    "CACCCDCFCGCHCICKCLCMCNCOCRCUCVCWCXCYCZDEDJDKDMDODZECEEEGEHERESETFIFJFKFMFO"
+    "FRGAGBGDGEGFGGGHGIGLGMGNGPGQGRGSGTGUGWGYHKHMHNHRHTHUIDIEILIMINIOIQIRISITJE"
+    "JMJOJPKEKGKHKIKMKNKPKRKWKYKZLALBLCLILKLRLSLTLULVLYMAMCMDMEMFMGMHMKMLMMMNMO"
+    "MPMQMRMSMTMUMVMWMXMYMZNANCNENFNGNINLNONPNRNUNZOMPAPEPFPGPHPKPLPMPNPRPSPTPW"
+    "PYQARERORSRURWSASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZTCTDTFTGTHTJTKTLTM"
+    "TNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVIVNVUWFWSYEYTZAZMZWXK";
+
+int tg_iso_country_ok(const char *cc)
+{
+    for (size_t i = 0; i + 1 < sizeof(iso_countries); i += 2)
+        if (iso_countries[i] == cc[0] && iso_countries[i + 1] == cc[1])
+            return 1;
+    return 0;
+}

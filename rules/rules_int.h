@@ -1,0 +1,550 @@
+/* Internal structures of the rules engine, shared by the rules library only.
+ *
+ * A policy is compiled into flat arrays in one arena: classes, rules (one per
+ * `detect` block), value-detector instances, destinations with a resolved
+ * action per class, keys, and the scanner's dispatch tables. Everything here
+ * is read-only after tg_rules__finalize() except `counts`. */
+#ifndef TG_RULES_INT_H
+#define TG_RULES_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "tg_arena.h"
+#include "tg_err.h"
+#include "tg_rules.h"
+#include "opentelemetry/proto/common/v1/common.pb-c.h"
+
+#define TG_RULES_MAX_CLASSES 256
+#define TG_RULES_MAX_DESTS 64
+#define TG_RULES_MAX_RULES 4096
+#define TG_DET_MAX 128   /* built-in detectors (two 64-bit mask words) */
+#define TG_DET_PER_BYTE 48
+
+typedef struct tg_classmask {
+    uint64_t w[TG_RULES_MAX_CLASSES / 64];
+} tg_classmask;
+
+static inline void tg_cm_set(tg_classmask *m, unsigned c)
+{
+    m->w[c >> 6] |= (uint64_t)1 << (c & 63);
+}
+static inline int tg_cm_has(const tg_classmask *m, unsigned c)
+{
+    return (int)((m->w[c >> 6] >> (c & 63)) & 1);
+}
+static inline int tg_cm_any_and(const tg_classmask *a, const tg_classmask *b)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0; i < TG_RULES_MAX_CLASSES / 64; i++)
+        x |= a->w[i] & b->w[i];
+    return x != 0;
+}
+
+/* A location in a policy file. */
+typedef struct tg_loc {
+    const char *file;
+    unsigned line, col;
+} tg_loc;
+
+/* ---- built-in detectors (detectors.c, det_*.c) --------------------------- */
+
+/* What the scanner hands a detector: the text, the trigger position (the
+ * start of an alphanumeric run, or a punctuation byte), the end of that run
+ * and, for runs that start with a digit, the number of digits in the
+ * "numeric token" there (digits joined by single ' ', '-', '.', '/'). */
+typedef struct tg_det_in {
+    const char *s;
+    size_t n;
+    size_t pos;
+    size_t run_end;
+    unsigned nd;
+} tg_det_in;
+
+/* A candidate. `weak` marks a match whose format alone is not distinctive
+ * (a bare 9-digit number that passes the SSN rules): it counts only with a
+ * keyword nearby or in the attribute key. */
+typedef struct tg_det_hit {
+    size_t start, end;
+    int weak;
+} tg_det_hit;
+
+typedef int (*tg_det_fn)(const tg_det_in *in, tg_det_hit *hit);
+
+/* How an action normalises a match before hashing, so the same value in
+ * two formats hashes the same. */
+enum tg_norm { TG_NORM_NONE = 0, TG_NORM_DIGITS, TG_NORM_LOWER, TG_NORM_ALNUM_UPPER };
+
+/* Which generaliser suits a detector's matches. */
+enum tg_gen {
+    TG_GEN_NONE = 0,
+    TG_GEN_IPV4,
+    TG_GEN_IPV6,
+    TG_GEN_DATE,
+    TG_GEN_EMAIL,
+    TG_GEN_NUMBER,
+    TG_GEN_PHONE,
+};
+
+/* Trigger kinds. */
+enum tg_trig {
+    TG_TRIG_BYTE = 0,  /* at a run start (alnum first byte) or a punctuation byte */
+    TG_TRIG_TOKEN = 1, /* on each extended token [A-Za-z0-9_+/=-] of >= min_run bytes */
+};
+
+typedef struct tg_detector {
+    const char *name;
+    const char *summary;   /* one line, for docs and `rules check` */
+    const char *validator; /* "Luhn + IIN + length", "" if format only */
+    const char *first;     /* bytes that may start a candidate at `pos` */
+    uint8_t trig;
+    uint8_t min_run, max_run; /* window on run_end - pos (0, 0: unchecked) */
+    uint8_t min_nd, max_nd;   /* window on nd (0, 0: unchecked) */
+    uint8_t norm, gen;
+    const char *const *keywords; /* needed for weak hits; NULL-terminated */
+    tg_det_fn match;
+} tg_detector;
+
+extern const tg_detector *const tg_detectors[];
+extern const size_t tg_n_detectors;
+int tg_detector_find(const char *name);
+
+/* Per-byte character classes used by the scanner and detectors. */
+enum {
+    TG_C_DIG = 1,
+    TG_C_UP = 2,
+    TG_C_LO = 4,
+    TG_C_ALNUM = 7,
+    TG_C_JOIN = 8, /* joins alphanumeric runs into an extended token */
+    TG_C_HEX = 16,
+    TG_C_SPACE = 32,
+};
+extern const uint8_t tg_cls[256];
+
+static inline int tg_isdigit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline int tg_isalnum(unsigned char c)
+{
+    return (tg_cls[c] & TG_C_ALNUM) != 0;
+}
+static inline int tg_isupper(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+static inline int tg_islower(unsigned char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+static inline int tg_isalpha(unsigned char c)
+{
+    return tg_isupper(c) || tg_islower(c);
+}
+static inline int tg_ishex(unsigned char c)
+{
+    return (tg_cls[c] & TG_C_HEX) != 0;
+}
+static inline unsigned char tg_lower(unsigned char c)
+{
+    return tg_isupper(c) ? (unsigned char)(c + 32) : c;
+}
+
+/* The scanner's dispatch tables, built from the detectors a policy uses. */
+typedef struct tg_scanner {
+    uint8_t n_first[256];
+    uint8_t first[256][TG_DET_PER_BYTE];
+    uint8_t n_token;
+    uint8_t token[TG_DET_MAX];
+    uint8_t min_token;
+} tg_scanner;
+
+void tg_scanner_build(tg_scanner *sc, const uint64_t used[2]);
+
+/* Returns 1 if the hit was accepted (a weak hit may be refused for want of
+ * a keyword); an accepted hit lets the scanner skip past it. */
+typedef int (*tg_scan_emit)(void *ctx, unsigned det, const tg_det_hit *hit);
+
+/* Runs every detector enabled in `active` over [s, s+n) in one pass. */
+void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
+             tg_scan_emit emit, void *ctx);
+
+/* Case-insensitive: does any of `kw` occur in [s, s+n)? */
+int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
+                   size_t n);
+
+/* ---- checksums and small parsers (det_util.c) ----------------------------- */
+
+int tg_luhn_ok(const char *digits, size_t n);
+int tg_verhoeff_ok(const char *digits, size_t n);
+/* ISO 7064 MOD 11,10 check over n-1 digits against the last. */
+int tg_mod11_10_ok(const char *digits, size_t n);
+/* Copies up to `max` digits of [s+a, s+b) into out, skipping anything else. */
+size_t tg_collect_digits(const char *s, size_t a, size_t b, char *out, size_t max);
+/* 1 if y-m-d is a real calendar date (y in 1800..2199). */
+int tg_date_ok(int y, int m, int d);
+int tg_2d(const char *p); /* two ASCII digits as a number */
+/* Left and right word boundaries: no alphanumeric byte adjacent. */
+int tg_left_ok(const char *s, size_t start);
+int tg_right_ok(const char *s, size_t n, size_t end);
+/* Parses a run of digits with one consistent optional separator between
+ * groups ("4111 1111 1111 1111"). Fills group lengths; returns the end
+ * offset, or 0 if there is no digit at pos. */
+typedef struct tg_groups {
+    unsigned n;          /* groups */
+    unsigned len[12];    /* digits per group */
+    unsigned nd;         /* total digits */
+    char sep;            /* 0 if a single group */
+    char digits[40];     /* the digits, NUL-terminated (first 39) */
+} tg_groups;
+size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps, tg_groups *g);
+int tg_iso_country_ok(const char *cc); /* two upper-case letters */
+uint32_t tg_crc32(const unsigned char *p, size_t n);
+/* base64 / base64url decode into out (max outmax); returns length or -1. */
+long tg_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax);
+
+/* ---- the policy ------------------------------------------------------------ */
+
+enum tg_keymatch_kind { TG_KM_EXACT = 0, TG_KM_GLOB, TG_KM_REGEX };
+
+typedef struct tg_keymatch {
+    uint8_t kind;
+    const char *text; /* lowercased for exact and glob */
+    size_t len;
+    pcre2_code *re;
+    tg_loc loc;
+} tg_keymatch;
+
+typedef struct tg_kmlist {
+    tg_keymatch *v;
+    size_t n, cap;
+} tg_kmlist;
+
+enum tg_ctx_mode { TG_CTX_AUTO = 0, TG_CTX_ALWAYS, TG_CTX_NEVER };
+enum tg_validate { TG_VAL_NONE = 0, TG_VAL_LUHN, TG_VAL_MOD97 };
+
+/* One entry of a rule's `values:` list. */
+typedef struct tg_valdet {
+    int builtin; /* detector index, or -1 for a custom pattern */
+    pcre2_code *re;       /* custom, UTF mode (strings) */
+    pcre2_code *re_bytes; /* custom, byte mode (bytes values, invalid UTF-8) */
+    uint32_t re_minlen;
+    int re_req;          /* a byte every match contains, -1 if none */
+    int re_req_caseless;
+    const char *pattern;
+    const char **kw; /* lowercase keywords, or NULL: the detector's defaults */
+    uint8_t *kwlen;
+    size_t nkw;
+    int has_kw;      /* keywords given in the policy */
+    uint8_t ctx;     /* enum tg_ctx_mode */
+    uint8_t validate;
+    uint32_t window;
+    tg_kmlist scope; /* only under these keys (empty: everywhere) */
+    uint16_t rule;
+    uint32_t index;  /* instance number */
+    tg_loc loc;
+} tg_valdet;
+
+typedef struct tg_cond_res {
+    const char *key;
+    tg_kmlist vals;
+} tg_cond_res;
+
+typedef struct tg_rule {
+    uint16_t cls;
+    tg_loc loc;
+    tg_kmlist keys;
+    tg_valdet **values;
+    size_t n_values, cap_values;
+    /* when: every condition given must hold for the record's resource */
+    int has_when;
+    tg_kmlist when_service, when_env;
+    tg_cond_res *when_res;
+    size_t n_when_res, cap_when_res;
+} tg_rule;
+
+typedef struct tg_class {
+    const char *name;
+    const char *description;
+    const char *regulation;
+    uint64_t retention;
+    const char *redact_text; /* NULL: [REDACTED:<name>] */
+    tg_loc loc;
+} tg_class;
+
+typedef struct tg_action_spec {
+    uint8_t kind; /* enum tg_rules_action */
+    const char *text; /* redact text, NULL: default */
+    size_t text_len;
+    int key;          /* hash: key index, -1: the policy's default key */
+    const char *key_id; /* as written, resolved to `key` by finalize */
+    tg_loc key_loc;
+    unsigned keep_first, keep_last;
+    char mask_char;
+    unsigned v4_prefix, v6_prefix;
+    uint64_t step;        /* generalise numbers: bucket width, 0: by magnitude */
+    uint64_t time_bucket; /* seconds */
+    tg_loc loc;
+    const char *pattern; /* the class pattern it was written for */
+} tg_action_spec;
+
+typedef struct tg_dest_action {
+    const char *pattern; /* class name, glob, or "default" */
+    tg_action_spec spec;
+} tg_dest_action;
+
+enum tg_bodies { TG_BODIES_PASS = 0, TG_BODIES_DROP, TG_BODIES_FILTER };
+
+typedef struct tg_dest {
+    const char *name, *country, *region, *purpose, *description;
+    tg_loc loc;
+    tg_dest_action *actions;
+    size_t n_actions, cap_actions;
+    int allow_list; /* unclassified data: 0 pass, 1 only allow_keys */
+    tg_kmlist allow;
+    uint8_t bodies;
+    tg_action_spec on_error;
+    int has_on_error;
+    /* resolved by finalize */
+    const tg_action_spec **by_class;
+    tg_classmask keep_mask; /* classes kept local */
+    tg_classmask pass_mask; /* classes passed unchanged */
+} tg_dest;
+
+typedef struct tg_hkey {
+    const char *id;
+    unsigned char key[128];
+    size_t len;
+    tg_loc loc;
+    /* source, resolved at finalize */
+    const char *file, *env, *hex;
+    int create;
+    const char *base_dir;
+} tg_hkey;
+
+/* Exact key -> rules, an open-addressing table. */
+typedef struct tg_keyrule_slot {
+    const char *key;
+    size_t len;
+    uint16_t *rules;
+    size_t n;
+} tg_keyrule_slot;
+
+struct tg_rules_policy {
+    _Atomic long refs;
+    tg_arena arena;
+    char version[80];
+    const char *site_name, *site_country, *site_region;
+    tg_loc site_loc;
+
+    tg_class *classes;
+    size_t n_classes, cap_classes;
+    tg_rule *rules;
+    size_t n_rules, cap_rules;
+    tg_dest *dests;
+    size_t n_dests, cap_dests;
+    tg_hkey *keys;
+    size_t n_keys, cap_keys;
+    const char *default_key;
+    tg_loc default_key_loc;
+
+    /* limits */
+    uint32_t max_depth;
+    uint32_t match_limit;
+    uint32_t max_findings;
+
+    /* compiled */
+    tg_valdet **vds; /* every value-detector instance */
+    size_t n_vds;
+    tg_valdet ***det_inst; /* per built-in: instances using it */
+    size_t *n_det_inst;
+    tg_valdet **custom; /* custom-pattern instances */
+    size_t n_custom;
+    uint64_t used[2];     /* built-ins any rule uses */
+    uint64_t unscoped[2]; /* built-ins used by unscoped instances */
+    int has_when;         /* some rule has a resource condition */
+    int has_scoped;       /* some value detector is limited to keys */
+    tg_keyrule_slot *exact;
+    size_t exact_cap;
+    uint16_t *pattern_rules; /* rules with glob or regex keys */
+    size_t n_pattern_rules;
+    tg_scanner scanner;
+    pcre2_match_context *mctx;
+    pcre2_compile_context *ccompile;
+    pcre2_general_context *gctx;
+    uint16_t error_class;
+    int hash_default_key;
+    void *hmac; /* EVP_MAC * */
+
+    /* the input texts' digest, folded into `version` */
+    void *sha; /* EVP_MD_CTX * while loading */
+
+    _Atomic uint64_t *counts; /* [dest][class][action] */
+};
+
+/* Loading (policy_yaml.c) fills the model; finalize (policy.c) compiles. */
+int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
+                        const char *text, size_t len, const tg_rules_options *opt,
+                        tg_rules_diag *err, int depth, void *seen);
+int tg_rules__load_path(tg_rules_policy *p, const char *path, const tg_rules_options *opt,
+                        tg_rules_diag *err, void *seen);
+void *tg_rules__seen_new(void);
+void tg_rules__seen_free(void *seen);
+int tg_iban_mod97_ok(const char *b, size_t len);
+int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt,
+                       tg_rules_diag *err);
+tg_rules_policy *tg_rules__policy_new(void);
+void tg_rules__set_err(tg_rules_diag *err, const tg_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void *tg_rules__grow(tg_arena *a, void *v, size_t elem, size_t n, size_t *cap);
+int tg_rules__glob(const char *pat, size_t plen, const char *s, size_t n);
+/* Matches a key (any case) against a list. */
+int tg_rules__km_match(const tg_kmlist *l, const char *key, size_t len);
+/* Looks up the exact-key table; key must already be lowercased. */
+const tg_keyrule_slot *tg_rules__exact_find(const tg_rules_policy *p, const char *key,
+                                           size_t len);
+/* Resolves `spec` for class `cls` at destination `d`. */
+const tg_action_spec *tg_rules__action(const tg_rules_policy *p, const tg_dest *d,
+                                       unsigned cls);
+
+/* ---- classification (classify.c) ----------------------------------------- */
+
+/* A place: where a value lives, by address in the classified message. The
+ * low bits tag what the address is. */
+enum {
+    TG_PT_MSG = 0,   /* a message (dirty / record marks) */
+    TG_PT_VALUE = 1, /* an AnyValue, or the char* slot of a string field */
+    TG_PT_KEY = 2,   /* the key of a KeyValue */
+};
+#define TG_PT(ptr, tag) ((uintptr_t)(ptr) | (uintptr_t)(tag))
+
+enum {
+    TG_F_WHOLE = 1,    /* the whole value (key match, fail closed) */
+    TG_F_FAILED = 2,   /* classification failed: fail closed */
+    TG_F_INT = 4,      /* the place is an int formatted in decimal */
+    TG_F_DOUBLE = 8,   /* the place is an integral double in decimal */
+};
+
+#define TG_DET_KEY 0xFFFF    /* decided by the attribute key */
+#define TG_DET_ERROR 0xFFFE  /* fail closed */
+#define TG_DET_CUSTOM 0x8000 /* | custom instance index */
+
+typedef struct tg_finding {
+    uintptr_t place;
+    uint32_t start, end;
+    uint16_t cls;
+    uint16_t rule;
+    uint16_t det;
+    uint16_t flags;
+    uint32_t node;   /* record ordinal (walk order) */
+    uint32_t ordinal; /* place ordinal within the record */
+} tg_finding;
+
+/* Marks on messages: MSG entries of the table. */
+enum {
+    TG_M_DIRTY = 1,   /* the subtree holds findings or must be copied */
+    TG_M_RECORD = 2,  /* a record with classes in its own places */
+    TG_M_UNKNOWN = 4, /* carries unknown fields: the view strips them */
+};
+
+typedef struct tg_ptab_ent {
+    uintptr_t key; /* TG_PT(ptr, tag), 0 = empty */
+    uint32_t first, count; /* findings (VALUE/KEY), or record index (MSG) */
+    uint32_t marks;
+} tg_ptab_ent;
+
+typedef struct tg_record_info {
+    tg_classmask classes;
+} tg_record_info;
+
+/* The per-request key cache: each distinct attribute key is matched once. */
+typedef struct tg_keyinfo {
+    const char *key;
+    uint32_t len, hash;
+    uint16_t *rules; /* rules whose key matcher matches */
+    uint16_t n_rules;
+    uint64_t scope_dets[2]; /* built-ins limited to this key */
+    uint64_t allow;         /* destinations whose allow-list admits it */
+    uint8_t *scoped_vd;     /* bitset over valdet instances (NULL: none) */
+} tg_keyinfo;
+
+struct tg_rules_classification {
+    const tg_rules_policy *policy;
+    const ProtobufCMessage *msg;
+    tg_finding *findings;
+    size_t n_findings;
+    tg_ptab_ent *tab;
+    size_t tab_cap;
+    tg_record_info *records;
+    size_t n_records;
+    tg_keyinfo *keys;
+    size_t keys_cap, n_keys;
+    tg_classmask all;
+    tg_rules_classify_stats stats;
+};
+
+/* The decimal text classification scans for an int (or integral double)
+ * AnyValue; 0 for anything else. buf holds at least 32 bytes. */
+size_t tg_rules__num_text(const Opentelemetry__Proto__Common__V1__AnyValue *v, char *buf);
+int tg_rules__build_tables(tg_rules_classification *c, tg_ptab_ent *msgs, size_t n_msgs,
+                           tg_arena *arena);
+const tg_ptab_ent *tg_rules__ptab_get(const tg_rules_classification *c, uintptr_t key);
+const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const char *key,
+                                       size_t len);
+/* Computes a key's info without the cache (views, when the cache was full). */
+void tg_rules__key_compute(const tg_rules_policy *p, const char *key, size_t len,
+                           tg_keyinfo *ki, tg_arena *a);
+
+/* The walk both classification and views follow (otlp_walk.c). */
+enum tg_node_kind {
+    TG_NODE_NONE = 0,
+    TG_NODE_RESOURCE,
+    TG_NODE_SCOPE,
+    TG_NODE_SPAN,
+    TG_NODE_LOG,
+    TG_NODE_METRIC,
+    TG_NODE_POINT,
+};
+int tg_otlp_node_kind(const ProtobufCMessageDescriptor *d);
+int tg_otlp_is_request(const ProtobufCMessageDescriptor *d);
+int tg_otlp_is_kv(const ProtobufCMessageDescriptor *d);
+int tg_otlp_is_anyvalue(const ProtobufCMessageDescriptor *d);
+int tg_otlp_is_body(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDescriptor *f);
+int tg_otlp_is_resource_container(const ProtobufCMessageDescriptor *d);
+/* The Resource of a ResourceSpans/Logs/Metrics (NULL if none or not one). */
+const ProtobufCMessage *tg_otlp_resource_of(const ProtobufCMessage *m);
+int tg_otlp_is_container(const ProtobufCMessageDescriptor *d);
+/* Is field f of message m present (oneof case matches)? */
+int tg_otlp_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
+/* lowerCamelCase JSON name of a field, for explain paths. */
+const char *tg_otlp_json_name(const ProtobufCFieldDescriptor *f, char *buf, size_t len);
+
+/* ---- actions (actions.c) -------------------------------------------------- */
+
+/* An append-only string in an arena. */
+typedef struct tg_strbuf {
+    char *p;
+    size_t len, cap;
+    tg_arena *a;
+    int oom;
+} tg_strbuf;
+void tg_sb_put(tg_strbuf *b, const char *s, size_t n);
+void tg_sb_putc(tg_strbuf *b, char c);
+void tg_sb_printf(tg_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef struct tg_act_ctx {
+    const tg_rules_policy *p;
+    void *mac_ctx; /* EVP_MAC_CTX *, created lazily per view */
+    tg_arena *arena;
+} tg_act_ctx;
+
+/* Renders `spec` applied to the matched text [s, s+n) of class `cls`
+ * (detector `det` or TG_DET_*) into out. `whole_type` is the AnyValue case of
+ * a whole value (for generalise) or 0. Returns 0 or TG_ENOMEM; *out may be
+ * empty (drop of a substring). */
+int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls, unsigned det,
+                    const char *s, size_t n, int whole_type, tg_strbuf *out);
+
+#endif
