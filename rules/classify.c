@@ -68,6 +68,10 @@ typedef struct cstate {
     pcre2_match_data *md;
     pcre2_general_context *gctx;
     int err;
+    uint64_t kwbits; /* keyword groups spotted in the current value */
+    /* replay (decode): findings come from a stored classification */
+    const tg_finding *replay;
+    size_t n_replay, rpos;
 } cstate;
 
 /* ---- small utilities ---------------------------------------------------------------- */
@@ -518,6 +522,24 @@ static int custom_validate(const tg_valdet *vd, const char *s, size_t n)
     return k >= 5 && tg_iban_mod97_ok(buf, k);
 }
 
+static void spot(void *ctx, const char *s, size_t n, size_t pos)
+{
+    cstate *st = ctx;
+    const tg_rules_policy *p = st->p;
+    unsigned char c = tg_lower((unsigned char)s[pos]);
+
+    for (unsigned i = p->kwoff[c]; i < p->kwoff[c + 1]; i++) {
+        const struct tg_kwent *k = &p->kwents[i];
+        size_t j = 1;
+        if (pos + k->len > n)
+            continue;
+        while (j < k->len && tg_lower((unsigned char)s[pos + j]) == (unsigned char)k->kw[j])
+            j++;
+        if (j == k->len)
+            st->kwbits |= (uint64_t)1 << k->group;
+    }
+}
+
 static void scan_custom(cstate *st, const char *s, size_t n, int utf)
 {
     const tg_rules_policy *p = st->p;
@@ -533,7 +555,9 @@ static void scan_custom(cstate *st, const char *s, size_t n, int utf)
             continue;
         if (vd->re_req >= 0 && !has_byte_ci(s, n, vd->re_req))
             continue;
-        if (need_kw && !tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, s, n) &&
+        if (need_kw &&
+            !(vd->kwgroup >= 0 ? (int)((st->kwbits >> vd->kwgroup) & 1)
+                               : tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, s, n)) &&
             !(st->ki && tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, st->ki->key,
                                        st->ki->len)))
             continue;
@@ -553,11 +577,20 @@ static void scan_custom(cstate *st, const char *s, size_t n, int utf)
                 at = ov[0] + 1;
                 continue;
             }
-            if (custom_validate(vd, s + ov[0], ov[1] - ov[0]) &&
-                (!need_kw || kw_near(st, ov[0] + st->off, vd->window,
-                                     (const char *const *)vd->kw, vd->kwlen, vd->nkw)))
-                record_hit(st, ov[0], ov[1], p->rules[vd->rule].cls, vd->rule,
-                           TG_DET_CUSTOM | (unsigned)i);
+            {
+                /* with a capture group, the group is the value (the rest is
+                 * context such as a label) */
+                PCRE2_SIZE a = ov[0], b = ov[1];
+                if (rc > 1 && ov[2] != PCRE2_UNSET && ov[3] > ov[2]) {
+                    a = ov[2];
+                    b = ov[3];
+                }
+                if (custom_validate(vd, s + a, b - a) &&
+                    (!need_kw || kw_near(st, a + st->off, vd->window,
+                                         (const char *const *)vd->kw, vd->kwlen, vd->nkw)))
+                    record_hit(st, a, b, p->rules[vd->rule].cls, vd->rule,
+                               TG_DET_CUSTOM | (unsigned)i);
+            }
             at = ov[1];
         }
     }
@@ -571,8 +604,9 @@ static void scan_raw(cstate *st, const char *s, size_t n)
         mask[0] |= st->ki->scope_dets[0];
         mask[1] |= st->ki->scope_dets[1];
     }
-    if (mask[0] | mask[1])
-        tg_scan(&st->p->scanner, mask, s, n, on_hit, st);
+    st->kwbits = 0;
+    if (mask[0] | mask[1] || st->p->kwents_n)
+        tg_scan(&st->p->scanner, mask, s, n, on_hit, st->p->kwents_n ? spot : NULL, st);
     if (st->p->n_custom && !st->err)
         scan_custom(st, s, n, utf8_ok((const unsigned char *)s, n));
 }
@@ -657,6 +691,8 @@ static void scan_query(cstate *st, const char *s, size_t n)
 
 static void scan_text(cstate *st, const char *s, size_t n, int bytes)
 {
+    if (st->replay)
+        return; /* decode: the findings are known */
     st->full = s;
     st->full_len = n;
     st->off = 0;
@@ -673,6 +709,11 @@ static void begin_place(cstate *st, uintptr_t place, uint16_t flags)
     st->ordinal = st->n_places++;
     st->pflags = flags;
     st->c->stats.places++;
+    while (st->replay && st->rpos < st->n_replay &&
+           st->replay[st->rpos].ordinal == st->ordinal) {
+        const tg_finding *f = &st->replay[st->rpos++];
+        add_finding(st, place, f->ordinal, f->start, f->end, f->cls, f->rule, f->det, f->flags);
+    }
 }
 
 /* ---- the walk ---------------------------------------------------------------------------- */
@@ -694,7 +735,8 @@ static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki, unsi
         /* deeper than we look: the whole value is unclassifiable */
         if ((rc = push(st, &v->base, 0)))
             return rc;
-        fail_closed(st, st->place, st->ordinal);
+        if (!st->replay)
+            fail_closed(st, st->place, st->ordinal);
         return pop(st, prev_rec);
     }
     if ((rc = push(st, &v->base, 0)))
@@ -769,7 +811,7 @@ static int walk_kvs(cstate *st, Opentelemetry__Proto__Common__V1__KeyValue *cons
         st->ki = NULL;
         if (klen)
             scan_text(st, key, klen, 0);
-        if (kv->value) {
+        if (kv->value && !st->replay) {
             /* key rules classify the whole value, containers included */
             uint32_t vord = st->n_places; /* the ordinal walk_any will give it */
             for (size_t r = 0; r < ki->n_rules; r++)
@@ -777,9 +819,9 @@ static int walk_kvs(cstate *st, Opentelemetry__Proto__Common__V1__KeyValue *cons
                     add_finding(st, TG_PT(kv->value, TG_PT_VALUE), vord, 0, UINT32_MAX,
                                 st->p->rules[ki->rules[r]].cls, ki->rules[r], TG_DET_KEY,
                                 TG_F_WHOLE);
-            if ((rc = walk_any(st, kv->value, ki, depth)))
-                return rc;
         }
+        if (kv->value && (rc = walk_any(st, kv->value, ki, depth)))
+            return rc;
         if ((rc = pop(st, prev_rec)))
             return rc;
     }
@@ -978,8 +1020,9 @@ int tg_rules__build_tables(tg_rules_classification *c, tg_ptab_ent *msgs, size_t
     return 0;
 }
 
-int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
-                      tg_rules_classification **out)
+int tg_rules__classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
+                       const tg_finding *replay, size_t n_replay,
+                       tg_rules_classification **out)
 {
     tg_rules_classification *c;
     cstate st;
@@ -1004,9 +1047,11 @@ int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_
     st.stack = tg_arena_alloc(arena, (size_t)st.stack_cap * sizeof(*st.stack));
     st.res_mask[0] = p->unscoped[0];
     st.res_mask[1] = p->unscoped[1];
+    st.replay = replay;
+    st.n_replay = n_replay;
     if (!c->keys || !st.stack)
         return TG_ENOMEM;
-    if (p->n_custom) {
+    if (p->n_custom && !replay) {
         st.gctx = pcre2_general_context_create(arena_malloc, arena_free, arena);
         st.md = st.gctx ? pcre2_match_data_create(4, st.gctx) : NULL;
         if (!st.md)
@@ -1017,12 +1062,20 @@ int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_
     rc = walk_msg(&st, msg);
     if (!rc)
         rc = st.err;
+    if (!rc && replay && st.rpos != n_replay)
+        rc = TG_EPARSE; /* findings for places this message does not have */
     if (!rc)
         rc = tg_rules__build_tables(c, st.msgs, st.n_msgs, arena);
     if (rc)
         return rc;
     *out = c;
     return 0;
+}
+
+int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
+                      tg_rules_classification **out)
+{
+    return tg_rules__classify(p, msg, arena, NULL, 0, out);
 }
 
 void tg_rules_classification_stats(const tg_rules_classification *c,

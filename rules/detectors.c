@@ -76,7 +76,11 @@ int tg_detector_find(const char *name)
 
 void tg_scanner_build(tg_scanner *sc, const uint64_t used[2])
 {
+    uint8_t kw[256];
+
+    memcpy(kw, sc->kwfirst, sizeof(kw)); /* set by the policy before the build */
     memset(sc, 0, sizeof(*sc));
+    memcpy(sc->kwfirst, kw, sizeof(kw));
     sc->min_token = 255;
     for (size_t id = 0; id < tg_n_detectors; id++) {
         const tg_detector *d = tg_detectors[id];
@@ -190,7 +194,7 @@ static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2], con
 }
 
 void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
-             tg_scan_emit emit, void *ctx)
+             tg_scan_emit emit, tg_scan_spot spot, void *ctx)
 {
     size_t i = 0, ext_start = 0;
     unsigned ext_bits = 0;
@@ -213,6 +217,8 @@ void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size
                 ext_bits = 0;
             }
             ext_bits |= bits;
+            if (spot && sc->kwfirst[c])
+                spot(ctx, s, n, st);
             if (sc->n_first[c]) {
                 size_t far = dispatch(sc, active, s, n, st, i, emit, ctx);
                 if (far > i) {

@@ -380,6 +380,63 @@ static void compact_rules(tg_rules_policy *p)
     p->n_rules = k;
 }
 
+/* Keywords of custom patterns are spotted during the one scan, so a
+ * keyword-gated pattern runs only on values that mention one. */
+static int compile_keywords(tg_rules_policy *p)
+{
+    size_t total = 0, k = 0;
+    int group = 0;
+    struct tg_kwent *tmp;
+
+    memset(p->scanner.kwfirst, 0, sizeof(p->scanner.kwfirst));
+    for (size_t i = 0; i < p->n_custom; i++) {
+        tg_valdet *vd = p->custom[i];
+        int spot = vd->has_kw && vd->nkw && vd->ctx != TG_CTX_NEVER && group < 64;
+        vd->kwgroup = -1;
+        for (size_t j = 0; spot && j < vd->nkw; j++)
+            spot = tg_isalnum((unsigned char)vd->kw[j][0]);
+        if (!spot)
+            continue;
+        vd->kwgroup = group++;
+        total += vd->nkw;
+    }
+    tmp = tg_arena_alloc(&p->arena, (total ? total : 1) * sizeof(*tmp));
+    p->kwents = tg_arena_alloc(&p->arena, (total ? total : 1) * sizeof(*p->kwents));
+    if (!tmp || !p->kwents)
+        return TG_ENOMEM;
+    for (size_t i = 0; i < p->n_custom; i++) {
+        tg_valdet *vd = p->custom[i];
+        if (vd->kwgroup < 0)
+            continue;
+        for (size_t j = 0; j < vd->nkw; j++) {
+            tmp[k].kw = vd->kw[j];
+            tmp[k].len = vd->kwlen[j];
+            tmp[k].group = (uint8_t)vd->kwgroup;
+            k++;
+        }
+    }
+    /* bucket by first byte (keywords are lower case) */
+    memset(p->kwoff, 0, sizeof(p->kwoff));
+    for (size_t i = 0; i < k; i++)
+        p->kwoff[(unsigned char)tmp[i].kw[0] + 1]++;
+    for (int c = 0; c < 256; c++)
+        p->kwoff[c + 1] += p->kwoff[c];
+    {
+        uint16_t pos[256];
+        memcpy(pos, p->kwoff, sizeof(pos));
+        for (size_t i = 0; i < k; i++) {
+            unsigned char c = (unsigned char)tmp[i].kw[0];
+            p->kwents[pos[c]++] = tmp[i];
+            p->scanner.kwfirst[c] = 1;
+            if (tg_islower(c))
+                p->scanner.kwfirst[c - 32] = 1;
+        }
+    }
+    p->kwents_n = k;
+    tg_scanner_build(&p->scanner, p->used);
+    return 0;
+}
+
 static int compile_detectors(tg_rules_policy *p)
 {
     size_t cap_vds = 0, cap_custom = 0;
@@ -464,8 +521,7 @@ static int compile_detectors(tg_rules_policy *p)
         if (patterned)
             p->pattern_rules[p->n_pattern_rules++] = (uint16_t)r;
     }
-    tg_scanner_build(&p->scanner, p->used);
-    return 0;
+    return compile_keywords(p);
 }
 
 static int find_key(const tg_rules_policy *p, const char *id)

@@ -154,6 +154,7 @@ static inline unsigned char tg_lower(unsigned char c)
 
 /* The scanner's dispatch tables, built from the detectors a policy uses. */
 typedef struct tg_scanner {
+    uint8_t kwfirst[256]; /* bytes that start a custom-pattern keyword */
     uint8_t n_first[256];
     uint8_t first[256][TG_DET_PER_BYTE];
     uint8_t n_token;
@@ -167,9 +168,13 @@ void tg_scanner_build(tg_scanner *sc, const uint64_t used[2]);
  * a keyword); an accepted hit lets the scanner skip past it. */
 typedef int (*tg_scan_emit)(void *ctx, unsigned det, const tg_det_hit *hit);
 
+/* Called at the start of each alphanumeric run whose first byte may start
+ * a keyword (kwfirst), so keywords are spotted in the same pass. */
+typedef void (*tg_scan_spot)(void *ctx, const char *s, size_t n, size_t pos);
+
 /* Runs every detector enabled in `active` over [s, s+n) in one pass. */
 void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
-             tg_scan_emit emit, void *ctx);
+             tg_scan_emit emit, tg_scan_spot spot, void *ctx);
 
 /* Case-insensitive: does any of `kw` occur in [s, s+n)? */
 int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
@@ -244,6 +249,7 @@ typedef struct tg_valdet {
     tg_kmlist scope; /* only under these keys (empty: everywhere) */
     uint16_t rule;
     uint32_t index;  /* instance number */
+    int kwgroup;     /* bit in the per-value keyword spot mask, -1: none */
     tg_loc loc;
 } tg_valdet;
 
@@ -371,6 +377,14 @@ struct tg_rules_policy {
     uint16_t *pattern_rules; /* rules with glob or regex keys */
     size_t n_pattern_rules;
     tg_scanner scanner;
+    /* keywords of custom patterns, by lower-case first byte */
+    struct tg_kwent {
+        const char *kw;
+        uint8_t len;
+        uint8_t group;
+    } *kwents;
+    size_t kwents_n;
+    uint16_t kwoff[257];
     pcre2_match_context *mctx;
     pcre2_compile_context *ccompile;
     pcre2_general_context *gctx;
@@ -490,6 +504,11 @@ struct tg_rules_classification {
 size_t tg_rules__num_text(const Opentelemetry__Proto__Common__V1__AnyValue *v, char *buf);
 int tg_rules__build_tables(tg_rules_classification *c, tg_ptab_ent *msgs, size_t n_msgs,
                            tg_arena *arena);
+/* Classifies `msg`; with `replay`, takes the findings from a stored
+ * classification (sorted by ordinal) instead of scanning. */
+int tg_rules__classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
+                       const tg_finding *replay, size_t n_replay,
+                       tg_rules_classification **out);
 const tg_ptab_ent *tg_rules__ptab_get(const tg_rules_classification *c, uintptr_t key);
 const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const char *key,
                                        size_t len);

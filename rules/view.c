@@ -188,8 +188,17 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
             return V_GONE;
         }
         if (bestk > TG_RULES_PASS) {
-            int rc = tg_rules__apply(&v->ac, spec_of(v, F[best].cls), F[best].cls, F[best].det,
-                                     text, len, whole_type, &sb);
+            /* a value decided by its key that is also, as a whole, what a
+             * detector recognises (an e-mail under user.email) hashes and
+             * generalises like that detector's matches, so both join */
+            unsigned det = F[best].det;
+            int rc;
+            for (size_t i = 0; i < n && det == TG_DET_KEY; i++)
+                if (!(F[i].flags & TG_F_WHOLE) && F[i].start == 0 && F[i].end >= len &&
+                    F[i].det < tg_n_detectors)
+                    det = F[i].det;
+            rc = tg_rules__apply(&v->ac, spec_of(v, F[best].cls), F[best].cls, det, text, len,
+                                 whole_type, &sb);
             if (rc) {
                 v->err = rc;
                 return V_SAME;
