@@ -1,6 +1,10 @@
 /* The store's environment and its write path: open, format check, group
  * write with map growth. Retention is in store_retention.c, reads in
- * store_read.c. */
+ * store_read.c.
+ *
+ * Durability: without no_sync, mdb_txn_commit() writes the dirty pages,
+ * fdatasyncs them, then writes and syncs the meta page. A write that
+ * returned 0 survives a crash or power loss (given honest disk flushes). */
 #include "store_internal.h"
 
 #include <errno.h>
@@ -590,6 +594,11 @@ tg_store *tg_store_open(const char *dir, const tg_store_options *opt, int *err)
         rc = tg_store__mdb_err(rc);
         goto fail;
     }
+    /* Reader slots left by a crashed process would pin old pages forever. */
+    int dead = 0;
+    mdb_reader_check(st->env, &dead);
+    if (dead)
+        tg_warn("store cleared stale readers", "count=%d", dead);
     if ((rc = open_dbs(st)))
         goto fail;
     return st;

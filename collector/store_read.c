@@ -2,9 +2,11 @@
  *
  * Each call runs in one read transaction, under the map lock held shared
  * (see store_internal.h), and calls the visitor inside it. So a visitor
- * must be quick-ish (a map resize waits for it) and must not call back
- * into the store: the map lock is not recursive, and a resize waiting
- * between the two acquisitions would deadlock. */
+ * should be quick (a map resize waits for it), and must not write to the
+ * store. It may read the store again: the nested call knows this thread
+ * already holds the lock and does not take it twice (the lock prefers
+ * writers, so a second shared acquisition behind a waiting resize would
+ * deadlock). */
 #include "store_internal.h"
 
 #include <stdlib.h>
@@ -12,6 +14,33 @@
 
 #include "tg_err.h"
 #include "tg_log.h"
+
+/* The store whose map lock this thread holds shared, and how deeply. */
+static _Thread_local const tg_store *held_store;
+static _Thread_local unsigned held_depth;
+
+static void map_rdlock(tg_store *st)
+{
+    if (held_store == st) {
+        held_depth++;
+        return;
+    }
+    pthread_rwlock_rdlock(&st->map_lock);
+    if (!held_store) {
+        held_store = st;
+        held_depth = 1;
+    }
+}
+
+static void map_unlock(tg_store *st)
+{
+    if (held_store == st) {
+        if (--held_depth > 0)
+            return;
+        held_store = NULL;
+    }
+    pthread_rwlock_unlock(&st->map_lock);
+}
 
 typedef struct reader {
     tg_store *st;
@@ -32,9 +61,9 @@ static int reader_begin(tg_store *st, reader *r, tg_store_visit_cb cb, void *ctx
     r->st = st;
     r->cb = cb;
     r->ctx = ctx;
-    pthread_rwlock_rdlock(&st->map_lock);
+    map_rdlock(st);
     if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn))) {
-        pthread_rwlock_unlock(&st->map_lock);
+        map_unlock(st);
         tg_error("store read failed", "err=\"%s\"", mdb_strerror(rc));
         return tg_store__mdb_err(rc);
     }
@@ -44,7 +73,7 @@ static int reader_begin(tg_store *st, reader *r, tg_store_visit_cb cb, void *ctx
 static void reader_end(reader *r)
 {
     mdb_txn_abort(r->txn);
-    pthread_rwlock_unlock(&r->st->map_lock);
+    map_unlock(r->st);
     ZSTD_freeDCtx(r->dctx);
     free(r->buf);
 }
@@ -295,13 +324,13 @@ int tg_store_get_stats(tg_store *st, tg_store_stats *out)
     if (!st || !out)
         return TG_EINVAL;
     memset(out, 0, sizeof(*out));
-    pthread_rwlock_rdlock(&st->map_lock);
+    map_rdlock(st);
     if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0) {
         rc = tg_store__totals_load(st, txn, &t);
         mdb_txn_abort(txn);
     }
     mdb_env_info(st->env, &info);
-    pthread_rwlock_unlock(&st->map_lock);
+    map_unlock(st);
     if (rc)
         return tg_store__mdb_err(rc);
     out->records = t.records;

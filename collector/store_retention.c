@@ -1,7 +1,9 @@
 /* Retention: the store drops its oldest records, lowest seq first, while it
  * is over its size budget or they are older than the age limit. Records are
  * written in seq order with a non-decreasing ingest time, so the oldest by
- * either measure is always the first record: eviction never searches. */
+ * either measure is always the first record: eviction never searches. (If
+ * the wall clock steps back, a later record can be older than an earlier
+ * one; it is then evicted when its predecessors are, a little late.) */
 #include "store_internal.h"
 
 #include <errno.h>
