@@ -389,7 +389,7 @@ static int write_txn(tg_store *st, size_t n, uint64_t now, uint64_t *seqs)
     tg_store_totals t;
     uint64_t first;
     size_t evicted = 0;
-    int rc;
+    int rc, more;
 
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
         return rc;
@@ -403,7 +403,8 @@ static int write_txn(tg_store *st, size_t n, uint64_t now, uint64_t *seqs)
             goto fail;
         t.next_seq++;
     }
-    rc = tg_store__retain(st, txn, &t, now, first, TG_STORE_EVICT_BATCH, &evicted);
+    /* A capped eviction resumes at the next write or tg_store_evict(). */
+    rc = tg_store__retain(st, txn, &t, now, first, &evicted, &more);
     if (rc)
         goto fail;
     if ((rc = tg_store__totals_save(st, txn, &t)))

@@ -47,10 +47,11 @@
 #define TG_STORE_META_FORMAT "format"
 #define TG_STORE_META_NEXT_SEQ "next_seq"
 
-/* Eviction deletes at most this many records per transaction, so a large
- * backlog (a collector restarted after days) never builds one giant
- * transaction; tg_store_evict() loops until done. */
+/* One eviction transaction deletes at most this many records, or index
+ * keys, so a large backlog (a collector restarted after days) never builds
+ * one giant transaction; tg_store_evict() loops until done. */
 #define TG_STORE_EVICT_BATCH 4096
+#define TG_STORE_EVICT_KEYS 65536
 
 /* The running totals kept in meta, loaded and saved in each write txn. */
 typedef struct tg_store_totals {
@@ -105,10 +106,11 @@ int tg_store__totals_load(tg_store *st, MDB_txn *txn, tg_store_totals *t);
 int tg_store__totals_save(tg_store *st, MDB_txn *txn, const tg_store_totals *t);
 
 /* Evicts, in `txn`, the oldest records while over the size budget or older
- * than the age limit, never a record with seq >= keep_from, at most
- * `max_records`. Returns an MDB error code; *evicted counts records. */
+ * than the age limit, never a record with seq >= keep_from. Stops at the
+ * TG_STORE_EVICT_* caps and then sets *more. Returns an MDB error code;
+ * *evicted counts records. */
 int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t now,
-                     uint64_t keep_from, size_t max_records, size_t *evicted);
+                     uint64_t keep_from, size_t *evicted, int *more);
 
 /* Grows the map after MDB_MAP_FULL; `need` is a lower bound on the bytes
  * the failed transaction wanted. Caller holds write_lock and no txn. */

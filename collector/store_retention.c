@@ -26,7 +26,7 @@ static int del_key(MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t len)
  * lists. The header is copied first: the value points into pages the
  * deletes may touch. */
 static int evict_current(tg_store *st, MDB_txn *txn, MDB_cursor *cur, uint64_t seq,
-                         const MDB_val *val, tg_store_totals *t)
+                         const MDB_val *val, tg_store_totals *t, size_t *keys)
 {
     uint8_t kbuf[10 + TG_STORE_SVC_KEY_MAX];
     tg_rec_view rv;
@@ -82,6 +82,7 @@ static int evict_current(tg_store *st, MDB_txn *txn, MDB_cursor *cur, uint64_t s
         sp += 2 + sl;
     }
 
+    *keys += 1 + rv.n_trace + rv.n_svc;
     t->records = t->records ? t->records - 1 : 0;
     t->record_bytes -= t->record_bytes < rec_len ? t->record_bytes : rec_len;
     t->raw_bytes -= t->raw_bytes < rv.raw_len ? t->raw_bytes : rv.raw_len;
@@ -108,21 +109,26 @@ static int should_evict(const tg_store *st, const tg_store_totals *t, const MDB_
 }
 
 int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t now,
-                     uint64_t keep_from, size_t max_records, size_t *evicted)
+                     uint64_t keep_from, size_t *evicted, int *more)
 {
     MDB_cursor *cur;
     MDB_val k, v;
-    size_t n = 0;
+    size_t n = 0, keys = 0;
     int rc;
 
     *evicted = 0;
+    *more = 0;
     if (!st->opt.max_bytes && !st->opt.max_age_sec)
         return 0;
     if ((rc = mdb_cursor_open(txn, st->db_records, &cur)))
         return rc;
-    while (n < max_records) {
+    for (;;) {
         uint64_t seq;
 
+        if (n >= TG_STORE_EVICT_BATCH || keys >= TG_STORE_EVICT_KEYS) {
+            *more = 1;
+            break;
+        }
         rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
         if (rc == MDB_NOTFOUND) {
             rc = 0;
@@ -139,7 +145,7 @@ int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t no
          * budget: they are acknowledged to clients as stored. */
         if (seq >= keep_from || !should_evict(st, t, &v, now))
             break;
-        if ((rc = evict_current(st, txn, cur, seq, &v, t)))
+        if ((rc = evict_current(st, txn, cur, seq, &v, t, &keys)))
             break;
         n++;
     }
@@ -154,13 +160,13 @@ static int evict_txn(tg_store *st, uint64_t now, int *more)
     MDB_txn *txn;
     tg_store_totals t;
     size_t n = 0;
-    int rc;
+    int rc, capped = 0;
 
     *more = 0;
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
         return rc;
     if ((rc = tg_store__totals_load(st, txn, &t)) ||
-        (rc = tg_store__retain(st, txn, &t, now, UINT64_MAX, TG_STORE_EVICT_BATCH, &n))) {
+        (rc = tg_store__retain(st, txn, &t, now, UINT64_MAX, &n, &capped))) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -172,7 +178,7 @@ static int evict_txn(tg_store *st, uint64_t now, int *more)
         mdb_txn_abort(txn);
     else
         rc = mdb_txn_commit(txn);
-    *more = rc == 0 && n == TG_STORE_EVICT_BATCH;
+    *more = rc == 0 && capped;
     return rc;
 }
 

@@ -744,6 +744,57 @@ static void test_evict_large_backlog(void **state)
     free(recs);
 }
 
+/* Records with many index keys: the key cap splits the eviction. */
+static void test_evict_many_index_keys(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    fake_clock clk = {5000};
+    enum { N = 800, IDS = 100 }; /* 80,000 trace keys > TG_STORE_EVICT_KEYS */
+    uint8_t(*ids)[16] = calloc((size_t)N * IDS, 16);
+    tg_otlp_index *ix = calloc(N, sizeof(*ix));
+    tg_store_record *recs = calloc(N, sizeof(*recs));
+    uint8_t payload[16] = {9};
+    tg_store_stats s;
+    uint64_t seed = 3;
+
+    for (size_t i = 0; i < (size_t)N * IDS; i++)
+        for (int b = 0; b < 16; b++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            ids[i][b] = (uint8_t)(seed >> 56);
+        }
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.max_age_sec = 10;
+    tg_store *st = open_store(f, &o);
+    tg_store_set_clock(st, fake_now, &clk);
+    for (int i = 0; i < N; i++) {
+        ix[i] = (tg_otlp_index){
+            .items = 2, .trace_ids = ids + (size_t)i * IDS, .n_trace_ids = IDS};
+        recs[i] = (tg_store_record){TG_SIGNAL_TRACES, payload, sizeof(payload), &ix[i]};
+    }
+    assert_int_equal(tg_store_write(st, recs, N, NULL), 0);
+    assert_int_equal(db_entries(st, st->db_trace), (size_t)N * IDS);
+
+    /* A write past the age limit evicts in its own txn, up to the cap. */
+    clk.now = 6000;
+    assert_int_equal(tg_store_write(st, recs, 1, NULL), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_true(s.evicted_records > 0 && s.evicted_records < N);
+    assert_true(s.evicted_records * (IDS + 2) >= TG_STORE_EVICT_KEYS);
+
+    /* tg_store_evict() loops until nothing is left to evict. */
+    assert_int_equal(tg_store_evict(st, 6000), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 1);
+    assert_int_equal(s.evicted_records, N);
+    assert_int_equal(s.evicted_items[TG_SIGNAL_TRACES], 2 * N);
+    assert_int_equal(db_entries(st, st->db_trace), IDS);
+    free(ids);
+    free(ix);
+    free(recs);
+}
+
 /* A real OTLP request, packed with protobuf-c, survives the round trip. */
 static int unpack_check(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
                         size_t len)
@@ -909,6 +960,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_over_budget_is_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_age_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evict_large_backlog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evict_many_index_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_protobuf_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_and_odd_service_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_arguments, setup, teardown),
