@@ -5,7 +5,10 @@
  * shaped like HTTP server spans. Each stored request gets 100 fresh random
  * trace ids in its index, so by_trace grows as it would in production.
  *
- *   bench_store [dir] [seconds-per-phase]
+ *   bench_store [dir] [seconds-per-phase] [nosync]
+ *
+ * "nosync" skips fsync (MDB_NOSYNC): the difference from a normal run is
+ * what durability costs on this disk.
  *
  * dir defaults to a new directory under /tmp (removed at the end); it must
  * be on the disk being measured, not a tmpfs. */
@@ -252,6 +255,7 @@ static uint64_t io_write_bytes(void)
 
 static char base_dir[256];
 static int phase_no;
+static int no_sync;
 
 static tg_store *open_fresh(char *dir, size_t cap)
 {
@@ -260,6 +264,7 @@ static tg_store *open_fresh(char *dir, size_t cap)
 
     snprintf(dir, cap, "%s/phase%d", base_dir, phase_no++);
     tg_store_options_default(&o);
+    o.no_sync = no_sync;
     tg_store *st = tg_store_open(dir, &o, &err);
     if (!st) {
         fprintf(stderr, "open %s failed: %d\n", dir, err);
@@ -510,6 +515,8 @@ int main(int argc, char **argv)
     double seconds = argc > 2 ? strtod(argv[2], NULL) : 3.0;
     int own_dir = argc < 2 || !argv[1][0];
 
+    no_sync = argc > 3 && strcmp(argv[3], "nosync") == 0;
+
     if (own_dir) {
         snprintf(base_dir, sizeof(base_dir), "/tmp/tg_bench_store_XXXXXX");
         if (!mkdtemp(base_dir)) {
@@ -523,8 +530,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < VARIANTS; i++)
         payloads[i] = make_request(&payload_len[i]);
     printf("bench_store: %d-span OTLP requests, %zu bytes each, %d trace ids + 1 service "
-           "indexed, fsync on, %.1f s per phase, dir %s\n",
-           SPANS, payload_len[0], TRACES, seconds, base_dir);
+           "indexed, fsync %s, %.1f s per phase, dir %s\n",
+           SPANS, payload_len[0], TRACES, no_sync ? "OFF" : "on", seconds, base_dir);
     bench_zstd();
     printf("direct tg_store_write, N requests per durable transaction:\n");
     bench_direct(1, seconds, 0);
