@@ -260,7 +260,8 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss)
     host[hl] = '\0';
     memset(ss, 0, sizeof(*ss));
     if (v6)
-        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0 ? 0 : TG_EINVAL;
+        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0 ? 0
+                                                                            : TG_EINVAL;
     if (hl == 0)
         memcpy(host, "0.0.0.0", sizeof("0.0.0.0"));
     if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0)

@@ -561,7 +561,8 @@ static int on_headers_complete(http_parser *p)
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > o->max_body_bytes)
         return refuse(c, 413, "request body too large\n");
 
-    has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+    has_body =
+        (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->bcap) {
         size_t want = p->content_length < TG_HTTP_PREALLOC_MAX ? (size_t)p->content_length
                                                                : TG_HTTP_PREALLOC_MAX;

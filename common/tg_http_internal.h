@@ -25,8 +25,10 @@
  * per connection. */
 #define TG_HTTP_PREALLOC_MAX (4 * 1024 * 1024)
 /* Body buffers up to this size are kept for the next request on the
- * connection; larger ones are freed after the response. */
-#define TG_HTTP_KEEP_BODY (1024 * 1024)
+ * connection; larger ones are freed after the response, so idle keep-alive
+ * connections hold little memory (re-allocating from the heap is cheap
+ * next to receiving that many bytes). */
+#define TG_HTTP_KEEP_BODY (64 * 1024)
 /* After a final response on a connection that will close, read and discard
  * what the client still sends for this long, so its unread bytes do not
  * turn our close into a reset that destroys the response in flight. */
@@ -127,7 +129,7 @@ struct tg_http_server {
     void *done_ctx;
     uv_tcp_t sink; /* accepts and drops a client when memory runs out */
     int sink_busy;
-    int sink_owed; /* a connection waits for uv_accept() while sink_busy */
+    int sink_owed;           /* a connection waits for uv_accept() while sink_busy */
     char discard[16 * 1024]; /* lingering connections read into this */
 };
 

@@ -39,7 +39,7 @@ typedef struct fx {
     int nheld;
     int requests;
     int cmd_respond, cmd_stop;
-    int stop_called;  /* loop thread */
+    int stop_called;    /* loop thread */
     int stop_requested; /* main thread */
     int stopped;
     int running;
@@ -78,9 +78,9 @@ static void respond_echo(tg_http_request *r)
         abort();
     if (q && tg_http_query_param(q, ql, "name", name, sizeof(name)) < 0)
         memcpy(name, "-", 2);
-    n = snprintf(out, 512, "%s %.*s%s%.*s body=%zu x-test=%.*s name=%s\n", tg_http_method(r),
-                 (int)pl, path, q ? "?" : "", q ? (int)ql : 0, q ? q : "", bl,
-                 h ? (int)hl : 1, h ? h : "-", name);
+    n = snprintf(out, 512, "%s %.*s%s%.*s body=%zu x-test=%.*s name=%s\n",
+                 tg_http_method(r), (int)pl, path, q ? "?" : "", q ? (int)ql : 0,
+                 q ? q : "", bl, h ? (int)hl : 1, h ? h : "-", name);
     memcpy(out + n, body, bl);
     tg_http_respond(r, 200, "text/plain", "X-Echo: 1\r\n", out, (size_t)n + bl);
     /* The server copied the body: scribble over ours to prove it. */
@@ -376,7 +376,8 @@ static cli *cli_open_at(int family, int port)
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (family == AF_INET6) {
-        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+                                 .sin6_port = htons((uint16_t)port)};
 
         a.sin6_addr = in6addr_loopback;
         rc = connect(c->fd, (struct sockaddr *)&a, sizeof(a));
@@ -497,7 +498,8 @@ static void test_get_simple(void **state)
     resp r;
 
     (void)state;
-    cli_send(c, "GET /v1/hello?a=1&name=J%C3%B6rg+X HTTP/1.1\r\nHost: x\r\nx-TEST: abc  \r\n\r\n");
+    cli_send(c, "GET /v1/hello?a=1&name=J%C3%B6rg+X HTTP/1.1\r\nHost: x\r\nx-TEST: abc  "
+                "\r\n\r\n");
     assert_int_equal(cli_read(c, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "GET /v1/hello?a=1&name=J%C3%B6rg+X body=0 x-test=abc "
@@ -523,8 +525,8 @@ static void test_post_body(void **state)
     (void)state;
     for (size_t i = 0; i < n; i++)
         body[i] = (char)(i * 7 + 3);
-    snprintf(head, sizeof(head), "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
-             n);
+    snprintf(head, sizeof(head),
+             "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
     cli_send(c, head);
     cli_sendn(c, body, n);
     assert_int_equal(cli_read(c, &r), 0);
@@ -583,7 +585,8 @@ static void test_pipelined_many(void **state)
     (void)state;
     /* Spans several 64 KiB reads, so requests straddle read boundaries. */
     for (int i = 0; i < N; i++)
-        len += (size_t)snprintf(all + len, cap - len, "GET /r%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        len += (size_t)snprintf(all + len, cap - len,
+                                "GET /r%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
     cli_sendn(c, all, len);
     for (int i = 0; i < N; i++) {
         snprintf(want, sizeof(want), "GET /r%d body=0", i);
@@ -647,7 +650,8 @@ static void test_413(void **state)
     {
         char chunk[512];
 
-        cli_send(c, "POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+        cli_send(c,
+                 "POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
         memset(chunk, 'a', sizeof(chunk));
         for (int i = 0; i < 3; i++) {
             cli_send(c, "190\r\n");
@@ -772,6 +776,20 @@ static void test_408_header_and_body(void **state)
     assert_true(cli_closed(c));
     cli_close(c);
 
+    /* Keep-alive: waiting between requests is idle time, not header time;
+     * the header clock starts again with the next request's first byte. */
+    c = cli_open(f);
+    cli_send(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok(c, "GET /first body=0");
+    sleep_ms(400);
+    cli_send(c, "GET /second HTTP/1.1\r\n");
+    t0 = now_ms();
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 408);
+    assert_true(now_ms() - t0 >= 150);
+    resp_free(&r);
+    cli_close(c);
+
     /* Sending the headers slowly but within the limit is fine. */
     c = cli_open(f);
     cli_send(c, "GET /slow HTTP/1.1\r\n");
@@ -779,7 +797,7 @@ static void test_408_header_and_body(void **state)
     cli_send(c, "Host: x\r\n\r\n");
     expect_ok(c, "GET /slow body=0");
     cli_close(c);
-    assert_int_equal(fx_get(f, &f->requests), 1);
+    assert_int_equal(fx_get(f, &f->requests), 2);
     fx_end(f);
 }
 
@@ -892,7 +910,8 @@ static void test_stop_with_pending(void **state)
     /* No longer listening. */
     {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)f->port)};
 
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         assert_true(connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0);
@@ -957,7 +976,8 @@ static void test_expect_continue_and_head(void **state)
     resp r;
 
     (void)state;
-    cli_send(c, "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    cli_send(c, "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+                "5\r\n\r\n");
     assert_int_equal(cli_read(c, &r), 0);
     assert_int_equal(r.status, 100);
     resp_free(&r);
@@ -996,8 +1016,8 @@ static void test_ipv6_and_bad_addr(void **state)
     fx *f;
     uv_loop_t loop;
     int err = 0;
-    static const char *bad[] = {"nonsense", "127.0.0.1:99999", "127.0.0.1:", "::1:80",
-                                "[::1]80", "127.0.0.1:12ab"};
+    static const char *bad[] = {"nonsense", "127.0.0.1:99999", "127.0.0.1:",
+                                "::1:80",   "[::1]80",         "127.0.0.1:12ab"};
 
     (void)state;
     assert_int_equal(uv_loop_init(&loop), 0);
@@ -1009,7 +1029,8 @@ static void test_ipv6_and_bad_addr(void **state)
     {
         /* Port in use: the failure comes after the listener handle exists,
          * which is then freed by running the loop. */
-        tg_http_server *a = tg_http_server_start(&loop, "127.0.0.1:0", NULL, handler, NULL, &err);
+        tg_http_server *a =
+            tg_http_server_start(&loop, "127.0.0.1:0", NULL, handler, NULL, &err);
         char addr[32];
 
         assert_non_null(a);
