@@ -45,7 +45,7 @@ struct tg_config_key {
     enum tg_config_type type;
     const char *def; /* default, written as it would be in the file */
     size_t offset;
-    size_t size;     /* sizeof the member (a string's capacity) */
+    size_t size; /* sizeof the member (a string's capacity) */
     size_t count_offset;
     uint64_t min, max; /* bounds for size, duration (ms) and uint */
     uint64_t unit_ms;  /* duration members: 1 stores ms, 1000 seconds */
@@ -56,8 +56,8 @@ struct tg_config_key {
     const char *help;
 };
 
-#define FIELD(m)                                                                 \
-    .offset = offsetof(tg_collector_config, m),                                  \
+#define FIELD(m)                                                                         \
+    .offset = offsetof(tg_collector_config, m),                                          \
     .size = sizeof(((tg_collector_config *)0)->m)
 
 #define KIB 1024ull
@@ -71,92 +71,209 @@ static int check_url(const char *v, char *why, size_t whylen);
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 static const struct tg_config_key config_keys[] = {
-    {.path = "site", .type = TG_CFG_STRING, .def = "local", FIELD(site),
-     .check = check_site, .flag = "site", .metavar = "NAME",
+    {.path = "site",
+     .type = TG_CFG_STRING,
+     .def = "local",
+     FIELD(site),
+     .check = check_site,
+     .flag = "site",
+     .metavar = "NAME",
      .help = "Name of this site (jurisdiction); letters, digits, '.', '_', '-'."},
-    {.path = "data_dir", .type = TG_CFG_STRING, .def = "./data", FIELD(data_dir),
-     .check = check_nonempty, .flag = "data", .metavar = "DIR",
+    {.path = "data_dir",
+     .type = TG_CFG_STRING,
+     .def = "./data",
+     FIELD(data_dir),
+     .check = check_nonempty,
+     .flag = "data",
+     .metavar = "DIR",
      .help = "Directory of the local LMDB store."},
-    {.path = "log.level", .type = TG_CFG_ENUM, .def = "info", FIELD(log_level),
-     .choices = log_levels, .help = "Least severe level of the collector's own logs."},
+    {.path = "log.level",
+     .type = TG_CFG_ENUM,
+     .def = "info",
+     FIELD(log_level),
+     .choices = log_levels,
+     .help = "Least severe level of the collector's own logs."},
 
-    {.path = "receivers.otlp_grpc.listen", .type = TG_CFG_ADDRESS, .def = "0.0.0.0:4317",
-     FIELD(otlp_grpc_listen), .flag = "otlp-grpc", .metavar = "ADDR",
+    {.path = "receivers.otlp_grpc.listen",
+     .type = TG_CFG_ADDRESS,
+     .def = "0.0.0.0:4317",
+     FIELD(otlp_grpc_listen),
+     .flag = "otlp-grpc",
+     .metavar = "ADDR",
      .help = "OTLP/gRPC listen address (HOST:PORT)."},
-    {.path = "receivers.otlp_grpc.max_concurrent_streams", .type = TG_CFG_UINT,
-     .def = "100", FIELD(grpc_max_concurrent_streams), .min = 1, .max = UINT32_MAX,
+    {.path = "receivers.otlp_grpc.max_concurrent_streams",
+     .type = TG_CFG_UINT,
+     .def = "100",
+     FIELD(grpc_max_concurrent_streams),
+     .min = 1,
+     .max = UINT32_MAX,
      .help = "HTTP/2 streams a client may have open at once."},
-    {.path = "receivers.otlp_grpc.max_message_bytes", .type = TG_CFG_SIZE, .def = "16MiB",
-     FIELD(grpc_max_message_bytes), .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_grpc.max_message_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "16MiB",
+     FIELD(grpc_max_message_bytes),
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Largest gRPC message accepted (RESOURCE_EXHAUSTED beyond)."},
-    {.path = "receivers.otlp_grpc.max_connections", .type = TG_CFG_UINT, .def = "1024",
-     FIELD(grpc_max_connections), .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_grpc.max_connections",
+     .type = TG_CFG_UINT,
+     .def = "1024",
+     FIELD(grpc_max_connections),
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Concurrent gRPC connections; more are refused."},
-    {.path = "receivers.otlp_grpc.idle_timeout", .type = TG_CFG_DURATION, .def = "300s",
-     FIELD(grpc_idle_timeout_ms), .unit_ms = 1, .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_grpc.idle_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "300s",
+     FIELD(grpc_idle_timeout_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "A connection with no open stream for this long is closed."},
-    {.path = "receivers.otlp_grpc.request_timeout", .type = TG_CFG_DURATION, .def = "30s",
-     FIELD(grpc_request_timeout_ms), .unit_ms = 1, .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_grpc.request_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "30s",
+     FIELD(grpc_request_timeout_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Longest a single export call may take."},
 
-    {.path = "receivers.otlp_http.listen", .type = TG_CFG_ADDRESS, .def = "0.0.0.0:4318",
-     FIELD(otlp_http_listen), .flag = "otlp-http", .metavar = "ADDR",
+    {.path = "receivers.otlp_http.listen",
+     .type = TG_CFG_ADDRESS,
+     .def = "0.0.0.0:4318",
+     FIELD(otlp_http_listen),
+     .flag = "otlp-http",
+     .metavar = "ADDR",
      .help = "OTLP/HTTP listen address (HOST:PORT)."},
-    {.path = "receivers.otlp_http.max_body_bytes", .type = TG_CFG_SIZE, .def = "16MiB",
-     FIELD(http_max_body_bytes), .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_http.max_body_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "16MiB",
+     FIELD(http_max_body_bytes),
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Largest request body accepted, as sent (413 beyond)."},
-    {.path = "receivers.otlp_http.max_connections", .type = TG_CFG_UINT, .def = "1024",
-     FIELD(http_max_connections), .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_http.max_connections",
+     .type = TG_CFG_UINT,
+     .def = "1024",
+     FIELD(http_max_connections),
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Concurrent HTTP connections; more get 503."},
-    {.path = "receivers.otlp_http.header_timeout", .type = TG_CFG_DURATION, .def = "10s",
-     FIELD(http_header_timeout_ms), .unit_ms = 1, .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_http.header_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "10s",
+     FIELD(http_header_timeout_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Time allowed for a request's whole header section (408 beyond)."},
-    {.path = "receivers.otlp_http.body_timeout", .type = TG_CFG_DURATION, .def = "30s",
-     FIELD(http_body_timeout_ms), .unit_ms = 1, .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_http.body_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "30s",
+     FIELD(http_body_timeout_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Time allowed for a request's whole body (408 beyond)."},
-    {.path = "receivers.otlp_http.idle_timeout", .type = TG_CFG_DURATION, .def = "120s",
-     FIELD(http_idle_timeout_ms), .unit_ms = 1, .min = 1, .max = UINT64_MAX,
+    {.path = "receivers.otlp_http.idle_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "120s",
+     FIELD(http_idle_timeout_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "An idle keep-alive connection is closed after this long."},
 
-    {.path = "api.listen", .type = TG_CFG_ADDRESS, .def = "127.0.0.1:9470",
-     FIELD(api_listen), .flag = "api", .metavar = "ADDR",
+    {.path = "api.listen",
+     .type = TG_CFG_ADDRESS,
+     .def = "127.0.0.1:9470",
+     FIELD(api_listen),
+     .flag = "api",
+     .metavar = "ADDR",
      .help = "Query API, /healthz, /readyz and /metrics (HOST:PORT)."},
 
-    {.path = "store.max_bytes", .type = TG_CFG_SIZE, .def = "10GiB",
-     FIELD(store_max_bytes), .min = 0, .max = UINT64_MAX,
+    {.path = "store.max_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "10GiB",
+     FIELD(store_max_bytes),
+     .min = 0,
+     .max = UINT64_MAX,
      .help = "Oldest data is evicted beyond this size; 0 means unlimited."},
-    {.path = "store.max_age", .type = TG_CFG_DURATION, .def = "7d",
-     FIELD(store_max_age_sec), .unit_ms = 1000, .min = 0, .max = UINT64_MAX,
+    {.path = "store.max_age",
+     .type = TG_CFG_DURATION,
+     .def = "7d",
+     FIELD(store_max_age_sec),
+     .unit_ms = 1000,
+     .min = 0,
+     .max = UINT64_MAX,
      .help = "Data older than this is evicted (whole seconds); 0 keeps everything."},
-    {.path = "store.initial_map_size", .type = TG_CFG_SIZE, .def = "1GiB",
-     FIELD(store_initial_map_size), .min = MIB, .max = UINT64_MAX,
+    {.path = "store.initial_map_size",
+     .type = TG_CFG_SIZE,
+     .def = "1GiB",
+     FIELD(store_initial_map_size),
+     .min = MIB,
+     .max = UINT64_MAX,
      .help = "Initial LMDB map size; it grows as needed (at least 1MiB)."},
-    {.path = "store.zstd_level", .type = TG_CFG_UINT, .def = "1",
-     FIELD(store_zstd_level), .min = 1, .max = 22,
+    {.path = "store.zstd_level",
+     .type = TG_CFG_UINT,
+     .def = "1",
+     FIELD(store_zstd_level),
+     .min = 1,
+     .max = 22,
      .help = "zstd compression level of stored records (1-22)."},
-    {.path = "store.sync", .type = TG_CFG_BOOL, .def = "true", FIELD(store_sync),
+    {.path = "store.sync",
+     .type = TG_CFG_BOOL,
+     .def = "true",
+     FIELD(store_sync),
      .help = "fsync each commit before acknowledging; false only for benchmarks."},
 
-    {.path = "limits.max_decompressed_bytes", .type = TG_CFG_SIZE, .def = "64MiB",
-     FIELD(max_decompressed_bytes), .min = 1, .max = UINT64_MAX,
+    {.path = "limits.max_decompressed_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "64MiB",
+     FIELD(max_decompressed_bytes),
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Largest request after decompression (decompression bombs stop here)."},
-    {.path = "limits.max_pending_bytes", .type = TG_CFG_SIZE, .def = "32MiB",
-     FIELD(max_pending_bytes), .min = 1, .max = UINT64_MAX,
+    {.path = "limits.max_pending_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "32MiB",
+     FIELD(max_pending_bytes),
+     .min = 1,
+     .max = UINT64_MAX,
      .help = "Received but not yet committed data; beyond it clients get 429."},
-    {.path = "limits.retry_after", .type = TG_CFG_DURATION, .def = "1s",
-     FIELD(retry_after_sec), .unit_ms = 1000, .min = 0, .max = UINT64_MAX,
+    {.path = "limits.retry_after",
+     .type = TG_CFG_DURATION,
+     .def = "1s",
+     FIELD(retry_after_sec),
+     .unit_ms = 1000,
+     .min = 0,
+     .max = UINT64_MAX,
      .help = "Retry-After sent with 429 / RESOURCE_EXHAUSTED (whole seconds)."},
 
-    {.path = "rules", .type = TG_CFG_STRING_LIST, .def = "", FIELD(rules_files),
-     .count_offset = offsetof(tg_collector_config, n_rules_files), .flag = "rules",
+    {.path = "rules",
+     .type = TG_CFG_STRING_LIST,
+     .def = "",
+     FIELD(rules_files),
+     .count_offset = offsetof(tg_collector_config, n_rules_files),
+     .flag = "rules",
      .metavar = "FILE",
      .help = "Residency rules files; empty means the default policy. "
              "The flag is repeatable and replaces the file's list."},
-    {.path = "central.url", .type = TG_CFG_STRING, .def = "", FIELD(central_url),
-     .check = check_url, .flag = "central", .metavar = "URL",
+    {.path = "central.url",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(central_url),
+     .check = check_url,
+     .flag = "central",
+     .metavar = "URL",
      .help = "Central view to forward summaries to; empty means none."},
-    {.path = "central.token_file", .type = TG_CFG_STRING, .def = "",
-     FIELD(central_token_file), .flag = "central-token-file", .metavar = "FILE",
+    {.path = "central.token_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(central_token_file),
+     .flag = "central-token-file",
+     .metavar = "FILE",
      .help = "File holding the token this site presents to central."},
 };
 
@@ -194,9 +311,16 @@ struct unit {
 };
 
 static const struct unit size_units[] = {
-    {"", 1},          {"B", 1},          {"KB", 1000ull},   {"MB", 1000000ull},
-    {"GB", 1000000000ull}, {"TB", 1000000000000ull}, {"KiB", KIB}, {"MiB", MIB},
-    {"GiB", GIB},     {"TiB", 1024ull * GIB},
+    {"", 1},
+    {"B", 1},
+    {"KB", 1000ull},
+    {"MB", 1000000ull},
+    {"GB", 1000000000ull},
+    {"TB", 1000000000000ull},
+    {"KiB", KIB},
+    {"MiB", MIB},
+    {"GiB", GIB},
+    {"TiB", 1024ull * GIB},
 };
 
 /* Sets *why to "invalid" or "too large" when it fails. */
@@ -512,8 +636,8 @@ static void expect_phrase(const struct tg_config_key *k, char *out, size_t outle
     case TG_CFG_ENUM:
         n = (size_t)snprintf(out, outlen, "one of");
         for (const char *const *c = k->choices; *c && n < outlen; c++)
-            n += (size_t)snprintf(out + n, outlen - n, "%s %s", c == k->choices ? "" : ",",
-                                  *c);
+            n += (size_t)snprintf(out + n, outlen - n, "%s %s",
+                                  c == k->choices ? "" : ",", *c);
         return;
     case TG_CFG_STRING_LIST:
         snprintf(out, outlen, "a list of file names");
@@ -522,8 +646,8 @@ static void expect_phrase(const struct tg_config_key *k, char *out, size_t outle
     snprintf(out, outlen, "a value");
 }
 
-static int set_string(tg_collector_config *cfg, const struct tg_config_key *k,
-                      char *dst, const char *v, char *why, size_t whylen)
+static int set_string(tg_collector_config *cfg, const struct tg_config_key *k, char *dst,
+                      const char *v, char *why, size_t whylen)
 {
     size_t len = strlen(v);
     char reason[160], shown[300];
@@ -599,8 +723,8 @@ static int set_value(tg_collector_config *cfg, const struct tg_config_key *k,
             for (const char *const *c = k->choices; *c && n < sizeof(list); c++)
                 n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
                                       c == k->choices ? "" : ", ", *c);
-            return why_fail(why, whylen, "invalid value \"%s\" (expected one of %s)", shown,
-                            list);
+            return why_fail(why, whylen, "invalid value \"%s\" (expected one of %s)",
+                            shown, list);
         }
     case TG_CFG_SIZE:
         if (parse_size_why(v, &u, &reason) != 0) {
@@ -627,8 +751,8 @@ static int set_value(tg_collector_config *cfg, const struct tg_config_key *k,
         if (check_bounds(k, u, shown, why, whylen) != 0)
             return TG_EINVAL;
         if (u % k->unit_ms != 0)
-            return why_fail(why, whylen, "duration \"%s\" is not a whole number of seconds",
-                            shown);
+            return why_fail(why, whylen,
+                            "duration \"%s\" is not a whole number of seconds", shown);
         store_uint(cfg, k, u / k->unit_ms);
         return 0;
     case TG_CFG_UINT: {
@@ -636,7 +760,8 @@ static int set_value(tg_collector_config *cfg, const struct tg_config_key *k,
         bool overflow = false;
         if (parse_u64_digits(&s, &u, &overflow) != 0 || *s)
             return why_fail(why, whylen,
-                            "invalid number \"%s\" (expected a non-negative integer)", shown);
+                            "invalid number \"%s\" (expected a non-negative integer)",
+                            shown);
         if (overflow)
             return why_fail(why, whylen, "number \"%s\" is too large", shown);
         if (check_bounds(k, u, shown, why, whylen) != 0)
@@ -647,14 +772,14 @@ static int set_value(tg_collector_config *cfg, const struct tg_config_key *k,
     case TG_CFG_BOOL: {
         int b;
         if (parse_bool(v, &b) != 0)
-            return why_fail(why, whylen, "invalid boolean \"%s\" (expected true or false)",
-                            shown);
+            return why_fail(why, whylen,
+                            "invalid boolean \"%s\" (expected true or false)", shown);
         memcpy(member(cfg, k), &b, sizeof(b));
         return 0;
     }
     case TG_CFG_STRING_LIST: {
         size_t *count = (size_t *)((char *)cfg + k->count_offset);
-        char (*items)[sizeof(cfg->rules_files[0])] = member(cfg, k);
+        char(*items)[sizeof(cfg->rules_files[0])] = member(cfg, k);
         size_t cap = k->size / sizeof(cfg->rules_files[0]);
         size_t len = strlen(v);
         if (*count >= cap)
@@ -848,14 +973,14 @@ static void known_keys(const char *prefix, char *out, size_t outlen)
         }
         if (dup || n >= outlen)
             continue;
-        n += (size_t)snprintf(out + n, outlen - n, "%s%.*s", n ? ", " : "", (int)nlen, name);
+        n += (size_t)snprintf(out + n, outlen - n, "%s%.*s", n ? ", " : "", (int)nlen,
+                              name);
     }
 }
 
 static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix);
 
-static int load_value(struct loader *l, const struct tg_config_key *k,
-                      yaml_node_t *v)
+static int load_value(struct loader *l, const struct tg_config_key *k, yaml_node_t *v)
 {
     char why[1024 + 300], expected[128];
     yaml_mark_t m = v->start_mark;
@@ -885,15 +1010,15 @@ static int load_value(struct loader *l, const struct tg_config_key *k,
                                "%s: value contains a NUL byte", k->path);
             if (set_value(l->cfg, k, (const char *)item->data.scalar.value, why,
                           sizeof(why)) != 0)
-                return fail_at(l, item->start_mark.line, item->start_mark.column, "%s: %s",
-                               k->path, why);
+                return fail_at(l, item->start_mark.line, item->start_mark.column,
+                               "%s: %s", k->path, why);
         }
         l->n_set++;
         return 0;
     }
     if (v->type != YAML_SCALAR_NODE)
-        return fail_at(l, m.line, m.column, "%s: expected %s, found %s", k->path, expected,
-                       node_kind(v));
+        return fail_at(l, m.line, m.column, "%s: expected %s, found %s", k->path,
+                       expected, node_kind(v));
     if (is_null_scalar(v) && k->type != TG_CFG_STRING)
         return fail_at(l, m.line, m.column, "%s: missing value (expected %s)", k->path,
                        expected);
@@ -938,8 +1063,9 @@ static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix)
                                *prefix ? "." : "", shown, other->start_mark.line + 1);
             }
         }
-        plen = (size_t)snprintf(path, sizeof(path), "%s%s%.*s", prefix, *prefix ? "." : "",
-                                (int)(klen < 200 ? klen : 200), (const char *)kv);
+        plen =
+            (size_t)snprintf(path, sizeof(path), "%s%s%.*s", prefix, *prefix ? "." : "",
+                             (int)(klen < 200 ? klen : 200), (const char *)kv);
         if (plen >= sizeof(path))
             plen = sizeof(path) - 1;
         k = klen < 200 && memchr(kv, '\0', klen) == NULL ? find_key(path, plen) : NULL;
@@ -1006,8 +1132,8 @@ static int yaml_failure(struct loader *l, yaml_parser_t *p)
                            "invalid YAML: %s (%s at line %zu)",
                            p->problem ? p->problem : "?", p->context,
                            p->context_mark.line + 1);
-        return fail_at(l, p->problem_mark.line, p->problem_mark.column, "invalid YAML: %s",
-                       p->problem ? p->problem : "?");
+        return fail_at(l, p->problem_mark.line, p->problem_mark.column,
+                       "invalid YAML: %s", p->problem ? p->problem : "?");
     }
 }
 
@@ -1019,8 +1145,8 @@ int tg_config_load_buffer(const char *name, const char *buf, size_t len,
     yaml_document_t doc, extra;
     yaml_node_t *root;
     tg_collector_config *work;
-    struct loader l = {.name = name, .buf = buf, .len = len, .doc = &doc,
-                       .err = err, .errlen = errlen};
+    struct loader l = {
+        .name = name, .buf = buf, .len = len, .doc = &doc, .err = err, .errlen = errlen};
     int rc = 0;
 
     if (err && errlen)
@@ -1129,7 +1255,8 @@ static size_t build_options(struct option *opts)
             opts[n++] = (struct option){config_keys[i].flag, required_argument, NULL,
                                         OPT_KEY0 + (int)i};
     }
-    opts[n++] = (struct option){"print-config-reference", no_argument, NULL, OPT_REFERENCE};
+    opts[n++] =
+        (struct option){"print-config-reference", no_argument, NULL, OPT_REFERENCE};
     opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     opts[n] = (struct option){NULL, 0, NULL, 0};
     return n;

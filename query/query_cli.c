@@ -63,7 +63,8 @@ static void usage(FILE *f)
             DEFAULT_ENDPOINT, DEFAULT_SINCE, DEFAULT_LIMIT);
 }
 
-static int usage_error(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(FILE *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int usage_error(FILE *err, const char *fmt, ...)
 {
@@ -172,7 +173,8 @@ int tg_query_parse_selector(const char *s, char *service, size_t service_len, ch
         goto bad;
     if ((size_t)(p - name) != strlen("service_name") ||
         strncmp(name, "service_name", (size_t)(p - name)) != 0) {
-        snprintf(why, whylen, "only the service_name label is supported for now, not \"%.*s\"",
+        snprintf(why, whylen,
+                 "only the service_name label is supported for now, not \"%.*s\"",
                  (int)(p - name), name);
         return TG_EINVAL;
     }
@@ -198,7 +200,8 @@ int tg_query_parse_selector(const char *s, char *service, size_t service_len, ch
             c = *++p;
         }
         if (n + 1 >= service_len) {
-            snprintf(why, whylen, "the service name is longer than %zu bytes", service_len - 1);
+            snprintf(why, whylen, "the service name is longer than %zu bytes",
+                     service_len - 1);
             return TG_EINVAL;
         }
         service[n++] = c;
@@ -381,7 +384,8 @@ static int fetch_json(const char *url, const char *token, const char *not_found,
         *doc = json_loadb(a.data, a.len, JSON_DECODE_INT_AS_REAL, &jerr);
     free(a.data);
     if (!*doc) {
-        fprintf(err, "tollgate query: %s: the answer is not valid JSON (line %d, column %d: ",
+        fprintf(err,
+                "tollgate query: %s: the answer is not valid JSON (line %d, column %d: ",
                 url, jerr.line, jerr.column);
         tg_query_put_text(err, jerr.text);
         fputs(")\n", err);
@@ -430,7 +434,8 @@ static uint64_t since_start_ns(uint64_t since_ms)
 
 /* ---- subcommands ------------------------------------------------------------ */
 
-static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out, FILE *err)
+static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out,
+                     FILE *err)
 {
     char id[33], url[MAX_ENDPOINT + 64], what[64];
     json_t *doc;
@@ -440,10 +445,12 @@ static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out
     if (o->npos < 2)
         return usage_error(err, "trace needs a TRACE_ID");
     if (o->since || o->limit)
-        return usage_error(err, "%s does not apply to trace", o->since ? "--since" : "--limit");
+        return usage_error(err, "%s does not apply to trace",
+                           o->since ? "--since" : "--limit");
     if (tg_query_parse_trace_id(o->pos[1], id) != 0)
-        return usage_error(err, "invalid trace id \"%.64s\": must be 32 hex characters, "
-                                "not all zero",
+        return usage_error(err,
+                           "invalid trace id \"%.64s\": must be 32 hex characters, "
+                           "not all zero",
                            o->pos[1]);
     snprintf(url, sizeof(url), "%s/api/v1/traces/%s", endpoint, id);
     snprintf(what, sizeof(what), "trace %s", id);
@@ -458,7 +465,8 @@ static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out
     n = tg_query_render_trace(doc, out);
     json_decref(doc);
     if (n == 0) {
-        fprintf(err, "tollgate query: trace %s not found (%s returned no spans)\n", id, url);
+        fprintf(err, "tollgate query: trace %s not found (%s returned no spans)\n", id,
+                url);
         return 1;
     }
     return 0;
@@ -476,22 +484,24 @@ static int run_signal(const struct query_opts *o, const char *endpoint, bool log
     int rc;
 
     if (o->npos < 2)
-        return usage_error(err, "%s needs a selector such as '{service_name=\"checkout\"}'",
-                           o->pos[0]);
+        return usage_error(
+            err, "%s needs a selector such as '{service_name=\"checkout\"}'", o->pos[0]);
     if (!logs && o->limit)
         return usage_error(err, "--limit applies to logs only");
-    if (tg_query_parse_selector(o->pos[1], service, sizeof(service), why, sizeof(why)) != 0)
+    if (tg_query_parse_selector(o->pos[1], service, sizeof(service), why, sizeof(why)) !=
+        0)
         return usage_error(err, "invalid selector \"%.200s\": %s", o->pos[1], why);
     if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
-        return usage_error(err, "invalid --since \"%.64s\": expected a duration such as 15m "
-                                "or 2h",
+        return usage_error(err,
+                           "invalid --since \"%.64s\": expected a duration such as 15m "
+                           "or 2h",
                            since);
     if (o->limit) {
         char *end;
         unsigned long long v = strtoull(o->limit, &end, 10);
         if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > MAX_LIMIT)
-            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to %d", o->limit,
-                               MAX_LIMIT);
+            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to %d",
+                               o->limit, MAX_LIMIT);
         limit = v;
     }
     snprintf(url, sizeof(url), "%s/api/v1/%s?", endpoint, logs ? "logs" : "metrics");
@@ -546,8 +556,9 @@ int tg_query_run(int argc, char **argv, FILE *out, FILE *err)
     len = strlen(ep);
     if ((strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) ||
         len > MAX_ENDPOINT || strpbrk(ep, " \t\r\n?#"))
-        return usage_error(err, "invalid --endpoint \"%.64s\": expected http://HOST:PORT "
-                                "or https://HOST:PORT",
+        return usage_error(err,
+                           "invalid --endpoint \"%.64s\": expected http://HOST:PORT "
+                           "or https://HOST:PORT",
                            ep);
     while (len > 0 && ep[len - 1] == '/')
         len--;
@@ -574,8 +585,9 @@ int tg_query_run(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "tollgate query: TraceQL search is not implemented yet\n");
         return 1;
     }
-    return usage_error(err, "unknown query \"%.64s\" (expected trace, traces, logs or "
-                            "metrics)",
+    return usage_error(err,
+                       "unknown query \"%.64s\" (expected trace, traces, logs or "
+                       "metrics)",
                        o.pos[0]);
 }
 

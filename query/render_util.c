@@ -138,8 +138,7 @@ static json_t *any_value(const json_t *any, int depth)
         return json_null();
     }
     if ((v = tg_query_field(any, "doubleValue", "double_value")))
-        return json_is_number(v) || json_is_string(v) ? json_deep_copy(v)
-                                                     : json_null();
+        return json_is_number(v) || json_is_string(v) ? json_deep_copy(v) : json_null();
     if ((v = tg_query_field(any, "bytesValue", "bytes_value")))
         return json_is_string(v) ? json_deep_copy(v) : json_null();
     if ((v = tg_query_field(any, "arrayValue", "array_value"))) {

@@ -50,8 +50,9 @@ static size_t collect_logs(const json_t *doc, struct log_row *rows)
                 if (!json_is_object(rec))
                     continue;
                 if (rows) {
-                    if (tg_query_uint64(tg_query_field(rec, "timeUnixNano", "time_unix_nano"),
-                                        &t) != 0 ||
+                    if (tg_query_uint64(
+                            tg_query_field(rec, "timeUnixNano", "time_unix_nano"), &t) !=
+                            0 ||
                         t == 0)
                         (void)tg_query_uint64(tg_query_field(rec, "observedTimeUnixNano",
                                                              "observed_time_unix_nano"),
@@ -67,7 +68,8 @@ static size_t collect_logs(const json_t *doc, struct log_row *rows)
 
 static const char *severity(const json_t *rec)
 {
-    static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+    static const char *const names[] = {"TRACE", "DEBUG", "INFO",
+                                        "WARN",  "ERROR", "FATAL"};
     const json_t *text = tg_query_field(rec, "severityText", "severity_text");
     const json_t *num = tg_query_field(rec, "severityNumber", "severity_number");
 
@@ -95,7 +97,8 @@ static void print_body(FILE *out, const json_t *rec)
         return;
     }
     plain = tg_query_any_value(body);
-    text = plain ? json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) : NULL;
+    text = plain ? json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
+                 : NULL;
     if (text)
         tg_query_put_text(out, text);
     free(text);
@@ -213,7 +216,8 @@ static void put_attr_value(FILE *out, const json_t *any)
         format_double(json_real_value(plain), buf, sizeof(buf));
         fputs(buf, out);
     } else if (plain && !json_is_null(plain)) {
-        char *text = json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        char *text =
+            json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
         if (text)
             put_label_value(out, text);
         free(text);
@@ -238,7 +242,8 @@ static void put_sample(FILE *out, const struct series *s, const char *suffix,
     bool known = strcmp(s->service, "unknown_service") != 0;
     bool labels = known || extra_key;
 
-    json_array_foreach(s->attrs, i, kv) labels |= json_is_string(json_object_get(kv, "key"));
+    json_array_foreach(s->attrs, i, kv) labels |=
+        json_is_string(json_object_get(kv, "key"));
     tg_query_put_text(out, s->name);
     fputs(suffix, out);
     if (!labels) {
@@ -313,7 +318,8 @@ static size_t render_points(FILE *out, const char *service, const char *name,
     size_t lines = 0, i;
     char v[64];
 
-    if ((data = json_object_get(metric, "gauge")) || (data = json_object_get(metric, "sum"))) {
+    if ((data = json_object_get(metric, "gauge")) ||
+        (data = json_object_get(metric, "sum"))) {
         json_array_foreach(tg_query_field(data, "dataPoints", "data_points"), i, dp)
         {
             struct series s = {service, name, json_object_get(dp, "attributes")};

@@ -26,8 +26,8 @@ struct span_row {
     const char *id;     /* hex span id, "" if absent */
     const char *parent; /* hex parent span id, "" if none */
     uint64_t start, end;
-    size_t order;       /* position in the document, to keep sorts stable */
-    size_t parent_row;  /* NONE: a root */
+    size_t order;      /* position in the document, to keep sorts stable */
+    size_t parent_row; /* NONE: a root */
     size_t first_child, last_child, next_sibling;
     bool printed;
 };
@@ -66,7 +66,8 @@ static size_t collect(const json_t *doc, struct span_row *rows)
                     r->service = service;
                     r->id = str_field(span, "spanId", "span_id");
                     r->parent = str_field(span, "parentSpanId", "parent_span_id");
-                    r->start = time_field(span, "startTimeUnixNano", "start_time_unix_nano");
+                    r->start =
+                        time_field(span, "startTimeUnixNano", "start_time_unix_nano");
                     r->end = time_field(span, "endTimeUnixNano", "end_time_unix_nano");
                     r->order = n;
                     r->parent_row = r->first_child = r->last_child = r->next_sibling =
@@ -128,8 +129,8 @@ static void format_ms(uint64_t ns, char *buf, size_t len)
 
 static const char *kind_name(const json_t *span)
 {
-    static const char *const names[] = {"", "internal", "server", "client", "producer",
-                                        "consumer"};
+    static const char *const names[] = {"",       "internal", "server",
+                                        "client", "producer", "consumer"};
     static const char *const enums[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL",
                                         "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
                                         "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};

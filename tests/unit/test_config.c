@@ -115,9 +115,8 @@ static void test_example_file_is_the_defaults(void **state)
     tg_config_defaults(&defaults);
     memset(&loaded, 0xa5, sizeof(loaded));
     tg_config_defaults(&loaded);
-    assert_int_equal(tg_config_load_buffer(EXAMPLE, text, len, &loaded, &n_set, err,
-                                           sizeof(err)),
-                     0);
+    assert_int_equal(
+        tg_config_load_buffer(EXAMPLE, text, len, &loaded, &n_set, err, sizeof(err)), 0);
     assert_int_equal(n_set, tg_config_key_count());
     assert_memory_equal(&loaded, &defaults, sizeof(loaded));
 
@@ -173,9 +172,9 @@ static void test_every_key_set(void **state)
 
     (void)state;
     tg_config_defaults(&c);
-    assert_int_equal(tg_config_load_buffer("t.yaml", yaml, strlen(yaml), &c, &n_set, err,
-                                           sizeof(err)),
-                     0);
+    assert_int_equal(
+        tg_config_load_buffer("t.yaml", yaml, strlen(yaml), &c, &n_set, err, sizeof(err)),
+        0);
     assert_int_equal(n_set, tg_config_key_count());
     assert_string_equal(c.site, "fra-1");
     assert_string_equal(c.data_dir, "/var/lib/tollgate");
@@ -250,8 +249,9 @@ static void test_error_unknown_key(void **state)
 static void test_error_wrong_type(void **state)
 {
     (void)state;
-    expect_error("api:\n  listen:\n    host: x\n",
-                 "t.yaml:3:5: api.listen: expected an address HOST:PORT, found a mapping");
+    expect_error(
+        "api:\n  listen:\n    host: x\n",
+        "t.yaml:3:5: api.listen: expected an address HOST:PORT, found a mapping");
     expect_error("store: 5\n",
                  "t.yaml:1:8: store: expected a mapping of keys, found a scalar");
     expect_error("site: [a, b]\n", "t.yaml:1:7: site: expected a string, found a list");
@@ -261,36 +261,42 @@ static void test_error_wrong_type(void **state)
                  "t.yaml:3:5: rules: expected a file name, found a mapping");
     expect_error("- a\n- b\n", "t.yaml:1:1: expected a mapping of keys at the top level, "
                                "found a list");
-    expect_error("log:\n  level:\n",
-                 "t.yaml:2:9: log.level: missing value (expected one of debug, info, warn, "
-                 "error)");
+    expect_error(
+        "log:\n  level:\n",
+        "t.yaml:2:9: log.level: missing value (expected one of debug, info, warn, "
+        "error)");
     expect_error("? [a]\n: b\n", "t.yaml:1:3: keys must be plain names, found a list");
 }
 
 static void test_error_bad_values(void **state)
 {
     (void)state;
-    expect_error("store:\n  max_bytes: 10 GigaBytes\n",
-                 "t.yaml:2:14: store.max_bytes: invalid size \"10 GigaBytes\" (expected a "
-                 "whole number with an optional unit: B, KB, MB, GB, TB, KiB, MiB, GiB, "
-                 "TiB)");
+    expect_error(
+        "store:\n  max_bytes: 10 GigaBytes\n",
+        "t.yaml:2:14: store.max_bytes: invalid size \"10 GigaBytes\" (expected a "
+        "whole number with an optional unit: B, KB, MB, GB, TB, KiB, MiB, GiB, "
+        "TiB)");
     expect_error("store:\n  max_bytes: 99999999999TiB\n",
                  "t.yaml:2:14: store.max_bytes: size \"99999999999TiB\" is too large");
-    expect_error("store:\n  max_age: 7 days\n",
-                 "t.yaml:2:12: store.max_age: invalid duration \"7 days\" (expected whole "
-                 "numbers with units ms, s, m, h, d, e.g. 30s or 1h30m)");
-    expect_error("store:\n  max_age: 1500ms\n",
-                 "t.yaml:2:12: store.max_age: duration \"1500ms\" is not a whole number of "
-                 "seconds");
-    expect_error("receivers:\n  otlp_grpc:\n    max_connections: -1\n",
-                 "t.yaml:3:22: receivers.otlp_grpc.max_connections: invalid number \"-1\" "
-                 "(expected a non-negative integer)");
+    expect_error(
+        "store:\n  max_age: 7 days\n",
+        "t.yaml:2:12: store.max_age: invalid duration \"7 days\" (expected whole "
+        "numbers with units ms, s, m, h, d, e.g. 30s or 1h30m)");
+    expect_error(
+        "store:\n  max_age: 1500ms\n",
+        "t.yaml:2:12: store.max_age: duration \"1500ms\" is not a whole number of "
+        "seconds");
+    expect_error(
+        "receivers:\n  otlp_grpc:\n    max_connections: -1\n",
+        "t.yaml:3:22: receivers.otlp_grpc.max_connections: invalid number \"-1\" "
+        "(expected a non-negative integer)");
     expect_error("receivers:\n  otlp_grpc:\n    max_concurrent_streams: 4294967296\n",
                  "t.yaml:3:29: receivers.otlp_grpc.max_concurrent_streams: "
                  "\"4294967296\" is above the maximum (4294967295)");
-    expect_error("receivers:\n  otlp_grpc:\n    max_concurrent_streams: 0\n",
-                 "t.yaml:3:29: receivers.otlp_grpc.max_concurrent_streams: \"0\" is below "
-                 "the minimum (1)");
+    expect_error(
+        "receivers:\n  otlp_grpc:\n    max_concurrent_streams: 0\n",
+        "t.yaml:3:29: receivers.otlp_grpc.max_concurrent_streams: \"0\" is below "
+        "the minimum (1)");
     expect_error("store:\n  zstd_level: 23\n",
                  "t.yaml:2:15: store.zstd_level: \"23\" is above the maximum (22)");
     expect_error("store:\n  initial_map_size: 1KiB\n",
@@ -330,13 +336,17 @@ static void test_error_duplicate_key(void **state)
 static void test_error_yaml_syntax(void **state)
 {
     (void)state;
-    expect_error("site: [a\n", "t.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
-                               "(while parsing a flow sequence at line 1)");
-    expect_error("site: a\n  b: c\n",
-                 "t.yaml:2:4: invalid YAML: mapping values are not allowed in this context");
+    expect_error("site: [a\n",
+                 "t.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
+                 "(while parsing a flow sequence at line 1)");
+    expect_error(
+        "site: a\n  b: c\n",
+        "t.yaml:2:4: invalid YAML: mapping values are not allowed in this context");
     expect_error("site: *nope\n", "t.yaml:1:7: invalid YAML: found undefined alias");
-    expect_error("site: x\n---\nsite: y\n", "t.yaml:3:1: only one YAML document is allowed");
-    expect_error("site: \xff\xfe\n", "t.yaml:1:7: invalid YAML: invalid leading UTF-8 octet");
+    expect_error("site: x\n---\nsite: y\n",
+                 "t.yaml:3:1: only one YAML document is allowed");
+    expect_error("site: \xff\xfe\n",
+                 "t.yaml:1:7: invalid YAML: invalid leading UTF-8 octet");
 }
 
 static void test_error_files(void **state)
@@ -350,8 +360,8 @@ static void test_error_files(void **state)
     tg_config_defaults(&c);
     assert_int_equal(tg_config_load("/nonexistent/tollgate.yaml", &c, err, sizeof(err)),
                      TG_EIO);
-    assert_string_equal(err,
-                        "/nonexistent/tollgate.yaml: cannot open: No such file or directory");
+    assert_string_equal(
+        err, "/nonexistent/tollgate.yaml: cannot open: No such file or directory");
 
     /* Errors from a real file name the file. */
     path = write_temp("site: ok\nstore:\n  zstd_level: high\n");
@@ -423,9 +433,9 @@ static void test_parse_duration(void **state)
         {"0s", 0, 0},
         {"213503982334d", 0, 213503982334ull * 86400000ull},
         {"18446744073709551615ms", 0, UINT64_MAX},
-        {"213503982335d", TG_EINVAL, 0},          /* product overflows */
+        {"213503982335d", TG_EINVAL, 0},             /* product overflows */
         {"18446744073709551615ms1ms", TG_EINVAL, 0}, /* sum overflows */
-        {"99999999999999999999s", TG_EINVAL, 0},  /* number overflows */
+        {"99999999999999999999s", TG_EINVAL, 0},     /* number overflows */
         {"30", TG_EINVAL, 0},
         {"", TG_EINVAL, 0},
         {"s", TG_EINVAL, 0},
@@ -451,8 +461,15 @@ static void test_parse_duration(void **state)
 static void test_check_address(void **state)
 {
     static const char *const good[] = {
-        "0.0.0.0:4317", "127.0.0.1:0", "[::]:4318", "[::1]:9470", "[fe80::1:2]:1",
-        "localhost:65535", "collector.example.org:443", "a-b.c:80", "xn--bcher-kva.de:1",
+        "0.0.0.0:4317",
+        "127.0.0.1:0",
+        "[::]:4318",
+        "[::1]:9470",
+        "[fe80::1:2]:1",
+        "localhost:65535",
+        "collector.example.org:443",
+        "a-b.c:80",
+        "xn--bcher-kva.de:1",
     };
     static const struct {
         const char *in, *why;
@@ -498,8 +515,9 @@ static void test_check_address(void **state)
 /* Flags win over the file whatever their position on the command line. */
 static void test_flags_override_file(void **state)
 {
-    char *path = write_temp("site: ber\ndata_dir: /from/file\napi:\n  listen: 10.0.0.1:1\n"
-                            "rules: [file1.yaml, file2.yaml]\n");
+    char *path =
+        write_temp("site: ber\ndata_dir: /from/file\napi:\n  listen: 10.0.0.1:1\n"
+                   "rules: [file1.yaml, file2.yaml]\n");
     tg_collector_config c;
     char err[512];
 
@@ -527,14 +545,14 @@ static void test_flags_override_file(void **state)
     assert_int_equal(c.n_rules_files, 2);
     assert_string_equal(c.otlp_grpc_listen, "0.0.0.0:4317");
 
-    assert_int_equal(tg_config_from_args(ARGC("--otlp-grpc", "127.0.0.1:14317", "--otlp-http",
-                                              "localhost:14318", "--central",
-                                              "http://c:9480", "--central-token-file", "t"),
-                                         ARGV("--otlp-grpc", "127.0.0.1:14317",
-                                              "--otlp-http", "localhost:14318", "--central",
-                                              "http://c:9480", "--central-token-file", "t"),
-                                         &c, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        tg_config_from_args(
+            ARGC("--otlp-grpc", "127.0.0.1:14317", "--otlp-http", "localhost:14318",
+                 "--central", "http://c:9480", "--central-token-file", "t"),
+            ARGV("--otlp-grpc", "127.0.0.1:14317", "--otlp-http", "localhost:14318",
+                 "--central", "http://c:9480", "--central-token-file", "t"),
+            &c, err, sizeof(err)),
+        0);
     assert_string_equal(c.otlp_grpc_listen, "127.0.0.1:14317");
     assert_string_equal(c.otlp_http_listen, "localhost:14318");
     assert_string_equal(c.central_url, "http://c:9480");
@@ -562,8 +580,8 @@ static void test_rules_flag_repeatable(void **state)
     assert_string_equal(c.rules_files[1], "b.yaml");
     assert_string_equal(c.rules_files[2], "c.yaml");
 
-    assert_int_equal(tg_config_from_args(ARGC("--config", path), ARGV("--config", path), &c,
-                                         err, sizeof(err)),
+    assert_int_equal(tg_config_from_args(ARGC("--config", path), ARGV("--config", path),
+                                         &c, err, sizeof(err)),
                      0);
     assert_int_equal(c.n_rules_files, 1);
     assert_string_equal(c.rules_files[0], "file1.yaml");
@@ -583,17 +601,19 @@ static void expect_args_error(int argc, char **argv, int rc, const char *want)
 static void test_flag_errors(void **state)
 {
     (void)state;
-    expect_args_error(ARGC("--otlp-grpc", "localhost"), ARGV("--otlp-grpc", "localhost"),
-                      TG_EINVAL,
-                      "--otlp-grpc: address \"localhost\" has no port; expected HOST:PORT");
-    expect_args_error(ARGC("--api", "::1:9470"), ARGV("--api", "::1:9470"), TG_EINVAL,
-                      "--api: address \"::1:9470\" looks like an IPv6 address: write it in "
-                      "brackets, e.g. [::1]:4317");
-    expect_args_error(ARGC("--otlp-http=300.0.0.1:4318"), ARGV("--otlp-http=300.0.0.1:4318"),
-                      TG_EINVAL,
-                      "--otlp-http: address \"300.0.0.1:4318\" has an invalid IPv4 address");
-    expect_args_error(ARGC("--site", "a b"), ARGV("--site", "a b"), TG_EINVAL,
-                      "--site: \"a b\" may only contain letters, digits, '.', '_' and '-'");
+    expect_args_error(
+        ARGC("--otlp-grpc", "localhost"), ARGV("--otlp-grpc", "localhost"), TG_EINVAL,
+        "--otlp-grpc: address \"localhost\" has no port; expected HOST:PORT");
+    expect_args_error(
+        ARGC("--api", "::1:9470"), ARGV("--api", "::1:9470"), TG_EINVAL,
+        "--api: address \"::1:9470\" looks like an IPv6 address: write it in "
+        "brackets, e.g. [::1]:4317");
+    expect_args_error(
+        ARGC("--otlp-http=300.0.0.1:4318"), ARGV("--otlp-http=300.0.0.1:4318"), TG_EINVAL,
+        "--otlp-http: address \"300.0.0.1:4318\" has an invalid IPv4 address");
+    expect_args_error(
+        ARGC("--site", "a b"), ARGV("--site", "a b"), TG_EINVAL,
+        "--site: \"a b\" may only contain letters, digits, '.', '_' and '-'");
     expect_args_error(ARGC("--frobnicate"), ARGV("--frobnicate"), TG_EINVAL,
                       "unknown option --frobnicate (see tollgate collector --help)");
     expect_args_error(ARGC("-x"), ARGV("-x"), TG_EINVAL,
@@ -643,8 +663,8 @@ static void test_help(void **state)
     fflush(stdout);
     fd = dup(fileno(stdout));
     dup2(fileno(tmp), fileno(stdout));
-    rc = tg_config_from_args(ARGC("--site", "x", "--help"), ARGV("--site", "x", "--help"), &c,
-                             err, sizeof(err));
+    rc = tg_config_from_args(ARGC("--site", "x", "--help"), ARGV("--site", "x", "--help"),
+                             &c, err, sizeof(err));
     fflush(stdout);
     dup2(fd, fileno(stdout));
     close(fd);
@@ -687,7 +707,8 @@ static void test_reference_matches_docs(void **state)
     for (size_t i = 0; i < reflen; i++)
         lines += ref[i] == '\n';
     assert_int_equal(lines, tg_config_key_count() + 2);
-    assert_non_null(strstr(ref, "| `receivers.otlp_http.max_body_bytes` | size | `16MiB` |"));
+    assert_non_null(
+        strstr(ref, "| `receivers.otlp_http.max_body_bytes` | size | `16MiB` |"));
     assert_non_null(strstr(ref, "| `store.max_age` | duration | `7d` |"));
     assert_non_null(strstr(ref, "| `rules` | list of strings | `[]` | `--rules FILE` |"));
     docs = read_all(TG_SOURCE_DIR "/docs/configuration.md", &docslen);

@@ -25,25 +25,32 @@
 /* t0 = 1700000000 s = 2023-11-14T22:13:20Z */
 static const char trace_json[] =
     "{\"resourceSpans\":["
-    " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+    " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
+    "\"stringValue\":"
     "\"frontend\"}}]},"
     "  \"scopeSpans\":[{\"scope\":{\"name\":\"x\"},\"spans\":["
-    "   {\"traceId\":\"" TRACE_ID "\",\"spanId\":\"aaaaaaaaaaaaaaaa\",\"name\":\"GET /checkout\","
+    "   {\"traceId\":\"" TRACE_ID
+    "\",\"spanId\":\"aaaaaaaaaaaaaaaa\",\"name\":\"GET /checkout\","
     "    \"kind\":2,\"startTimeUnixNano\":\"1700000000000000000\","
     "    \"endTimeUnixNano\":\"1700000000250000000\",\"status\":{}},"
     "   {\"traceId\":\"" TRACE_ID "\",\"spanId\":\"bbbbbbbbbbbbbbbb\","
     "    \"parentSpanId\":\"aaaaaaaaaaaaaaaa\",\"name\":\"render\",\"kind\":1,"
     "    \"startTimeUnixNano\":\"1700000000200000000\","
     "    \"endTimeUnixNano\":\"1700000000240500000\"}]}]},"
-    " {\"resource\":{\"attributes\":[{\"key\":\"host.name\",\"value\":{\"stringValue\":\"h\"}},"
+    " {\"resource\":{\"attributes\":[{\"key\":\"host.name\",\"value\":{\"stringValue\":"
+    "\"h\"}},"
     "   {\"key\":\"service.name\",\"value\":{\"stringValue\":\"payments\"}}]},"
     "  \"scopeSpans\":[{\"spans\":["
     "   {\"traceId\":\"" TRACE_ID "\",\"spanId\":\"dddddddddddddddd\","
     "    \"parentSpanId\":\"cccccccccccccccc\",\"name\":\"db\\nquery\",\"kind\":3,"
     "    \"startTimeUnixNano\":\"1700000000020000000\","
-    "    \"endTimeUnixNano\":\"1700000000050000600\",\"status\":{\"code\":\"STATUS_CODE_OK\"}},"
+    "    "
+    "\"endTimeUnixNano\":\"1700000000050000600\",\"status\":{\"code\":\"STATUS_CODE_OK\"}"
+    "},"
     "   {\"traceId\":\"" TRACE_ID "\",\"spanId\":\"cccccccccccccccc\","
-    "    \"parentSpanId\":\"aaaaaaaaaaaaaaaa\",\"name\":\"charge\",\"kind\":\"SPAN_KIND_CLIENT\","
+    "    "
+    "\"parentSpanId\":\"aaaaaaaaaaaaaaaa\",\"name\":\"charge\",\"kind\":\"SPAN_KIND_"
+    "CLIENT\","
     "    \"startTimeUnixNano\":\"1700000000010000000\","
     "    \"endTimeUnixNano\":\"1700000000130000400\","
     "    \"status\":{\"code\":2,\"message\":\"card declined\"}},"
@@ -68,19 +75,23 @@ static const char trace_text[] =
 
 static const char logs_json[] =
     "{\"resourceLogs\":["
-    " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+    " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
+    "\"stringValue\":"
     "\"checkout\"}}]},"
     "  \"scopeLogs\":[{\"logRecords\":["
     "   {\"timeUnixNano\":\"1700000000123456789\",\"severityText\":\"INFO\","
     "    \"body\":{\"stringValue\":\"payment accepted\"}},"
     "   {\"timeUnixNano\":\"1700000000000000000\",\"severityNumber\":17,"
-    "    \"body\":{\"kvlistValue\":{\"values\":[{\"key\":\"order\",\"value\":{\"intValue\":"
+    "    "
+    "\"body\":{\"kvlistValue\":{\"values\":[{\"key\":\"order\",\"value\":{\"intValue\":"
     "\"42\"}},{\"key\":\"ok\",\"value\":{\"boolValue\":true}}]}}},"
     "   {\"observedTimeUnixNano\":\"1700000001000000000\","
     "    \"body\":{\"stringValue\":\"line1\\nline2\\u001b[31m\"}}]}]},"
     " {\"scopeLogs\":[{\"logRecords\":["
     "   {\"timeUnixNano\":\"1700000000500000000\",\"severityNumber\":9,"
-    "    \"body\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"a\"},{\"doubleValue\":1.5}]}}},"
+    "    "
+    "\"body\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"a\"},{\"doubleValue\":1.5}]"
+    "}}},"
     "   {\"timeUnixNano\":\"1700000000600000000\",\"severityNumber\":13}]}]}"
     "]}";
 
@@ -93,13 +104,15 @@ static const char logs_text[] =
 
 static const char metrics_json[] =
     "{\"resourceMetrics\":["
-    " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+    " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
+    "\"stringValue\":"
     "\"checkout\"}}]},"
     "  \"scopeMetrics\":[{\"metrics\":["
     "   {\"name\":\"http.requests\",\"sum\":{\"isMonotonic\":true,\"dataPoints\":["
     "     {\"attributes\":[{\"key\":\"route\",\"value\":{\"stringValue\":\"/pay\"}}],"
     "      \"asInt\":\"42\"},"
-    "     {\"attributes\":[{\"key\":\"route\",\"value\":{\"stringValue\":\"say \\\"hi\\\"\"}}],"
+    "     {\"attributes\":[{\"key\":\"route\",\"value\":{\"stringValue\":\"say "
+    "\\\"hi\\\"\"}}],"
     "      \"asInt\":7}]}},"
     "   {\"name\":\"cpu.util\",\"gauge\":{\"dataPoints\":[{\"asDouble\":0.1},"
     "     {\"asDouble\":\"NaN\"}]}},"
@@ -187,7 +200,8 @@ static void test_render_trace_cycle(void **state)
     const char *text =
         "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
         "{\"traceId\":\"" TRACE_ID "\",\"spanId\":\"01\",\"parentSpanId\":\"02\","
-        "\"name\":\"a\",\"startTimeUnixNano\":\"1000000\",\"endTimeUnixNano\":\"3000000\"},"
+        "\"name\":\"a\",\"startTimeUnixNano\":\"1000000\",\"endTimeUnixNano\":"
+        "\"3000000\"},"
         "{\"spanId\":\"02\",\"parentSpanId\":\"01\",\"name\":\"b\","
         "\"startTimeUnixNano\":\"2000000\",\"endTimeUnixNano\":\"2500000\"},"
         "{\"spanId\":\"03\",\"parentSpanId\":\"03\",\"name\":\"self\","
@@ -199,10 +213,11 @@ static void test_render_trace_cycle(void **state)
     capture_open(&out);
     assert_int_equal(tg_query_render_trace(doc, out.f), 3);
     capture_close(&out);
-    assert_string_equal(out.buf, "trace " TRACE_ID ": 3 spans, 1 service, 2.000 ms\n"
-                                 "+0.500 ms  self [unknown_service] 0.100 ms (parent missing)\n"
-                                 "+0.000 ms  a [unknown_service] 2.000 ms\n"
-                                 "+1.000 ms    b [unknown_service] 0.500 ms\n");
+    assert_string_equal(out.buf,
+                        "trace " TRACE_ID ": 3 spans, 1 service, 2.000 ms\n"
+                        "+0.500 ms  self [unknown_service] 0.100 ms (parent missing)\n"
+                        "+0.000 ms  a [unknown_service] 2.000 ms\n"
+                        "+1.000 ms    b [unknown_service] 0.500 ms\n");
     free(out.buf);
     json_decref(doc);
 }
@@ -212,8 +227,8 @@ static void test_render_trace_deep_chain(void **state)
 {
     enum { N = 20000 };
     json_t *spans = json_array();
-    json_t *doc = json_pack("{s:[{s:[{s:o}]}]}", "resourceSpans", "scopeSpans", "spans",
-                            spans);
+    json_t *doc =
+        json_pack("{s:[{s:[{s:o}]}]}", "resourceSpans", "scopeSpans", "spans", spans);
     struct capture out;
     size_t lines = 0;
     char *last;
@@ -237,7 +252,8 @@ static void test_render_trace_deep_chain(void **state)
     out.buf[out.len - 1] = '\0';
     last = strrchr(out.buf, '\n') + 1;
     /* "+0.020 ms" padded to the widest offset, two spaces, 40 indents. */
-    assert_non_null(strstr(last, " ms  " "                                        "
+    assert_non_null(strstr(last, " ms  "
+                                 "                                        "
                                  "                                        s ["));
     free(out.buf);
     json_decref(doc);
@@ -250,11 +266,15 @@ static void test_render_garbage(void **state)
         "{}",
         "{\"resourceSpans\":5}",
         "{\"resourceSpans\":[1,\"x\",null,{\"scopeSpans\":{}}]}",
-        "{\"resourceSpans\":[{\"resource\":5,\"scopeSpans\":[{\"spans\":[1,\"x\",{}]}]}]}",
-        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"kvlistValue\":5}},"
+        "{\"resourceSpans\":[{\"resource\":5,\"scopeSpans\":[{\"spans\":[1,\"x\",{}]}]}]"
+        "}",
+        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"kvlistValue\":"
+        "5}},"
         "{\"timeUnixNano\":\"-1\",\"severityNumber\":99,\"body\":7}]}]}]}",
-        "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":1},{\"name\":\"m\","
-        "\"gauge\":{\"dataPoints\":[{},{\"asInt\":\"x\"},{\"asDouble\":true}]}},{\"name\":\"h\","
+        "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":1},{\"name\":"
+        "\"m\","
+        "\"gauge\":{\"dataPoints\":[{},{\"asInt\":\"x\"},{\"asDouble\":true}]}},{"
+        "\"name\":\"h\","
         "\"histogram\":{\"dataPoints\":[{\"bucketCounts\":[\"x\"],\"explicitBounds\":"
         "[\"y\"]}]}}]}]}]}",
     };
@@ -318,7 +338,8 @@ static void test_put_text_escapes(void **state)
 
     (void)state;
     capture_open(&out);
-    tg_query_put_text(out.f, "a\x1b[2Jb\tc\x7f\xc2\x9b" "d\xc3\xa9");
+    tg_query_put_text(out.f, "a\x1b[2Jb\tc\x7f\xc2\x9b"
+                             "d\xc3\xa9");
     capture_close(&out);
     assert_string_equal(out.buf, "a\\x1b[2Jb\\tc\\x7f\\u009bd\xc3\xa9");
     free(out.buf);
@@ -334,7 +355,8 @@ static void test_trace_id_validation(void **state)
     assert_int_equal(tg_query_parse_trace_id("0AF7651916CD43DD8448EB211C80319C", id), 0);
     assert_string_equal(id, TRACE_ID);
     assert_int_equal(tg_query_parse_trace_id(TRACE_ID, id), 0);
-    assert_int_equal(tg_query_parse_trace_id("0af7651916cd43dd8448eb211c80319", id), TG_EINVAL);
+    assert_int_equal(tg_query_parse_trace_id("0af7651916cd43dd8448eb211c80319", id),
+                     TG_EINVAL);
     assert_int_equal(tg_query_parse_trace_id("0af7651916cd43dd8448eb211c80319c0", id),
                      TG_EINVAL);
     assert_int_equal(tg_query_parse_trace_id("0af7651916cd43dd8448eb211c80319g", id),
@@ -363,7 +385,8 @@ static void test_selector(void **state)
         {"{service_name=\"x\"", TG_EINVAL, "expected {service_name=\"NAME\"} or {}"},
         {"{service_name=\"\"}", TG_EINVAL, "expected {service_name=\"NAME\"} or {}"},
         {"{service_name=x}", TG_EINVAL, "expected {service_name=\"NAME\"} or {}"},
-        {"{job=\"x\"}", TG_EINVAL, "only the service_name label is supported for now, not \"job\""},
+        {"{job=\"x\"}", TG_EINVAL,
+         "only the service_name label is supported for now, not \"job\""},
         {"{service_name=~\"x.*\"}", TG_EINVAL, "only the = matcher is supported for now"},
         {"{service_name!=\"x\"}", TG_EINVAL, "only the = matcher is supported for now"},
         {"{service_name=\"x\", level=\"error\"}", TG_EINVAL,
@@ -385,8 +408,7 @@ static void test_selector(void **state)
 
 #define ARGV(...) ((char *[]){"query", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"query", __VA_ARGS__}) / sizeof(char *)))
-#define RUN(outp, errp, ...)                                                            \
-    run_query(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), outp, errp)
+#define RUN(outp, errp, ...) run_query(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), outp, errp)
 
 static int run_query(int argc, char **argv, struct capture *out, struct capture *err)
 {
@@ -416,48 +438,58 @@ static void test_usage(void **state)
     struct capture out, err;
 
     (void)state;
-    expect_usage_error(ARGC("trace", "xyz"), ARGV("trace", "xyz"),
-                       "tollgate query: invalid trace id \"xyz\": must be 32 hex characters, "
-                       "not all zero (see tollgate query --help)\n");
-    expect_usage_error(ARGC("trace"), ARGV("trace"),
-                       "tollgate query: trace needs a TRACE_ID (see tollgate query --help)\n");
-    expect_usage_error(ARGC("trace", TRACE_ID, "--since", "1h"),
-                       ARGV("trace", TRACE_ID, "--since", "1h"),
-                       "tollgate query: --since does not apply to trace (see tollgate query "
-                       "--help)\n");
-    expect_usage_error(ARGC("spans", "x"), ARGV("spans", "x"),
-                       "tollgate query: unknown query \"spans\" (expected trace, traces, logs "
-                       "or metrics) (see tollgate query --help)\n");
-    expect_usage_error(ARGC("trace", TRACE_ID, "extra"), ARGV("trace", TRACE_ID, "extra"),
-                       "tollgate query: unexpected argument \"extra\" (see tollgate query "
-                       "--help)\n");
-    expect_usage_error(ARGC("--verbose", "trace", TRACE_ID),
-                       ARGV("--verbose", "trace", TRACE_ID),
-                       "tollgate query: unknown option --verbose (see tollgate query --help)\n");
-    expect_usage_error(ARGC("trace", TRACE_ID, "--endpoint"),
-                       ARGV("trace", TRACE_ID, "--endpoint"),
-                       "tollgate query: option --endpoint needs a value (see tollgate query "
-                       "--help)\n");
-    expect_usage_error(ARGC("--endpoint", "ftp://x", "trace", TRACE_ID),
-                       ARGV("--endpoint", "ftp://x", "trace", TRACE_ID),
-                       "tollgate query: invalid --endpoint \"ftp://x\": expected "
-                       "http://HOST:PORT or https://HOST:PORT (see tollgate query --help)\n");
+    expect_usage_error(
+        ARGC("trace", "xyz"), ARGV("trace", "xyz"),
+        "tollgate query: invalid trace id \"xyz\": must be 32 hex characters, "
+        "not all zero (see tollgate query --help)\n");
+    expect_usage_error(
+        ARGC("trace"), ARGV("trace"),
+        "tollgate query: trace needs a TRACE_ID (see tollgate query --help)\n");
+    expect_usage_error(
+        ARGC("trace", TRACE_ID, "--since", "1h"),
+        ARGV("trace", TRACE_ID, "--since", "1h"),
+        "tollgate query: --since does not apply to trace (see tollgate query "
+        "--help)\n");
+    expect_usage_error(
+        ARGC("spans", "x"), ARGV("spans", "x"),
+        "tollgate query: unknown query \"spans\" (expected trace, traces, logs "
+        "or metrics) (see tollgate query --help)\n");
+    expect_usage_error(
+        ARGC("trace", TRACE_ID, "extra"), ARGV("trace", TRACE_ID, "extra"),
+        "tollgate query: unexpected argument \"extra\" (see tollgate query "
+        "--help)\n");
+    expect_usage_error(
+        ARGC("--verbose", "trace", TRACE_ID), ARGV("--verbose", "trace", TRACE_ID),
+        "tollgate query: unknown option --verbose (see tollgate query --help)\n");
+    expect_usage_error(
+        ARGC("trace", TRACE_ID, "--endpoint"), ARGV("trace", TRACE_ID, "--endpoint"),
+        "tollgate query: option --endpoint needs a value (see tollgate query "
+        "--help)\n");
+    expect_usage_error(
+        ARGC("--endpoint", "ftp://x", "trace", TRACE_ID),
+        ARGV("--endpoint", "ftp://x", "trace", TRACE_ID),
+        "tollgate query: invalid --endpoint \"ftp://x\": expected "
+        "http://HOST:PORT or https://HOST:PORT (see tollgate query --help)\n");
     expect_usage_error(ARGC("--token", "a\r\nX-Evil: 1", "trace", TRACE_ID),
                        ARGV("--token", "a\r\nX-Evil: 1", "trace", TRACE_ID),
                        "tollgate query: the token contains a control character (see "
                        "tollgate query --help)\n");
-    expect_usage_error(ARGC("logs", "{job=\"x\"}"), ARGV("logs", "{job=\"x\"}"),
-                       "tollgate query: invalid selector \"{job=\"x\"}\": only the "
-                       "service_name label is supported for now, not \"job\" (see tollgate "
-                       "query --help)\n");
-    expect_usage_error(ARGC("logs", "{}", "--since", "yesterday"),
-                       ARGV("logs", "{}", "--since", "yesterday"),
-                       "tollgate query: invalid --since \"yesterday\": expected a duration "
-                       "such as 15m or 2h (see tollgate query --help)\n");
-    expect_usage_error(ARGC("logs", "{}", "--limit", "0"), ARGV("logs", "{}", "--limit", "0"),
+    expect_usage_error(
+        ARGC("logs", "{job=\"x\"}"), ARGV("logs", "{job=\"x\"}"),
+        "tollgate query: invalid selector \"{job=\"x\"}\": only the "
+        "service_name label is supported for now, not \"job\" (see tollgate "
+        "query --help)\n");
+    expect_usage_error(
+        ARGC("logs", "{}", "--since", "yesterday"),
+        ARGV("logs", "{}", "--since", "yesterday"),
+        "tollgate query: invalid --since \"yesterday\": expected a duration "
+        "such as 15m or 2h (see tollgate query --help)\n");
+    expect_usage_error(ARGC("logs", "{}", "--limit", "0"),
+                       ARGV("logs", "{}", "--limit", "0"),
                        "tollgate query: invalid --limit \"0\": expected 1 to 100000 (see "
                        "tollgate query --help)\n");
-    expect_usage_error(ARGC("metrics", "{}", "--limit=5"), ARGV("metrics", "{}", "--limit=5"),
+    expect_usage_error(ARGC("metrics", "{}", "--limit=5"),
+                       ARGV("metrics", "{}", "--limit=5"),
                        "tollgate query: --limit applies to logs only (see tollgate query "
                        "--help)\n");
     expect_usage_error(ARGC("logs"), ARGV("logs"),
@@ -478,7 +510,8 @@ static void test_usage(void **state)
     free(err.buf);
 
     assert_int_equal(RUN(&out, &err, "traces", "{ duration > 1s }"), 1);
-    assert_string_equal(err.buf, "tollgate query: TraceQL search is not implemented yet\n");
+    assert_string_equal(err.buf,
+                        "tollgate query: TraceQL search is not implemented yet\n");
     free(out.buf);
     free(err.buf);
 }
@@ -546,10 +579,11 @@ static struct canned *serve(int status, const char *reason, const char *body)
 
     assert_non_null(c);
     c->fd = listen_any(&c->port);
-    c->response_len = (size_t)snprintf(c->response, sizeof(c->response),
-                                       "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                                       status, reason, strlen(body), body);
+    c->response_len =
+        (size_t)snprintf(c->response, sizeof(c->response),
+                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                         status, reason, strlen(body), body);
     assert_true(c->response_len < sizeof(c->response));
     assert_int_equal(pthread_create(&c->thread, NULL, serve_one, c), 0);
     return c;
@@ -576,9 +610,9 @@ static void test_http_trace(void **state)
 
     (void)state;
     endpoint_of(c, ep, sizeof(ep));
-    assert_int_equal(RUN(&out, &err, "--endpoint", ep, "trace",
-                         "0AF7651916CD43DD8448EB211C80319C"),
-                     0);
+    assert_int_equal(
+        RUN(&out, &err, "--endpoint", ep, "trace", "0AF7651916CD43DD8448EB211C80319C"),
+        0);
     memcpy(request, c->request, sizeof(request));
     serve_done(c);
     assert_string_equal(out.buf, trace_text);
@@ -599,9 +633,9 @@ static void test_http_trace_request(void **state)
 
     (void)state;
     endpoint_of(c, ep, sizeof(ep));
-    assert_int_equal(RUN(&out, &err, "trace", TRACE_ID, "--json", "--endpoint", ep,
-                         "--token=s3cret"),
-                     0);
+    assert_int_equal(
+        RUN(&out, &err, "trace", TRACE_ID, "--json", "--endpoint", ep, "--token=s3cret"),
+        0);
     memcpy(request, c->request, sizeof(request));
     serve_done(c);
     assert_true(strncmp(request, "GET /api/v1/traces/" TRACE_ID " HTTP/1.1\r\n",
@@ -671,7 +705,8 @@ static void test_http_errors(void **state)
     assert_int_equal(RUN(&out, &err, "--endpoint", ep, "trace", TRACE_ID), 1);
     serve_done(c);
     snprintf(want, sizeof(want),
-             "tollgate query: %s/api/v1/traces/" TRACE_ID ": HTTP 500: store unavailable\n",
+             "tollgate query: %s/api/v1/traces/" TRACE_ID
+             ": HTTP 500: store unavailable\n",
              ep);
     assert_string_equal(err.buf, want);
     free(out.buf);
@@ -717,8 +752,8 @@ static void test_http_unreachable(void **state)
     close(fd); /* nothing listens there now */
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
     assert_int_equal(RUN(&out, &err, "--endpoint", ep, "trace", TRACE_ID), 1);
-    snprintf(want, sizeof(want), "tollgate query: cannot reach %s/api/v1/traces/" TRACE_ID ": ",
-             ep);
+    snprintf(want, sizeof(want),
+             "tollgate query: cannot reach %s/api/v1/traces/" TRACE_ID ": ", ep);
     assert_string_equal(out.buf, "");
     assert_memory_equal(err.buf, want, strlen(want));
     free(out.buf);
@@ -751,7 +786,8 @@ static void test_http_logs(void **state)
     (void)state;
     endpoint_of(c, ep, sizeof(ep));
     assert_int_equal(RUN(&out, &err, "--endpoint", ep, "logs",
-                         "{service_name=\"check out/v2\"}", "--since", "15m", "--limit", "5"),
+                         "{service_name=\"check out/v2\"}", "--since", "15m", "--limit",
+                         "5"),
                      0);
     memcpy(request, c->request, sizeof(request));
     serve_done(c);
