@@ -1262,27 +1262,75 @@ static size_t build_options(struct option *opts)
     return n;
 }
 
+#define USAGE_INDENT 30
+#define USAGE_WIDTH 79
+
+/* Prints `left` in the first column, `text` word-wrapped beside it, and
+ * `note` (if any) on a line of its own below. */
+static void usage_entry(FILE *f, const char *left, const char *text, const char *note)
+{
+    int col = fprintf(f, "  %s", left);
+    const char *w = text;
+
+    if (col >= USAGE_INDENT) {
+        fputc('\n', f);
+        col = 0;
+    }
+    col += fprintf(f, "%*s", USAGE_INDENT - col, "");
+    while (*w) {
+        size_t len = strcspn(w, " ");
+        if (col > USAGE_INDENT && col + 1 + (int)len > USAGE_WIDTH)
+            col = fprintf(f, "\n%*s", USAGE_INDENT, "") - 1;
+        else if (col > USAGE_INDENT)
+            col += fprintf(f, " ");
+        col += fprintf(f, "%.*s", (int)len, w);
+        w += len;
+        while (*w == ' ')
+            w++;
+    }
+    fputc('\n', f);
+    if (note)
+        fprintf(f, "%*s%s\n", USAGE_INDENT, "", note);
+}
+
 static void print_usage(FILE *f)
 {
-    char left[64];
+    char left[64], note[256];
 
     fprintf(f, "usage: tollgate collector [options]\n\n"
                "Runs a site collector. Settings come from the defaults, then the\n"
                "--config file, then these flags: a flag always wins over the file.\n\n"
                "options:\n");
-    fprintf(f, "  %-30s %s\n", "--config FILE",
-            "YAML configuration file (default: none; see docs/configuration.md)");
+    usage_entry(f, "--config FILE",
+                "YAML configuration file; every key is in docs/configuration.md",
+                "default: none");
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct tg_config_key *k = &config_keys[i];
         if (!k->flag)
             continue;
         snprintf(left, sizeof(left), "--%s %s", k->flag, k->metavar);
-        fprintf(f, "  %-30s %s (default: %s; file key %s)\n", left, k->help,
-                k->def[0] ? k->def : "none", k->path);
+        snprintf(note, sizeof(note), "default: %s; file key: %s",
+                 k->def[0] ? k->def : "none", k->path);
+        usage_entry(f, left, k->help, note);
     }
-    fprintf(f, "  %-30s %s\n", "--print-config-reference",
-            "print every configuration key as a Markdown table");
-    fprintf(f, "  %-30s %s\n", "-h, --help", "print this help");
+    usage_entry(f, "--print-config-reference",
+                "print every configuration key as a Markdown table", NULL);
+    usage_entry(f, "-h, --help", "print this help", NULL);
+}
+
+/* Whether `arg` ("--name" or "--name=value") abbreviates several long
+ * options, which getopt_long reports just like an unknown one. */
+static bool ambiguous(const struct option *opts, const char *arg)
+{
+    size_t len, n = 0;
+
+    if (strncmp(arg, "--", 2) != 0)
+        return false;
+    arg += 2;
+    len = strcspn(arg, "=");
+    for (; opts->name; opts++)
+        n += strncmp(opts->name, arg, len) == 0;
+    return n > 1;
 }
 
 static int arg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -1338,7 +1386,8 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
                          "unknown option -%c (see tollgate collector --help)", optopt);
             else
                 snprintf(first_err, sizeof(first_err),
-                         "unknown option %s (see tollgate collector --help)",
+                         "%s option %s (see tollgate collector --help)",
+                         ambiguous(opts, argv[optind - 1]) ? "ambiguous" : "unknown",
                          argv[optind - 1]);
         }
     }

@@ -616,6 +616,8 @@ static void test_flag_errors(void **state)
         "--site: \"a b\" may only contain letters, digits, '.', '_' and '-'");
     expect_args_error(ARGC("--frobnicate"), ARGV("--frobnicate"), TG_EINVAL,
                       "unknown option --frobnicate (see tollgate collector --help)");
+    expect_args_error(ARGC("--cent", "x"), ARGV("--cent", "x"), TG_EINVAL,
+                      "ambiguous option --cent (see tollgate collector --help)");
     expect_args_error(ARGC("-x"), ARGV("-x"), TG_EINVAL,
                       "unknown option -x (see tollgate collector --help)");
     expect_args_error(ARGC("--site"), ARGV("--site"), TG_EINVAL,
@@ -676,15 +678,15 @@ static void test_help(void **state)
     assert_non_null(strstr(out, "usage: tollgate collector [options]"));
     assert_non_null(strstr(out, "--config FILE"));
     assert_non_null(strstr(out, "--site NAME"));
-    assert_non_null(strstr(out, "(default: local; file key site)"));
+    assert_non_null(strstr(out, "default: local; file key: site\n"));
     assert_non_null(strstr(out, "--otlp-grpc ADDR"));
-    assert_non_null(strstr(out, "(default: 0.0.0.0:4317;"));
+    assert_non_null(strstr(out, "default: 0.0.0.0:4317;"));
     assert_non_null(strstr(out, "--otlp-http ADDR"));
-    assert_non_null(strstr(out, "(default: 0.0.0.0:4318;"));
+    assert_non_null(strstr(out, "default: 0.0.0.0:4318;"));
     assert_non_null(strstr(out, "--api ADDR"));
-    assert_non_null(strstr(out, "(default: 127.0.0.1:9470;"));
+    assert_non_null(strstr(out, "default: 127.0.0.1:9470;"));
     assert_non_null(strstr(out, "--data DIR"));
-    assert_non_null(strstr(out, "(default: ./data;"));
+    assert_non_null(strstr(out, "default: ./data;"));
     assert_non_null(strstr(out, "--rules FILE"));
     assert_non_null(strstr(out, "--central URL"));
     assert_non_null(strstr(out, "--central-token-file FILE"));
