@@ -62,7 +62,8 @@ static void fill_rand(uint8_t *p, size_t n)
 
 static span_t *make_span(int i, const uint8_t *trace_id, uint64_t t0)
 {
-    static const char *routes[] = {"/api/v1/orders/{id}", "/api/v1/checkout", "/v1/chat/completions",
+    static const char *routes[] = {"/api/v1/orders/{id}", "/api/v1/checkout",
+                                   "/v1/chat/completions",
                                    "/api/v1/patients/{mrn}/records", "/healthz"};
     static const char *stmts[] = {
         "SELECT id, status, total FROM orders WHERE customer_id = $1 AND created_at > $2",
@@ -88,15 +89,16 @@ static span_t *make_span(int i, const uint8_t *trace_id, uint64_t t0)
     sp->name = strdup(buf);
     sp->kind = 2 + i % 2;
     sp->start_time_unix_nano = t0 + (uint64_t)i * 1000000;
-    sp->end_time_unix_nano = sp->start_time_unix_nano + 250000 + (uint64_t)(i % 97) * 1000;
+    sp->end_time_unix_nano =
+        sp->start_time_unix_nano + 250000 + (uint64_t)(i % 97) * 1000;
     sp->flags = 0x301;
     sp->n_attributes = ATTRS_PER_SPAN;
     sp->attributes = malloc(ATTRS_PER_SPAN * sizeof(*sp->attributes));
     sp->attributes[a++] = kv_str("http.request.method", i % 3 ? "GET" : "POST");
     sp->attributes[a++] = kv_str("http.route", routes[i % 5]);
     sp->attributes[a++] = kv_int("http.response.status_code", i % 17 ? 200 : 503);
-    snprintf(buf, sizeof(buf), "https://shop.example.com%s?session=%08" PRIx64, routes[i % 5],
-             next_rand() & 0xffffffff);
+    snprintf(buf, sizeof(buf), "https://shop.example.com%s?session=%08" PRIx64,
+             routes[i % 5], next_rand() & 0xffffffff);
     sp->attributes[a++] = kv_str("url.full", buf);
     sp->attributes[a++] = kv_str("db.system", "postgresql");
     sp->attributes[a++] = kv_str("db.query.text", stmts[i % 3]);
@@ -122,7 +124,8 @@ static span_t *make_span(int i, const uint8_t *trace_id, uint64_t t0)
 
 static uint8_t *build_request(size_t *len)
 {
-    tg_otlp_traces_req req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    tg_otlp_traces_req req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
     uint64_t t0 = 1700000000000000000ULL;
     uint8_t trace_id[16];
     int s = 0;
@@ -178,7 +181,8 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double run(enum tg_encoding enc, const uint8_t *body, size_t len, int iters, int with_index)
+static double run(enum tg_encoding enc, const uint8_t *body, size_t len, int iters,
+                  int with_index)
 {
     tg_arena arena;
     char err[256];
@@ -193,13 +197,14 @@ static double run(enum tg_encoding enc, const uint8_t *body, size_t len, int ite
         tg_otlp_request req;
         tg_otlp_index ix;
         tg_arena_reset(&arena);
-        if (tg_otlp_decode(TG_SIGNAL_TRACES, enc, body, len, &arena, &req, err, sizeof(err)) ||
+        if (tg_otlp_decode(TG_SIGNAL_TRACES, enc, body, len, &arena, &req, err,
+                           sizeof(err)) ||
             req.items != NSPANS) {
             fprintf(stderr, "decode failed: %s\n", err);
             exit(1);
         }
-        if (with_index && (tg_otlp_index_build(&req, &arena, &ix) || ix.n_trace_ids != NSPANS / 10 ||
-                           ix.n_services != NSERVICES)) {
+        if (with_index && (tg_otlp_index_build(&req, &arena, &ix) ||
+                           ix.n_trace_ids != NSPANS / 10 || ix.n_services != NSERVICES)) {
             fprintf(stderr, "index failed\n");
             exit(1);
         }
@@ -248,8 +253,8 @@ int main(int argc, char **argv)
         return 1;
     t = run(TG_ENC_JSON, (const uint8_t *)json, jlen, iters / 10 + 1, 1);
     printf("json decode+validate+index:      %9.0f spans/s  %7.1f MB/s  (%zu bytes)\n",
-           (double)NSPANS * (iters / 10 + 1) / t, (double)jlen * (iters / 10 + 1) / t / 1e6,
-           jlen);
+           (double)NSPANS * (iters / 10 + 1) / t,
+           (double)jlen * (iters / 10 + 1) / t / 1e6, jlen);
     free(json);
     free(body);
     return 0;

@@ -5,7 +5,8 @@
  * bytes whatever its headers claim. Size hints from the stream (gzip's
  * ISIZE trailer, zstd's frame content size) only choose the first buffer
  * size; a zstd frame that declares more than the limit is refused before
- * any work. */
+ * any work. `limit` is taken literally (0 allows only empty output); pass
+ * SIZE_MAX for no bound. */
 #include "tg_compress.h"
 
 #include <limits.h>
@@ -29,8 +30,9 @@ int tg_compression_parse(const char *name, size_t len, enum tg_compression *out)
         const char *token;
         enum tg_compression c;
     } map[] = {
-        {"identity", TG_COMP_NONE}, {"gzip", TG_COMP_GZIP},       {"x-gzip", TG_COMP_GZIP},
-        {"zstd", TG_COMP_ZSTD},     {"deflate", TG_COMP_DEFLATE},
+        {"identity", TG_COMP_NONE},   {"gzip", TG_COMP_GZIP},
+        {"x-gzip", TG_COMP_GZIP},     {"zstd", TG_COMP_ZSTD},
+        {"deflate", TG_COMP_DEFLATE},
     };
 
     if (!name || !out)
@@ -196,8 +198,8 @@ static int inflate_run(int wbits, const uint8_t *in, size_t inlen, obuf *o)
     return ret;
 }
 
-static int inflate_all(enum tg_compression c, const uint8_t *in, size_t inlen, size_t limit,
-                       tg_arena *arena, uint8_t **out, size_t *outlen)
+static int inflate_all(enum tg_compression c, const uint8_t *in, size_t inlen,
+                       size_t limit, tg_arena *arena, uint8_t **out, size_t *outlen)
 {
     obuf o;
     int rc;
@@ -307,8 +309,6 @@ int tg_decompress(enum tg_compression c, const uint8_t *in, size_t inlen, size_t
         return TG_EINVAL;
     if (!in)
         in = empty;
-    if (limit == 0)
-        limit = SIZE_MAX;
     switch (c) {
     case TG_COMP_NONE:
         if (inlen > limit)
@@ -330,8 +330,8 @@ int tg_decompress(enum tg_compression c, const uint8_t *in, size_t inlen, size_t
 
 /* ---- compression -------------------------------------------------------- */
 
-static int deflate_all(int wbits, int level, const uint8_t *in, size_t inlen, uint8_t **out,
-                       size_t *outlen)
+static int deflate_all(int wbits, int level, const uint8_t *in, size_t inlen,
+                       uint8_t **out, size_t *outlen)
 {
     z_stream zs;
     size_t cap, in_off = 0;
@@ -349,7 +349,8 @@ static int deflate_all(int wbits, int level, const uint8_t *in, size_t inlen, ui
         return TG_ENOMEM;
     /* deflateBound takes a uLong; beyond it, add the stored-block
      * overhead ourselves. */
-    cap = inlen <= ULONG_MAX / 2 ? deflateBound(&zs, (uLong)inlen) : inlen + inlen / 1000 + 64;
+    cap = inlen <= ULONG_MAX / 2 ? deflateBound(&zs, (uLong)inlen)
+                                 : inlen + inlen / 1000 + 64;
     buf = malloc(cap ? cap : 1);
     if (!buf) {
         deflateEnd(&zs);

@@ -105,7 +105,8 @@ typedef struct strbuf {
     size_t len, cap;
 } strbuf;
 
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void sb_printf(strbuf *b, const char *fmt, ...)
 {
@@ -215,7 +216,8 @@ static size_t occurrence(const uint8_t *p, const uint8_t *at, uint32_t num)
 }
 
 static void scan_note(wire_scan *s, int depth, const ProtobufCMessageDescriptor *d,
-                      const ProtobufCFieldDescriptor *f, const uint8_t *start, const uint8_t *tagp)
+                      const ProtobufCFieldDescriptor *f, const uint8_t *start,
+                      const uint8_t *tagp)
 {
     s->steps[depth].msg = d;
     s->steps[depth].field = f;
@@ -303,7 +305,8 @@ static void scan_path(const wire_scan *s, strbuf *b)
 {
     int n = s->nsteps;
 
-    if (n > 0 && s->steps[n - 1].msg == &opentelemetry__proto__common__v1__any_value__descriptor &&
+    if (n > 0 &&
+        s->steps[n - 1].msg == &opentelemetry__proto__common__v1__any_value__descriptor &&
         s->steps[n - 1].field->type == PROTOBUF_C_TYPE_STRING && n > 1)
         n--;
     for (int i = 0; i < n; i++) {
@@ -363,7 +366,27 @@ static int all_zero(const ProtobufCBinaryData *b)
 static int span_ok(const tg_span *sp)
 {
     return sp->trace_id.len == 16 && sp->span_id.len == 8 && !all_zero(&sp->trace_id) &&
-           !all_zero(&sp->span_id);
+           !all_zero(&sp->span_id) &&
+           (sp->parent_span_id.len == 0 || sp->parent_span_id.len == 8);
+}
+
+/* A link whose ids are not 16 and 8 bytes points nowhere and could not be
+ * written as OTLP/JSON: it is dropped and counted the way OTLP counts
+ * links an SDK dropped. Returns 1 if the span changed. */
+static int prune_links(tg_span *sp)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < sp->n_links; i++) {
+        const Opentelemetry__Proto__Trace__V1__Span__Link *l = sp->links[i];
+        if (l->trace_id.len == 16 && l->span_id.len == 8)
+            sp->links[w++] = sp->links[i];
+    }
+    if (w == sp->n_links)
+        return 0;
+    sp->dropped_links_count += (uint32_t)(sp->n_links - w);
+    sp->n_links = w;
+    return 1;
 }
 
 static int logrec_ok(const tg_logrec *lr)
@@ -382,8 +405,11 @@ static void validate_traces(tg_otlp_request *r)
             Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
             size_t w = 0;
             for (size_t k = 0; k < ss->n_spans; k++) {
-                if (span_ok(ss->spans[k]))
-                    ss->spans[w++] = ss->spans[k];
+                if (!span_ok(ss->spans[k]))
+                    continue;
+                if (ss->spans[k]->n_links && prune_links(ss->spans[k]))
+                    r->modified = 1;
+                ss->spans[w++] = ss->spans[k];
             }
             r->rejected += ss->n_spans - w;
             r->items += w;
@@ -393,7 +419,7 @@ static void validate_traces(tg_otlp_request *r)
     if (r->rejected)
         snprintf(r->reject_msg, sizeof(r->reject_msg),
                  "%" PRIu64 " span%s rejected: invalid trace_id or span_id "
-                 "(need 16 and 8 bytes, not all zero)",
+                 "(need 16 and 8 bytes, not all zero; parent_span_id 8 bytes or empty)",
                  r->rejected, r->rejected == 1 ? "" : "s");
 }
 
@@ -440,6 +466,55 @@ static size_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
     }
 }
 
+/* An exemplar's ids are optional; ids of the wrong length are cleared
+ * (the measurement stays). Returns 1 if anything changed. */
+static int fix_exemplars(size_t n, Opentelemetry__Proto__Metrics__V1__Exemplar **ex)
+{
+    int changed = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if ((ex[i]->trace_id.len != 0 && ex[i]->trace_id.len != 16) ||
+            (ex[i]->span_id.len != 0 && ex[i]->span_id.len != 8)) {
+            ex[i]->trace_id.len = 0;
+            ex[i]->span_id.len = 0;
+            changed = 1;
+        }
+    }
+    return changed;
+}
+
+#define FIX_POINTS(agg, changed)                                                         \
+    do {                                                                                 \
+        if (agg)                                                                         \
+            for (size_t p_ = 0; p_ < (agg)->n_data_points; p_++)                         \
+                if ((agg)->data_points[p_]->n_exemplars)                                 \
+                    changed |= fix_exemplars((agg)->data_points[p_]->n_exemplars,        \
+                                             (agg)->data_points[p_]->exemplars);         \
+    } while (0)
+
+static int metric_exemplars(Opentelemetry__Proto__Metrics__V1__Metric *m)
+{
+    int changed = 0;
+
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        FIX_POINTS(m->gauge, changed);
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        FIX_POINTS(m->sum, changed);
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        FIX_POINTS(m->histogram, changed);
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+        FIX_POINTS(m->exponential_histogram, changed);
+        break;
+    default: /* summaries carry no exemplars */
+        break;
+    }
+    return changed;
+}
+
 static void validate_metrics(tg_otlp_request *r)
 {
     tg_otlp_metrics_req *req = (tg_otlp_metrics_req *)r->msg;
@@ -448,8 +523,11 @@ static void validate_metrics(tg_otlp_request *r)
         Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[i];
         for (size_t j = 0; j < rm->n_scope_metrics; j++) {
             Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
-            for (size_t k = 0; k < sm->n_metrics; k++)
+            for (size_t k = 0; k < sm->n_metrics; k++) {
                 r->items += metric_points(sm->metrics[k]);
+                if (metric_exemplars(sm->metrics[k]))
+                    r->modified = 1;
+            }
         }
     }
 }
@@ -507,18 +585,20 @@ static void unpack_free_fn(void *data, void *ptr)
 
 static int alloc_failure(const tg_arena *arena, size_t size)
 {
-    if (arena->limit && (size >= arena->limit || arena->used_total >= arena->limit - size))
+    if (arena->limit &&
+        (size >= arena->limit || arena->used_total >= arena->limit - size))
         return TG_ETOO_BIG;
     return TG_ENOMEM;
 }
 
 static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
-                           size_t len, tg_arena *arena, tg_otlp_request *out, char *errmsg,
-                           size_t errlen)
+                           size_t len, tg_arena *arena, tg_otlp_request *out,
+                           char *errmsg, size_t errlen)
 {
     wire_scan *s;
     unpack_alloc w = {.arena = arena};
-    ProtobufCAllocator al = {.alloc = unpack_alloc_fn, .free = unpack_free_fn, .allocator_data = &w};
+    ProtobufCAllocator al = {
+        .alloc = unpack_alloc_fn, .free = unpack_free_fn, .allocator_data = &w};
     int rc;
 
     /* Too big for the stack of a libuv worker thread, fine in the arena. */
@@ -543,8 +623,8 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
                     TG_OTLP_MAX_DEPTH);
             return TG_EPARSE;
         default:
-            set_err(errmsg, errlen, "malformed protobuf %s at byte %zu%s%s", desc->short_name,
-                    s->err_off, path[0] ? " in " : "", path);
+            set_err(errmsg, errlen, "malformed protobuf %s at byte %zu%s%s",
+                    desc->short_name, s->err_off, path[0] ? " in " : "", path);
             return TG_EPARSE;
         }
     }
@@ -569,8 +649,9 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
     return 0;
 }
 
-int tg_otlp_decode(enum tg_signal sig, enum tg_encoding enc, const uint8_t *body, size_t len,
-                   tg_arena *arena, tg_otlp_request *out, char *errmsg, size_t errlen)
+int tg_otlp_decode(enum tg_signal sig, enum tg_encoding enc, const uint8_t *body,
+                   size_t len, tg_arena *arena, tg_otlp_request *out, char *errmsg,
+                   size_t errlen)
 {
     const ProtobufCMessageDescriptor *desc = tg_otlp_request_descriptor(sig);
     static const uint8_t empty[1];
@@ -619,7 +700,8 @@ int tg_otlp_decode(enum tg_signal sig, enum tg_encoding enc, const uint8_t *body
 
 /* ---- encode -------------------------------------------------------------- */
 
-static int pack_msg(const ProtobufCMessage *msg, tg_arena *arena, uint8_t **out, size_t *outlen)
+static int pack_msg(const ProtobufCMessage *msg, tg_arena *arena, uint8_t **out,
+                    size_t *outlen)
 {
     size_t n = protobuf_c_message_get_packed_size(msg);
     uint8_t *buf = tg_arena_alloc(arena, n ? n : 1);
@@ -631,7 +713,8 @@ static int pack_msg(const ProtobufCMessage *msg, tg_arena *arena, uint8_t **out,
     return 0;
 }
 
-int tg_otlp_pack(const tg_otlp_request *req, tg_arena *arena, uint8_t **out, size_t *outlen)
+int tg_otlp_pack(const tg_otlp_request *req, tg_arena *arena, uint8_t **out,
+                 size_t *outlen)
 {
     if (!req || !req->msg || !arena || !out || !outlen)
         return TG_EINVAL;
@@ -671,7 +754,8 @@ static char *safe_text(const char *message)
 }
 
 int tg_otlp_encode_response(enum tg_signal sig, enum tg_encoding enc, uint64_t rejected,
-                            const char *message, tg_arena *arena, uint8_t **out, size_t *outlen)
+                            const char *message, tg_arena *arena, uint8_t **out,
+                            size_t *outlen)
 {
     int64_t n = rejected > INT64_MAX ? INT64_MAX : (int64_t)rejected;
     char *text = safe_text(message);
@@ -716,8 +800,8 @@ int tg_otlp_encode_response(enum tg_signal sig, enum tg_encoding enc, uint64_t r
     return TG_EINVAL;
 }
 
-int tg_otlp_encode_status(enum tg_encoding enc, int code, const char *message, tg_arena *arena,
-                          uint8_t **out, size_t *outlen)
+int tg_otlp_encode_status(enum tg_encoding enc, int code, const char *message,
+                          tg_arena *arena, uint8_t **out, size_t *outlen)
 {
     Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
 

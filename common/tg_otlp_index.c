@@ -25,8 +25,10 @@ static void seed_init(void)
     if (getrandom(g_seed, sizeof(g_seed), GRND_NONBLOCK) != (ssize_t)sizeof(g_seed)) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        g_seed[0] = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&ts;
-        g_seed[1] = (uint64_t)ts.tv_sec * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)(uintptr_t)&g_seed;
+        g_seed[0] =
+            (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&ts;
+        g_seed[1] =
+            (uint64_t)ts.tv_sec * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)(uintptr_t)&g_seed;
     }
 }
 
@@ -118,7 +120,8 @@ static void add_service(index_state *st, const char *name, size_t len)
         uint32_t s = st->svcs.slots[i];
         if (!s)
             break;
-        if (ix->services[s - 1].len == len && memcmp(ix->services[s - 1].ptr, name, len) == 0)
+        if (ix->services[s - 1].len == len &&
+            memcmp(ix->services[s - 1].ptr, name, len) == 0)
             return;
         i = (i + 1) & st->svcs.mask;
     }
@@ -129,7 +132,8 @@ static void add_service(index_state *st, const char *name, size_t len)
     st->svcs.slots[i] = (uint32_t)++ix->n_services;
 }
 
-static void resource_service(index_state *st, const Opentelemetry__Proto__Resource__V1__Resource *res)
+static void resource_service(index_state *st,
+                             const Opentelemetry__Proto__Resource__V1__Resource *res)
 {
     static const char unknown[] = "unknown_service";
 
@@ -139,7 +143,8 @@ static void resource_service(index_state *st, const Opentelemetry__Proto__Resour
             if (strcmp(kv->key, "service.name") != 0)
                 continue;
             if (kv->value &&
-                kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+                kv->value->value_case ==
+                    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
                 kv->value->string_value[0]) {
                 add_service(st, kv->value->string_value, strlen(kv->value->string_value));
                 return;
@@ -216,13 +221,13 @@ static void index_logs(index_state *st, const tg_otlp_logs_req *req)
 
 /* Data points of every kind carry their time at the same field; the
  * macro spares five copies of the same loop. */
-#define SEE_POINTS(st, agg)                                                  \
-    do {                                                                     \
-        if (agg) {                                                           \
-            for (size_t p_ = 0; p_ < (agg)->n_data_points; p_++)             \
-                see_time(st, (agg)->data_points[p_]->time_unix_nano);        \
-            n += (agg)->n_data_points;                                       \
-        }                                                                    \
+#define SEE_POINTS(st, agg)                                                              \
+    do {                                                                                 \
+        if (agg) {                                                                       \
+            for (size_t p_ = 0; p_ < (agg)->n_data_points; p_++)                         \
+                see_time(st, (agg)->data_points[p_]->time_unix_nano);                    \
+            n += (agg)->n_data_points;                                                   \
+        }                                                                                \
     } while (0)
 
 static size_t index_metric(index_state *st, const tg_metric *m)
@@ -251,13 +256,16 @@ static size_t index_metric(index_state *st, const tg_metric *m)
     return n;
 }
 
-static void index_metrics(index_state *st, const tg_otlp_metrics_req *req, uint64_t *items)
+static void index_metrics(index_state *st, const tg_otlp_metrics_req *req,
+                          uint64_t *items)
 {
     for (size_t i = 0; i < req->n_resource_metrics; i++) {
-        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[i];
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm =
+            req->resource_metrics[i];
         size_t n = 0;
         for (size_t j = 0; j < rm->n_scope_metrics; j++) {
-            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
+                rm->scope_metrics[j];
             for (size_t k = 0; k < sm->n_metrics; k++)
                 n += index_metric(st, sm->metrics[k]);
         }

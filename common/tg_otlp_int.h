@@ -28,11 +28,12 @@ int tg_otlp__is_hex_id(const ProtobufCFieldDescriptor *f, size_t *len);
  * OTLP numbers them densely, so this is usually one comparison. */
 /* tg_otlp_json_decode() with the failure's kind: TG_EPARSE (bad input,
  * message in err), TG_ETOO_BIG (the arena's limit was hit) or TG_ENOMEM. */
-int tg_otlp__json_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
-                         tg_arena *arena, ProtobufCMessage **out, char *err, size_t errlen);
+int tg_otlp__json_decode(const ProtobufCMessageDescriptor *desc, const char *json,
+                         size_t len, tg_arena *arena, ProtobufCMessage **out, char *err,
+                         size_t errlen);
 
-static inline const ProtobufCFieldDescriptor *tg_otlp__field(const ProtobufCMessageDescriptor *d,
-                                                             uint32_t id)
+static inline const ProtobufCFieldDescriptor *
+tg_otlp__field(const ProtobufCMessageDescriptor *d, uint32_t id)
 {
     if (id - 1u < d->n_fields && d->fields[id - 1].id == id)
         return &d->fields[id - 1];

@@ -258,11 +258,21 @@ static int key_equals(const char *t, size_t n, size_t i, const char *key)
         if (c == '\\' && i + 1 < n) {
             char e = t[++i];
             switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
             case 'u': {
                 unsigned v = 0;
                 for (int d = 0; d < 4; d++) {
@@ -276,7 +286,9 @@ static int key_equals(const char *t, size_t n, size_t i, const char *key)
                 c = (unsigned char)v;
                 break;
             }
-            default: c = (unsigned char)e; break;
+            default:
+                c = (unsigned char)e;
+                break;
             }
         }
         if ((unsigned char)key[k] != c)
@@ -372,7 +384,8 @@ static int jfail(jdec *jd, const char *fmt, ...)
     for (int i = 0; i < jd->npath && o < sizeof(where); i++) {
         int w;
         if (jd->path[i].key)
-            w = snprintf(where + o, sizeof(where) - o, "%s%s", i ? "." : "", jd->path[i].key);
+            w = snprintf(where + o, sizeof(where) - o, "%s%s", i ? "." : "",
+                         jd->path[i].key);
         else
             w = snprintf(where + o, sizeof(where) - o, "[%zu]", jd->path[i].index);
         if (w < 0)
@@ -559,7 +572,8 @@ static int dec_bytes(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v,
         if (!out->data)
             return jnomem(jd, idlen);
         for (size_t i = 0; i < idlen; i++) {
-            int hi = hex_val((unsigned char)s[2 * i]), lo = hex_val((unsigned char)s[2 * i + 1]);
+            int hi = hex_val((unsigned char)s[2 * i]),
+                lo = hex_val((unsigned char)s[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 return jfail(jd, "expected %zu hex digits", 2 * idlen);
             out->data[i] = (uint8_t)(hi << 4 | lo);
@@ -580,8 +594,8 @@ static int dec_enum(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v, int 
     int64_t x;
 
     if (json_is_string(v)) {
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value_by_name(f->descriptor, json_string_value(v));
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(
+            f->descriptor, json_string_value(v));
         if (ev) {
             *out = ev->value;
             return 0;
@@ -659,7 +673,8 @@ static int dec_value(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v, voi
             return jfail(jd, "expected a string");
         len = json_string_length(v);
         /* jansson guarantees both; a string field must never hold less. */
-        if (!tg_utf8_valid(json_string_value(v), len) || memchr(json_string_value(v), 0, len))
+        if (!tg_utf8_valid(json_string_value(v), len) ||
+            memchr(json_string_value(v), 0, len))
             return jfail(jd, "invalid UTF-8");
         s = tg_arena_strndup(jd->arena, json_string_value(v), len);
         if (!s)
@@ -675,7 +690,8 @@ static int dec_value(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v, voi
     return jfail(jd, "unsupported field type");
 }
 
-static int dec_field(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v, ProtobufCMessage *m)
+static int dec_field(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v,
+                     ProtobufCMessage *m)
 {
     char *base = (char *)m;
     int rc;
@@ -732,7 +748,8 @@ static int dec_message(jdec *jd, const ProtobufCMessageDescriptor *d, json_t *ob
         return jnomem(jd, d->sizeof_message);
     protobuf_c_message_init(d, m);
     jd->depth++;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         const ProtobufCFieldDescriptor *f = NULL;
         if (json_is_null(v))
             continue;
@@ -771,8 +788,9 @@ static void syntax_error(const json_error_t *e, char *err, size_t errlen)
         snprintf(err, errlen, "line %d, column %d: %s", e->line, e->column, text);
 }
 
-int tg_otlp__json_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
-                         tg_arena *arena, ProtobufCMessage **out, char *err, size_t errlen)
+int tg_otlp__json_decode(const ProtobufCMessageDescriptor *desc, const char *json,
+                         size_t len, tg_arena *arena, ProtobufCMessage **out, char *err,
+                         size_t errlen)
 {
     json_error_t e;
     json_t *root;
@@ -810,8 +828,9 @@ int tg_otlp__json_decode(const ProtobufCMessageDescriptor *desc, const char *jso
     return rc;
 }
 
-ProtobufCMessage *tg_otlp_json_decode(const ProtobufCMessageDescriptor *desc, const char *json,
-                                      size_t len, tg_arena *arena, char *err, size_t errlen)
+ProtobufCMessage *tg_otlp_json_decode(const ProtobufCMessageDescriptor *desc,
+                                      const char *json, size_t len, tg_arena *arena,
+                                      char *err, size_t errlen)
 {
     ProtobufCMessage *m;
 
@@ -1009,7 +1028,8 @@ static json_t *enc_message(const ProtobufCMessage *m)
         } else {
             v = enc_value(f, member);
         }
-        if (!v || json_object_set_new(obj, tg_otlp__json_name(f->name, name, sizeof(name)), v)) {
+        if (!v || json_object_set_new(
+                      obj, tg_otlp__json_name(f->name, name, sizeof(name)), v)) {
             json_decref(obj);
             return NULL;
         }

@@ -120,7 +120,8 @@ static resource_t *resource(const char *service)
     r->n_attributes = 2;
     r->attributes = anew(2 * sizeof(tg_otlp_kv *));
     r->attributes[0] = kv("host.name", any_str("node-1"));
-    r->attributes[1] = service ? kv("service.name", any_str(service)) : kv("other", any_int(1));
+    r->attributes[1] =
+        service ? kv("service.name", any_str(service)) : kv("other", any_int(1));
     return r;
 }
 
@@ -132,7 +133,8 @@ static ProtobufCBinaryData id_bytes(size_t len, uint8_t fill)
     return b;
 }
 
-static span_t *span(size_t tid_len, uint8_t tid_fill, size_t sid_len, uint64_t start, uint64_t end)
+static span_t *span(size_t tid_len, uint8_t tid_fill, size_t sid_len, uint64_t start,
+                    uint64_t end)
 {
     span_t *s = anew(sizeof(*s));
     opentelemetry__proto__trace__v1__span__init(s);
@@ -220,14 +222,14 @@ static void test_utf8_valid(void **state)
     assert_true(tg_utf8_valid("", 0));
     assert_true(tg_utf8_valid("plain ascii, longer than eight bytes", 36));
     assert_true(tg_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
-    assert_true(tg_utf8_valid("\xf4\x8f\xbf\xbf", 4));   /* U+10FFFF */
+    assert_true(tg_utf8_valid("\xf4\x8f\xbf\xbf", 4)); /* U+10FFFF */
     assert_false(tg_utf8_valid("\xff", 1));
-    assert_false(tg_utf8_valid("abcdefgh\x80", 9));      /* lone continuation */
-    assert_false(tg_utf8_valid("\xc0\xaf", 2));          /* overlong '/' */
-    assert_false(tg_utf8_valid("\xe0\x80\xaf", 3));      /* overlong */
-    assert_false(tg_utf8_valid("\xed\xa0\x80", 3));      /* surrogate U+D800 */
-    assert_false(tg_utf8_valid("\xf4\x90\x80\x80", 4));  /* > U+10FFFF */
-    assert_false(tg_utf8_valid("\xe2\x82", 2));          /* truncated */
+    assert_false(tg_utf8_valid("abcdefgh\x80", 9));     /* lone continuation */
+    assert_false(tg_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(tg_utf8_valid("\xe0\x80\xaf", 3));     /* overlong */
+    assert_false(tg_utf8_valid("\xed\xa0\x80", 3));     /* surrogate U+D800 */
+    assert_false(tg_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(tg_utf8_valid("\xe2\x82", 2));         /* truncated */
     assert_false(tg_utf8_valid("\xc3\xa9\xc3", 3));
 }
 
@@ -260,7 +262,8 @@ static void test_decode_traces_protobuf(void **state)
     assert_int_equal(g->n_attributes, 3);
     assert_string_equal(g->attributes[0]->value->string_value, "/orders/{id}");
     assert_int_equal(g->attributes[1]->value->int_value, 42);
-    assert_int_equal(g->attributes[2]->value->kvlist_value->values[0]->value->int_value, -7);
+    assert_int_equal(g->attributes[2]->value->kvlist_value->values[0]->value->int_value,
+                     -7);
     assert_memory_equal(g->trace_id.data, s[0]->trace_id.data, 16);
 }
 
@@ -271,8 +274,8 @@ static void test_decode_empty_body(void **state)
     (void)state;
 
     /* An empty protobuf body is a valid, empty request. */
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, NULL, 0, &DEC, &req, err,
-                                    sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, NULL, 0, &DEC,
+                                    &req, err, sizeof(err)),
                      0);
     assert_int_equal(req.items, 0);
     assert_non_null(req.msg);
@@ -285,13 +288,13 @@ static void test_span_id_validation(void **state)
     span_t *s[6];
     (void)state;
 
-    s[0] = span(16, 1, 8, 10, 20);  /* ok */
-    s[1] = span(15, 1, 8, 10, 20);  /* short trace id */
-    s[2] = span(16, 2, 0, 10, 20);  /* no span id */
-    s[3] = span(16, 3, 8, 10, 20);  /* ok */
-    s[4] = span(16, 0, 8, 10, 20);  /* all-zero trace id (fill 0 makes 00 01 02..) */
+    s[0] = span(16, 1, 8, 10, 20); /* ok */
+    s[1] = span(15, 1, 8, 10, 20); /* short trace id */
+    s[2] = span(16, 2, 0, 10, 20); /* no span id */
+    s[3] = span(16, 3, 8, 10, 20); /* ok */
+    s[4] = span(16, 0, 8, 10, 20); /* all-zero trace id (fill 0 makes 00 01 02..) */
     memset(s[4]->trace_id.data, 0, 16);
-    s[5] = span(16, 4, 9, 10, 20);  /* long span id */
+    s[5] = span(16, 4, 9, 10, 20); /* long span id */
     rspans_t *rs = rspans(resource("svc"), 6, s);
     tg_otlp_traces_req *r = traces(1, &rs);
 
@@ -326,6 +329,47 @@ static void test_span_id_validation(void **state)
     assert_non_null(strstr(req.reject_msg, "1 span rejected"));
 }
 
+static void test_links_and_parent_ids(void **state)
+{
+    tg_otlp_request req;
+    char err[256];
+    span_t *s[2];
+    (void)state;
+
+    s[0] = span(16, 1, 8, 10, 20);
+    s[0]->parent_span_id = id_bytes(4, 9); /* neither empty nor 8 bytes: rejected */
+    s[1] = span(16, 2, 8, 10, 20);
+    s[1]->dropped_links_count = 1;
+    s[1]->n_links = 3;
+    s[1]->links = anew(3 * sizeof(*s[1]->links));
+    for (int i = 0; i < 3; i++) {
+        s[1]->links[i] = anew(sizeof(**s[1]->links));
+        opentelemetry__proto__trace__v1__span__link__init(s[1]->links[i]);
+        s[1]->links[i]->trace_id = id_bytes(16, (uint8_t)(i + 1));
+        s[1]->links[i]->span_id = id_bytes(i == 1 ? 5 : 8, 3);
+    }
+    rspans_t *rs = rspans(resource("svc"), 2, s);
+    tg_otlp_traces_req *r = traces(1, &rs);
+    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)), 0);
+    assert_int_equal(req.items, 1);
+    assert_int_equal(req.rejected, 1);
+    span_t *kept =
+        ((tg_otlp_traces_req *)req.msg)->resource_spans[0]->scope_spans[0]->spans[0];
+    assert_int_equal(kept->n_links, 2);
+    assert_int_equal(kept->links[0]->trace_id.data[0], 1);
+    assert_int_equal(kept->links[1]->trace_id.data[0], 3);
+    assert_int_equal(kept->dropped_links_count, 2);
+
+    /* Only a bad link: the span stays, the request is marked modified. */
+    s[1]->links[1]->span_id = id_bytes(5, 3);
+    rs = rspans(resource("svc"), 1, &s[1]);
+    r = traces(1, &rs);
+    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)), 0);
+    assert_int_equal(req.rejected, 0);
+    assert_int_equal(req.items, 1);
+    assert_int_equal(req.modified, 1);
+}
+
 static void test_invalid_utf8_protobuf(void **state)
 {
     tg_otlp_request req;
@@ -339,26 +383,33 @@ static void test_invalid_utf8_protobuf(void **state)
                kv("user.email", any_str("secret\xff\xfe@example.com")));
     rspans_t *rs = rspans(resource("svc"), 2, s);
     tg_otlp_traces_req *r = traces(1, &rs);
-    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)), TG_EUTF8);
-    assert_string_equal(err,
-                        "resourceSpans[0].scopeSpans[0].spans[1].attributes[2].value: invalid UTF-8");
+    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)),
+                     TG_EUTF8);
+    assert_string_equal(
+        err,
+        "resourceSpans[0].scopeSpans[0].spans[1].attributes[2].value: invalid UTF-8");
     assert_null(strstr(err, "secret"));
     assert_null(req.msg);
 
     /* In a key, a span name, deep inside a kvlist, in the resource. */
     span_attrs(s[1], 1, kv("bad\xc0key", any_str("v")));
-    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)), TG_EUTF8);
-    assert_string_equal(err, "resourceSpans[0].scopeSpans[0].spans[1].attributes[0].key: invalid UTF-8");
+    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)),
+                     TG_EUTF8);
+    assert_string_equal(
+        err, "resourceSpans[0].scopeSpans[0].spans[1].attributes[0].key: invalid UTF-8");
 
     s[1]->n_attributes = 0;
     s[0]->name = astr("\xed\xa0\x80");
-    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)), TG_EUTF8);
-    assert_string_equal(err, "resourceSpans[0].scopeSpans[0].spans[0].name: invalid UTF-8");
+    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)),
+                     TG_EUTF8);
+    assert_string_equal(err,
+                        "resourceSpans[0].scopeSpans[0].spans[0].name: invalid UTF-8");
 
     s[0]->name = astr("fine");
     tg_otlp_kv *inner[2] = {kv("x", any_str("ok")), kv("y", any_array1(any_str("\x80")))};
     rs->resource->attributes[0] = kv("host", any_kvlist(2, inner));
-    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)), TG_EUTF8);
+    assert_int_equal(decode_pb(TG_SIGNAL_TRACES, &r->base, &req, err, sizeof(err)),
+                     TG_EUTF8);
     assert_string_equal(err, "resourceSpans[0].resource.attributes[0].value.kvlistValue."
                              "values[1].value.arrayValue.values[0]: invalid UTF-8");
 }
@@ -377,21 +428,22 @@ static void test_malformed_protobuf(void **state)
 
     /* Every truncation of a valid body is an error, never a crash. */
     for (size_t cut = 1; cut < len; cut++) {
-        int rc = tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, cut, &DEC, &req, err,
-                                sizeof(err));
+        int rc = tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, cut, &DEC, &req,
+                                err, sizeof(err));
         assert_int_equal(rc, TG_EPARSE);
         assert_non_null(strstr(err, "malformed protobuf"));
     }
 
     /* Garbage. */
-    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, junk, sizeof(junk), &DEC,
-                                    &req, err, sizeof(err)),
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0x01};
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, junk, sizeof(junk),
+                                    &DEC, &req, err, sizeof(err)),
                      TG_EPARSE);
     /* A group wire type. */
     static const uint8_t group[] = {0x0b, 0x0c};
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, group, sizeof(group),
-                                    &DEC, &req, err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, group,
+                                    sizeof(group), &DEC, &req, err, sizeof(err)),
                      TG_EPARSE);
     /* resource_spans (a message) sent as a varint: well-formed wire, wrong
      * type, so protobuf-c refuses it. */
@@ -402,8 +454,8 @@ static void test_malformed_protobuf(void **state)
     assert_non_null(strstr(err, "ExportTraceServiceRequest"));
     /* Length running past the end, inside a nested message. */
     static const uint8_t overrun[] = {0x0a, 0x04, 0x12, 0x10, 0x00, 0x00};
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, overrun, sizeof(overrun),
-                                    &DEC, &req, err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, overrun,
+                                    sizeof(overrun), &DEC, &req, err, sizeof(err)),
                      TG_EPARSE);
     assert_non_null(strstr(err, "in resourceSpans[0]"));
 }
@@ -444,22 +496,23 @@ static void test_arena_limit(void **state)
 
     for (int i = 0; i < 50; i++) {
         s[i] = span(16, 1, 8, 1, 2);
-        span_attrs(s[i], 2, kv("a", any_str("some value of some length")), kv("b", any_int(i)));
+        span_attrs(s[i], 2, kv("a", any_str("some value of some length")),
+                   kv("b", any_int(i)));
     }
     rspans_t *rs = rspans(resource("svc"), 50, s);
     tg_otlp_traces_req *r = traces(1, &rs);
     uint8_t *buf = pack(&r->base, &len);
 
     tg_arena_init(&small, 4096, 8192);
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &small, &req,
-                                    err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &small,
+                                    &req, err, sizeof(err)),
                      TG_ETOO_BIG);
     assert_non_null(strstr(err, "limit"));
     tg_arena_destroy(&small);
 
     tg_arena_init(&small, 4096, 1 << 20);
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &small, &req,
-                                    err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &small,
+                                    &req, err, sizeof(err)),
                      0);
     assert_int_equal(req.items, 50);
     tg_arena_destroy(&small);
@@ -482,8 +535,8 @@ static void test_unknown_fields_dropped(void **state)
     static const uint8_t extra[] = {0x9a, 0x06, 0x06, 'h', 'i', 'd', 'd', 'e', 'n'};
     memcpy(body + len, extra, sizeof(extra));
 
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, body, len + sizeof(extra),
-                                    &DEC, &req, err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, body,
+                                    len + sizeof(extra), &DEC, &req, err, sizeof(err)),
                      0);
     assert_int_equal(req.modified, 1);
     assert_int_equal(req.items, 1);
@@ -507,8 +560,8 @@ static void test_pack_roundtrip(void **state)
     rspans_t *rs = rspans(resource("svc"), 3, s);
     tg_otlp_traces_req *r = traces(1, &rs);
     uint8_t *buf = pack(&r->base, &len);
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &DEC, &req, err,
-                                    sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &DEC,
+                                    &req, err, sizeof(err)),
                      0);
     assert_int_equal(tg_otlp_pack(&req, &DEC, &out, &outlen), 0);
     assert_int_equal(outlen, len);
@@ -623,9 +676,11 @@ static tg_otlp_metrics_req *metrics_req(void)
     e->n_data_points = 1;
     e->data_points = anew(sizeof(void *));
     e->data_points[0] = anew(sizeof(**e->data_points));
-    opentelemetry__proto__metrics__v1__exponential_histogram_data_point__init(e->data_points[0]);
+    opentelemetry__proto__metrics__v1__exponential_histogram_data_point__init(
+        e->data_points[0]);
     e->data_points[0]->time_unix_nano = 4000;
-    m[3]->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM;
+    m[3]->data_case =
+        OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM;
     m[3]->exponential_histogram = e;
 
     Opentelemetry__Proto__Metrics__V1__Summary *sy = anew(sizeof(*sy));
@@ -659,9 +714,37 @@ static void test_metrics_items_and_index(void **state)
     char err[128];
     (void)state;
 
-    assert_int_equal(decode_pb(TG_SIGNAL_METRICS, &metrics_req()->base, &req, err, sizeof(err)), 0);
+    tg_otlp_metrics_req *mr = metrics_req();
+    assert_int_equal(decode_pb(TG_SIGNAL_METRICS, &mr->base, &req, err, sizeof(err)), 0);
     assert_int_equal(req.items, 7);
     assert_int_equal(req.rejected, 0);
+    assert_int_equal(req.modified, 0);
+
+    /* An exemplar with a malformed trace id keeps its value, loses its ids. */
+    Opentelemetry__Proto__Metrics__V1__NumberDataPoint *p =
+        mr->resource_metrics[0]->scope_metrics[0]->metrics[0]->gauge->data_points[0];
+    p->n_exemplars = 1;
+    p->exemplars = anew(sizeof(*p->exemplars));
+    p->exemplars[0] = anew(sizeof(**p->exemplars));
+    opentelemetry__proto__metrics__v1__exemplar__init(p->exemplars[0]);
+    p->exemplars[0]->trace_id = id_bytes(7, 1);
+    p->exemplars[0]->span_id = id_bytes(8, 1);
+    p->exemplars[0]->value_case =
+        OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_DOUBLE;
+    p->exemplars[0]->as_double = 2.5;
+    assert_int_equal(decode_pb(TG_SIGNAL_METRICS, &mr->base, &req, err, sizeof(err)), 0);
+    assert_int_equal(req.items, 7);
+    assert_int_equal(req.rejected, 0);
+    assert_int_equal(req.modified, 1);
+    Opentelemetry__Proto__Metrics__V1__Exemplar *ex = ((tg_otlp_metrics_req *)req.msg)
+                                                          ->resource_metrics[0]
+                                                          ->scope_metrics[0]
+                                                          ->metrics[0]
+                                                          ->gauge->data_points[0]
+                                                          ->exemplars[0];
+    assert_int_equal(ex->trace_id.len, 0);
+    assert_int_equal(ex->span_id.len, 0);
+    assert_true(ex->as_double == 2.5);
     assert_int_equal(tg_otlp_index_build(&req, &DEC, &ix), 0);
     assert_int_equal(ix.items, 7);
     assert_int_equal(ix.t_min, 3000);
@@ -677,7 +760,8 @@ static void test_metrics_items_and_index(void **state)
 static int has_service(const tg_otlp_index *ix, const char *name)
 {
     for (size_t i = 0; i < ix->n_services; i++)
-        if (ix->services[i].len == strlen(name) && memcmp(ix->services[i].ptr, name, ix->services[i].len) == 0)
+        if (ix->services[i].len == strlen(name) &&
+            memcmp(ix->services[i].ptr, name, ix->services[i].len) == 0)
             return 1;
     return 0;
 }
@@ -689,13 +773,14 @@ static void test_index_traces(void **state)
     char err[128];
     (void)state;
 
-    span_t *a[3] = {span(16, 1, 8, 500, 900), span(16, 2, 8, 100, 200), span(16, 1, 8, 300, 1200)};
+    span_t *a[3] = {span(16, 1, 8, 500, 900), span(16, 2, 8, 100, 200),
+                    span(16, 1, 8, 300, 1200)};
     span_t *b[2] = {span(16, 2, 8, 150, 160), span(16, 3, 8, 0, 0)};
     span_t *c[1] = {span(16, 4, 8, 50, 60)};
     span_t *d[1] = {span(16, 1, 8, 70, 80)};
-    rspans_t *rs[5] = {rspans(resource("checkout"), 3, a), rspans(resource("payments"), 2, b),
-                       rspans(resource(NULL), 1, c), rspans(resource(""), 1, d),
-                       rspans(resource("checkout"), 0, NULL)};
+    rspans_t *rs[5] = {rspans(resource("checkout"), 3, a),
+                       rspans(resource("payments"), 2, b), rspans(resource(NULL), 1, c),
+                       rspans(resource(""), 1, d), rspans(resource("checkout"), 0, NULL)};
     rs[4]->resource = resource("idle"); /* no spans: not indexed */
     tg_otlp_traces_req *r = traces(5, rs);
 
@@ -723,8 +808,8 @@ static void test_index_logs(void **state)
     tg_otlp_request req;
     tg_otlp_index ix;
     char err[128];
-    logrec_t *l[4] = {logrec(16, 8, 0, 900), logrec(0, 0, 400, 100), logrec(16, 0, 700, 0),
-                      logrec(0, 0, 0, 0)};
+    logrec_t *l[4] = {logrec(16, 8, 0, 900), logrec(0, 0, 400, 100),
+                      logrec(16, 0, 700, 0), logrec(0, 0, 0, 0)};
     (void)state;
 
     l[2]->trace_id.data[0] = 0x77;
@@ -771,8 +856,8 @@ static void test_index_empty(void **state)
     char err[128];
     (void)state;
 
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_LOGS, TG_ENC_JSON, (const uint8_t *)"{}", 2, &DEC,
-                                    &req, err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_LOGS, TG_ENC_JSON, (const uint8_t *)"{}", 2,
+                                    &DEC, &req, err, sizeof(err)),
                      0);
     assert_int_equal(tg_otlp_index_build(&req, &DEC, &ix), 0);
     assert_int_equal(ix.items, 0);
@@ -789,9 +874,11 @@ static void test_decode_json_request(void **state)
     static const char body[] =
         "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
         "\"value\":{\"stringValue\":\"cart\"}}]},\"scopeSpans\":[{\"spans\":["
-        "{\"traceId\":\"5B8EFFF798038103D269B633813FC60C\",\"spanId\":\"EEE19B7EC3C1B174\","
+        "{\"traceId\":\"5B8EFFF798038103D269B633813FC60C\",\"spanId\":"
+        "\"EEE19B7EC3C1B174\","
         "\"name\":\"a\",\"startTimeUnixNano\":\"1544712660000000000\"},"
-        "{\"traceId\":\"\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"no trace id\"}]}]}]}";
+        "{\"traceId\":\"\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"no trace "
+        "id\"}]}]}]}";
     tg_otlp_request req;
     tg_otlp_index ix;
     char err[256];
@@ -816,8 +903,8 @@ static void test_decode_json_request(void **state)
     assert_non_null(strstr(err, "line 1, column"));
 
     /* Truncated. */
-    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)body, 60,
-                                    &DEC, &req, err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)body,
+                                    60, &DEC, &req, err, sizeof(err)),
                      TG_EPARSE);
     assert_non_null(strstr(err, "line 1, column"));
 }
@@ -830,23 +917,34 @@ static void test_response_json(void **state)
     size_t len;
     (void)state;
 
-    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_TRACES, TG_ENC_JSON, 2, "2 spans rejected",
+    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_TRACES, TG_ENC_JSON, 2,
+                                             "2 spans rejected", &DEC, &out, &len),
+                     0);
+    assert_string_equal((char *)out, "{\"partialSuccess\":{\"rejectedSpans\":\"2\","
+                                     "\"errorMessage\":\"2 spans rejected\"}}");
+    assert_int_equal(len, strlen((char *)out));
+    assert_int_equal(
+        tg_otlp_encode_response(TG_SIGNAL_LOGS, TG_ENC_JSON, 1, "x", &DEC, &out, &len),
+        0);
+    assert_string_equal(
+        (char *)out,
+        "{\"partialSuccess\":{\"rejectedLogRecords\":\"1\",\"errorMessage\":\"x\"}}");
+    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_METRICS, TG_ENC_JSON, 3, NULL,
                                              &DEC, &out, &len),
                      0);
     assert_string_equal((char *)out,
-                        "{\"partialSuccess\":{\"rejectedSpans\":\"2\",\"errorMessage\":\"2 spans rejected\"}}");
-    assert_int_equal(len, strlen((char *)out));
-    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_LOGS, TG_ENC_JSON, 1, "x", &DEC, &out, &len), 0);
-    assert_string_equal((char *)out,
-                        "{\"partialSuccess\":{\"rejectedLogRecords\":\"1\",\"errorMessage\":\"x\"}}");
-    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_METRICS, TG_ENC_JSON, 3, NULL, &DEC, &out, &len), 0);
-    assert_string_equal((char *)out, "{\"partialSuccess\":{\"rejectedDataPoints\":\"3\"}}");
-    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_TRACES, TG_ENC_JSON, 0, "ignored", &DEC, &out, &len), 0);
+                        "{\"partialSuccess\":{\"rejectedDataPoints\":\"3\"}}");
+    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_TRACES, TG_ENC_JSON, 0, "ignored",
+                                             &DEC, &out, &len),
+                     0);
     assert_string_equal((char *)out, "{}");
     assert_int_equal(len, 2);
 
-    assert_int_equal(tg_otlp_encode_status(TG_ENC_JSON, 3, "line 1, column 2: bad \"x\"", &DEC, &out, &len), 0);
-    assert_string_equal((char *)out, "{\"code\":3,\"message\":\"line 1, column 2: bad \\\"x\\\"\"}");
+    assert_int_equal(tg_otlp_encode_status(TG_ENC_JSON, 3, "line 1, column 2: bad \"x\"",
+                                           &DEC, &out, &len),
+                     0);
+    assert_string_equal((char *)out,
+                        "{\"code\":3,\"message\":\"line 1, column 2: bad \\\"x\\\"\"}");
 }
 
 static void test_response_protobuf(void **state)
@@ -859,22 +957,29 @@ static void test_response_protobuf(void **state)
                                              &DEC, &out, &len),
                      0);
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *r =
-        opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(&DEC.pb, len, out);
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
+            &DEC.pb, len, out);
     assert_non_null(r);
     assert_non_null(r->partial_success);
     assert_int_equal(r->partial_success->rejected_spans, 5);
     assert_string_equal(r->partial_success->error_message, "five");
 
-    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_LOGS, TG_ENC_PROTOBUF, 0, NULL, &DEC, &out, &len), 0);
+    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_LOGS, TG_ENC_PROTOBUF, 0, NULL,
+                                             &DEC, &out, &len),
+                     0);
     assert_int_equal(len, 0); /* an empty response message */
 
-    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_METRICS, TG_ENC_PROTOBUF, 9, "m", &DEC, &out, &len), 0);
+    assert_int_equal(tg_otlp_encode_response(TG_SIGNAL_METRICS, TG_ENC_PROTOBUF, 9, "m",
+                                             &DEC, &out, &len),
+                     0);
     Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *m =
-        opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(&DEC.pb, len, out);
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(
+            &DEC.pb, len, out);
     assert_non_null(m);
     assert_int_equal(m->partial_success->rejected_data_points, 9);
 
-    assert_int_equal(tg_otlp_encode_status(TG_ENC_PROTOBUF, 8, "busy", &DEC, &out, &len), 0);
+    assert_int_equal(tg_otlp_encode_status(TG_ENC_PROTOBUF, 8, "busy", &DEC, &out, &len),
+                     0);
     Google__Rpc__Status *st = google__rpc__status__unpack(&DEC.pb, len, out);
     assert_non_null(st);
     assert_int_equal(st->code, 8);
@@ -889,6 +994,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decode_traces_protobuf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_empty_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_span_id_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_links_and_parent_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_utf8_protobuf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_protobuf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nesting_limit, setup, teardown),
