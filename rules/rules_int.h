@@ -327,6 +327,7 @@ typedef struct tg_hkey {
     /* source, resolved at finalize */
     const char *file, *env, *hex;
     int create;
+    int ephemeral; /* a random stand-in (dry runs) */
     const char *base_dir;
 } tg_hkey;
 

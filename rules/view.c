@@ -118,7 +118,7 @@ static void explain(vstate *v, const tg_finding *f, const tg_action_spec *spec, 
     memset(&ch, 0, sizeof(ch));
     ch.path = v->path;
     ch.action = (enum tg_rules_action)kind;
-    ch.class_name = f ? p->classes[f->cls].name : "(unclassified)";
+    ch.class_name = f ? p->classes[f->cls].name : "(key not on allow_keys)";
     ch.regulation = f && p->classes[f->cls].regulation ? p->classes[f->cls].regulation : "";
     ch.detector = f ? det_name(p, f->det, dbuf, sizeof(dbuf)) : "allow_keys";
     if (f && f->det == TG_DET_KEY && p->n_rules > f->rule) {
@@ -265,6 +265,8 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
         v->err = TG_ENOMEM;
         return V_SAME;
     }
+    if (sb.len == 0)
+        return V_GONE; /* everything in it was dropped: so is the field */
     *out = sb.p ? sb.p : "";
     *outlen = sb.len;
     return V_NEW;
