@@ -356,6 +356,10 @@ static int det_mac(const tg_det_in *in, tg_det_hit *hit)
     unsigned char bytes[6];
     char sep;
 
+    /* the tail of a longer colon- or dash-separated hex run is not a MAC */
+    if (i >= 2 && (s[i - 1] == ':' || s[i - 1] == '-' || s[i - 1] == '.') &&
+        tg_ishex((unsigned char)s[i - 2]))
+        return 0;
     if (runlen == 2) {
         if (i + 17 > in->n)
             return 0;
@@ -436,8 +440,8 @@ static int det_url_creds(const tg_det_in *in, tg_det_hit *hit)
     for (size_t j = i + 3; j < in->n && j - i < 512; j++) {
         unsigned char c = (unsigned char)s[j];
         if (c == '@') {
-            if (!colon || colon + 1 == j || colon == i + 3)
-                return 0;
+            if (!colon || colon + 1 == j)
+                return 0; /* no password (an empty user with a token is one) */
             hit->start = i + 3;
             hit->end = j;
             return 1;

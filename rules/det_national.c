@@ -438,7 +438,7 @@ static int det_fr_nir(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_fr_nir = {
     .name = "fr_nir", .summary = "French social security number, NIR / INSEE (1 85 05 78 006 084 36)",
     .validator = "sex + month layout + key = 97 - (number mod 97), Corsica 2A/2B",
-    .first = "12378", .min_nd = 13, .max_nd = 15, .norm = TG_NORM_ALNUM_UPPER,
+    .first = "12378", .min_nd = 5, .max_nd = 15, .norm = TG_NORM_ALNUM_UPPER,
     .match = det_fr_nir,
 };
 
@@ -706,7 +706,6 @@ static const char *const kw_se[] = {"personnummer", "personal identity", "pnr", 
 static int det_se_pnr(const tg_det_in *in, tg_det_hit *hit)
 {
     static const unsigned a[] = {6, 4}, b[] = {8, 4};
-    const char *s = in->s;
     tg_groups g;
     size_t end = groups_at(in, "-+", &g);
     const char *d;
@@ -720,7 +719,6 @@ static int det_se_pnr(const tg_det_in *in, tg_det_hit *hit)
         weak = 1;
     else
         return 0;
-    (void)s;
     d = g.digits + (g.nd == 12 ? 2 : 0);
     if (g.nd == 12 && tg_2d(g.digits) != 18 && tg_2d(g.digits) != 19 && tg_2d(g.digits) != 20)
         return 0;
@@ -736,7 +734,7 @@ static int det_se_pnr(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_se_personnummer = {
     .name = "se_personnummer", .summary = "Swedish personal identity number (YYMMDD-NNNC)",
     .validator = "birth date (coordination +60) + Luhn",
-    .first = DIGITS, .min_nd = 10, .max_nd = 12, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .min_nd = 6, .max_nd = 12, .norm = TG_NORM_DIGITS,
     .keywords = kw_se, .match = det_se_pnr,
 };
 
@@ -1031,7 +1029,7 @@ static int det_ca_sin(const tg_det_in *in, tg_det_hit *hit)
     size_t end = groups_at(in, " -", &g);
     int weak;
 
-    if (!end || g.nd != 9 || g.digits[0] == '0' || g.digits[0] == '8')
+    if (!end || g.nd != 9 || g.digits[0] == '8')
         return 0;
     if (layout(&g, 3, l333))
         weak = 0;
@@ -1047,7 +1045,7 @@ static int det_ca_sin(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_ca_sin = {
     .name = "ca_sin", .summary = "Canadian Social Insurance Number (046 454 286)",
     .validator = "first digit not 0/8 + Luhn",
-    .first = "12345679", .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
+    .first = "012345679", .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
     .keywords = kw_sin, .match = det_ca_sin,
 };
 

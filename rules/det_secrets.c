@@ -619,14 +619,14 @@ static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
             h -= p * log2(p);
         }
     }
-    if (h < 4.0 || trans * 10 < alnum * 3)
+    if (h < 4.0 || trans * 10 < alnum * 4)
         return 0;
     return emit(in, hit, in->pos, in->run_end);
 }
 
 const tg_detector tg_det_generic_secret = {
     .name = "generic_secret", .summary = "high-entropy token of 24+ characters (base62/base64/url-safe)",
-    .validator = "upper+lower+digits, Shannon entropy >= 4 bits/char, class switches >= 30%",
+    .validator = "upper+lower+digits, Shannon entropy >= 4 bits/char, class switches >= 40%",
     .trig = TG_TRIG_TOKEN, .min_run = 24,
     .match = det_entropy,
 };

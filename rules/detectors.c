@@ -9,7 +9,7 @@
  * detectors that reject it on their first byte or on the run length. Digit
  * runs additionally get the "numeric token" length once (digits joined by
  * single separators), so only detectors whose length window fits are
- * called. Extended tokens ([A-Za-z0-9_+/=-]) that mix upper case, lower case
+ * called. Extended tokens ([A-Za-z0-9_+/-]) that mix upper case, lower case
  * and digits go to the token detectors (generic secrets). Detectors parse
  * from the trigger with bounded look-ahead and validate checksums; only a
  * candidate that survives all of that reaches the caller's emit callback. */

@@ -91,7 +91,7 @@ enum tg_gen {
 /* Trigger kinds. */
 enum tg_trig {
     TG_TRIG_BYTE = 0,  /* at a run start (alnum first byte) or a punctuation byte */
-    TG_TRIG_TOKEN = 1, /* on each extended token [A-Za-z0-9_+/=-] of >= min_run bytes */
+    TG_TRIG_TOKEN = 1, /* on each extended token [A-Za-z0-9_+/-] of >= min_run bytes */
 };
 
 typedef struct tg_detector {
@@ -117,7 +117,7 @@ enum {
     TG_C_UP = 2,
     TG_C_LO = 4,
     TG_C_ALNUM = 7,
-    TG_C_JOIN = 8, /* joins alphanumeric runs into an extended token */
+    TG_C_JOIN = 8, /* _ - + / join alphanumeric runs into an extended token */
     TG_C_HEX = 16,
     TG_C_SPACE = 32,
 };
