@@ -1,0 +1,433 @@
+/* Policy files, second half: destinations with their actions and
+ * unclassified-data handling, HMAC keys, the site, limits. Merge rules are
+ * those of policy_yaml.c: a later file overrides scalars and adds or
+ * replaces action patterns one by one. */
+#include <string.h>
+
+#include "policy_yaml.h"
+
+/* ---- actions and destinations -------------------------------------------------------- */
+
+static int action_kind(const char *s)
+{
+    static const struct {
+        const char *name;
+        int kind;
+    } t[] = {{"pass", TG_RULES_PASS},         {"generalise", TG_RULES_GENERALISE},
+             {"generalize", TG_RULES_GENERALISE}, {"mask", TG_RULES_MASK},
+             {"partial-mask", TG_RULES_MASK}, {"hash", TG_RULES_HASH},
+             {"redact", TG_RULES_REDACT},     {"drop", TG_RULES_DROP},
+             {"keep-local", TG_RULES_KEEP_LOCAL}, {"keep_local", TG_RULES_KEEP_LOCAL}};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (!strcmp(s, t[i].name))
+            return t[i].kind;
+    return -1;
+}
+
+static void spec_defaults(tg_action_spec *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->key = -1;
+    a->keep_last = 4;
+    a->mask_char = '*';
+    a->v4_prefix = 24;
+    a->v6_prefix = 48;
+    a->time_bucket = 3600;
+}
+
+typedef struct spec_arg {
+    tg_action_spec *a;
+    int have_action;
+    yaml_node_t *params[16];
+    int n_params;
+} spec_arg;
+
+static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    spec_arg *sa = arg;
+    tg_action_spec *a = sa->a;
+    const char *s;
+    uint64_t u;
+    int rc;
+
+    if (tg_ry_is(k, "action")) {
+        if ((rc = tg_ry_scalar(y, v, &s, NULL)))
+            return rc;
+        if ((rc = action_kind(s)) < 0)
+            return tg_ry_fail(y, v, "unknown action '%.32s' (pass, generalise, mask, hash, redact, drop, "
+                              "keep-local)", s);
+        a->kind = (uint8_t)rc;
+        sa->have_action = 1;
+        return 0;
+    }
+    if (sa->n_params < 16)
+        sa->params[sa->n_params++] = k;
+    if (tg_ry_is(k, "text")) {
+        if ((rc = tg_ry_scalar(y, v, &a->text, &a->text_len)))
+            return rc;
+        if (a->text_len > 256)
+            return tg_ry_fail(y, v, "redaction text longer than 256 bytes");
+        return 0;
+    }
+    if (tg_ry_is(k, "key")) {
+        if ((rc = tg_ry_scalar(y, v, &s, NULL)))
+            return rc;
+        a->key_id = s; /* resolved to an index at finalize */
+        a->key_loc = tg_ry_loc(y, v);
+        return 0;
+    }
+    if (tg_ry_is(k, "keep_first") || tg_ry_is(k, "keep_last")) {
+        if ((rc = tg_ry_uint(y, v, 64, &u)))
+            return rc;
+        if (tg_ry_is(k, "keep_first"))
+            a->keep_first = (unsigned)u;
+        else
+            a->keep_last = (unsigned)u;
+        return 0;
+    }
+    if (tg_ry_is(k, "char")) {
+        if ((rc = tg_ry_scalar(y, v, &s, NULL)))
+            return rc;
+        if (strlen(s) != 1 || tg_isalnum((unsigned char)s[0]) || (unsigned char)s[0] < 0x21 ||
+            (unsigned char)s[0] > 0x7e)
+            return tg_ry_fail(y, v, "mask char must be one printable ASCII symbol");
+        a->mask_char = s[0];
+        return 0;
+    }
+    if (tg_ry_is(k, "ipv4_prefix")) {
+        if ((rc = tg_ry_uint(y, v, 32, &u)))
+            return rc;
+        a->v4_prefix = (unsigned)u;
+        return 0;
+    }
+    if (tg_ry_is(k, "ipv6_prefix")) {
+        if ((rc = tg_ry_uint(y, v, 128, &u)))
+            return rc;
+        a->v6_prefix = (unsigned)u;
+        return 0;
+    }
+    if (tg_ry_is(k, "step")) {
+        if ((rc = tg_ry_uint(y, v, UINT64_MAX / 4, &u)))
+            return rc;
+        if (u == 0)
+            return tg_ry_fail(y, v, "step must be positive");
+        a->step = u;
+        return 0;
+    }
+    /* time_bucket */
+    return tg_ry_duration(y, v, &a->time_bucket);
+}
+
+/* An action: "redact" or {action: redact, text: ...}. */
+static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
+{
+    static const char *const known[] = {"action", "text", "key", "keep_first", "keep_last",
+                                        "char", "ipv4_prefix", "ipv6_prefix", "step",
+                                        "time_bucket", NULL};
+    static const struct {
+        const char *param;
+        int kind;
+    } owner[] = {{"text", TG_RULES_REDACT},          {"key", TG_RULES_HASH},
+                 {"keep_first", TG_RULES_MASK},      {"keep_last", TG_RULES_MASK},
+                 {"char", TG_RULES_MASK},            {"ipv4_prefix", TG_RULES_GENERALISE},
+                 {"ipv6_prefix", TG_RULES_GENERALISE}, {"step", TG_RULES_GENERALISE},
+                 {"time_bucket", TG_RULES_GENERALISE}};
+    spec_arg sa;
+    int rc;
+
+    spec_defaults(a);
+    a->loc = tg_ry_loc(y, n);
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *s;
+        if ((rc = tg_ry_scalar(y, n, &s, NULL)))
+            return rc;
+        if ((rc = action_kind(s)) < 0)
+            return tg_ry_fail(y, n, "unknown action '%.32s' (pass, generalise, mask, hash, redact, drop, "
+                              "keep-local)", s);
+        a->kind = (uint8_t)rc;
+        return 0;
+    }
+    if ((rc = tg_ry_want(y, n, YAML_MAPPING_NODE, "an action: a name or {action: NAME, ...}")))
+        return rc;
+    memset(&sa, 0, sizeof(sa));
+    sa.a = a;
+    if ((rc = tg_ry_each_pair(y, n, known, spec_pair, &sa)))
+        return rc;
+    if (!sa.have_action)
+        return tg_ry_fail(y, n, "missing 'action'");
+    a->loc = tg_ry_loc(y, n);
+    for (int i = 0; i < sa.n_params; i++)
+        for (size_t j = 0; j < sizeof(owner) / sizeof(owner[0]); j++)
+            if (tg_ry_is(sa.params[i], owner[j].param) && owner[j].kind != a->kind)
+                return tg_ry_fail(y, sa.params[i], "'%s' does not apply to action '%s'", owner[j].param,
+                            tg_rules_action_name((enum tg_rules_action)a->kind));
+    return 0;
+}
+
+static int find_dest(const tg_rules_policy *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_dests; i++)
+        if (!strcmp(p->dests[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+static int country_ok(const char *s)
+{
+    char cc[2];
+    if (strlen(s) != 2 || !tg_isupper((unsigned char)s[0]) || !tg_isupper((unsigned char)s[1]))
+        return 0;
+    cc[0] = s[0];
+    cc[1] = s[1];
+    return tg_iso_country_ok(cc);
+}
+
+typedef struct juris_arg {
+    const char **country, **region;
+} juris_arg;
+
+static int juris_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    juris_arg *j = arg;
+    int rc;
+
+    if (tg_ry_is(k, "country")) {
+        if ((rc = tg_ry_scalar(y, v, j->country, NULL)))
+            return rc;
+        if (!country_ok(*j->country))
+            return tg_ry_fail(y, v, "country must be an ISO 3166-1 alpha-2 code such as DE or US");
+        return 0;
+    }
+    return tg_ry_scalar(y, v, j->region, NULL);
+}
+
+static int parse_juris(tg_ryctx *y, yaml_node_t *v, const char **country, const char **region)
+{
+    static const char *const known[] = {"country", "region", NULL};
+    juris_arg j = {country, region};
+    int rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a jurisdiction {country, region}");
+    return rc ? rc : tg_ry_each_pair(y, v, known, juris_pair, &j);
+}
+
+static int allow_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+{
+    return tg_ry_km_add(y, arg, n, -1, s, len);
+}
+
+static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    tg_dest *d = arg;
+    const char *s;
+    int rc;
+
+    if (tg_ry_is(k, "allow_keys")) {
+        d->allow_list = 1;
+        if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.start == v->data.sequence.items.top)
+            return tg_ry_visit(y, v);
+        return tg_ry_each_string(y, v, allow_str, &d->allow);
+    }
+    if ((rc = tg_ry_scalar(y, v, &s, NULL)))
+        return rc;
+    if (!strcmp(s, "pass"))
+        d->bodies = TG_BODIES_PASS;
+    else if (!strcmp(s, "drop"))
+        d->bodies = TG_BODIES_DROP;
+    else if (!strcmp(s, "filter"))
+        d->bodies = TG_BODIES_FILTER;
+    else
+        return tg_ry_fail(y, v, "bodies must be pass, drop or filter");
+    return 0;
+}
+
+static int action_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    tg_dest *d = arg;
+    const char *pat = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    tg_dest_action *da = NULL;
+    int rc;
+
+    if (!pat)
+        return TG_ENOMEM;
+    if (!*pat)
+        return tg_ry_fail(y, k, "empty class pattern");
+    for (size_t i = 0; i < d->n_actions; i++)
+        if (!strcmp(d->actions[i].pattern, pat))
+            da = &d->actions[i]; /* a later file overrides */
+    if (!da) {
+        d->actions = tg_rules__grow(&y->p->arena, d->actions, sizeof(*d->actions), d->n_actions,
+                                    &d->cap_actions);
+        if (!d->actions)
+            return TG_ENOMEM;
+        da = &d->actions[d->n_actions++];
+    }
+    da->pattern = pat;
+    if ((rc = parse_spec(y, v, &da->spec)))
+        return rc;
+    da->spec.pattern = pat;
+    da->spec.loc = tg_ry_loc(y, k);
+    return 0;
+}
+
+static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    static const char *const uknown[] = {"allow_keys", "bodies", NULL};
+    tg_dest *d = arg;
+    int rc;
+
+    if (tg_ry_is(k, "jurisdiction"))
+        return parse_juris(y, v, &d->country, &d->region);
+    if (tg_ry_is(k, "purpose"))
+        return tg_ry_scalar(y, v, &d->purpose, NULL);
+    if (tg_ry_is(k, "description"))
+        return tg_ry_scalar(y, v, &d->description, NULL);
+    if (tg_ry_is(k, "unclassified")) {
+        d->allow_list = 0;
+        d->allow.n = 0;
+        d->bodies = TG_BODIES_PASS;
+        if (v->type == YAML_SCALAR_NODE) {
+            if ((rc = tg_ry_visit(y, v)))
+                return rc;
+            if (!tg_ry_is(v, "pass"))
+                return tg_ry_fail(y, v, "unclassified must be 'pass' or {allow_keys: [...], bodies: ...}");
+            return 0;
+        }
+        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "'pass' or {allow_keys: [...], bodies: ...}")))
+            return rc;
+        return tg_ry_each_pair(y, v, uknown, unclass_pair, d);
+    }
+    if (tg_ry_is(k, "on_error")) {
+        d->has_on_error = 1;
+        if ((rc = parse_spec(y, v, &d->on_error)))
+            return rc;
+        if (d->on_error.kind == TG_RULES_PASS)
+            return tg_ry_fail(y, v, "on_error cannot be pass: unclassifiable values must not leave as they are");
+        d->on_error.pattern = TG_RULES_CLASS_UNCLASSIFIABLE;
+        return 0;
+    }
+    /* actions */
+    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a mapping of class (or glob, or default) -> action")))
+        return rc;
+    return tg_ry_each_pair(y, v, NULL, action_pair, d);
+}
+
+int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    static const char *const known[] = {"jurisdiction", "purpose",  "description",
+                                        "unclassified", "on_error", "actions", NULL};
+    tg_rules_policy *p = y->p;
+    const char *name = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    int di, rc;
+
+    (void)arg;
+    if (!name)
+        return TG_ENOMEM;
+    if (!*name || strlen(name) > 64 || strpbrk(name, " \t\"\\{}=,"))
+        return tg_ry_fail(y, k, "destination names are 1 to 64 characters without spaces, quotes, "
+                          "braces, '=' or ','");
+    di = find_dest(p, name);
+    if (di < 0) {
+        if (p->n_dests >= TG_RULES_MAX_DESTS)
+            return tg_ry_fail(y, k, "too many destinations (limit %d)", TG_RULES_MAX_DESTS);
+        p->dests = tg_rules__grow(&p->arena, p->dests, sizeof(*p->dests), p->n_dests, &p->cap_dests);
+        if (!p->dests)
+            return TG_ENOMEM;
+        memset(&p->dests[p->n_dests], 0, sizeof(tg_dest));
+        p->dests[p->n_dests].name = name;
+        p->dests[p->n_dests].loc = tg_ry_loc(y, k);
+        di = (int)p->n_dests++;
+    }
+    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a destination definition (a mapping)")))
+        return rc;
+    return tg_ry_each_pair(y, v, known, dest_pair, &p->dests[di]);
+}
+
+/* ---- keys, site, limits ------------------------------------------------------------------ */
+
+static int key_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    tg_hkey *hk = arg;
+
+    if (tg_ry_is(k, "file"))
+        return tg_ry_scalar(y, v, &hk->file, NULL);
+    if (tg_ry_is(k, "env"))
+        return tg_ry_scalar(y, v, &hk->env, NULL);
+    if (tg_ry_is(k, "hex"))
+        return tg_ry_scalar(y, v, &hk->hex, NULL);
+    return tg_ry_bool(y, v, &hk->create);
+}
+
+int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    static const char *const known[] = {"file", "env", "hex", "create", NULL};
+    tg_rules_policy *p = y->p;
+    const char *id = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    tg_hkey *hk = NULL;
+    int rc, srcs;
+
+    (void)arg;
+    if (!id)
+        return TG_ENOMEM;
+    if (!*id || strlen(id) > 32 || strpbrk(id, ": \t"))
+        return tg_ry_fail(y, k, "key ids are 1 to 32 characters without ':' or spaces");
+    for (size_t i = 0; i < p->n_keys; i++)
+        if (!strcmp(p->keys[i].id, id))
+            hk = &p->keys[i];
+    if (!hk) {
+        p->keys = tg_rules__grow(&p->arena, p->keys, sizeof(*p->keys), p->n_keys, &p->cap_keys);
+        if (!p->keys)
+            return TG_ENOMEM;
+        hk = &p->keys[p->n_keys++];
+    }
+    memset(hk, 0, sizeof(*hk));
+    hk->id = id;
+    hk->loc = tg_ry_loc(y, k);
+    hk->base_dir = y->dir;
+    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a key source {file|env|hex, create}")))
+        return rc;
+    if ((rc = tg_ry_each_pair(y, v, known, key_pair, hk)))
+        return rc;
+    srcs = !!hk->file + !!hk->env + !!hk->hex;
+    if (srcs != 1)
+        return tg_ry_fail(y, v, "a key needs exactly one of file, env or hex");
+    if (hk->create && !hk->file)
+        return tg_ry_fail(y, v, "create applies to file keys only");
+    return 0;
+}
+
+int tg_ry_site_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    (void)arg;
+    y->p->site_loc = tg_ry_loc(y, k);
+    if (tg_ry_is(k, "name"))
+        return tg_ry_scalar(y, v, &y->p->site_name, NULL);
+    return parse_juris(y, v, &y->p->site_country, &y->p->site_region);
+}
+
+int tg_ry_limits_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    uint64_t u;
+    int rc;
+
+    (void)arg;
+    if (tg_ry_is(k, "max_depth")) {
+        if ((rc = tg_ry_uint(y, v, 256, &u)))
+            return rc;
+        if (u < 4)
+            return tg_ry_fail(y, v, "max_depth must be at least 4");
+        y->p->max_depth = (uint32_t)u;
+    } else if (tg_ry_is(k, "match_limit")) {
+        if ((rc = tg_ry_uint(y, v, 100000000, &u)))
+            return rc;
+        if (u < 1000)
+            return tg_ry_fail(y, v, "match_limit must be at least 1000");
+        y->p->match_limit = (uint32_t)u;
+    } else {
+        if ((rc = tg_ry_uint(y, v, 100000000, &u)))
+            return rc;
+        if (u < 16)
+            return tg_ry_fail(y, v, "max_findings must be at least 16");
+        y->p->max_findings = (uint32_t)u;
+    }
+    return 0;
+}
+
