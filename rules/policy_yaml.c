@@ -914,6 +914,34 @@ static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return tg_ry_each_pair(y, v, NULL, tg_ry_dests_pair, NULL);
 }
 
+/* Aliases are refused where they are written: the document API would
+ * report them at their anchor instead. One event pass, before loading. */
+static int find_alias(const char *name, const char *text, size_t len, tg_rules_diag *err)
+{
+    yaml_parser_t ps;
+    yaml_event_t ev;
+    int rc = 0, done = 0;
+
+    if (!memchr(text, '*', len))
+        return 0;
+    if (!yaml_parser_initialize(&ps))
+        return TG_ENOMEM;
+    yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+    while (!done && !rc) {
+        if (!yaml_parser_parse(&ps, &ev))
+            break; /* the loader reports syntax errors */
+        if (ev.type == YAML_ALIAS_EVENT) {
+            tg_loc l = {name, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1};
+            tg_rules__set_err(err, &l, "aliases (*name) are not supported in policy files");
+            rc = TG_ECONFIG;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&ps);
+    return rc;
+}
+
 static int parse_error(const char *name, yaml_parser_t *ps, tg_rules_diag *err)
 {
     tg_loc l = {name, (unsigned)ps->problem_mark.line + 1, (unsigned)ps->problem_mark.column + 1};
@@ -951,6 +979,8 @@ int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
         EVP_DigestUpdate(p->sha, &nl, sizeof(nl));
         EVP_DigestUpdate(p->sha, text, len);
     }
+    if ((rc = find_alias(name, text, len, err)))
+        return rc;
     if (!yaml_parser_initialize(&ps))
         return TG_ENOMEM;
     yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
