@@ -365,14 +365,44 @@ static int add_error_class(tg_rules_policy *p)
     return 0;
 }
 
+static void kmlist_free(tg_kmlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        pcre2_code_free(l->v[i].re);
+    l->n = 0;
+}
+
+static void rule_free(tg_rule *r)
+{
+    kmlist_free(&r->keys);
+    for (size_t v = 0; v < r->n_values; v++) {
+        pcre2_code_free(r->values[v]->re);
+        pcre2_code_free(r->values[v]->re_bytes);
+        kmlist_free(&r->values[v]->scope);
+    }
+    r->n_values = 0;
+    kmlist_free(&r->when_service);
+    kmlist_free(&r->when_env);
+    for (size_t w = 0; w < r->n_when_res; w++)
+        kmlist_free(&r->when_res[w].vals);
+    r->n_when_res = 0;
+}
+
+void tg_rules__kmlist_free(tg_kmlist *l)
+{
+    kmlist_free(l);
+}
+
 /* Drops detect blocks replaced by a later file and renumbers. */
 static void compact_rules(tg_rules_policy *p)
 {
     size_t k = 0;
 
     for (size_t i = 0; i < p->n_rules; i++) {
-        if (p->rules[i].cls == UINT16_MAX)
+        if (p->rules[i].cls == UINT16_MAX) {
+            rule_free(&p->rules[i]);
             continue;
+        }
         p->rules[k] = p->rules[i];
         for (size_t v = 0; v < p->rules[k].n_values; v++)
             p->rules[k].values[v]->rule = (uint16_t)k;
@@ -649,23 +679,8 @@ static void policy_free(tg_rules_policy *p)
 {
     if (!p)
         return;
-    for (size_t r = 0; r < p->n_rules; r++) {
-        for (size_t i = 0; i < p->rules[r].keys.n; i++)
-            pcre2_code_free(p->rules[r].keys.v[i].re);
-        for (size_t v = 0; v < p->rules[r].n_values; v++) {
-            pcre2_code_free(p->rules[r].values[v]->re);
-            pcre2_code_free(p->rules[r].values[v]->re_bytes);
-            for (size_t i = 0; i < p->rules[r].values[v]->scope.n; i++)
-                pcre2_code_free(p->rules[r].values[v]->scope.v[i].re);
-        }
-        for (size_t i = 0; i < p->rules[r].when_service.n; i++)
-            pcre2_code_free(p->rules[r].when_service.v[i].re);
-        for (size_t i = 0; i < p->rules[r].when_env.n; i++)
-            pcre2_code_free(p->rules[r].when_env.v[i].re);
-        for (size_t w = 0; w < p->rules[r].n_when_res; w++)
-            for (size_t i = 0; i < p->rules[r].when_res[w].vals.n; i++)
-                pcre2_code_free(p->rules[r].when_res[w].vals.v[i].re);
-    }
+    for (size_t r = 0; r < p->n_rules; r++)
+        rule_free(&p->rules[r]);
     for (size_t d = 0; d < p->n_dests; d++)
         for (size_t i = 0; i < p->dests[d].allow.n; i++)
             pcre2_code_free(p->dests[d].allow.v[i].re);

@@ -282,7 +282,7 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return tg_ry_scalar(y, v, &d->description, NULL);
     if (tg_ry_is(k, "unclassified")) {
         d->allow_list = 0;
-        d->allow.n = 0;
+        tg_rules__kmlist_free(&d->allow);
         d->bodies = TG_BODIES_PASS;
         if (v->type == YAML_SCALAR_NODE) {
             if ((rc = tg_ry_visit(y, v)))

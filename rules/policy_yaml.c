@@ -508,6 +508,12 @@ static int add_valdet(tg_ryctx *y, tg_rule *r, yaml_node_t *e, uint16_t rule_idx
 
     if (!vd)
         return TG_ENOMEM;
+    /* owned by the rule from the start, so a later error frees its patterns */
+    r->values = tg_rules__grow(&y->p->arena, r->values, sizeof(*r->values), r->n_values,
+                               &r->cap_values);
+    if (!r->values)
+        return TG_ENOMEM;
+    r->values[r->n_values++] = vd;
     vd->builtin = -1;
     vd->re_req = -1;
     vd->window = 40;
@@ -520,23 +526,18 @@ static int add_valdet(tg_ryctx *y, tg_rule *r, yaml_node_t *e, uint16_t rule_idx
         vd->builtin = tg_detector_find(s);
         if (vd->builtin < 0)
             return tg_ry_fail(y, e, "unknown built-in detector '%.64s' (see docs/rules.md)", s);
-    } else {
-        if ((rc = tg_ry_want(y, e, YAML_MAPPING_NODE, "a detector: {builtin: NAME} or {pattern: REGEX}")))
-            return rc;
-        if ((rc = tg_ry_each_pair(y, e, known, vd_pair, vd)))
-            return rc;
-        if (vd->builtin < 0 && !vd->pattern)
-            return tg_ry_fail(y, e, "a value detector needs builtin or pattern");
-        if (vd->builtin >= 0 && vd->validate != TG_VAL_NONE)
-            return tg_ry_fail(y, e, "validate applies to custom patterns only");
-        if (vd->ctx == TG_CTX_ALWAYS && vd->builtin < 0 && !vd->has_kw)
-            return tg_ry_fail(y, e, "context: always needs keywords");
+        return 0;
     }
-    r->values = tg_rules__grow(&y->p->arena, r->values, sizeof(*r->values), r->n_values,
-                               &r->cap_values);
-    if (!r->values)
-        return TG_ENOMEM;
-    r->values[r->n_values++] = vd;
+    if ((rc = tg_ry_want(y, e, YAML_MAPPING_NODE, "a detector: {builtin: NAME} or {pattern: REGEX}")))
+        return rc;
+    if ((rc = tg_ry_each_pair(y, e, known, vd_pair, vd)))
+        return rc;
+    if (vd->builtin < 0 && !vd->pattern)
+        return tg_ry_fail(y, e, "a value detector needs builtin or pattern");
+    if (vd->builtin >= 0 && vd->validate != TG_VAL_NONE)
+        return tg_ry_fail(y, e, "validate applies to custom patterns only");
+    if (vd->ctx == TG_CTX_ALWAYS && vd->builtin < 0 && !vd->has_kw)
+        return tg_ry_fail(y, e, "context: always needs keywords");
     return 0;
 }
 

@@ -414,6 +414,8 @@ tg_rules_policy *tg_rules__policy_new(void);
 void tg_rules__set_err(tg_rules_diag *err, const tg_loc *loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void *tg_rules__grow(tg_arena *a, void *v, size_t elem, size_t n, size_t *cap);
+/* Frees a list's compiled patterns and empties it. */
+void tg_rules__kmlist_free(tg_kmlist *l);
 int tg_rules__glob(const char *pat, size_t plen, const char *s, size_t n);
 /* Matches a key (any case) against a list. */
 int tg_rules__km_match(const tg_kmlist *l, const char *key, size_t len);
