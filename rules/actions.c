@@ -166,8 +166,15 @@ static int hmac(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, const 
     tg_sb_put(out, "hmac-sha256:", 12);
     tg_sb_put(out, key->id, strlen(key->id));
     tg_sb_putc(out, ':');
-    for (size_t i = 0; i < macl; i++)
-        tg_sb_printf(out, "%02x", mac[i]);
+    {
+        static const char hx[] = "0123456789abcdef";
+        char h[64];
+        for (size_t i = 0; i < macl && i < 32; i++) {
+            h[2 * i] = hx[mac[i] >> 4];
+            h[2 * i + 1] = hx[mac[i] & 15];
+        }
+        tg_sb_put(out, h, 2 * (macl < 32 ? macl : 32));
+    }
     return 0;
 }
 

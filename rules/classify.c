@@ -69,6 +69,7 @@ typedef struct cstate {
     pcre2_general_context *gctx;
     int err;
     uint64_t kwbits; /* keyword groups spotted in the current value */
+    uint64_t seen[4]; /* non-alphanumeric bytes present in the current value */
     /* replay (decode): findings come from a stored classification */
     const tg_finding *replay;
     size_t n_replay, rpos;
@@ -106,7 +107,16 @@ static int utf8_ok(const unsigned char *s, size_t n)
         size_t k;
         uint32_t cp, min;
         if (c < 0x80) {
-            i++;
+            /* ASCII runs, eight bytes at a time */
+            while (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                if (w & 0x8080808080808080ULL)
+                    break;
+                i += 8;
+            }
+            if (i < n && s[i] < 0x80)
+                i++;
             continue;
         }
         if (c >= 0xc2 && c <= 0xdf) {
@@ -277,6 +287,12 @@ void tg_rules__key_compute(const tg_rules_policy *p, const char *key, size_t len
     for (size_t d = 0; d < p->n_dests; d++)
         if (p->dests[d].allow_list && tg_rules__km_match(&p->dests[d].allow, key, len))
             ki->allow |= (uint64_t)1 << d;
+    for (size_t i = 0; i < p->n_custom; i++) {
+        const tg_valdet *vd = p->custom[i];
+        if (vd->kwgroup >= 0 &&
+            tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, key, len))
+            ki->kwgroups |= (uint64_t)1 << vd->kwgroup;
+    }
 }
 
 const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const char *key,
@@ -496,8 +512,15 @@ static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
     return accepted;
 }
 
-static int has_byte_ci(const char *s, size_t n, int c)
+/* May [s, s+n) contain byte c (either case: a pattern may be caseless)?
+ * Punctuation is answered from the scan's bitmap, letters and digits by
+ * memchr. */
+static int may_have(const cstate *st, const char *s, size_t n, int c)
 {
+    if (c < 0)
+        return 1;
+    if (!tg_isalnum((unsigned char)c))
+        return (int)((st->seen[c >> 6] >> (c & 63)) & 1);
     if (memchr(s, c, n))
         return 1;
     if (tg_isalpha((unsigned char)c))
@@ -522,7 +545,9 @@ static int custom_validate(const tg_valdet *vd, const char *s, size_t n)
     return k >= 5 && tg_iban_mod97_ok(buf, k);
 }
 
-static void spot(void *ctx, const char *s, size_t n, size_t pos)
+/* Keywords are whole words at a word start: "mrn" in "MRN: 123" or
+ * "patient_mrn", not in "smrna". */
+static void spot(void *ctx, const char *s, size_t n, size_t pos, size_t run_end)
 {
     cstate *st = ctx;
     const tg_rules_policy *p = st->p;
@@ -531,7 +556,7 @@ static void spot(void *ctx, const char *s, size_t n, size_t pos)
     for (unsigned i = p->kwoff[c]; i < p->kwoff[c + 1]; i++) {
         const struct tg_kwent *k = &p->kwents[i];
         size_t j = 1;
-        if (pos + k->len > n)
+        if (run_end - pos != k->word || pos + k->len > n)
             continue;
         while (j < k->len && tg_lower((unsigned char)s[pos + j]) == (unsigned char)k->kw[j])
             j++;
@@ -540,27 +565,36 @@ static void spot(void *ctx, const char *s, size_t n, size_t pos)
     }
 }
 
-static void scan_custom(cstate *st, const char *s, size_t n, int utf)
+static void scan_custom(cstate *st, const char *s, size_t n)
 {
     const tg_rules_policy *p = st->p;
+    int utf = -1;
 
     for (size_t i = 0; i < p->n_custom && !st->err; i++) {
         const tg_valdet *vd = p->custom[i];
-        const pcre2_code *re = utf ? vd->re : vd->re_bytes;
+        const pcre2_code *re;
         int need_kw = vd->has_kw && vd->nkw && vd->ctx != TG_CTX_NEVER;
         PCRE2_SIZE at = 0;
         unsigned guard = 0;
 
         if (!rule_on(st, vd->rule) || !scoped_ok(st, vd) || n < vd->re_minlen)
             continue;
-        if (vd->re_req >= 0 && !has_byte_ci(s, n, vd->re_req))
+        if (!may_have(st, s, n, vd->re_req) || !may_have(st, s, n, vd->re_first))
             continue;
-        if (need_kw &&
-            !(vd->kwgroup >= 0 ? (int)((st->kwbits >> vd->kwgroup) & 1)
-                               : tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, s, n)) &&
-            !(st->ki && tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, st->ki->key,
-                                       st->ki->len)))
-            continue;
+        if (need_kw) {
+            int seen;
+            if (vd->kwgroup >= 0)
+                seen = (int)(((st->kwbits | (st->ki ? st->ki->kwgroups : 0)) >> vd->kwgroup) & 1);
+            else
+                seen = tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, s, n) ||
+                       (st->ki && tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw,
+                                                 st->ki->key, st->ki->len));
+            if (!seen)
+                continue;
+        }
+        if (utf < 0)
+            utf = utf8_ok((const unsigned char *)s, n); /* once, and only when a pattern runs */
+        re = utf ? vd->re : vd->re_bytes;
         while (at <= n && guard++ < 100000) {
             int rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, utf ? PCRE2_NO_UTF_CHECK : 0, st->md,
                                  p->mctx);
@@ -605,10 +639,12 @@ static void scan_raw(cstate *st, const char *s, size_t n)
         mask[1] |= st->ki->scope_dets[1];
     }
     st->kwbits = 0;
-    if (mask[0] | mask[1] || st->p->kwents_n)
-        tg_scan(&st->p->scanner, mask, s, n, on_hit, st->p->kwents_n ? spot : NULL, st);
+    memset(st->seen, 0, sizeof(st->seen));
+    if (mask[0] | mask[1] || st->p->n_custom)
+        tg_scan(&st->p->scanner, mask, s, n, on_hit, st->p->kwents_n ? spot : NULL, st,
+                st->p->n_custom ? st->seen : NULL);
     if (st->p->n_custom && !st->err)
-        scan_custom(st, s, n, utf8_ok((const unsigned char *)s, n));
+        scan_custom(st, s, n);
 }
 
 static int hexv(int c)

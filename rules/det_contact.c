@@ -10,6 +10,14 @@
 #define DIGITS "0123456789"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define HEXCH "0123456789abcdefABCDEF"
+/* every byte but hex digits and ':' (the tail of a longer address) */
+#define NOT_HEXCOLON                                                                       \
+    "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19" \
+    "\x1a\x1b\x1c\x1d\x1e\x1f !\"#$%&'()*+,-./;<=>?@GHIJKLMNOPQRSTUVWXYZ[\\]^_`ghijklmnopqrstuvwxyz{|}~"
+/* every byte but ':', '-' and '.' followed by... (checked in the detector) */
+#define NOT_SEP                                                                            \
+    "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19" \
+    "\x1a\x1b\x1c\x1d\x1e\x1f !\"#$%&'()*+,/;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
 /* ---- e-mail ------------------------------------------------------------------ */
 
@@ -80,7 +88,7 @@ const tg_detector tg_det_email = {
     .name = "email",
     .summary = "e-mail address",
     .validator = "RFC 5321 local part and domain, alphabetic TLD, not a file name",
-    .first = "@",
+    .first = "@", .prev = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-",
     .norm = TG_NORM_LOWER, .gen = TG_GEN_EMAIL,
     .match = det_email,
 };
@@ -165,7 +173,7 @@ const tg_detector tg_det_phone_e164 = {
     .name = "phone_e164",
     .summary = "international phone number (+CC ...)",
     .validator = "ITU E.164 country code + 8..15 digits",
-    .first = "+",
+    .first = "+", .next = "123456789",
     .norm = TG_NORM_DIGITS, .gen = TG_GEN_PHONE,
     .match = det_e164,
 };
@@ -234,7 +242,7 @@ const tg_detector tg_det_phone_national = {
     .summary = "national phone number: NANP (NXX) NXX-XXXX, FR 0X XX XX XX XX, UK 07XXX "
                "XXXXXX; other trunk-prefixed forms with a keyword",
     .validator = "per-country layout",
-    .first = DIGITS "(", .min_nd = 9, .max_nd = 12,
+    .first = DIGITS "(", .min_nd = 9, .max_nd = 12, .deny = TG_C_UP | TG_C_LO,
     .norm = TG_NORM_DIGITS, .gen = TG_GEN_PHONE, .keywords = kw_phone,
     .match = det_phone_nat,
 };
@@ -274,7 +282,8 @@ const tg_detector tg_det_ipv4 = {
     .name = "ipv4",
     .summary = "IPv4 address (not 0.0.0.0, loopback or netmasks)",
     .validator = "four octets 0..255, no leading zeros, not part of a longer dotted number",
-    .first = DIGITS, .min_nd = 4, .max_nd = 12, .min_run = 1, .max_run = 3,
+    .first = DIGITS, .min_nd = 4, .max_nd = 12, .min_run = 1, .max_run = 3, .next = ".",
+    .deny = TG_C_UP | TG_C_LO,
     .gen = TG_GEN_IPV4,
     .match = det_ipv4,
 };
@@ -342,7 +351,7 @@ const tg_detector tg_det_ipv6 = {
     .name = "ipv6",
     .summary = "IPv6 address (not :: or ::1)",
     .validator = "inet_pton",
-    .first = HEXCH ":", .max_run = 4,
+    .first = HEXCH ":", .max_run = 4, .next = ":", .prev = NOT_HEXCOLON,
     .gen = TG_GEN_IPV6,
     .match = det_ipv6,
 };
@@ -416,7 +425,7 @@ const tg_detector tg_det_mac_address = {
     .name = "mac_address",
     .summary = "MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)",
     .validator = "six hex octets, one separator, not all-zero or broadcast",
-    .first = HEXCH, .min_run = 2, .max_run = 4,
+    .first = HEXCH, .runs = 0x14ULL, .next = ":-.", .prev = NOT_SEP,
     .norm = TG_NORM_LOWER,
     .match = det_mac,
 };
@@ -459,7 +468,7 @@ const tg_detector tg_det_url_credentials = {
     .name = "url_credentials",
     .summary = "user:password in a URL (scheme://user:pass@host)",
     .validator = "scheme, userinfo with a non-empty password before the host",
-    .first = ":",
+    .first = ":", .next = "/",
     .match = det_url_creds,
 };
 
@@ -494,7 +503,7 @@ const tg_detector tg_det_imei = {
     .name = "imei",
     .summary = "mobile device IMEI (bare 15 digits need a keyword)",
     .validator = "reporting-body prefix + Luhn",
-    .first = DIGITS, .min_nd = 15, .max_nd = 15,
+    .first = DIGITS, .min_nd = 15, .max_nd = 15, .deny = TG_C_UP | TG_C_LO,
     .norm = TG_NORM_DIGITS, .keywords = kw_imei,
     .match = det_imei,
 };
@@ -597,7 +606,7 @@ const tg_detector tg_det_date_of_birth = {
     .name = "date_of_birth",
     .summary = "a calendar date next to a birth keyword (dob, born, geburt...)",
     .validator = "real calendar date, year 1900..2030",
-    .first = DIGITS, .min_run = 2, .max_run = 4,
+    .first = DIGITS, .runs = 0x14ULL, .next = "-/.", .deny = TG_C_UP | TG_C_LO,
     .gen = TG_GEN_DATE, .keywords = kw_dob,
     .match = det_dob,
 };

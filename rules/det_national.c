@@ -83,7 +83,7 @@ static int det_us_ssn(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_us_ssn = {
     .name = "us_ssn", .summary = "US Social Security number (AAA-GG-SSSS; bare 9 digits need a keyword)",
     .validator = "area not 000/666/9xx, group not 00, serial not 0000, known fakes excluded",
-    .first = DIGITS, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
     .keywords = kw_ssn, .match = det_us_ssn,
 };
 
@@ -107,7 +107,7 @@ static int det_us_itin(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_us_itin = {
     .name = "us_itin", .summary = "US Individual Taxpayer Identification Number (9XX-7X-XXXX)",
     .validator = "area 9xx, group in the IRS ranges 50-65, 70-88, 90-92, 94-99",
-    .first = "9", .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
+    .first = "9", .deny = TG_C_UP | TG_C_LO, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
     .keywords = kw_itin, .match = det_us_itin,
 };
 
@@ -131,7 +131,7 @@ static int det_us_npi(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_us_npi = {
     .name = "us_npi", .summary = "US National Provider Identifier (needs a keyword such as 'npi')",
     .validator = "Luhn over 80840 + the 10 digits, first digit 1 or 2",
-    .first = "12", .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
+    .first = "12", .deny = TG_C_UP | TG_C_LO, .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
     .keywords = kw_npi, .match = det_us_npi,
 };
 
@@ -215,7 +215,7 @@ static int det_us_mbi(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_us_mbi = {
     .name = "us_mbi", .summary = "US Medicare Beneficiary Identifier (1EG4-TE5-MK73)",
     .validator = "CMS character layout (no S, L, O, I, B, Z)",
-    .first = "123456789", .min_run = 4, .max_run = 11,
+    .first = "123456789", .runs = 0x810ULL, .min_nd = 1, .max_nd = 1,
     .norm = TG_NORM_ALNUM_UPPER, .match = det_us_mbi,
 };
 
@@ -251,7 +251,7 @@ static int det_uk_nhs(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_uk_nhs = {
     .name = "uk_nhs", .summary = "UK NHS number (943 476 5919; bare 10 digits need a keyword)",
     .validator = "mod-11 check digit (weights 10..2)",
-    .first = DIGITS, .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
     .keywords = kw_nhs, .match = det_uk_nhs,
 };
 
@@ -294,7 +294,7 @@ static int det_uk_nino(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_uk_nino = {
     .name = "uk_nino", .summary = "UK National Insurance number (AB123456C)",
     .validator = "HMRC prefix rules + suffix A-D",
-    .first = UPPER, .min_run = 2, .max_run = 9,
+    .first = UPPER, .runs = 0x204ULL, .deny = TG_C_LO,
     .norm = TG_NORM_ALNUM_UPPER, .match = det_uk_nino,
 };
 
@@ -328,7 +328,7 @@ static int det_de_tax(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_de_tax_id = {
     .name = "de_tax_id", .summary = "German tax identification number, Steuer-IdNr (needs a keyword)",
     .validator = "digit-repetition rule + ISO 7064 MOD 11,10",
-    .first = "123456789", .min_nd = 11, .max_nd = 11, .norm = TG_NORM_DIGITS,
+    .first = "123456789", .deny = TG_C_UP | TG_C_LO, .min_nd = 11, .max_nd = 11, .norm = TG_NORM_DIGITS,
     .keywords = kw_de_tax, .match = det_de_tax,
 };
 
@@ -386,7 +386,7 @@ static int det_de_svnr(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_de_svnr = {
     .name = "de_svnr", .summary = "German social insurance number, Rentenversicherungsnummer (65 170839 J 003)",
     .validator = "birth date + letter + check digit (weights 2121271212121, cross sums)",
-    .first = DIGITS, .min_run = 2, .max_run = 12,
+    .first = DIGITS, .runs = 0x1004ULL, .min_nd = 8, .max_nd = 8,
     .norm = TG_NORM_ALNUM_UPPER, .match = det_de_svnr,
 };
 
@@ -475,7 +475,7 @@ static int det_es_dni(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_es_dni = {
     .name = "es_dni", .summary = "Spanish national identity number, DNI/NIF (12345678Z)",
     .validator = "check letter = TRWAGMYFPDXBNJZSQVHLCKE[number mod 23]",
-    .first = DIGITS, .min_nd = 8, .max_nd = 8, .norm = TG_NORM_ALNUM_UPPER,
+    .first = DIGITS, .min_nd = 8, .max_nd = 8, .runs = 0x300ULL, .norm = TG_NORM_ALNUM_UPPER,
     .match = det_es_dni,
 };
 
@@ -508,7 +508,7 @@ static int det_es_nie(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_es_nie = {
     .name = "es_nie", .summary = "Spanish foreigner identity number, NIE (X1234567L)",
     .validator = "X/Y/Z prefix as 0/1/2 + DNI check letter",
-    .first = "XYZ", .min_run = 1, .max_run = 9, .norm = TG_NORM_ALNUM_UPPER,
+    .first = "XYZ", .runs = 0x202ULL, .norm = TG_NORM_ALNUM_UPPER,
     .match = det_es_nie,
 };
 
@@ -569,7 +569,8 @@ static int det_it_cf(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_it_codice_fiscale = {
     .name = "it_codice_fiscale", .summary = "Italian fiscal code, codice fiscale (RSSMRA85T10A562S)",
     .validator = "layout with month letter and omocodia + odd/even check character",
-    .first = ALPHA, .min_run = 16, .max_run = 16, .norm = TG_NORM_ALNUM_UPPER,
+    .first = ALPHA, .min_run = 16, .max_run = 16, .need = TG_C_DIG,
+    .norm = TG_NORM_ALNUM_UPPER,
     .match = det_it_cf,
 };
 
@@ -597,7 +598,7 @@ static int det_nl_bsn(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_nl_bsn = {
     .name = "nl_bsn", .summary = "Dutch citizen service number, BSN (needs a keyword such as 'bsn')",
     .validator = "11-proof (weights 9..2, -1)",
-    .first = DIGITS, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
     .keywords = kw_bsn, .match = det_nl_bsn,
 };
 
@@ -642,7 +643,7 @@ static int det_pl_pesel(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_pl_pesel = {
     .name = "pl_pesel", .summary = "Polish national identification number, PESEL (needs a keyword)",
     .validator = "embedded birth date with century offsets + weighted mod-10 (1,3,7,9)",
-    .first = DIGITS, .min_nd = 11, .max_nd = 11, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 11, .max_nd = 11, .norm = TG_NORM_DIGITS,
     .keywords = kw_pesel, .match = det_pl_pesel,
 };
 
@@ -668,7 +669,7 @@ static int det_pl_nip(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_pl_nip = {
     .name = "pl_nip", .summary = "Polish tax identification number, NIP (needs a keyword)",
     .validator = "weighted mod-11 (6,5,7,2,3,4,5,6,7)",
-    .first = DIGITS, .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
     .keywords = kw_nip, .match = det_pl_nip,
 };
 
@@ -695,7 +696,7 @@ static int det_pt_nif(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_pt_nif = {
     .name = "pt_nif", .summary = "Portuguese tax number, NIF (needs a keyword such as 'nif')",
     .validator = "first-digit rule + weighted mod-11 (9..2)",
-    .first = "1235689", .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
+    .first = "1235689", .deny = TG_C_UP | TG_C_LO, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
     .keywords = kw_pt_nif, .match = det_pt_nif,
 };
 
@@ -734,7 +735,7 @@ static int det_se_pnr(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_se_personnummer = {
     .name = "se_personnummer", .summary = "Swedish personal identity number (YYMMDD-NNNC)",
     .validator = "birth date (coordination +60) + Luhn",
-    .first = DIGITS, .min_nd = 6, .max_nd = 12, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 6, .max_nd = 12, .norm = TG_NORM_DIGITS,
     .keywords = kw_se, .match = det_se_pnr,
 };
 
@@ -785,7 +786,7 @@ static int det_fi_hetu(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_fi_hetu = {
     .name = "fi_hetu", .summary = "Finnish personal identity code, HETU (131052-308T)",
     .validator = "birth date + century sign + mod-31 check character",
-    .first = DIGITS, .min_nd = 6, .max_nd = 9, .norm = TG_NORM_ALNUM_UPPER,
+    .first = DIGITS, .min_nd = 6, .max_nd = 9, .runs = 0x840ULL, .norm = TG_NORM_ALNUM_UPPER,
     .match = det_fi_hetu,
 };
 
@@ -831,7 +832,7 @@ static int det_no_fnr(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_no_fnr = {
     .name = "no_fnr", .summary = "Norwegian national identity number, fodselsnummer (needs a keyword)",
     .validator = "birth date (D/H numbers) + two mod-11 check digits",
-    .first = DIGITS, .min_nd = 11, .max_nd = 11, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 11, .max_nd = 11, .norm = TG_NORM_DIGITS,
     .keywords = kw_no, .match = det_no_fnr,
 };
 
@@ -853,7 +854,7 @@ static int det_dk_cpr(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_dk_cpr = {
     .name = "dk_cpr", .summary = "Danish personal identification number, CPR (needs a keyword such as 'cpr')",
     .validator = "birth date DDMMYY (no mandatory check digit since 2007)",
-    .first = "0123", .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
+    .first = "0123", .deny = TG_C_UP | TG_C_LO, .min_nd = 10, .max_nd = 10, .norm = TG_NORM_DIGITS,
     .keywords = kw_cpr, .match = det_dk_cpr,
 };
 
@@ -884,7 +885,7 @@ static int det_in_aadhaar(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_in_aadhaar = {
     .name = "in_aadhaar", .summary = "Indian Aadhaar number (2345 6789 0124; bare 12 digits need a keyword)",
     .validator = "first digit 2-9 + Verhoeff",
-    .first = "23456789", .min_nd = 12, .max_nd = 12, .norm = TG_NORM_DIGITS,
+    .first = "23456789", .deny = TG_C_UP | TG_C_LO, .min_nd = 12, .max_nd = 12, .norm = TG_NORM_DIGITS,
     .keywords = kw_aadhaar, .match = det_in_aadhaar,
 };
 
@@ -908,7 +909,8 @@ static int det_in_pan(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_in_pan = {
     .name = "in_pan", .summary = "Indian Permanent Account Number, PAN (ABCPE1234F)",
     .validator = "5 letters (4th = holder type) + 4 digits + letter",
-    .first = UPPER, .min_run = 10, .max_run = 10, .norm = TG_NORM_ALNUM_UPPER,
+    .first = UPPER, .min_run = 10, .max_run = 10, .need = TG_C_UP | TG_C_DIG, .deny = TG_C_LO,
+    .norm = TG_NORM_ALNUM_UPPER,
     .match = det_in_pan,
 };
 
@@ -964,7 +966,7 @@ static int det_br_cpf(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_br_cpf = {
     .name = "br_cpf", .summary = "Brazilian individual taxpayer number, CPF (123.456.789-09)",
     .validator = "two mod-11 check digits, not all-same digits",
-    .first = DIGITS, .min_nd = 11, .max_nd = 11, .min_run = 3, .max_run = 11,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 11, .max_nd = 11, .runs = 0x808ULL,
     .norm = TG_NORM_DIGITS, .keywords = kw_cpf, .match = det_br_cpf,
 };
 
@@ -1016,7 +1018,7 @@ static int det_br_cnpj(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_br_cnpj = {
     .name = "br_cnpj", .summary = "Brazilian company number, CNPJ (12.345.678/0001-95)",
     .validator = "two weighted mod-11 check digits",
-    .first = DIGITS, .min_nd = 14, .max_nd = 14, .min_run = 2, .max_run = 14,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 14, .max_nd = 14, .runs = 0x4004ULL,
     .norm = TG_NORM_DIGITS, .keywords = kw_cnpj, .match = det_br_cnpj,
 };
 
@@ -1045,7 +1047,7 @@ static int det_ca_sin(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_ca_sin = {
     .name = "ca_sin", .summary = "Canadian Social Insurance Number (046 454 286)",
     .validator = "first digit not 0/8 + Luhn",
-    .first = "012345679", .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
+    .first = "012345679", .deny = TG_C_UP | TG_C_LO, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
     .keywords = kw_sin, .match = det_ca_sin,
 };
 
@@ -1095,7 +1097,7 @@ static int det_be_nrn(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_be_nrn = {
     .name = "be_nrn", .summary = "Belgian national register number (85.07.30-033.28)",
     .validator = "birth date + check = 97 - (number mod 97), 2000+ variant",
-    .first = DIGITS, .min_nd = 11, .max_nd = 11, .min_run = 2, .max_run = 11,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 11, .max_nd = 11, .runs = 0x804ULL,
     .norm = TG_NORM_DIGITS, .keywords = kw_nrn, .match = det_be_nrn,
 };
 
@@ -1127,7 +1129,8 @@ static int det_cn_id(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_cn_resident_id = {
     .name = "cn_resident_id", .summary = "Chinese resident identity card number (18 characters)",
     .validator = "region + birth date + ISO 7064 MOD 11-2",
-    .first = "12345678", .min_run = 18, .max_run = 18, .norm = TG_NORM_ALNUM_UPPER,
+    .first = "12345678", .min_run = 18, .max_run = 18, .min_nd = 17, .max_nd = 18,
+    .norm = TG_NORM_ALNUM_UPPER,
     .match = det_cn_id,
 };
 
@@ -1182,7 +1185,7 @@ static int det_au_tfn(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_au_tfn = {
     .name = "au_tfn", .summary = "Australian tax file number (needs a keyword such as 'tfn')",
     .validator = "weighted mod-11 (1,4,3,7,5,8,6,9,10)",
-    .first = DIGITS, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
+    .first = DIGITS, .deny = TG_C_UP | TG_C_LO, .min_nd = 9, .max_nd = 9, .norm = TG_NORM_DIGITS,
     .keywords = kw_tfn, .match = det_au_tfn,
 };
 
@@ -1214,7 +1217,7 @@ static int det_au_medicare(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_au_medicare = {
     .name = "au_medicare", .summary = "Australian Medicare card number (2123 45670 1)",
     .validator = "first digit 2-6 + weighted mod-10 (1,3,7,9) + issue number",
-    .first = "23456", .min_nd = 10, .max_nd = 11, .norm = TG_NORM_DIGITS,
+    .first = "23456", .deny = TG_C_UP | TG_C_LO, .min_nd = 10, .max_nd = 11, .norm = TG_NORM_DIGITS,
     .keywords = kw_medicare, .match = det_au_medicare,
 };
 
@@ -1238,7 +1241,7 @@ static int det_ch_ahv(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_ch_ahv = {
     .name = "ch_ahv", .summary = "Swiss social security number, AHV/AVS (756.1234.5678.97)",
     .validator = "prefix 756 + EAN-13 check digit",
-    .first = "7", .min_nd = 13, .max_nd = 13, .norm = TG_NORM_DIGITS,
+    .first = "7", .deny = TG_C_UP | TG_C_LO, .min_nd = 13, .max_nd = 13, .norm = TG_NORM_DIGITS,
     .match = det_ch_ahv,
 };
 
@@ -1276,8 +1279,8 @@ static int det_ie_pps(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_ie_pps = {
     .name = "ie_pps", .summary = "Irish Personal Public Service number, PPSN (1234567TW)",
     .validator = "weighted mod-23 check letter",
-    .first = DIGITS, .min_run = 8, .max_run = 9, .norm = TG_NORM_ALNUM_UPPER,
-    .match = det_ie_pps,
+    .first = DIGITS, .min_run = 8, .max_run = 9, .min_nd = 7, .max_nd = 7,
+    .norm = TG_NORM_ALNUM_UPPER, .match = det_ie_pps,
 };
 
 /* ---- health ---------------------------------------------------------------------------- */
@@ -1308,5 +1311,6 @@ const tg_detector tg_det_icd10 = {
     .name = "icd10", .summary = "ICD-10 diagnosis code (needs a keyword such as 'diagnosis')",
     .validator = "chapter letter + two digits + optional subcode",
     .first = "ABCDEFGHIJKLMNOPQRSTVWXYZ", .min_run = 3, .max_run = 3,
+    .need = TG_C_UP | TG_C_DIG, .deny = TG_C_LO,
     .keywords = kw_icd, .match = det_icd10,
 };

@@ -145,7 +145,7 @@ static int det_github(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_github_token = {
     .name = "github_token", .summary = "GitHub token (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
     .validator = "prefix + length + CRC32 checksum in base62",
-    .first = "g", .min_run = 3, .max_run = 6,
+    .first = "g", .runs = 0x48ULL, .next = "_",
     .keywords = kw_token, .match = det_github,
 };
 
@@ -164,7 +164,7 @@ static int det_gitlab(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_gitlab_token = {
     .name = "gitlab_token", .summary = "GitLab personal access token (glpat-...)",
     .validator = "prefix + at least 20 token characters",
-    .first = "g", .min_run = 5, .max_run = 5,
+    .first = "g", .min_run = 5, .max_run = 5, .next = "-",
     .match = det_gitlab,
 };
 
@@ -183,7 +183,7 @@ static int det_npm(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_npm_token = {
     .name = "npm_token", .summary = "npm access token (npm_ + 36 base62)",
     .validator = "prefix + length",
-    .first = "n", .min_run = 3, .max_run = 3,
+    .first = "n", .min_run = 3, .max_run = 3, .next = "_",
     .match = det_npm,
 };
 
@@ -220,7 +220,7 @@ static int det_jwt(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_jwt = {
     .name = "jwt", .summary = "JSON Web Token (header.payload.signature)",
     .validator = "three base64url parts, header decodes to JSON with \"alg\" or \"typ\"",
-    .first = "e", .min_run = 10,
+    .first = "e", .min_run = 10, .next = ".",
     .match = det_jwt,
 };
 
@@ -257,7 +257,7 @@ static int det_pem(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_pem_private_key = {
     .name = "pem_private_key", .summary = "PEM private key block (RSA, EC, OpenSSH, PGP, PKCS#8)",
     .validator = "BEGIN ... PRIVATE KEY armour up to the END line",
-    .first = "-",
+    .first = "-", .next = "-",
     .match = det_pem,
 };
 
@@ -291,7 +291,7 @@ static int det_bearer(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_bearer_token = {
     .name = "bearer_token", .summary = "Bearer credentials (Authorization: Bearer <token>)",
     .validator = "scheme + token of at least 16 token68 characters",
-    .first = "Bb", .min_run = 6, .max_run = 6,
+    .first = "Bb", .min_run = 6, .max_run = 6, .next = " \t",
     .match = det_bearer,
 };
 
@@ -329,7 +329,7 @@ static int det_basic(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_basic_auth = {
     .name = "basic_auth", .summary = "Basic credentials (Authorization: Basic base64(user:pass))",
     .validator = "base64 that decodes to printable user:password",
-    .first = "Bb", .min_run = 5, .max_run = 5,
+    .first = "Bb", .min_run = 5, .max_run = 5, .next = " ",
     .match = det_basic,
 };
 
@@ -355,7 +355,7 @@ static int det_slack(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_slack_token = {
     .name = "slack_token", .summary = "Slack token (xoxb-, xoxp-, xoxa-, xoxo-, xoxs-, xoxr-)",
     .validator = "prefix + dash-separated segments",
-    .first = "x", .min_run = 4, .max_run = 4,
+    .first = "x", .min_run = 4, .max_run = 4, .next = "-",
     .match = det_slack,
 };
 
@@ -383,7 +383,7 @@ static int det_slack_hook(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_slack_webhook = {
     .name = "slack_webhook", .summary = "Slack incoming-webhook URL path",
     .validator = "hooks.slack.com/services/T.../B.../secret",
-    .first = "h", .min_run = 5, .max_run = 5,
+    .first = "h", .min_run = 5, .max_run = 5, .next = ".",
     .match = det_slack_hook,
 };
 
@@ -408,7 +408,7 @@ static int det_stripe(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_stripe_key = {
     .name = "stripe_key", .summary = "Stripe secret or restricted key (sk_live_, rk_live_, sk_test_)",
     .validator = "prefix + at least 16 base62 characters",
-    .first = "rs", .min_run = 2, .max_run = 2,
+    .first = "rs", .min_run = 2, .max_run = 2, .next = "_",
     .match = det_stripe,
 };
 
@@ -452,7 +452,7 @@ static int det_openai(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_openai_api_key = {
     .name = "openai_api_key", .summary = "OpenAI API key (sk-proj-..., sk-...T3BlbkFJ...)",
     .validator = "prefix + marker + length",
-    .first = "s", .min_run = 2, .max_run = 2,
+    .first = "s", .min_run = 2, .max_run = 2, .next = "-",
     .match = det_openai,
 };
 
@@ -471,7 +471,7 @@ static int det_anthropic(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_anthropic_api_key = {
     .name = "anthropic_api_key", .summary = "Anthropic API key (sk-ant-...)",
     .validator = "prefix + length",
-    .first = "s", .min_run = 2, .max_run = 2,
+    .first = "s", .min_run = 2, .max_run = 2, .next = "-",
     .match = det_anthropic,
 };
 
@@ -493,55 +493,62 @@ static int det_sendgrid(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_sendgrid_key = {
     .name = "sendgrid_key", .summary = "SendGrid API key (SG.xxx.yyy)",
     .validator = "prefix + 22 + 43 characters",
-    .first = "S", .min_run = 2, .max_run = 2,
+    .first = "S", .min_run = 2, .max_run = 2, .next = ".",
     .match = det_sendgrid,
 };
 
 /* ---- secret = value ------------------------------------------------------------------ */
 
+/* Triggered at '=' or ':' (rarer than words): the identifier before it must
+ * end in a secret-like name (password, db.password, DB_PASSWORD,
+ * client_secret, "api-key"), the value after it must not be a placeholder. */
 static int det_assign(const tg_det_in *in, tg_det_hit *hit)
 {
-    /* secret-like names, grouped by first letter so that ordinary words
-     * cost one switch */
-    static const char *const n_a[] = {"apikey", "api_key", "api-key", "access_token",
-                                      "auth_token", NULL};
-    static const char *const n_c[] = {"client_secret", NULL};
-    static const char *const n_p[] = {"password", "passwd", "pwd", "pass", "passphrase",
-                                      "private_key", NULL};
-    static const char *const n_s[] = {"secret", NULL};
-    static const char *const n_t[] = {"token", NULL};
+    static const struct {
+        const char *name;
+        uint8_t len;
+    } names[] = {{"password", 8},  {"passwd", 6},        {"pwd", 3},          {"pass", 4},
+                 {"passphrase", 10}, {"secret", 6},      {"apikey", 6},       {"api_key", 7},
+                 {"api-key", 7},   {"token", 5},         {"access_token", 12}, {"auth_token", 10},
+                 {"client_secret", 13}, {"private_key", 11}};
     static const char *const empty[] = {"null", "none", "true", "false", "undefined", "nil",
                                         "redacted", "xxx", "***", NULL};
     const char *s = in->s;
-    const char *const *names;
-    size_t i = 0, v, vlen;
+    size_t i = in->pos, e, b, v, vlen;
     int found = 0;
     char q = 0;
 
-    switch (tg_lower((unsigned char)s[in->pos])) {
-    case 'a': names = n_a; break;
-    case 'c': names = n_c; break;
-    case 'p': names = n_p; break;
-    case 's': names = n_s; break;
-    case 't': names = n_t; break;
-    default: return 0;
+    /* back over `"password" :` to the end of the identifier */
+    e = i;
+    while (e > 0 && i - e < 8 && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+        e--;
+    if (e > 0 && (s[e - 1] == '"' || s[e - 1] == '\''))
+        e--;
+    if (e < 3)
+        return 0;
+    /* every name ends in one of these letters: most identifiers stop here */
+    switch (tg_lower((unsigned char)s[e - 1])) {
+    case 'd': case 's': case 't': case 'y': case 'n': case 'e':
+        break;
+    default:
+        return 0;
     }
-    for (int k = 0; names[k]; k++) {
-        size_t m = strlen(names[k]);
-        if (starts_ci(in, in->pos, names[k]) &&
-            (in->pos + m >= in->n || !tg_isalnum((unsigned char)s[in->pos + m]))) {
-            if (in->pos + m > i)
-                i = in->pos + m;
-            found = 1;
-        }
+    b = e;
+    while (b > 0 && e - b < 64 &&
+           (tg_isalnum((unsigned char)s[b - 1]) || s[b - 1] == '_' || s[b - 1] == '-' ||
+            s[b - 1] == '.'))
+        b--;
+    if (e - b < 3)
+        return 0;
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && !found; k++) {
+        size_t m = names[k].len;
+        if (m > e - b || names[k].name[m - 1] != tg_lower((unsigned char)s[e - 1]) ||
+            !starts_ci(in, e - m, names[k].name))
+            continue;
+        /* a whole segment: the identifier's start, or after _ . - */
+        found = e - m == b || s[e - m - 1] == '_' || s[e - m - 1] == '.' || s[e - m - 1] == '-';
     }
     if (!found)
-        return 0;
-    if (i < in->n && (s[i] == '"' || s[i] == '\''))
-        i++;
-    while (i < in->n && s[i] == ' ')
-        i++;
-    if (i >= in->n || (s[i] != '=' && s[i] != ':'))
         return 0;
     i++;
     while (i < in->n && (s[i] == ' ' || s[i] == '\t') && i - in->pos < 64)
@@ -578,7 +585,7 @@ static int det_assign(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_secret_assignment = {
     .name = "secret_assignment", .summary = "value assigned to password=, secret:, api_key=, token=... in text",
     .validator = "secret-like name, '=' or ':', a non-placeholder value",
-    .first = "aAcCpPsStT", .min_run = 3, .max_run = 13,
+    .first = "=:", .prev = "dstyneDSTYNE\"' \t",
     .match = det_assign,
 };
 

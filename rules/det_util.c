@@ -152,9 +152,13 @@ size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps, tg
         if (g->n < 12)
             g->len[g->n] = len;
         g->n++;
-        if (i + 1 < n && s[i] != '\0' && strchr(seps, s[i]) &&
-            tg_isdigit((unsigned char)s[i + 1]) && (g->sep == 0 || g->sep == s[i]) &&
-            g->n < 12) {
+        if (i + 1 < n && tg_isdigit((unsigned char)s[i + 1]) && g->n < 12 &&
+            (g->sep == 0 || g->sep == s[i])) {
+            int is_sep = 0;
+            for (const char *p = seps; *p && !is_sep; p++)
+                is_sep = *p == s[i];
+            if (!is_sep)
+                break;
             g->sep = s[i];
             i++;
             continue;

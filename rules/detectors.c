@@ -74,13 +74,22 @@ int tg_detector_find(const char *name)
     return -1;
 }
 
+static void set_bit(uint64_t m[2], unsigned id)
+{
+    m[id >> 6] |= (uint64_t)1 << (id & 63);
+}
+
 void tg_scanner_build(tg_scanner *sc, const uint64_t used[2])
 {
-    uint8_t kw[256];
+    uint32_t kw[256];
+    uint8_t want[256];
 
-    memcpy(kw, sc->kwfirst, sizeof(kw)); /* set by the policy before the build */
+    /* set by the policy before the build */
+    memcpy(kw, sc->kwwords, sizeof(kw));
+    memcpy(want, sc->seen_want, sizeof(want));
     memset(sc, 0, sizeof(*sc));
-    memcpy(sc->kwfirst, kw, sizeof(kw));
+    memcpy(sc->kwwords, kw, sizeof(kw));
+    memcpy(sc->seen_want, want, sizeof(want));
     sc->min_token = 255;
     for (size_t id = 0; id < tg_n_detectors; id++) {
         const tg_detector *d = tg_detectors[id];
@@ -92,11 +101,58 @@ void tg_scanner_build(tg_scanner *sc, const uint64_t used[2])
                 sc->min_token = d->min_run;
             continue;
         }
-        for (const char *f = d->first; f && *f; f++) {
-            unsigned char c = (unsigned char)*f;
-            if (sc->n_first[c] < TG_DET_PER_BYTE)
-                sc->first[c][sc->n_first[c]++] = (uint8_t)id;
+        for (const char *f = d->first; f && *f; f++)
+            set_bit(sc->first[(unsigned char)*f], (unsigned)id);
+        for (unsigned r = 0; r < TG_RUN_BUCKETS; r++) {
+            /* the last bucket stands for every longer run */
+            int ok;
+            if (d->runs)
+                ok = r < TG_RUN_BUCKETS - 1 ? (int)((d->runs >> r) & 1) : (d->runs >> r) != 0;
+            else
+                ok = r >= d->min_run && (!d->max_run || r <= d->max_run ||
+                                         (r == TG_RUN_BUCKETS - 1 && d->max_run >= r));
+            if (ok)
+                set_bit(sc->run_ok[r], (unsigned)id);
         }
+        if (d->next) {
+            for (const char *x = d->next; *x; x++)
+                set_bit(sc->next_ok[(unsigned char)*x], (unsigned)id);
+        } else {
+            for (unsigned b = 0; b < 256; b++)
+                set_bit(sc->next_ok[b], (unsigned)id);
+        }
+        if (d->prev) {
+            set_bit(sc->prev_ok[0], (unsigned)id); /* the start of the text */
+            for (const char *x = d->prev; *x; x++)
+                set_bit(sc->prev_ok[(unsigned char)*x], (unsigned)id);
+        } else {
+            for (unsigned b = 0; b < 256; b++)
+                set_bit(sc->prev_ok[b], (unsigned)id);
+        }
+        for (unsigned b = 0; b < 8; b++)
+            if ((b & d->need) == d->need && !(b & d->deny))
+                set_bit(sc->bits_ok[b], (unsigned)id);
+        if (d->min_nd || d->max_nd) {
+            set_bit(sc->nd_filtered, (unsigned)id);
+            for (unsigned k = 0; k < TG_ND_BUCKETS; k++)
+                if (k >= d->min_nd && k <= d->max_nd)
+                    set_bit(sc->nd_ok[k], (unsigned)id);
+        }
+    }
+    /* one lookup per byte tells the scan loop what a byte may need */
+    for (unsigned c = 0; c < 256; c++) {
+        uint8_t a = 0;
+        if (tg_cls[c] & TG_C_ALNUM)
+            a |= TG_ACT_ALNUM;
+        if (tg_cls[c] & TG_C_JOIN)
+            a |= TG_ACT_JOIN;
+        if (sc->seen_want[c])
+            a |= TG_ACT_WANT;
+        if (sc->first[c][0] | sc->first[c][1])
+            a |= TG_ACT_FIRST;
+        if (sc->kwwords[c])
+            a |= TG_ACT_KW;
+        sc->act[c] = a;
     }
 }
 
@@ -125,45 +181,71 @@ static inline int active_has(const uint64_t active[2], unsigned id)
 {
     return (int)((active[id >> 6] >> (id & 63)) & 1);
 }
+static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_end, unsigned nd,
+                   tg_scan_emit emit, void *ctx)
+{
+    const tg_detector *d = tg_detectors[id];
+    tg_det_in in;
+    tg_det_hit hit;
 
-/* Tries the detectors registered for byte s[st]; returns the furthest end
- * of an accepted hit (0 if none). */
-static size_t dispatch(const tg_scanner *sc, const uint64_t active[2], const char *s,
-                       size_t n, size_t st, size_t run_end, tg_scan_emit emit, void *ctx)
+    in.s = s;
+    in.n = n;
+    in.pos = st;
+    in.run_end = run_end;
+    in.nd = nd;
+    hit.start = hit.end = 0;
+    hit.weak = 0;
+    if (d->match(&in, &hit) && hit.end > hit.start && hit.end <= n && emit(ctx, id, &hit))
+        return hit.end;
+    return 0;
+}
+
+/* The detectors that may match at s[st]: a few 128-bit ANDs over the
+ * trigger byte, the run's length and character classes, and the bytes
+ * around it. `nx` is the byte after the run (after the trigger for
+ * punctuation), `bits` the run's classes (0 for punctuation). */
+static inline void candidates(const tg_scanner *sc, const uint64_t active[2], const char *s,
+                              size_t st, size_t rl, unsigned char nx, unsigned bits,
+                              uint64_t m[2])
 {
     unsigned char c = (unsigned char)s[st];
+    unsigned r = rl < TG_RUN_BUCKETS - 1 ? (unsigned)rl : TG_RUN_BUCKETS - 1;
+    unsigned char pv = st ? (unsigned char)s[st - 1] : 0;
+
+    m[0] = sc->first[c][0] & active[0] & sc->run_ok[r][0] & sc->next_ok[nx][0] &
+           sc->prev_ok[pv][0] & sc->bits_ok[bits & 7][0];
+    m[1] = sc->first[c][1] & active[1] & sc->run_ok[r][1] & sc->next_ok[nx][1] &
+           sc->prev_ok[pv][1] & sc->bits_ok[bits & 7][1];
+}
+
+/* Calls the candidates; returns the furthest end of an accepted hit (0 if
+ * none). */
+static size_t dispatch(const tg_scanner *sc, const uint64_t mm[2], const char *s, size_t n,
+                       size_t st, size_t run_end, tg_scan_emit emit, void *ctx)
+{
+    unsigned char c = (unsigned char)s[st];
+    size_t far = 0, e;
     unsigned nd = 0;
-    int have_nd = 0;
-    size_t rl = run_end - st, far = 0;
+    uint64_t m0 = mm[0], m1 = mm[1];
 
-    for (unsigned k = 0; k < sc->n_first[c]; k++) {
-        unsigned id = sc->first[c][k];
-        const tg_detector *d;
-        tg_det_in in;
-        tg_det_hit hit;
-
-        if (!active_has(active, id))
-            continue;
-        d = tg_detectors[id];
-        if (rl < d->min_run || (d->max_run && rl > d->max_run))
-            continue;
-        if ((d->min_nd || d->max_nd) && tg_isdigit(c)) {
-            if (!have_nd) {
-                nd = numtok(s, n, st);
-                have_nd = 1;
-            }
-            if (nd < d->min_nd || nd > d->max_nd)
-                continue;
-        }
-        in.s = s;
-        in.n = n;
-        in.pos = st;
-        in.run_end = run_end;
-        in.nd = nd;
-        memset(&hit, 0, sizeof(hit));
-        if (d->match(&in, &hit) && hit.end > hit.start && hit.end <= n &&
-            emit(ctx, id, &hit) && hit.end > far)
-            far = hit.end;
+    if (tg_isdigit(c) && ((m0 & sc->nd_filtered[0]) | (m1 & sc->nd_filtered[1]))) {
+        unsigned b;
+        nd = numtok(s, n, st);
+        b = nd < TG_ND_BUCKETS ? nd : TG_ND_BUCKETS - 1;
+        m0 &= sc->nd_ok[b][0] | ~sc->nd_filtered[0];
+        m1 &= sc->nd_ok[b][1] | ~sc->nd_filtered[1];
+    }
+    while (m0) {
+        unsigned id = (unsigned)__builtin_ctzll(m0);
+        m0 &= m0 - 1;
+        if ((e = call(id, s, n, st, run_end, nd, emit, ctx)) > far)
+            far = e;
+    }
+    while (m1) {
+        unsigned id = 64 + (unsigned)__builtin_ctzll(m1);
+        m1 &= m1 - 1;
+        if ((e = call(id, s, n, st, run_end, nd, emit, ctx)) > far)
+            far = e;
     }
     return far;
 }
@@ -193,9 +275,20 @@ static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2], con
     return far;
 }
 
-void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
-             tg_scan_emit emit, tg_scan_spot spot, void *ctx)
+/* Bytes skipped over by an accepted hit still count as seen. */
+static void mark_seen(const tg_scanner *sc, uint64_t seen[4], const char *s, size_t a, size_t b)
 {
+    for (size_t i = a; seen && i < b; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (sc->seen_want[c])
+            seen[c >> 6] |= (uint64_t)1 << (c & 63);
+    }
+}
+
+void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
+             tg_scan_emit emit, tg_scan_spot spot, void *ctx, uint64_t seen[4])
+{
+    uint64_t m[2];
     size_t i = 0, ext_start = 0;
     unsigned ext_bits = 0;
     int in_ext = 0;
@@ -203,42 +296,56 @@ void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size
 
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        unsigned k = tg_cls[c];
+        unsigned a = sc->act[c];
 
-        if (k & TG_C_ALNUM) {
+        if (a & TG_ACT_ALNUM) {
             size_t st = i;
-            unsigned bits = k;
+            unsigned bits = tg_cls[c], k;
             i++;
-            while (i < n && (tg_cls[(unsigned char)s[i]] & TG_C_ALNUM))
-                bits |= tg_cls[(unsigned char)s[i++]];
+            while (i < n && ((k = tg_cls[(unsigned char)s[i]]) & TG_C_ALNUM)) {
+                bits |= k;
+                i++;
+            }
             if (!in_ext) {
                 in_ext = 1;
                 ext_start = st;
                 ext_bits = 0;
             }
             ext_bits |= bits;
-            if (spot && sc->kwfirst[c])
-                spot(ctx, s, n, st);
-            if (sc->n_first[c]) {
-                size_t far = dispatch(sc, active, s, n, st, i, emit, ctx);
-                if (far > i) {
-                    i = far;
-                    in_ext = 0;
+            if ((a & TG_ACT_KW) && spot &&
+                ((sc->kwwords[c] >> (i - st < 31 ? i - st : 31)) & 1))
+                spot(ctx, s, n, st, i);
+            if (a & TG_ACT_FIRST) {
+                candidates(sc, active, s, st, i - st, i < n ? (unsigned char)s[i] : 0, bits, m);
+                if (m[0] | m[1]) {
+                    size_t far = dispatch(sc, m, s, n, st, i, emit, ctx);
+                    if (far > i) {
+                        mark_seen(sc, seen, s, i, far);
+                        i = far;
+                        in_ext = 0;
+                    }
                 }
             }
             continue;
         }
-        if (in_ext && !(k & TG_C_JOIN)) {
+        /* white space and punctuation: usually nothing to do */
+        if (in_ext && !(a & TG_ACT_JOIN)) {
             in_ext = 0;
             if (tokens && i - ext_start >= sc->min_token && (ext_bits & TG_C_ALNUM) == TG_C_ALNUM)
                 token_dispatch(sc, active, s, n, ext_start, i, emit, ctx);
         }
-        if (sc->n_first[c]) {
-            size_t far = dispatch(sc, active, s, n, i, i, emit, ctx);
-            if (far > i + 1) {
-                i = far;
-                in_ext = 0;
-                continue;
+        if ((a & TG_ACT_WANT) && seen)
+            seen[c >> 6] |= (uint64_t)1 << (c & 63);
+        if (a & TG_ACT_FIRST) {
+            candidates(sc, active, s, i, 0, i + 1 < n ? (unsigned char)s[i + 1] : 0, 0, m);
+            if (m[0] | m[1]) {
+                size_t far = dispatch(sc, m, s, n, i, i, emit, ctx);
+                if (far > i + 1) {
+                    mark_seen(sc, seen, s, i, far);
+                    i = far;
+                    in_ext = 0;
+                    continue;
+                }
             }
         }
         i++;

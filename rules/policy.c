@@ -419,7 +419,15 @@ static int compile_keywords(tg_rules_policy *p)
     int group = 0;
     struct tg_kwent *tmp;
 
-    memset(p->scanner.kwfirst, 0, sizeof(p->scanner.kwfirst));
+    memset(p->scanner.kwwords, 0, sizeof(p->scanner.kwwords));
+    memset(p->scanner.seen_want, 0, sizeof(p->scanner.seen_want));
+    for (size_t i = 0; i < p->n_custom; i++) {
+        const tg_valdet *vd = p->custom[i];
+        if (vd->re_req >= 0 && !tg_isalnum((unsigned char)vd->re_req))
+            p->scanner.seen_want[(unsigned char)vd->re_req] = 1;
+        if (vd->re_first >= 0 && !tg_isalnum((unsigned char)vd->re_first))
+            p->scanner.seen_want[(unsigned char)vd->re_first] = 1;
+    }
     for (size_t i = 0; i < p->n_custom; i++) {
         tg_valdet *vd = p->custom[i];
         int spot = vd->has_kw && vd->nkw && vd->ctx != TG_CTX_NEVER && group < 64;
@@ -440,8 +448,12 @@ static int compile_keywords(tg_rules_policy *p)
         if (vd->kwgroup < 0)
             continue;
         for (size_t j = 0; j < vd->nkw; j++) {
+            uint8_t w = 0;
+            while (w < vd->kwlen[j] && tg_isalnum((unsigned char)vd->kw[j][w]))
+                w++;
             tmp[k].kw = vd->kw[j];
             tmp[k].len = vd->kwlen[j];
+            tmp[k].word = w;
             tmp[k].group = (uint8_t)vd->kwgroup;
             k++;
         }
@@ -457,10 +469,11 @@ static int compile_keywords(tg_rules_policy *p)
         memcpy(pos, p->kwoff, sizeof(pos));
         for (size_t i = 0; i < k; i++) {
             unsigned char c = (unsigned char)tmp[i].kw[0];
+            uint32_t w = (uint32_t)1 << (tmp[i].word < 31 ? tmp[i].word : 31);
             p->kwents[pos[c]++] = tmp[i];
-            p->scanner.kwfirst[c] = 1;
+            p->scanner.kwwords[c] |= w;
             if (tg_islower(c))
-                p->scanner.kwfirst[c - 32] = 1;
+                p->scanner.kwwords[c - 32] |= w;
         }
     }
     p->kwents_n = k;
@@ -519,11 +532,13 @@ static int compile_detectors(tg_rules_policy *p)
                  * shortest match */
                 if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_LASTCODETYPE, &req) == 0 &&
                     req == 1 &&
-                    pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_LASTCODEUNIT, &req) == 0) {
+                    pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_LASTCODEUNIT, &req) == 0)
                     vd->re_req = (int)req;
-                    pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_ARGOPTIONS, &flags);
-                    vd->re_req_caseless = (flags & PCRE2_CASELESS) != 0;
-                }
+                vd->re_first = -1;
+                if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_FIRSTCODETYPE, &flags) == 0 &&
+                    flags == 1 &&
+                    pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_FIRSTCODEUNIT, &flags) == 0)
+                    vd->re_first = (int)flags;
                 if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_MINLENGTH, &minlen) == 0)
                     vd->re_minlen = minlen;
             }

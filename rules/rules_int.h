@@ -21,7 +21,6 @@
 #define TG_RULES_MAX_DESTS 64
 #define TG_RULES_MAX_RULES 4096
 #define TG_DET_MAX 128   /* built-in detectors (two 64-bit mask words) */
-#define TG_DET_PER_BYTE 48
 
 typedef struct tg_classmask {
     uint64_t w[TG_RULES_MAX_CLASSES / 64];
@@ -102,6 +101,12 @@ typedef struct tg_detector {
     uint8_t trig;
     uint8_t min_run, max_run; /* window on run_end - pos (0, 0: unchecked) */
     uint8_t min_nd, max_nd;   /* window on nd (0, 0: unchecked) */
+    uint64_t runs;            /* if set: the run lengths allowed (bit n = n), instead of
+                                 the min_run/max_run window */
+    const char *next;         /* if set: the bytes allowed right after the run (after
+                                 the byte itself for punctuation triggers) */
+    const char *prev;         /* if set: the bytes allowed right before the trigger */
+    uint8_t need, deny;       /* class bits (TG_C_DIG|UP|LO) the run must have / not have */
     uint8_t norm, gen;
     const char *const *keywords; /* needed for weak hits; NULL-terminated */
     tg_det_fn match;
@@ -152,11 +157,30 @@ static inline unsigned char tg_lower(unsigned char c)
     return tg_isupper(c) ? (unsigned char)(c + 32) : c;
 }
 
-/* The scanner's dispatch tables, built from the detectors a policy uses. */
+/* The scanner's dispatch tables, built from the detectors a policy uses.
+ * A candidate position costs a few 128-bit ANDs: the detectors that may
+ * start at this byte, whose run-length window admits this run, and (for
+ * digits) whose numeric-token window admits its digit count. */
+enum {
+    TG_ACT_ALNUM = 1,
+    TG_ACT_JOIN = 2,  /* continues an extended token */
+    TG_ACT_WANT = 4,  /* record in the `seen` bitmap */
+    TG_ACT_FIRST = 8, /* some detector may start here */
+    TG_ACT_KW = 16,   /* may start a keyword */
+};
+#define TG_RUN_BUCKETS 34 /* run lengths 0..32, and "longer" */
+#define TG_ND_BUCKETS 42  /* digit counts 0..40, and "longer" */
 typedef struct tg_scanner {
-    uint8_t kwfirst[256]; /* bytes that start a custom-pattern keyword */
-    uint8_t n_first[256];
-    uint8_t first[256][TG_DET_PER_BYTE];
+    uint32_t kwwords[256]; /* per first byte: lengths of keyword first words */
+    uint8_t seen_want[256]; /* punctuation some custom pattern requires */
+    uint8_t act[256];       /* TG_ACT_* per byte */
+    uint64_t first[256][2];
+    uint64_t run_ok[TG_RUN_BUCKETS][2];
+    uint64_t nd_ok[TG_ND_BUCKETS][2];
+    uint64_t nd_filtered[2];
+    uint64_t next_ok[256][2];
+    uint64_t prev_ok[256][2];
+    uint64_t bits_ok[8][2];
     uint8_t n_token;
     uint8_t token[TG_DET_MAX];
     uint8_t min_token;
@@ -168,13 +192,16 @@ void tg_scanner_build(tg_scanner *sc, const uint64_t used[2]);
  * a keyword); an accepted hit lets the scanner skip past it. */
 typedef int (*tg_scan_emit)(void *ctx, unsigned det, const tg_det_hit *hit);
 
-/* Called at the start of each alphanumeric run whose first byte may start
- * a keyword (kwfirst), so keywords are spotted in the same pass. */
-typedef void (*tg_scan_spot)(void *ctx, const char *s, size_t n, size_t pos);
+/* Called at the start of each alphanumeric run [pos, run_end) whose first
+ * byte may start a keyword (kwfirst), so keywords are spotted in the same
+ * pass. */
+typedef void (*tg_scan_spot)(void *ctx, const char *s, size_t n, size_t pos, size_t run_end);
 
-/* Runs every detector enabled in `active` over [s, s+n) in one pass. */
+/* Runs every detector enabled in `active` over [s, s+n) in one pass. If
+ * `seen` is given, it gets a bit for every non-alphanumeric byte present
+ * (prefilters for custom patterns). */
 void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
-             tg_scan_emit emit, tg_scan_spot spot, void *ctx);
+             tg_scan_emit emit, tg_scan_spot spot, void *ctx, uint64_t seen[4]);
 
 /* Case-insensitive: does any of `kw` occur in [s, s+n)? */
 int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
@@ -237,7 +264,7 @@ typedef struct tg_valdet {
     pcre2_code *re_bytes; /* custom, byte mode (bytes values, invalid UTF-8) */
     uint32_t re_minlen;
     int re_req;          /* a byte every match contains, -1 if none */
-    int re_req_caseless;
+    int re_first;        /* the byte every match starts with, -1 if none */
     const char *pattern;
     const char **kw; /* lowercase keywords, or NULL: the detector's defaults */
     uint8_t *kwlen;
@@ -382,6 +409,7 @@ struct tg_rules_policy {
     struct tg_kwent {
         const char *kw;
         uint8_t len;
+        uint8_t word; /* length of its first alphanumeric word */
         uint8_t group;
     } *kwents;
     size_t kwents_n;
@@ -484,6 +512,7 @@ typedef struct tg_keyinfo {
     uint16_t n_rules;
     uint64_t scope_dets[2]; /* built-ins limited to this key */
     uint64_t allow;         /* destinations whose allow-list admits it */
+    uint64_t kwgroups;      /* custom-pattern keyword groups found in the key */
     uint8_t *scoped_vd;     /* bitset over valdet instances (NULL: none) */
 } tg_keyinfo;
 
