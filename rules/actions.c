@@ -156,11 +156,19 @@ static int hmac(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, const 
         ac->mac_ctx = EVP_MAC_CTX_new(ac->p->hmac);
         if (!ac->mac_ctx)
             return TG_ENOMEM;
+        ac->mac_key = -1;
     }
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(ac->mac_ctx, key->key, key->len, params) != 1 ||
-        EVP_MAC_update(ac->mac_ctx, (const unsigned char *)in, inl) != 1 ||
+    if (ac->mac_key != spec->key) {
+        /* digest lookup and keying once per key per view, not per value */
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+        params[1] = OSSL_PARAM_construct_end();
+        if (EVP_MAC_init(ac->mac_ctx, key->key, key->len, params) != 1)
+            return TG_ENOMEM;
+        ac->mac_key = spec->key;
+    } else if (EVP_MAC_init(ac->mac_ctx, NULL, 0, NULL) != 1) {
+        return TG_ENOMEM;
+    }
+    if (EVP_MAC_update(ac->mac_ctx, (const unsigned char *)in, inl) != 1 ||
         EVP_MAC_final(ac->mac_ctx, mac, &macl, sizeof(mac)) != 1)
         return TG_ENOMEM;
     tg_sb_put(out, "hmac-sha256:", 12);

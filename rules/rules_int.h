@@ -588,6 +588,7 @@ void tg_sb_printf(tg_strbuf *b, const char *fmt, ...) __attribute__((format(prin
 typedef struct tg_act_ctx {
     const tg_rules_policy *p;
     void *mac_ctx; /* EVP_MAC_CTX *, created lazily per view */
+    int mac_key;   /* the key it holds, -1: none yet */
     tg_arena *arena;
 } tg_act_ctx;
 

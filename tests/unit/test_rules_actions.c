@@ -96,6 +96,19 @@ static void test_hash_is_hmac_sha256_with_key_id(void **state)
                      "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7\"");
     TR_LACKS(out, "Hi There");
     free(out);
+    /* many values in one view: the keyed context is reused, the digest stays right */
+    out = view_attr("hash1", "[{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}},"
+                             "{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}},"
+                             "{\"key\":\"s\",\"value\":{\"stringValue\":\"other\"}},"
+                             "{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}}]");
+    {
+        const char *want1 = "hmac-sha256:k1:b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+        int count = 0;
+        for (const char *q = strstr(out, want1); q; q = strstr(q + 1, want1))
+            count++;
+        assert_int_equal(count, 3);
+    }
+    free(out);
     /* the second key: another id, another digest (independently computed) */
     {
         static const unsigned char k2[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
