@@ -28,11 +28,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tollgate rules check FILE...\n"
+            "       tollgate rules detectors [--markdown]\n"
             "       tollgate rules test --rules FILE... [--destination NAME] --input OTLP.json\n"
             "                           [--json] [--key-dir DIR]\n"
             "\n"
             "check   load FILEs as one policy (in merge order) and report problems as\n"
             "        FILE:LINE:COLUMN: message\n"
+            "detectors  list the built-in detectors a policy can name\n"
             "test    classify an OTLP/JSON file (TracesData, LogsData or MetricsData) and\n"
             "        print, per destination, exactly what would leave and, for every\n"
             "        changed field, the class, detector and rules that decided it\n"
@@ -435,6 +437,34 @@ out:
     return rc;
 }
 
+/* ---- detectors --------------------------------------------------------------------------- */
+
+static int cmd_detectors(int argc, char **argv)
+{
+    int md = argc > 1 && !strcmp(argv[1], "--markdown");
+
+    if (argc > 2 || (argc == 2 && !md))
+        return usage_error("detectors takes only --markdown%s", "");
+    if (md)
+        printf("| detector | what | validation | keywords (weak forms only) |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < tg_rules_n_detectors(); i++) {
+        tg_rules_detector_info d;
+        char kw[256] = "";
+        size_t off = 0;
+        tg_rules_detector(i, &d);
+        for (size_t k = 0; d.keywords && d.keywords[k] && off + 40 < sizeof(kw); k++)
+            off += (size_t)snprintf(kw + off, sizeof(kw) - off, "%s%s", k ? ", " : "",
+                                    d.keywords[k]);
+        if (md)
+            printf("| `%s` | %s | %s | %s |\n", d.name, d.summary,
+                   d.validator[0] ? d.validator : "format", kw[0] ? kw : "no");
+        else
+            printf("%-20s %s\n%-20s   validation: %s%s%s\n", d.name, d.summary, "",
+                   d.validator[0] ? d.validator : "format", kw[0] ? "; weak forms need: " : "", kw);
+    }
+    return 0;
+}
+
 int tg_cmd_rules(int argc, char **argv)
 {
     if (argc < 2) {
@@ -449,5 +479,7 @@ int tg_cmd_rules(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "test"))
         return cmd_test(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "detectors"))
+        return cmd_detectors(argc - 1, argv + 1);
     return usage_error("unknown subcommand \"%s\"", argv[1]);
 }

@@ -514,7 +514,7 @@ static int det_assign(const tg_det_in *in, tg_det_hit *hit)
     static const char *const empty[] = {"null", "none", "true", "false", "undefined", "nil",
                                         "redacted", "xxx", "***", NULL};
     const char *s = in->s;
-    size_t i = in->pos, e, b, v, vlen;
+    size_t i = in->pos, e, v, vlen;
     int found = 0;
     char q = 0;
 
@@ -533,20 +533,16 @@ static int det_assign(const tg_det_in *in, tg_det_hit *hit)
     default:
         return 0;
     }
-    b = e;
-    while (b > 0 && e - b < 64 &&
-           (tg_isalnum((unsigned char)s[b - 1]) || s[b - 1] == '_' || s[b - 1] == '-' ||
-            s[b - 1] == '.'))
-        b--;
-    if (e - b < 3)
-        return 0;
+    /* compare suffixes in place: no scan back over the whole identifier */
     for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && !found; k++) {
         size_t m = names[k].len;
-        if (m > e - b || names[k].name[m - 1] != tg_lower((unsigned char)s[e - 1]) ||
+        unsigned char before;
+        if (m > e || names[k].name[m - 1] != tg_lower((unsigned char)s[e - 1]) ||
             !starts_ci(in, e - m, names[k].name))
             continue;
         /* a whole segment: the identifier's start, or after _ . - */
-        found = e - m == b || s[e - m - 1] == '_' || s[e - m - 1] == '.' || s[e - m - 1] == '-';
+        before = e - m ? (unsigned char)s[e - m - 1] : ' ';
+        found = !tg_isalnum(before);
     }
     if (!found)
         return 0;

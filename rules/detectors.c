@@ -66,6 +66,22 @@ const size_t tg_n_detectors = sizeof(tg_detectors) / sizeof(tg_detectors[0]);
 _Static_assert(sizeof(tg_detectors) / sizeof(tg_detectors[0]) <= TG_DET_MAX,
                "too many built-in detectors for the scanner's masks");
 
+size_t tg_rules_n_detectors(void)
+{
+    return tg_n_detectors;
+}
+
+int tg_rules_detector(size_t i, tg_rules_detector_info *out)
+{
+    if (i >= tg_n_detectors)
+        return TG_EINVAL;
+    out->name = tg_detectors[i]->name;
+    out->summary = tg_detectors[i]->summary;
+    out->validator = tg_detectors[i]->validator ? tg_detectors[i]->validator : "";
+    out->keywords = tg_detectors[i]->keywords;
+    return 0;
+}
+
 int tg_detector_find(const char *name)
 {
     for (size_t i = 0; i < tg_n_detectors; i++)

@@ -152,6 +152,17 @@ int tg_rules_destination_index(const tg_rules_policy *p, const char *name);
 /* The action destination `dest` applies to class `cls`. */
 enum tg_rules_action tg_rules_action_for(const tg_rules_policy *p, size_t dest, size_t cls);
 
+/* The built-in detectors (for `tollgate rules detectors` and docs). */
+typedef struct tg_rules_detector_info {
+    const char *name;      /* what a policy writes: values: [NAME] */
+    const char *summary;
+    const char *validator; /* "" when the format has no check */
+    const char *const *keywords; /* NULL-terminated, or NULL: never needs one */
+} tg_rules_detector_info;
+
+size_t tg_rules_n_detectors(void);
+int tg_rules_detector(size_t i, tg_rules_detector_info *out);
+
 /* ---- atomic swap ---------------------------------------------------------- */
 
 /* A holder of the current policy for the daemon: readers acquire a
