@@ -3,8 +3,9 @@
  * OTLP/gRPC and OTLP/HTTP receivers call it; they differ only in framing.
  *
  * tg_ingest_submit() either fails at once (returns a negative code and
- * fills result->message; the callback is never called) or returns 0 and
- * calls the callback on the loop thread once the data is durable. */
+ * fills result->message; the callback is never called), finishes at once
+ * (TG_INGEST_DONE: nothing to store), or returns 0 and calls the callback
+ * on the loop thread once the data is durable. */
 #ifndef TG_INGEST_H
 #define TG_INGEST_H
 
@@ -36,6 +37,10 @@ typedef struct tg_ingest_options {
 tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,
                             const tg_ingest_options *opt);
 void tg_ingest_destroy(tg_ingest *ing);
+
+/* Returned by tg_ingest_submit() when the request held nothing to store
+ * (empty, or every item rejected): *result is final, no callback. */
+#define TG_INGEST_DONE 1
 
 /* `body` is the request body as received; `comp` its compression. Errors
  * returned at once: TG_EPARSE, TG_EUTF8, TG_ETOO_BIG (decompressed size),

@@ -1,0 +1,69 @@
+# tollgate: `make run` and `make test` work on a fresh Debian 12 machine;
+# each installs what it needs first (scripts/install-deps.sh, npm ci).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+DATA       ?= ./data
+
+.PHONY: all deps node-deps build asan fuzz-build run test test-unit test-e2e test-asan \
+        test-fuzz bench clean format
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+node-deps: deps
+	@if [ -f package-lock.json ]; then \
+	  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	    npm ci --no-audit --no-fund; \
+	  fi; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTG_SANITIZE=ON -DTG_E2E=OFF
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+fuzz-build: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTG_FUZZ=ON -DTG_E2E=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+# The main job: a site collector on the standard OTLP ports, LMDB in ./data.
+run: build node-deps
+	./$(BUILD)/tollgate collector --data $(DATA)
+
+# The whole suite: unit and end-to-end tests, the unit suite again under
+# ASan+UBSan, then every fuzz target for a short run.
+test: build node-deps
+	ctest --test-dir $(BUILD) --output-on-failure -j2
+	$(MAKE) test-asan
+	$(MAKE) test-fuzz
+
+test-unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -L unit -j2
+
+test-e2e: build node-deps
+	ctest --test-dir $(BUILD) --output-on-failure -L e2e
+
+test-asan: asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -L unit -j2
+
+test-fuzz: fuzz-build
+	./scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+bench: build
+	./bench/run-ingest-bench.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,629 @@
+/* The site API; see api.h.
+ *
+ * Read requests are answered from the thread pool: the work callback reads
+ * the store, rebuilds an OTLP message holding only what was asked for and
+ * encodes it as OTLP/JSON; the after-work callback, back on the loop
+ * thread, sends it. The HTTP request object is touched only on the loop
+ * thread. */
+#include "api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tg_err.h"
+#include "tg_log.h"
+#include "tg_otlp_json.h"
+
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans resource_spans;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans scope_spans;
+typedef Opentelemetry__Proto__Trace__V1__Span span;
+typedef Opentelemetry__Proto__Logs__V1__ResourceLogs resource_logs;
+typedef Opentelemetry__Proto__Logs__V1__ScopeLogs scope_logs;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord log_record;
+typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics resource_metrics;
+
+enum read_kind { READ_TRACE, READ_LOGS, READ_METRICS, READ_STATUS };
+
+/* A growable array of pointers in the read's arena. */
+typedef struct ptr_vec {
+    void **v;
+    size_t n, cap;
+} ptr_vec;
+
+typedef struct api_read {
+    uv_work_t work;
+    tg_api *api;
+    tg_http_request *req;
+    enum read_kind kind;
+    uint8_t trace_id[16];
+    char service[256];
+    int has_service;
+    uint64_t t_from, t_to;
+    size_t limit;   /* items (log records, data points); 0 = none */
+    size_t items;
+    tg_arena arena;
+    ptr_vec out;    /* ResourceSpans / ResourceLogs / ResourceMetrics */
+    int err;
+    int status;
+    char *body;     /* malloc'd response body */
+    size_t body_len;
+} api_read;
+
+static int vec_push(tg_arena *a, ptr_vec *v, void *p)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        void **nv = tg_arena_alloc(a, cap * sizeof(*nv));
+        if (!nv)
+            return TG_ENOMEM;
+        if (v->n)
+            memcpy(nv, v->v, v->n * sizeof(*nv));
+        v->v = nv;
+        v->cap = cap;
+    }
+    v->v[v->n++] = p;
+    return 0;
+}
+
+static const char *resource_service(const Opentelemetry__Proto__Resource__V1__Resource *r)
+{
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < r->n_attributes; i++) {
+        const tg_otlp_kv *kv = r->attributes[i];
+        if (kv->key && strcmp(kv->key, "service.name") == 0 && kv->value &&
+            kv->value->value_case ==
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+            return kv->value->string_value;
+    }
+    return NULL;
+}
+
+static int service_matches(const api_read *rd,
+                           const Opentelemetry__Proto__Resource__V1__Resource *r)
+{
+    const char *svc;
+
+    if (!rd->has_service)
+        return 1;
+    svc = resource_service(r);
+    if (!svc || !svc[0])
+        svc = "unknown_service";
+    return strcmp(svc, rd->service) == 0;
+}
+
+/* Keeps the spans of rd->trace_id from one stored request. */
+static int visit_trace(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                       size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_traces_req *req;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_TRACES)
+        return 0;
+    req = (tg_otlp_traces_req *)protobuf_c_message_unpack(
+        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+        &rd->arena.pb, len, data);
+    if (!req) {
+        rd->err = TG_ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        resource_spans *rs = req->resource_spans[i];
+        ptr_vec scopes = {0};
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            scope_spans *ss = rs->scope_spans[j];
+            size_t kept = 0;
+            for (size_t k = 0; k < ss->n_spans; k++) {
+                span *sp = ss->spans[k];
+                if (sp->trace_id.len == 16 && memcmp(sp->trace_id.data, rd->trace_id, 16) == 0)
+                    ss->spans[kept++] = sp;
+            }
+            ss->n_spans = kept;
+            if (kept && vec_push(&rd->arena, &scopes, ss)) {
+                rd->err = TG_ENOMEM;
+                return 1;
+            }
+        }
+        if (!scopes.n)
+            continue;
+        rs->scope_spans = (scope_spans **)scopes.v;
+        rs->n_scope_spans = scopes.n;
+        if (vec_push(&rd->arena, &rd->out, rs)) {
+            rd->err = TG_ENOMEM;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int in_window(const api_read *rd, uint64_t t)
+{
+    return (!rd->t_from || t >= rd->t_from) && (!rd->t_to || t <= rd->t_to);
+}
+
+static int visit_logs(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                      size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_logs_req *req;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_LOGS)
+        return 0;
+    req = (tg_otlp_logs_req *)protobuf_c_message_unpack(
+        &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
+        &rd->arena.pb, len, data);
+    if (!req) {
+        rd->err = TG_ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < req->n_resource_logs; i++) {
+        resource_logs *rl = req->resource_logs[i];
+        ptr_vec scopes = {0};
+        if (!service_matches(rd, rl->resource))
+            continue;
+        for (size_t j = 0; j < rl->n_scope_logs; j++) {
+            scope_logs *sl = rl->scope_logs[j];
+            size_t kept = 0;
+            for (size_t k = 0; k < sl->n_log_records; k++) {
+                log_record *lr = sl->log_records[k];
+                uint64_t t = lr->time_unix_nano ? lr->time_unix_nano
+                                                : lr->observed_time_unix_nano;
+                if (rd->limit && rd->items >= rd->limit)
+                    break;
+                if (!in_window(rd, t))
+                    continue;
+                sl->log_records[kept++] = lr;
+                rd->items++;
+            }
+            sl->n_log_records = kept;
+            if (kept && vec_push(&rd->arena, &scopes, sl)) {
+                rd->err = TG_ENOMEM;
+                return 1;
+            }
+        }
+        if (!scopes.n)
+            continue;
+        rl->scope_logs = (scope_logs **)scopes.v;
+        rl->n_scope_logs = scopes.n;
+        if (vec_push(&rd->arena, &rd->out, rl)) {
+            rd->err = TG_ENOMEM;
+            return 1;
+        }
+    }
+    return rd->limit && rd->items >= rd->limit;
+}
+
+static size_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
+{
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        return m->gauge ? m->gauge->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        return m->sum ? m->sum->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        return m->histogram ? m->histogram->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
+        return m->summary ? m->summary->n_data_points : 0;
+    default:
+        return 0;
+    }
+}
+
+/* Metrics are returned per stored resource block: a read-back, not a query
+ * engine; the time window selects records by their indexed range. */
+static int visit_metrics(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                         size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_metrics_req *req;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_METRICS)
+        return 0;
+    req = (tg_otlp_metrics_req *)protobuf_c_message_unpack(
+        &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor,
+        &rd->arena.pb, len, data);
+    if (!req) {
+        rd->err = TG_ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < req->n_resource_metrics; i++) {
+        resource_metrics *rm = req->resource_metrics[i];
+        if (!service_matches(rd, rm->resource))
+            continue;
+        if (rd->limit && rd->items >= rd->limit)
+            return 1;
+        for (size_t j = 0; j < rm->n_scope_metrics; j++)
+            for (size_t k = 0; k < rm->scope_metrics[j]->n_metrics; k++)
+                rd->items += metric_points(rm->scope_metrics[j]->metrics[k]);
+        if (vec_push(&rd->arena, &rd->out, rm)) {
+            rd->err = TG_ENOMEM;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void set_body(api_read *rd, int status, char *body, size_t len)
+{
+    rd->status = status;
+    rd->body = body;
+    rd->body_len = len;
+}
+
+static void set_text(api_read *rd, int status, const char *fmt, const char *arg)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), fmt, arg);
+    char *b = malloc((size_t)n + 1);
+
+    if (b)
+        memcpy(b, buf, (size_t)n + 1);
+    set_body(rd, status, b, b ? (size_t)n : 0);
+}
+
+static void encode_status(api_read *rd)
+{
+    tg_store_stats st;
+    json_t *o;
+    char *s;
+
+    if (tg_store_get_stats(rd->api->store, &st) != 0) {
+        set_text(rd, 500, "{\"error\":\"%s\"}", "store stats unavailable");
+        return;
+    }
+    o = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}}",
+                  "site", rd->api->site, "version", TG_VERSION, "started_unix",
+                  (json_int_t)rd->api->started_unix, "store", "records",
+                  (json_int_t)st.records, "record_bytes", (json_int_t)st.record_bytes,
+                  "raw_bytes", (json_int_t)st.raw_bytes, "file_bytes",
+                  (json_int_t)st.file_bytes, "map_size", (json_int_t)st.map_size, "items",
+                  "traces", (json_int_t)st.items[TG_SIGNAL_TRACES], "logs",
+                  (json_int_t)st.items[TG_SIGNAL_LOGS], "metrics",
+                  (json_int_t)st.items[TG_SIGNAL_METRICS], "evicted_records",
+                  (json_int_t)st.evicted_records, "map_grows", (json_int_t)st.map_grows);
+    s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
+}
+
+static void read_work(uv_work_t *w)
+{
+    api_read *rd = w->data;
+    ProtobufCMessage *msg;
+    int rc;
+
+    if (rd->kind == READ_STATUS) {
+        encode_status(rd);
+        return;
+    }
+    if (rd->kind == READ_TRACE)
+        rc = tg_store_get_trace(rd->api->store, rd->trace_id, visit_trace, rd);
+    else
+        rc = tg_store_scan(rd->api->store,
+                           rd->kind == READ_LOGS ? TG_SIGNAL_LOGS : TG_SIGNAL_METRICS,
+                           rd->has_service ? rd->service : NULL, rd->t_from, rd->t_to, 0,
+                           rd->kind == READ_LOGS ? visit_logs : visit_metrics, rd);
+    if (rc == 0 && rd->err)
+        rc = rd->err;
+    if (rc) {
+        set_text(rd, rc == TG_ENOMEM ? 413 : 500, "{\"error\":\"%s\"}",
+                 rc == TG_ENOMEM ? "result too large: narrow the time window or limit"
+                                 : tg_strerror(rc));
+        return;
+    }
+    if (rd->kind == READ_TRACE && rd->out.n == 0) {
+        set_text(rd, 404, "{\"error\":\"%s\"}", "trace not found");
+        return;
+    }
+    if (rd->kind == READ_TRACE) {
+        tg_otlp_traces_req *m = tg_arena_alloc(&rd->arena, sizeof(*m));
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(m);
+        m->resource_spans = (resource_spans **)rd->out.v;
+        m->n_resource_spans = rd->out.n;
+        msg = &m->base;
+    } else if (rd->kind == READ_LOGS) {
+        tg_otlp_logs_req *m = tg_arena_alloc(&rd->arena, sizeof(*m));
+        opentelemetry__proto__collector__logs__v1__export_logs_service_request__init(m);
+        m->resource_logs = (resource_logs **)rd->out.v;
+        m->n_resource_logs = rd->out.n;
+        msg = &m->base;
+    } else {
+        tg_otlp_metrics_req *m = tg_arena_alloc(&rd->arena, sizeof(*m));
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__init(m);
+        m->resource_metrics = (resource_metrics **)rd->out.v;
+        m->n_resource_metrics = rd->out.n;
+        msg = &m->base;
+    }
+    rd->body = tg_otlp_json_encode(msg, &rd->body_len);
+    rd->status = rd->body ? 200 : 500;
+}
+
+static void read_done(uv_work_t *w, int status)
+{
+    api_read *rd = w->data;
+
+    (void)status;
+    if (rd->body)
+        tg_http_respond(rd->req, rd->status, "application/json", NULL, rd->body,
+                        rd->body_len);
+    else
+        tg_http_respond(rd->req, 500, "text/plain", NULL, "internal error\n", 15);
+    free(rd->body);
+    tg_arena_destroy(&rd->arena);
+    free(rd);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int parse_trace_id(const char *s, size_t len, uint8_t out[16])
+{
+    if (len != 32)
+        return -1;
+    for (size_t i = 0; i < 16; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (!s[0])
+        return -1;
+    v = strtoull(s, &end, 10);
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void respond_text(tg_http_request *req, int status, const char *text)
+{
+    tg_http_respond(req, status, "text/plain; charset=utf-8", NULL, text, strlen(text));
+}
+
+/* Fills the service, time window and limit of a logs or metrics read from
+ * the query string. Returns a message for a 400, or NULL. */
+static const char *parse_scan_params(tg_http_request *req, api_read *rd)
+{
+    const char *q;
+    size_t qlen;
+    char buf[64];
+    uint64_t limit = 1000;
+
+    q = tg_http_query(req, &qlen);
+    if (!q)
+        q = "", qlen = 0;
+    if (tg_http_query_param(q, qlen, "service", rd->service, sizeof(rd->service)) >= 0)
+        rd->has_service = 1;
+    if (tg_http_query_param(q, qlen, "start", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_from))
+        return "bad start: unix nanoseconds expected\n";
+    if (tg_http_query_param(q, qlen, "end", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_to))
+        return "bad end: unix nanoseconds expected\n";
+    if (tg_http_query_param(q, qlen, "limit", buf, sizeof(buf)) >= 0 &&
+        (parse_u64(buf, &limit) || limit == 0))
+        return "bad limit: a positive integer expected\n";
+    rd->limit = (size_t)limit;
+    return NULL;
+}
+
+static void start_read(tg_api *api, tg_http_request *req, api_read *rd)
+{
+    rd->api = api;
+    rd->req = req;
+    rd->work.data = rd;
+    tg_arena_init(&rd->arena, 1u << 20, api->max_read_bytes ? api->max_read_bytes : 256u << 20);
+    if (uv_queue_work(api->loop, &rd->work, read_work, read_done) != 0) {
+        tg_arena_destroy(&rd->arena);
+        free(rd);
+        respond_text(req, 503, "busy\n");
+    }
+}
+
+void tg_api_handle(tg_http_request *req, void *data)
+{
+    tg_api *api = data;
+    const char *path;
+    size_t plen;
+    api_read *rd;
+    const char *bad;
+    static const char traces_prefix[] = "/api/v1/traces/";
+
+    path = tg_http_path(req, &plen);
+    if (strcmp(tg_http_method(req), "GET") != 0) {
+        tg_http_respond(req, 405, "text/plain", "Allow: GET\r\n", "method not allowed\n",
+                        19);
+        return;
+    }
+    if (plen == 8 && memcmp(path, "/healthz", 8) == 0) {
+        respond_text(req, 200, "ok\n");
+        return;
+    }
+    if (plen == 7 && memcmp(path, "/readyz", 7) == 0) {
+        respond_text(req, api->ready ? 200 : 503, api->ready ? "ready\n" : "not ready\n");
+        return;
+    }
+    if (plen == 8 && memcmp(path, "/metrics", 8) == 0) {
+        size_t len;
+        char *text = tg_api_render_metrics(api, &len);
+        if (!text) {
+            respond_text(req, 500, "metrics unavailable\n");
+            return;
+        }
+        tg_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text,
+                        len);
+        free(text);
+        return;
+    }
+
+    rd = calloc(1, sizeof(*rd));
+    if (!rd) {
+        respond_text(req, 503, "out of memory\n");
+        return;
+    }
+    if (plen > sizeof(traces_prefix) - 1 &&
+        memcmp(path, traces_prefix, sizeof(traces_prefix) - 1) == 0) {
+        rd->kind = READ_TRACE;
+        if (parse_trace_id(path + sizeof(traces_prefix) - 1,
+                           plen - (sizeof(traces_prefix) - 1), rd->trace_id)) {
+            free(rd);
+            respond_text(req, 400, "bad trace id: 32 hexadecimal characters expected\n");
+            return;
+        }
+    } else if ((plen == 12 && memcmp(path, "/api/v1/logs", 12) == 0) ||
+               (plen == 15 && memcmp(path, "/api/v1/metrics", 15) == 0)) {
+        rd->kind = plen == 12 ? READ_LOGS : READ_METRICS;
+        bad = parse_scan_params(req, rd);
+        if (bad) {
+            free(rd);
+            respond_text(req, 400, bad);
+            return;
+        }
+    } else if (plen == 14 && memcmp(path, "/api/v1/status", 14) == 0) {
+        rd->kind = READ_STATUS;
+    } else {
+        free(rd);
+        respond_text(req, 404, "not found\n");
+        return;
+    }
+    start_read(api, req, rd);
+}
+
+/* ---- /metrics -------------------------------------------------------------- */
+
+static const char *const transport_names[TG_TRANSPORT_COUNT] = {"grpc", "http"};
+
+static void counter_family(FILE *f, const char *name, const char *help,
+                           _Atomic uint64_t v[TG_SIGNAL_COUNT][TG_TRANSPORT_COUNT])
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (int s = 0; s < TG_SIGNAL_COUNT; s++)
+        for (int t = 0; t < TG_TRANSPORT_COUNT; t++)
+            fprintf(f, "%s{signal=\"%s\",transport=\"%s\"} %" PRIu64 "\n", name,
+                    tg_signal_name((enum tg_signal)s), transport_names[t],
+                    atomic_load(&v[s][t]));
+}
+
+static void gauge(FILE *f, const char *name, const char *help, uint64_t v)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRIu64 "\n", name, help, name, name, v);
+}
+
+char *tg_api_render_metrics(tg_api *api, size_t *len)
+{
+    tg_stats *s = api->stats;
+    tg_store_stats st;
+    char *buf = NULL;
+    size_t size = 0;
+    uint64_t cum = 0;
+    FILE *f = open_memstream(&buf, &size);
+
+    if (!f)
+        return NULL;
+    memset(&st, 0, sizeof(st));
+    tg_store_get_stats(api->store, &st);
+
+    fprintf(f, "# HELP tollgate_build_info Build and site of this collector.\n"
+               "# TYPE tollgate_build_info gauge\n"
+               "tollgate_build_info{version=\"%s\",site=\"%s\"} 1\n",
+            TG_VERSION, api->site);
+    counter_family(f, "tollgate_items_received_total",
+                   "Spans, log records and data points received.", s->items_received);
+    counter_family(f, "tollgate_items_accepted_total",
+                   "Items committed to the local store and acknowledged.", s->items_accepted);
+    counter_family(f, "tollgate_items_refused_total",
+                   "Items refused: rejected by validation, backpressure or store failure.",
+                   s->items_refused);
+    counter_family(f, "tollgate_received_bytes_total",
+                   "Request bytes received as sent (before decompression).",
+                   s->bytes_received);
+    fprintf(f, "# HELP tollgate_requests_refused_total Requests refused before decoding "
+               "completed or before commit.\n# TYPE tollgate_requests_refused_total counter\n");
+    for (int sg = 0; sg < TG_SIGNAL_COUNT; sg++)
+        for (int t = 0; t < TG_TRANSPORT_COUNT; t++) {
+            fprintf(f,
+                    "tollgate_requests_refused_total{signal=\"%s\",transport=\"%s\","
+                    "reason=\"backpressure\"} %" PRIu64 "\n",
+                    tg_signal_name((enum tg_signal)sg), transport_names[t],
+                    atomic_load(&s->requests_refused_busy[sg][t]));
+            fprintf(f,
+                    "tollgate_requests_refused_total{signal=\"%s\",transport=\"%s\","
+                    "reason=\"bad_request\"} %" PRIu64 "\n",
+                    tg_signal_name((enum tg_signal)sg), transport_names[t],
+                    atomic_load(&s->requests_refused_bad[sg][t]));
+        }
+
+    gauge(f, "tollgate_store_bytes", "Compressed bytes of records held (the size budget's unit).",
+          st.record_bytes);
+    gauge(f, "tollgate_store_raw_bytes", "Uncompressed protobuf bytes of records held.",
+          st.raw_bytes);
+    gauge(f, "tollgate_store_records", "Records (requests) held in the local store.",
+          st.records);
+    gauge(f, "tollgate_store_file_bytes", "Size of the LMDB data file.", st.file_bytes);
+    gauge(f, "tollgate_store_map_bytes", "Current LMDB map size.", st.map_size);
+    fprintf(f, "# HELP tollgate_store_map_grows_total Times the LMDB map was enlarged.\n"
+               "# TYPE tollgate_store_map_grows_total counter\n"
+               "tollgate_store_map_grows_total %" PRIu64 "\n",
+            st.map_grows);
+    fprintf(f, "# HELP tollgate_store_items Items held in the local store.\n"
+               "# TYPE tollgate_store_items gauge\n");
+    for (int sg = 0; sg < TG_SIGNAL_COUNT; sg++)
+        fprintf(f, "tollgate_store_items{signal=\"%s\"} %" PRIu64 "\n",
+                tg_signal_name((enum tg_signal)sg), st.items[sg]);
+    fprintf(f, "# HELP tollgate_evictions_total Items evicted by retention (age or size "
+               "budget).\n# TYPE tollgate_evictions_total counter\n");
+    for (int sg = 0; sg < TG_SIGNAL_COUNT; sg++)
+        fprintf(f, "tollgate_evictions_total{signal=\"%s\"} %" PRIu64 "\n",
+                tg_signal_name((enum tg_signal)sg), st.evicted_items[sg]);
+    fprintf(f, "# HELP tollgate_evicted_records_total Records evicted by retention.\n"
+               "# TYPE tollgate_evicted_records_total counter\n"
+               "tollgate_evicted_records_total %" PRIu64 "\n",
+            st.evicted_records);
+    gauge(f, "tollgate_commit_queue_bytes", "Bytes waiting for or in a commit.",
+          api->committer ? tg_committer_pending_bytes(api->committer) : 0);
+
+    fprintf(f, "# HELP tollgate_commit_duration_seconds Durable write transaction latency.\n"
+               "# TYPE tollgate_commit_duration_seconds histogram\n");
+    for (int i = 0; i < TG_STATS_COMMIT_BUCKETS; i++) {
+        cum += atomic_load(&s->commit_bucket[i]);
+        fprintf(f, "tollgate_commit_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                tg_stats_commit_bounds[i], cum);
+    }
+    cum += atomic_load(&s->commit_bucket[TG_STATS_COMMIT_BUCKETS]);
+    fprintf(f, "tollgate_commit_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+    fprintf(f, "tollgate_commit_duration_seconds_sum %.6f\n",
+            (double)atomic_load(&s->commit_sum_us) / 1e6);
+    fprintf(f, "tollgate_commit_duration_seconds_count %" PRIu64 "\n",
+            atomic_load(&s->commit_count));
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    *len = size;
+    return buf;
+}

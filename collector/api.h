@@ -1,0 +1,32 @@
+/* The site API: health, readiness, Prometheus metrics and the read path
+ * that proves the store (traces by id, logs and metrics by service and
+ * time). Store reads run on libuv's thread pool so a large read never
+ * stalls ingest on the loop thread. */
+#ifndef TG_API_H
+#define TG_API_H
+
+#include <uv.h>
+
+#include "committer.h"
+#include "stats.h"
+#include "store.h"
+#include "tg_http.h"
+
+typedef struct tg_api {
+    uv_loop_t *loop;
+    tg_store *store;
+    tg_stats *stats;
+    tg_committer *committer;
+    const char *site;
+    uint64_t started_unix;
+    int ready;            /* set once every listener is up, cleared on drain */
+    size_t max_read_bytes; /* arena bound of one read request, default 256 MiB */
+} tg_api;
+
+/* tg_http_handler; data is a tg_api. */
+void tg_api_handle(tg_http_request *req, void *data);
+
+/* Prometheus text exposition of every collector figure, malloc'd. */
+char *tg_api_render_metrics(tg_api *api, size_t *len);
+
+#endif

@@ -1,0 +1,201 @@
+/* From a request body to a committed record: see ingest.h.
+ *
+ * Everything here runs on the loop thread. Decoding uses one arena that is
+ * reset per request: the committer copies what it needs, so nothing
+ * decoded outlives tg_ingest_submit(). */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_err.h"
+#include "tg_log.h"
+
+struct tg_ingest {
+    tg_committer *committer;
+    tg_stats *stats;
+    tg_ingest_options opt;
+    tg_arena arena;
+};
+
+/* What a submission needs once its commit completes. */
+typedef struct ingest_job {
+    tg_ingest *ing;
+    enum tg_signal sig;
+    enum tg_transport tr;
+    uint64_t accepted;
+    uint64_t rejected;
+    char reject_msg[256];
+    tg_ingest_cb cb;
+    void *ctx;
+} ingest_job;
+
+tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,
+                            const tg_ingest_options *opt)
+{
+    tg_ingest *ing = calloc(1, sizeof(*ing));
+
+    if (!ing)
+        return NULL;
+    ing->committer = committer;
+    ing->stats = stats;
+    if (opt)
+        ing->opt = *opt;
+    if (!ing->opt.max_decompressed_bytes)
+        ing->opt.max_decompressed_bytes = 64u << 20;
+    if (!ing->opt.max_decode_bytes)
+        ing->opt.max_decode_bytes = 256u << 20;
+    /* 4 MiB blocks: a 1,000-span request decodes into about 3 MiB. */
+    tg_arena_init(&ing->arena, 4u << 20, ing->opt.max_decode_bytes);
+    return ing;
+}
+
+void tg_ingest_destroy(tg_ingest *ing)
+{
+    if (!ing)
+        return;
+    tg_arena_destroy(&ing->arena);
+    free(ing);
+}
+
+static void ingest_committed(void *ctx, int status)
+{
+    ingest_job *job = ctx;
+    tg_stats *st = job->ing->stats;
+    tg_ingest_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.status = status;
+    if (status == 0) {
+        res.accepted = job->accepted;
+        res.rejected = job->rejected;
+        if (job->rejected)
+            snprintf(res.message, sizeof(res.message), "%s", job->reject_msg);
+        atomic_fetch_add(&st->items_accepted[job->sig][job->tr], job->accepted);
+        atomic_fetch_add(&st->items_refused[job->sig][job->tr], job->rejected);
+    } else {
+        snprintf(res.message, sizeof(res.message), "local store write failed: %s",
+                 tg_strerror(status));
+        atomic_fetch_add(&st->items_refused[job->sig][job->tr],
+                         job->accepted + job->rejected);
+        tg_error("commit failed", "signal=%s err=%s", tg_signal_name(job->sig),
+                 tg_err_name(status));
+    }
+    job->cb(job->ctx, &res);
+    free(job);
+}
+
+static void refuse(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr, int busy)
+{
+    if (busy)
+        atomic_fetch_add(&ing->stats->requests_refused_busy[sig][tr], 1);
+    else
+        atomic_fetch_add(&ing->stats->requests_refused_bad[sig][tr], 1);
+}
+
+int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
+                     enum tg_encoding enc, enum tg_compression comp, const uint8_t *body,
+                     size_t len, tg_ingest_cb cb, void *ctx, tg_ingest_result *result)
+{
+    tg_otlp_request req;
+    tg_otlp_index index;
+    tg_store_record rec;
+    const uint8_t *raw = body;
+    uint8_t *buf;
+    size_t rawlen = len;
+    ingest_job *job;
+    int rc;
+
+    memset(result, 0, sizeof(*result));
+    atomic_fetch_add(&ing->stats->bytes_received[sig][tr], len);
+    tg_arena_reset(&ing->arena);
+
+    if (comp != TG_COMP_NONE) {
+        rc = tg_decompress(comp, body, len, ing->opt.max_decompressed_bytes, &ing->arena,
+                           &buf, &rawlen);
+        if (rc == TG_ETOO_BIG)
+            snprintf(result->message, sizeof(result->message),
+                     "decompressed %s body exceeds the limit of %zu bytes",
+                     tg_compression_name(comp), ing->opt.max_decompressed_bytes);
+        else if (rc)
+            snprintf(result->message, sizeof(result->message),
+                     "%s body is corrupt or truncated", tg_compression_name(comp));
+        if (rc) {
+            refuse(ing, sig, tr, 0);
+            result->status = rc == TG_ENOMEM ? TG_ETOO_BIG : rc;
+            return result->status;
+        }
+        raw = buf;
+    }
+
+    rc = tg_otlp_decode(sig, enc, raw, rawlen, &ing->arena, &req, result->message,
+                        sizeof(result->message));
+    if (rc) {
+        refuse(ing, sig, tr, 0);
+        result->status = rc;
+        return rc;
+    }
+    atomic_fetch_add(&ing->stats->items_received[sig][tr], req.items + req.rejected);
+
+    if (req.items == 0) {
+        /* Nothing to store (empty, or every item rejected): answer now. */
+        atomic_fetch_add(&ing->stats->items_refused[sig][tr], req.rejected);
+        result->rejected = req.rejected;
+        if (req.rejected)
+            snprintf(result->message, sizeof(result->message), "%s", req.reject_msg);
+        return TG_INGEST_DONE;
+    }
+
+    if (enc != TG_ENC_PROTOBUF || req.modified) {
+        rc = tg_otlp_pack(&req, &ing->arena, &buf, &rawlen);
+        if (rc) {
+            refuse(ing, sig, tr, 0);
+            snprintf(result->message, sizeof(result->message),
+                     "request too large to re-encode");
+            result->status = TG_ETOO_BIG;
+            return TG_ETOO_BIG;
+        }
+        raw = buf;
+    }
+    rc = tg_otlp_index_build(&req, &ing->arena, &index);
+    if (rc) {
+        refuse(ing, sig, tr, 0);
+        snprintf(result->message, sizeof(result->message), "request too large to index");
+        result->status = TG_ETOO_BIG;
+        return TG_ETOO_BIG;
+    }
+
+    job = malloc(sizeof(*job));
+    if (!job) {
+        refuse(ing, sig, tr, 1);
+        snprintf(result->message, sizeof(result->message), "collector out of memory");
+        result->status = TG_EBUSY;
+        return TG_EBUSY;
+    }
+    job->ing = ing;
+    job->sig = sig;
+    job->tr = tr;
+    job->accepted = req.items;
+    job->rejected = req.rejected;
+    snprintf(job->reject_msg, sizeof(job->reject_msg), "%s", req.reject_msg);
+    job->cb = cb;
+    job->ctx = ctx;
+
+    rec.signal = sig;
+    rec.data = raw;
+    rec.len = rawlen;
+    rec.index = &index;
+    rc = tg_committer_submit(ing->committer, &rec, ingest_committed, job);
+    if (rc) {
+        free(job);
+        refuse(ing, sig, tr, 1);
+        atomic_fetch_add(&ing->stats->items_refused[sig][tr], req.items + req.rejected);
+        snprintf(result->message, sizeof(result->message),
+                 rc == TG_ECLOSED ? "collector is shutting down"
+                                  : "collector overloaded: local store write queue full");
+        result->status = rc;
+        return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,269 @@
+/* OTLP/HTTP and OTLP/gRPC requests onto tg_ingest; see receivers.h.
+ *
+ * Status mapping, one table for both protocols (OTLP specification,
+ * "Failures" and "Throttling"):
+ *   malformed body, bad UTF-8      400 Bad Request        INVALID_ARGUMENT
+ *   body or decompression too big  413 Payload Too Large  RESOURCE_EXHAUSTED
+ *   unknown encoding               415                    UNIMPLEMENTED
+ *   write queue full               429 + Retry-After      RESOURCE_EXHAUSTED + pushback
+ *   shutting down, store failure   503 + Retry-After      UNAVAILABLE */
+#include "receivers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tg_err.h"
+#include "tg_log.h"
+
+typedef struct http_status_map {
+    int err;
+    int http;
+    int grpc;
+} http_status_map;
+
+static const http_status_map status_map[] = {
+    {TG_EPARSE, 400, TG_GRPC_INVALID_ARGUMENT},
+    {TG_EUTF8, 400, TG_GRPC_INVALID_ARGUMENT},
+    {TG_EINVAL, 400, TG_GRPC_INVALID_ARGUMENT},
+    {TG_ETOO_BIG, 413, TG_GRPC_RESOURCE_EXHAUSTED},
+    {TG_ENOMEM, 413, TG_GRPC_RESOURCE_EXHAUSTED},
+    {TG_EUNSUPPORTED, 415, TG_GRPC_UNIMPLEMENTED},
+    {TG_EBUSY, 429, TG_GRPC_RESOURCE_EXHAUSTED},
+    {TG_ECLOSED, 503, TG_GRPC_UNAVAILABLE},
+};
+
+static const http_status_map *map_err(int err)
+{
+    static const http_status_map fallback = {0, 503, TG_GRPC_UNAVAILABLE};
+
+    for (size_t i = 0; i < sizeof(status_map) / sizeof(status_map[0]); i++)
+        if (status_map[i].err == err)
+            return &status_map[i];
+    return &fallback;
+}
+
+/* ---- OTLP/HTTP ----------------------------------------------------------- */
+
+typedef struct http_call {
+    tg_receivers *rx;
+    tg_http_request *req;
+    enum tg_signal sig;
+    enum tg_encoding enc;
+} http_call;
+
+static const char *enc_content_type(enum tg_encoding enc)
+{
+    return enc == TG_ENC_JSON ? "application/json" : "application/x-protobuf";
+}
+
+static void http_send_status(tg_receivers *rx, tg_http_request *req, enum tg_encoding enc,
+                             int http_status, int grpc_code, const char *message)
+{
+    tg_arena arena;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    char headers[64] = "";
+
+    if (http_status == 429 || http_status == 503)
+        snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
+                 (unsigned long long)rx->retry_after_sec);
+    tg_arena_init(&arena, 4096, 0);
+    if (tg_otlp_encode_status(enc, grpc_code, message, &arena, &body, &len) == 0)
+        tg_http_respond(req, http_status, enc_content_type(enc), headers, body, len);
+    else
+        tg_http_respond(req, http_status, "text/plain", headers, message, strlen(message));
+    tg_arena_destroy(&arena);
+}
+
+static void http_send_ok(tg_http_request *req, enum tg_signal sig, enum tg_encoding enc,
+                         uint64_t rejected, const char *message)
+{
+    tg_arena arena;
+    uint8_t *body = NULL;
+    size_t len = 0;
+
+    tg_arena_init(&arena, 4096, 0);
+    if (tg_otlp_encode_response(sig, enc, rejected, message, &arena, &body, &len) != 0) {
+        body = NULL;
+        len = 0;
+    }
+    tg_http_respond(req, 200, enc_content_type(enc), NULL, body, len);
+    tg_arena_destroy(&arena);
+}
+
+static void http_committed(void *ctx, const tg_ingest_result *res)
+{
+    http_call *call = ctx;
+
+    if (res->status == 0)
+        http_send_ok(call->req, call->sig, call->enc, res->rejected, res->message);
+    else
+        http_send_status(call->rx, call->req, call->enc, 503, TG_GRPC_UNAVAILABLE,
+                         res->message);
+    free(call);
+}
+
+static int path_is(const char *p, size_t len, const char *want)
+{
+    return len == strlen(want) && memcmp(p, want, len) == 0;
+}
+
+/* The media type without parameters ("application/json; charset=utf-8"). */
+static int media_type_is(const char *v, size_t len, const char *want)
+{
+    size_t n = 0;
+
+    while (n < len && v[n] != ';' && v[n] != ' ' && v[n] != '\t')
+        n++;
+    return n == strlen(want) && strncasecmp(v, want, n) == 0;
+}
+
+void tg_receivers_http(tg_http_request *req, void *data)
+{
+    tg_receivers *rx = data;
+    enum tg_signal sig;
+    enum tg_encoding enc;
+    enum tg_compression comp = TG_COMP_NONE;
+    tg_ingest_result res;
+    const char *path, *ct, *ce;
+    const uint8_t *body;
+    size_t plen, ctlen, celen, blen;
+    http_call *call;
+    char msg[160];
+    int rc;
+
+    path = tg_http_path(req, &plen);
+    if (path_is(path, plen, "/v1/traces"))
+        sig = TG_SIGNAL_TRACES;
+    else if (path_is(path, plen, "/v1/logs"))
+        sig = TG_SIGNAL_LOGS;
+    else if (path_is(path, plen, "/v1/metrics"))
+        sig = TG_SIGNAL_METRICS;
+    else {
+        static const char nf[] = "not found: OTLP/HTTP serves POST /v1/traces, "
+                                 "/v1/logs and /v1/metrics\n";
+        tg_http_respond(req, 404, "text/plain", NULL, nf, sizeof(nf) - 1);
+        return;
+    }
+    if (strcmp(tg_http_method(req), "POST") != 0) {
+        static const char na[] = "method not allowed: use POST\n";
+        tg_http_respond(req, 405, "text/plain", "Allow: POST\r\n", na, sizeof(na) - 1);
+        return;
+    }
+
+    ct = tg_http_header(req, "content-type", &ctlen);
+    if (ct && media_type_is(ct, ctlen, "application/x-protobuf"))
+        enc = TG_ENC_PROTOBUF;
+    else if (ct && media_type_is(ct, ctlen, "application/json"))
+        enc = TG_ENC_JSON;
+    else {
+        snprintf(msg, sizeof(msg),
+                 "unsupported content type: OTLP/HTTP accepts application/x-protobuf "
+                 "and application/json");
+        http_send_status(rx, req, TG_ENC_JSON, 415, TG_GRPC_INVALID_ARGUMENT, msg);
+        return;
+    }
+
+    ce = tg_http_header(req, "content-encoding", &celen);
+    if (ce && celen && tg_compression_parse(ce, celen, &comp) != 0) {
+        snprintf(msg, sizeof(msg),
+                 "unsupported Content-Encoding: accepted are gzip, zstd, deflate, identity");
+        http_send_status(rx, req, enc, 415, TG_GRPC_INVALID_ARGUMENT, msg);
+        return;
+    }
+
+    call = malloc(sizeof(*call));
+    if (!call) {
+        http_send_status(rx, req, enc, 503, TG_GRPC_UNAVAILABLE, "collector out of memory");
+        return;
+    }
+    call->rx = rx;
+    call->req = req;
+    call->sig = sig;
+    call->enc = enc;
+
+    body = tg_http_body(req, &blen);
+    rc = tg_ingest_submit(rx->ing, sig, TG_TRANSPORT_HTTP, enc, comp, body, blen,
+                          http_committed, call, &res);
+    if (rc == 0)
+        return;
+    free(call);
+    if (rc == TG_INGEST_DONE) {
+        http_send_ok(req, sig, enc, res.rejected, res.message);
+        return;
+    }
+    http_send_status(rx, req, enc, map_err(rc)->http, map_err(rc)->grpc, res.message);
+}
+
+/* ---- OTLP/gRPC ----------------------------------------------------------- */
+
+typedef struct grpc_call {
+    tg_receivers *rx;
+    tg_grpc_call *call;
+    enum tg_signal sig;
+} grpc_call;
+
+static void grpc_send_ok(tg_grpc_call *call, enum tg_signal sig, uint64_t rejected,
+                         const char *message)
+{
+    tg_arena arena;
+    uint8_t *body = NULL;
+    size_t len = 0;
+
+    tg_arena_init(&arena, 4096, 0);
+    if (tg_otlp_encode_response(sig, TG_ENC_PROTOBUF, rejected, message, &arena, &body,
+                                &len) != 0) {
+        body = NULL;
+        len = 0;
+    }
+    tg_grpc_call_finish(call, TG_GRPC_OK, NULL, body, len, 0);
+    tg_arena_destroy(&arena);
+}
+
+static void grpc_committed(void *ctx, const tg_ingest_result *res)
+{
+    grpc_call *gc = ctx;
+
+    if (res->status == 0)
+        grpc_send_ok(gc->call, gc->sig, res->rejected, res->message);
+    else
+        tg_grpc_call_finish(gc->call, TG_GRPC_UNAVAILABLE, res->message, NULL, 0,
+                            gc->rx->retry_after_sec * 1000);
+    free(gc);
+}
+
+void tg_receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
+                       enum tg_compression comp, const uint8_t *msg, size_t len)
+{
+    tg_receivers *rx = data;
+    tg_ingest_result res;
+    grpc_call *gc = malloc(sizeof(*gc));
+    const http_status_map *m;
+    int rc;
+
+    if (!gc) {
+        tg_grpc_call_finish(call, TG_GRPC_UNAVAILABLE, "collector out of memory", NULL, 0,
+                            rx->retry_after_sec * 1000);
+        return;
+    }
+    gc->rx = rx;
+    gc->call = call;
+    gc->sig = sig;
+    rc = tg_ingest_submit(rx->ing, sig, TG_TRANSPORT_GRPC, TG_ENC_PROTOBUF, comp, msg, len,
+                          grpc_committed, gc, &res);
+    if (rc == 0)
+        return;
+    free(gc);
+    if (rc == TG_INGEST_DONE) {
+        grpc_send_ok(call, sig, res.rejected, res.message);
+        return;
+    }
+    m = map_err(rc);
+    tg_grpc_call_finish(call, m->grpc, res.message, NULL, 0,
+                        (m->grpc == TG_GRPC_RESOURCE_EXHAUSTED && rc == TG_EBUSY) ||
+                                m->grpc == TG_GRPC_UNAVAILABLE
+                            ? rx->retry_after_sec * 1000
+                            : 0);
+}
