@@ -75,7 +75,7 @@ mkdir -p "$BENCH_DATA"
 FS=$(df -T "$BENCH_DATA" | awk 'NR == 2 { print $2 }')
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -sr)  ${CPU_MODEL:-unknown CPU} x $(nproc), ${MEM_GIB} GiB"
 echo "# tollgate $("$TG" version 2>/dev/null | head -n 1)  data on $FS ($BENCH_DATA)  store.sync=true"
-echo "# $(cat "$WORK/payload.txt" | sed 's/^wrote/payload:/')  duration ${DURATION}s per run"
+echo "# $(sed 's/^wrote/payload:/' "$WORK/payload.txt")  duration ${DURATION}s per run"
 echo "# collector on CPU $COLLECTOR_CPU, loadgen on CPU $LOADGEN_CPU"
 echo
 printf '| %-5s | %5s | %10s | %7s | %8s | %8s | %13s | %12s | %7s | %6s | %8s |\n' \
