@@ -114,7 +114,7 @@ export async function getJson(url, { expectStatus = 200 } = {}) {
     assert.equal(r.status, expectStatus, `GET ${url} -> ${r.status}: ${text.slice(0, 500)}`);
   }
   let json = null;
-  if (text.length) {
+  if (text.length && /json/.test(r.headers.get('content-type') || '')) {
     try { json = JSON.parse(text); } catch (e) {
       if (r.status === 200) throw new Error(`GET ${url}: body is not JSON: ${e.message}: ${text.slice(0, 200)}`);
     }
