@@ -74,7 +74,7 @@ MEM_GIB=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 mkdir -p "$BENCH_DATA"
 FS=$(df -T "$BENCH_DATA" | awk 'NR == 2 { print $2 }')
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -sr)  ${CPU_MODEL:-unknown CPU} x $(nproc), ${MEM_GIB} GiB"
-echo "# tollgate $("$TG" version 2>/dev/null | head -n 1)  data on $FS ($BENCH_DATA)  store.sync=true"
+echo "# $("$TG" version 2>/dev/null | head -n 1)  data on $FS ($BENCH_DATA)  store.sync=true"
 echo "# $(sed 's/^wrote/payload:/' "$WORK/payload.txt")  duration ${DURATION}s per run"
 echo "# collector on CPU $COLLECTOR_CPU, loadgen on CPU $LOADGEN_CPU"
 echo
