@@ -119,6 +119,9 @@ export async function getJson(url, { expectStatus = 200 } = {}) {
       if (r.status === 200) throw new Error(`GET ${url}: body is not JSON: ${e.message}: ${text.slice(0, 200)}`);
     }
   }
+  if (expectStatus === 200 && json === null && !/^text\/plain/.test(r.headers.get('content-type') || '')) {
+    throw new Error(`GET ${url}: expected a JSON body, got content-type ${r.headers.get('content-type')}`);
+  }
   return { status: r.status, json, text, headers: r.headers };
 }
 
