@@ -24,9 +24,11 @@
 #include "tg_err.h"
 #include "tg_log.h"
 
+/* Names are literals, so nghttp2 need not copy them; values are copied. */
 #define MAKE_NV(n, v, vlen)                                                              \
     {                                                                                    \
-        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen), NGHTTP2_NV_FLAG_NONE      \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen),                           \
+            NGHTTP2_NV_FLAG_NO_COPY_NAME                                                 \
     }
 
 /* grpc-message and the status details carry at most this much text. */
@@ -616,14 +618,17 @@ static void call_headers_done(tg_grpc_call *call)
 
 /* ---- request message -------------------------------------------------------- */
 
+/* The buffer grows with the bytes that have arrived, never ahead to the
+ * declared length: a 5-byte prefix must not reserve 16 MiB of the budget.
+ * Growing fourfold keeps realloc's copying under a third of the message. */
 static int call_grow(tg_grpc_call *call, size_t need)
 {
     tg_grpc_server *s = call->conn->srv;
-    size_t cap = call->cap ? call->cap : 16 * 1024;
+    size_t cap = call->cap ? call->cap : 64 * 1024;
     uint8_t *p;
 
     while (cap < need)
-        cap *= 2;
+        cap *= 4;
     if (cap > call->msg_len)
         cap = call->msg_len;
     if (s->buffered - call->cap + cap > s->buffer_cap)
