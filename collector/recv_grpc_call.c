@@ -466,24 +466,7 @@ static int grpc_content_type(const uint8_t *v, size_t len)
 
 static int grpc_encoding_parse(const uint8_t *v, size_t len, enum tg_compression *out)
 {
-    static const struct {
-        const char *name;
-        enum tg_compression comp;
-    } names[] = {
-        {"identity", TG_COMP_NONE},
-        {"gzip", TG_COMP_GZIP},
-        {"deflate", TG_COMP_DEFLATE},
-        {"zstd", TG_COMP_ZSTD},
-    };
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strlen(names[i].name) == len &&
-            strncasecmp((const char *)v, names[i].name, len) == 0) {
-            *out = names[i].comp;
-            return 0;
-        }
-    }
-    return -1;
+    return tg_compression_parse((const char *)v, len, out) == 0 ? 0 : -1;
 }
 
 /* grpc-timeout: 1 to 8 digits and a unit (H M S m u n); rounded up to ms. */
