@@ -156,7 +156,10 @@ export class Collector {
     if (!this.proc || this.exit) return this.exit;
     const t0 = Date.now();
     this.proc.kill('SIGTERM');
-    const res = await Promise.race([this.exited, sleep(timeoutMs).then(() => null)]);
+    let timer;
+    const res = await Promise.race([this.exited,
+      new Promise((r) => { timer = setTimeout(() => r(null), timeoutMs); })]);
+    clearTimeout(timer);
     if (!res) {
       this.proc.kill('SIGKILL');
       await this.exited;
