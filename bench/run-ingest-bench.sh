@@ -74,15 +74,17 @@ MEM_GIB=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 mkdir -p "$BENCH_DATA"
 FS=$(df -T "$BENCH_DATA" | awk 'NR == 2 { print $2 }')
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -sr)  ${CPU_MODEL:-unknown CPU} x $(nproc), ${MEM_GIB} GiB"
-echo "# $("$TG" version 2>/dev/null | head -n 1)  data on $FS ($BENCH_DATA)  store.sync=true"
+SYNC="store.sync=true (durable commit)"
+if [ -n "${COLLECTOR_CONFIG:-}" ]; then SYNC="config $COLLECTOR_CONFIG"; fi
+echo "# $("$TG" version 2>/dev/null | head -n 1)  data on $FS ($BENCH_DATA)  $SYNC"
 echo "# $(sed 's/^wrote/payload:/' "$WORK/payload.txt")  duration ${DURATION}s per run"
 echo "# collector on CPU $COLLECTOR_CPU, loadgen on CPU $LOADGEN_CPU"
 echo
-printf '| %-5s | %5s | %10s | %7s | %8s | %8s | %13s | %12s | %7s | %6s | %8s |\n' \
-    proto conns "spans/s" "req/s" "p50 ms" "p99 ms" "CPU-s/M spans" "peak RSS MiB" refused errors stored
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
+printf '| %-5s | %5s | %10s | %7s | %8s | %8s | %13s | %12s | %7s | %6s | %8s | %11s |\n' \
+    proto conns "spans/s" "req/s" "p50 ms" "p99 ms" "CPU-s/M spans" "peak RSS MiB" refused errors stored "loadgen CPU"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
     "-------" "-------" "------------" "---------" "----------" "----------" \
-    "---------------" "--------------" "---------" "--------" "----------"
+    "---------------" "--------------" "---------" "--------" "----------" "-------------"
 
 field() { # field NAME < RESULT line
     tr ' ' '\n' | sed -n "s/^$1=//p"
@@ -140,12 +142,14 @@ for proto in $PROTOS; do
         stored=$(curl -fsS "http://$API_ADDR/metrics" 2>/dev/null |
             awk -v t="$transport" '/^tollgate_items_accepted_total\{/ && /signal="traces"/ && $0 ~ "transport=\"" t "\"" { s += $NF } END { printf "%.0f", s }')
         stop_collector
-        printf '| %-5s | %5s | %10s | %7s | %8s | %8s | %13s | %12s | %7s | %6s | %8s |\n' \
+        printf '| %-5s | %5s | %10s | %7s | %8s | %8s | %13s | %12s | %7s | %6s | %8s | %10s%% |\n' \
             "$proto" "$n" "$(echo "$r" | field spans_per_s)" "$(echo "$r" | field req_per_s)" \
             "$(echo "$r" | field p50_ms)" "$(echo "$r" | field p99_ms)" \
             "$(echo "$r" | field cpu_s_per_mspans)" "$(echo "$r" | field peak_rss_mib)" \
-            "$(echo "$r" | field refused)" "$(echo "$r" | field errors)" "${stored:-?}"
+            "$(echo "$r" | field refused)" "$(echo "$r" | field errors)" "${stored:-?}" \
+            "$(echo "$r" | field loadgen_cpu_pct)"
     done
 done
 echo
 echo "# stored: spans the collector's /metrics counted as accepted (tollgate_items_accepted_total)"
+echo "# loadgen CPU: of its one core; near 100% means loadgen, not the collector, set the pace"
