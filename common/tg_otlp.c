@@ -638,7 +638,8 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
                     rc == TG_ETOO_BIG ? "per-request memory limit" : "available memory");
             return rc;
         }
-        set_err(errmsg, errlen, "malformed protobuf %s: a field has the wrong wire type",
+        set_err(errmsg, errlen,
+                "malformed protobuf %s: a field does not match its declared type",
                 desc->short_name);
         return TG_EPARSE;
     }

@@ -895,11 +895,11 @@ static void test_decode_json_request(void **state)
     assert_int_equal(ix.t_min, 1544712660000000000ULL);
     assert_true(has_service(&ix, "cart"));
 
-    /* Raw invalid UTF-8 inside a JSON string: rejected by the parser. */
+    /* Raw invalid UTF-8 inside a JSON string: the parser finds it, with a position. */
     static const char bad[] = "{\"resourceSpans\":[{\"schemaUrl\":\"x\xff\"}]}";
     assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)bad,
                                     strlen(bad), &DEC, &req, err, sizeof(err)),
-                     TG_EPARSE);
+                     TG_EUTF8);
     assert_non_null(strstr(err, "line 1, column"));
 
     /* Truncated. */
