@@ -1204,6 +1204,8 @@ int main(int argc, char **argv)
             die("cannot write --write-payload file");
         printf("wrote %zu bytes: %zu spans, %.1f bytes/span\n", pl.len, pl.spans,
                (double)pl.len / (double)pl.spans);
+        free(pl.buf);
+        free(pl.id_off);
         return 0;
     }
     if (!pl.spans)
