@@ -24,9 +24,11 @@
 #include "tg_err.h"
 #include "tg_log.h"
 
+/* Names are literals, so nghttp2 need not copy them; values are copied. */
 #define MAKE_NV(n, v, vlen)                                                              \
     {                                                                                    \
-        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen), NGHTTP2_NV_FLAG_NONE      \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen),                           \
+            NGHTTP2_NV_FLAG_NO_COPY_NAME                                                 \
     }
 
 /* grpc-message and the status details carry at most this much text. */
@@ -464,24 +466,7 @@ static int grpc_content_type(const uint8_t *v, size_t len)
 
 static int grpc_encoding_parse(const uint8_t *v, size_t len, enum tg_compression *out)
 {
-    static const struct {
-        const char *name;
-        enum tg_compression comp;
-    } names[] = {
-        {"identity", TG_COMP_NONE},
-        {"gzip", TG_COMP_GZIP},
-        {"deflate", TG_COMP_DEFLATE},
-        {"zstd", TG_COMP_ZSTD},
-    };
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strlen(names[i].name) == len &&
-            strncasecmp((const char *)v, names[i].name, len) == 0) {
-            *out = names[i].comp;
-            return 0;
-        }
-    }
-    return -1;
+    return tg_compression_parse((const char *)v, len, out) == 0 ? 0 : -1;
 }
 
 /* grpc-timeout: 1 to 8 digits and a unit (H M S m u n); rounded up to ms. */
@@ -616,14 +601,17 @@ static void call_headers_done(tg_grpc_call *call)
 
 /* ---- request message -------------------------------------------------------- */
 
+/* The buffer grows with the bytes that have arrived, never ahead to the
+ * declared length: a 5-byte prefix must not reserve 16 MiB of the budget.
+ * Growing fourfold keeps realloc's copying under a third of the message. */
 static int call_grow(tg_grpc_call *call, size_t need)
 {
     tg_grpc_server *s = call->conn->srv;
-    size_t cap = call->cap ? call->cap : 16 * 1024;
+    size_t cap = call->cap ? call->cap : 64 * 1024;
     uint8_t *p;
 
     while (cap < need)
-        cap *= 2;
+        cap *= 4;
     if (cap > call->msg_len)
         cap = call->msg_len;
     if (s->buffered - call->cap + cap > s->buffer_cap)
