@@ -64,7 +64,8 @@ void tg_sb_printf(tg_strbuf *b, const char *fmt, ...)
         tg_sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-static void redact(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls, tg_strbuf *out)
+static void redact(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                   tg_strbuf *out)
 {
     const tg_class *c = &ac->p->classes[cls];
 
@@ -160,7 +161,8 @@ static int hmac(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, const 
     }
     if (ac->mac_key != spec->key) {
         /* digest lookup and keying once per key per view, not per value */
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+        params[0] =
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
         params[1] = OSSL_PARAM_construct_end();
         if (EVP_MAC_init(ac->mac_ctx, key->key, key->len, params) != 1)
             return TG_ENOMEM;
@@ -186,7 +188,8 @@ static int hmac(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, const 
     return 0;
 }
 
-/* ---- generalise ---------------------------------------------------------------------- */
+/* ---- generalise ----------------------------------------------------------------------
+ */
 
 static int gen_ipv4(const tg_action_spec *spec, const char *s, size_t n, tg_strbuf *out)
 {
@@ -313,7 +316,8 @@ static int gen_number(const tg_action_spec *spec, const char *s, size_t n, tg_st
 }
 
 /* "2024-03-05T14:23:11.5Z" to the start of its bucket. */
-static int gen_iso_time(const tg_action_spec *spec, const char *s, size_t n, tg_strbuf *out)
+static int gen_iso_time(const tg_action_spec *spec, const char *s, size_t n,
+                        tg_strbuf *out)
 {
     const char *tz;
     size_t keep;
@@ -350,8 +354,8 @@ static int looks_ipv4(const char *s, size_t n)
     return dots == 3;
 }
 
-static int generalise(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, const char *s,
-                      size_t n, int whole_type, tg_strbuf *out)
+static int generalise(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det,
+                      const char *s, size_t n, int whole_type, tg_strbuf *out)
 {
     int gen = det < tg_n_detectors ? tg_detectors[det]->gen : TG_GEN_NONE;
     size_t mark = out->len;
@@ -397,8 +401,8 @@ static int generalise(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, 
     return rc;
 }
 
-int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls, unsigned det,
-                    const char *s, size_t n, int whole_type, tg_strbuf *out)
+int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                    unsigned det, const char *s, size_t n, int whole_type, tg_strbuf *out)
 {
     int rc = 0;
 

@@ -59,7 +59,7 @@ typedef struct cstate {
     const tg_keyinfo *ki;
     const char *text;
     size_t text_len;
-    size_t off; /* offset of `text` in the place's value (sub-scans) */
+    size_t off;       /* offset of `text` in the place's value (sub-scans) */
     const char *full; /* the whole value, for keyword windows */
     size_t full_len;
     int whole_on_hit; /* sub-scan of a URL parameter: a hit marks [wa, wb) */
@@ -68,14 +68,15 @@ typedef struct cstate {
     pcre2_match_data *md;
     pcre2_general_context *gctx;
     int err;
-    uint64_t kwbits; /* keyword groups spotted in the current value */
+    uint64_t kwbits;  /* keyword groups spotted in the current value */
     uint64_t seen[4]; /* non-alphanumeric bytes present in the current value */
     /* replay (decode): findings come from a stored classification */
     const tg_finding *replay;
     size_t n_replay, rpos;
 } cstate;
 
-/* ---- small utilities ---------------------------------------------------------------- */
+/* ---- small utilities ----------------------------------------------------------------
+ */
 
 static void *arena_malloc(PCRE2_SIZE size, void *data)
 {
@@ -173,7 +174,8 @@ size_t tg_rules__num_text(const tg_otlp_any *v, char *buf)
 {
     if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
         return fmt_i64(v->int_value, buf);
-    if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE) {
+    if (v->value_case ==
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE) {
         double d = v->double_value;
         if (isfinite(d) && d == floor(d) && fabs(d) < 9e18)
             return fmt_i64((int64_t)d, buf);
@@ -182,7 +184,8 @@ size_t tg_rules__num_text(const tg_otlp_any *v, char *buf)
     return 0;
 }
 
-/* ---- the pointer table ------------------------------------------------------------------- */
+/* ---- the pointer table
+ * ------------------------------------------------------------------- */
 
 static uint64_t ptr_hash(uintptr_t k)
 {
@@ -222,7 +225,8 @@ static tg_ptab_ent *ptab_put(tg_rules_classification *c, uintptr_t key)
     }
 }
 
-/* ---- key information ----------------------------------------------------------------- */
+/* ---- key information -----------------------------------------------------------------
+ */
 
 static int rule_on(const cstate *st, unsigned r)
 {
@@ -301,7 +305,8 @@ const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const c
     uint32_t h = hash_bytes(key, len);
     size_t mask = c->keys_cap - 1;
 
-    for (size_t i = h & mask, probes = 0; probes < c->keys_cap; i = (i + 1) & mask, probes++) {
+    for (size_t i = h & mask, probes = 0; probes < c->keys_cap;
+         i = (i + 1) & mask, probes++) {
         const tg_keyinfo *ki = &c->keys[i];
         if (!ki->key)
             return NULL;
@@ -318,7 +323,8 @@ static const tg_keyinfo *key_info(cstate *st, const char *key, size_t len)
     size_t mask = c->keys_cap - 1;
     tg_keyinfo *ki;
 
-    for (size_t i = h & mask, probes = 0; probes < c->keys_cap; i = (i + 1) & mask, probes++) {
+    for (size_t i = h & mask, probes = 0; probes < c->keys_cap;
+         i = (i + 1) & mask, probes++) {
         ki = &c->keys[i];
         if (!ki->key) {
             if (c->n_keys * 4 >= c->keys_cap * 3)
@@ -339,7 +345,8 @@ static const tg_keyinfo *key_info(cstate *st, const char *key, size_t len)
     return ki;
 }
 
-/* ---- findings and frames --------------------------------------------------------------- */
+/* ---- findings and frames
+ * --------------------------------------------------------------- */
 
 static void mark_dirty(cstate *st)
 {
@@ -359,8 +366,8 @@ static void add_finding(cstate *st, uintptr_t place, uint32_t ordinal, size_t a,
         st->err = TG_ETOO_BIG;
         return;
     }
-    c->findings = tg_rules__grow(st->arena, c->findings, sizeof(*c->findings), c->n_findings,
-                                 &st->cap_findings);
+    c->findings = tg_rules__grow(st->arena, c->findings, sizeof(*c->findings),
+                                 c->n_findings, &st->cap_findings);
     if (!c->findings) {
         st->err = TG_ENOMEM;
         return;
@@ -425,7 +432,8 @@ static int pop(cstate *st, int prev_rec)
     st->rec_sp = prev_rec;
     if (!f->dirty && !f->unknown && !f->has_classes)
         return 0;
-    st->msgs = tg_rules__grow(st->arena, st->msgs, sizeof(*st->msgs), st->n_msgs, &st->cap_msgs);
+    st->msgs =
+        tg_rules__grow(st->arena, st->msgs, sizeof(*st->msgs), st->n_msgs, &st->cap_msgs);
     if (!st->msgs)
         return TG_ENOMEM;
     e = &st->msgs[st->n_msgs++];
@@ -435,8 +443,8 @@ static int pop(cstate *st, int prev_rec)
     e->count = 0;
     if (f->has_classes) {
         tg_rules_classification *c = st->c;
-        c->records = tg_rules__grow(st->arena, c->records, sizeof(*c->records), c->n_records,
-                                    &st->cap_records);
+        c->records = tg_rules__grow(st->arena, c->records, sizeof(*c->records),
+                                    c->n_records, &st->cap_records);
         if (!c->records)
             return TG_ENOMEM;
         c->records[c->n_records].classes = f->classes;
@@ -446,7 +454,8 @@ static int pop(cstate *st, int prev_rec)
     return 0;
 }
 
-/* ---- scanning a value ------------------------------------------------------------------ */
+/* ---- scanning a value
+ * ------------------------------------------------------------------ */
 
 static int kw_near(const cstate *st, size_t start, uint32_t window, const char *const *kw,
                    const uint8_t *kwlen, size_t nkw)
@@ -470,15 +479,16 @@ static int kw_near(const cstate *st, size_t start, uint32_t window, const char *
 
 static int scoped_ok(const cstate *st, const tg_valdet *vd)
 {
-    return !vd->scope.n ||
-           (st->ki && st->ki->scoped_vd && ((st->ki->scoped_vd[vd->index >> 3] >> (vd->index & 7)) & 1));
+    return !vd->scope.n || (st->ki && st->ki->scoped_vd &&
+                            ((st->ki->scoped_vd[vd->index >> 3] >> (vd->index & 7)) & 1));
 }
 
 static void record_hit(cstate *st, size_t a, size_t b, unsigned cls, unsigned rule,
                        unsigned det)
 {
     if (st->whole_on_hit)
-        add_finding(st, st->place, st->ordinal, st->wa, st->wb, cls, rule, det, st->pflags);
+        add_finding(st, st->place, st->ordinal, st->wa, st->wb, cls, rule, det,
+                    st->pflags);
     else
         add_finding(st, st->place, st->ordinal, a + st->off, b + st->off, cls, rule, det,
                     st->pflags);
@@ -558,7 +568,8 @@ static void spot(void *ctx, const char *s, size_t n, size_t pos, size_t run_end)
         size_t j = 1;
         if (run_end - pos != k->word || pos + k->len > n)
             continue;
-        while (j < k->len && tg_lower((unsigned char)s[pos + j]) == (unsigned char)k->kw[j])
+        while (j < k->len &&
+               tg_lower((unsigned char)s[pos + j]) == (unsigned char)k->kw[j])
             j++;
         if (j == k->len)
             st->kwbits |= (uint64_t)1 << k->group;
@@ -584,20 +595,24 @@ static void scan_custom(cstate *st, const char *s, size_t n)
         if (need_kw) {
             int seen;
             if (vd->kwgroup >= 0)
-                seen = (int)(((st->kwbits | (st->ki ? st->ki->kwgroups : 0)) >> vd->kwgroup) & 1);
+                seen = (int)(((st->kwbits | (st->ki ? st->ki->kwgroups : 0)) >>
+                              vd->kwgroup) &
+                             1);
             else
-                seen = tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, s, n) ||
-                       (st->ki && tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw,
-                                                 st->ki->key, st->ki->len));
+                seen = tg_keywords_in((const char *const *)vd->kw, vd->kwlen, vd->nkw, s,
+                                      n) ||
+                       (st->ki && tg_keywords_in((const char *const *)vd->kw, vd->kwlen,
+                                                 vd->nkw, st->ki->key, st->ki->len));
             if (!seen)
                 continue;
         }
         if (utf < 0)
-            utf = utf8_ok((const unsigned char *)s, n); /* once, and only when a pattern runs */
+            utf = utf8_ok((const unsigned char *)s,
+                          n); /* once, and only when a pattern runs */
         re = utf ? vd->re : vd->re_bytes;
         while (at <= n && guard++ < 100000) {
-            int rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, utf ? PCRE2_NO_UTF_CHECK : 0, st->md,
-                                 p->mctx);
+            int rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, utf ? PCRE2_NO_UTF_CHECK : 0,
+                                 st->md, p->mctx);
             PCRE2_SIZE *ov;
             if (rc == PCRE2_ERROR_NOMATCH)
                 break;
@@ -620,8 +635,9 @@ static void scan_custom(cstate *st, const char *s, size_t n)
                     b = ov[3];
                 }
                 if (custom_validate(vd, s + a, b - a) &&
-                    (!need_kw || kw_near(st, a + st->off, vd->window,
-                                         (const char *const *)vd->kw, vd->kwlen, vd->nkw)))
+                    (!need_kw ||
+                     kw_near(st, a + st->off, vd->window, (const char *const *)vd->kw,
+                             vd->kwlen, vd->nkw)))
                     record_hit(st, a, b, p->rules[vd->rule].cls, vd->rule,
                                TG_DET_CUSTOM | (unsigned)i);
             }
@@ -668,7 +684,8 @@ static void scan_query(cstate *st, const char *s, size_t n)
     i = (size_t)(q - s) + 1;
     while (i < n && !st->err) {
         size_t k0 = i, k1, v0, v1;
-        while (i < n && s[i] != '=' && s[i] != '&' && s[i] != '#' && !(tg_cls[(unsigned char)s[i]] & TG_C_SPACE))
+        while (i < n && s[i] != '=' && s[i] != '&' && s[i] != '#' &&
+               !(tg_cls[(unsigned char)s[i]] & TG_C_SPACE))
             i++;
         k1 = i;
         if (i >= n || s[i] != '=') {
@@ -679,7 +696,8 @@ static void scan_query(cstate *st, const char *s, size_t n)
             break;
         }
         v0 = ++i;
-        while (i < n && s[i] != '&' && s[i] != '#' && !(tg_cls[(unsigned char)s[i]] & TG_C_SPACE))
+        while (i < n && s[i] != '&' && s[i] != '#' &&
+               !(tg_cls[(unsigned char)s[i]] & TG_C_SPACE))
             i++;
         v1 = i;
         if (k1 > k0 && v1 > v0 && k1 - k0 <= 128) {
@@ -748,17 +766,20 @@ static void begin_place(cstate *st, uintptr_t place, uint16_t flags)
     while (st->replay && st->rpos < st->n_replay &&
            st->replay[st->rpos].ordinal == st->ordinal) {
         const tg_finding *f = &st->replay[st->rpos++];
-        add_finding(st, place, f->ordinal, f->start, f->end, f->cls, f->rule, f->det, f->flags);
+        add_finding(st, place, f->ordinal, f->start, f->end, f->cls, f->rule, f->det,
+                    f->flags);
     }
 }
 
-/* ---- the walk ---------------------------------------------------------------------------- */
+/* ---- the walk
+ * ---------------------------------------------------------------------------- */
 
 static int walk_msg(cstate *st, const ProtobufCMessage *m);
 static int walk_kvs(cstate *st, Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
                     size_t n, unsigned depth);
 
-static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki, unsigned depth)
+static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki,
+                    unsigned depth)
 {
     char num[32];
     size_t nl;
@@ -791,9 +812,11 @@ static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki, unsi
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
         nl = tg_rules__num_text(v, num);
         if (nl) {
-            st->pflags = v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-                             ? TG_F_INT
-                             : TG_F_DOUBLE;
+            st->pflags =
+                v->value_case ==
+                        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+                    ? TG_F_INT
+                    : TG_F_DOUBLE;
             scan_text(st, num, nl, 0);
         }
         break;
@@ -873,11 +896,13 @@ static const char *res_attr(const ProtobufCMessage *res, const char *key, char *
         const tg_otlp_kv *kv = r->attributes[i];
         if (!kv->key || strcmp(kv->key, key) || !kv->value)
             continue;
-        if (kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+        if (kv->value->value_case ==
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
             return kv->value->string_value;
         if (tg_rules__num_text(kv->value, buf))
             return buf;
-        if (kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE)
+        if (kv->value->value_case ==
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE)
             return kv->value->bool_value ? "true" : "false";
     }
     return NULL;
@@ -915,7 +940,8 @@ static int set_resource(cstate *st, const ProtobufCMessage *res)
                 on &= cond_ok(&ru->when_env, e);
             }
             for (size_t w = 0; on && w < ru->n_when_res; w++)
-                on &= cond_ok(&ru->when_res[w].vals, res_attr(res, ru->when_res[w].key, buf));
+                on &= cond_ok(&ru->when_res[w].vals,
+                              res_attr(res, ru->when_res[w].key, buf));
         }
         if (!on)
             continue;
@@ -935,7 +961,8 @@ static int walk_msg(cstate *st, const ProtobufCMessage *m)
     const ProtobufCMessageDescriptor *d = m->descriptor;
     int kind = tg_otlp_node_kind(d), rc, prev_rec = st->rec_sp;
 
-    if (tg_otlp_is_resource_container(d) && (rc = set_resource(st, tg_otlp_resource_of(m))))
+    if (tg_otlp_is_resource_container(d) &&
+        (rc = set_resource(st, tg_otlp_resource_of(m))))
         return rc;
     if ((rc = push(st, m, kind != TG_NODE_NONE)))
         return rc;
@@ -972,9 +999,12 @@ static int walk_msg(cstate *st, const ProtobufCMessage *m)
             const ProtobufCMessageDescriptor *sd = f->descriptor;
             if (f->label == PROTOBUF_C_LABEL_REPEATED) {
                 size_t n = *(const size_t *)(base + f->quantifier_offset);
-                ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+                ProtobufCMessage *const *arr =
+                    *(ProtobufCMessage *const *const *)(base + f->offset);
                 if (tg_otlp_is_kv(sd)) {
-                    rc = walk_kvs(st, (Opentelemetry__Proto__Common__V1__KeyValue *const *)arr, n, 0);
+                    rc = walk_kvs(
+                        st, (Opentelemetry__Proto__Common__V1__KeyValue *const *)arr, n,
+                        0);
                 } else if (tg_otlp_is_anyvalue(sd)) {
                     rc = 0;
                     for (size_t k = 0; k < n && !rc; k++)
@@ -986,13 +1016,16 @@ static int walk_msg(cstate *st, const ProtobufCMessage *m)
                             rc = walk_msg(st, arr[k]);
                 }
             } else {
-                const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+                const ProtobufCMessage *sub =
+                    *(ProtobufCMessage *const *)(base + f->offset);
                 if (!sub)
                     continue;
                 if (tg_otlp_is_anyvalue(sd))
                     rc = walk_any(st, (const tg_otlp_any *)sub, NULL, 0);
                 else if (tg_otlp_is_kv(sd))
-                    rc = walk_kvs(st, (Opentelemetry__Proto__Common__V1__KeyValue *const *)&sub, 1, 0);
+                    rc = walk_kvs(
+                        st, (Opentelemetry__Proto__Common__V1__KeyValue *const *)&sub, 1,
+                        0);
                 else
                     rc = walk_msg(st, sub);
             }
@@ -1003,7 +1036,8 @@ static int walk_msg(cstate *st, const ProtobufCMessage *m)
     return pop(st, prev_rec);
 }
 
-/* ---- build the tables ---------------------------------------------------------------------- */
+/* ---- build the tables
+ * ---------------------------------------------------------------------- */
 
 static int cmp_finding(const void *a, const void *b)
 {
@@ -1056,8 +1090,8 @@ int tg_rules__build_tables(tg_rules_classification *c, tg_ptab_ent *msgs, size_t
     return 0;
 }
 
-int tg_rules__classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
-                       const tg_finding *replay, size_t n_replay,
+int tg_rules__classify(const tg_rules_policy *p, const ProtobufCMessage *msg,
+                       tg_arena *arena, const tg_finding *replay, size_t n_replay,
                        tg_rules_classification **out)
 {
     tg_rules_classification *c;
@@ -1108,8 +1142,8 @@ int tg_rules__classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg
     return 0;
 }
 
-int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
-                      tg_rules_classification **out)
+int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg,
+                      tg_arena *arena, tg_rules_classification **out)
 {
     return tg_rules__classify(p, msg, arena, NULL, 0, out);
 }

@@ -11,13 +11,18 @@
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define HEXCH "0123456789abcdefABCDEF"
 /* every byte but hex digits and ':' (the tail of a longer address) */
-#define NOT_HEXCOLON                                                                       \
-    "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19" \
-    "\x1a\x1b\x1c\x1d\x1e\x1f !\"#$%&'()*+,-./;<=>?@GHIJKLMNOPQRSTUVWXYZ[\\]^_`ghijklmnopqrstuvwxyz{|}~"
+#define NOT_HEXCOLON                                                                     \
+    "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16" \
+    "\x17\x18\x19"                                                                       \
+    "\x1a\x1b\x1c\x1d\x1e\x1f "                                                          \
+    "!\"#$%&'()*+,-./;<=>?@GHIJKLMNOPQRSTUVWXYZ[\\]^_`ghijklmnopqrstuvwxyz{|}~"
 /* every byte but ':', '-' and '.' followed by... (checked in the detector) */
-#define NOT_SEP                                                                            \
-    "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19" \
-    "\x1a\x1b\x1c\x1d\x1e\x1f !\"#$%&'()*+,/;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+#define NOT_SEP                                                                          \
+    "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16" \
+    "\x17\x18\x19"                                                                       \
+    "\x1a\x1b\x1c\x1d\x1e\x1f "                                                          \
+    "!\"#$%&'()*+,/"                                                                     \
+    ";<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
 /* ---- e-mail ------------------------------------------------------------------ */
 
@@ -30,10 +35,10 @@ static int local_char(unsigned char c)
  * them away. */
 static int file_ext(const char *t, size_t n)
 {
-    static const char *const ext[] = {"png", "jpg", "jpeg", "gif", "svg", "webp", "ico",
-                                      "bmp", "css", "js",  "json", "html", "htm", "txt",
-                                      "xml", "pdf", "md",  "yaml", "yml",  "log", "ts",
-                                      "tsx", "jsx", "map", "woff", "woff2", "ttf", NULL};
+    static const char *const ext[] = {
+        "png",  "jpg",  "jpeg", "gif", "svg",  "webp",  "ico", "bmp",  "css", "js",
+        "json", "html", "htm",  "txt", "xml",  "pdf",   "md",  "yaml", "yml", "log",
+        "ts",   "tsx",  "jsx",  "map", "woff", "woff2", "ttf", NULL};
     for (int i = 0; ext[i]; i++) {
         size_t m = strlen(ext[i]);
         if (m == n) {
@@ -88,8 +93,10 @@ const tg_detector tg_det_email = {
     .name = "email",
     .summary = "e-mail address",
     .validator = "RFC 5321 local part and domain, alphabetic TLD, not a file name",
-    .first = "@", .prev = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-",
-    .norm = TG_NORM_LOWER, .gen = TG_GEN_EMAIL,
+    .first = "@",
+    .prev = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-",
+    .norm = TG_NORM_LOWER,
+    .gen = TG_GEN_EMAIL,
     .match = det_email,
 };
 
@@ -130,9 +137,11 @@ static size_t phone_digits(const char *s, size_t n, size_t i, char *d, unsigned 
             i++;
             last = i;
         } else if ((c == ' ' || c == '-' || c == '.') && i + 1 < n &&
-                   (tg_isdigit((unsigned char)s[i + 1]) || (s[i + 1] == '(' && !used_paren))) {
+                   (tg_isdigit((unsigned char)s[i + 1]) ||
+                    (s[i + 1] == '(' && !used_paren))) {
             i++;
-        } else if (c == '(' && !used_paren && i + 1 < n && tg_isdigit((unsigned char)s[i + 1])) {
+        } else if (c == '(' && !used_paren && i + 1 < n &&
+                   tg_isdigit((unsigned char)s[i + 1])) {
             paren = 1;
             used_paren = 1;
             i++;
@@ -162,7 +171,8 @@ static int det_e164(const tg_det_in *in, tg_det_hit *hit)
     if (in->pos + 1 >= in->n || in->s[in->pos + 1] < '1' || in->s[in->pos + 1] > '9')
         return 0;
     end = phone_digits(in->s, in->n, in->pos + 1, d, &nd);
-    if (!end || nd < 8 || nd > 15 || !tg_right_ok(in->s, in->n, end) || !e164_cc_ok(d, nd))
+    if (!end || nd < 8 || nd > 15 || !tg_right_ok(in->s, in->n, end) ||
+        !e164_cc_ok(d, nd))
         return 0;
     hit->start = in->pos;
     hit->end = end;
@@ -173,13 +183,16 @@ const tg_detector tg_det_phone_e164 = {
     .name = "phone_e164",
     .summary = "international phone number (+CC ...)",
     .validator = "ITU E.164 country code + 8..15 digits",
-    .first = "+", .next = "123456789",
-    .norm = TG_NORM_DIGITS, .gen = TG_GEN_PHONE,
+    .first = "+",
+    .next = "123456789",
+    .norm = TG_NORM_DIGITS,
+    .gen = TG_GEN_PHONE,
     .match = det_e164,
 };
 
-static const char *const kw_phone[] = {"phone", "tel", "mobile", "cell", "fax", "handy",
-                                       "telefon", "call", "contact", "portable", NULL};
+static const char *const kw_phone[] = {"phone",   "tel",      "mobile",  "cell",
+                                       "fax",     "handy",    "telefon", "call",
+                                       "contact", "portable", NULL};
 
 static int det_phone_nat(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -203,7 +216,8 @@ static int det_phone_nat(const tg_det_in *in, tg_det_hit *hit)
     end = tg_parse_groups(s, in->n, in->pos, " -.", &g);
     if (!end || !tg_right_ok(s, in->n, end))
         return 0;
-    if (in->pos >= 2 && s[in->pos - 1] == '.' && tg_isdigit((unsigned char)s[in->pos - 2]))
+    if (in->pos >= 2 && s[in->pos - 1] == '.' &&
+        tg_isdigit((unsigned char)s[in->pos - 2]))
         return 0;
     hit->start = in->pos;
     hit->end = end;
@@ -242,8 +256,13 @@ const tg_detector tg_det_phone_national = {
     .summary = "national phone number: NANP (NXX) NXX-XXXX, FR 0X XX XX XX XX, UK 07XXX "
                "XXXXXX; other trunk-prefixed forms with a keyword",
     .validator = "per-country layout",
-    .first = DIGITS "(", .min_nd = 9, .max_nd = 12, .deny = TG_C_UP | TG_C_LO,
-    .norm = TG_NORM_DIGITS, .gen = TG_GEN_PHONE, .keywords = kw_phone,
+    .first = DIGITS "(",
+    .min_nd = 9,
+    .max_nd = 12,
+    .deny = TG_C_UP | TG_C_LO,
+    .norm = TG_NORM_DIGITS,
+    .gen = TG_GEN_PHONE,
+    .keywords = kw_phone,
     .match = det_phone_nat,
 };
 
@@ -258,7 +277,8 @@ static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
 
     if (!end || g.n != 4 || !tg_right_ok(s, in->n, end))
         return 0;
-    if (in->pos >= 2 && s[in->pos - 1] == '.' && tg_isdigit((unsigned char)s[in->pos - 2]))
+    if (in->pos >= 2 && s[in->pos - 1] == '.' &&
+        tg_isdigit((unsigned char)s[in->pos - 2]))
         return 0;
     for (unsigned i = 0; i < 4; i++) {
         unsigned v = 0;
@@ -281,8 +301,14 @@ static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_ipv4 = {
     .name = "ipv4",
     .summary = "IPv4 address (not 0.0.0.0, loopback or netmasks)",
-    .validator = "four octets 0..255, no leading zeros, not part of a longer dotted number",
-    .first = DIGITS, .min_nd = 4, .max_nd = 12, .min_run = 1, .max_run = 3, .next = ".",
+    .validator =
+        "four octets 0..255, no leading zeros, not part of a longer dotted number",
+    .first = DIGITS,
+    .min_nd = 4,
+    .max_nd = 12,
+    .min_run = 1,
+    .max_run = 3,
+    .next = ".",
     .deny = TG_C_UP | TG_C_LO,
     .gen = TG_GEN_IPV4,
     .match = det_ipv4,
@@ -351,12 +377,16 @@ const tg_detector tg_det_ipv6 = {
     .name = "ipv6",
     .summary = "IPv6 address (not :: or ::1)",
     .validator = "inet_pton",
-    .first = HEXCH ":", .max_run = 4, .next = ":", .prev = NOT_HEXCOLON,
+    .first = HEXCH ":",
+    .max_run = 4,
+    .next = ":",
+    .prev = NOT_HEXCOLON,
     .gen = TG_GEN_IPV6,
     .match = det_ipv6,
 };
 
-/* ---- MAC ---------------------------------------------------------------------------- */
+/* ---- MAC ----------------------------------------------------------------------------
+ */
 
 static int det_mac(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -381,8 +411,14 @@ static int det_mac(const tg_det_in *in, tg_det_hit *hit)
                 return 0;
             if (k < 5 && p[2] != sep)
                 return 0;
-            bytes[k] = (unsigned char)((tg_isdigit((unsigned char)p[0]) ? p[0] - '0' : (tg_lower((unsigned char)p[0]) - 'a' + 10)) << 4 |
-                                       (tg_isdigit((unsigned char)p[1]) ? p[1] - '0' : (tg_lower((unsigned char)p[1]) - 'a' + 10)));
+            bytes[k] =
+                (unsigned char)((tg_isdigit((unsigned char)p[0])
+                                     ? p[0] - '0'
+                                     : (tg_lower((unsigned char)p[0]) - 'a' + 10))
+                                    << 4 |
+                                (tg_isdigit((unsigned char)p[1])
+                                     ? p[1] - '0'
+                                     : (tg_lower((unsigned char)p[1]) - 'a' + 10)));
         }
         i += 17;
         if (i < in->n && (s[i] == sep || tg_ishex((unsigned char)s[i])))
@@ -425,12 +461,16 @@ const tg_detector tg_det_mac_address = {
     .name = "mac_address",
     .summary = "MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)",
     .validator = "six hex octets, one separator, not all-zero or broadcast",
-    .first = HEXCH, .runs = 0x14ULL, .next = ":-.", .prev = NOT_SEP,
+    .first = HEXCH,
+    .runs = 0x14ULL,
+    .next = ":-.",
+    .prev = NOT_SEP,
     .norm = TG_NORM_LOWER,
     .match = det_mac,
 };
 
-/* ---- credentials in URLs ----------------------------------------------------------------- */
+/* ---- credentials in URLs
+ * ----------------------------------------------------------------- */
 
 static int det_url_creds(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -468,11 +508,13 @@ const tg_detector tg_det_url_credentials = {
     .name = "url_credentials",
     .summary = "user:password in a URL (scheme://user:pass@host)",
     .validator = "scheme, userinfo with a non-empty password before the host",
-    .first = ":", .next = "/",
+    .first = ":",
+    .next = "/",
     .match = det_url_creds,
 };
 
-/* ---- IMEI ------------------------------------------------------------------------------ */
+/* ---- IMEI
+ * ------------------------------------------------------------------------------ */
 
 static const char *const kw_imei[] = {"imei", "device", "handset", NULL};
 
@@ -491,7 +533,8 @@ static int det_imei(const tg_det_in *in, tg_det_hit *hit)
         return 0;
     if (g.n == 1)
         hit->weak = 1;
-    else if (!(g.n == 4 && g.len[0] == 2 && g.len[1] == 6 && g.len[2] == 6 && g.len[3] == 1) &&
+    else if (!(g.n == 4 && g.len[0] == 2 && g.len[1] == 6 && g.len[2] == 6 &&
+               g.len[3] == 1) &&
              !(g.n == 3 && g.len[0] == 8 && g.len[1] == 6 && g.len[2] == 1))
         return 0;
     hit->start = in->pos;
@@ -503,12 +546,17 @@ const tg_detector tg_det_imei = {
     .name = "imei",
     .summary = "mobile device IMEI (bare 15 digits need a keyword)",
     .validator = "reporting-body prefix + Luhn",
-    .first = DIGITS, .min_nd = 15, .max_nd = 15, .deny = TG_C_UP | TG_C_LO,
-    .norm = TG_NORM_DIGITS, .keywords = kw_imei,
+    .first = DIGITS,
+    .min_nd = 15,
+    .max_nd = 15,
+    .deny = TG_C_UP | TG_C_LO,
+    .norm = TG_NORM_DIGITS,
+    .keywords = kw_imei,
     .match = det_imei,
 };
 
-/* ---- VIN --------------------------------------------------------------------------------- */
+/* ---- VIN
+ * --------------------------------------------------------------------------------- */
 
 static int vin_value(unsigned char c)
 {
@@ -556,16 +604,19 @@ const tg_detector tg_det_vin = {
     .name = "vin",
     .summary = "vehicle identification number (17 characters)",
     .validator = "ISO 3779 alphabet + North American check digit (position 9)",
-    .first = DIGITS "ABCDEFGHJKLMNPRSTUVWXYZ", .min_run = 17, .max_run = 17,
+    .first = DIGITS "ABCDEFGHJKLMNPRSTUVWXYZ",
+    .min_run = 17,
+    .max_run = 17,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_vin,
 };
 
-/* ---- dates of birth ----------------------------------------------------------------------- */
+/* ---- dates of birth
+ * ----------------------------------------------------------------------- */
 
-static const char *const kw_dob[] = {"dob", "birth", "born", "geburt", "naissance",
-                                     "nacimiento", "nascita", "fodsel", "birthdate",
-                                     "geb.", NULL};
+static const char *const kw_dob[] = {"dob",       "birth",      "born",    "geburt",
+                                     "naissance", "nacimiento", "nascita", "fodsel",
+                                     "birthdate", "geb.",       NULL};
 
 static int det_dob(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -594,7 +645,8 @@ static int det_dob(const tg_det_in *in, tg_det_hit *hit)
         }
         ok = 1;
     }
-    if (!ok || y < 1900 || y > 2030 || !tg_date_ok(y, m, d) || !tg_right_ok(in->s, in->n, in->pos + 10))
+    if (!ok || y < 1900 || y > 2030 || !tg_date_ok(y, m, d) ||
+        !tg_right_ok(in->s, in->n, in->pos + 10))
         return 0;
     hit->start = in->pos;
     hit->end = in->pos + 10;
@@ -606,12 +658,17 @@ const tg_detector tg_det_date_of_birth = {
     .name = "date_of_birth",
     .summary = "a calendar date next to a birth keyword (dob, born, geburt...)",
     .validator = "real calendar date, year 1900..2030",
-    .first = DIGITS, .runs = 0x14ULL, .next = "-/.", .deny = TG_C_UP | TG_C_LO,
-    .gen = TG_GEN_DATE, .keywords = kw_dob,
+    .first = DIGITS,
+    .runs = 0x14ULL,
+    .next = "-/.",
+    .deny = TG_C_UP | TG_C_LO,
+    .gen = TG_GEN_DATE,
+    .keywords = kw_dob,
     .match = det_dob,
 };
 
-/* ---- SQL literals -------------------------------------------------------------------------- */
+/* ---- SQL literals
+ * -------------------------------------------------------------------------- */
 
 static int det_sql(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -642,7 +699,8 @@ static int det_sql(const tg_det_in *in, tg_det_hit *hit)
     }
     if (in->pos > 0) {
         unsigned char p = (unsigned char)s[in->pos - 1];
-        if (p == '$' || p == ':' || p == '?' || p == '@' || p == '_' || p == '"' || p == '`')
+        if (p == '$' || p == ':' || p == '?' || p == '@' || p == '_' || p == '"' ||
+            p == '`')
             return 0;
         if (p == '.' && in->pos >= 2 && tg_isalpha((unsigned char)s[in->pos - 2]))
             return 0;

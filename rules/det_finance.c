@@ -76,8 +76,12 @@ const tg_detector tg_det_credit_card = {
     .name = "credit_card",
     .summary = "payment card number (PAN), plain or grouped in 4s",
     .validator = "Luhn + issuer prefix (IIN) + per-network length",
-    .first = DIGITS, .min_nd = 12, .max_nd = 19, .deny = TG_C_UP | TG_C_LO,
-    .norm = TG_NORM_DIGITS, .gen = TG_GEN_NONE,
+    .first = DIGITS,
+    .min_nd = 12,
+    .max_nd = 19,
+    .deny = TG_C_UP | TG_C_LO,
+    .norm = TG_NORM_DIGITS,
+    .gen = TG_GEN_NONE,
     .match = det_card,
 };
 
@@ -170,7 +174,10 @@ const tg_detector tg_det_iban = {
     .name = "iban",
     .summary = "International Bank Account Number, plain or grouped in 4s",
     .validator = "ISO 13616 country length + mod-97",
-    .first = UPPER, .need = TG_C_UP | TG_C_DIG, .deny = TG_C_LO, .runs = 0x7ffff8010ULL,
+    .first = UPPER,
+    .need = TG_C_UP | TG_C_DIG,
+    .deny = TG_C_LO,
+    .runs = 0x7ffff8010ULL,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_iban,
 };
@@ -206,8 +213,12 @@ const tg_detector tg_det_aba_routing = {
     .name = "aba_routing",
     .summary = "US ABA bank routing number (needs a keyword such as 'routing')",
     .validator = "Federal Reserve prefix + weighted mod-10 (3,7,1)",
-    .first = DIGITS, .min_nd = 9, .max_nd = 9, .deny = TG_C_UP | TG_C_LO,
-    .norm = TG_NORM_DIGITS, .keywords = kw_aba,
+    .first = DIGITS,
+    .min_nd = 9,
+    .max_nd = 9,
+    .deny = TG_C_UP | TG_C_LO,
+    .norm = TG_NORM_DIGITS,
+    .keywords = kw_aba,
     .match = det_aba,
 };
 
@@ -240,7 +251,9 @@ const tg_detector tg_det_swift_bic = {
     .name = "swift_bic",
     .summary = "SWIFT/BIC bank identifier (needs a keyword such as 'swift' or 'bic')",
     .validator = "ISO 9362 layout + ISO 3166 country",
-    .first = UPPER, .runs = 0x900ULL,
-    .norm = TG_NORM_ALNUM_UPPER, .keywords = kw_bic,
+    .first = UPPER,
+    .runs = 0x900ULL,
+    .norm = TG_NORM_ALNUM_UPPER,
+    .keywords = kw_bic,
     .match = det_bic,
 };

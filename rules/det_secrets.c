@@ -52,8 +52,9 @@ static int emit(const tg_det_in *in, tg_det_hit *hit, size_t start, size_t end)
 
 static int det_aws_key_id(const tg_det_in *in, tg_det_hit *hit)
 {
-    static const char *const pfx[] = {"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA",
-                                      "AIPA", "ANPA", "ANVA", "APKA", "AROA", "ASCA", NULL};
+    static const char *const pfx[] = {"AKIA", "ASIA", "ABIA", "ACCA", "AGPA",
+                                      "AIDA", "AIPA", "ANPA", "ANVA", "APKA",
+                                      "AROA", "ASCA", NULL};
     const char *s = in->s + in->pos;
     int ok = 0;
 
@@ -70,9 +71,12 @@ static int det_aws_key_id(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_aws_access_key_id = {
-    .name = "aws_access_key_id", .summary = "AWS access key id (AKIA..., ASIA...)",
+    .name = "aws_access_key_id",
+    .summary = "AWS access key id (AKIA..., ASIA...)",
     .validator = "documented 4-letter prefix + 16 base32 characters",
-    .first = "A", .min_run = 20, .max_run = 20,
+    .first = "A",
+    .min_run = 20,
+    .max_run = 20,
     .match = det_aws_key_id,
 };
 
@@ -94,13 +98,18 @@ static int det_aws_secret(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_aws_secret_key = {
-    .name = "aws_secret_key", .summary = "AWS secret access key (40 base64 characters, needs a keyword)",
+    .name = "aws_secret_key",
+    .summary = "AWS secret access key (40 base64 characters, needs a keyword)",
     .validator = "length 40 + mixed case and digits",
-    .trig = TG_TRIG_TOKEN, .min_run = 40, .max_run = 40,
-    .keywords = kw_aws_secret, .match = det_aws_secret,
+    .trig = TG_TRIG_TOKEN,
+    .min_run = 40,
+    .max_run = 40,
+    .keywords = kw_aws_secret,
+    .match = det_aws_secret,
 };
 
-/* ---- GitHub / GitLab / npm ---------------------------------------------------------- */
+/* ---- GitHub / GitLab / npm ----------------------------------------------------------
+ */
 
 static int b62_val(unsigned char c)
 {
@@ -128,8 +137,8 @@ static int det_github(const tg_det_in *in, tg_det_hit *hit)
             return 0;
         return emit(in, hit, in->pos, in->pos + 11 + len);
     }
-    if (in->run_end - in->pos != 3 || s[0] != 'g' || s[1] != 'h' || !strchr("pousr", s[2]) ||
-        !s[2] || in->pos + 4 > in->n || s[3] != '_')
+    if (in->run_end - in->pos != 3 || s[0] != 'g' || s[1] != 'h' ||
+        !strchr("pousr", s[2]) || !s[2] || in->pos + 4 > in->n || s[3] != '_')
         return 0;
     len = span(in, in->pos + 4, "", 37);
     if (len != 36 || !tg_right_ok(in->s, in->n, in->pos + 40))
@@ -143,10 +152,14 @@ static int det_github(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_github_token = {
-    .name = "github_token", .summary = "GitHub token (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
+    .name = "github_token",
+    .summary = "GitHub token (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
     .validator = "prefix + length + CRC32 checksum in base62",
-    .first = "g", .runs = 0x48ULL, .next = "_",
-    .keywords = kw_token, .match = det_github,
+    .first = "g",
+    .runs = 0x48ULL,
+    .next = "_",
+    .keywords = kw_token,
+    .match = det_github,
 };
 
 static int det_gitlab(const tg_det_in *in, tg_det_hit *hit)
@@ -162,9 +175,13 @@ static int det_gitlab(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_gitlab_token = {
-    .name = "gitlab_token", .summary = "GitLab personal access token (glpat-...)",
+    .name = "gitlab_token",
+    .summary = "GitLab personal access token (glpat-...)",
     .validator = "prefix + at least 20 token characters",
-    .first = "g", .min_run = 5, .max_run = 5, .next = "-",
+    .first = "g",
+    .min_run = 5,
+    .max_run = 5,
+    .next = "-",
     .match = det_gitlab,
 };
 
@@ -181,13 +198,18 @@ static int det_npm(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_npm_token = {
-    .name = "npm_token", .summary = "npm access token (npm_ + 36 base62)",
+    .name = "npm_token",
+    .summary = "npm access token (npm_ + 36 base62)",
     .validator = "prefix + length",
-    .first = "n", .min_run = 3, .max_run = 3, .next = "_",
+    .first = "n",
+    .min_run = 3,
+    .max_run = 3,
+    .next = "_",
     .match = det_npm,
 };
 
-/* ---- JWT ----------------------------------------------------------------------------- */
+/* ---- JWT -----------------------------------------------------------------------------
+ */
 
 static int det_jwt(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -218,13 +240,17 @@ static int det_jwt(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_jwt = {
-    .name = "jwt", .summary = "JSON Web Token (header.payload.signature)",
+    .name = "jwt",
+    .summary = "JSON Web Token (header.payload.signature)",
     .validator = "three base64url parts, header decodes to JSON with \"alg\" or \"typ\"",
-    .first = "e", .min_run = 10, .next = ".",
+    .first = "e",
+    .min_run = 10,
+    .next = ".",
     .match = det_jwt,
 };
 
-/* ---- PEM private keys ---------------------------------------------------------------- */
+/* ---- PEM private keys ----------------------------------------------------------------
+ */
 
 static int det_pem(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -233,7 +259,8 @@ static int det_pem(const tg_det_in *in, tg_det_hit *hit)
 
     if (!starts(in, in->pos, "-----BEGIN "))
         return 0;
-    while (i < in->n && i - in->pos < 64 && (tg_isupper((unsigned char)s[i]) || s[i] == ' '))
+    while (i < in->n && i - in->pos < 64 &&
+           (tg_isupper((unsigned char)s[i]) || s[i] == ' '))
         i++;
     if (i < in->pos + 22 || !starts(in, i, "-----") ||
         !((i >= 11 && memcmp(s + i - 11, "PRIVATE KEY", 11) == 0) ||
@@ -255,13 +282,16 @@ static int det_pem(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_pem_private_key = {
-    .name = "pem_private_key", .summary = "PEM private key block (RSA, EC, OpenSSH, PGP, PKCS#8)",
+    .name = "pem_private_key",
+    .summary = "PEM private key block (RSA, EC, OpenSSH, PGP, PKCS#8)",
     .validator = "BEGIN ... PRIVATE KEY armour up to the END line",
-    .first = "-", .next = "-",
+    .first = "-",
+    .next = "-",
     .match = det_pem,
 };
 
-/* ---- Authorization headers ------------------------------------------------------------ */
+/* ---- Authorization headers ------------------------------------------------------------
+ */
 
 static int det_bearer(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -280,8 +310,8 @@ static int det_bearer(const tg_det_in *in, tg_det_hit *hit)
     {
         int dg = 0;
         for (size_t j = i; j < i + len; j++)
-            dg |= tg_isdigit((unsigned char)in->s[j]) || in->s[j] == '.' || in->s[j] == '_' ||
-                  in->s[j] == '-';
+            dg |= tg_isdigit((unsigned char)in->s[j]) || in->s[j] == '.' ||
+                  in->s[j] == '_' || in->s[j] == '-';
         if (!dg)
             return 0; /* "Bearer authenticationfailure" is prose */
     }
@@ -289,9 +319,13 @@ static int det_bearer(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_bearer_token = {
-    .name = "bearer_token", .summary = "Bearer credentials (Authorization: Bearer <token>)",
+    .name = "bearer_token",
+    .summary = "Bearer credentials (Authorization: Bearer <token>)",
     .validator = "scheme + token of at least 16 token68 characters",
-    .first = "Bb", .min_run = 6, .max_run = 6, .next = " \t",
+    .first = "Bb",
+    .min_run = 6,
+    .max_run = 6,
+    .next = " \t",
     .match = det_bearer,
 };
 
@@ -327,13 +361,18 @@ static int det_basic(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_basic_auth = {
-    .name = "basic_auth", .summary = "Basic credentials (Authorization: Basic base64(user:pass))",
+    .name = "basic_auth",
+    .summary = "Basic credentials (Authorization: Basic base64(user:pass))",
     .validator = "base64 that decodes to printable user:password",
-    .first = "Bb", .min_run = 5, .max_run = 5, .next = " ",
+    .first = "Bb",
+    .min_run = 5,
+    .max_run = 5,
+    .next = " ",
     .match = det_basic,
 };
 
-/* ---- SaaS keys ---------------------------------------------------------------------------- */
+/* ---- SaaS keys
+ * ---------------------------------------------------------------------------- */
 
 static int det_slack(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -353,9 +392,13 @@ static int det_slack(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_slack_token = {
-    .name = "slack_token", .summary = "Slack token (xoxb-, xoxp-, xoxa-, xoxo-, xoxs-, xoxr-)",
+    .name = "slack_token",
+    .summary = "Slack token (xoxb-, xoxp-, xoxa-, xoxo-, xoxs-, xoxr-)",
     .validator = "prefix + dash-separated segments",
-    .first = "x", .min_run = 4, .max_run = 4, .next = "-",
+    .first = "x",
+    .min_run = 4,
+    .max_run = 4,
+    .next = "-",
     .match = det_slack,
 };
 
@@ -381,9 +424,13 @@ static int det_slack_hook(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_slack_webhook = {
-    .name = "slack_webhook", .summary = "Slack incoming-webhook URL path",
+    .name = "slack_webhook",
+    .summary = "Slack incoming-webhook URL path",
     .validator = "hooks.slack.com/services/T.../B.../secret",
-    .first = "h", .min_run = 5, .max_run = 5, .next = ".",
+    .first = "h",
+    .min_run = 5,
+    .max_run = 5,
+    .next = ".",
     .match = det_slack_hook,
 };
 
@@ -391,7 +438,8 @@ static int det_stripe(const tg_det_in *in, tg_det_hit *hit)
 {
     size_t len, at;
 
-    if (in->run_end - in->pos != 2 || !(starts(in, in->pos, "sk_") || starts(in, in->pos, "rk_")))
+    if (in->run_end - in->pos != 2 ||
+        !(starts(in, in->pos, "sk_") || starts(in, in->pos, "rk_")))
         return 0;
     if (starts(in, in->pos + 3, "live_"))
         at = in->pos + 8;
@@ -406,9 +454,13 @@ static int det_stripe(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_stripe_key = {
-    .name = "stripe_key", .summary = "Stripe secret or restricted key (sk_live_, rk_live_, sk_test_)",
+    .name = "stripe_key",
+    .summary = "Stripe secret or restricted key (sk_live_, rk_live_, sk_test_)",
     .validator = "prefix + at least 16 base62 characters",
-    .first = "rs", .min_run = 2, .max_run = 2, .next = "_",
+    .first = "rs",
+    .min_run = 2,
+    .max_run = 2,
+    .next = "_",
     .match = det_stripe,
 };
 
@@ -425,9 +477,11 @@ static int det_google(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_google_api_key = {
-    .name = "google_api_key", .summary = "Google API key (AIza + 35 characters)",
+    .name = "google_api_key",
+    .summary = "Google API key (AIza + 35 characters)",
     .validator = "prefix + exact length",
-    .first = "A", .min_run = 4,
+    .first = "A",
+    .min_run = 4,
     .match = det_google,
 };
 
@@ -443,16 +497,21 @@ static int det_openai(const tg_det_in *in, tg_det_hit *hit)
     if (len < 40 || !tg_right_ok(in->s, in->n, in->pos + 3 + len))
         return 0;
     /* legacy keys carry "T3BlbkFJ"; project and service keys a prefix */
-    if (!memmem(in->s + in->pos, 3 + len, "T3BlbkFJ", 8) && !starts(in, in->pos + 3, "proj-") &&
-        !starts(in, in->pos + 3, "svcacct-") && !starts(in, in->pos + 3, "admin-"))
+    if (!memmem(in->s + in->pos, 3 + len, "T3BlbkFJ", 8) &&
+        !starts(in, in->pos + 3, "proj-") && !starts(in, in->pos + 3, "svcacct-") &&
+        !starts(in, in->pos + 3, "admin-"))
         return 0;
     return emit(in, hit, in->pos, in->pos + 3 + len);
 }
 
 const tg_detector tg_det_openai_api_key = {
-    .name = "openai_api_key", .summary = "OpenAI API key (sk-proj-..., sk-...T3BlbkFJ...)",
+    .name = "openai_api_key",
+    .summary = "OpenAI API key (sk-proj-..., sk-...T3BlbkFJ...)",
     .validator = "prefix + marker + length",
-    .first = "s", .min_run = 2, .max_run = 2, .next = "-",
+    .first = "s",
+    .min_run = 2,
+    .max_run = 2,
+    .next = "-",
     .match = det_openai,
 };
 
@@ -469,9 +528,13 @@ static int det_anthropic(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_anthropic_api_key = {
-    .name = "anthropic_api_key", .summary = "Anthropic API key (sk-ant-...)",
+    .name = "anthropic_api_key",
+    .summary = "Anthropic API key (sk-ant-...)",
     .validator = "prefix + length",
-    .first = "s", .min_run = 2, .max_run = 2, .next = "-",
+    .first = "s",
+    .min_run = 2,
+    .max_run = 2,
+    .next = "-",
     .match = det_anthropic,
 };
 
@@ -491,13 +554,18 @@ static int det_sendgrid(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_sendgrid_key = {
-    .name = "sendgrid_key", .summary = "SendGrid API key (SG.xxx.yyy)",
+    .name = "sendgrid_key",
+    .summary = "SendGrid API key (SG.xxx.yyy)",
     .validator = "prefix + 22 + 43 characters",
-    .first = "S", .min_run = 2, .max_run = 2, .next = ".",
+    .first = "S",
+    .min_run = 2,
+    .max_run = 2,
+    .next = ".",
     .match = det_sendgrid,
 };
 
-/* ---- secret = value ------------------------------------------------------------------ */
+/* ---- secret = value ------------------------------------------------------------------
+ */
 
 /* Triggered at '=' or ':' (rarer than words): the identifier before it must
  * end in a secret-like name (password, db.password, DB_PASSWORD,
@@ -507,12 +575,13 @@ static int det_assign(const tg_det_in *in, tg_det_hit *hit)
     static const struct {
         const char *name;
         uint8_t len;
-    } names[] = {{"password", 8},  {"passwd", 6},        {"pwd", 3},          {"pass", 4},
-                 {"passphrase", 10}, {"secret", 6},      {"apikey", 6},       {"api_key", 7},
-                 {"api-key", 7},   {"token", 5},         {"access_token", 12}, {"auth_token", 10},
+    } names[] = {{"password", 8},       {"passwd", 6},        {"pwd", 3},
+                 {"pass", 4},           {"passphrase", 10},   {"secret", 6},
+                 {"apikey", 6},         {"api_key", 7},       {"api-key", 7},
+                 {"token", 5},          {"access_token", 12}, {"auth_token", 10},
                  {"client_secret", 13}, {"private_key", 11}};
-    static const char *const empty[] = {"null", "none", "true", "false", "undefined", "nil",
-                                        "redacted", "xxx", "***", NULL};
+    static const char *const empty[] = {"null", "none",     "true", "false", "undefined",
+                                        "nil",  "redacted", "xxx",  "***",   NULL};
     const char *s = in->s;
     size_t i = in->pos, e, v, vlen;
     int found = 0;
@@ -528,7 +597,12 @@ static int det_assign(const tg_det_in *in, tg_det_hit *hit)
         return 0;
     /* every name ends in one of these letters: most identifiers stop here */
     switch (tg_lower((unsigned char)s[e - 1])) {
-    case 'd': case 's': case 't': case 'y': case 'n': case 'e':
+    case 'd':
+    case 's':
+    case 't':
+    case 'y':
+    case 'n':
+    case 'e':
         break;
     default:
         return 0;
@@ -556,14 +630,15 @@ static int det_assign(const tg_det_in *in, tg_det_hit *hit)
     v = i;
     while (i < in->n && i - v < 1024) {
         unsigned char c = (unsigned char)s[i];
-        if (q ? c == (unsigned char)q : (tg_cls[c] & TG_C_SPACE) || c == '&' || c == ';' ||
-                                            c == ',' || c == '"' || c == '\'' || c == '}' ||
-                                            c == ']' || c == ')')
+        if (q ? c == (unsigned char)q
+              : (tg_cls[c] & TG_C_SPACE) || c == '&' || c == ';' || c == ',' ||
+                    c == '"' || c == '\'' || c == '}' || c == ']' || c == ')')
             break;
         i++;
     }
     vlen = i - v;
-    if (vlen < 3 || s[v] == '$' || s[v] == '%' || s[v] == '<' || s[v] == '{' || s[v] == '[')
+    if (vlen < 3 || s[v] == '$' || s[v] == '%' || s[v] == '<' || s[v] == '{' ||
+        s[v] == '[')
         return 0;
     for (int k = 0; empty[k]; k++)
         if (strlen(empty[k]) == vlen && starts_ci(in, v, empty[k]))
@@ -579,13 +654,16 @@ static int det_assign(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_secret_assignment = {
-    .name = "secret_assignment", .summary = "value assigned to password=, secret:, api_key=, token=... in text",
+    .name = "secret_assignment",
+    .summary = "value assigned to password=, secret:, api_key=, token=... in text",
     .validator = "secret-like name, '=' or ':', a non-placeholder value",
-    .first = "=:", .prev = "dstyneDSTYNE\"' \t",
+    .first = "=:",
+    .prev = "dstyneDSTYNE\"' \t",
     .match = det_assign,
 };
 
-/* ---- generic high-entropy tokens ----------------------------------------------------- */
+/* ---- generic high-entropy tokens -----------------------------------------------------
+ */
 
 /* Random base62/base64 text switches between upper case, lower case and
  * digits often; identifiers and words do not. Together with Shannon
@@ -628,8 +706,11 @@ static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
 }
 
 const tg_detector tg_det_generic_secret = {
-    .name = "generic_secret", .summary = "high-entropy token of 24+ characters (base62/base64/url-safe)",
-    .validator = "upper+lower+digits, Shannon entropy >= 4 bits/char, class switches >= 40%",
-    .trig = TG_TRIG_TOKEN, .min_run = 24,
+    .name = "generic_secret",
+    .summary = "high-entropy token of 24+ characters (base62/base64/url-safe)",
+    .validator =
+        "upper+lower+digits, Shannon entropy >= 4 bits/char, class switches >= 40%",
+    .trig = TG_TRIG_TOKEN,
+    .min_run = 24,
     .match = det_entropy,
 };

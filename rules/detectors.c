@@ -20,14 +20,15 @@
 extern const tg_detector tg_det_credit_card, tg_det_iban, tg_det_aba_routing,
     tg_det_swift_bic, tg_det_email, tg_det_phone_e164, tg_det_phone_national, tg_det_ipv4,
     tg_det_ipv6, tg_det_mac_address, tg_det_url_credentials, tg_det_imei, tg_det_vin,
-    tg_det_date_of_birth, tg_det_sql_literal, tg_det_us_ssn, tg_det_us_itin, tg_det_us_npi,
-    tg_det_us_dea, tg_det_us_mbi, tg_det_uk_nhs, tg_det_uk_nino, tg_det_de_tax_id,
-    tg_det_de_svnr, tg_det_fr_nir, tg_det_es_dni, tg_det_es_nie, tg_det_it_codice_fiscale,
-    tg_det_nl_bsn, tg_det_pl_pesel, tg_det_pl_nip, tg_det_pt_nif, tg_det_se_personnummer,
-    tg_det_fi_hetu, tg_det_no_fnr, tg_det_dk_cpr, tg_det_in_aadhaar, tg_det_in_pan,
-    tg_det_br_cpf, tg_det_br_cnpj, tg_det_ca_sin, tg_det_be_nrn, tg_det_cn_resident_id,
-    tg_det_sg_nric, tg_det_au_tfn, tg_det_au_medicare, tg_det_ch_ahv, tg_det_ie_pps,
-    tg_det_icd10, tg_det_aws_access_key_id, tg_det_aws_secret_key, tg_det_github_token,
+    tg_det_date_of_birth, tg_det_sql_literal, tg_det_us_ssn, tg_det_us_itin,
+    tg_det_us_npi, tg_det_us_dea, tg_det_us_mbi, tg_det_uk_nhs, tg_det_uk_nino,
+    tg_det_de_tax_id, tg_det_de_svnr, tg_det_fr_nir, tg_det_es_dni, tg_det_es_nie,
+    tg_det_it_codice_fiscale, tg_det_nl_bsn, tg_det_pl_pesel, tg_det_pl_nip,
+    tg_det_pt_nif, tg_det_se_personnummer, tg_det_fi_hetu, tg_det_no_fnr, tg_det_dk_cpr,
+    tg_det_in_aadhaar, tg_det_in_pan, tg_det_br_cpf, tg_det_br_cnpj, tg_det_ca_sin,
+    tg_det_be_nrn, tg_det_cn_resident_id, tg_det_sg_nric, tg_det_au_tfn,
+    tg_det_au_medicare, tg_det_ch_ahv, tg_det_ie_pps, tg_det_icd10,
+    tg_det_aws_access_key_id, tg_det_aws_secret_key, tg_det_github_token,
     tg_det_gitlab_token, tg_det_npm_token, tg_det_jwt, tg_det_pem_private_key,
     tg_det_bearer_token, tg_det_basic_auth, tg_det_slack_token, tg_det_slack_webhook,
     tg_det_stripe_key, tg_det_google_api_key, tg_det_openai_api_key,
@@ -37,28 +38,76 @@ extern const tg_detector tg_det_credit_card, tg_det_iban, tg_det_aba_routing,
 /* The one list of built-in detectors; a policy names them by `name`. */
 const tg_detector *const tg_detectors[] = {
     /* payment and banking */
-    &tg_det_credit_card, &tg_det_iban, &tg_det_aba_routing, &tg_det_swift_bic,
+    &tg_det_credit_card,
+    &tg_det_iban,
+    &tg_det_aba_routing,
+    &tg_det_swift_bic,
     /* contact, network, device */
-    &tg_det_email, &tg_det_phone_e164, &tg_det_phone_national, &tg_det_ipv4, &tg_det_ipv6,
-    &tg_det_mac_address, &tg_det_url_credentials, &tg_det_imei, &tg_det_vin,
-    &tg_det_date_of_birth, &tg_det_sql_literal,
+    &tg_det_email,
+    &tg_det_phone_e164,
+    &tg_det_phone_national,
+    &tg_det_ipv4,
+    &tg_det_ipv6,
+    &tg_det_mac_address,
+    &tg_det_url_credentials,
+    &tg_det_imei,
+    &tg_det_vin,
+    &tg_det_date_of_birth,
+    &tg_det_sql_literal,
     /* national identifiers */
-    &tg_det_us_ssn, &tg_det_us_itin, &tg_det_us_npi, &tg_det_us_dea, &tg_det_us_mbi,
-    &tg_det_uk_nhs, &tg_det_uk_nino, &tg_det_de_tax_id, &tg_det_de_svnr, &tg_det_fr_nir,
-    &tg_det_es_dni, &tg_det_es_nie, &tg_det_it_codice_fiscale, &tg_det_nl_bsn,
-    &tg_det_pl_pesel, &tg_det_pl_nip, &tg_det_pt_nif, &tg_det_se_personnummer,
-    &tg_det_fi_hetu, &tg_det_no_fnr, &tg_det_dk_cpr, &tg_det_in_aadhaar, &tg_det_in_pan,
-    &tg_det_br_cpf, &tg_det_br_cnpj, &tg_det_ca_sin, &tg_det_be_nrn,
-    &tg_det_cn_resident_id, &tg_det_sg_nric, &tg_det_au_tfn, &tg_det_au_medicare,
-    &tg_det_ch_ahv, &tg_det_ie_pps,
+    &tg_det_us_ssn,
+    &tg_det_us_itin,
+    &tg_det_us_npi,
+    &tg_det_us_dea,
+    &tg_det_us_mbi,
+    &tg_det_uk_nhs,
+    &tg_det_uk_nino,
+    &tg_det_de_tax_id,
+    &tg_det_de_svnr,
+    &tg_det_fr_nir,
+    &tg_det_es_dni,
+    &tg_det_es_nie,
+    &tg_det_it_codice_fiscale,
+    &tg_det_nl_bsn,
+    &tg_det_pl_pesel,
+    &tg_det_pl_nip,
+    &tg_det_pt_nif,
+    &tg_det_se_personnummer,
+    &tg_det_fi_hetu,
+    &tg_det_no_fnr,
+    &tg_det_dk_cpr,
+    &tg_det_in_aadhaar,
+    &tg_det_in_pan,
+    &tg_det_br_cpf,
+    &tg_det_br_cnpj,
+    &tg_det_ca_sin,
+    &tg_det_be_nrn,
+    &tg_det_cn_resident_id,
+    &tg_det_sg_nric,
+    &tg_det_au_tfn,
+    &tg_det_au_medicare,
+    &tg_det_ch_ahv,
+    &tg_det_ie_pps,
     /* health */
     &tg_det_icd10,
     /* secrets */
-    &tg_det_aws_access_key_id, &tg_det_aws_secret_key, &tg_det_github_token,
-    &tg_det_gitlab_token, &tg_det_npm_token, &tg_det_jwt, &tg_det_pem_private_key,
-    &tg_det_bearer_token, &tg_det_basic_auth, &tg_det_slack_token, &tg_det_slack_webhook,
-    &tg_det_stripe_key, &tg_det_google_api_key, &tg_det_openai_api_key,
-    &tg_det_anthropic_api_key, &tg_det_sendgrid_key, &tg_det_secret_assignment,
+    &tg_det_aws_access_key_id,
+    &tg_det_aws_secret_key,
+    &tg_det_github_token,
+    &tg_det_gitlab_token,
+    &tg_det_npm_token,
+    &tg_det_jwt,
+    &tg_det_pem_private_key,
+    &tg_det_bearer_token,
+    &tg_det_basic_auth,
+    &tg_det_slack_token,
+    &tg_det_slack_webhook,
+    &tg_det_stripe_key,
+    &tg_det_google_api_key,
+    &tg_det_openai_api_key,
+    &tg_det_anthropic_api_key,
+    &tg_det_sendgrid_key,
+    &tg_det_secret_assignment,
     &tg_det_generic_secret,
 };
 const size_t tg_n_detectors = sizeof(tg_detectors) / sizeof(tg_detectors[0]);
@@ -123,7 +172,8 @@ void tg_scanner_build(tg_scanner *sc, const uint64_t used[2])
             /* the last bucket stands for every longer run */
             int ok;
             if (d->runs)
-                ok = r < TG_RUN_BUCKETS - 1 ? (int)((d->runs >> r) & 1) : (d->runs >> r) != 0;
+                ok = r < TG_RUN_BUCKETS - 1 ? (int)((d->runs >> r) & 1)
+                                            : (d->runs >> r) != 0;
             else
                 ok = r >= d->min_run && (!d->max_run || r <= d->max_run ||
                                          (r == TG_RUN_BUCKETS - 1 && d->max_run >= r));
@@ -197,8 +247,8 @@ static inline int active_has(const uint64_t active[2], unsigned id)
 {
     return (int)((active[id >> 6] >> (id & 63)) & 1);
 }
-static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_end, unsigned nd,
-                   tg_scan_emit emit, void *ctx)
+static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_end,
+                   unsigned nd, tg_scan_emit emit, void *ctx)
 {
     const tg_detector *d = tg_detectors[id];
     tg_det_in in;
@@ -220,9 +270,9 @@ static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_e
  * trigger byte, the run's length and character classes, and the bytes
  * around it. `nx` is the byte after the run (after the trigger for
  * punctuation), `bits` the run's classes (0 for punctuation). */
-static inline void candidates(const tg_scanner *sc, const uint64_t active[2], const char *s,
-                              size_t st, size_t rl, unsigned char nx, unsigned bits,
-                              uint64_t m[2])
+static inline void candidates(const tg_scanner *sc, const uint64_t active[2],
+                              const char *s, size_t st, size_t rl, unsigned char nx,
+                              unsigned bits, uint64_t m[2])
 {
     unsigned char c = (unsigned char)s[st];
     unsigned r = rl < TG_RUN_BUCKETS - 1 ? (unsigned)rl : TG_RUN_BUCKETS - 1;
@@ -236,8 +286,8 @@ static inline void candidates(const tg_scanner *sc, const uint64_t active[2], co
 
 /* Calls the candidates; returns the furthest end of an accepted hit (0 if
  * none). */
-static size_t dispatch(const tg_scanner *sc, const uint64_t mm[2], const char *s, size_t n,
-                       size_t st, size_t run_end, tg_scan_emit emit, void *ctx)
+static size_t dispatch(const tg_scanner *sc, const uint64_t mm[2], const char *s,
+                       size_t n, size_t st, size_t run_end, tg_scan_emit emit, void *ctx)
 {
     unsigned char c = (unsigned char)s[st];
     size_t far = 0, e;
@@ -266,8 +316,9 @@ static size_t dispatch(const tg_scanner *sc, const uint64_t mm[2], const char *s
     return far;
 }
 
-static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2], const char *s,
-                             size_t n, size_t st, size_t end, tg_scan_emit emit, void *ctx)
+static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2],
+                             const char *s, size_t n, size_t st, size_t end,
+                             tg_scan_emit emit, void *ctx)
 {
     size_t far = 0, len = end - st;
 
@@ -277,7 +328,8 @@ static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2], con
         tg_det_in in;
         tg_det_hit hit;
 
-        if (!active_has(active, id) || len < d->min_run || (d->max_run && len > d->max_run))
+        if (!active_has(active, id) || len < d->min_run ||
+            (d->max_run && len > d->max_run))
             continue;
         in.s = s;
         in.n = n;
@@ -285,14 +337,16 @@ static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2], con
         in.run_end = end;
         in.nd = 0;
         memset(&hit, 0, sizeof(hit));
-        if (d->match(&in, &hit) && hit.end > hit.start && emit(ctx, id, &hit) && hit.end > far)
+        if (d->match(&in, &hit) && hit.end > hit.start && emit(ctx, id, &hit) &&
+            hit.end > far)
             far = hit.end;
     }
     return far;
 }
 
 /* Bytes skipped over by an accepted hit still count as seen. */
-static void mark_seen(const tg_scanner *sc, uint64_t seen[4], const char *s, size_t a, size_t b)
+static void mark_seen(const tg_scanner *sc, uint64_t seen[4], const char *s, size_t a,
+                      size_t b)
 {
     for (size_t i = a; seen && i < b; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -332,7 +386,8 @@ void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size
                 ((sc->kwwords[c] >> (i - st < 31 ? i - st : 31)) & 1))
                 spot(ctx, s, n, st, i);
             if (a & TG_ACT_FIRST) {
-                candidates(sc, active, s, st, i - st, i < n ? (unsigned char)s[i] : 0, bits, m);
+                candidates(sc, active, s, st, i - st, i < n ? (unsigned char)s[i] : 0,
+                           bits, m);
                 if (m[0] | m[1]) {
                     size_t far = dispatch(sc, m, s, n, st, i, emit, ctx);
                     if (far > i) {
@@ -347,13 +402,15 @@ void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size
         /* white space and punctuation: usually nothing to do */
         if (in_ext && !(a & TG_ACT_JOIN)) {
             in_ext = 0;
-            if (tokens && i - ext_start >= sc->min_token && (ext_bits & TG_C_ALNUM) == TG_C_ALNUM)
+            if (tokens && i - ext_start >= sc->min_token &&
+                (ext_bits & TG_C_ALNUM) == TG_C_ALNUM)
                 token_dispatch(sc, active, s, n, ext_start, i, emit, ctx);
         }
         if ((a & TG_ACT_WANT) && seen)
             seen[c >> 6] |= (uint64_t)1 << (c & 63);
         if (a & TG_ACT_FIRST) {
-            candidates(sc, active, s, i, 0, i + 1 < n ? (unsigned char)s[i + 1] : 0, 0, m);
+            candidates(sc, active, s, i, 0, i + 1 < n ? (unsigned char)s[i + 1] : 0, 0,
+                       m);
             if (m[0] | m[1]) {
                 size_t far = dispatch(sc, m, s, n, i, i, emit, ctx);
                 if (far > i + 1) {

@@ -29,7 +29,8 @@ int tg_otlp_node_kind(const ProtobufCMessageDescriptor *d)
         return TG_NODE_METRIC;
     if (d == &opentelemetry__proto__metrics__v1__number_data_point__descriptor ||
         d == &opentelemetry__proto__metrics__v1__histogram_data_point__descriptor ||
-        d == &opentelemetry__proto__metrics__v1__exponential_histogram_data_point__descriptor ||
+        d ==
+            &opentelemetry__proto__metrics__v1__exponential_histogram_data_point__descriptor ||
         d == &opentelemetry__proto__metrics__v1__summary_data_point__descriptor)
         return TG_NODE_POINT;
     return TG_NODE_NONE;
@@ -37,9 +38,12 @@ int tg_otlp_node_kind(const ProtobufCMessageDescriptor *d)
 
 int tg_otlp_is_request(const ProtobufCMessageDescriptor *d)
 {
-    return d == &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor ||
-           d == &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor ||
-           d == &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor ||
+    return d ==
+               &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor ||
+           d ==
+               &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor ||
+           d ==
+               &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor ||
            d == &opentelemetry__proto__trace__v1__traces_data__descriptor ||
            d == &opentelemetry__proto__logs__v1__logs_data__descriptor ||
            d == &opentelemetry__proto__metrics__v1__metrics_data__descriptor;
@@ -55,9 +59,11 @@ int tg_otlp_is_anyvalue(const ProtobufCMessageDescriptor *d)
     return d == &opentelemetry__proto__common__v1__any_value__descriptor;
 }
 
-int tg_otlp_is_body(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDescriptor *f)
+int tg_otlp_is_body(const ProtobufCMessageDescriptor *parent,
+                    const ProtobufCFieldDescriptor *f)
 {
-    return parent == &opentelemetry__proto__logs__v1__log_record__descriptor && f->id == 5;
+    return parent == &opentelemetry__proto__logs__v1__log_record__descriptor &&
+           f->id == 5;
 }
 
 const ProtobufCMessage *tg_otlp_resource_of(const ProtobufCMessage *m)
@@ -65,11 +71,17 @@ const ProtobufCMessage *tg_otlp_resource_of(const ProtobufCMessage *m)
     const ProtobufCMessageDescriptor *d = m->descriptor;
 
     if (d == &opentelemetry__proto__trace__v1__resource_spans__descriptor)
-        return (const ProtobufCMessage *)((const Opentelemetry__Proto__Trace__V1__ResourceSpans *)m)->resource;
+        return (const ProtobufCMessage
+                    *)((const Opentelemetry__Proto__Trace__V1__ResourceSpans *)m)
+            ->resource;
     if (d == &opentelemetry__proto__logs__v1__resource_logs__descriptor)
-        return (const ProtobufCMessage *)((const Opentelemetry__Proto__Logs__V1__ResourceLogs *)m)->resource;
+        return (const ProtobufCMessage
+                    *)((const Opentelemetry__Proto__Logs__V1__ResourceLogs *)m)
+            ->resource;
     if (d == &opentelemetry__proto__metrics__v1__resource_metrics__descriptor)
-        return (const ProtobufCMessage *)((const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *)m)->resource;
+        return (const ProtobufCMessage
+                    *)((const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *)m)
+            ->resource;
     return NULL;
 }
 

@@ -34,7 +34,8 @@ static void put16(uint8_t *p, uint16_t v)
 
 static uint32_t get32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -109,11 +110,11 @@ int tg_rules_classification_decode(const tg_rules_policy *p, const ProtobufCMess
         if (f[i].cls >= p->n_classes || (i && f[i].ordinal < f[i - 1].ordinal) ||
             f[i].start > f[i].end)
             return TG_EPARSE;
-        if (f[i].det != TG_DET_KEY && f[i].det != TG_DET_ERROR && !(f[i].det & TG_DET_CUSTOM) &&
-            f[i].det >= tg_n_detectors)
+        if (f[i].det != TG_DET_KEY && f[i].det != TG_DET_ERROR &&
+            !(f[i].det & TG_DET_CUSTOM) && f[i].det >= tg_n_detectors)
             return TG_EPARSE;
-        if ((f[i].det & TG_DET_CUSTOM) && f[i].det != TG_DET_KEY && f[i].det != TG_DET_ERROR &&
-            (f[i].det & ~TG_DET_CUSTOM) >= p->n_custom)
+        if ((f[i].det & TG_DET_CUSTOM) && f[i].det != TG_DET_KEY &&
+            f[i].det != TG_DET_ERROR && (f[i].det & ~TG_DET_CUSTOM) >= p->n_custom)
             return TG_EPARSE;
         if (f[i].det != TG_DET_ERROR && f[i].rule >= p->n_rules)
             return TG_EPARSE;

@@ -90,7 +90,8 @@ void *tg_rules__grow(tg_arena *a, void *v, size_t elem, size_t n, size_t *cap)
     return nv;
 }
 
-/* ---- key matching ----------------------------------------------------------------------- */
+/* ---- key matching
+ * ----------------------------------------------------------------------- */
 
 /* Case-insensitive glob: '*' any run (dots included), '?' one byte. The
  * pattern is already lower case. Linear with one backtrack point. */
@@ -99,7 +100,8 @@ int tg_rules__glob(const char *pat, size_t plen, const char *s, size_t n)
     size_t p = 0, i = 0, star = (size_t)-1, mark = 0;
 
     while (i < n) {
-        if (p < plen && (pat[p] == '?' || (unsigned char)pat[p] == tg_lower((unsigned char)s[i]))) {
+        if (p < plen &&
+            (pat[p] == '?' || (unsigned char)pat[p] == tg_lower((unsigned char)s[i]))) {
             p++;
             i++;
         } else if (p < plen && pat[p] == '*') {
@@ -168,7 +170,7 @@ static uint32_t hash_ci(const char *s, size_t n)
 }
 
 const tg_keyrule_slot *tg_rules__exact_find(const tg_rules_policy *p, const char *key,
-                                           size_t len)
+                                            size_t len)
 {
     size_t mask, i;
 
@@ -211,7 +213,8 @@ static int exact_insert(tg_rules_policy *p, const char *lower, size_t len, uint1
     }
 }
 
-/* ---- keys --------------------------------------------------------------------------------- */
+/* ---- keys
+ * --------------------------------------------------------------------------------- */
 
 static int hexval(int c)
 {
@@ -293,7 +296,8 @@ static int load_key(tg_rules_policy *p, tg_hkey *k, const tg_rules_options *opt,
     (void)p;
     if (k->hex) {
         if (key_from_bytes(k, (const unsigned char *)k->hex, strlen(k->hex)) != 0) {
-            tg_rules__set_err(err, &k->loc, "key '%s': hex must be at least 32 hex digits", k->id);
+            tg_rules__set_err(err, &k->loc,
+                              "key '%s': hex must be at least 32 hex digits", k->id);
             return TG_ECONFIG;
         }
         return 0;
@@ -308,7 +312,8 @@ static int load_key(tg_rules_policy *p, tg_hkey *k, const tg_rules_options *opt,
         FILE *f;
         size_t n;
         if (opt && opt->no_filesystem) {
-            tg_rules__set_err(err, &k->loc, "key '%s': key files are not allowed here", k->id);
+            tg_rules__set_err(err, &k->loc, "key '%s': key files are not allowed here",
+                              k->id);
             return TG_ECONFIG;
         }
         if (k->file[0] == '/')
@@ -338,7 +343,8 @@ static int load_key(tg_rules_policy *p, tg_hkey *k, const tg_rules_options *opt,
         k->len = 32;
         k->ephemeral = 1;
         warn(opt, &k->loc,
-             "key '%s': %s %s; using an ephemeral key (hashes will differ from the collector's)",
+             "key '%s': %s %s; using an ephemeral key (hashes will differ from the "
+             "collector's)",
              k->id, path, why);
         return 0;
     }
@@ -346,7 +352,8 @@ static int load_key(tg_rules_policy *p, tg_hkey *k, const tg_rules_options *opt,
     return TG_ECONFIG;
 }
 
-/* ---- compile -------------------------------------------------------------------------- */
+/* ---- compile --------------------------------------------------------------------------
+ */
 
 static int add_error_class(tg_rules_policy *p)
 {
@@ -500,7 +507,8 @@ static int compile_detectors(tg_rules_policy *p)
         }
         for (size_t v = 0; v < ru->n_values; v++) {
             tg_valdet *vd = ru->values[v];
-            p->vds = tg_rules__grow(&p->arena, p->vds, sizeof(*p->vds), p->n_vds, &cap_vds);
+            p->vds =
+                tg_rules__grow(&p->arena, p->vds, sizeof(*p->vds), p->n_vds, &cap_vds);
             if (!p->vds)
                 return TG_ENOMEM;
             vd->index = (uint32_t)p->n_vds;
@@ -530,14 +538,17 @@ static int compile_detectors(tg_rules_policy *p)
                 p->custom[p->n_custom++] = vd;
                 /* prefilter: a byte every match must contain, and the
                  * shortest match */
-                if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_LASTCODETYPE, &req) == 0 &&
+                if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_LASTCODETYPE, &req) ==
+                        0 &&
                     req == 1 &&
                     pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_LASTCODEUNIT, &req) == 0)
                     vd->re_req = (int)req;
                 vd->re_first = -1;
-                if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_FIRSTCODETYPE, &flags) == 0 &&
+                if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_FIRSTCODETYPE, &flags) ==
+                        0 &&
                     flags == 1 &&
-                    pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_FIRSTCODEUNIT, &flags) == 0)
+                    pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_FIRSTCODEUNIT, &flags) ==
+                        0)
                     vd->re_first = (int)flags;
                 if (pcre2_pattern_info(vd->re_bytes, PCRE2_INFO_MINLENGTH, &minlen) == 0)
                     vd->re_minlen = minlen;
@@ -585,15 +596,16 @@ static int resolve_spec_key(tg_rules_policy *p, tg_action_spec *a, tg_rules_diag
     if (a->key_id) {
         a->key = find_key(p, a->key_id);
         if (a->key < 0) {
-            tg_rules__set_err(err, &a->key_loc, "unknown key '%s' (define it under keys:)",
-                              a->key_id);
+            tg_rules__set_err(err, &a->key_loc,
+                              "unknown key '%s' (define it under keys:)", a->key_id);
             return TG_ECONFIG;
         }
         return 0;
     }
     if (p->hash_default_key < 0) {
-        tg_rules__set_err(err, &a->loc,
-                          "hash needs a key: define keys: and default_key:, or give key:");
+        tg_rules__set_err(
+            err, &a->loc,
+            "hash needs a key: define keys: and default_key:, or give key:");
         return TG_ECONFIG;
     }
     a->key = p->hash_default_key;
@@ -606,12 +618,19 @@ static int class_glob_match(const char *pat, const char *name)
 }
 
 static const tg_action_spec implicit_redact = {
-    .kind = TG_RULES_REDACT, .key = -1, .keep_last = 4, .mask_char = '*',
-    .v4_prefix = 24, .v6_prefix = 48, .time_bucket = 3600,
-    .loc = {"(default)", 0, 0}, .pattern = "(default)",
+    .kind = TG_RULES_REDACT,
+    .key = -1,
+    .keep_last = 4,
+    .mask_char = '*',
+    .v4_prefix = 24,
+    .v6_prefix = 48,
+    .time_bucket = 3600,
+    .loc = {"(default)", 0, 0},
+    .pattern = "(default)",
 };
 
-static int compile_dests(tg_rules_policy *p, const tg_rules_options *opt, tg_rules_diag *err)
+static int compile_dests(tg_rules_policy *p, const tg_rules_options *opt,
+                         tg_rules_diag *err)
 {
     for (size_t d = 0; d < p->n_dests; d++) {
         tg_dest *ds = &p->dests[d];
@@ -634,8 +653,8 @@ static int compile_dests(tg_rules_policy *p, const tg_rules_options *opt, tg_rul
                 for (size_t c = 0; c < p->n_classes; c++)
                     any |= class_glob_match(da->pattern, p->classes[c].name);
                 if (!any)
-                    warn(opt, &da->spec.loc, "destination '%s': '%s' matches no class", ds->name,
-                         da->pattern);
+                    warn(opt, &da->spec.loc, "destination '%s': '%s' matches no class",
+                         ds->name, da->pattern);
                 continue;
             }
             {
@@ -652,7 +671,8 @@ static int compile_dests(tg_rules_policy *p, const tg_rules_options *opt, tg_rul
         }
         if (!def && p->n_classes > 1)
             warn(opt, &ds->loc,
-                 "destination '%s' has no 'default' action: classes it does not name are redacted",
+                 "destination '%s' has no 'default' action: classes it does not name are "
+                 "redacted",
                  ds->name);
         if (ds->has_on_error && (rc = resolve_spec_key(p, &ds->on_error, err)))
             return rc;
@@ -733,7 +753,8 @@ tg_rules_policy *tg_rules__policy_new(void)
     return p;
 }
 
-int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt, tg_rules_diag *err)
+int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt,
+                       tg_rules_diag *err)
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -756,8 +777,9 @@ int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt, tg_rules
     if (p->default_key) {
         p->hash_default_key = find_key(p, p->default_key);
         if (p->hash_default_key < 0) {
-            tg_rules__set_err(err, &p->default_key_loc, "default_key '%s' is not defined under keys:",
-                              p->default_key);
+            tg_rules__set_err(
+                err, &p->default_key_loc,
+                "default_key '%s' is not defined under keys:", p->default_key);
             return TG_ECONFIG;
         }
     } else if (p->n_keys == 1) {
@@ -766,7 +788,8 @@ int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt, tg_rules
     if ((rc = compile_dests(p, opt, err)))
         return rc;
     if (p->n_classes <= 1 && p->n_dests)
-        warn(opt, &p->dests[0].loc, "destinations are defined but no classes: nothing is classified");
+        warn(opt, &p->dests[0].loc,
+             "destinations are defined but no classes: nothing is classified");
 
     p->mctx = pcre2_match_context_create(NULL);
     p->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -775,8 +798,9 @@ int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt, tg_rules
     pcre2_set_match_limit(p->mctx, p->match_limit);
     pcre2_set_depth_limit(p->mctx, p->match_limit / 10 + 100);
 
-    p->counts = tg_arena_calloc(&p->arena, (p->n_dests ? p->n_dests : 1) * p->n_classes *
-                                               TG_RULES_ACTION_COUNT * sizeof(*p->counts));
+    p->counts =
+        tg_arena_calloc(&p->arena, (p->n_dests ? p->n_dests : 1) * p->n_classes *
+                                       TG_RULES_ACTION_COUNT * sizeof(*p->counts));
     if (!p->counts)
         return TG_ENOMEM;
 
@@ -849,9 +873,11 @@ tg_rules_policy *tg_rules_policy_load_sources(const tg_rules_source *src, size_t
         return NULL;
     }
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *name = tg_arena_strndup(&p->arena, src[i].name ? src[i].name : "<memory>",
-                                            strlen(src[i].name ? src[i].name : "<memory>"));
-        rc = name ? tg_rules__load_text(p, name, ".", src[i].text, src[i].len, opt, err, 0, seen)
+        const char *name =
+            tg_arena_strndup(&p->arena, src[i].name ? src[i].name : "<memory>",
+                             strlen(src[i].name ? src[i].name : "<memory>"));
+        rc = name ? tg_rules__load_text(p, name, ".", src[i].text, src[i].len, opt, err,
+                                        0, seen)
                   : TG_ENOMEM;
     }
     tg_rules__seen_free(seen);
@@ -904,7 +930,8 @@ const char *tg_rules_default_path(void)
     return "/usr/share/tollgate/rules/default.yaml";
 }
 
-/* ---- introspection -------------------------------------------------------------------- */
+/* ---- introspection --------------------------------------------------------------------
+ */
 
 static const char *nz(const char *s)
 {
@@ -939,7 +966,8 @@ size_t tg_rules_n_destinations(const tg_rules_policy *p)
     return p->n_dests;
 }
 
-int tg_rules_destination(const tg_rules_policy *p, size_t i, tg_rules_destination_info *out)
+int tg_rules_destination(const tg_rules_policy *p, size_t i,
+                         tg_rules_destination_info *out)
 {
     if (i >= p->n_dests)
         return TG_EINVAL;
@@ -958,7 +986,8 @@ int tg_rules_destination_index(const tg_rules_policy *p, const char *name)
     return TG_ENOT_FOUND;
 }
 
-enum tg_rules_action tg_rules_action_for(const tg_rules_policy *p, size_t dest, size_t cls)
+enum tg_rules_action tg_rules_action_for(const tg_rules_policy *p, size_t dest,
+                                         size_t cls)
 {
     if (dest >= p->n_dests || cls >= p->n_classes)
         return TG_RULES_KEEP_LOCAL;
@@ -972,7 +1001,8 @@ const tg_action_spec *tg_rules__action(const tg_rules_policy *p, const tg_dest *
     return d->by_class[cls];
 }
 
-/* ---- the swap slot ---------------------------------------------------------------------- */
+/* ---- the swap slot
+ * ---------------------------------------------------------------------- */
 
 struct tg_rules_slot {
     pthread_mutex_t mu;
@@ -1024,7 +1054,8 @@ void tg_rules_slot_swap(tg_rules_slot *s, tg_rules_policy *p)
     tg_rules_policy_unref(old);
 }
 
-/* ---- counters ------------------------------------------------------------------------------ */
+/* ---- counters
+ * ------------------------------------------------------------------------------ */
 
 void tg_rules_counts_foreach(const tg_rules_policy *p,
                              void (*cb)(void *ctx, const char *dest, const char *cls,
@@ -1064,7 +1095,9 @@ void tg_rules_counts_inherit(tg_rules_policy *p, const tg_rules_policy *old)
                     memory_order_relaxed);
                 if (v)
                     atomic_fetch_add_explicit(
-                        &p->counts[((size_t)nd * p->n_classes + nc) * TG_RULES_ACTION_COUNT + a],
+                        &p->counts[((size_t)nd * p->n_classes + nc) *
+                                       TG_RULES_ACTION_COUNT +
+                                   a],
                         v, memory_order_relaxed);
             }
         }

@@ -6,18 +6,24 @@
 
 #include "policy_yaml.h"
 
-/* ---- actions and destinations -------------------------------------------------------- */
+/* ---- actions and destinations --------------------------------------------------------
+ */
 
 static int action_kind(const char *s)
 {
     static const struct {
         const char *name;
         int kind;
-    } t[] = {{"pass", TG_RULES_PASS},         {"generalise", TG_RULES_GENERALISE},
-             {"generalize", TG_RULES_GENERALISE}, {"mask", TG_RULES_MASK},
-             {"partial-mask", TG_RULES_MASK}, {"hash", TG_RULES_HASH},
-             {"redact", TG_RULES_REDACT},     {"drop", TG_RULES_DROP},
-             {"keep-local", TG_RULES_KEEP_LOCAL}, {"keep_local", TG_RULES_KEEP_LOCAL}};
+    } t[] = {{"pass", TG_RULES_PASS},
+             {"generalise", TG_RULES_GENERALISE},
+             {"generalize", TG_RULES_GENERALISE},
+             {"mask", TG_RULES_MASK},
+             {"partial-mask", TG_RULES_MASK},
+             {"hash", TG_RULES_HASH},
+             {"redact", TG_RULES_REDACT},
+             {"drop", TG_RULES_DROP},
+             {"keep-local", TG_RULES_KEEP_LOCAL},
+             {"keep_local", TG_RULES_KEEP_LOCAL}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (!strcmp(s, t[i].name))
             return t[i].kind;
@@ -54,8 +60,11 @@ static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         if ((rc = tg_ry_scalar(y, v, &s, NULL)))
             return rc;
         if ((rc = action_kind(s)) < 0)
-            return tg_ry_fail(y, v, "unknown action '%.32s' (pass, generalise, mask, hash, redact, drop, "
-                              "keep-local)", s);
+            return tg_ry_fail(
+                y, v,
+                "unknown action '%.32s' (pass, generalise, mask, hash, redact, drop, "
+                "keep-local)",
+                s);
         a->kind = (uint8_t)rc;
         sa->have_action = 1;
         return 0;
@@ -88,8 +97,8 @@ static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     if (tg_ry_is(k, "char")) {
         if ((rc = tg_ry_scalar(y, v, &s, NULL)))
             return rc;
-        if (strlen(s) != 1 || tg_isalnum((unsigned char)s[0]) || (unsigned char)s[0] < 0x21 ||
-            (unsigned char)s[0] > 0x7e)
+        if (strlen(s) != 1 || tg_isalnum((unsigned char)s[0]) ||
+            (unsigned char)s[0] < 0x21 || (unsigned char)s[0] > 0x7e)
             return tg_ry_fail(y, v, "mask char must be one printable ASCII symbol");
         a->mask_char = s[0];
         return 0;
@@ -121,16 +130,20 @@ static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 /* An action: "redact" or {action: redact, text: ...}. */
 static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
 {
-    static const char *const known[] = {"action", "text", "key", "keep_first", "keep_last",
-                                        "char", "ipv4_prefix", "ipv6_prefix", "step",
-                                        "time_bucket", NULL};
+    static const char *const known[] = {
+        "action",      "text",        "key",  "keep_first",  "keep_last", "char",
+        "ipv4_prefix", "ipv6_prefix", "step", "time_bucket", NULL};
     static const struct {
         const char *param;
         int kind;
-    } owner[] = {{"text", TG_RULES_REDACT},          {"key", TG_RULES_HASH},
-                 {"keep_first", TG_RULES_MASK},      {"keep_last", TG_RULES_MASK},
-                 {"char", TG_RULES_MASK},            {"ipv4_prefix", TG_RULES_GENERALISE},
-                 {"ipv6_prefix", TG_RULES_GENERALISE}, {"step", TG_RULES_GENERALISE},
+    } owner[] = {{"text", TG_RULES_REDACT},
+                 {"key", TG_RULES_HASH},
+                 {"keep_first", TG_RULES_MASK},
+                 {"keep_last", TG_RULES_MASK},
+                 {"char", TG_RULES_MASK},
+                 {"ipv4_prefix", TG_RULES_GENERALISE},
+                 {"ipv6_prefix", TG_RULES_GENERALISE},
+                 {"step", TG_RULES_GENERALISE},
                  {"time_bucket", TG_RULES_GENERALISE}};
     spec_arg sa;
     int rc;
@@ -142,12 +155,16 @@ static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
         if ((rc = tg_ry_scalar(y, n, &s, NULL)))
             return rc;
         if ((rc = action_kind(s)) < 0)
-            return tg_ry_fail(y, n, "unknown action '%.32s' (pass, generalise, mask, hash, redact, drop, "
-                              "keep-local)", s);
+            return tg_ry_fail(
+                y, n,
+                "unknown action '%.32s' (pass, generalise, mask, hash, redact, drop, "
+                "keep-local)",
+                s);
         a->kind = (uint8_t)rc;
         return 0;
     }
-    if ((rc = tg_ry_want(y, n, YAML_MAPPING_NODE, "an action: a name or {action: NAME, ...}")))
+    if ((rc = tg_ry_want(y, n, YAML_MAPPING_NODE,
+                         "an action: a name or {action: NAME, ...}")))
         return rc;
     memset(&sa, 0, sizeof(sa));
     sa.a = a;
@@ -159,8 +176,9 @@ static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
     for (int i = 0; i < sa.n_params; i++)
         for (size_t j = 0; j < sizeof(owner) / sizeof(owner[0]); j++)
             if (tg_ry_is(sa.params[i], owner[j].param) && owner[j].kind != a->kind)
-                return tg_ry_fail(y, sa.params[i], "'%s' does not apply to action '%s'", owner[j].param,
-                            tg_rules_action_name((enum tg_rules_action)a->kind));
+                return tg_ry_fail(y, sa.params[i], "'%s' does not apply to action '%s'",
+                                  owner[j].param,
+                                  tg_rules_action_name((enum tg_rules_action)a->kind));
     return 0;
 }
 
@@ -175,7 +193,8 @@ static int find_dest(const tg_rules_policy *p, const char *name)
 static int country_ok(const char *s)
 {
     char cc[2];
-    if (strlen(s) != 2 || !tg_isupper((unsigned char)s[0]) || !tg_isupper((unsigned char)s[1]))
+    if (strlen(s) != 2 || !tg_isupper((unsigned char)s[0]) ||
+        !tg_isupper((unsigned char)s[1]))
         return 0;
     cc[0] = s[0];
     cc[1] = s[1];
@@ -195,13 +214,15 @@ static int juris_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         if ((rc = tg_ry_scalar(y, v, j->country, NULL)))
             return rc;
         if (!country_ok(*j->country))
-            return tg_ry_fail(y, v, "country must be an ISO 3166-1 alpha-2 code such as DE or US");
+            return tg_ry_fail(
+                y, v, "country must be an ISO 3166-1 alpha-2 code such as DE or US");
         return 0;
     }
     return tg_ry_scalar(y, v, j->region, NULL);
 }
 
-static int parse_juris(tg_ryctx *y, yaml_node_t *v, const char **country, const char **region)
+static int parse_juris(tg_ryctx *y, yaml_node_t *v, const char **country,
+                       const char **region)
 {
     static const char *const known[] = {"country", "region", NULL};
     juris_arg j = {country, region};
@@ -222,7 +243,8 @@ static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 
     if (tg_ry_is(k, "allow_keys")) {
         d->allow_list = 1;
-        if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.start == v->data.sequence.items.top)
+        if (v->type == YAML_SEQUENCE_NODE &&
+            v->data.sequence.items.start == v->data.sequence.items.top)
             return tg_ry_visit(y, v);
         return tg_ry_each_string(y, v, allow_str, &d->allow);
     }
@@ -242,7 +264,8 @@ static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 static int action_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     tg_dest *d = arg;
-    const char *pat = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *pat =
+        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
     tg_dest_action *da = NULL;
     int rc;
 
@@ -254,8 +277,8 @@ static int action_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         if (!strcmp(d->actions[i].pattern, pat))
             da = &d->actions[i]; /* a later file overrides */
     if (!da) {
-        d->actions = tg_rules__grow(&y->p->arena, d->actions, sizeof(*d->actions), d->n_actions,
-                                    &d->cap_actions);
+        d->actions = tg_rules__grow(&y->p->arena, d->actions, sizeof(*d->actions),
+                                    d->n_actions, &d->cap_actions);
         if (!d->actions)
             return TG_ENOMEM;
         da = &d->actions[d->n_actions++];
@@ -288,10 +311,13 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
             if ((rc = tg_ry_visit(y, v)))
                 return rc;
             if (!tg_ry_is(v, "pass"))
-                return tg_ry_fail(y, v, "unclassified must be 'pass' or {allow_keys: [...], bodies: ...}");
+                return tg_ry_fail(
+                    y, v,
+                    "unclassified must be 'pass' or {allow_keys: [...], bodies: ...}");
             return 0;
         }
-        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "'pass' or {allow_keys: [...], bodies: ...}")))
+        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+                             "'pass' or {allow_keys: [...], bodies: ...}")))
             return rc;
         return tg_ry_each_pair(y, v, uknown, unclass_pair, d);
     }
@@ -300,35 +326,44 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         if ((rc = parse_spec(y, v, &d->on_error)))
             return rc;
         if (d->on_error.kind == TG_RULES_PASS)
-            return tg_ry_fail(y, v, "on_error cannot be pass: unclassifiable values must not leave as they are");
+            return tg_ry_fail(y, v,
+                              "on_error cannot be pass: unclassifiable values must not "
+                              "leave as they are");
         d->on_error.pattern = TG_RULES_CLASS_UNCLASSIFIABLE;
         return 0;
     }
     /* actions */
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a mapping of class (or glob, or default) -> action")))
+    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+                         "a mapping of class (or glob, or default) -> action")))
         return rc;
     return tg_ry_each_pair(y, v, NULL, action_pair, d);
 }
 
 int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
-    static const char *const known[] = {"jurisdiction", "purpose",  "description",
-                                        "unclassified", "on_error", "actions", NULL};
+    static const char *const known[] = {
+        "jurisdiction", "purpose", "description", "unclassified",
+        "on_error",     "actions", NULL};
     tg_rules_policy *p = y->p;
-    const char *name = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *name =
+        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
     int di, rc;
 
     (void)arg;
     if (!name)
         return TG_ENOMEM;
     if (!*name || strlen(name) > 64 || strpbrk(name, " \t\"\\{}=,"))
-        return tg_ry_fail(y, k, "destination names are 1 to 64 characters without spaces, quotes, "
-                          "braces, '=' or ','");
+        return tg_ry_fail(
+            y, k,
+            "destination names are 1 to 64 characters without spaces, quotes, "
+            "braces, '=' or ','");
     di = find_dest(p, name);
     if (di < 0) {
         if (p->n_dests >= TG_RULES_MAX_DESTS)
-            return tg_ry_fail(y, k, "too many destinations (limit %d)", TG_RULES_MAX_DESTS);
-        p->dests = tg_rules__grow(&p->arena, p->dests, sizeof(*p->dests), p->n_dests, &p->cap_dests);
+            return tg_ry_fail(y, k, "too many destinations (limit %d)",
+                              TG_RULES_MAX_DESTS);
+        p->dests = tg_rules__grow(&p->arena, p->dests, sizeof(*p->dests), p->n_dests,
+                                  &p->cap_dests);
         if (!p->dests)
             return TG_ENOMEM;
         memset(&p->dests[p->n_dests], 0, sizeof(tg_dest));
@@ -336,12 +371,14 @@ int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         p->dests[p->n_dests].loc = tg_ry_loc(y, k);
         di = (int)p->n_dests++;
     }
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a destination definition (a mapping)")))
+    if ((rc =
+             tg_ry_want(y, v, YAML_MAPPING_NODE, "a destination definition (a mapping)")))
         return rc;
     return tg_ry_each_pair(y, v, known, dest_pair, &p->dests[di]);
 }
 
-/* ---- keys, site, limits ------------------------------------------------------------------ */
+/* ---- keys, site, limits
+ * ------------------------------------------------------------------ */
 
 static int key_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
@@ -360,7 +397,8 @@ int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     static const char *const known[] = {"file", "env", "hex", "create", NULL};
     tg_rules_policy *p = y->p;
-    const char *id = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *id =
+        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
     tg_hkey *hk = NULL;
     int rc, srcs;
 
@@ -373,7 +411,8 @@ int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         if (!strcmp(p->keys[i].id, id))
             hk = &p->keys[i];
     if (!hk) {
-        p->keys = tg_rules__grow(&p->arena, p->keys, sizeof(*p->keys), p->n_keys, &p->cap_keys);
+        p->keys =
+            tg_rules__grow(&p->arena, p->keys, sizeof(*p->keys), p->n_keys, &p->cap_keys);
         if (!p->keys)
             return TG_ENOMEM;
         hk = &p->keys[p->n_keys++];
@@ -430,4 +469,3 @@ int tg_ry_limits_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     }
     return 0;
 }
-

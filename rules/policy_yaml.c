@@ -33,7 +33,8 @@
 
 tg_loc tg_ry_loc(const tg_ryctx *y, const yaml_node_t *n)
 {
-    tg_loc l = {y->file, (unsigned)n->start_mark.line + 1, (unsigned)n->start_mark.column + 1};
+    tg_loc l = {y->file, (unsigned)n->start_mark.line + 1,
+                (unsigned)n->start_mark.column + 1};
     return l;
 }
 
@@ -118,7 +119,8 @@ int tg_ry_uint(tg_ryctx *y, yaml_node_t *n, uint64_t max, uint64_t *out)
         return tg_ry_fail(y, n, "expected a non-negative integer");
     v = strtoull(s, &end, 10);
     if (*end || v > max)
-        return tg_ry_fail(y, n, "expected an integer from 0 to %llu", (unsigned long long)max);
+        return tg_ry_fail(y, n, "expected an integer from 0 to %llu",
+                          (unsigned long long)max);
     *out = v;
     return 0;
 }
@@ -156,7 +158,8 @@ int tg_ry_duration(tg_ryctx *y, yaml_node_t *n, uint64_t *out)
         return 0;
     }
     if (!tg_isdigit((unsigned char)*s))
-        return tg_ry_fail(y, n, "expected a duration such as 30d, 12h, 90m, 45s, 2w or 1y");
+        return tg_ry_fail(y, n,
+                          "expected a duration such as 30d, 12h, 90m, 45s, 2w or 1y");
     v = strtoull(s, &end, 10);
     if (!strcmp(end, "s"))
         mul = 1;
@@ -171,7 +174,8 @@ int tg_ry_duration(tg_ryctx *y, yaml_node_t *n, uint64_t *out)
     else if (!strcmp(end, "y"))
         mul = 365 * 86400;
     else
-        return tg_ry_fail(y, n, "expected a duration such as 30d, 12h, 90m, 45s, 2w or 1y");
+        return tg_ry_fail(y, n,
+                          "expected a duration such as 30d, 12h, 90m, 45s, 2w or 1y");
     if (v == 0 || v > UINT64_MAX / mul / 1000)
         return tg_ry_fail(y, n, "duration out of range");
     *out = v * mul;
@@ -180,8 +184,8 @@ int tg_ry_duration(tg_ryctx *y, yaml_node_t *n, uint64_t *out)
 
 /* Iterates a mapping, checking that keys are scalars, unique and known.
  * `known` is a NULL-terminated list, or NULL for free-form keys. */
-int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known, tg_ry_pair_fn fn,
-                     void *arg)
+int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known,
+                    tg_ry_pair_fn fn, void *arg)
 {
     yaml_node_pair_t *a;
 
@@ -200,10 +204,12 @@ int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known, tg_
             yaml_node_t *k2 = tg_ry_node(y, b->key);
             if (k2 && k2->type == YAML_SCALAR_NODE &&
                 k2->data.scalar.length == k->data.scalar.length &&
-                !memcmp(k2->data.scalar.value, k->data.scalar.value, k->data.scalar.length))
+                !memcmp(k2->data.scalar.value, k->data.scalar.value,
+                        k->data.scalar.length))
                 return tg_ry_fail(y, k, "duplicate key '%.*s' (first at line %u)",
-                            (int)k->data.scalar.length, (const char *)k->data.scalar.value,
-                            (unsigned)k2->start_mark.line + 1);
+                                  (int)k->data.scalar.length,
+                                  (const char *)k->data.scalar.value,
+                                  (unsigned)k2->start_mark.line + 1);
         }
         if (known) {
             int ok = 0;
@@ -212,15 +218,17 @@ int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known, tg_
             for (int i = 0; known[i]; i++) {
                 if (tg_ry_is(k, known[i]))
                     ok = 1;
-                off += (size_t)snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0,
+                off += (size_t)snprintf(list + off,
+                                        off < sizeof(list) ? sizeof(list) - off : 0,
                                         "%s%s", i ? ", " : "", known[i]);
                 if (off >= sizeof(list))
                     off = sizeof(list) - 1;
             }
             if (!ok)
-                return tg_ry_fail(y, k, "unknown key '%.*s' (expected one of: %s)",
-                            (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length),
-                            (const char *)k->data.scalar.value, list);
+                return tg_ry_fail(
+                    y, k, "unknown key '%.*s' (expected one of: %s)",
+                    (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length),
+                    (const char *)k->data.scalar.value, list);
         }
         rc = fn(y, k, v, arg);
         if (rc)
@@ -242,8 +250,8 @@ int tg_ry_each_string(tg_ryctx *y, yaml_node_t *n, tg_ry_str_fn fn, void *arg)
         int rc = tg_ry_visit(y, n);
         if (rc)
             return rc;
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-             it++) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             it < n->data.sequence.items.top; it++) {
             yaml_node_t *e = tg_ry_node(y, *it);
             const char *s;
             size_t len;
@@ -265,12 +273,12 @@ int tg_ry_each_string(tg_ryctx *y, yaml_node_t *n, tg_ry_str_fn fn, void *arg)
 /* ---- key matchers --------------------------------------------------------------- */
 
 int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags,
-                         pcre2_code **out)
+                pcre2_code **out)
 {
     int errcode;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, flags, &errcode, &off,
-                                   y->p->ccompile);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, flags, &errcode,
+                                   &off, y->p->ccompile);
 
     if (!re) {
         PCRE2_UCHAR msg[160];
@@ -289,7 +297,8 @@ int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags,
     return 0;
 }
 
-int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, yaml_node_t *n, int kind, const char *s, size_t len)
+int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, yaml_node_t *n, int kind, const char *s,
+                 size_t len)
 {
     tg_keymatch *m;
 
@@ -356,8 +365,8 @@ int tg_ry_keys(tg_ryctx *y, yaml_node_t *n, tg_kmlist *l)
         int rc = tg_ry_visit(y, n);
         if (rc)
             return rc;
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-             it++) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             it < n->data.sequence.items.top; it++) {
             yaml_node_t *e = tg_ry_node(y, *it);
             if (!e)
                 return TG_ECONFIG;
@@ -384,15 +393,16 @@ int tg_ry_keys(tg_ryctx *y, yaml_node_t *n, tg_kmlist *l)
     }
 }
 
-/* ---- classes ------------------------------------------------------------------------- */
+/* ---- classes -------------------------------------------------------------------------
+ */
 
 static int class_name_ok(const char *s)
 {
     if (!tg_islower((unsigned char)s[0]))
         return 0;
     for (const char *c = s; *c; c++)
-        if (!tg_islower((unsigned char)*c) && !tg_isdigit((unsigned char)*c) && *c != '.' &&
-            *c != '_' && *c != '-')
+        if (!tg_islower((unsigned char)*c) && !tg_isdigit((unsigned char)*c) &&
+            *c != '.' && *c != '_' && *c != '-')
             return 0;
     return strlen(s) <= 64;
 }
@@ -421,7 +431,8 @@ static int kw_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *
     {
         size_t c1 = cap, c2 = cap;
         vd->kw = tg_rules__grow(&y->p->arena, vd->kw, sizeof(*vd->kw), vd->nkw, &c1);
-        vd->kwlen = tg_rules__grow(&y->p->arena, vd->kwlen, sizeof(*vd->kwlen), vd->nkw, &c2);
+        vd->kwlen =
+            tg_rules__grow(&y->p->arena, vd->kwlen, sizeof(*vd->kwlen), vd->nkw, &c2);
     }
     t = tg_arena_strndup(&y->p->arena, s, len);
     if (!vd->kw || !vd->kwlen || !t)
@@ -447,7 +458,8 @@ static int vd_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
             return tg_ry_fail(y, k, "give either builtin or pattern, not both");
         vd->builtin = tg_detector_find(s);
         if (vd->builtin < 0)
-            return tg_ry_fail(y, v, "unknown built-in detector '%.64s' (see docs/rules.md)", s);
+            return tg_ry_fail(y, v,
+                              "unknown built-in detector '%.64s' (see docs/rules.md)", s);
     } else if (tg_ry_is(k, "pattern")) {
         if ((rc = tg_ry_scalar(y, v, &s, NULL)))
             return rc;
@@ -462,7 +474,8 @@ static int vd_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         vd->pattern = s;
     } else if (tg_ry_is(k, "keywords")) {
         vd->has_kw = 1;
-        if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.start == v->data.sequence.items.top) {
+        if (v->type == YAML_SEQUENCE_NODE &&
+            v->data.sequence.items.start == v->data.sequence.items.top) {
             return tg_ry_visit(y, v); /* keywords: [] */
         }
         return tg_ry_each_string(y, v, kw_str, vd);
@@ -525,10 +538,12 @@ static int add_valdet(tg_ryctx *y, tg_rule *r, yaml_node_t *e, uint16_t rule_idx
             return rc;
         vd->builtin = tg_detector_find(s);
         if (vd->builtin < 0)
-            return tg_ry_fail(y, e, "unknown built-in detector '%.64s' (see docs/rules.md)", s);
+            return tg_ry_fail(y, e,
+                              "unknown built-in detector '%.64s' (see docs/rules.md)", s);
         return 0;
     }
-    if ((rc = tg_ry_want(y, e, YAML_MAPPING_NODE, "a detector: {builtin: NAME} or {pattern: REGEX}")))
+    if ((rc = tg_ry_want(y, e, YAML_MAPPING_NODE,
+                         "a detector: {builtin: NAME} or {pattern: REGEX}")))
         return rc;
     if ((rc = tg_ry_each_pair(y, e, known, vd_pair, vd)))
         return rc;
@@ -551,8 +566,8 @@ static int when_res_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     tg_rule *r = arg;
     tg_cond_res *c;
 
-    r->when_res = tg_rules__grow(&y->p->arena, r->when_res, sizeof(*r->when_res), r->n_when_res,
-                                 &r->cap_when_res);
+    r->when_res = tg_rules__grow(&y->p->arena, r->when_res, sizeof(*r->when_res),
+                                 r->n_when_res, &r->cap_when_res);
     if (!r->when_res)
         return TG_ENOMEM;
     c = &r->when_res[r->n_when_res++];
@@ -573,7 +588,8 @@ static int when_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return tg_ry_each_string(y, v, cond_str, &r->when_service);
     if (tg_ry_is(k, "environment"))
         return tg_ry_each_string(y, v, cond_str, &r->when_env);
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a mapping of resource attribute -> values")))
+    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+                         "a mapping of resource attribute -> values")))
         return rc;
     return tg_ry_each_pair(y, v, NULL, when_res_pair, r);
 }
@@ -589,8 +605,8 @@ static int detect_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     if (tg_ry_is(k, "values")) {
         if ((rc = tg_ry_want(y, v, YAML_SEQUENCE_NODE, "a list of value detectors")))
             return rc;
-        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-             it++) {
+        for (yaml_node_item_t *it = v->data.sequence.items.start;
+             it < v->data.sequence.items.top; it++) {
             yaml_node_t *e = tg_ry_node(y, *it);
             if (!e)
                 return TG_ECONFIG;
@@ -600,7 +616,8 @@ static int detect_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return 0;
     }
     /* when */
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a mapping (service, environment, resource)")))
+    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+                         "a mapping (service, environment, resource)")))
         return rc;
     return tg_ry_each_pair(y, v, wknown, when_pair, r);
 }
@@ -612,11 +629,14 @@ static int add_rule(tg_ryctx *y, yaml_node_t *blk, int cls)
     tg_rule *r;
     int rc;
 
-    if ((rc = tg_ry_want(y, blk, YAML_MAPPING_NODE, "a detect block {keys, values, when}")))
+    if ((rc = tg_ry_want(y, blk, YAML_MAPPING_NODE,
+                         "a detect block {keys, values, when}")))
         return rc;
     if (p->n_rules >= TG_RULES_MAX_RULES)
-        return tg_ry_fail(y, blk, "too many detect blocks (limit %d)", TG_RULES_MAX_RULES);
-    p->rules = tg_rules__grow(&p->arena, p->rules, sizeof(*p->rules), p->n_rules, &p->cap_rules);
+        return tg_ry_fail(y, blk, "too many detect blocks (limit %d)",
+                          TG_RULES_MAX_RULES);
+    p->rules =
+        tg_rules__grow(&p->arena, p->rules, sizeof(*p->rules), p->n_rules, &p->cap_rules);
     if (!p->rules)
         return TG_ENOMEM;
     r = &p->rules[p->n_rules];
@@ -681,8 +701,9 @@ static int class_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 
 static int classes_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
-    static const char *const known[] = {"description", "regulation", "retention", "redact_text",
-                                        "detect",      "replace",    NULL};
+    static const char *const known[] = {"description", "regulation", "retention",
+                                        "redact_text", "detect",     "replace",
+                                        NULL};
     tg_rules_policy *p = y->p;
     const char *name;
     class_arg a = {-1, NULL, 0};
@@ -693,16 +714,19 @@ static int classes_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     if (!name)
         return TG_ENOMEM;
     if (!class_name_ok(name))
-        return tg_ry_fail(y, k, "class names are lower case letters, digits, '.', '_' and '-', "
-                          "starting with a letter (got '%.64s')", name);
+        return tg_ry_fail(y, k,
+                          "class names are lower case letters, digits, '.', '_' and '-', "
+                          "starting with a letter (got '%.64s')",
+                          name);
     if (!strcmp(name, TG_RULES_CLASS_UNCLASSIFIABLE) || !strcmp(name, "default"))
         return tg_ry_fail(y, k, "'%s' is reserved", name);
     a.cls = find_class(p, name);
     if (a.cls < 0) {
         if (p->n_classes >= TG_RULES_MAX_CLASSES - 1)
-            return tg_ry_fail(y, k, "too many classes (limit %d)", TG_RULES_MAX_CLASSES - 1);
-        p->classes = tg_rules__grow(&p->arena, p->classes, sizeof(*p->classes), p->n_classes,
-                                    &p->cap_classes);
+            return tg_ry_fail(y, k, "too many classes (limit %d)",
+                              TG_RULES_MAX_CLASSES - 1);
+        p->classes = tg_rules__grow(&p->arena, p->classes, sizeof(*p->classes),
+                                    p->n_classes, &p->cap_classes);
         if (!p->classes)
             return TG_ENOMEM;
         memset(&p->classes[p->n_classes], 0, sizeof(tg_class));
@@ -740,7 +764,8 @@ static int classes_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-/* ---- files and includes ---------------------------------------------------------------- */
+/* ---- files and includes
+ * ---------------------------------------------------------------- */
 
 static int read_file(const char *path, char **out, size_t *len, tg_rules_diag *err)
 {
@@ -764,7 +789,8 @@ static int read_file(const char *path, char **out, size_t *len, tg_rules_diag *e
             if (cap >= MAX_POLICY_BYTES) {
                 free(buf);
                 fclose(f);
-                tg_rules__set_err(err, &l, "policy file larger than %u bytes", MAX_POLICY_BYTES);
+                tg_rules__set_err(err, &l, "policy file larger than %u bytes",
+                                  MAX_POLICY_BYTES);
                 return TG_ETOO_BIG;
             }
             nb = realloc(buf, cap * 2);
@@ -847,8 +873,9 @@ static int load_file(tg_rules_policy *p, const char *path, const tg_rules_option
     {
         const char *name = tg_arena_strndup(&p->arena, path, strlen(path));
         const char *dir = name ? dir_of(&p->arena, name) : NULL;
-        rc = (name && dir) ? tg_rules__load_text(p, name, dir, text, len, opt, err, depth, seen)
-                           : TG_ENOMEM;
+        rc = (name && dir)
+                 ? tg_rules__load_text(p, name, dir, text, len, opt, err, depth, seen)
+                 : TG_ENOMEM;
     }
     free(text);
     seen->v[idx].done = 1;
@@ -877,7 +904,8 @@ static int include_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, v
 static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     static const char *const sknown[] = {"name", "jurisdiction", NULL};
-    static const char *const lknown[] = {"max_depth", "match_limit", "max_findings", NULL};
+    static const char *const lknown[] = {"max_depth", "match_limit", "max_findings",
+                                         NULL};
     int rc;
 
     (void)arg;
@@ -888,8 +916,9 @@ static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         if ((rc = tg_ry_uint(y, v, 1000, &ver)))
             return rc;
         if (ver != 1)
-            return tg_ry_fail(y, v, "unsupported policy version %llu (this tollgate reads version 1)",
-                        (unsigned long long)ver);
+            return tg_ry_fail(
+                y, v, "unsupported policy version %llu (this tollgate reads version 1)",
+                (unsigned long long)ver);
         return 0;
     }
     if (tg_ry_is(k, "site")) {
@@ -902,7 +931,8 @@ static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return tg_ry_scalar(y, v, &y->p->default_key, NULL);
     }
     if (tg_ry_is(k, "limits")) {
-        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "limits {max_depth, match_limit, max_findings}")))
+        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+                             "limits {max_depth, match_limit, max_findings}")))
             return rc;
         return tg_ry_each_pair(y, v, lknown, tg_ry_limits_pair, NULL);
     }
@@ -932,8 +962,10 @@ static int find_alias(const char *name, const char *text, size_t len, tg_rules_d
         if (!yaml_parser_parse(&ps, &ev))
             break; /* the loader reports syntax errors */
         if (ev.type == YAML_ALIAS_EVENT) {
-            tg_loc l = {name, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1};
-            tg_rules__set_err(err, &l, "aliases (*name) are not supported in policy files");
+            tg_loc l = {name, (unsigned)ev.start_mark.line + 1,
+                        (unsigned)ev.start_mark.column + 1};
+            tg_rules__set_err(err, &l,
+                              "aliases (*name) are not supported in policy files");
             rc = TG_ECONFIG;
         }
         done = ev.type == YAML_STREAM_END_EVENT;
@@ -945,7 +977,8 @@ static int find_alias(const char *name, const char *text, size_t len, tg_rules_d
 
 static int parse_error(const char *name, yaml_parser_t *ps, tg_rules_diag *err)
 {
-    tg_loc l = {name, (unsigned)ps->problem_mark.line + 1, (unsigned)ps->problem_mark.column + 1};
+    tg_loc l = {name, (unsigned)ps->problem_mark.line + 1,
+                (unsigned)ps->problem_mark.column + 1};
 
     if (ps->error == YAML_MEMORY_ERROR)
         return TG_ENOMEM;
@@ -958,8 +991,9 @@ int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
                         const char *text, size_t len, const tg_rules_options *opt,
                         tg_rules_diag *err, int depth, void *seen_v)
 {
-    static const char *const known[] = {"version", "include", "site", "keys", "default_key",
-                                        "limits", "classes", "destinations", NULL};
+    static const char *const known[] = {"version", "include",      "site",
+                                        "keys",    "default_key",  "limits",
+                                        "classes", "destinations", NULL};
     yaml_parser_t ps;
     yaml_document_t doc;
     yaml_node_t *root;
@@ -1026,7 +1060,8 @@ int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
         yaml_document_delete(&doc);
         return TG_ENOMEM;
     }
-    rc = tg_ry_want(&y, root, YAML_MAPPING_NODE, "a mapping at the top of the policy file");
+    rc = tg_ry_want(&y, root, YAML_MAPPING_NODE,
+                    "a mapping at the top of the policy file");
     if (!rc) {
         /* includes first: the including file applies on top of them */
         for (yaml_node_pair_t *a = root->data.mapping.pairs.start;

@@ -50,15 +50,18 @@ int tg_ry_duration(tg_ryctx *y, yaml_node_t *n, uint64_t *out);
 
 /* Iterates a mapping: keys are scalars, unique and (if `known`) known. */
 typedef int (*tg_ry_pair_fn)(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg);
-int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known, tg_ry_pair_fn fn,
-                    void *arg);
+int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known,
+                    tg_ry_pair_fn fn, void *arg);
 /* A string or a list of strings. */
-typedef int (*tg_ry_str_fn)(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg);
+typedef int (*tg_ry_str_fn)(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len,
+                            void *arg);
 int tg_ry_each_string(tg_ryctx *y, yaml_node_t *n, tg_ry_str_fn fn, void *arg);
 
-int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags, pcre2_code **out);
+int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags,
+                pcre2_code **out);
 /* kind < 0: exact, or glob when the text has * ? [ */
-int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, yaml_node_t *n, int kind, const char *s, size_t len);
+int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, yaml_node_t *n, int kind, const char *s,
+                 size_t len);
 int tg_ry_keys(tg_ryctx *y, yaml_node_t *n, tg_kmlist *l);
 
 /* ---- sections (policy_dest.c) ----------------------------------------------------- */

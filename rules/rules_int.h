@@ -20,7 +20,7 @@
 #define TG_RULES_MAX_CLASSES 256
 #define TG_RULES_MAX_DESTS 64
 #define TG_RULES_MAX_RULES 4096
-#define TG_DET_MAX 128   /* built-in detectors (two 64-bit mask words) */
+#define TG_DET_MAX 128 /* built-in detectors (two 64-bit mask words) */
 
 typedef struct tg_classmask {
     uint64_t w[TG_RULES_MAX_CLASSES / 64];
@@ -106,7 +106,7 @@ typedef struct tg_detector {
     const char *next;         /* if set: the bytes allowed right after the run (after
                                  the byte itself for punctuation triggers) */
     const char *prev;         /* if set: the bytes allowed right before the trigger */
-    uint8_t need, deny;       /* class bits (TG_C_DIG|UP|LO) the run must have / not have */
+    uint8_t need, deny; /* class bits (TG_C_DIG|UP|LO) the run must have / not have */
     uint8_t norm, gen;
     const char *const *keywords; /* needed for weak hits; NULL-terminated */
     tg_det_fn match;
@@ -171,7 +171,7 @@ enum {
 #define TG_RUN_BUCKETS 34 /* run lengths 0..32, and "longer" */
 #define TG_ND_BUCKETS 42  /* digit counts 0..40, and "longer" */
 typedef struct tg_scanner {
-    uint32_t kwwords[256]; /* per first byte: lengths of keyword first words */
+    uint32_t kwwords[256];  /* per first byte: lengths of keyword first words */
     uint8_t seen_want[256]; /* punctuation some custom pattern requires */
     uint8_t act[256];       /* TG_ACT_* per byte */
     uint64_t first[256][2];
@@ -195,7 +195,8 @@ typedef int (*tg_scan_emit)(void *ctx, unsigned det, const tg_det_hit *hit);
 /* Called at the start of each alphanumeric run [pos, run_end) whose first
  * byte may start a keyword (kwfirst), so keywords are spotted in the same
  * pass. */
-typedef void (*tg_scan_spot)(void *ctx, const char *s, size_t n, size_t pos, size_t run_end);
+typedef void (*tg_scan_spot)(void *ctx, const char *s, size_t n, size_t pos,
+                             size_t run_end);
 
 /* Runs every detector enabled in `active` over [s, s+n) in one pass. If
  * `seen` is given, it gets a bit for every non-alphanumeric byte present
@@ -225,13 +226,14 @@ int tg_right_ok(const char *s, size_t n, size_t end);
  * groups ("4111 1111 1111 1111"). Fills group lengths; returns the end
  * offset, or 0 if there is no digit at pos. */
 typedef struct tg_groups {
-    unsigned n;          /* groups */
-    unsigned len[12];    /* digits per group */
-    unsigned nd;         /* total digits */
-    char sep;            /* 0 if a single group */
-    char digits[40];     /* the digits, NUL-terminated (first 39) */
+    unsigned n;       /* groups */
+    unsigned len[12]; /* digits per group */
+    unsigned nd;      /* total digits */
+    char sep;         /* 0 if a single group */
+    char digits[40];  /* the digits, NUL-terminated (first 39) */
 } tg_groups;
-size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps, tg_groups *g);
+size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps,
+                       tg_groups *g);
 int tg_iso_country_ok(const char *cc); /* two upper-case letters */
 uint32_t tg_crc32(const unsigned char *p, size_t n);
 /* base64 / base64url decode into out (max outmax); returns length or -1. */
@@ -259,24 +261,24 @@ enum tg_validate { TG_VAL_NONE = 0, TG_VAL_LUHN, TG_VAL_MOD97 };
 
 /* One entry of a rule's `values:` list. */
 typedef struct tg_valdet {
-    int builtin; /* detector index, or -1 for a custom pattern */
+    int builtin;          /* detector index, or -1 for a custom pattern */
     pcre2_code *re;       /* custom, UTF mode (strings) */
     pcre2_code *re_bytes; /* custom, byte mode (bytes values, invalid UTF-8) */
     uint32_t re_minlen;
-    int re_req;          /* a byte every match contains, -1 if none */
-    int re_first;        /* the byte every match starts with, -1 if none */
+    int re_req;   /* a byte every match contains, -1 if none */
+    int re_first; /* the byte every match starts with, -1 if none */
     const char *pattern;
     const char **kw; /* lowercase keywords, or NULL: the detector's defaults */
     uint8_t *kwlen;
     size_t nkw;
-    int has_kw;      /* keywords given in the policy */
-    uint8_t ctx;     /* enum tg_ctx_mode */
+    int has_kw;  /* keywords given in the policy */
+    uint8_t ctx; /* enum tg_ctx_mode */
     uint8_t validate;
     uint32_t window;
     tg_kmlist scope; /* only under these keys (empty: everywhere) */
     uint16_t rule;
-    uint32_t index;  /* instance number */
-    int kwgroup;     /* bit in the per-value keyword spot mask, -1: none */
+    uint32_t index; /* instance number */
+    int kwgroup;    /* bit in the per-value keyword spot mask, -1: none */
     tg_loc loc;
 } tg_valdet;
 
@@ -308,10 +310,10 @@ typedef struct tg_class {
 } tg_class;
 
 typedef struct tg_action_spec {
-    uint8_t kind; /* enum tg_rules_action */
+    uint8_t kind;     /* enum tg_rules_action */
     const char *text; /* redact text, NULL: default */
     size_t text_len;
-    int key;          /* hash: key index, -1: the policy's default key */
+    int key;            /* hash: key index, -1: the policy's default key */
     const char *key_id; /* as written, resolved to `key` by finalize */
     tg_loc key_loc;
     unsigned keep_first, keep_last;
@@ -411,7 +413,7 @@ struct tg_rules_policy {
         uint8_t len;
         uint8_t word; /* length of its first alphanumeric word */
         uint8_t group;
-    } *kwents;
+    } * kwents;
     size_t kwents_n;
     uint16_t kwoff[257];
     pcre2_match_context *mctx;
@@ -449,7 +451,7 @@ int tg_rules__glob(const char *pat, size_t plen, const char *s, size_t n);
 int tg_rules__km_match(const tg_kmlist *l, const char *key, size_t len);
 /* Looks up the exact-key table; key must already be lowercased. */
 const tg_keyrule_slot *tg_rules__exact_find(const tg_rules_policy *p, const char *key,
-                                           size_t len);
+                                            size_t len);
 /* Resolves `spec` for class `cls` at destination `d`. */
 const tg_action_spec *tg_rules__action(const tg_rules_policy *p, const tg_dest *d,
                                        unsigned cls);
@@ -466,10 +468,10 @@ enum {
 #define TG_PT(ptr, tag) ((uintptr_t)(ptr) | (uintptr_t)(tag))
 
 enum {
-    TG_F_WHOLE = 1,    /* the whole value (key match, fail closed) */
-    TG_F_FAILED = 2,   /* classification failed: fail closed */
-    TG_F_INT = 4,      /* the place is an int formatted in decimal */
-    TG_F_DOUBLE = 8,   /* the place is an integral double in decimal */
+    TG_F_WHOLE = 1,  /* the whole value (key match, fail closed) */
+    TG_F_FAILED = 2, /* classification failed: fail closed */
+    TG_F_INT = 4,    /* the place is an int formatted in decimal */
+    TG_F_DOUBLE = 8, /* the place is an integral double in decimal */
 };
 
 #define TG_DET_KEY 0xFFFF    /* decided by the attribute key */
@@ -483,7 +485,7 @@ typedef struct tg_finding {
     uint16_t rule;
     uint16_t det;
     uint16_t flags;
-    uint32_t node;   /* record ordinal (walk order) */
+    uint32_t node;    /* record ordinal (walk order) */
     uint32_t ordinal; /* place ordinal within the record */
 } tg_finding;
 
@@ -495,7 +497,7 @@ enum {
 };
 
 typedef struct tg_ptab_ent {
-    uintptr_t key; /* TG_PT(ptr, tag), 0 = empty */
+    uintptr_t key;         /* TG_PT(ptr, tag), 0 = empty */
     uint32_t first, count; /* findings (VALUE/KEY), or record index (MSG) */
     uint32_t marks;
 } tg_ptab_ent;
@@ -538,8 +540,8 @@ int tg_rules__build_tables(tg_rules_classification *c, tg_ptab_ent *msgs, size_t
                            tg_arena *arena);
 /* Classifies `msg`; with `replay`, takes the findings from a stored
  * classification (sorted by ordinal) instead of scanning. */
-int tg_rules__classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
-                       const tg_finding *replay, size_t n_replay,
+int tg_rules__classify(const tg_rules_policy *p, const ProtobufCMessage *msg,
+                       tg_arena *arena, const tg_finding *replay, size_t n_replay,
                        tg_rules_classification **out);
 const tg_ptab_ent *tg_rules__ptab_get(const tg_rules_classification *c, uintptr_t key);
 const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const char *key,
@@ -562,7 +564,8 @@ int tg_otlp_node_kind(const ProtobufCMessageDescriptor *d);
 int tg_otlp_is_request(const ProtobufCMessageDescriptor *d);
 int tg_otlp_is_kv(const ProtobufCMessageDescriptor *d);
 int tg_otlp_is_anyvalue(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_body(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDescriptor *f);
+int tg_otlp_is_body(const ProtobufCMessageDescriptor *parent,
+                    const ProtobufCFieldDescriptor *f);
 int tg_otlp_is_resource_container(const ProtobufCMessageDescriptor *d);
 /* The Resource of a ResourceSpans/Logs/Metrics (NULL if none or not one). */
 const ProtobufCMessage *tg_otlp_resource_of(const ProtobufCMessage *m);
@@ -583,7 +586,8 @@ typedef struct tg_strbuf {
 } tg_strbuf;
 void tg_sb_put(tg_strbuf *b, const char *s, size_t n);
 void tg_sb_putc(tg_strbuf *b, char c);
-void tg_sb_printf(tg_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tg_sb_printf(tg_strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 typedef struct tg_act_ctx {
     const tg_rules_policy *p;
@@ -596,7 +600,8 @@ typedef struct tg_act_ctx {
  * (detector `det` or TG_DET_*) into out. `whole_type` is the AnyValue case of
  * a whole value (for generalise) or 0. Returns 0 or TG_ENOMEM; *out may be
  * empty (drop of a substring). */
-int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls, unsigned det,
-                    const char *s, size_t n, int whole_type, tg_strbuf *out);
+int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                    unsigned det, const char *s, size_t n, int whole_type,
+                    tg_strbuf *out);
 
 #endif

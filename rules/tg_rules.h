@@ -131,10 +131,10 @@ typedef struct tg_rules_site_info {
 } tg_rules_site_info;
 
 typedef struct tg_rules_class_info {
-    const char *name;        /* "pii.email" */
+    const char *name; /* "pii.email" */
     const char *description;
-    const char *regulation;  /* "GDPR Art. 4(1); GDPR Art. 9" */
-    uint64_t retention_sec;  /* local retention, 0 = the store's default */
+    const char *regulation; /* "GDPR Art. 4(1); GDPR Art. 9" */
+    uint64_t retention_sec; /* local retention, 0 = the store's default */
 } tg_rules_class_info;
 
 typedef struct tg_rules_destination_info {
@@ -146,17 +146,19 @@ void tg_rules_site(const tg_rules_policy *p, tg_rules_site_info *out);
 size_t tg_rules_n_classes(const tg_rules_policy *p);
 int tg_rules_class(const tg_rules_policy *p, size_t i, tg_rules_class_info *out);
 size_t tg_rules_n_destinations(const tg_rules_policy *p);
-int tg_rules_destination(const tg_rules_policy *p, size_t i, tg_rules_destination_info *out);
+int tg_rules_destination(const tg_rules_policy *p, size_t i,
+                         tg_rules_destination_info *out);
 /* Index of destination `name`, or TG_ENOT_FOUND. */
 int tg_rules_destination_index(const tg_rules_policy *p, const char *name);
 /* The action destination `dest` applies to class `cls`. */
-enum tg_rules_action tg_rules_action_for(const tg_rules_policy *p, size_t dest, size_t cls);
+enum tg_rules_action tg_rules_action_for(const tg_rules_policy *p, size_t dest,
+                                         size_t cls);
 
 /* The built-in detectors (for `tollgate rules detectors` and docs). */
 typedef struct tg_rules_detector_info {
-    const char *name;      /* what a policy writes: values: [NAME] */
+    const char *name; /* what a policy writes: values: [NAME] */
     const char *summary;
-    const char *validator; /* "" when the format has no check */
+    const char *validator;       /* "" when the format has no check */
     const char *const *keywords; /* NULL-terminated, or NULL: never needs one */
 } tg_rules_detector_info;
 
@@ -182,8 +184,8 @@ void tg_rules_slot_swap(tg_rules_slot *s, tg_rules_policy *p);
  * The result and its tables live in `arena`. Returns 0, TG_EINVAL (not an
  * OTLP request), TG_ENOMEM (the arena's limit) or TG_ETOO_BIG (more findings
  * than the policy's limit); on error nothing may be sent. */
-int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg, tg_arena *arena,
-                      tg_rules_classification **out);
+int tg_rules_classify(const tg_rules_policy *p, const ProtobufCMessage *msg,
+                      tg_arena *arena, tg_rules_classification **out);
 
 typedef struct tg_rules_classify_stats {
     uint64_t places;        /* strings, numbers and containers looked at */
@@ -206,7 +208,8 @@ size_t tg_rules_classification_classes(const tg_rules_classification *c, uint16_
 /* One changed field, for `tollgate rules test`: never carries the raw
  * value, only what leaves. */
 typedef struct tg_rules_change {
-    const char *path;        /* "resourceSpans[0].scopeSpans[0].spans[2].attributes[\"user.email\"]" */
+    const char
+        *path; /* "resourceSpans[0].scopeSpans[0].spans[2].attributes[\"user.email\"]" */
     enum tg_rules_action action;
     const char *class_name;
     const char *regulation;
@@ -215,7 +218,7 @@ typedef struct tg_rules_change {
     const char *action_rule; /* where the destination's action is, or "(default)" */
     const char *result;      /* what leaves, NULL when removed or withheld */
     size_t result_len;
-    int whole_record;        /* 1: the enclosing record was withheld */
+    int whole_record; /* 1: the enclosing record was withheld */
 } tg_rules_change;
 
 typedef struct tg_rules_view_opts {
@@ -225,7 +228,8 @@ typedef struct tg_rules_view_opts {
 
 typedef struct tg_rules_view_stats {
     uint64_t changed;  /* values transformed or removed */
-    uint64_t withheld; /* records (resource groups, scopes, spans, logs, metrics, points) kept local */
+    uint64_t withheld; /* records (resource groups, scopes, spans, logs, metrics, points)
+                          kept local */
     uint64_t dropped_unclassified; /* attributes removed by an allow-list */
 } tg_rules_view_stats;
 

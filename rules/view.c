@@ -38,9 +38,11 @@ typedef struct vstate {
     size_t plen;
 } vstate;
 
-/* ---- explain paths ------------------------------------------------------------------- */
+/* ---- explain paths -------------------------------------------------------------------
+ */
 
-static size_t path_push(vstate *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t path_push(vstate *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static size_t path_push(vstate *v, const char *fmt, ...)
 {
@@ -54,7 +56,8 @@ static size_t path_push(vstate *v, const char *fmt, ...)
     n = vsnprintf(v->path + v->plen, sizeof(v->path) - v->plen, fmt, ap);
     va_end(ap);
     if (n > 0)
-        v->plen += (size_t)n < sizeof(v->path) - v->plen ? (size_t)n : sizeof(v->path) - v->plen - 1;
+        v->plen += (size_t)n < sizeof(v->path) - v->plen ? (size_t)n
+                                                         : sizeof(v->path) - v->plen - 1;
     return old;
 }
 
@@ -119,7 +122,8 @@ static void explain(vstate *v, const tg_finding *f, const tg_action_spec *spec, 
     ch.path = v->path;
     ch.action = (enum tg_rules_action)kind;
     ch.class_name = f ? p->classes[f->cls].name : "(key not on allow_keys)";
-    ch.regulation = f && p->classes[f->cls].regulation ? p->classes[f->cls].regulation : "";
+    ch.regulation =
+        f && p->classes[f->cls].regulation ? p->classes[f->cls].regulation : "";
     ch.detector = f ? det_name(p, f->det, dbuf, sizeof(dbuf)) : "allow_keys";
     if (f && f->det == TG_DET_KEY && p->n_rules > f->rule) {
         snprintf(dbuf, sizeof(dbuf), "key");
@@ -152,7 +156,8 @@ static void count(vstate *v, unsigned cls, int kind)
     v->counts[cls * TG_RULES_ACTION_COUNT + (unsigned)kind]++;
 }
 
-/* ---- values ------------------------------------------------------------------------------ */
+/* ---- values
+ * ------------------------------------------------------------------------------ */
 
 static const tg_action_spec *spec_of(const vstate *v, unsigned cls)
 {
@@ -197,14 +202,15 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
                 if (!(F[i].flags & TG_F_WHOLE) && F[i].start == 0 && F[i].end >= len &&
                     F[i].det < tg_n_detectors)
                     det = F[i].det;
-            rc = tg_rules__apply(&v->ac, spec_of(v, F[best].cls), F[best].cls, det, text, len,
-                                 whole_type, &sb);
+            rc = tg_rules__apply(&v->ac, spec_of(v, F[best].cls), F[best].cls, det, text,
+                                 len, whole_type, &sb);
             if (rc) {
                 v->err = rc;
                 return V_SAME;
             }
             v->st.changed++;
-            explain(v, &F[best], spec_of(v, F[best].cls), bestk, sb.p ? sb.p : "", sb.len, 0);
+            explain(v, &F[best], spec_of(v, F[best].cls), bestk, sb.p ? sb.p : "", sb.len,
+                    0);
             *out = sb.p ? sb.p : "";
             *outlen = sb.len;
             return V_NEW;
@@ -243,8 +249,9 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
             tg_sb_put(&sb, text + cursor, gs - cursor);
             mark = sb.len;
             if (k < TG_RULES_DROP) {
-                rc = tg_rules__apply(&v->ac, spec_of(v, F[strongest].cls), F[strongest].cls,
-                                     F[strongest].det, text + gs, ge - gs, 0, &sb);
+                rc = tg_rules__apply(&v->ac, spec_of(v, F[strongest].cls),
+                                     F[strongest].cls, F[strongest].det, text + gs,
+                                     ge - gs, 0, &sb);
                 if (rc) {
                     v->err = rc;
                     return V_SAME;
@@ -297,8 +304,8 @@ static void *copy_msg(vstate *v, const ProtobufCMessage *m)
     return c;
 }
 
-static tg_otlp_any *new_string_any(vstate *v, const tg_otlp_any *orig, const char *s, size_t n,
-                                   int as_bytes)
+static tg_otlp_any *new_string_any(vstate *v, const tg_otlp_any *orig, const char *s,
+                                   size_t n, int as_bytes)
 {
     tg_otlp_any *a = copy_msg(v, &orig->base);
     if (!a)
@@ -354,7 +361,8 @@ static const char *any_text(vstate *v, const tg_otlp_any *val, size_t *len, char
 }
 
 /* Returns V_SAME, V_NEW (*out) or V_GONE. */
-static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter, tg_otlp_any **out)
+static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter,
+                    tg_otlp_any **out)
 {
     const tg_ptab_ent *e;
     char num[40];
@@ -371,17 +379,20 @@ static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter, tg_otl
         if (r == V_GONE)
             return V_GONE;
         if (r == V_NEW) {
-            int bytes = val->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+            int bytes = val->value_case ==
+                        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
             /* a whole-value transform of bytes yields text */
             const tg_finding *F = &v->c->findings[e->first];
             for (size_t i = 0; i < e->count; i++)
-                if (F[i].flags & TG_F_WHOLE && spec_of(v, F[i].cls)->kind != TG_RULES_PASS)
+                if (F[i].flags & TG_F_WHOLE &&
+                    spec_of(v, F[i].cls)->kind != TG_RULES_PASS)
                     bytes = 0;
             *out = new_string_any(v, val, res, rl, bytes);
             return *out ? V_NEW : V_SAME;
         }
     }
-    if (val->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE &&
+    if (val->value_case ==
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE &&
         val->array_value && (msg_dirty(v, val) || nested_filter)) {
         const Opentelemetry__Proto__Common__V1__ArrayValue *arr = val->array_value;
         tg_otlp_any **nv = NULL;
@@ -420,12 +431,14 @@ static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter, tg_otl
             goto strip;
         return V_SAME;
     }
-    if (val->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE &&
+    if (val->value_case ==
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE &&
         val->kvlist_value && (msg_dirty(v, val) || nested_filter)) {
         const Opentelemetry__Proto__Common__V1__KeyValueList *kl = val->kvlist_value;
         Opentelemetry__Proto__Common__V1__KeyValue **nk = NULL;
         size_t nn = 0;
-        int r = view_kvs(v, kl->values, kl->n_values, nested_filter, nested_filter, &nk, &nn);
+        int r =
+            view_kvs(v, kl->values, kl->n_values, nested_filter, nested_filter, &nk, &nn);
         if (r == V_NEW && !v->err) {
             Opentelemetry__Proto__Common__V1__KeyValueList *nl = copy_msg(v, &kl->base);
             tg_otlp_any *a = nl ? copy_msg(v, &val->base) : NULL;
@@ -445,10 +458,14 @@ static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter, tg_otl
         return V_SAME;
 strip:
     *out = copy_msg(v, &val->base);
-    if (*out && val->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE &&
+    if (*out &&
+        val->value_case ==
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE &&
         val->array_value && val->array_value->base.n_unknown_fields)
         (*out)->array_value = copy_msg(v, &val->array_value->base);
-    if (*out && val->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE &&
+    if (*out &&
+        val->value_case ==
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE &&
         val->kvlist_value && val->kvlist_value->base.n_unknown_fields)
         (*out)->kvlist_value = copy_msg(v, &val->kvlist_value->base);
     return *out ? V_NEW : V_SAME;
@@ -554,7 +571,8 @@ static int view_kvs(vstate *v, Opentelemetry__Proto__Common__V1__KeyValue *const
     return V_NEW;
 }
 
-/* ---- messages ------------------------------------------------------------------------------ */
+/* ---- messages
+ * ------------------------------------------------------------------------------ */
 
 static int view_string(vstate *v, char *const *slot, const char **out)
 {
@@ -607,10 +625,10 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
     if (!(e && (e->marks & TG_M_DIRTY)) && !v->walk_all)
         return V_SAME;
 
-#define ENSURE_COPY()                                                                        \
-    do {                                                                                     \
-        if (!copy && !(copy = copy_msg(v, m)))                                               \
-            return V_SAME;                                                                   \
+#define ENSURE_COPY()                                                                    \
+    do {                                                                                 \
+        if (!copy && !(copy = copy_msg(v, m)))                                           \
+            return V_SAME;                                                               \
     } while (0)
 
     for (unsigned i = 0; i < d->n_fields && !v->err; i++) {
@@ -660,19 +678,22 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
             const ProtobufCMessageDescriptor *sd = f->descriptor;
             if (f->label == PROTOBUF_C_LABEL_REPEATED) {
                 size_t n = *(const size_t *)(base + f->quantifier_offset);
-                ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+                ProtobufCMessage *const *arr =
+                    *(ProtobufCMessage *const *const *)(base + f->offset);
                 if (tg_otlp_is_kv(sd)) {
                     Opentelemetry__Proto__Common__V1__KeyValue **nk = NULL;
                     size_t nn = 0;
-                    int r = view_kvs(v, (Opentelemetry__Proto__Common__V1__KeyValue *const *)arr,
-                                     n, 1, 0, &nk, &nn);
+                    int r = view_kvs(
+                        v, (Opentelemetry__Proto__Common__V1__KeyValue *const *)arr, n, 1,
+                        0, &nk, &nn);
                     if (r == V_NEW) {
                         ENSURE_COPY();
                         *(size_t *)(copy + f->quantifier_offset) = nn;
                         *(void **)(copy + f->offset) = nk;
                     }
                 } else {
-                    ProtobufCMessage **na = tg_arena_alloc(v->a, (n ? n : 1) * sizeof(*na));
+                    ProtobufCMessage **na =
+                        tg_arena_alloc(v->a, (n ? n : 1) * sizeof(*na));
                     size_t k = 0, gone = 0;
                     int changed = 0;
                     if (!na) {
@@ -688,7 +709,8 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
                             continue;
                         }
                         if (tg_otlp_is_anyvalue(sd))
-                            r = view_any(v, (const tg_otlp_any *)arr[j], 0, (tg_otlp_any **)&ne);
+                            r = view_any(v, (const tg_otlp_any *)arr[j], 0,
+                                         (tg_otlp_any **)&ne);
                         else
                             r = view_msg(v, arr[j], &ne);
                         path_pop(v, o2);
@@ -711,7 +733,8 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
                     }
                 }
             } else {
-                const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+                const ProtobufCMessage *sub =
+                    *(ProtobufCMessage *const *)(base + f->offset);
                 ProtobufCMessage *ns = NULL;
                 int r;
                 if (!sub) {
@@ -723,7 +746,8 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
                     if (body && v->d->bodies == TG_BODIES_DROP) {
                         const tg_ptab_ent *be = place_ent(v, sub, TG_PT_VALUE);
                         /* a classified body follows its classes; the rest is dropped */
-                        r = be ? view_any(v, (const tg_otlp_any *)sub, 0, (tg_otlp_any **)&ns)
+                        r = be ? view_any(v, (const tg_otlp_any *)sub, 0,
+                                          (tg_otlp_any **)&ns)
                                : V_GONE;
                         if (!be) {
                             v->st.dropped_unclassified++;
@@ -731,14 +755,16 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
                         }
                     } else {
                         r = view_any(v, (const tg_otlp_any *)sub,
-                                     body && v->d->bodies == TG_BODIES_FILTER, (tg_otlp_any **)&ns);
+                                     body && v->d->bodies == TG_BODIES_FILTER,
+                                     (tg_otlp_any **)&ns);
                     }
                 } else {
                     r = view_msg(v, sub, &ns);
                 }
                 if (r == V_GONE && !tg_otlp_is_anyvalue(sd)) {
                     path_pop(v, old);
-                    return V_GONE; /* a withheld resource or scope takes its group along */
+                    return V_GONE; /* a withheld resource or scope takes its group along
+                                    */
                 }
                 if (r != V_SAME) {
                     ENSURE_COPY();
@@ -780,7 +806,8 @@ int tg_rules_view(const tg_rules_classification *c, size_t dest, tg_arena *arena
     v.ac.arena = arena;
     v.opt = opt;
     v.walk_all = v.d->allow_list || v.d->bodies != TG_BODIES_PASS;
-    v.counts = tg_arena_calloc(arena, p->n_classes * TG_RULES_ACTION_COUNT * sizeof(uint64_t));
+    v.counts =
+        tg_arena_calloc(arena, p->n_classes * TG_RULES_ACTION_COUNT * sizeof(uint64_t));
     if (!v.counts)
         return TG_ENOMEM;
     r = view_msg(&v, c->msg, &res);
@@ -804,8 +831,8 @@ int tg_rules_view(const tg_rules_classification *c, size_t dest, tg_arena *arena
             uint64_t n = v.counts[cls * TG_RULES_ACTION_COUNT + a];
             if (n)
                 atomic_fetch_add_explicit(
-                    &p->counts[(dest * p->n_classes + cls) * TG_RULES_ACTION_COUNT + a], n,
-                    memory_order_relaxed);
+                    &p->counts[(dest * p->n_classes + cls) * TG_RULES_ACTION_COUNT + a],
+                    n, memory_order_relaxed);
         }
     if (st)
         *st = v.st;
