@@ -29,7 +29,8 @@ static const char *policy_text =
     "destinations:\n"
     "  hash1: {actions: {default: hash}}\n"
     "  hash2: {actions: {default: {action: hash, key: k2}}}\n"
-    "  mask: {actions: {default: {action: mask, keep_first: 2, keep_last: 3, char: '#'}}}\n"
+    "  mask: {actions: {default: {action: mask, keep_first: 2, keep_last: 3, char: "
+    "'#'}}}\n"
     "  mask4: {actions: {default: mask}}\n"
     "  redact: {actions: {default: redact, t.secret: {action: redact, text: 'XXX'}}}\n"
     "  gen: {actions: {default: generalise, t.num: {action: generalise, step: 5}}}\n"
@@ -91,9 +92,11 @@ static void test_hash_is_hmac_sha256_with_key_id(void **state)
 
     (void)state;
     /* RFC 4231 test case 1: HMAC-SHA256(0x0b * 20, "Hi There") */
-    out = view_attr("hash1", "[{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}}]");
-    TR_CONTAINS(out, "\"hmac-sha256:k1:"
-                     "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7\"");
+    out =
+        view_attr("hash1", "[{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}}]");
+    TR_CONTAINS(out,
+                "\"hmac-sha256:k1:"
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7\"");
     TR_LACKS(out, "Hi There");
     free(out);
     /* many values in one view: the keyed context is reused, the digest stays right */
@@ -102,7 +105,9 @@ static void test_hash_is_hmac_sha256_with_key_id(void **state)
                              "{\"key\":\"s\",\"value\":{\"stringValue\":\"other\"}},"
                              "{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}}]");
     {
-        const char *want1 = "hmac-sha256:k1:b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+        const char *want1 =
+            "hmac-sha256:k1:"
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
         int count = 0;
         for (const char *q = strstr(out, want1); q; q = strstr(q + 1, want1))
             count++;
@@ -111,15 +116,18 @@ static void test_hash_is_hmac_sha256_with_key_id(void **state)
     free(out);
     /* the second key: another id, another digest (independently computed) */
     {
-        static const unsigned char k2[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        static const unsigned char k2[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                             8, 9, 10, 11, 12, 13, 14, 15};
         unsigned char mac[32];
         unsigned int ml = 0;
         char h[65];
-        HMAC(EVP_sha256(), k2, sizeof(k2), (const unsigned char *)"Hi There", 8, mac, &ml);
+        HMAC(EVP_sha256(), k2, sizeof(k2), (const unsigned char *)"Hi There", 8, mac,
+             &ml);
         hex(mac, 32, h);
         snprintf(want, sizeof(want), "\"hmac-sha256:k2:%s\"", h);
     }
-    out = view_attr("hash2", "[{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}}]");
+    out =
+        view_attr("hash2", "[{\"key\":\"s\",\"value\":{\"stringValue\":\"Hi There\"}}]");
     TR_CONTAINS(out, want);
     free(out);
 }
@@ -139,7 +147,9 @@ static void test_hash_joins_formats_of_one_value(void **state)
     char *o1 = view_body("hash1", "paid 4111 1111 1111 1111"),
          *o2 = view_body("hash1", "paid 4111-1111-1111-1111"),
          *o3 = view_body("hash1", "mail Jane.Doe@Example.com"),
-         *o4 = view_attr("hash1", "[{\"key\":\"mail\",\"value\":{\"stringValue\":\"jane.doe@example.com\"}}]");
+         *o4 = view_attr(
+             "hash1",
+             "[{\"key\":\"mail\",\"value\":{\"stringValue\":\"jane.doe@example.com\"}}]");
 
     (void)state;
     /* a card in two layouts, an e-mail in two cases and under a key: joinable */
@@ -170,11 +180,14 @@ static void test_mask_keeps_ends_and_separators(void **state)
     TR_CONTAINS(out, "\"####\"");
     free(out);
     /* multi-byte characters are masked as characters (valid UTF-8 stays) */
-    out = view_attr("mask4", "[{\"key\":\"s\",\"value\":{\"stringValue\":\"J\xc3\xbcrgen M\xc3\xbcller\"}}]");
+    out = view_attr(
+        "mask4",
+        "[{\"key\":\"s\",\"value\":{\"stringValue\":\"J\xc3\xbcrgen M\xc3\xbcller\"}}]");
     TR_CONTAINS(out, "\"****** **ller\"");
     free(out);
     /* numbers become masked strings */
-    out = view_attr("mask4", "[{\"key\":\"card\",\"value\":{\"intValue\":\"4111111111111111\"}}]");
+    out = view_attr("mask4",
+                    "[{\"key\":\"card\",\"value\":{\"intValue\":\"4111111111111111\"}}]");
     TR_CONTAINS(out, "\"************1111\"");
     free(out);
 }
@@ -184,9 +197,10 @@ static void test_redact_texts(void **state)
     char *out;
 
     (void)state;
-    out = view_attr("redact", "[{\"key\":\"mail\",\"value\":{\"stringValue\":\"x@example.com\"}},"
-                              "{\"key\":\"s\",\"value\":{\"stringValue\":\"pw\"}},"
-                              "{\"key\":\"note\",\"value\":{\"boolValue\":true}}]");
+    out = view_attr("redact",
+                    "[{\"key\":\"mail\",\"value\":{\"stringValue\":\"x@example.com\"}},"
+                    "{\"key\":\"s\",\"value\":{\"stringValue\":\"pw\"}},"
+                    "{\"key\":\"note\",\"value\":{\"boolValue\":true}}]");
     TR_CONTAINS(out, "\"[REDACTED:t.email]\"");
     TR_CONTAINS(out, "\"XXX\"");
     TR_CONTAINS(out, "\"<note>\"");
@@ -199,30 +213,38 @@ static void test_generalise(void **state)
     char *out;
 
     (void)state;
-    out = view_body("gen", "from 203.0.113.42 and 2001:db8:abcd:12::1, mail a.b@Example.ORG, "
-                           "dob 1985-03-12");
-    TR_CONTAINS(out, "from 203.0.113.0/24 and 2001:db8:abcd::/48, mail *@example.org, dob 1985");
+    out = view_body("gen",
+                    "from 203.0.113.42 and 2001:db8:abcd:12::1, mail a.b@Example.ORG, "
+                    "dob 1985-03-12");
+    TR_CONTAINS(
+        out, "from 203.0.113.0/24 and 2001:db8:abcd::/48, mail *@example.org, dob 1985");
     free(out);
     out = view_body("gen16", "from 203.0.113.42 and 2001:db8:abcd:12::1");
     TR_CONTAINS(out, "from 203.0.0.0/16 and 2001:db8::/32");
     free(out);
-    out = view_attr("gen", "[{\"key\":\"age\",\"value\":{\"intValue\":\"37\"}},"
-                           "{\"key\":\"n\",\"value\":{\"stringValue\":\"12345\"}},"
-                           "{\"key\":\"ip\",\"value\":{\"stringValue\":\"198.51.100.7\"}}]");
-    TR_CONTAINS(out, "\"35-39\"");        /* step 5 */
+    out = view_attr("gen",
+                    "[{\"key\":\"age\",\"value\":{\"intValue\":\"37\"}},"
+                    "{\"key\":\"n\",\"value\":{\"stringValue\":\"12345\"}},"
+                    "{\"key\":\"ip\",\"value\":{\"stringValue\":\"198.51.100.7\"}}]");
+    TR_CONTAINS(out, "\"35-39\""); /* step 5 */
     TR_CONTAINS(out, "\"12345-12349\"");
     TR_CONTAINS(out, "\"198.51.100.0/24\"");
     free(out);
-    out = view_attr("gen16", "[{\"key\":\"n\",\"value\":{\"intValue\":\"37\"}},"
-                             "{\"key\":\"when\",\"value\":{\"stringValue\":\"2024-03-05T14:23:11Z\"}}]");
+    out = view_attr(
+        "gen16",
+        "[{\"key\":\"n\",\"value\":{\"intValue\":\"37\"}},"
+        "{\"key\":\"when\",\"value\":{\"stringValue\":\"2024-03-05T14:23:11Z\"}}]");
     TR_CONTAINS(out, "\"30-39\""); /* by magnitude */
     TR_CONTAINS(out, "\"2024-03-05\"");
     free(out);
-    out = view_attr("gen", "[{\"key\":\"when\",\"value\":{\"stringValue\":\"2024-03-05T14:23:11.5Z\"}}]");
+    out = view_attr(
+        "gen",
+        "[{\"key\":\"when\",\"value\":{\"stringValue\":\"2024-03-05T14:23:11.5Z\"}}]");
     TR_CONTAINS(out, "\"2024-03-05T14:00:00Z\"");
     free(out);
     /* nothing to generalise: redacted, never passed */
-    out = view_attr("gen", "[{\"key\":\"s\",\"value\":{\"stringValue\":\"opaque secret\"}}]");
+    out = view_attr("gen",
+                    "[{\"key\":\"s\",\"value\":{\"stringValue\":\"opaque secret\"}}]");
     TR_CONTAINS(out, "\"[REDACTED:t.secret]\"");
     free(out);
 }
@@ -234,8 +256,9 @@ static void test_drop_removes_fields_and_text(void **state)
     char *out;
 
     (void)state;
-    out = view_attr("drop", "[{\"key\":\"mail\",\"value\":{\"stringValue\":\"x@example.com\"}},"
-                            "{\"key\":\"other\",\"value\":{\"stringValue\":\"kept\"}}]");
+    out = view_attr("drop",
+                    "[{\"key\":\"mail\",\"value\":{\"stringValue\":\"x@example.com\"}},"
+                    "{\"key\":\"other\",\"value\":{\"stringValue\":\"kept\"}}]");
     TR_LACKS(out, "\"mail\"");
     TR_LACKS(out, "example.com");
     TR_CONTAINS(out, "\"kept\"");
@@ -245,7 +268,8 @@ static void test_drop_removes_fields_and_text(void **state)
     free(out);
     /* a body that was nothing but the dropped value goes */
     tg_arena_init(&a, 0, 0);
-    out = tr_view(pol, tr_log(&a, "{\"stringValue\":\"x@example.com\"}", "[]"), "drop", &st);
+    out = tr_view(pol, tr_log(&a, "{\"stringValue\":\"x@example.com\"}", "[]"), "drop",
+                  &st);
     TR_LACKS(out, "\"body\"");
     assert_int_equal(st.changed, 1);
     tg_arena_destroy(&a);
@@ -306,7 +330,8 @@ typedef struct count_acc {
     uint64_t hash_email, mask_card, other;
 } count_acc;
 
-static void count_cb(void *ctx, const char *dest, const char *cls, const char *action, uint64_t n)
+static void count_cb(void *ctx, const char *dest, const char *cls, const char *action,
+                     uint64_t n)
 {
     count_acc *c = ctx;
     if (!strcmp(dest, "d") && !strcmp(cls, "t.email") && !strcmp(action, "hash"))
@@ -319,10 +344,11 @@ static void count_cb(void *ctx, const char *dest, const char *cls, const char *a
 
 static void test_counts_per_class_action_destination(void **state)
 {
-    tg_rules_policy *p = tr_policy("keys: {k: {hex: 00112233445566778899aabbccddeeff}}\n"
-                                   "classes:\n  t.email: {detect: {values: [email]}}\n"
-                                   "  t.card: {detect: {values: [credit_card]}}\n"
-                                   "destinations:\n  d: {actions: {t.email: hash, t.card: mask}}\n");
+    tg_rules_policy *p =
+        tr_policy("keys: {k: {hex: 00112233445566778899aabbccddeeff}}\n"
+                  "classes:\n  t.email: {detect: {values: [email]}}\n"
+                  "  t.card: {detect: {values: [credit_card]}}\n"
+                  "destinations:\n  d: {actions: {t.email: hash, t.card: mask}}\n");
     tg_rules_policy *q = tr_policy("classes:\n  t.email: {detect: {values: [email]}}\n"
                                    "destinations:\n  d: {actions: {default: redact}}\n");
     count_acc c = {0, 0, 0};
@@ -332,7 +358,10 @@ static void test_counts_per_class_action_destination(void **state)
     tg_arena_init(&a, 0, 0);
     for (int i = 0; i < 3; i++) {
         char *out = tr_view(
-            p, tr_log(&a, "{\"stringValue\":\"a@example.com b@example.com 4111111111111111\"}", "[]"),
+            p,
+            tr_log(&a,
+                   "{\"stringValue\":\"a@example.com b@example.com 4111111111111111\"}",
+                   "[]"),
             "d", NULL);
         free(out);
     }

@@ -22,13 +22,15 @@ static const char *base_policy =
     "  pii.email: {detect: {keys: [user.email, 'contact.*'], values: [email]}}\n"
     "  pci.pan: {detect: {values: [credit_card]}}\n"
     "  secret.token: {detect: {keys: [token, session_token]}}\n"
-    "  pii.sql: {redact_text: '?', detect: {values: [{builtin: sql_literal, keys: [db.statement]}]}}\n"
+    "  pii.sql: {redact_text: '?', detect: {values: [{builtin: sql_literal, keys: "
+    "[db.statement]}]}}\n"
     "  phi.flag: {detect: {keys: [hiv_positive]}}\n"
     "destinations:\n"
     "  redact: {actions: {default: redact}}\n"
     "  pass: {actions: {default: pass}}\n"
     "  strict:\n"
-    "    unclassified: {allow_keys: [service.name, 'http.*', db.statement], bodies: drop}\n"
+    "    unclassified: {allow_keys: [service.name, 'http.*', db.statement], bodies: "
+    "drop}\n"
     "    actions: {default: redact, pii.email: hash, phi.*: keep-local}\n"
     "  filter:\n"
     "    unclassified: {allow_keys: [service.name, msg], bodies: filter}\n"
@@ -54,37 +56,109 @@ static int teardown(void **state)
 
 /* An e-mail in every string place of a trace, a log and a metric. */
 static const char *all_places_traces =
-    "{\"resourceSpans\":[{\"resource\":{\"attributes\":[" S("service.name", "svc") "," S("r", EMAIL) "],"
-    "\"entityRefs\":[{\"type\":\"" EMAIL "\",\"idKeys\":[\"" EMAIL "\"]}]},"
-    "\"schemaUrl\":\"" EMAIL "\","
-    "\"scopeSpans\":[{\"scope\":{\"name\":\"" EMAIL "\",\"version\":\"" EMAIL "\",\"attributes\":[" S("s", EMAIL) "]},"
-    "\"spans\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\","
-    "\"name\":\"GET " EMAIL "\",\"traceState\":\"k=" EMAIL "\",\"attributes\":[" S("a", EMAIL) "],"
-    "\"events\":[{\"name\":\"" EMAIL "\",\"attributes\":[" S("e", EMAIL) "]}],"
-    "\"links\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\","
-    "\"traceState\":\"x=" EMAIL "\",\"attributes\":[" S("l", EMAIL) "]}],"
-    "\"status\":{\"code\":2,\"message\":\"failed for " EMAIL "\"}}]}]}]}";
+    "{\"resourceSpans\":[{\"resource\":{\"attributes\":[" S("service.name", "svc") "," S(
+        "r",
+        EMAIL) "],"
+               "\"entityRefs\":[{\"type\":\"" EMAIL "\",\"idKeys\":[\"" EMAIL "\"]}]},"
+               "\"schemaUrl\":\"" EMAIL "\","
+               "\"scopeSpans\":[{\"scope\":{\"name\":\"" EMAIL "\",\"version\":\"" EMAIL
+               "\",\"attributes\":[" S(
+                   "s",
+                   EMAIL) "]},"
+                          "\"spans\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\","
+                          "\"spanId\":\"eee19b7ec3c1b174\","
+                          "\"name\":\"GET " EMAIL "\",\"traceState\":\"k=" EMAIL
+                          "\",\"attributes\":[" S(
+                              "a", EMAIL) "],"
+                                          "\"events\":[{\"name\":\"" EMAIL
+                                          "\",\"attributes\":[" S(
+                                              "e",
+                                              EMAIL) "]}],"
+                                                     "\"links\":[{\"traceId\":"
+                                                     "\"5b8efff798038103d269b633813fc60c"
+                                                     "\",\"spanId\":\"eee19b7ec3c1b174\","
+                                                     "\"traceState\":\"x=" EMAIL
+                                                     "\",\"attributes\":[" S(
+                                                         "l",
+                                                         EMAIL) "]}],"
+                                                                "\"status\":{\"code\":2,"
+                                                                "\"message\":\"failed "
+                                                                "for " EMAIL "\"}}]}]}]}";
 
 static const char *all_places_logs =
-    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[" S("r", EMAIL) "]},\"scopeLogs\":[{\"logRecords\":["
-    "{\"severityText\":\"" EMAIL "\",\"eventName\":\"" EMAIL "\",\"body\":{\"kvlistValue\":{\"values\":["
-    S("m", EMAIL) ",{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"" EMAIL "\"},"
-    "{\"kvlistValue\":{\"values\":[" S("deep", EMAIL) "]}}]}}},"
-    "{\"key\":\"" EMAIL "\",\"value\":{\"intValue\":\"1\"}}]}},"
-    "\"attributes\":[" S("a", EMAIL) ",{\"key\":\"b\",\"value\":{\"bytesValue\":\"bGVhay5tZUBleGFtcGxlLm9yZw==\"}}]}"
-    "]}]}]}";
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[" S(
+        "r",
+        EMAIL) "]},\"scopeLogs\":[{\"logRecords\":["
+               "{\"severityText\":\"" EMAIL "\",\"eventName\":\"" EMAIL
+               "\",\"body\":{\"kvlistValue\":{\"values\":[" S(
+                   "m",
+                   EMAIL) ",{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{"
+                          "\"stringValue\":\"" EMAIL "\"},"
+                          "{\"kvlistValue\":{\"values\":[" S(
+                              "deep",
+                              EMAIL) "]}}]}}},"
+                                     "{\"key\":\"" EMAIL
+                                     "\",\"value\":{\"intValue\":\"1\"}}]}},"
+                                     "\"attributes\":[" S(
+                                         "a",
+                                         EMAIL) ",{\"key\":\"b\",\"value\":{"
+                                                "\"bytesValue\":"
+                                                "\"bGVhay5tZUBleGFtcGxlLm9yZw==\"}}]}"
+                                                "]}]}]}";
 
 static const char *all_places_metrics =
-    "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[" S("r", EMAIL) "]},\"scopeMetrics\":[{\"metrics\":["
-    "{\"name\":\"m." EMAIL "\",\"description\":\"" EMAIL "\",\"unit\":\"" EMAIL "\","
-    "\"metadata\":[" S("md", EMAIL) "],"
-    "\"gauge\":{\"dataPoints\":[{\"asInt\":\"1\",\"attributes\":[" S("g", EMAIL) "],"
-    "\"exemplars\":[{\"asDouble\":1,\"filteredAttributes\":[" S("x", EMAIL) "]}]}]}},"
-    "{\"name\":\"h\",\"histogram\":{\"dataPoints\":[{\"count\":\"1\",\"attributes\":[" S("h", EMAIL) "]}]}},"
-    "{\"name\":\"eh\",\"exponentialHistogram\":{\"dataPoints\":[{\"count\":\"1\",\"attributes\":[" S("eh", EMAIL) "]}]}},"
-    "{\"name\":\"su\",\"summary\":{\"dataPoints\":[{\"count\":\"1\",\"attributes\":[" S("su", EMAIL) "]}]}},"
-    "{\"name\":\"sm\",\"sum\":{\"dataPoints\":[{\"asDouble\":2,\"attributes\":[" S("sm", EMAIL) "]}]}}"
-    "]}]}]}";
+    "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[" S(
+        "r",
+        EMAIL) "]},\"scopeMetrics\":[{\"metrics\":["
+               "{\"name\":\"m." EMAIL "\",\"description\":\"" EMAIL "\",\"unit\":\"" EMAIL
+               "\","
+               "\"metadata\":[" S(
+                   "md",
+                   EMAIL) "],"
+                          "\"gauge\":{\"dataPoints\":[{\"asInt\":\"1\",\"attributes\":"
+                          "[" S(
+                              "g",
+                              EMAIL) "],"
+                                     "\"exemplars\":[{\"asDouble\":1,"
+                                     "\"filteredAttributes\":[" S(
+                                         "x",
+                                         EMAIL) "]}]}]}},"
+                                                "{\"name\":\"h\",\"histogram\":{"
+                                                "\"dataPoints\":[{\"count\":\"1\","
+                                                "\"attributes\":[" S(
+                                                    "h",
+                                                    EMAIL) "]}]}},"
+                                                           "{\"name\":\"eh\","
+                                                           "\"exponentialHistogram\":{"
+                                                           "\"dataPoints\":[{\"count\":"
+                                                           "\"1\",\"attributes\":[" S(
+                                                               "eh",
+                                                               EMAIL) "]}]}},"
+                                                                      "{\"name\":\"su\","
+                                                                      "\"summary\":{"
+                                                                      "\"dataPoints\":[{"
+                                                                      "\"count\":\"1\","
+                                                                      "\"attributes\":"
+                                                                      "[" S(
+                                                                          "su",
+                                                                          EMAIL) "]}]}},"
+                                                                                 "{\"name"
+                                                                                 "\":"
+                                                                                 "\"sm\","
+                                                                                 "\"sum\""
+                                                                                 ":{"
+                                                                                 "\"dataP"
+                                                                                 "oints\""
+                                                                                 ":[{"
+                                                                                 "\"asDou"
+                                                                                 "ble\":"
+                                                                                 "2,"
+                                                                                 "\"attri"
+                                                                                 "butes\""
+                                                                                 ":[" S(
+                                                                                     "sm",
+                                                                                     EMAIL) "]}]}}"
+                                                                                            "]}]}]}";
 
 static void check_all_places(enum tg_signal sig, const char *json, unsigned want_findings)
 {
@@ -138,11 +212,13 @@ static void test_every_value_type(void **state)
         "[{\"key\":\"card_int\",\"value\":{\"intValue\":\"4111111111111111\"}},"
         "{\"key\":\"card_dbl\",\"value\":{\"doubleValue\":4012888888881881}},"
         "{\"key\":\"hiv_positive\",\"value\":{\"boolValue\":true}},"
-        "{\"key\":\"list\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"a@example.com\"},"
+        "{\"key\":\"list\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"a@"
+        "example.com\"},"
         "{\"stringValue\":\"b@example.com\"},{\"stringValue\":\"plain\"}]}}},"
-        "{\"key\":\"user.email\",\"value\":{\"kvlistValue\":{\"values\":[" S("x", "opaque") "]}}},"
-        "{\"key\":\"ratio\",\"value\":{\"doubleValue\":0.25}},"
-        "{\"key\":\"status\",\"value\":{\"intValue\":\"200\"}}]";
+        "{\"key\":\"user.email\",\"value\":{\"kvlistValue\":{\"values\":[" S(
+            "x", "opaque") "]}}},"
+                           "{\"key\":\"ratio\",\"value\":{\"doubleValue\":0.25}},"
+                           "{\"key\":\"status\",\"value\":{\"intValue\":\"200\"}}]";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
@@ -151,8 +227,11 @@ static void test_every_value_type(void **state)
     TR_LACKS(out, "4012888888881881");
     TR_LACKS(out, "example.com");
     TR_LACKS(out, "opaque"); /* a key-classified container goes whole */
-    TR_CONTAINS(out, "{\"key\":\"card_int\",\"value\":{\"stringValue\":\"[REDACTED:pci.pan]\"}}");
-    TR_CONTAINS(out, "{\"key\":\"hiv_positive\",\"value\":{\"stringValue\":\"[REDACTED:phi.flag]\"}}");
+    TR_CONTAINS(
+        out, "{\"key\":\"card_int\",\"value\":{\"stringValue\":\"[REDACTED:pci.pan]\"}}");
+    TR_CONTAINS(
+        out,
+        "{\"key\":\"hiv_positive\",\"value\":{\"stringValue\":\"[REDACTED:phi.flag]\"}}");
     TR_CONTAINS(out, "{\"stringValue\":\"plain\"}");
     TR_CONTAINS(out, "{\"key\":\"ratio\",\"value\":{\"doubleValue\":0.25}}");
     TR_CONTAINS(out, "{\"key\":\"status\",\"value\":{\"intValue\":\"200\"}}");
@@ -164,16 +243,20 @@ static void test_urls_and_sql(void **state)
 {
     tg_arena a;
     char *out;
-    const char *attrs =
-        "[" S("url.full", "https://shop.example/cb?session_token=abc123&email=ann%40example.com&q=shoes") ","
-        S("db.statement", "SELECT * FROM t WHERE name = 'Ann' AND id = 42") ","
-        S("note", "price = 'free' and 42 items") "]";
+    const char *attrs = "[" S("url.full", "https://shop.example/"
+                                          "cb?session_token=abc123&email=ann%40example."
+                                          "com&q=shoes") "," S(
+        "db.statement",
+        "SELECT * FROM t WHERE name = 'Ann' AND id = 42") "," S("note",
+                                                                "price = 'free' and 42 "
+                                                                "items") "]";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
     out = tr_view(pol, tr_log(&a, "{\"stringValue\":\"x\"}", attrs), "redact", NULL);
     /* query parameters: by name (a key rule) and by decoded value */
-    TR_CONTAINS(out, "?session_token=[REDACTED:secret.token]&email=[REDACTED:pii.email]&q=shoes");
+    TR_CONTAINS(
+        out, "?session_token=[REDACTED:secret.token]&email=[REDACTED:pii.email]&q=shoes");
     /* literals obfuscated in db.statement only */
     TR_CONTAINS(out, "SELECT * FROM t WHERE name = ? AND id = ?");
     TR_CONTAINS(out, "price = 'free' and 42 items");
@@ -183,23 +266,40 @@ static void test_urls_and_sql(void **state)
 
 static void test_resource_conditions(void **state)
 {
-    tg_rules_policy *p = tr_policy(
-        "classes:\n"
-        "  t.billing: {detect: {keys: [acct], when: {service: ['bill*']}}}\n"
-        "  t.prod: {detect: {values: [email], when: {environment: prod}}}\n"
-        "  t.ns: {detect: {keys: [x], when: {resource: {k8s.namespace.name: [payments]}}}}\n"
-        "destinations:\n  d: {actions: {default: redact}}\n");
+    tg_rules_policy *p =
+        tr_policy("classes:\n"
+                  "  t.billing: {detect: {keys: [acct], when: {service: ['bill*']}}}\n"
+                  "  t.prod: {detect: {values: [email], when: {environment: prod}}}\n"
+                  "  t.ns: {detect: {keys: [x], when: {resource: {k8s.namespace.name: "
+                  "[payments]}}}}\n"
+                  "destinations:\n  d: {actions: {default: redact}}\n");
     tg_arena a;
     char *out;
-    const char *fmt = "{\"resourceLogs\":["
-                      "{\"resource\":{\"attributes\":[" S("service.name", "billing") ","
-                      S("deployment.environment.name", "prod") "]},"
-                      "\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"a@example.com\"},"
-                      "\"attributes\":[" S("acct", "A-1") "," S("x", "X-1") "]}]}]},"
-                      "{\"resource\":{\"attributes\":[" S("service.name", "search") ","
-                      S("deployment.environment", "dev") "," S("k8s.namespace.name", "payments") "]},"
-                      "\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"b@example.com\"},"
-                      "\"attributes\":[" S("acct", "A-2") "," S("x", "X-2") "]}]}]}]}";
+    const char *fmt =
+        "{\"resourceLogs\":["
+        "{\"resource\":{\"attributes\":[" S("service.name", "billing") "," S(
+            "deployment.environment.name",
+            "prod") "]},"
+                    "\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"a@"
+                    "example.com\"},"
+                    "\"attributes\":[" S("acct", "A-1") "," S(
+                        "x",
+                        "X-1") "]}]}]},"
+                               "{\"resource\":{\"attributes\":[" S("service.name", "searc"
+                                                                                   "h") "," S(
+                                   "deployment.environment",
+                                   "dev") "," S("k8s.namespace.name",
+                                                "payments") "]},"
+                                                            "\"scopeLogs\":[{"
+                                                            "\"logRecords\":[{\"body\":{"
+                                                            "\"stringValue\":\"b@example."
+                                                            "com\"},"
+                                                            "\"attributes\":[" S(
+                                                                "acct",
+                                                                "A-2") "," S("x",
+                                                                             "X-2") "]}]}"
+                                                                                    "]}]"
+                                                                                    "}";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
@@ -208,7 +308,7 @@ static void test_resource_conditions(void **state)
     TR_CONTAINS(out, "\"A-2\"");    /* search: not */
     TR_LACKS(out, "a@example.com"); /* prod: e-mails classified */
     TR_CONTAINS(out, "b@example.com");
-    TR_CONTAINS(out, "\"X-1\"");    /* namespace condition */
+    TR_CONTAINS(out, "\"X-1\""); /* namespace condition */
     TR_LACKS(out, "X-2");
     free(out);
     tg_arena_destroy(&a);
@@ -220,8 +320,9 @@ static void test_allow_list_and_bodies(void **state)
     tg_arena a;
     tg_rules_view_stats st;
     char *out;
-    const char *attrs = "[" S("service.name", "svc") "," S("http.route", "/x") "," S("host.name", "h1") ","
-                        S("user.email", "ann@example.com") "," S("hiv_positive", "no") "]";
+    const char *attrs = "[" S("service.name", "svc") "," S("http.route", "/x") "," S(
+        "host.name", "h1") "," S("user.email", "ann@example.com") "," S("hiv_positive",
+                                                                        "no") "]";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
@@ -230,21 +331,25 @@ static void test_allow_list_and_bodies(void **state)
     assert_int_equal(st.withheld, 1);
     TR_LACKS(out, "hello");
     free(out);
-    attrs = "[" S("service.name", "svc") "," S("http.route", "/x") "," S("host.name", "h1") ","
-            S("user.email", "ann@example.com") "," S("other", "mail bob@example.com") "]";
+    attrs = "[" S("service.name", "svc") "," S("http.route", "/x") "," S(
+        "host.name", "h1") "," S("user.email",
+                                 "ann@example.com") "," S("other",
+                                                          "mail bob@example.com") "]";
     out = tr_view(pol, tr_log(&a, "{\"stringValue\":\"hello\"}", attrs), "strict", &st);
     TR_CONTAINS(out, "\"http.route\"");
-    TR_LACKS(out, "host.name");      /* not on the list */
-    TR_LACKS(out, "\"other\"");      /* not on the list, though it held a finding */
+    TR_LACKS(out, "host.name"); /* not on the list */
+    TR_LACKS(out, "\"other\""); /* not on the list, though it held a finding */
     TR_CONTAINS(out, "\"user.email\",\"value\":{\"stringValue\":\"hmac-sha256:k1:");
-    TR_LACKS(out, "hello");          /* bodies: drop */
+    TR_LACKS(out, "hello");                       /* bodies: drop */
     assert_int_equal(st.dropped_unclassified, 3); /* host.name, other, the body */
     free(out);
     /* bodies: filter applies the list to a structured body's keys */
-    out = tr_view(pol,
-                  tr_log(&a, "{\"kvlistValue\":{\"values\":[" S("msg", "hi") "," S("user", "ann") "]}}",
-                         "[]"),
-                  "filter", NULL);
+    out = tr_view(
+        pol,
+        tr_log(&a,
+               "{\"kvlistValue\":{\"values\":[" S("msg", "hi") "," S("user", "ann") "]}}",
+               "[]"),
+        "filter", NULL);
     TR_CONTAINS(out, "\"msg\"");
     TR_LACKS(out, "ann");
     free(out);
@@ -258,19 +363,21 @@ static void test_one_classification_many_views_share(void **state)
     tg_rules_classify_stats before, after;
     ProtobufCMessage *m, *v1, *v2;
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r, *o;
-    const char *json =
-        "{\"resourceSpans\":[{\"resource\":{},\"scopeSpans\":[{\"spans\":["
-        "{\"name\":\"clean-1\"},{\"name\":\"mail " EMAIL "\"},{\"name\":\"clean-2\"}]}]}]}";
+    const char *json = "{\"resourceSpans\":[{\"resource\":{},\"scopeSpans\":[{\"spans\":["
+                       "{\"name\":\"clean-1\"},{\"name\":\"mail " EMAIL
+                       "\"},{\"name\":\"clean-2\"}]}]}]}";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
     m = tr_decode(&a, TG_SIGNAL_TRACES, json);
     assert_int_equal(tg_rules_classify(pol, m, &a, &c), 0);
     tg_rules_classification_stats(c, &before);
-    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "redact"), &a, NULL, &v1,
-                                   NULL), 0);
-    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "pass"), &a, NULL, &v2,
-                                   NULL), 0);
+    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "redact"),
+                                   &a, NULL, &v1, NULL),
+                     0);
+    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "pass"), &a,
+                                   NULL, &v2, NULL),
+                     0);
     tg_rules_classification_stats(c, &after);
     assert_memory_equal(&before, &after, sizeof(before));
     r = (void *)m;
@@ -278,22 +385,28 @@ static void test_one_classification_many_views_share(void **state)
     /* the changed span is a copy; the clean ones are the very same objects */
     assert_ptr_not_equal(o, r);
     assert_ptr_equal(o->resource_spans[0]->resource, r->resource_spans[0]->resource);
-    assert_ptr_equal(o->resource_spans[0]->scope_spans[0]->spans[0], r->resource_spans[0]->scope_spans[0]->spans[0]);
-    assert_ptr_not_equal(o->resource_spans[0]->scope_spans[0]->spans[1], r->resource_spans[0]->scope_spans[0]->spans[1]);
-    assert_ptr_equal(o->resource_spans[0]->scope_spans[0]->spans[2], r->resource_spans[0]->scope_spans[0]->spans[2]);
-    assert_string_equal(o->resource_spans[0]->scope_spans[0]->spans[1]->name, "mail [REDACTED:pii.email]");
+    assert_ptr_equal(o->resource_spans[0]->scope_spans[0]->spans[0],
+                     r->resource_spans[0]->scope_spans[0]->spans[0]);
+    assert_ptr_not_equal(o->resource_spans[0]->scope_spans[0]->spans[1],
+                         r->resource_spans[0]->scope_spans[0]->spans[1]);
+    assert_ptr_equal(o->resource_spans[0]->scope_spans[0]->spans[2],
+                     r->resource_spans[0]->scope_spans[0]->spans[2]);
+    assert_string_equal(o->resource_spans[0]->scope_spans[0]->spans[1]->name,
+                        "mail [REDACTED:pii.email]");
     /* the classified message is untouched */
-    assert_string_equal(r->resource_spans[0]->scope_spans[0]->spans[1]->name, "mail " EMAIL);
+    assert_string_equal(r->resource_spans[0]->scope_spans[0]->spans[1]->name,
+                        "mail " EMAIL);
     assert_ptr_equal(v2, m);
     tg_arena_destroy(&a);
 }
 
 static void test_fail_closed_on_limits(void **state)
 {
-    tg_rules_policy *p = tr_policy("limits: {max_depth: 4, match_limit: 1000}\n"
-                                   "classes:\n"
-                                   "  t.slow: {detect: {values: [{pattern: '^(a+)+$'}]}}\n"
-                                   "destinations:\n  d: {actions: {default: pass}}\n");
+    tg_rules_policy *p =
+        tr_policy("limits: {max_depth: 4, match_limit: 1000}\n"
+                  "classes:\n"
+                  "  t.slow: {detect: {values: [{pattern: '^(a+)+$'}]}}\n"
+                  "destinations:\n  d: {actions: {default: pass}}\n");
     tg_arena a;
     tg_rules_classification *c;
     tg_rules_classify_stats st;
@@ -320,10 +433,14 @@ static void test_fail_closed_on_limits(void **state)
     /* nesting deeper than max_depth */
     out = tr_view(p,
                   tr_log(&a,
-                         "{\"kvlistValue\":{\"values\":[{\"key\":\"a\",\"value\":{\"kvlistValue\":{\"values\":["
-                         "{\"key\":\"b\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"c\",\"value\":"
-                         "{\"kvlistValue\":{\"values\":[{\"key\":\"d\",\"value\":{\"kvlistValue\":{\"values\":["
-                         "{\"key\":\"e\",\"value\":{\"stringValue\":\"deep secret\"}}]}}}]}}}]}}}]}}}]}}",
+                         "{\"kvlistValue\":{\"values\":[{\"key\":\"a\",\"value\":{"
+                         "\"kvlistValue\":{\"values\":["
+                         "{\"key\":\"b\",\"value\":{\"kvlistValue\":{\"values\":[{"
+                         "\"key\":\"c\",\"value\":"
+                         "{\"kvlistValue\":{\"values\":[{\"key\":\"d\",\"value\":{"
+                         "\"kvlistValue\":{\"values\":["
+                         "{\"key\":\"e\",\"value\":{\"stringValue\":\"deep "
+                         "secret\"}}]}}}]}}}]}}}]}}}]}}",
                          "[]"),
                   "d", NULL);
     TR_LACKS(out, "deep secret");
@@ -341,7 +458,8 @@ static void test_unknown_fields_are_stripped(void **state)
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r, *o;
     ProtobufCMessageUnknownField uf;
     uint8_t data[] = "hidden " EMAIL;
-    const char *json = "{\"resourceSpans\":[{\"resource\":{},\"scopeSpans\":[{\"spans\":[{\"name\":\"a\"}]}]}]}";
+    const char *json = "{\"resourceSpans\":[{\"resource\":{},\"scopeSpans\":[{\"spans\":["
+                       "{\"name\":\"a\"}]}]}]}";
     size_t n;
     uint8_t *buf;
 
@@ -357,10 +475,12 @@ static void test_unknown_fields_are_stripped(void **state)
     r->resource_spans[0]->scope_spans[0]->spans[0]->base.n_unknown_fields = 1;
     r->resource_spans[0]->scope_spans[0]->spans[0]->base.unknown_fields = &uf;
     assert_int_equal(tg_rules_classify(pol, m, &a, &c), 0);
-    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "pass"), &a, NULL, &out,
-                                   NULL), 0);
+    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "pass"), &a,
+                                   NULL, &out, NULL),
+                     0);
     o = (void *)out;
-    assert_int_equal(o->resource_spans[0]->scope_spans[0]->spans[0]->base.n_unknown_fields, 0);
+    assert_int_equal(
+        o->resource_spans[0]->scope_spans[0]->spans[0]->base.n_unknown_fields, 0);
     n = protobuf_c_message_get_packed_size(out);
     buf = tg_arena_alloc(&a, n);
     protobuf_c_message_pack(out, buf);
@@ -389,11 +509,16 @@ static void test_persisted_classification_replays(void **state)
     plen = protobuf_c_message_get_packed_size(m);
     packed = tg_arena_alloc(&a, plen);
     protobuf_c_message_pack(m, packed);
-    m2 = protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_LOGS), &b.pb, plen, packed);
+    m2 = protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_LOGS), &b.pb,
+                                   plen, packed);
     assert_non_null(m2);
     assert_int_equal(tg_rules_classification_decode(pol, m2, blob, blen, &b, &c2), 0);
-    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, di), &a, NULL, &v1, NULL), 0);
-    assert_int_equal(tg_rules_view(c2, (size_t)tg_rules_destination_index(pol, di), &b, NULL, &v2, NULL), 0);
+    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, di), &a,
+                                   NULL, &v1, NULL),
+                     0);
+    assert_int_equal(tg_rules_view(c2, (size_t)tg_rules_destination_index(pol, di), &b,
+                                   NULL, &v2, NULL),
+                     0);
     j1 = tg_otlp_json_encode(v1, NULL);
     j2 = tg_otlp_json_encode(v2, NULL);
     assert_string_equal(j1, j2);
@@ -401,11 +526,13 @@ static void test_persisted_classification_replays(void **state)
     free(j2);
     /* another policy: the stored classification does not apply */
     other = tr_policy("classes: {x.y: {detect: {keys: [x]}}}\n");
-    assert_int_equal(tg_rules_classification_decode(other, m2, blob, blen, &b, &c2), TG_EVERSION);
+    assert_int_equal(tg_rules_classification_decode(other, m2, blob, blen, &b, &c2),
+                     TG_EVERSION);
     tg_rules_policy_unref(other);
     /* garbage is refused */
     blob[blen - 3] ^= 0x7f;
-    assert_int_not_equal(tg_rules_classification_decode(pol, m2, blob, blen - 1, &b, &c2), 0);
+    assert_int_not_equal(tg_rules_classification_decode(pol, m2, blob, blen - 1, &b, &c2),
+                         0);
     tg_arena_destroy(&a);
     tg_arena_destroy(&b);
 }
@@ -419,7 +546,9 @@ static void on_change(void *ctx, const tg_rules_change *ch)
 {
     changes *c = ctx;
     c->n++;
-    if (!strcmp(ch->path, "resourceLogs[0].scopeLogs[0].logRecords[0].attributes[\"user.email\"]")) {
+    if (!strcmp(
+            ch->path,
+            "resourceLogs[0].scopeLogs[0].logRecords[0].attributes[\"user.email\"]")) {
         assert_string_equal(ch->class_name, "pii.email");
         assert_string_equal(ch->detector, "key");
         assert_string_equal(ch->rule, "test.yaml:3");
@@ -442,13 +571,17 @@ static void test_explain_names_class_detector_and_rules(void **state)
 
     (void)state;
     tg_arena_init(&a, 0, 0);
-    assert_int_equal(tg_rules_classify(pol, tr_log(&a, "{\"stringValue\":\"hi\"}", "[" S("user.email", "ann@example.com") "]"),
+    assert_int_equal(tg_rules_classify(pol,
+                                       tr_log(&a, "{\"stringValue\":\"hi\"}",
+                                              "[" S("user.email", "ann@example.com") "]"),
                                        &a, &c),
                      0);
     assert_int_equal(tg_rules_classification_classes(c, cls, 8), 1);
     o.explain = on_change;
     o.explain_ctx = &ch;
-    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "strict"), &a, &o, &out, NULL), 0);
+    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "strict"),
+                                   &a, &o, &out, NULL),
+                     0);
     assert_true(ch.saw_key_rule);
     tg_arena_destroy(&a);
 }
@@ -458,15 +591,22 @@ static void test_keys_as_data_and_replace(void **state)
     tg_arena a;
     char *out;
     tg_rules_policy *p;
-    const char *texts[2] = {"classes:\n  t.e: {detect: {keys: [email]}}\ndestinations:\n  d: {actions: {default: redact}}\n",
-                            "classes:\n  t.e: {replace: true, detect: {keys: [contact]}}\n"};
-    tg_rules_source src[2] = {{"a.yaml", texts[0], strlen(texts[0])}, {"b.yaml", texts[1], strlen(texts[1])}};
+    const char *texts[2] = {
+        "classes:\n  t.e: {detect: {keys: [email]}}\ndestinations:\n  d: {actions: "
+        "{default: redact}}\n",
+        "classes:\n  t.e: {replace: true, detect: {keys: [contact]}}\n"};
+    tg_rules_source src[2] = {{"a.yaml", texts[0], strlen(texts[0])},
+                              {"b.yaml", texts[1], strlen(texts[1])}};
     tg_rules_diag d;
 
     (void)state;
     tg_arena_init(&a, 0, 0);
     /* a map keyed by e-mail addresses: the key is transformed */
-    out = tr_view(pol, tr_log(&a, "{\"kvlistValue\":{\"values\":[{\"key\":\"ann@example.com\",\"value\":{\"intValue\":\"3\"}}]}}", "[]"),
+    out = tr_view(pol,
+                  tr_log(&a,
+                         "{\"kvlistValue\":{\"values\":[{\"key\":\"ann@example.com\","
+                         "\"value\":{\"intValue\":\"3\"}}]}}",
+                         "[]"),
                   "redact", NULL);
     TR_LACKS(out, "ann@");
     TR_CONTAINS(out, "{\"key\":\"[REDACTED:pii.email]\",\"value\":{\"intValue\":\"3\"}}");
@@ -474,7 +614,10 @@ static void test_keys_as_data_and_replace(void **state)
     /* replace: the earlier detect block no longer applies */
     p = tg_rules_policy_load_sources(src, 2, NULL, &d);
     assert_non_null(p);
-    out = tr_view(p, tr_log(&a, "{\"stringValue\":\"x\"}", "[" S("email", "E1") "," S("contact", "C1") "]"), "d", NULL);
+    out = tr_view(p,
+                  tr_log(&a, "{\"stringValue\":\"x\"}",
+                         "[" S("email", "E1") "," S("contact", "C1") "]"),
+                  "d", NULL);
     TR_CONTAINS(out, "\"E1\"");
     TR_LACKS(out, "C1");
     free(out);
@@ -491,7 +634,8 @@ static void *worker(void *arg)
         tg_arena a;
         char *out;
         tg_arena_init(&a, 0, 0);
-        out = tr_view(p, tr_log(&a, "{\"stringValue\":\"mail ann@example.com\"}", "[]"), "redact", NULL);
+        out = tr_view(p, tr_log(&a, "{\"stringValue\":\"mail ann@example.com\"}", "[]"),
+                      "redact", NULL);
         if (strstr(out, "ann@"))
             abort();
         free(out);

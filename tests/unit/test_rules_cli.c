@@ -75,10 +75,12 @@ static int setup(void **state)
 {
     (void)state;
     snprintf(path_default, sizeof(path_default), "%s/rules/default.yaml", TG_SOURCE_DIR);
-    snprintf(path_site, sizeof(path_site), "%s/rules/examples/site-fra.yaml", TG_SOURCE_DIR);
+    snprintf(path_site, sizeof(path_site), "%s/rules/examples/site-fra.yaml",
+             TG_SOURCE_DIR);
     snprintf(path_traces, sizeof(path_traces), "%s/rules/examples/checkout-traces.json",
              TG_SOURCE_DIR);
-    snprintf(path_logs, sizeof(path_logs), "%s/rules/examples/billing-logs.json", TG_SOURCE_DIR);
+    snprintf(path_logs, sizeof(path_logs), "%s/rules/examples/billing-logs.json",
+             TG_SOURCE_DIR);
     return 0;
 }
 
@@ -120,8 +122,8 @@ static void test_check(void **state)
 
 static void test_test_json(void **state)
 {
-    const char *argv[] = {"rules", "test", "--rules", path_default, path_site,
-                          "--input", path_traces, "--json"};
+    const char *argv[] = {"rules",   "test",    "--rules",   path_default,
+                          path_site, "--input", path_traces, "--json"};
     run r;
     json_error_t je;
     json_t *doc, *dests;
@@ -136,16 +138,20 @@ static void test_test_json(void **state)
     assert_string_equal(json_string_value(json_object_get(doc, "signal")), "traces");
     dests = json_object_get(doc, "destinations");
     assert_int_equal(json_array_size(dests), 3);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(dests, 0), "name")),
-                        "central");
-    for (size_t i = 0; i < json_array_size(json_object_get(json_array_get(dests, 0), "changes")); i++) {
-        json_t *ch = json_array_get(json_object_get(json_array_get(dests, 0), "changes"), i);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(dests, 0), "name")), "central");
+    for (size_t i = 0;
+         i < json_array_size(json_object_get(json_array_get(dests, 0), "changes")); i++) {
+        json_t *ch =
+            json_array_get(json_object_get(json_array_get(dests, 0), "changes"), i);
         const char *path = json_string_value(json_object_get(ch, "path"));
         if (strstr(path, "[\"user.email\"]")) {
             saw_email = 1;
-            assert_string_equal(json_string_value(json_object_get(ch, "class")), "pii.email");
+            assert_string_equal(json_string_value(json_object_get(ch, "class")),
+                                "pii.email");
             assert_string_equal(json_string_value(json_object_get(ch, "action")), "hash");
-            assert_non_null(strstr(json_string_value(json_object_get(ch, "rule")), "gdpr.yaml:"));
+            assert_non_null(
+                strstr(json_string_value(json_object_get(ch, "rule")), "gdpr.yaml:"));
         }
     }
     assert_true(saw_email);
@@ -171,10 +177,10 @@ static void test_test_json(void **state)
 
 static void test_test_text_and_errors(void **state)
 {
-    const char *human[] = {"rules", "test", "--rules", path_default, "--input", path_logs,
-                           "--destination", "central"};
-    const char *nodest[] = {"rules", "test", "--rules", path_default, "--input", path_logs,
-                            "--destination", "mars"};
+    const char *human[] = {"rules",   "test",    "--rules",       path_default,
+                           "--input", path_logs, "--destination", "central"};
+    const char *nodest[] = {"rules",   "test",    "--rules",       path_default,
+                            "--input", path_logs, "--destination", "mars"};
     const char *noinput[] = {"rules", "test", "--rules", path_default};
     char bad[] = "/tmp/tg_rules_badjson_XXXXXX";
     int fd = mkstemp(bad);

@@ -70,13 +70,17 @@ static char *view_body(const tg_rules_policy *p, const char *body)
 {
     tg_arena a;
     tg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    Opentelemetry__Proto__Logs__V1__LogRecord lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    Opentelemetry__Proto__Logs__V1__LogRecord lr =
+        OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
     Opentelemetry__Proto__Logs__V1__LogRecord *lrs[1] = {&lr};
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+    Opentelemetry__Proto__Logs__V1__ScopeLogs sl =
+        OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
     Opentelemetry__Proto__Logs__V1__ScopeLogs *sls[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs rl =
+        OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
     Opentelemetry__Proto__Logs__V1__ResourceLogs *rls[1] = {&rl};
-    tg_otlp_logs_req req = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    tg_otlp_logs_req req =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
     tg_rules_classification *c;
     ProtobufCMessage *out;
     tg_otlp_logs_req *o;
@@ -152,7 +156,8 @@ static void run_corpus(const tg_detector *det, unsigned *npos, unsigned *nneg)
     char path[1024], *text, *line, *next;
     tg_rules_policy *p = one_detector_policy(det->name);
 
-    snprintf(path, sizeof(path), "%s/tests/data/detectors/%s.txt", TG_SOURCE_DIR, det->name);
+    snprintf(path, sizeof(path), "%s/tests/data/detectors/%s.txt", TG_SOURCE_DIR,
+             det->name);
     text = read_file(path);
     if (!text)
         fail_msg("no corpus for detector %s (%s)", det->name, path);
@@ -172,15 +177,16 @@ static void run_corpus(const tg_detector *det, unsigned *npos, unsigned *nneg)
         if (line[0] == '+') {
             (*npos)++;
             if (!got || strcmp(got, expected)) {
-                print_error("%s: true positive not found as marked\n  line: %s\n  want: %s\n  got:  %s\n",
+                print_error("%s: true positive not found as marked\n  line: %s\n  want: "
+                            "%s\n  got:  %s\n",
                             det->name, line + 2, expected, got ? got : "(removed)");
                 failures++;
             }
         } else {
             (*nneg)++;
             if (!got || strcmp(got, input)) {
-                print_error("%s: near miss was matched\n  line: %s\n  got:  %s\n", det->name, input,
-                            got ? got : "(removed)");
+                print_error("%s: near miss was matched\n  line: %s\n  got:  %s\n",
+                            det->name, input, got ? got : "(removed)");
                 failures++;
             }
         }
@@ -199,13 +205,14 @@ static void test_every_detector_passes_its_corpus(void **state)
         unsigned np, nn;
         run_corpus(tg_detectors[i], &np, &nn);
         if (np < 3 || nn < 3)
-            fail_msg("%s: corpus needs at least 3 true positives and 3 near misses (has %u, %u)",
+            fail_msg("%s: corpus needs at least 3 true positives and 3 near misses (has "
+                     "%u, %u)",
                      tg_detectors[i]->name, np, nn);
         total_pos += np;
         total_neg += nn;
     }
-    print_message("%zu detectors, %u true positives, %u near misses\n", tg_n_detectors, total_pos,
-                  total_neg);
+    print_message("%zu detectors, %u true positives, %u near misses\n", tg_n_detectors,
+                  total_pos, total_neg);
     assert_int_equal(failures, 0);
 }
 
@@ -245,11 +252,13 @@ static void test_clean_telemetry_has_no_findings(void **state)
         "GET /api/v1/orders/{id} returned 200 in 35ms",
         "span checkout.process completed; retries=3 queue=payments-high",
         "trace 5b8efff798038103d269b633813fc60c span eee19b7ec3c1b174",
-        "2024-03-05T14:23:11.512Z INFO worker-7 processed batch 1842 (1000 items) in 1.73s",
+        "2024-03-05T14:23:11.512Z INFO worker-7 processed batch 1842 (1000 items) in "
+        "1.73s",
         "k8s pod checkout-7d9f8b6c5d-x2k4p on node ip-10-0-1-17.ec2.internal restarted",
         "request_id=550e8400-e29b-41d4-a716-446655440000 status=ok bytes=18234",
         "SELECT id, total FROM orders WHERE customer_id = $1 AND created_at > $2",
-        "java.lang.NullPointerException at com.example.CheckoutService.process(CheckoutService.java:142)",
+        "java.lang.NullPointerException at "
+        "com.example.CheckoutService.process(CheckoutService.java:142)",
         "model gpt-4o-mini tokens in=1532 out=211 latency_ms=842 finish_reason=stop",
         "version 1.2.3 build 20240305 commit 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
     };
@@ -277,7 +286,8 @@ static void test_clean_telemetry_has_no_findings(void **state)
     for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++) {
         char *got = view_body(p, clean[i]);
         if (!got || strcmp(got, clean[i]))
-            fail_msg("clean text changed:\n  in:  %s\n  out: %s", clean[i], got ? got : "(removed)");
+            fail_msg("clean text changed:\n  in:  %s\n  out: %s", clean[i],
+                     got ? got : "(removed)");
         free(got);
     }
     tg_rules_policy_unref(p);
@@ -287,9 +297,11 @@ static void test_clean_telemetry_has_no_findings(void **state)
  * caught, and identifier-like text must not be. */
 static void test_generic_secret_rates(void **state)
 {
-    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    static const char *const words[] = {"get", "User", "Profile", "Settings", "v2", "Order",
-                                        "Service", "Handler", "Impl", "Factory", "Bean", "3"};
+    static const char b62[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static const char *const words[] = {"get",  "User",    "Profile", "Settings",
+                                        "v2",   "Order",   "Service", "Handler",
+                                        "Impl", "Factory", "Bean",    "3"};
     tg_rules_policy *p = one_detector_policy("generic_secret");
     uint64_t x = 0x9e3779b97f4a7c15ULL;
     unsigned caught = 0, false_pos = 0;
@@ -319,8 +331,9 @@ static void test_generic_secret_rates(void **state)
         false_pos += !got || strcmp(got, line) != 0;
         free(got);
     }
-    print_message("generic_secret: %u/400 random tokens caught, %u/400 identifiers flagged\n",
-                  caught, false_pos);
+    print_message(
+        "generic_secret: %u/400 random tokens caught, %u/400 identifiers flagged\n",
+        caught, false_pos);
     assert_true(caught >= 380);
     assert_true(false_pos <= 8);
     tg_rules_policy_unref(p);

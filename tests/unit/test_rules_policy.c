@@ -76,8 +76,8 @@ static void expect_error(const char *text, unsigned line, unsigned col, const ch
         fail_msg("expected an error containing '%s' but the policy loaded", what);
     }
     if (d.line != line || d.column != col || !strstr(d.message, what))
-        fail_msg("want t.yaml:%u:%u: ...%s...\n got %s:%u:%u: %s", line, col, what, d.file, d.line,
-                 d.column, d.message);
+        fail_msg("want t.yaml:%u:%u: ...%s...\n got %s:%u:%u: %s", line, col, what,
+                 d.file, d.line, d.column, d.message);
     assert_string_equal(d.file, "t.yaml");
 }
 
@@ -170,8 +170,8 @@ static void test_errors_name_line_and_column(void **state)
 {
     (void)state;
     expect_error("version: 1\nclassez: {}\n", 2, 1, "unknown key 'classez'");
-    expect_error("version: 1\nclasses:\n  a.b: {regulation: x}\n  a.b: {regulation: y}\n", 4, 3,
-                 "duplicate key 'a.b'");
+    expect_error("version: 1\nclasses:\n  a.b: {regulation: x}\n  a.b: {regulation: y}\n",
+                 4, 3, "duplicate key 'a.b'");
     expect_error("version: 1\nclasses: [\n", 3, 1, "YAML");
     expect_error("version: 2\n", 1, 10, "unsupported policy version");
     expect_error("classes:\n  a.b:\n    detect: {values: [emial]}\n", 3, 23,
@@ -190,7 +190,8 @@ static void test_errors_name_line_and_column(void **state)
     expect_error("classes:\n  a.b: {detect: {keys: [x]}}\n"
                  "destinations:\n  d:\n    actions: {a.b: {action: mask, text: x}}\n",
                  5, 35, "'text' does not apply to action 'mask'");
-    expect_error("destinations:\n  d:\n    on_error: pass\n", 3, 15, "on_error cannot be pass");
+    expect_error("destinations:\n  d:\n    on_error: pass\n", 3, 15,
+                 "on_error cannot be pass");
     expect_error("site: {jurisdiction: {country: Germany}}\n", 1, 32, "ISO 3166-1");
     expect_error("site: {jurisdiction: {country: XX}}\n", 1, 32, "ISO 3166-1");
     expect_error("a: &x {b: 1}\nclasses: *x\n", 2, 10, "aliases");
@@ -203,8 +204,9 @@ static void test_errors_name_line_and_column(void **state)
                  "exactly one of file, env or hex");
     expect_error("keys:\n  k1: {hex: 0011}\n", 2, 3, "at least 32 hex digits");
     expect_error("classes:\n  a.b:\n    detect: {}\n", 3, 13, "needs keys or values");
-    expect_error("classes:\n  a.b:\n    detect: {values: [{builtin: email, pattern: x}]}\n", 3,
-                 40, "either builtin or pattern");
+    expect_error(
+        "classes:\n  a.b:\n    detect: {values: [{builtin: email, pattern: x}]}\n", 3, 40,
+        "either builtin or pattern");
     expect_error("destinations:\n  d: {unclassified: {bodies: keep}}\n", 2, 30,
                  "bodies must be pass, drop or filter");
     expect_error("destinations:\n  d: {actions: {default: explode}}\n", 2, 26,
@@ -247,7 +249,7 @@ static void test_merge_order_later_files_win(void **state)
     assert_int_equal(tg_rules_class(p, 0, &ci), 0);
     assert_string_equal(ci.name, "pii.email");
     assert_string_equal(ci.regulation, "GDPR Art. 4(1)"); /* kept: not overridden */
-    assert_int_equal(ci.retention_sec, 7 * 86400);         /* overridden */
+    assert_int_equal(ci.retention_sec, 7 * 86400);        /* overridden */
     assert_int_equal(tg_rules_action_for(p, 0, 0), TG_RULES_HASH);
     tg_rules_destination(p, 0, &di);
     assert_string_equal(di.purpose, "ops");
@@ -272,8 +274,9 @@ static void test_includes_load_first_once_and_detect_cycles(void **state)
     write_file("inc_pack.yaml",
                "classes:\n  pii.email: {regulation: R1, detect: {keys: [email]}}\n"
                "destinations:\n  central: {actions: {pii.email: redact}}\n");
-    write_file("inc_mid.yaml", "include: [inc_pack.yaml]\n"
-                               "destinations:\n  central: {actions: {pii.email: drop}}\n");
+    write_file("inc_mid.yaml",
+               "include: [inc_pack.yaml]\n"
+               "destinations:\n  central: {actions: {pii.email: drop}}\n");
     main_path = write_file("inc_main.yaml", "include: [inc_pack.yaml, inc_mid.yaml]\n"
                                             "classes:\n  pii.email: {regulation: R2}\n");
     p = tg_rules_policy_load(&main_path, 1, NULL, &d);
@@ -490,7 +493,8 @@ static void test_shipped_packs_and_default(void **state)
 static void test_slot_swaps_and_keeps_readers_safe(void **state)
 {
     tg_rules_diag d;
-    tg_rules_policy *a = load_text(full, &d), *b = load_text("classes: {x.y: {}}\n", &d), *r1, *r2;
+    tg_rules_policy *a = load_text(full, &d), *b = load_text("classes: {x.y: {}}\n", &d),
+                    *r1, *r2;
     tg_rules_slot *s;
 
     (void)state;

@@ -34,13 +34,25 @@
 typedef Opentelemetry__Proto__Common__V1__KeyValue KV;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AV;
 
-enum { K_EMAIL, K_CARD, K_AWS, K_GH, K_SSN, K_IBAN, K_IP, K_PHONE, K_URL, K_KEYED, K_COUNT };
+enum {
+    K_EMAIL,
+    K_CARD,
+    K_AWS,
+    K_GH,
+    K_SSN,
+    K_IBAN,
+    K_IP,
+    K_PHONE,
+    K_URL,
+    K_KEYED,
+    K_COUNT
+};
 
 typedef struct plant {
-    char raw[128];   /* must never leave a restricted destination */
-    char alt[160];   /* another spelling that must not leave either (encoded) */
+    char raw[128]; /* must never leave a restricted destination */
+    char alt[160]; /* another spelling that must not leave either (encoded) */
     int kind;
-    int is_int;      /* planted as an integer value */
+    int is_int; /* planted as an integer value */
 } plant;
 
 typedef struct gen {
@@ -110,7 +122,8 @@ static plant *new_plant(gen *g, int kind)
         if (pick(g, 2))
             snprintf(p->raw, sizeof(p->raw), "%s", d);
         else
-            snprintf(p->raw, sizeof(p->raw), "%.4s %.4s %.4s %.4s", d, d + 4, d + 8, d + 12);
+            snprintf(p->raw, sizeof(p->raw), "%.4s %.4s %.4s %.4s", d, d + 4, d + 8,
+                     d + 12);
         break;
     }
     case K_AWS:
@@ -118,7 +131,8 @@ static plant *new_plant(gen *g, int kind)
         snprintf(p->raw, sizeof(p->raw), "AKIA%s", a);
         break;
     case K_GH: {
-        static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        static const char b62[] =
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         uint32_t crc;
         char sum[7];
         rand_str(g, a, 30, b62);
@@ -132,8 +146,8 @@ static plant *new_plant(gen *g, int kind)
         break;
     }
     case K_SSN:
-        snprintf(p->raw, sizeof(p->raw), "%03u-%02u-%04u", 100 + pick(g, 500), 1 + pick(g, 98),
-                 1 + pick(g, 9998));
+        snprintf(p->raw, sizeof(p->raw), "%03u-%02u-%04u", 100 + pick(g, 500),
+                 1 + pick(g, 98), 1 + pick(g, 9998));
         break;
     case K_IBAN: {
         char bban[19], num[64];
@@ -146,8 +160,8 @@ static plant *new_plant(gen *g, int kind)
         break;
     }
     case K_IP:
-        snprintf(p->raw, sizeof(p->raw), "%u.%u.%u.%u", 11 + pick(g, 100), pick(g, 256), pick(g, 256),
-                 1 + pick(g, 254));
+        snprintf(p->raw, sizeof(p->raw), "%u.%u.%u.%u", 11 + pick(g, 100), pick(g, 256),
+                 pick(g, 256), 1 + pick(g, 254));
         break;
     case K_PHONE:
         rand_str(g, a, 7, "0123456789");
@@ -223,9 +237,11 @@ static char *text_with_plant(gen *g, int allow_keyed)
     }
     clean = new_clean(g);
     if (kind == K_URL)
-        snprintf(buf, sizeof(buf), "%s https://shop.example/p?email=%s&q=1", clean, p->alt);
+        snprintf(buf, sizeof(buf), "%s https://shop.example/p?email=%s&q=1", clean,
+                 p->alt);
     else
-        snprintf(buf, sizeof(buf), "%s: %s %s", clean, p->raw, pick(g, 2) ? "done" : "(retry)");
+        snprintf(buf, sizeof(buf), "%s: %s %s", clean, p->raw,
+                 pick(g, 2) ? "done" : "(retry)");
     return adup(g, buf);
 }
 
@@ -233,8 +249,9 @@ static AV *random_value(gen *g, unsigned depth);
 
 static KV **random_attrs(gen *g, size_t *n, unsigned depth)
 {
-    static const char *const keyed[] = {"user.email", "enduser.id", "password", "token",
-                                        "card_number", "session_id", "client.address", "iban"};
+    static const char *const keyed[] = {"user.email",     "enduser.id",  "password",
+                                        "token",          "card_number", "session_id",
+                                        "client.address", "iban"};
     size_t k = 1 + pick(g, 4);
     KV **arr = tg_arena_alloc(g->a, k * sizeof(*arr));
 
@@ -270,7 +287,7 @@ static AV *random_value(gen *g, unsigned depth)
     unsigned r = pick(g, depth < 5 ? 8 : 5);
 
     switch (r) {
-    case 0: { /* a card number as an integer */
+    case 0: { /* a card number as an integer, or as an integral double */
         plant *p = new_plant(g, K_CARD);
         char digits[20];
         size_t k = 0;
@@ -280,8 +297,14 @@ static AV *random_value(gen *g, unsigned depth)
         digits[k] = '\0';
         snprintf(p->raw, sizeof(p->raw), "%s", digits);
         p->is_int = 1;
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-        v->int_value = strtoll(digits, NULL, 10);
+        if (pick(g, 2)) {
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+            v->int_value = strtoll(digits, NULL, 10);
+        } else {
+            /* 16-digit Visa numbers are below 2^53: exact as a double */
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+            v->double_value = (double)strtoll(digits, NULL, 10);
+        }
         break;
     }
     case 1: { /* bytes holding an e-mail */
@@ -349,10 +372,13 @@ static Opentelemetry__Proto__Common__V1__InstrumentationScope *random_scope(gen 
 
 static ProtobufCMessage *random_traces(gen *g)
 {
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
-        amsg(g, &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor);
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = amsg(g, &opentelemetry__proto__trace__v1__resource_spans__descriptor);
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = amsg(g, &opentelemetry__proto__trace__v1__scope_spans__descriptor);
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req = amsg(
+        g,
+        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor);
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rs =
+        amsg(g, &opentelemetry__proto__trace__v1__resource_spans__descriptor);
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+        amsg(g, &opentelemetry__proto__trace__v1__scope_spans__descriptor);
 
     req->n_resource_spans = 1;
     req->resource_spans = tg_arena_alloc(g->a, sizeof(rs));
@@ -365,10 +391,14 @@ static ProtobufCMessage *random_traces(gen *g)
     ss->n_spans = 1 + pick(g, 4);
     ss->spans = tg_arena_alloc(g->a, ss->n_spans * sizeof(*ss->spans));
     for (size_t i = 0; i < ss->n_spans; i++) {
-        Opentelemetry__Proto__Trace__V1__Span *sp = amsg(g, &opentelemetry__proto__trace__v1__span__descriptor);
-        Opentelemetry__Proto__Trace__V1__Span__Event *ev = amsg(g, &opentelemetry__proto__trace__v1__span__event__descriptor);
-        Opentelemetry__Proto__Trace__V1__Span__Link *ln = amsg(g, &opentelemetry__proto__trace__v1__span__link__descriptor);
-        Opentelemetry__Proto__Trace__V1__Status *st = amsg(g, &opentelemetry__proto__trace__v1__status__descriptor);
+        Opentelemetry__Proto__Trace__V1__Span *sp =
+            amsg(g, &opentelemetry__proto__trace__v1__span__descriptor);
+        Opentelemetry__Proto__Trace__V1__Span__Event *ev =
+            amsg(g, &opentelemetry__proto__trace__v1__span__event__descriptor);
+        Opentelemetry__Proto__Trace__V1__Span__Link *ln =
+            amsg(g, &opentelemetry__proto__trace__v1__span__link__descriptor);
+        Opentelemetry__Proto__Trace__V1__Status *st =
+            amsg(g, &opentelemetry__proto__trace__v1__status__descriptor);
         sp->name = pick(g, 2) ? text_with_plant(g, 0) : adup(g, new_clean(g));
         sp->attributes = random_attrs(g, &sp->n_attributes, 0);
         ev->name = text_with_plant(g, 0);
@@ -380,7 +410,8 @@ static ProtobufCMessage *random_traces(gen *g)
         sp->n_links = 1;
         sp->links = tg_arena_alloc(g->a, sizeof(ln));
         sp->links[0] = ln;
-        st->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+        st->code =
+            OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
         st->message = text_with_plant(g, 0);
         sp->status = st;
         ss->spans[i] = sp;
@@ -390,10 +421,13 @@ static ProtobufCMessage *random_traces(gen *g)
 
 static ProtobufCMessage *random_logs(gen *g)
 {
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req =
-        amsg(g, &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor);
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = amsg(g, &opentelemetry__proto__logs__v1__resource_logs__descriptor);
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = amsg(g, &opentelemetry__proto__logs__v1__scope_logs__descriptor);
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req = amsg(
+        g,
+        &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor);
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rl =
+        amsg(g, &opentelemetry__proto__logs__v1__resource_logs__descriptor);
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *sl =
+        amsg(g, &opentelemetry__proto__logs__v1__scope_logs__descriptor);
 
     req->n_resource_logs = 1;
     req->resource_logs = tg_arena_alloc(g->a, sizeof(rl));
@@ -406,7 +440,8 @@ static ProtobufCMessage *random_logs(gen *g)
     sl->n_log_records = 1 + pick(g, 4);
     sl->log_records = tg_arena_alloc(g->a, sl->n_log_records * sizeof(*sl->log_records));
     for (size_t i = 0; i < sl->n_log_records; i++) {
-        Opentelemetry__Proto__Logs__V1__LogRecord *lr = amsg(g, &opentelemetry__proto__logs__v1__log_record__descriptor);
+        Opentelemetry__Proto__Logs__V1__LogRecord *lr =
+            amsg(g, &opentelemetry__proto__logs__v1__log_record__descriptor);
         lr->body = random_value(g, 0);
         lr->attributes = random_attrs(g, &lr->n_attributes, 0);
         sl->log_records[i] = lr;
@@ -416,10 +451,13 @@ static ProtobufCMessage *random_logs(gen *g)
 
 static ProtobufCMessage *random_metrics(gen *g)
 {
-    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *req =
-        amsg(g, &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor);
-    Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = amsg(g, &opentelemetry__proto__metrics__v1__resource_metrics__descriptor);
-    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = amsg(g, &opentelemetry__proto__metrics__v1__scope_metrics__descriptor);
+    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *req = amsg(
+        g,
+        &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor);
+    Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm =
+        amsg(g, &opentelemetry__proto__metrics__v1__resource_metrics__descriptor);
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
+        amsg(g, &opentelemetry__proto__metrics__v1__scope_metrics__descriptor);
 
     req->n_resource_metrics = 1;
     req->resource_metrics = tg_arena_alloc(g->a, sizeof(rm));
@@ -432,14 +470,19 @@ static ProtobufCMessage *random_metrics(gen *g)
     sm->n_metrics = 1 + pick(g, 3);
     sm->metrics = tg_arena_alloc(g->a, sm->n_metrics * sizeof(*sm->metrics));
     for (size_t i = 0; i < sm->n_metrics; i++) {
-        Opentelemetry__Proto__Metrics__V1__Metric *m = amsg(g, &opentelemetry__proto__metrics__v1__metric__descriptor);
-        Opentelemetry__Proto__Metrics__V1__Gauge *ga = amsg(g, &opentelemetry__proto__metrics__v1__gauge__descriptor);
-        Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp = amsg(g, &opentelemetry__proto__metrics__v1__number_data_point__descriptor);
-        Opentelemetry__Proto__Metrics__V1__Exemplar *ex = amsg(g, &opentelemetry__proto__metrics__v1__exemplar__descriptor);
+        Opentelemetry__Proto__Metrics__V1__Metric *m =
+            amsg(g, &opentelemetry__proto__metrics__v1__metric__descriptor);
+        Opentelemetry__Proto__Metrics__V1__Gauge *ga =
+            amsg(g, &opentelemetry__proto__metrics__v1__gauge__descriptor);
+        Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp =
+            amsg(g, &opentelemetry__proto__metrics__v1__number_data_point__descriptor);
+        Opentelemetry__Proto__Metrics__V1__Exemplar *ex =
+            amsg(g, &opentelemetry__proto__metrics__v1__exemplar__descriptor);
         m->name = adup(g, new_clean(g));
         m->description = text_with_plant(g, 0);
         m->metadata = random_attrs(g, &m->n_metadata, 0);
-        dp->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+        dp->value_case =
+            OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
         dp->as_int = 1;
         dp->attributes = random_attrs(g, &dp->n_attributes, 0);
         ex->filtered_attributes = random_attrs(g, &ex->n_filtered_attributes, 0);
@@ -496,8 +539,8 @@ static void packed(const ProtobufCMessage *m, uint8_t **out, size_t *n)
 
 static void test_no_regulated_value_leaks(void **state)
 {
-    static const char *const restricted[] = {"central", "redact-all", "hash-all", "mask-all",
-                                             "gen-all", "drop-all"};
+    static const char *const restricted[] = {"central",  "redact-all", "hash-all",
+                                             "mask-all", "gen-all",    "drop-all"};
     tg_rules_policy *p = shipped_plus_test_destinations();
     gen *g = calloc(1, sizeof(*g));
     unsigned long planted = 0, checks = 0;
@@ -515,7 +558,9 @@ static void test_no_regulated_value_leaks(void **state)
         g->a = &a;
         g->n_plants = 0;
         g->n_clean = 0;
-        m = round % 3 == 0 ? random_traces(g) : round % 3 == 1 ? random_logs(g) : random_metrics(g);
+        m = round % 3 == 0   ? random_traces(g)
+            : round % 3 == 1 ? random_logs(g)
+                             : random_metrics(g);
         planted += (unsigned long)g->n_plants;
         assert_true(g->n_plants < MAX_PLANTS);
         assert_int_equal(tg_rules_classify(p, m, &a, &c), 0);
@@ -523,8 +568,10 @@ static void test_no_regulated_value_leaks(void **state)
 
         for (size_t i = 0; i < sizeof(restricted) / sizeof(restricted[0]); i++) {
             char *json;
-            assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(p, restricted[i]), &a,
-                                           NULL, &v, NULL), 0);
+            assert_int_equal(
+                tg_rules_view(c, (size_t)tg_rules_destination_index(p, restricted[i]), &a,
+                              NULL, &v, NULL),
+                0);
             packed(v, &got, &gn);
             json = tg_otlp_json_encode(v, NULL);
             assert_non_null(json);
@@ -532,16 +579,19 @@ static void test_no_regulated_value_leaks(void **state)
                 const plant *pl = &g->plants[k];
                 checks++;
                 if (memmem(got, gn, pl->raw, strlen(pl->raw)) || strstr(json, pl->raw) ||
-                    (pl->alt[0] && (memmem(got, gn, pl->alt, strlen(pl->alt)) || strstr(json, pl->alt))))
-                    fail_msg("round %d: '%s' (kind %d%s) leaked to %s:\n%s", round, pl->raw, pl->kind,
-                             pl->is_int ? ", int" : "", restricted[i], json);
+                    (pl->alt[0] && (memmem(got, gn, pl->alt, strlen(pl->alt)) ||
+                                    strstr(json, pl->alt))))
+                    fail_msg("round %d: '%s' (kind %d%s) leaked to %s:\n%s", round,
+                             pl->raw, pl->kind, pl->is_int ? ", int" : "", restricted[i],
+                             json);
             }
             free(json);
             free(got);
         }
         /* everything allowed: the request, byte for byte */
-        assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(p, "audit"), &a, NULL, &v,
-                                       NULL), 0);
+        assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(p, "audit"),
+                                       &a, NULL, &v, NULL),
+                         0);
         packed(v, &got, &gn);
         assert_int_equal(gn, on);
         assert_memory_equal(got, orig, on);
@@ -550,8 +600,10 @@ static void test_no_regulated_value_leaks(void **state)
          * clean value leaves unchanged */
         {
             char *json;
-            assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(p, "only-email"), &a,
-                                           NULL, &v, NULL), 0);
+            assert_int_equal(
+                tg_rules_view(c, (size_t)tg_rules_destination_index(p, "only-email"), &a,
+                              NULL, &v, NULL),
+                0);
             json = tg_otlp_json_encode(v, NULL);
             packed(v, &got, &gn);
             assert_non_null(json);
@@ -559,14 +611,16 @@ static void test_no_regulated_value_leaks(void **state)
                 const plant *pl = &g->plants[k];
                 int is_email = pl->kind == K_EMAIL || pl->kind == K_URL;
                 /* text and bytes in the protobuf, integers in the JSON */
-                int present = memmem(got, gn, pl->raw, strlen(pl->raw)) || strstr(json, pl->raw) ||
+                int present = memmem(got, gn, pl->raw, strlen(pl->raw)) ||
+                              strstr(json, pl->raw) ||
                               (pl->alt[0] && (memmem(got, gn, pl->alt, strlen(pl->alt)) ||
                                               strstr(json, pl->alt)));
                 if (is_email && present)
                     fail_msg("round %d: e-mail %s leaked to only-email", round, pl->raw);
                 if (!is_email && !present)
-                    fail_msg("round %d: allowed value %s (kind %d) did not pass unchanged:\n%s", round,
-                             pl->raw, pl->kind, json);
+                    fail_msg("round %d: allowed value %s (kind %d) did not pass "
+                             "unchanged:\n%s",
+                             round, pl->raw, pl->kind, json);
             }
             for (int k = 0; k < g->n_clean; k++)
                 if (!memmem(got, gn, g->clean[k], strlen(g->clean[k])))
@@ -577,7 +631,8 @@ static void test_no_regulated_value_leaks(void **state)
         free(orig);
         tg_arena_destroy(&a);
     }
-    print_message("%d rounds, %lu regulated values planted, %lu leak checks\n", ROUNDS, planted, checks);
+    print_message("%d rounds, %lu regulated values planted, %lu leak checks\n", ROUNDS,
+                  planted, checks);
     free(g);
     tg_rules_policy_unref(p);
 }

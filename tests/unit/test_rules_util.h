@@ -26,11 +26,12 @@ static inline tg_rules_policy *tr_policy(const char *yaml)
     return p;
 }
 
-static inline ProtobufCMessage *tr_decode(tg_arena *a, enum tg_signal sig, const char *json)
+static inline ProtobufCMessage *tr_decode(tg_arena *a, enum tg_signal sig,
+                                          const char *json)
 {
     char err[256];
-    ProtobufCMessage *m =
-        tg_otlp_json_decode(tg_otlp_request_descriptor(sig), json, strlen(json), a, err, sizeof(err));
+    ProtobufCMessage *m = tg_otlp_json_decode(tg_otlp_request_descriptor(sig), json,
+                                              strlen(json), a, err, sizeof(err));
     if (!m)
         fail_msg("OTLP/JSON: %s", err);
     return m;
@@ -64,26 +65,28 @@ static inline ProtobufCMessage *tr_log(tg_arena *a, const char *body, const char
     char *json = malloc(n);
     ProtobufCMessage *m;
 
-    snprintf(json, n,
-             "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
-             "\"value\":{\"stringValue\":\"svc\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"body\":%s,"
-             "\"attributes\":%s}]}]}]}",
-             body, attrs);
+    snprintf(
+        json, n,
+        "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"svc\"}}]},\"scopeLogs\":[{\"logRecords\":[{"
+        "\"body\":%s,"
+        "\"attributes\":%s}]}]}]}",
+        body, attrs);
     m = tr_decode(a, TG_SIGNAL_LOGS, json);
     free(json);
     return m;
 }
 
-#define TR_CONTAINS(hay, needle)                                                             \
-    do {                                                                                     \
-        if (!strstr((hay), (needle)))                                                        \
-            fail_msg("expected to find\n  %s\nin\n  %s", (needle), (hay));                   \
+#define TR_CONTAINS(hay, needle)                                                         \
+    do {                                                                                 \
+        if (!strstr((hay), (needle)))                                                    \
+            fail_msg("expected to find\n  %s\nin\n  %s", (needle), (hay));               \
     } while (0)
 
-#define TR_LACKS(hay, needle)                                                                \
-    do {                                                                                     \
-        if (strstr((hay), (needle)))                                                         \
-            fail_msg("did not expect\n  %s\nin\n  %s", (needle), (hay));                     \
+#define TR_LACKS(hay, needle)                                                            \
+    do {                                                                                 \
+        if (strstr((hay), (needle)))                                                     \
+            fail_msg("did not expect\n  %s\nin\n  %s", (needle), (hay));                 \
     } while (0)
 
 #endif
