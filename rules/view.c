@@ -33,6 +33,7 @@ typedef struct vstate {
     tg_rules_view_stats st;
     uint64_t *counts; /* [class][action] for this view */
     int walk_all;
+    int clean; /* inside a message with nothing below it: no lookups needed */
     int err;
     char path[2048];
     size_t plen;
@@ -281,13 +282,19 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
 
 static const tg_ptab_ent *place_ent(const vstate *v, const void *ptr, int tag)
 {
-    const tg_ptab_ent *e = tg_rules__ptab_get(v->c, TG_PT(ptr, tag));
+    const tg_ptab_ent *e;
+    if (v->clean)
+        return NULL;
+    e = tg_rules__ptab_get(v->c, TG_PT(ptr, tag));
     return e && e->count ? e : NULL;
 }
 
 static int msg_dirty(const vstate *v, const void *m)
 {
-    const tg_ptab_ent *e = tg_rules__ptab_get(v->c, TG_PT(m, TG_PT_MSG));
+    const tg_ptab_ent *e;
+    if (v->clean)
+        return 0;
+    e = tg_rules__ptab_get(v->c, TG_PT(m, TG_PT_MSG));
     return e && (e->marks & TG_M_DIRTY);
 }
 
@@ -613,17 +620,33 @@ static int withhold(vstate *v, const tg_ptab_ent *e)
     return 1;
 }
 
+static int view_fields(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out);
+
 static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out)
 {
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    const tg_ptab_ent *e = tg_rules__ptab_get(v->c, TG_PT(m, TG_PT_MSG));
-    char *copy = NULL;
-    const char *base = (const char *)m;
+    const tg_ptab_ent *e =
+        v->clean ? NULL : tg_rules__ptab_get(v->c, TG_PT(m, TG_PT_MSG));
+    int r, was = v->clean;
 
     if (e && (e->marks & TG_M_RECORD) && withhold(v, e))
         return V_GONE;
-    if (!(e && (e->marks & TG_M_DIRTY)) && !v->walk_all)
-        return V_SAME;
+    if (!(e && (e->marks & TG_M_DIRTY))) {
+        if (!v->walk_all)
+            return V_SAME;
+        /* every finding marks all its ancestors dirty, so nothing below a
+         * clean message needs a lookup: only the allow-list applies */
+        v->clean = 1;
+    }
+    r = view_fields(v, m, out);
+    v->clean = was;
+    return r;
+}
+
+static int view_fields(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    char *copy = NULL;
+    const char *base = (const char *)m;
 
 #define ENSURE_COPY()                                                                    \
     do {                                                                                 \
