@@ -6,6 +6,7 @@
  * SIGINT: stop accepting, let every queued request commit and be
  * answered, close the store, exit 0. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,13 @@ int tg_cmd_collector(int argc, char **argv)
     }
     tg_log_set_level(parse_level(c.cfg.log_level));
     signal(SIGPIPE, SIG_IGN);
+    /* Requests of hundreds of KiB are allocated and freed continuously; with
+     * glibc's defaults each one is an mmap/munmap or a heap trim and
+     * re-fault, which measured about 7x slower on 256 KiB gRPC messages.
+     * Keep freed memory for reuse instead; the bound on what is held comes
+     * from the request-size and queue limits, not from trimming. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
     if (mkdir_p(c.cfg.data_dir) != 0) {
         fprintf(stderr, "tollgate collector: cannot create data directory %s: %s\n",

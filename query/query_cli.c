@@ -1,12 +1,605 @@
-/* tollgate query: placeholder until the query CLI lands. */
-#include <stdio.h>
+/* tollgate query: arguments, the HTTP GET (libcurl) and what to print.
+ *
+ *   tollgate query [--endpoint URL] [--token TOKEN] trace TRACE_ID [--json]
+ *   tollgate query ... logs 'SELECTOR' [--since DUR] [--limit N] [--json]
+ *   tollgate query ... metrics 'SELECTOR' [--since DUR] [--json]
+ *   tollgate query ... traces 'TRACEQL' (not implemented yet)
+ *
+ * Exit status: 0 success, 1 the query failed (not found, unreachable,
+ * server error), 2 bad usage. Redirects are not followed: the bearer
+ * token is meant for the endpoint named, nowhere else. */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "../cmd/commands.h"
+#include "query_cli.h"
+#include "tg_config.h"
+#include "tg_err.h"
+
+#define DEFAULT_ENDPOINT "http://127.0.0.1:9470"
+#define DEFAULT_SINCE "1h"
+#define DEFAULT_LIMIT 100
+#define MAX_LIMIT 100000
+/* An answer larger than this is not something to print on a terminal. */
+#define MAX_ANSWER (256u << 20)
+#define MAX_ENDPOINT 2048
+#define MAX_SERVICE 256
+
+struct query_opts {
+    const char *endpoint, *token, *since, *limit;
+    bool json, help;
+    const char *pos[2];
+    size_t npos;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tollgate query [--endpoint URL] [--token TOKEN] <what> [options]\n"
+            "\n"
+            "  trace TRACE_ID        one trace as a span tree (TRACE_ID: 32 hex digits)\n"
+            "  traces 'TRACEQL'      search traces (not implemented yet)\n"
+            "  logs 'SELECTOR'       log records, oldest first; SELECTOR is\n"
+            "                        {service_name=\"NAME\"} or {}\n"
+            "  metrics 'SELECTOR'    data points as name{labels} value lines\n"
+            "\n"
+            "options:\n"
+            "  --endpoint URL        query API of a site or of central\n"
+            "                        (default: $TOLLGATE_ENDPOINT, else %s)\n"
+            "  --token TOKEN         bearer token (default: $TOLLGATE_TOKEN)\n"
+            "  --since DUR           logs, metrics, traces: how far back, e.g. 15m, 2h\n"
+            "                        (default: %s)\n"
+            "  --limit N             logs: at most N records (default: %d)\n"
+            "  --json                print the answer as one OTLP/JSON document\n"
+            "  -h, --help            print this help\n"
+            "\n"
+            "exit status: 0 success, 1 not found, unreachable or failed, 2 bad usage\n",
+            DEFAULT_ENDPOINT, DEFAULT_SINCE, DEFAULT_LIMIT);
+}
+
+static int usage_error(FILE *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(FILE *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("tollgate query: ", err);
+    va_start(ap, fmt);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+    fputs(" (see tollgate query --help)\n", err);
+    return 2;
+}
+
+/* Options may come before or after the subcommand; "--" ends them. */
+static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
+{
+    static const char *const valued[] = {"endpoint", "token", "since", "limit"};
+    bool options_done = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool matched = false;
+
+        if (!options_done && strcmp(a, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (o->npos == 2)
+                return usage_error(err, "unexpected argument \"%s\"", a);
+            o->pos[o->npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->help = true;
+            continue;
+        }
+        if (strcmp(a, "--json") == 0) {
+            o->json = true;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !matched; k++) {
+            size_t n = strlen(valued[k]);
+            const char **dst = k == 0   ? &o->endpoint
+                               : k == 1 ? &o->token
+                               : k == 2 ? &o->since
+                                        : &o->limit;
+            if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, valued[k], n) != 0)
+                continue;
+            if (a[2 + n] == '=') {
+                *dst = a + 3 + n;
+                matched = true;
+            } else if (a[2 + n] == '\0') {
+                if (i + 1 >= argc)
+                    return usage_error(err, "option %s needs a value", a);
+                *dst = argv[++i];
+                matched = true;
+            }
+        }
+        if (!matched)
+            return usage_error(err, "unknown option %s", a);
+    }
+    return 0;
+}
+
+int tg_query_parse_trace_id(const char *s, char out[33])
+{
+    bool nonzero = false;
+
+    if (strlen(s) != 32)
+        return TG_EINVAL;
+    for (size_t i = 0; i < 32; i++) {
+        if (!isxdigit((unsigned char)s[i]))
+            return TG_EINVAL;
+        out[i] = (char)tolower((unsigned char)s[i]);
+        nonzero |= s[i] != '0';
+    }
+    out[32] = '\0';
+    return nonzero ? 0 : TG_EINVAL;
+}
+
+static const char *skip_space(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+int tg_query_parse_selector(const char *s, char *service, size_t service_len, char *why,
+                            size_t whylen)
+{
+    const char *p = skip_space(s), *name;
+    size_t n = 0;
+    char quote;
+
+    service[0] = '\0';
+    if (*p != '{')
+        goto bad;
+    p = skip_space(p + 1);
+    if (*p == '}')
+        goto end;
+    name = p;
+    while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
+    if (p == name)
+        goto bad;
+    if ((size_t)(p - name) != strlen("service_name") ||
+        strncmp(name, "service_name", (size_t)(p - name)) != 0) {
+        snprintf(why, whylen,
+                 "only the service_name label is supported for now, not \"%.*s\"",
+                 (int)(p - name), name);
+        return TG_EINVAL;
+    }
+    p = skip_space(p);
+    if (p[0] != '=' || p[1] == '~') {
+        if (p[0] == '!' || p[0] == '=')
+            snprintf(why, whylen, "only the = matcher is supported for now");
+        else
+            goto bad;
+        return TG_EINVAL;
+    }
+    p = skip_space(p + 1);
+    if (*p != '"' && *p != '`')
+        goto bad;
+    quote = *p++;
+    for (; *p && *p != quote; p++) {
+        char c = *p;
+        /* Double-quoted strings take Go-style escapes; \" and \\ are the
+         * ones a service name might need. */
+        if (quote == '"' && c == '\\') {
+            if (p[1] != '"' && p[1] != '\\')
+                goto bad;
+            c = *++p;
+        }
+        if (n + 1 >= service_len) {
+            snprintf(why, whylen, "the service name is longer than %zu bytes",
+                     service_len - 1);
+            return TG_EINVAL;
+        }
+        service[n++] = c;
+    }
+    if (*p != quote)
+        goto bad;
+    service[n] = '\0';
+    if (n == 0)
+        goto bad;
+    p = skip_space(p + 1);
+    if (*p == ',') {
+        snprintf(why, whylen, "only one matcher, on service_name, is supported for now");
+        return TG_EINVAL;
+    }
+    if (*p != '}')
+        goto bad;
+end:
+    p = skip_space(p + 1);
+    if (*p) {
+        snprintf(why, whylen, "log pipelines after the selector are not supported yet");
+        return TG_EINVAL;
+    }
+    return 0;
+bad:
+    service[0] = '\0';
+    snprintf(why, whylen, "expected {service_name=\"NAME\"} or {}");
+    return TG_EINVAL;
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+struct answer {
+    char *data;
+    size_t len, cap;
+    bool too_big;
+    long status;
+};
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct answer *a = ud;
+    size_t n = size * nmemb;
+
+    if (n > MAX_ANSWER - a->len) {
+        a->too_big = true;
+        return 0; /* aborts the transfer */
+    }
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap : 16384;
+        char *d;
+        while (cap < a->len + n + 1)
+            cap *= 2;
+        d = realloc(a->data, cap);
+        if (!d)
+            return 0;
+        a->data = d;
+        a->cap = cap;
+    }
+    memcpy(a->data + a->len, p, n);
+    a->len += n;
+    a->data[a->len] = '\0';
+    return n;
+}
+
+/* GETs url. Returns 0 when an HTTP answer arrived (any status), else 1
+ * with the reason printed. */
+static int http_get(const char *url, const char *token, struct answer *a, FILE *err)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    char auth[4096];
+    CURLcode rc;
+
+    if (!c) {
+        fprintf(err, "tollgate query: cannot initialise libcurl\n");
+        return 1;
+    }
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (token && *token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "tollgate/" TG_VERSION);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+    rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    if (a->too_big) {
+        fprintf(err, "tollgate query: %s: the answer is larger than %u MiB\n", url,
+                MAX_ANSWER >> 20);
+        return 1;
+    }
+    if (rc != CURLE_OK) {
+        fprintf(err, "tollgate query: cannot reach %s: %s\n", url,
+                errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* The server's own words about a failure: {"error": "..."} or
+ * {"message": "..."}, else the start of the body. */
+static void put_server_message(FILE *err, const struct answer *a)
+{
+    json_t *doc = a->len ? json_loadb(a->data, a->len, 0, NULL) : NULL;
+    const json_t *m = json_object_get(doc, "error");
+
+    if (json_is_object(m))
+        m = json_object_get(m, "message");
+    if (!json_is_string(m))
+        m = json_object_get(doc, "message");
+    if (json_is_string(m)) {
+        fputs(": ", err);
+        tg_query_put_text(err, json_string_value(m));
+    } else if (a->len) {
+        char head[201];
+        size_t n = a->len < 200 ? a->len : 200;
+        memcpy(head, a->data, n);
+        head[n] = '\0';
+        for (size_t i = 0; i < n; i++) {
+            if (head[i] == '\n' || head[i] == '\r' || head[i] == '\0') {
+                head[i] = '\0';
+                break;
+            }
+        }
+        if (head[0]) {
+            fputs(": ", err);
+            tg_query_put_text(err, head);
+        }
+    }
+    json_decref(doc);
+}
+
+/* GETs url and parses a JSON object. `not_found` names what a 404 means
+ * ("trace …"), or is NULL when a 404 is just an error. Returns the exit
+ * status; on 0, *doc is the document. */
+static int fetch_json(const char *url, const char *token, const char *not_found,
+                      json_t **doc, FILE *err)
+{
+    struct answer a = {0};
+    json_error_t jerr;
+    int rc;
+
+    *doc = NULL;
+    rc = http_get(url, token, &a, err);
+    if (rc != 0) {
+        free(a.data);
+        return rc;
+    }
+    if (a.status == 404 && not_found) {
+        fprintf(err, "tollgate query: %s not found (%s answered 404)\n", not_found, url);
+        free(a.data);
+        return 1;
+    }
+    if (a.status != 200) {
+        fprintf(err, "tollgate query: %s: HTTP %ld", url, a.status);
+        put_server_message(err, &a);
+        if (a.status == 401 || a.status == 403)
+            fputs(" (check --token)", err);
+        fputc('\n', err);
+        free(a.data);
+        /* 400: the server judged our query bad input. */
+        return a.status == 400 ? 2 : 1;
+    }
+    *doc = json_loadb(a.data ? a.data : "", a.len, 0, &jerr);
+    if (!*doc && json_error_code(&jerr) == json_error_numeric_overflow)
+        *doc = json_loadb(a.data, a.len, JSON_DECODE_INT_AS_REAL, &jerr);
+    free(a.data);
+    if (!*doc) {
+        fprintf(err,
+                "tollgate query: %s: the answer is not valid JSON (line %d, column %d: ",
+                url, jerr.line, jerr.column);
+        tg_query_put_text(err, jerr.text);
+        fputs(")\n", err);
+        return 1;
+    }
+    if (!json_is_object(*doc)) {
+        fprintf(err, "tollgate query: %s: the answer is not a JSON object\n", url);
+        json_decref(*doc);
+        *doc = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+static void print_json(const json_t *doc, FILE *out)
+{
+    json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved characters kept). */
+static void url_escape(char *dst, size_t dstlen, const char *s)
+{
+    size_t n = strlen(dst);
+
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 4 < dstlen; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            dst[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(dst + n, dstlen - n, "%%%02X", *p);
+    }
+    dst[n] = '\0';
+}
+
+static uint64_t since_start_ns(uint64_t since_ms)
+{
+    struct timespec ts;
+    uint64_t now_ns;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (since_ms >= now_ns / 1000000u)
+        return 0;
+    return now_ns - since_ms * 1000000u;
+}
+
+/* ---- subcommands ------------------------------------------------------------ */
+
+static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out,
+                     FILE *err)
+{
+    char id[33], url[MAX_ENDPOINT + 64], what[64];
+    json_t *doc;
+    size_t n;
+    int rc;
+
+    if (o->npos < 2)
+        return usage_error(err, "trace needs a TRACE_ID");
+    if (o->since || o->limit)
+        return usage_error(err, "%s does not apply to trace",
+                           o->since ? "--since" : "--limit");
+    if (tg_query_parse_trace_id(o->pos[1], id) != 0)
+        return usage_error(err,
+                           "invalid trace id \"%.64s\": must be 32 hex characters, "
+                           "not all zero",
+                           o->pos[1]);
+    snprintf(url, sizeof(url), "%s/api/v1/traces/%s", endpoint, id);
+    snprintf(what, sizeof(what), "trace %s", id);
+    rc = fetch_json(url, o->token, what, &doc, err);
+    if (rc != 0)
+        return rc;
+    if (o->json) {
+        print_json(doc, out);
+        json_decref(doc);
+        return 0;
+    }
+    n = tg_query_render_trace(doc, out);
+    json_decref(doc);
+    if (n == 0) {
+        fprintf(err, "tollgate query: trace %s not found (%s returned no spans)\n", id,
+                url);
+        return 1;
+    }
+    return 0;
+}
+
+/* logs and metrics: a selector, --since, and for logs --limit. */
+static int run_signal(const struct query_opts *o, const char *endpoint, bool logs,
+                      FILE *out, FILE *err)
+{
+    const char *since = o->since ? o->since : DEFAULT_SINCE;
+    char service[MAX_SERVICE + 1], why[160], url[MAX_ENDPOINT + 4 * MAX_SERVICE + 128];
+    uint64_t since_ms, limit = DEFAULT_LIMIT;
+    json_t *doc;
+    size_t n;
+    int rc;
+
+    if (o->npos < 2)
+        return usage_error(
+            err, "%s needs a selector such as '{service_name=\"checkout\"}'", o->pos[0]);
+    if (!logs && o->limit)
+        return usage_error(err, "--limit applies to logs only");
+    if (tg_query_parse_selector(o->pos[1], service, sizeof(service), why, sizeof(why)) !=
+        0)
+        return usage_error(err, "invalid selector \"%.200s\": %s", o->pos[1], why);
+    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
+        return usage_error(err,
+                           "invalid --since \"%.64s\": expected a duration such as 15m "
+                           "or 2h",
+                           since);
+    if (o->limit) {
+        char *end;
+        unsigned long long v = strtoull(o->limit, &end, 10);
+        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > MAX_LIMIT)
+            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to %d",
+                               o->limit, MAX_LIMIT);
+        limit = v;
+    }
+    snprintf(url, sizeof(url), "%s/api/v1/%s?", endpoint, logs ? "logs" : "metrics");
+    if (service[0]) {
+        snprintf(url + strlen(url), sizeof(url) - strlen(url), "service=");
+        url_escape(url, sizeof(url), service);
+        snprintf(url + strlen(url), sizeof(url) - strlen(url), "&");
+    }
+    snprintf(url + strlen(url), sizeof(url) - strlen(url), "start=%" PRIu64,
+             since_start_ns(since_ms));
+    if (logs)
+        snprintf(url + strlen(url), sizeof(url) - strlen(url), "&limit=%" PRIu64, limit);
+
+    rc = fetch_json(url, o->token, NULL, &doc, err);
+    if (rc != 0)
+        return rc;
+    if (o->json) {
+        print_json(doc, out);
+    } else {
+        n = logs ? tg_query_render_logs(doc, out) : tg_query_render_metrics(doc, out);
+        if (n == 0)
+            fprintf(err, "tollgate query: no %s in the last %s\n",
+                    logs ? "log records" : "data points", since);
+    }
+    json_decref(doc);
+    return 0;
+}
+
+int tg_query_run(int argc, char **argv, FILE *out, FILE *err)
+{
+    struct query_opts o = {0};
+    char endpoint[MAX_ENDPOINT + 1];
+    const char *ep;
+    size_t len;
+    int rc = parse_args(argc, argv, &o, err);
+
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        usage(out);
+        return 0;
+    }
+    if (o.npos == 0) {
+        usage(err);
+        return 2;
+    }
+    ep = o.endpoint ? o.endpoint : getenv("TOLLGATE_ENDPOINT");
+    if (!ep || !*ep)
+        ep = DEFAULT_ENDPOINT;
+    if (!o.token)
+        o.token = getenv("TOLLGATE_TOKEN");
+    len = strlen(ep);
+    if ((strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) ||
+        len > MAX_ENDPOINT || strpbrk(ep, " \t\r\n?#"))
+        return usage_error(err,
+                           "invalid --endpoint \"%.64s\": expected http://HOST:PORT "
+                           "or https://HOST:PORT",
+                           ep);
+    while (len > 0 && ep[len - 1] == '/')
+        len--;
+    memcpy(endpoint, ep, len);
+    endpoint[len] = '\0';
+    if (o.token) {
+        for (const char *p = o.token; *p; p++) {
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return usage_error(err, "the token contains a control character");
+        }
+        if (strlen(o.token) > 2048)
+            return usage_error(err, "the token is longer than 2048 bytes");
+    }
+
+    if (strcmp(o.pos[0], "trace") == 0)
+        return run_trace(&o, endpoint, out, err);
+    if (strcmp(o.pos[0], "logs") == 0)
+        return run_signal(&o, endpoint, true, out, err);
+    if (strcmp(o.pos[0], "metrics") == 0)
+        return run_signal(&o, endpoint, false, out, err);
+    if (strcmp(o.pos[0], "traces") == 0) {
+        if (o.npos < 2)
+            return usage_error(err, "traces needs a TraceQL query");
+        fprintf(err, "tollgate query: TraceQL search is not implemented yet\n");
+        return 1;
+    }
+    return usage_error(err,
+                       "unknown query \"%.64s\" (expected trace, traces, logs or "
+                       "metrics)",
+                       o.pos[0]);
+}
 
 int tg_cmd_query(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tollgate query: not built yet\n");
-    return 1;
+    int rc;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "tollgate query: cannot initialise libcurl\n");
+        return 1;
+    }
+    rc = tg_query_run(argc, argv, stdout, stderr);
+    curl_global_cleanup();
+    return rc;
 }

@@ -1,0 +1,550 @@
+/* OTLP/gRPC server: the listener, its connections and their socket I/O.
+ *
+ * Each accepted socket gets an nghttp2 server session. Bytes read are fed
+ * to nghttp2_session_mem_recv at once (so one read buffer serves the whole
+ * server); what nghttp2 queues is drained with nghttp2_session_mem_send
+ * into one uv_write at a time, at most ~TG_GRPC_WRITE_CHUNK per write, so
+ * a slow reader holds back only nghttp2's own queue, never a growing
+ * buffer of ours. A connection ends when nghttp2 neither wants to read
+ * nor to write (after GOAWAY and its last stream), on a socket error or
+ * EOF, or on a framing error nghttp2 reports.
+ *
+ * Stream-level logic lives in recv_grpc_call.c; ownership and the memory
+ * bound are described in recv_grpc_int.h. */
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recv_grpc_int.h"
+#include "tg_err.h"
+#include "tg_log.h"
+
+#define TG_GRPC_TIMEOUT_MAX_MS (UINT64_C(1) << 40) /* ~35 years */
+
+void tg_grpc_options_default(tg_grpc_options *o)
+{
+    o->max_concurrent_streams = 100;
+    o->max_message_bytes = 16u << 20;
+    o->max_connections = 1024;
+    o->idle_timeout_ms = 300000;
+    o->request_timeout_ms = 30000;
+}
+
+/* ---- addresses -------------------------------------------------------------- */
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces). */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss)
+{
+    const char *colon = strrchr(addr, ':');
+    char host[256];
+    size_t hlen;
+    unsigned port = 0;
+    struct addrinfo hints, *res = NULL;
+
+    if (!colon || colon[1] == '\0' || strlen(colon + 1) > 5)
+        return TG_EINVAL;
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return TG_EINVAL;
+        port = port * 10 + (unsigned)(*p - '0');
+    }
+    if (port > 65535)
+        return TG_EINVAL;
+    hlen = (size_t)(colon - addr);
+    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
+        addr++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof(host))
+        return TG_EINVAL;
+    memcpy(host, addr, hlen);
+    host[hlen] = '\0';
+    if (hlen == 0)
+        memcpy(host, "0.0.0.0", sizeof("0.0.0.0"));
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ||
+        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    /* A name such as "localhost": resolved once, at start. */
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return TG_EINVAL;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* ---- server lifetime -------------------------------------------------------- */
+
+static void server_free(tg_grpc_server *s)
+{
+    if (s->cbs)
+        nghttp2_session_callbacks_del(s->cbs);
+    free(s);
+}
+
+static void on_stop_timer_closed(uv_handle_t *h)
+{
+    tg_grpc_server *s = h->data;
+    void (*cb)(void *) = s->done_cb;
+    void *ctx = s->done_ctx;
+
+    server_free(s);
+    if (cb)
+        cb(ctx);
+}
+
+/* Once the listener and every connection are closed, close the last
+ * handle; done_cb runs from its close callback. */
+static void server_maybe_done(tg_grpc_server *s)
+{
+    if (!s->stopping || s->listener_open || s->nconns || s->nrefused)
+        return;
+    if (s->stop_timer_open) {
+        s->stop_timer_open = 0;
+        uv_close((uv_handle_t *)&s->stop_timer, on_stop_timer_closed);
+    }
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    tg_grpc_server *s = h->data;
+
+    s->listener_open = 0;
+    server_maybe_done(s);
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+    tg_grpc_conn *c = h->data;
+    tg_grpc_server *s = c->srv;
+
+    if (--c->handles_open > 0)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c->wbuf);
+    free(c);
+    server_maybe_done(s);
+}
+
+void tg_grpc__conn_close(tg_grpc_conn *c)
+{
+    if (c->closing)
+        return;
+    if (c->in_recv) {
+        c->close_pending = 1;
+        return;
+    }
+    c->closing = 1;
+    tg_grpc__conn_detach_calls(c);
+    if (c->h2) {
+        nghttp2_session_del(c->h2);
+        c->h2 = NULL;
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    tg_grpc_conn *c = req->data;
+
+    c->writing = 0;
+    c->wlen = 0;
+    if (status < 0) {
+        tg_grpc__conn_close(c);
+        return;
+    }
+    tg_grpc__conn_flush(c);
+}
+
+void tg_grpc__conn_flush(tg_grpc_conn *c)
+{
+    uv_buf_t buf;
+
+    if (c->closing || c->in_recv || c->writing)
+        return;
+    while (c->wlen < TG_GRPC_WRITE_CHUNK) {
+        const uint8_t *p;
+        ssize_t n = nghttp2_session_mem_send(c->h2, &p);
+
+        if (n < 0) {
+            tg_debug("grpc connection send failed", "err=%s", nghttp2_strerror((int)n));
+            tg_grpc__conn_close(c);
+            return;
+        }
+        if (n == 0)
+            break;
+        if (c->wlen + (size_t)n > c->wcap) {
+            size_t cap = c->wcap ? c->wcap : 16 * 1024;
+            uint8_t *nb;
+            while (cap < c->wlen + (size_t)n)
+                cap *= 2;
+            nb = realloc(c->wbuf, cap);
+            if (!nb) {
+                tg_grpc__conn_close(c);
+                return;
+            }
+            c->wbuf = nb;
+            c->wcap = cap;
+        }
+        memcpy(c->wbuf + c->wlen, p, (size_t)n);
+        c->wlen += (size_t)n;
+    }
+    if (c->wlen > 0) {
+        buf = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
+        c->wreq.data = c;
+        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
+            tg_grpc__conn_close(c);
+            return;
+        }
+        c->writing = 1;
+        return;
+    }
+    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
+        tg_grpc__conn_close(c);
+}
+
+static void on_conn_timer(uv_timer_t *t);
+
+static void conn_arm_timer(tg_grpc_conn *c)
+{
+    const tg_grpc_options *opt = &c->srv->opt;
+    uint64_t now = uv_now(c->srv->loop), due = UINT64_MAX;
+
+    if (c->closing)
+        return;
+    if (c->ncalls == 0)
+        due = c->idle_since + opt->idle_timeout_ms;
+    for (tg_grpc_call *call = c->calls; call; call = call->next) {
+        if (call->state <= TG_GRPC_CALL_RECEIVING && call->deadline < due)
+            due = call->deadline;
+    }
+    if (due == UINT64_MAX)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_conn_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_conn_timer(uv_timer_t *t)
+{
+    tg_grpc_conn *c = t->data;
+    uint64_t now = uv_now(c->srv->loop);
+
+    if (c->closing)
+        return;
+    tg_grpc__conn_expire_calls(c, now);
+    if (c->ncalls == 0 && now >= c->idle_since + c->srv->opt.idle_timeout_ms) {
+        /* GOAWAY(NO_ERROR); the flush closes once it is written. */
+        tg_debug("grpc connection idle", "idle_ms=%llu",
+                 (unsigned long long)c->srv->opt.idle_timeout_ms);
+        nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
+    } else {
+        conn_arm_timer(c);
+    }
+    tg_grpc__conn_flush(c);
+}
+
+void tg_grpc__conn_wake_within(tg_grpc_conn *c, uint64_t ms)
+{
+    if (c->closing)
+        return;
+    if (!uv_is_active((uv_handle_t *)&c->timer) || uv_timer_get_due_in(&c->timer) > ms)
+        uv_timer_start(&c->timer, on_conn_timer, ms, 0);
+}
+
+void tg_grpc__conn_add_call(tg_grpc_conn *c, tg_grpc_call *call)
+{
+    call->deadline = uv_now(c->srv->loop) + c->srv->opt.request_timeout_ms;
+    call->prev = c->calls_tail;
+    call->next = NULL;
+    if (c->calls_tail)
+        c->calls_tail->next = call;
+    else
+        c->calls = call;
+    c->calls_tail = call;
+    c->ncalls++;
+    tg_grpc__conn_wake_within(c, c->srv->opt.request_timeout_ms);
+}
+
+void tg_grpc__conn_remove_call(tg_grpc_conn *c, tg_grpc_call *call)
+{
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        c->calls = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    else
+        c->calls_tail = call->prev;
+    call->prev = call->next = NULL;
+    if (--c->ncalls == 0) {
+        c->idle_since = uv_now(c->srv->loop);
+        conn_arm_timer(c);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    tg_grpc_conn *c = h->data;
+
+    (void)suggested;
+    /* Safe to share: libuv delivers each read to its callback before it
+     * allocates for the next, and nghttp2 copies what it keeps. */
+    *buf = uv_buf_init((char *)c->srv->rbuf, sizeof(c->srv->rbuf));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    tg_grpc_conn *c = stream->data;
+    ssize_t rv;
+
+    if (nread == 0 || c->closing)
+        return;
+    if (nread < 0) {
+        /* EOF or reset: calls still in the handler are detached. */
+        tg_grpc__conn_close(c);
+        return;
+    }
+    c->in_recv = 1;
+    rv = nghttp2_session_mem_recv(c->h2, (const uint8_t *)buf->base, (size_t)nread);
+    c->in_recv = 0;
+    if (c->close_pending) {
+        tg_grpc__conn_close(c);
+        return;
+    }
+    if (rv < 0) {
+        tg_debug("grpc connection error", "err=%s", nghttp2_strerror((int)rv));
+        uv_read_stop(stream);
+        /* Not HTTP/2 at all, or nghttp2 gave up on the peer: nothing to say. */
+        if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_FLOODED ||
+            nghttp2_is_fatal((int)rv) ||
+            nghttp2_session_terminate_session(c->h2, NGHTTP2_PROTOCOL_ERROR) != 0) {
+            tg_grpc__conn_close(c);
+            return;
+        }
+    }
+    tg_grpc__conn_flush(c);
+}
+
+static int conn_start_session(tg_grpc_conn *c)
+{
+    const tg_grpc_options *opt = &c->srv->opt;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, opt->max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, TG_GRPC_STREAM_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 64 * 1024},
+    };
+
+    if (nghttp2_session_server_new(&c->h2, c->srv->cbs, c) != 0)
+        return TG_ENOMEM;
+    if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv,
+                                sizeof(iv) / sizeof(iv[0])) != 0 ||
+        nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0,
+                                              TG_GRPC_CONN_WINDOW) != 0)
+        return TG_ENOMEM;
+    return 0;
+}
+
+static void on_refused_closed(uv_handle_t *h)
+{
+    tg_grpc_server *s = h->data;
+
+    free(h);
+    s->nrefused--;
+    server_maybe_done(s);
+}
+
+/* Over max_connections: accept and close at once, so the client sees the
+ * refusal now instead of waiting in the backlog. */
+static void refuse_connection(tg_grpc_server *s)
+{
+    uv_tcp_t *t = malloc(sizeof(*t));
+
+    if (!t)
+        return;
+    uv_tcp_init(s->loop, t);
+    t->data = s;
+    s->nrefused++;
+    if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)t) != 0)
+        tg_debug("grpc accept failed", "%s", "");
+    uv_close((uv_handle_t *)t, on_refused_closed);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    tg_grpc_server *s = server->data;
+    tg_grpc_conn *c;
+
+    if (status < 0 || s->stopping)
+        return;
+    if (s->nconns >= s->opt.max_connections || !(c = calloc(1, sizeof(*c)))) {
+        tg_warn("grpc connection refused", "connections=%zu max=%zu", s->nconns,
+                s->opt.max_connections);
+        refuse_connection(s);
+        return;
+    }
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->handles_open = 2;
+    c->idle_since = uv_now(s->loop);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || conn_start_session(c) != 0) {
+        tg_grpc__conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_timer_start(&c->timer, on_conn_timer, s->opt.idle_timeout_ms, 0);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+        tg_grpc__conn_close(c);
+        return;
+    }
+    tg_grpc__conn_flush(c); /* our SETTINGS */
+}
+
+/* ---- public API ------------------------------------------------------------- */
+
+static void on_start_failed(uv_handle_t *h)
+{
+    server_free(h->data);
+}
+
+tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
+                                     const tg_grpc_options *opt, tg_grpc_export_fn fn,
+                                     void *data, int *err)
+{
+    tg_grpc_options def;
+    struct sockaddr_storage ss;
+    struct sockaddr_storage bound;
+    int namelen = sizeof(bound);
+    tg_grpc_server *s;
+    int rv;
+
+    tg_grpc_options_default(&def);
+    if (!loop || !addr || !fn) {
+        *err = TG_EINVAL;
+        return NULL;
+    }
+    if ((rv = parse_addr(addr, &ss)) != 0) {
+        *err = rv;
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        *err = TG_ENOMEM;
+        return NULL;
+    }
+    s->loop = loop;
+    s->opt = opt ? *opt : def;
+    /* Zero means "the default" for every option. */
+    if (!s->opt.max_concurrent_streams)
+        s->opt.max_concurrent_streams = def.max_concurrent_streams;
+    if (!s->opt.max_message_bytes)
+        s->opt.max_message_bytes = def.max_message_bytes;
+    if (s->opt.max_message_bytes > UINT32_MAX)
+        s->opt.max_message_bytes = UINT32_MAX; /* the prefix's length field */
+    if (!s->opt.max_connections)
+        s->opt.max_connections = def.max_connections;
+    if (!s->opt.idle_timeout_ms)
+        s->opt.idle_timeout_ms = def.idle_timeout_ms;
+    if (!s->opt.request_timeout_ms)
+        s->opt.request_timeout_ms = def.request_timeout_ms;
+    /* Deadlines are loop time + timeout: keep the sum far from overflow. */
+    if (s->opt.idle_timeout_ms > TG_GRPC_TIMEOUT_MAX_MS)
+        s->opt.idle_timeout_ms = TG_GRPC_TIMEOUT_MAX_MS;
+    if (s->opt.request_timeout_ms > TG_GRPC_TIMEOUT_MAX_MS)
+        s->opt.request_timeout_ms = TG_GRPC_TIMEOUT_MAX_MS;
+    s->buffer_cap = s->opt.max_message_bytes * TG_GRPC_BUFFER_MESSAGES;
+    s->fn = fn;
+    s->fn_data = data;
+    if (tg_grpc__callbacks_new(&s->cbs) != 0) {
+        server_free(s);
+        *err = TG_ENOMEM;
+        return NULL;
+    }
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    rv = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+    if (rv == 0)
+        rv = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+    if (rv == 0)
+        rv = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &namelen);
+    if (rv != 0) {
+        tg_error("grpc listen failed", "addr=%s err=%s", addr, uv_strerror(rv));
+        uv_close((uv_handle_t *)&s->listener, on_start_failed);
+        *err = TG_EIO;
+        return NULL;
+    }
+    s->listener_open = 1;
+    s->port =
+        ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                          : ((struct sockaddr_in *)&bound)->sin_port);
+    tg_info("grpc listening", "addr=%s port=%d", addr, s->port);
+    return s;
+}
+
+int tg_grpc_server_port(const tg_grpc_server *s)
+{
+    return s ? s->port : -1;
+}
+
+static void on_stop_grace(uv_timer_t *t)
+{
+    tg_grpc_server *s = t->data;
+    tg_grpc_conn *c = s->conns;
+
+    if (c)
+        tg_warn("grpc stop grace expired", "connections=%zu", s->nconns);
+    while (c) {
+        tg_grpc_conn *next = c->next;
+        tg_grpc__conn_close(c);
+        c = next;
+    }
+}
+
+void tg_grpc_server_stop(tg_grpc_server *s, void (*done_cb)(void *ctx), void *ctx)
+{
+    if (!s || s->stopping)
+        return;
+    s->stopping = 1;
+    s->done_cb = done_cb;
+    s->done_ctx = ctx;
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    uv_timer_init(s->loop, &s->stop_timer);
+    s->stop_timer.data = s;
+    s->stop_timer_open = 1;
+    uv_timer_start(&s->stop_timer, on_stop_grace, TG_GRPC_STOP_GRACE_MS, 0);
+    /* Streams already opened are served; the client moves new ones to a
+     * new connection. Each connection closes after its last stream. */
+    for (tg_grpc_conn *c = s->conns; c; c = c->next) {
+        if (c->closing)
+            continue;
+        nghttp2_submit_shutdown_notice(c->h2);
+        nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(c->h2),
+                              NGHTTP2_NO_ERROR, NULL, 0);
+        tg_grpc__conn_flush(c);
+    }
+    server_maybe_done(s);
+}

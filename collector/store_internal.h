@@ -1,0 +1,180 @@
+/* Private to the store's own files (store*.c) and its unit test.
+ *
+ * Record value layout, every integer big-endian:
+ *   off len
+ *     0   4  magic "TGR1"
+ *     4   2  format (TG_STORE_FORMAT_VERSION)
+ *     6   1  signal
+ *     7   1  reserved (0)
+ *     8   8  ingest time, unix seconds
+ *    16   8  t_min, unix ns
+ *    24   8  t_max, unix ns
+ *    32   8  items
+ *    40   4  raw (protobuf) length
+ *    44   4  compressed length
+ *    48   4  number of trace ids
+ *    52   4  number of services
+ *    56   4  offset of the trace ids (16 bytes each)
+ *    60   4  offset of the services (each: u16 length + bytes)
+ *    64   4  offset of the zstd frame
+ *    68   4  reserved (0)
+ *    72      trace ids, services, zstd frame
+ * The index keys sit uncompressed in the value so eviction can delete them
+ * without decompressing anything.
+ *
+ * Meta values are u64 big-endian under the TG_STORE_META_* names. */
+#ifndef TG_STORE_INTERNAL_H
+#define TG_STORE_INTERNAL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "store.h"
+
+#define TG_REC_MAGIC 0x54475231u /* "TGR1" */
+#define TG_REC_HDR_LEN 72
+
+/* Service names are indexed by at most this many bytes: an LMDB key is
+ * limited to 511 bytes. A longer name is still matched exactly, against
+ * the full name kept in the record header. */
+#define TG_STORE_SVC_KEY_MAX 400
+/* Longer service names (absurd in practice) are not indexed at all. */
+#define TG_STORE_SVC_MAX 65535
+
+#define TG_STORE_META_FORMAT "format"
+#define TG_STORE_META_NEXT_SEQ "next_seq"
+
+/* One eviction transaction deletes at most this many records, or index
+ * keys, so a large backlog (a collector restarted after days) never builds
+ * one giant transaction; tg_store_evict() loops until done. */
+#define TG_STORE_EVICT_BATCH 4096
+#define TG_STORE_EVICT_KEYS 65536
+
+/* The running totals kept in meta, loaded and saved in each write txn. */
+typedef struct tg_store_totals {
+    uint64_t next_seq;
+    uint64_t records;
+    uint64_t record_bytes;
+    uint64_t raw_bytes;
+    uint64_t items[TG_SIGNAL_COUNT];
+    uint64_t evicted_records;
+    uint64_t evicted_items[TG_SIGNAL_COUNT];
+    /* Largest t_max - t_min ever written: lets a time scan stop early. */
+    uint64_t max_span[TG_SIGNAL_COUNT];
+} tg_store_totals;
+
+typedef uint64_t (*tg_store_clock_fn)(void *ctx);
+
+struct tg_store {
+    MDB_env *env;
+    MDB_dbi db_records, db_trace, db_time, db_svc, db_meta;
+    tg_store_options opt;
+    char *data_path; /* <dir>/data.mdb, for the file size in stats */
+
+    /* mdb_env_set_mapsize() needs no transaction active in the process.
+     * Read transactions hold this shared for their whole life; a map
+     * resize takes it exclusive. Writer-preferring so a steady stream of
+     * readers cannot starve a resize. */
+    pthread_rwlock_t map_lock;
+
+    /* Serialises tg_store_write() and tg_store_evict() and guards what
+     * only a writer touches: the compression context and buffers. */
+    pthread_mutex_t write_lock;
+    ZSTD_CCtx *cctx;
+    uint8_t *stage; /* values of the records being written */
+    size_t stage_cap;
+    size_t *stage_off; /* per record: offset and length in stage */
+    size_t *stage_len;
+    size_t stage_n_cap;
+    uint8_t *evbuf; /* copy of an evicted record's header and keys */
+    size_t evbuf_cap;
+
+    _Atomic uint64_t map_grows;
+    tg_store_clock_fn clock;
+    void *clock_ctx;
+};
+
+/* Replaces the wall clock used for ingest times and age retention (tests). */
+void tg_store_set_clock(tg_store *st, tg_store_clock_fn fn, void *ctx);
+
+uint64_t tg_store__now(tg_store *st);
+
+int tg_store__totals_load(tg_store *st, MDB_txn *txn, tg_store_totals *t);
+int tg_store__totals_save(tg_store *st, MDB_txn *txn, const tg_store_totals *t);
+
+/* Evicts, in `txn`, the oldest records while over the size budget or older
+ * than the age limit, never a record with seq >= keep_from. Stops at the
+ * TG_STORE_EVICT_* caps and then sets *more. Returns an MDB error code;
+ * *evicted counts records. */
+int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t now,
+                     uint64_t keep_from, size_t *evicted, int *more);
+
+/* Grows the map after MDB_MAP_FULL; `need` is a lower bound on the bytes
+ * the failed transaction wanted. Caller holds write_lock and no txn. */
+int tg_store__grow(tg_store *st, size_t need);
+
+int tg_store__mdb_err(int rc);
+
+/* A parsed record header; pointers refer into the value. */
+typedef struct tg_rec_view {
+    enum tg_signal signal;
+    uint64_t ingest_sec, t_min, t_max, items;
+    uint32_t raw_len, comp_len, n_trace, n_svc;
+    const uint8_t *trace_ids;
+    const uint8_t *services; /* n_svc x (u16 len + bytes) */
+    const uint8_t *payload;
+    size_t keys_end; /* offset where the zstd frame starts */
+} tg_rec_view;
+
+/* Validates the header against the value length; TG_ESTORE if corrupt. */
+int tg_rec_parse(const uint8_t *v, size_t len, tg_rec_view *out);
+
+/* by_svc key for (signal, service name, seq) into buf (>= 10 +
+ * TG_STORE_SVC_KEY_MAX bytes); returns the key length. */
+size_t tg_store__svc_key(uint8_t *buf, enum tg_signal sig, const char *name, size_t len,
+                         uint64_t seq);
+
+static inline void tg_be64_put(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static inline uint64_t tg_be64_get(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void tg_be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t tg_be32_get(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void tg_be16_put(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline uint16_t tg_be16_get(const uint8_t *p)
+{
+    return (uint16_t)(((uint16_t)p[0] << 8) | p[1]);
+}
+
+#endif

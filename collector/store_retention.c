@@ -1,0 +1,210 @@
+/* Retention: the store drops its oldest records, lowest seq first, while it
+ * is over its size budget or they are older than the age limit. Records are
+ * written in seq order with a non-decreasing ingest time, so the oldest by
+ * either measure is always the first record: eviction never searches. (If
+ * the wall clock steps back, a later record can be older than an earlier
+ * one; it is then evicted when its predecessors are, a little late.) */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "tg_err.h"
+#include "tg_log.h"
+
+static int del_key(MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t len)
+{
+    MDB_val k = {len, (void *)key};
+    int rc = mdb_del(txn, dbi, &k, NULL);
+
+    /* The same key twice in one record's index (a duplicated trace id)
+     * was one LMDB entry: the second delete finds nothing. */
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Deletes the record under the cursor and the index keys its header
+ * lists. The header is copied first: the value points into pages the
+ * deletes may touch. */
+static int evict_current(tg_store *st, MDB_txn *txn, MDB_cursor *cur, uint64_t seq,
+                         const MDB_val *val, tg_store_totals *t, size_t *keys)
+{
+    uint8_t kbuf[10 + TG_STORE_SVC_KEY_MAX];
+    tg_rec_view rv;
+    const uint8_t *sp;
+    size_t keys_len;
+    int rc;
+
+    if (tg_rec_parse(val->mv_data, val->mv_size, &rv)) {
+        /* Without a header the index keys cannot be found; the reads skip
+         * keys whose record is gone, so dropping the record is safe. */
+        tg_warn("store evicting corrupt record", "seq=%llu", (unsigned long long)seq);
+        if ((rc = mdb_cursor_del(cur, 0)))
+            return rc;
+        t->records = t->records ? t->records - 1 : 0;
+        t->record_bytes -=
+            t->record_bytes < val->mv_size ? t->record_bytes : val->mv_size;
+        t->evicted_records++;
+        return 0;
+    }
+    keys_len = rv.keys_end;
+    if (keys_len > st->evbuf_cap) {
+        size_t cap = keys_len < 4096 ? 4096 : keys_len;
+        uint8_t *b = realloc(st->evbuf, cap);
+        if (!b)
+            return ENOMEM;
+        st->evbuf = b;
+        st->evbuf_cap = cap;
+    }
+    memcpy(st->evbuf, val->mv_data, keys_len);
+    rv.trace_ids = st->evbuf + (rv.trace_ids - (const uint8_t *)val->mv_data);
+    rv.services = st->evbuf + (rv.services - (const uint8_t *)val->mv_data);
+    size_t rec_len = val->mv_size;
+
+    if ((rc = mdb_cursor_del(cur, 0)))
+        return rc;
+    for (uint32_t i = 0; i < rv.n_trace; i++) {
+        memcpy(kbuf, rv.trace_ids + 16 * (size_t)i, 16);
+        tg_be64_put(kbuf + 16, seq);
+        if ((rc = del_key(txn, st->db_trace, kbuf, 24)))
+            return rc;
+    }
+    kbuf[0] = (uint8_t)rv.signal;
+    tg_be64_put(kbuf + 1, rv.t_min);
+    tg_be64_put(kbuf + 9, seq);
+    if ((rc = del_key(txn, st->db_time, kbuf, 17)))
+        return rc;
+    sp = rv.services;
+    for (uint32_t i = 0; i < rv.n_svc; i++) {
+        size_t sl = tg_be16_get(sp);
+        size_t kl = tg_store__svc_key(kbuf, rv.signal, (const char *)sp + 2, sl, seq);
+        if ((rc = del_key(txn, st->db_svc, kbuf, kl)))
+            return rc;
+        sp += 2 + sl;
+    }
+
+    *keys += 1 + rv.n_trace + rv.n_svc;
+    t->records = t->records ? t->records - 1 : 0;
+    t->record_bytes -= t->record_bytes < rec_len ? t->record_bytes : rec_len;
+    t->raw_bytes -= t->raw_bytes < rv.raw_len ? t->raw_bytes : rv.raw_len;
+    t->items[rv.signal] -=
+        t->items[rv.signal] < rv.items ? t->items[rv.signal] : rv.items;
+    t->evicted_records++;
+    t->evicted_items[rv.signal] += rv.items;
+    return 0;
+}
+
+static int should_evict(const tg_store *st, const tg_store_totals *t, const MDB_val *val,
+                        uint64_t now)
+{
+    uint64_t ingest;
+
+    if (st->opt.max_bytes && t->record_bytes > st->opt.max_bytes)
+        return 1;
+    if (!st->opt.max_age_sec)
+        return 0;
+    if (val->mv_size < TG_REC_HDR_LEN)
+        return 1; /* corrupt: cannot date it, drop it */
+    ingest = tg_be64_get((const uint8_t *)val->mv_data + 8);
+    return ingest < now && now - ingest > st->opt.max_age_sec;
+}
+
+int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t now,
+                     uint64_t keep_from, size_t *evicted, int *more)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t n = 0, keys = 0;
+    int rc;
+
+    *evicted = 0;
+    *more = 0;
+    if (!st->opt.max_bytes && !st->opt.max_age_sec)
+        return 0;
+    if ((rc = mdb_cursor_open(txn, st->db_records, &cur)))
+        return rc;
+    for (;;) {
+        uint64_t seq;
+
+        if (n >= TG_STORE_EVICT_BATCH || keys >= TG_STORE_EVICT_KEYS) {
+            *more = 1;
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        if (k.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        seq = tg_be64_get(k.mv_data);
+        /* The records just written stay even if alone they exceed the
+         * budget: they are acknowledged to clients as stored. */
+        if (seq >= keep_from || !should_evict(st, t, &v, now))
+            break;
+        if ((rc = evict_current(st, txn, cur, seq, &v, t, &keys)))
+            break;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    *evicted = n;
+    return rc;
+}
+
+/* One eviction transaction; *more is set when the batch limit was hit. */
+static int evict_txn(tg_store *st, uint64_t now, int *more)
+{
+    MDB_txn *txn;
+    tg_store_totals t;
+    size_t n = 0;
+    int rc, capped = 0;
+
+    *more = 0;
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
+        return rc;
+    if ((rc = tg_store__totals_load(st, txn, &t)) ||
+        (rc = tg_store__retain(st, txn, &t, now, UINT64_MAX, &n, &capped))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    if (n == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if ((rc = tg_store__totals_save(st, txn, &t)))
+        mdb_txn_abort(txn);
+    else
+        rc = mdb_txn_commit(txn);
+    *more = rc == 0 && capped;
+    return rc;
+}
+
+int tg_store_evict(tg_store *st, uint64_t now_unix_sec)
+{
+    int rc = 0, more = 1, grows = 0;
+
+    if (!st)
+        return TG_EINVAL;
+    pthread_mutex_lock(&st->write_lock);
+    while (more) {
+        int mrc = evict_txn(st, now_unix_sec, &more);
+        if (mrc == MDB_MAP_FULL && grows++ < 8) {
+            /* Deleting copies pages too (copy-on-write), so even eviction
+             * can fill a map that is exactly full. */
+            if ((rc = tg_store__grow(st, 0)))
+                break;
+            more = 1;
+            continue;
+        }
+        if (mrc) {
+            tg_error("store eviction failed", "err=\"%s\"", mdb_strerror(mrc));
+            rc = tg_store__mdb_err(mrc);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&st->write_lock);
+    return rc;
+}

@@ -1,0 +1,432 @@
+/* Logs and metrics as text lines.
+ *
+ * Logs:    2024-05-01T12:00:00.123Z INFO  checkout payment accepted
+ * Metrics: http.server.requests{service_name="checkout",route="/pay"} 42
+ *
+ * A log body that is a string is printed as is (control characters
+ * escaped, so one record stays one line); any other body as compact JSON.
+ * Histograms and summaries become Prometheus-style _bucket / _sum / _count
+ * series, which is what people already know how to read. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query_cli.h"
+
+/* ---- logs ------------------------------------------------------------------ */
+
+struct log_row {
+    const json_t *record;
+    const char *service;
+    uint64_t time;
+    size_t order;
+};
+
+static int by_time(const void *a, const void *b)
+{
+    const struct log_row *x = a, *y = b;
+
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static size_t collect_logs(const json_t *doc, struct log_row *rows)
+{
+    size_t n = 0, i, j, k;
+    const json_t *rl, *sl, *rec;
+
+    json_array_foreach(tg_query_field(doc, "resourceLogs", "resource_logs"), i, rl)
+    {
+        const char *service = tg_query_service_name(rl);
+        json_array_foreach(tg_query_field(rl, "scopeLogs", "scope_logs"), j, sl)
+        {
+            json_array_foreach(tg_query_field(sl, "logRecords", "log_records"), k, rec)
+            {
+                uint64_t t = 0;
+                if (!json_is_object(rec))
+                    continue;
+                if (rows) {
+                    if (tg_query_uint64(
+                            tg_query_field(rec, "timeUnixNano", "time_unix_nano"), &t) !=
+                            0 ||
+                        t == 0)
+                        (void)tg_query_uint64(tg_query_field(rec, "observedTimeUnixNano",
+                                                             "observed_time_unix_nano"),
+                                              &t);
+                    rows[n] = (struct log_row){rec, service, t, n};
+                }
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+static const char *severity(const json_t *rec)
+{
+    static const char *const names[] = {"TRACE", "DEBUG", "INFO",
+                                        "WARN",  "ERROR", "FATAL"};
+    const json_t *text = tg_query_field(rec, "severityText", "severity_text");
+    const json_t *num = tg_query_field(rec, "severityNumber", "severity_number");
+
+    if (json_is_string(text) && *json_string_value(text))
+        return json_string_value(text);
+    /* SeverityNumber 1-24 in six bands of four. */
+    if (json_is_integer(num) && json_integer_value(num) >= 1 &&
+        json_integer_value(num) <= 24)
+        return names[(json_integer_value(num) - 1) / 4];
+    return "-";
+}
+
+static void print_body(FILE *out, const json_t *rec)
+{
+    const json_t *body = json_object_get(rec, "body");
+    const json_t *sv = tg_query_field(body, "stringValue", "string_value");
+    json_t *plain;
+    char *text;
+
+    if (!body)
+        return;
+    fputc(' ', out);
+    if (json_is_string(sv)) {
+        tg_query_put_text(out, json_string_value(sv));
+        return;
+    }
+    plain = tg_query_any_value(body);
+    text = plain ? json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
+                 : NULL;
+    if (text)
+        tg_query_put_text(out, text);
+    free(text);
+    json_decref(plain);
+}
+
+size_t tg_query_render_logs(const json_t *doc, FILE *out)
+{
+    size_t n = collect_logs(doc, NULL);
+    struct log_row *rows;
+
+    if (n == 0)
+        return 0;
+    rows = calloc(n, sizeof(*rows));
+    if (!rows) {
+        fprintf(out, "(out of memory rendering %zu log records)\n", n);
+        return 0;
+    }
+    collect_logs(doc, rows);
+    qsort(rows, n, sizeof(*rows), by_time);
+    for (size_t i = 0; i < n; i++) {
+        char ts[64];
+        const char *sev = severity(rows[i].record);
+
+        tg_query_format_time(rows[i].time, ts, sizeof(ts));
+        fprintf(out, "%s ", ts);
+        tg_query_put_text(out, sev);
+        for (size_t w = strlen(sev); w < 5; w++)
+            fputc(' ', out);
+        fputc(' ', out);
+        tg_query_put_text(out, rows[i].service);
+        print_body(out, rows[i].record);
+        fputc('\n', out);
+    }
+    free(rows);
+    return n;
+}
+
+/* ---- metrics --------------------------------------------------------------- */
+
+/* The shortest decimal that reads back as the same double. */
+static void format_double(double d, char *buf, size_t len)
+{
+    if (isnan(d)) {
+        snprintf(buf, len, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(buf, len, d > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    /* Whole numbers as integers: "30", not "3e+01". */
+    if (d == floor(d) && fabs(d) < 1e15) {
+        snprintf(buf, len, "%.0f", d);
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, len, "%.*g", p, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+/* OTLP/JSON doubles are numbers, or strings for NaN and the infinities. */
+static int read_double(const json_t *v, double *out)
+{
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        if (strcmp(s, "NaN") == 0) {
+            *out = NAN;
+            return 0;
+        }
+        if (strcmp(s, "Infinity") == 0 || strcmp(s, "-Infinity") == 0) {
+            *out = s[0] == '-' ? -INFINITY : INFINITY;
+            return 0;
+        }
+        *out = strtod(s, &end);
+        return *s && !*end ? 0 : -1;
+    }
+    return -1;
+}
+
+/* A label value as Prometheus writes it: \\, \" and \n escaped. */
+static void put_label_value(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\\')
+            fputs("\\\\", out);
+        else if (*p == '"')
+            fputs("\\\"", out);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+}
+
+static void put_attr_value(FILE *out, const json_t *any)
+{
+    json_t *plain = tg_query_any_value(any);
+    char buf[64];
+
+    if (json_is_string(plain)) {
+        put_label_value(out, json_string_value(plain));
+    } else if (json_is_integer(plain)) {
+        fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(plain));
+    } else if (json_is_real(plain)) {
+        format_double(json_real_value(plain), buf, sizeof(buf));
+        fputs(buf, out);
+    } else if (plain && !json_is_null(plain)) {
+        char *text =
+            json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        if (text)
+            put_label_value(out, text);
+        free(text);
+    }
+    json_decref(plain);
+}
+
+struct series {
+    const char *service;
+    const char *name;
+    const json_t *attrs;
+};
+
+/* Prints `name[suffix]{service_name=..,attrs..[,extra_key="extra"]} value`,
+ * without the braces when there is no label. */
+static void put_sample(FILE *out, const struct series *s, const char *suffix,
+                       const char *extra_key, const char *extra_value, const char *value)
+{
+    size_t i;
+    const json_t *kv;
+    int n = 0;
+    bool known = strcmp(s->service, "unknown_service") != 0;
+    bool labels = known || extra_key;
+
+    json_array_foreach(s->attrs, i, kv) labels |=
+        json_is_string(json_object_get(kv, "key"));
+    tg_query_put_text(out, s->name);
+    fputs(suffix, out);
+    if (!labels) {
+        fprintf(out, " %s\n", value);
+        return;
+    }
+    fputc('{', out);
+    if (known) {
+        fputs("service_name=\"", out);
+        put_label_value(out, s->service);
+        fputc('"', out);
+        n++;
+    }
+    json_array_foreach(s->attrs, i, kv)
+    {
+        const json_t *key = json_object_get(kv, "key");
+        if (!json_is_string(key))
+            continue;
+        fputs(n++ ? "," : "", out);
+        tg_query_put_text(out, json_string_value(key));
+        fputs("=\"", out);
+        put_attr_value(out, json_object_get(kv, "value"));
+        fputc('"', out);
+    }
+    if (extra_key) {
+        fprintf(out, "%s%s=\"", n++ ? "," : "", extra_key);
+        put_label_value(out, extra_value);
+        fputc('"', out);
+    }
+    fprintf(out, "} %s\n", value);
+}
+
+static void uint_text(const json_t *v, char *buf, size_t len)
+{
+    uint64_t u = 0;
+    (void)tg_query_uint64(v, &u);
+    snprintf(buf, len, "%" PRIu64, u);
+}
+
+/* asInt is an int64 as a string (or number); asDouble a double. */
+static int number_point(const json_t *dp, char *buf, size_t len)
+{
+    const json_t *i = tg_query_field(dp, "asInt", "as_int");
+    const json_t *d = tg_query_field(dp, "asDouble", "as_double");
+    double x;
+
+    if (json_is_integer(i)) {
+        snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(i));
+        return 0;
+    }
+    if (json_is_string(i)) {
+        const char *s = json_string_value(i);
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (!*s || *end || errno)
+            return -1;
+        snprintf(buf, len, "%lld", v);
+        return 0;
+    }
+    if (read_double(d, &x) == 0) {
+        format_double(x, buf, len);
+        return 0;
+    }
+    return -1;
+}
+
+static size_t render_points(FILE *out, const char *service, const char *name,
+                            const json_t *metric)
+{
+    const json_t *data, *dp;
+    size_t lines = 0, i;
+    char v[64];
+
+    if ((data = json_object_get(metric, "gauge")) ||
+        (data = json_object_get(metric, "sum"))) {
+        json_array_foreach(tg_query_field(data, "dataPoints", "data_points"), i, dp)
+        {
+            struct series s = {service, name, json_object_get(dp, "attributes")};
+            if (number_point(dp, v, sizeof(v)) != 0)
+                continue;
+            put_sample(out, &s, "", NULL, NULL, v);
+            lines++;
+        }
+        return lines;
+    }
+    data = json_object_get(metric, "histogram");
+    json_array_foreach(tg_query_field(data, "dataPoints", "data_points"), i, dp)
+    {
+        struct series s = {service, name, json_object_get(dp, "attributes")};
+        const json_t *counts = tg_query_field(dp, "bucketCounts", "bucket_counts");
+        const json_t *bounds = tg_query_field(dp, "explicitBounds", "explicit_bounds");
+        uint64_t cum = 0;
+        double sum;
+        char le[64];
+
+        for (size_t b = 0; b < json_array_size(counts); b++) {
+            uint64_t c = 0;
+            double bound;
+            (void)tg_query_uint64(json_array_get(counts, b), &c);
+            cum += c;
+            if (b < json_array_size(bounds) &&
+                read_double(json_array_get(bounds, b), &bound) == 0)
+                format_double(bound, le, sizeof(le));
+            else
+                snprintf(le, sizeof(le), "+Inf");
+            snprintf(v, sizeof(v), "%" PRIu64, cum);
+            put_sample(out, &s, "_bucket", "le", le, v);
+            lines++;
+        }
+        if (read_double(json_object_get(dp, "sum"), &sum) == 0) {
+            format_double(sum, v, sizeof(v));
+            put_sample(out, &s, "_sum", NULL, NULL, v);
+            lines++;
+        }
+        uint_text(json_object_get(dp, "count"), v, sizeof(v));
+        put_sample(out, &s, "_count", NULL, NULL, v);
+        lines++;
+    }
+    data = tg_query_field(metric, "exponentialHistogram", "exponential_histogram");
+    json_array_foreach(tg_query_field(data, "dataPoints", "data_points"), i, dp)
+    {
+        struct series s = {service, name, json_object_get(dp, "attributes")};
+        double sum;
+        if (read_double(json_object_get(dp, "sum"), &sum) == 0) {
+            format_double(sum, v, sizeof(v));
+            put_sample(out, &s, "_sum", NULL, NULL, v);
+            lines++;
+        }
+        uint_text(json_object_get(dp, "count"), v, sizeof(v));
+        put_sample(out, &s, "_count", NULL, NULL, v);
+        lines++;
+    }
+    data = json_object_get(metric, "summary");
+    json_array_foreach(tg_query_field(data, "dataPoints", "data_points"), i, dp)
+    {
+        struct series s = {service, name, json_object_get(dp, "attributes")};
+        const json_t *q;
+        size_t j;
+        double x;
+        char qs[64];
+
+        json_array_foreach(tg_query_field(dp, "quantileValues", "quantile_values"), j, q)
+        {
+            if (read_double(json_object_get(q, "quantile"), &x) != 0)
+                continue;
+            format_double(x, qs, sizeof(qs));
+            if (read_double(json_object_get(q, "value"), &x) != 0)
+                continue;
+            format_double(x, v, sizeof(v));
+            put_sample(out, &s, "", "quantile", qs, v);
+            lines++;
+        }
+        if (read_double(json_object_get(dp, "sum"), &x) == 0) {
+            format_double(x, v, sizeof(v));
+            put_sample(out, &s, "_sum", NULL, NULL, v);
+            lines++;
+        }
+        uint_text(json_object_get(dp, "count"), v, sizeof(v));
+        put_sample(out, &s, "_count", NULL, NULL, v);
+        lines++;
+    }
+    return lines;
+}
+
+size_t tg_query_render_metrics(const json_t *doc, FILE *out)
+{
+    size_t lines = 0, i, j, k;
+    const json_t *rm, *sm, *m;
+
+    json_array_foreach(tg_query_field(doc, "resourceMetrics", "resource_metrics"), i, rm)
+    {
+        const char *service = tg_query_service_name(rm);
+        json_array_foreach(tg_query_field(rm, "scopeMetrics", "scope_metrics"), j, sm)
+        {
+            json_array_foreach(json_object_get(sm, "metrics"), k, m)
+            {
+                const json_t *name = json_object_get(m, "name");
+                if (!json_is_string(name))
+                    continue;
+                lines += render_points(out, service, json_string_value(name), m);
+            }
+        }
+    }
+    return lines;
+}

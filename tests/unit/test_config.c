@@ -1,0 +1,748 @@
+/* tg_config: defaults, the YAML loader and its error messages, sizes and
+ * durations, the collector's flags, and the generated reference. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tg_config.h"
+#include "tg_config_internal.h"
+#include "tg_err.h"
+
+#define EXAMPLE TG_SOURCE_DIR "/tollgate.example.yaml"
+
+static int load_str(const char *yaml, tg_collector_config *cfg, char *err, size_t errlen)
+{
+    return tg_config_load_buffer("t.yaml", yaml, strlen(yaml), cfg, NULL, err, errlen);
+}
+
+/* Loads `yaml` over the defaults and expects it to fail with exactly
+ * `want` as the message. */
+static void expect_error(const char *yaml, const char *want)
+{
+    tg_collector_config cfg, before;
+    char err[512];
+
+    tg_config_defaults(&cfg);
+    before = cfg;
+    assert_int_equal(load_str(yaml, &cfg, err, sizeof(err)), TG_ECONFIG);
+    assert_string_equal(err, want);
+    /* A failed load leaves the configuration as it was. */
+    assert_memory_equal(&cfg, &before, sizeof(cfg));
+}
+
+static char *write_temp(const char *content)
+{
+    char *path = strdup("/tmp/tg_config_test_XXXXXX");
+    int fd = mkstemp(path);
+    size_t len = strlen(content);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static void test_defaults(void **state)
+{
+    tg_collector_config c;
+
+    (void)state;
+    tg_config_defaults(&c);
+    assert_string_equal(c.site, "local");
+    assert_string_equal(c.data_dir, "./data");
+    assert_string_equal(c.log_level, "info");
+    assert_string_equal(c.otlp_grpc_listen, "0.0.0.0:4317");
+    assert_int_equal(c.grpc_max_concurrent_streams, 100);
+    assert_int_equal(c.grpc_max_message_bytes, 16u << 20);
+    assert_int_equal(c.grpc_max_connections, 1024);
+    assert_int_equal(c.grpc_idle_timeout_ms, 300000);
+    assert_int_equal(c.grpc_request_timeout_ms, 30000);
+    assert_string_equal(c.otlp_http_listen, "0.0.0.0:4318");
+    assert_int_equal(c.http_max_body_bytes, 16u << 20);
+    assert_int_equal(c.http_max_connections, 1024);
+    assert_int_equal(c.http_header_timeout_ms, 10000);
+    assert_int_equal(c.http_body_timeout_ms, 30000);
+    assert_int_equal(c.http_idle_timeout_ms, 120000);
+    assert_string_equal(c.api_listen, "127.0.0.1:9470");
+    assert_int_equal(c.store_max_bytes, 10ull << 30);
+    assert_int_equal(c.store_max_age_sec, 7 * 86400);
+    assert_int_equal(c.store_initial_map_size, 1ull << 30);
+    assert_int_equal(c.store_zstd_level, 1);
+    assert_int_equal(c.store_sync, 1);
+    assert_int_equal(c.max_decompressed_bytes, 64u << 20);
+    assert_int_equal(c.max_pending_bytes, 32u << 20);
+    assert_int_equal(c.retry_after_sec, 1);
+    assert_int_equal(c.n_rules_files, 0);
+    assert_string_equal(c.central_url, "");
+    assert_string_equal(c.central_token_file, "");
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* The example file sets every key, each to its default. */
+static void test_example_file_is_the_defaults(void **state)
+{
+    tg_collector_config defaults, loaded;
+    char err[512];
+    size_t len, n_set = 0;
+    char *text = read_all(EXAMPLE, &len);
+
+    (void)state;
+    tg_config_defaults(&defaults);
+    memset(&loaded, 0xa5, sizeof(loaded));
+    tg_config_defaults(&loaded);
+    assert_int_equal(
+        tg_config_load_buffer(EXAMPLE, text, len, &loaded, &n_set, err, sizeof(err)), 0);
+    assert_int_equal(n_set, tg_config_key_count());
+    assert_memory_equal(&loaded, &defaults, sizeof(loaded));
+
+    /* And through the file API. */
+    memset(&loaded, 0, sizeof(loaded));
+    tg_config_defaults(&loaded);
+    assert_int_equal(tg_config_load(EXAMPLE, &loaded, err, sizeof(err)), 0);
+    assert_memory_equal(&loaded, &defaults, sizeof(loaded));
+    free(text);
+}
+
+static void test_every_key_set(void **state)
+{
+    const char *yaml = "site: fra-1\n"
+                       "data_dir: /var/lib/tollgate\n"
+                       "log: {level: debug}\n"
+                       "receivers:\n"
+                       "  otlp_grpc:\n"
+                       "    listen: \"[::]:14317\"\n"
+                       "    max_concurrent_streams: 7\n"
+                       "    max_message_bytes: 4MB\n"
+                       "    max_connections: 9\n"
+                       "    idle_timeout: 1m\n"
+                       "    request_timeout: 1500ms\n"
+                       "  otlp_http:\n"
+                       "    listen: collector.example.org:80\n"
+                       "    max_body_bytes: 512\n"
+                       "    max_connections: 10\n"
+                       "    header_timeout: 2s\n"
+                       "    body_timeout: 1h30m\n"
+                       "    idle_timeout: 5s\n"
+                       "api:\n"
+                       "  listen: 10.1.2.3:9000\n"
+                       "store:\n"
+                       "  max_bytes: 0\n"
+                       "  max_age: 36h\n"
+                       "  initial_map_size: 2 GiB\n"
+                       "  zstd_level: 19\n"
+                       "  sync: false\n"
+                       "limits:\n"
+                       "  max_decompressed_bytes: 1TB\n"
+                       "  max_pending_bytes: 3KiB\n"
+                       "  retry_after: 2m\n"
+                       "rules:\n"
+                       "  - a.yaml\n"
+                       "  - 'b c.yaml'\n"
+                       "central:\n"
+                       "  url: https://central.example.org:9480\n"
+                       "  token_file: /etc/tollgate/token\n";
+    tg_collector_config c;
+    char err[512];
+    size_t n_set;
+
+    (void)state;
+    tg_config_defaults(&c);
+    assert_int_equal(
+        tg_config_load_buffer("t.yaml", yaml, strlen(yaml), &c, &n_set, err, sizeof(err)),
+        0);
+    assert_int_equal(n_set, tg_config_key_count());
+    assert_string_equal(c.site, "fra-1");
+    assert_string_equal(c.data_dir, "/var/lib/tollgate");
+    assert_string_equal(c.log_level, "debug");
+    assert_string_equal(c.otlp_grpc_listen, "[::]:14317");
+    assert_int_equal(c.grpc_max_concurrent_streams, 7);
+    assert_int_equal(c.grpc_max_message_bytes, 4000000);
+    assert_int_equal(c.grpc_max_connections, 9);
+    assert_int_equal(c.grpc_idle_timeout_ms, 60000);
+    assert_int_equal(c.grpc_request_timeout_ms, 1500);
+    assert_string_equal(c.otlp_http_listen, "collector.example.org:80");
+    assert_int_equal(c.http_max_body_bytes, 512);
+    assert_int_equal(c.http_max_connections, 10);
+    assert_int_equal(c.http_header_timeout_ms, 2000);
+    assert_int_equal(c.http_body_timeout_ms, 5400000);
+    assert_int_equal(c.http_idle_timeout_ms, 5000);
+    assert_string_equal(c.api_listen, "10.1.2.3:9000");
+    assert_int_equal(c.store_max_bytes, 0);
+    assert_int_equal(c.store_max_age_sec, 36 * 3600);
+    assert_int_equal(c.store_initial_map_size, 2ull << 30);
+    assert_int_equal(c.store_zstd_level, 19);
+    assert_int_equal(c.store_sync, 0);
+    assert_int_equal(c.max_decompressed_bytes, 1000000000000ull);
+    assert_int_equal(c.max_pending_bytes, 3072);
+    assert_int_equal(c.retry_after_sec, 120);
+    assert_int_equal(c.n_rules_files, 2);
+    assert_string_equal(c.rules_files[0], "a.yaml");
+    assert_string_equal(c.rules_files[1], "b c.yaml");
+    assert_string_equal(c.central_url, "https://central.example.org:9480");
+    assert_string_equal(c.central_token_file, "/etc/tollgate/token");
+}
+
+/* Keys the file does not mention keep their values; an empty file is
+ * fine. */
+static void test_partial_and_empty(void **state)
+{
+    tg_collector_config c;
+    char err[512];
+
+    (void)state;
+    tg_config_defaults(&c);
+    assert_int_equal(load_str("store:\n  zstd_level: 3\n", &c, err, sizeof(err)), 0);
+    assert_int_equal(c.store_zstd_level, 3);
+    assert_int_equal(c.store_max_bytes, 10ull << 30);
+    assert_int_equal(load_str("", &c, err, sizeof(err)), 0);
+    assert_int_equal(load_str("# only a comment\n", &c, err, sizeof(err)), 0);
+    assert_int_equal(load_str("central:\nrules:\n", &c, err, sizeof(err)), 0);
+    assert_int_equal(c.store_zstd_level, 3);
+    assert_int_equal(c.n_rules_files, 0);
+}
+
+static void test_error_unknown_key(void **state)
+{
+    (void)state;
+    expect_error("site: x\nreceivers:\n  otlp_http:\n    max_body_byte: 1MiB\n",
+                 "t.yaml:4:5: unknown key \"receivers.otlp_http.max_body_byte\" "
+                 "(did you mean \"receivers.otlp_http.max_body_bytes\"?)");
+    expect_error("stroe:\n  max_bytes: 1GiB\n",
+                 "t.yaml:1:1: unknown key \"stroe\" (did you mean \"store\"?)");
+    expect_error("receivers:\n  otlp_htp:\n    listen: x\n",
+                 "t.yaml:2:3: unknown key \"receivers.otlp_htp\" "
+                 "(did you mean \"receivers.otlp_http\"?)");
+    /* Nothing close: list what is known at that level. */
+    expect_error("api:\n  compression: zstd\n",
+                 "t.yaml:2:3: unknown key \"api.compression\" "
+                 "(known keys under api: listen)");
+    expect_error("frobnicate: 1\n",
+                 "t.yaml:1:1: unknown key \"frobnicate\" (known keys at the top level: "
+                 "site, data_dir, log, receivers, api, store, limits, rules, central)");
+}
+
+static void test_error_wrong_type(void **state)
+{
+    (void)state;
+    expect_error(
+        "api:\n  listen:\n    host: x\n",
+        "t.yaml:3:5: api.listen: expected an address HOST:PORT, found a mapping");
+    expect_error("store: 5\n",
+                 "t.yaml:1:8: store: expected a mapping of keys, found a scalar");
+    expect_error("site: [a, b]\n", "t.yaml:1:7: site: expected a string, found a list");
+    expect_error("rules: a.yaml\n",
+                 "t.yaml:1:8: rules: expected a list of file names, found a scalar");
+    expect_error("rules:\n  - a\n  - {b: c}\n",
+                 "t.yaml:3:5: rules: expected a file name, found a mapping");
+    expect_error("- a\n- b\n", "t.yaml:1:1: expected a mapping of keys at the top level, "
+                               "found a list");
+    expect_error(
+        "log:\n  level:\n",
+        "t.yaml:2:9: log.level: missing value (expected one of debug, info, warn, "
+        "error)");
+    expect_error("? [a]\n: b\n", "t.yaml:1:3: keys must be plain names, found a list");
+}
+
+static void test_error_bad_values(void **state)
+{
+    (void)state;
+    expect_error(
+        "store:\n  max_bytes: 10 GigaBytes\n",
+        "t.yaml:2:14: store.max_bytes: invalid size \"10 GigaBytes\" (expected a "
+        "whole number with an optional unit: B, KB, MB, GB, TB, KiB, MiB, GiB, "
+        "TiB)");
+    expect_error("store:\n  max_bytes: 99999999999TiB\n",
+                 "t.yaml:2:14: store.max_bytes: size \"99999999999TiB\" is too large");
+    expect_error(
+        "store:\n  max_age: 7 days\n",
+        "t.yaml:2:12: store.max_age: invalid duration \"7 days\" (expected whole "
+        "numbers with units ms, s, m, h, d, e.g. 30s or 1h30m)");
+    expect_error(
+        "store:\n  max_age: 1500ms\n",
+        "t.yaml:2:12: store.max_age: duration \"1500ms\" is not a whole number of "
+        "seconds");
+    expect_error(
+        "receivers:\n  otlp_grpc:\n    max_connections: -1\n",
+        "t.yaml:3:22: receivers.otlp_grpc.max_connections: invalid number \"-1\" "
+        "(expected a non-negative integer)");
+    expect_error("receivers:\n  otlp_grpc:\n    max_concurrent_streams: 4294967296\n",
+                 "t.yaml:3:29: receivers.otlp_grpc.max_concurrent_streams: "
+                 "\"4294967296\" is above the maximum (4294967295)");
+    expect_error(
+        "receivers:\n  otlp_grpc:\n    max_concurrent_streams: 0\n",
+        "t.yaml:3:29: receivers.otlp_grpc.max_concurrent_streams: \"0\" is below "
+        "the minimum (1)");
+    expect_error("store:\n  zstd_level: 23\n",
+                 "t.yaml:2:15: store.zstd_level: \"23\" is above the maximum (22)");
+    expect_error("store:\n  initial_map_size: 1KiB\n",
+                 "t.yaml:2:21: store.initial_map_size: \"1KiB\" is below the minimum "
+                 "(1048576 bytes)");
+    expect_error("store:\n  sync: maybe\n",
+                 "t.yaml:2:9: store.sync: invalid boolean \"maybe\" (expected true or "
+                 "false)");
+    expect_error("log:\n  level: verbose\n",
+                 "t.yaml:2:10: log.level: invalid value \"verbose\" (expected one of "
+                 "debug, info, warn, error)");
+    expect_error("api:\n  listen: localhost\n",
+                 "t.yaml:2:11: api.listen: address \"localhost\" has no port; expected "
+                 "HOST:PORT");
+    expect_error("site: \"fra 1\"\n",
+                 "t.yaml:1:7: site: \"fra 1\" may only contain letters, digits, '.', '_' "
+                 "and '-'");
+    /* Control characters from the file are escaped in messages. */
+    expect_error("site: \"a\\nb\"\n",
+                 "t.yaml:1:7: site: \"a\\x0ab\" may only contain letters, digits, '.', "
+                 "'_' and '-'");
+    expect_error("site: \"a\\0b\"\n", "t.yaml:1:7: site: value contains a NUL byte");
+    expect_error("central:\n  url: central:9480\n",
+                 "t.yaml:2:8: central.url: \"central:9480\" must start with http:// or "
+                 "https://");
+}
+
+static void test_error_duplicate_key(void **state)
+{
+    (void)state;
+    expect_error("site: a\ndata_dir: /d\nsite: b\n",
+                 "t.yaml:3:1: duplicate key \"site\" (first set at line 1)");
+    expect_error("store:\n  sync: true\n  zstd_level: 2\n  sync: false\n",
+                 "t.yaml:4:3: duplicate key \"store.sync\" (first set at line 2)");
+}
+
+static void test_error_yaml_syntax(void **state)
+{
+    (void)state;
+    expect_error("site: [a\n",
+                 "t.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
+                 "(while parsing a flow sequence at line 1)");
+    expect_error(
+        "site: a\n  b: c\n",
+        "t.yaml:2:4: invalid YAML: mapping values are not allowed in this context");
+    expect_error("site: *nope\n", "t.yaml:1:7: invalid YAML: found undefined alias");
+    expect_error("site: x\n---\nsite: y\n",
+                 "t.yaml:3:1: only one YAML document is allowed");
+    expect_error("site: \xff\xfe\n",
+                 "t.yaml:1:7: invalid YAML: invalid leading UTF-8 octet");
+}
+
+static void test_error_files(void **state)
+{
+    tg_collector_config c;
+    char err[512];
+    char *path;
+    char want[600];
+
+    (void)state;
+    tg_config_defaults(&c);
+    assert_int_equal(tg_config_load("/nonexistent/tollgate.yaml", &c, err, sizeof(err)),
+                     TG_EIO);
+    assert_string_equal(
+        err, "/nonexistent/tollgate.yaml: cannot open: No such file or directory");
+
+    /* Errors from a real file name the file. */
+    path = write_temp("site: ok\nstore:\n  zstd_level: high\n");
+    assert_int_equal(tg_config_load(path, &c, err, sizeof(err)), TG_ECONFIG);
+    snprintf(want, sizeof(want),
+             "%s:3:15: store.zstd_level: invalid number \"high\" (expected a "
+             "non-negative integer)",
+             path);
+    assert_string_equal(err, want);
+    assert_string_equal(c.site, "local");
+    unlink(path);
+    free(path);
+}
+
+static void test_parse_size(void **state)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        uint64_t want;
+    } cases[] = {
+        {"0", 0, 0},
+        {"512", 0, 512},
+        {"512B", 0, 512},
+        {"1KB", 0, 1000},
+        {"1kb", 0, 1000},
+        {"64MiB", 0, 64ull << 20},
+        {"64 MiB", 0, 64ull << 20},
+        {"1GB", 0, 1000000000ull},
+        {"3TiB", 0, 3ull << 40},
+        {"18446744073709551615", 0, UINT64_MAX},
+        {"16777215TiB", 0, 16777215ull << 40},
+        {"18446744073709551616", TG_EINVAL, 0}, /* overflow of the number */
+        {"16777216TiB", TG_EINVAL, 0},          /* 2^64: overflow of the product */
+        {"", TG_EINVAL, 0},
+        {"MiB", TG_EINVAL, 0},
+        {"-1", TG_EINVAL, 0},
+        {"1.5GiB", TG_EINVAL, 0},
+        {"12XB", TG_EINVAL, 0},
+        {" 12", TG_EINVAL, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t v = 12345;
+        int rc = tg_parse_size(cases[i].in, &v);
+        if (rc != cases[i].rc)
+            fail_msg("tg_parse_size(\"%s\") = %d, want %d", cases[i].in, rc, cases[i].rc);
+        if (rc == 0 && v != cases[i].want)
+            fail_msg("tg_parse_size(\"%s\") = %llu", cases[i].in, (unsigned long long)v);
+    }
+}
+
+static void test_parse_duration(void **state)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        uint64_t want;
+    } cases[] = {
+        {"0", 0, 0},
+        {"250ms", 0, 250},
+        {"30s", 0, 30000},
+        {"5m", 0, 300000},
+        {"2h", 0, 7200000},
+        {"7d", 0, 604800000},
+        {"1h30m", 0, 5400000},
+        {"1s500ms", 0, 1500},
+        {"0s", 0, 0},
+        {"213503982334d", 0, 213503982334ull * 86400000ull},
+        {"18446744073709551615ms", 0, UINT64_MAX},
+        {"213503982335d", TG_EINVAL, 0},             /* product overflows */
+        {"18446744073709551615ms1ms", TG_EINVAL, 0}, /* sum overflows */
+        {"99999999999999999999s", TG_EINVAL, 0},     /* number overflows */
+        {"30", TG_EINVAL, 0},
+        {"", TG_EINVAL, 0},
+        {"s", TG_EINVAL, 0},
+        {"5x", TG_EINVAL, 0},
+        {"1.5s", TG_EINVAL, 0},
+        {"-5s", TG_EINVAL, 0},
+        {"5 s", TG_EINVAL, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t v = 12345;
+        int rc = tg_parse_duration_ms(cases[i].in, &v);
+        if (rc != cases[i].rc)
+            fail_msg("tg_parse_duration_ms(\"%s\") = %d, want %d", cases[i].in, rc,
+                     cases[i].rc);
+        if (rc == 0 && v != cases[i].want)
+            fail_msg("tg_parse_duration_ms(\"%s\") = %llu", cases[i].in,
+                     (unsigned long long)v);
+    }
+}
+
+static void test_check_address(void **state)
+{
+    static const char *const good[] = {
+        "0.0.0.0:4317",
+        "127.0.0.1:0",
+        "[::]:4318",
+        "[::1]:9470",
+        "[fe80::1:2]:1",
+        "localhost:65535",
+        "collector.example.org:443",
+        "a-b.c:80",
+        "xn--bcher-kva.de:1",
+    };
+    static const struct {
+        const char *in, *why;
+    } bad[] = {
+        {"", "is empty; expected HOST:PORT"},
+        {"localhost", "has no port; expected HOST:PORT"},
+        {"localhost:", "has no port; expected HOST:PORT"},
+        {":4317", "has no host (0.0.0.0:PORT listens on every interface)"},
+        {"::1:4317", "looks like an IPv6 address: write it in brackets, e.g. [::1]:4317"},
+        {"[::1]4317", "has no :PORT after the IPv6 address"},
+        {"[::1:4317", "has no closing ']'; expected [IPv6]:PORT"},
+        {"[zz::1]:80", "has an invalid IPv6 address in brackets"},
+        {"[]:80", "has an invalid IPv6 address in brackets"},
+        {"999.1.1.1:80", "has an invalid IPv4 address"},
+        {"1.2.3:80", "has an invalid IPv4 address"},
+        {"host_name:80", "has an invalid host name"},
+        {"-host:80", "has an invalid host name"},
+        {"host-:80", "has an invalid host name"},
+        {"a..b:80", "has an invalid host name"},
+        {"localhost:65536", "has an invalid port (expected 0-65535)"},
+        {"localhost:http", "has an invalid port (expected 0-65535)"},
+        {"localhost:123456", "has an invalid port (expected 0-65535)"},
+        {"localhost:-1", "has an invalid port (expected 0-65535)"},
+    };
+    char why[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (tg_config_check_address(good[i], why, sizeof(why)) != 0)
+            fail_msg("\"%s\" rejected: %s", good[i], why);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        if (tg_config_check_address(bad[i].in, why, sizeof(why)) != TG_EINVAL)
+            fail_msg("\"%s\" accepted", bad[i].in);
+        assert_string_equal(why, bad[i].why);
+    }
+}
+
+#define ARGV(...) ((char *[]){"collector", __VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((char *[]){"collector", __VA_ARGS__}) / sizeof(char *)))
+
+/* Flags win over the file whatever their position on the command line. */
+static void test_flags_override_file(void **state)
+{
+    char *path =
+        write_temp("site: ber\ndata_dir: /from/file\napi:\n  listen: 10.0.0.1:1\n"
+                   "rules: [file1.yaml, file2.yaml]\n");
+    tg_collector_config c;
+    char err[512];
+
+    (void)state;
+    assert_int_equal(tg_config_from_args(ARGC("--site", "fra", "--config", path),
+                                         ARGV("--site", "fra", "--config", path), &c, err,
+                                         sizeof(err)),
+                     0);
+    assert_string_equal(c.site, "fra");
+    assert_string_equal(c.data_dir, "/from/file");
+    assert_string_equal(c.api_listen, "10.0.0.1:1");
+    assert_int_equal(c.n_rules_files, 2);
+    assert_string_equal(c.rules_files[1], "file2.yaml");
+
+    assert_int_equal(tg_config_from_args(ARGC("--config", path, "--site=fra", "--api",
+                                              "[::1]:9471", "--data", "/flag"),
+                                         ARGV("--config", path, "--site=fra", "--api",
+                                              "[::1]:9471", "--data", "/flag"),
+                                         &c, err, sizeof(err)),
+                     0);
+    assert_string_equal(c.site, "fra");
+    assert_string_equal(c.data_dir, "/flag");
+    assert_string_equal(c.api_listen, "[::1]:9471");
+    /* Untouched by flags: the file's value, else the default. */
+    assert_int_equal(c.n_rules_files, 2);
+    assert_string_equal(c.otlp_grpc_listen, "0.0.0.0:4317");
+
+    assert_int_equal(
+        tg_config_from_args(
+            ARGC("--otlp-grpc", "127.0.0.1:14317", "--otlp-http", "localhost:14318",
+                 "--central", "http://c:9480", "--central-token-file", "t"),
+            ARGV("--otlp-grpc", "127.0.0.1:14317", "--otlp-http", "localhost:14318",
+                 "--central", "http://c:9480", "--central-token-file", "t"),
+            &c, err, sizeof(err)),
+        0);
+    assert_string_equal(c.otlp_grpc_listen, "127.0.0.1:14317");
+    assert_string_equal(c.otlp_http_listen, "localhost:14318");
+    assert_string_equal(c.central_url, "http://c:9480");
+    assert_string_equal(c.central_token_file, "t");
+    assert_string_equal(c.site, "local"); /* no --config: defaults */
+    unlink(path);
+    free(path);
+}
+
+static void test_rules_flag_repeatable(void **state)
+{
+    char *path = write_temp("rules:\n  - file1.yaml\n");
+    tg_collector_config c;
+    char err[512];
+
+    (void)state;
+    assert_int_equal(tg_config_from_args(ARGC("--rules", "a.yaml", "--config", path,
+                                              "--rules", "b.yaml", "--rules=c.yaml"),
+                                         ARGV("--rules", "a.yaml", "--config", path,
+                                              "--rules", "b.yaml", "--rules=c.yaml"),
+                                         &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.n_rules_files, 3);
+    assert_string_equal(c.rules_files[0], "a.yaml");
+    assert_string_equal(c.rules_files[1], "b.yaml");
+    assert_string_equal(c.rules_files[2], "c.yaml");
+
+    assert_int_equal(tg_config_from_args(ARGC("--config", path), ARGV("--config", path),
+                                         &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.n_rules_files, 1);
+    assert_string_equal(c.rules_files[0], "file1.yaml");
+    unlink(path);
+    free(path);
+}
+
+static void expect_args_error(int argc, char **argv, int rc, const char *want)
+{
+    tg_collector_config c;
+    char err[512];
+
+    assert_int_equal(tg_config_from_args(argc, argv, &c, err, sizeof(err)), rc);
+    assert_string_equal(err, want);
+}
+
+static void test_flag_errors(void **state)
+{
+    (void)state;
+    expect_args_error(
+        ARGC("--otlp-grpc", "localhost"), ARGV("--otlp-grpc", "localhost"), TG_EINVAL,
+        "--otlp-grpc: address \"localhost\" has no port; expected HOST:PORT");
+    expect_args_error(
+        ARGC("--api", "::1:9470"), ARGV("--api", "::1:9470"), TG_EINVAL,
+        "--api: address \"::1:9470\" looks like an IPv6 address: write it in "
+        "brackets, e.g. [::1]:4317");
+    expect_args_error(
+        ARGC("--otlp-http=300.0.0.1:4318"), ARGV("--otlp-http=300.0.0.1:4318"), TG_EINVAL,
+        "--otlp-http: address \"300.0.0.1:4318\" has an invalid IPv4 address");
+    expect_args_error(
+        ARGC("--site", "a b"), ARGV("--site", "a b"), TG_EINVAL,
+        "--site: \"a b\" may only contain letters, digits, '.', '_' and '-'");
+    expect_args_error(ARGC("--frobnicate"), ARGV("--frobnicate"), TG_EINVAL,
+                      "unknown option --frobnicate (see tollgate collector --help)");
+    expect_args_error(ARGC("--cent", "x"), ARGV("--cent", "x"), TG_EINVAL,
+                      "ambiguous option --cent (see tollgate collector --help)");
+    expect_args_error(ARGC("-x"), ARGV("-x"), TG_EINVAL,
+                      "unknown option -x (see tollgate collector --help)");
+    expect_args_error(ARGC("--site"), ARGV("--site"), TG_EINVAL,
+                      "option --site needs a value (see tollgate collector --help)");
+    expect_args_error(ARGC("serve"), ARGV("serve"), TG_EINVAL,
+                      "unexpected argument \"serve\" (see tollgate collector --help)");
+    expect_args_error(ARGC("--config", "a.yaml", "--config", "b.yaml"),
+                      ARGV("--config", "a.yaml", "--config", "b.yaml"), TG_EINVAL,
+                      "--config given more than once");
+    expect_args_error(ARGC("--config", "/nonexistent/t.yaml"),
+                      ARGV("--config", "/nonexistent/t.yaml"), TG_EIO,
+                      "/nonexistent/t.yaml: cannot open: No such file or directory");
+}
+
+static void test_too_many_rules(void **state)
+{
+    char *argv[2 * TG_CONFIG_MAX_RULES + 4];
+    int argc = 0;
+    tg_collector_config c;
+    char err[512];
+
+    (void)state;
+    argv[argc++] = "collector";
+    for (int i = 0; i <= TG_CONFIG_MAX_RULES; i++) {
+        argv[argc++] = "--rules";
+        argv[argc++] = "r.yaml";
+    }
+    argv[argc] = NULL;
+    assert_int_equal(tg_config_from_args(argc, argv, &c, err, sizeof(err)), TG_EINVAL);
+    assert_string_equal(err, "--rules: too many entries (at most 16)");
+}
+
+/* --help prints to stdout and returns 1, even beside other flags. */
+static void test_help(void **state)
+{
+    tg_collector_config c;
+    char err[512];
+    char out[8192];
+    size_t n;
+    FILE *tmp = tmpfile();
+    int fd, rc;
+
+    (void)state;
+    assert_non_null(tmp);
+    fflush(stdout);
+    fd = dup(fileno(stdout));
+    dup2(fileno(tmp), fileno(stdout));
+    rc = tg_config_from_args(ARGC("--site", "x", "--help"), ARGV("--site", "x", "--help"),
+                             &c, err, sizeof(err));
+    fflush(stdout);
+    dup2(fd, fileno(stdout));
+    close(fd);
+    assert_int_equal(rc, 1);
+    rewind(tmp);
+    n = fread(out, 1, sizeof(out) - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+    assert_non_null(strstr(out, "usage: tollgate collector [options]"));
+    assert_non_null(strstr(out, "--config FILE"));
+    assert_non_null(strstr(out, "--site NAME"));
+    assert_non_null(strstr(out, "default: local; file key: site\n"));
+    assert_non_null(strstr(out, "--otlp-grpc ADDR"));
+    assert_non_null(strstr(out, "default: 0.0.0.0:4317;"));
+    assert_non_null(strstr(out, "--otlp-http ADDR"));
+    assert_non_null(strstr(out, "default: 0.0.0.0:4318;"));
+    assert_non_null(strstr(out, "--api ADDR"));
+    assert_non_null(strstr(out, "default: 127.0.0.1:9470;"));
+    assert_non_null(strstr(out, "--data DIR"));
+    assert_non_null(strstr(out, "default: ./data;"));
+    assert_non_null(strstr(out, "--rules FILE"));
+    assert_non_null(strstr(out, "--central URL"));
+    assert_non_null(strstr(out, "--central-token-file FILE"));
+    assert_non_null(strstr(out, "--help"));
+}
+
+/* docs/configuration.md holds the reference exactly as the table writes
+ * it, and the reference names every key. */
+static void test_reference_matches_docs(void **state)
+{
+    char *ref = NULL, *docs;
+    size_t reflen = 0, docslen;
+    FILE *f = open_memstream(&ref, &reflen);
+    size_t lines = 0;
+
+    (void)state;
+    assert_non_null(f);
+    tg_config_write_reference(f);
+    fclose(f);
+    for (size_t i = 0; i < reflen; i++)
+        lines += ref[i] == '\n';
+    assert_int_equal(lines, tg_config_key_count() + 2);
+    assert_non_null(
+        strstr(ref, "| `receivers.otlp_http.max_body_bytes` | size | `16MiB` |"));
+    assert_non_null(strstr(ref, "| `store.max_age` | duration | `7d` |"));
+    assert_non_null(strstr(ref, "| `rules` | list of strings | `[]` | `--rules FILE` |"));
+    docs = read_all(TG_SOURCE_DIR "/docs/configuration.md", &docslen);
+    if (!strstr(docs, ref))
+        fail_msg("docs/configuration.md is stale: regenerate it with "
+                 "`tollgate collector --print-config-reference`");
+    free(docs);
+    free(ref);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_example_file_is_the_defaults),
+        cmocka_unit_test(test_every_key_set),
+        cmocka_unit_test(test_partial_and_empty),
+        cmocka_unit_test(test_error_unknown_key),
+        cmocka_unit_test(test_error_wrong_type),
+        cmocka_unit_test(test_error_bad_values),
+        cmocka_unit_test(test_error_duplicate_key),
+        cmocka_unit_test(test_error_yaml_syntax),
+        cmocka_unit_test(test_error_files),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_check_address),
+        cmocka_unit_test(test_flags_override_file),
+        cmocka_unit_test(test_rules_flag_repeatable),
+        cmocka_unit_test(test_flag_errors),
+        cmocka_unit_test(test_too_many_rules),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_reference_matches_docs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

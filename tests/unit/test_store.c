@@ -1,0 +1,969 @@
+/* The durable store against real LMDB in a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "store.h"
+#include "store_internal.h"
+#include "tg_err.h"
+
+/* --- fixtures -------------------------------------------------------------- */
+
+typedef struct fixture {
+    char dir[64];
+    tg_store *st;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tg_store_test_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    return 0;
+}
+
+static void rm_store(const char *dir)
+{
+    char p[128];
+
+    snprintf(p, sizeof(p), "%s/data.mdb", dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    tg_store_close(f->st);
+    rm_store(f->dir);
+    free(f);
+    return 0;
+}
+
+static tg_store *open_store(fixture *f, const tg_store_options *o)
+{
+    tg_store_options def;
+    int err = -1;
+
+    if (!o) {
+        tg_store_options_default(&def);
+        def.no_sync = 1;
+        o = &def;
+    }
+    f->st = tg_store_open(f->dir, o, &err);
+    assert_int_equal(err, 0);
+    assert_non_null(f->st);
+    return f->st;
+}
+
+/* A request built by hand: payload bytes derived from `tag`, one trace id
+ * per entry of `traces` (the id is 16 copies of the byte), one service. */
+typedef struct test_rec {
+    uint8_t ids[8][16];
+    tg_slice svc[2];
+    tg_otlp_index ix;
+    uint8_t data[600];
+    tg_store_record rec;
+} test_rec;
+
+static void make_rec(test_rec *r, enum tg_signal sig, int tag, const uint8_t *traces,
+                     size_t n_traces, const char *service, uint64_t t_min, uint64_t t_max)
+{
+    memset(r, 0, sizeof(*r));
+    for (size_t i = 0; i < n_traces; i++)
+        memset(r->ids[i], traces[i], 16);
+    for (size_t i = 0; i < sizeof(r->data); i++)
+        r->data[i] = (uint8_t)("span payload "[i % 13] + (i % 7 == 0 ? tag : 0));
+    r->data[0] = (uint8_t)tag;
+    r->ix.t_min = t_min;
+    r->ix.t_max = t_max;
+    r->ix.items = 10 + (uint64_t)tag;
+    r->ix.trace_ids = n_traces ? r->ids : NULL;
+    r->ix.n_trace_ids = n_traces;
+    if (service) {
+        r->svc[0].ptr = service;
+        r->svc[0].len = strlen(service);
+        r->ix.services = r->svc;
+        r->ix.n_services = 1;
+    }
+    r->rec.signal = sig;
+    r->rec.data = r->data;
+    r->rec.len = sizeof(r->data);
+    r->rec.index = &r->ix;
+}
+
+/* Collects what a read visits: seqs, and the first payload byte (the tag). */
+typedef struct visits {
+    size_t n;
+    uint64_t seq[256];
+    int tag[256];
+    enum tg_signal sig[256];
+    size_t len[256];
+    size_t stop_after;
+} visits;
+
+static int collect(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                   size_t len)
+{
+    visits *v = ctx;
+
+    if (v->n < 256) {
+        v->seq[v->n] = seq;
+        v->tag[v->n] = len ? data[0] : -1;
+        v->sig[v->n] = sig;
+        v->len[v->n] = len;
+    }
+    v->n++;
+    return v->stop_after && v->n >= v->stop_after;
+}
+
+static size_t db_entries(tg_store *st, MDB_dbi dbi)
+{
+    MDB_txn *txn;
+    MDB_stat ms;
+
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+    mdb_txn_abort(txn);
+    return ms.ms_entries;
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+static void test_write_and_read_back(void **state)
+{
+    fixture *f = *state;
+    tg_store *st = open_store(f, NULL);
+    test_rec r[4];
+    tg_store_record recs[4];
+    uint64_t seqs[4];
+    const uint8_t t_a[] = {0xaa, 0xbb}, t_b[] = {0xbb}, t_c[] = {0xcc};
+    visits v;
+
+    make_rec(&r[0], TG_SIGNAL_TRACES, 1, t_a, 2, "checkout", 1000, 2000);
+    make_rec(&r[1], TG_SIGNAL_TRACES, 2, t_b, 1, "payments", 3000, 4000);
+    make_rec(&r[2], TG_SIGNAL_LOGS, 3, t_a, 1, "checkout", 1500, 1600);
+    make_rec(&r[3], TG_SIGNAL_TRACES, 4, t_c, 1, "checkout", 5000, 9000);
+    for (int i = 0; i < 4; i++)
+        recs[i] = r[i].rec;
+    assert_int_equal(tg_store_write(st, recs, 4, seqs), 0);
+    assert_int_equal(seqs[0], 1);
+    assert_int_equal(seqs[3], 4);
+
+    /* By trace, oldest first, across signals, with the exact payload. */
+    memset(&v, 0, sizeof(v));
+    uint8_t id[16];
+    memset(id, 0xaa, 16);
+    assert_int_equal(tg_store_get_trace(st, id, collect, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.tag[0], 1);
+    assert_int_equal(v.sig[0], TG_SIGNAL_TRACES);
+    assert_int_equal(v.len[0], sizeof(r[0].data));
+    assert_int_equal(v.tag[1], 3);
+    assert_int_equal(v.sig[1], TG_SIGNAL_LOGS);
+
+    memset(&v, 0, sizeof(v));
+    memset(id, 0xbb, 16);
+    assert_int_equal(tg_store_get_trace(st, id, collect, &v), 0);
+    assert_int_equal(v.n, 2); /* record 1 (second id) and record 2 */
+    assert_int_equal(v.seq[0], seqs[0]);
+    assert_int_equal(v.seq[1], seqs[1]);
+
+    memset(&v, 0, sizeof(v));
+    memset(id, 0xdd, 16);
+    assert_int_equal(tg_store_get_trace(st, id, collect, &v), 0);
+    assert_int_equal(v.n, 0);
+
+    /* All traces, newest first. */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 3);
+    assert_int_equal(v.tag[0], 4);
+    assert_int_equal(v.tag[1], 2);
+    assert_int_equal(v.tag[2], 1);
+
+    /* Overlap of [3500, 6000]: records 2 [3000,4000] and 4 [5000,9000]. */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(
+        tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 3500, 6000, 0, collect, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.tag[0], 4);
+    assert_int_equal(v.tag[1], 2);
+
+    /* A window touching only the end of record 4's range. */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(
+        tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 8000, 8500, 0, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.tag[0], 4);
+
+    /* Before everything, after everything. */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 1, 999, 0, collect, &v),
+                     0);
+    assert_int_equal(v.n, 0);
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 9001, 0, 0, collect, &v),
+                     0);
+    assert_int_equal(v.n, 0);
+
+    /* By service, newest first, time-filtered, signal-separated. */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(
+        tg_store_scan(st, TG_SIGNAL_TRACES, "checkout", 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.tag[0], 4);
+    assert_int_equal(v.tag[1], 1);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(
+        tg_store_scan(st, TG_SIGNAL_TRACES, "checkout", 0, 2500, 0, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.tag[0], 1);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_LOGS, "checkout", 0, 0, 0, collect, &v),
+                     0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.tag[0], 3);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, "check", 0, 0, 0, collect, &v),
+                     0);
+    assert_int_equal(v.n, 0);
+    assert_int_equal(
+        tg_store_scan(st, TG_SIGNAL_METRICS, "checkout", 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 0);
+
+    /* Limit and early stop. */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 0, 0, 2, collect, &v), 0);
+    assert_int_equal(v.n, 2);
+    memset(&v, 0, sizeof(v));
+    v.stop_after = 1;
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+
+    tg_store_stats s;
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 4);
+    assert_int_equal(s.raw_bytes, 4 * sizeof(r[0].data));
+    assert_int_equal(s.items[TG_SIGNAL_TRACES], 11 + 12 + 14);
+    assert_int_equal(s.items[TG_SIGNAL_LOGS], 13);
+    assert_true(s.record_bytes > 0 && s.record_bytes < s.raw_bytes);
+    assert_true(s.file_bytes > 0);
+    assert_true(s.map_size >= s.file_bytes);
+    assert_int_equal(s.evicted_records, 0);
+
+    /* Index entries: 5 trace keys (aa, bb, bb, aa, cc), 4 time, 4 service. */
+    assert_int_equal(db_entries(st, st->db_trace), 5);
+    assert_int_equal(db_entries(st, st->db_time), 4);
+    assert_int_equal(db_entries(st, st->db_svc), 4);
+}
+
+static void test_many_records_one_txn(void **state)
+{
+    fixture *f = *state;
+    tg_store *st = open_store(f, NULL);
+    enum { N = 500 };
+    test_rec *r = calloc(N, sizeof(*r));
+    tg_store_record *recs = calloc(N, sizeof(*recs));
+    uint64_t *seqs = calloc(N, sizeof(*seqs));
+    tg_store_stats s;
+    visits v;
+
+    assert_non_null(r);
+    for (int i = 0; i < N; i++) {
+        uint8_t t = (uint8_t)i;
+        make_rec(&r[i], TG_SIGNAL_TRACES, i & 0x7f, &t, 1, "svc", 1000 + (uint64_t)i,
+                 2000 + (uint64_t)i);
+        recs[i] = r[i].rec;
+    }
+    assert_int_equal(tg_store_write(st, recs, N, seqs), 0);
+    for (int i = 1; i < N; i++)
+        assert_int_equal(seqs[i], seqs[i - 1] + 1);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, N);
+
+    /* Trace id 0x05 is shared by records 5, 261 (i & 0xff == 5). */
+    uint8_t id[16];
+    memset(id, 0x05, 16);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_get_trace(st, id, collect, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.seq[0], seqs[5]);
+    assert_int_equal(v.seq[1], seqs[261]);
+
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, "svc", 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, N);
+    assert_int_equal(v.seq[0], seqs[N - 1]);
+    free(r);
+    free(recs);
+    free(seqs);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    fixture *f = *state;
+    tg_store *st = open_store(f, NULL);
+    test_rec r;
+    const uint8_t t = 0x42;
+    uint64_t seq1, seq2;
+    visits v;
+    uint8_t id[16];
+
+    make_rec(&r, TG_SIGNAL_LOGS, 9, &t, 1, "api", 10, 20);
+    assert_int_equal(tg_store_write(st, &r.rec, 1, &seq1), 0);
+    tg_store_close(st);
+    f->st = NULL;
+
+    st = open_store(f, NULL);
+    memset(id, 0x42, 16);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_get_trace(st, id, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.tag[0], 9);
+    assert_int_equal(v.seq[0], seq1);
+
+    /* Sequence numbers continue: never reused after a restart. */
+    assert_int_equal(tg_store_write(st, &r.rec, 1, &seq2), 0);
+    assert_int_equal(seq2, seq1 + 1);
+    tg_store_stats s;
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 2);
+    assert_int_equal(s.items[TG_SIGNAL_LOGS], 2 * 19);
+}
+
+static void test_format_mismatch(void **state)
+{
+    fixture *f = *state;
+    tg_store *st = open_store(f, NULL);
+    MDB_txn *txn;
+    MDB_val k = {6, "format"}, v;
+    uint8_t buf[8];
+    int err = 0;
+
+    /* The fresh store stamped its format. */
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, st->db_meta, &k, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    assert_int_equal(tg_be64_get(v.mv_data), TG_STORE_FORMAT_VERSION);
+    mdb_txn_abort(txn);
+
+    /* Rewrite it as a future version through LMDB itself. */
+    tg_be64_put(buf, TG_STORE_FORMAT_VERSION + 1);
+    v = (MDB_val){8, buf};
+    assert_int_equal(mdb_txn_begin(st->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, st->db_meta, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    tg_store_close(st);
+    f->st = NULL;
+
+    tg_store_options o;
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    assert_null(tg_store_open(f->dir, &o, &err));
+    assert_int_equal(err, TG_EVERSION);
+}
+
+static void test_map_growth(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    enum { N = 40, LEN = 100000 };
+    uint8_t *data = malloc(LEN);
+    tg_otlp_index ix[N];
+    uint8_t ids[N][16];
+    tg_store_record rec;
+    tg_store_stats s;
+    uint64_t seed = 1;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.initial_map_size = 64 << 10;
+    tg_store *st = open_store(f, &o);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.map_size, 64 << 10);
+
+    /* Incompressible payloads: 4 MB that must really land in the map. */
+    for (int i = 0; i < N; i++) {
+        for (size_t b = 0; b < LEN; b++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            data[b] = (uint8_t)(seed >> 56);
+        }
+        data[0] = (uint8_t)i;
+        memset(&ix[i], 0, sizeof(ix[i]));
+        memset(ids[i], i + 1, 16);
+        ix[i].trace_ids = &ids[i];
+        ix[i].n_trace_ids = 1;
+        ix[i].items = 1;
+        rec = (tg_store_record){TG_SIGNAL_TRACES, data, LEN, &ix[i]};
+        assert_int_equal(tg_store_write(st, &rec, 1, NULL), 0);
+    }
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_true(s.map_grows > 0);
+    assert_true(s.map_size >= (uint64_t)N * LEN);
+    assert_int_equal(s.records, N);
+    for (int i = 0; i < N; i++) {
+        visits v;
+        memset(&v, 0, sizeof(v));
+        assert_int_equal(tg_store_get_trace(st, ids[i], collect, &v), 0);
+        assert_int_equal(v.n, 1);
+        assert_int_equal(v.tag[0], i);
+        assert_int_equal(v.len[0], LEN);
+    }
+    free(data);
+}
+
+/* Readers run while the writer grows the map: the map lock must keep a
+ * resize from pulling the mapping out from under a read. */
+typedef struct reader_arg {
+    tg_store *st;
+    _Atomic int stop;
+    _Atomic size_t reads;
+    _Atomic size_t errors; /* cmocka asserts only work on the main thread */
+} reader_arg;
+
+static int count_only(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                      size_t len)
+{
+    size_t *n = ctx;
+    uint64_t sum = 0;
+
+    (void)seq;
+    (void)sig;
+    for (size_t i = 0; i < len; i += 512)
+        sum += data[i]; /* touch the payload: it must still be mapped */
+    *n += 1 + (sum & 0);
+    return 0;
+}
+
+/* A visitor that reads the store again, from inside a read. */
+static int nested_read(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                       size_t len)
+{
+    reader_arg *a = ctx;
+    size_t n = 0;
+    tg_store_stats s;
+
+    if (tg_store_scan(a->st, sig, NULL, 0, 0, 1, count_only, &n) ||
+        tg_store_get_stats(a->st, &s) || n != 1 || s.records == 0 || len == 0 || !data ||
+        seq == 0)
+        atomic_fetch_add(&a->errors, 1);
+    return 1;
+}
+
+static void *reader_main(void *p)
+{
+    reader_arg *a = p;
+    uint8_t id[16];
+
+    memset(id, 7, 16);
+    while (!atomic_load(&a->stop)) {
+        size_t n = 0;
+        if (tg_store_get_trace(a->st, id, nested_read, a) ||
+            tg_store_get_trace(a->st, id, count_only, &n) ||
+            tg_store_scan(a->st, TG_SIGNAL_TRACES, NULL, 0, 0, 3, count_only, &n))
+            atomic_fetch_add(&a->errors, 1);
+        atomic_fetch_add(&a->reads, 1);
+    }
+    return NULL;
+}
+
+static void test_growth_with_concurrent_readers(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    enum { LEN = 50000 };
+    uint8_t *data = malloc(LEN);
+    uint8_t id[16];
+    tg_otlp_index ix = {.items = 1, .n_trace_ids = 1};
+    tg_store_record rec = {TG_SIGNAL_TRACES, data, LEN, &ix};
+    reader_arg a = {0};
+    pthread_t th[2];
+    uint64_t seed = 7;
+    tg_store_stats s;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.initial_map_size = 64 << 10;
+    a.st = open_store(f, &o);
+    memset(id, 7, 16);
+    ix.trace_ids = &id;
+    for (size_t b = 0; b < LEN; b++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        data[b] = (uint8_t)(seed >> 56);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &a), 0);
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(tg_store_write(a.st, &rec, 1, NULL), 0);
+    atomic_store(&a.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_true(atomic_load(&a.reads) > 0);
+    assert_int_equal(atomic_load(&a.errors), 0);
+    assert_int_equal(tg_store_get_stats(a.st, &s), 0);
+    assert_true(s.map_grows > 0);
+    assert_int_equal(s.records, 60);
+    f->st = a.st;
+    free(data);
+}
+
+static tg_store *reopen(fixture *f, const tg_store_options *o)
+{
+    tg_store_close(f->st);
+    f->st = NULL;
+    return open_store(f, o);
+}
+
+/* Records of identical size (same payload, same key lengths) whose only
+ * difference is their trace id (i) and service name ("svc-<i>"). */
+static void make_uniform(test_rec *r, char *svc, size_t svc_cap, int i, uint64_t t)
+{
+    uint8_t id = (uint8_t)(i + 1);
+
+    snprintf(svc, svc_cap, "svc-%02d", i);
+    make_rec(r, TG_SIGNAL_TRACES, 0, &id, 1, svc, t, t + 10);
+    r->ix.items = 5;
+}
+
+static size_t count_trace(tg_store *st, int i)
+{
+    uint8_t id[16];
+    visits v;
+
+    memset(id, i + 1, 16);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_get_trace(st, id, collect, &v), 0);
+    return v.n;
+}
+
+static size_t count_service(tg_store *st, int i)
+{
+    char svc[16];
+    visits v;
+
+    snprintf(svc, sizeof(svc), "svc-%02d", i);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, svc, 0, 0, 0, collect, &v), 0);
+    return v.n;
+}
+
+static void test_size_budget_eviction(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    enum { N = 30, KEEP = 10 };
+    test_rec r;
+    char svc[16];
+    tg_store_stats s;
+    uint64_t rec_bytes, seq;
+    visits v;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    tg_store *st = open_store(f, &o);
+    make_uniform(&r, svc, sizeof(svc), 0, 100);
+    assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    rec_bytes = s.record_bytes;
+
+    /* Budget for exactly KEEP records; one write per record. */
+    o.max_bytes = KEEP * rec_bytes;
+    st = reopen(f, &o);
+    for (int i = 1; i < N; i++) {
+        make_uniform(&r, svc, sizeof(svc), i, 100 * (uint64_t)(i + 1));
+        assert_int_equal(tg_store_write(st, &r.rec, 1, &seq), 0);
+        assert_int_equal(seq, (uint64_t)i + 1);
+    }
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, KEEP);
+    assert_int_equal(s.record_bytes, KEEP * rec_bytes);
+    assert_int_equal(s.evicted_records, N - KEEP);
+    assert_int_equal(s.evicted_items[TG_SIGNAL_TRACES], 5 * (N - KEEP));
+    assert_int_equal(s.items[TG_SIGNAL_TRACES], 5 * KEEP);
+    assert_int_equal(s.raw_bytes, KEEP * sizeof(r.data));
+
+    /* Oldest went first; their index keys went with them. */
+    for (int i = 0; i < N; i++) {
+        size_t want = i >= N - KEEP;
+        assert_int_equal(count_trace(st, i), want);
+        assert_int_equal(count_service(st, i), want);
+    }
+    assert_int_equal(db_entries(st, st->db_records), KEEP);
+    assert_int_equal(db_entries(st, st->db_trace), KEEP);
+    assert_int_equal(db_entries(st, st->db_time), KEEP);
+    assert_int_equal(db_entries(st, st->db_svc), KEEP);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, NULL, 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, KEEP);
+    assert_int_equal(v.seq[0], N);
+    assert_int_equal(v.seq[KEEP - 1], N - KEEP + 1);
+
+    /* The counters survive a restart. */
+    st = reopen(f, &o);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.evicted_records, N - KEEP);
+    assert_int_equal(s.records, KEEP);
+}
+
+static void test_batch_over_budget_is_kept(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    enum { N = 8 };
+    test_rec r[N];
+    tg_store_record recs[N];
+    char svc[N][16];
+    tg_store_stats s;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.max_bytes = 1; /* smaller than any record */
+    tg_store *st = open_store(f, &o);
+    for (int i = 0; i < N; i++) {
+        make_uniform(&r[i], svc[i], sizeof(svc[i]), i, 100);
+        recs[i] = r[i].rec;
+    }
+    /* A batch is acknowledged as stored: it survives its own commit, and
+     * goes (entirely) at the next one. */
+    assert_int_equal(tg_store_write(st, recs, 4, NULL), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 4);
+    assert_int_equal(tg_store_write(st, recs + 4, 4, NULL), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 4);
+    assert_int_equal(s.evicted_records, 4);
+    assert_int_equal(count_trace(st, 0), 0);
+    assert_int_equal(count_trace(st, 7), 1);
+}
+
+typedef struct fake_clock {
+    uint64_t now;
+} fake_clock;
+
+static uint64_t fake_now(void *ctx)
+{
+    return ((fake_clock *)ctx)->now;
+}
+
+static void test_age_eviction(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    fake_clock clk = {1000000};
+    test_rec r;
+    char svc[16];
+    tg_store_stats s;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.max_age_sec = 3600;
+    tg_store *st = open_store(f, &o);
+    tg_store_set_clock(st, fake_now, &clk);
+
+    /* Ingested at +0, +1000, +2000, +3000 seconds. */
+    for (int i = 0; i < 4; i++) {
+        make_uniform(&r, svc, sizeof(svc), i, 100);
+        assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+        clk.now += 1000;
+    }
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 4);
+
+    /* A write at +4000 expires the record from +0, in its own txn. */
+    make_uniform(&r, svc, sizeof(svc), 4, 100);
+    assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 4);
+    assert_int_equal(s.evicted_records, 1);
+    assert_int_equal(count_trace(st, 0), 0);
+    assert_int_equal(count_trace(st, 1), 1);
+
+    /* Exactly max_age old is kept; one second more is not. */
+    assert_int_equal(tg_store_evict(st, 1000000 + 1000 + 3600), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 4);
+    assert_int_equal(tg_store_evict(st, 1000000 + 1000 + 3601), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 3);
+    assert_int_equal(count_trace(st, 1), 0);
+    assert_int_equal(count_trace(st, 2), 1);
+
+    /* Far in the future everything goes, index keys included. */
+    assert_int_equal(tg_store_evict(st, 1000000 + 100000), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 0);
+    assert_int_equal(s.record_bytes, 0);
+    assert_int_equal(s.raw_bytes, 0);
+    assert_int_equal(s.items[TG_SIGNAL_TRACES], 0);
+    assert_int_equal(s.evicted_records, 5);
+    assert_int_equal(s.evicted_items[TG_SIGNAL_TRACES], 25);
+    assert_int_equal(db_entries(st, st->db_trace), 0);
+    assert_int_equal(db_entries(st, st->db_time), 0);
+    assert_int_equal(db_entries(st, st->db_svc), 0);
+}
+
+/* More than one eviction transaction's worth of expired records. */
+static void test_evict_large_backlog(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    fake_clock clk = {5000};
+    enum { N = TG_STORE_EVICT_BATCH + 100 };
+    uint8_t payload[32] = {1, 2, 3};
+    tg_otlp_index ix = {.items = 1};
+    tg_store_record *recs = calloc(N, sizeof(*recs));
+    tg_store_stats s;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.max_age_sec = 10;
+    tg_store *st = open_store(f, &o);
+    tg_store_set_clock(st, fake_now, &clk);
+    for (int i = 0; i < N; i++)
+        recs[i] = (tg_store_record){TG_SIGNAL_METRICS, payload, sizeof(payload), &ix};
+    assert_int_equal(tg_store_write(st, recs, N, NULL), 0);
+    assert_int_equal(tg_store_evict(st, 6000), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 0);
+    assert_int_equal(s.evicted_records, N);
+    assert_int_equal(s.evicted_items[TG_SIGNAL_METRICS], N);
+    free(recs);
+}
+
+/* Records with many index keys: the key cap splits the eviction. */
+static void test_evict_many_index_keys(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    fake_clock clk = {5000};
+    enum { N = 800, IDS = 100 }; /* 80,000 trace keys > TG_STORE_EVICT_KEYS */
+    uint8_t(*ids)[16] = calloc((size_t)N * IDS, 16);
+    tg_otlp_index *ix = calloc(N, sizeof(*ix));
+    tg_store_record *recs = calloc(N, sizeof(*recs));
+    uint8_t payload[16] = {9};
+    tg_store_stats s;
+    uint64_t seed = 3;
+
+    for (size_t i = 0; i < (size_t)N * IDS; i++)
+        for (int b = 0; b < 16; b++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            ids[i][b] = (uint8_t)(seed >> 56);
+        }
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.max_age_sec = 10;
+    tg_store *st = open_store(f, &o);
+    tg_store_set_clock(st, fake_now, &clk);
+    for (int i = 0; i < N; i++) {
+        ix[i] = (tg_otlp_index){
+            .items = 2, .trace_ids = ids + (size_t)i * IDS, .n_trace_ids = IDS};
+        recs[i] = (tg_store_record){TG_SIGNAL_TRACES, payload, sizeof(payload), &ix[i]};
+    }
+    assert_int_equal(tg_store_write(st, recs, N, NULL), 0);
+    assert_int_equal(db_entries(st, st->db_trace), (size_t)N * IDS);
+
+    /* A write past the age limit evicts in its own txn, up to the cap. */
+    clk.now = 6000;
+    assert_int_equal(tg_store_write(st, recs, 1, NULL), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_true(s.evicted_records > 0 && s.evicted_records < N);
+    assert_true(s.evicted_records * (IDS + 2) >= TG_STORE_EVICT_KEYS);
+
+    /* tg_store_evict() loops until nothing is left to evict. */
+    assert_int_equal(tg_store_evict(st, 6000), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 1);
+    assert_int_equal(s.evicted_records, N);
+    assert_int_equal(s.evicted_items[TG_SIGNAL_TRACES], 2 * N);
+    assert_int_equal(db_entries(st, st->db_trace), IDS);
+    free(ids);
+    free(ix);
+    free(recs);
+}
+
+/* A real OTLP request, packed with protobuf-c, survives the round trip. */
+static int unpack_check(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                        size_t len)
+{
+    int *ok = ctx;
+    tg_otlp_traces_req *req;
+
+    (void)seq;
+    assert_int_equal(sig, TG_SIGNAL_TRACES);
+    req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, len, data);
+    assert_non_null(req);
+    assert_int_equal(req->n_resource_spans, 1);
+    assert_int_equal(req->resource_spans[0]->n_scope_spans, 1);
+    assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 1);
+    assert_string_equal(req->resource_spans[0]->scope_spans[0]->spans[0]->name, "GET /");
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+        req, NULL);
+    (*ok)++;
+    return 0;
+}
+
+static void test_real_protobuf_round_trip(void **state)
+{
+    fixture *f = *state;
+    tg_store *st = open_store(f, NULL);
+    Opentelemetry__Proto__Trace__V1__Span span =
+        OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss =
+        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
+        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    tg_otlp_traces_req req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    Opentelemetry__Proto__Trace__V1__Span *spans[1] = {&span};
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *sss[1] = {&ss};
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rss[1] = {&rs};
+    uint8_t tid[16], sid[8], *buf;
+    size_t len;
+    int ok = 0;
+
+    for (int i = 0; i < 16; i++)
+        tid[i] = (uint8_t)(0x10 + i);
+    memset(sid, 0x33, 8);
+    span.trace_id = (ProtobufCBinaryData){16, tid};
+    span.span_id = (ProtobufCBinaryData){8, sid};
+    span.name = "GET /";
+    span.start_time_unix_nano = 1700000000000000000ull;
+    span.end_time_unix_nano = 1700000000500000000ull;
+    ss.spans = spans;
+    ss.n_spans = 1;
+    rs.scope_spans = sss;
+    rs.n_scope_spans = 1;
+    req.resource_spans = rss;
+    req.n_resource_spans = 1;
+    len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &req);
+    buf = malloc(len);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req,
+                                                                                   buf);
+
+    uint8_t(*ids)[16] = &tid;
+    tg_slice svc = {"frontend", 8};
+    tg_otlp_index ix = {
+        span.start_time_unix_nano, span.end_time_unix_nano, 1, ids, 1, &svc, 1};
+    tg_store_record rec = {TG_SIGNAL_TRACES, buf, len, &ix};
+    assert_int_equal(tg_store_write(st, &rec, 1, NULL), 0);
+    free(buf);
+
+    assert_int_equal(tg_store_get_trace(st, tid, unpack_check, &ok), 0);
+    assert_int_equal(ok, 1);
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_TRACES, "frontend",
+                                   1700000000400000000ull, 0, 0, unpack_check, &ok),
+                     0);
+    assert_int_equal(ok, 2);
+}
+
+static void test_long_and_odd_service_names(void **state)
+{
+    fixture *f = *state;
+    tg_store *st = open_store(f, NULL);
+    enum { L = TG_STORE_SVC_KEY_MAX + 50 };
+    char a[L + 1], b[L + 1];
+    tg_slice svc_a = {a, L}, svc_b = {b, L}, both[2] = {{"x\0y", 3}, {"", 0}};
+    tg_otlp_index ia = {.services = &svc_a, .n_services = 1};
+    tg_otlp_index ib = {.services = &svc_b, .n_services = 1};
+    tg_otlp_index ic = {.services = both, .n_services = 2};
+    uint8_t payload[4] = {1};
+    tg_store_record recs[3] = {{TG_SIGNAL_LOGS, payload, 4, &ia},
+                               {TG_SIGNAL_LOGS, payload, 4, &ib},
+                               {TG_SIGNAL_LOGS, payload, 4, &ic}};
+    uint64_t seqs[3];
+    visits v;
+
+    /* Two names that differ only after the indexed prefix. */
+    memset(a, 'n', L);
+    memcpy(b, a, L);
+    b[L - 1] = 'm';
+    a[L] = b[L] = 0;
+    assert_int_equal(tg_store_write(st, recs, 3, seqs), 0);
+
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_LOGS, a, 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.seq[0], seqs[0]);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_LOGS, b, 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.seq[0], seqs[1]);
+
+    /* A name with a NUL inside is not indexed; the empty name is. */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_LOGS, "x", 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 0);
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_LOGS, "", 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.seq[0], seqs[2]);
+}
+
+static void test_invalid_arguments(void **state)
+{
+    fixture *f = *state;
+    tg_store *st = open_store(f, NULL);
+    tg_otlp_index ix = {0};
+    uint8_t payload[4] = {0};
+    tg_store_record good = {TG_SIGNAL_TRACES, payload, 4, &ix};
+    tg_store_record recs[2] = {good, {(enum tg_signal)7, payload, 4, &ix}};
+    tg_store_record noindex = {TG_SIGNAL_TRACES, payload, 4, NULL};
+    tg_store_stats s;
+
+    /* A bad record fails the whole batch: nothing is written. */
+    assert_int_equal(tg_store_write(st, recs, 2, NULL), TG_EINVAL);
+    assert_int_equal(tg_store_write(st, &noindex, 1, NULL), TG_EINVAL);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 0);
+    assert_int_equal(tg_store_write(st, NULL, 0, NULL), 0);
+    assert_int_equal(tg_store_scan(st, (enum tg_signal)3, NULL, 0, 0, 0, collect, NULL),
+                     TG_EINVAL);
+
+    /* Empty payload, no index keys at all: still a record. */
+    tg_store_record empty = {TG_SIGNAL_METRICS, NULL, 0, &ix};
+    visits v;
+    assert_int_equal(tg_store_write(st, &empty, 1, NULL), 0);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_scan(st, TG_SIGNAL_METRICS, NULL, 0, 0, 0, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.len[0], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_and_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_records_one_txn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growth_with_concurrent_readers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_size_budget_eviction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_over_budget_is_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_age_eviction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evict_large_backlog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evict_many_index_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_protobuf_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_and_odd_service_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_arguments, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
