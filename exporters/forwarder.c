@@ -332,6 +332,13 @@ int tg_forwarder_read_token(const char *path, char *out, size_t cap)
     return out[0] ? 0 : TG_EINVAL;
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char *errmsg,
                                  size_t errlen)
 {
@@ -342,6 +349,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     int rc;
 
     *err = 0;
+    pthread_once(&curl_once, curl_init_once);
     if (!opt->site || !opt->site[0] || !opt->data_dir || !opt->central_url ||
         !opt->central_url[0] || !opt->source.read_after) {
         snprintf(errmsg, errlen, "forwarder needs a site name, a data directory, a central "
