@@ -41,14 +41,14 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
                                             NULL};
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
     const tg_ynode *list;
-    char dir[1024];
+    char dir[1024], tmp[1024];
     tg_sites s = {0};
     int rc = 0;
 
     if (!root)
         return TG_ECONFIG;
-    snprintf(dir, sizeof(dir), "%s", path);
-    snprintf(dir, sizeof(dir), "%s", dirname(dir));
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    snprintf(dir, sizeof(dir), "%s", dirname(tmp));
     if ((rc = tg_yaml_check_keys(path, root, top_keys, err, errlen)))
         goto out;
     list = tg_yaml_get(root, "sites");
