@@ -513,6 +513,8 @@ void tg_summarizer_destroy(tg_summarizer *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < s->group_list.n; i++)
+        free(((span_group *)s->group_list.v[i])->spans.v);
     smap_free(&s->groups);
     smap_free(&s->red);
     smap_free(&s->logs);
