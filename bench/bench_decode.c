@@ -7,7 +7,8 @@
  * the ingest path does. Prints spans/s and MB/s per core (thread CPU
  * time); also JSON for contrast.
  *
- *   bench_decode [iterations [--no-json]] */
+ *   bench_decode [iterations [--no-json]]
+ *   BENCH_BLOCK=65536 bench_decode   (arena block size, default 8 MiB) */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +192,10 @@ static double run(enum tg_encoding enc, const uint8_t *body, size_t len, int ite
     /* One block that holds a whole decoded request: tg_arena_reset() keeps
      * the first block, so its pages stay mapped from one request to the
      * next (smaller blocks are freed and faulted in again every time). */
-    tg_arena_init(&arena, 8 << 20, 0);
+    tg_arena_init(&arena,
+                  getenv("BENCH_BLOCK") ? (size_t)strtoul(getenv("BENCH_BLOCK"), NULL, 10)
+                                        : 8 << 20,
+                  0);
     t = now();
     for (int i = 0; i < iters; i++) {
         tg_otlp_request req;

@@ -129,6 +129,7 @@ static int batch_reserve(tg_committer *c, size_t n)
 static void *writer_main(void *arg)
 {
     tg_committer *c = arg;
+    double last_trim = 0;
 
     pthread_mutex_lock(&c->mu);
     for (;;) {
@@ -169,6 +170,12 @@ static void *writer_main(void *arg)
             dt = now_sec() - t0;
             if (c->obs)
                 c->obs(c->obs_ctx, dt, n, data_bytes);
+            /* At most once a second: keeps the resident set to the
+             * collector's own memory (see tg_store_trim_resident). */
+            if (t0 - last_trim >= 1.0) {
+                tg_store_trim_resident(c->st);
+                last_trim = t0;
+            }
         }
         if (rc)
             tg_error("commit failed", "records=%zu bytes=%zu err=%s", n, data_bytes,

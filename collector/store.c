@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -608,6 +609,20 @@ fail:
         *err = rc;
     tg_store_close(st);
     return NULL;
+}
+
+int tg_store_trim_resident(tg_store *st)
+{
+    MDB_envinfo info;
+    int rc = 0;
+
+    /* Shared: a concurrent map resize must not unmap the range under us. */
+    pthread_rwlock_rdlock(&st->map_lock);
+    if (mdb_env_info(st->env, &info) == 0 && info.me_mapaddr &&
+        madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED) != 0)
+        rc = TG_EIO;
+    pthread_rwlock_unlock(&st->map_lock);
+    return rc;
 }
 
 void tg_store_close(tg_store *st)

@@ -57,6 +57,13 @@ typedef struct tg_store_record {
  * records' sequence numbers are written to seqs (if not NULL). */
 int tg_store_write(tg_store *st, const tg_store_record *recs, size_t n, uint64_t *seqs);
 
+/* Drops this process's mappings of store pages (they stay in the page
+ * cache; the next read re-faults them). LMDB reads B-tree pages through a
+ * shared file mapping, so without this the resident set grows with the
+ * data touched, not with the collector's own memory. Called by the writer
+ * thread between transactions. */
+int tg_store_trim_resident(tg_store *st);
+
 /* Applies retention without writing (the collector calls it periodically). */
 int tg_store_evict(tg_store *st, uint64_t now_unix_sec);
 

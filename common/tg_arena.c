@@ -101,21 +101,39 @@ char *tg_arena_strndup(tg_arena *a, const char *s, size_t len)
     return p;
 }
 
+/* Largest block a reset will keep for reuse; beyond it memory goes back. */
+#define TG_ARENA_KEEP_MAX ((size_t)64 << 20)
+
 void tg_arena_reset(tg_arena *a)
 {
     tg_arena_block *b = a->head;
+    size_t peak = a->used_total;
 
     if (!b)
         return;
-    /* Keep the oldest block (the usual working size), free the rest. */
-    while (b->prev) {
+    if (!b->prev) {
+        b->used = 0;
+        return;
+    }
+    /* The request outgrew one block. Free them all and keep one block of
+     * the peak size, so the next request of the same shape allocates
+     * nothing: re-faulting fresh blocks on every request cost about 20x
+     * in decode throughput (bench_decode with 64 KiB blocks). */
+    while (b) {
         tg_arena_block *prev = b->prev;
         free(b);
         b = prev;
     }
-    b->used = 0;
-    a->head = b;
-    a->used_total = b->size;
+    a->head = NULL;
+    a->used_total = 0;
+    if (peak > TG_ARENA_KEEP_MAX)
+        peak = TG_ARENA_KEEP_MAX;
+    if (peak > a->block_size && (!a->limit || peak <= a->limit)) {
+        size_t saved = a->block_size;
+        a->block_size = peak;
+        arena_grow(a, 0);
+        a->block_size = saved;
+    }
 }
 
 void tg_arena_destroy(tg_arena *a)

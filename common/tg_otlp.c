@@ -50,23 +50,31 @@ const ProtobufCMessageDescriptor *tg_otlp_request_descriptor(enum tg_signal sig)
 
 /* ---- UTF-8 ------------------------------------------------------------- */
 
-int tg_utf8_valid(const char *str, size_t len)
+/* Validates UTF-8 and notes NUL bytes: NUL is valid UTF-8, but protobuf-c
+ * hands strings over NUL-terminated, so a string holding one reaches the
+ * rest of tollgate cut short (see decode_protobuf). */
+static inline int utf8_check(const unsigned char *p, size_t len, int *nul)
 {
-    const unsigned char *p = (const unsigned char *)str;
     const unsigned char *end = p + len;
 
     while (p < end) {
-        /* Attribute keys and most values are ASCII: skip 8 bytes at once. */
+        /* Attribute keys and most values are ASCII: 8 bytes at once. */
         if (end - p >= 8) {
             uint64_t w;
             memcpy(&w, p, 8);
             if (!(w & 0x8080808080808080ULL)) {
+                /* No byte has its top bit set, so a borrow into one
+                 * means that byte was zero. */
+                if ((w - 0x0101010101010101ULL) & 0x8080808080808080ULL)
+                    *nul = 1;
                 p += 8;
                 continue;
             }
         }
         unsigned c = *p;
         if (c < 0x80) {
+            if (c == 0)
+                *nul = 1;
             p++;
             continue;
         }
@@ -96,6 +104,13 @@ int tg_utf8_valid(const char *str, size_t len)
         }
     }
     return 1;
+}
+
+int tg_utf8_valid(const char *str, size_t len)
+{
+    int nul = 0;
+
+    return utf8_check((const unsigned char *)str, len, &nul);
 }
 
 /* ---- error text -------------------------------------------------------- */
@@ -154,6 +169,7 @@ typedef struct wire_scan {
     const uint8_t *base;
     size_t err_off;
     int unknown; /* fields the descriptors do not know were seen */
+    int nul;     /* a string field holds a NUL byte */
     int nsteps;
     scan_step steps[TG_OTLP_MAX_DEPTH + 2];
 } wire_scan;
@@ -264,7 +280,7 @@ static int scan_msg(wire_scan *s, const ProtobufCMessageDescriptor *d, const uin
             if (!f) {
                 /* skip */
             } else if (f->type == PROTOBUF_C_TYPE_STRING) {
-                if (!tg_utf8_valid((const char *)p, (size_t)v)) {
+                if (!utf8_check(p, (size_t)v, &s->nul)) {
                     scan_note(s, depth, d, f, start, tagp);
                     s->nsteps = depth + 1;
                     s->err_off = (size_t)(p - s->base);
@@ -607,6 +623,7 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
         return alloc_failure(arena, sizeof(*s));
     s->base = body;
     s->unknown = 0;
+    s->nul = 0;
     s->nsteps = 0;
     rc = scan_msg(s, desc, body, body + len, 0);
     if (rc != SCAN_OK) {
@@ -638,7 +655,8 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
                     rc == TG_ETOO_BIG ? "per-request memory limit" : "available memory");
             return rc;
         }
-        set_err(errmsg, errlen, "malformed protobuf %s: a field has the wrong wire type",
+        set_err(errmsg, errlen,
+                "malformed protobuf %s: a field does not match its declared type",
                 desc->short_name);
         return TG_EPARSE;
     }
@@ -646,6 +664,10 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
         strip_unknown(out->msg);
         out->modified = 1;
     }
+    /* Everything downstream sees such a string up to its NUL; re-encoding
+     * makes the stored request say exactly what the rules classified. */
+    if (s->nul)
+        out->modified = 1;
     return 0;
 }
 

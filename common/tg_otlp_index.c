@@ -140,7 +140,7 @@ static void resource_service(index_state *st,
     if (res) {
         for (size_t i = 0; i < res->n_attributes; i++) {
             const tg_otlp_kv *kv = res->attributes[i];
-            if (strcmp(kv->key, "service.name") != 0)
+            if (!kv || !kv->key || strcmp(kv->key, "service.name") != 0)
                 continue;
             if (kv->value &&
                 kv->value->value_case ==

@@ -807,7 +807,7 @@ int tg_otlp__json_decode(const ProtobufCMessageDescriptor *desc, const char *jso
             return TG_ENOMEM;
         }
         syntax_error(&e, err, errlen);
-        return TG_EPARSE;
+        return json_error_code(&e) == json_error_invalid_utf8 ? TG_EUTF8 : TG_EPARSE;
     }
     jd = tg_arena_calloc(arena, sizeof(*jd));
     if (!jd) {

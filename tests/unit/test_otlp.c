@@ -223,6 +223,7 @@ static void test_utf8_valid(void **state)
     assert_true(tg_utf8_valid("plain ascii, longer than eight bytes", 36));
     assert_true(tg_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
     assert_true(tg_utf8_valid("\xf4\x8f\xbf\xbf", 4)); /* U+10FFFF */
+    assert_true(tg_utf8_valid("a\0b", 3));             /* NUL is valid UTF-8 */
     assert_false(tg_utf8_valid("\xff", 1));
     assert_false(tg_utf8_valid("abcdefgh\x80", 9));     /* lone continuation */
     assert_false(tg_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
@@ -545,6 +546,34 @@ static void test_unknown_fields_dropped(void **state)
     assert_int_equal(tg_otlp_pack(&req, &DEC, &out, &outlen), 0);
     assert_int_equal(outlen, len);
     assert_memory_equal(out, buf, len);
+}
+
+static void test_nul_in_string(void **state)
+{
+    tg_otlp_request req;
+    char err[128];
+    size_t len, outlen;
+    uint8_t *out;
+    span_t *s = span(16, 1, 8, 1, 2);
+    (void)state;
+
+    s->name = astr("visible#hidden");
+    rspans_t *rs = rspans(resource("svc"), 1, &s);
+    tg_otlp_traces_req *r = traces(1, &rs);
+    uint8_t *buf = pack(&r->base, &len);
+    uint8_t *hash = memchr(buf, '#', len);
+    assert_non_null(hash);
+    *hash = '\0'; /* valid UTF-8, but not representable after decoding */
+
+    assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &DEC,
+                                    &req, err, sizeof(err)),
+                     0);
+    assert_int_equal(req.modified, 1); /* so the stored copy is re-encoded */
+    span_t *g =
+        ((tg_otlp_traces_req *)req.msg)->resource_spans[0]->scope_spans[0]->spans[0];
+    assert_string_equal(g->name, "visible");
+    assert_int_equal(tg_otlp_pack(&req, &DEC, &out, &outlen), 0);
+    assert_null(memmem(out, outlen, "hidden", 6));
 }
 
 static void test_pack_roundtrip(void **state)
@@ -895,11 +924,11 @@ static void test_decode_json_request(void **state)
     assert_int_equal(ix.t_min, 1544712660000000000ULL);
     assert_true(has_service(&ix, "cart"));
 
-    /* Raw invalid UTF-8 inside a JSON string: rejected by the parser. */
+    /* Raw invalid UTF-8 inside a JSON string: the parser finds it, with a position. */
     static const char bad[] = "{\"resourceSpans\":[{\"schemaUrl\":\"x\xff\"}]}";
     assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)bad,
                                     strlen(bad), &DEC, &req, err, sizeof(err)),
-                     TG_EPARSE);
+                     TG_EUTF8);
     assert_non_null(strstr(err, "line 1, column"));
 
     /* Truncated. */
@@ -1000,6 +1029,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nesting_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arena_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_fields_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nul_in_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pack_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_id_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_items_and_index, setup, teardown),
