@@ -117,6 +117,28 @@ static int scalar(const tg_otlp_any *v)
     }
 }
 
+static void templ(vctx *c, char **s);
+
+/* A value under a safe key can still carry an identifier (a route with an
+ * e-mail or a card number in it): an '@' or a run of six or more digits
+ * makes it leave as a template instead. */
+static int looks_identifying(const char *s)
+{
+    int run = 0;
+
+    for (; *s; s++) {
+        if (*s == '@')
+            return 1;
+        if (*s >= '0' && *s <= '9') {
+            if (++run >= 6)
+                return 1;
+        } else if (*s != ' ' && *s != '-' && *s != '.') {
+            run = 0;
+        }
+    }
+    return 0;
+}
+
 /* Compacts the attribute array in place, keeping allowed scalar values. */
 static void filter_attrs(vctx *c, tg_otlp_kv **attrs, size_t *n)
 {
@@ -125,8 +147,13 @@ static void filter_attrs(vctx *c, tg_otlp_kv **attrs, size_t *n)
     for (size_t i = 0; i < *n; i++) {
         tg_otlp_kv *kv = attrs[i];
         if (kv && kv->key && scalar(kv->value) && tg_view_key_allowed(c->al, kv->key)) {
+            if (kv->value->value_case ==
+                    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+                kv->value->string_value && looks_identifying(kv->value->string_value))
+                templ(c, &kv->value->string_value);
+            else
+                c->pass++;
             attrs[w++] = kv;
-            c->pass++;
         } else {
             c->drop++;
         }
