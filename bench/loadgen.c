@@ -481,7 +481,7 @@ static void build_payload(payload *pl, int nspans, unsigned long long seed)
 static void load_payload(payload *pl, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    long n;
+    long n = 0;
 
     if (!f)
         die("cannot open --payload file");
