@@ -83,6 +83,7 @@ struct tg_summarizer {
     smap groups;      /* service -> span_group */
     pvec group_list;  /* span_group*, in first-seen order */
     smap red;         /* key -> red_ent */
+    smap ops;         /* span name -> its template (the RED operation) */
     pvec red_list;
     smap logs;
     pvec log_list;

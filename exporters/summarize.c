@@ -300,11 +300,39 @@ static span_group *group_for(tg_summarizer *s, const char *svc)
     return g;
 }
 
+/* The operation of a span name: its template. Names repeat thousands of
+ * times per period, so templates are remembered per period. */
+static const char *operation_of(tg_summarizer *s, const char *name, size_t *olen)
+{
+    size_t nl = strnlen(name, MAX_STRING);
+    uint64_t h = tg_sum_hash(name, nl, 5);
+    const char *op = smap_get(&s->ops, name, nl, h);
+    char buf[TG_TEMPLATE_MAX];
+    const char *k;
+    size_t tl;
+
+    if (op) {
+        *olen = strlen(op);
+        return op;
+    }
+    tl = tg_template_make(name, nl, buf, sizeof(buf));
+    k = tg_sum_intern(s, name, nl);
+    op = tg_sum_intern(s, buf, tl);
+    if (!k || !op || smap_put(&s->ops, k, nl, h, (void *)op) != 0) {
+        s->failed = 1;
+        *olen = 0;
+        return "";
+    }
+    *olen = tl;
+    return op;
+}
+
 static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_t kind,
                     uint64_t start, uint64_t dur_ns, int error)
 {
-    char op[TG_TEMPLATE_MAX], key[MAX_STRING + TG_TEMPLATE_MAX + 16];
-    size_t ol = tg_template_make(name, strlen(name), op, sizeof(op));
+    char key[MAX_STRING + TG_TEMPLATE_MAX + 16];
+    size_t ol;
+    const char *op = operation_of(s, name, &ol);
     size_t sl = strnlen(svc, MAX_STRING), kl;
     int64_t minute = (int64_t)(start / 1000000000ull / 60 * 60);
     uint64_t h;
@@ -517,6 +545,7 @@ void tg_summarizer_destroy(tg_summarizer *s)
         free(((span_group *)s->group_list.v[i])->spans.v);
     smap_free(&s->groups);
     smap_free(&s->red);
+    smap_free(&s->ops);
     smap_free(&s->logs);
     smap_free(&s->costs);
     smap_free(&s->series);
@@ -783,6 +812,7 @@ void tg_summarizer_clear(tg_summarizer *s)
     smap_clear(&s->red);
     smap_clear(&s->logs);
     smap_clear(&s->costs);
+    smap_clear(&s->ops);
     s->group_list.n = s->red_list.n = s->log_list.n = s->metrics.n = s->cost_list.n = 0;
     tg_arena_reset(&s->arena);
     s->base_ns = s->t_min = s->t_max = 0;

@@ -7,6 +7,7 @@
  * bodies) leaves only as a template with every variable part replaced. */
 #include "tg_view.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,14 +84,46 @@ void tg_egress_tally_merge(tg_egress_tally *dst, const tg_egress_tally *src)
         tg_egress_tally_add(dst, src->e[i].data_class, src->e[i].action, src->e[i].count);
 }
 
+/* The built-in keys in an open-addressing table of their hashes: one hash
+ * and (almost always) one string compare per attribute, instead of a scan
+ * of the whole list. Built once. */
+#define KEYSET_SIZE 256 /* power of two, > 2x the built-in keys */
+
+static const char *keyset[KEYSET_SIZE];
+static pthread_once_t keyset_once = PTHREAD_ONCE_INIT;
+
+static uint32_t key_hash(const char *k)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *k; k++) {
+        h ^= (unsigned char)*k;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void keyset_build(void)
+{
+    for (const char *const *k = tg_view_default_keys; *k; k++) {
+        uint32_t i = key_hash(*k) & (KEYSET_SIZE - 1);
+        while (keyset[i])
+            i = (i + 1) & (KEYSET_SIZE - 1);
+        keyset[i] = *k;
+    }
+}
+
 int tg_view_key_allowed(const tg_view_allowlist *al, const char *key)
 {
-    for (const char *const *k = tg_view_default_keys; *k; k++)
-        if (strcmp(*k, key) == 0)
+    uint32_t i;
+
+    pthread_once(&keyset_once, keyset_build);
+    for (i = key_hash(key) & (KEYSET_SIZE - 1); keyset[i]; i = (i + 1) & (KEYSET_SIZE - 1))
+        if (strcmp(keyset[i], key) == 0)
             return 1;
     if (al)
-        for (size_t i = 0; i < al->n_extra; i++)
-            if (strcmp(al->extra_keys[i], key) == 0)
+        for (size_t j = 0; j < al->n_extra; j++)
+            if (strcmp(al->extra_keys[j], key) == 0)
                 return 1;
     return 0;
 }
