@@ -7,13 +7,16 @@
  *   3. End to end: the real forwarder (worker and sender threads, durable
  *      outbox with fsync, HTTP to an in-process centre on loopback that
  *      stores each batch durably in its LMDB store) draining N requests;
- *      spans/s as acknowledged by the centre.
+ *      spans/s as acknowledged by the centre. Twice: from memory, and
+ *      tailing a real local store (zstd records read back from LMDB), which
+ *      is what a collector does.
  *
  * The spans are realistic AI-inference telemetry: HTTP, database and model
  * attributes, one event per span, some e-mails and card numbers, traces of
  * 8 spans over 4 services.
  *
  * usage: bench_forward [--requests N] [--spans-per-request N] [--dir DIR] */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +28,10 @@
 #include "cstore.h"
 #include "server.h"
 #include "tg_arena.h"
+#include "tg_err.h"
+#include "store.h"
 #include "tg_forward.h"
+#include "tg_fwd_glue.h"
 #include "tg_otlp.h"
 #include "tg_summary.h"
 #include "tg_view.h"
@@ -286,14 +292,93 @@ static uint64_t src_last(void *ctx)
     return ((source *)ctx)->n;
 }
 
+static int end_to_end(const char *what, const tg_fwd_source *from, tg_forward_config *cfgp,
+                      const char *dir, size_t total)
+{
+    tg_forward_config cfg = *cfgp;
+    char sdir[256], cdir[256], cmd[600];
+        centre c;
+        tg_cstore_options so;
+        tg_srv_options o;
+        tg_srv *srv;
+        tg_forwarder *f;
+        tg_forwarder_options fo;
+        char url[64], err[256];
+        int rc;
+        double t0, c0, dt, dc;
+        tg_forwarder_stats st;
+
+        snprintf(sdir, sizeof(sdir), "%s/bench_forward_site_XXXXXX", dir);
+        snprintf(cdir, sizeof(cdir), "%s/bench_forward_centre_XXXXXX", dir);
+        if (!mkdtemp(sdir) || !mkdtemp(cdir)) {
+            perror("mkdtemp");
+            return 1;
+        }
+        memset(&c, 0, sizeof(c));
+        pthread_mutex_init(&c.mu, NULL);
+        memset(&so, 0, sizeof(so));
+        c.cs = tg_cstore_open(cdir, &so, &rc);
+        memset(&o, 0, sizeof(o));
+        srv = tg_srv_start("127.0.0.1:0", &o, upload, &c, err, sizeof(err));
+        if (!c.cs || !srv) {
+            fprintf(stderr, "centre: %s\n", err);
+            return 1;
+        }
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d", tg_srv_port(srv));
+        cfg.flush_interval_ms = 100;
+        memset(&fo, 0, sizeof(fo));
+        fo.site = "bench";
+        fo.data_dir = sdir;
+        fo.central_url = url;
+        fo.token = "t";
+        fo.software_version = "bench";
+        fo.source = *from;
+        fo.cfg = &cfg;
+        t0 = now_s();
+        c0 = cpu_s();
+        f = tg_forwarder_start(&fo, &rc, err, sizeof(err));
+        if (!f) {
+            fprintf(stderr, "forwarder: %s\n", err);
+            return 1;
+        }
+        for (;;) {
+            uint64_t got;
+            pthread_mutex_lock(&c.mu);
+            got = c.spans;
+            pthread_mutex_unlock(&c.mu);
+            if (got >= total)
+                break;
+            usleep(2000);
+        }
+        dt = now_s() - t0;
+        dc = cpu_s() - c0;
+        tg_forwarder_get_stats(f, &st);
+        printf("end to end, %s (durable outbox with fsync, HTTP on loopback, durable centre):\n", what);
+        printf("  %.0f spans/s delivered, %.2f CPU-s per million spans (site and centre), "
+               "%llu batches, %.1f wire bytes/span\n",
+               (double)(total) / dt, dc / (double)(total) * 1e6,
+               (unsigned long long)st.batches_delivered,
+               (double)c.wire / (double)(total));
+        tg_forwarder_stop(f);
+        tg_srv_stop(srv);
+        tg_cstore_close(c.cs);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s %s", sdir, cdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cleanup failed\n");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
     size_t nreq = 100, per = 1000, otlp_bytes = 0;
     const char *dir = "/tmp";
     source src;
     tg_forward_config cfg;
-    char sdir[256], cdir[256], cmd[600];
 
+    /* As the collector does (collector.c): keep freed memory for reuse
+     * rather than mapping and unmapping each large request buffer. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--requests") == 0)
             nreq = strtoul(argv[i + 1], NULL, 10);
@@ -365,75 +450,60 @@ int main(int argc, char **argv)
 
     /* 3. End to end through the forwarder and a durable centre. */
     {
-        centre c;
-        tg_cstore_options so;
-        tg_srv_options o;
-        tg_srv *srv;
-        tg_forwarder *f;
-        tg_forwarder_options fo;
-        char url[64], err[256];
+        tg_fwd_source ms = {src_read, src_last, NULL, &src};
+        if (end_to_end("from memory", &ms, &cfg, dir, nreq * per) != 0)
+            return 1;
+    }
+    {
+        /* The same requests committed to a real store first. */
+        char stdir[256], cmd2[300];
+        tg_store_options so;
+        tg_store *st;
+        tg_fwd_store_source *ss;
         int rc;
-        double t0, c0, dt, dc;
-        tg_forwarder_stats st;
-
-        snprintf(sdir, sizeof(sdir), "%s/bench_forward_site_XXXXXX", dir);
-        snprintf(cdir, sizeof(cdir), "%s/bench_forward_centre_XXXXXX", dir);
-        if (!mkdtemp(sdir) || !mkdtemp(cdir)) {
+        snprintf(stdir, sizeof(stdir), "%s/bench_forward_store_XXXXXX", dir);
+        if (!mkdtemp(stdir)) {
             perror("mkdtemp");
             return 1;
         }
-        memset(&c, 0, sizeof(c));
-        pthread_mutex_init(&c.mu, NULL);
-        memset(&so, 0, sizeof(so));
-        c.cs = tg_cstore_open(cdir, &so, &rc);
-        memset(&o, 0, sizeof(o));
-        srv = tg_srv_start("127.0.0.1:0", &o, upload, &c, err, sizeof(err));
-        if (!c.cs || !srv) {
-            fprintf(stderr, "centre: %s\n", err);
+        tg_store_options_default(&so);
+        so.no_sync = 1;
+        st = tg_store_open(stdir, &so, &rc);
+        if (!st) {
+            fprintf(stderr, "store: %s\n", tg_strerror(rc));
             return 1;
         }
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d", tg_srv_port(srv));
-        cfg.flush_interval_ms = 100;
-        memset(&fo, 0, sizeof(fo));
-        fo.site = "bench";
-        fo.data_dir = sdir;
-        fo.central_url = url;
-        fo.token = "t";
-        fo.software_version = "bench";
-        fo.source.read_after = src_read;
-        fo.source.last_seq = src_last;
-        fo.source.ctx = &src;
-        fo.cfg = &cfg;
-        t0 = now_s();
-        c0 = cpu_s();
-        f = tg_forwarder_start(&fo, &rc, err, sizeof(err));
-        if (!f) {
-            fprintf(stderr, "forwarder: %s\n", err);
-            return 1;
+        for (size_t i = 0; i < nreq; i++) {
+            tg_arena a;
+            tg_otlp_request r;
+            tg_otlp_index ix;
+            tg_store_record rec;
+            char e[128];
+            tg_arena_init(&a, 1 << 20, 0);
+            if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, src.req[i], src.len[i], &a, &r, e,
+                               sizeof(e)) != 0 ||
+                tg_otlp_index_build(&r, &a, &ix) != 0) {
+                fprintf(stderr, "decode: %s\n", e);
+                return 1;
+            }
+            rec.signal = TG_SIGNAL_TRACES;
+            rec.data = src.req[i];
+            rec.len = src.len[i];
+            rec.index = &ix;
+            if (tg_store_write(st, &rec, 1, NULL) != 0)
+                return 1;
+            tg_arena_destroy(&a);
         }
-        for (;;) {
-            uint64_t got;
-            pthread_mutex_lock(&c.mu);
-            got = c.spans;
-            pthread_mutex_unlock(&c.mu);
-            if (got >= nreq * per)
-                break;
-            usleep(2000);
+        ss = tg_fwd_store_source_create(st);
+        {
+            tg_fwd_source s2 = tg_fwd_store_source_get(ss);
+            if (end_to_end("tailing the local store", &s2, &cfg, dir, nreq * per) != 0)
+                return 1;
         }
-        dt = now_s() - t0;
-        dc = cpu_s() - c0;
-        tg_forwarder_get_stats(f, &st);
-        printf("end to end (durable outbox with fsync, HTTP on loopback, durable centre):\n");
-        printf("  %.0f spans/s delivered, %.2f CPU-s per million spans (site and centre), "
-               "%llu batches, %.1f wire bytes/span\n",
-               (double)(nreq * per) / dt, dc / (double)(nreq * per) * 1e6,
-               (unsigned long long)st.batches_delivered,
-               (double)c.wire / (double)(nreq * per));
-        tg_forwarder_stop(f);
-        tg_srv_stop(srv);
-        tg_cstore_close(c.cs);
-        snprintf(cmd, sizeof(cmd), "rm -rf %s %s", sdir, cdir);
-        if (system(cmd) != 0)
+        tg_fwd_store_source_destroy(ss);
+        tg_store_close(st);
+        snprintf(cmd2, sizeof(cmd2), "rm -rf %s", stdir);
+        if (system(cmd2) != 0)
             fprintf(stderr, "cleanup failed\n");
     }
     for (size_t i = 0; i < nreq; i++)

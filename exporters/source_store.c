@@ -11,23 +11,6 @@
 #include "tg_log.h"
 #include "tg_wire.h"
 
-/* Records are copied out of the read transaction before the forwarder
- * summarises them, so the store's map lock is held only for the copy. */
-#define COPY_BUDGET (32u << 20)
-
-typedef struct copied {
-    uint64_t seq;
-    enum tg_signal sig;
-    uint8_t *data;
-    size_t len;
-} copied;
-
-typedef struct copy_ctx {
-    copied *v;
-    size_t n, cap, bytes;
-    int oom;
-} copy_ctx;
-
 struct tg_fwd_store_source {
     tg_store *st;
     pthread_mutex_t mu;
@@ -35,52 +18,18 @@ struct tg_fwd_store_source {
     uint64_t ratio_at;
 };
 
-static int copy_one(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
-                    size_t len)
-{
-    copy_ctx *c = ctx;
-
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 16;
-        copied *nv = realloc(c->v, nc * sizeof(*nv));
-        if (!nv) {
-            c->oom = 1;
-            return 1;
-        }
-        c->v = nv;
-        c->cap = nc;
-    }
-    c->v[c->n].data = malloc(len ? len : 1);
-    if (!c->v[c->n].data) {
-        c->oom = 1;
-        return 1;
-    }
-    memcpy(c->v[c->n].data, data, len);
-    c->v[c->n].len = len;
-    c->v[c->n].seq = seq;
-    c->v[c->n].sig = sig;
-    c->n++;
-    c->bytes += len;
-    return c->bytes >= COPY_BUDGET;
-}
+/* Summarising straight from the read transaction saves a copy of every
+ * record; a map resize in the store waits for the transaction, so calls
+ * are kept short (READ_IN_TXN records, a few milliseconds). */
+#define READ_IN_TXN 8
 
 static int store_read(void *src, uint64_t after, size_t max, tg_fwd_visit_cb cb, void *ctx)
 {
     tg_fwd_store_source *s = src;
-    copy_ctx c = {0};
-    size_t i;
-    int rc = tg_store_read_after(s->st, after, max, copy_one, &c);
 
-    if (rc == 0 && c.oom)
-        rc = TG_ENOMEM;
-    for (i = 0; i < c.n; i++) {
-        if (cb(ctx, c.v[i].seq, c.v[i].sig, c.v[i].data, c.v[i].len))
-            break;
-    }
-    for (i = 0; i < c.n; i++)
-        free(c.v[i].data);
-    free(c.v);
-    return rc;
+    if (max > READ_IN_TXN)
+        max = READ_IN_TXN;
+    return tg_store_read_after(s->st, after, max, cb, ctx);
 }
 
 static uint64_t store_last(void *src)
