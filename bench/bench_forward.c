@@ -92,15 +92,21 @@ static tg_otlp_kv *kv_i(tg_arena *a, const char *k, int64_t v)
 }
 
 static const char *services[] = {"gateway", "inference", "feature-store", "vector-db"};
-static const char *names[] = {"POST /v1/chat/completions", "llm.generate", "GET /features/{id}",
-                              "SELECT embeddings", "tokenize", "rerank", "cache.get",
+static const char *names[] = {"POST /v1/chat/completions",
+                              "llm.generate",
+                              "GET /features/{id}",
+                              "SELECT embeddings",
+                              "tokenize",
+                              "rerank",
+                              "cache.get",
                               "POST /v1/embeddings"};
 
 /* One ExportTraceServiceRequest of n spans, packed. */
 static uint8_t *make_request(size_t n, uint64_t t0, size_t *len)
 {
     tg_arena a;
-    tg_otlp_traces_req req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    tg_otlp_traces_req req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
     Opentelemetry__Proto__Trace__V1__ResourceSpans *rs[4];
     Opentelemetry__Proto__Trace__V1__ScopeSpans *ss[4];
     Opentelemetry__Proto__Common__V1__InstrumentationScope scope =
@@ -137,7 +143,8 @@ static uint8_t *make_request(size_t n, uint64_t t0, size_t *len)
     for (size_t i = 0; i < n; i++) {
         int svc = (int)(i % 8) / 2;
         span_t *sp = tg_arena_alloc(&a, sizeof(*sp));
-        Opentelemetry__Proto__Trace__V1__Span__Event *ev = tg_arena_alloc(&a, sizeof(*ev));
+        Opentelemetry__Proto__Trace__V1__Span__Event *ev =
+            tg_arena_alloc(&a, sizeof(*ev));
         Opentelemetry__Proto__Trace__V1__Status *st = tg_arena_alloc(&a, sizeof(*st));
         uint64_t x = next(), start;
         char buf[160];
@@ -161,8 +168,10 @@ static uint8_t *make_request(size_t n, uint64_t t0, size_t *len)
         }
         memcpy(parent, &x, 8);
         sp->name = (char *)names[i % 8];
-        sp->kind = i % 8 == 0 ? OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
-                              : OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
+        sp->kind =
+            i % 8 == 0
+                ? OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
+                : OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
         start = t0 + i * 1000000ull + next() % 1000000;
         sp->start_time_unix_nano = start;
         sp->end_time_unix_nano = start + 1000000 + next() % 400000000;
@@ -170,19 +179,24 @@ static uint8_t *make_request(size_t n, uint64_t t0, size_t *len)
         sp->attributes[0] = kv_s(&a, "http.request.method", i % 3 ? "POST" : "GET");
         sp->attributes[1] = kv_s(&a, "http.route", "/v1/chat/completions");
         sp->attributes[2] = kv_i(&a, "http.response.status_code", i % 23 ? 200 : 500);
-        snprintf(buf, sizeof(buf), "https://api.example.com/v1/chat?user=user%llu@example.com",
+        snprintf(buf, sizeof(buf),
+                 "https://api.example.com/v1/chat?user=user%llu@example.com",
                  (unsigned long long)(next() % 100000));
         sp->attributes[3] = kv_s(&a, "url.full", buf);
-        snprintf(buf, sizeof(buf), "user%llu@example.com", (unsigned long long)(next() % 100000));
+        snprintf(buf, sizeof(buf), "user%llu@example.com",
+                 (unsigned long long)(next() % 100000));
         sp->attributes[4] = kv_s(&a, "user.email", buf);
         sp->attributes[5] = kv_s(&a, "gen_ai.request.model", "llama-3-70b-instruct");
-        sp->attributes[6] = kv_i(&a, "gen_ai.usage.input_tokens", (int64_t)(next() % 4000));
-        sp->attributes[7] = kv_i(&a, "gen_ai.usage.output_tokens", (int64_t)(next() % 800));
+        sp->attributes[6] =
+            kv_i(&a, "gen_ai.usage.input_tokens", (int64_t)(next() % 4000));
+        sp->attributes[7] =
+            kv_i(&a, "gen_ai.usage.output_tokens", (int64_t)(next() % 800));
         sp->attributes[8] = kv_s(&a, "db.system.name", "postgresql");
         snprintf(buf, sizeof(buf), "SELECT * FROM profiles WHERE id = %llu",
                  (unsigned long long)(next() % 1000000));
         sp->attributes[9] = kv_s(&a, "db.query.text", buf);
-        sp->attributes[10] = kv_s(&a, "payment.card", i % 5 ? "none" : "4111111111111111");
+        sp->attributes[10] =
+            kv_s(&a, "payment.card", i % 5 ? "none" : "4111111111111111");
         sp->n_attributes = 11;
         opentelemetry__proto__trace__v1__span__event__init(ev);
         ev->name = "gen_ai.content.prompt";
@@ -195,7 +209,10 @@ static uint8_t *make_request(size_t n, uint64_t t0, size_t *len)
         sp->events[0] = ev;
         sp->n_events = 1;
         opentelemetry__proto__trace__v1__status__init(st);
-        st->code = i % 23 ? 0 : OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+        st->code =
+            i % 23
+                ? 0
+                : OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
         sp->status = st;
         spans[svc][counts[svc]++] = sp;
     }
@@ -240,7 +257,8 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
         return;
     }
     if (up->batch_zstd.len &&
-        tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len, 1 << 28, &a, &b, NULL) != 0) {
+        tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len, 1 << 28, &a, &b,
+                             NULL) != 0) {
         tg_srv_reply_text(resp, 400, "bad\n");
         tg_arena_destroy(&a);
         return;
@@ -269,7 +287,8 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     ack.t1_unix_nano = up->t1_unix_nano;
     ack.t2_unix_nano = req->received_ns;
     ack.t3_unix_nano = req->received_ns;
-    tg_srv_reply(resp, 200, "application/x-protobuf", buf, tollgate__v1__upload_ack__pack(&ack, buf));
+    tg_srv_reply(resp, 200, "application/x-protobuf", buf,
+                 tollgate__v1__upload_ack__pack(&ack, buf));
     tg_arena_destroy(&a);
 }
 
@@ -278,7 +297,8 @@ typedef struct source {
     size_t *len, n;
 } source;
 
-static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb, void *cbctx)
+static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb,
+                    void *cbctx)
 {
     source *s = ctx;
     for (uint64_t seq = after + 1; seq <= s->n && max > 0; seq++, max--)
@@ -292,80 +312,81 @@ static uint64_t src_last(void *ctx)
     return ((source *)ctx)->n;
 }
 
-static int end_to_end(const char *what, const tg_fwd_source *from, tg_forward_config *cfgp,
-                      const char *dir, size_t total)
+static int end_to_end(const char *what, const tg_fwd_source *from,
+                      tg_forward_config *cfgp, const char *dir, size_t total)
 {
     tg_forward_config cfg = *cfgp;
     char sdir[256], cdir[256], cmd[600];
-        centre c;
-        tg_cstore_options so;
-        tg_srv_options o;
-        tg_srv *srv;
-        tg_forwarder *f;
-        tg_forwarder_options fo;
-        char url[64], err[256];
-        int rc;
-        double t0, c0, dt, dc;
-        tg_forwarder_stats st;
+    centre c;
+    tg_cstore_options so;
+    tg_srv_options o;
+    tg_srv *srv;
+    tg_forwarder *f;
+    tg_forwarder_options fo;
+    char url[64], err[256];
+    int rc;
+    double t0, c0, dt, dc;
+    tg_forwarder_stats st;
 
-        snprintf(sdir, sizeof(sdir), "%s/bench_forward_site_XXXXXX", dir);
-        snprintf(cdir, sizeof(cdir), "%s/bench_forward_centre_XXXXXX", dir);
-        if (!mkdtemp(sdir) || !mkdtemp(cdir)) {
-            perror("mkdtemp");
-            return 1;
-        }
-        memset(&c, 0, sizeof(c));
-        pthread_mutex_init(&c.mu, NULL);
-        memset(&so, 0, sizeof(so));
-        c.cs = tg_cstore_open(cdir, &so, &rc);
-        memset(&o, 0, sizeof(o));
-        srv = tg_srv_start("127.0.0.1:0", &o, upload, &c, err, sizeof(err));
-        if (!c.cs || !srv) {
-            fprintf(stderr, "centre: %s\n", err);
-            return 1;
-        }
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d", tg_srv_port(srv));
-        cfg.flush_interval_ms = 100;
-        memset(&fo, 0, sizeof(fo));
-        fo.site = "bench";
-        fo.data_dir = sdir;
-        fo.central_url = url;
-        fo.token = "t";
-        fo.software_version = "bench";
-        fo.source = *from;
-        fo.cfg = &cfg;
-        t0 = now_s();
-        c0 = cpu_s();
-        f = tg_forwarder_start(&fo, &rc, err, sizeof(err));
-        if (!f) {
-            fprintf(stderr, "forwarder: %s\n", err);
-            return 1;
-        }
-        for (;;) {
-            uint64_t got;
-            pthread_mutex_lock(&c.mu);
-            got = c.spans;
-            pthread_mutex_unlock(&c.mu);
-            if (got >= total)
-                break;
-            usleep(2000);
-        }
-        dt = now_s() - t0;
-        dc = cpu_s() - c0;
-        tg_forwarder_get_stats(f, &st);
-        printf("end to end, %s (durable outbox with fsync, HTTP on loopback, durable centre):\n", what);
-        printf("  %.0f spans/s delivered, %.2f CPU-s per million spans (site and centre), "
-               "%llu batches, %.1f wire bytes/span\n",
-               (double)(total) / dt, dc / (double)(total) * 1e6,
-               (unsigned long long)st.batches_delivered,
-               (double)c.wire / (double)(total));
-        tg_forwarder_stop(f);
-        tg_srv_stop(srv);
-        tg_cstore_close(c.cs);
-        snprintf(cmd, sizeof(cmd), "rm -rf %s %s", sdir, cdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cleanup failed\n");
-        return 0;
+    snprintf(sdir, sizeof(sdir), "%s/bench_forward_site_XXXXXX", dir);
+    snprintf(cdir, sizeof(cdir), "%s/bench_forward_centre_XXXXXX", dir);
+    if (!mkdtemp(sdir) || !mkdtemp(cdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    memset(&c, 0, sizeof(c));
+    pthread_mutex_init(&c.mu, NULL);
+    memset(&so, 0, sizeof(so));
+    c.cs = tg_cstore_open(cdir, &so, &rc);
+    memset(&o, 0, sizeof(o));
+    srv = tg_srv_start("127.0.0.1:0", &o, upload, &c, err, sizeof(err));
+    if (!c.cs || !srv) {
+        fprintf(stderr, "centre: %s\n", err);
+        return 1;
+    }
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", tg_srv_port(srv));
+    cfg.flush_interval_ms = 100;
+    memset(&fo, 0, sizeof(fo));
+    fo.site = "bench";
+    fo.data_dir = sdir;
+    fo.central_url = url;
+    fo.token = "t";
+    fo.software_version = "bench";
+    fo.source = *from;
+    fo.cfg = &cfg;
+    t0 = now_s();
+    c0 = cpu_s();
+    f = tg_forwarder_start(&fo, &rc, err, sizeof(err));
+    if (!f) {
+        fprintf(stderr, "forwarder: %s\n", err);
+        return 1;
+    }
+    for (;;) {
+        uint64_t got;
+        pthread_mutex_lock(&c.mu);
+        got = c.spans;
+        pthread_mutex_unlock(&c.mu);
+        if (got >= total)
+            break;
+        usleep(2000);
+    }
+    dt = now_s() - t0;
+    dc = cpu_s() - c0;
+    tg_forwarder_get_stats(f, &st);
+    printf(
+        "end to end, %s (durable outbox with fsync, HTTP on loopback, durable centre):\n",
+        what);
+    printf("  %.0f spans/s delivered, %.2f CPU-s per million spans (site and centre), "
+           "%llu batches, %.1f wire bytes/span\n",
+           (double)(total) / dt, dc / (double)(total)*1e6,
+           (unsigned long long)st.batches_delivered, (double)c.wire / (double)(total));
+    tg_forwarder_stop(f);
+    tg_srv_stop(srv);
+    tg_cstore_close(c.cs);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", sdir, cdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup failed\n");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -391,11 +412,12 @@ int main(int argc, char **argv)
     src.req = calloc(nreq, sizeof(*src.req));
     src.len = calloc(nreq, sizeof(*src.len));
     for (size_t i = 0; i < nreq; i++) {
-        src.req[i] = make_request(per, 1800000000000000000ull + i * per * 1000000ull, &src.len[i]);
+        src.req[i] =
+            make_request(per, 1800000000000000000ull + i * per * 1000000ull, &src.len[i]);
         otlp_bytes += src.len[i];
     }
-    printf("workload: %zu requests x %zu spans, OTLP protobuf %.1f bytes/span\n", nreq, per,
-           (double)otlp_bytes / (double)(nreq * per));
+    printf("workload: %zu requests x %zu spans, OTLP protobuf %.1f bytes/span\n", nreq,
+           per, (double)otlp_bytes / (double)(nreq * per));
     tg_forward_config_defaults(&cfg);
 
     /* 2. The summarising path on one core, batches of max_batch_spans. */
@@ -411,10 +433,11 @@ int main(int argc, char **argv)
             ProtobufCMessage *m, *v;
             tg_summary_counts c;
             tg_arena_reset(&a);
-            m = protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_TRACES), &a.pb,
-                                          src.len[i], src.req[i]);
+            m = protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_TRACES),
+                                          &a.pb, src.len[i], src.req[i]);
             tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, m, NULL, &a, &v, &t);
-            tg_summarizer_add(s, TG_SIGNAL_TRACES, m, v, src.len[i], 0, 1800000000000000000ull);
+            tg_summarizer_add(s, TG_SIGNAL_TRACES, m, v, src.len[i], 0,
+                              1800000000000000000ull);
             tg_summarizer_counts(s, &c);
             if (c.spans >= cfg.max_batch_spans || i + 1 == nreq) {
                 Tollgate__V1__Batch b = TOLLGATE__V1__BATCH__INIT;
@@ -439,7 +462,8 @@ int main(int argc, char **argv)
                cfg.zstd_level);
         printf("  %.0f spans/s, %.2f CPU-s per million spans, %llu batches\n",
                (double)spans / dt, dc / (double)spans * 1e6, (unsigned long long)batches);
-        printf("  wire %.1f bytes/span (batch before zstd %.1f), OTLP %.1f bytes/span: %.1fx "
+        printf("  wire %.1f bytes/span (batch before zstd %.1f), OTLP %.1f bytes/span: "
+               "%.1fx "
                "smaller (%.3f of OTLP)\n",
                (double)wire / (double)spans, (double)raw / (double)spans,
                (double)otlp_bytes / (double)(nreq * per),
@@ -480,8 +504,8 @@ int main(int argc, char **argv)
             tg_store_record rec;
             char e[128];
             tg_arena_init(&a, 1 << 20, 0);
-            if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, src.req[i], src.len[i], &a, &r, e,
-                               sizeof(e)) != 0 ||
+            if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, src.req[i], src.len[i],
+                               &a, &r, e, sizeof(e)) != 0 ||
                 tg_otlp_index_build(&r, &a, &ix) != 0) {
                 fprintf(stderr, "decode: %s\n", e);
                 return 1;

@@ -231,8 +231,8 @@ static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response
             bad(c, resp, "a batch needs a sequence number\n");
             goto out;
         }
-        rc = tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len, MAX_BATCH_RAW, &a,
-                                  &batch, &raw);
+        rc = tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len, MAX_BATCH_RAW,
+                                  &a, &batch, &raw);
         if (rc == TG_ETOO_BIG) {
             atomic_fetch_add(&c->refused_bad, 1);
             tg_srv_reply_text(resp, 413, "batch too large when decompressed\n");
@@ -242,7 +242,8 @@ static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response
             bad(c, resp, "batch does not decompress or decode\n");
             goto out;
         }
-        if (!batch->site || strcmp(batch->site, site) != 0 || batch->sequence != up->sequence) {
+        if (!batch->site || strcmp(batch->site, site) != 0 ||
+            batch->sequence != up->sequence) {
             bad(c, resp, "batch does not match its upload\n");
             goto out;
         }
@@ -278,17 +279,21 @@ static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response
     atomic_fetch_add(&c->invalid_records, res.invalid_records);
     if (!batch) {
         atomic_fetch_add(&c->heartbeats, 1);
-        reply_ack(c, resp, up->t1_unix_nano, t2, TOLLGATE__V1__UPLOAD_ACK__RESULT__HEARTBEAT,
-                  res.last_seq, (unsigned)version);
+        reply_ack(c, resp, up->t1_unix_nano, t2,
+                  TOLLGATE__V1__UPLOAD_ACK__RESULT__HEARTBEAT, res.last_seq,
+                  (unsigned)version);
     } else if (res.duplicate) {
         atomic_fetch_add(&c->duplicates, 1);
-        tg_debug("duplicate batch", "site=%s seq=%llu", site, (unsigned long long)up->sequence);
-        reply_ack(c, resp, up->t1_unix_nano, t2, TOLLGATE__V1__UPLOAD_ACK__RESULT__DUPLICATE,
-                  res.last_seq, (unsigned)version);
+        tg_debug("duplicate batch", "site=%s seq=%llu", site,
+                 (unsigned long long)up->sequence);
+        reply_ack(c, resp, up->t1_unix_nano, t2,
+                  TOLLGATE__V1__UPLOAD_ACK__RESULT__DUPLICATE, res.last_seq,
+                  (unsigned)version);
     } else {
         atomic_fetch_add(&c->accepted, 1);
-        reply_ack(c, resp, up->t1_unix_nano, t2, TOLLGATE__V1__UPLOAD_ACK__RESULT__ACCEPTED,
-                  res.last_seq, (unsigned)version);
+        reply_ack(c, resp, up->t1_unix_nano, t2,
+                  TOLLGATE__V1__UPLOAD_ACK__RESULT__ACCEPTED, res.last_seq,
+                  (unsigned)version);
     }
 out:
     tg_arena_destroy(&a);
@@ -417,8 +422,8 @@ static int load_sites(central *c, int initial)
 
     if (!c->cfg.sites_file[0]) {
         if (initial)
-            tg_warn("no sites registry (--sites): every upload will be refused", "listen=%s",
-                    c->cfg.listen);
+            tg_warn("no sites registry (--sites): every upload will be refused",
+                    "listen=%s", c->cfg.listen);
         return 0;
     }
     if (tg_sites_load(c->cfg.sites_file, &s, err, sizeof(err)) != 0) {
@@ -502,7 +507,8 @@ int tg_central_main(int argc, char **argv)
         return 1;
     }
     pthread_create(&ret, NULL, retention_main, &c);
-    tg_info("central started", "listen=%s port=%d data=%s tls=%s mtls=%s protocol=%u-%u "
+    tg_info("central started",
+            "listen=%s port=%d data=%s tls=%s mtls=%s protocol=%u-%u "
             "version=%s",
             c.cfg.listen, tg_srv_port(c.srv), dir, c.cfg.tls_cert_file[0] ? "on" : "off",
             c.cfg.tls_client_ca_file[0] ? "on" : "off", c.pmin, c.pmax, TG_VERSION);
@@ -559,7 +565,8 @@ int tg_central_export_main(int argc, char **argv)
     rc = tg_central_export(cs, stdout);
     tg_cstore_close(cs);
     if (fflush(stdout) != 0 || rc) {
-        fprintf(stderr, "tollgate central export: %s\n", rc ? tg_strerror(rc) : "write failed");
+        fprintf(stderr, "tollgate central export: %s\n",
+                rc ? tg_strerror(rc) : "write failed");
         return 1;
     }
     return 0;

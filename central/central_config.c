@@ -20,17 +20,18 @@ void tg_central_config_defaults(tg_central_config *c)
     c->lag_warn_sec = 60;
 }
 
-#define CHECK(e)                                                                           \
-    do {                                                                                   \
-        int rc_ = (e);                                                                     \
-        if (rc_)                                                                           \
-            goto fail;                                                                     \
+#define CHECK(e)                                                                         \
+    do {                                                                                 \
+        int rc_ = (e);                                                                   \
+        if (rc_)                                                                         \
+            goto fail;                                                                   \
     } while (0)
 
-int tg_central_config_load(const char *path, tg_central_config *out, char *err, size_t errlen)
+int tg_central_config_load(const char *path, tg_central_config *out, char *err,
+                           size_t errlen)
 {
-    static const char *const top[] = {"listen", "data_dir", "sites", "log", "tls",
-                                      "retention", "limits", "status", "store", NULL};
+    static const char *const top[] = {"listen",    "data_dir", "sites",  "log",   "tls",
+                                      "retention", "limits",   "status", "store", NULL};
     static const char *const logk[] = {"level", NULL};
     static const char *const tlsk[] = {"cert_file", "key_file", "client_ca_file",
                                        "require_client_cert", NULL};
@@ -59,7 +60,8 @@ int tg_central_config_load(const char *path, tg_central_config *out, char *err, 
             CHECK(tg_yaml_str(path, x, c.log_level, sizeof(c.log_level), err, errlen));
             if (strcmp(c.log_level, "debug") && strcmp(c.log_level, "info") &&
                 strcmp(c.log_level, "warn") && strcmp(c.log_level, "error")) {
-                tg_yaml_error(err, errlen, path, x, "log.level is debug, info, warn or error");
+                tg_yaml_error(err, errlen, path, x,
+                              "log.level is debug, info, warn or error");
                 goto fail;
             }
         }
@@ -67,19 +69,23 @@ int tg_central_config_load(const char *path, tg_central_config *out, char *err, 
     if ((n = tg_yaml_get(root, "tls"))) {
         CHECK(tg_yaml_check_keys(path, n, tlsk, err, errlen));
         if ((x = tg_yaml_get(n, "cert_file")))
-            CHECK(tg_yaml_str(path, x, c.tls_cert_file, sizeof(c.tls_cert_file), err, errlen));
-        if ((x = tg_yaml_get(n, "key_file")))
-            CHECK(tg_yaml_str(path, x, c.tls_key_file, sizeof(c.tls_key_file), err, errlen));
-        if ((x = tg_yaml_get(n, "client_ca_file")))
-            CHECK(tg_yaml_str(path, x, c.tls_client_ca_file, sizeof(c.tls_client_ca_file), err,
+            CHECK(tg_yaml_str(path, x, c.tls_cert_file, sizeof(c.tls_cert_file), err,
                               errlen));
+        if ((x = tg_yaml_get(n, "key_file")))
+            CHECK(tg_yaml_str(path, x, c.tls_key_file, sizeof(c.tls_key_file), err,
+                              errlen));
+        if ((x = tg_yaml_get(n, "client_ca_file")))
+            CHECK(tg_yaml_str(path, x, c.tls_client_ca_file, sizeof(c.tls_client_ca_file),
+                              err, errlen));
         if ((x = tg_yaml_get(n, "require_client_cert")))
             CHECK(tg_yaml_bool(path, x, &c.tls_require_client_cert, err, errlen));
         if (!c.tls_cert_file[0] != !c.tls_key_file[0]) {
-            tg_yaml_error(err, errlen, path, n, "tls.cert_file and tls.key_file go together");
+            tg_yaml_error(err, errlen, path, n,
+                          "tls.cert_file and tls.key_file go together");
             goto fail;
         }
-        if ((c.tls_client_ca_file[0] || c.tls_require_client_cert) && !c.tls_cert_file[0]) {
+        if ((c.tls_client_ca_file[0] || c.tls_require_client_cert) &&
+            !c.tls_cert_file[0]) {
             tg_yaml_error(err, errlen, path, n,
                           "client certificates need tls.cert_file and tls.key_file");
             goto fail;
@@ -141,18 +147,20 @@ fail:
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tollgate central [--config FILE] [--data DIR] [--listen ADDR] "
-            "[--sites FILE]\n"
-            "       tollgate central export [--config FILE] [--data DIR]\n\n"
-            "Runs the central view: accepts scrubbed summaries, RED metrics, log templates,\n"
-            "metrics and cost records from every site over HTTP(S), authenticates each site\n"
-            "with its token from the sites registry, and keeps them in LMDB under DIR/central.\n"
-            "`export` writes everything the centre holds as JSON lines on stdout.\n\n"
-            "  --config FILE   YAML configuration (docs/central.md lists every key)\n"
-            "  --data DIR      data directory (default ./data)\n"
-            "  --listen ADDR   HOST:PORT for sites and the API (default 127.0.0.1:9480)\n"
-            "  --sites FILE    the sites registry: sites: [{name, token_file, api}, ...]\n");
+    fprintf(
+        f,
+        "usage: tollgate central [--config FILE] [--data DIR] [--listen ADDR] "
+        "[--sites FILE]\n"
+        "       tollgate central export [--config FILE] [--data DIR]\n\n"
+        "Runs the central view: accepts scrubbed summaries, RED metrics, log templates,\n"
+        "metrics and cost records from every site over HTTP(S), authenticates each site\n"
+        "with its token from the sites registry, and keeps them in LMDB under "
+        "DIR/central.\n"
+        "`export` writes everything the centre holds as JSON lines on stdout.\n\n"
+        "  --config FILE   YAML configuration (docs/central.md lists every key)\n"
+        "  --data DIR      data directory (default ./data)\n"
+        "  --listen ADDR   HOST:PORT for sites and the API (default 127.0.0.1:9480)\n"
+        "  --sites FILE    the sites registry: sites: [{name, token_file, api}, ...]\n");
 }
 
 int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, char *err,

@@ -211,8 +211,8 @@ tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *er
             *err = TG_EVERSION;
             goto fail;
         }
-        if (!fmt && !opt->readonly && (rc = meta_put_u64(cs, txn, "format",
-                                                         TG_CSTORE_FORMAT_VERSION))) {
+        if (!fmt && !opt->readonly &&
+            (rc = meta_put_u64(cs, txn, "format", TG_CSTORE_FORMAT_VERSION))) {
             *err = mdb_err(rc);
             goto fail;
         }
@@ -391,8 +391,8 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
         /* A new outbox at the site (first contact, or its data was wiped):
          * a new sequence series begins. */
         if (st->epoch.len == 16)
-            tg_warn("site started a new sequence series", "site=%s last_seq=%llu", u->site,
-                    (unsigned long long)st->last_sequence);
+            tg_warn("site started a new sequence series", "site=%s last_seq=%llu",
+                    u->site, (unsigned long long)st->last_sequence);
         st->epoch.data = (uint8_t *)u->epoch;
         st->epoch.len = 16;
         st->last_sequence = 0;
@@ -453,7 +453,8 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
                 rc = mdb_err(rc);
                 goto abort;
             }
-            if ((rc = meta_put_u64(cs, txn, "bytes", meta_u64(cs, txn, "bytes") + total))) {
+            if ((rc = meta_put_u64(cs, txn, "bytes",
+                                   meta_u64(cs, txn, "bytes") + total))) {
                 rc = mdb_err(rc);
                 goto abort;
             }
@@ -523,7 +524,8 @@ static uint64_t batch_received(const MDB_val *v, uint64_t *size)
     hl = get_be32(v->mv_data);
     if (hl > v->mv_size - 4)
         return 0;
-    h = tollgate__v1__central_batch_header__unpack(NULL, hl, (const uint8_t *)v->mv_data + 4);
+    h = tollgate__v1__central_batch_header__unpack(NULL, hl,
+                                                   (const uint8_t *)v->mv_data + 4);
     if (h) {
         t = h->received_unix_nano;
         tollgate__v1__central_batch_header__free_unpacked(h, NULL);
@@ -533,7 +535,8 @@ static uint64_t batch_received(const MDB_val *v, uint64_t *size)
 
 /* Deletes aggregate rows whose window ended before `cutoff` (unix s).
  * `toff` is where the time sits, counted back from the key's end. */
-static int retain_rows(MDB_txn *txn, MDB_dbi db, size_t toff, int64_t cutoff, size_t *budget)
+static int retain_rows(MDB_txn *txn, MDB_dbi db, size_t toff, int64_t cutoff,
+                       size_t *budget)
 {
     MDB_cursor *cur;
     MDB_val k, v;
@@ -543,7 +546,8 @@ static int retain_rows(MDB_txn *txn, MDB_dbi db, size_t toff, int64_t cutoff, si
         return mdb_err(rc);
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0 && *budget > 0) {
-        if (k.mv_size >= toff && get_bei64((const uint8_t *)k.mv_data + k.mv_size - toff) < cutoff) {
+        if (k.mv_size >= toff &&
+            get_bei64((const uint8_t *)k.mv_data + k.mv_size - toff) < cutoff) {
             if ((rc = mdb_cursor_del(cur, 0)))
                 break;
             (*budget)--;
@@ -698,13 +702,14 @@ int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
         }
         memcpy(site, kd, sl);
         site[sl] = '\0';
-        h = tollgate__v1__central_batch_header__unpack(NULL, hl, (const uint8_t *)v.mv_data + 4);
+        h = tollgate__v1__central_batch_header__unpack(NULL, hl,
+                                                       (const uint8_t *)v.mv_data + 4);
         if (!h) {
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
         }
-        stop = cb(ctx, site, get_be64(kd + sl + 1), h, (const uint8_t *)v.mv_data + 4 + hl,
-                  v.mv_size - 4 - hl);
+        stop = cb(ctx, site, get_be64(kd + sl + 1), h,
+                  (const uint8_t *)v.mv_data + 4 + hl, v.mv_size - 4 - hl);
         tollgate__v1__central_batch_header__free_unpacked(h, NULL);
         if (stop)
             break;

@@ -4,9 +4,9 @@
  *   batches  site '\0' seq(u64 BE)           -> u32 BE header length, CentralBatchHeader,
  *                                               the batch's zstd bytes as received
  *   red      site '\0' svc '\0' op '\0' kind(u32 BE) minute(i64 BE) -> RedRecord, merged
- *   logs     site '\0' svc '\0' sev(u32 BE) minute(i64 BE) id(u64 BE) -> LogTemplate, merged
- *   costs    site '\0' svc '\0' meter '\0' hour(i64 BE)             -> CostRecord, merged
- *   meta     "format", "bytes"
+ *   logs     site '\0' svc '\0' sev(u32 BE) minute(i64 BE) id(u64 BE) -> LogTemplate,
+ * merged costs    site '\0' svc '\0' meter '\0' hour(i64 BE)             -> CostRecord,
+ * merged meta     "format", "bytes"
  *
  * Batches are kept as they arrived (span summaries, metric points and shed
  * notices are read from them); aggregates that arrive in parts (RED, log
@@ -40,10 +40,10 @@ void tg_cstore_close(tg_cstore *cs);
 
 typedef struct tg_cstore_upload {
     const char *site;
-    const uint8_t *epoch; /* 16 bytes */
-    uint64_t seq;         /* 0: heartbeat */
+    const uint8_t *epoch;             /* 16 bytes */
+    uint64_t seq;                     /* 0: heartbeat */
     const Tollgate__V1__Batch *batch; /* decoded, times absolute; NULL for a heartbeat */
-    const uint8_t *zstd;  /* the batch as received */
+    const uint8_t *zstd;              /* the batch as received */
     size_t zlen;
     uint64_t raw_len;
     unsigned version;

@@ -97,9 +97,9 @@ static void release(collect *c)
 }
 
 typedef struct figures {
-    double contact_age;   /* seconds, < 0: never */
-    double oldest_age;    /* seconds of the oldest batch waiting at the site */
-    double budget_left;   /* < 0: not filling */
+    double contact_age; /* seconds, < 0: never */
+    double oldest_age;  /* seconds of the oldest batch waiting at the site */
+    double budget_left; /* < 0: not filling */
     double offset_ms, rtt_ms;
     int clock_valid;
     int partitioned;
@@ -109,7 +109,8 @@ static void compute(const tg_estate_ctx *e, const site_view *v, figures *f)
 {
     const Tollgate__V1__CentralSite *s = v->st;
     const Tollgate__V1__SiteHealth *h = s ? s->health : NULL;
-    double hb = h && h->heartbeat_interval_ms ? (double)h->heartbeat_interval_ms / 1000 : 5;
+    double hb =
+        h && h->heartbeat_interval_ms ? (double)h->heartbeat_interval_ms / 1000 : 5;
     double limit = 3 * hb > PARTITION_MIN_SEC ? 3 * hb : PARTITION_MIN_SEC;
 
     memset(f, 0, sizeof(*f));
@@ -183,24 +184,27 @@ static json_t *warnings(const tg_estate_ctx *e, const site_view *v, const figure
         warn(w, "partitioned: no contact for %.0fs", f->contact_age);
     if (h) {
         if (f->oldest_age > (double)e->cfg->lag_warn_sec)
-            warn(w, "lagging: oldest batch waiting at the site is %.0fs old (%llu batches, "
-                    "%llu bytes)",
+            warn(w,
+                 "lagging: oldest batch waiting at the site is %.0fs old (%llu batches, "
+                 "%llu bytes)",
                  f->oldest_age, (unsigned long long)h->backlog_batches,
                  (unsigned long long)h->backlog_bytes);
         if (f->budget_left >= 0 && f->budget_left < BUDGET_WARN_SEC)
             warn(w, "lagging: outbox budget exhausted in %.0fs at the current rate",
                  f->budget_left);
         if (h->shed_batches)
-            warn(w, "shedding: the site dropped %llu batches or span sets to stay within "
-                    "its outbox budget",
+            warn(w,
+                 "shedding: the site dropped %llu batches or span sets to stay within "
+                 "its outbox budget",
                  (unsigned long long)h->shed_batches);
         if (f->clock_valid && fabs(f->offset_ms) > (double)e->cfg->skew_warn_ms)
             warn(w, "skewed: site clock is %+.3fs off the centre's", f->offset_ms / 1000);
         if (h->software_version && h->software_version[0] &&
             strcmp(h->software_version, TG_VERSION) != 0)
-            warn(w, "version mismatch: site runs tollgate %s, centre %s", h->software_version,
-                 TG_VERSION);
-        cert_warning(w, e, "the centre's (as the site sees it)", h->server_cert_not_after);
+            warn(w, "version mismatch: site runs tollgate %s, centre %s",
+                 h->software_version, TG_VERSION);
+        cert_warning(w, e, "the centre's (as the site sees it)",
+                     h->server_cert_not_after);
         cert_warning(w, e, "the site's client", h->client_cert_not_after);
     }
     if (s->protocol_version && s->protocol_version != e->protocol_max)
@@ -238,8 +242,10 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
     json_object_set_new(central, "protocol_max", json_integer(e->protocol_max));
     json_object_set_new(central, "listen", json_string(e->cfg->listen));
     json_object_set_new(central, "tls", json_boolean(e->cfg->tls_cert_file[0] != 0));
-    json_object_set_new(central, "mutual_tls", json_boolean(e->cfg->tls_client_ca_file[0] != 0));
-    json_object_set_new(central, "server_cert_not_after", json_integer(e->server_cert_not_after));
+    json_object_set_new(central, "mutual_tls",
+                        json_boolean(e->cfg->tls_client_ca_file[0] != 0));
+    json_object_set_new(central, "server_cert_not_after",
+                        json_integer(e->server_cert_not_after));
     json_object_set_new(central, "now_unix_nano", u64(e->now_ns));
     json_object_set_new(central, "batches", u64(st.batches));
     json_object_set_new(central, "bytes", u64(st.bytes));
@@ -268,7 +274,8 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
         json_object_set_new(o, "partitioned", json_boolean(f.partitioned));
         json_object_set_new(o, "last_contact_age_seconds", json_real(f.contact_age));
         if (s) {
-            json_object_set_new(o, "last_contact_unix_nano", u64(s->last_contact_unix_nano));
+            json_object_set_new(o, "last_contact_unix_nano",
+                                u64(s->last_contact_unix_nano));
             json_object_set_new(o, "last_sequence", u64(s->last_sequence));
             json_object_set_new(o, "batches", u64(s->batches));
             json_object_set_new(o, "duplicates", u64(s->duplicates));
@@ -377,32 +384,52 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
         {"tollgate_central_site_up", "1 when the site was in contact recently.", "gauge"},
         {"tollgate_central_site_last_contact_age_seconds",
          "Seconds since the site's last exchange (-1: never).", "gauge"},
-        {"tollgate_central_site_batches_total", "Batches received from the site.", "counter"},
+        {"tollgate_central_site_batches_total", "Batches received from the site.",
+         "counter"},
         {"tollgate_central_site_duplicates_total", "Batches received again (retries).",
          "counter"},
-        {"tollgate_central_site_gaps_total", "Sequences never received and not announced.",
-         "counter"},
+        {"tollgate_central_site_gaps_total",
+         "Sequences never received and not announced.", "counter"},
         {"tollgate_central_site_records_total", "Records received, by kind.", "counter"},
         {"tollgate_central_site_backlog_batches", "Batches waiting in the site's outbox.",
          "gauge"},
-        {"tollgate_central_site_backlog_bytes", "Bytes waiting in the site's outbox.", "gauge"},
+        {"tollgate_central_site_backlog_bytes", "Bytes waiting in the site's outbox.",
+         "gauge"},
         {"tollgate_central_site_backlog_oldest_age_seconds",
          "Age of the oldest batch waiting at the site.", "gauge"},
         {"tollgate_central_site_budget_seconds_left",
          "Time until the site's outbox budget is exhausted (-1: not filling).", "gauge"},
         {"tollgate_central_site_clock_offset_seconds",
          "Site clock minus the centre's (NTP-style, four timestamps).", "gauge"},
-        {"tollgate_central_site_clock_rtt_seconds", "Round trip of the best clock sample.",
-         "gauge"},
+        {"tollgate_central_site_clock_rtt_seconds",
+         "Round trip of the best clock sample.", "gauge"},
         {"tollgate_central_site_cert_not_after_seconds",
          "Expiry of the link's certificates (unix time).", "gauge"},
-        {"tollgate_central_site_shed_total", "Outbox sheddings the site reported.", "counter"},
+        {"tollgate_central_site_shed_total", "Outbox sheddings the site reported.",
+         "counter"},
         {"tollgate_central_site_warnings", "Warnings the estate view shows for the site.",
          "gauge"},
         {"tollgate_central_site_info", "Versions a site runs (value 1).", "gauge"},
     };
-    enum { F_UP, F_AGE, F_BATCH, F_DUP, F_GAP, F_REC, F_BB, F_BBY, F_OLD, F_BUD, F_OFF, F_RTT,
-           F_CERT, F_SHED, F_WARN, F_INFO, F_N };
+    enum {
+        F_UP,
+        F_AGE,
+        F_BATCH,
+        F_DUP,
+        F_GAP,
+        F_REC,
+        F_BB,
+        F_BBY,
+        F_OLD,
+        F_BUD,
+        F_OFF,
+        F_RTT,
+        F_CERT,
+        F_SHED,
+        F_WARN,
+        F_INFO,
+        F_N
+    };
     mbuf b = {0};
     collect c;
     tg_cstore_stats st;
@@ -411,16 +438,20 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
     tg_cstore_get_stats(cs, &st);
     if (extra)
         mb(&b, "%s", extra);
-    mb(&b, "# HELP tollgate_central_store_batches Batches held.\n"
-           "# TYPE tollgate_central_store_batches gauge\ntollgate_central_store_batches %llu\n"
-           "# HELP tollgate_central_store_bytes Batch bytes held (compressed).\n"
-           "# TYPE tollgate_central_store_bytes gauge\ntollgate_central_store_bytes %llu\n"
-           "# HELP tollgate_central_store_evicted_batches_total Batches removed by retention.\n"
-           "# TYPE tollgate_central_store_evicted_batches_total counter\n"
-           "tollgate_central_store_evicted_batches_total %llu\n"
-           "# HELP tollgate_central_cert_not_after_seconds Expiry of the centre's certificate.\n"
-           "# TYPE tollgate_central_cert_not_after_seconds gauge\n"
-           "tollgate_central_cert_not_after_seconds %lld\n",
+    mb(&b,
+       "# HELP tollgate_central_store_batches Batches held.\n"
+       "# TYPE tollgate_central_store_batches gauge\ntollgate_central_store_batches "
+       "%llu\n"
+       "# HELP tollgate_central_store_bytes Batch bytes held (compressed).\n"
+       "# TYPE tollgate_central_store_bytes gauge\ntollgate_central_store_bytes %llu\n"
+       "# HELP tollgate_central_store_evicted_batches_total Batches removed by "
+       "retention.\n"
+       "# TYPE tollgate_central_store_evicted_batches_total counter\n"
+       "tollgate_central_store_evicted_batches_total %llu\n"
+       "# HELP tollgate_central_cert_not_after_seconds Expiry of the centre's "
+       "certificate.\n"
+       "# TYPE tollgate_central_cert_not_after_seconds gauge\n"
+       "tollgate_central_cert_not_after_seconds %lld\n",
        (unsigned long long)st.batches, (unsigned long long)st.bytes,
        (unsigned long long)st.evicted_batches, (long long)e->server_cert_not_after);
     for (int k = 0; k < F_N; k++) {
@@ -432,11 +463,11 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
             const Tollgate__V1__SiteHealth *h = s ? s->health : NULL;
             figures f;
             compute(e, v, &f);
-#define LBL()                                                                              \
-    do {                                                                                   \
-        mb(&b, "%s{site=\"", fam[k].name);                                                 \
-        mb_label(&b, v->name);                                                             \
-        mb(&b, "\"");                                                                      \
+#define LBL()                                                                            \
+    do {                                                                                 \
+        mb(&b, "%s{site=\"", fam[k].name);                                               \
+        mb_label(&b, v->name);                                                           \
+        mb(&b, "\"");                                                                    \
     } while (0)
             switch (k) {
             case F_UP:
@@ -496,10 +527,12 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
             case F_CERT:
                 LBL();
                 mb(&b, ",cert=\"client\"} %lld\n",
-                   (long long)(s && s->client_cert_not_after ? s->client_cert_not_after
-                                                             : (h ? h->client_cert_not_after : 0)));
+                   (long long)(s && s->client_cert_not_after
+                                   ? s->client_cert_not_after
+                                   : (h ? h->client_cert_not_after : 0)));
                 LBL();
-                mb(&b, ",cert=\"server\"} %lld\n", (long long)(h ? h->server_cert_not_after : 0));
+                mb(&b, ",cert=\"server\"} %lld\n",
+                   (long long)(h ? h->server_cert_not_after : 0));
                 break;
             case F_SHED:
                 LBL();
@@ -518,7 +551,8 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
                 mb_label(&b, h ? h->software_version : "");
                 mb(&b, "\",policy_version=\"");
                 mb_label(&b, h ? h->policy_version : "");
-                mb(&b, "\",protocol_version=\"%u\",jurisdiction=\"", s ? s->protocol_version : 0);
+                mb(&b, "\",protocol_version=\"%u\",jurisdiction=\"",
+                   s ? s->protocol_version : 0);
                 mb_label(&b, h ? h->jurisdiction : "");
                 mb(&b, "\"} 1\n");
                 break;

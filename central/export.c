@@ -130,12 +130,18 @@ static json_t *exphist_json(const Tollgate__V1__ExpHistogram *pb)
 static const char *metric_type(Tollgate__V1__MetricPoint__Type t)
 {
     switch (t) {
-    case TOLLGATE__V1__METRIC_POINT__TYPE__GAUGE: return "gauge";
-    case TOLLGATE__V1__METRIC_POINT__TYPE__SUM: return "sum";
-    case TOLLGATE__V1__METRIC_POINT__TYPE__HISTOGRAM: return "histogram";
-    case TOLLGATE__V1__METRIC_POINT__TYPE__EXPONENTIAL_HISTOGRAM: return "exponential_histogram";
-    case TOLLGATE__V1__METRIC_POINT__TYPE__SUMMARY: return "summary";
-    default: return "unknown";
+    case TOLLGATE__V1__METRIC_POINT__TYPE__GAUGE:
+        return "gauge";
+    case TOLLGATE__V1__METRIC_POINT__TYPE__SUM:
+        return "sum";
+    case TOLLGATE__V1__METRIC_POINT__TYPE__HISTOGRAM:
+        return "histogram";
+    case TOLLGATE__V1__METRIC_POINT__TYPE__EXPONENTIAL_HISTOGRAM:
+        return "exponential_histogram";
+    case TOLLGATE__V1__METRIC_POINT__TYPE__SUMMARY:
+        return "summary";
+    default:
+        return "unknown";
     }
 }
 
@@ -171,7 +177,8 @@ typedef struct batch_ctx {
 } batch_ctx;
 
 static int on_batch(void *ctx, const char *site, uint64_t seq,
-                    const Tollgate__V1__CentralBatchHeader *hd, const uint8_t *z, size_t zlen)
+                    const Tollgate__V1__CentralBatchHeader *hd, const uint8_t *z,
+                    size_t zlen)
 {
     exp_ctx *x = ctx;
     Tollgate__V1__Batch *b;
@@ -247,7 +254,8 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
             for (size_t k = 0; k < p->n_explicit_bounds; k++)
                 json_array_append_new(bounds, json_real(p->explicit_bounds[k]));
             for (size_t k = 0; k < p->n_bucket_counts; k++)
-                json_array_append_new(buckets, json_integer((json_int_t)p->bucket_counts[k]));
+                json_array_append_new(buckets,
+                                      json_integer((json_int_t)p->bucket_counts[k]));
             json_object_set_new(o, "count", json_integer((json_int_t)p->count));
             json_object_set_new(o, "sum", json_real(p->sum));
             json_object_set_new(o, "explicitBounds", bounds);
@@ -284,8 +292,10 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
         json_object_set_new(o, "type", json_string("shed"));
         json_object_set_new(o, "site", json_string(site));
         json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-        json_object_set_new(o, "firstSequence", json_integer((json_int_t)n->first_sequence));
-        json_object_set_new(o, "lastSequence", json_integer((json_int_t)n->last_sequence));
+        json_object_set_new(o, "firstSequence",
+                            json_integer((json_int_t)n->first_sequence));
+        json_object_set_new(o, "lastSequence",
+                            json_integer((json_int_t)n->last_sequence));
         json_object_set_new(o, "batches", json_integer((json_int_t)n->batches));
         json_object_set_new(o, "spans", json_integer((json_int_t)n->spans));
         json_object_set_new(o, "records", json_integer((json_int_t)n->records));

@@ -89,22 +89,38 @@ const char *tg_srv_header(const tg_srv_request *r, const char *name)
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "Status";
     }
 }
 
@@ -153,8 +169,8 @@ static int send_response(conn *c, const tg_srv_response *r, int keep_alive)
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: %s\r\n%s\r\n",
                      r->status, reason(r->status),
-                     r->content_type ? r->content_type : "text/plain; charset=utf-8", r->len,
-                     keep_alive ? "keep-alive" : "close", r->headers);
+                     r->content_type ? r->content_type : "text/plain; charset=utf-8",
+                     r->len, keep_alive ? "keep-alive" : "close", r->headers);
 
     if (n < 0 || (size_t)n >= sizeof(head))
         return -1;
@@ -248,7 +264,8 @@ static int on_headers_complete(http_parser *p)
     c->in_value = 0;
     snprintf(c->req.method, sizeof(c->req.method), "%s",
              http_method_str((enum http_method)p->method));
-    if (p->content_length != ULLONG_MAX && p->content_length > c->srv->opt.max_body_bytes) {
+    if (p->content_length != ULLONG_MAX &&
+        p->content_length > c->srv->opt.max_body_bytes) {
         c->too_big = 1;
         return 1;
     }
@@ -382,7 +399,7 @@ static void serve(conn *c)
             ssize_t n;
             /* Idle between requests, the request timeout once one began. */
             set_timeout(c->fd, c->header_bytes || c->body_len ? s->opt.timeout_ms
-                                                               : s->opt.idle_ms);
+                                                              : s->opt.idle_ms);
             n = io_read(c, buf, sizeof(buf));
             if (n <= 0) {
                 if (c->header_bytes || c->body_len)
@@ -402,7 +419,8 @@ static void serve(conn *c)
             send_error(c, c->bad, "request line or headers too large\n");
             return;
         }
-        if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK && HTTP_PARSER_ERRNO(&c->parser) != HPE_PAUSED) {
+        if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK &&
+            HTTP_PARSER_ERRNO(&c->parser) != HPE_PAUSED) {
             send_error(c, 400, "malformed HTTP request\n");
             return;
         }
@@ -575,12 +593,14 @@ static int tls_setup(tg_srv *s, char *err, size_t errlen)
     }
     if (SSL_CTX_use_PrivateKey_file(s->ssl, o->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(s->ssl) != 1) {
-        snprintf(err, errlen, "cannot load the TLS key %s (or it does not match the "
-                              "certificate)", o->tls_key_file);
+        snprintf(err, errlen,
+                 "cannot load the TLS key %s (or it does not match the "
+                 "certificate)",
+                 o->tls_key_file);
         return -1;
     }
     if (o->tls_client_ca_file && o->tls_client_ca_file[0]) {
-        STACK_OF(X509_NAME) *names;
+        STACK_OF(X509_NAME) * names;
         if (SSL_CTX_load_verify_locations(s->ssl, o->tls_client_ca_file, NULL) != 1) {
             snprintf(err, errlen, "cannot load the client CA %s", o->tls_client_ca_file);
             return -1;
@@ -588,10 +608,11 @@ static int tls_setup(tg_srv *s, char *err, size_t errlen)
         names = SSL_load_client_CA_file(o->tls_client_ca_file);
         if (names)
             SSL_CTX_set_client_CA_list(s->ssl, names);
-        SSL_CTX_set_verify(s->ssl,
-                           SSL_VERIFY_PEER |
-                               (o->tls_require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-                           NULL);
+        SSL_CTX_set_verify(
+            s->ssl,
+            SSL_VERIFY_PEER |
+                (o->tls_require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            NULL);
     }
     x = SSL_CTX_get0_certificate(s->ssl);
     if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
@@ -607,7 +628,8 @@ static int bind_addr(tg_srv *s, const char *addr, char *err, size_t errlen)
     int fd = -1, one = 1, rc;
     size_t hl;
 
-    if (!colon || colon == addr || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port)) {
+    if (!colon || colon == addr || strlen(colon + 1) == 0 ||
+        strlen(colon + 1) >= sizeof(port)) {
         snprintf(err, errlen, "listen address must be HOST:PORT, got \"%s\"", addr);
         return -1;
     }
@@ -650,8 +672,9 @@ static int bind_addr(tg_srv *s, const char *addr, char *err, size_t errlen)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         getsockname(fd, (struct sockaddr *)&ss, &sl);
-        s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                           : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        s->port = ss.ss_family == AF_INET6
+                      ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                      : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
     s->fd = fd;
     return 0;

@@ -18,10 +18,10 @@
 typedef struct tg_srv tg_srv;
 
 typedef struct tg_srv_options {
-    size_t max_connections; /* default 256 */
-    size_t max_body_bytes;  /* default 64 MiB */
-    uint64_t timeout_ms;    /* reading a request, default 30 s */
-    uint64_t idle_ms;       /* keep-alive idle, default 120 s */
+    size_t max_connections;    /* default 256 */
+    size_t max_body_bytes;     /* default 64 MiB */
+    uint64_t timeout_ms;       /* reading a request, default 30 s */
+    uint64_t idle_ms;          /* keep-alive idle, default 120 s */
     const char *tls_cert_file; /* NULL or "": plain HTTP */
     const char *tls_key_file;
     const char *tls_client_ca_file; /* verify client certificates against it */
@@ -43,20 +43,21 @@ typedef struct tg_srv_request {
     size_t body_len;
     char peer[64];
     int tls;
-    char client_cert_cn[256];    /* "" without a verified client certificate */
+    char client_cert_cn[256];      /* "" without a verified client certificate */
     int64_t client_cert_not_after; /* unix seconds, 0 without one */
-    uint64_t received_ns;        /* wall clock when the request was complete */
+    uint64_t received_ns;          /* wall clock when the request was complete */
 } tg_srv_request;
 
 typedef struct tg_srv_response {
     int status;
     const char *content_type;
-    char headers[512];  /* extra header lines, each ending in \r\n */
-    uint8_t *body;      /* malloc'd; the server frees it */
+    char headers[512]; /* extra header lines, each ending in \r\n */
+    uint8_t *body;     /* malloc'd; the server frees it */
     size_t len;
 } tg_srv_response;
 
-typedef void (*tg_srv_handler)(void *ctx, const tg_srv_request *req, tg_srv_response *resp);
+typedef void (*tg_srv_handler)(void *ctx, const tg_srv_request *req,
+                               tg_srv_response *resp);
 
 /* Binds `addr` ("HOST:PORT", port 0 picks one) and starts accepting.
  * NULL with a message on failure (bind, TLS files). */

@@ -16,8 +16,8 @@ int tg_site_name_ok(const char *name, size_t len)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return 0;
     }
     return 1;
@@ -83,11 +83,13 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
             goto out;
         }
         if (tg_sites_find(&s, e->name)) {
-            rc = tg_yaml_error(err, errlen, path, x, "site \"%s\" is listed twice", e->name);
+            rc = tg_yaml_error(err, errlen, path, x, "site \"%s\" is listed twice",
+                               e->name);
             goto out;
         }
         if (!(x = tg_yaml_get(n, "token_file"))) {
-            rc = tg_yaml_error(err, errlen, path, n, "site \"%s\" needs a token_file", e->name);
+            rc = tg_yaml_error(err, errlen, path, n, "site \"%s\" needs a token_file",
+                               e->name);
             goto out;
         }
         if ((rc = tg_yaml_str(path, x, tf, sizeof(tf), err, errlen)))
@@ -97,9 +99,9 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
         else
             snprintf(full, sizeof(full), "%s/%s", dir, tf);
         if (tg_forwarder_read_token(full, e->token, sizeof(e->token)) != 0) {
-            rc = tg_yaml_error(err, errlen, path, x,
-                               "cannot read a token from %s (missing, empty or not printable)",
-                               full);
+            rc = tg_yaml_error(
+                err, errlen, path, x,
+                "cannot read a token from %s (missing, empty or not printable)", full);
             goto out;
         }
         if ((x = tg_yaml_get(n, "api")) &&

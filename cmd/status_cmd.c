@@ -42,7 +42,8 @@ typedef struct tls_opts {
     const char *ca, *cert, *key, *token;
 } tls_opts;
 
-static long http_get(const char *url, const tls_opts *t, body *b, char *err, size_t errlen)
+static long http_get(const char *url, const tls_opts *t, body *b, char *err,
+                     size_t errlen)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -143,7 +144,8 @@ static void short_policy(const char *p, char *out, size_t cap)
 
 static int print_estate(json_t *root, const char *endpoint)
 {
-    json_t *central = json_object_get(root, "central"), *sites = json_object_get(root, "sites");
+    json_t *central = json_object_get(root, "central"),
+           *sites = json_object_get(root, "sites");
     double now_s = num(central, "now_unix_nano") / 1e9;
     size_t i, nwarn = 0;
     json_t *s;
@@ -151,22 +153,24 @@ static int print_estate(json_t *root, const char *endpoint)
 
     human_bytes(num(central, "bytes"), bytes, sizeof(bytes));
     cert_left(now_s, num(central, "server_cert_not_after"), cert, sizeof(cert));
-    printf("central %s  tollgate %s  protocol %d-%d  TLS %s%s  cert %s  batches %.0f (%s)\n\n",
+    printf("central %s  tollgate %s  protocol %d-%d  TLS %s%s  cert %s  batches %.0f "
+           "(%s)\n\n",
            endpoint, str(central, "version"), (int)num(central, "protocol_min"),
            (int)num(central, "protocol_max"),
            json_is_true(json_object_get(central, "tls")) ? "on" : "off",
            json_is_true(json_object_get(central, "mutual_tls")) ? " (mutual)" : "", cert,
            num(central, "batches"), bytes);
-    printf("%-12s %-6s %-8s %-9s %-9s %-7s %-8s %-10s %-7s %-7s %-18s %-9s %-5s\n", "SITE",
-           "STATE", "CONTACT", "SPANS", "BACKLOG", "OLDEST", "BUDGET", "CLOCK", "CERT-C",
-           "CERT-S", "POLICY", "VERSION", "PROTO");
-    json_array_foreach(sites, i, s) {
+    printf("%-12s %-6s %-8s %-9s %-9s %-7s %-8s %-10s %-7s %-7s %-18s %-9s %-5s\n",
+           "SITE", "STATE", "CONTACT", "SPANS", "BACKLOG", "OLDEST", "BUDGET", "CLOCK",
+           "CERT-C", "CERT-S", "POLICY", "VERSION", "PROTO");
+    json_array_foreach(sites, i, s)
+    {
         char contact[32], backlog[32], oldest[32], budget[32], clock[32], cc[32], cs[32],
             pol[32];
         json_t *w = json_object_get(s, "warnings");
         const char *state = json_is_true(json_object_get(s, "partitioned")) ? "DOWN"
-                            : json_array_size(w)                          ? "WARN"
-                                                                          : "ok";
+                            : json_array_size(w)                            ? "WARN"
+                                                                            : "ok";
         double age = num(s, "last_contact_age_seconds");
         if (age < 0)
             snprintf(contact, sizeof(contact), "never");
@@ -180,8 +184,9 @@ static int print_estate(json_t *root, const char *endpoint)
                        ? num(s, "backlog_oldest_age_seconds")
                        : -1,
                    oldest, sizeof(oldest));
-        human_secs(json_object_get(s, "budget_seconds_left") ? num(s, "budget_seconds_left")
-                                                             : -1,
+        human_secs(json_object_get(s, "budget_seconds_left")
+                       ? num(s, "budget_seconds_left")
+                       : -1,
                    budget, sizeof(budget));
         if (json_is_true(json_object_get(s, "clock_valid")))
             snprintf(clock, sizeof(clock), "%+.3fs", num(s, "clock_offset_ms") / 1000);
@@ -190,11 +195,12 @@ static int print_estate(json_t *root, const char *endpoint)
         cert_left(now_s, num(s, "client_cert_not_after"), cc, sizeof(cc));
         cert_left(now_s, num(s, "server_cert_not_after"), cs, sizeof(cs));
         short_policy(str(s, "policy_version"), pol, sizeof(pol));
-        printf("%-12s %-6s %-8s %-9.0f %-9s %-7s %-8s %-10s %-7s %-7s %-18s %-9s %-5.0f\n",
-               str(s, "name"), state, contact, num(s, "spans"), backlog, oldest, budget,
-               clock, cc, cs, pol,
-               str(s, "software_version")[0] ? str(s, "software_version") : "-",
-               num(s, "protocol_version"));
+        printf(
+            "%-12s %-6s %-8s %-9.0f %-9s %-7s %-8s %-10s %-7s %-7s %-18s %-9s %-5.0f\n",
+            str(s, "name"), state, contact, num(s, "spans"), backlog, oldest, budget,
+            clock, cc, cs, pol,
+            str(s, "software_version")[0] ? str(s, "software_version") : "-",
+            num(s, "protocol_version"));
         nwarn += json_array_size(w);
     }
     if (json_array_size(sites) == 0)
@@ -205,9 +211,9 @@ static int print_estate(json_t *root, const char *endpoint)
         if (nwarn) {
             json_t *x;
             printf("\nWARNINGS\n");
-            json_array_foreach(cw, i, x)
-                printf("  central: %s\n", json_string_value(x));
-            json_array_foreach(sites, i, s) {
+            json_array_foreach(cw, i, x) printf("  central: %s\n", json_string_value(x));
+            json_array_foreach(sites, i, s)
+            {
                 size_t j;
                 json_array_foreach(json_object_get(s, "warnings"), j, x)
                     printf("  %s: %s\n", str(s, "name"), json_string_value(x));
@@ -230,10 +236,12 @@ static int print_site(json_t *root, const char *endpoint)
         return 0;
     }
     human_bytes(num(f, "outbox_bytes"), bytes, sizeof(bytes));
-    human_secs(num(f, "outbox_batches") > 0 ? num(f, "outbox_oldest_age_seconds") : -1, oldest,
-               sizeof(oldest));
-    printf("central %s: %s, outbox %.0f batches (%s), oldest %s, clock %s%+.3fs, protocol %d\n",
-           str(f, "central"), json_is_true(json_object_get(f, "partitioned")) ? "DOWN" : "ok",
+    human_secs(num(f, "outbox_batches") > 0 ? num(f, "outbox_oldest_age_seconds") : -1,
+               oldest, sizeof(oldest));
+    printf("central %s: %s, outbox %.0f batches (%s), oldest %s, clock %s%+.3fs, "
+           "protocol %d\n",
+           str(f, "central"),
+           json_is_true(json_object_get(f, "partitioned")) ? "DOWN" : "ok",
            num(f, "outbox_batches"), bytes, oldest,
            json_is_true(json_object_get(f, "clock_valid")) ? "" : "(no sample) ",
            num(f, "clock_offset_ns") / 1e9, (int)num(f, "protocol_version"));
@@ -244,17 +252,18 @@ static int print_site(json_t *root, const char *endpoint)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tollgate status [--endpoint URL] [--json] [--ca-file FILE]\n"
-            "                       [--cert FILE --key FILE]\n\n"
-            "Prints the estate as the central view sees it: every site's last contact,\n"
-            "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
-            "certificate expiry, policy and software versions, then every warning.\n\n"
-            "  --endpoint URL   the central view (default http://127.0.0.1:9480), or a\n"
-            "                   site's API for that site's own view of its link\n"
-            "  --json           print the estate as one JSON document\n"
-            "  --ca-file FILE   CA bundle for an https endpoint\n"
-            "  --cert, --key    client certificate for a centre that requires one\n");
+    fprintf(
+        out,
+        "usage: tollgate status [--endpoint URL] [--json] [--ca-file FILE]\n"
+        "                       [--cert FILE --key FILE]\n\n"
+        "Prints the estate as the central view sees it: every site's last contact,\n"
+        "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
+        "certificate expiry, policy and software versions, then every warning.\n\n"
+        "  --endpoint URL   the central view (default http://127.0.0.1:9480), or a\n"
+        "                   site's API for that site's own view of its link\n"
+        "  --json           print the estate as one JSON document\n"
+        "  --ca-file FILE   CA bundle for an https endpoint\n"
+        "  --cert, --key    client certificate for a centre that requires one\n");
 }
 
 int tg_cmd_status(int argc, char **argv)
@@ -286,7 +295,8 @@ int tg_cmd_status(int argc, char **argv)
         } else if (strcmp(argv[i], "--key") == 0) {
             dst = &t.key;
         } else {
-            fprintf(stderr, "tollgate status: unknown argument \"%s\" (see --help)\n", argv[i]);
+            fprintf(stderr, "tollgate status: unknown argument \"%s\" (see --help)\n",
+                    argv[i]);
             return 2;
         }
         if (i + 1 >= argc) {
@@ -296,7 +306,8 @@ int tg_cmd_status(int argc, char **argv)
         *dst = argv[++i];
     }
     if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
-        fprintf(stderr, "tollgate status: --endpoint must be an http:// or https:// URL\n");
+        fprintf(stderr,
+                "tollgate status: --endpoint must be an http:// or https:// URL\n");
         return 2;
     }
     el = strlen(endpoint);
@@ -316,8 +327,9 @@ int tg_cmd_status(int argc, char **argv)
             root = json_loadb(b.p, b.len, 0, &jerr);
             free(b.p);
             if (!root) {
-                fprintf(stderr, "tollgate status: the site answered something that is not "
-                                "JSON\n");
+                fprintf(stderr,
+                        "tollgate status: the site answered something that is not "
+                        "JSON\n");
                 return 1;
             }
             if (as_json) {
@@ -348,7 +360,8 @@ int tg_cmd_status(int argc, char **argv)
     free(b.p);
     curl_global_cleanup();
     if (!root) {
-        fprintf(stderr, "tollgate status: the centre answered something that is not JSON\n");
+        fprintf(stderr,
+                "tollgate status: the centre answered something that is not JSON\n");
         return 1;
     }
     if (as_json) {

@@ -7,8 +7,8 @@
 #include "tg_err.h"
 #include "tg_log.h"
 
-int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit, tg_store_visit_cb cb,
-                        void *ctx)
+int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit,
+                        tg_store_visit_cb cb, void *ctx)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -65,7 +65,8 @@ int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit, tg_store
         }
         got = ZSTD_decompressDCtx(dctx, buf, cap, rv.payload, rv.comp_len);
         if (ZSTD_isError(got) || got != rv.raw_len) {
-            tg_error("store record does not decompress", "seq=%llu", (unsigned long long)seq);
+            tg_error("store record does not decompress", "seq=%llu",
+                     (unsigned long long)seq);
             rc = TG_ESTORE;
             break;
         }

@@ -87,7 +87,8 @@ static int on_record(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t 
         pthread_mutex_unlock(&f->mu);
         return 0;
     }
-    rc = tg_summarizer_add(f->sum, sig, msg, out, len, (uint64_t)((double)len * w->ratio), now);
+    rc = tg_summarizer_add(f->sum, sig, msg, out, len, (uint64_t)((double)len * w->ratio),
+                           now);
     if (rc) {
         /* Out of memory: drop the period and summarise it again from the
          * durable cursor. */
@@ -180,7 +181,8 @@ static void flush(worker_state *w)
         a.policy_version = b.policy_version;
         a.carried_shed = carried;
         pthread_mutex_lock(&f->mu);
-        snprintf(f->policy_version_now, sizeof(f->policy_version_now), "%s", b.policy_version);
+        snprintf(f->policy_version_now, sizeof(f->policy_version_now), "%s",
+                 b.policy_version);
         pthread_mutex_unlock(&f->mu);
     }
     rc = tg_outbox_put(f->outbox, &a);
@@ -263,7 +265,8 @@ static void *worker_main(void *arg)
             struct timespec ts;
             uint64_t wait_ms = IDLE_POLL_MS;
             if (c.records > 0) {
-                uint64_t left = last_flush + interval > mono ? last_flush + interval - mono : 0;
+                uint64_t left =
+                    last_flush + interval > mono ? last_flush + interval - mono : 0;
                 if (left / 1000000 < wait_ms)
                     wait_ms = left / 1000000 + 1;
             }
@@ -352,8 +355,9 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     pthread_once(&curl_once, curl_init_once);
     if (!opt->site || !opt->site[0] || !opt->data_dir || !opt->central_url ||
         !opt->central_url[0] || !opt->source.read_after) {
-        snprintf(errmsg, errlen, "forwarder needs a site name, a data directory, a central "
-                                 "URL and a source");
+        snprintf(errmsg, errlen,
+                 "forwarder needs a site name, a data directory, a central "
+                 "URL and a source");
         *err = TG_EINVAL;
         return NULL;
     }
@@ -408,7 +412,8 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     oo.zstd_level = f->cfg.zstd_level;
     f->outbox = tg_outbox_open(dir, &oo, &rc);
     if (!f->outbox) {
-        snprintf(errmsg, errlen, "cannot open the outbox in %s: %s", dir, tg_strerror(rc));
+        snprintf(errmsg, errlen, "cannot open the outbox in %s: %s", dir,
+                 tg_strerror(rc));
         *err = rc;
         goto fail;
     }
@@ -499,10 +504,9 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->outbox_bytes = os.bytes;
     s->outbox_records = os.records;
     s->outbox_budget = os.max_bytes;
-    s->outbox_oldest_age_s =
-        os.oldest_created_ns && now > os.oldest_created_ns
-            ? (double)(now - os.oldest_created_ns) / 1e9
-            : 0;
+    s->outbox_oldest_age_s = os.oldest_created_ns && now > os.oldest_created_ns
+                                 ? (double)(now - os.oldest_created_ns) / 1e9
+                                 : 0;
     s->budget_seconds_left = f->fill_rate > 1.0 && os.max_bytes > os.bytes
                                  ? (double)(os.max_bytes - os.bytes) / f->fill_rate
                                  : -1;
@@ -526,7 +530,8 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->partitioned =
         !f->last_contact_mono ||
         mono - f->last_contact_mono >
-            PARTITION_AFTER_HEARTBEATS * f->cfg.heartbeat_interval_ms * 1000000ull + 2000000000ull;
+            PARTITION_AFTER_HEARTBEATS * f->cfg.heartbeat_interval_ms * 1000000ull +
+                2000000000ull;
     s->protocol_version = f->version;
     s->protocol_min = f->vmin;
     s->protocol_max = f->vmax;
@@ -539,7 +544,8 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->backoff_ms = f->backoff_ms;
     snprintf(s->last_error, sizeof(s->last_error), "%s", f->last_error);
     snprintf(s->policy_version, sizeof(s->policy_version), "%s",
-             f->policy_version_now[0] ? f->policy_version_now : f->policy_version(f->view_ctx));
+             f->policy_version_now[0] ? f->policy_version_now
+                                      : f->policy_version(f->view_ctx));
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -581,7 +587,8 @@ typedef struct sbuf {
     int oom;
 } sbuf;
 
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -641,12 +648,16 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     tally = f->tally_total;
     pthread_mutex_unlock(&f->mu);
 
-#define G(name, help, fmt, val)                                                            \
-    sb_printf(&b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " " fmt "\n", val)
-#define C(name, help, fmt, val)                                                            \
-    sb_printf(&b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " " fmt "\n", val)
-    sb_printf(&b, "# HELP tollgate_forward_records_total Records summarised for the central "
-                  "view, by kind.\n# TYPE tollgate_forward_records_total counter\n");
+#define G(name, help, fmt, val)                                                          \
+    sb_printf(&b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " " fmt "\n", \
+              val)
+#define C(name, help, fmt, val)                                                          \
+    sb_printf(&b,                                                                        \
+              "# HELP " name " " help "\n# TYPE " name " counter\n" name " " fmt "\n",   \
+              val)
+    sb_printf(&b,
+              "# HELP tollgate_forward_records_total Records summarised for the central "
+              "view, by kind.\n# TYPE tollgate_forward_records_total counter\n");
     sb_printf(&b, "tollgate_forward_records_total{kind=\"span\"} %llu\n",
               (unsigned long long)s.spans);
     sb_printf(&b, "tollgate_forward_records_total{kind=\"red\"} %llu\n",
@@ -682,15 +693,16 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     G("tollgate_outbox_budget_seconds_left",
       "Time until the budget is exhausted at the current rate (-1: not filling).", "%.1f",
       s.budget_seconds_left);
-    sb_printf(&b, "# HELP tollgate_outbox_shed_total Shedding events, by what was shed.\n"
-                  "# TYPE tollgate_outbox_shed_total counter\n"
-                  "tollgate_outbox_shed_total{what=\"batch\"} %llu\n"
-                  "tollgate_outbox_shed_total{what=\"span_summaries\"} %llu\n",
+    sb_printf(&b,
+              "# HELP tollgate_outbox_shed_total Shedding events, by what was shed.\n"
+              "# TYPE tollgate_outbox_shed_total counter\n"
+              "tollgate_outbox_shed_total{what=\"batch\"} %llu\n"
+              "tollgate_outbox_shed_total{what=\"span_summaries\"} %llu\n",
               (unsigned long long)s.shed_batches, (unsigned long long)s.shed_stripped);
     C("tollgate_outbox_shed_records_total", "Records dropped by shedding.", "%llu",
       (unsigned long long)s.shed_records);
-    C("tollgate_outbox_rejected_total", "Batches the centre refused as malformed.", "%llu",
-      (unsigned long long)s.rejected);
+    C("tollgate_outbox_rejected_total", "Batches the centre refused as malformed.",
+      "%llu", (unsigned long long)s.rejected);
     G("tollgate_egress_ledger_entries", "Entries in the egress ledger.", "%llu",
       (unsigned long long)s.ledger_entries);
     sb_printf(&b, "# HELP tollgate_forward_uploads_total Exchanges with the centre, by "
@@ -714,26 +726,28 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     G("tollgate_forward_last_contact_age_seconds",
       "Seconds since the last successful exchange (-1: never).", "%.3f",
       s.last_contact_ns ? (double)(now - s.last_contact_ns) / 1e9 : -1.0);
-    G("tollgate_forward_partitioned", "1 when the centre has not answered recently.", "%d",
-      s.partitioned);
+    G("tollgate_forward_partitioned", "1 when the centre has not answered recently.",
+      "%d", s.partitioned);
     G("tollgate_forward_protocol_version", "Negotiated protocol version.", "%u",
       s.protocol_version);
     G("tollgate_forward_clock_offset_seconds",
       "Site clock minus the centre's, NTP-style from four timestamps.", "%.6f",
       s.clock_valid ? (double)s.clock_offset_ns / 1e9 : 0.0);
-    G("tollgate_forward_clock_rtt_seconds", "Round trip of the best clock sample.", "%.6f",
-      (double)s.clock_rtt_ns / 1e9);
-    sb_printf(&b, "# HELP tollgate_forward_cert_not_after_seconds Expiry of the link's "
-                  "certificates (unix time; 0: none).\n"
-                  "# TYPE tollgate_forward_cert_not_after_seconds gauge\n"
-                  "tollgate_forward_cert_not_after_seconds{cert=\"server\"} %lld\n"
-                  "tollgate_forward_cert_not_after_seconds{cert=\"client\"} %lld\n",
+    G("tollgate_forward_clock_rtt_seconds", "Round trip of the best clock sample.",
+      "%.6f", (double)s.clock_rtt_ns / 1e9);
+    sb_printf(&b,
+              "# HELP tollgate_forward_cert_not_after_seconds Expiry of the link's "
+              "certificates (unix time; 0: none).\n"
+              "# TYPE tollgate_forward_cert_not_after_seconds gauge\n"
+              "tollgate_forward_cert_not_after_seconds{cert=\"server\"} %lld\n"
+              "tollgate_forward_cert_not_after_seconds{cert=\"client\"} %lld\n",
               (long long)s.server_cert_not_after, (long long)s.client_cert_not_after);
     G("tollgate_forward_backoff_seconds", "Current retry delay.", "%.3f",
       (double)s.backoff_ms / 1000.0);
-    sb_printf(&b, "# HELP tollgate_egress_values_total Values in forwarded records, by data "
-                  "class and action (destination central).\n"
-                  "# TYPE tollgate_egress_values_total counter\n");
+    sb_printf(&b,
+              "# HELP tollgate_egress_values_total Values in forwarded records, by data "
+              "class and action (destination central).\n"
+              "# TYPE tollgate_egress_values_total counter\n");
     for (size_t i = 0; i < tally.n; i++) {
         sb_printf(&b, "tollgate_egress_values_total{destination=\"central\",class=\"");
         sb_label(&b, tally.e[i].data_class);
@@ -759,25 +773,26 @@ char *tg_forwarder_status_json(tg_forwarder *f)
     char *out;
 
     tg_forwarder_get_stats(f, &s);
-    o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I,"
-                  " s:I, s:I, s:i, s:i, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:s, s:s}",
-                  "site", f->site, "central", f->url, "partitioned", s.partitioned,
-                  "last_contact_unix_nano", (json_int_t)s.last_contact_ns, "outbox_batches",
-                  (json_int_t)s.outbox_batches, "outbox_bytes", (json_int_t)s.outbox_bytes,
-                  "outbox_records", (json_int_t)s.outbox_records, "outbox_oldest_age_seconds",
-                  s.outbox_oldest_age_s, "budget_seconds_left", s.budget_seconds_left,
-                  "budget_bytes", (json_int_t)s.outbox_budget, "shed_batches",
-                  (json_int_t)s.shed_batches, "shed_stripped", (json_int_t)s.shed_stripped,
-                  "shed_records", (json_int_t)s.shed_records, "ledger_entries",
-                  (json_int_t)s.ledger_entries, "batches_delivered",
-                  (json_int_t)s.batches_delivered, "source_lag", (json_int_t)s.source_lag,
-                  "protocol_version", (int)s.protocol_version, "protocol_min",
-                  (int)s.protocol_min, "protocol_max", (int)s.protocol_max, "central_version",
-                  s.central_version, "clock_valid", s.clock_valid, "clock_offset_ns",
-                  (json_int_t)s.clock_offset_ns, "clock_rtt_ns", (json_int_t)s.clock_rtt_ns,
-                  "server_cert_not_after", (json_int_t)s.server_cert_not_after,
-                  "client_cert_not_after", (json_int_t)s.client_cert_not_after, "last_error",
-                  s.last_error, "policy_version", s.policy_version);
+    o = json_pack(
+        "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I,"
+        " s:I, s:I, s:i, s:i, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:s, s:s}",
+        "site", f->site, "central", f->url, "partitioned", s.partitioned,
+        "last_contact_unix_nano", (json_int_t)s.last_contact_ns, "outbox_batches",
+        (json_int_t)s.outbox_batches, "outbox_bytes", (json_int_t)s.outbox_bytes,
+        "outbox_records", (json_int_t)s.outbox_records, "outbox_oldest_age_seconds",
+        s.outbox_oldest_age_s, "budget_seconds_left", s.budget_seconds_left,
+        "budget_bytes", (json_int_t)s.outbox_budget, "shed_batches",
+        (json_int_t)s.shed_batches, "shed_stripped", (json_int_t)s.shed_stripped,
+        "shed_records", (json_int_t)s.shed_records, "ledger_entries",
+        (json_int_t)s.ledger_entries, "batches_delivered",
+        (json_int_t)s.batches_delivered, "source_lag", (json_int_t)s.source_lag,
+        "protocol_version", (int)s.protocol_version, "protocol_min", (int)s.protocol_min,
+        "protocol_max", (int)s.protocol_max, "central_version", s.central_version,
+        "clock_valid", s.clock_valid, "clock_offset_ns", (json_int_t)s.clock_offset_ns,
+        "clock_rtt_ns", (json_int_t)s.clock_rtt_ns, "server_cert_not_after",
+        (json_int_t)s.server_cert_not_after, "client_cert_not_after",
+        (json_int_t)s.client_cert_not_after, "last_error", s.last_error, "policy_version",
+        s.policy_version);
     if (!o)
         return NULL;
     out = json_dumps(o, JSON_COMPACT);

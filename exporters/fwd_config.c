@@ -37,11 +37,11 @@ void tg_forward_config_defaults(tg_forward_config *cfg)
     cfg->cost.gpu_share = 0.8;
 }
 
-#define CHECK(expr)                                                                        \
-    do {                                                                                   \
-        int rc_ = (expr);                                                                  \
-        if (rc_)                                                                           \
-            return rc_;                                                                    \
+#define CHECK(expr)                                                                      \
+    do {                                                                                 \
+        int rc_ = (expr);                                                                \
+        if (rc_)                                                                         \
+            return rc_;                                                                  \
     } while (0)
 
 typedef struct loader {
@@ -52,15 +52,24 @@ typedef struct loader {
 
 static int load_cost(loader *L, const tg_ynode *n, tg_cost_model *m)
 {
-    static const char *const keys[] = {"model",  "currency", "provider", "region",
-                                       "service_category", "metered", "amortised", NULL};
-    static const char *const mkeys[] = {"cpu_hour",         "gpu_hour",     "gb_ingested",
-                                        "gb_stored",        "gb_forwarded", "input_tokens_1k",
-                                        "output_tokens_1k", NULL};
-    static const char *const akeys[] = {
-        "capex", "lifetime_years", "power_kw", "power_price_kwh", "operations_per_year",
-        "gpus",  "cpus",           "gpu_share", "gb_ingested",    "gb_stored",
-        "gb_forwarded", NULL};
+    static const char *const keys[] = {
+        "model",   "currency",  "provider", "region", "service_category",
+        "metered", "amortised", NULL};
+    static const char *const mkeys[] = {
+        "cpu_hour",     "gpu_hour",        "gb_ingested",      "gb_stored",
+        "gb_forwarded", "input_tokens_1k", "output_tokens_1k", NULL};
+    static const char *const akeys[] = {"capex",
+                                        "lifetime_years",
+                                        "power_kw",
+                                        "power_price_kwh",
+                                        "operations_per_year",
+                                        "gpus",
+                                        "cpus",
+                                        "gpu_share",
+                                        "gb_ingested",
+                                        "gb_stored",
+                                        "gb_forwarded",
+                                        NULL};
     const tg_ynode *v;
 
     CHECK(tg_yaml_check_keys(L->file, n, keys, L->err, L->errlen));
@@ -75,21 +84,23 @@ static int load_cost(loader *L, const tg_ynode *n, tg_cost_model *m)
                                  "cost.model must be metered or amortised");
     }
     if ((v = tg_yaml_get(n, "currency"))) {
-        CHECK(tg_yaml_str(L->file, v, m->currency, sizeof(m->currency), L->err, L->errlen));
+        CHECK(
+            tg_yaml_str(L->file, v, m->currency, sizeof(m->currency), L->err, L->errlen));
         if (strlen(m->currency) != 3)
             return tg_yaml_error(L->err, L->errlen, L->file, v,
                                  "currency must be an ISO 4217 code such as EUR");
     }
     if ((v = tg_yaml_get(n, "provider")))
-        CHECK(tg_yaml_str(L->file, v, m->provider, sizeof(m->provider), L->err, L->errlen));
+        CHECK(
+            tg_yaml_str(L->file, v, m->provider, sizeof(m->provider), L->err, L->errlen));
     if ((v = tg_yaml_get(n, "region")))
         CHECK(tg_yaml_str(L->file, v, m->region, sizeof(m->region), L->err, L->errlen));
     if ((v = tg_yaml_get(n, "service_category")))
         CHECK(tg_yaml_str(L->file, v, m->service_category, sizeof(m->service_category),
                           L->err, L->errlen));
     if ((v = tg_yaml_get(n, "metered"))) {
-        double *dst[] = {&m->cpu_hour,  &m->gpu_hour,        &m->gb_ingested,
-                         &m->gb_stored, &m->gb_forwarded,    &m->input_tokens_1k,
+        double *dst[] = {&m->cpu_hour,        &m->gpu_hour,     &m->gb_ingested,
+                         &m->gb_stored,       &m->gb_forwarded, &m->input_tokens_1k,
                          &m->output_tokens_1k};
         CHECK(tg_yaml_check_keys(L->file, v, mkeys, L->err, L->errlen));
         for (size_t i = 0; mkeys[i]; i++) {
@@ -103,9 +114,17 @@ static int load_cost(loader *L, const tg_ynode *n, tg_cost_model *m)
         }
     }
     if ((v = tg_yaml_get(n, "amortised"))) {
-        double *dst[] = {&m->capex, &m->lifetime_years, &m->power_kw,
-                         &m->power_price_kwh, &m->operations_per_year, &m->gpus, &m->cpus,
-                         &m->gpu_share, &m->gb_ingested, &m->gb_stored, &m->gb_forwarded};
+        double *dst[] = {&m->capex,
+                         &m->lifetime_years,
+                         &m->power_kw,
+                         &m->power_price_kwh,
+                         &m->operations_per_year,
+                         &m->gpus,
+                         &m->cpus,
+                         &m->gpu_share,
+                         &m->gb_ingested,
+                         &m->gb_stored,
+                         &m->gb_forwarded};
         CHECK(tg_yaml_check_keys(L->file, v, akeys, L->err, L->errlen));
         for (size_t i = 0; akeys[i]; i++) {
             const tg_ynode *x = tg_yaml_get(v, akeys[i]);
@@ -121,7 +140,8 @@ static int load_cost(loader *L, const tg_ynode *n, tg_cost_model *m)
                                  "gpu_share is a fraction between 0 and 1");
         }
         if (tg_yaml_get(v, "lifetime_years") && m->lifetime_years <= 0)
-            return tg_yaml_error(L->err, L->errlen, L->file, tg_yaml_get(v, "lifetime_years"),
+            return tg_yaml_error(L->err, L->errlen, L->file,
+                                 tg_yaml_get(v, "lifetime_years"),
                                  "lifetime_years must be positive");
     }
     return 0;
@@ -162,15 +182,16 @@ static int load_metrics(loader *L, const tg_ynode *n, tg_forward_config *cfg)
                 return tg_yaml_error(L->err, L->errlen, L->file, r,
                                      "a rename rule needs from and to");
             CHECK(tg_yaml_str(L->file, x, mr->from, sizeof(mr->from), L->err, L->errlen));
-            CHECK(tg_yaml_str(L->file, tg_yaml_get(r, "to"), mr->to, sizeof(mr->to), L->err,
-                              L->errlen));
+            CHECK(tg_yaml_str(L->file, tg_yaml_get(r, "to"), mr->to, sizeof(mr->to),
+                              L->err, L->errlen));
             fl = strlen(mr->from);
             if (fl > 0 && mr->from[fl - 1] == '*') {
                 mr->prefix = 1;
                 mr->from[fl - 1] = '\0';
             }
             if ((x = tg_yaml_get(r, "unit")))
-                CHECK(tg_yaml_str(L->file, x, mr->unit, sizeof(mr->unit), L->err, L->errlen));
+                CHECK(tg_yaml_str(L->file, x, mr->unit, sizeof(mr->unit), L->err,
+                                  L->errlen));
             if ((x = tg_yaml_get(r, "scale"))) {
                 CHECK(tg_yaml_double(L->file, x, &mr->scale, L->err, L->errlen));
                 if (mr->scale == 0)
@@ -202,10 +223,19 @@ static int load_metrics(loader *L, const tg_ynode *n, tg_forward_config *cfg)
 
 static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
 {
-    static const char *const keys[] = {
-        "outbox", "heartbeat_interval", "retry", "timeout", "connect_timeout", "zstd_level",
-        "send",   "tls",                "jurisdiction", "allow_keys", "metrics", "cost",
-        NULL};
+    static const char *const keys[] = {"outbox",
+                                       "heartbeat_interval",
+                                       "retry",
+                                       "timeout",
+                                       "connect_timeout",
+                                       "zstd_level",
+                                       "send",
+                                       "tls",
+                                       "jurisdiction",
+                                       "allow_keys",
+                                       "metrics",
+                                       "cost",
+                                       NULL};
     static const char *const okeys[] = {"max_bytes", "flush_interval", "max_batch_spans",
                                         NULL};
     static const char *const rkeys[] = {"initial", "max", NULL};
@@ -224,7 +254,8 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
                                      "outbox.max_bytes must be at least 64KiB");
         }
         if ((x = tg_yaml_get(v, "flush_interval"))) {
-            CHECK(tg_yaml_duration_ms(L->file, x, &cfg->flush_interval_ms, L->err, L->errlen));
+            CHECK(tg_yaml_duration_ms(L->file, x, &cfg->flush_interval_ms, L->err,
+                                      L->errlen));
             if (cfg->flush_interval_ms < 10)
                 return tg_yaml_error(L->err, L->errlen, L->file, x,
                                      "flush_interval must be at least 10ms");
@@ -237,7 +268,8 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
         }
     }
     if ((v = tg_yaml_get(n, "heartbeat_interval"))) {
-        CHECK(tg_yaml_duration_ms(L->file, v, &cfg->heartbeat_interval_ms, L->err, L->errlen));
+        CHECK(tg_yaml_duration_ms(L->file, v, &cfg->heartbeat_interval_ms, L->err,
+                                  L->errlen));
         if (cfg->heartbeat_interval_ms < 100)
             return tg_yaml_error(L->err, L->errlen, L->file, v,
                                  "heartbeat_interval must be at least 100ms");
@@ -245,17 +277,21 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
     if ((v = tg_yaml_get(n, "retry"))) {
         CHECK(tg_yaml_check_keys(L->file, v, rkeys, L->err, L->errlen));
         if ((x = tg_yaml_get(v, "initial")))
-            CHECK(tg_yaml_duration_ms(L->file, x, &cfg->retry_initial_ms, L->err, L->errlen));
+            CHECK(tg_yaml_duration_ms(L->file, x, &cfg->retry_initial_ms, L->err,
+                                      L->errlen));
         if ((x = tg_yaml_get(v, "max")))
             CHECK(tg_yaml_duration_ms(L->file, x, &cfg->retry_max_ms, L->err, L->errlen));
         if (cfg->retry_initial_ms == 0 || cfg->retry_max_ms < cfg->retry_initial_ms)
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "retry.initial must be > 0 and retry.max >= retry.initial");
+            return tg_yaml_error(
+                L->err, L->errlen, L->file, v,
+                "retry.initial must be > 0 and retry.max >= retry.initial");
     }
     if ((v = tg_yaml_get(n, "timeout")))
-        CHECK(tg_yaml_duration_ms(L->file, v, &cfg->request_timeout_ms, L->err, L->errlen));
+        CHECK(
+            tg_yaml_duration_ms(L->file, v, &cfg->request_timeout_ms, L->err, L->errlen));
     if ((v = tg_yaml_get(n, "connect_timeout")))
-        CHECK(tg_yaml_duration_ms(L->file, v, &cfg->connect_timeout_ms, L->err, L->errlen));
+        CHECK(
+            tg_yaml_duration_ms(L->file, v, &cfg->connect_timeout_ms, L->err, L->errlen));
     if ((v = tg_yaml_get(n, "zstd_level"))) {
         CHECK(tg_yaml_u64(L->file, v, &u, L->err, L->errlen));
         if (u < 1 || u > 19)
@@ -275,8 +311,8 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
     if ((v = tg_yaml_get(n, "tls"))) {
         CHECK(tg_yaml_check_keys(L->file, v, tkeys, L->err, L->errlen));
         if ((x = tg_yaml_get(v, "ca_file")))
-            CHECK(tg_yaml_str(L->file, x, cfg->tls_ca_file, sizeof(cfg->tls_ca_file), L->err,
-                              L->errlen));
+            CHECK(tg_yaml_str(L->file, x, cfg->tls_ca_file, sizeof(cfg->tls_ca_file),
+                              L->err, L->errlen));
         if ((x = tg_yaml_get(v, "cert_file")))
             CHECK(tg_yaml_str(L->file, x, cfg->tls_cert_file, sizeof(cfg->tls_cert_file),
                               L->err, L->errlen));
@@ -288,8 +324,8 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
                                  "tls.cert_file and tls.key_file go together");
     }
     if ((v = tg_yaml_get(n, "jurisdiction")))
-        CHECK(tg_yaml_str(L->file, v, cfg->jurisdiction, sizeof(cfg->jurisdiction), L->err,
-                          L->errlen));
+        CHECK(tg_yaml_str(L->file, v, cfg->jurisdiction, sizeof(cfg->jurisdiction),
+                          L->err, L->errlen));
     if ((v = tg_yaml_get(n, "allow_keys"))) {
         if (v->kind != TG_YNODE_SEQ)
             return tg_yaml_error(L->err, L->errlen, L->file, v,

@@ -33,7 +33,7 @@ struct tg_forwarder {
     tg_outbox *outbox;
     tg_summarizer *sum;
 
-    pthread_mutex_t mu;   /* guards everything below and the condvars */
+    pthread_mutex_t mu; /* guards everything below and the condvars */
     pthread_cond_t work_cv, send_cv;
     int stop;
     int work_kicked, send_kicked;

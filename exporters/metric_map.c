@@ -40,8 +40,8 @@ static const struct {
     {"mode", "cpu.mode"},
 };
 
-int tg_metric_map_name(const tg_forward_config *cfg, const char *name, char *buf, size_t cap,
-                       tg_metric_mapped *out)
+int tg_metric_map_name(const tg_forward_config *cfg, const char *name, char *buf,
+                       size_t cap, tg_metric_mapped *out)
 {
     out->name = name;
     out->unit = NULL;

@@ -25,8 +25,15 @@
 #define META_COUNTERS "counters"
 
 /* Counters kept in meta as one array of u64 BE, in this order. */
-enum { C_SHED_BATCHES, C_SHED_STRIPPED, C_SHED_RECORDS, C_SHED_SPANS, C_SHED_BYTES, C_REJECTED,
-       C_COUNT };
+enum {
+    C_SHED_BATCHES,
+    C_SHED_STRIPPED,
+    C_SHED_RECORDS,
+    C_SHED_SPANS,
+    C_SHED_BYTES,
+    C_REJECTED,
+    C_COUNT
+};
 
 struct tg_outbox {
     MDB_env *env;
@@ -36,7 +43,7 @@ struct tg_outbox {
     char site[128], destination[64], url[1024];
     uint8_t epoch[16];
     char epoch_hex[33];
-    uint64_t inflight; /* seq in flight, 0: none */
+    uint64_t inflight;  /* seq in flight, 0: none */
     tg_outbox_stats st; /* under mu */
 };
 
@@ -303,11 +310,11 @@ static int shed_strip_one(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, uint6
             s->records -= e->spans;
             s->spans -= e->spans;
             if ((rc = ledger_shed(ob, txn, e, e->spans, e->spans,
-                                  e->stored_bytes > nzlen ? e->stored_bytes - nzlen : 0, now,
-                                  s)) ||
+                                  e->stored_bytes > nzlen ? e->stored_bytes - nzlen : 0,
+                                  now, s)) ||
                 (rc = notice_add(ob, txn, seq, 0, e->spans, e->spans,
-                                 e->stored_bytes > nzlen ? e->stored_bytes - nzlen : 0, now,
-                                 "outbox budget: span summaries dropped")))
+                                 e->stored_bytes > nzlen ? e->stored_bytes - nzlen : 0,
+                                 now, "outbox budget: span summaries dropped")))
                 goto out;
             e->records -= e->spans;
             e->spans = 0;
@@ -365,9 +372,10 @@ static int shed_drop_one(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, uint64
             s->bytes -= e->stored_bytes;
             s->records -= e->records;
             s->spans -= e->spans;
-            if ((rc = ledger_shed(ob, txn, e, e->records, e->spans, e->stored_bytes, now, s)) ||
-                (rc = notice_add(ob, txn, seq, 1, e->spans, e->records, e->stored_bytes, now,
-                                 "outbox budget: batch dropped")))
+            if ((rc = ledger_shed(ob, txn, e, e->records, e->spans, e->stored_bytes, now,
+                                  s)) ||
+                (rc = notice_add(ob, txn, seq, 1, e->spans, e->records, e->stored_bytes,
+                                 now, "outbox budget: batch dropped")))
                 goto out;
             rc = 1;
             goto out;
@@ -381,8 +389,8 @@ out:
     return rc;
 }
 
-static int enforce_budget(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, uint64_t target,
-                          uint64_t now)
+static int enforce_budget(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s,
+                          uint64_t target, uint64_t now)
 {
     int rc;
 
@@ -413,8 +421,8 @@ static void refresh_oldest(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s)
     if (mdb_cursor_open(txn, ob->db_entries, &cur))
         return;
     if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) {
-        Tollgate__V1__OutboxEntry *e = tollgate__v1__outbox_entry__unpack(NULL, v.mv_size,
-                                                                          v.mv_data);
+        Tollgate__V1__OutboxEntry *e =
+            tollgate__v1__outbox_entry__unpack(NULL, v.mv_size, v.mv_data);
         if (e) {
             s->oldest_created_ns = e->created_unix_nano;
             tollgate__v1__outbox_entry__free_unpacked(e, NULL);
@@ -440,7 +448,8 @@ static int load_state(tg_outbox *ob, MDB_txn *txn)
     } else {
         if (RAND_bytes(ob->epoch, 16) != 1)
             return TG_EIO;
-        if ((rc = meta_put_u64(txn, ob->db_meta, META_FORMAT, TG_OUTBOX_FORMAT_VERSION)) ||
+        if ((rc =
+                 meta_put_u64(txn, ob->db_meta, META_FORMAT, TG_OUTBOX_FORMAT_VERSION)) ||
             (rc = meta_put(txn, ob->db_meta, META_EPOCH, ob->epoch, 16)) ||
             (rc = meta_put_u64(txn, ob->db_meta, META_NEXT, 1)))
             return mdb_err(rc);
@@ -469,8 +478,8 @@ static int load_state(tg_outbox *ob, MDB_txn *txn)
         return mdb_err(rc);
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
-        Tollgate__V1__OutboxEntry *e = tollgate__v1__outbox_entry__unpack(NULL, v.mv_size,
-                                                                          v.mv_data);
+        Tollgate__V1__OutboxEntry *e =
+            tollgate__v1__outbox_entry__unpack(NULL, v.mv_size, v.mv_data);
         if (e) {
             s->batches++;
             s->bytes += e->stored_bytes;
@@ -503,7 +512,8 @@ tg_outbox *tg_outbox_open(const char *dir, const tg_outbox_options *opt, int *er
     snprintf(ob->site, sizeof(ob->site), "%s", opt->site ? opt->site : "");
     snprintf(ob->destination, sizeof(ob->destination), "%s",
              opt->destination ? opt->destination : "central");
-    snprintf(ob->url, sizeof(ob->url), "%s", opt->destination_url ? opt->destination_url : "");
+    snprintf(ob->url, sizeof(ob->url), "%s",
+             opt->destination_url ? opt->destination_url : "");
     pthread_mutex_init(&ob->mu, NULL);
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         *err = TG_EIO;
@@ -515,7 +525,8 @@ tg_outbox *tg_outbox_open(const char *dir, const tg_outbox_options *opt, int *er
     map = (size_t)(ob->opt.max_bytes * 3 + (1ull << 30));
     if ((rc = mdb_env_create(&ob->env)) || (rc = mdb_env_set_maxdbs(ob->env, 8)) ||
         (rc = mdb_env_set_mapsize(ob->env, map)) ||
-        (rc = mdb_env_open(ob->env, dir, MDB_NOTLS | (opt->no_sync ? MDB_NOSYNC : 0), 0640))) {
+        (rc = mdb_env_open(ob->env, dir, MDB_NOTLS | (opt->no_sync ? MDB_NOSYNC : 0),
+                           0640))) {
         tg_error("outbox open failed", "err=\"%s\"", mdb_strerror(rc));
         *err = mdb_err(rc);
         goto fail;
@@ -902,8 +913,8 @@ int tg_outbox_ack(tg_outbox *ob, uint64_t through)
     }
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0 && get_be64(k.mv_data) <= through) {
-        Tollgate__V1__OutboxEntry *e = tollgate__v1__outbox_entry__unpack(NULL, v.mv_size,
-                                                                          v.mv_data);
+        Tollgate__V1__OutboxEntry *e =
+            tollgate__v1__outbox_entry__unpack(NULL, v.mv_size, v.mv_data);
         MDB_val bk = {8, k.mv_data};
         if (e) {
             s.batches--;
@@ -990,8 +1001,8 @@ typedef struct verify_ctx {
     int failed;
 } verify_ctx;
 
-static int verify_one(void *ctx, const Tollgate__V1__EgressRecord *r, const uint8_t *bytes,
-                      size_t len)
+static int verify_one(void *ctx, const Tollgate__V1__EgressRecord *r,
+                      const uint8_t *bytes, size_t len)
 {
     verify_ctx *c = ctx;
     Tollgate__V1__EgressRecord copy = *r;
@@ -1000,8 +1011,8 @@ static int verify_one(void *ctx, const Tollgate__V1__EgressRecord *r, const uint
 
     (void)bytes;
     (void)len;
-    if (r->index != c->n || r->prev_hash.len != 32 || memcmp(r->prev_hash.data, c->prev, 32) ||
-        r->entry_hash.len != 32)
+    if (r->index != c->n || r->prev_hash.len != 32 ||
+        memcmp(r->prev_hash.data, c->prev, 32) || r->entry_hash.len != 32)
         goto bad;
     copy.entry_hash.data = NULL;
     copy.entry_hash.len = 0;

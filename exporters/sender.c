@@ -70,7 +70,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 /* Aborts a transfer in progress when the forwarder stops. */
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un)
 {
     tg_forwarder *f = ud;
     int stop;
@@ -160,11 +161,11 @@ static void clock_sample_add(tg_forwarder *f, uint64_t t1, uint64_t t2, uint64_t
 }
 
 enum outcome {
-    OUT_OK = 0,      /* accepted, duplicate or heartbeat */
-    OUT_RETRY,       /* transport or server error: back off */
-    OUT_VERSION,     /* renegotiated: retry now */
-    OUT_REJECTED,    /* the centre refuses this batch for good */
-    OUT_AUTH,        /* token refused: back off (long) */
+    OUT_OK = 0,   /* accepted, duplicate or heartbeat */
+    OUT_RETRY,    /* transport or server error: back off */
+    OUT_VERSION,  /* renegotiated: retry now */
+    OUT_REJECTED, /* the centre refuses this batch for good */
+    OUT_AUTH,     /* token refused: back off (long) */
 };
 
 /* One exchange. With a batch, `body` is its zstd bytes in `version`. */
@@ -266,8 +267,9 @@ static enum outcome exchange(tg_forwarder *f, CURL *c, uint64_t seq, const uint8
         pthread_mutex_lock(&f->mu);
         f->auth_failures++;
         pthread_mutex_unlock(&f->mu);
-        set_error(f, "%s", status == 401 ? "the centre refused the token (401)"
-                                         : "the centre refused this site (403)");
+        set_error(f, "%s",
+                  status == 401 ? "the centre refused the token (401)"
+                                : "the centre refused this site (403)");
         out = OUT_AUTH;
         goto done;
     }
@@ -420,11 +422,12 @@ void *tg_fwd_sender_main(void *arg)
             version = f->version;
             pthread_mutex_unlock(&f->mu);
             if (version != 2) {
-                if (tg_wire_transcode(b.blob, b.len, version, f->cfg.zstd_level, &trans, &len,
-                                      &raw) != 0) {
+                if (tg_wire_transcode(b.blob, b.len, version, f->cfg.zstd_level, &trans,
+                                      &len, &raw) != 0) {
                     tg_outbox_release(f->outbox);
                     tg_outbox_batch_free(&b);
-                    set_error(f, "%s", "cannot re-encode a batch for the centre's version");
+                    set_error(f, "%s",
+                              "cannot re-encode a batch for the centre's version");
                     if (sleep_backoff(f, f->cfg.retry_max_ms))
                         break;
                     continue;

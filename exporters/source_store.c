@@ -23,7 +23,8 @@ struct tg_fwd_store_source {
  * are kept short (READ_IN_TXN records, a few milliseconds). */
 #define READ_IN_TXN 8
 
-static int store_read(void *src, uint64_t after, size_t max, tg_fwd_visit_cb cb, void *ctx)
+static int store_read(void *src, uint64_t after, size_t max, tg_fwd_visit_cb cb,
+                      void *ctx)
 {
     tg_fwd_store_source *s = src;
 
@@ -100,14 +101,17 @@ tg_forward_link *tg_forward_link_start(const tg_forward_link_options *o, char *e
     if (o->config_file && o->config_file[0] &&
         (rc = tg_forward_config_load(o->config_file, "forward", &cfg, err, errlen)))
         return NULL;
-    if (extra && extra[0] && (rc = tg_forward_config_load(extra, "forward", &cfg, err, errlen)))
+    if (extra && extra[0] &&
+        (rc = tg_forward_config_load(extra, "forward", &cfg, err, errlen)))
         return NULL;
     if (!o->token_file || !o->token_file[0]) {
-        snprintf(err, errlen, "forwarding to %s needs --central-token-file", o->central_url);
+        snprintf(err, errlen, "forwarding to %s needs --central-token-file",
+                 o->central_url);
         return NULL;
     }
     if ((rc = tg_forwarder_read_token(o->token_file, token, sizeof(token)))) {
-        snprintf(err, errlen, "cannot read a token from %s (missing, empty or not printable)",
+        snprintf(err, errlen,
+                 "cannot read a token from %s (missing, empty or not printable)",
                  o->token_file);
         return NULL;
     }

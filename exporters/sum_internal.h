@@ -79,15 +79,15 @@ typedef struct carry_ent {
 
 struct tg_summarizer {
     const tg_forward_config *cfg;
-    tg_arena arena;   /* the period's strings and records */
-    smap groups;      /* service -> span_group */
-    pvec group_list;  /* span_group*, in first-seen order */
-    smap red;         /* key -> red_ent */
-    smap ops;         /* span name -> its template (the RED operation) */
+    tg_arena arena;  /* the period's strings and records */
+    smap groups;     /* service -> span_group */
+    pvec group_list; /* span_group*, in first-seen order */
+    smap red;        /* key -> red_ent */
+    smap ops;        /* span name -> its template (the RED operation) */
     pvec red_list;
     smap logs;
     pvec log_list;
-    pvec metrics;     /* Tollgate__V1__MetricPoint* */
+    pvec metrics; /* Tollgate__V1__MetricPoint* */
     smap costs;
     pvec cost_list;
     smap series;      /* hash -> series_state (malloc'd, crosses periods) */
@@ -97,20 +97,20 @@ struct tg_summarizer {
     uint64_t t_min, t_max;
     uint64_t spans;
     uint64_t created_ns; /* first add: counters older than this give baselines */
-    int failed;       /* an allocation failed in this period */
+    int failed;          /* an allocation failed in this period */
 };
 
 /* Interned copy of [s, s+n) in the period arena (NULL on OOM). */
 const char *tg_sum_intern(tg_summarizer *s, const char *p, size_t n);
 void tg_sum_time(tg_summarizer *s, uint64_t t_ns);
-void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter, int64_t hour,
-                     double qty);
+void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
+                     int64_t hour, double qty);
 /* "service.name" of a resource, or "unknown_service". */
 const char *tg_sum_service_of(const Opentelemetry__Proto__Resource__V1__Resource *r);
 /* Copies scalar attributes into wire KeyValues (labels renamed when
  * `map_labels`). */
-int tg_sum_copy_attrs(tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n, int map_labels,
-                      Tollgate__V1__KeyValue ***out, size_t *nout);
+int tg_sum_copy_attrs(tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
+                      int map_labels, Tollgate__V1__KeyValue ***out, size_t *nout);
 
 /* sum_metrics.c */
 int tg_sum_add_metrics(tg_summarizer *s, const tg_otlp_metrics_req *viewed);

@@ -16,11 +16,10 @@ typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint number_point;
 
 /* ---- metric points ------------------------------------------------------- */
 
-static Tollgate__V1__MetricPoint *new_point(tg_summarizer *s, const char *svc,
-                                            const tg_metric_mapped *mm, const otlp_metric *m,
-                                            Tollgate__V1__MetricPoint__Type type,
-                                            tg_otlp_kv *const *attrs, size_t nattrs,
-                                            uint64_t t)
+static Tollgate__V1__MetricPoint *
+new_point(tg_summarizer *s, const char *svc, const tg_metric_mapped *mm,
+          const otlp_metric *m, Tollgate__V1__MetricPoint__Type type,
+          tg_otlp_kv *const *attrs, size_t nattrs, uint64_t t)
 {
     Tollgate__V1__MetricPoint *p = tg_arena_alloc(&s->arena, sizeof(*p));
     const char *unit = mm->unit ? mm->unit : (m->unit ? m->unit : "");
@@ -45,9 +44,11 @@ static Tollgate__V1__MetricPoint *new_point(tg_summarizer *s, const char *svc,
 
 static double number_value(const number_point *dp)
 {
-    if (dp->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT)
+    if (dp->value_case ==
+        OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT)
         return (double)dp->as_int;
-    if (dp->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE)
+    if (dp->value_case ==
+        OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE)
         return dp->as_double;
     return NAN;
 }
@@ -74,7 +75,8 @@ static int add_metric(tg_summarizer *s, const char *svc, const otlp_metric *m)
             p = new_point(s, svc, &mm, m,
                           is_sum ? TOLLGATE__V1__METRIC_POINT__TYPE__SUM
                                  : TOLLGATE__V1__METRIC_POINT__TYPE__GAUGE,
-                          pts[i]->attributes, pts[i]->n_attributes, pts[i]->time_unix_nano);
+                          pts[i]->attributes, pts[i]->n_attributes,
+                          pts[i]->time_unix_nano);
             if (!p)
                 return TG_ENOMEM;
             p->value = v * mm.scale;
@@ -151,7 +153,8 @@ static int add_metric(tg_summarizer *s, const char *svc, const otlp_metric *m)
                 e->counts = tg_arena_alloc(&s->arena, e->n_counts * sizeof(uint64_t));
                 if (!e->counts)
                     return TG_ENOMEM;
-                memcpy(e->counts, dp->positive->bucket_counts, e->n_counts * sizeof(uint64_t));
+                memcpy(e->counts, dp->positive->bucket_counts,
+                       e->n_counts * sizeof(uint64_t));
             }
             p->exp = e;
         }
@@ -160,7 +163,8 @@ static int add_metric(tg_summarizer *s, const char *svc, const otlp_metric *m)
         if (!m->summary)
             break;
         for (size_t i = 0; i < m->summary->n_data_points; i++) {
-            Opentelemetry__Proto__Metrics__V1__SummaryDataPoint *dp = m->summary->data_points[i];
+            Opentelemetry__Proto__Metrics__V1__SummaryDataPoint *dp =
+                m->summary->data_points[i];
             p = new_point(s, svc, &mm, m, TOLLGATE__V1__METRIC_POINT__TYPE__SUMMARY,
                           dp->attributes, dp->n_attributes, dp->time_unix_nano);
             if (!p)
@@ -168,7 +172,8 @@ static int add_metric(tg_summarizer *s, const char *svc, const otlp_metric *m)
             p->count = dp->count;
             p->sum = dp->sum * mm.scale;
             if (dp->n_quantile_values) {
-                p->quantiles = tg_arena_alloc(&s->arena, 2 * dp->n_quantile_values * sizeof(double));
+                p->quantiles =
+                    tg_arena_alloc(&s->arena, 2 * dp->n_quantile_values * sizeof(double));
                 if (!p->quantiles)
                     return TG_ENOMEM;
                 for (size_t q = 0; q < dp->n_quantile_values; q++) {
@@ -188,10 +193,12 @@ static int add_metric(tg_summarizer *s, const char *svc, const otlp_metric *m)
 int tg_sum_add_metrics(tg_summarizer *s, const tg_otlp_metrics_req *req)
 {
     for (size_t i = 0; i < req->n_resource_metrics; i++) {
-        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[i];
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm =
+            req->resource_metrics[i];
         const char *svc = tg_sum_service_of(rm->resource);
         for (size_t j = 0; j < rm->n_scope_metrics; j++) {
-            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
+                rm->scope_metrics[j];
             for (size_t k = 0; k < sm->n_metrics; k++) {
                 int rc = add_metric(s, svc, sm->metrics[k]);
                 if (rc)
@@ -204,10 +211,10 @@ int tg_sum_add_metrics(tg_summarizer *s, const tg_otlp_metrics_req *req)
 
 /* ---- cost quantities ------------------------------------------------------- */
 
-static const char *const cpu_counters[] = {"process.cpu.time", "process_cpu_seconds_total",
-                                           "container.cpu.time",
-                                           "container_cpu_usage_seconds_total",
-                                           "k8s.pod.cpu.time", NULL};
+static const char *const cpu_counters[] = {
+    "process.cpu.time",   "process_cpu_seconds_total",
+    "container.cpu.time", "container_cpu_usage_seconds_total",
+    "k8s.pod.cpu.time",   NULL};
 static const char *const gpu_counters[] = {"gpu.time", "hw.gpu.time", "tollgate.gpu.time",
                                            NULL};
 static const char *const gpu_gauges[] = {"hw.gpu.utilization", "gpu.utilization",
@@ -239,9 +246,11 @@ static double attr_number(const tg_otlp_kv *kv)
 {
     if (!kv->value)
         return NAN;
-    if (kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
+    if (kv->value->value_case ==
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
         return (double)kv->value->int_value;
-    if (kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE)
+    if (kv->value->value_case ==
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE)
         return kv->value->double_value;
     return NAN;
 }
@@ -257,8 +266,9 @@ static uint64_t series_key(const char *svc, const char *name, const number_point
         if (!kv || !kv->key)
             continue;
         h = tg_sum_hash(kv->key, strlen(kv->key), h);
-        if (kv->value && kv->value->value_case ==
-                             OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+        if (kv->value &&
+            kv->value->value_case ==
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
             kv->value->string_value)
             h = tg_sum_hash(kv->value->string_value, strlen(kv->value->string_value), h);
         else if (kv->value)
@@ -292,11 +302,12 @@ static void cost_metric(tg_summarizer *s, const char *svc, const otlp_metric *m,
 
     if (!cpu && !gpuc && !gpug)
         return;
-    if ((cpu || gpuc) && m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM &&
-        m->sum) {
+    if ((cpu || gpuc) &&
+        m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM && m->sum) {
         const char *meter = cpu ? "cpu-seconds" : "gpu-seconds";
-        int cumulative = m->sum->aggregation_temporality ==
-                         OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+        int cumulative =
+            m->sum->aggregation_temporality ==
+            OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
         for (size_t i = 0; i < m->sum->n_data_points; i++) {
             const number_point *dp = m->sum->data_points[i];
             double v = number_value(dp), d = v;
@@ -385,27 +396,27 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
     if (!s->created_ns)
         s->created_ns = now_ns;
 
-#define ITEMS(svc, n)                                                                      \
-    do {                                                                                   \
-        const char *a_ = attributed((svc), allowed, n_allowed);                            \
-        size_t j_;                                                                         \
-        for (j_ = 0; j_ < nsvc; j_++)                                                      \
-            if (strcmp(svc_name[j_], a_) == 0)                                             \
-                break;                                                                     \
-        if (j_ == nsvc && nsvc < 64) {                                                     \
-            svc_name[nsvc] = a_;                                                           \
-            svc_items[nsvc++] = 0;                                                         \
-        }                                                                                  \
-        if (j_ < nsvc)                                                                     \
-            svc_items[j_] += (n);                                                          \
-        total += (n);                                                                      \
+#define ITEMS(svc, n)                                                                    \
+    do {                                                                                 \
+        const char *a_ = attributed((svc), allowed, n_allowed);                          \
+        size_t j_;                                                                       \
+        for (j_ = 0; j_ < nsvc; j_++)                                                    \
+            if (strcmp(svc_name[j_], a_) == 0)                                           \
+                break;                                                                   \
+        if (j_ == nsvc && nsvc < 64) {                                                   \
+            svc_name[nsvc] = a_;                                                         \
+            svc_items[nsvc++] = 0;                                                       \
+        }                                                                                \
+        if (j_ < nsvc)                                                                   \
+            svc_items[j_] += (n);                                                        \
+        total += (n);                                                                    \
     } while (0)
 
     if (sig == TG_SIGNAL_TRACES) {
         const tg_otlp_traces_req *r = (const tg_otlp_traces_req *)raw;
         for (size_t i = 0; i < r->n_resource_spans; i++) {
-            const char *svc = attributed(tg_sum_service_of(r->resource_spans[i]->resource),
-                                         allowed, n_allowed);
+            const char *svc = attributed(
+                tg_sum_service_of(r->resource_spans[i]->resource), allowed, n_allowed);
             uint64_t n = 0;
             for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
                 const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
@@ -428,8 +439,8 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
     } else {
         const tg_otlp_metrics_req *r = (const tg_otlp_metrics_req *)raw;
         for (size_t i = 0; i < r->n_resource_metrics; i++) {
-            const char *svc = attributed(tg_sum_service_of(r->resource_metrics[i]->resource),
-                                         allowed, n_allowed);
+            const char *svc = attributed(
+                tg_sum_service_of(r->resource_metrics[i]->resource), allowed, n_allowed);
             uint64_t n = 0;
             for (size_t j = 0; j < r->resource_metrics[i]->n_scope_metrics; j++) {
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
@@ -446,7 +457,8 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
         return;
     for (size_t i = 0; i < nsvc; i++) {
         double share = (double)svc_items[i] / (double)total;
-        tg_sum_cost_add(s, svc_name[i], "telemetry-ingested", hour, (double)raw_bytes * share);
+        tg_sum_cost_add(s, svc_name[i], "telemetry-ingested", hour,
+                        (double)raw_bytes * share);
         if (stored_bytes)
             tg_sum_cost_add(s, svc_name[i], "telemetry-stored", hour,
                             (double)stored_bytes * share);

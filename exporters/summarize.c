@@ -160,8 +160,8 @@ const char *tg_sum_service_of(const Opentelemetry__Proto__Resource__V1__Resource
     return "unknown_service";
 }
 
-void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter, int64_t hour,
-                     double qty)
+void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
+                     int64_t hour, double qty)
 {
     char key[512];
     size_t sl = strlen(service), ml = strlen(meter), kl;
@@ -213,10 +213,12 @@ static Tollgate__V1__KeyValue *wire_kv(tg_summarizer *s, const char *key,
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: {
         size_t n = strnlen(v->string_value ? v->string_value : "", MAX_STRING);
         /* Cut at a UTF-8 boundary so the centre's JSON stays valid. */
-        while (n > 0 && n == MAX_STRING && ((unsigned char)v->string_value[n] & 0xC0) == 0x80)
+        while (n > 0 && n == MAX_STRING &&
+               ((unsigned char)v->string_value[n] & 0xC0) == 0x80)
             n--;
         o->value_case = TOLLGATE__V1__KEY_VALUE__VALUE_STRING_VALUE;
-        o->string_value = (char *)tg_sum_intern(s, v->string_value ? v->string_value : "", n);
+        o->string_value =
+            (char *)tg_sum_intern(s, v->string_value ? v->string_value : "", n);
         if (!o->string_value)
             return NULL;
         break;
@@ -239,8 +241,8 @@ static Tollgate__V1__KeyValue *wire_kv(tg_summarizer *s, const char *key,
     return o;
 }
 
-int tg_sum_copy_attrs(tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n, int map_labels,
-                      Tollgate__V1__KeyValue ***out, size_t *nout)
+int tg_sum_copy_attrs(tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
+                      int map_labels, Tollgate__V1__KeyValue ***out, size_t *nout)
 {
     Tollgate__V1__KeyValue **arr;
     size_t w = 0;
@@ -379,8 +381,10 @@ static int add_span(tg_summarizer *s, span_group *g, const char *svc,
     uint64_t dur = sp->end_time_unix_nano > sp->start_time_unix_nano
                        ? sp->end_time_unix_nano - sp->start_time_unix_nano
                        : 0;
-    int error = sp->status && sp->status->code ==
-                                  OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+    int error =
+        sp->status &&
+        sp->status->code ==
+            OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
     const char *name = sp->name ? sp->name : "";
 
     tg_sum_time(s, sp->start_time_unix_nano);
@@ -566,15 +570,15 @@ static size_t viewed_services(enum tg_signal sig, const ProtobufCMessage *v,
 {
     size_t n = 0;
 
-#define COLLECT(arr, count)                                                                \
-    for (size_t i = 0; i < (count) && n < max; i++) {                                      \
-        const char *svc = tg_sum_service_of((arr)[i]->resource);                           \
-        size_t j;                                                                          \
-        for (j = 0; j < n; j++)                                                            \
-            if (strcmp(out[j], svc) == 0)                                                  \
-                break;                                                                     \
-        if (j == n)                                                                        \
-            out[n++] = svc;                                                                \
+#define COLLECT(arr, count)                                                              \
+    for (size_t i = 0; i < (count) && n < max; i++) {                                    \
+        const char *svc = tg_sum_service_of((arr)[i]->resource);                         \
+        size_t j;                                                                        \
+        for (j = 0; j < n; j++)                                                          \
+            if (strcmp(out[j], svc) == 0)                                                \
+                break;                                                                   \
+        if (j == n)                                                                      \
+            out[n++] = svc;                                                              \
     }
     if (sig == TG_SIGNAL_TRACES) {
         const tg_otlp_traces_req *r = (const tg_otlp_traces_req *)v;
@@ -610,8 +614,9 @@ int tg_summarizer_add(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessa
             rc = add_logs(s, (const tg_otlp_logs_req *)viewed);
             break;
         case TG_SIGNAL_METRICS:
-            rc = s->cfg->send_metrics ? tg_sum_add_metrics(s, (const tg_otlp_metrics_req *)viewed)
-                                      : 0;
+            rc = s->cfg->send_metrics
+                     ? tg_sum_add_metrics(s, (const tg_otlp_metrics_req *)viewed)
+                     : 0;
             break;
         }
     }
@@ -769,7 +774,8 @@ int tg_summarizer_build(tg_summarizer *s, Tollgate__V1__Batch *b, uint64_t now_n
     return 0;
 }
 
-void tg_summarizer_account_forwarded(tg_summarizer *s, uint64_t wire_bytes, uint64_t now_ns)
+void tg_summarizer_account_forwarded(tg_summarizer *s, uint64_t wire_bytes,
+                                     uint64_t now_ns)
 {
     uint64_t total = 0;
     int64_t hour = (int64_t)(now_ns / 1000000000ull / 3600 * 3600);
@@ -797,7 +803,8 @@ void tg_summarizer_account_forwarded(tg_summarizer *s, uint64_t wire_bytes, uint
             s->carry = ncar;
             s->cap_carry = nc;
         }
-        snprintf(s->carry[s->n_carry].service, sizeof(s->carry[0].service), "%s", g->service);
+        snprintf(s->carry[s->n_carry].service, sizeof(s->carry[0].service), "%s",
+                 g->service);
         s->carry[s->n_carry].hour = hour;
         s->carry[s->n_carry].bytes = (double)wire_bytes * (double)recs / (double)total;
         s->n_carry++;

@@ -184,7 +184,8 @@ size_t tg_template_make(const char *s, size_t len, char *out, size_t cap)
         {
             size_t j = i;
             const char *what;
-            while (j < len && !is_space((unsigned char)s[j]) && !is_delim((unsigned char)s[j]))
+            while (j < len && !is_space((unsigned char)s[j]) &&
+                   !is_delim((unsigned char)s[j]))
                 j++;
             /* scheme://rest is one URL up to the next space. */
             if (j + 2 < len && s[j] == ':' && s[j + 1] == '/' && s[j + 2] == '/') {

@@ -36,7 +36,8 @@ typedef int (*tg_fwd_visit_cb)(void *ctx, uint64_t seq, enum tg_signal sig,
 /* Where committed requests come from: the local store, or a test double. */
 typedef struct tg_fwd_source {
     /* Visits records with sequence > after, ascending, at most `max`. */
-    int (*read_after)(void *src, uint64_t after, size_t max, tg_fwd_visit_cb cb, void *ctx);
+    int (*read_after)(void *src, uint64_t after, size_t max, tg_fwd_visit_cb cb,
+                      void *ctx);
     /* Newest committed sequence (0 if none), for the lag figure. */
     uint64_t (*last_seq)(void *src);
     /* Stored (compressed) bytes per raw byte, for cost records; NULL: 0. */
@@ -51,7 +52,7 @@ typedef struct tg_forwarder_options {
     const char *token;            /* bearer token presented to the centre */
     const char *software_version; /* TG_VERSION */
     tg_fwd_source source;
-    tg_view_fn view;              /* NULL: the built-in fail-closed view */
+    tg_view_fn view; /* NULL: the built-in fail-closed view */
     void *view_ctx;
     /* The policy version recorded with everything that leaves (called per
      * batch, so a reload shows at once); NULL: the built-in view's. */
@@ -81,8 +82,8 @@ typedef struct tg_forwarder_stats {
     uint64_t batches_appended;
     /* outbox */
     uint64_t outbox_batches, outbox_bytes, outbox_records, outbox_budget;
-    double outbox_oldest_age_s;     /* 0: empty */
-    double budget_seconds_left;     /* < 0: not filling */
+    double outbox_oldest_age_s; /* 0: empty */
+    double budget_seconds_left; /* < 0: not filling */
     uint64_t shed_batches, shed_stripped, shed_records, shed_spans, rejected;
     uint64_t ledger_entries;
     /* link */
@@ -90,12 +91,12 @@ typedef struct tg_forwarder_stats {
     uint64_t auth_failures, version_refusals;
     uint64_t wire_bytes, raw_bytes;
     uint64_t batches_delivered, acked_seq;
-    uint64_t last_contact_ns;       /* site clock, 0: never */
-    int partitioned;                /* no successful exchange recently */
+    uint64_t last_contact_ns; /* site clock, 0: never */
+    int partitioned;          /* no successful exchange recently */
     unsigned protocol_version, protocol_min, protocol_max;
     char central_version[32];
     int clock_valid;
-    int64_t clock_offset_ns;        /* site minus centre */
+    int64_t clock_offset_ns; /* site minus centre */
     uint64_t clock_rtt_ns;
     int64_t server_cert_not_after, client_cert_not_after; /* unix s, 0 none */
     uint64_t backoff_ms;

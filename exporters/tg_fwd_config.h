@@ -53,28 +53,29 @@ typedef struct tg_label_rename {
 } tg_label_rename;
 
 typedef struct tg_forward_config {
-    uint64_t outbox_max_bytes;      /* outbox.max_bytes, 256MiB */
-    uint64_t flush_interval_ms;     /* outbox.flush_interval, 1s */
-    uint64_t max_batch_spans;       /* outbox.max_batch_spans, 5000 */
-    uint64_t heartbeat_interval_ms; /* heartbeat_interval, 5s */
-    uint64_t retry_initial_ms;      /* retry.initial, 250ms */
-    uint64_t retry_max_ms;          /* retry.max, 30s */
-    uint64_t request_timeout_ms;    /* timeout, 30s */
-    uint64_t connect_timeout_ms;    /* connect_timeout, 5s */
-    int zstd_level;                 /* zstd_level, 3 */
+    uint64_t outbox_max_bytes;               /* outbox.max_bytes, 256MiB */
+    uint64_t flush_interval_ms;              /* outbox.flush_interval, 1s */
+    uint64_t max_batch_spans;                /* outbox.max_batch_spans, 5000 */
+    uint64_t heartbeat_interval_ms;          /* heartbeat_interval, 5s */
+    uint64_t retry_initial_ms;               /* retry.initial, 250ms */
+    uint64_t retry_max_ms;                   /* retry.max, 30s */
+    uint64_t request_timeout_ms;             /* timeout, 30s */
+    uint64_t connect_timeout_ms;             /* connect_timeout, 5s */
+    int zstd_level;                          /* zstd_level, 3 */
     int send_spans, send_logs, send_metrics; /* send.{spans,logs,metrics}, true */
-    char tls_ca_file[1024];         /* tls.ca_file */
-    char tls_cert_file[1024];       /* tls.cert_file (mutual TLS) */
-    char tls_key_file[1024];        /* tls.key_file */
-    char jurisdiction[32];          /* jurisdiction, e.g. "DE" or "US" */
-    char allow_keys[TG_FWD_MAX_ALLOW][128]; /* allow_keys: extra keys for the built-in view */
+    char tls_ca_file[1024];                  /* tls.ca_file */
+    char tls_cert_file[1024];                /* tls.cert_file (mutual TLS) */
+    char tls_key_file[1024];                 /* tls.key_file */
+    char jurisdiction[32];                   /* jurisdiction, e.g. "DE" or "US" */
+    char allow_keys[TG_FWD_MAX_ALLOW]
+                   [128]; /* allow_keys: extra keys for the built-in view */
     size_t n_allow_keys;
-    int metrics_preset;             /* metrics.preset: prometheus (1) | none (0) */
+    int metrics_preset; /* metrics.preset: prometheus (1) | none (0) */
     tg_metric_rename renames[TG_FWD_MAX_RENAMES]; /* metrics.rename */
     size_t n_renames;
-    tg_label_rename labels[TG_FWD_MAX_LABELS];    /* metrics.labels */
+    tg_label_rename labels[TG_FWD_MAX_LABELS]; /* metrics.labels */
     size_t n_labels;
-    tg_cost_model cost;             /* cost: */
+    tg_cost_model cost; /* cost: */
 } tg_forward_config;
 
 void tg_forward_config_defaults(tg_forward_config *cfg);

@@ -21,8 +21,8 @@ typedef struct tg_metric_mapped {
 
 /* Maps `name`. A prefix rule writes the new name into buf (cap bytes);
  * other results point at config or static strings. Returns 1 if mapped. */
-int tg_metric_map_name(const tg_forward_config *cfg, const char *name, char *buf, size_t cap,
-                       tg_metric_mapped *out);
+int tg_metric_map_name(const tg_forward_config *cfg, const char *name, char *buf,
+                       size_t cap, tg_metric_mapped *out);
 
 /* The estate's name for label `key` (key itself when unchanged). */
 const char *tg_metric_map_label(const tg_forward_config *cfg, const char *key);

@@ -114,13 +114,13 @@ typedef struct tg_outbox_stats {
     uint64_t batches, bytes, records, spans;
     uint64_t oldest_created_ns; /* 0: empty */
     uint64_t next_seq, acked_seq, cursor;
-    uint64_t shed_batches;      /* dropped whole */
-    uint64_t shed_stripped;     /* lost their span summaries */
+    uint64_t shed_batches;  /* dropped whole */
+    uint64_t shed_stripped; /* lost their span summaries */
     uint64_t shed_records, shed_spans, shed_bytes;
     uint64_t rejected;
     uint64_t ledger_entries;
     uint8_t ledger_head[32];
-    uint64_t appended_bytes;    /* since open, for the fill rate */
+    uint64_t appended_bytes; /* since open, for the fill rate */
     uint64_t max_bytes;
 } tg_outbox_stats;
 

@@ -61,7 +61,8 @@ int tg_summarizer_build(tg_summarizer *s, Tollgate__V1__Batch *b, uint64_t now_n
 /* Attributes the wire bytes of the batch just built to its services as
  * telemetry-forwarded volume of the current hour; it leaves with the next
  * batch. Call after build, before clear. */
-void tg_summarizer_account_forwarded(tg_summarizer *s, uint64_t wire_bytes, uint64_t now_ns);
+void tg_summarizer_account_forwarded(tg_summarizer *s, uint64_t wire_bytes,
+                                     uint64_t now_ns);
 
 /* Starts a new period (keeps what crosses periods: counter baselines and
  * forwarded volume not yet sent). */

@@ -57,8 +57,8 @@ typedef struct tg_view_allowlist {
 
 /* tg_view_fn; ctx is a tg_view_allowlist or NULL. */
 int tg_view_allowlist_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                         const void *classification, tg_arena *arena, ProtobufCMessage **out,
-                         tg_egress_tally *tally);
+                         const void *classification, tg_arena *arena,
+                         ProtobufCMessage **out, tg_egress_tally *tally);
 
 /* 1 if `key` is on the built-in allow-list (or ctx's extra keys). */
 int tg_view_key_allowed(const tg_view_allowlist *al, const char *key);

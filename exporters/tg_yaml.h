@@ -18,13 +18,13 @@ enum tg_ynode_kind { TG_YNODE_SCALAR = 0, TG_YNODE_SEQ, TG_YNODE_MAP };
 typedef struct tg_ynode tg_ynode;
 struct tg_ynode {
     enum tg_ynode_kind kind;
-    unsigned line, col;  /* 1-based */
-    char *str;           /* scalar text, NUL-terminated */
+    unsigned line, col; /* 1-based */
+    char *str;          /* scalar text, NUL-terminated */
     size_t len;
-    int plain;           /* scalar was unquoted (so "null", "~" mean null) */
-    size_t n;            /* items (seq) or pairs (map) */
-    tg_ynode **items;    /* seq items or map values */
-    tg_ynode **keys;     /* map keys (scalars) */
+    int plain;        /* scalar was unquoted (so "null", "~" mean null) */
+    size_t n;         /* items (seq) or pairs (map) */
+    tg_ynode **items; /* seq items or map values */
+    tg_ynode **keys;  /* map keys (scalars) */
 };
 
 /* `name` is used in messages. Returns NULL with "name:line:col: message"

@@ -24,9 +24,9 @@ const char *const tg_view_default_keys[] = {
     /* HTTP, RPC, databases, messaging */
     "http.request.method", "http.method", "http.response.status_code", "http.status_code",
     "http.route", "url.scheme", "network.protocol.name", "network.protocol.version",
-    "network.transport", "rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code",
-    "db.system", "db.system.name", "db.operation", "db.operation.name",
-    "db.collection.name", "messaging.system", "messaging.operation",
+    "network.transport", "rpc.system", "rpc.service", "rpc.method",
+    "rpc.grpc.status_code", "db.system", "db.system.name", "db.operation",
+    "db.operation.name", "db.collection.name", "messaging.system", "messaging.operation",
     "messaging.operation.type", "error.type", "exception.type", "otel.status_code",
     "peer.service", "server.port",
     /* generative AI */
@@ -34,7 +34,8 @@ const char *const tg_view_default_keys[] = {
     "gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens",
     "gen_ai.usage.output_tokens", "gen_ai.token.type",
     /* resources and cost */
-    "cpu.mode", "state", "hw.type", "tollgate.cost.cpu_seconds", "tollgate.cost.gpu_seconds",
+    "cpu.mode", "state", "hw.type", "tollgate.cost.cpu_seconds",
+    "tollgate.cost.gpu_seconds",
     /* Prometheus-style labels */
     "method", "code", "status", "route", "handler", "job", "quantile", "le", NULL};
 
@@ -51,7 +52,8 @@ void tg_egress_tally_add(tg_egress_tally *t, const char *data_class, const char 
     if (n == 0)
         return;
     for (i = 0; i < t->n; i++) {
-        if (strcmp(t->e[i].data_class, data_class) == 0 && strcmp(t->e[i].action, action) == 0) {
+        if (strcmp(t->e[i].data_class, data_class) == 0 &&
+            strcmp(t->e[i].action, action) == 0) {
             t->e[i].count += n;
             return;
         }
@@ -118,7 +120,8 @@ int tg_view_key_allowed(const tg_view_allowlist *al, const char *key)
     uint32_t i;
 
     pthread_once(&keyset_once, keyset_build);
-    for (i = key_hash(key) & (KEYSET_SIZE - 1); keyset[i]; i = (i + 1) & (KEYSET_SIZE - 1))
+    for (i = key_hash(key) & (KEYSET_SIZE - 1); keyset[i];
+         i = (i + 1) & (KEYSET_SIZE - 1))
         if (strcmp(keyset[i], key) == 0)
             return 1;
     if (al)
@@ -222,8 +225,9 @@ static void ident(vctx *c, char **s)
 {
     for (const char *p = *s; p && *p; p++) {
         char ch = *p;
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == ':' || ch == '/' || ch == '-')) {
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' ||
+              ch == '/' || ch == '-')) {
             templ(c, s);
             return;
         }
@@ -319,16 +323,16 @@ static void view_logs(vctx *c, tg_otlp_logs_req *req)
 
 static void view_points_attrs(vctx *c, Opentelemetry__Proto__Metrics__V1__Metric *m)
 {
-#define FILTER_POINTS(container)                                                          \
-    do {                                                                                   \
-        if (!(container))                                                                  \
-            break;                                                                         \
-        for (size_t p = 0; p < (container)->n_data_points; p++) {                          \
-            filter_attrs(c, (container)->data_points[p]->attributes,                      \
-                         &(container)->data_points[p]->n_attributes);                      \
-            c->drop += (container)->data_points[p]->n_exemplars;                           \
-            (container)->data_points[p]->n_exemplars = 0;                                  \
-        }                                                                                  \
+#define FILTER_POINTS(container)                                                         \
+    do {                                                                                 \
+        if (!(container))                                                                \
+            break;                                                                       \
+        for (size_t p = 0; p < (container)->n_data_points; p++) {                        \
+            filter_attrs(c, (container)->data_points[p]->attributes,                     \
+                         &(container)->data_points[p]->n_attributes);                    \
+            c->drop += (container)->data_points[p]->n_exemplars;                         \
+            (container)->data_points[p]->n_exemplars = 0;                                \
+        }                                                                                \
     } while (0)
     switch (m->data_case) {
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
@@ -379,8 +383,8 @@ static void view_metrics(vctx *c, tg_otlp_metrics_req *req)
 }
 
 int tg_view_allowlist_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                         const void *classification, tg_arena *arena, ProtobufCMessage **out,
-                         tg_egress_tally *tally)
+                         const void *classification, tg_arena *arena,
+                         ProtobufCMessage **out, tg_egress_tally *tally)
 {
     vctx c;
 

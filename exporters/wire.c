@@ -36,7 +36,8 @@ void tg_protocol_range(unsigned *min, unsigned *max)
     *max = (unsigned)b;
 }
 
-int tg_zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out, size_t *outlen)
+int tg_zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out,
+                     size_t *outlen)
 {
     size_t cap = ZSTD_compressBound(len), n;
     uint8_t *buf = malloc(cap ? cap : 1);

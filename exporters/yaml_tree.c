@@ -98,7 +98,8 @@ static int node_push(tg_ynode *parent, tg_ynode *key, tg_ynode *val)
 
 static void parse_fail(builder *b, const yaml_mark_t *m, const char *msg)
 {
-    snprintf(b->err, b->errlen, "%s:%zu:%zu: %s", b->name, m->line + 1, m->column + 1, msg);
+    snprintf(b->err, b->errlen, "%s:%zu:%zu: %s", b->name, m->line + 1, m->column + 1,
+             msg);
 }
 
 /* Builds the node that starts with `ev` (already taken from the parser). */
@@ -144,7 +145,8 @@ static tg_ynode *build(builder *b, yaml_event_t *ev, int depth)
                 tg_yaml_free(n);
                 return NULL;
             }
-            if (sub.type == YAML_SEQUENCE_END_EVENT || sub.type == YAML_MAPPING_END_EVENT) {
+            if (sub.type == YAML_SEQUENCE_END_EVENT ||
+                sub.type == YAML_MAPPING_END_EVENT) {
                 yaml_event_delete(&sub);
                 return n;
             }
@@ -330,7 +332,8 @@ int tg_yaml_str(const char *file, const tg_ynode *n, char *out, size_t cap, char
     if (n->kind != TG_YNODE_SCALAR)
         return tg_yaml_error(err, errlen, file, n, "expected a string");
     if (n->len >= cap)
-        return tg_yaml_error(err, errlen, file, n, "string longer than %zu bytes", cap - 1);
+        return tg_yaml_error(err, errlen, file, n, "string longer than %zu bytes",
+                             cap - 1);
     if (memchr(n->str, '\0', n->len))
         return tg_yaml_error(err, errlen, file, n, "string contains a NUL byte");
     memcpy(out, n->str, n->len + 1);
@@ -354,7 +357,8 @@ int tg_yaml_bool(const char *file, const tg_ynode *n, int *out, char *err, size_
     return tg_yaml_error(err, errlen, file, n, "expected true or false");
 }
 
-int tg_yaml_u64(const char *file, const tg_ynode *n, uint64_t *out, char *err, size_t errlen)
+int tg_yaml_u64(const char *file, const tg_ynode *n, uint64_t *out, char *err,
+                size_t errlen)
 {
     char *end;
     unsigned long long v;
@@ -432,9 +436,8 @@ int tg_parse_duration_str(const char *s, uint64_t *out_ms)
     static const struct {
         const char *suffix;
         double ms;
-    } units[] = {{"", 1000},       {"ms", 1},         {"s", 1000},
-                 {"m", 60000},     {"h", 3600000},    {"d", 86400000},
-                 {"w", 604800000}, {"y", 31536000000.0}};
+    } units[] = {{"", 1000},     {"ms", 1},       {"s", 1000},      {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000}, {"y", 31536000000.0}};
     char *end;
     double v;
 
@@ -456,7 +459,8 @@ int tg_parse_duration_str(const char *s, uint64_t *out_ms)
     return TG_EINVAL;
 }
 
-int tg_yaml_size(const char *file, const tg_ynode *n, uint64_t *out, char *err, size_t errlen)
+int tg_yaml_size(const char *file, const tg_ynode *n, uint64_t *out, char *err,
+                 size_t errlen)
 {
     if (n->kind != TG_YNODE_SCALAR || tg_parse_size_str(n->str, out) != 0)
         return tg_yaml_error(err, errlen, file, n,
@@ -521,8 +525,10 @@ int tg_yaml_check_keys(const char *file, const tg_ynode *map, const char *const 
         if (!ok) {
             if (best)
                 return tg_yaml_error(err, errlen, file, map->keys[i],
-                                     "unknown key \"%s\" (did you mean \"%s\"?)", k, best);
-            return tg_yaml_error(err, errlen, file, map->keys[i], "unknown key \"%s\"", k);
+                                     "unknown key \"%s\" (did you mean \"%s\"?)", k,
+                                     best);
+            return tg_yaml_error(err, errlen, file, map->keys[i], "unknown key \"%s\"",
+                                 k);
         }
     }
     return 0;

@@ -23,13 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     before = cfg;
     for (int pass = 0; pass < 2; pass++) {
         rc = tg_forward_config_load_buffer("f.yaml", (const char *)data, size,
-                                           pass ? NULL : "forward", &cfg, err, sizeof(err));
+                                           pass ? NULL : "forward", &cfg, err,
+                                           sizeof(err));
         if (rc != 0) {
             if (rc != TG_ECONFIG || strncmp(err, "f.yaml", 6) != 0)
                 abort();
             if (memcmp(&cfg, &before, sizeof(cfg)) != 0)
                 abort();
-        } else if (cfg.n_renames > TG_FWD_MAX_RENAMES || cfg.n_labels > TG_FWD_MAX_LABELS ||
+        } else if (cfg.n_renames > TG_FWD_MAX_RENAMES ||
+                   cfg.n_labels > TG_FWD_MAX_LABELS ||
                    cfg.n_allow_keys > TG_FWD_MAX_ALLOW || cfg.cost.gpu_share > 1) {
             abort();
         }

@@ -68,11 +68,12 @@ static void test_sites_registry(void **state)
     (void)state;
     write_file("fra.token", "  tok-fra-123\n");
     write_file("iad.token", "tok-iad-456");
-    write_file("sites.yaml", "sites:\n"
-                             "  - name: fra\n"
-                             "    token_file: fra.token\n"
-                             "    api: \"http://127.0.0.1:9470\"\n"
-                             "  - {name: iad, token_file: iad.token, client_cert_cn: iad.example}\n");
+    write_file("sites.yaml",
+               "sites:\n"
+               "  - name: fra\n"
+               "    token_file: fra.token\n"
+               "    api: \"http://127.0.0.1:9470\"\n"
+               "  - {name: iad, token_file: iad.token, client_cert_cn: iad.example}\n");
     if (tg_sites_load(path("sites.yaml"), &s, err, sizeof(err)) != 0)
         fail_msg("%s", err);
     assert_int_equal(s.n, 2);
@@ -122,32 +123,34 @@ static void test_configs(void **state)
     assert_int_equal(c.skew_warn_ms, 250);
     write_file("central_bad.yaml", "tls:\n  require_client_cert: true\n");
     tg_central_config_defaults(&c);
-    assert_int_equal(tg_central_config_load(path("central_bad.yaml"), &c, err, sizeof(err)),
-                     TG_ECONFIG);
+    assert_int_equal(
+        tg_central_config_load(path("central_bad.yaml"), &c, err, sizeof(err)),
+        TG_ECONFIG);
     assert_non_null(strstr(err, "central_bad.yaml:2:3:"));
 
     tg_forward_config_defaults(&f);
     {
         static const char good[] = "forward:\n  outbox:\n    max_bytes: 10MiB\n"
                                    "  retry: {initial: 1s, max: 2s}\n";
-        assert_int_equal(tg_forward_config_load_buffer("f.yaml", good, strlen(good), "forward",
-                                                       &f, err, sizeof(err)),
+        assert_int_equal(tg_forward_config_load_buffer("f.yaml", good, strlen(good),
+                                                       "forward", &f, err, sizeof(err)),
                          0);
     }
     assert_int_equal(f.outbox_max_bytes, 10u << 20);
     assert_int_equal(f.retry_max_ms, 2000);
     {
         static const char bad[] = "forward:\n  cost:\n    model: leased\n";
-        assert_int_equal(tg_forward_config_load_buffer("f.yaml", bad, strlen(bad), "forward", &f,
-                                                       err, sizeof(err)),
+        assert_int_equal(tg_forward_config_load_buffer("f.yaml", bad, strlen(bad),
+                                                       "forward", &f, err, sizeof(err)),
                          TG_ECONFIG);
-        assert_non_null(strstr(err, "f.yaml:3:12: cost.model must be metered or amortised"));
+        assert_non_null(
+            strstr(err, "f.yaml:3:12: cost.model must be metered or amortised"));
     }
     {
         /* Another section of the same file is none of the forwarder's business. */
         static const char other[] = "site: fra\nforward:\n  jurisdiction: DE\n";
-        assert_int_equal(tg_forward_config_load_buffer("f.yaml", other, strlen(other), "forward",
-                                                       &f, err, sizeof(err)),
+        assert_int_equal(tg_forward_config_load_buffer("f.yaml", other, strlen(other),
+                                                       "forward", &f, err, sizeof(err)),
                          0);
         assert_string_equal(f.jurisdiction, "DE");
     }
@@ -263,7 +266,8 @@ static lines export_lines(tg_cstore *cs)
 
     assert_int_equal(tg_central_export(cs, f), 0);
     fclose(f);
-    for (p = strtok_r(buf, "\n", &save); p && L.n < 256; p = strtok_r(NULL, "\n", &save)) {
+    for (p = strtok_r(buf, "\n", &save); p && L.n < 256;
+         p = strtok_r(NULL, "\n", &save)) {
         json_error_t e;
         L.v[L.n] = json_loads(p, 0, &e);
         assert_non_null(L.v[L.n]);
@@ -320,15 +324,16 @@ static void test_store_idempotent_and_merging(void **state)
 
     L = export_lines(cs);
     assert_int_equal(count_type(&L, "site"), 2);
-    assert_int_equal(count_type(&L, "batch"), 3); /* fra 1 (replaced by the new epoch's 1), 2; iad 1 */
+    assert_int_equal(count_type(&L, "batch"),
+                     3); /* fra 1 (replaced by the new epoch's 1), 2; iad 1 */
     assert_int_equal(count_type(&L, "span"), 3);
     /* RED rows merge per site: fra's three batches add up, iad apart. */
     assert_int_equal(count_type(&L, "red"), 2);
     red = first_of(&L, "red");
     assert_string_equal(json_string_value(json_object_get(red, "site")), "fra");
     assert_int_equal(json_integer_value(json_object_get(red, "requests")), 3);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(red, "latencySeconds"),
-                                                        "count")),
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(red, "latencySeconds"), "count")),
                      3);
     assert_string_equal(json_string_value(json_object_get(red, "minute")),
                         "2023-11-14T22:14:00Z");
@@ -342,7 +347,8 @@ static void test_store_idempotent_and_merging(void **state)
                         "2023-11-14T22:00:00Z");
     assert_string_equal(json_string_value(json_object_get(cost, "ChargePeriodEnd")),
                         "2023-11-14T23:00:00Z");
-    assert_string_equal(json_string_value(json_object_get(cost, "BillingCurrency")), "EUR");
+    assert_string_equal(json_string_value(json_object_get(cost, "BillingCurrency")),
+                        "EUR");
     {
         json_t *sp = first_of(&L, "span");
         assert_int_equal(strlen(json_string_value(json_object_get(sp, "traceId"))), 32);

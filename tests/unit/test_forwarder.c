@@ -39,7 +39,8 @@ typedef struct source {
     size_t n; /* seq i+1 is v[i] */
 } source;
 
-static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb, void *cbctx)
+static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb,
+                    void *cbctx)
 {
     source *s = ctx;
     size_t n;
@@ -79,15 +80,16 @@ static void add_traces(source *s, int spans)
                             "\"scopeSpans\":[{\"spans\":[");
     counter++;
     for (int i = 0; i < spans; i++)
-        off += (size_t)snprintf(json + off, sizeof(json) - off,
-                                "%s{\"traceId\":\"%032x\",\"spanId\":\"%08x%08x\",\"name\":\"op\","
-                                "\"kind\":2,\"startTimeUnixNano\":\"1700000000000000000\","
-                                "\"endTimeUnixNano\":\"1700000000001000000\"}",
-                                i ? "," : "", counter, counter, (unsigned)i + 1);
+        off += (size_t)snprintf(
+            json + off, sizeof(json) - off,
+            "%s{\"traceId\":\"%032x\",\"spanId\":\"%08x%08x\",\"name\":\"op\","
+            "\"kind\":2,\"startTimeUnixNano\":\"1700000000000000000\","
+            "\"endTimeUnixNano\":\"1700000000001000000\"}",
+            i ? "," : "", counter, counter, (unsigned)i + 1);
     snprintf(json + off, sizeof(json) - off, "]}]}]}");
     tg_arena_init(&a, 64 * 1024, 0);
-    m = tg_otlp_json_decode(tg_otlp_request_descriptor(TG_SIGNAL_TRACES), json, strlen(json), &a,
-                            err, sizeof(err));
+    m = tg_otlp_json_decode(tg_otlp_request_descriptor(TG_SIGNAL_TRACES), json,
+                            strlen(json), &a, err, sizeof(err));
     assert_non_null(m);
     pthread_mutex_lock(&s->mu);
     assert_true(s->n < 512);
@@ -108,7 +110,7 @@ typedef struct centre {
     int port;
     char dir[64];
     pthread_mutex_t mu;
-    int lose_acks;      /* apply, then answer 503 */
+    int lose_acks; /* apply, then answer 503 */
     unsigned max_version;
     int64_t skew_ns;
     uint64_t uploads, refused_version;
@@ -156,8 +158,8 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     up = tollgate__v1__upload__unpack(&a.pb, req->body_len, req->body);
     assert_non_null(up);
     if (up->batch_zstd.len)
-        assert_int_equal(tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len, 1 << 26,
-                                              &a, &b, NULL),
+        assert_int_equal(tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len,
+                                              1 << 26, &a, &b, NULL),
                          0);
     memset(&u, 0, sizeof(u));
     u.site = up->site;
@@ -176,7 +178,7 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
         return;
     }
     ack.protocol_version = up->protocol_version;
-    ack.result = !b ? TOLLGATE__V1__UPLOAD_ACK__RESULT__HEARTBEAT
+    ack.result = !b            ? TOLLGATE__V1__UPLOAD_ACK__RESULT__HEARTBEAT
                  : r.duplicate ? TOLLGATE__V1__UPLOAD_ACK__RESULT__DUPLICATE
                                : TOLLGATE__V1__UPLOAD_ACK__RESULT__ACCEPTED;
     ack.last_sequence = r.last_seq;
@@ -268,7 +270,8 @@ typedef struct span_check {
 } span_check;
 
 static int check_batch(void *ctx, const char *site, uint64_t seq,
-                       const Tollgate__V1__CentralBatchHeader *h, const uint8_t *z, size_t zlen)
+                       const Tollgate__V1__CentralBatchHeader *h, const uint8_t *z,
+                       size_t zlen)
 {
     span_check *sc = ctx;
     tg_arena a;
@@ -507,10 +510,13 @@ static void test_restart_resumes_from_the_cursor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_exactly_once_despite_lost_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exactly_once_despite_lost_acks, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_partition_then_catch_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_older_centre_and_skewed_clock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_resumes_from_the_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_older_centre_and_skewed_clock, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restart_resumes_from_the_cursor, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -318,7 +318,8 @@ static void test_shedding_under_budget(void **state)
         assert_int_equal(again.seq, 1);
         assert_int_equal(again.len, inflight.len);
         tg_arena_init(&a, 4096, 0);
-        assert_int_equal(tg_wire_unpack_batch(again.blob, again.len, 1 << 20, &a, &b, NULL), 0);
+        assert_int_equal(
+            tg_wire_unpack_batch(again.blob, again.len, 1 << 20, &a, &b, NULL), 0);
         assert_int_equal(b->n_spans, 1);
         assert_int_equal(b->spans[0]->n_spans, 40);
         tg_arena_destroy(&a);

@@ -28,35 +28,46 @@ static const char traces_json[] =
     "\"scopeSpans\":[{\"spans\":["
     "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\","
     "\"name\":\"POST /pay/4111111111111111\",\"kind\":2,\"startTimeUnixNano\":\"" T0 "\","
-    "\"endTimeUnixNano\":\"1700000000250000000\",\"status\":{\"code\":2,\"message\":\"card 4111111111111111\"},"
+    "\"endTimeUnixNano\":\"1700000000250000000\",\"status\":{\"code\":2,\"message\":"
+    "\"card 4111111111111111\"},"
     "\"attributes\":[{\"key\":\"http.route\",\"value\":{\"stringValue\":\"/pay\"}},"
     "{\"key\":\"user.email\",\"value\":{\"stringValue\":\"alice@example.com\"}},"
     "{\"key\":\"gen_ai.usage.input_tokens\",\"value\":{\"intValue\":\"1200\"}},"
     "{\"key\":\"gen_ai.usage.output_tokens\",\"value\":{\"intValue\":\"300\"}},"
-    "{\"key\":\"http.route\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"bob@example.com\"}]}}}],"
-    "\"events\":[{\"name\":\"exception\",\"attributes\":[{\"key\":\"exception.message\",\"value\":{\"stringValue\":\"alice@example.com\"}}]}]},"
+    "{\"key\":\"http.route\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":"
+    "\"bob@example.com\"}]}}}],"
+    "\"events\":[{\"name\":\"exception\",\"attributes\":[{\"key\":\"exception.message\","
+    "\"value\":{\"stringValue\":\"alice@example.com\"}}]}]},"
     "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b175\","
-    "\"parentSpanId\":\"eee19b7ec3c1b174\",\"name\":\"POST /pay/5500000000000004\",\"kind\":2,"
-    "\"startTimeUnixNano\":\"1700000000300000000\",\"endTimeUnixNano\":\"1700000000310000000\"}"
+    "\"parentSpanId\":\"eee19b7ec3c1b174\",\"name\":\"POST "
+    "/pay/5500000000000004\",\"kind\":2,"
+    "\"startTimeUnixNano\":\"1700000000300000000\",\"endTimeUnixNano\":"
+    "\"1700000000310000000\"}"
     "]}]},"
-    "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"ledger\"}}]},"
+    "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+    "\"ledger\"}}]},"
     "\"scopeSpans\":[{\"spans\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\","
     "\"spanId\":\"aaa19b7ec3c1b175\",\"name\":\"INSERT\",\"kind\":3,"
     "\"startTimeUnixNano\":\"" T0 "\",\"endTimeUnixNano\":\"1700000000002000000\"}]}]}]}";
 
 static const char logs_json[] =
-    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+    "\"value\":"
     "{\"stringValue\":\"checkout\"}}]},\"scopeLogs\":[{\"logRecords\":["
-    "{\"timeUnixNano\":\"" T0 "\",\"severityNumber\":17,\"body\":{\"stringValue\":\"payment failed for alice@example.com amount 12.50\"}},"
-    "{\"timeUnixNano\":\"1700000001000000000\",\"severityNumber\":18,\"body\":{\"stringValue\":\"payment failed for bob@example.org amount 3.10\"}},"
-    "{\"timeUnixNano\":\"1700000002000000000\",\"severityNumber\":9,\"body\":{\"kvlistValue\":{\"values\":[{\"key\":\"ssn\",\"value\":{\"stringValue\":\"078-05-1120\"}}]}}}"
+    "{\"timeUnixNano\":\"" T0 "\",\"severityNumber\":17,\"body\":{\"stringValue\":"
+                              "\"payment failed for alice@example.com amount 12.50\"}},"
+    "{\"timeUnixNano\":\"1700000001000000000\",\"severityNumber\":18,\"body\":{"
+    "\"stringValue\":\"payment failed for bob@example.org amount 3.10\"}},"
+    "{\"timeUnixNano\":\"1700000002000000000\",\"severityNumber\":9,\"body\":{"
+    "\"kvlistValue\":{\"values\":[{\"key\":\"ssn\",\"value\":{\"stringValue\":\"078-05-"
+    "1120\"}}]}}}"
     "]}]}]}";
 
 static ProtobufCMessage *decode(enum tg_signal sig, const char *json, tg_arena *a)
 {
     char err[256];
-    ProtobufCMessage *m =
-        tg_otlp_json_decode(tg_otlp_request_descriptor(sig), json, strlen(json), a, err, sizeof(err));
+    ProtobufCMessage *m = tg_otlp_json_decode(tg_otlp_request_descriptor(sig), json,
+                                              strlen(json), a, err, sizeof(err));
     if (!m)
         fail_msg("fixture does not decode: %s", err);
     return m;
@@ -81,7 +92,8 @@ static const Tollgate__V1__CostRecord *cost(const Tollgate__V1__Batch *b, const 
                                             const char *meter)
 {
     for (size_t i = 0; i < b->n_costs; i++)
-        if (strcmp(b->costs[i]->service, svc) == 0 && strcmp(b->costs[i]->meter, meter) == 0)
+        if (strcmp(b->costs[i]->service, svc) == 0 &&
+            strcmp(b->costs[i]->meter, meter) == 0)
             return b->costs[i];
     return NULL;
 }
@@ -110,7 +122,8 @@ static void test_traces(void **state)
     tg_arena_init(&b2, 64 * 1024, 0);
     tg_egress_tally_reset(&t);
     raw = decode(TG_SIGNAL_TRACES, traces_json, &a);
-    assert_int_equal(tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, raw, NULL, &a, &view, &t), 0);
+    assert_int_equal(
+        tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, raw, NULL, &a, &view, &t), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_TRACES, raw, view, 900, 100,
                                        1800000000000000000ull),
                      0);
@@ -150,9 +163,12 @@ static void test_traces(void **state)
     assert_non_null(cost(b, "checkout", "gen_ai-input-tokens"));
     assert_true(cost(b, "checkout", "gen_ai-input-tokens")->consumed_quantity == 1200);
     assert_true(cost(b, "checkout", "gen_ai-output-tokens")->consumed_quantity == 300);
-    assert_true(fabs(cost(b, "checkout", "telemetry-ingested")->consumed_quantity - 600) < 1e-6);
-    assert_true(fabs(cost(b, "ledger", "telemetry-ingested")->consumed_quantity - 300) < 1e-6);
-    assert_true(fabs(cost(b, "ledger", "telemetry-stored")->consumed_quantity - 100.0 / 3) < 1e-6);
+    assert_true(fabs(cost(b, "checkout", "telemetry-ingested")->consumed_quantity - 600) <
+                1e-6);
+    assert_true(fabs(cost(b, "ledger", "telemetry-ingested")->consumed_quantity - 300) <
+                1e-6);
+    assert_true(fabs(cost(b, "ledger", "telemetry-stored")->consumed_quantity -
+                     100.0 / 3) < 1e-6);
     /* Metered pricing: 0.09 per GB forwarded etc.; billed == effective. */
     {
         const Tollgate__V1__CostRecord *cr = cost(b, "checkout", "telemetry-stored");
@@ -185,8 +201,9 @@ static void test_traces(void **state)
             if (!strcmp(t.e[i].action, "generalise"))
                 gen = t.e[i].count;
         }
-        assert_true(drop >= 4); /* host.name, user.email, the array, the event, status msg */
-        assert_true(gen >= 2);  /* two span names */
+        assert_true(drop >=
+                    4); /* host.name, user.email, the array, the event, status msg */
+        assert_true(gen >= 2); /* two span names */
     }
     free(z);
     /* After accounting, the next period carries the forwarded volume. */
@@ -198,7 +215,8 @@ static void test_traces(void **state)
     tg_arena_reset(&b2);
     b = roundtrip(s, &b2, &z, &zlen);
     assert_true(fabs(cost(b, "checkout", "telemetry-forwarded")->consumed_quantity +
-                     cost(b, "ledger", "telemetry-forwarded")->consumed_quantity - 1000) < 1e-6);
+                     cost(b, "ledger", "telemetry-forwarded")->consumed_quantity - 1000) <
+                1e-6);
     free(z);
     tg_arena_destroy(&a);
     tg_arena_destroy(&b2);
@@ -221,7 +239,8 @@ static void test_logs(void **state)
     tg_arena_init(&a, 64 * 1024, 0);
     tg_arena_init(&b2, 64 * 1024, 0);
     raw = decode(TG_SIGNAL_LOGS, logs_json, &a);
-    assert_int_equal(tg_view_allowlist_fn(NULL, TG_SIGNAL_LOGS, raw, NULL, &a, &view, NULL), 0);
+    assert_int_equal(
+        tg_view_allowlist_fn(NULL, TG_SIGNAL_LOGS, raw, NULL, &a, &view, NULL), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_LOGS, raw, view, 500, 0, 1), 0);
     b = roundtrip(s, &b2, &z, &zlen);
     assert_int_equal(b->n_logs, 2);
@@ -243,18 +262,22 @@ static void test_logs(void **state)
 static char *metrics_json(double cpu, const char *t, double util)
 {
     static char buf[4096];
-    snprintf(buf, sizeof(buf),
-             "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
-             "\"value\":{\"stringValue\":\"trainer\"}}]},\"scopeMetrics\":[{\"metrics\":["
-             "{\"name\":\"process_cpu_seconds_total\",\"sum\":{\"aggregationTemporality\":2,"
-             "\"isMonotonic\":true,\"dataPoints\":[{\"startTimeUnixNano\":\"1900000000000000000\","
-             "\"timeUnixNano\":\"%s\",\"asDouble\":%g,\"attributes\":[{\"key\":\"method\","
-             "\"value\":{\"stringValue\":\"GET\"}},{\"key\":\"user\",\"value\":{\"stringValue\":"
-             "\"carol@example.com\"}}]}]}},"
-             "{\"name\":\"DCGM_FI_DEV_GPU_UTIL\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":"
-             "\"%s\",\"asDouble\":%g,\"attributes\":[{\"key\":\"gpu\",\"value\":{\"stringValue\":\"0\"}}]}]}}"
-             "]}]}]}",
-             t, cpu, t, util);
+    snprintf(
+        buf, sizeof(buf),
+        "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"trainer\"}}]},\"scopeMetrics\":[{\"metrics\":["
+        "{\"name\":\"process_cpu_seconds_total\",\"sum\":{\"aggregationTemporality\":2,"
+        "\"isMonotonic\":true,\"dataPoints\":[{\"startTimeUnixNano\":"
+        "\"1900000000000000000\","
+        "\"timeUnixNano\":\"%s\",\"asDouble\":%g,\"attributes\":[{\"key\":\"method\","
+        "\"value\":{\"stringValue\":\"GET\"}},{\"key\":\"user\",\"value\":{"
+        "\"stringValue\":"
+        "\"carol@example.com\"}}]}]}},"
+        "{\"name\":\"DCGM_FI_DEV_GPU_UTIL\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":"
+        "\"%s\",\"asDouble\":%g,\"attributes\":[{\"key\":\"gpu\",\"value\":{"
+        "\"stringValue\":\"0\"}}]}]}}"
+        "]}]}]}",
+        t, cpu, t, util);
     return buf;
 }
 
@@ -287,8 +310,8 @@ static void test_metrics_mapping_and_cost(void **state)
 
     (void)state;
     tg_forward_config_defaults(&cfg);
-    assert_int_equal(tg_forward_config_load_buffer("t.yaml", conf, strlen(conf), "forward", &cfg,
-                                                   err, sizeof(err)),
+    assert_int_equal(tg_forward_config_load_buffer("t.yaml", conf, strlen(conf),
+                                                   "forward", &cfg, err, sizeof(err)),
                      0);
     /* 876000 over 8760 h = 100/h; GPUs get 80 of it over 10 GPUs. */
     assert_true(fabs(tg_cost_hourly(&cfg.cost) - 100) < 1e-9);
@@ -298,13 +321,15 @@ static void test_metrics_mapping_and_cost(void **state)
     /* Summariser created "before" the counters started (start time 1.9e18
      * is after the first add's clock, 1.89e18): the first sample counts. */
     raw = decode(TG_SIGNAL_METRICS, metrics_json(10, "1900000010000000000", 50), &a);
-    assert_int_equal(tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, &a, &view, NULL), 0);
+    assert_int_equal(
+        tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, &a, &view, NULL), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_METRICS, raw, view, 100, 0,
                                        1890000000000000000ull),
                      0);
     tg_arena_reset(&a);
     raw = decode(TG_SIGNAL_METRICS, metrics_json(13.5, "1900000020000000000", 50), &a);
-    assert_int_equal(tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, &a, &view, NULL), 0);
+    assert_int_equal(
+        tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, &a, &view, NULL), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_METRICS, raw, view, 100, 0,
                                        1890000000000000000ull),
                      0);
@@ -341,8 +366,9 @@ static void test_metrics_mapping_and_cost(void **state)
 }
 
 /* A view that withholds the service name: cost records must not name it. */
-static int hide_service(void *ctx, enum tg_signal sig, ProtobufCMessage *in, const void *cls,
-                        tg_arena *arena, ProtobufCMessage **out, tg_egress_tally *t)
+static int hide_service(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
+                        const void *cls, tg_arena *arena, ProtobufCMessage **out,
+                        tg_egress_tally *t)
 {
     tg_otlp_traces_req *r = (tg_otlp_traces_req *)in;
     (void)ctx;
@@ -374,7 +400,8 @@ static void test_cost_names_follow_the_view(void **state)
     tg_arena_init(&b2, 64 * 1024, 0);
     raw = decode(TG_SIGNAL_TRACES, traces_json, &a);
     copy = decode(TG_SIGNAL_TRACES, traces_json, &a); /* the view works on its own copy */
-    assert_int_equal(hide_service(NULL, TG_SIGNAL_TRACES, copy, NULL, &a, &view, NULL), 0);
+    assert_int_equal(hide_service(NULL, TG_SIGNAL_TRACES, copy, NULL, &a, &view, NULL),
+                     0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_TRACES, raw, view, 900, 0, 1), 0);
     b = roundtrip(s, &b2, &z, &zlen);
     assert_non_null(cost(b, "unattributed", "gen_ai-input-tokens"));
