@@ -25,6 +25,7 @@ void tg_http_options_default(tg_http_options *o)
     o->header_timeout_ms = 10000;
     o->body_timeout_ms = 30000;
     o->idle_timeout_ms = 120000;
+    o->max_buffered_body_bytes = (size_t)256 << 20;
 }
 
 /* ---- teardown ------------------------------------------------------------ */
@@ -202,6 +203,8 @@ tg_http_server *tg_http__server_new(uv_loop_t *loop, const tg_http_options *opt,
         s->opt.body_timeout_ms = def.body_timeout_ms;
     if (!s->opt.idle_timeout_ms)
         s->opt.idle_timeout_ms = def.idle_timeout_ms;
+    if (!s->opt.max_buffered_body_bytes)
+        s->opt.max_buffered_body_bytes = def.max_buffered_body_bytes;
     s->loop = loop;
     s->handler = handler;
     s->data = data;

@@ -7,7 +7,8 @@
  * connection are answered in order; reading pauses while one is pending.
  *
  * Limits, each answered with a clear status and message, never a crash:
- * too many connections (503 then close), header timeout and body timeout
+ * too many connections (503 then close), request bodies beyond the
+ * server-wide buffer budget (503 + Retry-After then close), header timeout and body timeout
  * (408 then close), body too large (413), header section too large (431),
  * malformed framing (400 then close). */
 #ifndef TG_HTTP_H
@@ -27,6 +28,8 @@ typedef struct tg_http_options {
     uint64_t header_timeout_ms; /* default 10 s: whole header section */
     uint64_t body_timeout_ms;   /* default 30 s: whole body */
     uint64_t idle_timeout_ms;   /* default 120 s: keep-alive idle */
+    size_t max_buffered_body_bytes; /* all connections' body buffers together,
+                                       default 256 MiB; beyond: 503 + Retry-After */
 } tg_http_options;
 
 void tg_http_options_default(tg_http_options *o);

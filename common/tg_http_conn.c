@@ -84,6 +84,7 @@ static void conn_maybe_free(tg_http_conn *c)
     free(c->rbuf);
     free(c->hbuf);
     free(c->hdrs);
+    s->body_bytes -= c->bcap;
     free(c->body);
     free(c);
     /* May free the server: nothing may follow. */
@@ -265,7 +266,8 @@ static void conn_fail(tg_http_conn *c, int status, const char *msg)
         return;
     tg_debug("http request refused", "peer=%s status=%d", c->peer, status);
     c->keep_alive = 0;
-    if (conn_send(c, status, "text/plain; charset=utf-8", NULL, msg, strlen(msg), 0, 0) !=
+    if (conn_send(c, status, "text/plain; charset=utf-8",
+                  status == 503 ? "Retry-After: 1\r\n" : NULL, msg, strlen(msg), 0, 0) !=
         0) {
         tg_http__conn_close(c);
         return;
@@ -309,6 +311,7 @@ void tg_http__respond(tg_http_conn *c, int status, const char *content_type,
         return;
     }
     if (c->bcap > TG_HTTP_KEEP_BODY) {
+        c->server->body_bytes -= c->bcap;
         free(c->body);
         c->body = NULL;
         c->bcap = 0;
@@ -344,6 +347,16 @@ static int refuse(tg_http_conn *c, int status, const char *msg)
     c->fail_status = status;
     c->fail_msg = msg;
     return -1;
+}
+
+/* Bodies are buffered whole before the handler sees them; the sum over all
+ * connections is bounded so many slow uploads cannot exhaust memory. */
+static int body_budget_exceeded(const tg_http_conn *c, size_t new_cap)
+{
+    const tg_http_server *s = c->server;
+
+    return new_cap > c->bcap &&
+           s->body_bytes + (new_cap - c->bcap) > s->opt.max_buffered_body_bytes;
 }
 
 static int hdr_account(tg_http_conn *c, size_t n)
@@ -566,10 +579,14 @@ static int on_headers_complete(http_parser *p)
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->bcap) {
         size_t want = p->content_length < TG_HTTP_PREALLOC_MAX ? (size_t)p->content_length
                                                                : TG_HTTP_PREALLOC_MAX;
+        if (body_budget_exceeded(c, want))
+            return refuse(c, 503, "server busy: too many request bodies in flight\n");
         /* Free then allocate: nothing to keep, so no realloc copy. */
+        c->server->body_bytes -= c->bcap;
         free(c->body);
         c->body = malloc(want);
         c->bcap = c->body ? want : 0;
+        c->server->body_bytes += c->bcap;
     }
     v = tg_http__find_header(c, "expect", &vl);
     if (has_body && p->http_major == 1 && p->http_minor >= 1 &&
@@ -600,9 +617,12 @@ static int on_body(http_parser *p, const char *at, size_t len)
             cap *= 2;
         if (cap > c->server->opt.max_body_bytes)
             cap = c->server->opt.max_body_bytes;
+        if (body_budget_exceeded(c, cap))
+            return refuse(c, 503, "server busy: too many request bodies in flight\n");
         b = realloc(c->body, cap);
         if (!b)
             return refuse(c, 503, "out of memory\n");
+        c->server->body_bytes += cap - c->bcap;
         c->body = b;
         c->bcap = cap;
     }

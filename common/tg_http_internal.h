@@ -122,6 +122,7 @@ struct tg_http_server {
     size_t nconns;     /* allocated connection objects */
     size_t nactive;    /* open, counted against max_connections */
     size_t nrejecting; /* open, being told 503 */
+    size_t body_bytes; /* capacity of every connection's body buffer */
     int listening;
     int stopping;
     int listener_closed;

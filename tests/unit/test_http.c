@@ -852,6 +852,43 @@ static void test_503_max_connections(void **state)
     fx_end(f);
 }
 
+static void test_503_body_budget(void **state)
+{
+    tg_http_options o = {.max_buffered_body_bytes = 1 << 20};
+    fx *f = fx_start(&o, M_ECHO);
+    cli *a = cli_open(f), *b = cli_open(f);
+    resp r;
+
+    (void)state;
+    /* a's 800 KB body is being received (its buffer is reserved from the
+     * Content-Length); b's would take the server past its 1 MiB budget. */
+    cli_send(a, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\n\r\nxx");
+    sleep_ms(50);
+    cli_send(b, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\n\r\nyy");
+    assert_int_equal(cli_read(b, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(resp_header(&r, "retry-after"), "1");
+    assert_non_null(strstr(r.body, "too many request bodies"));
+    resp_free(&r);
+    cli_close(b);
+    cli_close(a);
+    /* Both buffers are given back: a new upload of the same size fits. */
+    sleep_ms(50);
+    b = cli_open(f);
+    {
+        static char big[800000 + 128];
+        int n = snprintf(big, sizeof(big),
+                         "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\n\r\n");
+        memset(big + n, 'z', 800000);
+        cli_sendn(b, big, (size_t)n + 800000);
+    }
+    assert_int_equal(cli_read(b, &r), 0);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    cli_close(b);
+    fx_end(f);
+}
+
 static void test_async_response(void **state)
 {
     fx *f = fx_start(NULL, M_LATER);
@@ -1105,6 +1142,7 @@ int main(void)
         cmocka_unit_test_teardown(test_408_header_and_body, teardown),
         cmocka_unit_test_teardown(test_idle_timeout, teardown),
         cmocka_unit_test_teardown(test_503_max_connections, teardown),
+        cmocka_unit_test_teardown(test_503_body_budget, teardown),
         cmocka_unit_test_teardown(test_async_response, teardown),
         cmocka_unit_test_teardown(test_client_gone_while_pending, teardown),
         cmocka_unit_test_teardown(test_stop_with_pending, teardown),
