@@ -43,6 +43,11 @@ test('centre down, sites keep ingesting, centre back: exactly once, in order', {
     return st.forwarder.partitioned && st.forwarder.outbox_batches > 0 && st.forwarder.last_error && st;
   }, { timeoutMs: 15000, what: 'the site to report the partition' });
   assert.ok(down.forwarder.outbox_records > 0);
+  assert.ok(down.forwarder.outbox_oldest_age_seconds > 0);
+  assert.ok(down.forwarder.budget_seconds_left > 0, 'time left before the outbox budget runs out');
+  const siteView = central.status(['--endpoint', sites.fra.apiUrl]);
+  assert.equal(siteView.status, 0, siteView.stderr);
+  assert.match(siteView.stdout, /DOWN, outbox [1-9]\d* batches/);
   assert.match(down.forwarder.last_error, /transport/);
   const metrics = await (await fetch(`${sites.fra.apiUrl}/metrics`)).text();
   assert.match(metrics, /^tollgate_forward_partitioned 1$/m);
