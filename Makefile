@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 DATA       ?= ./data
 
-.PHONY: all deps node-deps build asan fuzz-build run test test-unit test-e2e test-asan \
+.PHONY: all deps node-deps build asan fuzz-build run run-collector test test-unit test-e2e test-asan \
         test-fuzz bench clean format
 
 all: build
@@ -35,8 +35,14 @@ fuzz-build: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTG_FUZZ=ON -DTG_E2E=OFF
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
 
-# The main job: a site collector on the standard OTLP ports, LMDB in ./data.
+# The main job: two sites (DE on-prem on the standard OTLP ports, US cloud)
+# and the central view, each with its LMDB under ./data, plus a traffic
+# generator using the OpenTelemetry SDK. Ctrl-C stops everything.
 run: build node-deps
+	./scripts/demo.sh $(BUILD) $(DATA)
+
+# Just one site collector on the standard ports, LMDB in ./data.
+run-collector: build
 	./$(BUILD)/tollgate collector --data $(DATA)
 
 # The whole suite: unit and end-to-end tests, the unit suite again under

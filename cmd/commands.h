@@ -7,5 +7,7 @@
 int tg_cmd_collector(int argc, char **argv); /* collector/collector.c */
 int tg_cmd_query(int argc, char **argv);     /* query/query_cli.c */
 int tg_cmd_rules(int argc, char **argv);     /* cmd/rules_cmd.c */
+int tg_cmd_central(int argc, char **argv);   /* cmd/central_cmd.c */
+int tg_cmd_status(int argc, char **argv);    /* cmd/status_cmd.c */
 
 #endif

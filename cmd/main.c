@@ -19,8 +19,6 @@
 #include "commands.h"
 
 static int cmd_version(int argc, char **argv);
-static int cmd_central(int argc, char **argv);
-static int cmd_status(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -30,10 +28,10 @@ struct command {
 
 static const struct command commands[] = {
     {"collector", tg_cmd_collector, "run a site collector (OTLP in, local store, rules)"},
-    {"central", cmd_central, "run the central view (not implemented yet)"},
+    {"central", tg_cmd_central, "run the central view; 'central export' dumps what it holds"},
     {"query", tg_cmd_query, "query a site or central: traces, logs, metrics"},
     {"rules", tg_cmd_rules, "check residency rules and test them on OTLP/JSON"},
-    {"status", cmd_status, "show a site's or central's health (not implemented yet)"},
+    {"status", tg_cmd_status, "show the estate: every site's link to the centre"},
     {"version", cmd_version, "print the version and the linked libraries' versions"},
 };
 
@@ -85,31 +83,6 @@ static int cmd_version(int argc, char **argv)
     printf("openssl %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
     printf("zlib %s\n", zlibVersion());
     return 0;
-}
-
-/* Commands of the contract that have no implementation yet still answer
- * --help with their synopsis, so scripts can discover them. */
-static int not_implemented(int argc, char **argv, const char *synopsis)
-{
-    if (wants_help(argc, argv)) {
-        printf("%s\n\nNot implemented yet.\n", synopsis);
-        return 0;
-    }
-    fprintf(stderr, "tollgate %s: not implemented yet\n", argv[0]);
-    return 1;
-}
-
-static int cmd_central(int argc, char **argv)
-{
-    return not_implemented(argc, argv,
-                           "usage: tollgate central [--config FILE] [--data DIR] "
-                           "[--listen ADDR] [--sites FILE]\n"
-                           "       tollgate central export [--data DIR]");
-}
-
-static int cmd_status(int argc, char **argv)
-{
-    return not_implemented(argc, argv, "usage: tollgate status [--endpoint URL]");
 }
 
 static const struct command *find_command(const char *name)

@@ -290,6 +290,13 @@ static void encode_status(api_read *rd)
                   (json_int_t)st.items[TG_SIGNAL_LOGS], "metrics",
                   (json_int_t)st.items[TG_SIGNAL_METRICS], "evicted_records",
                   (json_int_t)st.evicted_records, "map_grows", (json_int_t)st.map_grows);
+    if (o && rd->api->extra_status_json) {
+        char *x = rd->api->extra_status_json(rd->api->extra_ctx);
+        json_t *xj = x ? json_loads(x, 0, NULL) : NULL;
+        free(x);
+        if (xj)
+            json_object_set_new(o, "forwarder", xj);
+    }
     s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
@@ -620,6 +627,13 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
             (double)atomic_load(&s->commit_sum_us) / 1e6);
     fprintf(f, "tollgate_commit_duration_seconds_count %" PRIu64 "\n",
             atomic_load(&s->commit_count));
+    if (api->extra_metrics) {
+        size_t xl = 0;
+        char *x = api->extra_metrics(api->extra_ctx, &xl);
+        if (x)
+            fwrite(x, 1, xl, f);
+        free(x);
+    }
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

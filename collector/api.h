@@ -21,6 +21,11 @@ typedef struct tg_api {
     uint64_t started_unix;
     int ready;            /* set once every listener is up, cleared on drain */
     size_t max_read_bytes; /* arena bound of one read request, default 256 MiB */
+    /* Optional, thread-safe: the forwarder's figures, appended to /metrics
+     * and added to /api/v1/status as "forwarder" (malloc'd text or NULL). */
+    char *(*extra_metrics)(void *ctx, size_t *len);
+    char *(*extra_status_json)(void *ctx);
+    void *extra_ctx;
 } tg_api;
 
 /* tg_http_handler; data is a tg_api. */

@@ -24,6 +24,7 @@
 #include "stats.h"
 #include "store.h"
 #include "tg_config.h"
+#include "tg_fwd_glue.h"
 #include "tg_err.h"
 #include "tg_http.h"
 #include "tg_log.h"
@@ -47,6 +48,7 @@ typedef struct collector {
     int draining;
     int pending_stops;
     int exit_code;
+    tg_forward_link *fwd; /* forwarding to the central view, or NULL */
 } collector;
 
 static int mkdir_p(const char *path)
@@ -76,6 +78,8 @@ static void commit_observed(void *ctx, double seconds, size_t records, size_t by
     (void)records;
     (void)bytes;
     tg_stats_observe_commit(&c->stats, seconds);
+    /* New records are durable: let the forwarder summarise them. */
+    tg_forward_link_kick(c->fwd);
 }
 
 static void close_cb_noop(uv_handle_t *h)
@@ -255,6 +259,16 @@ static void stop_started(collector *c)
     uv_run(c->loop, UV_RUN_DEFAULT);
 }
 
+static char *fwd_metrics(void *ctx, size_t *len)
+{
+    return tg_forwarder_render_metrics(tg_forward_link_forwarder(ctx), len);
+}
+
+static char *fwd_status(void *ctx)
+{
+    return tg_forwarder_status_json(tg_forward_link_forwarder(ctx));
+}
+
 int tg_cmd_collector(int argc, char **argv)
 {
     static collector c; /* one per process; static keeps it off the stack */
@@ -301,6 +315,31 @@ int tg_cmd_collector(int argc, char **argv)
         return 1;
     }
 
+    if (c.cfg.central_url[0]) {
+        tg_forward_link_options fo;
+        const char *config_file = NULL;
+        for (int i = 1; i + 1 < argc; i++)
+            if (strcmp(argv[i], "--config") == 0)
+                config_file = argv[i + 1];
+        memset(&fo, 0, sizeof(fo));
+        fo.store = c.store;
+        fo.site = c.cfg.site;
+        fo.data_dir = c.cfg.data_dir;
+        fo.central_url = c.cfg.central_url;
+        fo.token_file = c.cfg.central_token_file;
+        fo.config_file = config_file;
+        fo.software_version = TG_VERSION;
+        c.fwd = tg_forward_link_start(&fo, err, sizeof(err));
+        if (!c.fwd) {
+            fprintf(stderr, "tollgate collector: %s\n", err);
+            tg_store_close(c.store);
+            return 2;
+        }
+        c.api.extra_metrics = fwd_metrics;
+        c.api.extra_status_json = fwd_status;
+        c.api.extra_ctx = c.fwd;
+    }
+
     c.loop = uv_default_loop();
     memset(&copt, 0, sizeof(copt));
     copt.max_pending_bytes = c.cfg.max_pending_bytes;
@@ -310,6 +349,7 @@ int tg_cmd_collector(int argc, char **argv)
     c.ingest = c.committer ? tg_ingest_create(c.committer, &c.stats, &iopt) : NULL;
     if (!c.ingest) {
         fprintf(stderr, "tollgate collector: out of memory at start-up\n");
+        tg_forward_link_stop(c.fwd);
         tg_store_close(c.store);
         return 1;
     }
@@ -328,6 +368,7 @@ int tg_cmd_collector(int argc, char **argv)
         uv_run(c.loop, UV_RUN_DEFAULT);
         tg_committer_destroy(c.committer);
         tg_ingest_destroy(c.ingest);
+        tg_forward_link_stop(c.fwd);
         tg_store_close(c.store);
         return 1;
     }
@@ -352,6 +393,9 @@ int tg_cmd_collector(int argc, char **argv)
     uv_run(c.loop, UV_RUN_DEFAULT);
 
     code = c.exit_code;
+    /* Everything acknowledged is committed; the forwarder flushes what it
+     * summarised and stops before the store it reads closes. */
+    tg_forward_link_stop(c.fwd);
     tg_store_close(c.store);
     uv_loop_close(c.loop);
     tg_info("collector stopped", "exit=%d", code);

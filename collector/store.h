@@ -84,6 +84,15 @@ int tg_store_scan(tg_store *st, enum tg_signal signal, const char *service,
                   uint64_t t_from, uint64_t t_to, size_t limit, tg_store_visit_cb cb,
                   void *ctx);
 
+/* Visits records with seq > after_seq in ascending seq order (commit
+ * order), at most `limit` (0 = no limit): the forwarder tails the store
+ * with it. Not to be called from inside another visitor. */
+int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit, tg_store_visit_cb cb,
+                        void *ctx);
+
+/* The newest committed record's seq (0 when none was ever written). */
+uint64_t tg_store_last_seq(tg_store *st);
+
 typedef struct tg_store_stats {
     uint64_t records;
     uint64_t record_bytes;   /* compressed bytes held, the size budget's unit */

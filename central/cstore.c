@@ -1,0 +1,801 @@
+#include "cstore.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tg_arena.h"
+#include "tg_err.h"
+#include "tg_exphist.h"
+#include "tg_log.h"
+
+#define EVICT_PER_TXN 4096
+
+struct tg_cstore {
+    MDB_env *env;
+    MDB_dbi db_sites, db_batches, db_red, db_logs, db_costs, db_meta;
+    int have_dbs;
+    tg_cstore_options opt;
+    char path[1100];
+    uint64_t evicted;
+};
+
+static void be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Signed times keep their order as keys with the sign bit flipped. */
+static void bei64(uint8_t *p, int64_t v)
+{
+    be64(p, (uint64_t)v ^ 0x8000000000000000ull);
+}
+
+static int64_t get_bei64(const uint8_t *p)
+{
+    return (int64_t)(get_be64(p) ^ 0x8000000000000000ull);
+}
+
+static int mdb_err(int rc)
+{
+    return rc == ENOMEM ? TG_ENOMEM : TG_ESTORE;
+}
+
+/* A key builder: NUL-separated strings and big-endian integers. LMDB keys
+ * are at most 511 bytes, so strings are cut (never inside UTF-8). */
+typedef struct kb {
+    uint8_t b[511];
+    size_t n;
+    int over;
+} kb;
+
+static void kb_str(kb *k, const char *s)
+{
+    size_t l = strlen(s ? s : "");
+    if (l > 120) {
+        l = 120;
+        while (l > 0 && ((unsigned char)s[l] & 0xC0) == 0x80)
+            l--;
+    }
+    if (k->n + l + 1 > sizeof(k->b)) {
+        k->over = 1;
+        return;
+    }
+    memcpy(k->b + k->n, s ? s : "", l);
+    k->n += l;
+    k->b[k->n++] = '\0';
+}
+
+static void kb_u32(kb *k, uint32_t v)
+{
+    if (k->n + 4 > sizeof(k->b)) {
+        k->over = 1;
+        return;
+    }
+    be32(k->b + k->n, v);
+    k->n += 4;
+}
+
+static void kb_u64(kb *k, uint64_t v)
+{
+    if (k->n + 8 > sizeof(k->b)) {
+        k->over = 1;
+        return;
+    }
+    be64(k->b + k->n, v);
+    k->n += 8;
+}
+
+static void kb_i64(kb *k, int64_t v)
+{
+    if (k->n + 8 > sizeof(k->b)) {
+        k->over = 1;
+        return;
+    }
+    bei64(k->b + k->n, v);
+    k->n += 8;
+}
+
+static int put_msg(MDB_txn *txn, MDB_dbi db, const kb *k, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t stack[2048], *buf = n <= sizeof(stack) ? stack : malloc(n);
+    MDB_val key = {k->n, (void *)k->b}, val;
+    int rc;
+
+    if (!buf)
+        return TG_ENOMEM;
+    protobuf_c_message_pack(m, buf);
+    val.mv_size = n;
+    val.mv_data = buf;
+    rc = mdb_put(txn, db, &key, &val, 0);
+    if (buf != stack)
+        free(buf);
+    return rc ? mdb_err(rc) : 0;
+}
+
+static uint64_t meta_u64(tg_cstore *cs, MDB_txn *txn, const char *name)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    if (mdb_get(txn, cs->db_meta, &k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    return get_be64(v.mv_data);
+}
+
+static int meta_put_u64(tg_cstore *cs, MDB_txn *txn, const char *name, uint64_t x)
+{
+    uint8_t b[8];
+    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
+    be64(b, x);
+    return mdb_put(txn, cs->db_meta, &k, &v, 0);
+}
+
+tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *err)
+{
+    tg_cstore *cs = calloc(1, sizeof(*cs));
+    MDB_txn *txn = NULL;
+    unsigned flags = MDB_NOTLS;
+    int rc, dbflags;
+
+    if (!cs) {
+        *err = TG_ENOMEM;
+        return NULL;
+    }
+    cs->opt = *opt;
+    snprintf(cs->path, sizeof(cs->path), "%s/data.mdb", dir);
+    if (!opt->readonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        *err = TG_EIO;
+        free(cs);
+        return NULL;
+    }
+    if (opt->readonly)
+        flags |= MDB_RDONLY;
+    if (opt->no_sync)
+        flags |= MDB_NOSYNC;
+    if ((rc = mdb_env_create(&cs->env)) || (rc = mdb_env_set_maxdbs(cs->env, 8)) ||
+        (rc = mdb_env_set_mapsize(cs->env, (size_t)64 << 30)) ||
+        (rc = mdb_env_open(cs->env, dir, flags, 0640))) {
+        *err = rc == ENOENT ? TG_ENOT_FOUND : mdb_err(rc);
+        goto fail;
+    }
+    if ((rc = mdb_txn_begin(cs->env, NULL, opt->readonly ? MDB_RDONLY : 0, &txn))) {
+        *err = mdb_err(rc);
+        goto fail;
+    }
+    dbflags = opt->readonly ? 0 : MDB_CREATE;
+    rc = mdb_dbi_open(txn, "meta", dbflags, &cs->db_meta);
+    if (rc == MDB_NOTFOUND && opt->readonly) {
+        /* An empty store: nothing to export. */
+        mdb_txn_abort(txn);
+        return cs;
+    }
+    if (rc || (rc = mdb_dbi_open(txn, "sites", dbflags, &cs->db_sites)) ||
+        (rc = mdb_dbi_open(txn, "batches", dbflags, &cs->db_batches)) ||
+        (rc = mdb_dbi_open(txn, "red", dbflags, &cs->db_red)) ||
+        (rc = mdb_dbi_open(txn, "logs", dbflags, &cs->db_logs)) ||
+        (rc = mdb_dbi_open(txn, "costs", dbflags, &cs->db_costs))) {
+        *err = mdb_err(rc);
+        goto fail;
+    }
+    {
+        uint64_t fmt = meta_u64(cs, txn, "format");
+        if (fmt && fmt != TG_CSTORE_FORMAT_VERSION) {
+            *err = TG_EVERSION;
+            goto fail;
+        }
+        if (!fmt && !opt->readonly &&
+            (rc = meta_put_u64(cs, txn, "format", TG_CSTORE_FORMAT_VERSION))) {
+            *err = mdb_err(rc);
+            goto fail;
+        }
+    }
+    /* Committing (even a read-only txn) keeps the handles it opened. */
+    if ((rc = mdb_txn_commit(txn))) {
+        txn = NULL;
+        *err = mdb_err(rc);
+        goto fail;
+    }
+    cs->have_dbs = 1;
+    return cs;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (cs->env)
+        mdb_env_close(cs->env);
+    free(cs);
+    return NULL;
+}
+
+void tg_cstore_close(tg_cstore *cs)
+{
+    if (!cs)
+        return;
+    mdb_env_close(cs->env);
+    free(cs);
+}
+
+/* ---- merging aggregates ------------------------------------------------------ */
+
+static int merge_red(tg_cstore *cs, MDB_txn *txn, const char *site,
+                     const Tollgate__V1__RedRecord *r, tg_arena *a)
+{
+    kb k = {.n = 0};
+    MDB_val key, val;
+    Tollgate__V1__RedRecord out = TOLLGATE__V1__RED_RECORD__INIT;
+    tg_exphist *h = tg_arena_alloc(a, sizeof(*h)), *nh = tg_arena_alloc(a, sizeof(*nh));
+    uint64_t req = r->requests, errs = r->errors;
+
+    if (!h || !nh)
+        return TG_ENOMEM;
+    if (tg_exphist_from_pb(r->latency_seconds, nh) != 0 || r->errors > r->requests)
+        return 1; /* malformed: refused, counted */
+    kb_str(&k, site);
+    kb_str(&k, r->service);
+    kb_str(&k, r->operation);
+    kb_u32(&k, r->kind);
+    kb_i64(&k, r->minute_unix);
+    if (k.over)
+        return 1;
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    tg_exphist_init(h);
+    if (mdb_get(txn, cs->db_red, &key, &val) == 0) {
+        Tollgate__V1__RedRecord *old =
+            tollgate__v1__red_record__unpack(&a->pb, val.mv_size, val.mv_data);
+        if (old) {
+            tg_exphist_from_pb(old->latency_seconds, h);
+            req += old->requests;
+            errs += old->errors;
+        }
+    }
+    tg_exphist_merge(h, nh);
+    out.service = r->service;
+    out.operation = r->operation;
+    out.kind = r->kind;
+    out.minute_unix = r->minute_unix;
+    out.requests = req;
+    out.errors = errs;
+    out.latency_seconds = tg_exphist_to_pb(h, a);
+    if (!out.latency_seconds)
+        return TG_ENOMEM;
+    return put_msg(txn, cs->db_red, &k, &out.base);
+}
+
+static int merge_log(tg_cstore *cs, MDB_txn *txn, const char *site,
+                     const Tollgate__V1__LogTemplate *l, tg_arena *a)
+{
+    kb k = {.n = 0};
+    MDB_val key, val;
+    Tollgate__V1__LogTemplate out = *l;
+
+    kb_str(&k, site);
+    kb_str(&k, l->service);
+    kb_u32(&k, l->severity_number);
+    kb_i64(&k, l->minute_unix);
+    kb_u64(&k, l->template_id);
+    if (k.over)
+        return 1;
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if (mdb_get(txn, cs->db_logs, &key, &val) == 0) {
+        Tollgate__V1__LogTemplate *old =
+            tollgate__v1__log_template__unpack(&a->pb, val.mv_size, val.mv_data);
+        if (old)
+            out.count += old->count;
+    }
+    return put_msg(txn, cs->db_logs, &k, &out.base);
+}
+
+static int finite_nonneg(double v)
+{
+    return isfinite(v) && v >= 0;
+}
+
+static int merge_cost(tg_cstore *cs, MDB_txn *txn, const char *site,
+                      const Tollgate__V1__CostRecord *c, tg_arena *a)
+{
+    kb k = {.n = 0};
+    MDB_val key, val;
+    Tollgate__V1__CostRecord out = *c;
+
+    if (!finite_nonneg(c->consumed_quantity) || !finite_nonneg(c->pricing_quantity) ||
+        !finite_nonneg(c->list_cost) || !finite_nonneg(c->billed_cost) ||
+        !finite_nonneg(c->effective_cost) || !finite_nonneg(c->contracted_cost) ||
+        !finite_nonneg(c->list_unit_price))
+        return 1;
+    kb_str(&k, site);
+    kb_str(&k, c->service);
+    kb_str(&k, c->meter);
+    kb_i64(&k, c->hour_unix);
+    if (k.over)
+        return 1;
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if (mdb_get(txn, cs->db_costs, &key, &val) == 0) {
+        Tollgate__V1__CostRecord *old =
+            tollgate__v1__cost_record__unpack(&a->pb, val.mv_size, val.mv_data);
+        if (old) {
+            out.consumed_quantity += old->consumed_quantity;
+            out.pricing_quantity += old->pricing_quantity;
+            out.list_cost += old->list_cost;
+            out.billed_cost += old->billed_cost;
+            out.effective_cost += old->effective_cost;
+            out.contracted_cost += old->contracted_cost;
+        }
+    }
+    return put_msg(txn, cs->db_costs, &k, &out.base);
+}
+
+/* ---- applying an upload ---------------------------------------------------------- */
+
+static Tollgate__V1__CentralSite *site_get(tg_cstore *cs, MDB_txn *txn, const char *name,
+                                           tg_arena *a)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+
+    if (mdb_get(txn, cs->db_sites, &k, &v) != 0)
+        return NULL;
+    return tollgate__v1__central_site__unpack(&a->pb, v.mv_size, v.mv_data);
+}
+
+int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *r)
+{
+    MDB_txn *txn;
+    tg_arena a;
+    Tollgate__V1__CentralSite *st, fresh = TOLLGATE__V1__CENTRAL_SITE__INIT;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (!cs->have_dbs)
+        return TG_ESTORE;
+    tg_arena_init(&a, 64 * 1024, 0);
+    if ((rc = mdb_txn_begin(cs->env, NULL, 0, &txn))) {
+        tg_arena_destroy(&a);
+        return mdb_err(rc);
+    }
+    st = site_get(cs, txn, u->site, &a);
+    if (!st) {
+        st = &fresh;
+        st->name = (char *)u->site;
+        st->first_contact_unix_nano = u->now_ns;
+    }
+    if (st->epoch.len != 16 || memcmp(st->epoch.data, u->epoch, 16) != 0) {
+        /* A new outbox at the site (first contact, or its data was wiped):
+         * a new sequence series begins. */
+        if (st->epoch.len == 16)
+            tg_warn("site started a new sequence series", "site=%s last_seq=%llu",
+                    u->site, (unsigned long long)st->last_sequence);
+        st->epoch.data = (uint8_t *)u->epoch;
+        st->epoch.len = 16;
+        st->last_sequence = 0;
+        st->epochs++;
+    }
+    st->last_contact_unix_nano = u->now_ns;
+    if (u->health)
+        st->health = (Tollgate__V1__SiteHealth *)u->health;
+    st->protocol_version = u->version;
+    st->t2_minus_t1_ns = u->t2_minus_t1;
+    if (u->client_cert_not_after) {
+        st->client_cert_not_after = u->client_cert_not_after;
+        st->client_cert_subject = (char *)(u->client_cert_cn ? u->client_cert_cn : "");
+    }
+    if (u->seq && u->batch) {
+        if (u->seq <= st->last_sequence) {
+            st->duplicates++;
+            r->duplicate = 1;
+        } else {
+            const Tollgate__V1__Batch *b = u->batch;
+            Tollgate__V1__CentralBatchHeader h = TOLLGATE__V1__CENTRAL_BATCH_HEADER__INIT;
+            kb k = {.n = 0};
+            MDB_val key, val;
+            size_t hl, total;
+            uint8_t *buf;
+            uint64_t announced = 0, spans = 0;
+
+            for (size_t i = 0; i < b->n_sheds; i++)
+                announced += b->sheds[i]->batches;
+            if (u->seq > st->last_sequence + 1) {
+                uint64_t missing = u->seq - st->last_sequence - 1;
+                st->gaps += missing > announced ? missing - announced : 0;
+            }
+            st->shed_batches += announced;
+            h.received_unix_nano = u->now_ns;
+            h.protocol_version = u->version;
+            h.raw_bytes = u->raw_len;
+            h.wire_bytes = u->zlen;
+            hl = tollgate__v1__central_batch_header__get_packed_size(&h);
+            total = 4 + hl + u->zlen;
+            buf = malloc(total);
+            if (!buf) {
+                rc = TG_ENOMEM;
+                goto abort;
+            }
+            be32(buf, (uint32_t)hl);
+            tollgate__v1__central_batch_header__pack(&h, buf + 4);
+            memcpy(buf + 4 + hl, u->zstd, u->zlen);
+            kb_str(&k, u->site);
+            kb_u64(&k, u->seq);
+            key.mv_size = k.n;
+            key.mv_data = k.b;
+            val.mv_size = total;
+            val.mv_data = buf;
+            rc = mdb_put(txn, cs->db_batches, &key, &val, 0);
+            free(buf);
+            if (rc) {
+                rc = mdb_err(rc);
+                goto abort;
+            }
+            if ((rc = meta_put_u64(cs, txn, "bytes",
+                                   meta_u64(cs, txn, "bytes") + total))) {
+                rc = mdb_err(rc);
+                goto abort;
+            }
+            for (size_t i = 0; i < b->n_red; i++) {
+                rc = merge_red(cs, txn, u->site, b->red[i], &a);
+                if (rc < 0)
+                    goto abort;
+                r->invalid_records += (uint64_t)rc;
+            }
+            for (size_t i = 0; i < b->n_logs; i++) {
+                rc = merge_log(cs, txn, u->site, b->logs[i], &a);
+                if (rc < 0)
+                    goto abort;
+                r->invalid_records += (uint64_t)rc;
+            }
+            for (size_t i = 0; i < b->n_costs; i++) {
+                rc = merge_cost(cs, txn, u->site, b->costs[i], &a);
+                if (rc < 0)
+                    goto abort;
+                r->invalid_records += (uint64_t)rc;
+            }
+            for (size_t i = 0; i < b->n_spans; i++)
+                spans += b->spans[i]->n_spans;
+            st->batches++;
+            st->spans += spans;
+            st->red += b->n_red;
+            st->logs += b->n_logs;
+            st->metrics += b->n_metrics;
+            st->costs += b->n_costs;
+            st->bytes_wire += u->zlen;
+            st->last_sequence = u->seq;
+            st->last_batch_unix_nano = u->now_ns;
+        }
+    }
+    {
+        kb k = {.n = 0};
+        kb_str(&k, u->site);
+        /* The site key is the bare name. */
+        k.n--;
+        if ((rc = put_msg(txn, cs->db_sites, &k, &st->base)))
+            goto abort;
+    }
+    r->last_seq = st->last_sequence;
+    if ((rc = mdb_txn_commit(txn))) {
+        tg_arena_destroy(&a);
+        return mdb_err(rc);
+    }
+    tg_arena_destroy(&a);
+    return 0;
+abort:
+    mdb_txn_abort(txn);
+    tg_arena_destroy(&a);
+    return rc;
+}
+
+/* ---- retention -------------------------------------------------------------------- */
+
+static uint64_t batch_received(const MDB_val *v, uint64_t *size)
+{
+    Tollgate__V1__CentralBatchHeader *h;
+    uint32_t hl;
+    uint64_t t = 0;
+
+    *size = v->mv_size;
+    if (v->mv_size < 4)
+        return 0;
+    hl = get_be32(v->mv_data);
+    if (hl > v->mv_size - 4)
+        return 0;
+    h = tollgate__v1__central_batch_header__unpack(NULL, hl,
+                                                   (const uint8_t *)v->mv_data + 4);
+    if (h) {
+        t = h->received_unix_nano;
+        tollgate__v1__central_batch_header__free_unpacked(h, NULL);
+    }
+    return t;
+}
+
+/* Deletes aggregate rows whose window ended before `cutoff` (unix s).
+ * `toff` is where the time sits, counted back from the key's end. */
+static int retain_rows(MDB_txn *txn, MDB_dbi db, size_t toff, int64_t cutoff,
+                       size_t *budget)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, db, &cur)))
+        return mdb_err(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && *budget > 0) {
+        if (k.mv_size >= toff &&
+            get_bei64((const uint8_t *)k.mv_data + k.mv_size - toff) < cutoff) {
+            if ((rc = mdb_cursor_del(cur, 0)))
+                break;
+            (*budget)--;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+int tg_cstore_retain(tg_cstore *cs, uint64_t now_ns)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t bytes, cutoff_ns = 0;
+    size_t budget = EVICT_PER_TXN;
+    int rc;
+
+    if (!cs->have_dbs || cs->opt.readonly)
+        return 0;
+    if (cs->opt.max_age_sec && now_ns > cs->opt.max_age_sec * 1000000000ull)
+        cutoff_ns = now_ns - cs->opt.max_age_sec * 1000000000ull;
+    if ((rc = mdb_txn_begin(cs->env, NULL, 0, &txn)))
+        return mdb_err(rc);
+    bytes = meta_u64(cs, txn, "bytes");
+    if ((rc = mdb_cursor_open(txn, cs->db_batches, &cur))) {
+        mdb_txn_abort(txn);
+        return mdb_err(rc);
+    }
+    /* Oldest first across sites: repeatedly take the site whose first
+     * batch is oldest. Sites are few; each pass reads one key per site. */
+    while (budget > 0) {
+        uint8_t best[511];
+        size_t best_len = 0;
+        uint64_t best_t = UINT64_MAX, best_size = 0;
+        int over = cs->opt.max_bytes && bytes > cs->opt.max_bytes;
+
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (rc == 0) {
+            uint64_t size, t = batch_received(&v, &size);
+            const uint8_t *kd = k.mv_data;
+            size_t sl = strnlen((const char *)kd, k.mv_size);
+            uint8_t next[512];
+            MDB_val nk;
+            if (t < best_t) {
+                best_t = t;
+                best_size = size;
+                best_len = k.mv_size;
+                memcpy(best, k.mv_data, k.mv_size);
+            }
+            /* Jump to the next site: its name with a trailing 0x01. */
+            if (sl + 1 >= sizeof(next))
+                break;
+            memcpy(next, kd, sl);
+            next[sl] = 0x01;
+            nk.mv_size = sl + 1;
+            nk.mv_data = next;
+            k = nk;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        }
+        if (!best_len || !(over || (cutoff_ns && best_t < cutoff_ns)))
+            break;
+        k.mv_size = best_len;
+        k.mv_data = best;
+        if ((rc = mdb_del(txn, cs->db_batches, &k, NULL)))
+            break;
+        bytes = bytes > best_size ? bytes - best_size : 0;
+        cs->evicted++;
+        budget--;
+    }
+    mdb_cursor_close(cur);
+    rc = meta_put_u64(cs, txn, "bytes", bytes);
+    if (rc == 0 && cutoff_ns) {
+        int64_t cut = (int64_t)(cutoff_ns / 1000000000ull);
+        if ((rc = retain_rows(txn, cs->db_red, 8, cut, &budget)) ||
+            (rc = retain_rows(txn, cs->db_logs, 16, cut, &budget)) ||
+            (rc = retain_rows(txn, cs->db_costs, 8, cut, &budget))) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+    } else if (rc) {
+        mdb_txn_abort(txn);
+        return mdb_err(rc);
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? mdb_err(rc) : 0;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+int tg_cstore_sites(tg_cstore *cs, tg_cstore_site_cb cb, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    if (!cs->have_dbs)
+        return 0;
+    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    if ((rc = mdb_cursor_open(txn, cs->db_sites, &cur))) {
+        mdb_txn_abort(txn);
+        return mdb_err(rc);
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        Tollgate__V1__CentralSite *s =
+            tollgate__v1__central_site__unpack(NULL, v.mv_size, v.mv_data);
+        int stop = 0;
+        if (s) {
+            stop = cb(ctx, s);
+            tollgate__v1__central_site__free_unpacked(s, NULL);
+        }
+        if (stop)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    if (!cs->have_dbs)
+        return 0;
+    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    if ((rc = mdb_cursor_open(txn, cs->db_batches, &cur))) {
+        mdb_txn_abort(txn);
+        return mdb_err(rc);
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        const uint8_t *kd = k.mv_data;
+        size_t sl = strnlen((const char *)kd, k.mv_size);
+        char site[128];
+        uint32_t hl;
+        Tollgate__V1__CentralBatchHeader *h;
+        int stop;
+        if (sl + 1 + 8 != k.mv_size || sl >= sizeof(site) || v.mv_size < 4 ||
+            (hl = get_be32(v.mv_data)) > v.mv_size - 4) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        memcpy(site, kd, sl);
+        site[sl] = '\0';
+        h = tollgate__v1__central_batch_header__unpack(NULL, hl,
+                                                       (const uint8_t *)v.mv_data + 4);
+        if (!h) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        stop = cb(ctx, site, get_be64(kd + sl + 1), h,
+                  (const uint8_t *)v.mv_data + 4 + hl, v.mv_size - 4 - hl);
+        tollgate__v1__central_batch_header__free_unpacked(h, NULL);
+        if (stop)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+int tg_cstore_rows(tg_cstore *cs, const char *which, tg_cstore_row_cb cb, void *ctx)
+{
+    const ProtobufCMessageDescriptor *d;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_dbi db;
+    MDB_val k, v;
+    int rc;
+
+    if (!cs->have_dbs)
+        return 0;
+    if (strcmp(which, "red") == 0) {
+        db = cs->db_red;
+        d = &tollgate__v1__red_record__descriptor;
+    } else if (strcmp(which, "logs") == 0) {
+        db = cs->db_logs;
+        d = &tollgate__v1__log_template__descriptor;
+    } else if (strcmp(which, "costs") == 0) {
+        db = cs->db_costs;
+        d = &tollgate__v1__cost_record__descriptor;
+    } else {
+        return TG_EINVAL;
+    }
+    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    if ((rc = mdb_cursor_open(txn, db, &cur))) {
+        mdb_txn_abort(txn);
+        return mdb_err(rc);
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        char site[128];
+        size_t sl = strnlen((const char *)k.mv_data, k.mv_size);
+        ProtobufCMessage *m;
+        int stop = 0;
+        if (sl < sizeof(site)) {
+            memcpy(site, k.mv_data, sl);
+            site[sl] = '\0';
+            m = protobuf_c_message_unpack(d, NULL, v.mv_size, v.mv_data);
+            if (m) {
+                stop = cb(ctx, site, m);
+                protobuf_c_message_free_unpacked(m, NULL);
+            }
+        }
+        if (stop)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+int tg_cstore_get_stats(tg_cstore *cs, tg_cstore_stats *s)
+{
+    MDB_txn *txn;
+    MDB_stat ms;
+    struct stat sb;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    if (!cs->have_dbs)
+        return 0;
+    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    if (mdb_stat(txn, cs->db_batches, &ms) == 0)
+        s->batches = ms.ms_entries;
+    if (mdb_stat(txn, cs->db_red, &ms) == 0)
+        s->red_rows = ms.ms_entries;
+    if (mdb_stat(txn, cs->db_logs, &ms) == 0)
+        s->log_rows = ms.ms_entries;
+    if (mdb_stat(txn, cs->db_costs, &ms) == 0)
+        s->cost_rows = ms.ms_entries;
+    s->bytes = meta_u64(cs, txn, "bytes");
+    mdb_txn_abort(txn);
+    s->evicted_batches = cs->evicted;
+    s->file_bytes = stat(cs->path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* The central view's store: what every site sent, in LMDB.
+ *
+ *   sites    name                            -> CentralSite (sequence, health, counts)
+ *   batches  site '\0' seq(u64 BE)           -> u32 BE header length, CentralBatchHeader,
+ *                                               the batch's zstd bytes as received
+ *   red      site '\0' svc '\0' op '\0' kind(u32 BE) minute(i64 BE) -> RedRecord, merged
+ *   logs     site '\0' svc '\0' sev(u32 BE) minute(i64 BE) id(u64 BE) -> LogTemplate,
+ * merged costs    site '\0' svc '\0' meter '\0' hour(i64 BE)             -> CostRecord,
+ * merged meta     "format", "bytes"
+ *
+ * Batches are kept as they arrived (span summaries, metric points and shed
+ * notices are read from them); aggregates that arrive in parts (RED, log
+ * templates, cost records) are added up as they come, so the store holds
+ * one row per key. Everything about one upload (the batch, the merged
+ * aggregates, the site's new sequence) commits in one durable transaction
+ * before the site is answered: a duplicate can never be half-applied.
+ *
+ * Threads: any; LMDB serialises writers. */
+#ifndef TG_CSTORE_H
+#define TG_CSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tollgate/v1/forward.pb-c.h"
+
+#define TG_CSTORE_FORMAT_VERSION 1
+
+typedef struct tg_cstore tg_cstore;
+
+typedef struct tg_cstore_options {
+    uint64_t max_bytes;   /* batches' bytes budget; 0 = unlimited */
+    uint64_t max_age_sec; /* by time received (aggregates: by their window) */
+    int readonly;         /* for `tollgate central export` */
+    int no_sync;          /* tests only */
+} tg_cstore_options;
+
+tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *err);
+void tg_cstore_close(tg_cstore *cs);
+
+typedef struct tg_cstore_upload {
+    const char *site;
+    const uint8_t *epoch;             /* 16 bytes */
+    uint64_t seq;                     /* 0: heartbeat */
+    const Tollgate__V1__Batch *batch; /* decoded, times absolute; NULL for a heartbeat */
+    const uint8_t *zstd;              /* the batch as received */
+    size_t zlen;
+    uint64_t raw_len;
+    unsigned version;
+    const Tollgate__V1__SiteHealth *health;
+    uint64_t now_ns;
+    int64_t t2_minus_t1;
+    int64_t client_cert_not_after;
+    const char *client_cert_cn;
+} tg_cstore_upload;
+
+typedef struct tg_cstore_result {
+    int duplicate;
+    uint64_t last_seq;
+    uint64_t invalid_records; /* aggregates refused as malformed */
+} tg_cstore_result;
+
+/* Applies one upload durably. Returns 0, TG_ESTORE or TG_ENOMEM. */
+int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *r);
+
+/* Retention pass (age and size budget). */
+int tg_cstore_retain(tg_cstore *cs, uint64_t now_ns);
+
+/* Every site's state, for the estate view. The callback gets an unpacked
+ * message valid only during the call. */
+typedef int (*tg_cstore_site_cb)(void *ctx, const Tollgate__V1__CentralSite *s);
+int tg_cstore_sites(tg_cstore *cs, tg_cstore_site_cb cb, void *ctx);
+
+/* Visitors for export, in key order. */
+typedef int (*tg_cstore_batch_cb)(void *ctx, const char *site, uint64_t seq,
+                                  const Tollgate__V1__CentralBatchHeader *h,
+                                  const uint8_t *zstd, size_t zlen);
+typedef int (*tg_cstore_row_cb)(void *ctx, const char *site, const ProtobufCMessage *row);
+
+int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx);
+/* which: "red", "logs" or "costs". */
+int tg_cstore_rows(tg_cstore *cs, const char *which, tg_cstore_row_cb cb, void *ctx);
+
+typedef struct tg_cstore_stats {
+    uint64_t batches, bytes, red_rows, log_rows, cost_rows;
+    uint64_t evicted_batches;
+    uint64_t file_bytes;
+} tg_cstore_stats;
+
+int tg_cstore_get_stats(tg_cstore *cs, tg_cstore_stats *s);
+
+#endif

@@ -1,0 +1,376 @@
+/* `tollgate status [--endpoint URL] [--json]`: the estate as the central
+ * view sees it, one row per site, then every warning (partitioned,
+ * lagging, skewed, certificate expiring, version mismatch, shedding).
+ * Pointed at a site's API instead, it prints that site's own view of its
+ * link (its forwarder status). */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+
+#define MAX_BODY (16u << 20)
+
+typedef struct body {
+    char *p;
+    size_t len;
+} body;
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
+{
+    body *b = ud;
+    size_t add = size * n;
+    char *np;
+
+    if (b->len + add > MAX_BODY)
+        return 0;
+    np = realloc(b->p, b->len + add + 1);
+    if (!np)
+        return 0;
+    b->p = np;
+    memcpy(b->p + b->len, ptr, add);
+    b->len += add;
+    b->p[b->len] = '\0';
+    return add;
+}
+
+typedef struct tls_opts {
+    const char *ca, *cert, *key, *token;
+} tls_opts;
+
+static long http_get(const char *url, const tls_opts *t, body *b, char *err,
+                     size_t errlen)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char auth[600];
+    long status = 0;
+    CURLcode rc;
+
+    if (!c) {
+        snprintf(err, errlen, "cannot create an HTTP client");
+        return -1;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (t->ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, t->ca);
+    if (t->cert) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, t->key ? t->key : t->cert);
+    }
+    if (t->token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->token);
+        h = curl_slist_append(h, auth);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    }
+    rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+        status = -1;
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static double num(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return v ? json_number_value(v) : 0;
+}
+
+static void human_bytes(double b, char *out, size_t cap)
+{
+    const char *u[] = {"B", "KB", "MB", "GB", "TB"};
+    int i = 0;
+
+    while (b >= 1000 && i < 4) {
+        b /= 1000;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+static void human_secs(double s, char *out, size_t cap)
+{
+    if (s < 0)
+        snprintf(out, cap, "-");
+    else if (s < 120)
+        snprintf(out, cap, "%.0fs", s);
+    else if (s < 7200)
+        snprintf(out, cap, "%.0fm", s / 60);
+    else if (s < 172800)
+        snprintf(out, cap, "%.1fh", s / 3600);
+    else
+        snprintf(out, cap, "%.1fd", s / 86400);
+}
+
+static void cert_left(double now_s, double na, char *out, size_t cap)
+{
+    if (na <= 0)
+        snprintf(out, cap, "-");
+    else if (na < now_s)
+        snprintf(out, cap, "EXPIRED");
+    else
+        snprintf(out, cap, "%.0fd", (na - now_s) / 86400);
+}
+
+static void short_policy(const char *p, char *out, size_t cap)
+{
+    size_t n = strlen(p);
+
+    if (n <= 18)
+        snprintf(out, cap, "%s", p[0] ? p : "-");
+    else
+        snprintf(out, cap, "%.16s..", p);
+}
+
+static int print_estate(json_t *root, const char *endpoint)
+{
+    json_t *central = json_object_get(root, "central"),
+           *sites = json_object_get(root, "sites");
+    double now_s = num(central, "now_unix_nano") / 1e9;
+    size_t i, nwarn = 0;
+    json_t *s;
+    char bytes[32], cert[32];
+
+    human_bytes(num(central, "bytes"), bytes, sizeof(bytes));
+    cert_left(now_s, num(central, "server_cert_not_after"), cert, sizeof(cert));
+    printf("central %s  tollgate %s  protocol %d-%d  TLS %s%s  cert %s  batches %.0f "
+           "(%s)\n\n",
+           endpoint, str(central, "version"), (int)num(central, "protocol_min"),
+           (int)num(central, "protocol_max"),
+           json_is_true(json_object_get(central, "tls")) ? "on" : "off",
+           json_is_true(json_object_get(central, "mutual_tls")) ? " (mutual)" : "", cert,
+           num(central, "batches"), bytes);
+    printf("%-12s %-6s %-8s %-9s %-9s %-7s %-8s %-10s %-7s %-7s %-18s %-9s %-5s\n",
+           "SITE", "STATE", "CONTACT", "SPANS", "BACKLOG", "OLDEST", "BUDGET", "CLOCK",
+           "CERT-C", "CERT-S", "POLICY", "VERSION", "PROTO");
+    json_array_foreach(sites, i, s)
+    {
+        char contact[32], backlog[32], oldest[32], budget[32], clock[32], cc[32], cs[32],
+            pol[32];
+        json_t *w = json_object_get(s, "warnings");
+        const char *state = json_is_true(json_object_get(s, "partitioned")) ? "DOWN"
+                            : json_array_size(w)                            ? "WARN"
+                                                                            : "ok";
+        double age = num(s, "last_contact_age_seconds");
+        if (age < 0)
+            snprintf(contact, sizeof(contact), "never");
+        else {
+            human_secs(age, contact, sizeof(contact));
+            strncat(contact, " ago", sizeof(contact) - strlen(contact) - 1);
+        }
+        human_bytes(num(s, "backlog_bytes"), backlog, sizeof(backlog));
+        human_secs(json_object_get(s, "backlog_oldest_age_seconds") &&
+                           num(s, "backlog_batches") > 0
+                       ? num(s, "backlog_oldest_age_seconds")
+                       : -1,
+                   oldest, sizeof(oldest));
+        human_secs(json_object_get(s, "budget_seconds_left")
+                       ? num(s, "budget_seconds_left")
+                       : -1,
+                   budget, sizeof(budget));
+        if (json_is_true(json_object_get(s, "clock_valid")))
+            snprintf(clock, sizeof(clock), "%+.3fs", num(s, "clock_offset_ms") / 1000);
+        else
+            snprintf(clock, sizeof(clock), "-");
+        cert_left(now_s, num(s, "client_cert_not_after"), cc, sizeof(cc));
+        cert_left(now_s, num(s, "server_cert_not_after"), cs, sizeof(cs));
+        short_policy(str(s, "policy_version"), pol, sizeof(pol));
+        printf(
+            "%-12s %-6s %-8s %-9.0f %-9s %-7s %-8s %-10s %-7s %-7s %-18s %-9s %-5.0f\n",
+            str(s, "name"), state, contact, num(s, "spans"), backlog, oldest, budget,
+            clock, cc, cs, pol,
+            str(s, "software_version")[0] ? str(s, "software_version") : "-",
+            num(s, "protocol_version"));
+        nwarn += json_array_size(w);
+    }
+    if (json_array_size(sites) == 0)
+        printf("(no sites registered or seen)\n");
+    {
+        json_t *cw = json_object_get(central, "warnings");
+        nwarn += json_array_size(cw);
+        if (nwarn) {
+            json_t *x;
+            printf("\nWARNINGS\n");
+            json_array_foreach(cw, i, x) printf("  central: %s\n", json_string_value(x));
+            json_array_foreach(sites, i, s)
+            {
+                size_t j;
+                json_array_foreach(json_object_get(s, "warnings"), j, x)
+                    printf("  %s: %s\n", str(s, "name"), json_string_value(x));
+            }
+        } else {
+            printf("\nno warnings\n");
+        }
+    }
+    return 0;
+}
+
+static int print_site(json_t *root, const char *endpoint)
+{
+    json_t *f = json_object_get(root, "forwarder");
+    char bytes[32], oldest[32];
+
+    printf("site %s  (%s)\n", str(root, "site"), endpoint);
+    if (!f || !json_is_object(f)) {
+        printf("not forwarding to a central view\n");
+        return 0;
+    }
+    human_bytes(num(f, "outbox_bytes"), bytes, sizeof(bytes));
+    human_secs(num(f, "outbox_batches") > 0 ? num(f, "outbox_oldest_age_seconds") : -1,
+               oldest, sizeof(oldest));
+    printf("central %s: %s, outbox %.0f batches (%s), oldest %s, clock %s%+.3fs, "
+           "protocol %d\n",
+           str(f, "central"),
+           json_is_true(json_object_get(f, "partitioned")) ? "DOWN" : "ok",
+           num(f, "outbox_batches"), bytes, oldest,
+           json_is_true(json_object_get(f, "clock_valid")) ? "" : "(no sample) ",
+           num(f, "clock_offset_ns") / 1e9, (int)num(f, "protocol_version"));
+    if (str(f, "last_error")[0])
+        printf("last error: %s\n", str(f, "last_error"));
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: tollgate status [--endpoint URL] [--json] [--ca-file FILE]\n"
+        "                       [--cert FILE --key FILE]\n\n"
+        "Prints the estate as the central view sees it: every site's last contact,\n"
+        "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
+        "certificate expiry, policy and software versions, then every warning.\n\n"
+        "  --endpoint URL   the central view (default http://127.0.0.1:9480), or a\n"
+        "                   site's API for that site's own view of its link\n"
+        "  --json           print the estate as one JSON document\n"
+        "  --ca-file FILE   CA bundle for an https endpoint\n"
+        "  --cert, --key    client certificate for a centre that requires one\n");
+}
+
+int tg_cmd_status(int argc, char **argv)
+{
+    const char *endpoint = "http://127.0.0.1:9480";
+    tls_opts t = {0};
+    int as_json = 0;
+    char url[1200], err[256];
+    body b = {0};
+    json_t *root;
+    json_error_t jerr;
+    long status;
+    size_t el;
+
+    for (int i = 1; i < argc; i++) {
+        const char **dst = NULL;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            as_json = 1;
+            continue;
+        } else if (strcmp(argv[i], "--endpoint") == 0) {
+            dst = &endpoint;
+        } else if (strcmp(argv[i], "--ca-file") == 0) {
+            dst = &t.ca;
+        } else if (strcmp(argv[i], "--cert") == 0) {
+            dst = &t.cert;
+        } else if (strcmp(argv[i], "--key") == 0) {
+            dst = &t.key;
+        } else {
+            fprintf(stderr, "tollgate status: unknown argument \"%s\" (see --help)\n",
+                    argv[i]);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "tollgate status: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
+        fprintf(stderr,
+                "tollgate status: --endpoint must be an http:// or https:// URL\n");
+        return 2;
+    }
+    el = strlen(endpoint);
+    while (el > 0 && endpoint[el - 1] == '/')
+        el--;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(url, sizeof(url), "%.*s/api/v1/estate", (int)el, endpoint);
+    status = http_get(url, &t, &b, err, sizeof(err));
+    if (status == 404) {
+        /* A site's API: its own view of its link. */
+        free(b.p);
+        b.p = NULL;
+        b.len = 0;
+        snprintf(url, sizeof(url), "%.*s/api/v1/status", (int)el, endpoint);
+        status = http_get(url, &t, &b, err, sizeof(err));
+        if (status == 200) {
+            root = json_loadb(b.p, b.len, 0, &jerr);
+            free(b.p);
+            if (!root) {
+                fprintf(stderr,
+                        "tollgate status: the site answered something that is not "
+                        "JSON\n");
+                return 1;
+            }
+            if (as_json) {
+                char *s = json_dumps(root, JSON_COMPACT);
+                printf("%s\n", s ? s : "{}");
+                free(s);
+            } else {
+                print_site(root, endpoint);
+            }
+            json_decref(root);
+            curl_global_cleanup();
+            return 0;
+        }
+    }
+    if (status < 0) {
+        fprintf(stderr, "tollgate status: cannot reach %s: %s\n", endpoint, err);
+        free(b.p);
+        curl_global_cleanup();
+        return 1;
+    }
+    if (status != 200) {
+        fprintf(stderr, "tollgate status: %s answered HTTP %ld\n", url, status);
+        free(b.p);
+        curl_global_cleanup();
+        return 1;
+    }
+    root = json_loadb(b.p ? b.p : "", b.len, 0, &jerr);
+    free(b.p);
+    curl_global_cleanup();
+    if (!root) {
+        fprintf(stderr,
+                "tollgate status: the centre answered something that is not JSON\n");
+        return 1;
+    }
+    if (as_json) {
+        char *s = json_dumps(root, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    } else {
+        print_estate(root, endpoint);
+    }
+    json_decref(root);
+    return 0;
+}

@@ -1,0 +1,801 @@
+/* The forwarder's life cycle and its worker thread (tg_forward.h); the
+ * sender thread is in sender.c. */
+#include "fwd_internal.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tg_err.h"
+#include "tg_log.h"
+#include "tg_wire.h"
+
+#define READ_CHUNK 64
+#define IDLE_POLL_MS 250
+
+static const char *builtin_policy(void *ctx)
+{
+    (void)ctx;
+    return "builtin:allowlist-v1";
+}
+
+static const ProtobufCMessageDescriptor *req_desc(enum tg_signal sig)
+{
+    switch (sig) {
+    case TG_SIGNAL_TRACES:
+        return &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
+    case TG_SIGNAL_LOGS:
+        return &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor;
+    case TG_SIGNAL_METRICS:
+        return &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
+    }
+    return NULL;
+}
+
+typedef struct worker_state {
+    tg_forwarder *f;
+    tg_arena arena;
+    tg_egress_tally tally; /* this period's */
+    double ratio;
+    uint64_t durable_cursor;
+    int got;
+    int full;
+} worker_state;
+
+static int on_record(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                     size_t len)
+{
+    worker_state *w = ctx;
+    tg_forwarder *f = w->f;
+    const ProtobufCMessageDescriptor *d = req_desc(sig);
+    ProtobufCMessage *msg, *out = NULL;
+    tg_summary_counts c;
+    uint64_t now = tg_fwd_now_ns();
+    int rc;
+
+    w->got++;
+    if (seq <= f->mem_cursor)
+        return 0; /* a source that repeats itself */
+    pthread_mutex_lock(&f->mu);
+    if (seq > f->mem_cursor + 1 && f->mem_cursor != 0)
+        f->requests_skipped += seq - f->mem_cursor - 1; /* evicted before forwarded */
+    pthread_mutex_unlock(&f->mu);
+    tg_arena_reset(&w->arena);
+    msg = d ? protobuf_c_message_unpack(d, &w->arena.pb, len, data) : NULL;
+    if (!msg) {
+        pthread_mutex_lock(&f->mu);
+        f->decode_failures++;
+        f->mem_cursor = seq;
+        pthread_mutex_unlock(&f->mu);
+        return 0;
+    }
+    rc = f->view(f->view_ctx, sig, msg, NULL, &w->arena, &out, &w->tally);
+    if (rc || !out) {
+        /* Fail closed: nothing of this request leaves. */
+        pthread_mutex_lock(&f->mu);
+        f->view_failures++;
+        f->mem_cursor = seq;
+        pthread_mutex_unlock(&f->mu);
+        return 0;
+    }
+    rc = tg_summarizer_add(f->sum, sig, msg, out, len, (uint64_t)((double)len * w->ratio),
+                           now);
+    if (rc) {
+        /* Out of memory: drop the period and summarise it again from the
+         * durable cursor. */
+        tg_error("summariser out of memory", "records=%zu", (size_t)0);
+        tg_summarizer_clear(f->sum);
+        tg_egress_tally_reset(&w->tally);
+        pthread_mutex_lock(&f->mu);
+        f->mem_cursor = w->durable_cursor;
+        pthread_mutex_unlock(&f->mu);
+        return 1;
+    }
+    pthread_mutex_lock(&f->mu);
+    f->mem_cursor = seq;
+    f->requests_read++;
+    pthread_mutex_unlock(&f->mu);
+    tg_summarizer_counts(f->sum, &c);
+    if (c.spans >= f->cfg.max_batch_spans || c.records >= 4 * f->cfg.max_batch_spans) {
+        w->full = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void update_fill_rate(tg_forwarder *f, uint64_t mono)
+{
+    tg_outbox_stats os;
+    double dt, inst;
+
+    tg_outbox_get_stats(f->outbox, &os);
+    pthread_mutex_lock(&f->mu);
+    if (!f->fill_last_ns) {
+        f->fill_last_ns = mono;
+        f->fill_last_bytes = os.bytes;
+    } else if (mono - f->fill_last_ns >= 1000000000ull) {
+        dt = (double)(mono - f->fill_last_ns) / 1e9;
+        inst = ((double)os.bytes - (double)f->fill_last_bytes) / dt;
+        f->fill_rate = 0.7 * f->fill_rate + 0.3 * inst;
+        f->fill_last_ns = mono;
+        f->fill_last_bytes = os.bytes;
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Builds the period's batch, appends it with the cursor, clears. */
+static void flush(worker_state *w)
+{
+    tg_forwarder *f = w->f;
+    tg_summary_counts c;
+    Tollgate__V1__Batch b = TOLLGATE__V1__BATCH__INIT;
+    Tollgate__V1__ShedNotice notice, *np = &notice;
+    tg_outbox_append a;
+    uint8_t *blob = NULL;
+    size_t len = 0, raw = 0;
+    uint64_t now = tg_fwd_now_ns(), cursor;
+    int carried = 0, rc;
+
+    pthread_mutex_lock(&f->mu);
+    cursor = f->mem_cursor;
+    pthread_mutex_unlock(&f->mu);
+    tg_summarizer_counts(f->sum, &c);
+    memset(&a, 0, sizeof(a));
+    a.cursor = cursor;
+    a.now_ns = now;
+    carried = tg_outbox_pending_shed(f->outbox, &notice);
+    if (c.records > 0 || carried) {
+        const char *pv = f->policy_version(f->view_ctx);
+        b.site = f->site;
+        b.sequence = tg_outbox_next_seq(f->outbox);
+        b.policy_version = (char *)(pv ? pv : "");
+        rc = tg_summarizer_build(f->sum, &b, now);
+        if (carried) {
+            b.sheds = &np;
+            b.n_sheds = 1;
+        }
+        if (rc == 0)
+            rc = tg_wire_pack_batch(&b, 2, f->cfg.zstd_level, &blob, &len, &raw);
+        if (rc) {
+            tg_error("batch encoding failed", "err=%s", tg_err_name(rc));
+            goto reread;
+        }
+        a.seq = b.sequence;
+        a.blob = blob;
+        a.len = len;
+        a.raw_bytes = raw;
+        a.records = c.records;
+        a.spans = c.spans;
+        a.window_start = c.t_min;
+        a.window_end = c.t_max;
+        a.tally = &w->tally;
+        a.policy_version = b.policy_version;
+        a.carried_shed = carried;
+        pthread_mutex_lock(&f->mu);
+        snprintf(f->policy_version_now, sizeof(f->policy_version_now), "%s",
+                 b.policy_version);
+        pthread_mutex_unlock(&f->mu);
+    }
+    rc = tg_outbox_put(f->outbox, &a);
+    if (rc)
+        goto reread;
+    w->durable_cursor = cursor;
+    if (blob) {
+        tg_summarizer_account_forwarded(f->sum, len, now);
+        pthread_mutex_lock(&f->mu);
+        f->n_spans += c.spans;
+        f->n_red += c.red;
+        f->n_logs += c.logs;
+        f->n_metrics += c.metrics;
+        f->n_costs += c.costs;
+        f->batches_appended++;
+        tg_egress_tally_merge(&f->tally_total, &w->tally);
+        f->send_kicked = 1;
+        pthread_cond_signal(&f->send_cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+    free(blob);
+    tg_summarizer_clear(f->sum);
+    tg_egress_tally_reset(&w->tally);
+    return;
+reread:
+    /* Nothing of this period is durable: summarise it again later. */
+    free(blob);
+    tg_summarizer_clear(f->sum);
+    tg_egress_tally_reset(&w->tally);
+    pthread_mutex_lock(&f->mu);
+    f->mem_cursor = w->durable_cursor;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_state w;
+    tg_forwarder *f = arg;
+    uint64_t last_flush = tg_mono_ns();
+    uint64_t interval = f->cfg.flush_interval_ms * 1000000ull;
+
+    memset(&w, 0, sizeof(w));
+    w.f = f;
+    tg_arena_init(&w.arena, 256 * 1024, (size_t)1 << 30);
+    w.durable_cursor = tg_outbox_cursor(f->outbox);
+    for (;;) {
+        tg_summary_counts c;
+        uint64_t mono, after, last;
+        int stop, rc, due;
+
+        pthread_mutex_lock(&f->mu);
+        stop = f->stop;
+        after = f->mem_cursor;
+        f->work_kicked = 0;
+        pthread_mutex_unlock(&f->mu);
+
+        w.got = 0;
+        w.full = 0;
+        w.ratio = f->src.stored_ratio ? f->src.stored_ratio(f->src.ctx) : 0;
+        rc = f->src.read_after(f->src.ctx, after, READ_CHUNK, on_record, &w);
+        if (rc < 0)
+            tg_warn("forwarder source read failed", "err=%s", tg_err_name(rc));
+        last = f->src.last_seq ? f->src.last_seq(f->src.ctx) : 0;
+        pthread_mutex_lock(&f->mu);
+        f->source_last = last;
+        pthread_mutex_unlock(&f->mu);
+
+        mono = tg_mono_ns();
+        tg_summarizer_counts(f->sum, &c);
+        due = w.full || (mono - last_flush >= interval &&
+                         (c.records > 0 || f->mem_cursor > w.durable_cursor));
+        if (due || (stop && (c.records > 0 || f->mem_cursor > w.durable_cursor))) {
+            flush(&w);
+            last_flush = mono;
+        }
+        update_fill_rate(f, mono);
+        if (stop)
+            break;
+        if (w.got == 0 || rc < 0) {
+            struct timespec ts;
+            uint64_t wait_ms = IDLE_POLL_MS;
+            if (c.records > 0) {
+                uint64_t left =
+                    last_flush + interval > mono ? last_flush + interval - mono : 0;
+                if (left / 1000000 < wait_ms)
+                    wait_ms = left / 1000000 + 1;
+            }
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)(wait_ms / 1000);
+            ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_mutex_lock(&f->mu);
+            while (!f->stop && !f->work_kicked) {
+                if (pthread_cond_timedwait(&f->work_cv, &f->mu, &ts) == ETIMEDOUT)
+                    break;
+            }
+            pthread_mutex_unlock(&f->mu);
+        }
+    }
+    tg_arena_destroy(&w.arena);
+    return NULL;
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static int64_t cert_not_after(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    X509 *x;
+    struct tm tm;
+    int64_t t = 0;
+
+    if (!fp)
+        return 0;
+    x = PEM_read_X509(fp, NULL, NULL, NULL);
+    fclose(fp);
+    if (!x)
+        return 0;
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        t = (int64_t)timegm(&tm);
+    X509_free(x);
+    return t;
+}
+
+int tg_forwarder_read_token(const char *path, char *out, size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    size_t n, a = 0;
+
+    if (!fp)
+        return TG_EIO;
+    n = fread(out, 1, cap - 1, fp);
+    if (!feof(fp) && n == cap - 1) {
+        fclose(fp);
+        return TG_EINVAL;
+    }
+    fclose(fp);
+    out[n] = '\0';
+    while (n > 0 && isspace((unsigned char)out[n - 1]))
+        out[--n] = '\0';
+    while (a < n && isspace((unsigned char)out[a]))
+        a++;
+    memmove(out, out + a, n - a + 1);
+    for (size_t i = 0; out[i]; i++)
+        if ((unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e)
+            return TG_EINVAL; /* it goes into an HTTP header */
+    return out[0] ? 0 : TG_EINVAL;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char *errmsg,
+                                 size_t errlen)
+{
+    tg_forwarder *f;
+    tg_outbox_options oo;
+    char dir[1200];
+    size_t ul;
+    int rc;
+
+    *err = 0;
+    pthread_once(&curl_once, curl_init_once);
+    if (!opt->site || !opt->site[0] || !opt->data_dir || !opt->central_url ||
+        !opt->central_url[0] || !opt->source.read_after) {
+        snprintf(errmsg, errlen,
+                 "forwarder needs a site name, a data directory, a central "
+                 "URL and a source");
+        *err = TG_EINVAL;
+        return NULL;
+    }
+    if (strncmp(opt->central_url, "http://", 7) != 0 &&
+        strncmp(opt->central_url, "https://", 8) != 0) {
+        snprintf(errmsg, errlen, "central URL must start with http:// or https://");
+        *err = TG_EINVAL;
+        return NULL;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        *err = TG_ENOMEM;
+        snprintf(errmsg, errlen, "out of memory");
+        return NULL;
+    }
+    if (opt->cfg)
+        f->cfg = *opt->cfg;
+    else
+        tg_forward_config_defaults(&f->cfg);
+    snprintf(f->site, sizeof(f->site), "%s", opt->site);
+    snprintf(f->url, sizeof(f->url), "%s", opt->central_url);
+    ul = strlen(f->url);
+    while (ul > 0 && f->url[ul - 1] == '/')
+        f->url[--ul] = '\0';
+    snprintf(f->upload_url, sizeof(f->upload_url), "%s/v1/upload", f->url);
+    snprintf(f->token, sizeof(f->token), "%s", opt->token ? opt->token : "");
+    snprintf(f->software_version, sizeof(f->software_version), "%s",
+             opt->software_version ? opt->software_version : "");
+    f->src = opt->source;
+    f->view = opt->view ? opt->view : tg_view_allowlist_fn;
+    f->view_ctx = opt->view ? opt->view_ctx : &f->allow;
+    f->policy_version = opt->policy_version ? opt->policy_version : builtin_policy;
+    for (size_t i = 0; i < f->cfg.n_allow_keys; i++)
+        f->allow_ptrs[i] = f->cfg.allow_keys[i];
+    f->allow.extra_keys = f->allow_ptrs;
+    f->allow.n_extra = f->cfg.n_allow_keys;
+    tg_protocol_range(&f->vmin, &f->vmax);
+    f->version = f->vmax;
+    if (f->cfg.tls_cert_file[0])
+        f->client_cert_not_after = cert_not_after(f->cfg.tls_cert_file);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->work_cv, NULL);
+    pthread_cond_init(&f->send_cv, NULL);
+
+    snprintf(dir, sizeof(dir), "%s/outbox", opt->data_dir);
+    memset(&oo, 0, sizeof(oo));
+    oo.max_bytes = f->cfg.outbox_max_bytes;
+    oo.no_sync = opt->no_sync;
+    oo.site = f->site;
+    oo.destination = "central";
+    oo.destination_url = f->url;
+    oo.zstd_level = f->cfg.zstd_level;
+    f->outbox = tg_outbox_open(dir, &oo, &rc);
+    if (!f->outbox) {
+        snprintf(errmsg, errlen, "cannot open the outbox in %s: %s", dir,
+                 tg_strerror(rc));
+        *err = rc;
+        goto fail;
+    }
+    f->mem_cursor = tg_outbox_cursor(f->outbox);
+    f->sum = tg_summarizer_create(&f->cfg);
+    if (!f->sum) {
+        *err = TG_ENOMEM;
+        snprintf(errmsg, errlen, "out of memory");
+        goto fail;
+    }
+    if (pthread_create(&f->worker, NULL, worker_main, f) != 0) {
+        *err = TG_ENOMEM;
+        snprintf(errmsg, errlen, "cannot start the forwarder thread");
+        goto fail;
+    }
+    f->worker_started = 1;
+    if (pthread_create(&f->sender, NULL, tg_fwd_sender_main, f) != 0) {
+        *err = TG_ENOMEM;
+        snprintf(errmsg, errlen, "cannot start the sender thread");
+        goto fail;
+    }
+    f->sender_started = 1;
+    tg_info("forwarder started", "site=%s central=%s cursor=%llu protocol=%u-%u", f->site,
+            f->url, (unsigned long long)f->mem_cursor, f->vmin, f->vmax);
+    return f;
+fail:
+    tg_forwarder_stop(f);
+    return NULL;
+}
+
+void tg_forwarder_kick(tg_forwarder *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->work_kicked = 1;
+    pthread_cond_signal(&f->work_cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void tg_forwarder_stop(tg_forwarder *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->stop = 1;
+    pthread_cond_broadcast(&f->work_cv);
+    pthread_cond_broadcast(&f->send_cv);
+    pthread_mutex_unlock(&f->mu);
+    if (f->worker_started)
+        pthread_join(f->worker, NULL);
+    if (f->sender_started)
+        pthread_join(f->sender, NULL);
+    tg_summarizer_destroy(f->sum);
+    tg_outbox_close(f->outbox);
+    pthread_cond_destroy(&f->work_cv);
+    pthread_cond_destroy(&f->send_cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
+
+/* ---- figures ------------------------------------------------------------- */
+
+#define PARTITION_AFTER_HEARTBEATS 3
+
+void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
+{
+    tg_outbox_stats os;
+    uint64_t now = tg_fwd_now_ns(), mono = tg_mono_ns();
+
+    memset(s, 0, sizeof(*s));
+    tg_outbox_get_stats(f->outbox, &os);
+    pthread_mutex_lock(&f->mu);
+    s->requests_read = f->requests_read;
+    s->requests_skipped = f->requests_skipped;
+    s->decode_failures = f->decode_failures;
+    s->view_failures = f->view_failures;
+    s->source_cursor = f->mem_cursor;
+    s->source_last = f->source_last;
+    s->source_lag = f->source_last > f->mem_cursor ? f->source_last - f->mem_cursor : 0;
+    s->spans = f->n_spans;
+    s->red = f->n_red;
+    s->logs = f->n_logs;
+    s->metrics = f->n_metrics;
+    s->costs = f->n_costs;
+    s->batches_appended = f->batches_appended;
+    s->outbox_batches = os.batches;
+    s->outbox_bytes = os.bytes;
+    s->outbox_records = os.records;
+    s->outbox_budget = os.max_bytes;
+    s->outbox_oldest_age_s = os.oldest_created_ns && now > os.oldest_created_ns
+                                 ? (double)(now - os.oldest_created_ns) / 1e9
+                                 : 0;
+    s->budget_seconds_left = f->fill_rate > 1.0 && os.max_bytes > os.bytes
+                                 ? (double)(os.max_bytes - os.bytes) / f->fill_rate
+                                 : -1;
+    s->shed_batches = os.shed_batches;
+    s->shed_stripped = os.shed_stripped;
+    s->shed_records = os.shed_records;
+    s->shed_spans = os.shed_spans;
+    s->rejected = os.rejected;
+    s->ledger_entries = os.ledger_entries;
+    s->uploads_accepted = f->uploads_accepted;
+    s->uploads_duplicate = f->uploads_duplicate;
+    s->heartbeats = f->heartbeats;
+    s->upload_errors = f->upload_errors;
+    s->auth_failures = f->auth_failures;
+    s->version_refusals = f->version_refusals;
+    s->wire_bytes = f->wire_bytes;
+    s->raw_bytes = f->raw_bytes;
+    s->batches_delivered = f->batches_delivered;
+    s->acked_seq = os.acked_seq;
+    s->last_contact_ns = f->last_contact_ns;
+    s->partitioned =
+        !f->last_contact_mono ||
+        mono - f->last_contact_mono >
+            PARTITION_AFTER_HEARTBEATS * f->cfg.heartbeat_interval_ms * 1000000ull +
+                2000000000ull;
+    s->protocol_version = f->version;
+    s->protocol_min = f->vmin;
+    s->protocol_max = f->vmax;
+    snprintf(s->central_version, sizeof(s->central_version), "%s", f->central_version);
+    s->clock_valid = f->clock_valid;
+    s->clock_offset_ns = f->clock_offset_ns;
+    s->clock_rtt_ns = f->clock_rtt_ns;
+    s->server_cert_not_after = f->server_cert_not_after;
+    s->client_cert_not_after = f->client_cert_not_after;
+    s->backoff_ms = f->backoff_ms;
+    snprintf(s->last_error, sizeof(s->last_error), "%s", f->last_error);
+    snprintf(s->policy_version, sizeof(s->policy_version), "%s",
+             f->policy_version_now[0] ? f->policy_version_now
+                                      : f->policy_version(f->view_ctx));
+    pthread_mutex_unlock(&f->mu);
+}
+
+void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h)
+{
+    tg_forwarder_stats s;
+    static char policy[96];
+    tg_outbox_stats os;
+
+    tg_forwarder_get_stats(f, &s);
+    tg_outbox_get_stats(f->outbox, &os);
+    /* Only the sender thread calls this; the static buffer is its own. */
+    snprintf(policy, sizeof(policy), "%s", s.policy_version);
+    h->software_version = f->software_version;
+    h->policy_version = policy;
+    h->protocol_min = f->vmin;
+    h->protocol_max = f->vmax;
+    h->backlog_batches = s.outbox_batches;
+    h->backlog_bytes = s.outbox_bytes;
+    h->backlog_records = s.outbox_records;
+    h->backlog_oldest_unix_nano = os.oldest_created_ns;
+    h->budget_bytes = s.outbox_budget;
+    h->budget_seconds_left = s.budget_seconds_left;
+    h->clock_valid = s.clock_valid;
+    h->clock_offset_ns = s.clock_offset_ns;
+    h->clock_rtt_ns = s.clock_rtt_ns;
+    h->client_cert_not_after = s.client_cert_not_after;
+    h->server_cert_not_after = s.server_cert_not_after;
+    h->shed_batches = s.shed_batches + s.shed_stripped;
+    h->shed_records = s.shed_records;
+    h->heartbeat_interval_ms = f->cfg.heartbeat_interval_ms;
+    h->jurisdiction = f->cfg.jurisdiction;
+    h->source_lag_records = s.source_lag;
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->oom)
+        return;
+    for (;;) {
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        {
+            size_t nc = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+            char *np = realloc(b->p, nc);
+            if (!np) {
+                b->oom = 1;
+                return;
+            }
+            b->p = np;
+            b->cap = nc;
+        }
+    }
+}
+
+/* Label values here are class and action names from the policy: schema,
+ * never telemetry values. Still escaped for the exposition format. */
+static void sb_label(sbuf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            sb_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            sb_printf(b, "\\n");
+        else
+            sb_printf(b, "%c", *v);
+    }
+}
+
+char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
+{
+    tg_forwarder_stats s;
+    tg_egress_tally tally;
+    sbuf b = {0};
+    uint64_t now = tg_fwd_now_ns();
+
+    tg_forwarder_get_stats(f, &s);
+    pthread_mutex_lock(&f->mu);
+    tally = f->tally_total;
+    pthread_mutex_unlock(&f->mu);
+
+#define G(name, help, fmt, val)                                                          \
+    sb_printf(&b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " " fmt "\n", \
+              val)
+#define C(name, help, fmt, val)                                                          \
+    sb_printf(&b,                                                                        \
+              "# HELP " name " " help "\n# TYPE " name " counter\n" name " " fmt "\n",   \
+              val)
+    sb_printf(&b,
+              "# HELP tollgate_forward_records_total Records summarised for the central "
+              "view, by kind.\n# TYPE tollgate_forward_records_total counter\n");
+    sb_printf(&b, "tollgate_forward_records_total{kind=\"span\"} %llu\n",
+              (unsigned long long)s.spans);
+    sb_printf(&b, "tollgate_forward_records_total{kind=\"red\"} %llu\n",
+              (unsigned long long)s.red);
+    sb_printf(&b, "tollgate_forward_records_total{kind=\"log_template\"} %llu\n",
+              (unsigned long long)s.logs);
+    sb_printf(&b, "tollgate_forward_records_total{kind=\"metric\"} %llu\n",
+              (unsigned long long)s.metrics);
+    sb_printf(&b, "tollgate_forward_records_total{kind=\"cost\"} %llu\n",
+              (unsigned long long)s.costs);
+    C("tollgate_forward_requests_total", "Stored requests summarised.", "%llu",
+      (unsigned long long)s.requests_read);
+    C("tollgate_forward_requests_skipped_total",
+      "Stored requests evicted before they were summarised.", "%llu",
+      (unsigned long long)s.requests_skipped);
+    C("tollgate_forward_view_failures_total",
+      "Requests withheld because the destination view failed (fail closed).", "%llu",
+      (unsigned long long)s.view_failures);
+    C("tollgate_forward_decode_failures_total", "Stored requests that did not decode.",
+      "%llu", (unsigned long long)s.decode_failures);
+    G("tollgate_forward_source_lag_records", "Committed requests not yet summarised.",
+      "%llu", (unsigned long long)s.source_lag);
+    G("tollgate_outbox_batches", "Batches waiting in the outbox.", "%llu",
+      (unsigned long long)s.outbox_batches);
+    G("tollgate_outbox_bytes", "Bytes waiting in the outbox (compressed).", "%llu",
+      (unsigned long long)s.outbox_bytes);
+    G("tollgate_outbox_records", "Records waiting in the outbox.", "%llu",
+      (unsigned long long)s.outbox_records);
+    G("tollgate_outbox_budget_bytes", "The outbox disk budget.", "%llu",
+      (unsigned long long)s.outbox_budget);
+    G("tollgate_outbox_oldest_age_seconds", "Age of the oldest batch waiting.", "%.3f",
+      s.outbox_oldest_age_s);
+    G("tollgate_outbox_budget_seconds_left",
+      "Time until the budget is exhausted at the current rate (-1: not filling).", "%.1f",
+      s.budget_seconds_left);
+    sb_printf(&b,
+              "# HELP tollgate_outbox_shed_total Shedding events, by what was shed.\n"
+              "# TYPE tollgate_outbox_shed_total counter\n"
+              "tollgate_outbox_shed_total{what=\"batch\"} %llu\n"
+              "tollgate_outbox_shed_total{what=\"span_summaries\"} %llu\n",
+              (unsigned long long)s.shed_batches, (unsigned long long)s.shed_stripped);
+    C("tollgate_outbox_shed_records_total", "Records dropped by shedding.", "%llu",
+      (unsigned long long)s.shed_records);
+    C("tollgate_outbox_rejected_total", "Batches the centre refused as malformed.",
+      "%llu", (unsigned long long)s.rejected);
+    G("tollgate_egress_ledger_entries", "Entries in the egress ledger.", "%llu",
+      (unsigned long long)s.ledger_entries);
+    sb_printf(&b, "# HELP tollgate_forward_uploads_total Exchanges with the centre, by "
+                  "result.\n# TYPE tollgate_forward_uploads_total counter\n");
+    sb_printf(&b, "tollgate_forward_uploads_total{result=\"accepted\"} %llu\n",
+              (unsigned long long)s.uploads_accepted);
+    sb_printf(&b, "tollgate_forward_uploads_total{result=\"duplicate\"} %llu\n",
+              (unsigned long long)s.uploads_duplicate);
+    sb_printf(&b, "tollgate_forward_uploads_total{result=\"heartbeat\"} %llu\n",
+              (unsigned long long)s.heartbeats);
+    sb_printf(&b, "tollgate_forward_uploads_total{result=\"error\"} %llu\n",
+              (unsigned long long)s.upload_errors);
+    sb_printf(&b, "tollgate_forward_uploads_total{result=\"unauthorized\"} %llu\n",
+              (unsigned long long)s.auth_failures);
+    sb_printf(&b, "tollgate_forward_uploads_total{result=\"version_refused\"} %llu\n",
+              (unsigned long long)s.version_refusals);
+    C("tollgate_forward_wire_bytes_total", "Batch bytes sent (compressed).", "%llu",
+      (unsigned long long)s.wire_bytes);
+    C("tollgate_forward_raw_bytes_total", "Batch bytes sent, before compression.", "%llu",
+      (unsigned long long)s.raw_bytes);
+    G("tollgate_forward_last_contact_age_seconds",
+      "Seconds since the last successful exchange (-1: never).", "%.3f",
+      s.last_contact_ns ? (double)(now - s.last_contact_ns) / 1e9 : -1.0);
+    G("tollgate_forward_partitioned", "1 when the centre has not answered recently.",
+      "%d", s.partitioned);
+    G("tollgate_forward_protocol_version", "Negotiated protocol version.", "%u",
+      s.protocol_version);
+    G("tollgate_forward_clock_offset_seconds",
+      "Site clock minus the centre's, NTP-style from four timestamps.", "%.6f",
+      s.clock_valid ? (double)s.clock_offset_ns / 1e9 : 0.0);
+    G("tollgate_forward_clock_rtt_seconds", "Round trip of the best clock sample.",
+      "%.6f", (double)s.clock_rtt_ns / 1e9);
+    sb_printf(&b,
+              "# HELP tollgate_forward_cert_not_after_seconds Expiry of the link's "
+              "certificates (unix time; 0: none).\n"
+              "# TYPE tollgate_forward_cert_not_after_seconds gauge\n"
+              "tollgate_forward_cert_not_after_seconds{cert=\"server\"} %lld\n"
+              "tollgate_forward_cert_not_after_seconds{cert=\"client\"} %lld\n",
+              (long long)s.server_cert_not_after, (long long)s.client_cert_not_after);
+    G("tollgate_forward_backoff_seconds", "Current retry delay.", "%.3f",
+      (double)s.backoff_ms / 1000.0);
+    sb_printf(&b,
+              "# HELP tollgate_egress_values_total Values in forwarded records, by data "
+              "class and action (destination central).\n"
+              "# TYPE tollgate_egress_values_total counter\n");
+    for (size_t i = 0; i < tally.n; i++) {
+        sb_printf(&b, "tollgate_egress_values_total{destination=\"central\",class=\"");
+        sb_label(&b, tally.e[i].data_class);
+        sb_printf(&b, "\",action=\"");
+        sb_label(&b, tally.e[i].action);
+        sb_printf(&b, "\"} %llu\n", (unsigned long long)tally.e[i].count);
+    }
+#undef G
+#undef C
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    if (len)
+        *len = b.len;
+    return b.p;
+}
+
+char *tg_forwarder_status_json(tg_forwarder *f)
+{
+    tg_forwarder_stats s;
+    json_t *o;
+    char *out;
+
+    tg_forwarder_get_stats(f, &s);
+    o = json_pack(
+        "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I,"
+        " s:I, s:I, s:i, s:i, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:s, s:s}",
+        "site", f->site, "central", f->url, "partitioned", s.partitioned,
+        "last_contact_unix_nano", (json_int_t)s.last_contact_ns, "outbox_batches",
+        (json_int_t)s.outbox_batches, "outbox_bytes", (json_int_t)s.outbox_bytes,
+        "outbox_records", (json_int_t)s.outbox_records, "outbox_oldest_age_seconds",
+        s.outbox_oldest_age_s, "budget_seconds_left", s.budget_seconds_left,
+        "budget_bytes", (json_int_t)s.outbox_budget, "shed_batches",
+        (json_int_t)s.shed_batches, "shed_stripped", (json_int_t)s.shed_stripped,
+        "shed_records", (json_int_t)s.shed_records, "ledger_entries",
+        (json_int_t)s.ledger_entries, "batches_delivered",
+        (json_int_t)s.batches_delivered, "source_lag", (json_int_t)s.source_lag,
+        "protocol_version", (int)s.protocol_version, "protocol_min", (int)s.protocol_min,
+        "protocol_max", (int)s.protocol_max, "central_version", s.central_version,
+        "clock_valid", s.clock_valid, "clock_offset_ns", (json_int_t)s.clock_offset_ns,
+        "clock_rtt_ns", (json_int_t)s.clock_rtt_ns, "server_cert_not_after",
+        (json_int_t)s.server_cert_not_after, "client_cert_not_after",
+        (json_int_t)s.client_cert_not_after, "last_error", s.last_error, "policy_version",
+        s.policy_version);
+    if (!o)
+        return NULL;
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}

@@ -1,0 +1,123 @@
+/* Private to the summariser's files (summarize.c, sum_metrics.c). */
+#ifndef TG_SUM_INTERNAL_H
+#define TG_SUM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_exphist.h"
+#include "tg_summary.h"
+
+/* An open-addressing map from byte keys to pointers. Keys are borrowed
+ * (they live in the period arena, or are malloc'd when `own_keys`). */
+typedef struct smap_ent {
+    uint64_t h;
+    const char *k;
+    uint32_t klen;
+    void *v;
+} smap_ent;
+
+typedef struct smap {
+    smap_ent *e;
+    size_t cap, n;
+    int own_keys;
+} smap;
+
+uint64_t tg_sum_hash(const void *p, size_t n, uint64_t seed);
+void *smap_get(const smap *m, const char *k, size_t klen, uint64_t h);
+int smap_put(smap *m, const char *k, size_t klen, uint64_t h, void *v);
+void smap_clear(smap *m);
+void smap_free(smap *m);
+
+/* A growable array of pointers (malloc'd; cleared, not freed, per period). */
+typedef struct pvec {
+    void **v;
+    size_t n, cap;
+} pvec;
+
+int pvec_push(pvec *p, void *x);
+
+typedef struct red_ent {
+    const char *service, *operation;
+    uint32_t kind;
+    int64_t minute;
+    uint64_t requests, errors;
+    tg_exphist hist;
+} red_ent;
+
+typedef struct log_ent {
+    const char *service, *tmpl;
+    uint32_t severity;
+    uint64_t id;
+    int64_t minute;
+    uint64_t count;
+} log_ent;
+
+typedef struct cost_ent {
+    const char *service, *meter;
+    int64_t hour;
+    double qty;
+} cost_ent;
+
+typedef struct span_group {
+    const char *service;
+    pvec spans;
+} span_group;
+
+/* A cumulative counter or gauge series seen before: the baseline for the
+ * next delta. Keyed by a 64-bit hash of service, name and attributes. */
+typedef struct series_state {
+    double last;
+    uint64_t t_ns;
+} series_state;
+
+typedef struct carry_ent {
+    char service[128];
+    int64_t hour;
+    double bytes;
+} carry_ent;
+
+struct tg_summarizer {
+    const tg_forward_config *cfg;
+    tg_arena arena;  /* the period's strings and records */
+    smap groups;     /* service -> span_group */
+    pvec group_list; /* span_group*, in first-seen order */
+    smap red;        /* key -> red_ent */
+    smap ops;        /* span name -> its template (the RED operation) */
+    pvec red_list;
+    smap logs;
+    pvec log_list;
+    pvec metrics; /* Tollgate__V1__MetricPoint* */
+    smap costs;
+    pvec cost_list;
+    smap series;      /* hash -> series_state (malloc'd, crosses periods) */
+    carry_ent *carry; /* forwarded volume waiting for the next period */
+    size_t n_carry, cap_carry;
+    uint64_t base_ns; /* time base of the period (first data time) */
+    uint64_t t_min, t_max;
+    uint64_t spans;
+    uint64_t created_ns; /* first add: counters older than this give baselines */
+    int failed;          /* an allocation failed in this period */
+};
+
+/* Interned copy of [s, s+n) in the period arena (NULL on OOM). */
+const char *tg_sum_intern(tg_summarizer *s, const char *p, size_t n);
+void tg_sum_time(tg_summarizer *s, uint64_t t_ns);
+void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
+                     int64_t hour, double qty);
+/* "service.name" of a resource, or "unknown_service". */
+const char *tg_sum_service_of(const Opentelemetry__Proto__Resource__V1__Resource *r);
+/* Copies scalar attributes into wire KeyValues (labels renamed when
+ * `map_labels`). */
+int tg_sum_copy_attrs(tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
+                      int map_labels, Tollgate__V1__KeyValue ***out, size_t *nout);
+
+/* sum_metrics.c */
+int tg_sum_add_metrics(tg_summarizer *s, const tg_otlp_metrics_req *viewed);
+/* Cost quantities of a raw request, attributed to the services in `allowed`
+ * (names the viewed request carries). */
+void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessage *raw,
+                     const char *const *allowed, size_t n_allowed, uint64_t raw_bytes,
+                     uint64_t stored_bytes, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,138 @@
+/* The site's durable outbox for the central view, and its egress ledger.
+ *
+ * Its own LMDB environment (<data>/outbox), apart from the local store so
+ * that forwarding can never make ingest wait on it:
+ *   batches  seq(u64 BE)   -> zstd(Batch), canonical encoding (tg_wire.h)
+ *   entries  seq(u64 BE)   -> OutboxEntry (counts, window, ledgered flag)
+ *   ledger   index(u64 BE) -> EgressRecord, hash-chained
+ *   meta     name          -> epoch, next_seq, cursor, acked, counters,
+ *                             the pending shed notice
+ *
+ * Exactly once in effect: a batch and the source cursor it covers are
+ * committed in one transaction, so after a crash the forwarder re-reads the
+ * store from the cursor and nothing is summarised twice or lost. A batch
+ * keeps its sequence number for life; the centre discards a sequence it
+ * already holds. (site, epoch, sequence) is the idempotency key; the epoch
+ * is 16 random bytes made when the outbox is created, so a site whose
+ * outbox is wiped starts a new series the centre can tell apart.
+ *
+ * Budget: when the batches' bytes exceed max_bytes, the oldest batches
+ * first lose their span summaries (aggregates are small and worth more),
+ * then the oldest batches are dropped whole; never the batch in flight.
+ * Each shedding is counted, written to the ledger in the same transaction,
+ * and announced to the centre in the next batch (a ShedNotice).
+ *
+ * Ledger: an entry is durable before its batch leaves (tg_outbox_ledger_
+ * egress() is called before the first send) and records batch id,
+ * destination, time window, counts per data class x action, bytes and
+ * policy version. entry_hash = SHA-256(0x00 || entry packed with
+ * entry_hash empty), and each entry carries its predecessor's hash.
+ *
+ * Threads: any; one mutex serialises writers (the forwarder's worker and
+ * sender threads). */
+#ifndef TG_OUTBOX_H
+#define TG_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_view.h"
+#include "tollgate/v1/forward.pb-c.h"
+
+#define TG_OUTBOX_FORMAT_VERSION 1
+
+typedef struct tg_outbox tg_outbox;
+
+typedef struct tg_outbox_options {
+    uint64_t max_bytes;          /* budget for stored batches; default 256 MiB */
+    int no_sync;                 /* tests and benchmarks only */
+    const char *site;            /* for batch ids */
+    const char *destination;     /* "central" */
+    const char *destination_url; /* recorded in the ledger */
+    int zstd_level;              /* re-compression when spans are shed */
+} tg_outbox_options;
+
+/* Opens (creating) the outbox in directory `dir`. NULL and *err on
+ * failure (TG_EVERSION for another format). */
+tg_outbox *tg_outbox_open(const char *dir, const tg_outbox_options *opt, int *err);
+void tg_outbox_close(tg_outbox *ob);
+
+const uint8_t *tg_outbox_epoch(const tg_outbox *ob); /* 16 bytes */
+uint64_t tg_outbox_cursor(tg_outbox *ob);
+uint64_t tg_outbox_next_seq(tg_outbox *ob);
+
+/* The shed notice waiting to be carried by the next batch: 1 and *n
+ * filled (strings static), or 0. */
+int tg_outbox_pending_shed(tg_outbox *ob, Tollgate__V1__ShedNotice *n);
+
+typedef struct tg_outbox_append {
+    uint64_t seq; /* must be tg_outbox_next_seq(); ignored without a blob */
+    const uint8_t *blob;
+    size_t len;
+    uint64_t raw_bytes;
+    uint64_t records, spans;
+    uint64_t window_start, window_end;
+    const tg_egress_tally *tally;
+    const char *policy_version;
+    uint64_t cursor;  /* source records summarised through this seq */
+    int carried_shed; /* the batch carries the pending shed notice */
+    uint64_t now_ns;
+} tg_outbox_append;
+
+/* One durable transaction: the batch (if any), its entry, the cursor, and
+ * the shedding the budget needs. Returns 0, TG_EINVAL (wrong seq) or
+ * TG_ESTORE. */
+int tg_outbox_put(tg_outbox *ob, const tg_outbox_append *a);
+
+typedef struct tg_outbox_batch {
+    uint64_t seq;
+    uint8_t *blob; /* malloc'd copy */
+    size_t len;
+    uint64_t raw_bytes, records, spans, created_ns;
+    int ledgered;
+} tg_outbox_batch;
+
+/* The oldest batch not yet acknowledged, copied out and marked in flight
+ * (shedding leaves it alone until tg_outbox_release()). TG_ENOT_FOUND when
+ * empty. */
+int tg_outbox_peek(tg_outbox *ob, tg_outbox_batch *out);
+void tg_outbox_release(tg_outbox *ob);
+void tg_outbox_batch_free(tg_outbox_batch *b);
+
+/* Makes batch `seq`'s egress record durable, once per batch. */
+int tg_outbox_ledger_egress(tg_outbox *ob, uint64_t seq, unsigned protocol_version,
+                            uint64_t wire_bytes, uint64_t now_ns);
+
+/* Records that the centre refused batch `seq` for good (malformed) and
+ * drops it. */
+int tg_outbox_reject(tg_outbox *ob, uint64_t seq, uint64_t now_ns);
+
+/* Removes every batch with seq <= through: the centre holds them. */
+int tg_outbox_ack(tg_outbox *ob, uint64_t through);
+
+typedef struct tg_outbox_stats {
+    uint64_t batches, bytes, records, spans;
+    uint64_t oldest_created_ns; /* 0: empty */
+    uint64_t next_seq, acked_seq, cursor;
+    uint64_t shed_batches;  /* dropped whole */
+    uint64_t shed_stripped; /* lost their span summaries */
+    uint64_t shed_records, shed_spans, shed_bytes;
+    uint64_t rejected;
+    uint64_t ledger_entries;
+    uint8_t ledger_head[32];
+    uint64_t appended_bytes; /* since open, for the fill rate */
+    uint64_t max_bytes;
+} tg_outbox_stats;
+
+void tg_outbox_get_stats(tg_outbox *ob, tg_outbox_stats *s);
+
+/* Visits ledger entries in order; `bytes` is the stored encoding. */
+typedef int (*tg_ledger_cb)(void *ctx, const Tollgate__V1__EgressRecord *r,
+                            const uint8_t *bytes, size_t len);
+int tg_outbox_ledger_foreach(tg_outbox *ob, tg_ledger_cb cb, void *ctx);
+
+/* Recomputes every entry hash and link. Returns 0 (and *entries), or
+ * TG_ESTORE with *bad set to the first index that does not verify. */
+int tg_outbox_ledger_verify(tg_outbox *ob, uint64_t *entries, uint64_t *bad);
+
+#endif

@@ -1,0 +1,43 @@
+/* The residency rules engine (rules/tg_rules.h) as a forwarder view: the
+ * `central` destination's view of each request, classified once with the
+ * policy currently in the collector's slot (so a SIGHUP reload applies to
+ * the next request), with class x action counted for the egress ledger and
+ * the policy's version recorded with every batch.
+ *
+ * Wiring, in the collector:
+ *   static tg_view_rules vr = {.destination = "central"};
+ *   vr.slot = rules_slot; pthread_mutex_init(&vr.mu, NULL);
+ *   link_opts.view = tg_view_rules_fn; link_opts.view_ctx = &vr;
+ *   link_opts.policy_version = tg_view_rules_policy_version;
+ *
+ * Fail closed: no policy, a policy without the destination, or a failed
+ * classification: nothing of the request leaves. */
+#ifndef TG_VIEW_RULES_H
+#define TG_VIEW_RULES_H
+
+#include <pthread.h>
+
+#include "tg_view.h"
+
+typedef struct tg_rules_slot tg_rules_slot;
+
+typedef struct tg_view_rules {
+    tg_rules_slot *slot;     /* the collector's policy holder */
+    const char *destination; /* "central" */
+    pthread_mutex_t mu;      /* guards version */
+    char version[96];        /* of the policy last used */
+} tg_view_rules;
+
+/* 1 when this build has the rules engine. */
+int tg_view_rules_available(void);
+
+/* tg_view_fn; ctx is a tg_view_rules. `classification`, if not NULL, must
+ * be the engine's classification of `in` itself. */
+int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
+                     const void *classification, tg_arena *arena, ProtobufCMessage **out,
+                     tg_egress_tally *tally);
+
+/* For tg_forwarder_options.policy_version; ctx is the tg_view_rules. */
+const char *tg_view_rules_policy_version(void *ctx);
+
+#endif

@@ -1,0 +1,60 @@
+/* tollgate's transport encoding (proto/tollgate/v1/forward.proto): batches
+ * in each protocol version, zstd framing, and the helpers both ends share.
+ *
+ * In memory and in the site's outbox a batch is canonical: protocol 2's
+ * layout (times as offsets from base_time_unix_nano). Sending at protocol 2
+ * ships the stored bytes as they are; protocol 1 is a re-encoding. The
+ * centre normalises whatever arrives to absolute times. */
+#ifndef TG_WIRE_H
+#define TG_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_arena.h"
+#include "tollgate/v1/forward.pb-c.h"
+
+#define TG_PROTOCOL_MIN 1
+#define TG_PROTOCOL_MAX 2
+
+/* The range this process speaks: [TG_PROTOCOL_MIN, TG_PROTOCOL_MAX], or
+ * narrowed by the test hook TOLLGATE_TEST_PROTOCOL="MIN-MAX" (or "N"),
+ * which simulates an older or newer peer in the version-skew tests. */
+void tg_protocol_range(unsigned *min, unsigned *max);
+
+/* zstd, malloc'd output. */
+int tg_zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out,
+                     size_t *outlen);
+/* Bounded decompression into the arena: more than `limit` bytes fails
+ * with TG_ETOO_BIG, a corrupt or truncated frame with TG_EPARSE. */
+int tg_zstd_decompress(const uint8_t *in, size_t len, size_t limit, tg_arena *arena,
+                       uint8_t **out, size_t *outlen);
+
+/* Packs canonical `b` as `version` and compresses it. `b` is restored
+ * before return. *rawlen gets the uncompressed size. */
+int tg_wire_pack_batch(Tollgate__V1__Batch *b, unsigned version, int level, uint8_t **out,
+                       size_t *outlen, size_t *rawlen);
+
+/* Decompresses (bounded by `limit`) and unpacks a batch into the arena,
+ * then normalises every time to absolute unix nanoseconds
+ * (start_time_unix_nano, time_unix_nano), whatever the version. */
+int tg_wire_unpack_batch(const uint8_t *z, size_t zlen, size_t limit, tg_arena *arena,
+                         Tollgate__V1__Batch **out, size_t *rawlen);
+
+/* Turns a stored canonical batch into `version`'s encoding (malloc'd). */
+int tg_wire_transcode(const uint8_t *z, size_t zlen, unsigned version, int level,
+                      uint8_t **out, size_t *outlen, size_t *rawlen);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void tg_hex(const uint8_t *p, size_t n, char *out);
+
+/* Wall clock in unix nanoseconds as the forwarder sees it: with the test
+ * hook TOLLGATE_TEST_CLOCK_SKEW_MS=<signed ms> it is shifted by that much,
+ * to test that a skewed site is reported with its offset. */
+uint64_t tg_fwd_now_ns(void);
+/* The skew in effect (ns), 0 without the hook. */
+int64_t tg_fwd_clock_skew_ns(void);
+/* Monotonic clock, ns. */
+uint64_t tg_mono_ns(void);
+
+#endif

@@ -1,0 +1,111 @@
+/* The residency rules engine as the forwarder's view (tg_view_rules.h):
+ * classify the request once with the current policy, derive the `central`
+ * destination's view, and tally class x action for the egress ledger.
+ *
+ * Built only when the rules engine's header is present (rules/tg_rules.h);
+ * until then tg_view_rules_available() is 0 and the collector keeps the
+ * built-in fail-closed view. */
+#include "tg_view_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tg_err.h"
+
+#if defined(__has_include)
+#if __has_include("tg_rules.h")
+#define TG_HAVE_RULES 1
+#endif
+#endif
+
+#ifdef TG_HAVE_RULES
+#include "tg_rules.h"
+
+int tg_view_rules_available(void)
+{
+    return 1;
+}
+
+static void on_change(void *ctx, const tg_rules_change *ch)
+{
+    tg_egress_tally *t = ctx;
+
+    if (t && ch->class_name)
+        tg_egress_tally_add(t, ch->class_name, tg_rules_action_name(ch->action), 1);
+}
+
+int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
+                     const void *classification, tg_arena *arena, ProtobufCMessage **out,
+                     tg_egress_tally *tally)
+{
+    tg_view_rules *vr = ctx;
+    tg_rules_policy *p;
+    tg_rules_classification *cls = (tg_rules_classification *)classification;
+    tg_rules_view_opts opts;
+    tg_rules_view_stats st;
+    int dest, rc;
+
+    (void)sig;
+    if (!vr || !vr->slot)
+        return TG_EINVAL;
+    p = tg_rules_slot_acquire(vr->slot);
+    if (!p)
+        return TG_EINVAL; /* no policy: nothing leaves */
+    pthread_mutex_lock(&vr->mu);
+    snprintf(vr->version, sizeof(vr->version), "%s", tg_rules_policy_version(p));
+    pthread_mutex_unlock(&vr->mu);
+    dest = tg_rules_destination_index(p, vr->destination);
+    if (dest < 0) {
+        tg_rules_policy_unref(p);
+        return TG_ENOT_FOUND; /* a policy without this destination sends it nothing */
+    }
+    if (!cls && (rc = tg_rules_classify(p, in, arena, &cls)) != 0) {
+        tg_rules_policy_unref(p);
+        return rc;
+    }
+    memset(&opts, 0, sizeof(opts));
+    opts.explain = on_change;
+    opts.explain_ctx = tally;
+    memset(&st, 0, sizeof(st));
+    rc = tg_rules_view(cls, (size_t)dest, arena, &opts, out, &st);
+    if (rc == 0 && tally && st.dropped_unclassified)
+        tg_egress_tally_add(tally, "unclassified", "drop", st.dropped_unclassified);
+    tg_rules_policy_unref(p);
+    return rc;
+}
+
+#else
+
+int tg_view_rules_available(void)
+{
+    return 0;
+}
+
+int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
+                     const void *classification, tg_arena *arena, ProtobufCMessage **out,
+                     tg_egress_tally *tally)
+{
+    (void)ctx;
+    (void)sig;
+    (void)in;
+    (void)classification;
+    (void)arena;
+    (void)out;
+    (void)tally;
+    return TG_EUNSUPPORTED; /* fail closed */
+}
+
+#endif
+
+const char *tg_view_rules_policy_version(void *ctx)
+{
+    tg_view_rules *vr = ctx;
+    const char *v;
+
+    /* The forwarder copies the string at once; the buffer is only
+     * rewritten by the worker thread that also reads it. */
+    pthread_mutex_lock(&vr->mu);
+    v = vr->version[0] ? vr->version : "rules:unloaded";
+    pthread_mutex_unlock(&vr->mu);
+    return v;
+}
