@@ -304,6 +304,7 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     if (tg_ry_is(k, "description"))
         return tg_ry_scalar(y, v, &d->description, NULL);
     if (tg_ry_is(k, "unclassified")) {
+        d->unclassified_loc = tg_ry_loc(y, k);
         d->allow_list = 0;
         tg_rules__kmlist_free(&d->allow);
         d->bodies = TG_BODIES_PASS;

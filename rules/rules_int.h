@@ -338,6 +338,7 @@ typedef struct tg_dest {
     tg_dest_action *actions;
     size_t n_actions, cap_actions;
     int allow_list; /* unclassified data: 0 pass, 1 only allow_keys */
+    tg_loc unclassified_loc;
     tg_kmlist allow;
     uint8_t bodies;
     tg_action_spec on_error;

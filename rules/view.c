@@ -137,7 +137,9 @@ static void explain(vstate *v, const tg_finding *f, const tg_action_spec *spec, 
     } else if (f) {
         ch.rule = "(limits)";
     } else {
-        snprintf(rbuf, sizeof(rbuf), "%s:%u", v->d->loc.file, v->d->loc.line);
+        /* removed as unclassified: the destination's `unclassified` entry */
+        const tg_loc *l = v->d->unclassified_loc.line ? &v->d->unclassified_loc : &v->d->loc;
+        snprintf(rbuf, sizeof(rbuf), "%s:%u", l->file, l->line);
         ch.rule = rbuf;
     }
     if (spec && spec->loc.line) {
