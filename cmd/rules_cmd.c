@@ -26,30 +26,34 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tollgate rules check FILE...\n"
-            "       tollgate rules detectors [--markdown]\n"
-            "       tollgate rules test --rules FILE... [--destination NAME] --input OTLP.json\n"
-            "                           [--json] [--key-dir DIR]\n"
-            "\n"
-            "check   load FILEs as one policy (in merge order) and report problems as\n"
-            "        FILE:LINE:COLUMN: message\n"
-            "detectors  list the built-in detectors a policy can name\n"
-            "test    classify an OTLP/JSON file (TracesData, LogsData or MetricsData) and\n"
-            "        print, per destination, exactly what would leave and, for every\n"
-            "        changed field, the class, detector and rules that decided it\n"
-            "\n"
-            "options:\n"
-            "  --rules FILE...      policy files in merge order (default: %s)\n"
-            "  --destination NAME   only this destination\n"
-            "  --input FILE         the OTLP/JSON document\n"
-            "  --json               one JSON document on stdout\n"
-            "  --key-dir DIR        where relative key files live (the collector's data dir);\n"
-            "                       a missing key is replaced by an ephemeral one, with a warning\n"
-            "  -h, --help           print this help\n"
-            "\n"
-            "exit status: 0 success, 1 failure, 2 bad usage, bad policy or bad input\n",
-            tg_rules_default_path());
+    fprintf(
+        f,
+        "usage: tollgate rules check FILE...\n"
+        "       tollgate rules detectors [--markdown]\n"
+        "       tollgate rules test --rules FILE... [--destination NAME] --input "
+        "OTLP.json\n"
+        "                           [--json] [--key-dir DIR]\n"
+        "\n"
+        "check   load FILEs as one policy (in merge order) and report problems as\n"
+        "        FILE:LINE:COLUMN: message\n"
+        "detectors list the built-in detectors a policy can name\n"
+        "test    classify an OTLP/JSON file (TracesData, LogsData or MetricsData) and\n"
+        "        print, per destination, exactly what would leave and, for every\n"
+        "        changed field, the class, detector and rules that decided it\n"
+        "\n"
+        "options:\n"
+        "  --rules FILE...      policy files in merge order (default: %s)\n"
+        "  --destination NAME   only this destination\n"
+        "  --input FILE         the OTLP/JSON document\n"
+        "  --json               one JSON document on stdout\n"
+        "  --key-dir DIR        where relative key files live (the collector's data "
+        "dir);\n"
+        "                       a missing key is replaced by an ephemeral one, with a "
+        "warning\n"
+        "  -h, --help           print this help\n"
+        "\n"
+        "exit status: 0 success, 1 failure, 2 bad usage, bad policy or bad input\n",
+        tg_rules_default_path());
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -87,7 +91,8 @@ static tg_rules_policy *load(const char *const *files, size_t n, const char *key
     return p;
 }
 
-/* ---- check ------------------------------------------------------------------------------ */
+/* ---- check
+ * ------------------------------------------------------------------------------ */
 
 static int cmd_check(int argc, char **argv)
 {
@@ -123,7 +128,8 @@ static int cmd_check(int argc, char **argv)
     return 0;
 }
 
-/* ---- test ----------------------------------------------------------------------------------- */
+/* ---- test
+ * ----------------------------------------------------------------------------------- */
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -178,10 +184,12 @@ static const ProtobufCMessageDescriptor *detect_signal(const char *text, size_t 
 
     if (!root)
         return NULL;
-    if (json_object_get(root, "resourceSpans") || json_object_get(root, "resource_spans")) {
+    if (json_object_get(root, "resourceSpans") ||
+        json_object_get(root, "resource_spans")) {
         d = tg_otlp_request_descriptor(TG_SIGNAL_TRACES);
         *name = "traces";
-    } else if (json_object_get(root, "resourceLogs") || json_object_get(root, "resource_logs")) {
+    } else if (json_object_get(root, "resourceLogs") ||
+               json_object_get(root, "resource_logs")) {
         d = tg_otlp_request_descriptor(TG_SIGNAL_LOGS);
         *name = "logs";
     } else if (json_object_get(root, "resourceMetrics") ||
@@ -214,8 +222,9 @@ static void on_change(void *vctx, const tg_rules_change *ch)
         json_object_set_new(o, "rule", json_string(ch->rule));
         json_object_set_new(o, "action_rule", json_string(ch->action_rule));
         json_object_set_new(o, "whole_record", json_boolean(ch->whole_record));
-        json_object_set_new(o, "result", ch->result ? json_stringn(ch->result, ch->result_len)
-                                                    : json_null());
+        json_object_set_new(o, "result",
+                            ch->result ? json_stringn(ch->result, ch->result_len)
+                                       : json_null());
         json_array_append_new(x->changes, o);
         return;
     }
@@ -230,8 +239,8 @@ static void on_change(void *vctx, const tg_rules_change *ch)
     fprintf(x->out, "\n      detector %s, rule %s, action %s\n", ch->detector, ch->rule,
             ch->action_rule);
     if (ch->result)
-        fprintf(x->out, "      leaves as: %.*s\n", (int)(ch->result_len > 200 ? 200 : ch->result_len),
-                ch->result);
+        fprintf(x->out, "      leaves as: %.*s\n",
+                (int)(ch->result_len > 200 ? 200 : ch->result_len), ch->result);
     else if (ch->whole_record)
         fprintf(x->out, "      leaves as: nothing (the record stays at the site)\n");
     else
@@ -292,7 +301,8 @@ static int cmd_test(int argc, char **argv)
     if (!p)
         return 2;
     if (dest && tg_rules_destination_index(p, dest) < 0) {
-        fprintf(stderr, "tollgate rules: unknown destination \"%s\"; the policy has:", dest);
+        fprintf(stderr,
+                "tollgate rules: unknown destination \"%s\"; the policy has:", dest);
         for (size_t d = 0; d < tg_rules_n_destinations(p); d++) {
             tg_rules_destination_info di;
             tg_rules_destination(p, d, &di);
@@ -312,8 +322,8 @@ static int cmd_test(int argc, char **argv)
     tg_arena_init(&arena, 256 * 1024, 0);
     if (!desc) {
         /* let the codec name the position of the problem */
-        msg = tg_otlp_json_decode(tg_otlp_request_descriptor(TG_SIGNAL_TRACES), text, len, &arena,
-                                  err, sizeof(err));
+        msg = tg_otlp_json_decode(tg_otlp_request_descriptor(TG_SIGNAL_TRACES), text, len,
+                                  &arena, err, sizeof(err));
         if (msg)
             snprintf(err, sizeof(err),
                      "not an OTLP document: expected resourceSpans, resourceLogs or "
@@ -329,7 +339,8 @@ static int cmd_test(int argc, char **argv)
         goto out;
     }
     if ((rc = tg_rules_classify(p, msg, &arena, &cls)) != 0) {
-        fprintf(stderr, "tollgate rules: classification failed: %s (nothing would leave)\n",
+        fprintf(stderr,
+                "tollgate rules: classification failed: %s (nothing would leave)\n",
                 tg_strerror(rc));
         rc = 1;
         goto out;
@@ -337,15 +348,16 @@ static int cmd_test(int argc, char **argv)
     if (as_json) {
         doc = json_object();
         dests = json_array();
-        json_object_set_new(doc, "policy_version", json_string(tg_rules_policy_version(p)));
+        json_object_set_new(doc, "policy_version",
+                            json_string(tg_rules_policy_version(p)));
         json_object_set_new(doc, "signal", json_string(sig));
         json_object_set_new(doc, "destinations", dests);
     } else {
         tg_rules_classify_stats cs;
         tg_rules_classification_stats(cls, &cs);
         printf("policy %s\n", tg_rules_policy_version(p));
-        printf("input %s: %s, %llu records, %llu values looked at, %llu findings\n", input, sig,
-               (unsigned long long)cs.records, (unsigned long long)cs.places,
+        printf("input %s: %s, %llu records, %llu values looked at, %llu findings\n",
+               input, sig, (unsigned long long)cs.records, (unsigned long long)cs.places,
                (unsigned long long)cs.findings);
     }
     for (size_t d = 0; d < tg_rules_n_destinations(p); d++) {
@@ -365,8 +377,9 @@ static int cmd_test(int argc, char **argv)
         if (as_json)
             x.changes = json_array();
         else
-            printf("\n== destination %s%s%s%s%s%s ==\n", di.name, di.country[0] || di.region[0] ? " (" : "",
-                   di.country, di.country[0] && di.region[0] ? "/" : "", di.region,
+            printf("\n== destination %s%s%s%s%s%s ==\n", di.name,
+                   di.country[0] || di.region[0] ? " (" : "", di.country,
+                   di.country[0] && di.region[0] ? "/" : "", di.region,
                    di.country[0] || di.region[0] ? ")" : "");
         if (!as_json && di.purpose[0])
             printf("purpose: %s\n", di.purpose);
@@ -376,7 +389,8 @@ static int cmd_test(int argc, char **argv)
         vo.explain_ctx = &x;
         vr = tg_rules_view(cls, d, &arena, &vo, &view, &vs);
         if (vr) {
-            fprintf(stderr, "tollgate rules: view for %s failed: %s (nothing would leave)\n",
+            fprintf(stderr,
+                    "tollgate rules: view for %s failed: %s (nothing would leave)\n",
                     di.name, tg_strerror(vr));
             json_decref(x.changes);
             rc = 1;
@@ -397,7 +411,8 @@ static int cmd_test(int argc, char **argv)
             json_object_set_new(o, "jurisdiction", j);
             json_object_set_new(o, "purpose", json_string(di.purpose));
             json_object_set_new(s, "changed", json_integer((json_int_t)vs.changed));
-            json_object_set_new(s, "withheld_records", json_integer((json_int_t)vs.withheld));
+            json_object_set_new(s, "withheld_records",
+                                json_integer((json_int_t)vs.withheld));
             json_object_set_new(s, "dropped_unclassified",
                                 json_integer((json_int_t)vs.dropped_unclassified));
             json_object_set_new(o, "stats", s);
@@ -408,7 +423,8 @@ static int cmd_test(int argc, char **argv)
             char *pretty = json_dumps(data, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             if (!x.n)
                 printf("  (none: everything leaves as it is)\n");
-            printf("summary: %llu value%s changed, %llu record%s kept local, %llu unclassified "
+            printf("summary: %llu value%s changed, %llu record%s kept local, %llu "
+                   "unclassified "
                    "attribute%s dropped\n",
                    (unsigned long long)vs.changed, vs.changed == 1 ? "" : "s",
                    (unsigned long long)vs.withheld, vs.withheld == 1 ? "" : "s",
@@ -437,7 +453,8 @@ out:
     return rc;
 }
 
-/* ---- detectors --------------------------------------------------------------------------- */
+/* ---- detectors
+ * --------------------------------------------------------------------------- */
 
 static int cmd_detectors(int argc, char **argv)
 {
@@ -446,7 +463,8 @@ static int cmd_detectors(int argc, char **argv)
     if (argc > 2 || (argc == 2 && !md))
         return usage_error("detectors takes only --markdown%s", "");
     if (md)
-        printf("| detector | what | validation | keywords (weak forms only) |\n|---|---|---|---|\n");
+        printf("| detector | what | validation | keywords (weak forms only) "
+               "|\n|---|---|---|---|\n");
     for (size_t i = 0; i < tg_rules_n_detectors(); i++) {
         tg_rules_detector_info d;
         char kw[256] = "";
@@ -460,7 +478,8 @@ static int cmd_detectors(int argc, char **argv)
                    d.validator[0] ? d.validator : "format", kw[0] ? kw : "no");
         else
             printf("%-20s %s\n%-20s   validation: %s%s%s\n", d.name, d.summary, "",
-                   d.validator[0] ? d.validator : "format", kw[0] ? "; weak forms need: " : "", kw);
+                   d.validator[0] ? d.validator : "format",
+                   kw[0] ? "; weak forms need: " : "", kw);
     }
     return 0;
 }
@@ -471,7 +490,8 @@ int tg_cmd_rules(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
     }

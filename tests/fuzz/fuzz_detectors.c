@@ -59,13 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tg_otlp_any body = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT,
                 bytes = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     tg_otlp_kv kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, *kvs[1] = {&kv};
-    Opentelemetry__Proto__Logs__V1__LogRecord lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT,
-                                              *lrs[1] = {&lr};
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT,
-                                              *sls[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT,
-                                                 *rls[1] = {&rl};
-    tg_otlp_logs_req req = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    Opentelemetry__Proto__Logs__V1__LogRecord
+        lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT,
+        *lrs[1] = {&lr};
+    Opentelemetry__Proto__Logs__V1__ScopeLogs
+        sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT,
+        *sls[1] = {&sl};
+    Opentelemetry__Proto__Logs__V1__ResourceLogs
+        rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT,
+        *rls[1] = {&rl};
+    tg_otlp_logs_req req =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
     tg_arena a;
     tg_rules_classification *c;
 
