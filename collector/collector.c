@@ -25,6 +25,8 @@
 #include "store.h"
 #include "tg_config.h"
 #include "tg_fwd_glue.h"
+#include "tg_rules.h"
+#include "tg_view_rules.h"
 #include "tg_err.h"
 #include "tg_http.h"
 #include "tg_log.h"
@@ -49,6 +51,10 @@ typedef struct collector {
     int pending_stops;
     int exit_code;
     tg_forward_link *fwd; /* forwarding to the central view, or NULL */
+    tg_rules_slot *rules; /* the residency policy in force */
+    tg_view_rules view;   /* the rules engine as the central view */
+    const char *rules_paths[TG_CONFIG_MAX_RULES];
+    size_t n_rules_paths;
 } collector;
 
 static int mkdir_p(const char *path)
@@ -148,12 +154,14 @@ static void begin_drain(collector *c, const char *why)
     receiver_stopped(c);
 }
 
+static void rules_reload(collector *c);
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     collector *c = h->data;
 
     if (signum == SIGHUP) {
-        tg_info("SIGHUP received", "action=%s", "nothing to reload yet");
+        rules_reload(c);
         return;
     }
     begin_drain(c, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -259,14 +267,105 @@ static void stop_started(collector *c)
     uv_run(c->loop, UV_RUN_DEFAULT);
 }
 
-static char *fwd_metrics(void *ctx, size_t *len)
+static void rules_warn(void *ctx, const tg_rules_diag *d)
 {
-    return tg_forwarder_render_metrics(tg_forward_link_forwarder(ctx), len);
+    char msg[1200];
+
+    (void)ctx;
+    tg_rules_diag_format(d, msg, sizeof(msg));
+    tg_warn("rules warning", "detail=\"%s\"", msg);
+}
+
+/* Loads the policy files (or rules/default.yaml). Diagnostics name file,
+ * line and column and never quote telemetry. */
+static tg_rules_policy *rules_load(collector *c, char *err, size_t errlen)
+{
+    tg_rules_options ro;
+    tg_rules_diag diag;
+    tg_rules_policy *p;
+
+    memset(&ro, 0, sizeof(ro));
+    ro.key_dir = c->cfg.data_dir;
+    ro.create_keys = 1;
+    ro.warn = rules_warn;
+    p = tg_rules_policy_load(c->rules_paths, c->n_rules_paths, &ro, &diag);
+    if (!p)
+        tg_rules_diag_format(&diag, err, errlen);
+    return p;
+}
+
+/* SIGHUP: a new policy replaces the old one atomically; a bad file keeps
+ * the old policy and says why. Requests already classified finish with
+ * the policy they started with (the slot hands out references). */
+static void rules_reload(collector *c)
+{
+    char err[1200];
+    tg_rules_policy *p = rules_load(c, err, sizeof(err)), *old;
+
+    if (!p) {
+        tg_error("rules reload failed, keeping the policy in force", "error=\"%s\"", err);
+        return;
+    }
+    old = tg_rules_slot_acquire(c->rules);
+    if (old) {
+        tg_info("rules reloaded", "from=%s to=%s", tg_rules_policy_version(old),
+                tg_rules_policy_version(p));
+        tg_rules_counts_inherit(p, old);
+        tg_rules_policy_unref(old);
+    }
+    tg_rules_slot_swap(c->rules, p);
+    tg_rules_policy_unref(p);
+}
+
+static void rules_count_line(void *ctx, const char *dest, const char *cls,
+                             const char *action, uint64_t n)
+{
+    fprintf(ctx,
+            "tollgate_rules_values_total{destination=\"%s\",class=\"%s\",action=\"%s\"} "
+            "%llu\n",
+            dest, cls, action, (unsigned long long)n);
+}
+
+/* Values per destination x class x action (never the values), plus the
+ * forwarder's own figures. */
+static char *collector_extra_metrics(void *ctx, size_t *len)
+{
+    collector *c = ctx;
+    tg_rules_policy *p = tg_rules_slot_acquire(c->rules);
+    char *buf = NULL, *fx;
+    size_t size = 0, fxl = 0;
+    FILE *f = open_memstream(&buf, &size);
+
+    if (!f) {
+        tg_rules_policy_unref(p);
+        return NULL;
+    }
+    if (p) {
+        fprintf(f, "# HELP tollgate_rules_policy_info The residency policy in force.\n"
+                   "# TYPE tollgate_rules_policy_info gauge\n"
+                   "tollgate_rules_policy_info{version=\"%s\"} 1\n",
+                tg_rules_policy_version(p));
+        fprintf(f, "# HELP tollgate_rules_values_total Values shaped per destination, data "
+                   "class and action.\n# TYPE tollgate_rules_values_total counter\n");
+        tg_rules_counts_foreach(p, rules_count_line, f);
+        tg_rules_policy_unref(p);
+    }
+    if (c->fwd && (fx = tg_forwarder_render_metrics(tg_forward_link_forwarder(c->fwd), &fxl))) {
+        fwrite(fx, 1, fxl, f);
+        free(fx);
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    *len = size;
+    return buf;
 }
 
 static char *fwd_status(void *ctx)
 {
-    return tg_forwarder_status_json(tg_forward_link_forwarder(ctx));
+    collector *c = ctx;
+    return c->fwd ? tg_forwarder_status_json(tg_forward_link_forwarder(c->fwd)) : NULL;
 }
 
 int tg_cmd_collector(int argc, char **argv)
@@ -315,6 +414,28 @@ int tg_cmd_collector(int argc, char **argv)
         return 1;
     }
 
+    for (size_t i = 0; i < c.cfg.n_rules_files; i++)
+        c.rules_paths[c.n_rules_paths++] = c.cfg.rules_files[i];
+    if (!c.n_rules_paths)
+        c.rules_paths[c.n_rules_paths++] = tg_rules_default_path();
+    {
+        tg_rules_policy *p = rules_load(&c, err, sizeof(err));
+        if (!p) {
+            fprintf(stderr, "tollgate collector: %s\n", err);
+            tg_store_close(c.store);
+            return 2;
+        }
+        tg_info("rules loaded", "version=%s files=%zu", tg_rules_policy_version(p),
+                c.n_rules_paths);
+        c.rules = tg_rules_slot_create(p);
+        tg_rules_policy_unref(p);
+    }
+    c.view.slot = c.rules;
+    c.view.destination = "central";
+    pthread_mutex_init(&c.view.mu, NULL);
+    c.api.extra_metrics = collector_extra_metrics;
+    c.api.extra_ctx = &c;
+
     if (c.cfg.central_url[0]) {
         tg_forward_link_options fo;
         const char *config_file = NULL;
@@ -329,15 +450,16 @@ int tg_cmd_collector(int argc, char **argv)
         fo.token_file = c.cfg.central_token_file;
         fo.config_file = config_file;
         fo.software_version = TG_VERSION;
+        fo.view = tg_view_rules_fn;
+        fo.view_ctx = &c.view;
+        fo.policy_version = tg_view_rules_policy_version;
         c.fwd = tg_forward_link_start(&fo, err, sizeof(err));
         if (!c.fwd) {
             fprintf(stderr, "tollgate collector: %s\n", err);
             tg_store_close(c.store);
             return 2;
         }
-        c.api.extra_metrics = fwd_metrics;
         c.api.extra_status_json = fwd_status;
-        c.api.extra_ctx = c.fwd;
     }
 
     c.loop = uv_default_loop();
@@ -397,6 +519,8 @@ int tg_cmd_collector(int argc, char **argv)
      * summarised and stops before the store it reads closes. */
     tg_forward_link_stop(c.fwd);
     tg_store_close(c.store);
+    tg_rules_slot_destroy(c.rules);
+    pthread_mutex_destroy(&c.view.mu);
     uv_loop_close(c.loop);
     tg_info("collector stopped", "exit=%d", code);
     return code;
