@@ -232,6 +232,7 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
                                        "send",
                                        "tls",
                                        "jurisdiction",
+                                       "view",
                                        "allow_keys",
                                        "metrics",
                                        "cost",
@@ -322,6 +323,17 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
         if (!cfg->tls_cert_file[0] != !cfg->tls_key_file[0])
             return tg_yaml_error(L->err, L->errlen, L->file, v,
                                  "tls.cert_file and tls.key_file go together");
+    }
+    if ((v = tg_yaml_get(n, "view"))) {
+        char view[16];
+        CHECK(tg_yaml_str(L->file, v, view, sizeof(view), L->err, L->errlen));
+        if (strcmp(view, "rules") == 0)
+            cfg->view_builtin = 0;
+        else if (strcmp(view, "builtin") == 0)
+            cfg->view_builtin = 1;
+        else
+            return tg_yaml_error(L->err, L->errlen, L->file, v,
+                                 "view is \"rules\" or \"builtin\"");
     }
     if ((v = tg_yaml_get(n, "jurisdiction")))
         CHECK(tg_yaml_str(L->file, v, cfg->jurisdiction, sizeof(cfg->jurisdiction),

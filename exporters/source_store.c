@@ -128,9 +128,11 @@ tg_forward_link *tg_forward_link_start(const tg_forward_link_options *o, char *e
     fo.token = token;
     fo.software_version = o->software_version;
     fo.source = tg_fwd_store_source_get(l->src);
-    fo.view = o->view;
-    fo.view_ctx = o->view_ctx;
-    fo.policy_version = o->policy_version;
+    /* The residency policy's view unless the site chose the built-in
+     * allow-list view (`forward.view: builtin`). */
+    fo.view = cfg.view_builtin ? NULL : o->view;
+    fo.view_ctx = cfg.view_builtin ? NULL : o->view_ctx;
+    fo.policy_version = cfg.view_builtin ? NULL : o->policy_version;
     fo.cfg = &cfg;
     l->fwd = tg_forwarder_start(&fo, &rc, err, errlen);
     memset(token, 0, sizeof(token));

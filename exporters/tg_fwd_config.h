@@ -67,6 +67,8 @@ typedef struct tg_forward_config {
     char tls_cert_file[1024];                /* tls.cert_file (mutual TLS) */
     char tls_key_file[1024];                 /* tls.key_file */
     char jurisdiction[32];                   /* jurisdiction, e.g. "DE" or "US" */
+    int view_builtin; /* view: rules (0, the residency policy's `central`
+                         destination) | builtin (1, the allow-list view) */
     char allow_keys[TG_FWD_MAX_ALLOW]
                    [128]; /* allow_keys: extra keys for the built-in view */
     size_t n_allow_keys;

@@ -1,10 +1,6 @@
 /* The residency rules engine as the forwarder's view (tg_view_rules.h):
  * classify the request once with the current policy, derive the `central`
- * destination's view, and tally class x action for the egress ledger.
- *
- * Built only when the rules engine's header is present (rules/tg_rules.h);
- * until then tg_view_rules_available() is 0 and the collector keeps the
- * built-in fail-closed view. */
+ * destination's view, and tally class x action for the egress ledger. */
 #include "tg_view_rules.h"
 
 #include <stdio.h>
@@ -12,13 +8,6 @@
 
 #include "tg_err.h"
 
-#if defined(__has_include)
-#if __has_include("tg_rules.h")
-#define TG_HAVE_RULES 1
-#endif
-#endif
-
-#ifdef TG_HAVE_RULES
 #include "tg_rules.h"
 
 int tg_view_rules_available(void)
@@ -74,28 +63,6 @@ int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
     return rc;
 }
 
-#else
-
-int tg_view_rules_available(void)
-{
-    return 0;
-}
-
-int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                     const void *classification, tg_arena *arena, ProtobufCMessage **out,
-                     tg_egress_tally *tally)
-{
-    (void)ctx;
-    (void)sig;
-    (void)in;
-    (void)classification;
-    (void)arena;
-    (void)out;
-    (void)tally;
-    return TG_EUNSUPPORTED; /* fail closed */
-}
-
-#endif
 
 const char *tg_view_rules_policy_version(void *ctx)
 {

@@ -38,8 +38,8 @@ test('a site with a skewed clock is reported with its offset', { timeout: 90000 
     const got = byName[name].clock_offset_ms;
     assert.ok(Math.abs(got - ms) <= TOLERANCE_MS, `${name}: offset ${got} ms, expected ${ms} ms`);
   }
-  assert.ok(byName.ahead.warnings.some((w) => /^skewed: site clock is \+7\.\d{3}s/.test(w)), JSON.stringify(byName.ahead.warnings));
-  assert.ok(byName.behind.warnings.some((w) => /^skewed: site clock is -3\.\d{3}s/.test(w)));
+  assert.ok(byName.ahead.warnings.some((w) => /^skewed: site clock is \+(6\.9\d\d|7\.0\d\d)s/.test(w)), JSON.stringify(byName.ahead.warnings));
+  assert.ok(byName.behind.warnings.some((w) => /^skewed: site clock is -(2\.9\d\d|3\.0\d\d)s/.test(w)));
   assert.deepEqual(byName.true.warnings, []);
 
   // The site sees the same offset from its side.
@@ -48,7 +48,7 @@ test('a site with a skewed clock is reported with its offset', { timeout: 90000 
   // And the status table shows it.
   const out = central.status();
   assert.equal(out.status, 0);
-  assert.match(out.stdout, /^ahead\s+WARN\s.*\+7\.\d{3}s/m);
+  assert.match(out.stdout, /^ahead\s+WARN\s.*\+(6\.9\d\d|7\.0\d\d)s/m);
   assert.match(out.stdout, /ahead: skewed/);
   for (const s of sites) await s.stop();
   await central.stop();

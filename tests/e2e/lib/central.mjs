@@ -1,6 +1,7 @@
 // Starts the real `tollgate central` and site collectors that forward to it,
 // for the central-view end-to-end tests. Builds on collector.mjs: the same
 // binary, free ports, temporary directories, kill-on-exit.
+import { after } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,11 +9,17 @@ import path from 'node:path';
 import { Collector, freePort, sleep, tollgateBin } from './collector.mjs';
 
 const live = new Set();
-process.on('exit', () => {
+function killLive() {
   for (const c of live) {
     try { c.proc.kill('SIGKILL'); } catch { /* already gone */ }
   }
-});
+}
+process.on('exit', killLive);
+// A failed assertion skips a test's own stop(); the daemons' pipes would
+// then keep this process alive forever. After the file's tests (and their
+// own after hooks, which stop daemons gracefully), give stragglers 20 s,
+// then kill them. The timer is unref'd: it never delays a clean exit.
+after(() => { setTimeout(killLive, 20000).unref(); });
 
 // Writes the sites registry and one token file per site; returns its path.
 export function writeSites(dir, sites) {
@@ -195,6 +202,9 @@ export class Site {
       outbox: { flush_interval: '200ms' },
       heartbeat_interval: '500ms',
       retry: { initial: '100ms', max: '1s' },
+      // These tests pin the built-in allow-list view, whose output they
+      // spell out; central_rules.test.mjs runs the residency policy's view.
+      view: 'builtin',
       ...forward,
     };
     fs.writeFileSync(this.forwardFile, `${toYaml({ forward: fwd })}\n`);

@@ -3,6 +3,7 @@
 // Every test gets its own temporary data directory and free loopback
 // ports. A collector left running when the test process exits (a failed
 // assertion, an exception) is killed, so no test leaks a daemon.
+import { after } from 'node:test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,11 +11,17 @@ import os from 'node:os';
 import path from 'node:path';
 
 const live = new Set();
-process.on('exit', () => {
+function killLive() {
   for (const c of live) {
     try { c.proc.kill('SIGKILL'); } catch { /* already gone */ }
   }
-});
+}
+process.on('exit', killLive);
+// A failed assertion skips a test's own stop(); the daemons' pipes would
+// then keep this process alive forever. After the file's tests (and their
+// own after hooks, which stop daemons gracefully), give stragglers 20 s,
+// then kill them. The timer is unref'd: it never delays a clean exit.
+after(() => { setTimeout(killLive, 20000).unref(); });
 
 export function tollgateBin() {
   const bin = process.env.TOLLGATE_BIN;
