@@ -8,8 +8,8 @@
  *   tg_forward_link_stop(link);                           before the store closes
  *
  * Settings: the `forward:` section of the collector's config file, then
- * that of the file named by $TOLLGATE_FORWARD_CONFIG (until the collector's
- * config accepts the section itself); docs/central.md lists the keys. */
+ * that of the file named by $TOLLGATE_FORWARD_CONFIG if set (the tests use
+ * it); docs/central.md lists the keys. */
 #ifndef TG_FWD_GLUE_H
 #define TG_FWD_GLUE_H
 
