@@ -170,9 +170,9 @@ static void *writer_main(void *arg)
             dt = now_sec() - t0;
             if (c->obs)
                 c->obs(c->obs_ctx, dt, n, data_bytes);
-            /* At most once a second: keeps the resident set to the
+            /* At most ten times a second: keeps the resident set to the
              * collector's own memory (see tg_store_trim_resident). */
-            if (t0 - last_trim >= 1.0) {
+            if (t0 - last_trim >= 0.1) {
                 tg_store_trim_resident(c->st);
                 last_trim = t0;
             }

@@ -8,6 +8,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -613,14 +614,38 @@ fail:
 
 int tg_store_trim_resident(tg_store *st)
 {
-    MDB_envinfo info;
+    /* LMDB does not hand out its map address (mdb_env_info's me_mapaddr is
+     * only set with MDB_FIXEDMAP), so find the data file's mappings in
+     * /proc/self/maps. Once a second, a small file: cheap. */
+    char line[4352], real[4096];
+    FILE *f;
     int rc = 0;
 
+    if (!st->data_path || !realpath(st->data_path, real))
+        return TG_EIO;
     /* Shared: a concurrent map resize must not unmap the range under us. */
     pthread_rwlock_rdlock(&st->map_lock);
-    if (mdb_env_info(st->env, &info) == 0 && info.me_mapaddr &&
-        madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED) != 0)
-        rc = TG_EIO;
+    f = fopen("/proc/self/maps", "r");
+    if (!f) {
+        pthread_rwlock_unlock(&st->map_lock);
+        return TG_EIO;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char *path = strchr(line, '/');
+        size_t n;
+
+        if (!path || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+            continue;
+        n = strlen(path);
+        if (n && path[n - 1] == '\n')
+            path[--n] = '\0';
+        if (strcmp(path, real) != 0)
+            continue;
+        if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+            rc = TG_EIO;
+    }
+    fclose(f);
     pthread_rwlock_unlock(&st->map_lock);
     return rc;
 }
