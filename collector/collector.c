@@ -439,9 +439,14 @@ int tg_cmd_collector(int argc, char **argv)
     if (c.cfg.central_url[0]) {
         tg_forward_link_options fo;
         const char *config_file = NULL;
-        for (int i = 1; i + 1 < argc; i++)
-            if (strcmp(argv[i], "--config") == 0)
-                config_file = argv[i + 1];
+        /* The forward: section lives in the same file (both spellings of
+         * the flag; the last one wins, as in tg_config_from_args). */
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+                config_file = argv[++i];
+            else if (strncmp(argv[i], "--config=", 9) == 0)
+                config_file = argv[i] + 9;
+        }
         memset(&fo, 0, sizeof(fo));
         fo.store = c.store;
         fo.site = c.cfg.site;
