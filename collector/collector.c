@@ -219,6 +219,7 @@ static int start_listeners(collector *c)
 
     tg_http_options_default(&hopt);
     hopt.max_body_bytes = c->cfg.http_max_body_bytes;
+    hopt.max_buffered_body_bytes = c->cfg.http_max_buffered_body_bytes;
     hopt.max_connections = c->cfg.http_max_connections;
     hopt.header_timeout_ms = c->cfg.http_header_timeout_ms;
     hopt.body_timeout_ms = c->cfg.http_body_timeout_ms;

@@ -28,6 +28,7 @@ typedef struct tg_collector_config {
 
     char otlp_http_listen[128];      /* receivers.otlp_http.listen */
     uint64_t http_max_body_bytes;
+    uint64_t http_max_buffered_body_bytes;
     uint64_t http_max_connections;
     uint64_t http_header_timeout_ms;
     uint64_t http_body_timeout_ms;

@@ -144,6 +144,7 @@ static void test_every_key_set(void **state)
                        "  otlp_http:\n"
                        "    listen: collector.example.org:80\n"
                        "    max_body_bytes: 512\n"
+                       "    max_buffered_body_bytes: 64MiB\n"
                        "    max_connections: 10\n"
                        "    header_timeout: 2s\n"
                        "    body_timeout: 1h30m\n"
@@ -178,6 +179,7 @@ static void test_every_key_set(void **state)
     assert_int_equal(n_set, tg_config_key_count());
     assert_string_equal(c.site, "fra-1");
     assert_string_equal(c.data_dir, "/var/lib/tollgate");
+    assert_int_equal(c.http_max_buffered_body_bytes, 64ull << 20);
     assert_string_equal(c.log_level, "debug");
     assert_string_equal(c.otlp_grpc_listen, "[::]:14317");
     assert_int_equal(c.grpc_max_concurrent_streams, 7);
