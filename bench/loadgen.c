@@ -228,7 +228,8 @@ static kv_t *kv_str(gen *g, const char *key, const char *val)
 {
     kv_t *kv = kv_new(g, key);
 
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    kv->value->value_case =
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     kv->value->string_value = gstr(g, val);
     return kv;
 }
@@ -246,7 +247,8 @@ static kv_t *kv_dbl(gen *g, const char *key, double val)
 {
     kv_t *kv = kv_new(g, key);
 
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+    kv->value->value_case =
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
     kv->value->double_value = val;
     return kv;
 }
@@ -273,8 +275,10 @@ static ProtobufCBinaryData rnd_bytes(gen *g, size_t n)
     return b;
 }
 
-static const char *const first_names[] = {"anna", "lukas", "mia", "noah", "emma", "elias"};
-static const char *const last_names[] = {"schmidt", "mueller", "weber", "fischer", "wagner"};
+static const char *const first_names[] = {"anna", "lukas", "mia",
+                                          "noah", "emma",  "elias"};
+static const char *const last_names[] = {"schmidt", "mueller", "weber", "fischer",
+                                         "wagner"};
 static const char *const routes[] = {"/api/v1/orders/{order_id}", "/api/v1/cart/items",
                                      "/api/v1/checkout", "/api/v1/recommendations",
                                      "/api/v1/users/{user_id}/profile"};
@@ -309,12 +313,14 @@ static void fill_span(gen *g, span_t *s, int type, uint64_t t0, int idx)
         s->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER;
         a[n++] = kv_str(g, "http.request.method", "GET");
         a[n++] = kv_str(g, "http.route", route);
-        snprintf(buf, sizeof(buf), "https://shop.example.eu/api/v1/orders/%" PRIu64 "?expand=items",
+        snprintf(buf, sizeof(buf),
+                 "https://shop.example.eu/api/v1/orders/%" PRIu64 "?expand=items",
                  rnd(g) % 1000000);
         a[n++] = kv_str(g, "url.full", buf);
         a[n++] = kv_int(g, "http.response.status_code", (rnd(g) % 20) ? 200 : 503);
-        a[n++] = kv_str(g, "user_agent.original",
-                        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0");
+        a[n++] =
+            kv_str(g, "user_agent.original",
+                   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0");
         snprintf(buf, sizeof(buf), "10.%u.%u.%u", (unsigned)(rnd(g) % 256),
                  (unsigned)(rnd(g) % 256), (unsigned)(rnd(g) % 256));
         a[n++] = kv_str(g, "client.address", buf);
@@ -330,7 +336,8 @@ static void fill_span(gen *g, span_t *s, int type, uint64_t t0, int idx)
         s->name = gstr(g, "POST inventory-service");
         s->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
         a[n++] = kv_str(g, "http.request.method", "POST");
-        a[n++] = kv_str(g, "url.full", "http://inventory.svc.cluster.local:8080/v2/reserve");
+        a[n++] =
+            kv_str(g, "url.full", "http://inventory.svc.cluster.local:8080/v2/reserve");
         a[n++] = kv_str(g, "server.address", "inventory.svc.cluster.local");
         a[n++] = kv_int(g, "server.port", 8080);
         a[n++] = kv_int(g, "http.response.status_code", 200);
@@ -346,12 +353,14 @@ static void fill_span(gen *g, span_t *s, int type, uint64_t t0, int idx)
         a[n++] = kv_str(g, "db.operation.name", "SELECT");
         a[n++] = kv_str(g, "db.query.text",
                         "SELECT o.id, o.total, o.currency, o.status FROM orders o WHERE "
-                        "o.customer_id = $1 AND o.created_at > $2 ORDER BY o.created_at DESC LIMIT 50");
+                        "o.customer_id = $1 AND o.created_at > $2 ORDER BY o.created_at "
+                        "DESC LIMIT 50");
         a[n++] = kv_str(g, "server.address", "pg-primary.db.internal");
         a[n++] = kv_int(g, "server.port", 5432);
         a[n++] = kv_int(g, "db.response.returned_rows", (int64_t)(rnd(g) % 50));
         ev->name = gstr(g, "db.connection.acquired");
-        ea[en++] = kv_dbl(g, "db.client.connection.wait_time", (double)(rnd(g) % 1000) / 1e4);
+        ea[en++] =
+            kv_dbl(g, "db.client.connection.wait_time", (double)(rnd(g) % 1000) / 1e4);
         break;
     case 3: {
         const char *model = models[rnd(g) % 3];
@@ -396,7 +405,8 @@ static void fill_span(gen *g, span_t *s, int type, uint64_t t0, int idx)
     if (rnd(g) % 25 == 0) {
         Opentelemetry__Proto__Trace__V1__Status *st = galloc(g, sizeof(*st));
         opentelemetry__proto__trace__v1__status__init(st);
-        st->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+        st->code =
+            OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
         st->message = gstr(g, "upstream deadline exceeded");
         s->status = st;
     }
@@ -451,7 +461,8 @@ static void build_payload(payload *pl, int nspans, unsigned long long seed)
     for (int i = 0; i < nspans; i++) {
         span_t *s = galloc(&g, sizeof(*s));
         int in_trace = i % 20;
-        static const int types[20] = {0, 1, 2, 3, 4, 2, 2, 1, 3, 2, 1, 2, 3, 4, 2, 1, 2, 3, 2, 1};
+        static const int types[20] = {0, 1, 2, 3, 4, 2, 2, 1, 3, 2,
+                                      1, 2, 3, 4, 2, 1, 2, 3, 2, 1};
 
         opentelemetry__proto__trace__v1__span__init(s);
         if (in_trace == 0) {
@@ -468,9 +479,12 @@ static void build_payload(payload *pl, int nspans, unsigned long long seed)
         spans[i] = s;
     }
 
-    pl->len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+    pl->len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &req);
     pl->buf = xcalloc(1, pl->len);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, pl->buf);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
+        &req, pl->buf);
     pl->spans = (size_t)nspans;
     for (size_t i = 0; i < g.n; i++)
         free(g.ptrs[i]);
@@ -500,15 +514,17 @@ static void index_payload(payload *pl)
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req;
     size_t cap = 0;
 
-    req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-        NULL, pl->len, pl->buf);
+    req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, pl->len, pl->buf);
     if (!req)
         die("payload is not an ExportTraceServiceRequest");
     pl->spans = 0;
     pl->n_id_off = 0;
     for (size_t r = 0; r < req->n_resource_spans; r++) {
         for (size_t s = 0; s < req->resource_spans[r]->n_scope_spans; s++) {
-            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = req->resource_spans[r]->scope_spans[s];
+            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+                req->resource_spans[r]->scope_spans[s];
             pl->spans += ss->n_spans;
             cap += ss->n_spans;
         }
@@ -518,11 +534,13 @@ static void index_payload(payload *pl)
      * search for the tag and the id pins each one down. */
     for (size_t r = 0; r < req->n_resource_spans; r++) {
         for (size_t s = 0; s < req->resource_spans[r]->n_scope_spans; s++) {
-            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = req->resource_spans[r]->scope_spans[s];
+            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+                req->resource_spans[r]->scope_spans[s];
             for (size_t i = 0; i < ss->n_spans; i++) {
                 const ProtobufCBinaryData *id = &ss->spans[i]->trace_id;
                 uint8_t pat[18];
-                const uint8_t *from = pl->n_id_off ? pl->buf + pl->id_off[pl->n_id_off - 1] : pl->buf;
+                const uint8_t *from =
+                    pl->n_id_off ? pl->buf + pl->id_off[pl->n_id_off - 1] : pl->buf;
                 const uint8_t *hit;
 
                 if (id->len != 16)
@@ -536,7 +554,8 @@ static void index_payload(payload *pl)
             }
         }
     }
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+        req, NULL);
 }
 
 /* ---- sockets ----------------------------------------------------------- */
@@ -743,7 +762,7 @@ static void *http_worker(void *arg)
 /* ---- OTLP/gRPC over h2c --------------------------------------------------- */
 
 typedef struct h2_stream {
-    int32_t id; /* 0 = slot free */
+    int32_t id;   /* 0 = slot free */
     uint8_t *msg; /* 5-byte gRPC prefix + request */
     size_t len, off;
     double t0;
@@ -794,8 +813,8 @@ static ssize_t h2_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t l
 }
 
 static int h2_header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-                        size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-                        void *ud)
+                        size_t namelen, const uint8_t *value, size_t valuelen,
+                        uint8_t flags, void *ud)
 {
     h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
     char tmp[16];
@@ -808,12 +827,14 @@ static int h2_header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_
         memcpy(tmp, value, valuelen);
         tmp[valuelen] = '\0';
         st->http_status = (int)strtol(tmp, NULL, 10);
-    } else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0 && valuelen < sizeof(tmp)) {
+    } else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0 &&
+               valuelen < sizeof(tmp)) {
         memcpy(tmp, value, valuelen);
         tmp[valuelen] = '\0';
         st->grpc_status = (int)strtol(tmp, NULL, 10);
     } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
-        size_t n = valuelen < sizeof(st->grpc_message) - 1 ? valuelen : sizeof(st->grpc_message) - 1;
+        size_t n = valuelen < sizeof(st->grpc_message) - 1 ? valuelen
+                                                           : sizeof(st->grpc_message) - 1;
         memcpy(st->grpc_message, value, n);
         st->grpc_message[n] = '\0';
     }
@@ -856,10 +877,13 @@ static int h2_submit(h2_conn *c, nghttp2_session *s, const options *o, char *aut
         {(uint8_t *)":method", (uint8_t *)"POST", 7, 4, NGHTTP2_NV_FLAG_NONE},
         {(uint8_t *)":scheme", (uint8_t *)"http", 7, 4, NGHTTP2_NV_FLAG_NONE},
         {(uint8_t *)":path", (uint8_t *)path, 5, strlen(path), NGHTTP2_NV_FLAG_NONE},
-        {(uint8_t *)":authority", (uint8_t *)authority, 10, strlen(authority), NGHTTP2_NV_FLAG_NONE},
-        {(uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)":authority", (uint8_t *)authority, 10, strlen(authority),
+         NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16,
+         NGHTTP2_NV_FLAG_NONE},
         {(uint8_t *)"te", (uint8_t *)"trailers", 2, 8, NGHTTP2_NV_FLAG_NONE},
-        {(uint8_t *)"user-agent", (uint8_t *)"tollgate-loadgen", 10, 16, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"user-agent", (uint8_t *)"tollgate-loadgen", 10, 16,
+         NGHTTP2_NV_FLAG_NONE},
     };
 
     (void)o;
@@ -1014,7 +1038,8 @@ static double proc_cpu_sec(long pid)
     p = strrchr(line, ')');
     if (!p)
         return -1;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+               &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -1079,26 +1104,31 @@ static double percentile(const double *sorted, size_t n, double q)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: loadgen [--proto http|grpc] [--addr HOST:PORT] [--conns N] [--duration SEC]\n"
-            "               [--streams K] [--spans N] [--seed S] [--payload FILE]\n"
-            "               [--write-payload FILE] [--pid PID] [--quiet]\n"
-            "\n"
-            "Sends a pre-encoded OTLP ExportTraceServiceRequest to a collector as fast as it\n"
-            "acknowledges, and prints spans/s, requests/s, p50/p99 acknowledgement latency\n"
-            "and, with --pid, the collector's CPU-seconds per million spans and peak RSS.\n"
-            "\n"
-            "  --proto          http (OTLP/HTTP protobuf, default) or grpc (OTLP/gRPC, h2c)\n"
-            "  --addr           collector address (default 127.0.0.1:4318, or :4317 for grpc)\n"
-            "  --conns          connections, one thread each (default 1, at most %d)\n"
-            "  --duration       seconds of load (default 10, at most %d)\n"
-            "  --streams        concurrent gRPC streams per connection (default 1, at most %d)\n"
-            "  --spans          spans per generated request (default 1000)\n"
-            "  --seed           payload generator seed (default 1)\n"
-            "  --payload        send this encoded ExportTraceServiceRequest instead\n"
-            "  --write-payload  write the generated request to FILE and exit\n"
-            "  --pid            the collector's process id, for CPU and RSS figures\n",
-            MAX_CONNS, MAX_DURATION_SEC, MAX_STREAMS);
+    fprintf(
+        f,
+        "usage: loadgen [--proto http|grpc] [--addr HOST:PORT] [--conns N] [--duration "
+        "SEC]\n"
+        "               [--streams K] [--spans N] [--seed S] [--payload FILE]\n"
+        "               [--write-payload FILE] [--pid PID] [--quiet]\n"
+        "\n"
+        "Sends a pre-encoded OTLP ExportTraceServiceRequest to a collector as fast as "
+        "it\n"
+        "acknowledges, and prints spans/s, requests/s, p50/p99 acknowledgement latency\n"
+        "and, with --pid, the collector's CPU-seconds per million spans and peak RSS.\n"
+        "\n"
+        "  --proto          http (OTLP/HTTP protobuf, default) or grpc (OTLP/gRPC, h2c)\n"
+        "  --addr           collector address (default 127.0.0.1:4318, or :4317 for "
+        "grpc)\n"
+        "  --conns          connections, one thread each (default 1, at most %d)\n"
+        "  --duration       seconds of load (default 10, at most %d)\n"
+        "  --streams        concurrent gRPC streams per connection (default 1, at most "
+        "%d)\n"
+        "  --spans          spans per generated request (default 1000)\n"
+        "  --seed           payload generator seed (default 1)\n"
+        "  --payload        send this encoded ExportTraceServiceRequest instead\n"
+        "  --write-payload  write the generated request to FILE and exit\n"
+        "  --pid            the collector's process id, for CPU and RSS figures\n",
+        MAX_CONNS, MAX_DURATION_SEC, MAX_STREAMS);
 }
 
 static void parse_addr(options *o, const char *addr)
@@ -1137,13 +1167,19 @@ static long parse_long(const char *s, const char *what, long lo, long hi)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"proto", required_argument, NULL, 'P'},   {"addr", required_argument, NULL, 'a'},
-        {"conns", required_argument, NULL, 'c'},   {"duration", required_argument, NULL, 'd'},
-        {"streams", required_argument, NULL, 'k'}, {"spans", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},    {"payload", required_argument, NULL, 'f'},
+        {"proto", required_argument, NULL, 'P'},
+        {"addr", required_argument, NULL, 'a'},
+        {"conns", required_argument, NULL, 'c'},
+        {"duration", required_argument, NULL, 'd'},
+        {"streams", required_argument, NULL, 'k'},
+        {"spans", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},
+        {"payload", required_argument, NULL, 'f'},
         {"write-payload", required_argument, NULL, 'w'},
-        {"pid", required_argument, NULL, 'p'},     {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"pid", required_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     options o = {0};
     payload pl = {0};
@@ -1172,25 +1208,50 @@ int main(int argc, char **argv)
             else
                 die("--proto is http or grpc");
             break;
-        case 'a': addr = optarg; break;
-        case 'c': o.conns = (int)parse_long(optarg, "--conns", 1, MAX_CONNS); break;
-        case 'd': o.duration = (double)parse_long(optarg, "--duration", 1, MAX_DURATION_SEC); break;
-        case 'k': o.streams = (int)parse_long(optarg, "--streams", 1, MAX_STREAMS); break;
-        case 'n': o.spans = (int)parse_long(optarg, "--spans", 1, 100000); break;
-        case 's': o.seed = (unsigned long long)parse_long(optarg, "--seed", 1, 0x7fffffffL); break;
-        case 'f': o.payload_file = optarg; break;
-        case 'w': o.write_payload = optarg; break;
-        case 'p': o.pid = parse_long(optarg, "--pid", 1, 0x7fffffffL); break;
-        case 'q': o.quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'a':
+            addr = optarg;
+            break;
+        case 'c':
+            o.conns = (int)parse_long(optarg, "--conns", 1, MAX_CONNS);
+            break;
+        case 'd':
+            o.duration = (double)parse_long(optarg, "--duration", 1, MAX_DURATION_SEC);
+            break;
+        case 'k':
+            o.streams = (int)parse_long(optarg, "--streams", 1, MAX_STREAMS);
+            break;
+        case 'n':
+            o.spans = (int)parse_long(optarg, "--spans", 1, 100000);
+            break;
+        case 's':
+            o.seed = (unsigned long long)parse_long(optarg, "--seed", 1, 0x7fffffffL);
+            break;
+        case 'f':
+            o.payload_file = optarg;
+            break;
+        case 'w':
+            o.write_payload = optarg;
+            break;
+        case 'p':
+            o.pid = parse_long(optarg, "--pid", 1, 0x7fffffffL);
+            break;
+        case 'q':
+            o.quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc) {
         usage(stderr);
         return 2;
     }
-    parse_addr(&o, addr ? addr : (o.proto == PROTO_GRPC ? "127.0.0.1:4317" : "127.0.0.1:4318"));
+    parse_addr(&o, addr ? addr
+                        : (o.proto == PROTO_GRPC ? "127.0.0.1:4317" : "127.0.0.1:4318"));
     signal(SIGPIPE, SIG_IGN);
 
     if (o.payload_file)
@@ -1211,8 +1272,8 @@ int main(int argc, char **argv)
     if (!pl.spans)
         die("the payload holds no spans");
     if (!o.quiet)
-        printf("payload: %zu bytes, %zu spans (%.1f bytes/span), %zu trace-id sites\n", pl.len,
-               pl.spans, (double)pl.len / (double)pl.spans, pl.n_id_off);
+        printf("payload: %zu bytes, %zu spans (%.1f bytes/span), %zu trace-id sites\n",
+               pl.len, pl.spans, (double)pl.len / (double)pl.spans, pl.n_id_off);
 
     ws = xcalloc((size_t)o.conns, sizeof(*ws));
     th = xcalloc((size_t)o.conns, sizeof(*th));
@@ -1227,7 +1288,8 @@ int main(int argc, char **argv)
         ws[i].deadline = t_start + o.duration;
         ws[i].drain_deadline = ws[i].deadline + DRAIN_SEC;
         ws[i].counter = (uint64_t)time(NULL) << 20;
-        if (pthread_create(&th[i], NULL, o.proto == PROTO_GRPC ? grpc_worker : http_worker,
+        if (pthread_create(&th[i], NULL,
+                           o.proto == PROTO_GRPC ? grpc_worker : http_worker,
                            &ws[i]) != 0)
             die("cannot start a thread");
     }
@@ -1258,7 +1320,8 @@ int main(int argc, char **argv)
         double elapsed = (t_end > t_start ? t_end : now_sec()) - t_start;
         double spans_s = (double)ok * (double)pl.spans / elapsed;
         double req_s = (double)ok / elapsed;
-        double p50 = percentile(all, nall, 0.50) * 1e3, p99 = percentile(all, nall, 0.99) * 1e3;
+        double p50 = percentile(all, nall, 0.50) * 1e3,
+               p99 = percentile(all, nall, 0.99) * 1e3;
         double cpu = (cpu0 >= 0 && cpu1 >= 0) ? cpu1 - cpu0 : NAN;
         double cpu_per_m = ok ? cpu / ((double)ok * (double)pl.spans / 1e6) : NAN;
         long hwm = o.pid ? proc_status_kib(o.pid, "VmHWM") : -1;
@@ -1266,18 +1329,19 @@ int main(int argc, char **argv)
         double self_pct = 100.0 * (self1 - self0) / elapsed;
 
         if (!o.quiet) {
-            printf("%s, %d connection(s)%s, %.1f s: %" PRIu64 " requests acknowledged, %" PRIu64
-                   " refused, %" PRIu64 " errors\n",
+            printf("%s, %d connection(s)%s, %.1f s: %" PRIu64
+                   " requests acknowledged, %" PRIu64 " refused, %" PRIu64 " errors\n",
                    o.proto == PROTO_GRPC ? "OTLP/gRPC" : "OTLP/HTTP", o.conns,
-                   o.proto == PROTO_GRPC && o.streams > 1 ? " x streams" : "", elapsed, ok,
-                   refused, errors);
+                   o.proto == PROTO_GRPC && o.streams > 1 ? " x streams" : "", elapsed,
+                   ok, refused, errors);
             printf("  spans/s         %.0f\n", spans_s);
             printf("  requests/s      %.1f\n", req_s);
             printf("  ack latency     p50 %.2f ms, p99 %.2f ms\n", p50, p99);
             if (o.pid) {
-                printf("  collector CPU   %.2f s, %.3f CPU-s per million spans\n", cpu, cpu_per_m);
-                printf("  collector RSS   peak %.1f MiB (now %.1f MiB)\n", (double)hwm / 1024.0,
-                       (double)rss / 1024.0);
+                printf("  collector CPU   %.2f s, %.3f CPU-s per million spans\n", cpu,
+                       cpu_per_m);
+                printf("  collector RSS   peak %.1f MiB (now %.1f MiB)\n",
+                       (double)hwm / 1024.0, (double)rss / 1024.0);
             }
             printf("  loadgen CPU     %.0f%% of one core\n", self_pct);
             if (first_error)
@@ -1287,9 +1351,9 @@ int main(int argc, char **argv)
                "bytes_per_req=%zu ok_reqs=%" PRIu64 " refused=%" PRIu64 " errors=%" PRIu64
                " spans_per_s=%.0f req_per_s=%.1f p50_ms=%.2f p99_ms=%.2f cpu_s=%.2f "
                "cpu_s_per_mspans=%.3f peak_rss_mib=%.1f loadgen_cpu_pct=%.0f\n",
-               o.proto == PROTO_GRPC ? "grpc" : "http", o.conns, o.streams, elapsed, pl.spans,
-               pl.len, ok, refused, errors, spans_s, req_s, p50, p99, cpu, cpu_per_m,
-               hwm >= 0 ? (double)hwm / 1024.0 : NAN, self_pct);
+               o.proto == PROTO_GRPC ? "grpc" : "http", o.conns, o.streams, elapsed,
+               pl.spans, pl.len, ok, refused, errors, spans_s, req_s, p50, p99, cpu,
+               cpu_per_m, hwm >= 0 ? (double)hwm / 1024.0 : NAN, self_pct);
     }
     free(all);
     free(ws);

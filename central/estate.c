@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tg_central.h"
+#include "tg_strbuf.h"
 
 #define PARTITION_MIN_SEC 15.0
 #define BUDGET_WARN_SEC 3600.0
@@ -322,60 +323,6 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
     return out;
 }
 
-typedef struct mbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} mbuf;
-
-static void mb(mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mb(mbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->oom)
-        return;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        {
-            size_t nc = (b->cap ? b->cap * 2 : 8192) + (size_t)n;
-            char *np = realloc(b->p, nc);
-            if (!np) {
-                b->oom = 1;
-                return;
-            }
-            b->p = np;
-            b->cap = nc;
-        }
-    }
-}
-
-/* Label values: site names (registry-checked) and version strings; escape
- * anyway. */
-static void mb_label(mbuf *b, const char *v)
-{
-    for (; v && *v; v++) {
-        if (*v == '\\' || *v == '"')
-            mb(b, "\\%c", *v);
-        else if (*v == '\n')
-            mb(b, "\\n");
-        else
-            mb(b, "%c", *v);
-    }
-}
-
 char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra)
 {
     static const struct {
@@ -430,33 +377,34 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
         F_INFO,
         F_N
     };
-    mbuf b = {0};
+    tg_strbuf b = {0};
     collect c;
     tg_cstore_stats st;
 
     gather(cs, e, &c);
     tg_cstore_get_stats(cs, &st);
     if (extra)
-        mb(&b, "%s", extra);
-    mb(&b,
-       "# HELP tollgate_central_store_batches Batches held.\n"
-       "# TYPE tollgate_central_store_batches gauge\ntollgate_central_store_batches "
-       "%llu\n"
-       "# HELP tollgate_central_store_bytes Batch bytes held (compressed).\n"
-       "# TYPE tollgate_central_store_bytes gauge\ntollgate_central_store_bytes %llu\n"
-       "# HELP tollgate_central_store_evicted_batches_total Batches removed by "
-       "retention.\n"
-       "# TYPE tollgate_central_store_evicted_batches_total counter\n"
-       "tollgate_central_store_evicted_batches_total %llu\n"
-       "# HELP tollgate_central_cert_not_after_seconds Expiry of the centre's "
-       "certificate.\n"
-       "# TYPE tollgate_central_cert_not_after_seconds gauge\n"
-       "tollgate_central_cert_not_after_seconds %lld\n",
-       (unsigned long long)st.batches, (unsigned long long)st.bytes,
-       (unsigned long long)st.evicted_batches, (long long)e->server_cert_not_after);
+        tg_strbuf_printf(&b, "%s", extra);
+    tg_strbuf_printf(
+        &b,
+        "# HELP tollgate_central_store_batches Batches held.\n"
+        "# TYPE tollgate_central_store_batches gauge\ntollgate_central_store_batches "
+        "%llu\n"
+        "# HELP tollgate_central_store_bytes Batch bytes held (compressed).\n"
+        "# TYPE tollgate_central_store_bytes gauge\ntollgate_central_store_bytes %llu\n"
+        "# HELP tollgate_central_store_evicted_batches_total Batches removed by "
+        "retention.\n"
+        "# TYPE tollgate_central_store_evicted_batches_total counter\n"
+        "tollgate_central_store_evicted_batches_total %llu\n"
+        "# HELP tollgate_central_cert_not_after_seconds Expiry of the centre's "
+        "certificate.\n"
+        "# TYPE tollgate_central_cert_not_after_seconds gauge\n"
+        "tollgate_central_cert_not_after_seconds %lld\n",
+        (unsigned long long)st.batches, (unsigned long long)st.bytes,
+        (unsigned long long)st.evicted_batches, (long long)e->server_cert_not_after);
     for (int k = 0; k < F_N; k++) {
-        mb(&b, "# HELP %s %s\n# TYPE %s %s\n", fam[k].name, fam[k].help, fam[k].name,
-           fam[k].type);
+        tg_strbuf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", fam[k].name, fam[k].help,
+                         fam[k].name, fam[k].type);
         for (size_t i = 0; i < c.n; i++) {
             const site_view *v = &c.v[i];
             const Tollgate__V1__CentralSite *s = v->st;
@@ -465,30 +413,32 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
             compute(e, v, &f);
 #define LBL()                                                                            \
     do {                                                                                 \
-        mb(&b, "%s{site=\"", fam[k].name);                                               \
-        mb_label(&b, v->name);                                                           \
-        mb(&b, "\"");                                                                    \
+        tg_strbuf_printf(&b, "%s{site=\"", fam[k].name);                                 \
+        tg_strbuf_label(&b, v->name);                                                    \
+        tg_strbuf_printf(&b, "\"");                                                      \
     } while (0)
             switch (k) {
             case F_UP:
                 LBL();
-                mb(&b, "} %d\n", !f.partitioned);
+                tg_strbuf_printf(&b, "} %d\n", !f.partitioned);
                 break;
             case F_AGE:
                 LBL();
-                mb(&b, "} %.3f\n", f.contact_age);
+                tg_strbuf_printf(&b, "} %.3f\n", f.contact_age);
                 break;
             case F_BATCH:
                 LBL();
-                mb(&b, "} %llu\n", (unsigned long long)(s ? s->batches : 0));
+                tg_strbuf_printf(&b, "} %llu\n",
+                                 (unsigned long long)(s ? s->batches : 0));
                 break;
             case F_DUP:
                 LBL();
-                mb(&b, "} %llu\n", (unsigned long long)(s ? s->duplicates : 0));
+                tg_strbuf_printf(&b, "} %llu\n",
+                                 (unsigned long long)(s ? s->duplicates : 0));
                 break;
             case F_GAP:
                 LBL();
-                mb(&b, "} %llu\n", (unsigned long long)(s ? s->gaps : 0));
+                tg_strbuf_printf(&b, "} %llu\n", (unsigned long long)(s ? s->gaps : 0));
                 break;
             case F_REC: {
                 const char *kinds[] = {"span", "red", "log_template", "metric", "cost"};
@@ -496,65 +446,70 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
                                    s ? s->metrics : 0, s ? s->costs : 0};
                 for (int j = 0; j < 5; j++) {
                     LBL();
-                    mb(&b, ",kind=\"%s\"} %llu\n", kinds[j], (unsigned long long)vals[j]);
+                    tg_strbuf_printf(&b, ",kind=\"%s\"} %llu\n", kinds[j],
+                                     (unsigned long long)vals[j]);
                 }
                 break;
             }
             case F_BB:
                 LBL();
-                mb(&b, "} %llu\n", (unsigned long long)(h ? h->backlog_batches : 0));
+                tg_strbuf_printf(&b, "} %llu\n",
+                                 (unsigned long long)(h ? h->backlog_batches : 0));
                 break;
             case F_BBY:
                 LBL();
-                mb(&b, "} %llu\n", (unsigned long long)(h ? h->backlog_bytes : 0));
+                tg_strbuf_printf(&b, "} %llu\n",
+                                 (unsigned long long)(h ? h->backlog_bytes : 0));
                 break;
             case F_OLD:
                 LBL();
-                mb(&b, "} %.3f\n", f.oldest_age);
+                tg_strbuf_printf(&b, "} %.3f\n", f.oldest_age);
                 break;
             case F_BUD:
                 LBL();
-                mb(&b, "} %.1f\n", f.budget_left);
+                tg_strbuf_printf(&b, "} %.1f\n", f.budget_left);
                 break;
             case F_OFF:
                 LBL();
-                mb(&b, "} %.6f\n", f.clock_valid ? f.offset_ms / 1000 : 0.0);
+                tg_strbuf_printf(&b, "} %.6f\n",
+                                 f.clock_valid ? f.offset_ms / 1000 : 0.0);
                 break;
             case F_RTT:
                 LBL();
-                mb(&b, "} %.6f\n", f.rtt_ms / 1000);
+                tg_strbuf_printf(&b, "} %.6f\n", f.rtt_ms / 1000);
                 break;
             case F_CERT:
                 LBL();
-                mb(&b, ",cert=\"client\"} %lld\n",
-                   (long long)(s && s->client_cert_not_after
-                                   ? s->client_cert_not_after
-                                   : (h ? h->client_cert_not_after : 0)));
+                tg_strbuf_printf(&b, ",cert=\"client\"} %lld\n",
+                                 (long long)(s && s->client_cert_not_after
+                                                 ? s->client_cert_not_after
+                                                 : (h ? h->client_cert_not_after : 0)));
                 LBL();
-                mb(&b, ",cert=\"server\"} %lld\n",
-                   (long long)(h ? h->server_cert_not_after : 0));
+                tg_strbuf_printf(&b, ",cert=\"server\"} %lld\n",
+                                 (long long)(h ? h->server_cert_not_after : 0));
                 break;
             case F_SHED:
                 LBL();
-                mb(&b, "} %llu\n", (unsigned long long)(h ? h->shed_batches : 0));
+                tg_strbuf_printf(&b, "} %llu\n",
+                                 (unsigned long long)(h ? h->shed_batches : 0));
                 break;
             case F_WARN: {
                 json_t *w = warnings(e, v, &f);
                 LBL();
-                mb(&b, "} %zu\n", w ? json_array_size(w) : 0);
+                tg_strbuf_printf(&b, "} %zu\n", w ? json_array_size(w) : 0);
                 json_decref(w);
                 break;
             }
             case F_INFO:
                 LBL();
-                mb(&b, ",software_version=\"");
-                mb_label(&b, h ? h->software_version : "");
-                mb(&b, "\",policy_version=\"");
-                mb_label(&b, h ? h->policy_version : "");
-                mb(&b, "\",protocol_version=\"%u\",jurisdiction=\"",
-                   s ? s->protocol_version : 0);
-                mb_label(&b, h ? h->jurisdiction : "");
-                mb(&b, "\"} 1\n");
+                tg_strbuf_printf(&b, ",software_version=\"");
+                tg_strbuf_label(&b, h ? h->software_version : "");
+                tg_strbuf_printf(&b, "\",policy_version=\"");
+                tg_strbuf_label(&b, h ? h->policy_version : "");
+                tg_strbuf_printf(&b, "\",protocol_version=\"%u\",jurisdiction=\"",
+                                 s ? s->protocol_version : 0);
+                tg_strbuf_label(&b, h ? h->jurisdiction : "");
+                tg_strbuf_printf(&b, "\"} 1\n");
                 break;
             }
 #undef LBL

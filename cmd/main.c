@@ -28,7 +28,8 @@ struct command {
 
 static const struct command commands[] = {
     {"collector", tg_cmd_collector, "run a site collector (OTLP in, local store, rules)"},
-    {"central", tg_cmd_central, "run the central view; 'central export' dumps what it holds"},
+    {"central", tg_cmd_central,
+     "run the central view; 'central export' dumps what it holds"},
     {"query", tg_cmd_query, "query a site or central: traces, logs, metrics"},
     {"rules", tg_cmd_rules, "check residency rules and test them on OTLP/JSON"},
     {"status", tg_cmd_status, "show the estate: every site's link to the centre"},

@@ -42,13 +42,13 @@ typedef struct api_read {
     char service[256];
     int has_service;
     uint64_t t_from, t_to;
-    size_t limit;   /* items (log records, data points); 0 = none */
+    size_t limit; /* items (log records, data points); 0 = none */
     size_t items;
     tg_arena arena;
-    ptr_vec out;    /* ResourceSpans / ResourceLogs / ResourceMetrics */
+    ptr_vec out; /* ResourceSpans / ResourceLogs / ResourceMetrics */
     int err;
     int status;
-    char *body;     /* malloc'd response body */
+    char *body; /* malloc'd response body */
     size_t body_len;
 } api_read;
 
@@ -68,31 +68,10 @@ static int vec_push(tg_arena *a, ptr_vec *v, void *p)
     return 0;
 }
 
-static const char *resource_service(const Opentelemetry__Proto__Resource__V1__Resource *r)
-{
-    if (!r)
-        return NULL;
-    for (size_t i = 0; i < r->n_attributes; i++) {
-        const tg_otlp_kv *kv = r->attributes[i];
-        if (kv->key && strcmp(kv->key, "service.name") == 0 && kv->value &&
-            kv->value->value_case ==
-                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
-            return kv->value->string_value;
-    }
-    return NULL;
-}
-
 static int service_matches(const api_read *rd,
                            const Opentelemetry__Proto__Resource__V1__Resource *r)
 {
-    const char *svc;
-
-    if (!rd->has_service)
-        return 1;
-    svc = resource_service(r);
-    if (!svc || !svc[0])
-        svc = "unknown_service";
-    return strcmp(svc, rd->service) == 0;
+    return !rd->has_service || strcmp(tg_otlp_service_name(r), rd->service) == 0;
 }
 
 /* Keeps the spans of rd->trace_id from one stored request. */
@@ -120,7 +99,8 @@ static int visit_trace(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_
             size_t kept = 0;
             for (size_t k = 0; k < ss->n_spans; k++) {
                 span *sp = ss->spans[k];
-                if (sp->trace_id.len == 16 && memcmp(sp->trace_id.data, rd->trace_id, 16) == 0)
+                if (sp->trace_id.len == 16 &&
+                    memcmp(sp->trace_id.data, rd->trace_id, 16) == 0)
                     ss->spans[kept++] = sp;
             }
             ss->n_spans = kept;
@@ -172,8 +152,8 @@ static int visit_logs(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t
             size_t kept = 0;
             for (size_t k = 0; k < sl->n_log_records; k++) {
                 log_record *lr = sl->log_records[k];
-                uint64_t t = lr->time_unix_nano ? lr->time_unix_nano
-                                                : lr->observed_time_unix_nano;
+                uint64_t t =
+                    lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano;
                 if (rd->limit && rd->items >= rd->limit)
                     break;
                 if (!in_window(rd, t))
@@ -197,24 +177,6 @@ static int visit_logs(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t
         }
     }
     return rd->limit && rd->items >= rd->limit;
-}
-
-static size_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
-{
-    switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        return m->gauge ? m->gauge->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        return m->sum ? m->sum->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        return m->histogram ? m->histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        return m->summary ? m->summary->n_data_points : 0;
-    default:
-        return 0;
-    }
 }
 
 /* Metrics are returned per stored resource block: a read-back, not a query
@@ -243,7 +205,7 @@ static int visit_metrics(void *ctx, uint64_t seq, enum tg_signal sig, const uint
             return 1;
         for (size_t j = 0; j < rm->n_scope_metrics; j++)
             for (size_t k = 0; k < rm->scope_metrics[j]->n_metrics; k++)
-                rd->items += metric_points(rm->scope_metrics[j]->metrics[k]);
+                rd->items += tg_otlp_metric_points(rm->scope_metrics[j]->metrics[k]);
         if (vec_push(&rd->arena, &rd->out, rm)) {
             rd->err = TG_ENOMEM;
             return 1;
@@ -280,16 +242,17 @@ static void encode_status(api_read *rd)
         set_text(rd, 500, "{\"error\":\"%s\"}", "store stats unavailable");
         return;
     }
-    o = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}}",
-                  "site", rd->api->site, "version", TG_VERSION, "started_unix",
-                  (json_int_t)rd->api->started_unix, "store", "records",
-                  (json_int_t)st.records, "record_bytes", (json_int_t)st.record_bytes,
-                  "raw_bytes", (json_int_t)st.raw_bytes, "file_bytes",
-                  (json_int_t)st.file_bytes, "map_size", (json_int_t)st.map_size, "items",
-                  "traces", (json_int_t)st.items[TG_SIGNAL_TRACES], "logs",
-                  (json_int_t)st.items[TG_SIGNAL_LOGS], "metrics",
-                  (json_int_t)st.items[TG_SIGNAL_METRICS], "evicted_records",
-                  (json_int_t)st.evicted_records, "map_grows", (json_int_t)st.map_grows);
+    o = json_pack(
+        "{s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}}",
+        "site", rd->api->site, "version", TG_VERSION, "started_unix",
+        (json_int_t)rd->api->started_unix, "store", "records", (json_int_t)st.records,
+        "record_bytes", (json_int_t)st.record_bytes, "raw_bytes",
+        (json_int_t)st.raw_bytes, "file_bytes", (json_int_t)st.file_bytes, "map_size",
+        (json_int_t)st.map_size, "items", "traces",
+        (json_int_t)st.items[TG_SIGNAL_TRACES], "logs",
+        (json_int_t)st.items[TG_SIGNAL_LOGS], "metrics",
+        (json_int_t)st.items[TG_SIGNAL_METRICS], "evicted_records",
+        (json_int_t)st.evicted_records, "map_grows", (json_int_t)st.map_grows);
     if (o && rd->api->extra_status_json) {
         char *x = rd->api->extra_status_json(rd->api->extra_ctx);
         json_t *xj = x ? json_loads(x, 0, NULL) : NULL;
@@ -345,7 +308,8 @@ static void read_work(uv_work_t *w)
         msg = &m->base;
     } else {
         tg_otlp_metrics_req *m = tg_arena_alloc(&rd->arena, sizeof(*m));
-        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__init(m);
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__init(
+            m);
         m->resource_metrics = (resource_metrics **)rd->out.v;
         m->n_resource_metrics = rd->out.n;
         msg = &m->base;
@@ -444,7 +408,8 @@ static void start_read(tg_api *api, tg_http_request *req, api_read *rd)
     rd->api = api;
     rd->req = req;
     rd->work.data = rd;
-    tg_arena_init(&rd->arena, 1u << 20, api->max_read_bytes ? api->max_read_bytes : 256u << 20);
+    tg_arena_init(&rd->arena, 1u << 20,
+                  api->max_read_bytes ? api->max_read_bytes : 256u << 20);
     if (uv_queue_work(api->loop, &rd->work, read_work, read_done) != 0) {
         tg_arena_destroy(&rd->arena);
         free(rd);
@@ -538,7 +503,8 @@ static void counter_family(FILE *f, const char *name, const char *help,
 
 static void gauge(FILE *f, const char *name, const char *help, uint64_t v)
 {
-    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRIu64 "\n", name, help, name, name, v);
+    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRIu64 "\n", name, help, name, name,
+            v);
 }
 
 char *tg_api_render_metrics(tg_api *api, size_t *len)
@@ -555,22 +521,27 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
     memset(&st, 0, sizeof(st));
     tg_store_get_stats(api->store, &st);
 
-    fprintf(f, "# HELP tollgate_build_info Build and site of this collector.\n"
-               "# TYPE tollgate_build_info gauge\n"
-               "tollgate_build_info{version=\"%s\",site=\"%s\"} 1\n",
+    fprintf(f,
+            "# HELP tollgate_build_info Build and site of this collector.\n"
+            "# TYPE tollgate_build_info gauge\n"
+            "tollgate_build_info{version=\"%s\",site=\"%s\"} 1\n",
             TG_VERSION, api->site);
     counter_family(f, "tollgate_items_received_total",
                    "Spans, log records and data points received.", s->items_received);
     counter_family(f, "tollgate_items_accepted_total",
-                   "Items committed to the local store and acknowledged.", s->items_accepted);
-    counter_family(f, "tollgate_items_refused_total",
-                   "Items refused: rejected by validation, backpressure or store failure.",
-                   s->items_refused);
+                   "Items committed to the local store and acknowledged.",
+                   s->items_accepted);
+    counter_family(
+        f, "tollgate_items_refused_total",
+        "Items refused: rejected by validation, backpressure or store failure.",
+        s->items_refused);
     counter_family(f, "tollgate_received_bytes_total",
                    "Request bytes received as sent (before decompression).",
                    s->bytes_received);
-    fprintf(f, "# HELP tollgate_requests_refused_total Requests refused before decoding "
-               "completed or before commit.\n# TYPE tollgate_requests_refused_total counter\n");
+    fprintf(
+        f,
+        "# HELP tollgate_requests_refused_total Requests refused before decoding "
+        "completed or before commit.\n# TYPE tollgate_requests_refused_total counter\n");
     for (int sg = 0; sg < TG_SIGNAL_COUNT; sg++)
         for (int t = 0; t < TG_TRANSPORT_COUNT; t++) {
             fprintf(f,
@@ -585,17 +556,18 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
                     atomic_load(&s->requests_refused_bad[sg][t]));
         }
 
-    gauge(f, "tollgate_store_bytes", "Compressed bytes of records held (the size budget's unit).",
-          st.record_bytes);
+    gauge(f, "tollgate_store_bytes",
+          "Compressed bytes of records held (the size budget's unit).", st.record_bytes);
     gauge(f, "tollgate_store_raw_bytes", "Uncompressed protobuf bytes of records held.",
           st.raw_bytes);
     gauge(f, "tollgate_store_records", "Records (requests) held in the local store.",
           st.records);
     gauge(f, "tollgate_store_file_bytes", "Size of the LMDB data file.", st.file_bytes);
     gauge(f, "tollgate_store_map_bytes", "Current LMDB map size.", st.map_size);
-    fprintf(f, "# HELP tollgate_store_map_grows_total Times the LMDB map was enlarged.\n"
-               "# TYPE tollgate_store_map_grows_total counter\n"
-               "tollgate_store_map_grows_total %" PRIu64 "\n",
+    fprintf(f,
+            "# HELP tollgate_store_map_grows_total Times the LMDB map was enlarged.\n"
+            "# TYPE tollgate_store_map_grows_total counter\n"
+            "tollgate_store_map_grows_total %" PRIu64 "\n",
             st.map_grows);
     fprintf(f, "# HELP tollgate_store_items Items held in the local store.\n"
                "# TYPE tollgate_store_items gauge\n");
@@ -607,15 +579,17 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
     for (int sg = 0; sg < TG_SIGNAL_COUNT; sg++)
         fprintf(f, "tollgate_evictions_total{signal=\"%s\"} %" PRIu64 "\n",
                 tg_signal_name((enum tg_signal)sg), st.evicted_items[sg]);
-    fprintf(f, "# HELP tollgate_evicted_records_total Records evicted by retention.\n"
-               "# TYPE tollgate_evicted_records_total counter\n"
-               "tollgate_evicted_records_total %" PRIu64 "\n",
+    fprintf(f,
+            "# HELP tollgate_evicted_records_total Records evicted by retention.\n"
+            "# TYPE tollgate_evicted_records_total counter\n"
+            "tollgate_evicted_records_total %" PRIu64 "\n",
             st.evicted_records);
     gauge(f, "tollgate_commit_queue_bytes", "Bytes waiting for or in a commit.",
           api->committer ? tg_committer_pending_bytes(api->committer) : 0);
 
-    fprintf(f, "# HELP tollgate_commit_duration_seconds Durable write transaction latency.\n"
-               "# TYPE tollgate_commit_duration_seconds histogram\n");
+    fprintf(f,
+            "# HELP tollgate_commit_duration_seconds Durable write transaction latency.\n"
+            "# TYPE tollgate_commit_duration_seconds histogram\n");
     for (int i = 0; i < TG_STATS_COMMIT_BUCKETS; i++) {
         cum += atomic_load(&s->commit_bucket[i]);
         fprintf(f, "tollgate_commit_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",

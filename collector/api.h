@@ -19,7 +19,7 @@ typedef struct tg_api {
     tg_committer *committer;
     const char *site;
     uint64_t started_unix;
-    int ready;            /* set once every listener is up, cleared on drain */
+    int ready;             /* set once every listener is up, cleared on drain */
     size_t max_read_bytes; /* arena bound of one read request, default 256 MiB */
     /* Optional, thread-safe: the forwarder's figures, appended to /metrics
      * and added to /api/v1/status as "forwarder" (malloc'd text or NULL). */

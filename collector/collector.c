@@ -224,8 +224,8 @@ static int start_listeners(collector *c)
     hopt.header_timeout_ms = c->cfg.http_header_timeout_ms;
     hopt.body_timeout_ms = c->cfg.http_body_timeout_ms;
     hopt.idle_timeout_ms = c->cfg.http_idle_timeout_ms;
-    c->http = tg_http_server_start(c->loop, c->cfg.otlp_http_listen, &hopt, tg_receivers_http,
-                                   &c->rx, &err);
+    c->http = tg_http_server_start(c->loop, c->cfg.otlp_http_listen, &hopt,
+                                   tg_receivers_http, &c->rx, &err);
     if (!c->http) {
         fprintf(stderr, "tollgate collector: cannot listen for OTLP/HTTP on %s: %s\n",
                 c->cfg.otlp_http_listen, err ? tg_strerror(err) : "error");
@@ -342,16 +342,19 @@ static char *collector_extra_metrics(void *ctx, size_t *len)
         return NULL;
     }
     if (p) {
-        fprintf(f, "# HELP tollgate_rules_policy_info The residency policy in force.\n"
-                   "# TYPE tollgate_rules_policy_info gauge\n"
-                   "tollgate_rules_policy_info{version=\"%s\"} 1\n",
+        fprintf(f,
+                "# HELP tollgate_rules_policy_info The residency policy in force.\n"
+                "# TYPE tollgate_rules_policy_info gauge\n"
+                "tollgate_rules_policy_info{version=\"%s\"} 1\n",
                 tg_rules_policy_version(p));
-        fprintf(f, "# HELP tollgate_rules_values_total Values shaped per destination, data "
-                   "class and action.\n# TYPE tollgate_rules_values_total counter\n");
+        fprintf(f,
+                "# HELP tollgate_rules_values_total Values shaped per destination, data "
+                "class and action.\n# TYPE tollgate_rules_values_total counter\n");
         tg_rules_counts_foreach(p, rules_count_line, f);
         tg_rules_policy_unref(p);
     }
-    if (c->fwd && (fx = tg_forwarder_render_metrics(tg_forward_link_forwarder(c->fwd), &fxl))) {
+    if (c->fwd &&
+        (fx = tg_forwarder_render_metrics(tg_forward_link_forwarder(c->fwd), &fxl))) {
         fwrite(fx, 1, fxl, f);
         free(fx);
     }

@@ -21,10 +21,10 @@
 typedef struct tg_ingest tg_ingest;
 
 typedef struct tg_ingest_result {
-    int status;          /* 0, or TG_E* */
-    uint64_t accepted;   /* items committed */
-    uint64_t rejected;   /* items removed by validation (partial success) */
-    char message[256];   /* for the client: error or partial-success text */
+    int status;        /* 0, or TG_E* */
+    uint64_t accepted; /* items committed */
+    uint64_t rejected; /* items removed by validation (partial success) */
+    char message[256]; /* for the client: error or partial-success text */
 } tg_ingest_result;
 
 typedef void (*tg_ingest_cb)(void *ctx, const tg_ingest_result *res);

@@ -73,7 +73,8 @@ static void http_send_status(tg_receivers *rx, tg_http_request *req, enum tg_enc
     if (tg_otlp_encode_status(enc, grpc_code, message, &arena, &body, &len) == 0)
         tg_http_respond(req, http_status, enc_content_type(enc), headers, body, len);
     else
-        tg_http_respond(req, http_status, "text/plain", headers, message, strlen(message));
+        tg_http_respond(req, http_status, "text/plain", headers, message,
+                        strlen(message));
     tg_arena_destroy(&arena);
 }
 
@@ -168,15 +169,17 @@ void tg_receivers_http(tg_http_request *req, void *data)
 
     ce = tg_http_header(req, "content-encoding", &celen);
     if (ce && celen && tg_compression_parse(ce, celen, &comp) != 0) {
-        snprintf(msg, sizeof(msg),
-                 "unsupported Content-Encoding: accepted are gzip, zstd, deflate, identity");
+        snprintf(
+            msg, sizeof(msg),
+            "unsupported Content-Encoding: accepted are gzip, zstd, deflate, identity");
         http_send_status(rx, req, enc, 415, TG_GRPC_INVALID_ARGUMENT, msg);
         return;
     }
 
     call = malloc(sizeof(*call));
     if (!call) {
-        http_send_status(rx, req, enc, 503, TG_GRPC_UNAVAILABLE, "collector out of memory");
+        http_send_status(rx, req, enc, 503, TG_GRPC_UNAVAILABLE,
+                         "collector out of memory");
         return;
     }
     call->rx = rx;
@@ -251,8 +254,8 @@ void tg_receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
     gc->rx = rx;
     gc->call = call;
     gc->sig = sig;
-    rc = tg_ingest_submit(rx->ing, sig, TG_TRANSPORT_GRPC, TG_ENC_PROTOBUF, comp, msg, len,
-                          grpc_committed, gc, &res);
+    rc = tg_ingest_submit(rx->ing, sig, TG_TRANSPORT_GRPC, TG_ENC_PROTOBUF, comp, msg,
+                          len, grpc_committed, gc, &res);
     if (rc == 0)
         return;
     free(gc);

@@ -29,11 +29,11 @@
 typedef struct tg_store tg_store;
 
 typedef struct tg_store_options {
-    uint64_t max_bytes;       /* size budget for records; 0 = unlimited */
-    uint64_t max_age_sec;     /* evict records ingested longer ago; 0 = keep */
-    uint64_t initial_map_size;/* LMDB map size at open; grows on demand */
-    int zstd_level;           /* 1 by default */
-    int no_sync;              /* tests and benchmarks only: skip fsync */
+    uint64_t max_bytes;        /* size budget for records; 0 = unlimited */
+    uint64_t max_age_sec;      /* evict records ingested longer ago; 0 = keep */
+    uint64_t initial_map_size; /* LMDB map size at open; grows on demand */
+    int zstd_level;            /* 1 by default */
+    int no_sync;               /* tests and benchmarks only: skip fsync */
 } tg_store_options;
 
 void tg_store_options_default(tg_store_options *o);
@@ -87,21 +87,21 @@ int tg_store_scan(tg_store *st, enum tg_signal signal, const char *service,
 /* Visits records with seq > after_seq in ascending seq order (commit
  * order), at most `limit` (0 = no limit): the forwarder tails the store
  * with it. Not to be called from inside another visitor. */
-int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit, tg_store_visit_cb cb,
-                        void *ctx);
+int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit,
+                        tg_store_visit_cb cb, void *ctx);
 
 /* The newest committed record's seq (0 when none was ever written). */
 uint64_t tg_store_last_seq(tg_store *st);
 
 typedef struct tg_store_stats {
     uint64_t records;
-    uint64_t record_bytes;   /* compressed bytes held, the size budget's unit */
-    uint64_t raw_bytes;      /* uncompressed protobuf bytes held */
+    uint64_t record_bytes; /* compressed bytes held, the size budget's unit */
+    uint64_t raw_bytes;    /* uncompressed protobuf bytes held */
     uint64_t items[TG_SIGNAL_COUNT];
     uint64_t evicted_records;
     uint64_t evicted_items[TG_SIGNAL_COUNT];
-    uint64_t map_size;       /* current LMDB map size */
-    uint64_t file_bytes;     /* size of data.mdb on disk */
+    uint64_t map_size;   /* current LMDB map size */
+    uint64_t file_bytes; /* size of data.mdb on disk */
     uint64_t map_grows;
 } tg_store_stats;
 

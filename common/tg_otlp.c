@@ -464,7 +464,21 @@ static void validate_logs(tg_otlp_request *r)
                  r->rejected, r->rejected == 1 ? "" : "s");
 }
 
-static size_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
+const char *tg_otlp_service_name(const Opentelemetry__Proto__Resource__V1__Resource *r)
+{
+    if (r)
+        for (size_t i = 0; i < r->n_attributes; i++) {
+            const tg_otlp_kv *kv = r->attributes[i];
+            if (kv && kv->key && strcmp(kv->key, "service.name") == 0 && kv->value &&
+                kv->value->value_case ==
+                    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+                kv->value->string_value && kv->value->string_value[0])
+                return kv->value->string_value;
+        }
+    return "unknown_service";
+}
+
+size_t tg_otlp_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
 {
     switch (m->data_case) {
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
@@ -540,7 +554,7 @@ static void validate_metrics(tg_otlp_request *r)
         for (size_t j = 0; j < rm->n_scope_metrics; j++) {
             Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
             for (size_t k = 0; k < sm->n_metrics; k++) {
-                r->items += metric_points(sm->metrics[k]);
+                r->items += tg_otlp_metric_points(sm->metrics[k]);
                 if (metric_exemplars(sm->metrics[k]))
                     r->modified = 1;
             }

@@ -20,9 +20,12 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest tg_otlp_traces_req;
-typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest tg_otlp_logs_req;
-typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest tg_otlp_metrics_req;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest
+    tg_otlp_traces_req;
+typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest
+    tg_otlp_logs_req;
+typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest
+    tg_otlp_metrics_req;
 typedef Opentelemetry__Proto__Common__V1__KeyValue tg_otlp_kv;
 typedef Opentelemetry__Proto__Common__V1__AnyValue tg_otlp_any;
 
@@ -65,11 +68,11 @@ int tg_otlp_pack(const tg_otlp_request *req, tg_arena *arena, uint8_t **out,
 
 /* What the store indexes a request by. Arrays live in the arena. */
 typedef struct tg_otlp_index {
-    uint64_t t_min, t_max;      /* unix ns over all items; 0,0 if none */
+    uint64_t t_min, t_max; /* unix ns over all items; 0,0 if none */
     uint64_t items;
-    uint8_t (*trace_ids)[16];   /* distinct trace ids (traces and logs) */
+    uint8_t (*trace_ids)[16]; /* distinct trace ids (traces and logs) */
     size_t n_trace_ids;
-    tg_slice *services;         /* distinct resource service.name values */
+    tg_slice *services; /* distinct resource service.name values */
     size_t n_services;
 } tg_otlp_index;
 
@@ -84,6 +87,14 @@ int tg_otlp_encode_response(enum tg_signal sig, enum tg_encoding enc, uint64_t r
 /* A google.rpc.Status {code, message} body for HTTP errors. */
 int tg_otlp_encode_status(enum tg_encoding enc, int code, const char *message,
                           tg_arena *arena, uint8_t **out, size_t *outlen);
+
+/* A resource's service.name, or "unknown_service" (OpenTelemetry's
+ * default) when it is absent, empty or not a string. Points into the
+ * message. */
+const char *tg_otlp_service_name(const Opentelemetry__Proto__Resource__V1__Resource *r);
+
+/* The data points of a metric, whatever its type. */
+size_t tg_otlp_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m);
 
 /* 1 if [s, s+len) is valid UTF-8. */
 int tg_utf8_valid(const char *s, size_t len);

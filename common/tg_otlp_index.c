@@ -135,24 +135,9 @@ static void add_service(index_state *st, const char *name, size_t len)
 static void resource_service(index_state *st,
                              const Opentelemetry__Proto__Resource__V1__Resource *res)
 {
-    static const char unknown[] = "unknown_service";
+    const char *name = tg_otlp_service_name(res);
 
-    if (res) {
-        for (size_t i = 0; i < res->n_attributes; i++) {
-            const tg_otlp_kv *kv = res->attributes[i];
-            if (!kv || !kv->key || strcmp(kv->key, "service.name") != 0)
-                continue;
-            if (kv->value &&
-                kv->value->value_case ==
-                    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
-                kv->value->string_value[0]) {
-                add_service(st, kv->value->string_value, strlen(kv->value->string_value));
-                return;
-            }
-            break;
-        }
-    }
-    add_service(st, unknown, sizeof(unknown) - 1);
+    add_service(st, name, strlen(name));
 }
 
 /* ---- per signal ------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "tg_err.h"
+#include "tg_strbuf.h"
 #include "tg_log.h"
 #include "tg_wire.h"
 
@@ -581,66 +582,11 @@ void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h)
     h->source_lag_records = s.source_lag;
 }
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->oom)
-        return;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        {
-            size_t nc = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-            char *np = realloc(b->p, nc);
-            if (!np) {
-                b->oom = 1;
-                return;
-            }
-            b->p = np;
-            b->cap = nc;
-        }
-    }
-}
-
-/* Label values here are class and action names from the policy: schema,
- * never telemetry values. Still escaped for the exposition format. */
-static void sb_label(sbuf *b, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            sb_printf(b, "\\%c", *v);
-        else if (*v == '\n')
-            sb_printf(b, "\\n");
-        else
-            sb_printf(b, "%c", *v);
-    }
-}
-
 char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
 {
     tg_forwarder_stats s;
     tg_egress_tally tally;
-    sbuf b = {0};
+    tg_strbuf b = {0};
     uint64_t now = tg_fwd_now_ns();
 
     tg_forwarder_get_stats(f, &s);
@@ -649,25 +595,25 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     pthread_mutex_unlock(&f->mu);
 
 #define G(name, help, fmt, val)                                                          \
-    sb_printf(&b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " " fmt "\n", \
-              val)
+    tg_strbuf_printf(                                                                    \
+        &b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " " fmt "\n", val)
 #define C(name, help, fmt, val)                                                          \
-    sb_printf(&b,                                                                        \
-              "# HELP " name " " help "\n# TYPE " name " counter\n" name " " fmt "\n",   \
-              val)
-    sb_printf(&b,
-              "# HELP tollgate_forward_records_total Records summarised for the central "
-              "view, by kind.\n# TYPE tollgate_forward_records_total counter\n");
-    sb_printf(&b, "tollgate_forward_records_total{kind=\"span\"} %llu\n",
-              (unsigned long long)s.spans);
-    sb_printf(&b, "tollgate_forward_records_total{kind=\"red\"} %llu\n",
-              (unsigned long long)s.red);
-    sb_printf(&b, "tollgate_forward_records_total{kind=\"log_template\"} %llu\n",
-              (unsigned long long)s.logs);
-    sb_printf(&b, "tollgate_forward_records_total{kind=\"metric\"} %llu\n",
-              (unsigned long long)s.metrics);
-    sb_printf(&b, "tollgate_forward_records_total{kind=\"cost\"} %llu\n",
-              (unsigned long long)s.costs);
+    tg_strbuf_printf(                                                                    \
+        &b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " " fmt "\n",     \
+        val)
+    tg_strbuf_printf(
+        &b, "# HELP tollgate_forward_records_total Records summarised for the central "
+            "view, by kind.\n# TYPE tollgate_forward_records_total counter\n");
+    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"span\"} %llu\n",
+                     (unsigned long long)s.spans);
+    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"red\"} %llu\n",
+                     (unsigned long long)s.red);
+    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"log_template\"} %llu\n",
+                     (unsigned long long)s.logs);
+    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"metric\"} %llu\n",
+                     (unsigned long long)s.metrics);
+    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"cost\"} %llu\n",
+                     (unsigned long long)s.costs);
     C("tollgate_forward_requests_total", "Stored requests summarised.", "%llu",
       (unsigned long long)s.requests_read);
     C("tollgate_forward_requests_skipped_total",
@@ -693,32 +639,35 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     G("tollgate_outbox_budget_seconds_left",
       "Time until the budget is exhausted at the current rate (-1: not filling).", "%.1f",
       s.budget_seconds_left);
-    sb_printf(&b,
-              "# HELP tollgate_outbox_shed_total Shedding events, by what was shed.\n"
-              "# TYPE tollgate_outbox_shed_total counter\n"
-              "tollgate_outbox_shed_total{what=\"batch\"} %llu\n"
-              "tollgate_outbox_shed_total{what=\"span_summaries\"} %llu\n",
-              (unsigned long long)s.shed_batches, (unsigned long long)s.shed_stripped);
+    tg_strbuf_printf(
+        &b,
+        "# HELP tollgate_outbox_shed_total Shedding events, by what was shed.\n"
+        "# TYPE tollgate_outbox_shed_total counter\n"
+        "tollgate_outbox_shed_total{what=\"batch\"} %llu\n"
+        "tollgate_outbox_shed_total{what=\"span_summaries\"} %llu\n",
+        (unsigned long long)s.shed_batches, (unsigned long long)s.shed_stripped);
     C("tollgate_outbox_shed_records_total", "Records dropped by shedding.", "%llu",
       (unsigned long long)s.shed_records);
     C("tollgate_outbox_rejected_total", "Batches the centre refused as malformed.",
       "%llu", (unsigned long long)s.rejected);
     G("tollgate_egress_ledger_entries", "Entries in the egress ledger.", "%llu",
       (unsigned long long)s.ledger_entries);
-    sb_printf(&b, "# HELP tollgate_forward_uploads_total Exchanges with the centre, by "
-                  "result.\n# TYPE tollgate_forward_uploads_total counter\n");
-    sb_printf(&b, "tollgate_forward_uploads_total{result=\"accepted\"} %llu\n",
-              (unsigned long long)s.uploads_accepted);
-    sb_printf(&b, "tollgate_forward_uploads_total{result=\"duplicate\"} %llu\n",
-              (unsigned long long)s.uploads_duplicate);
-    sb_printf(&b, "tollgate_forward_uploads_total{result=\"heartbeat\"} %llu\n",
-              (unsigned long long)s.heartbeats);
-    sb_printf(&b, "tollgate_forward_uploads_total{result=\"error\"} %llu\n",
-              (unsigned long long)s.upload_errors);
-    sb_printf(&b, "tollgate_forward_uploads_total{result=\"unauthorized\"} %llu\n",
-              (unsigned long long)s.auth_failures);
-    sb_printf(&b, "tollgate_forward_uploads_total{result=\"version_refused\"} %llu\n",
-              (unsigned long long)s.version_refusals);
+    tg_strbuf_printf(
+        &b, "# HELP tollgate_forward_uploads_total Exchanges with the centre, by "
+            "result.\n# TYPE tollgate_forward_uploads_total counter\n");
+    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"accepted\"} %llu\n",
+                     (unsigned long long)s.uploads_accepted);
+    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"duplicate\"} %llu\n",
+                     (unsigned long long)s.uploads_duplicate);
+    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"heartbeat\"} %llu\n",
+                     (unsigned long long)s.heartbeats);
+    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"error\"} %llu\n",
+                     (unsigned long long)s.upload_errors);
+    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"unauthorized\"} %llu\n",
+                     (unsigned long long)s.auth_failures);
+    tg_strbuf_printf(&b,
+                     "tollgate_forward_uploads_total{result=\"version_refused\"} %llu\n",
+                     (unsigned long long)s.version_refusals);
     C("tollgate_forward_wire_bytes_total", "Batch bytes sent (compressed).", "%llu",
       (unsigned long long)s.wire_bytes);
     C("tollgate_forward_raw_bytes_total", "Batch bytes sent, before compression.", "%llu",
@@ -735,25 +684,27 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
       s.clock_valid ? (double)s.clock_offset_ns / 1e9 : 0.0);
     G("tollgate_forward_clock_rtt_seconds", "Round trip of the best clock sample.",
       "%.6f", (double)s.clock_rtt_ns / 1e9);
-    sb_printf(&b,
-              "# HELP tollgate_forward_cert_not_after_seconds Expiry of the link's "
-              "certificates (unix time; 0: none).\n"
-              "# TYPE tollgate_forward_cert_not_after_seconds gauge\n"
-              "tollgate_forward_cert_not_after_seconds{cert=\"server\"} %lld\n"
-              "tollgate_forward_cert_not_after_seconds{cert=\"client\"} %lld\n",
-              (long long)s.server_cert_not_after, (long long)s.client_cert_not_after);
+    tg_strbuf_printf(
+        &b,
+        "# HELP tollgate_forward_cert_not_after_seconds Expiry of the link's "
+        "certificates (unix time; 0: none).\n"
+        "# TYPE tollgate_forward_cert_not_after_seconds gauge\n"
+        "tollgate_forward_cert_not_after_seconds{cert=\"server\"} %lld\n"
+        "tollgate_forward_cert_not_after_seconds{cert=\"client\"} %lld\n",
+        (long long)s.server_cert_not_after, (long long)s.client_cert_not_after);
     G("tollgate_forward_backoff_seconds", "Current retry delay.", "%.3f",
       (double)s.backoff_ms / 1000.0);
-    sb_printf(&b,
-              "# HELP tollgate_egress_values_total Values in forwarded records, by data "
-              "class and action (destination central).\n"
-              "# TYPE tollgate_egress_values_total counter\n");
+    tg_strbuf_printf(
+        &b, "# HELP tollgate_egress_values_total Values in forwarded records, by data "
+            "class and action (destination central).\n"
+            "# TYPE tollgate_egress_values_total counter\n");
     for (size_t i = 0; i < tally.n; i++) {
-        sb_printf(&b, "tollgate_egress_values_total{destination=\"central\",class=\"");
-        sb_label(&b, tally.e[i].data_class);
-        sb_printf(&b, "\",action=\"");
-        sb_label(&b, tally.e[i].action);
-        sb_printf(&b, "\"} %llu\n", (unsigned long long)tally.e[i].count);
+        tg_strbuf_printf(&b,
+                         "tollgate_egress_values_total{destination=\"central\",class=\"");
+        tg_strbuf_label(&b, tally.e[i].data_class);
+        tg_strbuf_printf(&b, "\",action=\"");
+        tg_strbuf_label(&b, tally.e[i].action);
+        tg_strbuf_printf(&b, "\"} %llu\n", (unsigned long long)tally.e[i].count);
     }
 #undef G
 #undef C

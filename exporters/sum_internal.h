@@ -106,7 +106,6 @@ void tg_sum_time(tg_summarizer *s, uint64_t t_ns);
 void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
                      int64_t hour, double qty);
 /* "service.name" of a resource, or "unknown_service". */
-const char *tg_sum_service_of(const Opentelemetry__Proto__Resource__V1__Resource *r);
 /* Copies scalar attributes into wire KeyValues (labels renamed when
  * `map_labels`). */
 int tg_sum_copy_attrs(tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,

@@ -195,7 +195,7 @@ int tg_sum_add_metrics(tg_summarizer *s, const tg_otlp_metrics_req *req)
     for (size_t i = 0; i < req->n_resource_metrics; i++) {
         const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm =
             req->resource_metrics[i];
-        const char *svc = tg_sum_service_of(rm->resource);
+        const char *svc = tg_otlp_service_name(rm->resource);
         for (size_t j = 0; j < rm->n_scope_metrics; j++) {
             const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
                 rm->scope_metrics[j];
@@ -416,7 +416,7 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
         const tg_otlp_traces_req *r = (const tg_otlp_traces_req *)raw;
         for (size_t i = 0; i < r->n_resource_spans; i++) {
             const char *svc = attributed(
-                tg_sum_service_of(r->resource_spans[i]->resource), allowed, n_allowed);
+                tg_otlp_service_name(r->resource_spans[i]->resource), allowed, n_allowed);
             uint64_t n = 0;
             for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
                 const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
@@ -430,7 +430,7 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
     } else if (sig == TG_SIGNAL_LOGS) {
         const tg_otlp_logs_req *r = (const tg_otlp_logs_req *)raw;
         for (size_t i = 0; i < r->n_resource_logs; i++) {
-            const char *svc = tg_sum_service_of(r->resource_logs[i]->resource);
+            const char *svc = tg_otlp_service_name(r->resource_logs[i]->resource);
             uint64_t n = 0;
             for (size_t j = 0; j < r->resource_logs[i]->n_scope_logs; j++)
                 n += r->resource_logs[i]->scope_logs[j]->n_log_records;
@@ -439,8 +439,9 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
     } else {
         const tg_otlp_metrics_req *r = (const tg_otlp_metrics_req *)raw;
         for (size_t i = 0; i < r->n_resource_metrics; i++) {
-            const char *svc = attributed(
-                tg_sum_service_of(r->resource_metrics[i]->resource), allowed, n_allowed);
+            const char *svc =
+                attributed(tg_otlp_service_name(r->resource_metrics[i]->resource),
+                           allowed, n_allowed);
             uint64_t n = 0;
             for (size_t j = 0; j < r->resource_metrics[i]->n_scope_metrics; j++) {
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =

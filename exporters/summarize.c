@@ -146,20 +146,6 @@ void tg_sum_time(tg_summarizer *s, uint64_t t)
         s->t_max = t;
 }
 
-const char *tg_sum_service_of(const Opentelemetry__Proto__Resource__V1__Resource *r)
-{
-    if (r)
-        for (size_t i = 0; i < r->n_attributes; i++) {
-            const tg_otlp_kv *kv = r->attributes[i];
-            if (kv && kv->key && strcmp(kv->key, "service.name") == 0 && kv->value &&
-                kv->value->value_case ==
-                    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
-                kv->value->string_value && kv->value->string_value[0])
-                return kv->value->string_value;
-        }
-    return "unknown_service";
-}
-
 void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
                      int64_t hour, double qty)
 {
@@ -433,7 +419,7 @@ static int add_traces(tg_summarizer *s, const tg_otlp_traces_req *req)
 {
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
-        const char *svc = tg_sum_service_of(rs->resource);
+        const char *svc = tg_otlp_service_name(rs->resource);
         span_group *g = group_for(s, svc);
         if (!g)
             return TG_ENOMEM;
@@ -517,7 +503,7 @@ static int add_logs(tg_summarizer *s, const tg_otlp_logs_req *req)
         return 0;
     for (size_t i = 0; i < req->n_resource_logs; i++) {
         const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[i];
-        const char *svc = tg_sum_service_of(rl->resource);
+        const char *svc = tg_otlp_service_name(rl->resource);
         for (size_t j = 0; j < rl->n_scope_logs; j++) {
             const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
             for (size_t k = 0; k < sl->n_log_records; k++)
@@ -572,7 +558,7 @@ static size_t viewed_services(enum tg_signal sig, const ProtobufCMessage *v,
 
 #define COLLECT(arr, count)                                                              \
     for (size_t i = 0; i < (count) && n < max; i++) {                                    \
-        const char *svc = tg_sum_service_of((arr)[i]->resource);                         \
+        const char *svc = tg_otlp_service_name((arr)[i]->resource);                      \
         size_t j;                                                                        \
         for (j = 0; j < n; j++)                                                          \
             if (strcmp(out[j], svc) == 0)                                                \

@@ -58,7 +58,7 @@ enum tg_rules_action {
 /* "pass", "generalise", "mask", "hash", "redact", "drop", "keep-local". */
 const char *tg_rules_action_name(enum tg_rules_action a);
 
-/* The class every unclassifiable value gets (fail closed). */
+/* The class given to every unclassifiable value (fail closed). */
 #define TG_RULES_CLASS_UNCLASSIFIABLE "rules.unclassifiable"
 
 /* ---- loading ------------------------------------------------------------ */
