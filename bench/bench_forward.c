@@ -301,9 +301,12 @@ static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb,
                     void *cbctx)
 {
     source *s = ctx;
-    for (uint64_t seq = after + 1; seq <= s->n && max > 0; seq++, max--)
-        if (cb(cbctx, seq, TG_SIGNAL_TRACES, s->req[seq - 1], s->len[seq - 1]))
+    for (uint64_t seq = after + 1; seq <= s->n && max > 0; seq++, max--) {
+        tg_fwd_record r = {seq, TG_SIGNAL_TRACES, s->req[seq - 1], s->len[seq - 1], NULL,
+                           0};
+        if (cb(cbctx, &r))
             break;
+    }
     return 0;
 }
 
@@ -435,7 +438,7 @@ int main(int argc, char **argv)
             tg_arena_reset(&a);
             m = protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_TRACES),
                                           &a.pb, src.len[i], src.req[i]);
-            tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, m, NULL, &a, &v, &t);
+            tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, m, NULL, 0, &a, &v, &t);
             tg_summarizer_add(s, TG_SIGNAL_TRACES, m, v, src.len[i], 0,
                               1800000000000000000ull);
             tg_summarizer_counts(s, &c);
@@ -510,6 +513,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "decode: %s\n", e);
                 return 1;
             }
+            memset(&rec, 0, sizeof(rec));
             rec.signal = TG_SIGNAL_TRACES;
             rec.data = src.req[i];
             rec.len = src.len[i];

@@ -584,6 +584,39 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
             "# TYPE tollgate_evicted_records_total counter\n"
             "tollgate_evicted_records_total %" PRIu64 "\n",
             st.evicted_records);
+    fprintf(f,
+            "# HELP tollgate_store_expired_records_total Records deleted because a data "
+            "class they carry reached its local retention.\n"
+            "# TYPE tollgate_store_expired_records_total counter\n"
+            "tollgate_store_expired_records_total %" PRIu64 "\n",
+            st.expired_records);
+    gauge(f, "tollgate_store_expiring_records",
+          "Records held with a class-retention expiry (shorter than the store's).",
+          st.expiring_records);
+    fprintf(f,
+            "# HELP tollgate_ingest_classified_requests_total Requests classified at "
+            "ingest and stored with their classification, by where the scan ran.\n"
+            "# TYPE tollgate_ingest_classified_requests_total counter\n"
+            "tollgate_ingest_classified_requests_total{thread=\"prepare\"} %" PRIu64 "\n"
+            "tollgate_ingest_classified_requests_total{thread=\"loop\"} %" PRIu64 "\n",
+            atomic_load(&s->classified_prepare), atomic_load(&s->classified_loop));
+    fprintf(f,
+            "# HELP tollgate_ingest_classify_failures_total Requests that could not be "
+            "classified at ingest (stored with the shortest class retention).\n"
+            "# TYPE tollgate_ingest_classify_failures_total counter\n"
+            "tollgate_ingest_classify_failures_total %" PRIu64 "\n",
+            atomic_load(&s->classify_failed));
+    fprintf(f,
+            "# HELP tollgate_ingest_classify_seconds_total Time spent classifying at "
+            "ingest.\n# TYPE tollgate_ingest_classify_seconds_total counter\n"
+            "tollgate_ingest_classify_seconds_total %.6f\n",
+            (double)atomic_load(&s->classify_ns) / 1e9);
+    fprintf(f,
+            "# HELP tollgate_ingest_classified_values_total Values (or spans of values) "
+            "found regulated at ingest.\n"
+            "# TYPE tollgate_ingest_classified_values_total counter\n"
+            "tollgate_ingest_classified_values_total %" PRIu64 "\n",
+            atomic_load(&s->classify_findings));
     gauge(f, "tollgate_commit_queue_bytes", "Bytes waiting for or in a commit.",
           api->committer ? tg_committer_pending_bytes(api->committer) : 0);
 

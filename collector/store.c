@@ -111,7 +111,8 @@ int tg_store__totals_load(tg_store *st, MDB_txn *txn, tg_store_totals *t)
         (rc = meta_get(st, txn, "records", &t->records)) ||
         (rc = meta_get(st, txn, "bytes", &t->record_bytes)) ||
         (rc = meta_get(st, txn, "raw_bytes", &t->raw_bytes)) ||
-        (rc = meta_get(st, txn, "evictions", &t->evicted_records)))
+        (rc = meta_get(st, txn, "evictions", &t->evicted_records)) ||
+        (rc = meta_get(st, txn, "expirations", &t->expired_records)))
         return rc;
     for (int s = 0; s < TG_SIGNAL_COUNT; s++) {
         sig_key(key, sizeof(key), "items", s);
@@ -138,7 +139,8 @@ int tg_store__totals_save(tg_store *st, MDB_txn *txn, const tg_store_totals *t)
         (rc = meta_put(st, txn, "records", t->records)) ||
         (rc = meta_put(st, txn, "bytes", t->record_bytes)) ||
         (rc = meta_put(st, txn, "raw_bytes", t->raw_bytes)) ||
-        (rc = meta_put(st, txn, "evictions", t->evicted_records)))
+        (rc = meta_put(st, txn, "evictions", t->evicted_records)) ||
+        (rc = meta_put(st, txn, "expirations", t->expired_records)))
         return rc;
     for (int s = 0; s < TG_SIGNAL_COUNT; s++) {
         sig_key(key, sizeof(key), "items", s);
@@ -158,11 +160,19 @@ int tg_store__totals_save(tg_store *st, MDB_txn *txn, const tg_store_totals *t)
 
 int tg_rec_parse(const uint8_t *v, size_t len, tg_rec_view *out)
 {
-    uint32_t trace_off, svc_off, payload_off;
+    uint32_t trace_off, svc_off, payload_off, hdr;
+    unsigned format;
     size_t p;
 
-    if (len < TG_REC_HDR_LEN || tg_be32_get(v) != TG_REC_MAGIC ||
-        tg_be16_get(v + 4) != TG_STORE_FORMAT_VERSION || v[6] >= TG_SIGNAL_COUNT)
+    if (len < TG_REC_HDR_LEN_V1 || tg_be32_get(v) != TG_REC_MAGIC ||
+        v[6] >= TG_SIGNAL_COUNT)
+        return TG_ESTORE;
+    format = tg_be16_get(v + 4);
+    if (format == 1)
+        hdr = TG_REC_HDR_LEN_V1;
+    else if (format == TG_REC_FORMAT && len >= TG_REC_HDR_LEN)
+        hdr = TG_REC_HDR_LEN;
+    else
         return TG_ESTORE;
     out->signal = (enum tg_signal)v[6];
     out->ingest_sec = tg_be64_get(v + 8);
@@ -176,24 +186,29 @@ int tg_rec_parse(const uint8_t *v, size_t len, tg_rec_view *out)
     trace_off = tg_be32_get(v + 56);
     svc_off = tg_be32_get(v + 60);
     payload_off = tg_be32_get(v + 64);
-    if (trace_off != TG_REC_HDR_LEN || svc_off < trace_off ||
+    out->cls_len = format == 1 ? 0 : tg_be32_get(v + 68);
+    out->expiry_sec = format == 1 ? 0 : tg_be64_get(v + 72);
+    if (trace_off != hdr || svc_off < trace_off ||
         (uint64_t)svc_off - trace_off != (uint64_t)out->n_trace * 16 ||
         payload_off < svc_off || payload_off > len ||
+        payload_off - svc_off < out->cls_len ||
         (uint64_t)len - payload_off != out->comp_len)
         return TG_ESTORE;
-    /* The services block must hold exactly n_svc length-prefixed names. */
+    /* The services block must hold exactly n_svc length-prefixed names,
+     * and the classification fill the rest up to the frame. */
     p = svc_off;
     for (uint32_t i = 0; i < out->n_svc; i++) {
-        if (payload_off - p < 2)
+        if (payload_off - out->cls_len - p < 2)
             return TG_ESTORE;
         p += 2 + (size_t)tg_be16_get(v + p);
-        if (p > payload_off)
+        if (p > payload_off - out->cls_len)
             return TG_ESTORE;
     }
-    if (p != payload_off)
+    if (p != payload_off - out->cls_len)
         return TG_ESTORE;
     out->trace_ids = v + trace_off;
     out->services = v + svc_off;
+    out->cls = out->cls_len ? v + p : NULL;
     out->payload = v + payload_off;
     out->keys_end = payload_off;
     return 0;
@@ -218,14 +233,25 @@ static int svc_indexable(const tg_slice *s)
     return s->len <= TG_STORE_SVC_MAX && (s->len == 0 || !memchr(s->ptr, 0, s->len));
 }
 
-static size_t rec_keys_size(const tg_otlp_index *ix)
+/* Header, index keys and classification: everything before the frame. */
+static size_t rec_keys_size(const tg_store_record *r)
 {
-    size_t n = (size_t)TG_REC_HDR_LEN + ix->n_trace_ids * 16;
+    const tg_otlp_index *ix = r->index;
+    size_t n = (size_t)TG_REC_HDR_LEN + ix->n_trace_ids * 16 + (r->cls ? r->cls_len : 0);
 
     for (size_t i = 0; i < ix->n_services; i++)
         if (svc_indexable(&ix->services[i]))
             n += 2 + ix->services[i].len;
     return n;
+}
+
+/* When a record written at `now` with `retention_sec` expires, or 0 when
+ * the store's age limit (or nothing) ends it first. */
+static uint64_t rec_expiry(const tg_store *st, uint64_t now, uint64_t retention_sec)
+{
+    if (!retention_sec || (st->opt.max_age_sec && retention_sec >= st->opt.max_age_sec))
+        return 0;
+    return now + retention_sec;
 }
 
 static int stage_reserve(tg_store *st, size_t n, size_t bytes)
@@ -269,9 +295,10 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
             r->len > UINT32_MAX || ZSTD_compressBound(r->len) > UINT32_MAX ||
             (r->index->n_trace_ids && !r->index->trace_ids) ||
             (r->index->n_services && !r->index->services) ||
-            r->index->n_trace_ids > (UINT32_MAX - TG_REC_HDR_LEN) / 16)
+            r->index->n_trace_ids > (UINT32_MAX - TG_REC_HDR_LEN) / 16 ||
+            (r->cls_len && !r->cls) || r->cls_len > UINT32_MAX / 2)
             return TG_EINVAL;
-        total += rec_keys_size(r->index) + ZSTD_compressBound(r->len);
+        total += rec_keys_size(r) + ZSTD_compressBound(r->len);
     }
     if ((rc = stage_reserve(st, n, total)))
         return rc;
@@ -280,7 +307,8 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
         const tg_store_record *r = &recs[i];
         const tg_otlp_index *ix = r->index;
         uint8_t *v = st->stage + off;
-        size_t keys = rec_keys_size(ix), p, z;
+        size_t keys = rec_keys_size(r), p, z;
+        size_t cls_len = r->cls ? r->cls_len : 0;
         uint32_t n_svc = 0;
 
         if (keys > UINT32_MAX)
@@ -298,6 +326,8 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
             p += 2 + s->len;
             n_svc++;
         }
+        if (cls_len)
+            memcpy(v + p, r->cls, cls_len);
         z = ZSTD_compressCCtx(st->cctx, v + keys, ZSTD_compressBound(r->len), r->data,
                               r->len, st->opt.zstd_level);
         if (ZSTD_isError(z)) {
@@ -305,7 +335,7 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
             return TG_ESTORE;
         }
         tg_be32_put(v, TG_REC_MAGIC);
-        tg_be16_put(v + 4, TG_STORE_FORMAT_VERSION);
+        tg_be16_put(v + 4, TG_REC_FORMAT);
         v[6] = (uint8_t)r->signal;
         v[7] = 0;
         tg_be64_put(v + 8, now);
@@ -319,7 +349,8 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
         tg_be32_put(v + 56, TG_REC_HDR_LEN);
         tg_be32_put(v + 60, (uint32_t)(TG_REC_HDR_LEN + ix->n_trace_ids * 16));
         tg_be32_put(v + 64, (uint32_t)keys);
-        tg_be32_put(v + 68, 0);
+        tg_be32_put(v + 68, (uint32_t)cls_len);
+        tg_be64_put(v + 72, rec_expiry(st, now, r->retention_sec));
         st->stage_off[i] = off;
         st->stage_len[i] = keys + z;
         off += keys + z;
@@ -372,6 +403,14 @@ static int put_record(tg_store *st, MDB_txn *txn, const uint8_t *v, size_t len,
         if ((rc = mdb_put(txn, st->db_svc, &k, &d, 0)))
             return rc;
         sp += 2 + sl;
+    }
+
+    if (rv.expiry_sec) {
+        tg_be64_put(kbuf, rv.expiry_sec);
+        tg_be64_put(kbuf + 8, seq);
+        k = (MDB_val){16, kbuf};
+        if ((rc = mdb_put(txn, st->db_expiry, &k, &d, 0)))
+            return rc;
     }
 
     t->records++;
@@ -506,11 +545,17 @@ static int open_dbs(tg_store *st)
         (rc = mdb_dbi_open(txn, "by_trace", MDB_CREATE, &st->db_trace)) ||
         (rc = mdb_dbi_open(txn, "by_time", MDB_CREATE, &st->db_time)) ||
         (rc = mdb_dbi_open(txn, "by_svc", MDB_CREATE, &st->db_svc)) ||
+        (rc = mdb_dbi_open(txn, "by_expiry", MDB_CREATE, &st->db_expiry)) ||
         (rc = meta_get(st, txn, TG_STORE_META_FORMAT, &format)) ||
         (rc = mdb_stat(txn, st->db_records, &ms)))
         goto fail;
-    if (format == 0 && ms.ms_entries == 0) {
-        /* A fresh store: stamp it so a future format can recognise it. */
+    if ((format == 0 && ms.ms_entries == 0) || format == 1) {
+        /* A fresh store is stamped so a future format can recognise it. A
+         * format-1 store is upgraded: its records stay readable as they
+         * are (no classification, no expiry); new ones are written in
+         * the current format. */
+        if (format == 1)
+            tg_info("store format upgraded", "from=1 to=%d", TG_STORE_FORMAT_VERSION);
         if ((rc = meta_put(st, txn, TG_STORE_META_FORMAT, TG_STORE_FORMAT_VERSION)))
             goto fail;
     } else if (format != TG_STORE_FORMAT_VERSION) {

@@ -6,6 +6,7 @@
  *   by_trace  trace_id(16) + seq(8)                 -> (empty)
  *   by_time   signal(1) + t_min(u64 BE) + seq(8)    -> t_max(8)
  *   by_svc    signal(1) + service + '\0' + seq(8)   -> (empty)
+ *   by_expiry expiry(u64 BE, unix s) + seq(8)       -> (empty)
  *   meta      "format", "next_seq", "bytes", "evictions", ... -> u64
  * A record keeps, uncompressed in its header, the index keys it created so
  * eviction can delete them without decompressing.
@@ -24,7 +25,10 @@
 
 #include "tg_otlp.h"
 
-#define TG_STORE_FORMAT_VERSION 1
+/* 2: records carry their classification and class-retention expiry. A
+ * format-1 store opens and is upgraded in place (its records stay
+ * readable: they simply have neither). */
+#define TG_STORE_FORMAT_VERSION 2
 
 typedef struct tg_store tg_store;
 
@@ -39,16 +43,26 @@ typedef struct tg_store_options {
 void tg_store_options_default(tg_store_options *o);
 
 /* Opens (creating if needed) the store in `dir`. A store written with a
- * different TG_STORE_FORMAT_VERSION fails with TG_EVERSION. */
+ * newer TG_STORE_FORMAT_VERSION (or an unknown one) fails with TG_EVERSION. */
 tg_store *tg_store_open(const char *dir, const tg_store_options *opt, int *err);
 void tg_store_close(tg_store *st);
 
-/* One request to write. `data` is the protobuf Export*ServiceRequest. */
+/* One request to write. `data` is the protobuf Export*ServiceRequest.
+ *
+ * `cls` is the residency rules' classification of exactly that request
+ * (tg_rules_classification_encode; opaque to the store), kept beside it so
+ * egress views need no second scan. `retention_sec` is the shortest local
+ * retention of the data classes the request carries: the record expires
+ * that long after it is written, unless the store's own age limit comes
+ * first (a class retention never lengthens it). 0: the store's limits. */
 typedef struct tg_store_record {
     enum tg_signal signal;
     const uint8_t *data;
     size_t len;
     const tg_otlp_index *index;
+    const uint8_t *cls; /* may be NULL */
+    size_t cls_len;
+    uint64_t retention_sec;
 } tg_store_record;
 
 /* Writes `n` records in one durable transaction (group commit): either all
@@ -84,11 +98,25 @@ int tg_store_scan(tg_store *st, enum tg_signal signal, const char *service,
                   uint64_t t_from, uint64_t t_to, size_t limit, tg_store_visit_cb cb,
                   void *ctx);
 
+/* A record as the tail reader sees it; pointers valid during the callback. */
+typedef struct tg_store_item {
+    uint64_t seq;
+    enum tg_signal signal;
+    uint64_t ingest_sec;
+    uint64_t expiry_sec; /* 0: none */
+    const uint8_t *data; /* the decompressed protobuf request */
+    size_t len;
+    const uint8_t *cls; /* the stored classification, NULL when none */
+    size_t cls_len;
+} tg_store_item;
+
+typedef int (*tg_store_tail_cb)(void *ctx, const tg_store_item *it);
+
 /* Visits records with seq > after_seq in ascending seq order (commit
  * order), at most `limit` (0 = no limit): the forwarder tails the store
  * with it. Not to be called from inside another visitor. */
 int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit,
-                        tg_store_visit_cb cb, void *ctx);
+                        tg_store_tail_cb cb, void *ctx);
 
 /* The newest committed record's seq (0 when none was ever written). */
 uint64_t tg_store_last_seq(tg_store *st);
@@ -100,8 +128,10 @@ typedef struct tg_store_stats {
     uint64_t items[TG_SIGNAL_COUNT];
     uint64_t evicted_records;
     uint64_t evicted_items[TG_SIGNAL_COUNT];
-    uint64_t map_size;   /* current LMDB map size */
-    uint64_t file_bytes; /* size of data.mdb on disk */
+    uint64_t expired_records;  /* of evicted_records: a class retention ended */
+    uint64_t expiring_records; /* held records with a class-retention expiry */
+    uint64_t map_size;         /* current LMDB map size */
+    uint64_t file_bytes;       /* size of data.mdb on disk */
     uint64_t map_grows;
 } tg_store_stats;
 

@@ -3,7 +3,8 @@
  * Record value layout, every integer big-endian:
  *   off len
  *     0   4  magic "TGR1"
- *     4   2  format (TG_STORE_FORMAT_VERSION)
+ *     4   2  record format: 2 (1: written before classification was kept;
+ *            a 72-byte header, no classification, no expiry)
  *     6   1  signal
  *     7   1  reserved (0)
  *     8   8  ingest time, unix seconds
@@ -17,10 +18,14 @@
  *    56   4  offset of the trace ids (16 bytes each)
  *    60   4  offset of the services (each: u16 length + bytes)
  *    64   4  offset of the zstd frame
- *    68   4  reserved (0)
- *    72      trace ids, services, zstd frame
+ *    68   4  classification length (format 1: reserved, 0)
+ *    72   8  expiry, unix seconds: the record's class retention ends
+ *            (0: only the store's own age and size limits apply)
+ *    80      trace ids, services, classification, zstd frame
  * The index keys sit uncompressed in the value so eviction can delete them
- * without decompressing anything.
+ * without decompressing anything; the classification (the rules engine's
+ * tg_rules_classification_encode, opaque here) sits just before the frame,
+ * so the egress view reads it without scanning the values again.
  *
  * Meta values are u64 big-endian under the TG_STORE_META_* names. */
 #ifndef TG_STORE_INTERNAL_H
@@ -35,7 +40,9 @@
 #include "store.h"
 
 #define TG_REC_MAGIC 0x54475231u /* "TGR1" */
-#define TG_REC_HDR_LEN 72
+#define TG_REC_FORMAT 2
+#define TG_REC_HDR_LEN 80
+#define TG_REC_HDR_LEN_V1 72
 
 /* Service names are indexed by at most this many bytes: an LMDB key is
  * limited to 511 bytes. A longer name is still matched exactly, against
@@ -62,6 +69,7 @@ typedef struct tg_store_totals {
     uint64_t items[TG_SIGNAL_COUNT];
     uint64_t evicted_records;
     uint64_t evicted_items[TG_SIGNAL_COUNT];
+    uint64_t expired_records; /* of evicted_records: by class retention */
     /* Largest t_max - t_min ever written: lets a time scan stop early. */
     uint64_t max_span[TG_SIGNAL_COUNT];
 } tg_store_totals;
@@ -70,7 +78,7 @@ typedef uint64_t (*tg_store_clock_fn)(void *ctx);
 
 struct tg_store {
     MDB_env *env;
-    MDB_dbi db_records, db_trace, db_time, db_svc, db_meta;
+    MDB_dbi db_records, db_trace, db_time, db_svc, db_expiry, db_meta;
     tg_store_options opt;
     char *data_path; /* <dir>/data.mdb, for the file size in stats */
 
@@ -122,9 +130,11 @@ int tg_store__mdb_err(int rc);
 typedef struct tg_rec_view {
     enum tg_signal signal;
     uint64_t ingest_sec, t_min, t_max, items;
-    uint32_t raw_len, comp_len, n_trace, n_svc;
+    uint64_t expiry_sec; /* 0: none */
+    uint32_t raw_len, comp_len, n_trace, n_svc, cls_len;
     const uint8_t *trace_ids;
     const uint8_t *services; /* n_svc x (u16 len + bytes) */
+    const uint8_t *cls;      /* cls_len bytes, NULL when none */
     const uint8_t *payload;
     size_t keys_end; /* offset where the zstd frame starts */
 } tg_rec_view;

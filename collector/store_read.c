@@ -326,7 +326,10 @@ int tg_store_get_stats(tg_store *st, tg_store_stats *out)
     memset(out, 0, sizeof(*out));
     map_rdlock(st);
     if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0) {
+        MDB_stat ms;
         rc = tg_store__totals_load(st, txn, &t);
+        if (rc == 0 && mdb_stat(txn, st->db_expiry, &ms) == 0)
+            out->expiring_records = ms.ms_entries;
         mdb_txn_abort(txn);
     }
     mdb_env_info(st->env, &info);
@@ -337,6 +340,7 @@ int tg_store_get_stats(tg_store *st, tg_store_stats *out)
     out->record_bytes = t.record_bytes;
     out->raw_bytes = t.raw_bytes;
     out->evicted_records = t.evicted_records;
+    out->expired_records = t.expired_records;
     for (int s = 0; s < TG_SIGNAL_COUNT; s++) {
         out->items[s] = t.items[s];
         out->evicted_items[s] = t.evicted_items[s];

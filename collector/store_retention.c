@@ -1,9 +1,17 @@
-/* Retention: the store drops its oldest records, lowest seq first, while it
- * is over its size budget or they are older than the age limit. Records are
- * written in seq order with a non-decreasing ingest time, so the oldest by
- * either measure is always the first record: eviction never searches. (If
- * the wall clock steps back, a later record can be older than an earlier
- * one; it is then evicted when its predecessors are, a little late.) */
+/* Retention, two kinds.
+ *
+ * Class retention: a record carrying data classes with a local retention
+ * (the residency policy's `retention:`) was written with an expiry, and a
+ * by_expiry key orders those records by it; every record whose expiry has
+ * passed is deleted, whatever its age relative to others.
+ *
+ * Store retention: the store drops its oldest records, lowest seq first,
+ * while it is over its size budget or they are older than the age limit.
+ * Records are written in seq order with a non-decreasing ingest time, so
+ * the oldest by either measure is always the first record: eviction never
+ * searches. (If the wall clock steps back, a later record can be older
+ * than an earlier one; it is then evicted when its predecessors are, a
+ * little late.) */
 #include "store_internal.h"
 
 #include <errno.h>
@@ -73,6 +81,12 @@ static int evict_current(tg_store *st, MDB_txn *txn, MDB_cursor *cur, uint64_t s
     tg_be64_put(kbuf + 9, seq);
     if ((rc = del_key(txn, st->db_time, kbuf, 17)))
         return rc;
+    if (rv.expiry_sec) {
+        tg_be64_put(kbuf, rv.expiry_sec);
+        tg_be64_put(kbuf + 8, seq);
+        if ((rc = del_key(txn, st->db_expiry, kbuf, 16)))
+            return rc;
+    }
     sp = rv.services;
     for (uint32_t i = 0; i < rv.n_svc; i++) {
         size_t sl = tg_be16_get(sp);
@@ -102,10 +116,68 @@ static int should_evict(const tg_store *st, const tg_store_totals *t, const MDB_
         return 1;
     if (!st->opt.max_age_sec)
         return 0;
-    if (val->mv_size < TG_REC_HDR_LEN)
+    if (val->mv_size < TG_REC_HDR_LEN_V1)
         return 1; /* corrupt: cannot date it, drop it */
     ingest = tg_be64_get((const uint8_t *)val->mv_data + 8);
     return ingest < now && now - ingest > st->opt.max_age_sec;
+}
+
+/* Deletes every record whose class retention has ended (expiry <= now),
+ * earliest expiry first, within the batch caps. */
+static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *t,
+                  uint64_t now, uint64_t keep_from, size_t *n, size_t *keys, int *more)
+{
+    MDB_cursor *ec;
+    MDB_val k, v;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, st->db_expiry, &ec)))
+        return rc;
+    for (;;) {
+        uint8_t skey[8];
+        MDB_val sk = {8, skey};
+        uint64_t expiry, seq;
+
+        if (*n >= TG_STORE_EVICT_BATCH || *keys >= TG_STORE_EVICT_KEYS) {
+            *more = 1;
+            break;
+        }
+        /* Re-read the first key each time: the eviction deletes it. */
+        rc = mdb_cursor_get(ec, &k, &v, MDB_FIRST);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        if (k.mv_size != 16) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        expiry = tg_be64_get(k.mv_data);
+        seq = tg_be64_get((const uint8_t *)k.mv_data + 8);
+        /* The records just written stay: they are being acknowledged. */
+        if (expiry >= now || seq >= keep_from)
+            break;
+        memcpy(skey, (const uint8_t *)k.mv_data + 8, 8);
+        rc = mdb_cursor_get(cur, &sk, &v, MDB_SET_KEY);
+        if (rc == MDB_NOTFOUND) {
+            /* Its record is gone already: drop the stale key. */
+            if ((rc = mdb_cursor_del(ec, 0)))
+                break;
+            continue;
+        }
+        if (rc)
+            break;
+        /* (A corrupt header leaves its expiry key: the next round finds
+         * the record gone and drops the key.) */
+        if ((rc = evict_current(st, txn, cur, seq, &v, t, keys)))
+            break;
+        t->expired_records++;
+        (*n)++;
+    }
+    mdb_cursor_close(ec);
+    return rc;
 }
 
 int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t now,
@@ -118,10 +190,14 @@ int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t no
 
     *evicted = 0;
     *more = 0;
-    if (!st->opt.max_bytes && !st->opt.max_age_sec)
-        return 0;
     if ((rc = mdb_cursor_open(txn, st->db_records, &cur)))
         return rc;
+    if ((rc = expire(st, txn, cur, t, now, keep_from, &n, &keys, more)) || *more ||
+        (!st->opt.max_bytes && !st->opt.max_age_sec)) {
+        mdb_cursor_close(cur);
+        *evicted = n;
+        return rc;
+    }
     for (;;) {
         uint64_t seq;
 

@@ -8,7 +8,7 @@
 #include "tg_log.h"
 
 int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit,
-                        tg_store_visit_cb cb, void *ctx)
+                        tg_store_tail_cb cb, void *ctx)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -38,6 +38,7 @@ int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit,
     mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (mrc == 0 && (limit == 0 || n < limit)) {
         tg_rec_view rv;
+        tg_store_item it;
         uint64_t seq;
         size_t got;
 
@@ -71,7 +72,15 @@ int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit,
             break;
         }
         n++;
-        if (cb(ctx, seq, rv.signal, buf, got))
+        it.seq = seq;
+        it.signal = rv.signal;
+        it.ingest_sec = rv.ingest_sec;
+        it.expiry_sec = rv.expiry_sec;
+        it.data = buf;
+        it.len = got;
+        it.cls = rv.cls;
+        it.cls_len = rv.cls_len;
+        if (cb(ctx, &it))
             break;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }

@@ -52,11 +52,14 @@ typedef struct worker_state {
     int full;
 } worker_state;
 
-static int on_record(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
-                     size_t len)
+static int on_record(void *ctx, const tg_fwd_record *r)
 {
     worker_state *w = ctx;
     tg_forwarder *f = w->f;
+    uint64_t seq = r->seq;
+    enum tg_signal sig = r->signal;
+    const uint8_t *data = r->data;
+    size_t len = r->len;
     const ProtobufCMessageDescriptor *d = req_desc(sig);
     ProtobufCMessage *msg, *out = NULL;
     tg_summary_counts c;
@@ -79,7 +82,7 @@ static int on_record(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t 
         pthread_mutex_unlock(&f->mu);
         return 0;
     }
-    rc = f->view(f->view_ctx, sig, msg, NULL, &w->arena, &out, &w->tally);
+    rc = f->view(f->view_ctx, sig, msg, r->cls, r->cls_len, &w->arena, &out, &w->tally);
     if (rc || !out) {
         /* Fail closed: nothing of this request leaves. */
         pthread_mutex_lock(&f->mu);

@@ -28,10 +28,20 @@
 
 typedef struct tg_forwarder tg_forwarder;
 
-/* Visitor for committed records: the protobuf Export*ServiceRequest as
- * stored. Return non-zero to stop. (Same shape as tg_store_visit_cb.) */
-typedef int (*tg_fwd_visit_cb)(void *ctx, uint64_t seq, enum tg_signal sig,
-                               const uint8_t *data, size_t len);
+/* A committed record: the protobuf Export*ServiceRequest as stored, and
+ * the residency classification stored with it at ingest (NULL when none:
+ * the view then classifies itself). Valid during the visit only. */
+typedef struct tg_fwd_record {
+    uint64_t seq;
+    enum tg_signal signal;
+    const uint8_t *data;
+    size_t len;
+    const uint8_t *cls;
+    size_t cls_len;
+} tg_fwd_record;
+
+/* Visitor for committed records. Return non-zero to stop. */
+typedef int (*tg_fwd_visit_cb)(void *ctx, const tg_fwd_record *r);
 
 /* Where committed requests come from: the local store, or a test double. */
 typedef struct tg_fwd_source {

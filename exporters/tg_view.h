@@ -36,11 +36,12 @@ void tg_egress_tally_add(tg_egress_tally *t, const char *data_class, const char 
                          uint64_t n);
 void tg_egress_tally_merge(tg_egress_tally *dst, const tg_egress_tally *src);
 
-/* `classification` is whatever the collector computed at ingest (the rules
- * engine's classification), or NULL: a view that needs one and gets NULL
- * classifies itself. */
+/* `cls` (cls_len bytes) is the classification the collector stored with
+ * the request at ingest (the rules engine's encoding), or NULL: a view that
+ * needs one and gets NULL, or one it cannot use (another policy), classifies
+ * the request itself. */
 typedef int (*tg_view_fn)(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                          const void *classification, tg_arena *arena,
+                          const uint8_t *cls, size_t cls_len, tg_arena *arena,
                           ProtobufCMessage **out, tg_egress_tally *tally);
 
 /* The built-in view. Fail closed: every attribute (resource, scope, span,
@@ -57,7 +58,7 @@ typedef struct tg_view_allowlist {
 
 /* tg_view_fn; ctx is a tg_view_allowlist or NULL. */
 int tg_view_allowlist_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                         const void *classification, tg_arena *arena,
+                         const uint8_t *cls, size_t cls_len, tg_arena *arena,
                          ProtobufCMessage **out, tg_egress_tally *tally);
 
 /* 1 if `key` is on the built-in allow-list (or ctx's extra keys). */

@@ -4,6 +4,11 @@
  * the next request), with class x action counted for the egress ledger and
  * the policy's version recorded with every batch.
  *
+ * No second scan: the classification the collector stored with the request
+ * at ingest is decoded and used as it is. Only a request stored without one
+ * (classification failed at ingest, or a store from before it was kept), or
+ * classified under another policy (a reload since), is classified again.
+ *
  * Wiring, in the collector:
  *   static tg_view_rules vr = {.destination = "central"};
  *   vr.slot = rules_slot; pthread_mutex_init(&vr.mu, NULL);
@@ -24,8 +29,12 @@ typedef struct tg_rules_slot tg_rules_slot;
 typedef struct tg_view_rules {
     tg_rules_slot *slot;     /* the collector's policy holder */
     const char *destination; /* "central" */
-    pthread_mutex_t mu;      /* guards version */
+    pthread_mutex_t mu;      /* guards version and the counts */
     char version[96];        /* of the policy last used */
+    /* Requests whose stored classification was used; classified here
+     * because none was stored; classified here because it was stored under
+     * another policy (or did not fit the request). */
+    uint64_t n_stored, n_unstored, n_stale;
 } tg_view_rules;
 
 /* 1 when this build has the rules engine. */
@@ -34,8 +43,12 @@ int tg_view_rules_available(void);
 /* tg_view_fn; ctx is a tg_view_rules. `classification`, if not NULL, must
  * be the engine's classification of `in` itself. */
 int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                     const void *classification, tg_arena *arena, ProtobufCMessage **out,
-                     tg_egress_tally *tally);
+                     const uint8_t *cls, size_t cls_len, tg_arena *arena,
+                     ProtobufCMessage **out, tg_egress_tally *tally);
+
+/* The three counts above, read consistently. */
+void tg_view_rules_counts(tg_view_rules *vr, uint64_t *stored, uint64_t *unstored,
+                          uint64_t *stale);
 
 /* For tg_forwarder_options.policy_version; ctx is the tg_view_rules. */
 const char *tg_view_rules_policy_version(void *ctx);

@@ -383,12 +383,13 @@ static void view_metrics(vctx *c, tg_otlp_metrics_req *req)
 }
 
 int tg_view_allowlist_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                         const void *classification, tg_arena *arena,
+                         const uint8_t *cls, size_t cls_len, tg_arena *arena,
                          ProtobufCMessage **out, tg_egress_tally *tally)
 {
     vctx c;
 
-    (void)classification;
+    (void)cls;
+    (void)cls_len;
     memset(&c, 0, sizeof(c));
     c.al = ctx;
     c.arena = arena;

@@ -1,6 +1,7 @@
 /* The residency rules engine as the forwarder's view (tg_view_rules.h):
- * classify the request once with the current policy, derive the `central`
- * destination's view, and tally class x action for the egress ledger. */
+ * take the classification stored at ingest (or classify when there is no
+ * usable one), derive the `central` destination's view, and tally class x
+ * action for the egress ledger. */
 #include "tg_view_rules.h"
 
 #include <stdio.h>
@@ -24,15 +25,15 @@ static void on_change(void *ctx, const tg_rules_change *ch)
 }
 
 int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
-                     const void *classification, tg_arena *arena, ProtobufCMessage **out,
-                     tg_egress_tally *tally)
+                     const uint8_t *stored, size_t stored_len, tg_arena *arena,
+                     ProtobufCMessage **out, tg_egress_tally *tally)
 {
     tg_view_rules *vr = ctx;
     tg_rules_policy *p;
-    tg_rules_classification *cls = (tg_rules_classification *)classification;
+    tg_rules_classification *cls = NULL;
     tg_rules_view_opts opts;
     tg_rules_view_stats st;
-    int dest, rc;
+    int dest, rc, how;
 
     (void)sig;
     if (!vr || !vr->slot)
@@ -48,6 +49,22 @@ int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
         tg_rules_policy_unref(p);
         return TG_ENOT_FOUND; /* a policy without this destination sends it nothing */
     }
+    /* 0: the stored classification, 1: none stored, 2: another policy's. */
+    how = 1;
+    if (stored && stored_len) {
+        rc = tg_rules_classification_decode(p, in, stored, stored_len, arena, &cls);
+        how = rc == 0 ? 0 : 2;
+        if (rc)
+            cls = NULL;
+    }
+    pthread_mutex_lock(&vr->mu);
+    if (how == 0)
+        vr->n_stored++;
+    else if (how == 1)
+        vr->n_unstored++;
+    else
+        vr->n_stale++;
+    pthread_mutex_unlock(&vr->mu);
     if (!cls && (rc = tg_rules_classify(p, in, arena, &cls)) != 0) {
         tg_rules_policy_unref(p);
         return rc;
@@ -63,6 +80,15 @@ int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
     return rc;
 }
 
+void tg_view_rules_counts(tg_view_rules *vr, uint64_t *stored, uint64_t *unstored,
+                          uint64_t *stale)
+{
+    pthread_mutex_lock(&vr->mu);
+    *stored = vr->n_stored;
+    *unstored = vr->n_unstored;
+    *stale = vr->n_stale;
+    pthread_mutex_unlock(&vr->mu);
+}
 
 const char *tg_view_rules_policy_version(void *ctx)
 {

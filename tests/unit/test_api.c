@@ -32,7 +32,8 @@ static const char *traces_json =
     "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\","
     "\"name\":\"a\",\"startTimeUnixNano\":\"1000\",\"endTimeUnixNano\":\"2000\"},"
     "{\"traceId\":\"ffeeddccbbaa99887766554433221100\",\"spanId\":\"0102030405060709\","
-    "\"name\":\"other-trace\",\"startTimeUnixNano\":\"1000\",\"endTimeUnixNano\":\"2000\"}"
+    "\"name\":\"other-trace\",\"startTimeUnixNano\":\"1000\",\"endTimeUnixNano\":"
+    "\"2000\"}"
     "]}]}]}";
 
 static const char *logs_json_a =
@@ -63,11 +64,12 @@ static void write_json(enum tg_signal sig, const char *json)
     char err[256];
 
     tg_arena_init(&a, 0, 0);
-    assert_int_equal(tg_otlp_decode(sig, TG_ENC_JSON, (const uint8_t *)json, strlen(json), &a,
-                                    &req, err, sizeof(err)),
+    assert_int_equal(tg_otlp_decode(sig, TG_ENC_JSON, (const uint8_t *)json, strlen(json),
+                                    &a, &req, err, sizeof(err)),
                      0);
     assert_int_equal(tg_otlp_pack(&req, &a, &buf, &len), 0);
     assert_int_equal(tg_otlp_index_build(&req, &a, &idx), 0);
+    memset(&rec, 0, sizeof(rec));
     rec.signal = sig;
     rec.data = buf;
     rec.len = len;
@@ -197,9 +199,12 @@ static void test_metrics(void **state)
     (void)state;
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "tollgate_store_records 4\n"));
-    assert_non_null(strstr(r.body, "tollgate_items_received_total{signal=\"traces\",transport=\"grpc\"} 7\n"));
+    assert_non_null(strstr(
+        r.body,
+        "tollgate_items_received_total{signal=\"traces\",transport=\"grpc\"} 7\n"));
     assert_non_null(strstr(r.body, "tollgate_store_items{signal=\"logs\"} 3\n"));
-    assert_non_null(strstr(r.body, "tollgate_commit_duration_seconds_bucket{le=\"0.005\"} 1\n"));
+    assert_non_null(
+        strstr(r.body, "tollgate_commit_duration_seconds_bucket{le=\"0.005\"} 1\n"));
     assert_non_null(strstr(r.body, "tollgate_commit_duration_seconds_count 1\n"));
     assert_non_null(strstr(r.body, "site=\"test-site\""));
     free(r.body);
@@ -214,13 +219,16 @@ static void test_trace_read_back(void **state)
     assert_int_equal(r.status, 200);
     doc = json_loads(r.body, 0, NULL);
     assert_non_null(doc);
-    spans = json_object_get(json_array_get(json_object_get(json_array_get(
-                                json_object_get(doc, "resourceSpans"), 0), "scopeSpans"), 0),
-                            "spans");
+    spans = json_object_get(
+        json_array_get(
+            json_object_get(json_array_get(json_object_get(doc, "resourceSpans"), 0),
+                            "scopeSpans"),
+            0),
+        "spans");
     /* Only the asked trace's span; the other trace in the record is cut. */
     assert_int_equal(json_array_size(spans), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(spans, 0), "name")),
-                        "a");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(spans, 0), "name")), "a");
     json_decref(doc);
     free(r.body);
 

@@ -48,9 +48,12 @@ static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb,
     pthread_mutex_lock(&s->mu);
     n = s->n;
     pthread_mutex_unlock(&s->mu);
-    for (uint64_t seq = after + 1; seq <= n && max > 0; seq++, max--)
-        if (cb(cbctx, seq, s->v[seq - 1].sig, s->v[seq - 1].data, s->v[seq - 1].len))
+    for (uint64_t seq = after + 1; seq <= n && max > 0; seq++, max--) {
+        tg_fwd_record r = {
+            seq, s->v[seq - 1].sig, s->v[seq - 1].data, s->v[seq - 1].len, NULL, 0};
+        if (cb(cbctx, &r))
             break;
+    }
     return 0;
 }
 

@@ -26,6 +26,19 @@ static inline tg_rules_policy *tr_policy(const char *yaml)
     return p;
 }
 
+/* 1 if `needle` occurs anywhere in the n bytes at `hay` (packed protobuf
+ * included): the byte-for-byte leak check. */
+static inline int tr_contains(const void *hay, size_t n, const char *needle)
+{
+    const unsigned char *h = hay;
+    size_t m = strlen(needle);
+
+    for (size_t i = 0; i + m <= n; i++)
+        if (!memcmp(h + i, needle, m))
+            return 1;
+    return 0;
+}
+
 static inline ProtobufCMessage *tr_decode(tg_arena *a, enum tg_signal sig,
                                           const char *json)
 {

@@ -716,6 +716,209 @@ static void test_age_eviction(void **state)
     assert_int_equal(db_entries(st, st->db_svc), 0);
 }
 
+typedef struct tail_seen {
+    size_t n;
+    uint64_t seq[16], expiry[16], ingest[16];
+    char cls[16][16];
+    size_t cls_len[16];
+    int tag[16];
+} tail_seen;
+
+static int tail_collect(void *ctx, const tg_store_item *it)
+{
+    tail_seen *t = ctx;
+
+    if (t->n < 16) {
+        t->seq[t->n] = it->seq;
+        t->expiry[t->n] = it->expiry_sec;
+        t->ingest[t->n] = it->ingest_sec;
+        t->cls_len[t->n] = it->cls_len;
+        assert_true(it->cls_len < sizeof(t->cls[0]));
+        if (it->cls_len)
+            memcpy(t->cls[t->n], it->cls, it->cls_len);
+        assert_true(it->cls_len == 0 || it->cls != NULL);
+        t->tag[t->n] = it->len ? it->data[0] : -1;
+    }
+    t->n++;
+    return 0;
+}
+
+/* Records keep their classification beside the payload, and expire at
+ * their own class retention, earliest first, whatever their seq order. */
+static void test_class_retention(void **state)
+{
+    fixture *f = *state;
+    fake_clock clk = {1000000};
+    test_rec r[4];
+    char svc[4][16];
+    tg_store_stats s;
+    tail_seen t = {0};
+    const uint64_t retention[4] = {100, 0, 50, 1000};
+    static const char *const cls[4] = {"cls-zero", "", "cls-two", "c3"};
+    tg_store *st = open_store(f, NULL);
+
+    tg_store_set_clock(st, fake_now, &clk);
+    for (int i = 0; i < 4; i++) {
+        make_uniform(&r[i], svc[i], sizeof(svc[i]), i, 100);
+        r[i].data[0] = (uint8_t)(10 + i);
+        r[i].rec.retention_sec = retention[i];
+        r[i].rec.cls = strlen(cls[i]) ? (const uint8_t *)cls[i] : NULL;
+        r[i].rec.cls_len = strlen(cls[i]);
+        assert_int_equal(tg_store_write(st, &r[i].rec, 1, NULL), 0);
+    }
+    assert_int_equal(tg_store_read_after(st, 0, 0, tail_collect, &t), 0);
+    assert_int_equal(t.n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(t.tag[i], 10 + i); /* the payload is intact */
+        assert_int_equal(t.cls_len[i], strlen(cls[i]));
+        assert_memory_equal(t.cls[i], cls[i], strlen(cls[i]));
+        assert_int_equal(t.ingest[i], 1000000);
+        assert_int_equal(t.expiry[i], retention[i] ? 1000000 + retention[i] : 0);
+    }
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.expiring_records, 3);
+
+    /* Exactly its retention old is kept; a second more is not. */
+    assert_int_equal(tg_store_evict(st, 1000050), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 4);
+    assert_int_equal(tg_store_evict(st, 1000051), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 3);
+    assert_int_equal(count_trace(st, 2), 0); /* the third, written later, went first */
+    assert_int_equal(count_trace(st, 0), 1);
+    assert_int_equal(s.expired_records, 1);
+    assert_int_equal(s.evicted_records, 1);
+    assert_int_equal(s.expiring_records, 2);
+
+    /* A write runs the same pass: at +101 the first record goes. */
+    clk.now = 1000101;
+    make_uniform(&r[0], svc[0], sizeof(svc[0]), 5, 100);
+    assert_int_equal(tg_store_write(st, &r[0].rec, 1, NULL), 0);
+    assert_int_equal(count_trace(st, 0), 0);
+    assert_int_equal(count_trace(st, 1), 1);
+
+    /* Far later: only the records without a class retention remain, and
+     * no index key of a deleted record is left behind. */
+    assert_int_equal(tg_store_evict(st, 5000000), 0);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 2);
+    assert_int_equal(s.expired_records, 3);
+    assert_int_equal(s.expiring_records, 0);
+    assert_int_equal(db_entries(st, st->db_expiry), 0);
+    assert_int_equal(db_entries(st, st->db_trace), 2);
+    assert_int_equal(db_entries(st, st->db_time), 2);
+    assert_int_equal(db_entries(st, st->db_svc), 2);
+    assert_int_equal(count_trace(st, 1), 1);
+}
+
+/* A class retention only ever shortens: one at or beyond the store's age
+ * limit sets no expiry, and age (or size) eviction removes expiry keys too. */
+static void test_class_retention_never_lengthens(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    fake_clock clk = {1000000};
+    test_rec r;
+    char svc[16];
+    tail_seen t = {0};
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.max_age_sec = 3600;
+    tg_store *st = open_store(f, &o);
+    tg_store_set_clock(st, fake_now, &clk);
+    make_uniform(&r, svc, sizeof(svc), 0, 100);
+    r.rec.retention_sec = 7200;
+    assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    make_uniform(&r, svc, sizeof(svc), 1, 100);
+    r.rec.retention_sec = 3600;
+    assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    make_uniform(&r, svc, sizeof(svc), 2, 100);
+    r.rec.retention_sec = 60;
+    assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    assert_int_equal(tg_store_read_after(st, 0, 0, tail_collect, &t), 0);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.expiry[0], 0);
+    assert_int_equal(t.expiry[1], 0);
+    assert_int_equal(t.expiry[2], 1000060);
+    assert_int_equal(db_entries(st, st->db_expiry), 1);
+
+    /* Age eviction of everything takes the expiry key with its record. */
+    assert_int_equal(tg_store_evict(st, 1000000 + 3601), 0);
+    assert_int_equal(db_entries(st, st->db_records), 0);
+    assert_int_equal(db_entries(st, st->db_expiry), 0);
+}
+
+/* A store written before classifications were kept (format 1, 72-byte
+ * record headers) opens, is stamped with the current format, and its
+ * records read, index and evict as before. */
+static void test_format1_store_upgrades(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    test_rec r;
+    char svc[16];
+    MDB_txn *txn;
+    MDB_val k, v;
+    uint8_t key[8], buf[8], *old;
+    size_t vlen;
+    tail_seen t = {0};
+    tg_store *st = open_store(f, NULL);
+    int err = 0;
+
+    make_uniform(&r, svc, sizeof(svc), 0, 100);
+    r.data[0] = 42;
+    assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+
+    /* Rewrite record 1 as format 1 and the store's stamp as 1. */
+    tg_be64_put(key, 1);
+    k = (MDB_val){8, key};
+    assert_int_equal(mdb_txn_begin(st->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_get(txn, st->db_records, &k, &v), 0);
+    vlen = v.mv_size - 8;
+    old = malloc(vlen);
+    memcpy(old, v.mv_data, 72);
+    memcpy(old + 72, (uint8_t *)v.mv_data + 80, v.mv_size - 80);
+    tg_be16_put(old + 4, 1);
+    tg_be32_put(old + 56, tg_be32_get(old + 56) - 8);
+    tg_be32_put(old + 60, tg_be32_get(old + 60) - 8);
+    tg_be32_put(old + 64, tg_be32_get(old + 64) - 8);
+    tg_be32_put(old + 68, 0);
+    v = (MDB_val){vlen, old};
+    assert_int_equal(mdb_put(txn, st->db_records, &k, &v, 0), 0);
+    tg_be64_put(buf, 1);
+    k = (MDB_val){6, "format"};
+    v = (MDB_val){8, buf};
+    assert_int_equal(mdb_put(txn, st->db_meta, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    free(old);
+    tg_store_close(st);
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    st = f->st = tg_store_open(f->dir, &o, &err);
+    assert_non_null(st);
+    assert_int_equal(err, 0);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, st->db_meta, &k, &v), 0);
+    assert_int_equal(tg_be64_get(v.mv_data), TG_STORE_FORMAT_VERSION);
+    mdb_txn_abort(txn);
+
+    assert_int_equal(tg_store_read_after(st, 0, 0, tail_collect, &t), 0);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.tag[0], 42);
+    assert_int_equal(t.cls_len[0], 0);
+    assert_int_equal(t.expiry[0], 0);
+    assert_int_equal(count_trace(st, 0), 1);
+    /* New records are written in the current format beside it. */
+    make_uniform(&r, svc, sizeof(svc), 1, 100);
+    r.rec.retention_sec = 10;
+    assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    assert_int_equal(count_trace(st, 1), 1);
+    assert_int_equal(db_entries(st, st->db_expiry), 1);
+}
+
 /* More than one eviction transaction's worth of expired records. */
 static void test_evict_large_backlog(void **state)
 {
@@ -1030,6 +1233,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_real_protobuf_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_and_odd_service_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_class_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_class_retention_never_lengthens, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_format1_store_upgrades, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

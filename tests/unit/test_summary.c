@@ -55,7 +55,7 @@ static const char logs_json[] =
     "\"value\":"
     "{\"stringValue\":\"checkout\"}}]},\"scopeLogs\":[{\"logRecords\":["
     "{\"timeUnixNano\":\"" T0 "\",\"severityNumber\":17,\"body\":{\"stringValue\":"
-                              "\"payment failed for alice@example.com amount 12.50\"}},"
+    "\"payment failed for alice@example.com amount 12.50\"}},"
     "{\"timeUnixNano\":\"1700000001000000000\",\"severityNumber\":18,\"body\":{"
     "\"stringValue\":\"payment failed for bob@example.org amount 3.10\"}},"
     "{\"timeUnixNano\":\"1700000002000000000\",\"severityNumber\":9,\"body\":{"
@@ -123,7 +123,7 @@ static void test_traces(void **state)
     tg_egress_tally_reset(&t);
     raw = decode(TG_SIGNAL_TRACES, traces_json, &a);
     assert_int_equal(
-        tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, raw, NULL, &a, &view, &t), 0);
+        tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, raw, NULL, 0, &a, &view, &t), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_TRACES, raw, view, 900, 100,
                                        1800000000000000000ull),
                      0);
@@ -240,7 +240,7 @@ static void test_logs(void **state)
     tg_arena_init(&b2, 64 * 1024, 0);
     raw = decode(TG_SIGNAL_LOGS, logs_json, &a);
     assert_int_equal(
-        tg_view_allowlist_fn(NULL, TG_SIGNAL_LOGS, raw, NULL, &a, &view, NULL), 0);
+        tg_view_allowlist_fn(NULL, TG_SIGNAL_LOGS, raw, NULL, 0, &a, &view, NULL), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_LOGS, raw, view, 500, 0, 1), 0);
     b = roundtrip(s, &b2, &z, &zlen);
     assert_int_equal(b->n_logs, 2);
@@ -322,14 +322,14 @@ static void test_metrics_mapping_and_cost(void **state)
      * is after the first add's clock, 1.89e18): the first sample counts. */
     raw = decode(TG_SIGNAL_METRICS, metrics_json(10, "1900000010000000000", 50), &a);
     assert_int_equal(
-        tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, &a, &view, NULL), 0);
+        tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, 0, &a, &view, NULL), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_METRICS, raw, view, 100, 0,
                                        1890000000000000000ull),
                      0);
     tg_arena_reset(&a);
     raw = decode(TG_SIGNAL_METRICS, metrics_json(13.5, "1900000020000000000", 50), &a);
     assert_int_equal(
-        tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, &a, &view, NULL), 0);
+        tg_view_allowlist_fn(&al, TG_SIGNAL_METRICS, raw, NULL, 0, &a, &view, NULL), 0);
     assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_METRICS, raw, view, 100, 0,
                                        1890000000000000000ull),
                      0);
@@ -375,7 +375,7 @@ static int hide_service(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
     (void)cls;
     (void)sig;
     (void)t;
-    tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, in, NULL, arena, out, NULL);
+    tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, in, NULL, 0, arena, out, NULL);
     for (size_t i = 0; i < r->n_resource_spans; i++)
         if (r->resource_spans[i]->resource)
             r->resource_spans[i]->resource->n_attributes = 0;
