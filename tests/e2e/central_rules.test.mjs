@@ -13,6 +13,7 @@ import path from 'node:path';
 
 import { sleep, tempDir } from './lib/collector.mjs';
 import { Central, Site, spansOf, waitFor, writeSites } from './lib/central.mjs';
+import { metricValue, parsePrometheus } from './lib/http.mjs';
 import { REGULATED, crossSiteRequest, resourceMetrics, siteSdk, trainingStep } from './lib/traffic.mjs';
 
 const REQUESTS = 12;
@@ -89,6 +90,17 @@ test('the default policy is the central view: nothing regulated crosses', { time
   // And the sites count what their policy shaped, per destination x class x action.
   const m = await (await fetch(`${fra.collector.apiUrl}/metrics`)).text();
   assert.match(m, /tollgate_rules_values_total\{destination="central",class="phi\.[a-z_]+",action="keep-local"\} [1-9]/);
+  // Each request was classified once, at ingest; the central view was built
+  // from the stored classification, never by scanning again.
+  for (const s of [fra, iad]) {
+    const sm = parsePrometheus(await (await fetch(`${s.collector.apiUrl}/metrics`)).text());
+    const ingested = metricValue(sm, 'tollgate_ingest_classified_requests_total');
+    const stored = metricValue(sm, 'tollgate_forward_classifications_total', { source: 'stored' });
+    assert.ok(ingested >= 1 && stored >= 1, `classified at ingest ${ingested}, views from stored ${stored}`);
+    assert.ok(stored <= ingested);
+    assert.equal(metricValue(sm, 'tollgate_forward_classifications_total', { source: 'rescan_unstored' }), 0);
+    assert.equal(metricValue(sm, 'tollgate_forward_classifications_total', { source: 'rescan_policy_changed' }), 0);
+  }
 
   await fra.stop();
   await iad.stop();
