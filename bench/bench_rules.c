@@ -1,6 +1,7 @@
 /* bench_rules: how fast the residency rules classify telemetry.
  *
  *   bench_rules [--rules FILE]... [--seconds N] [--only scan|pipeline]
+ *               [--payload FILE]
  *
  * Loads the shipped policy (rules/default.yaml and its four packs, plus
  * rules/examples/site-fra.yaml for three destinations) unless --rules is
@@ -10,9 +11,16 @@
  *     SQL, user agents, JSON bodies, stack traces; about 2% of values carry
  *     a regulated value) through classification;
  *  2. pipeline: spans/s through classification alone (what ingest pays),
- *     through classification plus a view for each of three destinations,
- *     on requests of 1,000 realistic spans, and the same with the three views
- *     packed to protobuf (what the forwarder sends).
+ *     with the per-request memo of clean values and without it (every
+ *     value scanned), through classification plus a view for each of three
+ *     destinations, on requests of 1,000 realistic spans, and the same with
+ *     the three views packed to protobuf (what the forwarder sends).
+ *     --payload FILE takes the requests from a packed
+ *     ExportTraceServiceRequest instead (bench/loadgen --write-payload: the
+ *     ingest benchmark's own spans).
+ *
+ * The scan figure is the scanner's own speed: it runs with the memo off,
+ * so every byte counted is a byte scanned.
  *
  * It prints figures, it asserts nothing: see docs/rules.md for recorded
  * runs. */
@@ -328,6 +336,9 @@ int main(int argc, char **argv)
     size_t nfiles = 0, nd;
     double seconds = 3.0;
     const char *only = "";
+    const char *payload = NULL;
+    uint8_t *pl = NULL;
+    size_t pl_len = 0;
     char def[4096], site[4096];
     tg_rules_options opt;
     tg_rules_diag d;
@@ -340,11 +351,24 @@ int main(int argc, char **argv)
             seconds = strtod(argv[++i], NULL);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--payload") && i + 1 < argc)
+            payload = argv[++i];
         else {
             fprintf(stderr, "usage: bench_rules [--rules FILE]... [--seconds N] [--only "
-                            "scan|pipeline]\n");
+                            "scan|pipeline] [--payload FILE]\n");
             return 2;
         }
+    }
+    if (payload) {
+        FILE *f = fopen(payload, "rb");
+        long n;
+        if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) ||
+            !(pl = malloc((size_t)n)) || fread(pl, 1, (size_t)n, f) != (size_t)n) {
+            fprintf(stderr, "bench_rules: cannot read %s\n", payload);
+            return 2;
+        }
+        fclose(f);
+        pl_len = (size_t)n;
     }
     if (!nfiles) {
         const char *dp = tg_rules_default_path();
@@ -378,6 +402,7 @@ int main(int argc, char **argv)
         tg_arena_init(&a, 1 << 20, 0);
         for (int i = 0; i < 8; i++)
             reqs[i] = logs_request(&a, 2000, &req_bytes[i]);
+        tg_rules_set_value_memo(0);
         for (int round = 0; spent < seconds; round++) {
             tg_arena ca;
             tg_rules_classification *c;
@@ -403,20 +428,36 @@ int main(int argc, char **argv)
                (double)values / spent, 100.0 * (double)findings / (double)values, spent,
                wall() - w0);
         (void)bytes;
+        tg_rules_set_value_memo(1);
         tg_arena_destroy(&a);
     }
 
-    /* 2. spans/s through classification and three views */
-    for (int pack = -1; pack < 2 && strcmp(only, "scan"); pack++) {
+    /* 2. spans/s through classification and three views; -2: classification
+     * with the memo off */
+    for (int pack = -2; pack < 2 && strcmp(only, "scan"); pack++) {
         tg_arena a;
         ProtobufCMessage *reqs[4];
-        uint64_t spans = 0;
+        uint64_t spans = 0, per_req = 1000, scanned = 0, remembered = 0;
         double spent = 0, t0;
         size_t views = pack < 0 ? 0 : nd < 3 ? nd : 3;
 
         tg_arena_init(&a, 1 << 20, 0);
-        for (int i = 0; i < 4; i++)
-            reqs[i] = traces_request(&a, 1000);
+        for (int i = 0; i < 4; i++) {
+            if (pl) {
+                tg_otlp_request rq;
+                char err[256];
+                if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, pl, pl_len, &a, &rq,
+                                   err, sizeof(err))) {
+                    fprintf(stderr, "bench_rules: %s: %s\n", payload, err);
+                    return 2;
+                }
+                reqs[i] = rq.msg;
+                per_req = rq.items;
+            } else {
+                reqs[i] = traces_request(&a, 1000);
+            }
+        }
+        tg_rules_set_value_memo(pack != -2);
         for (int round = 0; spent < seconds; round++) {
             tg_arena ca;
             tg_rules_classification *c;
@@ -424,6 +465,12 @@ int main(int argc, char **argv)
             t0 = now();
             if (tg_rules_classify(p, reqs[round % 4], &ca, &c) != 0)
                 return 1;
+            {
+                tg_rules_classify_stats cs;
+                tg_rules_classification_stats(c, &cs);
+                scanned += cs.bytes_scanned;
+                remembered += cs.bytes_remembered;
+            }
             for (size_t v = 0; v < views; v++) {
                 ProtobufCMessage *out;
                 if (tg_rules_view(c, v, &ca, NULL, &out, NULL) != 0)
@@ -435,13 +482,17 @@ int main(int argc, char **argv)
                 }
             }
             spent += now() - t0;
-            spans += 1000;
+            spans += per_req;
             tg_arena_destroy(&ca);
         }
         if (pack < 0)
-            printf("classification: %.0f spans/s per core (%.1f us CPU per 1000-span "
-                   "request)\n",
-                   (double)spans / spent, spent / (double)spans * 1000.0 * 1e6);
+            printf("classification%s: %.0f spans/s per core (%.1f us CPU per 1000 spans; "
+                   "%.0f%% of value bytes remembered, not scanned)\n",
+                   pack == -2 ? " (memo off)" : "", (double)spans / spent,
+                   spent / (double)spans * 1000.0 * 1e6,
+                   scanned + remembered
+                       ? 100.0 * (double)remembered / (double)(scanned + remembered)
+                       : 0.0);
         else
             printf("pipeline%s: %.0f spans/s per core through classification + %zu views "
                    "(%.1f us "
@@ -451,5 +502,6 @@ int main(int argc, char **argv)
         tg_arena_destroy(&a);
     }
     tg_rules_policy_unref(p);
+    free(pl);
     return 0;
 }

@@ -267,8 +267,8 @@ static void conn_fail(tg_http_conn *c, int status, const char *msg)
     tg_debug("http request refused", "peer=%s status=%d", c->peer, status);
     c->keep_alive = 0;
     if (conn_send(c, status, "text/plain; charset=utf-8",
-                  status == 503 ? "Retry-After: 1\r\n" : NULL, msg, strlen(msg), 0, 0) !=
-        0) {
+                  status == 503 ? "Retry-After: 1\r\n" : NULL, msg, strlen(msg), 0,
+                  0) != 0) {
         tg_http__conn_close(c);
         return;
     }
@@ -552,7 +552,7 @@ static int on_headers_complete(http_parser *p)
     tg_http_conn *c = p->data;
     const tg_http_options *o = &c->server->opt;
     const char *v;
-    size_t vl;
+    size_t vl = 0;
     int has_body;
 
     c->in_trailers = 1;

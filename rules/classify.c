@@ -20,6 +20,7 @@
  * which a pattern hits its match limit, becomes one whole-value finding of
  * class rules.unclassifiable. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,22 @@
 #include "tg_otlp.h"
 
 #define KEYCACHE_CAP 512
+/* Clean values remembered per classification (a power of two). */
+#define MEMO_CAP 4096
+/* Values shorter than this are scanned: the lookup would cost as much. */
+#define MEMO_MIN 8
+/* A request gets a memo once it has this many places. */
+#define MEMO_AFTER 256
+
+/* A value that was scanned and held nothing, in its context: scanning the
+ * same bytes again in the same context finds nothing again. */
+typedef struct memo_ent {
+    const char *text; /* in the classified message: lives as long as the scan */
+    uint32_t len;
+    uint32_t epoch;
+    const tg_keyinfo *ki;
+    uint16_t pflags;
+} memo_ent;
 
 typedef struct cframe {
     const ProtobufCMessage *msg;
@@ -73,6 +90,11 @@ typedef struct cstate {
     /* replay (decode): findings come from a stored classification */
     const tg_finding *replay;
     size_t n_replay, rpos;
+    /* clean values seen in this request; epoch changes with the resource
+     * context (which rules are on) */
+    memo_ent *memo;
+    uint32_t epoch;
+    int memo_tried;
 } cstate;
 
 /* ---- small utilities ----------------------------------------------------------------
@@ -754,18 +776,87 @@ static void scan_query(cstate *st, const char *s, size_t n)
     }
 }
 
-static void scan_text(cstate *st, const char *s, size_t n, int bytes)
+/* Telemetry repeats itself: the same routes, methods, user agents, SQL
+ * texts and log templates come back in span after span of one request.
+ * Every detector is a function of the value's bytes, its key, the resource
+ * context and the place's flags, so a value found clean once is clean
+ * again when all four are the same, and need not be scanned. Only clean
+ * results are remembered (a value with a finding is scanned every time,
+ * so its findings are recorded at its own place). */
+/* The memo's hash reads four words of the value, not all of it: a
+ * collision only costs a lookup, because a hit is confirmed by comparing
+ * every byte. n >= MEMO_MIN (8). */
+static uint64_t memo_hash(const char *s, size_t n)
 {
+    uint64_t w[4], x = (uint64_t)n * 0x9e3779b97f4a7c15ULL;
+
+    memcpy(&w[0], s, 8);
+    memcpy(&w[1], s + n / 3 - (n / 3 >= 8 ? 8 : n / 3), 8);
+    memcpy(&w[2], s + (2 * n) / 3 - ((2 * n) / 3 >= 8 ? 8 : (2 * n) / 3), 8);
+    memcpy(&w[3], s + n - 8, 8);
+    for (int i = 0; i < 4; i++) {
+        x = (x ^ w[i]) * 0xff51afd7ed558ccdULL;
+        x ^= x >> 32;
+    }
+    return x;
+}
+
+static memo_ent *memo_slot(cstate *st, const char *s, size_t n, uint32_t *h)
+{
+    uint64_t x = memo_hash(s, n);
+
+    x ^= (uint64_t)(uintptr_t)st->ki * 0x9e3779b97f4a7c15ULL;
+    x ^= ((uint64_t)st->epoch << 17) ^ ((uint64_t)st->pflags << 3);
+    x ^= x >> 29;
+    *h = (uint32_t)x;
+    return &st->memo[x & (MEMO_CAP - 1)];
+}
+
+static int memo_clean(const memo_ent *e, const cstate *st, const char *s, size_t n)
+{
+    return e->text && e->len == n && e->epoch == st->epoch && e->ki == st->ki &&
+           e->pflags == st->pflags && (e->text == s || !memcmp(e->text, s, n));
+}
+
+static _Atomic int memo_on = 1;
+
+void tg_rules_set_value_memo(int on)
+{
+    memo_on = on != 0;
+}
+
+/* `stable`: s lives in the classified message (not a scratch buffer), so
+ * the memo may keep a pointer to it. */
+static void scan_text(cstate *st, const char *s, size_t n, int stable)
+{
+    memo_ent *e = NULL;
+    size_t before;
+    uint32_t h;
+
     if (st->replay)
         return; /* decode: the findings are known */
+    /* Only requests big enough to repeat themselves get a memo. */
+    if (!st->memo_tried && st->n_places >= MEMO_AFTER && memo_on) {
+        st->memo_tried = 1;
+        st->memo = tg_arena_calloc(st->arena, MEMO_CAP * sizeof(*st->memo));
+    }
+    if (stable && st->memo && n >= MEMO_MIN && n <= UINT32_MAX) {
+        e = memo_slot(st, s, n, &h);
+        if (memo_clean(e, st, s, n)) {
+            st->c->stats.bytes_remembered += n;
+            return;
+        }
+    }
+    before = st->c->n_findings;
     st->full = s;
     st->full_len = n;
     st->off = 0;
     st->c->stats.bytes_scanned += n;
     scan_raw(st, s, n);
-    (void)bytes;
     if (!st->err && n > 2 && memchr(s, '?', n))
         scan_query(st, s, n);
+    if (e && !st->err && st->c->n_findings == before)
+        *e = (memo_ent){s, (uint32_t)n, st->epoch, st->ki, st->pflags};
 }
 
 static void begin_place(cstate *st, uintptr_t place, uint16_t flags)
@@ -813,7 +904,7 @@ static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki,
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         if (v->string_value)
-            scan_text(st, v->string_value, strlen(v->string_value), 0);
+            scan_text(st, v->string_value, strlen(v->string_value), 1);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
         if (v->bytes_value.len)
@@ -828,7 +919,7 @@ static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki,
                         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
                     ? TG_F_INT
                     : TG_F_DOUBLE;
-            scan_text(st, num, nl, 0);
+            scan_text(st, num, nl, 0); /* num is scratch */
         }
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
@@ -880,7 +971,7 @@ static int walk_kvs(cstate *st, Opentelemetry__Proto__Common__V1__KeyValue *cons
         begin_place(st, TG_PT(kv, TG_PT_KEY), 0);
         st->ki = NULL;
         if (klen)
-            scan_text(st, key, klen, 0);
+            scan_text(st, key, klen, 1);
         if (kv->value && !st->replay) {
             /* key rules classify the whole value, containers included */
             uint32_t vord = st->n_places; /* the ordinal walk_any will give it */
@@ -935,6 +1026,7 @@ static int set_resource(cstate *st, const ProtobufCMessage *res)
         st->rule_on = NULL;
         return 0;
     }
+    st->epoch++; /* another resource: other rules may be on */
     st->rule_on = tg_arena_calloc(st->arena, (p->n_rules + 7) / 8);
     if (!st->rule_on)
         return TG_ENOMEM;
@@ -996,14 +1088,14 @@ static int walk_msg(cstate *st, const ProtobufCMessage *m)
                         continue;
                     begin_place(st, TG_PT(&arr[k], TG_PT_VALUE), 0);
                     st->ki = NULL;
-                    scan_text(st, arr[k], strlen(arr[k]), 0);
+                    scan_text(st, arr[k], strlen(arr[k]), 1);
                 }
             } else {
                 char *const *slot = (char *const *)(base + f->offset);
                 if (*slot && **slot) {
                     begin_place(st, TG_PT(slot, TG_PT_VALUE), 0);
                     st->ki = NULL;
-                    scan_text(st, *slot, strlen(*slot), 0);
+                    scan_text(st, *slot, strlen(*slot), 1);
                 }
             }
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {

@@ -88,6 +88,10 @@ const char *tg_ry_sdup(tg_ryctx *y, const char *s, size_t len)
 int tg_ry_scalar(tg_ryctx *y, yaml_node_t *n, const char **out, size_t *len)
 {
     int rc = tg_ry_want(y, n, YAML_SCALAR_NODE, "a string");
+
+    *out = "";
+    if (len)
+        *len = 0;
     if (rc)
         return rc;
     if (memchr(n->data.scalar.value, '\0', n->data.scalar.length))

@@ -243,11 +243,12 @@ static void test_urls_and_sql(void **state)
 {
     tg_arena a;
     char *out;
-    const char *attrs = "[" S("url.full", "https://shop.example/"
-                                          "cb?session_token=abc123&email=ann%40example."
-                                          "com&q=shoes") "," S(
-        "db.statement",
-        "SELECT * FROM t WHERE name = 'Ann' AND id = 42") "," S("note",
+    const char *attrs =
+        "[" S("url.full", "https://shop.example/"
+                          "cb?session_token=abc123&email=ann%40example."
+                          "com&q=shoes") "," S("db.statement",
+                                               "SELECT * FROM t WHERE name = 'Ann' AND "
+                                               "id = 42") "," S("note",
                                                                 "price = 'free' and 42 "
                                                                 "items") "]";
 
@@ -285,21 +286,25 @@ static void test_resource_conditions(void **state)
                     "\"attributes\":[" S("acct", "A-1") "," S(
                         "x",
                         "X-1") "]}]}]},"
-                               "{\"resource\":{\"attributes\":[" S("service.name", "searc"
-                                                                                   "h") "," S(
-                                   "deployment.environment",
-                                   "dev") "," S("k8s.namespace.name",
-                                                "payments") "]},"
-                                                            "\"scopeLogs\":[{"
-                                                            "\"logRecords\":[{\"body\":{"
-                                                            "\"stringValue\":\"b@example."
-                                                            "com\"},"
-                                                            "\"attributes\":[" S(
-                                                                "acct",
-                                                                "A-2") "," S("x",
-                                                                             "X-2") "]}]}"
-                                                                                    "]}]"
-                                                                                    "}";
+                               "{\"resource\":{\"attributes\":[" S(
+                                   "service.name",
+                                   "searc"
+                                   "h") "," S("deployment.environment",
+                                              "dev") "," S("k8s.namespace.name",
+                                                           "payments") "]},"
+                                                                       "\"scopeLogs\":[{"
+                                                                       "\"logRecords\":[{"
+                                                                       "\"body\":{"
+                                                                       "\"stringValue\":"
+                                                                       "\"b@example."
+                                                                       "com\"},"
+                                                                       "\"attributes\":"
+                                                                       "[" S("acct", "A-"
+                                                                                     "2") "," S(
+                                                                           "x",
+                                                                           "X-2") "]}]}"
+                                                                                  "]}]"
+                                                                                  "}";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
@@ -663,6 +668,94 @@ static void test_threads_share_a_policy_across_swaps(void **state)
     tg_rules_slot_destroy(s);
 }
 
+/* The per-request memo of clean values must never change a result: the
+ * same value under a different key (a key-scoped detector, a keyword in the
+ * key), in another resource (a `when` condition) or in another place type
+ * is classified in its own context. Classified with the memo on and off,
+ * the encoded classifications are identical byte for byte. */
+static void test_value_memo_changes_nothing(void **state)
+{
+    static const char *policy =
+        "classes:\n"
+        "  pii.sql: {detect: {values: [{builtin: sql_literal, keys: [db.statement]}]}}\n"
+        "  phi.mrn:\n"
+        "    detect:\n"
+        "      values:\n"
+        "        - pattern: '\\b[A-Z]{0,3}-?\\d{6,10}\\b'\n"
+        "          keywords: [mrn]\n"
+        "          window: 32\n"
+        "  pci.billing_ref:\n"
+        "    detect:\n"
+        "      values: [{pattern: 'REF-[0-9]{4}'}]\n"
+        "      when: {service: ['billing*']}\n"
+        "  pii.email: {detect: {values: [email]}}\n"
+        "destinations:\n"
+        "  central: {actions: {default: redact}}\n";
+    /* Values repeated under keys that change their meaning. */
+    static const char *vals[] = {
+        "SELECT * FROM t WHERE name = 'Ann' AND id = 42",
+        "patient 12345678 admitted",
+        "invoice REF-2024 settled now",
+        "a perfectly ordinary status line",
+    };
+    static const char *keys[] = {"db.statement", "note", "mrn", "message"};
+    static const char *services[] = {"billing-api", "shop", "billing-worker"};
+    tg_rules_policy *p = tr_policy(policy);
+    size_t cap = 1 << 20, n = 0;
+    char *json = malloc(cap);
+    tg_arena a;
+    ProtobufCMessage *m;
+    tg_rules_classification *c_on, *c_off;
+    tg_rules_classify_stats st;
+    uint8_t *e_on, *e_off;
+    size_t l_on, l_off;
+
+    (void)state;
+    n += (size_t)snprintf(json + n, cap - n, "{\"resourceLogs\":[");
+    for (int r = 0; r < 3; r++) {
+        n +=
+            (size_t)snprintf(json + n, cap - n,
+                             "%s{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+                             "\"value\":{\"stringValue\":\"%s\"}}]},\"scopeLogs\":[{"
+                             "\"logRecords\":[",
+                             r ? "," : "", services[r]);
+        for (int i = 0; i < 120; i++) {
+            n += (size_t)snprintf(json + n, cap - n,
+                                  "%s{\"body\":{\"stringValue\":\"%s\"},\"attributes\":[",
+                                  i ? "," : "", vals[(i / 4) % 4]);
+            for (int k = 0; k < 4; k++)
+                n += (size_t)snprintf(
+                    json + n, cap - n,
+                    "%s{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}", k ? "," : "",
+                    keys[(k + i) % 4], vals[(k + i / 3) % 4]);
+            n += (size_t)snprintf(json + n, cap - n, "]}");
+        }
+        n += (size_t)snprintf(json + n, cap - n, "]}]}");
+    }
+    n += (size_t)snprintf(json + n, cap - n, "]}");
+    assert_true(n < cap);
+
+    tg_arena_init(&a, 0, 0);
+    m = tr_decode(&a, TG_SIGNAL_LOGS, json);
+    tg_rules_set_value_memo(1);
+    assert_int_equal(tg_rules_classify(p, m, &a, &c_on), 0);
+    tg_rules_classification_stats(c_on, &st);
+    assert_true(st.bytes_remembered > 0); /* the memo was used */
+    assert_true(st.findings > 0);
+    tg_rules_set_value_memo(0);
+    assert_int_equal(tg_rules_classify(p, m, &a, &c_off), 0);
+    tg_rules_set_value_memo(1);
+    tg_rules_classification_stats(c_off, &st);
+    assert_int_equal(st.bytes_remembered, 0);
+    assert_int_equal(tg_rules_classification_encode(c_on, &a, &e_on, &l_on), 0);
+    assert_int_equal(tg_rules_classification_encode(c_off, &a, &e_off, &l_off), 0);
+    assert_int_equal(l_on, l_off);
+    assert_memory_equal(e_on, e_off, l_on);
+    tg_arena_destroy(&a);
+    free(json);
+    tg_rules_policy_unref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_explain_names_class_detector_and_rules),
         cmocka_unit_test(test_keys_as_data_and_replace),
         cmocka_unit_test(test_threads_share_a_policy_across_swaps),
+        cmocka_unit_test(test_value_memo_changes_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
