@@ -3,7 +3,11 @@
  *   1. Bytes on the wire per span forwarded (zstd batch inside the upload
  *      envelope) against the same spans as OTLP protobuf.
  *   2. The summarising path on one core: decode the stored request, apply
- *      the built-in view, summarise, encode and compress the batch.
+ *      the destination view, summarise, encode and compress the batch. With
+ *      the built-in view, and with the residency rules' view (the shipped
+ *      default policy) twice: classifying each request itself, and reading
+ *      the classification stored with the request at ingest (what the
+ *      collector does now).
  *   3. End to end: the real forwarder (worker and sender threads, durable
  *      outbox with fsync, HTTP to an in-process centre on loopback that
  *      stores each batch durably in its LMDB store) draining N requests;
@@ -34,7 +38,9 @@
 #include "tg_fwd_glue.h"
 #include "tg_otlp.h"
 #include "tg_summary.h"
+#include "tg_rules.h"
 #include "tg_view.h"
+#include "tg_view_rules.h"
 #include "tg_wire.h"
 
 typedef Opentelemetry__Proto__Trace__V1__Span span_t;
@@ -392,6 +398,74 @@ static int end_to_end(const char *what, const tg_fwd_source *from,
     return 0;
 }
 
+/* Section 2: decode, view (built-in when vr is NULL), summarise, encode and
+ * compress, on this thread. With cls, the view reads the stored
+ * classification of request i (cls[i], summarise_stored_len[i] bytes). */
+static size_t *summarise_stored_len;
+
+static void summarise_path(const char *label, const source *src, tg_view_rules *vr,
+                           uint8_t **cls, const tg_forward_config *cfg, size_t otlp_bytes,
+                           size_t nreq, size_t per)
+{
+    tg_summarizer *s = tg_summarizer_create(cfg);
+    tg_arena a;
+    tg_egress_tally t;
+    double t0 = now_s(), c0 = cpu_s(), dt, dc;
+    uint64_t wire = 0, raw = 0, spans = 0, batches = 0;
+    tg_arena_init(&a, 1 << 20, 0);
+    tg_egress_tally_reset(&t);
+    for (size_t i = 0; i < nreq; i++) {
+        ProtobufCMessage *m, *v;
+        tg_summary_counts c;
+        int rc;
+        tg_arena_reset(&a);
+        m = protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_TRACES), &a.pb,
+                                      src->len[i], src->req[i]);
+        if (vr)
+            rc = tg_view_rules_fn(vr, TG_SIGNAL_TRACES, m, cls ? cls[i] : NULL,
+                                  cls ? summarise_stored_len[i] : 0, &a, &v, &t);
+        else
+            rc = tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, m, NULL, 0, &a, &v, &t);
+        if (rc) {
+            fprintf(stderr, "view failed: %s\n", tg_err_name(rc));
+            exit(1);
+        }
+        tg_summarizer_add(s, TG_SIGNAL_TRACES, m, v, src->len[i], 0,
+                          1800000000000000000ull);
+        tg_summarizer_counts(s, &c);
+        if (c.spans >= cfg->max_batch_spans || i + 1 == nreq) {
+            Tollgate__V1__Batch b = TOLLGATE__V1__BATCH__INIT;
+            uint8_t *z;
+            size_t zl, rl;
+            b.site = "bench";
+            b.sequence = batches + 1;
+            b.policy_version = vr ? vr->version : "builtin:allowlist-v1";
+            tg_summarizer_build(s, &b, 1800000000000000000ull);
+            tg_wire_pack_batch(&b, 2, cfg->zstd_level, &z, &zl, &rl);
+            wire += zl + 64; /* the upload envelope around it */
+            raw += rl;
+            spans += c.spans;
+            batches++;
+            free(z);
+            tg_summarizer_clear(s);
+        }
+    }
+    dt = now_s() - t0;
+    dc = cpu_s() - c0;
+    printf("summarise, %s (decode + view + summarise + encode + zstd %d), one thread:\n",
+           label, cfg->zstd_level);
+    printf("  %.0f spans/s, %.2f CPU-s per million spans, %llu batches\n",
+           (double)spans / dt, dc / (double)spans * 1e6, (unsigned long long)batches);
+    printf("  wire %.1f bytes/span (batch before zstd %.1f), OTLP %.1f bytes/span: "
+           "%.1fx "
+           "smaller (%.3f of OTLP)\n",
+           (double)wire / (double)spans, (double)raw / (double)spans,
+           (double)otlp_bytes / (double)(nreq * per), (double)otlp_bytes / (double)wire,
+           (double)wire / (double)otlp_bytes);
+    tg_arena_destroy(&a);
+    tg_summarizer_destroy(s);
+}
+
 int main(int argc, char **argv)
 {
     size_t nreq = 100, per = 1000, otlp_bytes = 0;
@@ -424,55 +498,54 @@ int main(int argc, char **argv)
     tg_forward_config_defaults(&cfg);
 
     /* 2. The summarising path on one core, batches of max_batch_spans. */
+    summarise_path("built-in view", &src, NULL, NULL, &cfg, otlp_bytes, nreq, per);
     {
-        tg_summarizer *s = tg_summarizer_create(&cfg);
-        tg_arena a;
-        tg_egress_tally t;
-        double t0 = now_s(), c0 = cpu_s(), dt, dc;
-        uint64_t wire = 0, raw = 0, spans = 0, batches = 0;
-        tg_arena_init(&a, 1 << 20, 0);
-        tg_egress_tally_reset(&t);
-        for (size_t i = 0; i < nreq; i++) {
-            ProtobufCMessage *m, *v;
-            tg_summary_counts c;
-            tg_arena_reset(&a);
-            m = protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_TRACES),
-                                          &a.pb, src.len[i], src.req[i]);
-            tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, m, NULL, 0, &a, &v, &t);
-            tg_summarizer_add(s, TG_SIGNAL_TRACES, m, v, src.len[i], 0,
-                              1800000000000000000ull);
-            tg_summarizer_counts(s, &c);
-            if (c.spans >= cfg.max_batch_spans || i + 1 == nreq) {
-                Tollgate__V1__Batch b = TOLLGATE__V1__BATCH__INIT;
-                uint8_t *z;
-                size_t zl, rl;
-                b.site = "bench";
-                b.sequence = batches + 1;
-                b.policy_version = "builtin:allowlist-v1";
-                tg_summarizer_build(s, &b, 1800000000000000000ull);
-                tg_wire_pack_batch(&b, 2, cfg.zstd_level, &z, &zl, &rl);
-                wire += zl + 64; /* the upload envelope around it */
-                raw += rl;
-                spans += c.spans;
-                batches++;
-                free(z);
-                tg_summarizer_clear(s);
-            }
+        tg_rules_options ro;
+        tg_rules_diag d;
+        const char *dp = tg_rules_default_path();
+        tg_rules_policy *p;
+        static tg_view_rules vr = {.destination = "central"};
+        uint8_t **cls = calloc(nreq, sizeof(*cls));
+        size_t *cls_len = calloc(nreq, sizeof(*cls_len));
+
+        memset(&ro, 0, sizeof(ro));
+        ro.ephemeral_keys = 1;
+        p = tg_rules_policy_load(&dp, 1, &ro, &d);
+        if (!p || !cls || !cls_len) {
+            fprintf(stderr, "bench_forward: cannot load %s: %s\n", dp, d.message);
+            return 1;
         }
-        dt = now_s() - t0;
-        dc = cpu_s() - c0;
-        printf("summarise (decode + view + summarise + encode + zstd %d), one thread:\n",
-               cfg.zstd_level);
-        printf("  %.0f spans/s, %.2f CPU-s per million spans, %llu batches\n",
-               (double)spans / dt, dc / (double)spans * 1e6, (unsigned long long)batches);
-        printf("  wire %.1f bytes/span (batch before zstd %.1f), OTLP %.1f bytes/span: "
-               "%.1fx "
-               "smaller (%.3f of OTLP)\n",
-               (double)wire / (double)spans, (double)raw / (double)spans,
-               (double)otlp_bytes / (double)(nreq * per),
-               (double)otlp_bytes / (double)wire, (double)wire / (double)otlp_bytes);
-        tg_arena_destroy(&a);
-        tg_summarizer_destroy(s);
+        /* What ingest stores with each request. */
+        for (size_t i = 0; i < nreq; i++) {
+            tg_arena a;
+            tg_rules_classification *c;
+            uint8_t *e;
+            tg_arena_init(&a, 1 << 20, 0);
+            ProtobufCMessage *m =
+                protobuf_c_message_unpack(tg_otlp_request_descriptor(TG_SIGNAL_TRACES),
+                                          &a.pb, src.len[i], src.req[i]);
+            if (!m || tg_rules_classify(p, m, &a, &c) ||
+                tg_rules_classification_encode(c, &a, &e, &cls_len[i]))
+                return 1;
+            cls[i] = malloc(cls_len[i]);
+            memcpy(cls[i], e, cls_len[i]);
+            tg_arena_destroy(&a);
+        }
+        vr.slot = tg_rules_slot_create(p);
+        pthread_mutex_init(&vr.mu, NULL);
+        summarise_stored_len = cls_len;
+        summarise_path("rules view, classifying each request", &src, &vr, NULL, &cfg,
+                       otlp_bytes, nreq, per);
+        summarise_path("rules view, classification stored at ingest", &src, &vr, cls,
+                       &cfg, otlp_bytes, nreq, per);
+        summarise_stored_len = NULL;
+        for (size_t i = 0; i < nreq; i++)
+            free(cls[i]);
+        free(cls);
+        free(cls_len);
+        tg_rules_slot_destroy(vr.slot);
+        pthread_mutex_destroy(&vr.mu);
+        tg_rules_policy_unref(p);
     }
 
     /* 3. End to end through the forwarder and a durable centre. */

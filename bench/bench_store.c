@@ -399,7 +399,7 @@ static void send_one(client *cl)
 
     req_fill(&cl->req, b->serial++);
     cl->sent = now_sec();
-    int rc = tg_committer_submit(b->c, &cl->req.rec, NULL, NULL, on_commit, cl);
+    int rc = tg_committer_submit(b->c, &cl->req.rec, on_commit, cl);
     if (rc == TG_EBUSY) {
         /* A real client backs off and retries; here, after the next ack. */
         b->busy++;

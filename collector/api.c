@@ -595,11 +595,10 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
           st.expiring_records);
     fprintf(f,
             "# HELP tollgate_ingest_classified_requests_total Requests classified at "
-            "ingest and stored with their classification, by where the scan ran.\n"
+            "ingest and stored with their classification.\n"
             "# TYPE tollgate_ingest_classified_requests_total counter\n"
-            "tollgate_ingest_classified_requests_total{thread=\"prepare\"} %" PRIu64 "\n"
-            "tollgate_ingest_classified_requests_total{thread=\"loop\"} %" PRIu64 "\n",
-            atomic_load(&s->classified_prepare), atomic_load(&s->classified_loop));
+            "tollgate_ingest_classified_requests_total %" PRIu64 "\n",
+            atomic_load(&s->classified));
     fprintf(f,
             "# HELP tollgate_ingest_classify_failures_total Requests that could not be "
             "classified at ingest (stored with the shortest class retention).\n"

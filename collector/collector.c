@@ -7,7 +7,6 @@
  * answered, close the store, exit 0. */
 #include <errno.h>
 #include <malloc.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,18 +165,6 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     begin_drain(c, signum == SIGTERM ? "SIGTERM" : "SIGINT");
-}
-
-/* CPUs this process may run on. With one, classifying on a thread of its
- * own only adds context switches (measured: 245-256K against 267K spans/s
- * inline, collector pinned to one core), so ingest classifies on the loop. */
-static int usable_cpus(void)
-{
-    cpu_set_t set;
-
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return 2;
-    return CPU_COUNT(&set);
 }
 
 static void retention_work(uv_work_t *w)
@@ -509,7 +496,6 @@ int tg_cmd_collector(int argc, char **argv)
     memset(&iopt, 0, sizeof(iopt));
     iopt.max_decompressed_bytes = c.cfg.max_decompressed_bytes;
     iopt.rules = c.rules;
-    iopt.classify_inline = usable_cpus() < 2;
     c.ingest = c.committer ? tg_ingest_create(c.committer, &c.stats, &iopt) : NULL;
     if (!c.ingest) {
         fprintf(stderr, "tollgate collector: out of memory at start-up\n");

@@ -1,13 +1,10 @@
-/* Group commit: the loop thread queues copies of requests, a prepare
- * thread classifies them in order (queue -> ready), one writer thread turns
- * everything ready into one store transaction, and uv_async brings the
- * completions back to the loop.
+/* Group commit: the loop thread queues copies of requests, one writer
+ * thread turns everything queued into one store transaction, and uv_async
+ * brings the completions back to the loop.
  *
  * Ownership: a submission is one malloc (the struct, then its index
- * arrays, service names, classification and data) owned by the committer
- * from submit until its callback has run on the loop thread; a
- * classification made by the prepare step is a second malloc, freed with
- * it. The committer itself is
+ * arrays, service names, data and classification) owned by the committer
+ * from submit until its callback has run on the loop thread. The committer itself is
  * freed in the async handle's close callback, so the loop must run once
  * more after tg_committer_destroy(). */
 #include "committer.h"
@@ -26,9 +23,6 @@ typedef struct tg_submission {
     struct tg_submission *next;
     tg_store_record rec;
     tg_otlp_index index;
-    tg_commit_prepare prep;
-    void *prep_ctx;
-    uint8_t *prep_cls; /* set by prep, freed with the submission */
     tg_commit_cb cb;
     void *ctx;
     size_t bytes; /* the allocation, what the queue bound counts */
@@ -42,19 +36,16 @@ struct tg_committer {
     tg_committer_options opt;
     tg_commit_observer obs;
     void *obs_ctx;
-    pthread_t thread, prep_thread;
-    int thread_started, prep_started;
+    pthread_t thread;
+    int thread_started;
 
-    /* Shared with the prepare and writer threads, under mu. */
+    /* Shared with the writer thread, under mu. */
     pthread_mutex_t mu;
-    pthread_cond_t cond;      /* the writer waits: ready work, or stop */
-    pthread_cond_t prep_cond; /* the prepare thread waits: queued work, or stop */
-    tg_submission *queue_head, *queue_tail; /* submitted, not yet prepared */
-    tg_submission *ready_head, *ready_tail; /* prepared, not yet written */
+    pthread_cond_t cond;
+    tg_submission *queue_head, *queue_tail;
     tg_submission *done_head, *done_tail;
     size_t pending_bytes; /* queued + being written */
-    int stop;             /* destroy: the threads exit once their queues are empty */
-    int prep_done;        /* the prepare thread has exited */
+    int stop;             /* destroy: writer exits once the queue is empty */
 
     /* Loop thread only. */
     size_t outstanding; /* submitted, callback not yet run */
@@ -94,7 +85,6 @@ static void complete_list(tg_committer *c, tg_submission *s)
     while (s) {
         tg_submission *next = s->next;
         s->cb(s->ctx, s->status);
-        free(s->prep_cls);
         free(s);
         c->outstanding--;
         s = next;
@@ -136,71 +126,6 @@ static int batch_reserve(tg_committer *c, size_t n)
     return 0;
 }
 
-/* Appends the chain head..tail to the writer's ready list. */
-static void hand_to_writer(tg_committer *c, tg_submission *head, tg_submission *tail)
-{
-    if (!head)
-        return;
-    tail->next = NULL;
-    pthread_mutex_lock(&c->mu);
-    if (c->ready_tail)
-        c->ready_tail->next = head;
-    else
-        c->ready_head = head;
-    c->ready_tail = tail;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->mu);
-}
-
-/* Runs the prepare steps in submission order. It takes the whole queue at
- * once; what is already prepared is handed to the writer before each step
- * runs, so a large request being classified does not hold back those
- * before it, and submissions without a step move on as one chain. */
-static void *prepare_main(void *arg)
-{
-    tg_committer *c = arg;
-
-    pthread_mutex_lock(&c->mu);
-    for (;;) {
-        tg_submission *s, *head = NULL, *tail = NULL;
-
-        while (!c->queue_head && !c->stop)
-            pthread_cond_wait(&c->prep_cond, &c->mu);
-        if (!c->queue_head)
-            break;
-        s = c->queue_head;
-        c->queue_head = NULL;
-        c->queue_tail = NULL;
-        pthread_mutex_unlock(&c->mu);
-
-        while (s) {
-            tg_submission *next = s->next;
-            if (s->prep) {
-                const uint8_t *copied = s->rec.cls;
-                hand_to_writer(c, head, tail);
-                head = tail = NULL;
-                s->prep(s->prep_ctx, &s->rec);
-                /* A new classification is the step's malloc; one copied in
-                 * at submit is part of the submission. */
-                if (s->rec.cls != copied)
-                    s->prep_cls = (uint8_t *)s->rec.cls;
-            }
-            if (tail)
-                tail->next = s;
-            else
-                head = s;
-            tail = s;
-            s = next;
-        }
-        hand_to_writer(c, head, tail);
-        pthread_mutex_lock(&c->mu);
-    }
-    c->prep_done = 1;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->mu);
-    return NULL;
-}
-
 static void *writer_main(void *arg)
 {
     tg_committer *c = arg;
@@ -213,13 +138,13 @@ static void *writer_main(void *arg)
         double t0, dt;
         int rc;
 
-        while (!c->ready_head && !(c->stop && c->prep_done))
+        while (!c->queue_head && !c->stop)
             pthread_cond_wait(&c->cond, &c->mu);
-        if (!c->ready_head)
+        if (!c->queue_head)
             break; /* stopping and nothing left */
 
-        /* Take everything prepared up to the batch cap, at least one. */
-        head = last = c->ready_head;
+        /* Take everything queued up to the batch cap, at least one. */
+        head = last = c->queue_head;
         n = 1;
         bytes = head->bytes;
         while (last->next && bytes + last->next->bytes <= c->opt.max_batch_bytes) {
@@ -227,9 +152,9 @@ static void *writer_main(void *arg)
             bytes += last->bytes;
             n++;
         }
-        c->ready_head = last->next;
-        if (!c->ready_head)
-            c->ready_tail = NULL;
+        c->queue_head = last->next;
+        if (!c->queue_head)
+            c->queue_tail = NULL;
         last->next = NULL;
         pthread_mutex_unlock(&c->mu);
 
@@ -301,14 +226,7 @@ tg_committer *tg_committer_create(uv_loop_t *loop, tg_store *st,
         free(c);
         return NULL;
     }
-    if (pthread_cond_init(&c->prep_cond, NULL)) {
-        pthread_cond_destroy(&c->cond);
-        pthread_mutex_destroy(&c->mu);
-        free(c);
-        return NULL;
-    }
     if (uv_async_init(loop, &c->async, on_async)) {
-        pthread_cond_destroy(&c->prep_cond);
         pthread_cond_destroy(&c->cond);
         pthread_mutex_destroy(&c->mu);
         free(c);
@@ -319,19 +237,10 @@ tg_committer *tg_committer_create(uv_loop_t *loop, tg_store *st,
     if (pthread_create(&c->thread, NULL, writer_main, c)) {
         /* The handle is initialised: it can only be freed via close. */
         c->thread_started = 0;
-        c->prep_done = 1;
         tg_committer_destroy(c);
         return NULL;
     }
     c->thread_started = 1;
-    if (pthread_create(&c->prep_thread, NULL, prepare_main, c)) {
-        pthread_mutex_lock(&c->mu);
-        c->prep_done = 1;
-        pthread_mutex_unlock(&c->mu);
-        tg_committer_destroy(c);
-        return NULL;
-    }
-    c->prep_started = 1;
     return c;
 }
 
@@ -341,8 +250,7 @@ static size_t align_up(size_t n)
     return (n + a - 1) / a * a;
 }
 
-int tg_committer_submit(tg_committer *c, const tg_store_record *rec,
-                        tg_commit_prepare prep, void *prep_ctx, tg_commit_cb cb,
+int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_cb cb,
                         void *ctx)
 {
     const tg_otlp_index *ix;
@@ -410,8 +318,6 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec,
     }
     s->rec.retention_sec = rec->retention_sec;
     s->rec.index = &s->index;
-    s->prep = prep;
-    s->prep_ctx = prep_ctx;
     s->cb = cb;
     s->ctx = ctx;
     s->bytes = size;
@@ -424,7 +330,7 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec,
     else
         c->queue_head = s;
     c->queue_tail = s;
-    pthread_cond_signal(&c->prep_cond);
+    pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->mu);
 
     c->outstanding++;
@@ -459,7 +365,6 @@ static void on_close(uv_handle_t *h)
     tg_committer *c = h->data;
 
     free(c->batch);
-    pthread_cond_destroy(&c->prep_cond);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -472,17 +377,11 @@ void tg_committer_destroy(tg_committer *c)
     if (!c)
         return;
     c->draining = 1;
-    pthread_mutex_lock(&c->mu);
-    c->stop = 1;
-    pthread_cond_signal(&c->prep_cond);
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->mu);
-    /* The prepare thread first: the writer exits only after it has. */
-    if (c->prep_started) {
-        pthread_join(c->prep_thread, NULL);
-        c->prep_started = 0;
-    }
     if (c->thread_started) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->cond);
+        pthread_mutex_unlock(&c->mu);
         pthread_join(c->thread, NULL);
         c->thread_started = 0;
     }

@@ -1,13 +1,10 @@
 /* Group commit between the event loop and the store.
  *
- * Receivers submit records from the loop thread. A prepare thread runs each
- * submission's prepare step (the residency classification: CPU work that
- * must not hold up the loop), in submission order; a writer thread takes
- * everything prepared, writes it in one tg_store_write() (one transaction,
+ * Receivers submit records from the loop thread; a writer thread takes
+ * everything queued, writes it in one tg_store_write() (one transaction,
  * one fsync), then completes each submission on the loop thread through
  * uv_async. A client is acknowledged only from that completion, so an
- * acknowledged request is always on disk. The three stages overlap: while
- * one batch is fsync'd the next is classified and the loop decodes more.
+ * acknowledged request is always on disk.
  *
  * Backpressure: the queue is bounded in bytes; a submission that would
  * exceed it fails at once with TG_EBUSY (the receiver answers 429 /
@@ -25,13 +22,6 @@ typedef struct tg_committer tg_committer;
  * write failed (negative). */
 typedef void (*tg_commit_cb)(void *ctx, int status);
 
-/* Called on the prepare thread before the record is written. It may set
- * rec->cls / cls_len (memory from malloc: the committer frees it after the
- * write) and rec->retention_sec; it must not touch anything else. It is
- * called exactly once per accepted submission, even when the committer is
- * being destroyed, so it can release what its ctx holds. */
-typedef void (*tg_commit_prepare)(void *ctx, tg_store_record *rec);
-
 typedef struct tg_committer_options {
     size_t max_pending_bytes; /* queue bound; default 32 MiB */
     size_t max_batch_bytes;   /* cap per transaction; default 16 MiB */
@@ -46,11 +36,9 @@ tg_committer *tg_committer_create(uv_loop_t *loop, tg_store *st,
                                   const tg_committer_options *opt, tg_commit_observer obs,
                                   void *obs_ctx);
 
-/* Copies the record (data, index and classification) and queues it;
- * `prep` (may be NULL) runs later on the prepare thread. Returns 0,
- * TG_EBUSY (queue full) or TG_ECLOSED (draining); then nothing is called. */
-int tg_committer_submit(tg_committer *c, const tg_store_record *rec,
-                        tg_commit_prepare prep, void *prep_ctx, tg_commit_cb cb,
+/* Copies the record (data, index and classification) and queues it.
+ * Returns 0, TG_EBUSY (queue full) or TG_ECLOSED (draining). */
+int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_cb cb,
                         void *ctx);
 
 /* Bytes currently queued or being written. */

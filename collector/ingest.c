@@ -1,14 +1,11 @@
 /* From a request body to a committed record: see ingest.h.
  *
- * Everything here runs on the loop thread except classify_prepared(), which
- * the committer runs on its prepare thread. A request decodes into the
- * loop's own arena (no policy, or every pooled arena busy) or into a pooled
- * one, which then travels with the submission until the prepare step has
- * classified the request and gives it back. The committer copies the raw
- * bytes, so nothing decoded outlives the classification. */
+ * Everything here runs on the loop thread. Decoding and classification use
+ * one arena that is reset per request: the committer copies what it needs
+ * (raw bytes, index, classification), so nothing decoded outlives
+ * tg_ingest_submit(). */
 #include "ingest.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +15,12 @@
 #include "tg_log.h"
 #include "tg_rules.h"
 
-#define MAX_CLASSIFY_ARENAS 16
-
 struct tg_ingest {
     tg_committer *committer;
     tg_stats *stats;
     tg_ingest_options opt;
-    tg_arena arena; /* the loop's */
-
-    /* Arenas lent to the prepare thread; free[] is under mu. */
-    pthread_mutex_t mu;
-    tg_arena pool[MAX_CLASSIFY_ARENAS];
-    unsigned free_idx[MAX_CLASSIFY_ARENAS];
-    unsigned n_free, n_pool;
+    tg_arena arena;
 };
-
-/* What the prepare step needs; lives in the pooled arena it describes. */
-typedef struct classify_job {
-    tg_ingest *ing;
-    unsigned slot;
-    tg_rules_policy *policy; /* a reference, dropped by the step */
-    const ProtobufCMessage *msg;
-} classify_job;
 
 /* What a submission needs once its commit completes. */
 typedef struct ingest_job {
@@ -68,19 +49,8 @@ tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,
         ing->opt.max_decompressed_bytes = 64u << 20;
     if (!ing->opt.max_decode_bytes)
         ing->opt.max_decode_bytes = 256u << 20;
-    if (!ing->opt.classify_arenas)
-        ing->opt.classify_arenas = 3;
-    if (ing->opt.classify_arenas > MAX_CLASSIFY_ARENAS)
-        ing->opt.classify_arenas = MAX_CLASSIFY_ARENAS;
     /* 4 MiB blocks: a 1,000-span request decodes into about 3 MiB. */
     tg_arena_init(&ing->arena, 4u << 20, ing->opt.max_decode_bytes);
-    pthread_mutex_init(&ing->mu, NULL);
-    ing->n_pool =
-        ing->opt.rules && !ing->opt.classify_inline ? ing->opt.classify_arenas : 0;
-    for (unsigned i = 0; i < ing->n_pool; i++) {
-        tg_arena_init(&ing->pool[i], 4u << 20, ing->opt.max_decode_bytes);
-        ing->free_idx[ing->n_free++] = i;
-    }
     return ing;
 }
 
@@ -89,9 +59,6 @@ void tg_ingest_destroy(tg_ingest *ing)
     if (!ing)
         return;
     tg_arena_destroy(&ing->arena);
-    for (unsigned i = 0; i < ing->n_pool; i++)
-        tg_arena_destroy(&ing->pool[i]);
-    pthread_mutex_destroy(&ing->mu);
     free(ing);
 }
 
@@ -132,11 +99,11 @@ static uint64_t class_retention(const tg_rules_policy *p,
     return best;
 }
 
-/* Classifies `msg` with `p` into `arena` and sets rec's classification (a
- * malloc'd copy when `copy`, else arena memory) and retention. */
+/* Classifies `msg` with `p` into `arena` and sets rec's classification
+ * (arena memory: the committer copies it) and retention. */
 static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
                           const ProtobufCMessage *msg, tg_arena *arena,
-                          tg_store_record *rec, int copy)
+                          tg_store_record *rec)
 {
     tg_rules_classification *c = NULL;
     tg_rules_classify_stats cs;
@@ -148,14 +115,6 @@ static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
     rc = tg_rules_classify(p, msg, arena, &c);
     if (rc == 0)
         rc = tg_rules_classification_encode(c, arena, &enc, &len);
-    if (rc == 0 && copy) {
-        uint8_t *m = malloc(len);
-        if (m)
-            memcpy(m, enc, len);
-        else
-            rc = TG_ENOMEM;
-        enc = m;
-    }
     if (rc) {
         /* Stored unclassified: the egress view classifies it again (and
          * fails closed again); locally it keeps the shortest retention. */
@@ -174,48 +133,6 @@ static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
         atomic_fetch_add(&ing->stats->classify_findings, cs.findings);
     }
     atomic_fetch_add(&ing->stats->classify_ns, mono_ns() - t0);
-}
-
-/* The committer's prepare step (prepare thread). */
-static void classify_prepared(void *ctx, tg_store_record *rec)
-{
-    classify_job *job = ctx;
-    tg_ingest *ing = job->ing;
-    unsigned slot = job->slot;
-
-    classify_into(ing, job->policy, job->msg, &ing->pool[slot], rec, 1);
-    atomic_fetch_add(&ing->stats->classified_prepare, 1);
-    tg_rules_policy_unref(job->policy);
-    /* job lives in the arena: nothing of it is read after the reset. */
-    tg_arena_reset(&ing->pool[slot]);
-    pthread_mutex_lock(&ing->mu);
-    ing->free_idx[ing->n_free++] = slot;
-    pthread_mutex_unlock(&ing->mu);
-}
-
-/* A pooled arena for the next request, or -1 (none configured, or all
- * lent out). */
-static int take_arena(tg_ingest *ing)
-{
-    int slot = -1;
-
-    if (!ing->n_pool)
-        return -1;
-    pthread_mutex_lock(&ing->mu);
-    if (ing->n_free)
-        slot = (int)ing->free_idx[--ing->n_free];
-    pthread_mutex_unlock(&ing->mu);
-    return slot;
-}
-
-static void give_arena(tg_ingest *ing, int slot)
-{
-    if (slot < 0)
-        return;
-    tg_arena_reset(&ing->pool[slot]);
-    pthread_mutex_lock(&ing->mu);
-    ing->free_idx[ing->n_free++] = (unsigned)slot;
-    pthread_mutex_unlock(&ing->mu);
 }
 
 static void ingest_committed(void *ctx, int status)
@@ -265,18 +182,14 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
     size_t rawlen = len;
     ingest_job *job;
     tg_rules_policy *policy = NULL;
-    classify_job *cj = NULL;
-    int slot = -1, rc;
-    tg_arena *arena;
+    tg_arena *arena = &ing->arena;
+    int rc;
 
     memset(result, 0, sizeof(*result));
     atomic_fetch_add(&ing->stats->bytes_received[sig][tr], len);
-    tg_arena_reset(&ing->arena);
-    /* With a policy, decode into a pooled arena so the classification can
-     * run off the loop; the loop's own arena is the fallback. */
-    if (ing->opt.rules && (policy = tg_rules_slot_acquire(ing->opt.rules)))
-        slot = take_arena(ing);
-    arena = slot >= 0 ? &ing->pool[slot] : &ing->arena;
+    tg_arena_reset(arena);
+    if (ing->opt.rules)
+        policy = tg_rules_slot_acquire(ing->opt.rules);
 
     if (comp != TG_COMP_NONE) {
         rc = tg_decompress(comp, body, len, ing->opt.max_decompressed_bytes, arena, &buf,
@@ -339,22 +252,9 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
     rec.data = raw;
     rec.len = rawlen;
     rec.index = &index;
-    if (policy && slot >= 0) {
-        /* Classified on the prepare thread; the arena goes with it. */
-        cj = tg_arena_alloc(arena, sizeof(*cj));
-        if (cj) {
-            cj->ing = ing;
-            cj->slot = (unsigned)slot;
-            cj->policy = policy;
-            cj->msg = req.msg;
-        }
-    }
-    if (policy && !cj) {
-        /* Every pooled arena is busy (or none left for the job): classify
-         * here, on the loop. The stored bytes are the arena's, copied by
-         * the committer at submit. */
-        classify_into(ing, policy, req.msg, arena, &rec, 0);
-        atomic_fetch_add(&ing->stats->classified_loop, 1);
+    if (policy) {
+        classify_into(ing, policy, req.msg, arena, &rec);
+        atomic_fetch_add(&ing->stats->classified, 1);
     }
 
     job = malloc(sizeof(*job));
@@ -373,8 +273,7 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
     job->cb = cb;
     job->ctx = ctx;
 
-    rc = tg_committer_submit(ing->committer, &rec, cj ? classify_prepared : NULL, cj,
-                             ingest_committed, job);
+    rc = tg_committer_submit(ing->committer, &rec, ingest_committed, job);
     if (rc) {
         free(job);
         refuse(ing, sig, tr, 1);
@@ -385,11 +284,8 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
         result->status = rc;
         goto out;
     }
-    if (cj)
-        return 0; /* the prepare step owns the arena and the policy reference */
     result->status = 0;
 out:
-    give_arena(ing, slot);
     tg_rules_policy_unref(policy);
     return result->status;
 }

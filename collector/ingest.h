@@ -7,11 +7,10 @@
  * ingest, by the policy in force, and the classification is stored with
  * the raw record: the egress views read it instead of scanning again, and
  * the record's local retention is the shortest retention of the data
- * classes it carries. The scan runs on the committer's prepare thread,
- * not the loop: the decoded request stays in its own arena (one of a small
- * pool) until it is classified. When every pooled arena is busy the loop
- * classifies the request itself, which slows intake rather than refusing
- * it. A request that cannot be classified (a limit hit) is stored without a
+ * classes it carries. It runs on the loop, right after decoding, while the
+ * decoded request is still in cache (a separate classifying thread was
+ * measured slower, on two cores as on one: docs/architecture.md). A request
+ * that cannot be classified (a limit hit) is stored without a
  * classification and with the policy's shortest retention: fail closed,
  * and its egress view classifies it again (and fails closed again).
  *
@@ -48,13 +47,10 @@ typedef struct tg_ingest_options {
     size_t max_decompressed_bytes; /* bomb guard, default 64 MiB */
     size_t max_decode_bytes;       /* arena limit per request, default 256 MiB */
     tg_rules_slot *rules;          /* the residency policy; NULL: store unclassified */
-    unsigned classify_arenas; /* requests classified off the loop at once; default 3 */
-    int classify_inline;      /* classify on the loop thread (tests, benchmarks) */
 } tg_ingest_options;
 
 tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,
                             const tg_ingest_options *opt);
-/* After the committer is destroyed (its prepare steps use ingest's arenas). */
 void tg_ingest_destroy(tg_ingest *ing);
 
 /* Returned by tg_ingest_submit() when the request held nothing to store

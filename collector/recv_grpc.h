@@ -48,7 +48,8 @@ void tg_grpc_options_default(tg_grpc_options *o);
  * grpc-encoding header named the codec and the prefix flag was set). `msg`
  * is valid only during the call. */
 typedef void (*tg_grpc_export_fn)(void *data, tg_grpc_call *call, enum tg_signal sig,
-                                  enum tg_compression comp, const uint8_t *msg, size_t len);
+                                  enum tg_compression comp, const uint8_t *msg,
+                                  size_t len);
 
 tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
                                      const tg_grpc_options *opt, tg_grpc_export_fn fn,

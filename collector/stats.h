@@ -30,11 +30,10 @@ typedef struct tg_stats {
     _Atomic uint64_t connections_refused;
     _Atomic uint64_t timeouts;
     /* classification at ingest */
-    _Atomic uint64_t classified_prepare; /* on the committer's prepare thread */
-    _Atomic uint64_t classified_loop;    /* on the loop: every pooled arena was busy */
-    _Atomic uint64_t classify_failed;    /* stored unclassified, fail-closed retention */
-    _Atomic uint64_t classify_ns;        /* time spent classifying and encoding */
-    _Atomic uint64_t classify_findings;  /* classified values (spans of values) */
+    _Atomic uint64_t classified;        /* requests classified and stored so */
+    _Atomic uint64_t classify_failed;   /* stored unclassified, fail-closed retention */
+    _Atomic uint64_t classify_ns;       /* time spent classifying and encoding */
+    _Atomic uint64_t classify_findings; /* classified values (spans of values) */
 } tg_stats;
 
 void tg_stats_observe_commit(tg_stats *s, double seconds);

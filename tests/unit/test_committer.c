@@ -194,15 +194,6 @@ static int stored(tg_store *st, int id)
 
 /* --- tests ------------------------------------------------------------------ */
 
-/* Submissions pass the prepare thread before the writer sees them. The
- * batching tests hold the writer while requests queue, then check how it
- * groups them: give the prepare thread time to hand everything over
- * first (it needs microseconds; this waits 100 ms). */
-static void settle_prepare(void)
-{
-    usleep(100000);
-}
-
 static void test_submissions_complete_and_are_durable(void **state)
 {
     fixture *f = *state;
@@ -219,8 +210,7 @@ static void test_submissions_complete_and_are_durable(void **state)
         test_req r;
         req_make(&r, i, 2000 + (size_t)i);
         ctx[i] = (sub_ctx){&done, i};
-        assert_int_equal(tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx[i]),
-                         0);
+        assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx[i]), 0);
         /* The committer copied everything: the caller's buffers can go. */
         memset(r.data, 0xee, r.rec.len);
         req_free(&r);
@@ -268,14 +258,11 @@ static void test_group_commit_batches_queued_work(void **state)
     }
     /* The first goes alone; the writer is held while 49 more queue up,
      * then it takes all 49 in one transaction. */
-    assert_int_equal(tg_committer_submit(c, &r[0].rec, NULL, NULL, on_commit, &ctx[0]),
-                     0);
+    assert_int_equal(tg_committer_submit(c, &r[0].rec, on_commit, &ctx[0]), 0);
     sem_wait(&obs.entered);
     for (int i = 1; i < N; i++)
-        assert_int_equal(
-            tg_committer_submit(c, &r[i].rec, NULL, NULL, on_commit, &ctx[i]), 0);
+        assert_int_equal(tg_committer_submit(c, &r[i].rec, on_commit, &ctx[i]), 0);
     assert_true(tg_committer_pending_bytes(c) > 49 * 1000);
-    settle_prepare();
     sem_post(&obs.release);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(done.n, N);
@@ -308,13 +295,10 @@ static void test_batch_cap(void **state)
         req_make(&r[i], i, 4500); /* with its overhead, 3 fit in a batch */
         ctx[i] = (sub_ctx){&done, i};
     }
-    assert_int_equal(tg_committer_submit(c, &r[0].rec, NULL, NULL, on_commit, &ctx[0]),
-                     0);
+    assert_int_equal(tg_committer_submit(c, &r[0].rec, on_commit, &ctx[0]), 0);
     sem_wait(&obs.entered);
     for (int i = 1; i < N; i++)
-        assert_int_equal(
-            tg_committer_submit(c, &r[i].rec, NULL, NULL, on_commit, &ctx[i]), 0);
-    settle_prepare();
+        assert_int_equal(tg_committer_submit(c, &r[i].rec, on_commit, &ctx[i]), 0);
     sem_post(&obs.release);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(done.n, N);
@@ -346,12 +330,11 @@ static void test_busy_when_over_pending_bound(void **state)
         ctx[i] = (sub_ctx){&done, i};
 
     /* Bigger than the bound, but the committer is empty: accepted. */
-    assert_int_equal(tg_committer_submit(c, &big.rec, NULL, NULL, on_commit, &ctx[0]), 0);
+    assert_int_equal(tg_committer_submit(c, &big.rec, on_commit, &ctx[0]), 0);
     sem_wait(&obs.entered); /* written; its bytes count until completion */
     assert_true(tg_committer_pending_bytes(c) >= 50000);
     /* Anything more is refused at once, and its callback never runs. */
-    assert_int_equal(tg_committer_submit(c, &small.rec, NULL, NULL, on_commit, &ctx[1]),
-                     TG_EBUSY);
+    assert_int_equal(tg_committer_submit(c, &small.rec, on_commit, &ctx[1]), TG_EBUSY);
     sem_post(&obs.release);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(done.n, 1);
@@ -360,10 +343,8 @@ static void test_busy_when_over_pending_bound(void **state)
     assert_int_equal(stored(f->st, 2), 0);
 
     /* Room again: small ones fit side by side under the bound. */
-    assert_int_equal(tg_committer_submit(c, &small.rec, NULL, NULL, on_commit, &ctx[2]),
-                     0);
-    assert_int_equal(tg_committer_submit(c, &small2.rec, NULL, NULL, on_commit, &ctx[3]),
-                     0);
+    assert_int_equal(tg_committer_submit(c, &small.rec, on_commit, &ctx[2]), 0);
+    assert_int_equal(tg_committer_submit(c, &small2.rec, on_commit, &ctx[3]), 0);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(done.n, 3);
     assert_int_equal(done.failed, 0);
@@ -393,18 +374,16 @@ static void test_drain_completes_everything(void **state)
     req_make(&r, 0, 3000);
     for (int i = 0; i <= N; i++)
         ctx[i] = (sub_ctx){&done, i};
-    assert_int_equal(tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx[0]), 0);
+    assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx[0]), 0);
     sem_wait(&obs.entered);
     for (int i = 1; i < N; i++) {
         r.id[0][1] = (uint8_t)i;
         r.data[1] = (uint8_t)i;
-        assert_int_equal(tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx[i]),
-                         0);
+        assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx[i]), 0);
     }
     tg_committer_drain(c, on_drained, &done);
     /* Draining: refused, and done_cb never runs inside drain itself. */
-    assert_int_equal(tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx[N]),
-                     TG_ECLOSED);
+    assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx[N]), TG_ECLOSED);
     assert_int_equal(done.drained, 0);
     sem_post(&obs.release);
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -448,8 +427,7 @@ static void test_destroy_without_drain_completes(void **state)
         ctx[i] = (sub_ctx){&done, i};
         r.id[0][1] = (uint8_t)i;
         r.data[1] = (uint8_t)i;
-        assert_int_equal(tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx[i]),
-                         0);
+        assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx[i]), 0);
     }
     /* The writer flushes the queue before it exits; destroy runs the
      * callbacks the loop never got to. */
@@ -472,12 +450,10 @@ static void test_invalid_submission(void **state)
 
     req_make(&r, 0, 10);
     r.rec.signal = (enum tg_signal)9;
-    assert_int_equal(tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx),
-                     TG_EINVAL);
+    assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx), TG_EINVAL);
     r.rec.signal = TG_SIGNAL_LOGS;
     r.rec.index = NULL;
-    assert_int_equal(tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx),
-                     TG_EINVAL);
+    assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx), TG_EINVAL);
     assert_int_equal(tg_committer_pending_bytes(c), 0);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(done.n, 0);
@@ -487,33 +463,8 @@ static void test_invalid_submission(void **state)
     uv_run(&f->loop, UV_RUN_DEFAULT);
 }
 
-/* The prepare step: run on its own thread, once per submission, in
- * submission order, before the write; what it adds is stored. */
-typedef struct prep_log {
-    atomic_int n;
-    int order[64];
-    pthread_t thread;
-} prep_log;
-
-typedef struct prep_ctx {
-    prep_log *log;
-    int id;
-} prep_ctx;
-
-static void prep_step(void *ctx, tg_store_record *rec)
-{
-    prep_ctx *p = ctx;
-    int k = atomic_fetch_add(&p->log->n, 1);
-    char *cls = malloc(16);
-
-    p->log->order[k] = p->id;
-    p->log->thread = pthread_self();
-    snprintf(cls, 16, "cls-%d", p->id);
-    rec->cls = (const uint8_t *)cls;
-    rec->cls_len = strlen(cls);
-    rec->retention_sec = 60;
-}
-
+/* A classification given with the record is copied at submit and stored
+ * beside it, with its retention. */
 typedef struct cls_seen {
     int n;
     char cls[64][16];
@@ -532,87 +483,44 @@ static int cls_collect(void *ctx, const tg_store_item *it)
     return 0;
 }
 
-static void test_prepare_step(void **state)
-{
-    fixture *f = *state;
-    enum { N = 40 };
-    completions done = {0};
-    sub_ctx ctx[N];
-    prep_ctx pc[N];
-    prep_log log;
-    cls_seen seen = {0};
-    tg_committer *c = tg_committer_create(&f->loop, f->st, NULL, NULL, NULL);
-
-    atomic_init(&log.n, 0);
-    for (int i = 0; i < N; i++) {
-        test_req r;
-        req_make(&r, i, 500);
-        ctx[i] = (sub_ctx){&done, i};
-        pc[i] = (prep_ctx){&log, i};
-        if (i % 4 == 3) {
-            /* Classified by the caller: copied in at submit, no step. */
-            static const char given[] = "given";
-            r.rec.cls = (const uint8_t *)given;
-            r.rec.cls_len = 5;
-            assert_int_equal(
-                tg_committer_submit(c, &r.rec, NULL, NULL, on_commit, &ctx[i]), 0);
-        } else {
-            assert_int_equal(
-                tg_committer_submit(c, &r.rec, prep_step, &pc[i], on_commit, &ctx[i]), 0);
-        }
-        req_free(&r);
-    }
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(done.n, N);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(done.order[i], i);
-    assert_int_equal(atomic_load(&log.n), N - N / 4);
-    for (int k = 1; k < N - N / 4; k++)
-        assert_true(log.order[k] > log.order[k - 1]);
-    assert_false(pthread_equal(log.thread, pthread_self()));
-
-    assert_int_equal(tg_store_read_after(f->st, 0, 0, cls_collect, &seen), 0);
-    assert_int_equal(seen.n, N);
-    for (int i = 0; i < N; i++) {
-        char want[16];
-        if (i % 4 == 3)
-            snprintf(want, sizeof(want), "given");
-        else
-            snprintf(want, sizeof(want), "cls-%d", i);
-        assert_string_equal(seen.cls[i], want);
-        assert_int_equal(seen.expiry[i] != 0, i % 4 != 3);
-    }
-    tg_committer_drain(c, NULL, NULL);
-    tg_committer_destroy(c);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-}
-
-/* Destroyed without a drain: every accepted submission's step still runs
- * (so it can release what it holds), and every callback. */
-static void test_prepare_runs_on_destroy(void **state)
+static void test_classification_copied_and_stored(void **state)
 {
     fixture *f = *state;
     enum { N = 20 };
     completions done = {0};
     sub_ctx ctx[N];
-    prep_ctx pc[N];
-    prep_log log;
+    cls_seen seen = {0};
     tg_committer *c = tg_committer_create(&f->loop, f->st, NULL, NULL, NULL);
 
-    atomic_init(&log.n, 0);
     for (int i = 0; i < N; i++) {
         test_req r;
-        req_make(&r, i, 300);
+        char cls[16];
+        req_make(&r, i, 500);
         ctx[i] = (sub_ctx){&done, i};
-        pc[i] = (prep_ctx){&log, i};
-        assert_int_equal(
-            tg_committer_submit(c, &r.rec, prep_step, &pc[i], on_commit, &ctx[i]), 0);
+        snprintf(cls, sizeof(cls), "cls-%d", i);
+        if (i % 2) {
+            r.rec.cls = (const uint8_t *)cls;
+            r.rec.cls_len = strlen(cls);
+            r.rec.retention_sec = 60;
+        }
+        assert_int_equal(tg_committer_submit(c, &r.rec, on_commit, &ctx[i]), 0);
+        memset(cls, 'x', sizeof(cls)); /* copied: the caller's buffer can go */
         req_free(&r);
     }
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(done.n, N);
+    assert_int_equal(tg_store_read_after(f->st, 0, 0, cls_collect, &seen), 0);
+    assert_int_equal(seen.n, N);
+    for (int i = 0; i < N; i++) {
+        char want[16] = "";
+        if (i % 2)
+            snprintf(want, sizeof(want), "cls-%d", i);
+        assert_string_equal(seen.cls[i], want);
+        assert_int_equal(seen.expiry[i] != 0, i % 2);
+    }
+    tg_committer_drain(c, NULL, NULL);
     tg_committer_destroy(c);
     uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(atomic_load(&log.n), N);
-    assert_int_equal(done.n, N);
 }
 
 int main(void)
@@ -630,8 +538,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_without_drain_completes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_submission, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prepare_step, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prepare_runs_on_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_classification_copied_and_stored, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

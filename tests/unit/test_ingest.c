@@ -496,11 +496,11 @@ static uint8_t *view_from_stored(tg_rules_policy *p, const stored *st, int i, tg
     return buf;
 }
 
-static void check_classified(int inline_classify)
+static void check_classified(void)
 {
     tg_rules_policy *p = tr_policy(ingest_policy), *other;
     tg_rules_slot *slot = tg_rules_slot_create(p);
-    tg_ingest_options io = {.rules = slot, .classify_inline = inline_classify};
+    tg_ingest_options io = {.rules = slot};
     fixture *f = fixture_new_opt(0, NULL, NULL, &io);
     char *a = logs_json("order for ann@example.org shipped", "");
     char *b = logs_json("login ok", "{\"key\":\"token\",\"value\":{\"stringValue\":"
@@ -556,13 +556,7 @@ static void check_classified(int inline_classify)
                          TG_EVERSION);
     }
 
-    assert_int_equal(atomic_load(&f->stats.classified_prepare) +
-                         atomic_load(&f->stats.classified_loop),
-                     4);
-    if (inline_classify)
-        assert_int_equal(atomic_load(&f->stats.classified_loop), 4);
-    else
-        assert_int_equal(atomic_load(&f->stats.classified_prepare), 4);
+    assert_int_equal(atomic_load(&f->stats.classified), 4);
     assert_int_equal(atomic_load(&f->stats.classify_failed), 0);
     assert_true(atomic_load(&f->stats.classify_findings) >= 4);
 
@@ -578,16 +572,10 @@ static void check_classified(int inline_classify)
     tg_rules_policy_unref(other);
 }
 
-static void test_classified_at_ingest_off_loop(void **state)
+static void test_classified_at_ingest(void **state)
 {
     (void)state;
-    check_classified(0);
-}
-
-static void test_classified_at_ingest_on_loop(void **state)
-{
-    (void)state;
-    check_classified(1);
+    check_classified();
 }
 
 /* A request that cannot be classified (the findings limit) is stored with
@@ -653,8 +641,7 @@ int main(void)
         cmocka_unit_test(test_partial_success),
         cmocka_unit_test(test_empty_request_done_at_once),
         cmocka_unit_test(test_backpressure),
-        cmocka_unit_test(test_classified_at_ingest_off_loop),
-        cmocka_unit_test(test_classified_at_ingest_on_loop),
+        cmocka_unit_test(test_classified_at_ingest),
         cmocka_unit_test(test_classification_failure_fails_closed),
         cmocka_unit_test(test_no_policy_stores_unclassified),
     };
