@@ -1,6 +1,6 @@
 /* bench_rules: how fast the residency rules classify telemetry.
  *
- *   bench_rules [--rules FILE]... [--seconds N] [--only scan|pipeline]
+ *   bench_rules [--rules FILE]... [--seconds N] [--only scan|pipeline|classify]
  *               [--payload FILE]
  *
  * Loads the shipped policy (rules/default.yaml and its four packs, plus
@@ -355,7 +355,7 @@ int main(int argc, char **argv)
             payload = argv[++i];
         else {
             fprintf(stderr, "usage: bench_rules [--rules FILE]... [--seconds N] [--only "
-                            "scan|pipeline] [--payload FILE]\n");
+                            "scan|pipeline|classify] [--payload FILE]\n");
             return 2;
         }
     }
@@ -392,7 +392,7 @@ int main(int argc, char **argv)
            tg_rules_n_classes(p), nd);
 
     /* 1. scan throughput */
-    if (strcmp(only, "pipeline")) {
+    if (!strcmp(only, "") || !strcmp(only, "scan")) {
         tg_arena a;
         uint64_t bytes = 0, scanned = 0, findings = 0, values = 0;
         double t0, spent = 0, w0 = wall();
@@ -435,6 +435,8 @@ int main(int argc, char **argv)
     /* 2. spans/s through classification and three views; -2: classification
      * with the memo off */
     for (int pack = -2; pack < 2 && strcmp(only, "scan"); pack++) {
+        if (!strcmp(only, "classify") && pack != -1)
+            continue;
         tg_arena a;
         ProtobufCMessage *reqs[4];
         uint64_t spans = 0, per_req = 1000, scanned = 0, remembered = 0;
