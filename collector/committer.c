@@ -4,9 +4,9 @@
  *
  * Ownership: a submission is one malloc (the struct, then its index
  * arrays, service names, data and classification) owned by the committer
- * from submit until its callback has run on the loop thread. The committer itself is
- * freed in the async handle's close callback, so the loop must run once
- * more after tg_committer_destroy(). */
+ * from submit until its callback has run on the loop thread. The committer
+ * itself is freed in the async handle's close callback, so the loop must
+ * run once more after tg_committer_destroy(). */
 #include "committer.h"
 
 #include <pthread.h>

@@ -122,8 +122,9 @@ static int should_evict(const tg_store *st, const tg_store_totals *t, const MDB_
     return ingest < now && now - ingest > st->opt.max_age_sec;
 }
 
-/* Deletes every record whose class retention has ended (expiry <= now),
- * earliest expiry first, within the batch caps. */
+/* Deletes every record whose class retention has ended (expiry < now: like
+ * the age limit, a record is kept for exactly its retention), earliest
+ * expiry first, within the batch caps. */
 static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *t,
                   uint64_t now, uint64_t keep_from, size_t *n, size_t *keys, int *more)
 {

@@ -97,20 +97,52 @@ static void counts_are(tg_view_rules *vr, uint64_t stored, uint64_t unstored,
     assert_int_equal(st, stale);
 }
 
+/* Each test: policy A in the collector's slot, the view over it, and the
+ * classification ingest stored under A. */
+typedef struct fixture {
+    tg_rules_policy *pa;
+    tg_rules_slot *slot;
+    tg_view_rules vr;
+    uint8_t *cls;
+    size_t cls_len;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+
+    f->pa = tr_policy(policy_a);
+    f->slot = tg_rules_slot_create(f->pa);
+    f->vr.slot = f->slot;
+    f->vr.destination = "central";
+    pthread_mutex_init(&f->vr.mu, NULL);
+    f->cls = stored_cls(f->pa, &f->cls_len);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    free(f->cls);
+    pthread_mutex_destroy(&f->vr.mu);
+    tg_rules_slot_destroy(f->slot);
+    tg_rules_policy_unref(f->pa);
+    free(f);
+    return 0;
+}
+
 static void test_stored_classification_used(void **state)
 {
-    tg_rules_policy *pa = tr_policy(policy_a);
-    tg_rules_slot *slot = tg_rules_slot_create(pa);
-    tg_view_rules vr = {.slot = slot, .destination = "central"};
+    fixture *f = *state;
     tg_egress_tally tally;
-    size_t cls_len, l1, l2;
-    uint8_t *cls = stored_cls(pa, &cls_len), *v1, *v2;
+    size_t l1, l2;
+    uint8_t *v1, *v2;
 
-    (void)state;
-    pthread_mutex_init(&vr.mu, NULL);
     tg_egress_tally_reset(&tally);
-    v1 = view(&vr, cls, cls_len, &l1, &tally);
-    counts_are(&vr, 1, 0, 0);
+    v1 = view(&f->vr, f->cls, f->cls_len, &l1, &tally);
+    counts_are(&f->vr, 1, 0, 0);
     assert_false(tr_contains(v1, l1, EMAIL));
     assert_true(tr_contains(v1, l1, "[REDACTED:pii.email]"));
     assert_int_equal(tally.n, 1);
@@ -118,41 +150,30 @@ static void test_stored_classification_used(void **state)
     assert_string_equal(tally.e[0].action, "redact");
 
     /* Nothing stored: classified here, and the same bytes leave. */
-    v2 = view(&vr, NULL, 0, &l2, NULL);
-    counts_are(&vr, 1, 1, 0);
+    v2 = view(&f->vr, NULL, 0, &l2, NULL);
+    counts_are(&f->vr, 1, 1, 0);
     assert_int_equal(l1, l2);
     assert_memory_equal(v1, v2, l1);
     free(v1);
     free(v2);
-    free(cls);
-    pthread_mutex_destroy(&vr.mu);
-    tg_rules_slot_destroy(slot);
-    tg_rules_policy_unref(pa);
 }
 
 /* After a reload the stored classification (policy A's) is not used: the
  * request is classified under policy B, whose class and action apply. */
 static void test_other_policy_classified_again(void **state)
 {
-    tg_rules_policy *pa = tr_policy(policy_a), *pb = tr_policy(policy_b);
-    tg_rules_slot *slot = tg_rules_slot_create(pa);
-    tg_view_rules vr = {.slot = slot, .destination = "central"};
-    size_t cls_len, l;
-    uint8_t *cls = stored_cls(pa, &cls_len), *v;
+    fixture *f = *state;
+    tg_rules_policy *pb = tr_policy(policy_b);
+    size_t l;
+    uint8_t *v;
 
-    (void)state;
-    pthread_mutex_init(&vr.mu, NULL);
-    tg_rules_slot_swap(slot, pb);
-    v = view(&vr, cls, cls_len, &l, NULL);
-    counts_are(&vr, 0, 0, 1);
+    tg_rules_slot_swap(f->slot, pb);
+    v = view(&f->vr, f->cls, f->cls_len, &l, NULL);
+    counts_are(&f->vr, 0, 0, 1);
     assert_false(tr_contains(v, l, EMAIL));
     assert_false(tr_contains(v, l, "tok-123"));  /* policy B's class, which A lacked */
     assert_false(tr_contains(v, l, "REDACTED")); /* B drops */
     free(v);
-    free(cls);
-    pthread_mutex_destroy(&vr.mu);
-    tg_rules_slot_destroy(slot);
-    tg_rules_policy_unref(pa);
     tg_rules_policy_unref(pb);
 }
 
@@ -160,36 +181,30 @@ static void test_other_policy_classified_again(void **state)
  * request is classified again. */
 static void test_damaged_classification_classified_again(void **state)
 {
-    tg_rules_policy *pa = tr_policy(policy_a);
-    tg_rules_slot *slot = tg_rules_slot_create(pa);
-    tg_view_rules vr = {.slot = slot, .destination = "central"};
-    size_t cls_len, l;
-    uint8_t *cls = stored_cls(pa, &cls_len), *v;
+    fixture *f = *state;
+    size_t l;
+    uint8_t *v;
 
-    (void)state;
-    pthread_mutex_init(&vr.mu, NULL);
-    v = view(&vr, cls, cls_len - 3, &l, NULL); /* truncated */
-    counts_are(&vr, 0, 0, 1);
+    v = view(&f->vr, f->cls, f->cls_len - 3, &l, NULL); /* truncated */
+    counts_are(&f->vr, 0, 0, 1);
     assert_false(tr_contains(v, l, EMAIL));
     assert_true(tr_contains(v, l, "[REDACTED:pii.email]"));
     free(v);
-    cls[0] ^= 0xff; /* bad magic */
-    v = view(&vr, cls, cls_len, &l, NULL);
-    counts_are(&vr, 0, 0, 2);
+    f->cls[0] ^= 0xff; /* bad magic */
+    v = view(&f->vr, f->cls, f->cls_len, &l, NULL);
+    counts_are(&f->vr, 0, 0, 2);
     assert_false(tr_contains(v, l, EMAIL));
     free(v);
-    free(cls);
-    pthread_mutex_destroy(&vr.mu);
-    tg_rules_slot_destroy(slot);
-    tg_rules_policy_unref(pa);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stored_classification_used),
-        cmocka_unit_test(test_other_policy_classified_again),
-        cmocka_unit_test(test_damaged_classification_classified_again),
+        cmocka_unit_test_setup_teardown(test_stored_classification_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_policy_classified_again, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_classification_classified_again,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
