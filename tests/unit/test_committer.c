@@ -476,7 +476,8 @@ static int cls_collect(void *ctx, const tg_store_item *it)
     cls_seen *c = ctx;
 
     assert_true(c->n < 64 && it->cls_len < 16);
-    memcpy(c->cls[c->n], it->cls, it->cls_len);
+    if (it->cls_len)
+        memcpy(c->cls[c->n], it->cls, it->cls_len);
     c->cls[c->n][it->cls_len] = 0;
     c->expiry[c->n] = it->expiry_sec;
     c->n++;
