@@ -20,6 +20,10 @@ struct tg_ingest {
     tg_stats *stats;
     tg_ingest_options opt;
     tg_arena arena;
+    /* "classification failed" is logged at most every 10 s, with how many
+     * were not logged in between (the counter on /metrics has them all). */
+    uint64_t classify_warned_ns;
+    uint64_t classify_unlogged;
 };
 
 /* What a submission needs once its commit completes. */
@@ -122,9 +126,17 @@ static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
         rec->cls_len = 0;
         rec->retention_sec = class_retention(p, NULL);
         atomic_fetch_add(&ing->stats->classify_failed, 1);
-        tg_warn(
-            "classification failed at ingest, stored with the shortest class retention",
-            "signal=%s err=%s", tg_signal_name(rec->signal), tg_err_name(rc));
+        if (!ing->classify_warned_ns || t0 - ing->classify_warned_ns >= 10000000000ull) {
+            tg_warn("classification failed at ingest, stored with the shortest class "
+                    "retention",
+                    "signal=%s err=%s unlogged_since_last=%llu",
+                    tg_signal_name(rec->signal), tg_err_name(rc),
+                    (unsigned long long)ing->classify_unlogged);
+            ing->classify_warned_ns = t0;
+            ing->classify_unlogged = 0;
+        } else {
+            ing->classify_unlogged++;
+        }
     } else {
         rec->cls = enc;
         rec->cls_len = len;

@@ -606,6 +606,9 @@ static void test_classification_failure_fails_closed(void **state)
     assert_int_equal(st.cls_len[0], 0);
     assert_int_equal(st.expiry[0], st.ingest[0] + 3600);
     assert_int_equal(atomic_load(&f->stats.classify_failed), 1);
+    /* Every failure is counted (the log says it once per 10 s). */
+    submit_json(f, TG_SIGNAL_LOGS, a);
+    assert_int_equal(atomic_load(&f->stats.classify_failed), 2);
     stored_free(&st);
     free(a);
     fixture_free(f);
