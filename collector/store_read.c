@@ -51,6 +51,7 @@ typedef struct reader {
     tg_store_visit_cb cb;
     void *ctx;
     int stopped;
+    uint64_t now; /* unix s, for class-retention expiry */
 } reader;
 
 static int reader_begin(tg_store *st, reader *r, tg_store_visit_cb cb, void *ctx)
@@ -61,6 +62,7 @@ static int reader_begin(tg_store *st, reader *r, tg_store_visit_cb cb, void *ctx
     r->st = st;
     r->cb = cb;
     r->ctx = ctx;
+    r->now = tg_store__now(st);
     map_rdlock(st);
     if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn))) {
         map_unlock(st);
@@ -122,6 +124,10 @@ static int visit_seq(reader *r, uint64_t seq, const visit_filter *f)
         tg_warn("store skipping corrupt record", "seq=%llu", (unsigned long long)seq);
         return 0;
     }
+    /* Past its class retention, a record is as good as deleted: reads do
+     * not wait for the retention pass (at most 10 s away) to miss it. */
+    if (rv.expiry_sec && rv.expiry_sec < r->now)
+        return 0;
     if (f->signal >= 0 && (int)rv.signal != f->signal)
         return 0;
     if (f->check_time && (rv.t_min > f->t_to || rv.t_max < f->t_from))

@@ -778,6 +778,15 @@ static void test_class_retention(void **state)
     assert_int_equal(tg_store_get_stats(st, &s), 0);
     assert_int_equal(s.expiring_records, 3);
 
+    /* Reads stop seeing a record the second its retention ends, before the
+     * retention pass deletes it. */
+    clk.now = 1000050;
+    assert_int_equal(count_trace(st, 2), 1);
+    clk.now = 1000051;
+    assert_int_equal(count_trace(st, 2), 0);
+    assert_int_equal(count_trace(st, 0), 1);
+    clk.now = 1000000;
+
     /* Exactly its retention old is kept; a second more is not. */
     assert_int_equal(tg_store_evict(st, 1000050), 0);
     assert_int_equal(tg_store_get_stats(st, &s), 0);
