@@ -15,18 +15,18 @@
 #define TG_CONFIG_MAX_RULES 16
 
 typedef struct tg_collector_config {
-    char site[64];                   /* site: */
-    char data_dir[1024];             /* data_dir: */
-    char log_level[16];              /* log.level: debug|info|warn|error */
+    char site[64];       /* site: */
+    char data_dir[1024]; /* data_dir: */
+    char log_level[16];  /* log.level: debug|info|warn|error */
 
-    char otlp_grpc_listen[128];      /* receivers.otlp_grpc.listen */
+    char otlp_grpc_listen[128]; /* receivers.otlp_grpc.listen */
     uint32_t grpc_max_concurrent_streams;
     uint64_t grpc_max_message_bytes;
     uint64_t grpc_max_connections;
     uint64_t grpc_idle_timeout_ms;
     uint64_t grpc_request_timeout_ms;
 
-    char otlp_http_listen[128];      /* receivers.otlp_http.listen */
+    char otlp_http_listen[128]; /* receivers.otlp_http.listen */
     uint64_t http_max_body_bytes;
     uint64_t http_max_buffered_body_bytes;
     uint64_t http_max_connections;
@@ -34,7 +34,7 @@ typedef struct tg_collector_config {
     uint64_t http_body_timeout_ms;
     uint64_t http_idle_timeout_ms;
 
-    char api_listen[128];            /* api.listen */
+    char api_listen[128]; /* api.listen */
 
     uint64_t store_max_bytes;        /* store.max_bytes (0 = unlimited) */
     uint64_t store_max_age_sec;      /* store.max_age (0 = keep) */
@@ -48,8 +48,8 @@ typedef struct tg_collector_config {
 
     char rules_files[TG_CONFIG_MAX_RULES][1024]; /* rules: [FILE, ...] */
     size_t n_rules_files;
-    char central_url[1024];          /* central.url */
-    char central_token_file[1024];   /* central.token_file */
+    char central_url[1024];        /* central.url */
+    char central_token_file[1024]; /* central.token_file */
 } tg_collector_config;
 
 void tg_config_defaults(tg_collector_config *cfg);

@@ -8,8 +8,8 @@
  *
  * Limits, each answered with a clear status and message, never a crash:
  * too many connections (503 then close), request bodies beyond the
- * server-wide buffer budget (503 + Retry-After then close), header timeout and body timeout
- * (408 then close), body too large (413), header section too large (431),
+ * server-wide buffer budget (503 + Retry-After then close), header timeout and body
+ * timeout (408 then close), body too large (413), header section too large (431),
  * malformed framing (400 then close). */
 #ifndef TG_HTTP_H
 #define TG_HTTP_H
@@ -22,12 +22,12 @@ typedef struct tg_http_server tg_http_server;
 typedef struct tg_http_request tg_http_request;
 
 typedef struct tg_http_options {
-    size_t max_connections;     /* default 1024 */
-    size_t max_body_bytes;      /* default 16 MiB */
-    size_t max_header_bytes;    /* default 64 KiB */
-    uint64_t header_timeout_ms; /* default 10 s: whole header section */
-    uint64_t body_timeout_ms;   /* default 30 s: whole body */
-    uint64_t idle_timeout_ms;   /* default 120 s: keep-alive idle */
+    size_t max_connections;         /* default 1024 */
+    size_t max_body_bytes;          /* default 16 MiB */
+    size_t max_header_bytes;        /* default 64 KiB */
+    uint64_t header_timeout_ms;     /* default 10 s: whole header section */
+    uint64_t body_timeout_ms;       /* default 30 s: whole body */
+    uint64_t idle_timeout_ms;       /* default 120 s: keep-alive idle */
     size_t max_buffered_body_bytes; /* all connections' body buffers together,
                                        default 256 MiB; beyond: 503 + Retry-After */
 } tg_http_options;
@@ -52,7 +52,7 @@ int tg_http_server_port(const tg_http_server *s);
 void tg_http_server_stop(tg_http_server *s, void (*done_cb)(void *ctx), void *ctx);
 
 /* Request accessors. Strings are not NUL-terminated unless stated. */
-const char *tg_http_method(const tg_http_request *r);     /* "GET", NUL-terminated */
+const char *tg_http_method(const tg_http_request *r); /* "GET", NUL-terminated */
 const char *tg_http_path(const tg_http_request *r, size_t *len);  /* without query */
 const char *tg_http_query(const tg_http_request *r, size_t *len); /* after '?', or NULL */
 /* Header value by case-insensitive name, or NULL. */

@@ -138,7 +138,8 @@ static void explain(vstate *v, const tg_finding *f, const tg_action_spec *spec, 
         ch.rule = "(limits)";
     } else {
         /* removed as unclassified: the destination's `unclassified` entry */
-        const tg_loc *l = v->d->unclassified_loc.line ? &v->d->unclassified_loc : &v->d->loc;
+        const tg_loc *l =
+            v->d->unclassified_loc.line ? &v->d->unclassified_loc : &v->d->loc;
         snprintf(rbuf, sizeof(rbuf), "%s:%u", l->file, l->line);
         ch.rule = rbuf;
     }

@@ -28,7 +28,8 @@ static int port;
 
 static const char *good_json =
     "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
-    "\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\",\"name\":\"a\"},"
+    "\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\",\"name\":\"a\"}"
+    ","
     "{\"traceId\":\"\",\"spanId\":\"0102030405060709\",\"name\":\"bad\"}]}]}]}";
 
 static void on_stop(uv_async_t *h)
@@ -68,7 +69,8 @@ static int setup(void **state)
     rx.retry_after_sec = 3;
     tg_http_options_default(&ho);
     ho.max_body_bytes = 4 << 20;
-    server = tg_http_server_start(&loop, "127.0.0.1:0", &ho, tg_receivers_http, &rx, &err);
+    server =
+        tg_http_server_start(&loop, "127.0.0.1:0", &ho, tg_receivers_http, &rx, &err);
     assert_non_null(server);
     port = tg_http_server_port(server);
     uv_async_init(&loop, &stop_async, on_stop);
@@ -110,8 +112,8 @@ static size_t collect(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-static response post(const char *path, const char *ctype, const char *cenc, const void *body,
-                     size_t len)
+static response post(const char *path, const char *ctype, const char *cenc,
+                     const void *body, size_t len)
 {
     response r = {0};
     char url[256], h1[128], h2[128];
@@ -151,7 +153,8 @@ static void response_free(response *r)
 
 static void test_json_partial_success(void **state)
 {
-    response r = post("/v1/traces", "application/json", NULL, good_json, strlen(good_json));
+    response r =
+        post("/v1/traces", "application/json", NULL, good_json, strlen(good_json));
 
     (void)state;
     assert_int_equal(r.status, 200);
@@ -173,7 +176,8 @@ static void test_protobuf_ok_and_empty(void **state)
 
 static void test_bad_json_400_with_status(void **state)
 {
-    response r = post("/v1/traces", "application/json", NULL, "{\"resourceSpans\":[}", 19);
+    response r =
+        post("/v1/traces", "application/json", NULL, "{\"resourceSpans\":[}", 19);
 
     (void)state;
     assert_int_equal(r.status, 400);
@@ -185,7 +189,8 @@ static void test_bad_json_400_with_status(void **state)
 static void test_bad_protobuf_400(void **state)
 {
     const char junk[] = "\x0a\xff\xff\xff\xff\x0f";
-    response r = post("/v1/metrics", "application/x-protobuf", NULL, junk, sizeof(junk) - 1);
+    response r =
+        post("/v1/metrics", "application/x-protobuf", NULL, junk, sizeof(junk) - 1);
     Google__Rpc__Status *st;
 
     (void)state;
@@ -240,8 +245,11 @@ static void test_routes(void **state)
 static void test_counts(void **state)
 {
     (void)state;
-    assert_true(atomic_load(&stats.items_accepted[TG_SIGNAL_TRACES][TG_TRANSPORT_HTTP]) >= 1);
-    assert_true(atomic_load(&stats.requests_refused_bad[TG_SIGNAL_TRACES][TG_TRANSPORT_HTTP]) >= 1);
+    assert_true(atomic_load(&stats.items_accepted[TG_SIGNAL_TRACES][TG_TRANSPORT_HTTP]) >=
+                1);
+    assert_true(
+        atomic_load(&stats.requests_refused_bad[TG_SIGNAL_TRACES][TG_TRANSPORT_HTTP]) >=
+        1);
 }
 
 int main(void)

@@ -243,14 +243,13 @@ static void test_urls_and_sql(void **state)
 {
     tg_arena a;
     char *out;
-    const char *attrs =
-        "[" S("url.full", "https://shop.example/"
-                          "cb?session_token=abc123&email=ann%40example."
-                          "com&q=shoes") "," S("db.statement",
-                                               "SELECT * FROM t WHERE name = 'Ann' AND "
-                                               "id = 42") "," S("note",
-                                                                "price = 'free' and 42 "
-                                                                "items") "]";
+    const char *attrs = "[" S(
+        "url.full", "https://shop.example/"
+                    "cb?session_token=abc123&email=ann%40example."
+                    "com&q=shoes") "," S("db.statement",
+                                         "SELECT * FROM t WHERE name = 'Ann' AND "
+                                         "id = 42") "," S("note", "price = 'free' and 42 "
+                                                                  "items") "]";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
@@ -299,12 +298,14 @@ static void test_resource_conditions(void **state)
                                                                        "\"b@example."
                                                                        "com\"},"
                                                                        "\"attributes\":"
-                                                                       "[" S("acct", "A-"
-                                                                                     "2") "," S(
-                                                                           "x",
-                                                                           "X-2") "]}]}"
-                                                                                  "]}]"
-                                                                                  "}";
+                                                                       "[" S(
+                                                                           "acct",
+                                                                           "A-"
+                                                                           "2") "," S("x",
+                                                                                      "X-"
+                                                                                      "2") "]}]}"
+                                                                                           "]}]"
+                                                                                           "}";
 
     (void)state;
     tg_arena_init(&a, 0, 0);

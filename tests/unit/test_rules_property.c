@@ -302,7 +302,8 @@ static AV *random_value(gen *g, unsigned depth)
             v->int_value = strtoll(digits, NULL, 10);
         } else {
             /* 16-digit Visa numbers are below 2^53: exact as a double */
-            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+            v->value_case =
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
             v->double_value = (double)strtoll(digits, NULL, 10);
         }
         break;
