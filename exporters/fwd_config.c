@@ -429,62 +429,77 @@ double tg_cost_hourly(const tg_cost_model *m)
     return h;
 }
 
+/* The meters a cost record can carry: FOCUS units, the SKU, and which of
+ * the model's prices applies (tg_cost_price works the amount out). */
+enum meter_price {
+    PRICE_CPU,
+    PRICE_GPU,
+    PRICE_GB_INGESTED,
+    PRICE_GB_STORED,
+    PRICE_GB_FORWARDED,
+    PRICE_INPUT_TOKENS,
+    PRICE_OUTPUT_TOKENS,
+};
+
+static const struct meter_def {
+    const char *meter, *consumed_unit, *pricing_unit, *sku_id;
+    double per_pricing_unit;
+    enum meter_price price;
+} meters[] = {
+    {"cpu-seconds", "s", "CPU-hour", "cpu-hour", 3600, PRICE_CPU},
+    {"gpu-seconds", "s", "GPU-hour", "gpu-hour", 3600, PRICE_GPU},
+    {"telemetry-ingested", "By", "GB", "telemetry-ingest-gb", 1e9, PRICE_GB_INGESTED},
+    {"telemetry-stored", "By", "GB", "telemetry-storage-gb", 1e9, PRICE_GB_STORED},
+    {"telemetry-forwarded", "By", "GB", "telemetry-egress-gb", 1e9, PRICE_GB_FORWARDED},
+    {"gen_ai-input-tokens", "{token}", "1K tokens", "gen_ai-input-1k-tokens", 1000,
+     PRICE_INPUT_TOKENS},
+    {"gen_ai-output-tokens", "{token}", "1K tokens", "gen_ai-output-1k-tokens", 1000,
+     PRICE_OUTPUT_TOKENS},
+};
+
 int tg_cost_price(const tg_cost_model *m, const char *meter, tg_meter_price *out)
 {
+    const struct meter_def *d = NULL;
+    int amortised = m->kind == TG_COST_AMORTISED;
     double hourly = tg_cost_hourly(m);
     double share = m->gpus > 0 ? m->gpu_share : 0;
 
     memset(out, 0, sizeof(*out));
-    if (strcmp(meter, "cpu-seconds") == 0) {
-        out->consumed_unit = "s";
-        out->pricing_unit = "CPU-hour";
-        out->per_pricing_unit = 3600;
-        out->sku_id = "cpu-hour";
-        if (m->kind == TG_COST_AMORTISED)
-            out->unit_price = m->cpus > 0 ? hourly * (1 - share) / m->cpus : 0;
-        else
-            out->unit_price = m->cpu_hour;
-    } else if (strcmp(meter, "gpu-seconds") == 0) {
-        out->consumed_unit = "s";
-        out->pricing_unit = "GPU-hour";
-        out->per_pricing_unit = 3600;
-        out->sku_id = "gpu-hour";
-        if (m->kind == TG_COST_AMORTISED)
-            out->unit_price = m->gpus > 0 ? hourly * share / m->gpus : 0;
-        else
-            out->unit_price = m->gpu_hour;
-    } else if (strcmp(meter, "telemetry-ingested") == 0) {
-        out->consumed_unit = "By";
-        out->pricing_unit = "GB";
-        out->per_pricing_unit = 1e9;
-        out->sku_id = "telemetry-ingest-gb";
-        out->unit_price = m->gb_ingested;
-    } else if (strcmp(meter, "telemetry-stored") == 0) {
-        out->consumed_unit = "By";
-        out->pricing_unit = "GB";
-        out->per_pricing_unit = 1e9;
-        out->sku_id = "telemetry-storage-gb";
-        out->unit_price = m->gb_stored;
-    } else if (strcmp(meter, "telemetry-forwarded") == 0) {
-        out->consumed_unit = "By";
-        out->pricing_unit = "GB";
-        out->per_pricing_unit = 1e9;
-        out->sku_id = "telemetry-egress-gb";
-        out->unit_price = m->gb_forwarded;
-    } else if (strcmp(meter, "gen_ai-input-tokens") == 0) {
-        out->consumed_unit = "{token}";
-        out->pricing_unit = "1K tokens";
-        out->per_pricing_unit = 1000;
-        out->sku_id = "gen_ai-input-1k-tokens";
-        out->unit_price = m->kind == TG_COST_AMORTISED ? 0 : m->input_tokens_1k;
-    } else if (strcmp(meter, "gen_ai-output-tokens") == 0) {
-        out->consumed_unit = "{token}";
-        out->pricing_unit = "1K tokens";
-        out->per_pricing_unit = 1000;
-        out->sku_id = "gen_ai-output-1k-tokens";
-        out->unit_price = m->kind == TG_COST_AMORTISED ? 0 : m->output_tokens_1k;
-    } else {
+    for (size_t i = 0; i < sizeof(meters) / sizeof(meters[0]) && !d; i++)
+        if (strcmp(meter, meters[i].meter) == 0)
+            d = &meters[i];
+    if (!d)
         return TG_ENOT_FOUND;
+    out->consumed_unit = d->consumed_unit;
+    out->pricing_unit = d->pricing_unit;
+    out->per_pricing_unit = d->per_pricing_unit;
+    out->sku_id = d->sku_id;
+    switch (d->price) {
+    case PRICE_CPU:
+        out->unit_price = !amortised    ? m->cpu_hour
+                          : m->cpus > 0 ? hourly * (1 - share) / m->cpus
+                                        : 0;
+        break;
+    case PRICE_GPU:
+        out->unit_price = !amortised    ? m->gpu_hour
+                          : m->gpus > 0 ? hourly * share / m->gpus
+                                        : 0;
+        break;
+    case PRICE_GB_INGESTED:
+        out->unit_price = m->gb_ingested;
+        break;
+    case PRICE_GB_STORED:
+        out->unit_price = m->gb_stored;
+        break;
+    case PRICE_GB_FORWARDED:
+        out->unit_price = m->gb_forwarded;
+        break;
+    case PRICE_INPUT_TOKENS:
+        out->unit_price = amortised ? 0 : m->input_tokens_1k;
+        break;
+    case PRICE_OUTPUT_TOKENS:
+        out->unit_price = amortised ? 0 : m->output_tokens_1k;
+        break;
     }
     return 0;
 }
