@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_time.h"
 
 typedef struct tg_submission {
     struct tg_submission *next;
@@ -61,10 +61,7 @@ struct tg_committer {
 
 static double now_sec(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)tg_mono_ns() / 1e9;
 }
 
 /* The async handle holds the loop open only while work is outstanding, so

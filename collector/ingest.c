@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_rules.h"
+#include "tg_time.h"
 
 struct tg_ingest {
     tg_committer *committer;
@@ -68,14 +68,6 @@ void tg_ingest_destroy(tg_ingest *ing)
 
 /* ---- classification --------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The shortest non-zero class retention among `cls`'s classes, or among all
  * of the policy's classes when there is no classification (fail closed). */
 static uint64_t class_retention(const tg_rules_policy *p,
@@ -113,7 +105,7 @@ static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
     tg_rules_classify_stats cs;
     uint8_t *enc = NULL;
     size_t len = 0;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = tg_mono_ns();
     int rc;
 
     rc = tg_rules_classify(p, msg, arena, &c);
@@ -144,7 +136,7 @@ static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
         tg_rules_classification_stats(c, &cs);
         atomic_fetch_add(&ing->stats->classify_findings, cs.findings);
     }
-    atomic_fetch_add(&ing->stats->classify_ns, mono_ns() - t0);
+    atomic_fetch_add(&ing->stats->classify_ns, tg_mono_ns() - t0);
 }
 
 static void ingest_committed(void *ctx, int status)

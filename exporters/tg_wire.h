@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "tg_arena.h"
+#include "tg_time.h"
 #include "tollgate/v1/forward.pb-c.h"
 
 #define TG_PROTOCOL_MIN 1
@@ -54,7 +55,5 @@ void tg_hex(const uint8_t *p, size_t n, char *out);
 uint64_t tg_fwd_now_ns(void);
 /* The skew in effect (ns), 0 without the hook. */
 int64_t tg_fwd_clock_skew_ns(void);
-/* Monotonic clock, ns. */
-uint64_t tg_mono_ns(void);
 
 #endif

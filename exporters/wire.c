@@ -225,11 +225,3 @@ uint64_t tg_fwd_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
            (uint64_t)tg_fwd_clock_skew_ns();
 }
-
-uint64_t tg_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
