@@ -308,8 +308,10 @@ static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb,
 {
     source *s = ctx;
     for (uint64_t seq = after + 1; seq <= s->n && max > 0; seq++, max--) {
-        tg_fwd_record r = {seq, TG_SIGNAL_TRACES, s->req[seq - 1], s->len[seq - 1], NULL,
-                           0};
+        tg_fwd_record r = {.seq = seq,
+                           .signal = TG_SIGNAL_TRACES,
+                           .data = s->req[seq - 1],
+                           .len = s->len[seq - 1]};
         if (cb(cbctx, &r))
             break;
     }

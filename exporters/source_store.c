@@ -23,28 +23,14 @@ struct tg_fwd_store_source {
  * are kept short (READ_IN_TXN records, a few milliseconds). */
 #define READ_IN_TXN 8
 
-typedef struct read_ctx {
-    tg_fwd_visit_cb cb;
-    void *ctx;
-} read_ctx;
-
-static int on_item(void *ctx, const tg_store_item *it)
-{
-    read_ctx *rc = ctx;
-    tg_fwd_record r = {it->seq, it->signal, it->data, it->len, it->cls, it->cls_len};
-
-    return rc->cb(rc->ctx, &r);
-}
-
 static int store_read(void *src, uint64_t after, size_t max, tg_fwd_visit_cb cb,
                       void *ctx)
 {
     tg_fwd_store_source *s = src;
-    read_ctx rc = {cb, ctx};
 
     if (max > READ_IN_TXN)
         max = READ_IN_TXN;
-    return tg_store_read_after(s->st, after, max, on_item, &rc);
+    return tg_store_read_after(s->st, after, max, cb, ctx);
 }
 
 static uint64_t store_last(void *src)

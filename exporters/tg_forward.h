@@ -23,22 +23,17 @@
 #include <stdint.h>
 
 #include "tg_fwd_config.h"
+#include "store.h"
 #include "tg_otlp.h"
 #include "tg_view.h"
 
 typedef struct tg_forwarder tg_forwarder;
 
-/* A committed record: the protobuf Export*ServiceRequest as stored, and
- * the residency classification stored with it at ingest (NULL when none:
- * the view then classifies itself). Valid during the visit only. */
-typedef struct tg_fwd_record {
-    uint64_t seq;
-    enum tg_signal signal;
-    const uint8_t *data;
-    size_t len;
-    const uint8_t *cls;
-    size_t cls_len;
-} tg_fwd_record;
+/* A committed record as the store's tail reader gives it (store.h): the
+ * protobuf Export*ServiceRequest as stored, and the residency
+ * classification stored with it at ingest (NULL when none: the view then
+ * classifies itself). Valid during the visit only. */
+typedef tg_store_item tg_fwd_record;
 
 /* Visitor for committed records. Return non-zero to stop. */
 typedef int (*tg_fwd_visit_cb)(void *ctx, const tg_fwd_record *r);

@@ -49,8 +49,10 @@ static int src_read(void *ctx, uint64_t after, size_t max, tg_fwd_visit_cb cb,
     n = s->n;
     pthread_mutex_unlock(&s->mu);
     for (uint64_t seq = after + 1; seq <= n && max > 0; seq++, max--) {
-        tg_fwd_record r = {
-            seq, s->v[seq - 1].sig, s->v[seq - 1].data, s->v[seq - 1].len, NULL, 0};
+        tg_fwd_record r = {.seq = seq,
+                           .signal = s->v[seq - 1].sig,
+                           .data = s->v[seq - 1].data,
+                           .len = s->v[seq - 1].len};
         if (cb(cbctx, &r))
             break;
     }
