@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "tg_err.h"
-#include "tg_forward.h"
+#include "tg_wire.h"
 #include "tg_yaml.h"
 
 int tg_site_name_ok(const char *name, size_t len)
@@ -98,7 +98,7 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
             snprintf(full, sizeof(full), "%s", tf);
         else
             snprintf(full, sizeof(full), "%s/%s", dir, tf);
-        if (tg_forwarder_read_token(full, e->token, sizeof(e->token)) != 0) {
+        if (tg_wire_read_token(full, e->token, sizeof(e->token)) != 0) {
             rc = tg_yaml_error(
                 err, errlen, path, x,
                 "cannot read a token from %s (missing, empty or not printable)", full);

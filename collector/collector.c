@@ -15,8 +15,8 @@
 #include <time.h>
 #include <uv.h>
 
-#include "../cmd/commands.h"
 #include "api.h"
+#include "collector.h"
 #include "committer.h"
 #include "ingest.h"
 #include "receivers.h"
@@ -390,7 +390,7 @@ static char *fwd_status(void *ctx)
     return c->fwd ? tg_forwarder_status_json(tg_forward_link_forwarder(c->fwd)) : NULL;
 }
 
-int tg_cmd_collector(int argc, char **argv)
+int tg_collector_main(int argc, char **argv)
 {
     static collector c; /* one per process; static keeps it off the stack */
     tg_store_options sopt;

@@ -314,31 +314,6 @@ static int64_t cert_not_after(const char *path)
     return t;
 }
 
-int tg_forwarder_read_token(const char *path, char *out, size_t cap)
-{
-    FILE *fp = fopen(path, "r");
-    size_t n, a = 0;
-
-    if (!fp)
-        return TG_EIO;
-    n = fread(out, 1, cap - 1, fp);
-    if (!feof(fp) && n == cap - 1) {
-        fclose(fp);
-        return TG_EINVAL;
-    }
-    fclose(fp);
-    out[n] = '\0';
-    while (n > 0 && isspace((unsigned char)out[n - 1]))
-        out[--n] = '\0';
-    while (a < n && isspace((unsigned char)out[a]))
-        a++;
-    memmove(out, out + a, n - a + 1);
-    for (size_t i = 0; out[i]; i++)
-        if ((unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e)
-            return TG_EINVAL; /* it goes into an HTTP header */
-    return out[0] ? 0 : TG_EINVAL;
-}
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init_once(void)

@@ -109,7 +109,7 @@ tg_forward_link *tg_forward_link_start(const tg_forward_link_options *o, char *e
                  o->central_url);
         return NULL;
     }
-    if ((rc = tg_forwarder_read_token(o->token_file, token, sizeof(token)))) {
+    if ((rc = tg_wire_read_token(o->token_file, token, sizeof(token)))) {
         snprintf(err, errlen,
                  "cannot read a token from %s (missing, empty or not printable)",
                  o->token_file);

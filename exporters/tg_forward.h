@@ -24,6 +24,7 @@
 
 #include "tg_fwd_config.h"
 #include "store.h"
+#include "tg_wire.h"
 #include "tg_otlp.h"
 #include "tg_view.h"
 
@@ -116,9 +117,5 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len);
 
 /* The same as a JSON object (for the site's /api/v1/status), malloc'd. */
 char *tg_forwarder_status_json(tg_forwarder *f);
-
-/* The token in `path`, surrounding whitespace removed. 0, TG_EIO or
- * TG_EINVAL (empty or too long). */
-int tg_forwarder_read_token(const char *path, char *out, size_t cap);
 
 #endif

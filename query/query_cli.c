@@ -17,9 +17,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../cmd/commands.h"
 #include "query_cli.h"
-#include "tg_config.h"
+#include "tg_units.h"
 #include "tg_err.h"
 
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9470"
@@ -589,17 +588,4 @@ int tg_query_run(int argc, char **argv, FILE *out, FILE *err)
                        "unknown query \"%.64s\" (expected trace, traces, logs or "
                        "metrics)",
                        o.pos[0]);
-}
-
-int tg_cmd_query(int argc, char **argv)
-{
-    int rc;
-
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "tollgate query: cannot initialise libcurl\n");
-        return 1;
-    }
-    rc = tg_query_run(argc, argv, stdout, stderr);
-    curl_global_cleanup();
-    return rc;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "tg_config.h"
-#include "tg_config_internal.h"
+#include "config_internal.h"
 #include "tg_err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

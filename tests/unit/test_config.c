@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "tg_config.h"
-#include "tg_config_internal.h"
+#include "config_internal.h"
 #include "tg_err.h"
 
 #define EXAMPLE TG_SOURCE_DIR "/tollgate.example.yaml"

@@ -9,6 +9,8 @@
 #define TG_CONFIG_H
 
 #include <stddef.h>
+
+#include "tg_units.h"
 #include <stdint.h>
 #include <stdio.h>
 
@@ -65,11 +67,6 @@ int tg_config_load(const char *path, tg_collector_config *cfg, char *err, size_t
  * err. */
 int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *err,
                         size_t errlen);
-
-/* Parses sizes ("64MiB", "1GB", "512") and durations ("30s", "5m", "7d",
- * "250ms") as used in the file. Return 0 or TG_EINVAL. */
-int tg_parse_size(const char *s, uint64_t *out);
-int tg_parse_duration_ms(const char *s, uint64_t *out);
 
 /* Writes the table of keys as Markdown (docs/configuration.md is
  * generated from it by `tollgate collector --print-config-reference`). */

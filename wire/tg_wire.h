@@ -56,4 +56,9 @@ uint64_t tg_fwd_now_ns(void);
 /* The skew in effect (ns), 0 without the hook. */
 int64_t tg_fwd_clock_skew_ns(void);
 
+/* The token in `path` (a site's token file), surrounding whitespace
+ * removed. 0, TG_EIO or TG_EINVAL (empty, too long, or a byte that cannot
+ * go into an HTTP header). */
+int tg_wire_read_token(const char *path, char *out, size_t cap);
+
 #endif

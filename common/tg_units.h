@@ -1,0 +1,22 @@
+/* One grammar for sizes and durations, shared by every configuration file,
+ * the rules packs and the command-line flags (docs/configuration.md,
+ * "Sizes and durations"). Each returns 0 or TG_EINVAL. */
+#ifndef TG_UNITS_H
+#define TG_UNITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Sizes in bytes: "1048576", "64MiB", "1 GB" (units case-insensitive). */
+int tg_parse_size(const char *s, uint64_t *out);
+/* Durations in milliseconds: "30s", "250ms", "1h30m"; "0" alone is 0. */
+int tg_parse_duration_ms(const char *s, uint64_t *out);
+
+/* The same, setting *why to "invalid" or "too large" on failure. */
+int tg_parse_size_why(const char *s, uint64_t *out, const char **why);
+int tg_parse_duration_why(const char *s, uint64_t *out, const char **why);
+
+/* Reads decimal digits at *ps, advancing it; *overflow set past UINT64_MAX. */
+int tg_parse_u64_digits(const char **ps, uint64_t *out, bool *overflow);
+
+#endif
