@@ -516,6 +516,7 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
         }
     }
     release(&c);
+    tg_central_red_metrics(cs, &b);
     if (b.oom) {
         free(b.p);
         return NULL;

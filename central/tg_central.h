@@ -9,6 +9,7 @@
 
 #include "cstore.h"
 #include "sites.h"
+#include "tg_strbuf.h"
 
 typedef struct tg_central_config {
     char listen[128];         /* listen, 127.0.0.1:9480 */
@@ -56,6 +57,11 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e);
 
 /* Prometheus text for the same figures (malloc'd). */
 char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra);
+
+/* Appends the estate's RED (requests, errors, latency histogram per site x
+ * service x operation x kind) to b in Prometheus exposition
+ * (central/red_metrics.c). 0, TG_ENOMEM or a store error. */
+int tg_central_red_metrics(tg_cstore *cs, tg_strbuf *b);
 
 /* Writes every record the centre holds as JSON lines. Returns 0 or TG_E*. */
 int tg_central_export(tg_cstore *cs, FILE *out);
