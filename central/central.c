@@ -32,6 +32,8 @@ typedef struct central {
     pthread_mutex_t ret_mu;
     pthread_cond_t ret_cv;
     int stopping;
+    /* Published after the server starts; handlers run before that. */
+    _Atomic int64_t server_cert_not_after;
     _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
         refused_bad, store_errors, invalid_records;
 } central;
@@ -308,7 +310,7 @@ static void estate_ctx(central *c, tg_estate_ctx *e)
     e->sites = &c->sites;
     e->protocol_min = c->pmin;
     e->protocol_max = c->pmax;
-    e->server_cert_not_after = c->srv ? tg_srv_cert_not_after(c->srv) : 0;
+    e->server_cert_not_after = atomic_load(&c->server_cert_not_after);
     e->now_ns = now_ns();
 }
 
@@ -506,6 +508,7 @@ int tg_central_main(int argc, char **argv)
         tg_cstore_close(c.cs);
         return 1;
     }
+    atomic_store(&c.server_cert_not_after, tg_srv_cert_not_after(c.srv));
     pthread_create(&ret, NULL, retention_main, &c);
     tg_info("central started",
             "listen=%s port=%d data=%s tls=%s mtls=%s protocol=%u-%u "

@@ -328,6 +328,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     tg_outbox_options oo;
     char dir[1200];
     size_t ul;
+    uint64_t start_cursor; /* once the worker runs, f->mem_cursor is under f->mu */
     int rc;
 
     *err = 0;
@@ -396,7 +397,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
         *err = rc;
         goto fail;
     }
-    f->mem_cursor = tg_outbox_cursor(f->outbox);
+    f->mem_cursor = start_cursor = tg_outbox_cursor(f->outbox);
     f->sum = tg_summarizer_create(&f->cfg);
     if (!f->sum) {
         *err = TG_ENOMEM;
@@ -416,7 +417,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     }
     f->sender_started = 1;
     tg_info("forwarder started", "site=%s central=%s cursor=%llu protocol=%u-%u", f->site,
-            f->url, (unsigned long long)f->mem_cursor, f->vmin, f->vmax);
+            f->url, (unsigned long long)start_cursor, f->vmin, f->vmax);
     return f;
 fail:
     tg_forwarder_stop(f);
