@@ -53,6 +53,13 @@ const json_t *tg_query_field(const json_t *obj, const char *camel, const char *s
 /* An OTLP/JSON 64-bit integer: a decimal string or a JSON integer. */
 int tg_query_uint64(const json_t *v, uint64_t *out);
 
+/* obj.attributes[key] as text (a string value, or an OTLP/JSON int64,
+ * which is a string), or NULL. */
+const char *tg_query_attr_string(const json_t *obj, const char *key);
+
+/* holder.resource.attributes[key] the same way, or NULL. */
+const char *tg_query_resource_string(const json_t *holder, const char *key);
+
 /* resource.attributes["service.name"] as a string, or "unknown_service". */
 const char *tg_query_service_name(const json_t *resource_holder);
 

@@ -73,24 +73,36 @@ int tg_query_uint64(const json_t *v, uint64_t *out)
     return TG_EINVAL;
 }
 
-const char *tg_query_service_name(const json_t *holder)
+const char *tg_query_resource_string(const json_t *holder, const char *key)
 {
-    const json_t *attrs =
-        tg_query_field(json_object_get(holder, "resource"), "attributes", NULL);
+    return tg_query_attr_string(json_object_get(holder, "resource"), key);
+}
+
+const char *tg_query_attr_string(const json_t *obj, const char *key)
+{
+    const json_t *attrs = tg_query_field(obj, "attributes", NULL);
     size_t i;
     const json_t *kv;
 
     json_array_foreach(attrs, i, kv)
     {
-        const json_t *key = json_object_get(kv, "key");
-        const json_t *sv;
-        if (!json_is_string(key) || strcmp(json_string_value(key), "service.name") != 0)
+        const json_t *k = json_object_get(kv, "key"), *val, *sv;
+        if (!json_is_string(k) || strcmp(json_string_value(k), key) != 0)
             continue;
-        sv = tg_query_field(json_object_get(kv, "value"), "stringValue", "string_value");
+        val = json_object_get(kv, "value");
+        sv = tg_query_field(val, "stringValue", "string_value");
+        if (!json_is_string(sv))
+            sv = tg_query_field(val, "intValue", "int_value");
         if (json_is_string(sv))
             return json_string_value(sv);
     }
-    return "unknown_service";
+    return NULL;
+}
+
+const char *tg_query_service_name(const json_t *holder)
+{
+    const char *s = tg_query_resource_string(holder, "service.name");
+    return s ? s : "unknown_service";
 }
 
 void tg_query_format_time(uint64_t ns, char *buf, size_t len)

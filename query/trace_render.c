@@ -23,6 +23,7 @@
 struct span_row {
     const json_t *span;
     const char *service;
+    const char *site;   /* tollgate.site of its resource (stitched traces), or NULL */
     const char *id;     /* hex span id, "" if absent */
     const char *parent; /* hex parent span id, "" if none */
     uint64_t start, end;
@@ -53,6 +54,7 @@ static size_t collect(const json_t *doc, struct span_row *rows)
     json_array_foreach(tg_query_field(doc, "resourceSpans", "resource_spans"), i, rs)
     {
         const char *service = tg_query_service_name(rs);
+        const char *site = tg_query_resource_string(rs, "tollgate.site");
         json_array_foreach(tg_query_field(rs, "scopeSpans", "scope_spans"), j, ss)
         {
             json_array_foreach(json_object_get(ss, "spans"), k, span)
@@ -64,6 +66,7 @@ static size_t collect(const json_t *doc, struct span_row *rows)
                     memset(r, 0, sizeof(*r));
                     r->span = span;
                     r->service = service;
+                    r->site = site;
                     r->id = str_field(span, "spanId", "span_id");
                     r->parent = str_field(span, "parentSpanId", "parent_span_id");
                     r->start =
@@ -165,6 +168,29 @@ static int status_code(const json_t *status)
     return 0;
 }
 
+/* What the centre did to or withheld from a span, said on its line:
+ * a clock-skew shift (with the site's measured offset) and a withheld
+ * span's classes. Never silent: adjusted data must look adjusted. */
+static void print_marks(FILE *out, const json_t *span)
+{
+    const char *skew = tg_query_attr_string(span, "tollgate.skew.adjusted_ns");
+    const char *offset = tg_query_attr_string(span, "tollgate.skew.site_offset_ns");
+    const char *withheld = tg_query_attr_string(span, "tollgate.withheld");
+
+    if (skew) {
+        fprintf(out, " [skew adjusted %+.3f ms", (double)strtoll(skew, NULL, 10) / 1e6);
+        if (offset)
+            fprintf(out, ", site clock offset %+.3f ms",
+                    (double)strtoll(offset, NULL, 10) / 1e6);
+        fputc(']', out);
+    }
+    if (withheld) {
+        fputs(" [withheld at its site: ", out);
+        tg_query_put_text(out, withheld);
+        fputc(']', out);
+    }
+}
+
 static void print_row(FILE *out, const struct span_row *r, size_t depth, uint64_t t0,
                       int width)
 {
@@ -183,6 +209,10 @@ static void print_row(FILE *out, const struct span_row *r, size_t depth, uint64_
     tg_query_put_text(out, *name ? name : "(unnamed)");
     fputs(" [", out);
     tg_query_put_text(out, r->service);
+    if (r->site) {
+        fputs(" @ ", out);
+        tg_query_put_text(out, r->site);
+    }
     fprintf(out, "] %s ms", dur);
     if (*kind)
         fprintf(out, " %s", kind);
@@ -198,6 +228,7 @@ static void print_row(FILE *out, const struct span_row *r, size_t depth, uint64_
     }
     if (r->parent_row == NONE && *r->parent)
         fputs(" (parent missing)", out);
+    print_marks(out, r->span);
     fputc('\n', out);
 }
 
@@ -230,7 +261,7 @@ static void print_tree(FILE *out, struct span_row *rows, size_t root, struct fra
 
 size_t tg_query_render_trace(const json_t *doc, FILE *out)
 {
-    size_t n = collect(doc, NULL), n_services = 0;
+    size_t n = collect(doc, NULL), n_services = 0, n_sites = 0;
     struct span_row *rows;
     struct span_row **ids;
     const char **services;
@@ -299,8 +330,17 @@ size_t tg_query_render_trace(const json_t *doc, FILE *out)
     format_ms(t1 > t0 ? t1 - t0 : 0, total, sizeof(total));
     fputs("trace ", out);
     tg_query_put_text(out, *trace_id ? trace_id : "(no id)");
-    fprintf(out, ": %zu span%s, %zu service%s, %s ms\n", n, n == 1 ? "" : "s", n_services,
-            n_services == 1 ? "" : "s", total);
+    fprintf(out, ": %zu span%s, %zu service%s", n, n == 1 ? "" : "s", n_services,
+            n_services == 1 ? "" : "s");
+    /* A stitched trace says how many sites it crossed. */
+    for (size_t i = 0; i < n; i++)
+        services[i] = rows[i].site ? rows[i].site : "";
+    qsort(services, n, sizeof(*services), by_string);
+    for (size_t i = 0; i < n; i++)
+        n_sites += *services[i] && (i == 0 || strcmp(services[i], services[i - 1]) != 0);
+    if (n_sites)
+        fprintf(out, ", %zu site%s", n_sites, n_sites == 1 ? "" : "s");
+    fprintf(out, ", %s ms\n", total);
     for (size_t i = 0; i < n; i++) {
         if (rows[i].parent_row == NONE)
             print_tree(out, rows, i, stack, t0, width);

@@ -194,6 +194,51 @@ static void test_render_trace_tree(void **state)
     json_decref(doc);
 }
 
+/* A stitched trace: each span says its site, a skew shift is marked with
+ * the site's measured offset, a withheld span with its classes. */
+static void test_render_stitched_trace(void **state)
+{
+    const char *text =
+        "{\"resourceSpans\":["
+        "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        "{\"stringValue\":\"edge\"}},{\"key\":\"tollgate.site\",\"value\":"
+        "{\"stringValue\":\"fra\"}}]},\"scopeSpans\":[{\"spans\":[{\"traceId\":"
+        "\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"a1\",\"name\":\"GET /\","
+        "\"kind\":2,\"startTimeUnixNano\":\"1000000000\",\"endTimeUnixNano\":"
+        "\"2000000000\"}]}]},"
+        "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        "{\"stringValue\":\"api\"}},{\"key\":\"tollgate.site\",\"value\":"
+        "{\"stringValue\":\"nyc\"}}]},\"scopeSpans\":[{\"spans\":[{\"traceId\":"
+        "\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"b1\",\"parentSpanId\":"
+        "\"a1\",\"name\":\"charge\",\"kind\":2,\"startTimeUnixNano\":\"1100000000\","
+        "\"endTimeUnixNano\":\"1900000000\",\"attributes\":[{\"key\":"
+        "\"tollgate.skew.adjusted_ns\",\"value\":{\"intValue\":\"-4950000000\"}},"
+        "{\"key\":\"tollgate.skew.site_offset_ns\",\"value\":{\"intValue\":"
+        "\"5000000000\"}}]},{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\","
+        "\"spanId\":\"b2\",\"parentSpanId\":\"b1\",\"name\":\"\",\"kind\":3,"
+        "\"startTimeUnixNano\":\"1200000000\",\"endTimeUnixNano\":\"1300000000\","
+        "\"attributes\":[{\"key\":\"tollgate.withheld\",\"value\":{\"stringValue\":"
+        "\"phi.mrn\"}}]}]}]}]}";
+    const char *want =
+        "trace 0af7651916cd43dd8448eb211c80319c: 3 spans, 2 services, 2 sites, "
+        "1000.000 ms\n"
+        "  +0.000 ms  GET / [edge @ fra] 1000.000 ms server\n"
+        "+100.000 ms    charge [api @ nyc] 800.000 ms server [skew adjusted "
+        "-4950.000 ms, site clock offset +5000.000 ms]\n"
+        "+200.000 ms      (unnamed) [api @ nyc] 100.000 ms client [withheld "
+        "at its site: phi.mrn]\n";
+    json_t *doc = parse(text);
+    struct capture out;
+
+    (void)state;
+    capture_open(&out);
+    assert_int_equal(tg_query_render_trace(doc, out.f), 3);
+    capture_close(&out);
+    assert_string_equal(out.buf, want);
+    free(out.buf);
+    json_decref(doc);
+}
+
 /* A parent cycle and a self-parent: every span printed exactly once. */
 static void test_render_trace_cycle(void **state)
 {
@@ -829,6 +874,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_trace_tree),
+        cmocka_unit_test(test_render_stitched_trace),
         cmocka_unit_test(test_render_trace_cycle),
         cmocka_unit_test(test_render_trace_deep_chain),
         cmocka_unit_test(test_render_garbage),
