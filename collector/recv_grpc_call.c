@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "recv_grpc_int.h"
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
 
@@ -157,30 +158,18 @@ static size_t pb_bytes(uint8_t *p, uint8_t tag, const void *data, size_t len)
     return n + len;
 }
 
+/* grpc-status-details-bin is sent without padding, as gRPC's -bin headers
+ * are. */
 static char *base64_unpadded(const uint8_t *in, size_t len)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-    size_t i = 0;
+    char *out = malloc(tg_base64_encoded_len(len) + 1);
+    size_t n;
 
     if (!out)
         return NULL;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = tab[(v >> 6) & 63];
-        *o++ = tab[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        if (i + 1 < len)
-            *o++ = tab[(v >> 6) & 63];
-    }
-    *o = '\0';
+    n = tg_base64_encode(in, len, out);
+    while (n > 0 && out[n - 1] == '=')
+        out[--n] = '\0';
     return out;
 }
 

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_wire.h"
@@ -209,7 +210,7 @@ static enum outcome exchange(tg_forwarder *f, CURL *c, uint64_t seq, const uint8
         return OUT_RETRY;
     tollgate__v1__upload__pack(&up, buf);
 
-    tg_hex(tg_outbox_epoch(f->outbox), 16, epoch_hex);
+    tg_hex_encode(tg_outbox_epoch(f->outbox), 16, epoch_hex);
     hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
     snprintf(line, sizeof(line), "Authorization: Bearer %s", f->token);
     hdr = curl_slist_append(hdr, line);

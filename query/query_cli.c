@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "query_cli.h"
+#include "tg_codec.h"
 #include "tg_units.h"
 #include "tg_err.h"
 
@@ -131,18 +132,14 @@ static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
 
 int tg_query_parse_trace_id(const char *s, char out[33])
 {
-    bool nonzero = false;
+    static const unsigned char zero[16];
+    unsigned char id[16];
 
-    if (strlen(s) != 32)
+    if (strlen(s) != 32 || tg_hex_decode(s, 32, id, sizeof(id)) != 16 ||
+        memcmp(id, zero, sizeof(id)) == 0)
         return TG_EINVAL;
-    for (size_t i = 0; i < 32; i++) {
-        if (!isxdigit((unsigned char)s[i]))
-            return TG_EINVAL;
-        out[i] = (char)tolower((unsigned char)s[i]);
-        nonzero |= s[i] != '0';
-    }
-    out[32] = '\0';
-    return nonzero ? 0 : TG_EINVAL;
+    tg_hex_encode(id, sizeof(id), out);
+    return 0;
 }
 
 static const char *skip_space(const char *s)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "tg_codec.h"
 
 void tg_sb_put(tg_strbuf *b, const char *s, size_t n)
 {
@@ -177,12 +178,8 @@ static int hmac(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, const 
     tg_sb_put(out, key->id, strlen(key->id));
     tg_sb_putc(out, ':');
     {
-        static const char hx[] = "0123456789abcdef";
-        char h[64];
-        for (size_t i = 0; i < macl && i < 32; i++) {
-            h[2 * i] = hx[mac[i] >> 4];
-            h[2 * i + 1] = hx[mac[i] & 15];
-        }
+        char h[65];
+        tg_hex_encode(mac, macl < 32 ? macl : 32, h);
         tg_sb_put(out, h, 2 * (macl < 32 ? macl : 32));
     }
     return 0;

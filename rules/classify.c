@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "tg_codec.h"
 #include "tg_otlp.h"
 
 #define KEYCACHE_CAP 512
@@ -696,14 +697,6 @@ static void scan_raw(cstate *st, const char *s, size_t n)
         scan_custom(st, s, n);
 }
 
-static int hexv(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tg_lower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* URL query strings: parameter names are keys (a key rule for "token" or
  * "email" classifies the parameter's value), and percent-encoded values are
  * decoded and scanned, a hit marking the whole encoded value. */
@@ -744,9 +737,10 @@ static void scan_query(cstate *st, const char *s, size_t n)
                 char dec[2048];
                 size_t dn = 0;
                 for (size_t j = v0; j < v1; j++) {
-                    if (s[j] == '%' && j + 2 < v1 && hexv(s[j + 1]) >= 0 &&
-                        hexv(s[j + 2]) >= 0) {
-                        dec[dn++] = (char)(hexv(s[j + 1]) << 4 | hexv(s[j + 2]));
+                    if (s[j] == '%' && j + 2 < v1 && tg_hex_digit(s[j + 1]) >= 0 &&
+                        tg_hex_digit(s[j + 2]) >= 0) {
+                        dec[dn++] =
+                            (char)(tg_hex_digit(s[j + 1]) << 4 | tg_hex_digit(s[j + 2]));
                         j += 2;
                     } else {
                         dec[dn++] = s[j] == '+' ? ' ' : s[j];

@@ -236,8 +236,6 @@ size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps,
                        tg_groups *g);
 int tg_iso_country_ok(const char *cc); /* two upper-case letters */
 uint32_t tg_crc32(const unsigned char *p, size_t n);
-/* base64 / base64url decode into out (max outmax); returns length or -1. */
-long tg_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax);
 
 /* ---- the policy ------------------------------------------------------------ */
 

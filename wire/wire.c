@@ -182,17 +182,6 @@ int tg_wire_transcode(const uint8_t *z, size_t zlen, unsigned version, int level
     return rc;
 }
 
-void tg_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int64_t clock_skew;
 static pthread_once_t clock_skew_once = PTHREAD_ONCE_INIT;
 
