@@ -17,6 +17,7 @@
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_otlp.h"
+#include "tg_utf8.h"
 #include "tg_wire.h"
 
 #define MAX_BATCH_RAW (256u << 20)

@@ -24,6 +24,7 @@
 #include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_utf8.h"
 
 /* Names are literals, so nghttp2 need not copy them; values are copied. */
 #define MAKE_NV(n, v, vlen)                                                              \
@@ -55,53 +56,23 @@ static int bytes_eq(const uint8_t *p, size_t len, const char *s)
 
 /* ---- text for grpc-message ------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at s (at most `avail` bytes), or
- * 0 if it is not one: overlong forms, surrogates and code points past
- * U+10FFFF are rejected, as JavaScript's decodeURI (used by grpc-js on
- * grpc-message) throws on them. */
-static size_t utf8_seq_len(const uint8_t *s, size_t avail)
-{
-    uint32_t cp;
-    size_t n;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2, cp = s[0] & 0x1fu;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3, cp = s[0] & 0x0fu;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4, cp = s[0] & 0x07u;
-    else
-        return 0;
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* Copies `msg` (truncated to TG_GRPC_MESSAGE_MAX bytes) into `out` as valid
- * UTF-8, each malformed byte replaced by '?'. Returns the length. */
+ * UTF-8, each malformed byte replaced by '?'. Well-formed is what grpc-js
+ * needs: it reads grpc-message with JavaScript's decodeURI, which throws on
+ * overlong forms, surrogates and code points past U+10FFFF. Returns the
+ * length. */
 static size_t message_sanitize(const char *msg, char *out)
 {
-    const uint8_t *s = (const uint8_t *)msg;
     size_t len = strnlen(msg, TG_GRPC_MESSAGE_MAX), i = 0, o = 0;
 
     while (i < len) {
-        size_t n = utf8_seq_len(s + i, len - i);
+        size_t n = tg_utf8_seq_len(msg + i, len - i);
         if (n == 0) {
             out[o++] = '?';
             i++;
             continue;
         }
-        memcpy(out + o, s + i, n);
+        memcpy(out + o, msg + i, n);
         o += n;
         i += n;
     }

@@ -828,11 +828,8 @@ static json_t *enc_string(const char *s)
     if (!fixed)
         return NULL;
     for (size_t i = 0; i < len;) {
-        size_t n = 1;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0xC0)
-            n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        if (c < 0x80 || (i + n <= len && tg_utf8_valid(s + i, n))) {
+        size_t n = tg_utf8_seq_len(s + i, len - i);
+        if (n > 0) {
             memcpy(fixed + o, s + i, n);
             o += n;
             i += n;
