@@ -20,6 +20,7 @@
 #include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_time.h"
 #include "tg_wire.h"
 
 #define MAX_RESPONSE (1u << 20)
@@ -356,13 +357,7 @@ static int wait_ms(tg_forwarder *f, uint64_t ms)
     struct timespec ts;
     int stop;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    tg_wall_deadline(&ts, ms);
     pthread_mutex_lock(&f->mu);
     while (!f->stop && !f->send_kicked)
         if (pthread_cond_timedwait(&f->send_cv, &f->mu, &ts) == ETIMEDOUT)

@@ -19,6 +19,7 @@
 
 #include "query_cli.h"
 #include "tg_codec.h"
+#include "tg_time.h"
 #include "tg_units.h"
 #include "tg_err.h"
 
@@ -418,11 +419,8 @@ static void url_escape(char *dst, size_t dstlen, const char *s)
 
 static uint64_t since_start_ns(uint64_t since_ms)
 {
-    struct timespec ts;
-    uint64_t now_ns;
+    uint64_t now_ns = tg_wall_ns();
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (since_ms >= now_ns / 1000000u)
         return 0;
     return now_ns - since_ms * 1000000u;

@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include "tg_err.h"
+#include "tg_time.h"
 
 void tg_protocol_range(unsigned *min, unsigned *max)
 {
@@ -208,9 +209,5 @@ int64_t tg_fwd_clock_skew_ns(void)
 
 uint64_t tg_fwd_now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
-           (uint64_t)tg_fwd_clock_skew_ns();
+    return tg_wall_ns() + (uint64_t)tg_fwd_clock_skew_ns();
 }
