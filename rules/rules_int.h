@@ -15,6 +15,7 @@
 #include "tg_arena.h"
 #include "tg_err.h"
 #include "tg_rules.h"
+#include "tg_strbuf.h"
 #include "opentelemetry/proto/common/v1/common.pb-c.h"
 
 #define TG_RULES_MAX_CLASSES 256
@@ -575,18 +576,6 @@ int tg_otlp_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescrip
 const char *tg_otlp_json_name(const ProtobufCFieldDescriptor *f, char *buf, size_t len);
 
 /* ---- actions (actions.c) -------------------------------------------------- */
-
-/* An append-only string in an arena. */
-typedef struct tg_strbuf {
-    char *p;
-    size_t len, cap;
-    tg_arena *a;
-    int oom;
-} tg_strbuf;
-void tg_sb_put(tg_strbuf *b, const char *s, size_t n);
-void tg_sb_putc(tg_strbuf *b, char c);
-void tg_sb_printf(tg_strbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 typedef struct tg_act_ctx {
     const tg_rules_policy *p;
