@@ -1011,9 +1011,9 @@ static int walk_msg(cstate *st, const ProtobufCMessage *m)
     if (tg_otlp_is_resource_container(d) &&
         (rc = set_resource(st, tg_otlp_resource_of(m))))
         return rc;
-    if ((rc = push(st, m, kind != TG_NODE_NONE)))
+    if ((rc = push(st, m, kind != TG_OTLP_NODE_NONE)))
         return rc;
-    if (kind != TG_NODE_NONE) {
+    if (kind != TG_OTLP_NODE_NONE) {
         st->rec_sp = st->sp - 1;
         st->c->stats.records++;
     }

@@ -14,6 +14,7 @@
 
 #include "tg_arena.h"
 #include "tg_err.h"
+#include "tg_otlp_walk.h"
 #include "tg_rules.h"
 #include "tg_strbuf.h"
 #include "opentelemetry/proto/common/v1/common.pb-c.h"
@@ -549,31 +550,6 @@ const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const c
 /* Computes a key's info without the cache (views, when the cache was full). */
 void tg_rules__key_compute(const tg_rules_policy *p, const char *key, size_t len,
                            tg_keyinfo *ki, tg_arena *a);
-
-/* The walk both classification and views follow (otlp_walk.c). */
-enum tg_node_kind {
-    TG_NODE_NONE = 0,
-    TG_NODE_RESOURCE,
-    TG_NODE_SCOPE,
-    TG_NODE_SPAN,
-    TG_NODE_LOG,
-    TG_NODE_METRIC,
-    TG_NODE_POINT,
-};
-int tg_otlp_node_kind(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_request(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_kv(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_anyvalue(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_body(const ProtobufCMessageDescriptor *parent,
-                    const ProtobufCFieldDescriptor *f);
-int tg_otlp_is_resource_container(const ProtobufCMessageDescriptor *d);
-/* The Resource of a ResourceSpans/Logs/Metrics (NULL if none or not one). */
-const ProtobufCMessage *tg_otlp_resource_of(const ProtobufCMessage *m);
-int tg_otlp_is_container(const ProtobufCMessageDescriptor *d);
-/* Is field f of message m present (oneof case matches)? */
-int tg_otlp_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
-/* lowerCamelCase JSON name of a field, for explain paths. */
-const char *tg_otlp_json_name(const ProtobufCFieldDescriptor *f, char *buf, size_t len);
 
 /* ---- actions (actions.c) -------------------------------------------------- */
 
