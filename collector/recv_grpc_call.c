@@ -63,21 +63,7 @@ static int bytes_eq(const uint8_t *p, size_t len, const char *s)
  * length. */
 static size_t message_sanitize(const char *msg, char *out)
 {
-    size_t len = strnlen(msg, TG_GRPC_MESSAGE_MAX), i = 0, o = 0;
-
-    while (i < len) {
-        size_t n = tg_utf8_seq_len(msg + i, len - i);
-        if (n == 0) {
-            out[o++] = '?';
-            i++;
-            continue;
-        }
-        memcpy(out + o, msg + i, n);
-        o += n;
-        i += n;
-    }
-    out[o] = '\0';
-    return o;
+    return tg_utf8_sanitize(msg, strnlen(msg, TG_GRPC_MESSAGE_MAX), "?", out);
 }
 
 /* The gRPC spec's Percent-Encoded form: printable ASCII except '%' as is,

@@ -23,6 +23,7 @@
 #include "tg_err.h"
 #include "tg_otlp.h"
 #include "tg_otlp_int.h"
+#include "tg_strbuf.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -818,7 +819,7 @@ static json_t *enc_double(double d)
  * the whole document. */
 static json_t *enc_string(const char *s)
 {
-    size_t len = strlen(s), o = 0;
+    size_t len = strlen(s), o;
     char *fixed;
     json_t *j;
 
@@ -827,18 +828,7 @@ static json_t *enc_string(const char *s)
     fixed = malloc(3 * len + 1);
     if (!fixed)
         return NULL;
-    for (size_t i = 0; i < len;) {
-        size_t n = tg_utf8_seq_len(s + i, len - i);
-        if (n > 0) {
-            memcpy(fixed + o, s + i, n);
-            o += n;
-            i += n;
-        } else {
-            memcpy(fixed + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
+    o = tg_utf8_sanitize(s, len, "\xEF\xBF\xBD", fixed);
     j = json_stringn_nocheck(fixed, o);
     free(fixed);
     return j;
@@ -952,49 +942,29 @@ json_t *tg_otlp_json_from_message(const ProtobufCMessage *msg)
     return msg ? enc_message(msg) : NULL;
 }
 
-typedef struct growbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} growbuf;
-
-static int grow_append(const char *buf, size_t size, void *data)
+/* json_dump_callback's sink. */
+static int sink_append(const char *buf, size_t size, void *data)
 {
-    growbuf *g = data;
+    tg_strbuf *b = data;
 
-    if (g->len + size + 1 > g->cap) {
-        size_t cap = g->cap ? g->cap : 256;
-        char *p;
-        while (cap < g->len + size + 1)
-            cap *= 2;
-        p = realloc(g->p, cap);
-        if (!p) {
-            g->failed = 1;
-            return -1;
-        }
-        g->p = p;
-        g->cap = cap;
-    }
-    memcpy(g->p + g->len, buf, size);
-    g->len += size;
-    g->p[g->len] = '\0';
-    return 0;
+    tg_strbuf_put(b, buf, size);
+    return b->oom ? -1 : 0;
 }
 
 char *tg_otlp_json_encode(const ProtobufCMessage *msg, size_t *len)
 {
     json_t *j = tg_otlp_json_from_message(msg);
-    growbuf g = {0};
+    tg_strbuf b = {0};
 
     if (!j)
         return NULL;
-    if (json_dump_callback(j, grow_append, &g, JSON_COMPACT) != 0 || g.failed || !g.p) {
+    if (json_dump_callback(j, sink_append, &b, JSON_COMPACT) != 0 || b.oom || !b.p) {
         json_decref(j);
-        free(g.p);
+        free(b.p);
         return NULL;
     }
     json_decref(j);
     if (len)
-        *len = g.len;
-    return g.p;
+        *len = b.len;
+    return b.p;
 }

@@ -74,3 +74,23 @@ size_t tg_utf8_seq_len(const char *s, size_t avail)
         return 0;
     return tg_utf8_valid(s, n) ? n : 0;
 }
+
+size_t tg_utf8_sanitize(const char *s, size_t len, const char *repl, char *out)
+{
+    size_t rl = strlen(repl), o = 0;
+
+    for (size_t i = 0; i < len;) {
+        size_t n = tg_utf8_seq_len(s + i, len - i);
+        if (n == 0) {
+            memcpy(out + o, repl, rl);
+            o += rl;
+            i++;
+            continue;
+        }
+        memcpy(out + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    out[o] = '\0';
+    return o;
+}

@@ -21,4 +21,10 @@ int tg_utf8_check(const char *s, size_t len, int *nul);
  * bytes one at a time. */
 size_t tg_utf8_seq_len(const char *s, size_t avail);
 
+/* Copies s[0..len) into out with each byte that starts no well-formed
+ * sequence replaced by the text `repl` (itself well-formed: "?" where the
+ * reader wants ASCII, U+FFFD in JSON), then a NUL. out holds
+ * len * max(1, strlen(repl)) + 1 bytes. Returns the length written. */
+size_t tg_utf8_sanitize(const char *s, size_t len, const char *repl, char *out);
+
 #endif

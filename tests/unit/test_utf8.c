@@ -105,38 +105,38 @@ static void test_seq_len(void **state)
                      0);
 }
 
-/* What a caller that replaces bad bytes does with it. */
-static void test_seq_len_replacement(void **state)
+/* grpc-message ("?") and OTLP/JSON output (U+FFFD): one replacement per
+ * byte that starts no well-formed sequence. */
+static void test_sanitize(void **state)
 {
-    const char in[] = "ok\xff\xc3\xa9\xe2\x82 \xf0\x9f\x98\x80";
-    char out[64];
-    size_t len = sizeof(in) - 1, o = 0;
+    const char in[] = "ok\xff\xc3\xa9\xe2\x82 \xf0\x9f\x98\x80\xed\xa0\x80";
+    char out[3 * sizeof(in) + 1];
+    size_t n;
 
     (void)state;
-    for (size_t i = 0; i < len;) {
-        size_t n = tg_utf8_seq_len(in + i, len - i);
-        if (n == 0) {
-            out[o++] = '?';
-            i++;
-            continue;
-        }
-        memcpy(out + o, in + i, n);
-        o += n;
-        i += n;
-    }
-    out[o] = '\0';
-    assert_string_equal(out, "ok?\xc3\xa9?? \xf0\x9f\x98\x80");
-    assert_true(tg_utf8_valid(out, o));
+    n = tg_utf8_sanitize(in, sizeof(in) - 1, "?", out);
+    assert_int_equal(n, strlen(out));
+    assert_string_equal(out, "ok?\xc3\xa9?? \xf0\x9f\x98\x80???");
+    assert_true(tg_utf8_valid(out, n));
+    /* a sequence cut by the end of the slice is bad too */
+    n = tg_utf8_sanitize(in, 4, "\xef\xbf\xbd", out);
+    assert_string_equal(out, "ok\xef\xbf\xbd\xef\xbf\xbd");
+    assert_int_equal(n, 8);
+    n = tg_utf8_sanitize(in, 5, "\xef\xbf\xbd", out);
+    assert_string_equal(out, "ok\xef\xbf\xbd\xc3\xa9");
+    /* valid text comes through as it was */
+    n = tg_utf8_sanitize("caf\xc3\xa9", 5, "?", out);
+    assert_string_equal(out, "caf\xc3\xa9");
+    assert_int_equal(tg_utf8_sanitize("", 0, "?", out), 0);
+    assert_string_equal(out, "");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_check_notes_nul),
-        cmocka_unit_test(test_seq_len),
-        cmocka_unit_test(test_seq_len_replacement),
+        cmocka_unit_test(test_valid),           cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_check_notes_nul), cmocka_unit_test(test_seq_len),
+        cmocka_unit_test(test_sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
