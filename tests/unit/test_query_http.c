@@ -85,23 +85,37 @@ static void stop(server *s)
     close(s->fd);
 }
 
+/* Serves `response` once and GETs `path` from it; the request the server
+ * saw is left in s->request. */
+static int get_once(server *s, const char *response, const char *path, const char *token,
+                    size_t max_body, tg_query_http_answer *a)
+{
+    char url[64];
+    int rc;
+
+    start(s, response);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+    {
+        tg_query_http_req r = {
+            .url = url, .token = token, .timeout_ms = 5000, .max_body = max_body};
+        rc = tg_query_http_get(&r, a);
+    }
+    stop(s);
+    return rc;
+}
+
 static void test_ok_and_what_is_sent(void **state)
 {
     server s;
-    char url[64];
     tg_query_http_answer a;
 
     (void)state;
-    start(&s,
-          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
-          "Connection: close\r\n\r\n{\"ok\":true}");
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/estate", s.port);
-    {
-        tg_query_http_req r = {
-            .url = url, .token = "s3cret", .timeout_ms = 5000, .max_body = 1 << 20};
-        assert_int_equal(tg_query_http_get(&r, &a), 0);
-    }
-    stop(&s);
+    assert_int_equal(
+        get_once(&s,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}",
+                 "/api/v1/estate", "s3cret", 1 << 20, &a),
+        0);
     assert_int_equal(a.status, 200);
     assert_int_equal(a.len, 11);
     assert_string_equal(a.body, "{\"ok\":true}");
@@ -116,18 +130,15 @@ static void test_ok_and_what_is_sent(void **state)
 static void test_no_token_no_header_any_status(void **state)
 {
     server s;
-    char url[64];
     tg_query_http_answer a;
 
     (void)state;
-    start(&s, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/estate", s.port);
-    {
-        tg_query_http_req r = {
-            .url = url, .token = "", .timeout_ms = 5000, .max_body = 100};
-        assert_int_equal(tg_query_http_get(&r, &a), 0);
-    }
-    stop(&s);
+    assert_int_equal(
+        get_once(
+            &s,
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "/api/v1/estate", "", 100, &a),
+        0);
     assert_int_equal(a.status, 404);
     assert_int_equal(a.len, 0);
     assert_null(a.body);
@@ -137,19 +148,15 @@ static void test_no_token_no_header_any_status(void **state)
 static void test_redirect_not_followed(void **state)
 {
     server s;
-    char url[64];
     tg_query_http_answer a;
 
     (void)state;
-    start(&s, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\n"
-              "Content-Length: 0\r\nConnection: close\r\n\r\n");
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
-    {
-        tg_query_http_req r = {
-            .url = url, .token = "t", .timeout_ms = 5000, .max_body = 100};
-        assert_int_equal(tg_query_http_get(&r, &a), 0);
-    }
-    stop(&s);
+    assert_int_equal(
+        get_once(&s,
+                 "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\n"
+                 "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                 "/", "t", 100, &a),
+        0);
     assert_int_equal(a.status, 302);
     free(a.body);
 }
@@ -157,18 +164,15 @@ static void test_redirect_not_followed(void **state)
 static void test_body_cap(void **state)
 {
     server s;
-    char url[64];
     tg_query_http_answer a;
 
     (void)state;
-    start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
-              "01234567890123456789");
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
-    {
-        tg_query_http_req r = {.url = url, .timeout_ms = 5000, .max_body = 19};
-        assert_int_equal(tg_query_http_get(&r, &a), TG_ETOO_BIG);
-    }
-    stop(&s);
+    assert_int_equal(
+        get_once(&s,
+                 "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n"
+                 "\r\n01234567890123456789",
+                 "/", NULL, 19, &a),
+        TG_ETOO_BIG);
     assert_true(a.too_big);
     assert_true(a.len <= 19);
     free(a.body);
