@@ -29,7 +29,8 @@ static long http_get(const char *url, const tls_opts *t, tg_query_http_answer *a
                                  .token = t->token,
                                  .ca_file = t->ca,
                                  .cert_file = t->cert,
-                                 .key_file = t->key,
+                                 .key_file = t->cert ? (t->key ? t->key : t->cert) : NULL,
+                                 .connect_timeout_ms = 10000,
                                  .timeout_ms = 10000,
                                  .max_body = MAX_BODY};
     int rc = tg_query_http_get(&r, a);

@@ -256,16 +256,12 @@ static int http_get(const char *url, const char *token, tg_query_http_answer *a,
  * {"message": "..."}, else the start of the body. */
 static void put_server_message(FILE *err, const tg_query_http_answer *a)
 {
-    json_t *doc = a->len ? json_loadb(a->body, a->len, 0, NULL) : NULL;
-    const json_t *m = json_object_get(doc, "error");
+    json_t *doc;
+    const char *words = tg_query_http_error_words(a->body, a->len, &doc);
 
-    if (json_is_object(m))
-        m = json_object_get(m, "message");
-    if (!json_is_string(m))
-        m = json_object_get(doc, "message");
-    if (json_is_string(m)) {
+    if (words) {
         fputs(": ", err);
-        tg_query_put_text(err, json_string_value(m));
+        tg_query_put_text(err, words);
     } else if (a->len) {
         char head[201];
         size_t n = a->len < 200 ? a->len : 200;

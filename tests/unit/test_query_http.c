@@ -203,6 +203,30 @@ static void test_no_answer(void **state)
     }
 }
 
+static void words(const char *body, const char *want)
+{
+    json_t *doc;
+    const char *w = tg_query_http_error_words(body, strlen(body), &doc);
+
+    if (want)
+        assert_string_equal(w, want);
+    else
+        assert_null(w);
+    json_decref(doc);
+}
+
+static void test_error_words(void **state)
+{
+    (void)state;
+    words("{\"error\":\"bad selector\"}", "bad selector");
+    words("{\"error\":{\"code\":3,\"message\":\"too wide\"}}", "too wide");
+    words("{\"message\":\"token expired\"}", "token expired");
+    words("{\"error\":5,\"message\":\"fallback\"}", "fallback");
+    words("{\"error\":{\"code\":3}}", NULL);
+    words("<html>502 Bad Gateway</html>", NULL);
+    words("", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_redirect_not_followed),
         cmocka_unit_test(test_body_cap),
         cmocka_unit_test(test_no_answer),
+        cmocka_unit_test(test_error_words),
     };
     int rc;
 
