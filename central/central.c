@@ -17,6 +17,8 @@
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_otlp.h"
+#include "tg_time.h"
+#include "tg_utf8.h"
 #include "tg_wire.h"
 
 #define MAX_BATCH_RAW (256u << 20)
@@ -37,13 +39,6 @@ typedef struct central {
     _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
         refused_bad, store_errors, invalid_records;
 } central;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- validating what a site sent ---------------------------------------------- */
 
@@ -133,7 +128,7 @@ static void reply_ack(central *c, tg_srv_response *resp, uint64_t t1, uint64_t t
     ack.protocol_max = c->pmax;
     ack.central_version = TG_VERSION;
     /* t3 as late as possible: the answer is packed and written next. */
-    ack.t3_unix_nano = now_ns();
+    ack.t3_unix_nano = tg_wall_ns();
     n = tollgate__v1__upload_ack__pack(&ack, buf);
     tg_srv_reply(resp, 200, "application/x-protobuf", buf, n);
 }
@@ -311,7 +306,7 @@ static void estate_ctx(central *c, tg_estate_ctx *e)
     e->protocol_min = c->pmin;
     e->protocol_max = c->pmax;
     e->server_cert_not_after = atomic_load(&c->server_cert_not_after);
-    e->now_ns = now_ns();
+    e->now_ns = tg_wall_ns();
 }
 
 static void handle(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
@@ -392,13 +387,12 @@ static void *retention_main(void *arg)
     pthread_mutex_lock(&c->ret_mu);
     while (!c->stopping) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += RETENTION_EVERY_SEC;
+        tg_wall_deadline(&ts, RETENTION_EVERY_SEC * 1000ull);
         pthread_cond_timedwait(&c->ret_cv, &c->ret_mu, &ts);
         if (c->stopping)
             break;
         pthread_mutex_unlock(&c->ret_mu);
-        if (tg_cstore_retain(c->cs, now_ns()) != 0)
+        if (tg_cstore_retain(c->cs, tg_wall_ns()) != 0)
             tg_warn("central retention pass failed", "dir=%s", c->cfg.data_dir);
         pthread_mutex_lock(&c->ret_mu);
     }

@@ -14,6 +14,7 @@
 
 #include "tg_arena.h"
 #include "tg_central.h"
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_exphist.h"
 #include "tg_wire.h"
@@ -57,7 +58,7 @@ static json_t *hex(const ProtobufCBinaryData *d)
     char b[129];
     if (d->len > 64)
         return json_string("");
-    tg_hex(d->data, d->len, b);
+    tg_hex_encode(d->data, d->len, b);
     return json_string(b);
 }
 
@@ -153,7 +154,7 @@ static int on_site(void *ctx, const Tollgate__V1__CentralSite *s)
     json_t *o = json_object();
 
     if (s->epoch.len == 16)
-        tg_hex(s->epoch.data, 16, epoch);
+        tg_hex_encode(s->epoch.data, 16, epoch);
     json_object_set_new(o, "type", json_string("site"));
     json_object_set_new(o, "site", json_string(s->name));
     json_object_set_new(o, "epoch", json_string(epoch));

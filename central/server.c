@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "tg_log.h"
+#include "tg_time.h"
 
 #define MAX_HEADER_BYTES (64 * 1024)
 
@@ -347,13 +348,6 @@ static void set_timeout(int fd, uint64_t ms)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void read_peer_cert(conn *c)
 {
     X509 *x = SSL_get1_peer_certificate(c->ssl);
@@ -434,7 +428,7 @@ static void serve(conn *c)
             c->req.tls = c->ssl != NULL;
             snprintf(c->req.client_cert_cn, sizeof(c->req.client_cert_cn), "%s", cn);
             c->req.client_cert_not_after = cert_na;
-            c->req.received_ns = wall_ns();
+            c->req.received_ns = tg_wall_ns();
             s->handler(s->ctx, &c->req, &resp);
             if (!resp.status)
                 tg_srv_reply_text(&resp, 500, "no response\n");

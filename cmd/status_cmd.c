@@ -12,76 +12,34 @@
 #include <time.h>
 
 #include "commands.h"
+#include "query_http.h"
+#include "tg_err.h"
 
 #define MAX_BODY (16u << 20)
-
-typedef struct body {
-    char *p;
-    size_t len;
-} body;
-
-static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
-{
-    body *b = ud;
-    size_t add = size * n;
-    char *np;
-
-    if (b->len + add > MAX_BODY)
-        return 0;
-    np = realloc(b->p, b->len + add + 1);
-    if (!np)
-        return 0;
-    b->p = np;
-    memcpy(b->p + b->len, ptr, add);
-    b->len += add;
-    b->p[b->len] = '\0';
-    return add;
-}
 
 typedef struct tls_opts {
     const char *ca, *cert, *key, *token;
 } tls_opts;
 
-static long http_get(const char *url, const tls_opts *t, body *b, char *err,
-                     size_t errlen)
+/* GETs url. Returns the HTTP status, or -1 with the reason in err. */
+static long http_get(const char *url, const tls_opts *t, tg_query_http_answer *a,
+                     char *err, size_t errlen)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char auth[600];
-    long status = 0;
-    CURLcode rc;
+    const tg_query_http_req r = {.url = url,
+                                 .token = t->token,
+                                 .ca_file = t->ca,
+                                 .cert_file = t->cert,
+                                 .key_file = t->cert ? (t->key ? t->key : t->cert) : NULL,
+                                 .connect_timeout_ms = 10000,
+                                 .timeout_ms = 10000,
+                                 .max_body = MAX_BODY};
+    int rc = tg_query_http_get(&r, a);
 
-    if (!c) {
-        snprintf(err, errlen, "cannot create an HTTP client");
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", a->err[0] ? a->err : tg_strerror(rc));
         return -1;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (t->ca)
-        curl_easy_setopt(c, CURLOPT_CAINFO, t->ca);
-    if (t->cert) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, t->key ? t->key : t->cert);
-    }
-    if (t->token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->token);
-        h = curl_slist_append(h, auth);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    }
-    rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        status = -1;
-    } else {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return status;
+    return a->status;
 }
 
 static const char *str(json_t *o, const char *k)
@@ -272,7 +230,7 @@ int tg_cmd_status(int argc, char **argv)
     tls_opts t = {0};
     int as_json = 0;
     char url[1200], err[256];
-    body b = {0};
+    tg_query_http_answer b = {0};
     json_t *root;
     json_error_t jerr;
     long status;
@@ -318,14 +276,12 @@ int tg_cmd_status(int argc, char **argv)
     status = http_get(url, &t, &b, err, sizeof(err));
     if (status == 404) {
         /* A site's API: its own view of its link. */
-        free(b.p);
-        b.p = NULL;
-        b.len = 0;
+        free(b.body);
         snprintf(url, sizeof(url), "%.*s/api/v1/status", (int)el, endpoint);
         status = http_get(url, &t, &b, err, sizeof(err));
         if (status == 200) {
-            root = json_loadb(b.p, b.len, 0, &jerr);
-            free(b.p);
+            root = json_loadb(b.body, b.len, 0, &jerr);
+            free(b.body);
             if (!root) {
                 fprintf(stderr,
                         "tollgate status: the site answered something that is not "
@@ -346,18 +302,18 @@ int tg_cmd_status(int argc, char **argv)
     }
     if (status < 0) {
         fprintf(stderr, "tollgate status: cannot reach %s: %s\n", endpoint, err);
-        free(b.p);
+        free(b.body);
         curl_global_cleanup();
         return 1;
     }
     if (status != 200) {
         fprintf(stderr, "tollgate status: %s answered HTTP %ld\n", url, status);
-        free(b.p);
+        free(b.body);
         curl_global_cleanup();
         return 1;
     }
-    root = json_loadb(b.p ? b.p : "", b.len, 0, &jerr);
-    free(b.p);
+    root = json_loadb(b.body ? b.body : "", b.len, 0, &jerr);
+    free(b.body);
     curl_global_cleanup();
     if (!root) {
         fprintf(stderr,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_otlp_json.h"
@@ -333,27 +334,10 @@ static void read_done(uv_work_t *w, int status)
     free(rd);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int parse_trace_id(const char *s, size_t len, uint8_t out[16])
 {
-    if (len != 32)
+    if (len != 32 || tg_hex_decode(s, len, out, 16) != 16)
         return -1;
-    for (size_t i = 0; i < 16; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "tg_config.h"
 #include "tg_fwd_glue.h"
 #include "tg_rules.h"
+#include "tg_time.h"
 #include "tg_view_rules.h"
 #include "tg_err.h"
 #include "tg_http.h"
@@ -170,7 +171,7 @@ static void on_signal(uv_signal_t *h, int signum)
 static void retention_work(uv_work_t *w)
 {
     collector *c = w->data;
-    int rc = tg_store_evict(c->store, (uint64_t)time(NULL));
+    int rc = tg_store_evict(c->store, tg_wall_ns() / 1000000000u);
 
     if (rc)
         tg_warn("retention pass failed", "err=%s", tg_err_name(rc));
@@ -510,7 +511,7 @@ int tg_collector_main(int argc, char **argv)
     c.api.stats = &c.stats;
     c.api.committer = c.committer;
     c.api.site = c.cfg.site;
-    c.api.started_unix = (uint64_t)time(NULL);
+    c.api.started_unix = tg_wall_ns() / 1000000000u;
 
     if (start_listeners(&c) != 0) {
         stop_started(&c);

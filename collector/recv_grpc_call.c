@@ -21,8 +21,10 @@
 #include <strings.h>
 
 #include "recv_grpc_int.h"
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_utf8.h"
 
 /* Names are literals, so nghttp2 need not copy them; values are copied. */
 #define MAKE_NV(n, v, vlen)                                                              \
@@ -54,58 +56,14 @@ static int bytes_eq(const uint8_t *p, size_t len, const char *s)
 
 /* ---- text for grpc-message ------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at s (at most `avail` bytes), or
- * 0 if it is not one: overlong forms, surrogates and code points past
- * U+10FFFF are rejected, as JavaScript's decodeURI (used by grpc-js on
- * grpc-message) throws on them. */
-static size_t utf8_seq_len(const uint8_t *s, size_t avail)
-{
-    uint32_t cp;
-    size_t n;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2, cp = s[0] & 0x1fu;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3, cp = s[0] & 0x0fu;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4, cp = s[0] & 0x07u;
-    else
-        return 0;
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* Copies `msg` (truncated to TG_GRPC_MESSAGE_MAX bytes) into `out` as valid
- * UTF-8, each malformed byte replaced by '?'. Returns the length. */
+ * UTF-8, each malformed byte replaced by '?'. Well-formed is what grpc-js
+ * needs: it reads grpc-message with JavaScript's decodeURI, which throws on
+ * overlong forms, surrogates and code points past U+10FFFF. Returns the
+ * length. */
 static size_t message_sanitize(const char *msg, char *out)
 {
-    const uint8_t *s = (const uint8_t *)msg;
-    size_t len = strnlen(msg, TG_GRPC_MESSAGE_MAX), i = 0, o = 0;
-
-    while (i < len) {
-        size_t n = utf8_seq_len(s + i, len - i);
-        if (n == 0) {
-            out[o++] = '?';
-            i++;
-            continue;
-        }
-        memcpy(out + o, s + i, n);
-        o += n;
-        i += n;
-    }
-    out[o] = '\0';
-    return o;
+    return tg_utf8_sanitize(msg, strnlen(msg, TG_GRPC_MESSAGE_MAX), "?", out);
 }
 
 /* The gRPC spec's Percent-Encoded form: printable ASCII except '%' as is,
@@ -157,30 +115,18 @@ static size_t pb_bytes(uint8_t *p, uint8_t tag, const void *data, size_t len)
     return n + len;
 }
 
+/* grpc-status-details-bin is sent without padding, as gRPC's -bin headers
+ * are. */
 static char *base64_unpadded(const uint8_t *in, size_t len)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-    size_t i = 0;
+    char *out = malloc(tg_base64_encoded_len(len) + 1);
+    size_t n;
 
     if (!out)
         return NULL;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = tab[(v >> 6) & 63];
-        *o++ = tab[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        if (i + 1 < len)
-            *o++ = tab[(v >> 6) & 63];
-    }
-    *o = '\0';
+    n = tg_base64_encode(in, len, out);
+    while (n > 0 && out[n - 1] == '=')
+        out[--n] = '\0';
     return out;
 }
 

@@ -3,6 +3,7 @@
  * responses) lives in tg_http_conn.c. */
 #include "tg_http_internal.h"
 
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
 
@@ -403,17 +404,6 @@ void tg_http_respond(tg_http_request *r, int status, const char *content_type,
 
 /* ---- query strings ------------------------------------------------------- */
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Next decoded byte of a form-urlencoded run; a '%' not followed by two
  * hex digits stands for itself. */
 static int url_next(const char **p, const char *end)
@@ -423,7 +413,8 @@ static int url_next(const char **p, const char *end)
     if (ch == '+')
         return ' ';
     if (ch == '%' && end - *p >= 2) {
-        int hi = hexval((unsigned char)(*p)[0]), lo = hexval((unsigned char)(*p)[1]);
+        int hi = tg_hex_digit((unsigned char)(*p)[0]),
+            lo = tg_hex_digit((unsigned char)(*p)[1]);
 
         if (hi >= 0 && lo >= 0) {
             *p += 2;

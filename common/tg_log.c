@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "tg_time.h"
+
 static enum tg_log_level min_level = TG_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -16,20 +18,19 @@ void tg_log_set_level(enum tg_log_level level)
 void tg_log(enum tg_log_level level, const char *msg, const char *fmt, ...)
 {
     char line[1024];
-    struct timespec ts;
+    uint64_t now = tg_wall_ns();
+    time_t secs = (time_t)(now / 1000000000u);
     struct tm tm;
     int n;
     va_list ap;
 
     if (level < min_level)
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     n = snprintf(line, sizeof(line),
                  "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"%s\"",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                 level_names[level], msg);
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, (long)(now % 1000000000u / 1000000), level_names[level], msg);
     if (n < 0)
         return;
     if (fmt && fmt[0] && (size_t)n < sizeof(line) - 2) {

@@ -48,71 +48,6 @@ const ProtobufCMessageDescriptor *tg_otlp_request_descriptor(enum tg_signal sig)
     return NULL;
 }
 
-/* ---- UTF-8 ------------------------------------------------------------- */
-
-/* Validates UTF-8 and notes NUL bytes: NUL is valid UTF-8, but protobuf-c
- * hands strings over NUL-terminated, so a string holding one reaches the
- * rest of tollgate cut short (see decode_protobuf). */
-static inline int utf8_check(const unsigned char *p, size_t len, int *nul)
-{
-    const unsigned char *end = p + len;
-
-    while (p < end) {
-        /* Attribute keys and most values are ASCII: 8 bytes at once. */
-        if (end - p >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            if (!(w & 0x8080808080808080ULL)) {
-                /* No byte has its top bit set, so a borrow into one
-                 * means that byte was zero. */
-                if ((w - 0x0101010101010101ULL) & 0x8080808080808080ULL)
-                    *nul = 1;
-                p += 8;
-                continue;
-            }
-        }
-        unsigned c = *p;
-        if (c < 0x80) {
-            if (c == 0)
-                *nul = 1;
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            if (end - p < 2 || (p[1] & 0xC0) != 0x80)
-                return 0;
-            p += 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-                return 0;
-            if (c == 0xE0 && p[1] < 0xA0) /* overlong */
-                return 0;
-            if (c == 0xED && p[1] > 0x9F) /* UTF-16 surrogates */
-                return 0;
-            p += 3;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-                (p[3] & 0xC0) != 0x80)
-                return 0;
-            if (c == 0xF0 && p[1] < 0x90) /* overlong */
-                return 0;
-            if (c == 0xF4 && p[1] > 0x8F) /* beyond U+10FFFF */
-                return 0;
-            p += 4;
-        } else {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-int tg_utf8_valid(const char *str, size_t len)
-{
-    int nul = 0;
-
-    return utf8_check((const unsigned char *)str, len, &nul);
-}
-
 /* ---- error text -------------------------------------------------------- */
 
 typedef struct strbuf {
@@ -280,7 +215,7 @@ static int scan_msg(wire_scan *s, const ProtobufCMessageDescriptor *d, const uin
             if (!f) {
                 /* skip */
             } else if (f->type == PROTOBUF_C_TYPE_STRING) {
-                if (!utf8_check(p, (size_t)v, &s->nul)) {
+                if (!tg_utf8_check((const char *)p, (size_t)v, &s->nul)) {
                     scan_note(s, depth, d, f, start, tagp);
                     s->nsteps = depth + 1;
                     s->err_off = (size_t)(p - s->base);

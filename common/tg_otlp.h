@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tg_arena.h"
+#include "tg_utf8.h" /* every string of the model is checked with it */
 
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -95,8 +96,5 @@ const char *tg_otlp_service_name(const Opentelemetry__Proto__Resource__V1__Resou
 
 /* The data points of a metric, whatever its type. */
 size_t tg_otlp_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m);
-
-/* 1 if [s, s+len) is valid UTF-8. */
-int tg_utf8_valid(const char *s, size_t len);
 
 #endif

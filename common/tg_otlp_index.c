@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "tg_err.h"
+#include "tg_time.h"
 
 typedef Opentelemetry__Proto__Metrics__V1__Metric tg_metric;
 
@@ -23,12 +24,10 @@ static pthread_once_t g_seed_once = PTHREAD_ONCE_INIT;
 static void seed_init(void)
 {
     if (getrandom(g_seed, sizeof(g_seed), GRND_NONBLOCK) != (ssize_t)sizeof(g_seed)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        g_seed[0] =
-            (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&ts;
+        uint64_t t = tg_mono_ns();
+        g_seed[0] = t % 1000000000u * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&t;
         g_seed[1] =
-            (uint64_t)ts.tv_sec * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)(uintptr_t)&g_seed;
+            t / 1000000000u * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)(uintptr_t)&g_seed;
     }
 }
 

@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_otlp.h"
 #include "tg_otlp_int.h"
+#include "tg_strbuf.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -103,89 +105,6 @@ static size_t type_size(ProtobufCType t)
     default: /* 32-bit integers, enums (int-sized in protobuf-c), float */
         return 4;
     }
-}
-
-/* ---- base64 and hex --------------------------------------------------- */
-
-static const char b64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-') /* standard and URL-safe alphabets */
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Padding is optional, as proto3 JSON parsers accept both forms. */
-static int b64_decode(const char *s, size_t len, uint8_t *out, size_t *outlen)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-
-    while (len > 0 && s[len - 1] == '=')
-        len--;
-    if (len % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_val((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *outlen = o;
-    return 0;
-}
-
-static char *b64_encode(const uint8_t *in, size_t len, size_t *outlen)
-{
-    size_t n = 4 * ((len + 2) / 3);
-    char *out = malloc(n + 1);
-    size_t o = 0, i = 0;
-
-    if (!out)
-        return NULL;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64_chars[v >> 18];
-        out[o++] = b64_chars[(v >> 12) & 63];
-        out[o++] = b64_chars[(v >> 6) & 63];
-        out[o++] = b64_chars[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        out[o++] = b64_chars[v >> 18];
-        out[o++] = b64_chars[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? b64_chars[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return out;
-}
-
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 /* ---- locating a path in the text ---------------------------------------- */
@@ -276,7 +195,7 @@ static int key_equals(const char *t, size_t n, size_t i, const char *key)
             case 'u': {
                 unsigned v = 0;
                 for (int d = 0; d < 4; d++) {
-                    int h = i + 1 < n ? hex_val((unsigned char)t[++i]) : -1;
+                    int h = i + 1 < n ? tg_hex_digit((unsigned char)t[++i]) : -1;
                     if (h < 0)
                         return 0;
                     v = v << 4 | (unsigned)h;
@@ -556,6 +475,7 @@ static int dec_bytes(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v,
 {
     const char *s;
     size_t len, idlen;
+    long n;
 
     if (!json_is_string(v))
         return jfail(jd, "expected a string");
@@ -571,21 +491,18 @@ static int dec_bytes(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v,
         out->data = jalloc(jd, idlen);
         if (!out->data)
             return jnomem(jd, idlen);
-        for (size_t i = 0; i < idlen; i++) {
-            int hi = hex_val((unsigned char)s[2 * i]),
-                lo = hex_val((unsigned char)s[2 * i + 1]);
-            if (hi < 0 || lo < 0)
-                return jfail(jd, "expected %zu hex digits", 2 * idlen);
-            out->data[i] = (uint8_t)(hi << 4 | lo);
-        }
+        if (tg_hex_decode(s, len, out->data, idlen) < 0)
+            return jfail(jd, "expected %zu hex digits", 2 * idlen);
         out->len = idlen;
         return 0;
     }
-    out->data = jalloc(jd, len / 4 * 3 + 3);
+    out->data = jalloc(jd, tg_base64_decoded_max(len));
     if (!out->data)
-        return jnomem(jd, len / 4 * 3 + 3);
-    if (b64_decode(s, len, out->data, &out->len))
+        return jnomem(jd, tg_base64_decoded_max(len));
+    n = tg_base64_decode(s, len, out->data, tg_base64_decoded_max(len));
+    if (n < 0)
         return jfail(jd, "invalid base64");
+    out->len = (size_t)n;
     return 0;
 }
 
@@ -902,7 +819,7 @@ static json_t *enc_double(double d)
  * the whole document. */
 static json_t *enc_string(const char *s)
 {
-    size_t len = strlen(s), o = 0;
+    size_t len = strlen(s), o;
     char *fixed;
     json_t *j;
 
@@ -911,21 +828,7 @@ static json_t *enc_string(const char *s)
     fixed = malloc(3 * len + 1);
     if (!fixed)
         return NULL;
-    for (size_t i = 0; i < len;) {
-        size_t n = 1;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0xC0)
-            n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        if (c < 0x80 || (i + n <= len && tg_utf8_valid(s + i, n))) {
-            memcpy(fixed + o, s + i, n);
-            o += n;
-            i += n;
-        } else {
-            memcpy(fixed + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
+    o = tg_utf8_sanitize(s, len, "\xEF\xBF\xBD", fixed);
     j = json_stringn_nocheck(fixed, o);
     free(fixed);
     return j;
@@ -933,7 +836,6 @@ static json_t *enc_string(const char *s)
 
 static json_t *enc_bytes(const ProtobufCFieldDescriptor *f, const ProtobufCBinaryData *b)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t idlen, n;
     char *s;
     json_t *j;
@@ -942,15 +844,13 @@ static json_t *enc_bytes(const ProtobufCFieldDescriptor *f, const ProtobufCBinar
         s = malloc(2 * b->len + 1);
         if (!s)
             return NULL;
-        for (size_t i = 0; i < b->len; i++) {
-            s[2 * i] = hex[b->data[i] >> 4];
-            s[2 * i + 1] = hex[b->data[i] & 15];
-        }
+        tg_hex_encode(b->data, b->len, s);
         n = 2 * b->len;
     } else {
-        s = b64_encode(b->data, b->len, &n);
+        s = malloc(tg_base64_encoded_len(b->len) + 1);
         if (!s)
             return NULL;
+        n = tg_base64_encode(b->data, b->len, s);
     }
     j = json_stringn_nocheck(s, n);
     free(s);
@@ -1042,49 +942,29 @@ json_t *tg_otlp_json_from_message(const ProtobufCMessage *msg)
     return msg ? enc_message(msg) : NULL;
 }
 
-typedef struct growbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} growbuf;
-
-static int grow_append(const char *buf, size_t size, void *data)
+/* json_dump_callback's sink. */
+static int sink_append(const char *buf, size_t size, void *data)
 {
-    growbuf *g = data;
+    tg_strbuf *b = data;
 
-    if (g->len + size + 1 > g->cap) {
-        size_t cap = g->cap ? g->cap : 256;
-        char *p;
-        while (cap < g->len + size + 1)
-            cap *= 2;
-        p = realloc(g->p, cap);
-        if (!p) {
-            g->failed = 1;
-            return -1;
-        }
-        g->p = p;
-        g->cap = cap;
-    }
-    memcpy(g->p + g->len, buf, size);
-    g->len += size;
-    g->p[g->len] = '\0';
-    return 0;
+    tg_strbuf_put(b, buf, size);
+    return b->oom ? -1 : 0;
 }
 
 char *tg_otlp_json_encode(const ProtobufCMessage *msg, size_t *len)
 {
     json_t *j = tg_otlp_json_from_message(msg);
-    growbuf g = {0};
+    tg_strbuf b = {0};
 
     if (!j)
         return NULL;
-    if (json_dump_callback(j, grow_append, &g, JSON_COMPACT) != 0 || g.failed || !g.p) {
+    if (json_dump_callback(j, sink_append, &b, JSON_COMPACT) != 0 || b.oom || !b.p) {
         json_decref(j);
-        free(g.p);
+        free(b.p);
         return NULL;
     }
     json_decref(j);
     if (len)
-        *len = g.len;
-    return g.p;
+        *len = b.len;
+    return b.p;
 }

@@ -18,6 +18,7 @@
 #include "tg_err.h"
 #include "tg_strbuf.h"
 #include "tg_log.h"
+#include "tg_time.h"
 #include "tg_wire.h"
 
 #define READ_CHUNK 64
@@ -274,13 +275,7 @@ static void *worker_main(void *arg)
                 if (left / 1000000 < wait_ms)
                     wait_ms = left / 1000000 + 1;
             }
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += (time_t)(wait_ms / 1000);
-            ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            tg_wall_deadline(&ts, wait_ms);
             pthread_mutex_lock(&f->mu);
             while (!f->stop && !f->work_kicked) {
                 if (pthread_cond_timedwait(&f->work_cv, &f->mu, &ts) == ETIMEDOUT)

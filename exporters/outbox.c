@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_wire.h"
@@ -454,7 +455,7 @@ static int load_state(tg_outbox *ob, MDB_txn *txn)
             (rc = meta_put_u64(txn, ob->db_meta, META_NEXT, 1)))
             return mdb_err(rc);
     }
-    tg_hex(ob->epoch, 16, ob->epoch_hex);
+    tg_hex_encode(ob->epoch, 16, ob->epoch_hex);
     s->next_seq = meta_u64(txn, ob->db_meta, META_NEXT);
     if (!s->next_seq)
         s->next_seq = 1;

@@ -17,8 +17,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_time.h"
 #include "tg_wire.h"
 
 #define MAX_RESPONSE (1u << 20)
@@ -209,7 +211,7 @@ static enum outcome exchange(tg_forwarder *f, CURL *c, uint64_t seq, const uint8
         return OUT_RETRY;
     tollgate__v1__upload__pack(&up, buf);
 
-    tg_hex(tg_outbox_epoch(f->outbox), 16, epoch_hex);
+    tg_hex_encode(tg_outbox_epoch(f->outbox), 16, epoch_hex);
     hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
     snprintf(line, sizeof(line), "Authorization: Bearer %s", f->token);
     hdr = curl_slist_append(hdr, line);
@@ -355,13 +357,7 @@ static int wait_ms(tg_forwarder *f, uint64_t ms)
     struct timespec ts;
     int stop;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    tg_wall_deadline(&ts, ms);
     pthread_mutex_lock(&f->mu);
     while (!f->stop && !f->send_kicked)
         if (pthread_cond_timedwait(&f->send_cv, &f->mu, &ts) == ETIMEDOUT)

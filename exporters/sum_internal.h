@@ -10,32 +10,32 @@
 
 /* An open-addressing map from byte keys to pointers. Keys are borrowed
  * (they live in the period arena, or are malloc'd when `own_keys`). */
-typedef struct smap_ent {
+typedef struct tg_sum_map_ent {
     uint64_t h;
     const char *k;
     uint32_t klen;
     void *v;
-} smap_ent;
+} tg_sum_map_ent;
 
-typedef struct smap {
-    smap_ent *e;
+typedef struct tg_sum_map {
+    tg_sum_map_ent *e;
     size_t cap, n;
     int own_keys;
-} smap;
+} tg_sum_map;
 
 uint64_t tg_sum_hash(const void *p, size_t n, uint64_t seed);
-void *smap_get(const smap *m, const char *k, size_t klen, uint64_t h);
-int smap_put(smap *m, const char *k, size_t klen, uint64_t h, void *v);
-void smap_clear(smap *m);
-void smap_free(smap *m);
+void *tg_sum_map_get(const tg_sum_map *m, const char *k, size_t klen, uint64_t h);
+int tg_sum_map_put(tg_sum_map *m, const char *k, size_t klen, uint64_t h, void *v);
+void tg_sum_map_clear(tg_sum_map *m);
+void tg_sum_map_free(tg_sum_map *m);
 
 /* A growable array of pointers (malloc'd; cleared, not freed, per period). */
-typedef struct pvec {
+typedef struct tg_sum_vec {
     void **v;
     size_t n, cap;
-} pvec;
+} tg_sum_vec;
 
-int pvec_push(pvec *p, void *x);
+int tg_sum_vec_push(tg_sum_vec *p, void *x);
 
 typedef struct red_ent {
     const char *service, *operation;
@@ -61,7 +61,7 @@ typedef struct cost_ent {
 
 typedef struct span_group {
     const char *service;
-    pvec spans;
+    tg_sum_vec spans;
 } span_group;
 
 /* A cumulative counter or gauge series seen before: the baseline for the
@@ -79,19 +79,19 @@ typedef struct carry_ent {
 
 struct tg_summarizer {
     const tg_forward_config *cfg;
-    tg_arena arena;  /* the period's strings and records */
-    smap groups;     /* service -> span_group */
-    pvec group_list; /* span_group*, in first-seen order */
-    smap red;        /* key -> red_ent */
-    smap ops;        /* span name -> its template (the RED operation) */
-    pvec red_list;
-    smap logs;
-    pvec log_list;
-    pvec metrics; /* Tollgate__V1__MetricPoint* */
-    smap costs;
-    pvec cost_list;
-    smap series;      /* hash -> series_state (malloc'd, crosses periods) */
-    carry_ent *carry; /* forwarded volume waiting for the next period */
+    tg_arena arena;        /* the period's strings and records */
+    tg_sum_map groups;     /* service -> span_group */
+    tg_sum_vec group_list; /* span_group*, in first-seen order */
+    tg_sum_map red;        /* key -> red_ent */
+    tg_sum_map ops;        /* span name -> its template (the RED operation) */
+    tg_sum_vec red_list;
+    tg_sum_map logs;
+    tg_sum_vec log_list;
+    tg_sum_vec metrics; /* Tollgate__V1__MetricPoint* */
+    tg_sum_map costs;
+    tg_sum_vec cost_list;
+    tg_sum_map series; /* hash -> series_state (malloc'd, crosses periods) */
+    carry_ent *carry;  /* forwarded volume waiting for the next period */
     size_t n_carry, cap_carry;
     uint64_t base_ns; /* time base of the period (first data time) */
     uint64_t t_min, t_max;

@@ -37,7 +37,7 @@ new_point(tg_summarizer *s, const char *svc, const tg_metric_mapped *mm,
         return NULL;
     p->time_unix_nano = t; /* made relative to the batch base at build */
     tg_sum_time(s, t);
-    if (pvec_push(&s->metrics, p) != 0)
+    if (tg_sum_vec_push(&s->metrics, p) != 0)
         return NULL;
     return p;
 }
@@ -279,13 +279,13 @@ static uint64_t series_key(const char *svc, const char *name, const number_point
 
 static series_state *series_get(tg_summarizer *s, uint64_t key, int *fresh)
 {
-    series_state *st = smap_get(&s->series, (const char *)&key, 8, key);
+    series_state *st = tg_sum_map_get(&s->series, (const char *)&key, 8, key);
 
     *fresh = 0;
     if (st)
         return st;
     st = calloc(1, sizeof(*st));
-    if (!st || smap_put(&s->series, (const char *)&key, 8, key, st) != 0) {
+    if (!st || tg_sum_map_put(&s->series, (const char *)&key, 8, key, st) != 0) {
         free(st);
         return NULL;
     }

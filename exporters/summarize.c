@@ -28,29 +28,29 @@ uint64_t tg_sum_hash(const void *p, size_t n, uint64_t seed)
     return h ? h : 1;
 }
 
-static size_t slot_of(const smap *m, const char *k, size_t klen, uint64_t h)
+static size_t slot_of(const tg_sum_map *m, const char *k, size_t klen, uint64_t h)
 {
     size_t i = (size_t)h & (m->cap - 1);
 
     for (;;) {
-        const smap_ent *e = &m->e[i];
+        const tg_sum_map_ent *e = &m->e[i];
         if (!e->k || (e->h == h && e->klen == klen && memcmp(e->k, k, klen) == 0))
             return i;
         i = (i + 1) & (m->cap - 1);
     }
 }
 
-void *smap_get(const smap *m, const char *k, size_t klen, uint64_t h)
+void *tg_sum_map_get(const tg_sum_map *m, const char *k, size_t klen, uint64_t h)
 {
     if (!m->cap)
         return NULL;
     return m->e[slot_of(m, k, klen, h)].v;
 }
 
-static int smap_grow(smap *m)
+static int map_grow(tg_sum_map *m)
 {
     size_t ncap = m->cap ? m->cap * 2 : 64;
-    smap_ent *ne = calloc(ncap, sizeof(*ne)), *old = m->e;
+    tg_sum_map_ent *ne = calloc(ncap, sizeof(*ne)), *old = m->e;
     size_t ocap = m->cap;
 
     if (!ne)
@@ -64,11 +64,11 @@ static int smap_grow(smap *m)
     return 0;
 }
 
-int smap_put(smap *m, const char *k, size_t klen, uint64_t h, void *v)
+int tg_sum_map_put(tg_sum_map *m, const char *k, size_t klen, uint64_t h, void *v)
 {
     size_t i;
 
-    if ((m->n + 1) * 4 > m->cap * 3 && smap_grow(m) != 0)
+    if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m) != 0)
         return -1;
     i = slot_of(m, k, klen, h);
     if (!m->e[i].k) {
@@ -88,7 +88,7 @@ int smap_put(smap *m, const char *k, size_t klen, uint64_t h, void *v)
     return 0;
 }
 
-void smap_clear(smap *m)
+void tg_sum_map_clear(tg_sum_map *m)
 {
     if (m->own_keys)
         for (size_t i = 0; i < m->cap; i++)
@@ -101,15 +101,15 @@ void smap_clear(smap *m)
     m->n = 0;
 }
 
-void smap_free(smap *m)
+void tg_sum_map_free(tg_sum_map *m)
 {
-    smap_clear(m);
+    tg_sum_map_clear(m);
     free(m->e);
     m->e = NULL;
     m->cap = 0;
 }
 
-int pvec_push(pvec *p, void *x)
+int tg_sum_vec_push(tg_sum_vec *p, void *x)
 {
     if (p->n == p->cap) {
         size_t nc = p->cap ? p->cap * 2 : 64;
@@ -164,7 +164,7 @@ void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
     memcpy(key + sl + 1, meter, ml);
     memcpy(key + sl + 1 + ml, &hour, 8);
     h = tg_sum_hash(key, kl, 3);
-    e = smap_get(&s->costs, key, kl, h);
+    e = tg_sum_map_get(&s->costs, key, kl, h);
     if (!e) {
         const char *k = tg_sum_intern(s, key, kl);
         e = tg_arena_calloc(&s->arena, sizeof(*e));
@@ -175,8 +175,8 @@ void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
         e->service = tg_sum_intern(s, service, sl);
         e->meter = meter; /* static strings */
         e->hour = hour;
-        if (!e->service || smap_put(&s->costs, k, kl, h, e) != 0 ||
-            pvec_push(&s->cost_list, e) != 0) {
+        if (!e->service || tg_sum_map_put(&s->costs, k, kl, h, e) != 0 ||
+            tg_sum_vec_push(&s->cost_list, e) != 0) {
             s->failed = 1;
             return;
         }
@@ -274,7 +274,7 @@ static span_group *group_for(tg_summarizer *s, const char *svc)
 {
     size_t n = strnlen(svc, MAX_STRING);
     uint64_t h = tg_sum_hash(svc, n, 1);
-    span_group *g = smap_get(&s->groups, svc, n, h);
+    span_group *g = tg_sum_map_get(&s->groups, svc, n, h);
 
     if (g)
         return g;
@@ -282,8 +282,8 @@ static span_group *group_for(tg_summarizer *s, const char *svc)
     if (!g)
         return NULL;
     g->service = tg_sum_intern(s, svc, n);
-    if (!g->service || smap_put(&s->groups, g->service, n, h, g) != 0 ||
-        pvec_push(&s->group_list, g) != 0)
+    if (!g->service || tg_sum_map_put(&s->groups, g->service, n, h, g) != 0 ||
+        tg_sum_vec_push(&s->group_list, g) != 0)
         return NULL;
     return g;
 }
@@ -294,7 +294,7 @@ static const char *operation_of(tg_summarizer *s, const char *name, size_t *olen
 {
     size_t nl = strnlen(name, MAX_STRING);
     uint64_t h = tg_sum_hash(name, nl, 5);
-    const char *op = smap_get(&s->ops, name, nl, h);
+    const char *op = tg_sum_map_get(&s->ops, name, nl, h);
     char buf[TG_TEMPLATE_MAX];
     const char *k;
     size_t tl;
@@ -306,7 +306,7 @@ static const char *operation_of(tg_summarizer *s, const char *name, size_t *olen
     tl = tg_template_make(name, nl, buf, sizeof(buf));
     k = tg_sum_intern(s, name, nl);
     op = tg_sum_intern(s, buf, tl);
-    if (!k || !op || smap_put(&s->ops, k, nl, h, (void *)op) != 0) {
+    if (!k || !op || tg_sum_map_put(&s->ops, k, nl, h, (void *)op) != 0) {
         s->failed = 1;
         *olen = 0;
         return "";
@@ -334,7 +334,7 @@ static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_
     memcpy(key + kl, &minute, 8);
     kl += 8;
     h = tg_sum_hash(key, kl, 2);
-    e = smap_get(&s->red, key, kl, h);
+    e = tg_sum_map_get(&s->red, key, kl, h);
     if (!e) {
         const char *k = tg_sum_intern(s, key, kl);
         e = tg_arena_alloc(&s->arena, sizeof(*e));
@@ -348,8 +348,8 @@ static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_
         e->minute = minute;
         e->requests = e->errors = 0;
         tg_exphist_init(&e->hist);
-        if (!e->service || !e->operation || smap_put(&s->red, k, kl, h, e) != 0 ||
-            pvec_push(&s->red_list, e) != 0) {
+        if (!e->service || !e->operation || tg_sum_map_put(&s->red, k, kl, h, e) != 0 ||
+            tg_sum_vec_push(&s->red_list, e) != 0) {
             s->failed = 1;
             return;
         }
@@ -409,7 +409,7 @@ static int add_span(tg_summarizer *s, span_group *g, const char *svc,
     if (tg_sum_copy_attrs(s, sp->attributes, sp->n_attributes, 0, &o->attributes,
                           &o->n_attributes) != 0)
         return TG_ENOMEM;
-    if (pvec_push(&g->spans, o) != 0)
+    if (tg_sum_vec_push(&g->spans, o) != 0)
         return TG_ENOMEM;
     s->spans++;
     return 0;
@@ -475,7 +475,7 @@ static void add_log(tg_summarizer *s, const char *svc,
     memcpy(key + kl, &minute, 8);
     kl += 8;
     h = tg_sum_hash(key, kl, 4);
-    e = smap_get(&s->logs, key, kl, h);
+    e = tg_sum_map_get(&s->logs, key, kl, h);
     if (!e) {
         const char *k = tg_sum_intern(s, key, kl);
         e = tg_arena_calloc(&s->arena, sizeof(*e));
@@ -488,8 +488,8 @@ static void add_log(tg_summarizer *s, const char *svc,
         e->severity = sev;
         e->id = id;
         e->minute = minute;
-        if (!e->service || !e->tmpl || smap_put(&s->logs, k, kl, h, e) != 0 ||
-            pvec_push(&s->log_list, e) != 0) {
+        if (!e->service || !e->tmpl || tg_sum_map_put(&s->logs, k, kl, h, e) != 0 ||
+            tg_sum_vec_push(&s->log_list, e) != 0) {
             s->failed = 1;
             return;
         }
@@ -533,12 +533,12 @@ void tg_summarizer_destroy(tg_summarizer *s)
         return;
     for (size_t i = 0; i < s->group_list.n; i++)
         free(((span_group *)s->group_list.v[i])->spans.v);
-    smap_free(&s->groups);
-    smap_free(&s->red);
-    smap_free(&s->ops);
-    smap_free(&s->logs);
-    smap_free(&s->costs);
-    smap_free(&s->series);
+    tg_sum_map_free(&s->groups);
+    tg_sum_map_free(&s->red);
+    tg_sum_map_free(&s->ops);
+    tg_sum_map_free(&s->logs);
+    tg_sum_map_free(&s->costs);
+    tg_sum_map_free(&s->series);
     free(s->group_list.v);
     free(s->red_list.v);
     free(s->log_list.v);
@@ -801,11 +801,11 @@ void tg_summarizer_clear(tg_summarizer *s)
 {
     for (size_t i = 0; i < s->group_list.n; i++)
         free(((span_group *)s->group_list.v[i])->spans.v);
-    smap_clear(&s->groups);
-    smap_clear(&s->red);
-    smap_clear(&s->logs);
-    smap_clear(&s->costs);
-    smap_clear(&s->ops);
+    tg_sum_map_clear(&s->groups);
+    tg_sum_map_clear(&s->red);
+    tg_sum_map_clear(&s->logs);
+    tg_sum_map_clear(&s->costs);
+    tg_sum_map_clear(&s->ops);
     s->group_list.n = s->red_list.n = s->log_list.n = s->metrics.n = s->cost_list.n = 0;
     tg_arena_reset(&s->arena);
     s->base_ns = s->t_min = s->t_max = 0;
@@ -818,5 +818,5 @@ void tg_summarizer_clear(tg_summarizer *s)
     /* Counter baselines are bounded: a site with churning series would
      * otherwise grow them forever. Dropping them loses one delta each. */
     if (s->series.n > 200000)
-        smap_clear(&s->series);
+        tg_sum_map_clear(&s->series);
 }

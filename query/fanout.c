@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query_http.h"
 #include "tg_err.h"
 #include "tg_time.h"
 
@@ -38,38 +39,19 @@ struct call {
     CURL *easy;
     struct curl_slist *hdrs;
     tg_fanout_result *res;
-    size_t cap;
-    size_t max;
-    int too_big;
+    tg_query_http_body body;
     int done;
     char errbuf[CURL_ERROR_SIZE];
 };
 
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
+/* Hands what arrived to the result, which owns it from then on. */
+static void take_body(struct call *c)
 {
-    struct call *c = ud;
-    tg_fanout_result *r = c->res;
-    size_t n = size * nmemb;
-
-    if (r->body_len + n > c->max) {
-        c->too_big = 1;
-        return 0; /* fails the transfer with CURLE_WRITE_ERROR */
-    }
-    if (r->body_len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 16384;
-        char *b;
-
-        while (cap < r->body_len + n + 1)
-            cap *= 2;
-        if (!(b = realloc(r->body, cap)))
-            return 0;
-        r->body = b;
-        c->cap = cap;
-    }
-    memcpy(r->body + r->body_len, p, n);
-    r->body_len += n;
-    r->body[r->body_len] = '\0';
-    return n;
+    if (!c->body.buf.p)
+        return;
+    c->res->body = c->body.buf.p;
+    c->res->body_len = c->body.buf.len;
+    c->body.buf = (tg_strbuf){0};
 }
 
 /* Copies s into the result's message with control bytes replaced: a
@@ -91,18 +73,13 @@ static void set_message(tg_fanout_result *r, const char *s, size_t len)
 static void message_from_body(tg_fanout_result *r)
 {
     json_t *doc;
-    const json_t *m;
+    const char *words;
 
     if (!r->body_len)
         return;
-    doc = json_loadb(r->body, r->body_len, 0, NULL);
-    m = json_object_get(doc, "error");
-    if (json_is_object(m))
-        m = json_object_get(m, "message");
-    if (!json_is_string(m))
-        m = json_object_get(doc, "message");
-    if (json_is_string(m))
-        set_message(r, json_string_value(m), strlen(json_string_value(m)));
+    words = tg_query_http_error_words(r->body, r->body_len, &doc);
+    if (words)
+        set_message(r, words, strlen(words));
     else
         set_message(r, r->body, r->body_len < 200 ? r->body_len : 200);
     json_decref(doc);
@@ -115,6 +92,7 @@ static void finish(struct call *c, CURLcode rc, int capped)
     tg_fanout_result *r = c->res;
 
     c->done = 1;
+    take_body(c);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r->http_status);
         if ((r->http_status >= 200 && r->http_status < 300) || r->http_status == 404) {
@@ -128,10 +106,11 @@ static void finish(struct call *c, CURLcode rc, int capped)
         message_from_body(r);
         return;
     }
-    if (c->too_big) {
+    if (c->body.too_big) {
         r->state = TG_SITE_FAILED;
         r->reason = "too_large";
-        snprintf(r->message, sizeof(r->message), "answer larger than %zu bytes", c->max);
+        snprintf(r->message, sizeof(r->message), "answer larger than %zu bytes",
+                 c->body.max);
         return;
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -149,38 +128,20 @@ static void finish(struct call *c, CURLcode rc, int capped)
 static int setup(struct call *c, const tg_fanout_target *t, const tg_fanout_options *o,
                  uint64_t timeout_ms)
 {
-    char line[4200];
+    const tg_query_http_req r = {.url = t->url,
+                                 .accept = o->accept,
+                                 .token = t->token,
+                                 .ca_file = o->ca_file,
+                                 .cert_file = o->cert_file,
+                                 .key_file = o->key_file,
+                                 .connect_timeout_ms = (long)o->connect_timeout_ms,
+                                 .timeout_ms = (long)timeout_ms,
+                                 .max_body = o->max_body_bytes};
 
     if (!(c->easy = curl_easy_init()))
         return TG_ENOMEM;
-    snprintf(line, sizeof(line), "Accept: %s",
-             o->accept ? o->accept : "application/json");
-    c->hdrs = curl_slist_append(c->hdrs, line);
-    if (t->token && *t->token) {
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", t->token);
-        c->hdrs = curl_slist_append(c->hdrs, line);
-    }
-    curl_easy_setopt(c->easy, CURLOPT_URL, t->url);
-    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->hdrs);
-    curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(
-        c->easy, CURLOPT_CONNECTTIMEOUT_MS,
-        (long)(o->connect_timeout_ms < timeout_ms ? o->connect_timeout_ms : timeout_ms));
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(c->easy, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "tollgate/" TG_VERSION);
-    curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+    tg_query_http_setup(c->easy, &r, &c->body, &c->hdrs, c->errbuf);
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
-    if (o->ca_file)
-        curl_easy_setopt(c->easy, CURLOPT_CAINFO, o->ca_file);
-    if (o->cert_file)
-        curl_easy_setopt(c->easy, CURLOPT_SSLCERT, o->cert_file);
-    if (o->key_file)
-        curl_easy_setopt(c->easy, CURLOPT_SSLKEY, o->key_file);
     return 0;
 }
 
@@ -213,7 +174,6 @@ int tg_fanout_run(const tg_fanout_target *targets, size_t n, const tg_fanout_opt
     capped = site_ms == opt->deadline_ms;
     for (size_t i = 0; i < n; i++) {
         calls[i].res = &out[i];
-        calls[i].max = opt->max_body_bytes;
         if (targets[i].skip) {
             out[i].state = TG_SITE_SKIPPED;
             out[i].reason = targets[i].skip_reason ? targets[i].skip_reason : "skipped";
@@ -278,6 +238,7 @@ int tg_fanout_run(const tg_fanout_target *targets, size_t n, const tg_fanout_opt
     }
 out:
     for (size_t i = 0; i < n; i++) {
+        take_body(&calls[i]);
         if (calls[i].easy) {
             curl_multi_remove_handle(multi, calls[i].easy);
             curl_easy_cleanup(calls[i].easy);

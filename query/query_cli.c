@@ -1,4 +1,4 @@
-/* tollgate query: arguments, the HTTP GET (libcurl) and what to print.
+/* tollgate query: arguments, the HTTP GET (query_http.c) and what to print.
  *
  *   tollgate query [--endpoint URL] [--token TOKEN] trace TRACE_ID [--json]
  *   tollgate query ... logs 'SELECTOR' [--since DUR] [--limit N] [--json]
@@ -9,7 +9,6 @@
  * server error), 2 bad usage. Redirects are not followed: the bearer
  * token is meant for the endpoint named, nowhere else. */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +17,9 @@
 #include <time.h>
 
 #include "query_cli.h"
+#include "query_http.h"
+#include "tg_codec.h"
+#include "tg_time.h"
 #include "tg_units.h"
 #include "tg_err.h"
 
@@ -131,18 +133,14 @@ static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
 
 int tg_query_parse_trace_id(const char *s, char out[33])
 {
-    bool nonzero = false;
+    static const unsigned char zero[16];
+    unsigned char id[16];
 
-    if (strlen(s) != 32)
+    if (strlen(s) != 32 || tg_hex_decode(s, 32, id, sizeof(id)) != 16 ||
+        memcmp(id, zero, sizeof(id)) == 0)
         return TG_EINVAL;
-    for (size_t i = 0; i < 32; i++) {
-        if (!isxdigit((unsigned char)s[i]))
-            return TG_EINVAL;
-        out[i] = (char)tolower((unsigned char)s[i]);
-        nonzero |= s[i] != '0';
-    }
-    out[32] = '\0';
-    return nonzero ? 0 : TG_EINVAL;
+    tg_hex_encode(id, sizeof(id), out);
+    return 0;
 }
 
 static const char *skip_space(const char *s)
@@ -232,83 +230,23 @@ bad:
 
 /* ---- HTTP ------------------------------------------------------------------ */
 
-struct answer {
-    char *data;
-    size_t len, cap;
-    bool too_big;
-    long status;
-};
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
-{
-    struct answer *a = ud;
-    size_t n = size * nmemb;
-
-    if (n > MAX_ANSWER - a->len) {
-        a->too_big = true;
-        return 0; /* aborts the transfer */
-    }
-    if (a->len + n + 1 > a->cap) {
-        size_t cap = a->cap ? a->cap : 16384;
-        char *d;
-        while (cap < a->len + n + 1)
-            cap *= 2;
-        d = realloc(a->data, cap);
-        if (!d)
-            return 0;
-        a->data = d;
-        a->cap = cap;
-    }
-    memcpy(a->data + a->len, p, n);
-    a->len += n;
-    a->data[a->len] = '\0';
-    return n;
-}
-
 /* GETs url. Returns 0 when an HTTP answer arrived (any status), else 1
  * with the reason printed. */
-static int http_get(const char *url, const char *token, struct answer *a, FILE *err)
+static int http_get(const char *url, const char *token, tg_query_http_answer *a,
+                    FILE *err)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    char auth[4096];
-    CURLcode rc;
+    const tg_query_http_req r = {
+        .url = url, .token = token, .timeout_ms = 120000, .max_body = MAX_ANSWER};
+    int rc = tg_query_http_get(&r, a);
 
-    if (!c) {
-        fprintf(err, "tollgate query: cannot initialise libcurl\n");
-        return 1;
-    }
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    if (token && *token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        hdrs = curl_slist_append(hdrs, auth);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "tollgate/" TG_VERSION);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-    rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
-    if (a->too_big) {
+    if (rc == TG_ETOO_BIG) {
         fprintf(err, "tollgate query: %s: the answer is larger than %u MiB\n", url,
                 MAX_ANSWER >> 20);
         return 1;
     }
-    if (rc != CURLE_OK) {
+    if (rc != 0) {
         fprintf(err, "tollgate query: cannot reach %s: %s\n", url,
-                errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                a->err[0] ? a->err : tg_strerror(rc));
         return 1;
     }
     return 0;
@@ -316,22 +254,18 @@ static int http_get(const char *url, const char *token, struct answer *a, FILE *
 
 /* The server's own words about a failure: {"error": "..."} or
  * {"message": "..."}, else the start of the body. */
-static void put_server_message(FILE *err, const struct answer *a)
+static void put_server_message(FILE *err, const tg_query_http_answer *a)
 {
-    json_t *doc = a->len ? json_loadb(a->data, a->len, 0, NULL) : NULL;
-    const json_t *m = json_object_get(doc, "error");
+    json_t *doc;
+    const char *words = tg_query_http_error_words(a->body, a->len, &doc);
 
-    if (json_is_object(m))
-        m = json_object_get(m, "message");
-    if (!json_is_string(m))
-        m = json_object_get(doc, "message");
-    if (json_is_string(m)) {
+    if (words) {
         fputs(": ", err);
-        tg_query_put_text(err, json_string_value(m));
+        tg_query_put_text(err, words);
     } else if (a->len) {
         char head[201];
         size_t n = a->len < 200 ? a->len : 200;
-        memcpy(head, a->data, n);
+        memcpy(head, a->body, n);
         head[n] = '\0';
         for (size_t i = 0; i < n; i++) {
             if (head[i] == '\n' || head[i] == '\r' || head[i] == '\0') {
@@ -353,19 +287,19 @@ static void put_server_message(FILE *err, const struct answer *a)
 static int fetch_json(const char *url, const char *token, const char *not_found,
                       json_t **doc, FILE *err)
 {
-    struct answer a = {0};
+    tg_query_http_answer a;
     json_error_t jerr;
     int rc;
 
     *doc = NULL;
     rc = http_get(url, token, &a, err);
     if (rc != 0) {
-        free(a.data);
+        free(a.body);
         return rc;
     }
     if (a.status == 404 && not_found) {
         fprintf(err, "tollgate query: %s not found (%s answered 404)\n", not_found, url);
-        free(a.data);
+        free(a.body);
         return 1;
     }
     if (a.status != 200) {
@@ -374,14 +308,14 @@ static int fetch_json(const char *url, const char *token, const char *not_found,
         if (a.status == 401 || a.status == 403)
             fputs(" (check --token)", err);
         fputc('\n', err);
-        free(a.data);
+        free(a.body);
         /* 400: the server judged our query bad input. */
         return a.status == 400 ? 2 : 1;
     }
-    *doc = json_loadb(a.data ? a.data : "", a.len, 0, &jerr);
+    *doc = json_loadb(a.body ? a.body : "", a.len, 0, &jerr);
     if (!*doc && json_error_code(&jerr) == json_error_numeric_overflow)
-        *doc = json_loadb(a.data, a.len, JSON_DECODE_INT_AS_REAL, &jerr);
-    free(a.data);
+        *doc = json_loadb(a.body, a.len, JSON_DECODE_INT_AS_REAL, &jerr);
+    free(a.body);
     if (!*doc) {
         fprintf(err,
                 "tollgate query: %s: the answer is not valid JSON (line %d, column %d: ",
@@ -421,11 +355,8 @@ static void url_escape(char *dst, size_t dstlen, const char *s)
 
 static uint64_t since_start_ns(uint64_t since_ms)
 {
-    struct timespec ts;
-    uint64_t now_ns;
+    uint64_t now_ns = tg_wall_ns();
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (since_ms >= now_ns / 1000000u)
         return 0;
     return now_ns - since_ms * 1000000u;

@@ -1,6 +1,6 @@
 /* tollgate query: the client side of a site's (or central's) query API.
  *
- * Fetching (query_cli.c, libcurl) is kept apart from rendering
+ * Fetching (query_cli.c over query_http.c, libcurl) is kept apart from rendering
  * (trace_render.c, signal_render.c): the renderers take a parsed OTLP/JSON
  * document and a FILE*, so they are tested without a server. Everything
  * printed that came from the server passes through tg_query_put_text(),

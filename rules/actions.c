@@ -16,53 +16,10 @@
 #include <arpa/inet.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "rules_int.h"
-
-void tg_sb_put(tg_strbuf *b, const char *s, size_t n)
-{
-    if (b->oom || n == 0)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 64;
-        char *np;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        np = tg_arena_alloc(b->a, nc);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        if (b->len)
-            memcpy(np, b->p, b->len);
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void tg_sb_putc(tg_strbuf *b, char c)
-{
-    tg_sb_put(b, &c, 1);
-}
-
-void tg_sb_printf(tg_strbuf *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        tg_sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
+#include "tg_codec.h"
 
 static void redact(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
                    tg_strbuf *out)
@@ -70,13 +27,13 @@ static void redact(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
     const tg_class *c = &ac->p->classes[cls];
 
     if (spec->text) {
-        tg_sb_put(out, spec->text, spec->text_len);
+        tg_strbuf_put(out, spec->text, spec->text_len);
     } else if (c->redact_text) {
-        tg_sb_put(out, c->redact_text, strlen(c->redact_text));
+        tg_strbuf_put(out, c->redact_text, strlen(c->redact_text));
     } else {
-        tg_sb_put(out, "[REDACTED:", 10);
-        tg_sb_put(out, c->name, strlen(c->name));
-        tg_sb_putc(out, ']');
+        tg_strbuf_put(out, "[REDACTED:", 10);
+        tg_strbuf_put(out, c->name, strlen(c->name));
+        tg_strbuf_putc(out, ']');
     }
 }
 
@@ -112,13 +69,13 @@ static void mask(const tg_action_spec *spec, const char *s, size_t n, tg_strbuf 
     for (size_t i = 0; i < n;) {
         size_t k = u8len((const unsigned char *)s + i, n - i);
         if (!maskable((unsigned char)s[i])) {
-            tg_sb_put(out, s + i, k);
+            tg_strbuf_put(out, s + i, k);
         } else {
             idx++;
             if (idx <= keep_first || idx > units - keep_last)
-                tg_sb_put(out, s + i, k);
+                tg_strbuf_put(out, s + i, k);
             else
-                tg_sb_putc(out, spec->mask_char);
+                tg_strbuf_putc(out, spec->mask_char);
         }
         i += k;
     }
@@ -173,17 +130,13 @@ static int hmac(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det, const 
     if (EVP_MAC_update(ac->mac_ctx, (const unsigned char *)in, inl) != 1 ||
         EVP_MAC_final(ac->mac_ctx, mac, &macl, sizeof(mac)) != 1)
         return TG_ENOMEM;
-    tg_sb_put(out, "hmac-sha256:", 12);
-    tg_sb_put(out, key->id, strlen(key->id));
-    tg_sb_putc(out, ':');
+    tg_strbuf_put(out, "hmac-sha256:", 12);
+    tg_strbuf_put(out, key->id, strlen(key->id));
+    tg_strbuf_putc(out, ':');
     {
-        static const char hx[] = "0123456789abcdef";
-        char h[64];
-        for (size_t i = 0; i < macl && i < 32; i++) {
-            h[2 * i] = hx[mac[i] >> 4];
-            h[2 * i + 1] = hx[mac[i] & 15];
-        }
-        tg_sb_put(out, h, 2 * (macl < 32 ? macl : 32));
+        char h[65];
+        tg_hex_encode(mac, macl < 32 ? macl : 32, h);
+        tg_strbuf_put(out, h, 2 * (macl < 32 ? macl : 32));
     }
     return 0;
 }
@@ -206,8 +159,8 @@ static int gen_ipv4(const tg_action_spec *spec, const char *s, size_t n, tg_strb
     v = ntohl(a.s_addr);
     m = spec->v4_prefix ? ~(uint32_t)0 << (32 - spec->v4_prefix) : 0;
     v &= m;
-    tg_sb_printf(out, "%u.%u.%u.%u/%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255,
-                 spec->v4_prefix);
+    tg_strbuf_printf(out, "%u.%u.%u.%u/%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255,
+                     v & 255, spec->v4_prefix);
     return 0;
 }
 
@@ -226,7 +179,7 @@ static int gen_ipv6(const tg_action_spec *spec, const char *s, size_t n, tg_strb
         a[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
     if (!inet_ntop(AF_INET6, a, buf, sizeof(buf)))
         return -1;
-    tg_sb_printf(out, "%s/%u", buf, spec->v6_prefix);
+    tg_strbuf_printf(out, "%s/%u", buf, spec->v6_prefix);
     return 0;
 }
 
@@ -235,9 +188,9 @@ static int gen_email(const char *s, size_t n, tg_strbuf *out)
     const char *at = memchr(s, '@', n);
     if (!at)
         return -1;
-    tg_sb_put(out, "*@", 2);
+    tg_strbuf_put(out, "*@", 2);
     for (const char *p = at + 1; p < s + n; p++)
-        tg_sb_putc(out, (char)tg_lower((unsigned char)*p));
+        tg_strbuf_putc(out, (char)tg_lower((unsigned char)*p));
     return 0;
 }
 
@@ -249,7 +202,7 @@ static int gen_year(const char *s, size_t n, tg_strbuf *out)
             ok &= tg_isdigit((unsigned char)s[i + k]);
         if (ok && (i + 4 == n || !tg_isdigit((unsigned char)s[i + 4])) &&
             (i == 0 || !tg_isdigit((unsigned char)s[i - 1]))) {
-            tg_sb_put(out, s + i, 4);
+            tg_strbuf_put(out, s + i, 4);
             return 0;
         }
     }
@@ -261,9 +214,9 @@ static int gen_phone(const char *s, size_t n, tg_strbuf *out)
     size_t digits = 0;
     for (size_t i = 0; i < n; i++) {
         if (tg_isdigit((unsigned char)s[i]))
-            tg_sb_putc(out, ++digits <= 4 ? s[i] : 'X');
+            tg_strbuf_putc(out, ++digits <= 4 ? s[i] : 'X');
         else
-            tg_sb_putc(out, s[i]);
+            tg_strbuf_putc(out, s[i]);
     }
     return digits ? 0 : -1;
 }
@@ -310,7 +263,7 @@ static int gen_number(const tg_action_spec *spec, const char *s, size_t n, tg_st
             step = 10;
     }
     lo = v >= 0 ? v / step * step : -((-v + step - 1) / step) * step;
-    tg_sb_printf(out, "%lld-%lld", (long long)lo, (long long)(lo + step - 1));
+    tg_strbuf_printf(out, "%lld-%lld", (long long)lo, (long long)(lo + step - 1));
     (void)digits;
     return 0;
 }
@@ -325,12 +278,12 @@ static int gen_iso_time(const tg_action_spec *spec, const char *s, size_t n,
     if (n < 10 || !tg_isdigit((unsigned char)s[0]) || s[4] != '-' || s[7] != '-')
         return -1;
     if (spec->time_bucket >= 86400 || n < 16 || (s[10] != 'T' && s[10] != ' ')) {
-        tg_sb_put(out, s, 10);
+        tg_strbuf_put(out, s, 10);
         return 0;
     }
     keep = spec->time_bucket >= 3600 ? 13 : 16;
-    tg_sb_put(out, s, keep);
-    tg_sb_put(out, keep == 13 ? ":00:00" : ":00", keep == 13 ? 6 : 3);
+    tg_strbuf_put(out, s, keep);
+    tg_strbuf_put(out, keep == 13 ? ":00:00" : ":00", keep == 13 ? 6 : 3);
     tz = NULL;
     for (size_t i = 19; i < n; i++)
         if (s[i] == 'Z' || s[i] == '+' || s[i] == '-') {
@@ -338,7 +291,7 @@ static int gen_iso_time(const tg_action_spec *spec, const char *s, size_t n,
             break;
         }
     if (tz)
-        tg_sb_put(out, tz, (size_t)(s + n - tz));
+        tg_strbuf_put(out, tz, (size_t)(s + n - tz));
     return 0;
 }
 
@@ -408,7 +361,7 @@ int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
 
     switch (spec->kind) {
     case TG_RULES_PASS:
-        tg_sb_put(out, s, n);
+        tg_strbuf_put(out, s, n);
         break;
     case TG_RULES_REDACT:
         redact(ac, spec, cls, out);

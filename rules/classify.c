@@ -26,7 +26,9 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "tg_codec.h"
 #include "tg_otlp.h"
+#include "tg_utf8.h"
 
 #define KEYCACHE_CAP 512
 /* Clean values remembered per classification (a power of two). */
@@ -130,56 +132,6 @@ static uint32_t hash_bytes(const char *s, size_t n)
         h ^= h >> 29;
     }
     return (uint32_t)(h ^ (h >> 32));
-}
-
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            /* ASCII runs, eight bytes at a time */
-            while (i + 8 <= n) {
-                uint64_t w;
-                memcpy(&w, s + i, 8);
-                if (w & 0x8080808080808080ULL)
-                    break;
-                i += 8;
-            }
-            if (i < n && s[i] < 0x80)
-                i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i <= k)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
 }
 
 static size_t fmt_i64(int64_t v, char *buf)
@@ -640,8 +592,7 @@ static void scan_custom(cstate *st, const char *s, size_t n)
                 continue;
         }
         if (utf < 0)
-            utf = utf8_ok((const unsigned char *)s,
-                          n); /* once, and only when a pattern runs */
+            utf = tg_utf8_valid(s, n); /* once, and only when a pattern runs */
         re = utf ? vd->re : vd->re_bytes;
         while (at <= n && guard++ < 100000) {
             int rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, utf ? PCRE2_NO_UTF_CHECK : 0,
@@ -696,14 +647,6 @@ static void scan_raw(cstate *st, const char *s, size_t n)
         scan_custom(st, s, n);
 }
 
-static int hexv(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tg_lower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* URL query strings: parameter names are keys (a key rule for "token" or
  * "email" classifies the parameter's value), and percent-encoded values are
  * decoded and scanned, a hit marking the whole encoded value. */
@@ -744,9 +687,10 @@ static void scan_query(cstate *st, const char *s, size_t n)
                 char dec[2048];
                 size_t dn = 0;
                 for (size_t j = v0; j < v1; j++) {
-                    if (s[j] == '%' && j + 2 < v1 && hexv(s[j + 1]) >= 0 &&
-                        hexv(s[j + 2]) >= 0) {
-                        dec[dn++] = (char)(hexv(s[j + 1]) << 4 | hexv(s[j + 2]));
+                    if (s[j] == '%' && j + 2 < v1 && tg_hex_digit(s[j + 1]) >= 0 &&
+                        tg_hex_digit(s[j + 2]) >= 0) {
+                        dec[dn++] =
+                            (char)(tg_hex_digit(s[j + 1]) << 4 | tg_hex_digit(s[j + 2]));
                         j += 2;
                     } else {
                         dec[dn++] = s[j] == '+' ? ' ' : s[j];
@@ -1067,9 +1011,9 @@ static int walk_msg(cstate *st, const ProtobufCMessage *m)
     if (tg_otlp_is_resource_container(d) &&
         (rc = set_resource(st, tg_otlp_resource_of(m))))
         return rc;
-    if ((rc = push(st, m, kind != TG_NODE_NONE)))
+    if ((rc = push(st, m, kind != TG_OTLP_NODE_NONE)))
         return rc;
-    if (kind != TG_NODE_NONE) {
+    if (kind != TG_OTLP_NODE_NONE) {
         st->rec_sp = st->sp - 1;
         st->c->stats.records++;
     }

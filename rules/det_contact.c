@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "tg_codec.h"
 
 #define DIGITS "0123456789"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -407,18 +408,10 @@ static int det_mac(const tg_det_in *in, tg_det_hit *hit)
             return 0;
         for (int k = 0; k < 6; k++) {
             const char *p = s + i + 3 * k;
-            if (!tg_ishex((unsigned char)p[0]) || !tg_ishex((unsigned char)p[1]))
+            if (tg_hex_decode(p, 2, &bytes[k], 1) != 1)
                 return 0;
             if (k < 5 && p[2] != sep)
                 return 0;
-            bytes[k] =
-                (unsigned char)((tg_isdigit((unsigned char)p[0])
-                                     ? p[0] - '0'
-                                     : (tg_lower((unsigned char)p[0]) - 'a' + 10))
-                                    << 4 |
-                                (tg_isdigit((unsigned char)p[1])
-                                     ? p[1] - '0'
-                                     : (tg_lower((unsigned char)p[1]) - 'a' + 10)));
         }
         i += 17;
         if (i < in->n && (s[i] == sep || tg_ishex((unsigned char)s[i])))

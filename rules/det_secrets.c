@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "tg_codec.h"
 
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
@@ -230,7 +231,7 @@ static int det_jwt(const tg_det_in *in, tg_det_hit *hit)
     end += l3;
     if (!tg_right_ok(in->s, in->n, end))
         return 0;
-    hl = tg_b64_decode(in->s + a, l1 < 680 ? l1 : 680, hdr, sizeof(hdr) - 1);
+    hl = tg_base64_decode_prefix(in->s + a, l1 < 680 ? l1 : 680, hdr, sizeof(hdr) - 1);
     if (hl < 8 || hdr[0] != '{')
         return 0;
     hdr[hl] = '\0';
@@ -346,7 +347,7 @@ static int det_basic(const tg_det_in *in, tg_det_hit *hit)
     len = span(in, i, "+/=", 680);
     if (len < 8)
         return 0;
-    dl = tg_b64_decode(in->s + i, len, dec, sizeof(dec));
+    dl = tg_base64_decode_prefix(in->s + i, len, dec, sizeof(dec));
     if (dl < 3)
         return 0;
     for (long k = 0; k < dl; k++) {

@@ -172,45 +172,6 @@ uint32_t tg_crc32(const unsigned char *p, size_t n)
     return (uint32_t)crc32(0L, p, (uInt)n);
 }
 
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-long tg_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t k = 0;
-
-    while (n > 0 && s[n - 1] == '=')
-        n--;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_val((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (k >= outmax)
-                return -1;
-            out[k++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return (long)k;
-}
-
 int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
                    size_t n)
 {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "rules_int.h"
+#include "tg_codec.h"
 
 const char *tg_rules_action_name(enum tg_rules_action a)
 {
@@ -216,16 +217,6 @@ static int exact_insert(tg_rules_policy *p, const char *lower, size_t len, uint1
 /* ---- keys
  * --------------------------------------------------------------------------------- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tg_lower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Hex text (64+ hex digits) decodes; anything else is raw key bytes. */
 static int key_from_bytes(tg_hkey *k, const unsigned char *b, size_t n)
 {
@@ -235,12 +226,10 @@ static int key_from_bytes(tg_hkey *k, const unsigned char *b, size_t n)
         n--;
     hex = n >= 32 && n % 2 == 0;
     for (size_t i = 0; hex && i < n; i++)
-        hex = hexval(b[i]) >= 0;
+        hex = tg_hex_digit(b[i]) >= 0;
     if (hex) {
-        if (n / 2 > sizeof(k->key))
+        if (tg_hex_decode((const char *)b, n, k->key, sizeof(k->key)) < 0)
             return -1;
-        for (size_t i = 0; i < n / 2; i++)
-            k->key[i] = (unsigned char)(hexval(b[2 * i]) << 4 | hexval(b[2 * i + 1]));
         k->len = n / 2;
     } else {
         if (n > sizeof(k->key))
@@ -259,8 +248,7 @@ static int write_new_key(const char *path)
 
     if (RAND_bytes(raw, sizeof(raw)) != 1)
         return -1;
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    tg_hex_encode(raw, sizeof(raw), hex);
     hex[64] = '\n';
     {
         /* the key's directory (keys/ under the data dir) may not exist yet */
@@ -820,8 +808,7 @@ int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt,
     if (EVP_DigestFinal_ex(p->sha, md, &mdlen) != 1)
         return TG_ENOMEM;
     memcpy(p->version, "sha256:", 7);
-    for (unsigned i = 0; i < mdlen && i < 32; i++)
-        snprintf(p->version + 7 + 2 * i, 3, "%02x", md[i]);
+    tg_hex_encode(md, mdlen < 32 ? mdlen : 32, p->version + 7);
     EVP_MD_CTX_free(p->sha);
     p->sha = NULL;
     return 0;

@@ -14,7 +14,9 @@
 
 #include "tg_arena.h"
 #include "tg_err.h"
+#include "tg_otlp_walk.h"
 #include "tg_rules.h"
+#include "tg_strbuf.h"
 #include "opentelemetry/proto/common/v1/common.pb-c.h"
 
 #define TG_RULES_MAX_CLASSES 256
@@ -236,8 +238,6 @@ size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps,
                        tg_groups *g);
 int tg_iso_country_ok(const char *cc); /* two upper-case letters */
 uint32_t tg_crc32(const unsigned char *p, size_t n);
-/* base64 / base64url decode into out (max outmax); returns length or -1. */
-long tg_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax);
 
 /* ---- the policy ------------------------------------------------------------ */
 
@@ -551,44 +551,7 @@ const tg_keyinfo *tg_rules__key_lookup(const tg_rules_classification *c, const c
 void tg_rules__key_compute(const tg_rules_policy *p, const char *key, size_t len,
                            tg_keyinfo *ki, tg_arena *a);
 
-/* The walk both classification and views follow (otlp_walk.c). */
-enum tg_node_kind {
-    TG_NODE_NONE = 0,
-    TG_NODE_RESOURCE,
-    TG_NODE_SCOPE,
-    TG_NODE_SPAN,
-    TG_NODE_LOG,
-    TG_NODE_METRIC,
-    TG_NODE_POINT,
-};
-int tg_otlp_node_kind(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_request(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_kv(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_anyvalue(const ProtobufCMessageDescriptor *d);
-int tg_otlp_is_body(const ProtobufCMessageDescriptor *parent,
-                    const ProtobufCFieldDescriptor *f);
-int tg_otlp_is_resource_container(const ProtobufCMessageDescriptor *d);
-/* The Resource of a ResourceSpans/Logs/Metrics (NULL if none or not one). */
-const ProtobufCMessage *tg_otlp_resource_of(const ProtobufCMessage *m);
-int tg_otlp_is_container(const ProtobufCMessageDescriptor *d);
-/* Is field f of message m present (oneof case matches)? */
-int tg_otlp_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
-/* lowerCamelCase JSON name of a field, for explain paths. */
-const char *tg_otlp_json_name(const ProtobufCFieldDescriptor *f, char *buf, size_t len);
-
 /* ---- actions (actions.c) -------------------------------------------------- */
-
-/* An append-only string in an arena. */
-typedef struct tg_strbuf {
-    char *p;
-    size_t len, cap;
-    tg_arena *a;
-    int oom;
-} tg_strbuf;
-void tg_sb_put(tg_strbuf *b, const char *s, size_t n);
-void tg_sb_putc(tg_strbuf *b, char c);
-void tg_sb_printf(tg_strbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 typedef struct tg_act_ctx {
     const tg_rules_policy *p;

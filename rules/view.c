@@ -177,7 +177,7 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
     const tg_finding *F = &v->c->findings[e->first];
     size_t n = e->count, cursor = 0;
     int best = -1, bestk = TG_RULES_PASS, changed = 0;
-    tg_strbuf sb = {NULL, 0, 0, v->a, 0};
+    tg_strbuf sb = {.a = v->a};
 
     for (size_t i = 0; i < n; i++) {
         if (!(F[i].flags & TG_F_WHOLE))
@@ -250,7 +250,7 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
         if (k != TG_RULES_PASS && gs >= cursor) {
             size_t mark;
             int rc;
-            tg_sb_put(&sb, text + cursor, gs - cursor);
+            tg_strbuf_put(&sb, text + cursor, gs - cursor);
             mark = sb.len;
             if (k < TG_RULES_DROP) {
                 rc = tg_rules__apply(&v->ac, spec_of(v, F[strongest].cls),
@@ -271,7 +271,7 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
     }
     if (!changed)
         return V_SAME;
-    tg_sb_put(&sb, text + cursor, len - cursor);
+    tg_strbuf_put(&sb, text + cursor, len - cursor);
     if (sb.oom) {
         v->err = TG_ENOMEM;
         return V_SAME;

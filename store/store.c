@@ -18,6 +18,7 @@
 
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_time.h"
 
 /* LMDB needs a few pages for its meta and database roots; below this it
  * cannot even create the named databases. */
@@ -47,11 +48,8 @@ int tg_store__mdb_err(int rc)
 
 static uint64_t wall_clock(void *ctx)
 {
-    struct timespec ts;
-
     (void)ctx;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec;
+    return tg_wall_ns() / 1000000000u;
 }
 
 void tg_store_set_clock(tg_store *st, tg_store_clock_fn fn, void *ctx)

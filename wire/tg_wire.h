@@ -46,9 +46,6 @@ int tg_wire_unpack_batch(const uint8_t *z, size_t zlen, size_t limit, tg_arena *
 int tg_wire_transcode(const uint8_t *z, size_t zlen, unsigned version, int level,
                       uint8_t **out, size_t *outlen, size_t *rawlen);
 
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void tg_hex(const uint8_t *p, size_t n, char *out);
-
 /* Wall clock in unix nanoseconds as the forwarder sees it: with the test
  * hook TOLLGATE_TEST_CLOCK_SKEW_MS=<signed ms> it is shifted by that much,
  * to test that a skewed site is reported with its offset. */

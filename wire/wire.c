@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include "tg_err.h"
+#include "tg_time.h"
 
 void tg_protocol_range(unsigned *min, unsigned *max)
 {
@@ -182,17 +183,6 @@ int tg_wire_transcode(const uint8_t *z, size_t zlen, unsigned version, int level
     return rc;
 }
 
-void tg_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int64_t clock_skew;
 static pthread_once_t clock_skew_once = PTHREAD_ONCE_INIT;
 
@@ -219,9 +209,5 @@ int64_t tg_fwd_clock_skew_ns(void)
 
 uint64_t tg_fwd_now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
-           (uint64_t)tg_fwd_clock_skew_ns();
+    return tg_wall_ns() + (uint64_t)tg_fwd_clock_skew_ns();
 }

@@ -1,4 +1,4 @@
-/* What the rules engine needs to know about OTLP's shape, by descriptor.
+/* What a walk over OTLP needs to know about its shape, by descriptor.
  *
  * Classification and views walk messages through protobuf-c's descriptors
  * rather than by hand, so every string field of every message is a place
@@ -6,10 +6,10 @@
  * entity keys, schema URLs, fields added by a newer OTLP) without a list to
  * keep in sync. Only the structure that carries meaning is named here:
  * which messages are records, which are containers, where the resource is. */
-#include <string.h>
+#include "tg_otlp_walk.h"
 
-#include "rules_int.h"
 #include "tg_otlp.h"
+#include "tg_otlp_int.h"
 
 #include "opentelemetry/proto/logs/v1/logs.pb-c.h"
 #include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
@@ -18,22 +18,22 @@
 int tg_otlp_node_kind(const ProtobufCMessageDescriptor *d)
 {
     if (d == &opentelemetry__proto__resource__v1__resource__descriptor)
-        return TG_NODE_RESOURCE;
+        return TG_OTLP_NODE_RESOURCE;
     if (d == &opentelemetry__proto__common__v1__instrumentation_scope__descriptor)
-        return TG_NODE_SCOPE;
+        return TG_OTLP_NODE_SCOPE;
     if (d == &opentelemetry__proto__trace__v1__span__descriptor)
-        return TG_NODE_SPAN;
+        return TG_OTLP_NODE_SPAN;
     if (d == &opentelemetry__proto__logs__v1__log_record__descriptor)
-        return TG_NODE_LOG;
+        return TG_OTLP_NODE_LOG;
     if (d == &opentelemetry__proto__metrics__v1__metric__descriptor)
-        return TG_NODE_METRIC;
+        return TG_OTLP_NODE_METRIC;
     if (d == &opentelemetry__proto__metrics__v1__number_data_point__descriptor ||
         d == &opentelemetry__proto__metrics__v1__histogram_data_point__descriptor ||
         d ==
             &opentelemetry__proto__metrics__v1__exponential_histogram_data_point__descriptor ||
         d == &opentelemetry__proto__metrics__v1__summary_data_point__descriptor)
-        return TG_NODE_POINT;
-    return TG_NODE_NONE;
+        return TG_OTLP_NODE_POINT;
+    return TG_OTLP_NODE_NONE;
 }
 
 int tg_otlp_is_request(const ProtobufCMessageDescriptor *d)
@@ -120,19 +120,5 @@ int tg_otlp_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescrip
 
 const char *tg_otlp_json_name(const ProtobufCFieldDescriptor *f, char *buf, size_t len)
 {
-    size_t k = 0;
-    int up = 0;
-
-    if (!len)
-        return "";
-    for (const char *s = f->name; *s && k + 1 < len; s++) {
-        if (*s == '_') {
-            up = 1;
-            continue;
-        }
-        buf[k++] = up ? (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s) : *s;
-        up = 0;
-    }
-    buf[k] = '\0';
-    return buf;
+    return tg_otlp__json_name(f->name, buf, len);
 }

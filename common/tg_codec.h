@@ -1,0 +1,48 @@
+/* The one base64 and the one hex codec.
+ *
+ * base64: output is RFC 4648 section 4 (standard alphabet, '=' padded), the
+ * form proto3 JSON writes bytes in. Input may use the standard or the
+ * URL-safe alphabet (section 5), even mixed, with or without trailing '='
+ * padding: OTLP/JSON producers and tokens met in telemetry use all of
+ * these. Whitespace is not accepted anywhere.
+ *
+ * hex: output is lower case (OTLP/JSON ids, key files, digests); input may
+ * be either case. Neither side knows separators. */
+#ifndef TG_CODEC_H
+#define TG_CODEC_H
+
+#include <stddef.h>
+
+/* Characters in the padded encoding of n bytes, without the NUL. */
+size_t tg_base64_encoded_len(size_t n);
+
+/* Writes the padded encoding of in[0..n) and a NUL into out, which holds
+ * tg_base64_encoded_len(n) + 1 bytes. Returns the characters written. */
+size_t tg_base64_encode(const void *in, size_t n, char *out);
+
+/* Most bytes that n characters of base64 decode to. */
+size_t tg_base64_decoded_max(size_t n);
+
+/* Decodes s[0..n) into out (room for outmax bytes). Returns the byte
+ * count, TG_EINVAL if s is not base64 (a character outside both alphabets,
+ * '=' before the end, or a lone final character that cannot carry a byte)
+ * or TG_ETOO_BIG if the bytes do not fit in outmax. */
+long tg_base64_decode(const char *s, size_t n, void *out, size_t outmax);
+
+/* As tg_base64_decode, but a lone final character is ignored instead of
+ * refused: for a run cut out of free text (a detector looking at a token),
+ * where what matters is what its complete groups decode to. */
+long tg_base64_decode_prefix(const char *s, size_t n, void *out, size_t outmax);
+
+/* Writes the lower-case hex of in[0..n) and a NUL into out (2n + 1 bytes). */
+void tg_hex_encode(const void *in, size_t n, char *out);
+
+/* The value of hex digit c (either case), or -1. */
+int tg_hex_digit(int c);
+
+/* Decodes exactly the n characters s[0..n) into out (room for outmax
+ * bytes). Returns n / 2, TG_EINVAL if n is odd or a character is not a hex
+ * digit, or TG_ETOO_BIG if n / 2 > outmax. */
+long tg_hex_decode(const char *s, size_t n, void *out, size_t outmax);
+
+#endif
