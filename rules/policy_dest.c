@@ -322,6 +322,21 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
             return rc;
         return tg_ry_each_pair(y, v, uknown, unclass_pair, d);
     }
+    if (tg_ry_is(k, "withheld")) {
+        const char *w;
+        if ((rc = tg_ry_scalar(y, v, &w, NULL)))
+            return rc;
+        if (!strcmp(w, "skeleton"))
+            d->withheld_whole = 0;
+        else if (!strcmp(w, "whole"))
+            d->withheld_whole = 1;
+        else
+            return tg_ry_fail(
+                y, v,
+                "withheld must be skeleton (ids, times and classes leave) or "
+                "whole (nothing leaves)");
+        return 0;
+    }
     if (tg_ry_is(k, "on_error")) {
         d->has_on_error = 1;
         if ((rc = parse_spec(y, v, &d->on_error)))
@@ -342,9 +357,9 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 
 int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
-    static const char *const known[] = {
-        "jurisdiction", "purpose", "description", "unclassified",
-        "on_error",     "actions", NULL};
+    static const char *const known[] = {"jurisdiction", "purpose",  "description",
+                                        "unclassified", "on_error", "actions",
+                                        "withheld",     NULL};
     tg_rules_policy *p = y->p;
     const char *name =
         tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);

@@ -343,6 +343,9 @@ typedef struct tg_dest {
     uint8_t bodies;
     tg_action_spec on_error;
     int has_on_error;
+    /* keep-local records: 0 leave as skeletons (ids, times, status code,
+     * the classes), 1 `withheld: whole` drops them entirely */
+    int withheld_whole;
     /* resolved by finalize */
     const tg_action_spec **by_class;
     tg_classmask keep_mask; /* classes kept local */
