@@ -18,13 +18,6 @@
 #include "rules_int.h"
 #include "tg_codec.h"
 
-const char *tg_rules_action_name(enum tg_rules_action a)
-{
-    static const char *const names[TG_RULES_ACTION_COUNT] = {
-        "pass", "generalise", "mask", "hash", "redact", "drop", "keep-local"};
-    return (unsigned)a < TG_RULES_ACTION_COUNT ? names[a] : "?";
-}
-
 void tg_rules__set_err(tg_rules_diag *err, const tg_loc *loc, const char *fmt, ...)
 {
     va_list ap;
