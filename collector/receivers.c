@@ -237,8 +237,9 @@ static void grpc_committed(void *ctx, const tg_ingest_result *res)
     free(gc);
 }
 
-void tg_receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
-                       enum tg_compression comp, const uint8_t *msg, size_t len)
+/* tg_grpc_export_fn for the OTLP/gRPC port; data is a tg_receivers. */
+static void receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
+                           enum tg_compression comp, const uint8_t *msg, size_t len)
 {
     tg_receivers *rx = data;
     tg_ingest_result res;
@@ -289,8 +290,7 @@ static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.max_connections = cfg->grpc_max_connections;
     o.idle_timeout_ms = cfg->grpc_idle_timeout_ms;
     o.request_timeout_ms = cfg->grpc_request_timeout_ms;
-    return tg_grpc_server_start(loop, cfg->otlp_grpc_listen, &o, tg_receivers_grpc, rx,
-                                err);
+    return tg_grpc_server_start(loop, cfg->otlp_grpc_listen, &o, receivers_grpc, rx, err);
 }
 
 static void grpc_stop(void *server, void (*done)(void *ctx), void *ctx)

@@ -17,10 +17,6 @@ typedef struct tg_receivers {
 /* tg_http_handler for the OTLP/HTTP port; data is a tg_receivers. */
 void tg_receivers_http(tg_http_request *req, void *data);
 
-/* tg_grpc_export_fn for the OTLP/gRPC port; data is a tg_receivers. */
-void tg_receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
-                       enum tg_compression comp, const uint8_t *msg, size_t len);
-
 /* A receiver kind: a listener for one transport, started from the
  * collector's configuration with the tg_receivers above as its handler's
  * data. The collector starts every kind in tg_receiver_list and, on

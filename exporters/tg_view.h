@@ -46,16 +46,13 @@ typedef int (*tg_view_fn)(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
 
 /* A destination view kind: its view function and the policy version it
  * records with everything that leaves (called per batch, so a reload shows
- * at once). The forwarder runs one, chosen by `forward.view`; both kinds
- * are in tg_views. */
+ * at once). The forwarder runs one, chosen by `forward.view`; every kind
+ * is in one list (view_default.c, tg_views), looked up by name. */
 typedef struct tg_view_desc {
     const char *name; /* "builtin", "rules": as `forward.view` spells it */
     tg_view_fn apply;
     const char *(*policy_version)(void *ctx);
 } tg_view_desc;
-
-/* The one list of view kinds, NULL-terminated. */
-extern const tg_view_desc *const tg_views[];
 
 /* The kind named `name`, or NULL. */
 const tg_view_desc *tg_view_find(const char *name);

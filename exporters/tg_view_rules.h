@@ -46,9 +46,6 @@ int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
 void tg_view_rules_counts(tg_view_rules *vr, uint64_t *stored, uint64_t *unstored,
                           uint64_t *stale);
 
-/* The version of the policy last used; ctx is the tg_view_rules. */
-const char *tg_view_rules_policy_version(void *ctx);
-
 /* The rules engine's view kind ("rules"; ctx is a tg_view_rules). */
 extern const tg_view_desc tg_view_rules_kind;
 

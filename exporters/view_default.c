@@ -430,7 +430,8 @@ const tg_view_desc tg_view_builtin = {"builtin", tg_view_allowlist_fn, builtin_p
 /* The rules engine's kind lives with it (view_rules.c). */
 extern const tg_view_desc tg_view_rules_kind;
 
-const tg_view_desc *const tg_views[] = {&tg_view_builtin, &tg_view_rules_kind, NULL};
+static const tg_view_desc *const tg_views[] = {&tg_view_builtin, &tg_view_rules_kind,
+                                               NULL};
 
 const tg_view_desc *tg_view_find(const char *name)
 {

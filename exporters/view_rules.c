@@ -85,7 +85,7 @@ void tg_view_rules_counts(tg_view_rules *vr, uint64_t *stored, uint64_t *unstore
     pthread_mutex_unlock(&vr->mu);
 }
 
-const char *tg_view_rules_policy_version(void *ctx)
+static const char *policy_version(void *ctx)
 {
     tg_view_rules *vr = ctx;
     const char *v;
@@ -98,5 +98,4 @@ const char *tg_view_rules_policy_version(void *ctx)
     return v;
 }
 
-const tg_view_desc tg_view_rules_kind = {"rules", tg_view_rules_fn,
-                                         tg_view_rules_policy_version};
+const tg_view_desc tg_view_rules_kind = {"rules", tg_view_rules_fn, policy_version};

@@ -416,7 +416,7 @@ static const tg_action_desc act_keep_local = {"keep-local", keep_local_aliases,
                                               TG_RULES_KEEP_LOCAL, NULL};
 
 /* The one list, least restrictive first. */
-const tg_action_desc *const tg_actions[TG_RULES_ACTION_COUNT] = {
+static const tg_action_desc *const tg_actions[TG_RULES_ACTION_COUNT] = {
     [TG_RULES_PASS] = &act_pass,
     [TG_RULES_GENERALISE] = &act_generalise,
     [TG_RULES_MASK] = &act_mask,

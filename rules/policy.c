@@ -974,13 +974,6 @@ enum tg_rules_action tg_rules_action_for(const tg_rules_policy *p, size_t dest,
     return (enum tg_rules_action)p->dests[dest].by_class[cls]->kind;
 }
 
-const tg_action_spec *tg_rules__action(const tg_rules_policy *p, const tg_dest *d,
-                                       unsigned cls)
-{
-    (void)p;
-    return d->by_class[cls];
-}
-
 /* ---- the swap slot
  * ---------------------------------------------------------------------- */
 

@@ -216,13 +216,10 @@ int tg_luhn_ok(const char *digits, size_t n);
 int tg_verhoeff_ok(const char *digits, size_t n);
 /* ISO 7064 MOD 11,10 check over n-1 digits against the last. */
 int tg_mod11_10_ok(const char *digits, size_t n);
-/* Copies up to `max` digits of [s+a, s+b) into out, skipping anything else. */
-size_t tg_collect_digits(const char *s, size_t a, size_t b, char *out, size_t max);
 /* 1 if y-m-d is a real calendar date (y in 1800..2199). */
 int tg_date_ok(int y, int m, int d);
 int tg_2d(const char *p); /* two ASCII digits as a number */
-/* Left and right word boundaries: no alphanumeric byte adjacent. */
-int tg_left_ok(const char *s, size_t start);
+/* Right word boundary: no alphanumeric byte adjacent. */
 int tg_right_ok(const char *s, size_t n, size_t end);
 /* Parses a run of digits with one consistent optional separator between
  * groups ("4111 1111 1111 1111"). Fills group lengths; returns the end
@@ -453,9 +450,6 @@ int tg_rules__km_match(const tg_kmlist *l, const char *key, size_t len);
 /* Looks up the exact-key table; key must already be lowercased. */
 const tg_keyrule_slot *tg_rules__exact_find(const tg_rules_policy *p, const char *key,
                                             size_t len);
-/* Resolves `spec` for class `cls` at destination `d`. */
-const tg_action_spec *tg_rules__action(const tg_rules_policy *p, const tg_dest *d,
-                                       unsigned cls);
 
 /* ---- classification (classify.c) ----------------------------------------- */
 
@@ -568,7 +562,7 @@ int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
                     unsigned det, const char *s, size_t n, int whole_type,
                     tg_strbuf *out);
 
-/* An action's kind is a descriptor in one list (actions.c), indexed by
+/* An action's kind is a descriptor in one list (actions.c, tg_actions), indexed by
  * enum tg_rules_action, which is also the order of restrictiveness: where
  * classes overlap in one value, the descriptor with the higher kind wins.
  * Its parameters are rows of one table (tg_action_params), each naming the
@@ -605,7 +599,6 @@ typedef struct tg_action_desc {
     tg_action_apply_fn apply;
 } tg_action_desc;
 
-extern const tg_action_desc *const tg_actions[TG_RULES_ACTION_COUNT];
 /* Every action parameter, NULL-name terminated, in the order messages list them. */
 extern const tg_action_param tg_action_params[];
 

@@ -209,7 +209,7 @@ static void load_skew(void)
     }
 }
 
-int64_t tg_fwd_clock_skew_ns(void)
+static int64_t tg_fwd_clock_skew_ns(void)
 {
     /* Read once: the hook is fixed for the life of the process. */
     pthread_once(&clock_skew_once, load_skew);
