@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tg_err.h"
+#include "tg_view.h"
 #include "tg_yaml.h"
 
 void tg_forward_config_defaults(tg_forward_config *cfg)
@@ -326,14 +327,12 @@ static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
     }
     if ((v = tg_yaml_get(n, "view"))) {
         char view[16];
+        const tg_view_desc *vd;
         CHECK(tg_yaml_str(L->file, v, view, sizeof(view), L->err, L->errlen));
-        if (strcmp(view, "rules") == 0)
-            cfg->view_builtin = 0;
-        else if (strcmp(view, "builtin") == 0)
-            cfg->view_builtin = 1;
-        else
+        if (!(vd = tg_view_find(view)))
             return tg_yaml_error(L->err, L->errlen, L->file, v,
                                  "view is \"rules\" or \"builtin\"");
+        cfg->view_builtin = vd == &tg_view_builtin;
     }
     if ((v = tg_yaml_get(n, "jurisdiction")))
         CHECK(tg_yaml_str(L->file, v, cfg->jurisdiction, sizeof(cfg->jurisdiction),
