@@ -61,6 +61,8 @@ tg_http_tls *tg_http_tls_new(const tg_http_tls_options *o, char *err, size_t err
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
     /* Idle keep-alive connections give their record buffers back. */
     SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* A client asking to renegotiate costs us a handshake each time. */
+    SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION);
     if (SSL_CTX_use_certificate_chain_file(t->ctx, o->cert_file) != 1) {
         snprintf(err, errlen, "cannot load the TLS certificate %s", o->cert_file);
         goto fail;
