@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tg_access.h"
 #include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
@@ -49,6 +50,15 @@ typedef struct api_read {
     ptr_vec out; /* ResourceSpans / ResourceLogs / ResourceMetrics */
     int err;
     int status;
+    /* The view the caller is cleared for and asked for: "raw" (full
+     * fidelity at the site) or a destination of the residency policy,
+     * applied to every request read before anything is encoded. */
+    char view[64];
+    char client[64];
+    tg_view_rules vr;
+    int use_view;
+    tg_egress_tally tally;
+    uint64_t records_read, bytes_read;
     char *body; /* malloc'd response body */
     size_t body_len;
 } api_read;
@@ -75,6 +85,33 @@ static int service_matches(const api_read *rd,
     return !rd->has_service || strcmp(tg_otlp_service_name(r), rd->service) == 0;
 }
 
+/* Decodes one stored request and, unless the caller reads raw, passes it
+ * through the destination view it is cleared for: what is returned is
+ * what may leave the site for this caller. A view that fails gives
+ * nothing (fail closed). */
+static ProtobufCMessage *unpack_viewed(api_read *rd, const ProtobufCMessageDescriptor *d,
+                                       enum tg_signal sig, const uint8_t *data,
+                                       size_t len)
+{
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &rd->arena.pb, len, data),
+                     *out = NULL;
+
+    rd->records_read++;
+    rd->bytes_read += len;
+    if (!m) {
+        rd->err = TG_ENOMEM;
+        return NULL;
+    }
+    if (!rd->use_view)
+        return m;
+    if (tg_view_rules_fn(&rd->vr, sig, m, NULL, 0, &rd->arena, &out, &rd->tally) != 0 ||
+        !out) {
+        rd->err = TG_EINVAL; /* fail closed: nothing of this request */
+        return NULL;
+    }
+    return out;
+}
+
 /* Keeps the spans of rd->trace_id from one stored request. */
 static int visit_trace(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
                        size_t len)
@@ -85,13 +122,12 @@ static int visit_trace(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_
     (void)seq;
     if (sig != TG_SIGNAL_TRACES)
         return 0;
-    req = (tg_otlp_traces_req *)protobuf_c_message_unpack(
+    req = (tg_otlp_traces_req *)unpack_viewed(
+        rd,
         &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-        &rd->arena.pb, len, data);
-    if (!req) {
-        rd->err = TG_ENOMEM;
+        TG_SIGNAL_TRACES, data, len);
+    if (!req)
         return 1;
-    }
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         resource_spans *rs = req->resource_spans[i];
         ptr_vec scopes = {0};
@@ -136,13 +172,12 @@ static int visit_logs(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t
     (void)seq;
     if (sig != TG_SIGNAL_LOGS)
         return 0;
-    req = (tg_otlp_logs_req *)protobuf_c_message_unpack(
+    req = (tg_otlp_logs_req *)unpack_viewed(
+        rd,
         &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
-        &rd->arena.pb, len, data);
-    if (!req) {
-        rd->err = TG_ENOMEM;
+        TG_SIGNAL_LOGS, data, len);
+    if (!req)
         return 1;
-    }
     for (size_t i = 0; i < req->n_resource_logs; i++) {
         resource_logs *rl = req->resource_logs[i];
         ptr_vec scopes = {0};
@@ -191,13 +226,12 @@ static int visit_metrics(void *ctx, uint64_t seq, enum tg_signal sig, const uint
     (void)seq;
     if (sig != TG_SIGNAL_METRICS)
         return 0;
-    req = (tg_otlp_metrics_req *)protobuf_c_message_unpack(
+    req = (tg_otlp_metrics_req *)unpack_viewed(
+        rd,
         &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor,
-        &rd->arena.pb, len, data);
-    if (!req) {
-        rd->err = TG_ENOMEM;
+        TG_SIGNAL_METRICS, data, len);
+    if (!req)
         return 1;
-    }
     for (size_t i = 0; i < req->n_resource_metrics; i++) {
         resource_metrics *rm = req->resource_metrics[i];
         if (!service_matches(rd, rm->resource))
@@ -331,6 +365,8 @@ static void read_done(uv_work_t *w, int status)
         tg_http_respond(rd->req, 500, "text/plain", NULL, "internal error\n", 15);
     free(rd->body);
     tg_arena_destroy(&rd->arena);
+    if (rd->use_view)
+        pthread_mutex_destroy(&rd->vr.mu);
     free(rd);
 }
 
@@ -401,6 +437,57 @@ static void start_read(tg_api *api, tg_http_request *req, api_read *rd)
     }
 }
 
+/* Authenticates the caller and settles the view it reads under: the
+ * `view` parameter, or its entry's cap when absent. A caller capped at a
+ * destination may read only that destination's view (two destinations'
+ * views are not ordered, so "narrower" cannot be decided); one capped at
+ * `raw` may read raw or any destination's view. Returns NULL, or a JSON
+ * error body (static) with *status set to 401, 403 or 400. */
+static const char *authorize(tg_api *api, tg_http_request *req, api_read *rd, int *status)
+{
+    const tg_access_entry *e;
+    const char *q, *h;
+    size_t qlen, hlen;
+    char hdr[600];
+
+    *status = 401;
+    if (!api->clients || !api->clients->n)
+        return "{\"error\":\"no query clients are configured at this site "
+               "(query.clients in its configuration)\"}";
+    h = tg_http_header(req, "authorization", &hlen);
+    if (!h)
+        return "{\"error\":\"a bearer token is required\"}";
+    snprintf(hdr, sizeof(hdr), "%.*s",
+             (int)(hlen < sizeof(hdr) - 1 ? hlen : sizeof(hdr) - 1), h);
+    if (!(e = tg_access_authenticate(api->clients, hdr)))
+        return "{\"error\":\"unknown token\"}";
+    snprintf(rd->client, sizeof(rd->client), "%s", e->name);
+    q = tg_http_query(req, &qlen);
+    if (!q || tg_http_query_param(q, qlen, "view", rd->view, sizeof(rd->view)) < 0 ||
+        !rd->view[0])
+        snprintf(rd->view, sizeof(rd->view), "%s", e->grant);
+    *status = 403;
+    if (strcmp(e->grant, "raw") != 0 && strcmp(rd->view, e->grant) != 0)
+        return "{\"error\":\"the view asked for is beyond this client's cap\"}";
+    if (strcmp(rd->view, "raw") == 0)
+        return NULL;
+    *status = 400;
+    {
+        tg_rules_policy *p = api->rules ? tg_rules_slot_acquire(api->rules) : NULL;
+        int known = p && tg_rules_destination_index(p, rd->view) >= 0;
+        if (p)
+            tg_rules_policy_unref(p);
+        if (!known)
+            return "{\"error\":\"unknown view: raw or a destination of this site's "
+                   "residency policy\"}";
+    }
+    rd->use_view = 1;
+    rd->vr.slot = api->rules;
+    rd->vr.destination = rd->view;
+    pthread_mutex_init(&rd->vr.mu, NULL);
+    return NULL;
+}
+
 void tg_api_handle(tg_http_request *req, void *data)
 {
     tg_api *api = data;
@@ -466,6 +553,21 @@ void tg_api_handle(tg_http_request *req, void *data)
         free(rd);
         respond_text(req, 404, "not found\n");
         return;
+    }
+    /* Every data read: the caller shows a token, and gets at most the
+     * view its entry allows. /api/v1/status carries no telemetry and stays
+     * open like the health endpoints. */
+    if (rd->kind != READ_STATUS) {
+        int status;
+        const char *why = authorize(api, req, rd, &status);
+        if (why) {
+            free(rd);
+            tg_http_respond(
+                req, status, "application/json",
+                status == 401 ? "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n" : NULL,
+                why, strlen(why));
+            return;
+        }
     }
     start_read(api, req, rd);
 }

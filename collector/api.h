@@ -10,7 +10,10 @@
 #include "committer.h"
 #include "stats.h"
 #include "store.h"
+#include "tg_access.h"
 #include "tg_http.h"
+#include "tg_rules.h"
+#include "tg_view_rules.h"
 
 typedef struct tg_api {
     uv_loop_t *loop;
@@ -21,6 +24,10 @@ typedef struct tg_api {
     uint64_t started_unix;
     int ready;             /* set once every listener is up, cleared on drain */
     size_t max_read_bytes; /* arena bound of one read request, default 256 MiB */
+    /* Who may read data (query.clients): without entries every data
+     * endpoint answers 401. The residency policy gives the views. */
+    const tg_access *clients;
+    tg_rules_slot *rules;
     /* Optional, thread-safe: the forwarder's figures, appended to /metrics
      * and added to /api/v1/status as "forwarder" (malloc'd text or NULL). */
     char *(*extra_metrics)(void *ctx, size_t *len);

@@ -6,6 +6,7 @@
  * SIGINT: stop accepting, let every queued request commit and be
  * answered, close the store, exit 0. */
 #include <errno.h>
+#include <libgen.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "tg_rules.h"
 #include "tg_time.h"
 #include "tg_view_rules.h"
+#include "tg_yaml.h"
 #include "tg_err.h"
 #include "tg_http.h"
 #include "tg_log.h"
@@ -53,6 +55,7 @@ typedef struct collector {
     tg_forward_link *fwd; /* forwarding to the central view, or NULL */
     tg_rules_slot *rules; /* the residency policy in force */
     tg_view_rules view;   /* the rules engine as the central view */
+    tg_access clients;    /* query.clients: who may read data, up to what */
     const char *rules_paths[TG_CONFIG_MAX_RULES];
     size_t n_rules_paths;
 } collector;
@@ -367,6 +370,31 @@ static char *fwd_status(void *ctx)
     return c->fwd ? tg_forwarder_status_json(tg_forward_link_forwarder(c->fwd)) : NULL;
 }
 
+/* The query: section of the configuration file: the clients the site
+ * answers (the centre, a local compliance officer's CLI), each with a
+ * token file and the most permissive view it may read (`raw`, or a
+ * destination of the residency policy). Without it every data endpoint of
+ * the site API answers 401. */
+static int load_query_clients(collector *c, const char *path, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"clients", NULL};
+    char dir[1024];
+    tg_ynode *root = tg_yaml_load_file(path, err, errlen);
+    const tg_ynode *q, *list;
+    int rc = 0;
+
+    if (!root)
+        return TG_ECONFIG;
+    snprintf(dir, sizeof(dir), "%s", path);
+    if ((q = tg_yaml_get(root, "query")) &&
+        !(rc = tg_yaml_check_keys(path, q, keys, err, errlen)) &&
+        (list = tg_yaml_get(q, "clients")))
+        rc = tg_access_read(path, dirname(dir), list, "max_view", NULL, &c->clients, err,
+                            errlen);
+    tg_yaml_free(root);
+    return rc;
+}
+
 int tg_collector_main(int argc, char **argv)
 {
     static collector c; /* one per process; static keeps it off the stack */
@@ -374,6 +402,7 @@ int tg_collector_main(int argc, char **argv)
     tg_committer_options copt;
     tg_ingest_options iopt;
     char err[1200];
+    const char *config_file = NULL;
     int rc, code;
 
     memset(&c, 0, sizeof(c));
@@ -435,17 +464,24 @@ int tg_collector_main(int argc, char **argv)
     c.api.extra_metrics = collector_extra_metrics;
     c.api.extra_ctx = &c;
 
+    /* The forward: and query: sections live in the same file (both
+     * spellings of the flag; the last one wins, as in tg_config_from_args). */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config_file = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            config_file = argv[i] + 9;
+    }
+    if (config_file && load_query_clients(&c, config_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tollgate collector: %s\n", err);
+        tg_store_close(c.store);
+        return 2;
+    }
+    c.api.clients = &c.clients;
+    c.api.rules = c.rules;
+
     if (c.cfg.central_url[0]) {
         tg_forward_link_options fo;
-        const char *config_file = NULL;
-        /* The forward: section lives in the same file (both spellings of
-         * the flag; the last one wins, as in tg_config_from_args). */
-        for (int i = 1; i < argc; i++) {
-            if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-                config_file = argv[++i];
-            else if (strncmp(argv[i], "--config=", 9) == 0)
-                config_file = argv[i] + 9;
-        }
         memset(&fo, 0, sizeof(fo));
         fo.store = c.store;
         fo.site = c.cfg.site;

@@ -967,8 +967,10 @@ static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix)
         /* The site's forwarding settings (cost model, outbox budget, TLS,
          * metric mapping) are a section of their own, read and checked,
          * unknown keys included, by the forwarder's loader
-         * (exporters/fwd_config.c) from the same file. */
-        if (!*prefix && plen == 7 && memcmp(path, "forward", 7) == 0)
+         * (exporters/fwd_config.c) from the same file. So are the query
+         * clients (collector.c, load_query_clients). */
+        if (!*prefix && ((plen == 7 && memcmp(path, "forward", 7) == 0) ||
+                         (plen == 5 && memcmp(path, "query", 5) == 0)))
             continue;
         if (klen < 200 && memchr(kv, '\0', klen) == NULL && is_section(path, plen)) {
             if (is_null_scalar(val))

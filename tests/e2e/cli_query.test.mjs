@@ -67,7 +67,7 @@ after(async () => {
 });
 
 test('prints a tree naming every span, children under their parents', async () => {
-  const r = await run(['query', '--endpoint', c.apiUrl, 'trace', traceId]);
+  const r = await run(['query', '--endpoint', c.apiUrl, '--token', c.queryToken, 'trace', traceId]);
   assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
   const lines = r.stdout.split('\n');
   const where = {};
@@ -90,7 +90,7 @@ test('prints a tree naming every span, children under their parents', async () =
 });
 
 test('--json prints the OTLP/JSON document the API serves', async () => {
-  const r = await run(['query', '--endpoint', c.apiUrl, 'trace', traceId, '--json']);
+  const r = await run(['query', '--endpoint', c.apiUrl, '--token', c.queryToken, 'trace', traceId, '--json']);
   assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
   const doc = JSON.parse(r.stdout);
   assertShape(doc, 'query --json');
@@ -109,13 +109,21 @@ test('--json prints the OTLP/JSON document the API serves', async () => {
 });
 
 test('unknown trace exits 1, malformed id exits 2, unreachable endpoint exits 1', async () => {
-  const r1 = await run(['query', '--endpoint', c.apiUrl, 'trace', crypto.randomBytes(16).toString('hex')]);
+  const r1 = await run(['query', '--endpoint', c.apiUrl, '--token', c.queryToken, 'trace', crypto.randomBytes(16).toString('hex')]);
   assert.equal(r1.code, 1, `unknown trace: ${r1.stdout}${r1.stderr}`);
   assert.match(r1.stderr, /not found/i);
-  const r2 = await run(['query', '--endpoint', c.apiUrl, 'trace', 'xyz']);
+  const r2 = await run(['query', '--endpoint', c.apiUrl, '--token', c.queryToken, 'trace', 'xyz']);
   assert.equal(r2.code, 2, `malformed id: ${r2.stdout}${r2.stderr}`);
   const port = await freePort();
   const r3 = await run(['query', '--endpoint', `http://127.0.0.1:${port}`, 'trace', traceId]);
   assert.equal(r3.code, 1, `unreachable: ${r3.stdout}${r3.stderr}`);
   assert.ok(r3.stderr.length > 0, 'says why');
+  // The site's data endpoints authenticate: no token, or a wrong one, reads nothing.
+  const r4 = await run(['query', '--endpoint', c.apiUrl, 'trace', traceId]);
+  assert.equal(r4.code, 1, `no token: ${r4.stdout}${r4.stderr}`);
+  assert.match(r4.stderr, /401|token/i);
+  assert.doesNotMatch(r4.stdout, new RegExp(traceId));
+  const r5 = await run(['query', '--endpoint', c.apiUrl, '--token', 'wrong', 'trace', traceId]);
+  assert.equal(r5.code, 1, `wrong token: ${r5.stdout}${r5.stderr}`);
+  assert.match(r5.stderr, /401|token/i);
 });

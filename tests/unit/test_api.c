@@ -24,6 +24,23 @@ static tg_store *store;
 static tg_stats stats;
 static tg_api api;
 static tg_http_server *server;
+static tg_access clients;
+static tg_rules_slot *rules;
+static tg_access_entry client_v[3] = {
+    {"harness", "tok-raw-0123456789", "raw"},
+    {"centre", "tok-central-0123456789", "central"},
+    {"nobody", "tok-nobody-0123456789", "elsewhere"},
+};
+static const char *auth_header = "Authorization: Bearer tok-raw-0123456789";
+
+/* The centre's view: e-mail addresses leave as keyed hashes. */
+static const char *policy_text = "keys:\n"
+                                 "  k1: {hex: 0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b}\n"
+                                 "default_key: k1\n"
+                                 "classes:\n"
+                                 "  t.email: {detect: {keys: [mail], values: [email]}}\n"
+                                 "destinations:\n"
+                                 "  central: {actions: {default: hash}}\n";
 static int port;
 
 static const char *traces_json =
@@ -41,6 +58,12 @@ static const char *logs_json_a =
     "\"value\":{\"stringValue\":\"svc-a\"}}]},\"scopeLogs\":[{\"logRecords\":["
     "{\"timeUnixNano\":\"5000\",\"body\":{\"stringValue\":\"first\"}},"
     "{\"timeUnixNano\":\"6000\",\"body\":{\"stringValue\":\"second\"}}]}]}]}";
+
+static const char *logs_json_cart =
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+    "\"value\":{\"stringValue\":\"cart\"}}]},\"scopeLogs\":[{\"logRecords\":["
+    "{\"timeUnixNano\":\"7000\",\"body\":{\"stringValue\":\"paid by "
+    "ann@example.com\"}}]}]}]}";
 
 static const char *logs_json_b =
     "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
@@ -115,6 +138,22 @@ static int setup(void **state)
     api.store = store;
     api.stats = &stats;
     api.site = "test-site";
+    {
+        tg_rules_source src = {"test.yaml", policy_text, strlen(policy_text)};
+        tg_rules_options opt;
+        tg_rules_diag d;
+        tg_rules_policy *p;
+        memset(&opt, 0, sizeof(opt));
+        opt.no_filesystem = 1;
+        p = tg_rules_policy_load_sources(&src, 1, &opt, &d);
+        assert_non_null(p);
+        rules = tg_rules_slot_create(p);
+        tg_rules_policy_unref(p);
+    }
+    clients.v = client_v;
+    clients.n = 3;
+    api.clients = &clients;
+    api.rules = rules;
     atomic_store(&stats.items_received[TG_SIGNAL_TRACES][TG_TRANSPORT_GRPC], 7);
     tg_stats_observe_commit(&stats, 0.003);
     tg_http_options_default(&ho);
@@ -135,6 +174,7 @@ static int teardown(void **state)
     pthread_join(loop_thread, NULL);
     uv_loop_close(&loop);
     tg_store_close(store);
+    tg_rules_slot_destroy(rules);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     return system(cmd);
 }
@@ -163,12 +203,16 @@ static response get(const char *path)
     CURL *c = curl_easy_init();
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    struct curl_slist *h = auth_header ? curl_slist_append(NULL, auth_header) : NULL;
+
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     if (!r.body)
         r.body = calloc(1, 1);
     return r;
@@ -294,6 +338,68 @@ static void test_status_and_unknown(void **state)
     free(r.body);
 }
 
+/* Every data endpoint wants a token, and answers under the view the
+ * token's entry is cleared for: 401 without one, 403 beyond its cap, 400
+ * for a view the policy does not have; a destination's view hashes what
+ * its policy says. Health and status stay open. */
+static void test_auth_and_views(void **state)
+{
+    static const char *paths[] = {"/api/v1/traces/0102030405060708090a0b0c0d0e0f10",
+                                  "/api/v1/logs?service=cart", "/api/v1/metrics"};
+    response r;
+    (void)state;
+
+    write_json(TG_SIGNAL_LOGS, logs_json_cart); /* runs last: counts above stay */
+    for (size_t i = 0; i < 3; i++) {
+        auth_header = NULL;
+        r = get(paths[i]);
+        assert_int_equal(r.status, 401);
+        assert_non_null(strstr(r.body, "bearer token"));
+        free(r.body);
+        auth_header = "Authorization: Bearer tok-wrong";
+        r = get(paths[i]);
+        assert_int_equal(r.status, 401);
+        free(r.body);
+    }
+    auth_header = NULL;
+    r = get("/healthz");
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    r = get("/api/v1/status");
+    assert_int_equal(r.status, 200);
+    free(r.body);
+
+    /* The centre's entry is capped at the central view. */
+    auth_header = "Authorization: Bearer tok-central-0123456789";
+    r = get("/api/v1/logs?service=cart&view=raw");
+    assert_int_equal(r.status, 403);
+    free(r.body);
+    r = get("/api/v1/logs?service=cart");
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "ann@example.com"));
+    assert_non_null(strstr(r.body, "hmac-sha256:k1:"));
+    free(r.body);
+    /* A raw reader sees the value, and may narrow itself to a view. */
+    auth_header = "Authorization: Bearer tok-raw-0123456789";
+    r = get("/api/v1/logs?service=cart");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "ann@example.com"));
+    free(r.body);
+    r = get("/api/v1/logs?service=cart&view=central");
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "ann@example.com"));
+    free(r.body);
+    r = get("/api/v1/logs?service=cart&view=nope");
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    /* An entry capped at a view the policy lacks reads nothing. */
+    auth_header = "Authorization: Bearer tok-nobody-0123456789";
+    r = get("/api/v1/logs?service=cart");
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    auth_header = "Authorization: Bearer tok-raw-0123456789";
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_logs_by_service_and_limit),
         cmocka_unit_test(test_metrics_read_back),
         cmocka_unit_test(test_status_and_unknown),
+        cmocka_unit_test(test_auth_and_views),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,10 +5,12 @@
 // assertion, an exception) is killed, so no test leaks a daemon.
 import { after } from 'node:test';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { registerToken } from './http.mjs';
 
 const live = new Set();
 function killLive() {
@@ -106,6 +108,28 @@ export class Collector {
 
   stderr() { return this.stderrBuf; }
 
+  // Every data endpoint of the site API takes a bearer token: the test
+  // harness is a query client cleared for raw reads (query.clients), so
+  // the tests read back exactly what they sent. The config the test gave
+  // is kept as it is, with the query section added to a copy beside it
+  // (relative paths in it still resolve). getJson() presents the token
+  // for this collector's API address.
+  withQueryClient() {
+    const base = this.config || path.join(path.dirname(this.dataDir), `${this.site}-collector.yaml`);
+    const text = this.config ? fs.readFileSync(this.config, 'utf8') : '';
+    if (/^query:/m.test(text)) {
+      this.queryToken = this.queryToken || null;
+      return base;
+    }
+    const tokenFile = `${base}.query.token`;
+    if (!this.queryToken) this.queryToken = `e2e-${crypto.randomBytes(16).toString('hex')}`;
+    fs.writeFileSync(tokenFile, this.queryToken + '\n');
+    const out = this.config ? `${base}.e2e.yaml` : base;
+    fs.writeFileSync(out, text + (text && !text.endsWith('\n') ? '\n' : '') +
+      `query:\n  clients:\n    - {name: e2e, token_file: ${JSON.stringify(path.basename(tokenFile))}, max_view: raw}\n`);
+    return out;
+  }
+
   // Spawns the daemon on fresh ports and waits until /readyz answers 200.
   async start({ readyTimeoutMs = 20000 } = {}) {
     const [g, h, a] = await freePorts(3);
@@ -113,7 +137,7 @@ export class Collector {
     const args = ['collector', '--data', this.dataDir, '--site', this.site,
       '--otlp-grpc', this.grpcAddr, '--otlp-http', `127.0.0.1:${h}`,
       '--api', `127.0.0.1:${a}`];
-    if (this.config) args.push('--config', this.config);
+    args.push('--config', this.withQueryClient());
     args.push(...this.extraArgs);
     this.stderrBuf = '';
     this.exit = null;
@@ -148,7 +172,10 @@ export class Collector {
       try {
         const r = await fetch(`${this.apiUrl}/readyz`, { signal: AbortSignal.timeout(1000) });
         await r.arrayBuffer();
-        if (r.status === 200) return this;
+        if (r.status === 200) {
+          if (this.queryToken) registerToken(this.apiUrl, this.queryToken);
+          return this;
+        }
       } catch { /* not listening yet */ }
       if (Date.now() > deadline) {
         this.proc.kill('SIGKILL');

@@ -107,8 +107,19 @@ export function httpPost(path, body, headers = {}) {
   return [Buffer.from(head, 'latin1'), Buffer.from(body)];
 }
 
-export async function getJson(url, { expectStatus = 200 } = {}) {
-  const r = await fetch(url, { signal: AbortSignal.timeout(15000) });
+// Bearer tokens by API address: a collector registers its harness token
+// when it starts, and getJson() presents it to that address.
+const tokens = new Map();
+export function registerToken(apiUrl, token) { tokens.set(apiUrl, token); }
+export function tokenFor(url) {
+  for (const [base, t] of tokens) if (url.startsWith(base + '/')) return t;
+  return null;
+}
+
+export async function getJson(url, { expectStatus = 200, token } = {}) {
+  const t = token === undefined ? tokenFor(url) : token;
+  const headers = t ? { Authorization: `Bearer ${t}` } : {};
+  const r = await fetch(url, { headers, signal: AbortSignal.timeout(15000) });
   const text = await r.text();
   if (expectStatus !== null) {
     assert.equal(r.status, expectStatus, `GET ${url} -> ${r.status}: ${text.slice(0, 500)}`);
