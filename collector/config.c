@@ -2,11 +2,10 @@
  * the YAML loader, the command-line flags, --help and the Markdown
  * reference, so a key is declared exactly once.
  *
- * The loader uses libyaml's document API: the file is small (capped at
- * TG_CONFIG_MAX_FILE) and walking a tree makes duplicate keys and type
- * mismatches easy to report at the right line and column. The walk only
- * descends into mappings the table knows, so its depth is bounded by the
- * deepest key path whatever the input. */
+ * The loader walks common/tg_yaml's tree (positions on every node,
+ * duplicate keys and aliases already refused): the file is small (capped
+ * at TG_CONFIG_MAX_FILE), and the walk only descends into mappings the
+ * table knows. */
 #include "tg_config.h"
 
 #include <arpa/inet.h>
@@ -19,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 #include "config_internal.h"
 #include "tg_err.h"
+#include "tg_yaml.h"
 
 /* A configuration file larger than this is a mistake, not a config. */
 #define TG_CONFIG_MAX_FILE (1u << 20)
@@ -712,58 +711,29 @@ void tg_config_defaults(tg_collector_config *cfg)
 
 struct loader {
     const char *name;
-    const char *buf;
-    size_t len;
-    yaml_document_t *doc;
     tg_collector_config *cfg;
     size_t n_set;
     char *err;
     size_t errlen;
 };
 
-static int fail_at(struct loader *l, size_t line0, size_t col0, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int fail_at(struct loader *l, const tg_ynode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int fail_at(struct loader *l, size_t line0, size_t col0, const char *fmt, ...)
+static int fail_at(struct loader *l, const tg_ynode *n, const char *fmt, ...)
 {
     va_list ap;
-    int n;
+    int off;
 
     if (!l->err || !l->errlen)
         return TG_ECONFIG;
-    n = snprintf(l->err, l->errlen, "%s:%zu:%zu: ", l->name, line0 + 1, col0 + 1);
-    if (n >= 0 && (size_t)n < l->errlen) {
+    off = snprintf(l->err, l->errlen, "%s:%u:%u: ", l->name, n->line, n->col);
+    if (off >= 0 && (size_t)off < l->errlen) {
         va_start(ap, fmt);
-        vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+        vsnprintf(l->err + off, l->errlen - (size_t)off, fmt, ap);
         va_end(ap);
     }
     return TG_ECONFIG;
-}
-
-static const char *node_kind(const yaml_node_t *n)
-{
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        return "a scalar";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    default:
-        return "nothing";
-    }
-}
-
-static bool is_null_scalar(const yaml_node_t *n)
-{
-    const char *v = (const char *)n->data.scalar.value;
-    size_t len = n->data.scalar.length;
-
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    return len == 0 || (len == 1 && v[0] == '~') ||
-           (len == 4 && (memcmp(v, "null", 4) == 0 || memcmp(v, "Null", 4) == 0 ||
-                         memcmp(v, "NULL", 4) == 0));
 }
 
 static const struct tg_config_key *find_key(const char *path, size_t len)
@@ -867,97 +837,64 @@ static void known_keys(const char *prefix, char *out, size_t outlen)
     }
 }
 
-static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix);
+static int load_mapping(struct loader *l, const tg_ynode *map, const char *prefix);
 
-static int load_value(struct loader *l, const struct tg_config_key *k, yaml_node_t *v)
+static int load_value(struct loader *l, const struct tg_config_key *k, const tg_ynode *v)
 {
     char why[1024 + 300], expected[128];
-    yaml_mark_t m = v->start_mark;
 
     expect_phrase(k, expected, sizeof(expected));
 
     if (k->type == TG_CFG_STRING_LIST) {
         clear_list(l->cfg, k);
-        if (is_null_scalar(v)) {
+        if (tg_yaml_is_null(v)) {
             l->n_set++;
             return 0;
         }
-        if (v->type != YAML_SEQUENCE_NODE)
-            return fail_at(l, m.line, m.column, "%s: expected %s, found %s", k->path,
-                           expected, node_kind(v));
-        for (yaml_node_item_t *it = v->data.sequence.items.start;
-             it < v->data.sequence.items.top; it++) {
-            yaml_node_t *item = yaml_document_get_node(l->doc, *it);
-            if (!item)
-                continue;
-            if (item->type != YAML_SCALAR_NODE)
-                return fail_at(l, item->start_mark.line, item->start_mark.column,
-                               "%s: expected a file name, found %s", k->path,
-                               node_kind(item));
-            if (strlen((const char *)item->data.scalar.value) != item->data.scalar.length)
-                return fail_at(l, item->start_mark.line, item->start_mark.column,
-                               "%s: value contains a NUL byte", k->path);
-            if (set_value(l->cfg, k, (const char *)item->data.scalar.value, why,
-                          sizeof(why)) != 0)
-                return fail_at(l, item->start_mark.line, item->start_mark.column,
-                               "%s: %s", k->path, why);
+        if (v->kind != TG_YNODE_SEQ)
+            return fail_at(l, v, "%s: expected %s, found %s", k->path, expected,
+                           tg_yaml_kind_name(v));
+        for (size_t i = 0; i < v->n; i++) {
+            const tg_ynode *item = v->items[i];
+            if (item->kind != TG_YNODE_SCALAR)
+                return fail_at(l, item, "%s: expected a file name, found %s", k->path,
+                               tg_yaml_kind_name(item));
+            if (strlen(item->str) != item->len)
+                return fail_at(l, item, "%s: value contains a NUL byte", k->path);
+            if (set_value(l->cfg, k, item->str, why, sizeof(why)) != 0)
+                return fail_at(l, item, "%s: %s", k->path, why);
         }
         l->n_set++;
         return 0;
     }
-    if (v->type != YAML_SCALAR_NODE)
-        return fail_at(l, m.line, m.column, "%s: expected %s, found %s", k->path,
-                       expected, node_kind(v));
-    if (is_null_scalar(v) && k->type != TG_CFG_STRING)
-        return fail_at(l, m.line, m.column, "%s: missing value (expected %s)", k->path,
-                       expected);
-    if (strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
-        return fail_at(l, m.line, m.column, "%s: value contains a NUL byte", k->path);
-    if (set_value(l->cfg, k, is_null_scalar(v) ? "" : (const char *)v->data.scalar.value,
-                  why, sizeof(why)) != 0)
-        return fail_at(l, m.line, m.column, "%s: %s", k->path, why);
+    if (v->kind != TG_YNODE_SCALAR)
+        return fail_at(l, v, "%s: expected %s, found %s", k->path, expected,
+                       tg_yaml_kind_name(v));
+    if (tg_yaml_is_null(v) && k->type != TG_CFG_STRING)
+        return fail_at(l, v, "%s: missing value (expected %s)", k->path, expected);
+    if (strlen(v->str) != v->len)
+        return fail_at(l, v, "%s: value contains a NUL byte", k->path);
+    if (set_value(l->cfg, k, tg_yaml_is_null(v) ? "" : v->str, why, sizeof(why)) != 0)
+        return fail_at(l, v, "%s: %s", k->path, why);
     l->n_set++;
     return 0;
 }
 
-static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix)
+static int load_mapping(struct loader *l, const tg_ynode *map, const char *prefix)
 {
-    yaml_node_pair_t *start = map->data.mapping.pairs.start;
-
-    for (yaml_node_pair_t *p = start; p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
-        yaml_node_t *val = yaml_document_get_node(l->doc, p->value);
+    for (size_t i = 0; i < map->n; i++) {
+        const tg_ynode *key = map->keys[i], *val = map->items[i];
         char path[256], shown[400], hint[128], known[512];
-        const unsigned char *kv;
-        size_t klen, plen;
+        size_t klen = key->len, plen;
         const struct tg_config_key *k;
 
-        if (!key || !val)
-            continue;
-        if (key->type != YAML_SCALAR_NODE)
-            return fail_at(l, key->start_mark.line, key->start_mark.column,
-                           "keys must be plain names, found %s", node_kind(key));
-        kv = key->data.scalar.value;
-        klen = key->data.scalar.length;
-        /* A mapping holds few known keys and stops at the first unknown or
-         * repeated one, so this quadratic scan stays small. */
-        for (yaml_node_pair_t *q = start; q < p; q++) {
-            yaml_node_t *other = yaml_document_get_node(l->doc, q->key);
-            if (other && other->type == YAML_SCALAR_NODE &&
-                other->data.scalar.length == klen &&
-                memcmp(other->data.scalar.value, kv, klen) == 0) {
-                printable(shown, sizeof(shown), kv, klen);
-                return fail_at(l, key->start_mark.line, key->start_mark.column,
-                               "duplicate key \"%s%s%s\" (first set at line %zu)", prefix,
-                               *prefix ? "." : "", shown, other->start_mark.line + 1);
-            }
-        }
         plen =
             (size_t)snprintf(path, sizeof(path), "%s%s%.*s", prefix, *prefix ? "." : "",
-                             (int)(klen < 200 ? klen : 200), (const char *)kv);
+                             (int)(klen < 200 ? klen : 200), key->str);
         if (plen >= sizeof(path))
             plen = sizeof(path) - 1;
-        k = klen < 200 && memchr(kv, '\0', klen) == NULL ? find_key(path, plen) : NULL;
+        k = klen < 200 && memchr(key->str, '\0', klen) == NULL ? find_key(path, plen)
+                                                               : NULL;
         if (k) {
             int rc = load_value(l, k, val);
             if (rc != 0)
@@ -970,13 +907,13 @@ static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix)
          * (exporters/fwd_config.c) from the same file. */
         if (!*prefix && plen == 7 && memcmp(path, "forward", 7) == 0)
             continue;
-        if (klen < 200 && memchr(kv, '\0', klen) == NULL && is_section(path, plen)) {
-            if (is_null_scalar(val))
+        if (klen < 200 && memchr(key->str, '\0', klen) == NULL &&
+            is_section(path, plen)) {
+            if (tg_yaml_is_null(val))
                 continue;
-            if (val->type != YAML_MAPPING_NODE)
-                return fail_at(l, val->start_mark.line, val->start_mark.column,
-                               "%s: expected a mapping of keys, found %s", path,
-                               node_kind(val));
+            if (val->kind != TG_YNODE_MAP)
+                return fail_at(l, val, "%s: expected a mapping of keys, found %s", path,
+                               tg_yaml_kind_name(val));
             int rc = load_mapping(l, val, path);
             if (rc != 0)
                 return rc;
@@ -984,107 +921,45 @@ static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix)
         }
         printable(shown, sizeof(shown), (const unsigned char *)path, plen);
         if (closest_key(path, plen, hint, sizeof(hint)))
-            return fail_at(l, key->start_mark.line, key->start_mark.column,
-                           "unknown key \"%s\" (did you mean \"%s\"?)", shown, hint);
+            return fail_at(l, key, "unknown key \"%s\" (did you mean \"%s\"?)", shown,
+                           hint);
         known_keys(prefix, known, sizeof(known));
-        return fail_at(l, key->start_mark.line, key->start_mark.column,
-                       "unknown key \"%s\" (known keys%s%s: %s)", shown,
+        return fail_at(l, key, "unknown key \"%s\" (known keys%s%s: %s)", shown,
                        *prefix ? " under " : " at the top level", prefix, known);
     }
     return 0;
-}
-
-/* libyaml's reader errors carry a byte offset, not a mark. */
-static void offset_to_line_col(const char *buf, size_t len, size_t off, size_t *line,
-                               size_t *col)
-{
-    *line = 0;
-    *col = 0;
-    for (size_t i = 0; i < off && i < len; i++) {
-        if (buf[i] == '\n') {
-            (*line)++;
-            *col = 0;
-        } else {
-            (*col)++;
-        }
-    }
-}
-
-static int yaml_failure(struct loader *l, yaml_parser_t *p)
-{
-    size_t line, col;
-
-    switch (p->error) {
-    case YAML_MEMORY_ERROR:
-        snprintf(l->err, l->errlen, "%s: out of memory while reading", l->name);
-        return TG_ENOMEM;
-    case YAML_READER_ERROR:
-        offset_to_line_col(l->buf, l->len, p->problem_offset, &line, &col);
-        return fail_at(l, line, col, "invalid YAML: %s", p->problem ? p->problem : "?");
-    default:
-        if (p->context)
-            return fail_at(l, p->problem_mark.line, p->problem_mark.column,
-                           "invalid YAML: %s (%s at line %zu)",
-                           p->problem ? p->problem : "?", p->context,
-                           p->context_mark.line + 1);
-        return fail_at(l, p->problem_mark.line, p->problem_mark.column,
-                       "invalid YAML: %s", p->problem ? p->problem : "?");
-    }
 }
 
 int tg_config_load_buffer(const char *name, const char *buf, size_t len,
                           tg_collector_config *cfg, size_t *n_set, char *err,
                           size_t errlen)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc, extra;
-    yaml_node_t *root;
     tg_collector_config *work;
-    struct loader l = {
-        .name = name, .buf = buf, .len = len, .doc = &doc, .err = err, .errlen = errlen};
+    tg_ynode *root;
+    struct loader l = {.name = name, .err = err, .errlen = errlen};
     int rc = 0;
 
     if (err && errlen)
         err[0] = '\0';
+    root = tg_yaml_load_buffer(name, buf, len, err, errlen);
+    if (!root)
+        return TG_ECONFIG;
     /* Work on a copy so a failed load leaves cfg as it was. */
     work = malloc(sizeof(*work));
-    if (!work || !yaml_parser_initialize(&parser)) {
-        free(work);
+    if (!work) {
+        tg_yaml_free(root);
         if (err && errlen)
             snprintf(err, errlen, "%s: out of memory", name);
         return TG_ENOMEM;
     }
     memcpy(work, cfg, sizeof(*work));
     l.cfg = work;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = yaml_failure(&l, &parser);
-        yaml_parser_delete(&parser);
-        free(work);
-        return rc;
-    }
-    root = yaml_document_get_root_node(&doc);
-    if (root && !is_null_scalar(root)) {
-        if (root->type != YAML_MAPPING_NODE)
-            rc = fail_at(&l, root->start_mark.line, root->start_mark.column,
-                         "expected a mapping of keys at the top level, found %s",
-                         node_kind(root));
-        else
-            rc = load_mapping(&l, root, "");
-    }
-    if (rc == 0 && root) {
-        if (!yaml_parser_load(&parser, &extra)) {
-            rc = yaml_failure(&l, &parser);
-        } else {
-            yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-            if (r2)
-                rc = fail_at(&l, r2->start_mark.line, r2->start_mark.column,
-                             "only one YAML document is allowed");
-            yaml_document_delete(&extra);
-        }
-    }
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
+    if (root->kind != TG_YNODE_MAP)
+        rc = fail_at(&l, root, "expected a mapping of keys at the top level, found %s",
+                     tg_yaml_kind_name(root));
+    else
+        rc = load_mapping(&l, root, "");
+    tg_yaml_free(root);
     if (rc == 0) {
         memcpy(cfg, work, sizeof(*cfg));
         if (n_set)
