@@ -1,5 +1,6 @@
-/* tg_config: defaults, the YAML loader and its error messages, sizes and
- * durations, the collector's flags, and the generated reference. */
+/* tg_config: defaults, the YAML loader and its error messages, the
+ * collector's flags, and the generated reference. The size and duration
+ * grammar is tested in test_units.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -378,88 +379,6 @@ static void test_error_files(void **state)
     free(path);
 }
 
-static void test_parse_size(void **state)
-{
-    static const struct {
-        const char *in;
-        int rc;
-        uint64_t want;
-    } cases[] = {
-        {"0", 0, 0},
-        {"512", 0, 512},
-        {"512B", 0, 512},
-        {"1KB", 0, 1000},
-        {"1kb", 0, 1000},
-        {"64MiB", 0, 64ull << 20},
-        {"64 MiB", 0, 64ull << 20},
-        {"1GB", 0, 1000000000ull},
-        {"3TiB", 0, 3ull << 40},
-        {"18446744073709551615", 0, UINT64_MAX},
-        {"16777215TiB", 0, 16777215ull << 40},
-        {"18446744073709551616", TG_EINVAL, 0}, /* overflow of the number */
-        {"16777216TiB", TG_EINVAL, 0},          /* 2^64: overflow of the product */
-        {"", TG_EINVAL, 0},
-        {"MiB", TG_EINVAL, 0},
-        {"-1", TG_EINVAL, 0},
-        {"1.5GiB", TG_EINVAL, 0},
-        {"12XB", TG_EINVAL, 0},
-        {" 12", TG_EINVAL, 0},
-    };
-
-    (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint64_t v = 12345;
-        int rc = tg_parse_size(cases[i].in, &v);
-        if (rc != cases[i].rc)
-            fail_msg("tg_parse_size(\"%s\") = %d, want %d", cases[i].in, rc, cases[i].rc);
-        if (rc == 0 && v != cases[i].want)
-            fail_msg("tg_parse_size(\"%s\") = %llu", cases[i].in, (unsigned long long)v);
-    }
-}
-
-static void test_parse_duration(void **state)
-{
-    static const struct {
-        const char *in;
-        int rc;
-        uint64_t want;
-    } cases[] = {
-        {"0", 0, 0},
-        {"250ms", 0, 250},
-        {"30s", 0, 30000},
-        {"5m", 0, 300000},
-        {"2h", 0, 7200000},
-        {"7d", 0, 604800000},
-        {"1h30m", 0, 5400000},
-        {"1s500ms", 0, 1500},
-        {"0s", 0, 0},
-        {"213503982334d", 0, 213503982334ull * 86400000ull},
-        {"18446744073709551615ms", 0, UINT64_MAX},
-        {"213503982335d", TG_EINVAL, 0},             /* product overflows */
-        {"18446744073709551615ms1ms", TG_EINVAL, 0}, /* sum overflows */
-        {"99999999999999999999s", TG_EINVAL, 0},     /* number overflows */
-        {"30", TG_EINVAL, 0},
-        {"", TG_EINVAL, 0},
-        {"s", TG_EINVAL, 0},
-        {"5x", TG_EINVAL, 0},
-        {"1.5s", TG_EINVAL, 0},
-        {"-5s", TG_EINVAL, 0},
-        {"5 s", TG_EINVAL, 0},
-    };
-
-    (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint64_t v = 12345;
-        int rc = tg_parse_duration_ms(cases[i].in, &v);
-        if (rc != cases[i].rc)
-            fail_msg("tg_parse_duration_ms(\"%s\") = %d, want %d", cases[i].in, rc,
-                     cases[i].rc);
-        if (rc == 0 && v != cases[i].want)
-            fail_msg("tg_parse_duration_ms(\"%s\") = %llu", cases[i].in,
-                     (unsigned long long)v);
-    }
-}
-
 static void test_check_address(void **state)
 {
     static const char *const good[] = {
@@ -736,8 +655,6 @@ int main(void)
         cmocka_unit_test(test_error_duplicate_key),
         cmocka_unit_test(test_error_yaml_syntax),
         cmocka_unit_test(test_error_files),
-        cmocka_unit_test(test_parse_size),
-        cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_check_address),
         cmocka_unit_test(test_flags_override_file),
         cmocka_unit_test(test_rules_flag_repeatable),
