@@ -44,11 +44,11 @@ static void spec_defaults(tg_action_spec *a)
 typedef struct spec_arg {
     tg_action_spec *a;
     int have_action;
-    yaml_node_t *params[16];
+    const tg_ynode *params[16];
     int n_params;
 } spec_arg;
 
-static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int spec_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     spec_arg *sa = arg;
     tg_action_spec *a = sa->a;
@@ -128,7 +128,7 @@ static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 }
 
 /* An action: "redact" or {action: redact, text: ...}. */
-static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
+static int parse_spec(tg_ryctx *y, const tg_ynode *n, tg_action_spec *a)
 {
     static const char *const known[] = {
         "action",      "text",        "key",  "keep_first",  "keep_last", "char",
@@ -150,7 +150,7 @@ static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
 
     spec_defaults(a);
     a->loc = tg_ry_loc(y, n);
-    if (n->type == YAML_SCALAR_NODE) {
+    if (n->kind == TG_YNODE_SCALAR) {
         const char *s;
         if ((rc = tg_ry_scalar(y, n, &s, NULL)))
             return rc;
@@ -163,8 +163,7 @@ static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
         a->kind = (uint8_t)rc;
         return 0;
     }
-    if ((rc = tg_ry_want(y, n, YAML_MAPPING_NODE,
-                         "an action: a name or {action: NAME, ...}")))
+    if ((rc = tg_ry_want(y, n, TG_YNODE_MAP, "an action: a name or {action: NAME, ...}")))
         return rc;
     memset(&sa, 0, sizeof(sa));
     sa.a = a;
@@ -205,7 +204,7 @@ typedef struct juris_arg {
     const char **country, **region;
 } juris_arg;
 
-static int juris_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int juris_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     juris_arg *j = arg;
     int rc;
@@ -221,21 +220,21 @@ static int juris_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return tg_ry_scalar(y, v, j->region, NULL);
 }
 
-static int parse_juris(tg_ryctx *y, yaml_node_t *v, const char **country,
+static int parse_juris(tg_ryctx *y, const tg_ynode *v, const char **country,
                        const char **region)
 {
     static const char *const known[] = {"country", "region", NULL};
     juris_arg j = {country, region};
-    int rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a jurisdiction {country, region}");
+    int rc = tg_ry_want(y, v, TG_YNODE_MAP, "a jurisdiction {country, region}");
     return rc ? rc : tg_ry_each_pair(y, v, known, juris_pair, &j);
 }
 
-static int allow_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+static int allow_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len, void *arg)
 {
     return tg_ry_km_add(y, arg, n, -1, s, len);
 }
 
-static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int unclass_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_dest *d = arg;
     const char *s;
@@ -243,9 +242,8 @@ static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 
     if (tg_ry_is(k, "allow_keys")) {
         d->allow_list = 1;
-        if (v->type == YAML_SEQUENCE_NODE &&
-            v->data.sequence.items.start == v->data.sequence.items.top)
-            return tg_ry_visit(y, v);
+        if (v->kind == TG_YNODE_SEQ && v->n == 0)
+            return 0;
         return tg_ry_each_string(y, v, allow_str, &d->allow);
     }
     if ((rc = tg_ry_scalar(y, v, &s, NULL)))
@@ -261,11 +259,10 @@ static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-static int action_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int action_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_dest *d = arg;
-    const char *pat =
-        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *pat = tg_ry_sdup(y, k->str, k->len);
     tg_dest_action *da = NULL;
     int rc;
 
@@ -291,7 +288,7 @@ static int action_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int dest_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const uknown[] = {"allow_keys", "bodies", NULL};
     tg_dest *d = arg;
@@ -308,16 +305,14 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         d->allow_list = 0;
         tg_rules__kmlist_free(&d->allow);
         d->bodies = TG_BODIES_PASS;
-        if (v->type == YAML_SCALAR_NODE) {
-            if ((rc = tg_ry_visit(y, v)))
-                return rc;
+        if (v->kind == TG_YNODE_SCALAR) {
             if (!tg_ry_is(v, "pass"))
                 return tg_ry_fail(
                     y, v,
                     "unclassified must be 'pass' or {allow_keys: [...], bodies: ...}");
             return 0;
         }
-        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+        if ((rc = tg_ry_want(y, v, TG_YNODE_MAP,
                              "'pass' or {allow_keys: [...], bodies: ...}")))
             return rc;
         return tg_ry_each_pair(y, v, uknown, unclass_pair, d);
@@ -334,20 +329,19 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return 0;
     }
     /* actions */
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP,
                          "a mapping of class (or glob, or default) -> action")))
         return rc;
     return tg_ry_each_pair(y, v, NULL, action_pair, d);
 }
 
-int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_dests_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const known[] = {
         "jurisdiction", "purpose", "description", "unclassified",
         "on_error",     "actions", NULL};
     tg_rules_policy *p = y->p;
-    const char *name =
-        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *name = tg_ry_sdup(y, k->str, k->len);
     int di, rc;
 
     (void)arg;
@@ -372,8 +366,7 @@ int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         p->dests[p->n_dests].loc = tg_ry_loc(y, k);
         di = (int)p->n_dests++;
     }
-    if ((rc =
-             tg_ry_want(y, v, YAML_MAPPING_NODE, "a destination definition (a mapping)")))
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a destination definition (a mapping)")))
         return rc;
     return tg_ry_each_pair(y, v, known, dest_pair, &p->dests[di]);
 }
@@ -381,7 +374,7 @@ int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 /* ---- keys, site, limits
  * ------------------------------------------------------------------ */
 
-static int key_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int key_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_hkey *hk = arg;
 
@@ -394,12 +387,11 @@ static int key_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return tg_ry_bool(y, v, &hk->create);
 }
 
-int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_keys_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const known[] = {"file", "env", "hex", "create", NULL};
     tg_rules_policy *p = y->p;
-    const char *id =
-        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *id = tg_ry_sdup(y, k->str, k->len);
     tg_hkey *hk = NULL;
     int rc, srcs;
 
@@ -422,7 +414,7 @@ int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     hk->id = id;
     hk->loc = tg_ry_loc(y, k);
     hk->base_dir = y->dir;
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a key source {file|env|hex, create}")))
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a key source {file|env|hex, create}")))
         return rc;
     if ((rc = tg_ry_each_pair(y, v, known, key_pair, hk)))
         return rc;
@@ -434,7 +426,7 @@ int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-int tg_ry_site_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_site_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     (void)arg;
     y->p->site_loc = tg_ry_loc(y, k);
@@ -443,7 +435,7 @@ int tg_ry_site_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return parse_juris(y, v, &y->p->site_country, &y->p->site_region);
 }
 
-int tg_ry_limits_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_limits_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     uint64_t u;
     int rc;
