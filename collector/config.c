@@ -19,6 +19,7 @@
 
 #include "config_internal.h"
 #include "tg_err.h"
+#include "tg_fwd_config.h"
 #include "tg_cfgtab.h"
 #include "tg_yaml.h"
 
@@ -476,7 +477,9 @@ static void print_usage(FILE *f)
         usage_entry(f, left, k->help, note);
     }
     usage_entry(f, "--print-config-reference",
-                "print every configuration key as a Markdown table", NULL);
+                "print every configuration key, the forward: section's too, as "
+                "Markdown tables",
+                NULL);
     usage_entry(f, "-h, --help", "print this help", NULL);
 }
 
@@ -559,6 +562,8 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
     }
     if (reference) {
         tg_config_write_reference(stdout);
+        printf("\nThe `forward:` section (docs/central.md):\n\n");
+        tg_forward_config_write_reference(stdout);
         return 1;
     }
     if (first_err[0])

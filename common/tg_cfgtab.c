@@ -375,8 +375,11 @@ int tg_cfgtab_set(const struct tg_cfg_key *k, void *base, const char *v, char *w
         if (!*v || errno || *end || !isfinite(d))
             return why_fail(why, whylen, "invalid number \"%s\" (expected a number)",
                             shown);
-        if ((k->dmin != 0 || k->dmax != 0) && (d < k->dmin || d > k->dmax))
-            return why_fail(why, whylen, "\"%s\" is outside %g to %g", shown, k->dmin,
+        if (k->dmax > k->dmin && d < k->dmin)
+            return why_fail(why, whylen, "\"%s\" is below the minimum (%g)", shown,
+                            k->dmin);
+        if (k->dmax > k->dmin && d > k->dmax)
+            return why_fail(why, whylen, "\"%s\" is above the maximum (%g)", shown,
                             k->dmax);
         if (k->check && k->check(v, why, whylen) != 0)
             return TG_EINVAL;
@@ -707,7 +710,9 @@ void tg_cfgtab_write_reference(const tg_cfgtab *t, FILE *f)
                      (unsigned long long)k->min, (unsigned long long)k->max);
         } else if (k->type == TG_CFG_ADDRESS) {
             snprintf(type, sizeof(type), "address `HOST:PORT`");
-        } else if (k->type == TG_CFG_DOUBLE && (k->dmin != 0 || k->dmax != 0)) {
+        } else if (k->type == TG_CFG_DOUBLE && k->dmax > k->dmin && isinf(k->dmax)) {
+            snprintf(type, sizeof(type), "number, at least %g", k->dmin);
+        } else if (k->type == TG_CFG_DOUBLE && k->dmax > k->dmin) {
             snprintf(type, sizeof(type), "number, %g to %g", k->dmin, k->dmax);
         } else {
             snprintf(type, sizeof(type), "%s", type_name(k));
