@@ -243,9 +243,11 @@ typedef struct centre {
     uint64_t spans, wire, uploads;
 } centre;
 
-static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
+static void upload(const tg_http_request *req, tg_http_response *resp, void *ctx)
 {
     centre *c = ctx;
+    size_t body_len;
+    const uint8_t *body = tg_http_body(req, &body_len);
     Tollgate__V1__Upload *up;
     Tollgate__V1__Batch *b = NULL;
     Tollgate__V1__UploadAck ack = TOLLGATE__V1__UPLOAD_ACK__INIT;
@@ -256,16 +258,16 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     uint64_t spans = 0;
 
     tg_arena_init(&a, 1 << 20, 0);
-    up = tollgate__v1__upload__unpack(&a.pb, req->body_len, req->body);
+    up = tollgate__v1__upload__unpack(&a.pb, body_len, body);
     if (!up) {
-        tg_srv_reply_text(resp, 400, "bad\n");
+        tg_http_response_text(resp, 400, "bad\n");
         tg_arena_destroy(&a);
         return;
     }
     if (up->batch_zstd.len &&
         tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len, 1 << 28, &a, &b,
                              NULL) != 0) {
-        tg_srv_reply_text(resp, 400, "bad\n");
+        tg_http_response_text(resp, 400, "bad\n");
         tg_arena_destroy(&a);
         return;
     }
@@ -278,25 +280,27 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     u.zlen = up->batch_zstd.len;
     u.version = up->protocol_version;
     u.health = up->health;
-    u.now_ns = req->received_ns;
+    u.now_ns = tg_http_received_ns(req);
     tg_cstore_apply(c->cs, &u, &r);
     if (b && !r.duplicate)
         for (size_t i = 0; i < b->n_spans; i++)
             spans += b->spans[i]->n_spans;
     pthread_mutex_lock(&c->mu);
     c->spans += spans;
-    c->wire += req->body_len;
+    c->wire += body_len;
     c->uploads++;
     pthread_mutex_unlock(&c->mu);
     ack.protocol_version = up->protocol_version;
     ack.last_sequence = r.last_seq;
     ack.t1_unix_nano = up->t1_unix_nano;
-    ack.t2_unix_nano = req->received_ns;
-    ack.t3_unix_nano = req->received_ns;
-    tg_srv_reply(resp, 200, "application/x-protobuf", buf,
-                 tollgate__v1__upload_ack__pack(&ack, buf));
+    ack.t2_unix_nano = tg_http_received_ns(req);
+    ack.t3_unix_nano = tg_http_received_ns(req);
+    tg_http_response_set(resp, 200, "application/x-protobuf", buf,
+                         tollgate__v1__upload_ack__pack(&ack, buf));
     tg_arena_destroy(&a);
 }
+
+static const tg_http_route upload_route = {"POST", "/v1/upload", 0, NULL, upload};
 
 typedef struct source {
     uint8_t **req;
@@ -350,7 +354,7 @@ static int end_to_end(const char *what, const tg_fwd_source *from,
     memset(&so, 0, sizeof(so));
     c.cs = tg_cstore_open(cdir, &so, &rc);
     memset(&o, 0, sizeof(o));
-    srv = tg_srv_start("127.0.0.1:0", &o, upload, &c, err, sizeof(err));
+    srv = tg_srv_start_routes("127.0.0.1:0", &o, &upload_route, 1, &c, err, sizeof(err));
     if (!c.cs || !srv) {
         fprintf(stderr, "centre: %s\n", err);
         return 1;

@@ -1,6 +1,8 @@
-/* tollgate central: the daemon. Threads: the server's acceptor and one per
- * connection (server.c), a retention thread, and the main thread waiting
- * for signals (SIGTERM/SIGINT stop, SIGHUP reloads the sites registry). */
+/* tollgate central: the daemon and its handlers. Threads: the HTTP loop
+ * (server.c) and libuv's workers, on which the handlers below run (the
+ * route table is in server.c), a retention thread, and the main thread
+ * waiting for signals (SIGTERM/SIGINT stop, SIGHUP reloads the sites
+ * registry). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -111,7 +113,7 @@ static int health_ok(const Tollgate__V1__SiteHealth *h)
 
 /* ---- the upload ------------------------------------------------------------------ */
 
-static void reply_ack(central *c, tg_srv_response *resp, uint64_t t1, uint64_t t2,
+static void reply_ack(central *c, tg_http_response *resp, uint64_t t1, uint64_t t2,
                       Tollgate__V1__UploadAck__Result result, uint64_t last_seq,
                       unsigned version)
 {
@@ -130,18 +132,18 @@ static void reply_ack(central *c, tg_srv_response *resp, uint64_t t1, uint64_t t
     /* t3 as late as possible: the answer is packed and written next. */
     ack.t3_unix_nano = tg_wall_ns();
     n = tollgate__v1__upload_ack__pack(&ack, buf);
-    tg_srv_reply(resp, 200, "application/x-protobuf", buf, n);
+    tg_http_response_set(resp, 200, "application/x-protobuf", buf, n);
 }
 
-static int authenticate(central *c, const tg_srv_request *req, const char *site,
-                        tg_srv_response *resp)
+static int authenticate(central *c, const tg_http_request *req, const char *site,
+                        tg_http_response *resp)
 {
-    const char *auth = tg_srv_header(req, "Authorization");
+    const char *auth = tg_http_header(req, "Authorization", NULL);
     const tg_site_entry *e;
     int ok = 0, cn_ok = 1;
 
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-        tg_srv_reply_text(resp, 401, "missing bearer token\n");
+        tg_http_response_text(resp, 401, "missing bearer token\n");
         return -1;
     }
     auth += 7;
@@ -150,37 +152,40 @@ static int authenticate(central *c, const tg_srv_request *req, const char *site,
     if (e) {
         ok = tg_sites_token_ok(e, auth, strlen(auth));
         if (ok && e->client_cert_cn[0])
-            cn_ok = strcmp(e->client_cert_cn, req->client_cert_cn) == 0;
+            cn_ok = strcmp(e->client_cert_cn, tg_http_client_cn(req)) == 0;
     }
     pthread_rwlock_unlock(&c->sites_lock);
     if (!ok) {
         atomic_fetch_add(&c->refused_auth, 1);
         tg_warn("upload refused: unknown site or bad token", "site=%s peer=%s", site,
-                req->peer);
-        tg_srv_reply_text(resp, 401, "unknown site or bad token\n");
+                tg_http_peer(req));
+        tg_http_response_text(resp, 401, "unknown site or bad token\n");
         return -1;
     }
     if (!cn_ok) {
         atomic_fetch_add(&c->refused_auth, 1);
         tg_warn("upload refused: client certificate does not match the site", "site=%s",
                 site);
-        tg_srv_reply_text(resp, 403, "client certificate does not match this site\n");
+        tg_http_response_text(resp, 403, "client certificate does not match this site\n");
         return -1;
     }
     return 0;
 }
 
-static void bad(central *c, tg_srv_response *resp, const char *why)
+static void bad(central *c, tg_http_response *resp, const char *why)
 {
     atomic_fetch_add(&c->refused_bad, 1);
-    tg_srv_reply_text(resp, 400, why);
+    tg_http_response_text(resp, 400, why);
 }
 
-static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response *resp)
+void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void *data)
 {
-    const char *site = tg_srv_header(req, "X-Tollgate-Site");
-    const char *pv = tg_srv_header(req, "X-Tollgate-Protocol");
-    uint64_t t2 = req->received_ns;
+    central *c = data;
+    const char *site = tg_http_header(req, "X-Tollgate-Site", NULL);
+    const char *pv = tg_http_header(req, "X-Tollgate-Protocol", NULL);
+    uint64_t t2 = tg_http_received_ns(req);
+    const uint8_t *body;
+    size_t body_len;
     Tollgate__V1__Upload *up;
     Tollgate__V1__Batch *batch = NULL;
     tg_cstore_upload u;
@@ -191,12 +196,8 @@ static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response
     size_t raw = 0;
     int rc;
 
-    if (strcmp(req->method, "POST") != 0) {
-        tg_srv_reply_text(resp, 405, "POST only\n");
-        return;
-    }
     if (!site || !tg_site_name_ok(site, strlen(site))) {
-        tg_srv_reply_text(resp, 401, "missing or invalid X-Tollgate-Site\n");
+        tg_http_response_text(resp, 401, "missing or invalid X-Tollgate-Site\n");
         return;
     }
     if (authenticate(c, req, site, resp) != 0)
@@ -208,11 +209,12 @@ static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response
         atomic_fetch_add(&c->refused_version, 1);
         tg_info("upload refused: protocol version", "site=%s offered=%s supported=%u-%u",
                 site, pv ? pv : "none", c->pmin, c->pmax);
-        tg_srv_reply_text(resp, 426, "unsupported protocol version\n");
+        tg_http_response_text(resp, 426, "unsupported protocol version\n");
         return;
     }
     tg_arena_init(&a, 256 * 1024, (size_t)MAX_BATCH_RAW + (64u << 20));
-    up = tollgate__v1__upload__unpack(&a.pb, req->body_len, req->body);
+    body = tg_http_body(req, &body_len);
+    up = tollgate__v1__upload__unpack(&a.pb, body_len, body);
     if (!up) {
         bad(c, resp, "malformed upload\n");
         goto out;
@@ -232,7 +234,7 @@ static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response
                                   &a, &batch, &raw);
         if (rc == TG_ETOO_BIG) {
             atomic_fetch_add(&c->refused_bad, 1);
-            tg_srv_reply_text(resp, 413, "batch too large when decompressed\n");
+            tg_http_response_text(resp, 413, "batch too large when decompressed\n");
             goto out;
         }
         if (rc) {
@@ -263,14 +265,14 @@ static void handle_upload(central *c, const tg_srv_request *req, tg_srv_response
     u.health = up->health;
     u.now_ns = t2;
     u.t2_minus_t1 = (int64_t)(t2 - up->t1_unix_nano);
-    u.client_cert_not_after = req->client_cert_not_after;
-    u.client_cert_cn = req->client_cert_cn;
+    u.client_cert_not_after = tg_http_client_not_after(req);
+    u.client_cert_cn = tg_http_client_cn(req);
     rc = tg_cstore_apply(c->cs, &u, &res);
     if (rc) {
         atomic_fetch_add(&c->store_errors, 1);
         tg_error("central store write failed", "site=%s err=%s", site, tg_err_name(rc));
         snprintf(resp->headers, sizeof(resp->headers), "Retry-After: 1\r\n");
-        tg_srv_reply_text(resp, 503, "store unavailable, retry\n");
+        tg_http_response_text(resp, 503, "store unavailable, retry\n");
         goto out;
     }
     atomic_fetch_add(&c->invalid_records, res.invalid_records);
@@ -309,73 +311,80 @@ static void estate_ctx(central *c, tg_estate_ctx *e)
     e->now_ns = tg_wall_ns();
 }
 
-static void handle(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
+void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void *data)
 {
-    central *c = ctx;
+    (void)req;
+    (void)data;
+    tg_http_response_text(resp, 200, "ok\n");
+}
+
+void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
+
+    (void)req;
+    tg_http_response_text(resp, c->cs ? 200 : 503, c->cs ? "ready\n" : "not ready\n");
+}
+
+void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
     tg_estate_ctx e;
     char *body;
 
-    if (strcmp(req->path, "/v1/upload") == 0) {
-        handle_upload(c, req, resp);
+    (void)req;
+    estate_ctx(c, &e);
+    pthread_rwlock_rdlock(&c->sites_lock);
+    body = tg_estate_json(c->cs, &e);
+    pthread_rwlock_unlock(&c->sites_lock);
+    if (!body) {
+        tg_http_response_text(resp, 500, "out of memory\n");
         return;
     }
-    if (strcmp(req->method, "GET") != 0) {
-        tg_srv_reply_text(resp, 405, "GET only\n");
+    tg_http_response_set(resp, 200, "application/json", body, strlen(body));
+    free(body);
+}
+
+void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
+    tg_estate_ctx e;
+    char *body;
+    char extra[2048];
+
+    (void)req;
+    snprintf(extra, sizeof(extra),
+             "# HELP tollgate_central_uploads_total Uploads from sites, by result.\n"
+             "# TYPE tollgate_central_uploads_total counter\n"
+             "tollgate_central_uploads_total{result=\"accepted\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"duplicate\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"heartbeat\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"unauthorized\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"version_refused\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"bad_request\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"store_error\"} %llu\n"
+             "# HELP tollgate_central_invalid_records_total Aggregates refused as "
+             "malformed.\n"
+             "# TYPE tollgate_central_invalid_records_total counter\n"
+             "tollgate_central_invalid_records_total %llu\n",
+             (unsigned long long)atomic_load(&c->accepted),
+             (unsigned long long)atomic_load(&c->duplicates),
+             (unsigned long long)atomic_load(&c->heartbeats),
+             (unsigned long long)atomic_load(&c->refused_auth),
+             (unsigned long long)atomic_load(&c->refused_version),
+             (unsigned long long)atomic_load(&c->refused_bad),
+             (unsigned long long)atomic_load(&c->store_errors),
+             (unsigned long long)atomic_load(&c->invalid_records));
+    estate_ctx(c, &e);
+    pthread_rwlock_rdlock(&c->sites_lock);
+    body = tg_estate_metrics(c->cs, &e, extra);
+    pthread_rwlock_unlock(&c->sites_lock);
+    if (!body) {
+        tg_http_response_text(resp, 500, "out of memory\n");
         return;
     }
-    if (strcmp(req->path, "/healthz") == 0) {
-        tg_srv_reply_text(resp, 200, "ok\n");
-    } else if (strcmp(req->path, "/readyz") == 0) {
-        tg_srv_reply_text(resp, c->cs ? 200 : 503, c->cs ? "ready\n" : "not ready\n");
-    } else if (strcmp(req->path, "/api/v1/estate") == 0 ||
-               strcmp(req->path, "/api/v1/status") == 0) {
-        estate_ctx(c, &e);
-        pthread_rwlock_rdlock(&c->sites_lock);
-        body = tg_estate_json(c->cs, &e);
-        pthread_rwlock_unlock(&c->sites_lock);
-        if (!body) {
-            tg_srv_reply_text(resp, 500, "out of memory\n");
-            return;
-        }
-        tg_srv_reply(resp, 200, "application/json", body, strlen(body));
-        free(body);
-    } else if (strcmp(req->path, "/metrics") == 0) {
-        char extra[2048];
-        snprintf(extra, sizeof(extra),
-                 "# HELP tollgate_central_uploads_total Uploads from sites, by result.\n"
-                 "# TYPE tollgate_central_uploads_total counter\n"
-                 "tollgate_central_uploads_total{result=\"accepted\"} %llu\n"
-                 "tollgate_central_uploads_total{result=\"duplicate\"} %llu\n"
-                 "tollgate_central_uploads_total{result=\"heartbeat\"} %llu\n"
-                 "tollgate_central_uploads_total{result=\"unauthorized\"} %llu\n"
-                 "tollgate_central_uploads_total{result=\"version_refused\"} %llu\n"
-                 "tollgate_central_uploads_total{result=\"bad_request\"} %llu\n"
-                 "tollgate_central_uploads_total{result=\"store_error\"} %llu\n"
-                 "# HELP tollgate_central_invalid_records_total Aggregates refused as "
-                 "malformed.\n"
-                 "# TYPE tollgate_central_invalid_records_total counter\n"
-                 "tollgate_central_invalid_records_total %llu\n",
-                 (unsigned long long)atomic_load(&c->accepted),
-                 (unsigned long long)atomic_load(&c->duplicates),
-                 (unsigned long long)atomic_load(&c->heartbeats),
-                 (unsigned long long)atomic_load(&c->refused_auth),
-                 (unsigned long long)atomic_load(&c->refused_version),
-                 (unsigned long long)atomic_load(&c->refused_bad),
-                 (unsigned long long)atomic_load(&c->store_errors),
-                 (unsigned long long)atomic_load(&c->invalid_records));
-        estate_ctx(c, &e);
-        pthread_rwlock_rdlock(&c->sites_lock);
-        body = tg_estate_metrics(c->cs, &e, extra);
-        pthread_rwlock_unlock(&c->sites_lock);
-        if (!body) {
-            tg_srv_reply_text(resp, 500, "out of memory\n");
-            return;
-        }
-        tg_srv_reply(resp, 200, "text/plain; version=0.0.4", body, strlen(body));
-        free(body);
-    } else {
-        tg_srv_reply_text(resp, 404, "not found\n");
-    }
+    tg_http_response_set(resp, 200, "text/plain; version=0.0.4", body, strlen(body));
+    free(body);
 }
 
 /* ---- life cycle -------------------------------------------------------------------- */
@@ -496,7 +505,7 @@ int tg_central_main(int argc, char **argv)
     o.tls_key_file = c.cfg.tls_key_file;
     o.tls_client_ca_file = c.cfg.tls_client_ca_file;
     o.tls_require_client_cert = c.cfg.tls_require_client_cert;
-    c.srv = tg_srv_start(c.cfg.listen, &o, handle, &c, err, sizeof(err));
+    c.srv = tg_srv_start(c.cfg.listen, &o, &c, err, sizeof(err));
     if (!c.srv) {
         fprintf(stderr, "tollgate central: %s\n", err);
         tg_cstore_close(c.cs);

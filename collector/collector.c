@@ -41,8 +41,7 @@ typedef struct collector {
     tg_stats stats;
     tg_receivers rx;
     tg_api api;
-    tg_grpc_server *grpc;
-    tg_http_server *http;
+    void *recv[TG_RECEIVERS_MAX]; /* by index in tg_receiver_list */
     tg_http_server *api_http;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t retention;
@@ -144,13 +143,11 @@ static void begin_drain(collector *c, const char *why)
     tg_info("shutting down", "reason=%s", why);
     uv_timer_stop(&c->retention);
     c->pending_stops = 1; /* released below, after both stops are started */
-    if (c->grpc) {
+    for (size_t i = 0; tg_receiver_list[i]; i++) {
+        if (!c->recv[i])
+            continue;
         c->pending_stops++;
-        tg_grpc_server_stop(c->grpc, receiver_stopped, c);
-    }
-    if (c->http) {
-        c->pending_stops++;
-        tg_http_server_stop(c->http, receiver_stopped, c);
+        tg_receiver_list[i]->stop(c->recv[i], receiver_stopped, c);
     }
     receiver_stopped(c);
 }
@@ -200,37 +197,17 @@ static void on_retention_timer(uv_timer_t *t)
 
 static int start_listeners(collector *c)
 {
-    tg_grpc_options gopt;
-    tg_http_options hopt, aopt;
+    tg_http_options aopt;
     int err = 0;
 
-    tg_grpc_options_default(&gopt);
-    gopt.max_concurrent_streams = c->cfg.grpc_max_concurrent_streams;
-    gopt.max_message_bytes = c->cfg.grpc_max_message_bytes;
-    gopt.max_connections = c->cfg.grpc_max_connections;
-    gopt.idle_timeout_ms = c->cfg.grpc_idle_timeout_ms;
-    gopt.request_timeout_ms = c->cfg.grpc_request_timeout_ms;
-    c->grpc = tg_grpc_server_start(c->loop, c->cfg.otlp_grpc_listen, &gopt,
-                                   tg_receivers_grpc, &c->rx, &err);
-    if (!c->grpc) {
-        fprintf(stderr, "tollgate collector: cannot listen for OTLP/gRPC on %s: %s\n",
-                c->cfg.otlp_grpc_listen, err ? tg_strerror(err) : "error");
-        return -1;
-    }
-
-    tg_http_options_default(&hopt);
-    hopt.max_body_bytes = c->cfg.http_max_body_bytes;
-    hopt.max_buffered_body_bytes = c->cfg.http_max_buffered_body_bytes;
-    hopt.max_connections = c->cfg.http_max_connections;
-    hopt.header_timeout_ms = c->cfg.http_header_timeout_ms;
-    hopt.body_timeout_ms = c->cfg.http_body_timeout_ms;
-    hopt.idle_timeout_ms = c->cfg.http_idle_timeout_ms;
-    c->http = tg_http_server_start(c->loop, c->cfg.otlp_http_listen, &hopt,
-                                   tg_receivers_http, &c->rx, &err);
-    if (!c->http) {
-        fprintf(stderr, "tollgate collector: cannot listen for OTLP/HTTP on %s: %s\n",
-                c->cfg.otlp_http_listen, err ? tg_strerror(err) : "error");
-        return -1;
+    for (size_t i = 0; tg_receiver_list[i]; i++) {
+        const tg_receiver_desc *d = tg_receiver_list[i];
+        c->recv[i] = d->start(c->loop, &c->cfg, &c->rx, &err);
+        if (!c->recv[i]) {
+            fprintf(stderr, "tollgate collector: cannot listen for %s on %s: %s\n",
+                    d->transport, d->listen(&c->cfg), err ? tg_strerror(err) : "error");
+            return -1;
+        }
     }
 
     tg_http_options_default(&aopt);
@@ -260,10 +237,9 @@ static void stop_started(collector *c)
 {
     /* Start-up failed after some listeners were up: close what exists. */
     c->draining = 1;
-    if (c->grpc)
-        tg_grpc_server_stop(c->grpc, NULL, NULL);
-    if (c->http)
-        tg_http_server_stop(c->http, NULL, NULL);
+    for (size_t i = 0; tg_receiver_list[i]; i++)
+        if (c->recv[i])
+            tg_receiver_list[i]->stop(c->recv[i], NULL, NULL);
     if (c->api_http)
         tg_http_server_stop(c->api_http, NULL, NULL);
     uv_run(c->loop, UV_RUN_DEFAULT);
@@ -478,9 +454,8 @@ int tg_collector_main(int argc, char **argv)
         fo.token_file = c.cfg.central_token_file;
         fo.config_file = config_file;
         fo.software_version = TG_VERSION;
-        fo.view = tg_view_rules_fn;
+        fo.view = &tg_view_rules_kind;
         fo.view_ctx = &c.view;
-        fo.policy_version = tg_view_rules_policy_version;
         c.fwd = tg_forward_link_start(&fo, err, sizeof(err));
         if (!c.fwd) {
             fprintf(stderr, "tollgate collector: %s\n", err);

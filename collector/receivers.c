@@ -237,8 +237,9 @@ static void grpc_committed(void *ctx, const tg_ingest_result *res)
     free(gc);
 }
 
-void tg_receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
-                       enum tg_compression comp, const uint8_t *msg, size_t len)
+/* tg_grpc_export_fn for the OTLP/gRPC port; data is a tg_receivers. */
+static void receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
+                           enum tg_compression comp, const uint8_t *msg, size_t len)
 {
     tg_receivers *rx = data;
     tg_ingest_result res;
@@ -270,3 +271,67 @@ void tg_receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
                             ? rx->retry_after_sec * 1000
                             : 0);
 }
+
+/* ---- the receiver kinds -------------------------------------------------- */
+
+static const char *grpc_listen(const tg_collector_config *cfg)
+{
+    return cfg->otlp_grpc_listen;
+}
+
+static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
+                        int *err)
+{
+    tg_grpc_options o;
+
+    tg_grpc_options_default(&o);
+    o.max_concurrent_streams = cfg->grpc_max_concurrent_streams;
+    o.max_message_bytes = cfg->grpc_max_message_bytes;
+    o.max_connections = cfg->grpc_max_connections;
+    o.idle_timeout_ms = cfg->grpc_idle_timeout_ms;
+    o.request_timeout_ms = cfg->grpc_request_timeout_ms;
+    return tg_grpc_server_start(loop, cfg->otlp_grpc_listen, &o, receivers_grpc, rx, err);
+}
+
+static void grpc_stop(void *server, void (*done)(void *ctx), void *ctx)
+{
+    tg_grpc_server_stop(server, done, ctx);
+}
+
+static const char *http_listen(const tg_collector_config *cfg)
+{
+    return cfg->otlp_http_listen;
+}
+
+static void *http_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
+                        int *err)
+{
+    tg_http_options o;
+
+    tg_http_options_default(&o);
+    o.max_body_bytes = cfg->http_max_body_bytes;
+    o.max_buffered_body_bytes = cfg->http_max_buffered_body_bytes;
+    o.max_connections = cfg->http_max_connections;
+    o.header_timeout_ms = cfg->http_header_timeout_ms;
+    o.body_timeout_ms = cfg->http_body_timeout_ms;
+    o.idle_timeout_ms = cfg->http_idle_timeout_ms;
+    return tg_http_server_start(loop, cfg->otlp_http_listen, &o, tg_receivers_http, rx,
+                                err);
+}
+
+static void http_stop(void *server, void (*done)(void *ctx), void *ctx)
+{
+    tg_http_server_stop(server, done, ctx);
+}
+
+static const tg_receiver_desc recv_otlp_grpc = {"otlp-grpc", "OTLP/gRPC", grpc_listen,
+                                                grpc_start, grpc_stop};
+static const tg_receiver_desc recv_otlp_http = {"otlp-http", "OTLP/HTTP", http_listen,
+                                                http_start, http_stop};
+
+const tg_receiver_desc *const tg_receiver_list[] = {&recv_otlp_grpc, &recv_otlp_http,
+                                                    NULL};
+
+_Static_assert(sizeof(tg_receiver_list) / sizeof(tg_receiver_list[0]) <=
+                   TG_RECEIVERS_MAX + 1,
+               "raise TG_RECEIVERS_MAX");

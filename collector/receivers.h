@@ -6,6 +6,7 @@
 
 #include "ingest.h"
 #include "recv_grpc.h"
+#include "tg_config.h"
 #include "tg_http.h"
 
 typedef struct tg_receivers {
@@ -16,8 +17,26 @@ typedef struct tg_receivers {
 /* tg_http_handler for the OTLP/HTTP port; data is a tg_receivers. */
 void tg_receivers_http(tg_http_request *req, void *data);
 
-/* tg_grpc_export_fn for the OTLP/gRPC port; data is a tg_receivers. */
-void tg_receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
-                       enum tg_compression comp, const uint8_t *msg, size_t len);
+/* A receiver kind: a listener for one transport, started from the
+ * collector's configuration with the tg_receivers above as its handler's
+ * data. The collector starts every kind in tg_receiver_list and, on
+ * shutdown, stops each one and waits for all their done callbacks. */
+typedef struct tg_receiver_desc {
+    const char *name;      /* "otlp-grpc", "otlp-http": the config section */
+    const char *transport; /* "OTLP/gRPC", "OTLP/HTTP": for messages */
+    /* The address it listens on, from the configuration. */
+    const char *(*listen)(const tg_collector_config *cfg);
+    /* Listens and answers on `loop`; NULL with *err on failure. */
+    void *(*start)(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
+                   int *err);
+    /* Stops accepting, answers what it holds, frees the server, then calls
+     * done(ctx) if done is not NULL. */
+    void (*stop)(void *server, void (*done)(void *ctx), void *ctx);
+} tg_receiver_desc;
+
+#define TG_RECEIVERS_MAX 4
+
+/* The one list of receiver kinds, NULL-terminated, in start order. */
+extern const tg_receiver_desc *const tg_receiver_list[];
 
 #endif

@@ -20,6 +20,7 @@
 
 void tg_http_options_default(tg_http_options *o)
 {
+    memset(o, 0, sizeof(*o));
     o->max_connections = 1024;
     o->max_body_bytes = 16u * 1024 * 1024;
     o->max_header_bytes = 64u * 1024;
@@ -392,6 +393,26 @@ const uint8_t *tg_http_body(const tg_http_request *r, size_t *len)
 const char *tg_http_peer(const tg_http_request *r)
 {
     return r->conn->peer;
+}
+
+uint64_t tg_http_received_ns(const tg_http_request *r)
+{
+    return r->received_ns;
+}
+
+int tg_http_is_tls(const tg_http_request *r)
+{
+    return r->conn->tls != NULL;
+}
+
+const char *tg_http_client_cn(const tg_http_request *r)
+{
+    return tg_http__tls_client_cn(r->conn);
+}
+
+int64_t tg_http_client_not_after(const tg_http_request *r)
+{
+    return tg_http__tls_client_not_after(r->conn);
 }
 
 void tg_http_respond(tg_http_request *r, int status, const char *content_type,

@@ -1,6 +1,8 @@
-/* A small HTTP/1.1 server on libuv, framed by http-parser (libhttp-parser).
+/* The one HTTP/1.1 server: libuv, framed by http-parser (libhttp-parser),
+ * plain or TLS (OpenSSL over memory BIOs, optionally mutual).
  *
- * It serves both the OTLP/HTTP receiver and the daemons' API. A request is
+ * It serves the OTLP/HTTP receiver, the site API and the central view. A
+ * request is
  * delivered whole (headers and body, body capped at max_body_bytes) to one
  * handler; the handler answers with tg_http_respond(), at once or later
  * (after a commit, say). Keep-alive and pipelining: requests on one
@@ -20,6 +22,26 @@
 
 typedef struct tg_http_server tg_http_server;
 typedef struct tg_http_request tg_http_request;
+typedef struct tg_http_tls tg_http_tls;
+
+/* Where a TLS server finds its files (PEM). */
+typedef struct tg_http_tls_options {
+    const char *cert_file;      /* certificate chain */
+    const char *key_file;       /* its private key */
+    const char *client_ca_file; /* NULL or "": no client certificates asked for;
+                                   else one that does not verify against it fails
+                                   the handshake */
+    int require_client_cert;    /* with client_ca_file: fail the handshake
+                                   without a client certificate */
+} tg_http_tls_options;
+
+/* Loads the certificate, key and client CA. NULL with a message naming the
+ * file on failure. One context may serve several servers; it must outlive
+ * every server using it (free it after their done_cb). */
+tg_http_tls *tg_http_tls_new(const tg_http_tls_options *o, char *err, size_t errlen);
+void tg_http_tls_free(tg_http_tls *t);
+/* Expiry of the server's own certificate, unix seconds. */
+int64_t tg_http_tls_cert_not_after(const tg_http_tls *t);
 
 typedef struct tg_http_options {
     size_t max_connections;         /* default 1024 */
@@ -30,6 +52,9 @@ typedef struct tg_http_options {
     uint64_t idle_timeout_ms;       /* default 120 s: keep-alive idle */
     size_t max_buffered_body_bytes; /* all connections' body buffers together,
                                        default 256 MiB; beyond: 503 + Retry-After */
+    tg_http_tls *tls;               /* NULL: plain HTTP. Over TLS a refused
+                                       connection (max_connections) or a failed
+                                       handshake is closed without an answer */
 } tg_http_options;
 
 void tg_http_options_default(tg_http_options *o);
@@ -55,11 +80,20 @@ void tg_http_server_stop(tg_http_server *s, void (*done_cb)(void *ctx), void *ct
 const char *tg_http_method(const tg_http_request *r); /* "GET", NUL-terminated */
 const char *tg_http_path(const tg_http_request *r, size_t *len);  /* without query */
 const char *tg_http_query(const tg_http_request *r, size_t *len); /* after '?', or NULL */
-/* Header value by case-insensitive name, or NULL. */
+/* Header value by case-insensitive name, or NULL; NUL-terminated, with
+ * *len (if given) its length. */
 const char *tg_http_header(const tg_http_request *r, const char *name, size_t *len);
 const uint8_t *tg_http_body(const tg_http_request *r, size_t *len);
 /* Peer address as "ip:port", NUL-terminated. */
 const char *tg_http_peer(const tg_http_request *r);
+/* Wall clock (unix ns) when the request was complete, before any queueing. */
+uint64_t tg_http_received_ns(const tg_http_request *r);
+/* 1 when the request came over TLS. */
+int tg_http_is_tls(const tg_http_request *r);
+/* The verified client certificate's subject CN, NUL-terminated, "" without
+ * one; and its notAfter (unix s, 0 without one). */
+const char *tg_http_client_cn(const tg_http_request *r);
+int64_t tg_http_client_not_after(const tg_http_request *r);
 
 /* Sends the response and releases the request. `headers` is extra header
  * lines, each ending in "\r\n", or NULL. Always succeeds from the caller's
@@ -71,5 +105,55 @@ void tg_http_respond(tg_http_request *r, int status, const char *content_type,
  * NUL-terminated). Returns length, or -1 if absent or too long. */
 int tg_http_query_param(const char *query, size_t qlen, const char *key, char *buf,
                         size_t buflen);
+
+/* ---- routes --------------------------------------------------------------
+ *
+ * A daemon's endpoints as one table: method, path (or path prefix), and a
+ * handler that runs either on the loop thread (answering with
+ * tg_http_respond(), at once or later) or on a libuv worker thread, where it
+ * may block (LMDB, the network) and fills a tg_http_response that the
+ * server sends from the loop thread. */
+
+/* What a worker-thread handler answers. Zero-initialised by the server;
+ * status 0 when the handler returns is answered 500. */
+typedef struct tg_http_response {
+    int status;
+    const char *content_type; /* a static string, or NULL */
+    char headers[512];        /* extra header lines, each ending in "\r\n" */
+    void *body;               /* malloc'd; the server frees it */
+    size_t len;
+} tg_http_response;
+
+/* Sets status, content type and a copy of `body` (replacing any earlier
+ * body). Out of memory: 503 with no body. */
+void tg_http_response_set(tg_http_response *resp, int status, const char *content_type,
+                          const void *body, size_t len);
+/* A text/plain answer. */
+void tg_http_response_text(tg_http_response *resp, int status, const char *text);
+
+/* Runs on a worker thread. The request's accessors may be used; the
+ * request must not be answered with tg_http_respond(). */
+typedef void (*tg_http_work_handler)(const tg_http_request *req, tg_http_response *resp,
+                                     void *data);
+
+typedef struct tg_http_route {
+    const char *method; /* "GET" (which HEAD also takes), "POST"...; NULL: any */
+    const char *path;   /* the whole path, or its beginning when prefix is set */
+    int prefix;
+    tg_http_handler handler;   /* on the loop thread, or NULL and: */
+    tg_http_work_handler work; /* on a worker thread */
+} tg_http_route;
+
+typedef struct tg_http_router {
+    const tg_http_route *routes;
+    size_t n;
+    void *data; /* handed to every handler */
+} tg_http_router;
+
+/* A tg_http_handler whose data is a tg_http_router. The first route whose
+ * path and method match takes the request. A path no route has is 404
+ * "not found"; a path whose routes want other methods is 405 with Allow
+ * and "<METHOD> only". */
+void tg_http_dispatch(tg_http_request *req, void *router);
 
 #endif

@@ -14,23 +14,26 @@
  * that closes the connection is followed by a lingering close: shut down
  * our side, then read and discard until the client's EOF or a short timer,
  * so unread client bytes cannot make the kernel reset the connection and
- * destroy the response before the client reads it. */
+ * destroy the response before the client reads it.
+ *
+ * TLS. On a TLS connection the socket's bytes go into the session
+ * (tg_http_tls.c) and the read buffer holds plaintext: when it is used up
+ * the session is asked for more before the socket is read again. Every
+ * write goes through conn_write(), which encrypts; what the handshake has
+ * to send is flushed after each read. Nothing is answered before the
+ * handshake is done: a refusal then is a plain close. */
 #include "tg_http_internal.h"
 
 #include "tg_log.h"
+#include "tg_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 enum { CB_NONE, CB_FIELD, CB_VALUE };
-
-typedef struct tg_http_out {
-    uv_write_t req;
-    tg_http_conn *conn;
-    char data[];
-} tg_http_out;
 
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -81,6 +84,7 @@ static void conn_maybe_free(tg_http_conn *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    tg_http__tls_conn_free(c);
     free(c->rbuf);
     free(c->hbuf);
     free(c->hdrs);
@@ -168,6 +172,56 @@ static void on_continue_written(uv_write_t *req, int status)
     (void)status;
 }
 
+/* Handshake output and interim TLS records: a failure shows up again on
+ * the next read or write. */
+static void on_raw_written(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* Writes len bytes of o->data, encrypted on a TLS connection; `o` is
+ * consumed either way. `cb` runs when the bytes are written. Returns 0 or
+ * a libuv error. */
+static int conn_write(tg_http_conn *c, tg_http_out *o, size_t len, uv_write_cb cb)
+{
+    uv_buf_t buf;
+    int err;
+
+    if (c->tls) {
+        err = tg_http__tls_encrypt(c, o->data, len);
+        free(o);
+        if (err)
+            return UV_EPROTO;
+        o = tg_http__tls_drain(c, &len);
+        if (!o)
+            return UV_ENOMEM;
+    }
+    o->conn = c;
+    buf = uv_buf_init(o->data, (unsigned int)len);
+    err = uv_write(&o->req, (uv_stream_t *)&c->tcp, &buf, 1, cb);
+    if (err)
+        free(o);
+    return err;
+}
+
+/* Sends what the TLS session has queued (handshake, tickets, alerts). */
+static int conn_flush_tls(tg_http_conn *c)
+{
+    size_t len;
+    tg_http_out *o = tg_http__tls_drain(c, &len);
+    uv_buf_t buf;
+    int err;
+
+    if (!o)
+        return len ? UV_ENOMEM : 0;
+    buf = uv_buf_init(o->data, (unsigned int)len);
+    err = uv_write(&o->req, (uv_stream_t *)&c->tcp, &buf, 1, on_raw_written);
+    if (err)
+        free(o);
+    return err;
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     tg_http_conn *c = req->handle->data;
@@ -180,6 +234,10 @@ static void on_shutdown(uv_shutdown_t *req, int status)
  * client's EOF or TG_HTTP_LINGER_MS, whichever comes first. */
 static void conn_linger(tg_http_conn *c)
 {
+    if (c->tls) {
+        tg_http__tls_close_notify(c);
+        (void)conn_flush_tls(c);
+    }
     c->state = TG_HTTP_LINGER;
     c->rpos = c->rlen = 0;
     conn_timer(c, TG_HTTP_PH_LINGER, TG_HTTP_LINGER_MS);
@@ -219,9 +277,8 @@ static int conn_send(tg_http_conn *c, int status, const char *content_type,
 {
     const char *reason;
     size_t ctl, hl, cap, blen, n;
-    int no_length, err;
+    int no_length;
     tg_http_out *o;
-    uv_buf_t buf;
 
     if (status < 100 || status > 999)
         status = 500;
@@ -251,11 +308,7 @@ static int conn_send(tg_http_conn *c, int status, const char *content_type,
     o->data[n++] = '\n';
     if (blen)
         memcpy(o->data + n, body, blen);
-    buf = uv_buf_init(o->data, (unsigned int)(n + blen));
-    err = uv_write(&o->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
-    if (err)
-        free(o);
-    return err;
+    return conn_write(c, o, n + blen, on_write);
 }
 
 /* Refuses the request being read with `status` and a text body, then
@@ -265,6 +318,10 @@ static void conn_fail(tg_http_conn *c, int status, const char *msg)
     if (c->closing || c->state == TG_HTTP_LINGER)
         return;
     tg_debug("http request refused", "peer=%s status=%d", c->peer, status);
+    if (c->tls && !tg_http__tls_ready(c)) {
+        tg_http__conn_close(c); /* no session to answer in */
+        return;
+    }
     c->keep_alive = 0;
     if (conn_send(c, status, "text/plain; charset=utf-8",
                   status == 503 ? "Retry-After: 1\r\n" : NULL, msg, strlen(msg), 0,
@@ -418,6 +475,23 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* The last header field is whole: a NUL after its value makes every value
+ * a C string (on_headers_complete writes it again after trimming). A
+ * field without a value gets an empty one. */
+static int hdr_end(tg_http_conn *c)
+{
+    tg_http_hdr *h;
+
+    if (c->nhdrs == 0)
+        return 0;
+    h = &c->hdrs[c->nhdrs - 1];
+    if (c->last_cb == CB_FIELD) {
+        h->value_off = c->hlen;
+        h->value_len = 0;
+    }
+    return hbuf_append(c, "", 1);
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     tg_http_conn *c = p->data;
@@ -426,6 +500,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     if (c->in_trailers)
         return 0; /* trailers are dropped; http-parser bounds their size */
     if (c->last_cb != CB_FIELD) {
+        if (hdr_end(c))
+            return -1;
         /* ": " and CRLF count against the limit too. */
         if (hdr_account(c, len + 4))
             return -1;
@@ -555,6 +631,8 @@ static int on_headers_complete(http_parser *p)
     size_t vl = 0;
     int has_body;
 
+    if (hdr_end(c))
+        return -1;
     c->in_trailers = 1;
     for (size_t i = 0; i < c->nhdrs; i++) {
         tg_http_hdr *h = &c->hdrs[i];
@@ -562,6 +640,7 @@ static int on_headers_complete(http_parser *p)
         while (h->value_len > 0 && (c->hbuf[h->value_off + h->value_len - 1] == ' ' ||
                                     c->hbuf[h->value_off + h->value_len - 1] == '\t'))
             h->value_len--;
+        c->hbuf[h->value_off + h->value_len] = '\0';
     }
     split_target(c);
     c->req.method = http_method_str((enum http_method)p->method);
@@ -591,9 +670,19 @@ static int on_headers_complete(http_parser *p)
     v = tg_http__find_header(c, "expect", &vl);
     if (has_body && p->http_major == 1 && p->http_minor >= 1 &&
         value_is(v, vl, "100-continue")) {
-        uv_buf_t b = uv_buf_init((char *)continue_line, sizeof(continue_line) - 1);
+        if (c->tls) {
+            tg_http_out *co = malloc(sizeof(*co) + sizeof(continue_line));
 
-        (void)uv_write(&c->cont_req, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written);
+            if (co) {
+                memcpy(co->data, continue_line, sizeof(continue_line) - 1);
+                (void)conn_write(c, co, sizeof(continue_line) - 1, on_raw_written);
+            }
+        } else {
+            uv_buf_t b = uv_buf_init((char *)continue_line, sizeof(continue_line) - 1);
+
+            (void)uv_write(&c->cont_req, (uv_stream_t *)&c->tcp, &b, 1,
+                           on_continue_written);
+        }
     }
     if (has_body)
         conn_timer(c, TG_HTTP_PH_BODY, o->body_timeout_ms);
@@ -653,6 +742,30 @@ static const http_parser_settings parser_settings = {
 
 /* ---- the byte pump ------------------------------------------------------- */
 
+/* The read buffer is used up: decrypt what the session holds into it.
+ * Returns 1 with plaintext there, 0 when the socket must be read, -1 when
+ * the connection is over (closed or lingering). */
+static int conn_refill_tls(tg_http_conn *c)
+{
+    ptrdiff_t n = tg_http__tls_read(c, c->rbuf, TG_HTTP_READ_BUF);
+
+    if (conn_flush_tls(c) != 0) {
+        tg_http__conn_close(c);
+        return -1;
+    }
+    if (n > 0) {
+        c->rpos = 0;
+        c->rlen = (size_t)n;
+        return 1;
+    }
+    if (n == 0)
+        return 0;
+    /* A failed handshake: let the alert reach the client before closing. */
+    c->keep_alive = 0;
+    conn_linger(c);
+    return -1;
+}
+
 /* Parses what is left in the read buffer, hands a complete request to the
  * handler, and reads the socket again only when no bytes are left over. */
 static void conn_process(tg_http_conn *c)
@@ -667,7 +780,11 @@ static void conn_process(tg_http_conn *c)
         enum http_errno e;
 
         if (left == 0) {
-            if (conn_read_start(c) != 0)
+            int got = c->tls ? conn_refill_tls(c) : 0;
+
+            if (got > 0)
+                continue;
+            if (got == 0 && conn_read_start(c) != 0)
                 tg_http__conn_close(c);
             break;
         }
@@ -684,8 +801,11 @@ static void conn_process(tg_http_conn *c)
                 c->rpos = c->rlen;
             }
             conn_read_stop(c);
+            /* However long the handler takes, no timer answers for it. */
+            conn_timer(c, TG_HTTP_PH_NONE, 0);
             c->state = TG_HTTP_PENDING;
             c->req_outstanding = 1;
+            c->req.received_ns = tg_wall_ns();
             s->handler(&c->req, s->data);
             continue;
         }
@@ -715,8 +835,18 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->state != TG_HTTP_READING)
         return; /* lingering: discarded */
-    c->rpos = 0;
-    c->rlen = (size_t)nread;
+    if (c->tls) {
+        /* The read buffer was used up (reading starts only then): it held
+         * ciphertext, now in the session. */
+        c->rpos = c->rlen = 0;
+        if (tg_http__tls_feed(c, c->rbuf, (size_t)nread) != 0) {
+            tg_http__conn_close(c);
+            return;
+        }
+    } else {
+        c->rpos = 0;
+        c->rlen = (size_t)nread;
+    }
     conn_process(c);
 }
 
@@ -757,6 +887,10 @@ void tg_http__conn_start(tg_http_conn *c)
     }
     (void)uv_tcp_nodelay(&c->tcp, 1); /* fails harmlessly on non-TCP sockets */
     conn_peer(c);
+    if (s->opt.tls && tg_http__tls_conn_new(c, s->opt.tls) != 0) {
+        tg_http__conn_close(c);
+        return;
+    }
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     c->state = TG_HTTP_READING;
@@ -772,6 +906,10 @@ void tg_http__conn_reject(tg_http_conn *c)
     c->server->nrejecting++;
     conn_peer(c);
     tg_debug("http connection refused", "peer=%s reason=max_connections", c->peer);
+    if (c->server->opt.tls) {
+        tg_http__conn_close(c); /* a 503 would need a handshake first */
+        return;
+    }
     if (conn_send(c, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", msg,
                   sizeof(msg) - 1, 0, 0) != 0) {
         tg_http__conn_close(c);

@@ -1,5 +1,5 @@
-/* Private to the HTTP server (tg_http.c, tg_http_conn.c) and its tests and
- * fuzz target. Nothing else includes this.
+/* Private to the HTTP server (tg_http.c, tg_http_conn.c, tg_http_tls.c,
+ * tg_http_route.c) and its tests and fuzz target. Nothing else includes this.
  *
  * Ownership: the server owns its connections (a doubly linked list). A
  * connection owns its read buffer, header buffer, body buffer and the one
@@ -37,6 +37,14 @@
 #define TG_HTTP_MAX_HEADERS 256
 
 typedef struct tg_http_conn tg_http_conn;
+typedef struct tg_http_tls_conn tg_http_tls_conn;
+
+/* One buffer on its way to the socket. */
+typedef struct tg_http_out {
+    uv_write_t req;
+    tg_http_conn *conn;
+    char data[];
+} tg_http_out;
 
 enum tg_http_conn_state {
     TG_HTTP_READING, /* parsing; socket read while no bytes are left over */
@@ -67,6 +75,7 @@ struct tg_http_request {
     size_t path_len;
     const char *query; /* NULL when the target has no '?' */
     size_t query_len;
+    uint64_t received_ns; /* wall clock at the end of the message */
 };
 
 struct tg_http_conn {
@@ -108,6 +117,7 @@ struct tg_http_conn {
     uint8_t *body;
     size_t blen, bcap;
 
+    tg_http_tls_conn *tls; /* NULL on a plain connection */
     char peer[64];
 };
 
@@ -145,6 +155,25 @@ int tg_http__adopt_fd(tg_http_server *s, uv_os_sock_t fd);
 
 /* Connection objects still allocated (open, or closed with a request out). */
 size_t tg_http__conn_count(const tg_http_server *s);
+
+/* tg_http_tls.c, called by tg_http_conn.c. Ciphertext read from the
+ * socket is fed in; tg_http__tls_read() gives plaintext (0: needs more
+ * ciphertext; negative: the session failed or the client closed it);
+ * whatever OpenSSL has to send (handshake, records, alerts) waits until
+ * tg_http__tls_drain() hands it over as one buffer. */
+int tg_http__tls_conn_new(tg_http_conn *c, tg_http_tls *t);
+void tg_http__tls_conn_free(tg_http_conn *c);
+int tg_http__tls_feed(tg_http_conn *c, const char *p, size_t n);
+ptrdiff_t tg_http__tls_read(tg_http_conn *c, char *buf, size_t cap);
+int tg_http__tls_encrypt(tg_http_conn *c, const void *p, size_t n);
+/* Queues close_notify when the session is up. */
+void tg_http__tls_close_notify(tg_http_conn *c);
+/* Pending output as a malloc'd tg_http_out (*len bytes), or NULL if none
+ * (or out of memory: *len is then nonzero). */
+tg_http_out *tg_http__tls_drain(tg_http_conn *c, size_t *len);
+int tg_http__tls_ready(const tg_http_conn *c); /* handshake done */
+const char *tg_http__tls_client_cn(const tg_http_conn *c);
+int64_t tg_http__tls_client_not_after(const tg_http_conn *c);
 
 /* tg_http_conn.c, called by tg_http.c. */
 tg_http_conn *tg_http__conn_new(tg_http_server *s);

@@ -24,12 +24,6 @@
 #define READ_CHUNK 64
 #define IDLE_POLL_MS 250
 
-static const char *builtin_policy(void *ctx)
-{
-    (void)ctx;
-    return "builtin:allowlist-v1";
-}
-
 static const ProtobufCMessageDescriptor *req_desc(enum tg_signal sig)
 {
     switch (sig) {
@@ -83,7 +77,8 @@ static int on_record(void *ctx, const tg_fwd_record *r)
         pthread_mutex_unlock(&f->mu);
         return 0;
     }
-    rc = f->view(f->view_ctx, sig, msg, r->cls, r->cls_len, &w->arena, &out, &w->tally);
+    rc = f->view->apply(f->view_ctx, sig, msg, r->cls, r->cls_len, &w->arena, &out,
+                        &w->tally);
     if (rc || !out) {
         /* Fail closed: nothing of this request leaves. */
         pthread_mutex_lock(&f->mu);
@@ -159,7 +154,7 @@ static void flush(worker_state *w)
     a.now_ns = now;
     carried = tg_outbox_pending_shed(f->outbox, &notice);
     if (c.records > 0 || carried) {
-        const char *pv = f->policy_version(f->view_ctx);
+        const char *pv = f->view->policy_version(f->view_ctx);
         b.site = f->site;
         b.sequence = tg_outbox_next_seq(f->outbox);
         b.policy_version = (char *)(pv ? pv : "");
@@ -362,9 +357,8 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     snprintf(f->software_version, sizeof(f->software_version), "%s",
              opt->software_version ? opt->software_version : "");
     f->src = opt->source;
-    f->view = opt->view ? opt->view : tg_view_allowlist_fn;
+    f->view = opt->view ? opt->view : &tg_view_builtin;
     f->view_ctx = opt->view ? opt->view_ctx : &f->allow;
-    f->policy_version = opt->policy_version ? opt->policy_version : builtin_policy;
     for (size_t i = 0; i < f->cfg.n_allow_keys; i++)
         f->allow_ptrs[i] = f->cfg.allow_keys[i];
     f->allow.extra_keys = f->allow_ptrs;
@@ -520,7 +514,7 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     snprintf(s->last_error, sizeof(s->last_error), "%s", f->last_error);
     snprintf(s->policy_version, sizeof(s->policy_version), "%s",
              f->policy_version_now[0] ? f->policy_version_now
-                                      : f->policy_version(f->view_ctx));
+                                      : f->view->policy_version(f->view_ctx));
     pthread_mutex_unlock(&f->mu);
 }
 

@@ -8,6 +8,7 @@
 
 #include "tg_cfgtab.h"
 #include "tg_err.h"
+#include "tg_view.h"
 #include "tg_yaml.h"
 
 #define F(m) TG_CFG_FIELD(tg_forward_config, m)
@@ -28,9 +29,9 @@ static int load_renames(void *base, const tg_ynode *v, const char *file, char *e
                         size_t errlen);
 static int load_labels(void *base, const tg_ynode *v, const char *file, char *err,
                        size_t errlen);
+static int load_view(void *base, const tg_ynode *v, const char *file, char *err,
+                     size_t errlen);
 
-static const char *const view_names[] = {"rules", "builtin", NULL};
-static const int view_values[] = {0, 1};
 static const char *const preset_names[] = {"prometheus", "none", NULL};
 static const int preset_values[] = {1, 0};
 static const char *const cost_models[] = {"metered", "amortised", "amortized", NULL};
@@ -148,12 +149,10 @@ static const struct tg_cfg_key fwd_keys[] = {
      F(jurisdiction),
      .help = "Shown in the estate (e.g. `DE`)."},
     {.path = "view",
-     .type = TG_CFG_ENUM,
+     .type = TG_CFG_CUSTOM,
      .def = "rules",
-     F(view_builtin),
-     .choices = view_names,
-     .values = view_values,
-     .invalid = "view is \"rules\" or \"builtin\"",
+     .load = load_view,
+     .type_text = "`rules` or `builtin`",
      .help = "`rules`: the residency policy's `central` destination (the collector's "
              "`--rules`, or `rules/default.yaml`); `builtin`: the allow-list view."},
     {.path = "allow_keys",
@@ -180,7 +179,7 @@ static const struct tg_cfg_key fwd_keys[] = {
              "by `scale` and given `unit`."},
     {.path = "metrics.labels",
      .type = TG_CFG_CUSTOM,
-     .def = "`{}`",
+     .def = "{}",
      .load = load_labels,
      .type_text = "map of label names",
      .help = "Label renames, old name to new."},
@@ -353,6 +352,21 @@ static int load_labels(void *base, const tg_ynode *v, const char *file, char *er
         CHECK(tg_yaml_str(file, v->items[i], lr->to, sizeof(lr->to), err, errlen));
         cfg->n_labels++;
     }
+    return 0;
+}
+
+/* The view kinds are one list (exporters/view_default.c, tg_views). */
+static int load_view(void *base, const tg_ynode *v, const char *file, char *err,
+                     size_t errlen)
+{
+    tg_forward_config *cfg = base;
+    const tg_view_desc *vd;
+    char view[16];
+
+    CHECK(tg_yaml_str(file, v, view, sizeof(view), err, errlen));
+    if (!(vd = tg_view_find(view)))
+        return tg_yaml_error(err, errlen, file, v, "view is \"rules\" or \"builtin\"");
+    cfg->view_builtin = vd == &tg_view_builtin;
     return 0;
 }
 

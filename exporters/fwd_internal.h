@@ -24,9 +24,8 @@ struct tg_forwarder {
     char token[512];
     char software_version[32];
     tg_fwd_source src;
-    tg_view_fn view;
+    const tg_view_desc *view;
     void *view_ctx;
-    const char *(*policy_version)(void *);
     tg_view_allowlist allow; /* for the built-in view */
     const char *allow_ptrs[TG_FWD_MAX_ALLOW];
 

@@ -132,7 +132,6 @@ tg_forward_link *tg_forward_link_start(const tg_forward_link_options *o, char *e
      * allow-list view (`forward.view: builtin`). */
     fo.view = cfg.view_builtin ? NULL : o->view;
     fo.view_ctx = cfg.view_builtin ? NULL : o->view_ctx;
-    fo.policy_version = cfg.view_builtin ? NULL : o->policy_version;
     fo.cfg = &cfg;
     l->fwd = tg_forwarder_start(&fo, &rc, err, errlen);
     memset(token, 0, sizeof(token));

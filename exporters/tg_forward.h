@@ -58,11 +58,8 @@ typedef struct tg_forwarder_options {
     const char *token;            /* bearer token presented to the centre */
     const char *software_version; /* TG_VERSION */
     tg_fwd_source source;
-    tg_view_fn view; /* NULL: the built-in fail-closed view */
+    const tg_view_desc *view; /* NULL: the built-in fail-closed view */
     void *view_ctx;
-    /* The policy version recorded with everything that leaves (called per
-     * batch, so a reload shows at once); NULL: the built-in view's. */
-    const char *(*policy_version)(void *view_ctx);
     const tg_forward_config *cfg; /* copied; NULL: defaults */
     int no_sync;                  /* tests only */
 } tg_forwarder_options;

@@ -33,9 +33,8 @@ typedef struct tg_forward_link_options {
     const char *token_file;       /* --central-token-file */
     const char *config_file;      /* --config, or NULL */
     const char *software_version; /* TG_VERSION */
-    tg_view_fn view;              /* NULL: the built-in fail-closed view */
+    const tg_view_desc *view;     /* NULL: the built-in fail-closed view */
     void *view_ctx;
-    const char *(*policy_version)(void *view_ctx);
 } tg_forward_link_options;
 
 /* NULL with a message in err (bad settings, unreadable token, outbox). */

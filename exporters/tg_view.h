@@ -44,9 +44,22 @@ typedef int (*tg_view_fn)(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
                           const uint8_t *cls, size_t cls_len, tg_arena *arena,
                           ProtobufCMessage **out, tg_egress_tally *tally);
 
-/* The built-in view. Fail closed: every attribute (resource, scope, span,
- * event, link, log, data point) whose key is not on the allow-list is
- * removed, as are attribute values that are not scalars; span names and
+/* A destination view kind: its view function and the policy version it
+ * records with everything that leaves (called per batch, so a reload shows
+ * at once). The forwarder runs one, chosen by `forward.view`; every kind
+ * is in one list (view_default.c, tg_views), looked up by name. */
+typedef struct tg_view_desc {
+    const char *name; /* "builtin", "rules": as `forward.view` spells it */
+    tg_view_fn apply;
+    const char *(*policy_version)(void *ctx);
+} tg_view_desc;
+
+/* The kind named `name`, or NULL. */
+const tg_view_desc *tg_view_find(const char *name);
+
+/* The built-in view ("builtin"; ctx is a tg_view_allowlist or NULL). Fail closed: every
+ * attribute (resource, scope, span, event, link, log, data point) whose key is not on the
+ * allow-list is removed, as are attribute values that are not scalars; span names and
  * status messages are reduced to templates (tg_template.h); log bodies are
  * reduced to templates; events, links, exemplars and metric descriptions
  * are removed. Counted as ("unclassified", "drop" | "pass" |
@@ -66,5 +79,7 @@ int tg_view_key_allowed(const tg_view_allowlist *al, const char *key);
 
 /* The built-in allow-list, NULL-terminated (for docs and tests). */
 extern const char *const tg_view_default_keys[];
+
+extern const tg_view_desc tg_view_builtin;
 
 #endif

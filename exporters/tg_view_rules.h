@@ -12,8 +12,7 @@
  * Wiring, in the collector:
  *   static tg_view_rules vr = {.destination = "central"};
  *   vr.slot = rules_slot; pthread_mutex_init(&vr.mu, NULL);
- *   link_opts.view = tg_view_rules_fn; link_opts.view_ctx = &vr;
- *   link_opts.policy_version = tg_view_rules_policy_version;
+ *   link_opts.view = &tg_view_rules_kind; link_opts.view_ctx = &vr;
  *
  * Fail closed: no policy, a policy without the destination, or a failed
  * classification: nothing of the request leaves. */
@@ -37,9 +36,6 @@ typedef struct tg_view_rules {
     uint64_t n_stored, n_unstored, n_stale;
 } tg_view_rules;
 
-/* 1 when this build has the rules engine. */
-int tg_view_rules_available(void);
-
 /* tg_view_fn; ctx is a tg_view_rules. `classification`, if not NULL, must
  * be the engine's classification of `in` itself. */
 int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
@@ -50,7 +46,7 @@ int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
 void tg_view_rules_counts(tg_view_rules *vr, uint64_t *stored, uint64_t *unstored,
                           uint64_t *stale);
 
-/* For tg_forwarder_options.policy_version; ctx is the tg_view_rules. */
-const char *tg_view_rules_policy_version(void *ctx);
+/* The rules engine's view kind ("rules"; ctx is a tg_view_rules). */
+extern const tg_view_desc tg_view_rules_kind;
 
 #endif

@@ -418,3 +418,25 @@ int tg_view_allowlist_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
     *out = in;
     return 0;
 }
+
+static const char *builtin_policy(void *ctx)
+{
+    (void)ctx;
+    return "builtin:allowlist-v1";
+}
+
+const tg_view_desc tg_view_builtin = {"builtin", tg_view_allowlist_fn, builtin_policy};
+
+/* The rules engine's kind lives with it (view_rules.c). */
+extern const tg_view_desc tg_view_rules_kind;
+
+static const tg_view_desc *const tg_views[] = {&tg_view_builtin, &tg_view_rules_kind,
+                                               NULL};
+
+const tg_view_desc *tg_view_find(const char *name)
+{
+    for (size_t i = 0; tg_views[i]; i++)
+        if (!strcmp(tg_views[i]->name, name))
+            return tg_views[i];
+    return NULL;
+}

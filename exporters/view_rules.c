@@ -11,11 +11,6 @@
 
 #include "tg_rules.h"
 
-int tg_view_rules_available(void)
-{
-    return 1;
-}
-
 static void on_change(void *ctx, const tg_rules_change *ch)
 {
     tg_egress_tally *t = ctx;
@@ -90,7 +85,7 @@ void tg_view_rules_counts(tg_view_rules *vr, uint64_t *stored, uint64_t *unstore
     pthread_mutex_unlock(&vr->mu);
 }
 
-const char *tg_view_rules_policy_version(void *ctx)
+static const char *policy_version(void *ctx)
 {
     tg_view_rules *vr = ctx;
     const char *v;
@@ -102,3 +97,5 @@ const char *tg_view_rules_policy_version(void *ctx)
     pthread_mutex_unlock(&vr->mu);
     return v;
 }
+
+const tg_view_desc tg_view_rules_kind = {"rules", tg_view_rules_fn, policy_version};

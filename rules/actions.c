@@ -354,31 +354,143 @@ static int generalise(tg_act_ctx *ac, const tg_action_spec *spec, unsigned det,
     return rc;
 }
 
+/* ---- the descriptors ------------------------------------------------------------------
+ */
+
+static int apply_pass(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                      unsigned det, const char *s, size_t n, int whole_type,
+                      tg_strbuf *out)
+{
+    (void)ac, (void)spec, (void)cls, (void)det, (void)whole_type;
+    tg_strbuf_put(out, s, n);
+    return 0;
+}
+
+static int apply_generalise(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                            unsigned det, const char *s, size_t n, int whole_type,
+                            tg_strbuf *out)
+{
+    if (generalise(ac, spec, det, s, n, whole_type, out) != 0)
+        redact(ac, spec, cls, out); /* nothing to generalise: fail closed */
+    return 0;
+}
+
+static int apply_mask(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                      unsigned det, const char *s, size_t n, int whole_type,
+                      tg_strbuf *out)
+{
+    (void)ac, (void)cls, (void)det, (void)whole_type;
+    mask(spec, s, n, out);
+    return 0;
+}
+
+static int apply_hash(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                      unsigned det, const char *s, size_t n, int whole_type,
+                      tg_strbuf *out)
+{
+    (void)cls, (void)whole_type;
+    return hmac(ac, spec, det, s, n, out);
+}
+
+static int apply_redact(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
+                        unsigned det, const char *s, size_t n, int whole_type,
+                        tg_strbuf *out)
+{
+    (void)det, (void)s, (void)n, (void)whole_type;
+    redact(ac, spec, cls, out);
+    return 0;
+}
+
+static const char *const generalise_aliases[] = {"generalize", NULL};
+static const char *const mask_aliases[] = {"partial-mask", NULL};
+static const char *const keep_local_aliases[] = {"keep_local", NULL};
+
+static const tg_action_desc act_pass = {"pass", NULL, TG_RULES_PASS, apply_pass};
+static const tg_action_desc act_generalise = {"generalise", generalise_aliases,
+                                              TG_RULES_GENERALISE, apply_generalise};
+static const tg_action_desc act_mask = {"mask", mask_aliases, TG_RULES_MASK, apply_mask};
+static const tg_action_desc act_hash = {"hash", NULL, TG_RULES_HASH, apply_hash};
+static const tg_action_desc act_redact = {"redact", NULL, TG_RULES_REDACT, apply_redact};
+static const tg_action_desc act_drop = {"drop", NULL, TG_RULES_DROP, NULL};
+static const tg_action_desc act_keep_local = {"keep-local", keep_local_aliases,
+                                              TG_RULES_KEEP_LOCAL, NULL};
+
+/* The one list, least restrictive first. */
+static const tg_action_desc *const tg_actions[TG_RULES_ACTION_COUNT] = {
+    [TG_RULES_PASS] = &act_pass,
+    [TG_RULES_GENERALISE] = &act_generalise,
+    [TG_RULES_MASK] = &act_mask,
+    [TG_RULES_HASH] = &act_hash,
+    [TG_RULES_REDACT] = &act_redact,
+    [TG_RULES_DROP] = &act_drop,
+    [TG_RULES_KEEP_LOCAL] = &act_keep_local,
+};
+
+#define SPEC_AT(field) offsetof(tg_action_spec, field)
+
+const tg_action_param tg_action_params[] = {
+    {"text", TG_RULES_REDACT, TG_AP_TEXT, 0, 0, 256, 0},
+    {"key", TG_RULES_HASH, TG_AP_KEY, 0, 0, 0, 0},
+    {"keep_first", TG_RULES_MASK, TG_AP_UINT, SPEC_AT(keep_first), 0, 64, 0},
+    {"keep_last", TG_RULES_MASK, TG_AP_UINT, SPEC_AT(keep_last), 0, 64, 4},
+    {"char", TG_RULES_MASK, TG_AP_CHAR, 0, 0, 0, '*'},
+    {"ipv4_prefix", TG_RULES_GENERALISE, TG_AP_UINT, SPEC_AT(v4_prefix), 0, 32, 24},
+    {"ipv6_prefix", TG_RULES_GENERALISE, TG_AP_UINT, SPEC_AT(v6_prefix), 0, 128, 48},
+    {"step", TG_RULES_GENERALISE, TG_AP_U64, SPEC_AT(step), 1, UINT64_MAX / 4, 0},
+    {"time_bucket", TG_RULES_GENERALISE, TG_AP_DURATION, SPEC_AT(time_bucket), 0, 0,
+     3600},
+    {NULL, 0, 0, 0, 0, 0, 0},
+};
+
+const tg_action_desc *tg_rules__action_find(const char *name)
+{
+    for (size_t k = 0; k < TG_RULES_ACTION_COUNT; k++) {
+        const tg_action_desc *d = tg_actions[k];
+        if (!strcmp(name, d->name))
+            return d;
+        for (const char *const *a = d->aliases; a && *a; a++)
+            if (!strcmp(name, *a))
+                return d;
+    }
+    return NULL;
+}
+
+const tg_action_param *tg_rules__action_param(const char *name)
+{
+    for (const tg_action_param *pa = tg_action_params; pa->name; pa++)
+        if (!strcmp(name, pa->name))
+            return pa;
+    return NULL;
+}
+
+void tg_rules__action_defaults(tg_action_spec *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->key = -1;
+    for (const tg_action_param *pa = tg_action_params; pa->name; pa++) {
+        if (pa->type == TG_AP_CHAR)
+            a->mask_char = (char)pa->def;
+        else if (pa->type == TG_AP_UINT)
+            *(unsigned *)((char *)a + pa->offset) = (unsigned)pa->def;
+        else if (pa->type == TG_AP_U64 || pa->type == TG_AP_DURATION)
+            *(uint64_t *)((char *)a + pa->offset) = pa->def;
+    }
+}
+
+const char *tg_rules_action_name(enum tg_rules_action a)
+{
+    return (unsigned)a < TG_RULES_ACTION_COUNT ? tg_actions[a]->name : "?";
+}
+
 int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
                     unsigned det, const char *s, size_t n, int whole_type, tg_strbuf *out)
 {
+    const tg_action_desc *d =
+        spec->kind < TG_RULES_ACTION_COUNT ? tg_actions[spec->kind] : NULL;
     int rc = 0;
 
-    switch (spec->kind) {
-    case TG_RULES_PASS:
-        tg_strbuf_put(out, s, n);
-        break;
-    case TG_RULES_REDACT:
-        redact(ac, spec, cls, out);
-        break;
-    case TG_RULES_MASK:
-        mask(spec, s, n, out);
-        break;
-    case TG_RULES_HASH:
-        rc = hmac(ac, spec, det, s, n, out);
-        break;
-    case TG_RULES_GENERALISE:
-        if (generalise(ac, spec, det, s, n, whole_type, out) != 0)
-            redact(ac, spec, cls, out); /* nothing to generalise: fail closed */
-        break;
-    default:
-        break; /* drop, keep-local: nothing leaves */
-    }
+    if (d && d->apply)
+        rc = d->apply(ac, spec, cls, det, s, n, whole_type, out);
     if (out->oom)
         return TG_ENOMEM;
     return rc;

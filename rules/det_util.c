@@ -90,16 +90,6 @@ int tg_mod11_10_ok(const char *d, size_t n)
     return check == (unsigned)(d[n - 1] - '0');
 }
 
-size_t tg_collect_digits(const char *s, size_t a, size_t b, char *out, size_t max)
-{
-    size_t k = 0;
-
-    for (size_t i = a; i < b && k < max; i++)
-        if (tg_isdigit((unsigned char)s[i]))
-            out[k++] = s[i];
-    return k;
-}
-
 int tg_date_ok(int y, int m, int d)
 {
     static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -116,11 +106,6 @@ int tg_2d(const char *p)
     if (!tg_isdigit((unsigned char)p[0]) || !tg_isdigit((unsigned char)p[1]))
         return -1;
     return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-int tg_left_ok(const char *s, size_t start)
-{
-    return start == 0 || !tg_isalnum((unsigned char)s[start - 1]);
 }
 
 int tg_right_ok(const char *s, size_t n, size_t end)

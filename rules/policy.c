@@ -18,13 +18,6 @@
 #include "rules_int.h"
 #include "tg_codec.h"
 
-const char *tg_rules_action_name(enum tg_rules_action a)
-{
-    static const char *const names[TG_RULES_ACTION_COUNT] = {
-        "pass", "generalise", "mask", "hash", "redact", "drop", "keep-local"};
-    return (unsigned)a < TG_RULES_ACTION_COUNT ? names[a] : "?";
-}
-
 void tg_rules__set_err(tg_rules_diag *err, const tg_loc *loc, const char *fmt, ...)
 {
     va_list ap;
@@ -979,13 +972,6 @@ enum tg_rules_action tg_rules_action_for(const tg_rules_policy *p, size_t dest,
     if (dest >= p->n_dests || cls >= p->n_classes)
         return TG_RULES_KEEP_LOCAL;
     return (enum tg_rules_action)p->dests[dest].by_class[cls]->kind;
-}
-
-const tg_action_spec *tg_rules__action(const tg_rules_policy *p, const tg_dest *d,
-                                       unsigned cls)
-{
-    (void)p;
-    return d->by_class[cls];
 }
 
 /* ---- the swap slot

@@ -11,34 +11,8 @@
 
 static int action_kind(const char *s)
 {
-    static const struct {
-        const char *name;
-        int kind;
-    } t[] = {{"pass", TG_RULES_PASS},
-             {"generalise", TG_RULES_GENERALISE},
-             {"generalize", TG_RULES_GENERALISE},
-             {"mask", TG_RULES_MASK},
-             {"partial-mask", TG_RULES_MASK},
-             {"hash", TG_RULES_HASH},
-             {"redact", TG_RULES_REDACT},
-             {"drop", TG_RULES_DROP},
-             {"keep-local", TG_RULES_KEEP_LOCAL},
-             {"keep_local", TG_RULES_KEEP_LOCAL}};
-    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        if (!strcmp(s, t[i].name))
-            return t[i].kind;
-    return -1;
-}
-
-static void spec_defaults(tg_action_spec *a)
-{
-    memset(a, 0, sizeof(*a));
-    a->key = -1;
-    a->keep_last = 4;
-    a->mask_char = '*';
-    a->v4_prefix = 24;
-    a->v6_prefix = 48;
-    a->time_bucket = 3600;
+    const tg_action_desc *d = tg_rules__action_find(s);
+    return d ? (int)d->kind : -1;
 }
 
 typedef struct spec_arg {
@@ -48,12 +22,59 @@ typedef struct spec_arg {
     int n_params;
 } spec_arg;
 
+/* One parameter, parsed by its row in tg_action_params whatever the action
+ * (parse_spec checks afterwards that it belongs to the action). */
+static int spec_param(tg_ryctx *y, const tg_action_param *pa, const tg_ynode *v,
+                      tg_action_spec *a)
+{
+    const char *s;
+    uint64_t u;
+    int rc;
+
+    switch (pa->type) {
+    case TG_AP_TEXT:
+        if ((rc = tg_ry_scalar(y, v, &a->text, &a->text_len)))
+            return rc;
+        if (a->text_len > pa->max)
+            return tg_ry_fail(y, v, "redaction text longer than %llu bytes",
+                              (unsigned long long)pa->max);
+        return 0;
+    case TG_AP_KEY:
+        if ((rc = tg_ry_scalar(y, v, &s, NULL)))
+            return rc;
+        a->key_id = s; /* resolved to an index at finalize */
+        a->key_loc = tg_ry_loc(y, v);
+        return 0;
+    case TG_AP_CHAR:
+        if ((rc = tg_ry_scalar(y, v, &s, NULL)))
+            return rc;
+        if (strlen(s) != 1 || tg_isalnum((unsigned char)s[0]) ||
+            (unsigned char)s[0] < 0x21 || (unsigned char)s[0] > 0x7e)
+            return tg_ry_fail(y, v, "mask char must be one printable ASCII symbol");
+        a->mask_char = s[0];
+        return 0;
+    case TG_AP_UINT:
+    case TG_AP_U64:
+        if ((rc = tg_ry_uint(y, v, pa->max, &u)))
+            return rc;
+        if (u < pa->min)
+            return tg_ry_fail(y, v, "%s must be positive", pa->name);
+        if (pa->type == TG_AP_UINT)
+            *(unsigned *)((char *)a + pa->offset) = (unsigned)u;
+        else
+            *(uint64_t *)((char *)a + pa->offset) = u;
+        return 0;
+    default:
+        return tg_ry_duration(y, v, (uint64_t *)((char *)a + pa->offset));
+    }
+}
+
 static int spec_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     spec_arg *sa = arg;
     tg_action_spec *a = sa->a;
+    const tg_action_param *pa;
     const char *s;
-    uint64_t u;
     int rc;
 
     if (tg_ry_is(k, "action")) {
@@ -71,84 +92,23 @@ static int spec_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *ar
     }
     if (sa->n_params < 16)
         sa->params[sa->n_params++] = k;
-    if (tg_ry_is(k, "text")) {
-        if ((rc = tg_ry_scalar(y, v, &a->text, &a->text_len)))
-            return rc;
-        if (a->text_len > 256)
-            return tg_ry_fail(y, v, "redaction text longer than 256 bytes");
-        return 0;
-    }
-    if (tg_ry_is(k, "key")) {
-        if ((rc = tg_ry_scalar(y, v, &s, NULL)))
-            return rc;
-        a->key_id = s; /* resolved to an index at finalize */
-        a->key_loc = tg_ry_loc(y, v);
-        return 0;
-    }
-    if (tg_ry_is(k, "keep_first") || tg_ry_is(k, "keep_last")) {
-        if ((rc = tg_ry_uint(y, v, 64, &u)))
-            return rc;
-        if (tg_ry_is(k, "keep_first"))
-            a->keep_first = (unsigned)u;
-        else
-            a->keep_last = (unsigned)u;
-        return 0;
-    }
-    if (tg_ry_is(k, "char")) {
-        if ((rc = tg_ry_scalar(y, v, &s, NULL)))
-            return rc;
-        if (strlen(s) != 1 || tg_isalnum((unsigned char)s[0]) ||
-            (unsigned char)s[0] < 0x21 || (unsigned char)s[0] > 0x7e)
-            return tg_ry_fail(y, v, "mask char must be one printable ASCII symbol");
-        a->mask_char = s[0];
-        return 0;
-    }
-    if (tg_ry_is(k, "ipv4_prefix")) {
-        if ((rc = tg_ry_uint(y, v, 32, &u)))
-            return rc;
-        a->v4_prefix = (unsigned)u;
-        return 0;
-    }
-    if (tg_ry_is(k, "ipv6_prefix")) {
-        if ((rc = tg_ry_uint(y, v, 128, &u)))
-            return rc;
-        a->v6_prefix = (unsigned)u;
-        return 0;
-    }
-    if (tg_ry_is(k, "step")) {
-        if ((rc = tg_ry_uint(y, v, UINT64_MAX / 4, &u)))
-            return rc;
-        if (u == 0)
-            return tg_ry_fail(y, v, "step must be positive");
-        a->step = u;
-        return 0;
-    }
-    /* time_bucket */
-    return tg_ry_duration(y, v, &a->time_bucket);
+    pa = tg_rules__action_param(k->str);
+    return pa ? spec_param(y, pa, v, a) : tg_ry_fail(y, k, "unknown action parameter");
 }
 
 /* An action: "redact" or {action: redact, text: ...}. */
 static int parse_spec(tg_ryctx *y, const tg_ynode *n, tg_action_spec *a)
 {
-    static const char *const known[] = {
-        "action",      "text",        "key",  "keep_first",  "keep_last", "char",
-        "ipv4_prefix", "ipv6_prefix", "step", "time_bucket", NULL};
-    static const struct {
-        const char *param;
-        int kind;
-    } owner[] = {{"text", TG_RULES_REDACT},
-                 {"key", TG_RULES_HASH},
-                 {"keep_first", TG_RULES_MASK},
-                 {"keep_last", TG_RULES_MASK},
-                 {"char", TG_RULES_MASK},
-                 {"ipv4_prefix", TG_RULES_GENERALISE},
-                 {"ipv6_prefix", TG_RULES_GENERALISE},
-                 {"step", TG_RULES_GENERALISE},
-                 {"time_bucket", TG_RULES_GENERALISE}};
+    const char *known[32];
+    size_t nk = 0;
     spec_arg sa;
     int rc;
 
-    spec_defaults(a);
+    known[nk++] = "action";
+    for (const tg_action_param *pa = tg_action_params; pa->name && nk + 1 < 32; pa++)
+        known[nk++] = pa->name;
+    known[nk] = NULL;
+    tg_rules__action_defaults(a);
     a->loc = tg_ry_loc(y, n);
     if (n->kind == TG_YNODE_SCALAR) {
         const char *s;
@@ -172,12 +132,13 @@ static int parse_spec(tg_ryctx *y, const tg_ynode *n, tg_action_spec *a)
     if (!sa.have_action)
         return tg_ry_fail(y, n, "missing 'action'");
     a->loc = tg_ry_loc(y, n);
-    for (int i = 0; i < sa.n_params; i++)
-        for (size_t j = 0; j < sizeof(owner) / sizeof(owner[0]); j++)
-            if (tg_ry_is(sa.params[i], owner[j].param) && owner[j].kind != a->kind)
-                return tg_ry_fail(y, sa.params[i], "'%s' does not apply to action '%s'",
-                                  owner[j].param,
-                                  tg_rules_action_name((enum tg_rules_action)a->kind));
+    for (int i = 0; i < sa.n_params; i++) {
+        const tg_action_param *pa = tg_rules__action_param(sa.params[i]->str);
+        if (pa && pa->owner != a->kind)
+            return tg_ry_fail(y, sa.params[i], "'%s' does not apply to action '%s'",
+                              pa->name,
+                              tg_rules_action_name((enum tg_rules_action)a->kind));
+    }
     return 0;
 }
 
@@ -317,6 +278,21 @@ static int dest_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *ar
             return rc;
         return tg_ry_each_pair(y, v, uknown, unclass_pair, d);
     }
+    if (tg_ry_is(k, "withheld")) {
+        const char *w;
+        if ((rc = tg_ry_scalar(y, v, &w, NULL)))
+            return rc;
+        if (!strcmp(w, "skeleton"))
+            d->withheld_whole = 0;
+        else if (!strcmp(w, "whole"))
+            d->withheld_whole = 1;
+        else
+            return tg_ry_fail(
+                y, v,
+                "withheld must be skeleton (ids, times and classes leave) or "
+                "whole (nothing leaves)");
+        return 0;
+    }
     if (tg_ry_is(k, "on_error")) {
         d->has_on_error = 1;
         if ((rc = parse_spec(y, v, &d->on_error)))
@@ -337,9 +313,9 @@ static int dest_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *ar
 
 int tg_ry_dests_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
-    static const char *const known[] = {
-        "jurisdiction", "purpose", "description", "unclassified",
-        "on_error",     "actions", NULL};
+    static const char *const known[] = {"jurisdiction", "purpose",  "description",
+                                        "unclassified", "on_error", "actions",
+                                        "withheld",     NULL};
     tg_rules_policy *p = y->p;
     const char *name = tg_ry_sdup(y, k->str, k->len);
     int di, rc;

@@ -216,13 +216,10 @@ int tg_luhn_ok(const char *digits, size_t n);
 int tg_verhoeff_ok(const char *digits, size_t n);
 /* ISO 7064 MOD 11,10 check over n-1 digits against the last. */
 int tg_mod11_10_ok(const char *digits, size_t n);
-/* Copies up to `max` digits of [s+a, s+b) into out, skipping anything else. */
-size_t tg_collect_digits(const char *s, size_t a, size_t b, char *out, size_t max);
 /* 1 if y-m-d is a real calendar date (y in 1800..2199). */
 int tg_date_ok(int y, int m, int d);
 int tg_2d(const char *p); /* two ASCII digits as a number */
-/* Left and right word boundaries: no alphanumeric byte adjacent. */
-int tg_left_ok(const char *s, size_t start);
+/* Right word boundary: no alphanumeric byte adjacent. */
 int tg_right_ok(const char *s, size_t n, size_t end);
 /* Parses a run of digits with one consistent optional separator between
  * groups ("4111 1111 1111 1111"). Fills group lengths; returns the end
@@ -343,6 +340,9 @@ typedef struct tg_dest {
     uint8_t bodies;
     tg_action_spec on_error;
     int has_on_error;
+    /* keep-local records: 0 leave as skeletons (ids, times, status code,
+     * the classes), 1 `withheld: whole` drops them entirely */
+    int withheld_whole;
     /* resolved by finalize */
     const tg_action_spec **by_class;
     tg_classmask keep_mask; /* classes kept local */
@@ -453,9 +453,6 @@ int tg_rules__km_match(const tg_kmlist *l, const char *key, size_t len);
 /* Looks up the exact-key table; key must already be lowercased. */
 const tg_keyrule_slot *tg_rules__exact_find(const tg_rules_policy *p, const char *key,
                                             size_t len);
-/* Resolves `spec` for class `cls` at destination `d`. */
-const tg_action_spec *tg_rules__action(const tg_rules_policy *p, const tg_dest *d,
-                                       unsigned cls);
 
 /* ---- classification (classify.c) ----------------------------------------- */
 
@@ -567,5 +564,52 @@ typedef struct tg_act_ctx {
 int tg_rules__apply(tg_act_ctx *ac, const tg_action_spec *spec, unsigned cls,
                     unsigned det, const char *s, size_t n, int whole_type,
                     tg_strbuf *out);
+
+/* An action's kind is a descriptor in one list (actions.c, tg_actions), indexed by
+ * enum tg_rules_action, which is also the order of restrictiveness: where
+ * classes overlap in one value, the descriptor with the higher kind wins.
+ * Its parameters are rows of one table (tg_action_params), each naming the
+ * action it belongs to, so the policy reader parses them without knowing
+ * any action by name. */
+enum tg_action_param_type {
+    TG_AP_TEXT,     /* spec->text, text_len: at most 256 bytes */
+    TG_AP_KEY,      /* spec->key_id and key_loc, resolved by finalize */
+    TG_AP_CHAR,     /* spec->mask_char: one printable ASCII non-alphanumeric */
+    TG_AP_UINT,     /* unsigned at `offset`, at most `max` */
+    TG_AP_U64,      /* uint64_t at `offset`, `min` to `max` */
+    TG_AP_DURATION, /* uint64_t seconds at `offset` */
+};
+
+typedef struct tg_action_param {
+    const char *name;  /* the key in {action: NAME, <name>: ...} */
+    uint8_t owner;     /* enum tg_rules_action it applies to */
+    uint8_t type;      /* enum tg_action_param_type */
+    size_t offset;     /* into tg_action_spec (UINT, U64, DURATION) */
+    uint64_t min, max; /* UINT, U64 */
+    uint64_t def;      /* value before the policy sets it */
+} tg_action_param;
+
+typedef int (*tg_action_apply_fn)(tg_act_ctx *ac, const tg_action_spec *spec,
+                                  unsigned cls, unsigned det, const char *s, size_t n,
+                                  int whole_type, tg_strbuf *out);
+
+typedef struct tg_action_desc {
+    const char *name;           /* as policy files, explain and the ledger spell it */
+    const char *const *aliases; /* other accepted spellings, NULL-terminated */
+    enum tg_rules_action kind;  /* its index in tg_actions: its rank */
+    /* Renders what leaves of the matched text; NULL: nothing does (the
+     * caller removes the field or withholds the record). */
+    tg_action_apply_fn apply;
+} tg_action_desc;
+
+/* Every action parameter, NULL-name terminated, in the order messages list them. */
+extern const tg_action_param tg_action_params[];
+
+/* The action named `name` (or an alias), or NULL. */
+const tg_action_desc *tg_rules__action_find(const char *name);
+/* The parameter named `name`, or NULL. */
+const tg_action_param *tg_rules__action_param(const char *name);
+/* Every parameter at its default; key -1 (the policy's default key). */
+void tg_rules__action_defaults(tg_action_spec *a);
 
 #endif

@@ -34,6 +34,10 @@ typedef struct vstate {
     uint64_t *counts; /* [class][action] for this view */
     int walk_all;
     int clean; /* inside a message with nothing below it: no lookups needed */
+    /* Under a withheld resource or scope: every span and log record below
+     * becomes a skeleton carrying these classes. */
+    int skel;
+    tg_classmask skel_classes;
     int err;
     char path[2048];
     size_t plen;
@@ -623,6 +627,165 @@ static int withhold(vstate *v, const tg_ptab_ent *e)
     return 1;
 }
 
+/* ---- keep-local skeletons ------------------------------------------------
+ *
+ * A span or log record of a class the destination keeps local does not
+ * vanish: its values and content stay home, but its skeleton leaves, so a
+ * trace that crossed sites is whole at the centre and the record is
+ * counted. A skeleton is built from scratch (never a filtered copy), so
+ * nothing but what is listed here can leave: ids, parent, kind, times,
+ * status code, severity number, and `tollgate.withheld` naming the
+ * classes that caused it (never a value). A destination with
+ * `withheld: whole` asks for the old behaviour: the record is dropped. */
+
+static const char *withheld_names(vstate *v, const tg_classmask *cm)
+{
+    tg_strbuf b = {.a = v->a};
+
+    for (unsigned cls = 0; cls < v->p->n_classes; cls++)
+        if (tg_cm_has(cm, cls) && tg_cm_has(&v->d->keep_mask, cls))
+            tg_strbuf_printf(&b, "%s%s", b.len ? "," : "", v->p->classes[cls].name);
+    if (b.oom) {
+        v->err = TG_ENOMEM;
+        return NULL;
+    }
+    return b.p ? b.p : "";
+}
+
+static tg_otlp_kv **withheld_attr(vstate *v, const char *names)
+{
+    tg_otlp_kv **arr = tg_arena_alloc(v->a, sizeof(*arr));
+    tg_otlp_kv *kv = tg_arena_alloc(v->a, sizeof(*kv));
+    tg_otlp_any *val = tg_arena_alloc(v->a, sizeof(*val));
+
+    if (!arr || !kv || !val) {
+        v->err = TG_ENOMEM;
+        return NULL;
+    }
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    opentelemetry__proto__common__v1__any_value__init(val);
+    val->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    val->string_value = (char *)names;
+    kv->key = "tollgate.withheld";
+    kv->value = val;
+    arr[0] = kv;
+    return arr;
+}
+
+static ProtobufCMessage *span_skeleton(vstate *v,
+                                       const Opentelemetry__Proto__Trace__V1__Span *sp,
+                                       const char *names)
+{
+    Opentelemetry__Proto__Trace__V1__Span *o = tg_arena_alloc(v->a, sizeof(*o));
+
+    if (!o) {
+        v->err = TG_ENOMEM;
+        return NULL;
+    }
+    opentelemetry__proto__trace__v1__span__init(o);
+    o->trace_id = sp->trace_id;
+    o->span_id = sp->span_id;
+    o->parent_span_id = sp->parent_span_id;
+    o->flags = sp->flags;
+    o->name = "";
+    o->kind = sp->kind;
+    o->start_time_unix_nano = sp->start_time_unix_nano;
+    o->end_time_unix_nano = sp->end_time_unix_nano;
+    if (sp->status) {
+        Opentelemetry__Proto__Trace__V1__Status *st = tg_arena_alloc(v->a, sizeof(*st));
+        if (!st) {
+            v->err = TG_ENOMEM;
+            return NULL;
+        }
+        opentelemetry__proto__trace__v1__status__init(st);
+        st->code = sp->status->code; /* the code, never the message */
+        o->status = st;
+    }
+    if (!(o->attributes = withheld_attr(v, names)))
+        return NULL;
+    o->n_attributes = 1;
+    return &o->base;
+}
+
+static ProtobufCMessage *log_skeleton(vstate *v,
+                                      const Opentelemetry__Proto__Logs__V1__LogRecord *lr,
+                                      const char *names)
+{
+    Opentelemetry__Proto__Logs__V1__LogRecord *o = tg_arena_alloc(v->a, sizeof(*o));
+    tg_otlp_any *body = tg_arena_alloc(v->a, sizeof(*body));
+    tg_strbuf b = {.a = v->a};
+
+    if (!o || !body) {
+        v->err = TG_ENOMEM;
+        return NULL;
+    }
+    opentelemetry__proto__logs__v1__log_record__init(o);
+    o->time_unix_nano = lr->time_unix_nano;
+    o->observed_time_unix_nano = lr->observed_time_unix_nano;
+    o->severity_number = lr->severity_number;
+    o->trace_id = lr->trace_id;
+    o->span_id = lr->span_id;
+    o->flags = lr->flags;
+    /* The body says what happened to it, so log templates count withheld
+     * records as such instead of as empty lines. */
+    tg_strbuf_printf(&b, "<withheld: %s>", names);
+    if (b.oom) {
+        v->err = TG_ENOMEM;
+        return NULL;
+    }
+    opentelemetry__proto__common__v1__any_value__init(body);
+    body->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    body->string_value = b.p;
+    o->body = body;
+    if (!(o->attributes = withheld_attr(v, names)))
+        return NULL;
+    o->n_attributes = 1;
+    return &o->base;
+}
+
+/* The skeleton of m when it is a span or a log record, else NULL. */
+static ProtobufCMessage *skeleton_of(vstate *v, const ProtobufCMessage *m,
+                                     const tg_classmask *cm)
+{
+    const char *names;
+
+    if (m->descriptor != &opentelemetry__proto__trace__v1__span__descriptor &&
+        m->descriptor != &opentelemetry__proto__logs__v1__log_record__descriptor)
+        return NULL;
+    if (!(names = withheld_names(v, cm)))
+        return NULL;
+    if (m->descriptor == &opentelemetry__proto__trace__v1__span__descriptor)
+        return span_skeleton(v, (const Opentelemetry__Proto__Trace__V1__Span *)m, names);
+    return log_skeleton(v, (const Opentelemetry__Proto__Logs__V1__LogRecord *)m, names);
+}
+
+/* A withheld resource or scope: what is left of it is only a marker, and
+ * every span and log record under it leaves as a skeleton. */
+static ProtobufCMessage *container_skeleton(vstate *v, const ProtobufCMessage *m,
+                                            const tg_classmask *cm)
+{
+    ProtobufCMessage *o = tg_arena_alloc(v->a, m->descriptor->sizeof_message);
+    const char *names = withheld_names(v, cm);
+
+    if (!o || !names) {
+        v->err = v->err ? v->err : TG_ENOMEM;
+        return NULL;
+    }
+    protobuf_c_message_init(m->descriptor, o);
+    if (m->descriptor == &opentelemetry__proto__resource__v1__resource__descriptor) {
+        Opentelemetry__Proto__Resource__V1__Resource *r =
+            (Opentelemetry__Proto__Resource__V1__Resource *)o;
+        if (!(r->attributes = withheld_attr(v, names)))
+            return NULL;
+        r->n_attributes = 1;
+    }
+    v->skel = 1;
+    for (unsigned cls = 0; cls < v->p->n_classes; cls++)
+        if (tg_cm_has(cm, cls))
+            tg_cm_set(&v->skel_classes, cls);
+    return o;
+}
+
 static int view_fields(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out);
 
 static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out)
@@ -631,10 +794,41 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
         v->clean ? NULL : tg_rules__ptab_get(v->c, TG_PT(m, TG_PT_MSG));
     int r, was = v->clean;
 
-    if (e && (e->marks & TG_M_RECORD) && withhold(v, e))
+    if (v->skel && !v->d->withheld_whole) {
+        ProtobufCMessage *sk;
+        /* Below a withheld container: spans and records are skeletons
+         * whatever they hold; anything else is walked to reach them. */
+        if (e && (e->marks & TG_M_RECORD))
+            withhold(v, e);
+        if ((sk = skeleton_of(v, m, &v->skel_classes))) {
+            *out = sk;
+            return V_NEW;
+        }
+        if (v->err)
+            return V_GONE;
+    }
+    if (e && (e->marks & TG_M_RECORD) && withhold(v, e)) {
+        ProtobufCMessage *sk;
+        const tg_classmask *cm = &v->c->records[e->first].classes;
+
+        if (v->d->withheld_whole)
+            return V_GONE;
+        if ((sk = skeleton_of(v, m, cm))) {
+            *out = sk;
+            return V_NEW;
+        }
+        if (!v->err &&
+            (m->descriptor == &opentelemetry__proto__resource__v1__resource__descriptor ||
+             m->descriptor ==
+                 &opentelemetry__proto__common__v1__instrumentation_scope__descriptor) &&
+            (sk = container_skeleton(v, m, cm))) {
+            *out = sk;
+            return V_NEW;
+        }
         return V_GONE;
+    }
     if (!(e && (e->marks & TG_M_DIRTY))) {
-        if (!v->walk_all)
+        if (!v->walk_all && !v->skel)
             return V_SAME;
         /* every finding marks all its ancestors dirty, so nothing below a
          * clean message needs a lookup: only the allow-list applies */
@@ -645,7 +839,7 @@ static int view_msg(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out
     return r;
 }
 
-static int view_fields(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out)
+static int view_fields_in(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     char *copy = NULL;
@@ -807,6 +1001,19 @@ static int view_fields(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **
         return V_SAME;
     *out = (ProtobufCMessage *)copy;
     return V_NEW;
+}
+
+/* A withheld resource or scope marks its siblings (the group's spans and
+ * records) for skeletons; the mark ends with the group. */
+static int view_fields(vstate *v, const ProtobufCMessage *m, ProtobufCMessage **out)
+{
+    int skel = v->skel, r;
+    tg_classmask cm = v->skel_classes;
+
+    r = view_fields_in(v, m, out);
+    v->skel = skel;
+    v->skel_classes = cm;
+    return r;
 }
 
 int tg_rules_view(const tg_rules_classification *c, size_t dest, tg_arena *arena,

@@ -1,15 +1,18 @@
 #!/bin/sh
 # Runs every libFuzzer target in BUILD_DIR for SECONDS each, starting from
 # its seed corpus. A crash fails the run and leaves the input in
-# tests/fuzz/artifacts/.
+# tests/fuzz/artifacts/. Finding no fuzz target at all fails too (a build
+# that produced none has not been fuzzed).
 set -eu
 build=${1:-build-fuzz}
 seconds=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$root/tests/fuzz/artifacts"
 status=0
+ran=0
 for bin in "$build"/fuzz_*; do
-    [ -x "$bin" ] || continue
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    ran=$((ran + 1))
     name=$(basename "$bin")
     seeds="$root/tests/fuzz/corpus/$name"
     work=$(mktemp -d)
@@ -24,4 +27,9 @@ for bin in "$build"/fuzz_*; do
     fi
     rm -rf "$work" "$work.log"
 done
+if [ "$ran" -eq 0 ]; then
+    echo "fuzz: no fuzz_* target in $build (build it with make fuzz-build)"
+    exit 1
+fi
+echo "fuzz: $ran target(s)"
 exit $status

@@ -10,9 +10,18 @@
 #include "tg_err.h"
 #include "tg_time.h"
 
+/* The TOLLGATE_TEST_* environment hooks exist only in test builds
+ * (TG_TEST_HOOKS, see CMakeLists.txt): a release binary holds neither
+ * their names nor the code that reads them. */
+#ifdef TG_TEST_HOOKS
+#define TEST_HOOK(name) getenv("TOLLGATE_TEST_" name)
+#else
+#define TEST_HOOK(name) ((const char *)NULL)
+#endif
+
 void tg_protocol_range(unsigned *min, unsigned *max)
 {
-    const char *h = getenv("TOLLGATE_TEST_PROTOCOL");
+    const char *h = TEST_HOOK("PROTOCOL");
     unsigned long a, b;
     char *end;
 
@@ -188,7 +197,7 @@ static pthread_once_t clock_skew_once = PTHREAD_ONCE_INIT;
 
 static void load_skew(void)
 {
-    const char *h = getenv("TOLLGATE_TEST_CLOCK_SKEW_MS");
+    const char *h = TEST_HOOK("CLOCK_SKEW_MS");
 
     if (h && *h) {
         char *end;
@@ -200,7 +209,7 @@ static void load_skew(void)
     }
 }
 
-int64_t tg_fwd_clock_skew_ns(void)
+static int64_t tg_fwd_clock_skew_ns(void)
 {
     /* Read once: the hook is fixed for the life of the process. */
     pthread_once(&clock_skew_once, load_skew);

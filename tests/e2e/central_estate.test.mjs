@@ -4,7 +4,8 @@
 // crossing the two sites with a W3C traceparent. The centre must hold the
 // span summaries, RED metrics, log templates, metrics and cost records of
 // both, and not one regulated raw value: searched byte for byte in the
-// export, in the centre's files on disk, and in its API.
+// export, in the centre's files on disk (raw, and every zstd frame in them
+// decompressed: the batches are stored compressed), and in its API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -12,12 +13,47 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { sleep, tempDir } from './lib/collector.mjs';
+import { unzstd } from './lib/compress.mjs';
 import { Central, Site, spansOf, waitFor, writeSites } from './lib/central.mjs';
 import { REGULATED, crossSiteRequest, resourceMetrics, siteSdk, trainingStep } from './lib/traffic.mjs';
 
 const REQUESTS = 30;
 const STEPS = 5;
 const failing = (i) => i % 7 === 3;
+
+// Every zstd frame in `buf`, decompressed. A frame's extent is read from
+// its header and block headers (RFC 8878, 3.1.1), so frames embedded in an
+// LMDB file are found without knowing its layout.
+function zstdFramesIn(buf) {
+  const MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+  const out = [];
+  for (let at = buf.indexOf(MAGIC); at >= 0; at = buf.indexOf(MAGIC, at + 1)) {
+    const fhd = buf[at + 4];
+    if (fhd === undefined || fhd & 0x08) continue; // reserved bit set: not a frame
+    const single = (fhd >> 5) & 1;
+    const fcs = [single ? 1 : 0, 2, 4, 8][fhd >> 6];
+    const did = [0, 1, 2, 4][fhd & 3];
+    let p = at + 5 + (single ? 0 : 1) + did + fcs;
+    let ok = false;
+    while (p + 3 <= buf.length) {
+      const h = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16);
+      const type = (h >> 1) & 3;
+      const size = h >>> 3;
+      if (type === 3) break;
+      p += 3 + (type === 1 ? 1 : size);
+      if (h & 1) { ok = true; break; }
+    }
+    if (!ok) continue;
+    if (fhd & 0x04) p += 4; // content checksum
+    if (p > buf.length) continue;
+    try {
+      out.push(unzstd(buf.subarray(at, p)));
+    } catch {
+      // a chance match of the magic bytes, not a frame
+    }
+  }
+  return out;
+}
 
 function filesUnder(dir) {
   const out = [];
@@ -166,7 +202,20 @@ test('two sites, one central view, nothing regulated crosses', { timeout: 120000
 
   // Nothing regulated, byte for byte: export, files on disk, API.
   const haystacks = [['export', Buffer.from(exp.text)]];
-  for (const f of filesUnder(path.join(dir, 'central'))) haystacks.push([f, fs.readFileSync(f)]);
+  let frames = 0;
+  let framesWithSpans = 0;
+  for (const f of filesUnder(path.join(dir, 'central'))) {
+    const raw = fs.readFileSync(f);
+    haystacks.push([f, raw]);
+    zstdFramesIn(raw).forEach((plain, i) => {
+      frames++;
+      if (plain.indexOf('POST /v1/chat/<num>') >= 0) framesWithSpans++;
+      haystacks.push([`${f}, zstd frame ${i}`, plain]);
+    });
+  }
+  // The scan saw the stored batches decompressed, or it proves nothing.
+  assert.ok(frames > 0 && framesWithSpans > 0,
+    `centre's files: ${frames} zstd frames, ${framesWithSpans} with span summaries`);
   haystacks.push(['estate', Buffer.from(JSON.stringify(central.estate()))]);
   haystacks.push(['metrics', Buffer.from(central.metrics())]);
   for (const [where, buf] of haystacks) {

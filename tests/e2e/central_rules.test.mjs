@@ -67,8 +67,16 @@ test('the default policy is the central view: nothing regulated crosses', { time
     assert.ok(root, 'the gateway root span reached the centre');
     assert.equal(root.site, 'iad');
     assert.match(root.attributes['user.email'], /^hmac-sha256:k1:[0-9a-f]{64}$/);
-    // The feature store's server span names a patient (PHI: keep-local).
-    assert.equal(byId.get(c.serverSpanId), undefined, 'a span holding PHI stayed at its site');
+    // The feature store's server span names a patient (PHI: keep-local):
+    // its values stay at its site, its skeleton leaves so the trace is
+    // whole at the centre, marked with the classes that withheld it.
+    const sk = byId.get(c.serverSpanId);
+    assert.ok(sk, 'the withheld span reached the centre as a skeleton');
+    assert.equal(sk.site, 'fra');
+    assert.equal(sk.traceId, root.traceId);
+    assert.equal(sk.name, '');
+    assert.deepEqual(Object.keys(sk.attributes), ['tollgate.withheld']);
+    assert.match(sk.attributes['tollgate.withheld'], /^phi\.[a-z_]+(,phi\.[a-z_]+)*$/);
   }
   // One keyed hash per e-mail: joinable across records and sites' requests.
   assert.equal(new Set(created.map((c) => byId.get(c.rootSpanId).attributes['user.email'])).size, 1);

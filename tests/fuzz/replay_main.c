@@ -1,7 +1,9 @@
 /* Replays a fuzz target's corpus without libFuzzer: every file in the
  * directories (or files) named on the command line is fed once to
  * LLVMFuzzerTestOneInput. Used so each target builds and its seeds run in
- * the ordinary (and sanitizer) unit suites. */
+ * the ordinary (and sanitizer) unit suites. It fails (exit 1) when a seed
+ * cannot be read or when there is nothing to replay: a missing or emptied
+ * corpus must not pass as a replayed one. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,13 +19,19 @@ static int replay_file(const char *path)
     uint8_t *buf;
     long len;
 
-    if (!f)
+    if (!f) {
+        fprintf(stderr, "replay: %s: cannot open\n", path);
         return -1;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "replay: %s: cannot read\n", path);
+        fclose(f);
+        return -1;
+    }
     buf = malloc(len > 0 ? (size_t)len : 1);
     if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        fprintf(stderr, "replay: %s: cannot read\n", path);
         fclose(f);
         free(buf);
         return -1;
@@ -36,7 +44,7 @@ static int replay_file(const char *path)
 
 int main(int argc, char **argv)
 {
-    int n = 0;
+    int n = 0, failed = 0;
 
     for (int i = 1; i < argc; i++) {
         struct stat st;
@@ -48,20 +56,42 @@ int main(int argc, char **argv)
             return 1;
         }
         if (!S_ISDIR(st.st_mode)) {
-            n += replay_file(argv[i]) == 0;
+            if (replay_file(argv[i]) == 0)
+                n++;
+            else
+                failed++;
             continue;
         }
         d = opendir(argv[i]);
-        while (d && (e = readdir(d))) {
+        if (!d) {
+            fprintf(stderr, "replay: %s: cannot open the directory\n", argv[i]);
+            return 1;
+        }
+        while ((e = readdir(d))) {
             char path[4096];
             if (e->d_name[0] == '.')
                 continue;
-            snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-            n += replay_file(path) == 0;
+            if ((size_t)snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name) >=
+                sizeof(path)) {
+                fprintf(stderr, "replay: %s/%s: path too long\n", argv[i], e->d_name);
+                failed++;
+                continue;
+            }
+            if (replay_file(path) == 0)
+                n++;
+            else
+                failed++;
         }
-        if (d)
-            closedir(d);
+        closedir(d);
     }
     printf("replayed %d inputs\n", n);
+    if (failed) {
+        fprintf(stderr, "replay: %d seed(s) could not be read\n", failed);
+        return 1;
+    }
+    if (n == 0) {
+        fprintf(stderr, "replay: no inputs to replay\n");
+        return 1;
+    }
     return 0;
 }

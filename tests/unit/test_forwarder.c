@@ -128,9 +128,11 @@ static uint64_t wall(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
+static void upload(const tg_http_request *req, tg_http_response *resp, void *ctx)
 {
     centre *c = ctx;
+    size_t body_len;
+    const uint8_t *body = tg_http_body(req, &body_len);
     Tollgate__V1__Upload *up;
     Tollgate__V1__Batch *b = NULL;
     Tollgate__V1__UploadAck ack = TOLLGATE__V1__UPLOAD_ACK__INIT;
@@ -142,7 +144,7 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     int lose;
     unsigned maxv;
     int64_t skew;
-    uint64_t t2 = req->received_ns;
+    uint64_t t2 = tg_http_received_ns(req);
 
     pthread_mutex_lock(&c->mu);
     lose = c->lose_acks;
@@ -150,17 +152,17 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     skew = c->skew_ns;
     c->uploads++;
     pthread_mutex_unlock(&c->mu);
-    if (strtoul(tg_srv_header(req, "X-Tollgate-Protocol"), NULL, 10) > maxv) {
+    if (strtoul(tg_http_header(req, "X-Tollgate-Protocol", NULL), NULL, 10) > maxv) {
         snprintf(resp->headers, sizeof(resp->headers),
                  "X-Tollgate-Protocol-Supported: 1-%u\r\n", maxv);
         pthread_mutex_lock(&c->mu);
         c->refused_version++;
         pthread_mutex_unlock(&c->mu);
-        tg_srv_reply_text(resp, 426, "version\n");
+        tg_http_response_text(resp, 426, "version\n");
         return;
     }
     tg_arena_init(&a, 64 * 1024, 0);
-    up = tollgate__v1__upload__unpack(&a.pb, req->body_len, req->body);
+    up = tollgate__v1__upload__unpack(&a.pb, body_len, body);
     assert_non_null(up);
     if (up->batch_zstd.len)
         assert_int_equal(tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len,
@@ -178,7 +180,7 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     u.now_ns = t2;
     assert_int_equal(tg_cstore_apply(c->cs, &u, &r), 0);
     if (lose && b) {
-        tg_srv_reply_text(resp, 503, "lost\n");
+        tg_http_response_text(resp, 503, "lost\n");
         tg_arena_destroy(&a);
         return;
     }
@@ -192,9 +194,11 @@ static void upload(void *ctx, const tg_srv_request *req, tg_srv_response *resp)
     ack.t3_unix_nano = wall() + (uint64_t)skew;
     ack.central_version = "test";
     n = tollgate__v1__upload_ack__pack(&ack, buf);
-    tg_srv_reply(resp, 200, "application/x-protobuf", buf, n);
+    tg_http_response_set(resp, 200, "application/x-protobuf", buf, n);
     tg_arena_destroy(&a);
 }
+
+static const tg_http_route upload_route = {"POST", "/v1/upload", 0, NULL, upload};
 
 static void centre_listen(centre *c)
 {
@@ -204,7 +208,7 @@ static void centre_listen(centre *c)
     memset(&o, 0, sizeof(o));
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", c->port);
     for (int i = 0; i < 50 && !c->srv; i++) {
-        c->srv = tg_srv_start(addr, &o, upload, c, err, sizeof(err));
+        c->srv = tg_srv_start_routes(addr, &o, &upload_route, 1, c, err, sizeof(err));
         if (!c->srv)
             usleep(100000);
     }

@@ -1096,6 +1096,7 @@ static void test_client_reset_before_finish(void **state)
 static void test_client_disconnect_before_finish(void **state)
 {
     client *cl;
+    stream_res *r;
 
     (void)state;
     H.mode = HOLD;
@@ -1104,12 +1105,28 @@ static void test_client_disconnect_before_finish(void **state)
     unary(cl, TRACES_PATH, "x", 1, NULL);
     unary(cl, LOGS_PATH, "y", 1, NULL);
     wait_held(2);
+    assert_int_equal(H.ncalls, 2);
     client_free(cl);
     run_for(50);
+    /* Finishing a call whose client has gone only frees it: the server
+     * goes on serving new connections. */
     finish_ok(H.held[0]);
-    /* After stop, too: the call outlives the server. */
-    stop_server();
+    H.mode = FINISH_NOW;
+    cl = client_connect();
+    r = unary(cl, TRACES_PATH, "z", 1, NULL);
+    wait_closed(r);
+    assert_ok_response(r);
+    assert_int_equal(H.ncalls, 3);
+    assert_memory_equal(H.msg, "z", 1);
+    client_free(cl);
+    /* A held call whose connection is gone does not hold up the stop, and
+     * may be finished after it: the call outlives the server. */
+    srv_done = 0;
+    tg_grpc_server_stop(srv, on_srv_done, &srv_done);
+    assert_true(run_until_ms(int_set, &srv_done, 5000));
+    srv = NULL;
     tg_grpc_call_finish(H.held[1], 8, "late", NULL, 0, 100);
+    assert_int_equal(H.ncalls, 3);
 }
 
 static void test_garbage_preface(void **state)

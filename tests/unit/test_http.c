@@ -25,7 +25,7 @@
 
 /* ---- server fixture ------------------------------------------------------ */
 
-enum mode { M_ECHO, M_HOLD, M_LATER };
+enum mode { M_ECHO, M_HOLD, M_LATER, M_ROUTE };
 
 typedef struct fx {
     uv_loop_t loop;
@@ -106,6 +106,46 @@ static void on_later(uv_timer_t *t)
     uv_close((uv_handle_t *)t, on_later_close);
 }
 
+/* M_ROUTE: a route table. On a worker thread: the header X-Test as a C
+ * string, and how long after receipt the handler ran. */
+static void route_work(const tg_http_request *r, tg_http_response *resp, void *data)
+{
+    size_t hl = 0;
+    const char *h = tg_http_header(r, "X-Test", &hl);
+    uint64_t rx = tg_http_received_ns(r);
+    char out[256];
+    struct timespec ts;
+    int n;
+
+    (void)data;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    n = snprintf(out, sizeof(out), "work x-test=%s len=%zu fresh=%d", h ? h : "-", hl,
+                 rx > 0 &&
+                     (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec >= rx);
+    tg_http_response_set(resp, 201, "text/plain", out, (size_t)n);
+    snprintf(resp->headers, sizeof(resp->headers), "X-Worker: 1\r\n");
+}
+
+/* Returns without answering: the server answers 500. */
+static void route_silent(const tg_http_request *r, tg_http_response *resp, void *data)
+{
+    (void)r;
+    (void)resp;
+    (void)data;
+}
+
+static void route_echo(tg_http_request *r, void *data)
+{
+    (void)data;
+    respond_echo(r);
+}
+
+static const tg_http_route test_routes[] = {
+    {"GET", "/work", 0, NULL, route_work},  {"GET", "/silent", 0, NULL, route_silent},
+    {"POST", "/both", 0, route_echo, NULL}, {"PUT", "/both", 0, route_echo, NULL},
+    {"GET", "/pre/", 1, route_echo, NULL},  {NULL, "/any", 0, route_echo, NULL},
+};
+
 static void handler(tg_http_request *r, void *data)
 {
     fx *f = data;
@@ -117,7 +157,12 @@ static void handler(tg_http_request *r, void *data)
     if (m == M_HOLD && f->nheld < 16)
         f->held[f->nheld++] = r;
     uv_mutex_unlock(&f->mu);
-    if (m == M_ECHO) {
+    if (m == M_ROUTE) {
+        static const tg_http_router router = {
+            test_routes, sizeof(test_routes) / sizeof(test_routes[0]), NULL};
+
+        tg_http_dispatch(r, (void *)&router);
+    } else if (m == M_ECHO) {
         respond_echo(r);
     } else if (m == M_LATER) {
         later *l = malloc(sizeof(*l));
@@ -1095,6 +1140,55 @@ static void test_ipv6_and_bad_addr(void **state)
     fx_end(f);
 }
 
+static void test_routes_table(void **state)
+{
+    fx *f = fx_start(NULL, M_ROUTE);
+    cli *c = cli_open(f);
+    resp r;
+
+    (void)state;
+    cli_send(c, "GET /work HTTP/1.1\r\nHost: x\r\nX-Test: hi there  \r\n\r\n");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.body, "work x-test=hi there len=8 fresh=1");
+    assert_string_equal(resp_header(&r, "x-worker"), "1");
+    resp_free(&r);
+    cli_send(c, "GET /silent HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 500);
+    resp_free(&r);
+    /* A path with other methods: 405, Allow naming them all. */
+    cli_send(c, "GET /both HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(resp_header(&r, "allow"), "POST, PUT");
+    assert_string_equal(r.body, "POST, PUT only\n");
+    resp_free(&r);
+    cli_send(c, "PUT /both HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz");
+    expect_ok(c, "PUT /both body=1");
+    /* A prefix; HEAD on a GET route; any method; no route at all. */
+    cli_send(c, "GET /pre/x/y HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok(c, "GET /pre/x/y body=0");
+    cli_send(c, "HEAD /pre/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    c->head = 1;
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    cli_send(c, "DELETE /any HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok(c, "DELETE /any body=0");
+    cli_send(c, "GET /pre HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "not found\n");
+    resp_free(&r);
+    cli_send(c, "GET /any/more HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    cli_close(c);
+    fx_end(f);
+}
+
 static void test_query_param(void **state)
 {
     const char *q = "a=1&name=J%C3%B6rg+X&flag&e=&pct=100%&k%65y=v&long=0123456789";
@@ -1150,6 +1244,7 @@ int main(void)
         cmocka_unit_test_teardown(test_expect_continue_and_head, teardown),
         cmocka_unit_test_teardown(test_absolute_target, teardown),
         cmocka_unit_test_teardown(test_ipv6_and_bad_addr, teardown),
+        cmocka_unit_test_teardown(test_routes_table, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -242,14 +242,35 @@ static void test_routes(void **state)
     response_free(&r);
 }
 
+/* Exact counts, from this test's own requests alone: deltas over a
+ * snapshot, so the order the tests run in does not matter. */
 static void test_counts(void **state)
 {
+    const enum tg_signal T = TG_SIGNAL_TRACES;
+    const enum tg_transport H = TG_TRANSPORT_HTTP;
+    uint64_t acc = atomic_load(&stats.items_accepted[T][H]);
+    uint64_t ref = atomic_load(&stats.items_refused[T][H]);
+    uint64_t bad = atomic_load(&stats.requests_refused_bad[T][H]);
+    uint64_t logs = atomic_load(&stats.items_accepted[TG_SIGNAL_LOGS][H]);
+    response r;
+
     (void)state;
-    assert_true(atomic_load(&stats.items_accepted[TG_SIGNAL_TRACES][TG_TRANSPORT_HTTP]) >=
-                1);
-    assert_true(
-        atomic_load(&stats.requests_refused_bad[TG_SIGNAL_TRACES][TG_TRANSPORT_HTTP]) >=
-        1);
+    /* one valid span accepted, one with an empty trace id rejected */
+    r = post("/v1/traces", "application/json", NULL, good_json, strlen(good_json));
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    assert_int_equal(atomic_load(&stats.items_accepted[T][H]) - acc, 1);
+    assert_int_equal(atomic_load(&stats.items_refused[T][H]) - ref, 1);
+    assert_int_equal(atomic_load(&stats.requests_refused_bad[T][H]) - bad, 0);
+
+    /* a malformed request: refused as bad, no item counted */
+    r = post("/v1/traces", "application/json", NULL, "{\"resourceSpans\":[}", 19);
+    assert_int_equal(r.status, 400);
+    response_free(&r);
+    assert_int_equal(atomic_load(&stats.items_accepted[T][H]) - acc, 1);
+    assert_int_equal(atomic_load(&stats.items_refused[T][H]) - ref, 1);
+    assert_int_equal(atomic_load(&stats.requests_refused_bad[T][H]) - bad, 1);
+    assert_int_equal(atomic_load(&stats.items_accepted[TG_SIGNAL_LOGS][H]), logs);
 }
 
 int main(void)

@@ -38,6 +38,7 @@ static const char *policy_text =
     "time_bucket: 1d}}}\n"
     "  drop: {actions: {default: drop}}\n"
     "  keep: {actions: {default: pass, t.card: keep-local}}\n"
+    "  keepwhole: {withheld: whole, actions: {default: pass, t.card: keep-local}}\n"
     "  pass: {actions: {default: pass}}\n"
     "  mixed: {actions: {default: pass, t.ssn: drop, t.digits: mask}}\n";
 
@@ -283,21 +284,96 @@ static void test_keep_local_withholds_the_record(void **state)
     char *out;
     const char *json =
         "{\"resourceLogs\":[{\"resource\":{},\"scopeLogs\":[{\"logRecords\":["
-        "{\"body\":{\"stringValue\":\"card 4111111111111111\"}},"
+        "{\"timeUnixNano\":\"1700000000000000000\",\"severityNumber\":17,"
+        "\"severityText\":\"card-desk\",\"traceId\":\"0af7651916cd43dd8448eb211c80319c\","
+        "\"body\":{\"stringValue\":\"card 4111111111111111\"},"
+        "\"attributes\":[{\"key\":\"clerk\",\"value\":{\"stringValue\":\"ann\"}}]},"
         "{\"body\":{\"stringValue\":\"clean\"}}]}]}]}";
+    const char *only =
+        "{\"resourceLogs\":[{\"resource\":{},\"scopeLogs\":[{\"logRecords\":["
+        "{\"body\":{\"stringValue\":\"card 4111111111111111\"}}]}]}]}";
 
     (void)state;
     tg_arena_init(&a, 0, 0);
+    /* By default the record leaves as a skeleton: time, severity number,
+     * trace id and the classes; its values, body and attributes stay. */
     out = tr_view(pol, tr_decode(&a, TG_SIGNAL_LOGS, json), "keep", &st);
     TR_LACKS(out, "4111");
+    TR_LACKS(out, "card-desk");
+    TR_LACKS(out, "ann");
+    TR_CONTAINS(out, "\"clean\"");
+    TR_CONTAINS(out, "\"body\":{\"stringValue\":\"<withheld: t.card>\"}");
+    TR_CONTAINS(out,
+                "{\"key\":\"tollgate.withheld\",\"value\":{\"stringValue\":\"t.card\"}}");
+    TR_CONTAINS(out, "\"timeUnixNano\":\"1700000000000000000\"");
+    TR_CONTAINS(out, "\"severityNumber\":17");
+    TR_CONTAINS(out, "\"traceId\":\"0af7651916cd43dd8448eb211c80319c\"");
+    assert_int_equal(st.withheld, 1);
+    free(out);
+    /* `withheld: whole` asks for the old behaviour: the record goes, and
+     * containers it empties go too. */
+    out = tr_view(pol, tr_decode(&a, TG_SIGNAL_LOGS, json), "keepwhole", &st);
+    TR_LACKS(out, "4111");
+    TR_LACKS(out, "withheld");
     TR_CONTAINS(out, "\"clean\"");
     assert_int_equal(st.withheld, 1);
     free(out);
-    /* all records kept local: the containers go too */
-    json = "{\"resourceLogs\":[{\"resource\":{},\"scopeLogs\":[{\"logRecords\":["
-           "{\"body\":{\"stringValue\":\"card 4111111111111111\"}}]}]}]}";
-    out = tr_view(pol, tr_decode(&a, TG_SIGNAL_LOGS, json), "keep", &st);
+    out = tr_view(pol, tr_decode(&a, TG_SIGNAL_LOGS, only), "keepwhole", &st);
     assert_string_equal(out, "{}");
+    free(out);
+    tg_arena_destroy(&a);
+}
+
+/* A span of a keep-local class leaves as a skeleton: ids, parent, kind,
+ * times and status code, never its name, attributes, events or status
+ * message. A resource of that class makes every span under it one. */
+static void test_keep_local_span_skeleton(void **state)
+{
+    tg_arena a;
+    tg_rules_view_stats st;
+    char *out;
+    const char *json =
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"pay\"}}]},\"scopeSpans\":[{\"spans\":["
+        "{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":"
+        "\"b7ad6b7169203331\","
+        "\"parentSpanId\":\"00f067aa0ba902b7\",\"name\":\"charge 4111111111111111\","
+        "\"kind\":3,\"startTimeUnixNano\":\"1000\",\"endTimeUnixNano\":\"2000\","
+        "\"attributes\":[{\"key\":\"clerk\",\"value\":{\"stringValue\":\"ann\"}}],"
+        "\"events\":[{\"name\":\"retry\",\"timeUnixNano\":\"1500\"}],"
+        "\"status\":{\"code\":2,\"message\":\"declined for ann\"}}]}]}]}";
+    const char *res =
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"card\","
+        "\"value\":{\"stringValue\":\"4111111111111111\"}},{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"pay\"}}]},\"scopeSpans\":[{\"spans\":["
+        "{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":"
+        "\"b7ad6b7169203331\","
+        "\"name\":\"GET /\",\"kind\":2,\"startTimeUnixNano\":\"1000\","
+        "\"endTimeUnixNano\":\"2000\"}]}]}]}";
+
+    (void)state;
+    tg_arena_init(&a, 0, 0);
+    out = tr_view(pol, tr_decode(&a, TG_SIGNAL_TRACES, json), "keep", &st);
+    TR_LACKS(out, "4111");
+    TR_LACKS(out, "ann");
+    TR_LACKS(out, "retry");
+    TR_CONTAINS(out, "\"spanId\":\"b7ad6b7169203331\"");
+    TR_CONTAINS(out, "\"parentSpanId\":\"00f067aa0ba902b7\"");
+    TR_CONTAINS(out, "\"kind\":3");
+    TR_CONTAINS(out, "\"startTimeUnixNano\":\"1000\"");
+    TR_CONTAINS(out, "\"endTimeUnixNano\":\"2000\"");
+    TR_CONTAINS(out, "\"status\":{\"code\":2}");
+    TR_CONTAINS(out, "\"tollgate.withheld\"");
+    TR_CONTAINS(out, "\"stringValue\":\"pay\""); /* the resource was clean */
+    assert_int_equal(st.withheld, 1);
+    free(out);
+
+    out = tr_view(pol, tr_decode(&a, TG_SIGNAL_TRACES, res), "keep", &st);
+    TR_LACKS(out, "4111");
+    TR_LACKS(out, "GET /");
+    TR_CONTAINS(out, "\"spanId\":\"b7ad6b7169203331\"");
+    TR_CONTAINS(out,
+                "{\"key\":\"tollgate.withheld\",\"value\":{\"stringValue\":\"t.card\"}}");
     free(out);
     tg_arena_destroy(&a);
 }
@@ -390,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_generalise),
         cmocka_unit_test(test_drop_removes_fields_and_text),
         cmocka_unit_test(test_keep_local_withholds_the_record),
+        cmocka_unit_test(test_keep_local_span_skeleton),
         cmocka_unit_test(test_overlaps_take_the_strictest),
         cmocka_unit_test(test_pass_leaves_unchanged),
         cmocka_unit_test(test_counts_per_class_action_destination),
