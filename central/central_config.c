@@ -1,148 +1,179 @@
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tg_central.h"
+#include "tg_cfgtab.h"
 #include "tg_err.h"
 #include "tg_yaml.h"
+
+#define F(m) TG_CFG_FIELD(tg_central_config, m)
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+static const struct tg_cfg_key central_keys[] = {
+    {.path = "listen",
+     .type = TG_CFG_STRING,
+     .def = "127.0.0.1:9480",
+     F(listen),
+     .flag = "listen",
+     .metavar = "ADDR",
+     .help = "Sites and the API (HOST:PORT)."},
+    {.path = "data_dir",
+     .type = TG_CFG_STRING,
+     .def = "./data",
+     F(data_dir),
+     .flag = "data",
+     .metavar = "DIR",
+     .help = "The store is `data_dir/central`."},
+    {.path = "sites",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(sites_file),
+     .flag = "sites",
+     .metavar = "FILE",
+     .help = "The sites registry (below)."},
+    {.path = "log.level",
+     .type = TG_CFG_ENUM,
+     .def = "info",
+     F(log_level),
+     .choices = log_levels,
+     .invalid = "log.level is debug, info, warn or error",
+     .help = "Least severe level of the centre's own logs."},
+    {.path = "tls.cert_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(tls_cert_file),
+     .help = "Serve HTTPS with this certificate (with tls.key_file)."},
+    {.path = "tls.key_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(tls_key_file),
+     .help = "Private key of tls.cert_file."},
+    {.path = "tls.client_ca_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(tls_client_ca_file),
+     .help = "Verify client certificates against it."},
+    {.path = "tls.require_client_cert",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     F(tls_require_client_cert),
+     .help = "Refuse clients without one (mutual TLS; needs tls.client_ca_file)."},
+    {.path = "retention.max_age",
+     .type = TG_CFG_DURATION,
+     .def = "30d",
+     F(max_age_sec),
+     .unit_ms = 1000,
+     .truncate = 1,
+     .max = UINT64_MAX,
+     .help = "Batches by time received; aggregates by their window (whole seconds)."},
+    {.path = "retention.max_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "10GiB",
+     F(max_bytes),
+     .max = UINT64_MAX,
+     .help = "Batches, oldest first across sites."},
+    {.path = "limits.max_body_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "64MiB",
+     F(max_body_bytes),
+     .max = UINT64_MAX,
+     .help = "Largest upload accepted (at least 4KiB)."},
+    {.path = "limits.max_connections",
+     .type = TG_CFG_UINT,
+     .def = "256",
+     F(max_connections),
+     .max = UINT64_MAX,
+     .help = "Concurrent connections (at least 1)."},
+    {.path = "status.cert_warn",
+     .type = TG_CFG_DURATION,
+     .def = "14d",
+     F(cert_warn_sec),
+     .unit_ms = 1000,
+     .truncate = 1,
+     .max = UINT64_MAX,
+     .help = "Warn when a link certificate expires sooner."},
+    {.path = "status.skew_warn",
+     .type = TG_CFG_DURATION,
+     .def = "1s",
+     F(skew_warn_ms),
+     .unit_ms = 1,
+     .max = UINT64_MAX,
+     .help = "Warn when a site's clock is further off."},
+    {.path = "status.lag_warn",
+     .type = TG_CFG_DURATION,
+     .def = "60s",
+     F(lag_warn_sec),
+     .unit_ms = 1000,
+     .truncate = 1,
+     .max = UINT64_MAX,
+     .help = "Warn when a site's oldest waiting batch is older."},
+    {.path = "store.sync",
+     .type = TG_CFG_BOOL,
+     .def = "true",
+     F(no_sync),
+     .invert = 1,
+     .help = "`false` only for tests and benchmarks."},
+};
+
+static const tg_cfgtab central_table = {central_keys,
+                                        sizeof(central_keys) / sizeof(central_keys[0])};
 
 void tg_central_config_defaults(tg_central_config *c)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9480");
-    snprintf(c->data_dir, sizeof(c->data_dir), "./data");
-    snprintf(c->log_level, sizeof(c->log_level), "info");
-    c->max_age_sec = 30ull * 86400;
-    c->max_bytes = 10ull << 30;
-    c->max_body_bytes = 64ull << 20;
-    c->max_connections = 256;
-    c->cert_warn_sec = 14ull * 86400;
-    c->skew_warn_ms = 1000;
-    c->lag_warn_sec = 60;
+    tg_cfgtab_defaults(&central_table, c);
 }
 
-#define CHECK(e)                                                                         \
-    do {                                                                                 \
-        int rc_ = (e);                                                                   \
-        if (rc_)                                                                         \
-            goto fail;                                                                   \
-    } while (0)
+void tg_central_config_write_reference(FILE *f)
+{
+    tg_cfgtab_write_reference(&central_table, f);
+}
+
+/* What one key cannot check alone, at the section that holds the keys. */
+static int check_together(const tg_ynode *root, const tg_central_config *c,
+                          const char *path, char *err, size_t errlen)
+{
+    const tg_ynode *n;
+
+    if ((n = tg_yaml_get(root, "tls"))) {
+        if (!c->tls_cert_file[0] != !c->tls_key_file[0])
+            return tg_yaml_error(err, errlen, path, n,
+                                 "tls.cert_file and tls.key_file go together");
+        if ((c->tls_client_ca_file[0] || c->tls_require_client_cert) &&
+            !c->tls_cert_file[0])
+            return tg_yaml_error(
+                err, errlen, path, n,
+                "client certificates need tls.cert_file and tls.key_file");
+        if (c->tls_require_client_cert && !c->tls_client_ca_file[0])
+            return tg_yaml_error(err, errlen, path, n,
+                                 "tls.require_client_cert needs tls.client_ca_file");
+    }
+    if ((n = tg_yaml_get(root, "limits")) &&
+        (c->max_connections == 0 || c->max_body_bytes < 4096))
+        return tg_yaml_error(err, errlen, path, n,
+                             "limits need at least one connection and 4KiB of body");
+    return 0;
+}
 
 int tg_central_config_load(const char *path, tg_central_config *out, char *err,
                            size_t errlen)
 {
-    static const char *const top[] = {"listen",    "data_dir", "sites",  "log",   "tls",
-                                      "retention", "limits",   "status", "store", NULL};
-    static const char *const logk[] = {"level", NULL};
-    static const char *const tlsk[] = {"cert_file", "key_file", "client_ca_file",
-                                       "require_client_cert", NULL};
-    static const char *const retk[] = {"max_age", "max_bytes", NULL};
-    static const char *const limk[] = {"max_body_bytes", "max_connections", NULL};
-    static const char *const stk[] = {"cert_warn", "skew_warn", "lag_warn", NULL};
-    static const char *const storek[] = {"sync", NULL};
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
-    const tg_ynode *n, *x;
     tg_central_config c = *out;
-    uint64_t ms;
-    int sync = 1;
+    int rc;
 
     if (!root)
         return TG_ECONFIG;
-    CHECK(tg_yaml_check_keys(path, root, top, err, errlen));
-    if ((n = tg_yaml_get(root, "listen")))
-        CHECK(tg_yaml_str(path, n, c.listen, sizeof(c.listen), err, errlen));
-    if ((n = tg_yaml_get(root, "data_dir")))
-        CHECK(tg_yaml_str(path, n, c.data_dir, sizeof(c.data_dir), err, errlen));
-    if ((n = tg_yaml_get(root, "sites")))
-        CHECK(tg_yaml_str(path, n, c.sites_file, sizeof(c.sites_file), err, errlen));
-    if ((n = tg_yaml_get(root, "log"))) {
-        CHECK(tg_yaml_check_keys(path, n, logk, err, errlen));
-        if ((x = tg_yaml_get(n, "level"))) {
-            CHECK(tg_yaml_str(path, x, c.log_level, sizeof(c.log_level), err, errlen));
-            if (strcmp(c.log_level, "debug") && strcmp(c.log_level, "info") &&
-                strcmp(c.log_level, "warn") && strcmp(c.log_level, "error")) {
-                tg_yaml_error(err, errlen, path, x,
-                              "log.level is debug, info, warn or error");
-                goto fail;
-            }
-        }
-    }
-    if ((n = tg_yaml_get(root, "tls"))) {
-        CHECK(tg_yaml_check_keys(path, n, tlsk, err, errlen));
-        if ((x = tg_yaml_get(n, "cert_file")))
-            CHECK(tg_yaml_str(path, x, c.tls_cert_file, sizeof(c.tls_cert_file), err,
-                              errlen));
-        if ((x = tg_yaml_get(n, "key_file")))
-            CHECK(tg_yaml_str(path, x, c.tls_key_file, sizeof(c.tls_key_file), err,
-                              errlen));
-        if ((x = tg_yaml_get(n, "client_ca_file")))
-            CHECK(tg_yaml_str(path, x, c.tls_client_ca_file, sizeof(c.tls_client_ca_file),
-                              err, errlen));
-        if ((x = tg_yaml_get(n, "require_client_cert")))
-            CHECK(tg_yaml_bool(path, x, &c.tls_require_client_cert, err, errlen));
-        if (!c.tls_cert_file[0] != !c.tls_key_file[0]) {
-            tg_yaml_error(err, errlen, path, n,
-                          "tls.cert_file and tls.key_file go together");
-            goto fail;
-        }
-        if ((c.tls_client_ca_file[0] || c.tls_require_client_cert) &&
-            !c.tls_cert_file[0]) {
-            tg_yaml_error(err, errlen, path, n,
-                          "client certificates need tls.cert_file and tls.key_file");
-            goto fail;
-        }
-        if (c.tls_require_client_cert && !c.tls_client_ca_file[0]) {
-            tg_yaml_error(err, errlen, path, n,
-                          "tls.require_client_cert needs tls.client_ca_file");
-            goto fail;
-        }
-    }
-    if ((n = tg_yaml_get(root, "retention"))) {
-        CHECK(tg_yaml_check_keys(path, n, retk, err, errlen));
-        if ((x = tg_yaml_get(n, "max_age"))) {
-            CHECK(tg_yaml_duration_ms(path, x, &ms, err, errlen));
-            c.max_age_sec = ms / 1000;
-        }
-        if ((x = tg_yaml_get(n, "max_bytes")))
-            CHECK(tg_yaml_size(path, x, &c.max_bytes, err, errlen));
-    }
-    if ((n = tg_yaml_get(root, "limits"))) {
-        CHECK(tg_yaml_check_keys(path, n, limk, err, errlen));
-        if ((x = tg_yaml_get(n, "max_body_bytes")))
-            CHECK(tg_yaml_size(path, x, &c.max_body_bytes, err, errlen));
-        if ((x = tg_yaml_get(n, "max_connections")))
-            CHECK(tg_yaml_u64(path, x, &c.max_connections, err, errlen));
-        if (c.max_connections == 0 || c.max_body_bytes < 4096) {
-            tg_yaml_error(err, errlen, path, n,
-                          "limits need at least one connection and 4KiB of body");
-            goto fail;
-        }
-    }
-    if ((n = tg_yaml_get(root, "status"))) {
-        CHECK(tg_yaml_check_keys(path, n, stk, err, errlen));
-        if ((x = tg_yaml_get(n, "cert_warn"))) {
-            CHECK(tg_yaml_duration_ms(path, x, &ms, err, errlen));
-            c.cert_warn_sec = ms / 1000;
-        }
-        if ((x = tg_yaml_get(n, "skew_warn")))
-            CHECK(tg_yaml_duration_ms(path, x, &c.skew_warn_ms, err, errlen));
-        if ((x = tg_yaml_get(n, "lag_warn"))) {
-            CHECK(tg_yaml_duration_ms(path, x, &ms, err, errlen));
-            c.lag_warn_sec = ms / 1000;
-        }
-    }
-    if ((n = tg_yaml_get(root, "store"))) {
-        CHECK(tg_yaml_check_keys(path, n, storek, err, errlen));
-        if ((x = tg_yaml_get(n, "sync"))) {
-            CHECK(tg_yaml_bool(path, x, &sync, err, errlen));
-            c.no_sync = !sync;
-        }
-    }
+    rc = tg_cfgtab_load(&central_table, &c, root, path, NULL, NULL, err, errlen);
+    if (rc == 0)
+        rc = check_together(root, &c, path, err, errlen);
     tg_yaml_free(root);
-    *out = c;
-    return 0;
-fail:
-    tg_yaml_free(root);
-    return TG_ECONFIG;
+    if (rc == 0)
+        *out = c;
+    return rc;
 }
 
 static void usage(FILE *f)
@@ -160,7 +191,9 @@ static void usage(FILE *f)
         "  --config FILE   YAML configuration (docs/central.md lists every key)\n"
         "  --data DIR      data directory (default ./data)\n"
         "  --listen ADDR   HOST:PORT for sites and the API (default 127.0.0.1:9480)\n"
-        "  --sites FILE    the sites registry: sites: [{name, token_file, api}, ...]\n");
+        "  --sites FILE    the sites registry: sites: [{name, token_file, api}, ...]\n"
+        "  --print-config-reference\n"
+        "                  print every configuration key as a Markdown table\n");
 }
 
 int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, char *err,
@@ -173,6 +206,10 @@ int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, cha
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--print-config-reference") == 0) {
+            tg_central_config_write_reference(stdout);
             return 1;
         }
         if (strcmp(argv[i], "--config") == 0) {

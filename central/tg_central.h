@@ -31,10 +31,14 @@ typedef struct tg_central_config {
 } tg_central_config;
 
 void tg_central_config_defaults(tg_central_config *c);
+/* The table of keys as Markdown (docs/central.md holds it verbatim;
+ * `tollgate central --print-config-reference` prints it). */
+void tg_central_config_write_reference(FILE *f);
 int tg_central_config_load(const char *path, tg_central_config *c, char *err,
                            size_t errlen);
 /* Defaults, --config, then flags (--data --listen --sites). Returns 0, 1
- * after --help, or TG_ECONFIG / TG_EINVAL with err. */
+ * after --help or --print-config-reference, or TG_ECONFIG / TG_EINVAL
+ * with err. */
 int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, char *err,
                                 size_t errlen);
 

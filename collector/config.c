@@ -2,14 +2,12 @@
  * the YAML loader, the command-line flags, --help and the Markdown
  * reference, so a key is declared exactly once.
  *
- * The loader uses libyaml's document API: the file is small (capped at
- * TG_CONFIG_MAX_FILE) and walking a tree makes duplicate keys and type
- * mismatches easy to report at the right line and column. The walk only
- * descends into mappings the table knows, so its depth is bounded by the
- * deepest key path whatever the input. */
+ * The loader walks common/tg_yaml's tree (positions on every node,
+ * duplicate keys and aliases already refused): the file is small (capped
+ * at TG_CONFIG_MAX_FILE), and the walk only descends into mappings the
+ * table knows. */
 #include "tg_config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -18,47 +16,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <yaml.h>
 
 #include "config_internal.h"
 #include "tg_err.h"
+#include "tg_fwd_config.h"
+#include "tg_cfgtab.h"
+#include "tg_yaml.h"
 
 /* A configuration file larger than this is a mistake, not a config. */
 #define TG_CONFIG_MAX_FILE (1u << 20)
 
-enum tg_config_type {
-    TG_CFG_STRING,
-    TG_CFG_ADDRESS,     /* string, validated as HOST:PORT */
-    TG_CFG_SIZE,        /* uint64_t bytes */
-    TG_CFG_DURATION,    /* uint64_t, in units of `unit_ms` */
-    TG_CFG_UINT,        /* uint32_t, uint64_t or int (by `size`), bounded */
-    TG_CFG_BOOL,        /* int 0 / 1 */
-    TG_CFG_ENUM,        /* string, one of `choices` */
-    TG_CFG_STRING_LIST, /* char[N][M] plus a size_t count at `count_offset` */
-};
-
-typedef int (*tg_config_check_fn)(const char *value, char *why, size_t whylen);
-
-struct tg_config_key {
-    const char *path;
-    enum tg_config_type type;
-    const char *def; /* default, written as it would be in the file */
-    size_t offset;
-    size_t size; /* sizeof the member (a string's capacity) */
-    size_t count_offset;
-    uint64_t min, max; /* bounds for size, duration (ms) and uint */
-    uint64_t unit_ms;  /* duration members: 1 stores ms, 1000 seconds */
-    const char *const *choices;
-    tg_config_check_fn check;
-    const char *flag;    /* long option of `tollgate collector`, or NULL */
-    const char *metavar; /* the flag's argument in --help */
-    const char *help;
-};
-
-#define FIELD(m)                                                                         \
-    .offset = offsetof(tg_collector_config, m),                                          \
-    .size = sizeof(((tg_collector_config *)0)->m)
+#define FIELD(m) TG_CFG_FIELD(tg_collector_config, m)
 
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
@@ -70,7 +38,7 @@ static int check_url(const char *v, char *why, size_t whylen);
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
-static const struct tg_config_key config_keys[] = {
+static const struct tg_cfg_key config_keys[] = {
     {.path = "site",
      .type = TG_CFG_STRING,
      .def = "local",
@@ -264,6 +232,7 @@ static const struct tg_config_key config_keys[] = {
      .def = "",
      FIELD(rules_files),
      .count_offset = offsetof(tg_collector_config, n_rules_files),
+     .item_size = sizeof(((tg_collector_config *)0)->rules_files[0]),
      .flag = "rules",
      .metavar = "FILE",
      .help = "Residency rules files; empty means the default policy. "
@@ -287,50 +256,11 @@ static const struct tg_config_key config_keys[] = {
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
+static const tg_cfgtab table = {config_keys, N_KEYS};
+
 size_t tg_config_key_count(void)
 {
     return N_KEYS;
-}
-
-/* ---- value parsing ------------------------------------------------------ */
-
-static int parse_bool(const char *s, int *out)
-{
-    static const char *const yes[] = {"true", "yes", "on"};
-    static const char *const no[] = {"false", "no", "off"};
-
-    for (size_t i = 0; i < 3; i++) {
-        if (strcasecmp(s, yes[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcasecmp(s, no[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    return TG_EINVAL;
-}
-
-/* Text from the file shown in a message: at most 64 bytes, control
- * characters escaped, so a hostile file cannot garble the terminal. */
-static void printable(char *out, size_t outlen, const unsigned char *s, size_t len)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len && o + 5 < outlen; i++) {
-        if (i == 64) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (s[i] < 0x20 || s[i] == 0x7f) {
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", s[i]);
-        } else {
-            out[o++] = (char)s[i];
-        }
-    }
-    out[o < outlen ? o : outlen - 1] = '\0';
 }
 
 /* ---- validators --------------------------------------------------------- */
@@ -384,714 +314,51 @@ static int check_url(const char *v, char *why, size_t whylen)
     return 0;
 }
 
-static bool valid_hostname(const char *h, size_t len)
-{
-    size_t label = 0;
-
-    if (len == 0 || len > 253)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = h[i];
-        if (c == '.') {
-            if (label == 0 || h[i - 1] == '-')
-                return false;
-            label = 0;
-            continue;
-        }
-        if (!isalnum((unsigned char)c) && c != '-')
-            return false;
-        if (c == '-' && label == 0)
-            return false;
-        if (++label > 63)
-            return false;
-    }
-    return label > 0 && h[len - 1] != '-';
-}
-
 int tg_config_check_address(const char *addr, char *why, size_t whylen)
 {
-    const char *port, *host = addr;
-    size_t hostlen;
-    char buf[INET6_ADDRSTRLEN + 1];
-    unsigned char bin[16];
-    unsigned long p = 0;
-
-    if (!*addr)
-        return why_fail(why, whylen, "is empty; expected HOST:PORT");
-    if (addr[0] == '[') {
-        const char *rb = strchr(addr, ']');
-        if (!rb)
-            return why_fail(why, whylen, "has no closing ']'; expected [IPv6]:PORT");
-        host = addr + 1;
-        hostlen = (size_t)(rb - host);
-        if (hostlen == 0 || hostlen >= sizeof(buf))
-            return why_fail(why, whylen, "has an invalid IPv6 address in brackets");
-        memcpy(buf, host, hostlen);
-        buf[hostlen] = '\0';
-        if (inet_pton(AF_INET6, buf, bin) != 1)
-            return why_fail(why, whylen, "has an invalid IPv6 address in brackets");
-        if (rb[1] != ':')
-            return why_fail(why, whylen, "has no :PORT after the IPv6 address");
-        port = rb + 2;
-    } else {
-        const char *colon = strrchr(addr, ':');
-        if (!colon)
-            return why_fail(why, whylen, "has no port; expected HOST:PORT");
-        hostlen = (size_t)(colon - addr);
-        if (memchr(addr, ':', hostlen))
-            return why_fail(why, whylen,
-                            "looks like an IPv6 address: write it in brackets, "
-                            "e.g. [::1]:4317");
-        if (hostlen == 0)
-            return why_fail(why, whylen,
-                            "has no host (0.0.0.0:PORT listens on every interface)");
-        if (strspn(addr, "0123456789.") >= hostlen) {
-            if (hostlen >= sizeof(buf))
-                return why_fail(why, whylen, "has an invalid IPv4 address");
-            memcpy(buf, addr, hostlen);
-            buf[hostlen] = '\0';
-            if (inet_pton(AF_INET, buf, bin) != 1)
-                return why_fail(why, whylen, "has an invalid IPv4 address");
-        } else if (!valid_hostname(addr, hostlen)) {
-            return why_fail(why, whylen, "has an invalid host name");
-        }
-        port = colon + 1;
-    }
-    if (!*port)
-        return why_fail(why, whylen, "has no port; expected HOST:PORT");
-    if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
-        return why_fail(why, whylen, "has an invalid port (expected 0-65535)");
-    for (const char *c = port; *c; c++)
-        p = p * 10 + (unsigned long)(*c - '0');
-    if (p > 65535)
-        return why_fail(why, whylen, "has an invalid port (expected 0-65535)");
-    return 0;
-}
-
-/* ---- setting values ------------------------------------------------------ */
-
-static void *member(tg_collector_config *cfg, const struct tg_config_key *k)
-{
-    return (char *)cfg + k->offset;
-}
-
-static const char *type_name(const struct tg_config_key *k)
-{
-    switch (k->type) {
-    case TG_CFG_STRING:
-        return "string";
-    case TG_CFG_ADDRESS:
-        return "address";
-    case TG_CFG_SIZE:
-        return "size";
-    case TG_CFG_DURATION:
-        return "duration";
-    case TG_CFG_UINT:
-        return "integer";
-    case TG_CFG_BOOL:
-        return "bool";
-    case TG_CFG_ENUM:
-        return "enum";
-    case TG_CFG_STRING_LIST:
-        return "list of strings";
-    }
-    return "?";
-}
-
-/* What a key expects, for messages: "expected <phrase>". */
-static void expect_phrase(const struct tg_config_key *k, char *out, size_t outlen)
-{
-    size_t n;
-
-    switch (k->type) {
-    case TG_CFG_STRING:
-        snprintf(out, outlen, "a string");
-        return;
-    case TG_CFG_ADDRESS:
-        snprintf(out, outlen, "an address HOST:PORT");
-        return;
-    case TG_CFG_SIZE:
-        snprintf(out, outlen, "a size such as 64MiB");
-        return;
-    case TG_CFG_DURATION:
-        snprintf(out, outlen, "a duration such as 30s");
-        return;
-    case TG_CFG_UINT:
-        snprintf(out, outlen, "a whole number");
-        return;
-    case TG_CFG_BOOL:
-        snprintf(out, outlen, "true or false");
-        return;
-    case TG_CFG_ENUM:
-        n = (size_t)snprintf(out, outlen, "one of");
-        for (const char *const *c = k->choices; *c && n < outlen; c++)
-            n += (size_t)snprintf(out + n, outlen - n, "%s %s",
-                                  c == k->choices ? "" : ",", *c);
-        return;
-    case TG_CFG_STRING_LIST:
-        snprintf(out, outlen, "a list of file names");
-        return;
-    }
-    snprintf(out, outlen, "a value");
-}
-
-static int set_string(tg_collector_config *cfg, const struct tg_config_key *k, char *dst,
-                      const char *v, char *why, size_t whylen)
-{
-    size_t len = strlen(v);
-    char reason[160], shown[300];
-
-    (void)cfg;
-    printable(shown, sizeof(shown), (const unsigned char *)v, len);
-    if (len >= k->size)
-        return why_fail(why, whylen, "is too long (at most %zu bytes)", k->size - 1);
-    if (k->type == TG_CFG_ADDRESS &&
-        tg_config_check_address(v, reason, sizeof(reason)) != 0)
-        return why_fail(why, whylen, "address \"%s\" %s", shown, reason);
-    if (k->check && k->check(v, reason, sizeof(reason)) != 0)
-        return why_fail(why, whylen, "\"%s\" %s", shown, reason);
-    memcpy(dst, v, len + 1);
-    return 0;
-}
-
-static void store_uint(tg_collector_config *cfg, const struct tg_config_key *k,
-                       uint64_t v)
-{
-    void *m = member(cfg, k);
-
-    /* The table's bounds guarantee v fits the member; the 4-byte members
-     * whose bound fits an int are the int ones (store.zstd_level). */
-    if (k->size == sizeof(uint64_t)) {
-        uint64_t x = v;
-        memcpy(m, &x, sizeof(x));
-    } else if (k->size == sizeof(uint32_t) && k->max <= INT_MAX) {
-        int x = (int)v;
-        memcpy(m, &x, sizeof(x));
-    } else {
-        uint32_t x = (uint32_t)v;
-        memcpy(m, &x, sizeof(x));
-    }
-}
-
-static int check_bounds(const struct tg_config_key *k, uint64_t v, const char *text,
-                        char *why, size_t whylen)
-{
-    if (v < k->min)
-        return why_fail(why, whylen, "\"%s\" is below the minimum (%llu%s)", text,
-                        (unsigned long long)k->min,
-                        k->type == TG_CFG_SIZE       ? " bytes"
-                        : k->type == TG_CFG_DURATION ? " ms"
-                                                     : "");
-    if (v > k->max)
-        return why_fail(why, whylen, "\"%s\" is above the maximum (%llu)", text,
-                        (unsigned long long)k->max);
-    return 0;
-}
-
-/* Sets scalar key k from its text form; the list key appends one item. */
-static int set_value(tg_collector_config *cfg, const struct tg_config_key *k,
-                     const char *v, char *why, size_t whylen)
-{
-    uint64_t u;
-    const char *reason;
-    char shown[300];
-
-    printable(shown, sizeof(shown), (const unsigned char *)v, strlen(v));
-    switch (k->type) {
-    case TG_CFG_STRING:
-    case TG_CFG_ADDRESS:
-        return set_string(cfg, k, member(cfg, k), v, why, whylen);
-    case TG_CFG_ENUM:
-        for (const char *const *c = k->choices; *c; c++) {
-            if (strcmp(*c, v) == 0)
-                return set_string(cfg, k, member(cfg, k), v, why, whylen);
-        }
-        {
-            char list[128] = "";
-            size_t n = 0;
-            for (const char *const *c = k->choices; *c && n < sizeof(list); c++)
-                n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
-                                      c == k->choices ? "" : ", ", *c);
-            return why_fail(why, whylen, "invalid value \"%s\" (expected one of %s)",
-                            shown, list);
-        }
-    case TG_CFG_SIZE:
-        if (tg_parse_size_why(v, &u, &reason) != 0) {
-            if (strcmp(reason, "too large") == 0)
-                return why_fail(why, whylen, "size \"%s\" is too large", shown);
-            return why_fail(why, whylen,
-                            "invalid size \"%s\" (expected a whole number with an "
-                            "optional unit: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
-                            shown);
-        }
-        if (check_bounds(k, u, shown, why, whylen) != 0)
-            return TG_EINVAL;
-        store_uint(cfg, k, u);
-        return 0;
-    case TG_CFG_DURATION:
-        if (tg_parse_duration_why(v, &u, &reason) != 0) {
-            if (strcmp(reason, "too large") == 0)
-                return why_fail(why, whylen, "duration \"%s\" is too large", shown);
-            return why_fail(why, whylen,
-                            "invalid duration \"%s\" (expected whole numbers with "
-                            "units ms, s, m, h, d, e.g. 30s or 1h30m)",
-                            shown);
-        }
-        if (check_bounds(k, u, shown, why, whylen) != 0)
-            return TG_EINVAL;
-        if (u % k->unit_ms != 0)
-            return why_fail(why, whylen,
-                            "duration \"%s\" is not a whole number of seconds", shown);
-        store_uint(cfg, k, u / k->unit_ms);
-        return 0;
-    case TG_CFG_UINT: {
-        const char *s = v;
-        bool overflow = false;
-        if (tg_parse_u64_digits(&s, &u, &overflow) != 0 || *s)
-            return why_fail(why, whylen,
-                            "invalid number \"%s\" (expected a non-negative integer)",
-                            shown);
-        if (overflow)
-            return why_fail(why, whylen, "number \"%s\" is too large", shown);
-        if (check_bounds(k, u, shown, why, whylen) != 0)
-            return TG_EINVAL;
-        store_uint(cfg, k, u);
-        return 0;
-    }
-    case TG_CFG_BOOL: {
-        int b;
-        if (parse_bool(v, &b) != 0)
-            return why_fail(why, whylen,
-                            "invalid boolean \"%s\" (expected true or false)", shown);
-        memcpy(member(cfg, k), &b, sizeof(b));
-        return 0;
-    }
-    case TG_CFG_STRING_LIST: {
-        size_t *count = (size_t *)((char *)cfg + k->count_offset);
-        char(*items)[sizeof(cfg->rules_files[0])] = member(cfg, k);
-        size_t cap = k->size / sizeof(cfg->rules_files[0]);
-        size_t len = strlen(v);
-        if (*count >= cap)
-            return why_fail(why, whylen, "too many entries (at most %zu)", cap);
-        if (len == 0)
-            return why_fail(why, whylen, "entries must not be empty");
-        if (len >= sizeof(items[0]))
-            return why_fail(why, whylen, "entry is too long (at most %zu bytes)",
-                            sizeof(items[0]) - 1);
-        memcpy(items[*count], v, len + 1);
-        (*count)++;
-        return 0;
-    }
-    }
-    return TG_EINVAL;
-}
-
-static void clear_list(tg_collector_config *cfg, const struct tg_config_key *k)
-{
-    size_t *count = (size_t *)((char *)cfg + k->count_offset);
-    memset(member(cfg, k), 0, k->size);
-    *count = 0;
+    return tg_cfgtab_check_address(addr, why, whylen);
 }
 
 void tg_config_defaults(tg_collector_config *cfg)
 {
-    char why[256];
-
     memset(cfg, 0, sizeof(*cfg));
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const struct tg_config_key *k = &config_keys[i];
-        if (k->type == TG_CFG_STRING_LIST)
-            continue; /* every list defaults to empty */
-        /* The table's defaults are covered by tests; a failure here would
-         * be a typo in the table, and leaves the member zeroed. */
-        (void)set_value(cfg, k, k->def, why, sizeof(why));
-    }
+    tg_cfgtab_defaults(&table, cfg);
 }
 
 /* ---- the YAML loader ----------------------------------------------------- */
-
-struct loader {
-    const char *name;
-    const char *buf;
-    size_t len;
-    yaml_document_t *doc;
-    tg_collector_config *cfg;
-    size_t n_set;
-    char *err;
-    size_t errlen;
-};
-
-static int fail_at(struct loader *l, size_t line0, size_t col0, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail_at(struct loader *l, size_t line0, size_t col0, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (!l->err || !l->errlen)
-        return TG_ECONFIG;
-    n = snprintf(l->err, l->errlen, "%s:%zu:%zu: ", l->name, line0 + 1, col0 + 1);
-    if (n >= 0 && (size_t)n < l->errlen) {
-        va_start(ap, fmt);
-        vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return TG_ECONFIG;
-}
-
-static const char *node_kind(const yaml_node_t *n)
-{
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        return "a scalar";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    default:
-        return "nothing";
-    }
-}
-
-static bool is_null_scalar(const yaml_node_t *n)
-{
-    const char *v = (const char *)n->data.scalar.value;
-    size_t len = n->data.scalar.length;
-
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    return len == 0 || (len == 1 && v[0] == '~') ||
-           (len == 4 && (memcmp(v, "null", 4) == 0 || memcmp(v, "Null", 4) == 0 ||
-                         memcmp(v, "NULL", 4) == 0));
-}
-
-static const struct tg_config_key *find_key(const char *path, size_t len)
-{
-    for (size_t i = 0; i < N_KEYS; i++) {
-        if (strlen(config_keys[i].path) == len &&
-            memcmp(config_keys[i].path, path, len) == 0)
-            return &config_keys[i];
-    }
-    return NULL;
-}
-
-static bool is_section(const char *path, size_t len)
-{
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const char *p = config_keys[i].path;
-        if (strlen(p) > len && memcmp(p, path, len) == 0 && p[len] == '.')
-            return true;
-    }
-    return false;
-}
-
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-    size_t row[129];
-
-    /* Callers cap both lengths at 128. */
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* The known key or section closest to `path`, for "did you mean"; false
- * when nothing is close enough for the hint to help. */
-static bool closest_key(const char *path, size_t len, char *out, size_t outlen)
-{
-    size_t best = SIZE_MAX;
-    const char *leaf = memrchr(path, '.', len);
-    size_t leaflen = leaf ? len - (size_t)(leaf + 1 - path) : len;
-
-    out[0] = '\0';
-    if (len > 128)
-        len = 128;
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const char *p = config_keys[i].path;
-        /* Every prefix ending before a '.' is a section name. */
-        for (size_t end = 1; end <= strlen(p); end++) {
-            if (p[end] != '.' && p[end] != '\0')
-                continue;
-            size_t d = edit_distance(path, len, p, end);
-            if (d < best) {
-                best = d;
-                snprintf(out, outlen, "%.*s", (int)end, p);
-            }
-        }
-    }
-    /* Typos and transpositions in the last component, not different words. */
-    return best <= 1 || best <= leaflen / 3 + 1;
-}
-
-/* The names directly under section `prefix` ("" is the top level). */
-static void known_keys(const char *prefix, char *out, size_t outlen)
-{
-    size_t plen = strlen(prefix), n = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const char *p = config_keys[i].path, *name, *dot;
-        size_t nlen;
-        bool dup = false;
-
-        if (plen && (strncmp(p, prefix, plen) != 0 || p[plen] != '.'))
-            continue;
-        name = plen ? p + plen + 1 : p;
-        dot = strchr(name, '.');
-        nlen = dot ? (size_t)(dot - name) : strlen(name);
-        for (size_t j = 0; j < i && !dup; j++) {
-            const char *q = config_keys[j].path;
-            dup = strncmp(q, p, (size_t)(name - p) + nlen) == 0 &&
-                  (q[(name - p) + (ptrdiff_t)nlen] == '.' ||
-                   q[(name - p) + (ptrdiff_t)nlen] == '\0');
-        }
-        if (dup || n >= outlen)
-            continue;
-        n += (size_t)snprintf(out + n, outlen - n, "%s%.*s", n ? ", " : "", (int)nlen,
-                              name);
-    }
-}
-
-static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix);
-
-static int load_value(struct loader *l, const struct tg_config_key *k, yaml_node_t *v)
-{
-    char why[1024 + 300], expected[128];
-    yaml_mark_t m = v->start_mark;
-
-    expect_phrase(k, expected, sizeof(expected));
-
-    if (k->type == TG_CFG_STRING_LIST) {
-        clear_list(l->cfg, k);
-        if (is_null_scalar(v)) {
-            l->n_set++;
-            return 0;
-        }
-        if (v->type != YAML_SEQUENCE_NODE)
-            return fail_at(l, m.line, m.column, "%s: expected %s, found %s", k->path,
-                           expected, node_kind(v));
-        for (yaml_node_item_t *it = v->data.sequence.items.start;
-             it < v->data.sequence.items.top; it++) {
-            yaml_node_t *item = yaml_document_get_node(l->doc, *it);
-            if (!item)
-                continue;
-            if (item->type != YAML_SCALAR_NODE)
-                return fail_at(l, item->start_mark.line, item->start_mark.column,
-                               "%s: expected a file name, found %s", k->path,
-                               node_kind(item));
-            if (strlen((const char *)item->data.scalar.value) != item->data.scalar.length)
-                return fail_at(l, item->start_mark.line, item->start_mark.column,
-                               "%s: value contains a NUL byte", k->path);
-            if (set_value(l->cfg, k, (const char *)item->data.scalar.value, why,
-                          sizeof(why)) != 0)
-                return fail_at(l, item->start_mark.line, item->start_mark.column,
-                               "%s: %s", k->path, why);
-        }
-        l->n_set++;
-        return 0;
-    }
-    if (v->type != YAML_SCALAR_NODE)
-        return fail_at(l, m.line, m.column, "%s: expected %s, found %s", k->path,
-                       expected, node_kind(v));
-    if (is_null_scalar(v) && k->type != TG_CFG_STRING)
-        return fail_at(l, m.line, m.column, "%s: missing value (expected %s)", k->path,
-                       expected);
-    if (strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
-        return fail_at(l, m.line, m.column, "%s: value contains a NUL byte", k->path);
-    if (set_value(l->cfg, k, is_null_scalar(v) ? "" : (const char *)v->data.scalar.value,
-                  why, sizeof(why)) != 0)
-        return fail_at(l, m.line, m.column, "%s: %s", k->path, why);
-    l->n_set++;
-    return 0;
-}
-
-static int load_mapping(struct loader *l, yaml_node_t *map, const char *prefix)
-{
-    yaml_node_pair_t *start = map->data.mapping.pairs.start;
-
-    for (yaml_node_pair_t *p = start; p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *key = yaml_document_get_node(l->doc, p->key);
-        yaml_node_t *val = yaml_document_get_node(l->doc, p->value);
-        char path[256], shown[400], hint[128], known[512];
-        const unsigned char *kv;
-        size_t klen, plen;
-        const struct tg_config_key *k;
-
-        if (!key || !val)
-            continue;
-        if (key->type != YAML_SCALAR_NODE)
-            return fail_at(l, key->start_mark.line, key->start_mark.column,
-                           "keys must be plain names, found %s", node_kind(key));
-        kv = key->data.scalar.value;
-        klen = key->data.scalar.length;
-        /* A mapping holds few known keys and stops at the first unknown or
-         * repeated one, so this quadratic scan stays small. */
-        for (yaml_node_pair_t *q = start; q < p; q++) {
-            yaml_node_t *other = yaml_document_get_node(l->doc, q->key);
-            if (other && other->type == YAML_SCALAR_NODE &&
-                other->data.scalar.length == klen &&
-                memcmp(other->data.scalar.value, kv, klen) == 0) {
-                printable(shown, sizeof(shown), kv, klen);
-                return fail_at(l, key->start_mark.line, key->start_mark.column,
-                               "duplicate key \"%s%s%s\" (first set at line %zu)", prefix,
-                               *prefix ? "." : "", shown, other->start_mark.line + 1);
-            }
-        }
-        plen =
-            (size_t)snprintf(path, sizeof(path), "%s%s%.*s", prefix, *prefix ? "." : "",
-                             (int)(klen < 200 ? klen : 200), (const char *)kv);
-        if (plen >= sizeof(path))
-            plen = sizeof(path) - 1;
-        k = klen < 200 && memchr(kv, '\0', klen) == NULL ? find_key(path, plen) : NULL;
-        if (k) {
-            int rc = load_value(l, k, val);
-            if (rc != 0)
-                return rc;
-            continue;
-        }
-        /* The site's forwarding settings (cost model, outbox budget, TLS,
-         * metric mapping) are a section of their own, read and checked,
-         * unknown keys included, by the forwarder's loader
-         * (exporters/fwd_config.c) from the same file. So are the query
-         * clients (collector.c, load_query_clients). */
-        if (!*prefix && ((plen == 7 && memcmp(path, "forward", 7) == 0) ||
-                         (plen == 5 && memcmp(path, "query", 5) == 0)))
-            continue;
-        if (klen < 200 && memchr(kv, '\0', klen) == NULL && is_section(path, plen)) {
-            if (is_null_scalar(val))
-                continue;
-            if (val->type != YAML_MAPPING_NODE)
-                return fail_at(l, val->start_mark.line, val->start_mark.column,
-                               "%s: expected a mapping of keys, found %s", path,
-                               node_kind(val));
-            int rc = load_mapping(l, val, path);
-            if (rc != 0)
-                return rc;
-            continue;
-        }
-        printable(shown, sizeof(shown), (const unsigned char *)path, plen);
-        if (closest_key(path, plen, hint, sizeof(hint)))
-            return fail_at(l, key->start_mark.line, key->start_mark.column,
-                           "unknown key \"%s\" (did you mean \"%s\"?)", shown, hint);
-        known_keys(prefix, known, sizeof(known));
-        return fail_at(l, key->start_mark.line, key->start_mark.column,
-                       "unknown key \"%s\" (known keys%s%s: %s)", shown,
-                       *prefix ? " under " : " at the top level", prefix, known);
-    }
-    return 0;
-}
-
-/* libyaml's reader errors carry a byte offset, not a mark. */
-static void offset_to_line_col(const char *buf, size_t len, size_t off, size_t *line,
-                               size_t *col)
-{
-    *line = 0;
-    *col = 0;
-    for (size_t i = 0; i < off && i < len; i++) {
-        if (buf[i] == '\n') {
-            (*line)++;
-            *col = 0;
-        } else {
-            (*col)++;
-        }
-    }
-}
-
-static int yaml_failure(struct loader *l, yaml_parser_t *p)
-{
-    size_t line, col;
-
-    switch (p->error) {
-    case YAML_MEMORY_ERROR:
-        snprintf(l->err, l->errlen, "%s: out of memory while reading", l->name);
-        return TG_ENOMEM;
-    case YAML_READER_ERROR:
-        offset_to_line_col(l->buf, l->len, p->problem_offset, &line, &col);
-        return fail_at(l, line, col, "invalid YAML: %s", p->problem ? p->problem : "?");
-    default:
-        if (p->context)
-            return fail_at(l, p->problem_mark.line, p->problem_mark.column,
-                           "invalid YAML: %s (%s at line %zu)",
-                           p->problem ? p->problem : "?", p->context,
-                           p->context_mark.line + 1);
-        return fail_at(l, p->problem_mark.line, p->problem_mark.column,
-                       "invalid YAML: %s", p->problem ? p->problem : "?");
-    }
-}
 
 int tg_config_load_buffer(const char *name, const char *buf, size_t len,
                           tg_collector_config *cfg, size_t *n_set, char *err,
                           size_t errlen)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc, extra;
-    yaml_node_t *root;
+    /* The site's forwarding settings (cost model, outbox budget, TLS,
+     * metric mapping) are a section of their own, read and checked,
+     * unknown keys included, by the forwarder's loader
+     * (exporters/fwd_config.c) from the same file; so are the query
+     * clients (collector.c, load_query_clients). */
+    static const char *const skip[] = {"forward", "query", NULL};
     tg_collector_config *work;
-    struct loader l = {
-        .name = name, .buf = buf, .len = len, .doc = &doc, .err = err, .errlen = errlen};
-    int rc = 0;
+    tg_ynode *root;
+    int rc;
 
     if (err && errlen)
         err[0] = '\0';
+    root = tg_yaml_load_buffer(name, buf, len, err, errlen);
+    if (!root)
+        return TG_ECONFIG;
     /* Work on a copy so a failed load leaves cfg as it was. */
     work = malloc(sizeof(*work));
-    if (!work || !yaml_parser_initialize(&parser)) {
-        free(work);
+    if (!work) {
+        tg_yaml_free(root);
         if (err && errlen)
             snprintf(err, errlen, "%s: out of memory", name);
         return TG_ENOMEM;
     }
     memcpy(work, cfg, sizeof(*work));
-    l.cfg = work;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = yaml_failure(&l, &parser);
-        yaml_parser_delete(&parser);
-        free(work);
-        return rc;
-    }
-    root = yaml_document_get_root_node(&doc);
-    if (root && !is_null_scalar(root)) {
-        if (root->type != YAML_MAPPING_NODE)
-            rc = fail_at(&l, root->start_mark.line, root->start_mark.column,
-                         "expected a mapping of keys at the top level, found %s",
-                         node_kind(root));
-        else
-            rc = load_mapping(&l, root, "");
-    }
-    if (rc == 0 && root) {
-        if (!yaml_parser_load(&parser, &extra)) {
-            rc = yaml_failure(&l, &parser);
-        } else {
-            yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-            if (r2)
-                rc = fail_at(&l, r2->start_mark.line, r2->start_mark.column,
-                             "only one YAML document is allowed");
-            yaml_document_delete(&extra);
-        }
-    }
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    if (rc == 0) {
+    rc = tg_cfgtab_load(&table, work, root, name, skip, n_set, err, errlen);
+    tg_yaml_free(root);
+    if (rc == 0)
         memcpy(cfg, work, sizeof(*cfg));
-        if (n_set)
-            *n_set = l.n_set;
-    }
     free(work);
     return rc;
 }
@@ -1202,7 +469,7 @@ static void print_usage(FILE *f)
                 "YAML configuration file; every key is in docs/configuration.md",
                 "default: none");
     for (size_t i = 0; i < N_KEYS; i++) {
-        const struct tg_config_key *k = &config_keys[i];
+        const struct tg_cfg_key *k = &config_keys[i];
         if (!k->flag)
             continue;
         snprintf(left, sizeof(left), "--%s %s", k->flag, k->metavar);
@@ -1211,7 +478,9 @@ static void print_usage(FILE *f)
         usage_entry(f, left, k->help, note);
     }
     usage_entry(f, "--print-config-reference",
-                "print every configuration key as a Markdown table", NULL);
+                "print every configuration key, the forward: section's too, as "
+                "Markdown tables",
+                NULL);
     usage_entry(f, "-h, --help", "print this help", NULL);
 }
 
@@ -1294,6 +563,8 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
     }
     if (reference) {
         tg_config_write_reference(stdout);
+        printf("\nThe `forward:` section (docs/central.md):\n\n");
+        tg_forward_config_write_reference(stdout);
         return 1;
     }
     if (first_err[0])
@@ -1313,15 +584,15 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
      * on its first use, then appends. */
     optind = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        const struct tg_config_key *k;
+        const struct tg_cfg_key *k;
         if (c < OPT_KEY0)
             continue;
         k = &config_keys[c - OPT_KEY0];
         if (k->type == TG_CFG_STRING_LIST && !listed) {
-            clear_list(cfg, k);
+            tg_cfgtab_clear(k, cfg);
             listed = true;
         }
-        if (set_value(cfg, k, optarg, why, sizeof(why)) != 0)
+        if (tg_cfgtab_set(k, cfg, optarg, why, sizeof(why)) != 0)
             return arg_fail(err, errlen, TG_EINVAL, "--%s: %s", k->flag, why);
     }
     return 0;
@@ -1331,38 +602,5 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
 
 void tg_config_write_reference(FILE *f)
 {
-    fprintf(f, "| key | type | default | flag | description |\n");
-    fprintf(f, "|---|---|---|---|---|\n");
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const struct tg_config_key *k = &config_keys[i];
-        char type[128];
-
-        if (k->type == TG_CFG_ENUM) {
-            size_t n = (size_t)snprintf(type, sizeof(type), "enum:");
-            for (const char *const *c = k->choices; *c && n < sizeof(type); c++)
-                n += (size_t)snprintf(type + n, sizeof(type) - n, " `%s`", *c);
-        } else if (k->type == TG_CFG_UINT && k->max == UINT64_MAX) {
-            snprintf(type, sizeof(type), "integer, at least %llu",
-                     (unsigned long long)k->min);
-        } else if (k->type == TG_CFG_UINT) {
-            snprintf(type, sizeof(type), "integer, %llu to %llu",
-                     (unsigned long long)k->min, (unsigned long long)k->max);
-        } else if (k->type == TG_CFG_ADDRESS) {
-            snprintf(type, sizeof(type), "address `HOST:PORT`");
-        } else {
-            snprintf(type, sizeof(type), "%s", type_name(k));
-        }
-        fprintf(f, "| `%s` | %s | ", k->path, type);
-        if (k->type == TG_CFG_STRING_LIST)
-            fprintf(f, "`[]`");
-        else if (k->def[0])
-            fprintf(f, "`%s`", k->def);
-        else
-            fprintf(f, "`\"\"`");
-        if (k->flag)
-            fprintf(f, " | `--%s %s`", k->flag, k->metavar);
-        else
-            fprintf(f, " | ");
-        fprintf(f, " | %s |\n", k->help);
-    }
+    tg_cfgtab_write_reference(&table, f);
 }

@@ -1,5 +1,8 @@
-/* The size and duration grammar every configuration file and flag uses:
- * "64MiB", "1 GB", "30s", "1h30m", "250ms". See docs/configuration.md. */
+/* The size and duration grammar every configuration file, policy file and
+ * flag uses: "64MiB", "1 GB", "1.5GiB", "30s", "1h30m", "250ms", "2w". It
+ * is the union of the three grammars it replaced (the collector's, the
+ * forwarder's and centre's, the policy files' retention), so no file that
+ * loaded before fails now. See docs/configuration.md, "Sizes and durations". */
 #include "tg_units.h"
 
 #include <ctype.h>
@@ -38,12 +41,68 @@ struct unit {
     uint64_t factor;
 };
 
+/* A decimal number: "12", "1.5", ".5", "5." (what the forwarder's and the
+ * centre's configs read with strtod, less exponents and hex). The fraction
+ * is kept exact as num/den so "1.1TiB" is not at the mercy of a double. */
+struct decimal {
+    uint64_t ip, num, den;
+    bool overflow;
+};
+
+static int read_decimal(const char **ps, struct decimal *d)
+{
+    const char *s = *ps;
+    bool any = false;
+
+    d->ip = 0;
+    d->num = 0;
+    d->den = 1;
+    d->overflow = false;
+    if (isdigit((unsigned char)*s)) {
+        tg_parse_u64_digits(&s, &d->ip, &d->overflow);
+        any = true;
+    }
+    if (*s == '.') {
+        s++;
+        for (; isdigit((unsigned char)*s); s++) {
+            any = true;
+            /* Digits past the 18th cannot change a whole result. */
+            if (d->den < 1000000000000000000ull) {
+                d->num = d->num * 10 + (uint64_t)(*s - '0');
+                d->den *= 10;
+            }
+        }
+    }
+    if (!any)
+        return TG_EINVAL;
+    *ps = s;
+    return 0;
+}
+
+/* d x factor, rounded down; false when it passes UINT64_MAX. */
+static bool scale(const struct decimal *d, uint64_t factor, uint64_t *out)
+{
+    unsigned __int128 v;
+
+    if (d->overflow)
+        return false;
+    v = (unsigned __int128)d->ip * factor + (unsigned __int128)d->num * factor / d->den;
+    if (v > UINT64_MAX)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
 static const struct unit size_units[] = {
     {"", 1},
     {"B", 1},
+    {"K", 1000ull},
     {"KB", 1000ull},
+    {"M", 1000000ull},
     {"MB", 1000000ull},
+    {"G", 1000000000ull},
     {"GB", 1000000000ull},
+    {"T", 1000000000000ull},
     {"TB", 1000000000000ull},
     {"KiB", KIB},
     {"MiB", MIB},
@@ -54,22 +113,20 @@ static const struct unit size_units[] = {
 /* Sets *why to "invalid" or "too large" when it fails. */
 int tg_parse_size_why(const char *s, uint64_t *out, const char **why)
 {
-    uint64_t v;
-    bool overflow = false;
+    struct decimal d;
 
     *why = "invalid";
-    if (tg_parse_u64_digits(&s, &v, &overflow) != 0)
+    if (read_decimal(&s, &d) != 0)
         return TG_EINVAL;
     while (*s == ' ')
         s++;
     for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
         if (strcasecmp(s, size_units[i].name) != 0)
             continue;
-        if (overflow || (v != 0 && size_units[i].factor > UINT64_MAX / v)) {
+        if (!scale(&d, size_units[i].factor, out)) {
             *why = "too large";
             return TG_EINVAL;
         }
-        *out = v * size_units[i].factor;
         return 0;
     }
     return TG_EINVAL;
@@ -82,28 +139,38 @@ int tg_parse_size(const char *s, uint64_t *out)
 }
 
 static const struct unit duration_units[] = {
-    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+    {"ms", 1},
+    {"s", 1000},
+    {"m", 60000},
+    {"h", 3600000},
+    {"d", 86400000},
+    {"w", 7 * 86400000ull},
+    {"y", 365 * 86400000ull},
 };
 
-/* "30s", "250ms", "1h30m"; a bare "0" is accepted because "0 means off"
- * keys read naturally that way. */
+/* "30s", "250ms", "1h30m", "1.5h"; a bare number is seconds (so "0" is 0,
+ * which "0 means off" keys read naturally). */
 int tg_parse_duration_why(const char *s, uint64_t *out, const char **why)
 {
     uint64_t total = 0;
+    struct decimal d;
+    const char *p = s;
 
     *why = "invalid";
-    if (strcmp(s, "0") == 0) {
-        *out = 0;
+    if (read_decimal(&p, &d) == 0 && !*p) {
+        if (!scale(&d, 1000, out)) {
+            *why = "too large";
+            return TG_EINVAL;
+        }
         return 0;
     }
     if (!*s)
         return TG_EINVAL;
     while (*s) {
-        uint64_t v, factor = 0;
-        bool overflow = false;
+        uint64_t factor = 0, part;
         size_t best = 0;
 
-        if (tg_parse_u64_digits(&s, &v, &overflow) != 0)
+        if (read_decimal(&s, &d) != 0)
             return TG_EINVAL;
         /* Longest unit first so "ms" is not read as "m" then "s". */
         for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
@@ -116,12 +183,11 @@ int tg_parse_duration_why(const char *s, uint64_t *out, const char **why)
         if (!best)
             return TG_EINVAL;
         s += best;
-        if (overflow || (v != 0 && factor > UINT64_MAX / v) ||
-            v * factor > UINT64_MAX - total) {
+        if (!scale(&d, factor, &part) || part > UINT64_MAX - total) {
             *why = "too large";
             return TG_EINVAL;
         }
-        total += v * factor;
+        total += part;
     }
     *out = total;
     return 0;

@@ -7,9 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Sizes in bytes: "1048576", "64MiB", "1 GB" (units case-insensitive). */
+/* Sizes in bytes: "1048576", "64MiB", "1 GB", "1.5G" (units
+ * case-insensitive; a fraction is rounded down to a whole byte). */
 int tg_parse_size(const char *s, uint64_t *out);
-/* Durations in milliseconds: "30s", "250ms", "1h30m"; "0" alone is 0. */
+/* Durations in milliseconds: "30s", "250ms", "1h30m", "1.5h", "2w", "1y";
+ * a bare number is seconds ("0" is 0). Units are case-sensitive. */
 int tg_parse_duration_ms(const char *s, uint64_t *out);
 
 /* The same, setting *why to "invalid" or "too large" on failure. */

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "tg_err.h"
+#include "tg_units.h"
 
 #define YAML_MAX_DEPTH 64
 #define YAML_MAX_NODES 200000
@@ -52,21 +53,90 @@ void tg_yaml_free(tg_ynode *n)
 
 typedef struct builder {
     yaml_parser_t parser;
-    const char *name;
+    const char *buf;
+    size_t len;
     size_t nodes;
-    char *err;
-    size_t errlen;
+    tg_yaml_failure *f;
+    char **anchors; /* names defined so far, to tell a used anchor from a typo */
+    size_t n_anchors;
+    char path[256]; /* keys from the root to the node being built, for messages */
 } builder;
+
+static int fail(builder *b, enum tg_yaml_fail_kind kind, size_t line0, size_t col0,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(builder *b, enum tg_yaml_fail_kind kind, size_t line0, size_t col0,
+                const char *fmt, ...)
+{
+    va_list ap;
+
+    if (b->f->kind)
+        return -1; /* the first failure is the one reported */
+    b->f->kind = kind;
+    b->f->line = (unsigned)line0 + 1;
+    b->f->col = (unsigned)col0 + 1;
+    va_start(ap, fmt);
+    vsnprintf(b->f->message, sizeof(b->f->message), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* libyaml's reader errors carry a byte offset, not a mark. */
+static void offset_to_line_col(const char *buf, size_t len, size_t off, size_t *line,
+                               size_t *col)
+{
+    *line = 0;
+    *col = 0;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (buf[i] == '\n') {
+            (*line)++;
+            *col = 0;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+static void parser_fail(builder *b)
+{
+    yaml_parser_t *p = &b->parser;
+    const char *problem = p->problem ? p->problem : "syntax error";
+    size_t line, col;
+
+    switch (p->error) {
+    case YAML_MEMORY_ERROR:
+        fail(b, TG_YAML_FAIL_LIMIT, 0, 0, "out of memory while reading");
+        b->f->line = b->f->col = 0;
+        return;
+    case YAML_READER_ERROR:
+        offset_to_line_col(b->buf, b->len, p->problem_offset, &line, &col);
+        fail(b, TG_YAML_FAIL_SYNTAX, line, col, "invalid YAML: %s", problem);
+        return;
+    default:
+        if (p->context)
+            fail(b, TG_YAML_FAIL_SYNTAX, p->problem_mark.line, p->problem_mark.column,
+                 "invalid YAML: %s (%s at line %zu)", problem, p->context,
+                 p->context_mark.line + 1);
+        else
+            fail(b, TG_YAML_FAIL_SYNTAX, p->problem_mark.line, p->problem_mark.column,
+                 "invalid YAML: %s", problem);
+    }
+}
 
 static tg_ynode *node_new(builder *b, enum tg_ynode_kind kind, const yaml_mark_t *m)
 {
     tg_ynode *n;
 
-    if (++b->nodes > YAML_MAX_NODES)
+    if (++b->nodes > YAML_MAX_NODES) {
+        fail(b, TG_YAML_FAIL_LIMIT, m->line, m->column, "more than %d YAML nodes",
+             YAML_MAX_NODES);
         return NULL;
+    }
     n = calloc(1, sizeof(*n));
-    if (!n)
+    if (!n) {
+        fail(b, TG_YAML_FAIL_LIMIT, m->line, m->column, "out of memory");
         return NULL;
+    }
     n->kind = kind;
     n->line = (unsigned)m->line + 1;
     n->col = (unsigned)m->column + 1;
@@ -78,7 +148,10 @@ static int node_push(tg_ynode *parent, tg_ynode *key, tg_ynode *val)
     /* Grow by doubling; n is small in configuration files. */
     if ((parent->n & (parent->n - 1)) == 0 || parent->n == 0) {
         size_t cap = parent->n ? parent->n * 2 : 4;
-        tg_ynode **it = realloc(parent->items, cap * sizeof(*it));
+        tg_ynode **it;
+        if (parent->n && cap < 4)
+            cap = 4;
+        it = realloc(parent->items, cap * sizeof(*it));
         if (!it)
             return -1;
         parent->items = it;
@@ -96,182 +169,317 @@ static int node_push(tg_ynode *parent, tg_ynode *key, tg_ynode *val)
     return 0;
 }
 
-static void parse_fail(builder *b, const yaml_mark_t *m, const char *msg)
+static const char *event_anchor(const yaml_event_t *ev)
 {
-    snprintf(b->err, b->errlen, "%s:%zu:%zu: %s", b->name, m->line + 1, m->column + 1,
-             msg);
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT:
+        return (const char *)ev->data.scalar.anchor;
+    case YAML_SEQUENCE_START_EVENT:
+        return (const char *)ev->data.sequence_start.anchor;
+    case YAML_MAPPING_START_EVENT:
+        return (const char *)ev->data.mapping_start.anchor;
+    default:
+        return NULL;
+    }
+}
+
+static int note_anchor(builder *b, const yaml_event_t *ev)
+{
+    const char *a = event_anchor(ev);
+    char **v;
+
+    if (!a)
+        return 0;
+    v = realloc(b->anchors, (b->n_anchors + 1) * sizeof(*v));
+    if (!v || !(v[b->n_anchors] = strdup(a))) {
+        if (v)
+            b->anchors = v;
+        return fail(b, TG_YAML_FAIL_LIMIT, ev->start_mark.line, ev->start_mark.column,
+                    "out of memory");
+    }
+    b->anchors = v;
+    b->n_anchors++;
+    return 0;
+}
+
+/* Aliases are refused: a file is a tree here, and refusing them keeps a
+ * "billion laughs" file from costing anything. An alias to nothing is a
+ * plain YAML error, worded as libyaml's loader words it. */
+static void alias_fail(builder *b, const yaml_event_t *ev)
+{
+    const char *name = (const char *)ev->data.alias.anchor;
+
+    for (size_t i = 0; i < b->n_anchors; i++) {
+        if (name && strcmp(b->anchors[i], name) == 0) {
+            fail(b, TG_YAML_FAIL_ALIAS, ev->start_mark.line, ev->start_mark.column,
+                 "aliases (*name) are not supported");
+            return;
+        }
+    }
+    fail(b, TG_YAML_FAIL_SYNTAX, ev->start_mark.line, ev->start_mark.column,
+         "invalid YAML: found undefined alias");
+}
+
+static int next_event(builder *b, yaml_event_t *ev)
+{
+    if (!yaml_parser_parse(&b->parser, ev)) {
+        parser_fail(b);
+        return -1;
+    }
+    return 0;
+}
+
+static tg_ynode *build(builder *b, yaml_event_t *ev, int depth);
+
+/* Reads the pairs of a mapping up to its end event. */
+static int build_map(builder *b, tg_ynode *n, int depth)
+{
+    size_t plen = strlen(b->path);
+    yaml_event_t sub;
+
+    for (;;) {
+        tg_ynode *key, *val;
+
+        if (next_event(b, &sub) != 0)
+            return -1;
+        if (sub.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&sub);
+            return 0;
+        }
+        if (sub.type != YAML_SCALAR_EVENT) {
+            if (sub.type == YAML_ALIAS_EVENT)
+                alias_fail(b, &sub);
+            else
+                fail(b, TG_YAML_FAIL_KEY, sub.start_mark.line, sub.start_mark.column,
+                     "keys must be plain names, found %s",
+                     sub.type == YAML_SEQUENCE_START_EVENT ? "a list" : "a mapping");
+            yaml_event_delete(&sub);
+            return -1;
+        }
+        key = build(b, &sub, depth + 1);
+        yaml_event_delete(&sub);
+        if (!key)
+            return -1;
+        snprintf(b->path + plen, sizeof(b->path) - plen, "%s%.*s", plen ? "." : "",
+                 (int)(key->len < 200 ? key->len : 200), key->str);
+        for (size_t i = 0; i < n->n; i++) {
+            if (n->keys[i]->len == key->len &&
+                memcmp(n->keys[i]->str, key->str, key->len) == 0) {
+                fail(b, TG_YAML_FAIL_DUPLICATE, key->line - 1, key->col - 1,
+                     "duplicate key \"%s\" (first set at line %u)", b->path,
+                     n->keys[i]->line);
+                b->f->first_line = n->keys[i]->line;
+                snprintf(b->f->key, sizeof(b->f->key), "%.*s",
+                         (int)(key->len < 127 ? key->len : 127), key->str);
+                tg_yaml_free(key);
+                return -1;
+            }
+        }
+        if (next_event(b, &sub) != 0) {
+            tg_yaml_free(key);
+            return -1;
+        }
+        val = build(b, &sub, depth + 1);
+        yaml_event_delete(&sub);
+        b->path[plen] = '\0';
+        if (!val || node_push(n, key, val) != 0) {
+            if (val)
+                fail(b, TG_YAML_FAIL_LIMIT, key->line - 1, key->col - 1, "out of memory");
+            tg_yaml_free(key);
+            tg_yaml_free(val);
+            return -1;
+        }
+    }
+}
+
+static int build_seq(builder *b, tg_ynode *n, int depth)
+{
+    size_t plen = strlen(b->path);
+    yaml_event_t sub;
+
+    for (;;) {
+        tg_ynode *val;
+
+        if (next_event(b, &sub) != 0)
+            return -1;
+        if (sub.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&sub);
+            return 0;
+        }
+        snprintf(b->path + plen, sizeof(b->path) - plen, "[%zu]", n->n);
+        val = build(b, &sub, depth + 1);
+        yaml_event_delete(&sub);
+        b->path[plen] = '\0';
+        if (!val || node_push(n, NULL, val) != 0) {
+            if (val)
+                fail(b, TG_YAML_FAIL_LIMIT, val->line - 1, val->col - 1, "out of memory");
+            tg_yaml_free(val);
+            return -1;
+        }
+    }
 }
 
 /* Builds the node that starts with `ev` (already taken from the parser). */
 static tg_ynode *build(builder *b, yaml_event_t *ev, int depth)
 {
     tg_ynode *n = NULL;
-    yaml_event_t sub;
 
     if (depth > YAML_MAX_DEPTH) {
-        parse_fail(b, &ev->start_mark, "nesting too deep");
+        fail(b, TG_YAML_FAIL_LIMIT, ev->start_mark.line, ev->start_mark.column,
+             "nesting too deep");
         return NULL;
     }
+    if (ev->type == YAML_ALIAS_EVENT) {
+        alias_fail(b, ev);
+        return NULL;
+    }
+    if (note_anchor(b, ev) != 0)
+        return NULL;
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         n = node_new(b, TG_YNODE_SCALAR, &ev->start_mark);
         if (!n)
-            break;
+            return NULL;
         n->len = ev->data.scalar.length;
         n->str = malloc(n->len + 1);
         if (!n->str) {
             free(n);
-            n = NULL;
-            break;
+            fail(b, TG_YAML_FAIL_LIMIT, ev->start_mark.line, ev->start_mark.column,
+                 "out of memory");
+            return NULL;
         }
         memcpy(n->str, ev->data.scalar.value, n->len);
         n->str[n->len] = '\0';
         n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        n->quoted = ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                    ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
         return n;
-    case YAML_ALIAS_EVENT:
-        parse_fail(b, &ev->start_mark, "aliases are not supported");
-        return NULL;
     case YAML_SEQUENCE_START_EVENT:
-    case YAML_MAPPING_START_EVENT: {
-        int is_map = ev->type == YAML_MAPPING_START_EVENT;
-        n = node_new(b, is_map ? TG_YNODE_MAP : TG_YNODE_SEQ, &ev->start_mark);
+    case YAML_MAPPING_START_EVENT:
+        n = node_new(b,
+                     ev->type == YAML_MAPPING_START_EVENT ? TG_YNODE_MAP : TG_YNODE_SEQ,
+                     &ev->start_mark);
         if (!n)
-            break;
-        for (;;) {
-            tg_ynode *key = NULL, *val;
-            if (!yaml_parser_parse(&b->parser, &sub)) {
-                parse_fail(b, &b->parser.problem_mark,
-                           b->parser.problem ? b->parser.problem : "syntax error");
-                tg_yaml_free(n);
-                return NULL;
-            }
-            if (sub.type == YAML_SEQUENCE_END_EVENT ||
-                sub.type == YAML_MAPPING_END_EVENT) {
-                yaml_event_delete(&sub);
-                return n;
-            }
-            if (is_map) {
-                if (sub.type != YAML_SCALAR_EVENT) {
-                    parse_fail(b, &sub.start_mark, "mapping keys must be plain scalars");
-                    yaml_event_delete(&sub);
-                    tg_yaml_free(n);
-                    return NULL;
-                }
-                key = build(b, &sub, depth + 1);
-                yaml_event_delete(&sub);
-                if (!key) {
-                    tg_yaml_free(n);
-                    return NULL;
-                }
-                for (size_t i = 0; i < n->n; i++) {
-                    if (strcmp(n->keys[i]->str, key->str) == 0) {
-                        snprintf(b->err, b->errlen, "%s:%u:%u: duplicate key \"%s\"",
-                                 b->name, key->line, key->col, key->str);
-                        tg_yaml_free(key);
-                        tg_yaml_free(n);
-                        return NULL;
-                    }
-                }
-                if (!yaml_parser_parse(&b->parser, &sub)) {
-                    parse_fail(b, &b->parser.problem_mark,
-                               b->parser.problem ? b->parser.problem : "syntax error");
-                    tg_yaml_free(key);
-                    tg_yaml_free(n);
-                    return NULL;
-                }
-            }
-            val = build(b, &sub, depth + 1);
-            yaml_event_delete(&sub);
-            if (!val || node_push(n, key, val) != 0) {
-                tg_yaml_free(key);
-                tg_yaml_free(val);
-                tg_yaml_free(n);
-                return NULL;
-            }
+            return NULL;
+        if ((n->kind == TG_YNODE_MAP ? build_map(b, n, depth) : build_seq(b, n, depth)) !=
+            0) {
+            tg_yaml_free(n);
+            return NULL;
         }
-    }
+        return n;
     default:
-        parse_fail(b, &ev->start_mark, "unexpected YAML event");
+        fail(b, TG_YAML_FAIL_SYNTAX, ev->start_mark.line, ev->start_mark.column,
+             "unexpected YAML event");
         return NULL;
     }
-    if (!b->err[0])
-        parse_fail(b, &ev->start_mark, "document too large or out of memory");
-    return NULL;
 }
 
-tg_ynode *tg_yaml_load_buffer(const char *name, const char *buf, size_t len, char *err,
-                              size_t errlen)
+static tg_ynode *empty_map(builder *b)
+{
+    yaml_mark_t m = {0, 0, 0};
+    return node_new(b, TG_YNODE_MAP, &m);
+}
+
+tg_ynode *tg_yaml_parse(const char *buf, size_t len, tg_yaml_failure *f)
 {
     builder b;
     yaml_event_t ev;
+    yaml_mark_t doc_mark = {0, 0, 0};
     tg_ynode *root = NULL;
-    int done = 0;
-    char dummy[8];
+    int done = 0, have_root = 0;
 
+    memset(f, 0, sizeof(*f));
     memset(&b, 0, sizeof(b));
-    b.name = name;
-    b.err = err ? err : dummy;
-    b.errlen = err ? errlen : sizeof(dummy);
-    b.err[0] = '\0';
+    b.buf = buf;
+    b.len = len;
+    b.f = f;
     if (!yaml_parser_initialize(&b.parser)) {
-        snprintf(b.err, b.errlen, "%s: out of memory", name);
+        fail(&b, TG_YAML_FAIL_LIMIT, 0, 0, "out of memory");
+        f->line = f->col = 0;
         return NULL;
     }
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
     while (!done) {
-        if (!yaml_parser_parse(&b.parser, &ev)) {
-            parse_fail(&b, &b.parser.problem_mark,
-                       b.parser.problem ? b.parser.problem : "syntax error");
-            tg_yaml_free(root);
-            root = NULL;
-            goto out;
-        }
+        if (next_event(&b, &ev) != 0)
+            goto failed;
         switch (ev.type) {
         case YAML_STREAM_START_EVENT:
         case YAML_DOCUMENT_END_EVENT:
             break;
         case YAML_DOCUMENT_START_EVENT:
-            if (root) {
-                parse_fail(&b, &ev.start_mark, "only one YAML document is allowed");
-                yaml_event_delete(&ev);
-                tg_yaml_free(root);
-                root = NULL;
-                goto out;
-            }
+            doc_mark = ev.start_mark;
             break;
         case YAML_STREAM_END_EVENT:
             done = 1;
             break;
         default:
-            if (root) {
-                parse_fail(&b, &ev.start_mark, "only one YAML document is allowed");
+            if (have_root) {
+                fail(&b, TG_YAML_FAIL_EXTRA_DOC, ev.start_mark.line, ev.start_mark.column,
+                     "only one YAML document is allowed");
+                f->doc_line = (unsigned)doc_mark.line + 1;
+                f->doc_col = (unsigned)doc_mark.column + 1;
                 yaml_event_delete(&ev);
-                tg_yaml_free(root);
-                root = NULL;
-                goto out;
+                goto failed;
             }
+            have_root = 1;
             root = build(&b, &ev, 0);
             if (!root) {
                 yaml_event_delete(&ev);
-                goto out;
+                goto failed;
             }
             break;
         }
         yaml_event_delete(&ev);
     }
-    if (!root) {
-        yaml_mark_t m = {0, 0, 0};
-        root = node_new(&b, TG_YNODE_MAP, &m);
-    } else if (root->kind == TG_YNODE_SCALAR && root->plain &&
-               (root->len == 0 || strcmp(root->str, "~") == 0 ||
-                strcmp(root->str, "null") == 0)) {
-        yaml_mark_t m = {0, 0, 0};
+    if (!root || tg_yaml_is_null(root)) {
         tg_yaml_free(root);
-        root = node_new(&b, TG_YNODE_MAP, &m);
+        root = empty_map(&b);
     }
+    goto out;
+failed:
+    tg_yaml_free(root);
+    root = NULL;
 out:
+    for (size_t i = 0; i < b.n_anchors; i++)
+        free(b.anchors[i]);
+    free(b.anchors);
     yaml_parser_delete(&b.parser);
     return root;
+}
+
+tg_ynode *tg_yaml_load_buffer(const char *name, const char *buf, size_t len, char *err,
+                              size_t errlen)
+{
+    tg_yaml_failure f;
+    tg_ynode *root = tg_yaml_parse(buf, len, &f);
+
+    if (!root && err && errlen) {
+        if (f.line)
+            snprintf(err, errlen, "%s:%u:%u: %s", name, f.line, f.col, f.message);
+        else
+            snprintf(err, errlen, "%s: %s", name, f.message);
+    }
+    return root;
+}
+
+int tg_yaml_is_null(const tg_ynode *n)
+{
+    return n->kind == TG_YNODE_SCALAR && n->plain &&
+           (n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
+            strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0);
+}
+
+const char *tg_yaml_kind_name(const tg_ynode *n)
+{
+    switch (n->kind) {
+    case TG_YNODE_SCALAR:
+        return "a scalar";
+    case TG_YNODE_SEQ:
+        return "a list";
+    case TG_YNODE_MAP:
+        return "a mapping";
+    }
+    return "nothing";
 }
 
 tg_ynode *tg_yaml_load_file(const char *path, char *err, size_t errlen)
@@ -389,80 +597,10 @@ int tg_yaml_double(const char *file, const tg_ynode *n, double *out, char *err,
     return 0;
 }
 
-int tg_parse_size_str(const char *s, uint64_t *out)
-{
-    static const struct {
-        const char *suffix;
-        uint64_t mult;
-    } units[] = {{"", 1},
-                 {"b", 1},
-                 {"k", 1000},
-                 {"kb", 1000},
-                 {"kib", 1024},
-                 {"m", 1000000},
-                 {"mb", 1000000},
-                 {"mib", 1u << 20},
-                 {"g", 1000000000},
-                 {"gb", 1000000000},
-                 {"gib", 1u << 30},
-                 {"t", 1000000000000ull},
-                 {"tb", 1000000000000ull},
-                 {"tib", 1ull << 40}};
-    char *end;
-    double v;
-
-    if (!s || !*s || *s == '-')
-        return TG_EINVAL;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0)
-        return TG_EINVAL;
-    while (*end == ' ')
-        end++;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcasecmp(end, units[i].suffix) == 0) {
-            double r = v * (double)units[i].mult;
-            if (r >= 1.8e19)
-                return TG_EINVAL;
-            *out = (uint64_t)r;
-            return 0;
-        }
-    }
-    return TG_EINVAL;
-}
-
-int tg_parse_duration_str(const char *s, uint64_t *out_ms)
-{
-    static const struct {
-        const char *suffix;
-        double ms;
-    } units[] = {{"", 1000},     {"ms", 1},       {"s", 1000},      {"m", 60000},
-                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000}, {"y", 31536000000.0}};
-    char *end;
-    double v;
-
-    if (!s || !*s || *s == '-')
-        return TG_EINVAL;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0)
-        return TG_EINVAL;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(end, units[i].suffix) == 0) {
-            double r = v * units[i].ms;
-            if (r >= 1.8e19)
-                return TG_EINVAL;
-            *out_ms = (uint64_t)r;
-            return 0;
-        }
-    }
-    return TG_EINVAL;
-}
-
 int tg_yaml_size(const char *file, const tg_ynode *n, uint64_t *out, char *err,
                  size_t errlen)
 {
-    if (n->kind != TG_YNODE_SCALAR || tg_parse_size_str(n->str, out) != 0)
+    if (n->kind != TG_YNODE_SCALAR || tg_parse_size(n->str, out) != 0)
         return tg_yaml_error(err, errlen, file, n,
                              "expected a size such as 512MiB, 1GB or 65536");
     return 0;
@@ -471,7 +609,7 @@ int tg_yaml_size(const char *file, const tg_ynode *n, uint64_t *out, char *err,
 int tg_yaml_duration_ms(const char *file, const tg_ynode *n, uint64_t *out, char *err,
                         size_t errlen)
 {
-    if (n->kind != TG_YNODE_SCALAR || tg_parse_duration_str(n->str, out) != 0)
+    if (n->kind != TG_YNODE_SCALAR || tg_parse_duration_ms(n->str, out) != 0)
         return tg_yaml_error(err, errlen, file, n,
                              "expected a duration such as 250ms, 30s, 5m or 7d");
     return 0;

@@ -1,41 +1,282 @@
 #include "tg_fwd_config.h"
 
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "tg_cfgtab.h"
 #include "tg_err.h"
 #include "tg_view.h"
 #include "tg_yaml.h"
 
+#define F(m) TG_CFG_FIELD(tg_forward_config, m)
+#define PRICE(m, d, h)                                                                   \
+    {                                                                                    \
+        .path = "cost.metered." #m, .type = TG_CFG_DOUBLE, .def = d, F(cost.m),          \
+        .dmin = 0, .dmax = INFINITY, .help = h                                           \
+    }
+#define AMORT(m, d, h)                                                                   \
+    {                                                                                    \
+        .path = "cost.amortised." #m, .type = TG_CFG_DOUBLE, .def = d, F(cost.m),        \
+        .dmin = 0, .dmax = INFINITY, .help = h                                           \
+    }
+
+static int check_currency(const char *v, char *why, size_t whylen);
+static int check_positive(const char *v, char *why, size_t whylen);
+static int load_renames(void *base, const tg_ynode *v, const char *file, char *err,
+                        size_t errlen);
+static int load_labels(void *base, const tg_ynode *v, const char *file, char *err,
+                       size_t errlen);
+static int load_view(void *base, const tg_ynode *v, const char *file, char *err,
+                     size_t errlen);
+
+static const char *const preset_names[] = {"prometheus", "none", NULL};
+static const int preset_values[] = {1, 0};
+static const char *const cost_models[] = {"metered", "amortised", "amortized", NULL};
+static const int cost_model_values[] = {TG_COST_METERED, TG_COST_AMORTISED,
+                                        TG_COST_AMORTISED};
+
+/* The `forward:` section, paths relative to it. The metered prices default
+ * to OpenCost's list prices (USD per core-hour and GPU-hour,
+ * configs/default.json) so that cost records are never silently zero;
+ * every site should set its own. The telemetry prices appear under both
+ * cost models and set the same members, so they share their defaults. */
+static const struct tg_cfg_key fwd_keys[] = {
+    {.path = "outbox.max_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "256MiB",
+     F(outbox_max_bytes),
+     .min = 65536,
+     .max = UINT64_MAX,
+     .help = "Disk budget for batches waiting to leave (at least 64KiB)."},
+    {.path = "outbox.flush_interval",
+     .type = TG_CFG_DURATION,
+     .def = "1s",
+     F(flush_interval_ms),
+     .unit_ms = 1,
+     .min = 10,
+     .max = UINT64_MAX,
+     .help = "A batch is made at least this often when there is data (at least 10ms)."},
+    {.path = "outbox.max_batch_spans",
+     .type = TG_CFG_UINT,
+     .def = "5000",
+     F(max_batch_spans),
+     .min = 1,
+     .max = 1000000,
+     .help = "Or as soon as this many span summaries are waiting."},
+    {.path = "heartbeat_interval",
+     .type = TG_CFG_DURATION,
+     .def = "5s",
+     F(heartbeat_interval_ms),
+     .unit_ms = 1,
+     .min = 100,
+     .max = UINT64_MAX,
+     .help = "An empty exchange when idle: contact, health and a clock sample."},
+    {.path = "retry.initial",
+     .type = TG_CFG_DURATION,
+     .def = "250ms",
+     F(retry_initial_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
+     .help = "First backoff after a failed upload; it doubles, with jitter."},
+    {.path = "retry.max",
+     .type = TG_CFG_DURATION,
+     .def = "30s",
+     F(retry_max_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
+     .help = "Longest backoff (at least retry.initial)."},
+    {.path = "timeout",
+     .type = TG_CFG_DURATION,
+     .def = "30s",
+     F(request_timeout_ms),
+     .unit_ms = 1,
+     .min = 0,
+     .max = UINT64_MAX,
+     .help = "Longest one upload may take."},
+    {.path = "connect_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "5s",
+     F(connect_timeout_ms),
+     .unit_ms = 1,
+     .min = 0,
+     .max = UINT64_MAX,
+     .help = "Longest connecting to the centre may take."},
+    {.path = "zstd_level",
+     .type = TG_CFG_UINT,
+     .def = "3",
+     F(zstd_level),
+     .min = 1,
+     .max = 19,
+     .help = "Batch compression level."},
+    {.path = "send.spans",
+     .type = TG_CFG_BOOL,
+     .def = "true",
+     F(send_spans),
+     .help = "Forward span summaries (RED and cost records always leave)."},
+    {.path = "send.logs",
+     .type = TG_CFG_BOOL,
+     .def = "true",
+     F(send_logs),
+     .help = "Forward log template counts."},
+    {.path = "send.metrics",
+     .type = TG_CFG_BOOL,
+     .def = "true",
+     F(send_metrics),
+     .help = "Forward metric points."},
+    {.path = "tls.ca_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(tls_ca_file),
+     .help = "CA bundle that signed the centre's certificate."},
+    {.path = "tls.cert_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(tls_cert_file),
+     .help = "Client certificate for mutual TLS (with tls.key_file)."},
+    {.path = "tls.key_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(tls_key_file),
+     .help = "Private key of tls.cert_file."},
+    {.path = "jurisdiction",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(jurisdiction),
+     .help = "Shown in the estate (e.g. `DE`)."},
+    {.path = "view",
+     .type = TG_CFG_CUSTOM,
+     .def = "rules",
+     .load = load_view,
+     .type_text = "`rules` or `builtin`",
+     .help = "`rules`: the residency policy's `central` destination (the collector's "
+             "`--rules`, or `rules/default.yaml`); `builtin`: the allow-list view."},
+    {.path = "allow_keys",
+     .type = TG_CFG_STRING_LIST,
+     .def = "",
+     F(allow_keys),
+     .count_offset = offsetof(tg_forward_config, n_allow_keys),
+     .item_size = sizeof(((tg_forward_config *)0)->allow_keys[0]),
+     .help = "Attribute keys the built-in view lets through besides its own list."},
+    {.path = "metrics.preset",
+     .type = TG_CFG_ENUM,
+     .def = "prometheus",
+     F(metrics_preset),
+     .choices = preset_names,
+     .values = preset_values,
+     .invalid = "metrics.preset must be prometheus or none",
+     .help = "`prometheus` maps well-known Prometheus names to OpenTelemetry semantic "
+             "conventions; `none` keeps names as they are."},
+    {.path = "metrics.rename",
+     .type = TG_CFG_CUSTOM,
+     .load = load_renames,
+     .type_text = "list of `{from, to, unit, scale}`",
+     .help = "Metric renames; `from` ending in `*` is a prefix; values are multiplied "
+             "by `scale` and given `unit`."},
+    {.path = "metrics.labels",
+     .type = TG_CFG_CUSTOM,
+     .def = "{}",
+     .load = load_labels,
+     .type_text = "map of label names",
+     .help = "Label renames, old name to new."},
+    {.path = "cost.model",
+     .type = TG_CFG_ENUM,
+     .def = "metered",
+     F(cost.kind),
+     .choices = cost_models,
+     .values = cost_model_values,
+     .invalid = "cost.model must be metered or amortised",
+     .help = "`metered` (a price list) or `amortised` (on-prem)."},
+    {.path = "cost.currency",
+     .type = TG_CFG_STRING,
+     .def = "USD",
+     F(cost.currency),
+     .check = check_currency,
+     .help = "FOCUS BillingCurrency, an ISO 4217 code."},
+    {.path = "cost.provider",
+     .type = TG_CFG_STRING,
+     .def = "unspecified",
+     F(cost.provider),
+     .help = "FOCUS ProviderName."},
+    {.path = "cost.region",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(cost.region),
+     .help = "FOCUS RegionId."},
+    {.path = "cost.service_category",
+     .type = TG_CFG_STRING,
+     .def = "AI and Machine Learning",
+     F(cost.service_category),
+     .help = "FOCUS ServiceCategory."},
+    PRICE(cpu_hour, "0.031611", "Price of a CPU core-hour."),
+    PRICE(gpu_hour, "0.95", "Price of a GPU-hour."),
+    PRICE(gb_ingested, "0", "Price of a GB of telemetry received."),
+    PRICE(gb_stored, "0.04", "Price of a GB of telemetry stored."),
+    PRICE(gb_forwarded, "0.09", "Price of a GB forwarded to the centre."),
+    PRICE(input_tokens_1k, "0", "Price of 1,000 model input tokens."),
+    PRICE(output_tokens_1k, "0", "Price of 1,000 model output tokens."),
+    AMORT(capex, "0", "What the cluster cost to buy."),
+    {.path = "cost.amortised.lifetime_years",
+     .type = TG_CFG_DOUBLE,
+     .def = "4",
+     F(cost.lifetime_years),
+     .dmin = 0,
+     .dmax = INFINITY,
+     .check = check_positive,
+     .help = "Years the capex is spread over (more than 0)."},
+    AMORT(power_kw, "0", "The cluster's average power draw in kW."),
+    AMORT(power_price_kwh, "0", "Price of a kWh."),
+    AMORT(operations_per_year, "0", "Running costs a year (staff, space, support)."),
+    AMORT(gpus, "0", "GPUs in the cluster."),
+    AMORT(cpus, "0", "CPU cores in the cluster."),
+    {.path = "cost.amortised.gpu_share",
+     .type = TG_CFG_DOUBLE,
+     .def = "0.8",
+     F(cost.gpu_share),
+     .dmin = 0,
+     .dmax = 1,
+     .help = "Fraction of the hourly cost borne by the GPUs."},
+    AMORT(gb_ingested, "0", "Internal price of a GB of telemetry received."),
+    AMORT(gb_stored, "0.04", "Internal price of a GB of telemetry stored."),
+    AMORT(gb_forwarded, "0.09", "Internal price of a GB forwarded."),
+};
+
+static const tg_cfgtab fwd_table = {fwd_keys, sizeof(fwd_keys) / sizeof(fwd_keys[0])};
+
 void tg_forward_config_defaults(tg_forward_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->outbox_max_bytes = 256ull << 20;
-    cfg->flush_interval_ms = 1000;
-    cfg->max_batch_spans = 5000;
-    cfg->heartbeat_interval_ms = 5000;
-    cfg->retry_initial_ms = 250;
-    cfg->retry_max_ms = 30000;
-    cfg->request_timeout_ms = 30000;
-    cfg->connect_timeout_ms = 5000;
-    cfg->zstd_level = 3;
-    cfg->send_spans = cfg->send_logs = cfg->send_metrics = 1;
-    cfg->metrics_preset = 1;
-    /* A metered default with OpenCost's default list prices (USD per
-     * core-hour and GPU-hour, configs/default.json) so that cost records
-     * are never silently zero; every site should set its own. */
-    cfg->cost.kind = TG_COST_METERED;
-    snprintf(cfg->cost.currency, sizeof(cfg->cost.currency), "USD");
-    snprintf(cfg->cost.provider, sizeof(cfg->cost.provider), "unspecified");
-    snprintf(cfg->cost.service_category, sizeof(cfg->cost.service_category),
-             "AI and Machine Learning");
-    cfg->cost.cpu_hour = 0.031611;
-    cfg->cost.gpu_hour = 0.95;
-    cfg->cost.gb_ingested = 0.0;
-    cfg->cost.gb_stored = 0.04;
-    cfg->cost.gb_forwarded = 0.09;
-    cfg->cost.lifetime_years = 4;
-    cfg->cost.gpu_share = 0.8;
+    tg_cfgtab_defaults(&fwd_table, cfg);
+}
+
+void tg_forward_config_write_reference(FILE *f)
+{
+    tg_cfgtab_write_reference(&fwd_table, f);
+}
+
+size_t tg_forward_config_key_count(void)
+{
+    return fwd_table.n;
+}
+
+static int check_currency(const char *v, char *why, size_t whylen)
+{
+    if (strlen(v) == 3)
+        return 0;
+    snprintf(why, whylen, "is not an ISO 4217 code such as EUR");
+    return TG_EINVAL;
+}
+
+static int check_positive(const char *v, char *why, size_t whylen)
+{
+    if (strtod(v, NULL) > 0)
+        return 0;
+    snprintf(why, whylen, "must be more than 0");
+    return TG_EINVAL;
 }
 
 #define CHECK(expr)                                                                      \
@@ -45,316 +286,133 @@ void tg_forward_config_defaults(tg_forward_config *cfg)
             return rc_;                                                                  \
     } while (0)
 
-typedef struct loader {
-    const char *file;
-    char *err;
-    size_t errlen;
-} loader;
-
-static int load_cost(loader *L, const tg_ynode *n, tg_cost_model *m)
+static int load_renames(void *base, const tg_ynode *v, const char *file, char *err,
+                        size_t errlen)
 {
-    static const char *const keys[] = {
-        "model",   "currency",  "provider", "region", "service_category",
-        "metered", "amortised", NULL};
-    static const char *const mkeys[] = {
-        "cpu_hour",     "gpu_hour",        "gb_ingested",      "gb_stored",
-        "gb_forwarded", "input_tokens_1k", "output_tokens_1k", NULL};
-    static const char *const akeys[] = {"capex",
-                                        "lifetime_years",
-                                        "power_kw",
-                                        "power_price_kwh",
-                                        "operations_per_year",
-                                        "gpus",
-                                        "cpus",
-                                        "gpu_share",
-                                        "gb_ingested",
-                                        "gb_stored",
-                                        "gb_forwarded",
-                                        NULL};
-    const tg_ynode *v;
-
-    CHECK(tg_yaml_check_keys(L->file, n, keys, L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "model"))) {
-        if (v->kind == TG_YNODE_SCALAR && strcmp(v->str, "metered") == 0)
-            m->kind = TG_COST_METERED;
-        else if (v->kind == TG_YNODE_SCALAR &&
-                 (strcmp(v->str, "amortised") == 0 || strcmp(v->str, "amortized") == 0))
-            m->kind = TG_COST_AMORTISED;
-        else
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "cost.model must be metered or amortised");
-    }
-    if ((v = tg_yaml_get(n, "currency"))) {
-        CHECK(
-            tg_yaml_str(L->file, v, m->currency, sizeof(m->currency), L->err, L->errlen));
-        if (strlen(m->currency) != 3)
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "currency must be an ISO 4217 code such as EUR");
-    }
-    if ((v = tg_yaml_get(n, "provider")))
-        CHECK(
-            tg_yaml_str(L->file, v, m->provider, sizeof(m->provider), L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "region")))
-        CHECK(tg_yaml_str(L->file, v, m->region, sizeof(m->region), L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "service_category")))
-        CHECK(tg_yaml_str(L->file, v, m->service_category, sizeof(m->service_category),
-                          L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "metered"))) {
-        double *dst[] = {&m->cpu_hour,        &m->gpu_hour,     &m->gb_ingested,
-                         &m->gb_stored,       &m->gb_forwarded, &m->input_tokens_1k,
-                         &m->output_tokens_1k};
-        CHECK(tg_yaml_check_keys(L->file, v, mkeys, L->err, L->errlen));
-        for (size_t i = 0; mkeys[i]; i++) {
-            const tg_ynode *x = tg_yaml_get(v, mkeys[i]);
-            if (x) {
-                CHECK(tg_yaml_double(L->file, x, dst[i], L->err, L->errlen));
-                if (*dst[i] < 0)
-                    return tg_yaml_error(L->err, L->errlen, L->file, x,
-                                         "prices cannot be negative");
-            }
-        }
-    }
-    if ((v = tg_yaml_get(n, "amortised"))) {
-        double *dst[] = {&m->capex,
-                         &m->lifetime_years,
-                         &m->power_kw,
-                         &m->power_price_kwh,
-                         &m->operations_per_year,
-                         &m->gpus,
-                         &m->cpus,
-                         &m->gpu_share,
-                         &m->gb_ingested,
-                         &m->gb_stored,
-                         &m->gb_forwarded};
-        CHECK(tg_yaml_check_keys(L->file, v, akeys, L->err, L->errlen));
-        for (size_t i = 0; akeys[i]; i++) {
-            const tg_ynode *x = tg_yaml_get(v, akeys[i]);
-            if (x) {
-                CHECK(tg_yaml_double(L->file, x, dst[i], L->err, L->errlen));
-                if (*dst[i] < 0)
-                    return tg_yaml_error(L->err, L->errlen, L->file, x,
-                                         "values cannot be negative");
-            }
-        }
-        if (m->gpu_share > 1) {
-            return tg_yaml_error(L->err, L->errlen, L->file, tg_yaml_get(v, "gpu_share"),
-                                 "gpu_share is a fraction between 0 and 1");
-        }
-        if (tg_yaml_get(v, "lifetime_years") && m->lifetime_years <= 0)
-            return tg_yaml_error(L->err, L->errlen, L->file,
-                                 tg_yaml_get(v, "lifetime_years"),
-                                 "lifetime_years must be positive");
-    }
-    return 0;
-}
-
-static int load_metrics(loader *L, const tg_ynode *n, tg_forward_config *cfg)
-{
-    static const char *const keys[] = {"preset", "rename", "labels", NULL};
     static const char *const rkeys[] = {"from", "to", "unit", "scale", NULL};
-    const tg_ynode *v;
+    tg_forward_config *cfg = base;
 
-    CHECK(tg_yaml_check_keys(L->file, n, keys, L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "preset"))) {
-        if (v->kind == TG_YNODE_SCALAR && strcmp(v->str, "prometheus") == 0)
-            cfg->metrics_preset = 1;
-        else if (v->kind == TG_YNODE_SCALAR && strcmp(v->str, "none") == 0)
-            cfg->metrics_preset = 0;
-        else
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "metrics.preset must be prometheus or none");
-    }
-    if ((v = tg_yaml_get(n, "rename"))) {
-        if (v->kind != TG_YNODE_SEQ)
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "metrics.rename is a list of {from, to, unit, scale}");
-        for (size_t i = 0; i < v->n; i++) {
-            const tg_ynode *r = v->items[i], *x;
-            tg_metric_rename *mr;
-            size_t fl;
-            if (cfg->n_renames == TG_FWD_MAX_RENAMES)
-                return tg_yaml_error(L->err, L->errlen, L->file, r,
-                                     "at most %d rename rules", TG_FWD_MAX_RENAMES);
-            CHECK(tg_yaml_check_keys(L->file, r, rkeys, L->err, L->errlen));
-            mr = &cfg->renames[cfg->n_renames];
-            memset(mr, 0, sizeof(*mr));
-            mr->scale = 1;
-            if (!(x = tg_yaml_get(r, "from")) || !tg_yaml_get(r, "to"))
-                return tg_yaml_error(L->err, L->errlen, L->file, r,
-                                     "a rename rule needs from and to");
-            CHECK(tg_yaml_str(L->file, x, mr->from, sizeof(mr->from), L->err, L->errlen));
-            CHECK(tg_yaml_str(L->file, tg_yaml_get(r, "to"), mr->to, sizeof(mr->to),
-                              L->err, L->errlen));
-            fl = strlen(mr->from);
-            if (fl > 0 && mr->from[fl - 1] == '*') {
-                mr->prefix = 1;
-                mr->from[fl - 1] = '\0';
-            }
-            if ((x = tg_yaml_get(r, "unit")))
-                CHECK(tg_yaml_str(L->file, x, mr->unit, sizeof(mr->unit), L->err,
-                                  L->errlen));
-            if ((x = tg_yaml_get(r, "scale"))) {
-                CHECK(tg_yaml_double(L->file, x, &mr->scale, L->err, L->errlen));
-                if (mr->scale == 0)
-                    return tg_yaml_error(L->err, L->errlen, L->file, x,
-                                         "scale cannot be 0");
-            }
-            cfg->n_renames++;
+    cfg->n_renames = 0;
+    if (tg_yaml_is_null(v))
+        return 0;
+    if (v->kind != TG_YNODE_SEQ)
+        return tg_yaml_error(err, errlen, file, v,
+                             "metrics.rename is a list of {from, to, unit, scale}");
+    for (size_t i = 0; i < v->n; i++) {
+        const tg_ynode *r = v->items[i], *x;
+        tg_metric_rename *mr;
+        size_t fl;
+        if (cfg->n_renames == TG_FWD_MAX_RENAMES)
+            return tg_yaml_error(err, errlen, file, r, "at most %d rename rules",
+                                 TG_FWD_MAX_RENAMES);
+        CHECK(tg_yaml_check_keys(file, r, rkeys, err, errlen));
+        mr = &cfg->renames[cfg->n_renames];
+        memset(mr, 0, sizeof(*mr));
+        mr->scale = 1;
+        if (!(x = tg_yaml_get(r, "from")) || !tg_yaml_get(r, "to"))
+            return tg_yaml_error(err, errlen, file, r, "a rename rule needs from and to");
+        CHECK(tg_yaml_str(file, x, mr->from, sizeof(mr->from), err, errlen));
+        CHECK(
+            tg_yaml_str(file, tg_yaml_get(r, "to"), mr->to, sizeof(mr->to), err, errlen));
+        fl = strlen(mr->from);
+        if (fl > 0 && mr->from[fl - 1] == '*') {
+            mr->prefix = 1;
+            mr->from[fl - 1] = '\0';
         }
-    }
-    if ((v = tg_yaml_get(n, "labels"))) {
-        if (v->kind != TG_YNODE_MAP)
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "metrics.labels maps old label names to new ones");
-        for (size_t i = 0; i < v->n; i++) {
-            tg_label_rename *lr;
-            if (cfg->n_labels == TG_FWD_MAX_LABELS)
-                return tg_yaml_error(L->err, L->errlen, L->file, v->keys[i],
-                                     "at most %d label renames", TG_FWD_MAX_LABELS);
-            lr = &cfg->labels[cfg->n_labels];
-            CHECK(tg_yaml_str(L->file, v->keys[i], lr->from, sizeof(lr->from), L->err,
-                              L->errlen));
-            CHECK(tg_yaml_str(L->file, v->items[i], lr->to, sizeof(lr->to), L->err,
-                              L->errlen));
-            cfg->n_labels++;
+        if ((x = tg_yaml_get(r, "unit")))
+            CHECK(tg_yaml_str(file, x, mr->unit, sizeof(mr->unit), err, errlen));
+        if ((x = tg_yaml_get(r, "scale"))) {
+            CHECK(tg_yaml_double(file, x, &mr->scale, err, errlen));
+            if (mr->scale == 0)
+                return tg_yaml_error(err, errlen, file, x, "scale cannot be 0");
         }
+        cfg->n_renames++;
     }
     return 0;
 }
 
-static int load_section(loader *L, const tg_ynode *n, tg_forward_config *cfg)
+static int load_labels(void *base, const tg_ynode *v, const char *file, char *err,
+                       size_t errlen)
 {
-    static const char *const keys[] = {"outbox",
-                                       "heartbeat_interval",
-                                       "retry",
-                                       "timeout",
-                                       "connect_timeout",
-                                       "zstd_level",
-                                       "send",
-                                       "tls",
-                                       "jurisdiction",
-                                       "view",
-                                       "allow_keys",
-                                       "metrics",
-                                       "cost",
-                                       NULL};
-    static const char *const okeys[] = {"max_bytes", "flush_interval", "max_batch_spans",
-                                        NULL};
-    static const char *const rkeys[] = {"initial", "max", NULL};
-    static const char *const skeys[] = {"spans", "logs", "metrics", NULL};
-    static const char *const tkeys[] = {"ca_file", "cert_file", "key_file", NULL};
-    const tg_ynode *v, *x;
-    uint64_t u;
+    tg_forward_config *cfg = base;
 
-    CHECK(tg_yaml_check_keys(L->file, n, keys, L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "outbox"))) {
-        CHECK(tg_yaml_check_keys(L->file, v, okeys, L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "max_bytes"))) {
-            CHECK(tg_yaml_size(L->file, x, &cfg->outbox_max_bytes, L->err, L->errlen));
-            if (cfg->outbox_max_bytes < 65536)
-                return tg_yaml_error(L->err, L->errlen, L->file, x,
-                                     "outbox.max_bytes must be at least 64KiB");
-        }
-        if ((x = tg_yaml_get(v, "flush_interval"))) {
-            CHECK(tg_yaml_duration_ms(L->file, x, &cfg->flush_interval_ms, L->err,
-                                      L->errlen));
-            if (cfg->flush_interval_ms < 10)
-                return tg_yaml_error(L->err, L->errlen, L->file, x,
-                                     "flush_interval must be at least 10ms");
-        }
-        if ((x = tg_yaml_get(v, "max_batch_spans"))) {
-            CHECK(tg_yaml_u64(L->file, x, &cfg->max_batch_spans, L->err, L->errlen));
-            if (cfg->max_batch_spans == 0 || cfg->max_batch_spans > 1000000)
-                return tg_yaml_error(L->err, L->errlen, L->file, x,
-                                     "max_batch_spans must be between 1 and 1000000");
-        }
+    cfg->n_labels = 0;
+    if (tg_yaml_is_null(v))
+        return 0;
+    if (v->kind != TG_YNODE_MAP)
+        return tg_yaml_error(err, errlen, file, v,
+                             "metrics.labels maps old label names to new ones");
+    for (size_t i = 0; i < v->n; i++) {
+        tg_label_rename *lr;
+        if (cfg->n_labels == TG_FWD_MAX_LABELS)
+            return tg_yaml_error(err, errlen, file, v->keys[i],
+                                 "at most %d label renames", TG_FWD_MAX_LABELS);
+        lr = &cfg->labels[cfg->n_labels];
+        CHECK(tg_yaml_str(file, v->keys[i], lr->from, sizeof(lr->from), err, errlen));
+        CHECK(tg_yaml_str(file, v->items[i], lr->to, sizeof(lr->to), err, errlen));
+        cfg->n_labels++;
     }
-    if ((v = tg_yaml_get(n, "heartbeat_interval"))) {
-        CHECK(tg_yaml_duration_ms(L->file, v, &cfg->heartbeat_interval_ms, L->err,
-                                  L->errlen));
-        if (cfg->heartbeat_interval_ms < 100)
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "heartbeat_interval must be at least 100ms");
-    }
-    if ((v = tg_yaml_get(n, "retry"))) {
-        CHECK(tg_yaml_check_keys(L->file, v, rkeys, L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "initial")))
-            CHECK(tg_yaml_duration_ms(L->file, x, &cfg->retry_initial_ms, L->err,
-                                      L->errlen));
-        if ((x = tg_yaml_get(v, "max")))
-            CHECK(tg_yaml_duration_ms(L->file, x, &cfg->retry_max_ms, L->err, L->errlen));
-        if (cfg->retry_initial_ms == 0 || cfg->retry_max_ms < cfg->retry_initial_ms)
-            return tg_yaml_error(
-                L->err, L->errlen, L->file, v,
-                "retry.initial must be > 0 and retry.max >= retry.initial");
-    }
-    if ((v = tg_yaml_get(n, "timeout")))
-        CHECK(
-            tg_yaml_duration_ms(L->file, v, &cfg->request_timeout_ms, L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "connect_timeout")))
-        CHECK(
-            tg_yaml_duration_ms(L->file, v, &cfg->connect_timeout_ms, L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "zstd_level"))) {
-        CHECK(tg_yaml_u64(L->file, v, &u, L->err, L->errlen));
-        if (u < 1 || u > 19)
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "zstd_level must be between 1 and 19");
-        cfg->zstd_level = (int)u;
-    }
-    if ((v = tg_yaml_get(n, "send"))) {
-        CHECK(tg_yaml_check_keys(L->file, v, skeys, L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "spans")))
-            CHECK(tg_yaml_bool(L->file, x, &cfg->send_spans, L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "logs")))
-            CHECK(tg_yaml_bool(L->file, x, &cfg->send_logs, L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "metrics")))
-            CHECK(tg_yaml_bool(L->file, x, &cfg->send_metrics, L->err, L->errlen));
-    }
-    if ((v = tg_yaml_get(n, "tls"))) {
-        CHECK(tg_yaml_check_keys(L->file, v, tkeys, L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "ca_file")))
-            CHECK(tg_yaml_str(L->file, x, cfg->tls_ca_file, sizeof(cfg->tls_ca_file),
-                              L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "cert_file")))
-            CHECK(tg_yaml_str(L->file, x, cfg->tls_cert_file, sizeof(cfg->tls_cert_file),
-                              L->err, L->errlen));
-        if ((x = tg_yaml_get(v, "key_file")))
-            CHECK(tg_yaml_str(L->file, x, cfg->tls_key_file, sizeof(cfg->tls_key_file),
-                              L->err, L->errlen));
-        if (!cfg->tls_cert_file[0] != !cfg->tls_key_file[0])
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "tls.cert_file and tls.key_file go together");
-    }
-    if ((v = tg_yaml_get(n, "view"))) {
-        char view[16];
-        const tg_view_desc *vd;
-        CHECK(tg_yaml_str(L->file, v, view, sizeof(view), L->err, L->errlen));
-        if (!(vd = tg_view_find(view)))
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "view is \"rules\" or \"builtin\"");
-        cfg->view_builtin = vd == &tg_view_builtin;
-    }
-    if ((v = tg_yaml_get(n, "jurisdiction")))
-        CHECK(tg_yaml_str(L->file, v, cfg->jurisdiction, sizeof(cfg->jurisdiction),
-                          L->err, L->errlen));
-    if ((v = tg_yaml_get(n, "allow_keys"))) {
-        if (v->kind != TG_YNODE_SEQ)
-            return tg_yaml_error(L->err, L->errlen, L->file, v,
-                                 "allow_keys is a list of attribute keys");
-        for (size_t i = 0; i < v->n; i++) {
-            if (cfg->n_allow_keys == TG_FWD_MAX_ALLOW)
-                return tg_yaml_error(L->err, L->errlen, L->file, v->items[i],
-                                     "at most %d allow_keys", TG_FWD_MAX_ALLOW);
-            CHECK(tg_yaml_str(L->file, v->items[i], cfg->allow_keys[cfg->n_allow_keys],
-                              sizeof(cfg->allow_keys[0]), L->err, L->errlen));
-            cfg->n_allow_keys++;
-        }
-    }
-    if ((v = tg_yaml_get(n, "metrics")))
-        CHECK(load_metrics(L, v, cfg));
-    if ((v = tg_yaml_get(n, "cost")))
-        CHECK(load_cost(L, v, &cfg->cost));
     return 0;
+}
+
+/* The view kinds are one list (exporters/view_default.c, tg_views). */
+static int load_view(void *base, const tg_ynode *v, const char *file, char *err,
+                     size_t errlen)
+{
+    tg_forward_config *cfg = base;
+    const tg_view_desc *vd;
+    char view[16];
+
+    CHECK(tg_yaml_str(file, v, view, sizeof(view), err, errlen));
+    if (!(vd = tg_view_find(view)))
+        return tg_yaml_error(err, errlen, file, v, "view is \"rules\" or \"builtin\"");
+    cfg->view_builtin = vd == &tg_view_builtin;
+    return 0;
+}
+
+/* What one key cannot check alone, at the section that holds the keys. */
+static int check_together(const tg_ynode *n, const tg_forward_config *cfg,
+                          const char *file, char *err, size_t errlen)
+{
+    const tg_ynode *v;
+
+    if ((v = tg_yaml_get(n, "retry")) &&
+        (cfg->retry_initial_ms == 0 || cfg->retry_max_ms < cfg->retry_initial_ms))
+        return tg_yaml_error(err, errlen, file, v,
+                             "retry.initial must be > 0 and retry.max >= retry.initial");
+    if ((v = tg_yaml_get(n, "tls")) && !cfg->tls_cert_file[0] != !cfg->tls_key_file[0])
+        return tg_yaml_error(err, errlen, file, v,
+                             "tls.cert_file and tls.key_file go together");
+    return 0;
+}
+
+/* Loads the forwarder's keys from `root` (or its `section`) over cfg,
+ * which is left untouched on error. */
+static int load_tree(const char *name, const tg_ynode *root, const char *section,
+                     tg_forward_config *cfg, char *err, size_t errlen)
+{
+    const tg_ynode *n = root;
+    tg_forward_config *tmp;
+    int rc;
+
+    if (section) {
+        if (root->kind != TG_YNODE_MAP)
+            return tg_yaml_error(err, errlen, name, root, "expected a mapping");
+        n = tg_yaml_get(root, section);
+        if (!n || tg_yaml_is_null(n))
+            return 0;
+    }
+    tmp = malloc(sizeof(*tmp));
+    if (!tmp)
+        return TG_ENOMEM;
+    *tmp = *cfg;
+    rc = tg_cfgtab_load(&fwd_table, tmp, n, name, NULL, NULL, err, errlen);
+    if (rc == 0)
+        rc = check_together(n, tmp, name, err, errlen);
+    if (rc == 0)
+        *cfg = *tmp;
+    free(tmp);
+    return rc;
 }
 
 int tg_forward_config_load_buffer(const char *name, const char *buf, size_t len,
@@ -362,31 +420,11 @@ int tg_forward_config_load_buffer(const char *name, const char *buf, size_t len,
                                   size_t errlen)
 {
     tg_ynode *root = tg_yaml_load_buffer(name, buf, len, err, errlen);
-    const tg_ynode *n;
-    tg_forward_config tmp;
-    loader L = {name, err, errlen};
     int rc;
 
     if (!root)
         return TG_ECONFIG;
-    n = root;
-    if (section) {
-        if (root->kind != TG_YNODE_MAP) {
-            rc = tg_yaml_error(err, errlen, name, root, "expected a mapping");
-            tg_yaml_free(root);
-            return rc;
-        }
-        n = tg_yaml_get(root, section);
-        if (!n) {
-            tg_yaml_free(root);
-            return 0;
-        }
-    }
-    /* cfg is left untouched on error. */
-    tmp = *cfg;
-    rc = load_section(&L, n, &tmp);
-    if (rc == 0)
-        *cfg = tmp;
+    rc = load_tree(name, root, section, cfg, err, errlen);
     tg_yaml_free(root);
     return rc;
 }
@@ -395,22 +433,11 @@ int tg_forward_config_load(const char *path, const char *section, tg_forward_con
                            char *err, size_t errlen)
 {
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
-    const tg_ynode *n;
-    tg_forward_config tmp;
-    loader L = {path, err, errlen};
     int rc;
 
     if (!root)
         return TG_ECONFIG;
-    n = section ? tg_yaml_get(root, section) : root;
-    if (!n) {
-        tg_yaml_free(root);
-        return 0;
-    }
-    tmp = *cfg;
-    rc = load_section(&L, n, &tmp);
-    if (rc == 0)
-        *cfg = tmp;
+    rc = load_tree(path, root, section, cfg, err, errlen);
     tg_yaml_free(root);
     return rc;
 }

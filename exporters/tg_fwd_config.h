@@ -3,13 +3,16 @@
  * naming, and the site's cost model.
  *
  * They are read from the `forward:` section of a YAML file (the site's
- * collector config, or a file of their own); docs/central.md lists every
- * key with its default. Unknown keys are errors with file:line:column. */
+ * collector config, or a file of their own). Every key is declared once in
+ * a table (common/tg_cfgtab.h) that gives the defaults, the loader and the
+ * reference in docs/central.md. Unknown keys are errors with
+ * file:line:column. */
 #ifndef TG_FWD_CONFIG_H
 #define TG_FWD_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TG_FWD_MAX_RENAMES 64
 #define TG_FWD_MAX_LABELS 32
@@ -81,6 +84,12 @@ typedef struct tg_forward_config {
 } tg_forward_config;
 
 void tg_forward_config_defaults(tg_forward_config *cfg);
+
+/* The table of keys as Markdown (docs/central.md holds it verbatim; printed
+ * by `tollgate collector --print-config-reference`). */
+void tg_forward_config_write_reference(FILE *f);
+/* How many keys the table declares. */
+size_t tg_forward_config_key_count(void);
 
 /* Loads `path` over cfg. With `section` ("forward"), only that top-level
  * key is read (absent: cfg unchanged); without, the whole document is the

@@ -18,13 +18,13 @@ static int action_kind(const char *s)
 typedef struct spec_arg {
     tg_action_spec *a;
     int have_action;
-    yaml_node_t *params[16];
+    const tg_ynode *params[16];
     int n_params;
 } spec_arg;
 
 /* One parameter, parsed by its row in tg_action_params whatever the action
  * (parse_spec checks afterwards that it belongs to the action). */
-static int spec_param(tg_ryctx *y, const tg_action_param *pa, yaml_node_t *v,
+static int spec_param(tg_ryctx *y, const tg_action_param *pa, const tg_ynode *v,
                       tg_action_spec *a)
 {
     const char *s;
@@ -69,7 +69,7 @@ static int spec_param(tg_ryctx *y, const tg_action_param *pa, yaml_node_t *v,
     }
 }
 
-static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int spec_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     spec_arg *sa = arg;
     tg_action_spec *a = sa->a;
@@ -92,12 +92,12 @@ static int spec_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     }
     if (sa->n_params < 16)
         sa->params[sa->n_params++] = k;
-    pa = tg_rules__action_param((const char *)k->data.scalar.value);
+    pa = tg_rules__action_param(k->str);
     return pa ? spec_param(y, pa, v, a) : tg_ry_fail(y, k, "unknown action parameter");
 }
 
 /* An action: "redact" or {action: redact, text: ...}. */
-static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
+static int parse_spec(tg_ryctx *y, const tg_ynode *n, tg_action_spec *a)
 {
     const char *known[32];
     size_t nk = 0;
@@ -110,7 +110,7 @@ static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
     known[nk] = NULL;
     tg_rules__action_defaults(a);
     a->loc = tg_ry_loc(y, n);
-    if (n->type == YAML_SCALAR_NODE) {
+    if (n->kind == TG_YNODE_SCALAR) {
         const char *s;
         if ((rc = tg_ry_scalar(y, n, &s, NULL)))
             return rc;
@@ -123,8 +123,7 @@ static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
         a->kind = (uint8_t)rc;
         return 0;
     }
-    if ((rc = tg_ry_want(y, n, YAML_MAPPING_NODE,
-                         "an action: a name or {action: NAME, ...}")))
+    if ((rc = tg_ry_want(y, n, TG_YNODE_MAP, "an action: a name or {action: NAME, ...}")))
         return rc;
     memset(&sa, 0, sizeof(sa));
     sa.a = a;
@@ -134,8 +133,7 @@ static int parse_spec(tg_ryctx *y, yaml_node_t *n, tg_action_spec *a)
         return tg_ry_fail(y, n, "missing 'action'");
     a->loc = tg_ry_loc(y, n);
     for (int i = 0; i < sa.n_params; i++) {
-        const tg_action_param *pa =
-            tg_rules__action_param((const char *)sa.params[i]->data.scalar.value);
+        const tg_action_param *pa = tg_rules__action_param(sa.params[i]->str);
         if (pa && pa->owner != a->kind)
             return tg_ry_fail(y, sa.params[i], "'%s' does not apply to action '%s'",
                               pa->name,
@@ -167,7 +165,7 @@ typedef struct juris_arg {
     const char **country, **region;
 } juris_arg;
 
-static int juris_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int juris_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     juris_arg *j = arg;
     int rc;
@@ -183,21 +181,21 @@ static int juris_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return tg_ry_scalar(y, v, j->region, NULL);
 }
 
-static int parse_juris(tg_ryctx *y, yaml_node_t *v, const char **country,
+static int parse_juris(tg_ryctx *y, const tg_ynode *v, const char **country,
                        const char **region)
 {
     static const char *const known[] = {"country", "region", NULL};
     juris_arg j = {country, region};
-    int rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a jurisdiction {country, region}");
+    int rc = tg_ry_want(y, v, TG_YNODE_MAP, "a jurisdiction {country, region}");
     return rc ? rc : tg_ry_each_pair(y, v, known, juris_pair, &j);
 }
 
-static int allow_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+static int allow_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len, void *arg)
 {
     return tg_ry_km_add(y, arg, n, -1, s, len);
 }
 
-static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int unclass_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_dest *d = arg;
     const char *s;
@@ -205,9 +203,8 @@ static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 
     if (tg_ry_is(k, "allow_keys")) {
         d->allow_list = 1;
-        if (v->type == YAML_SEQUENCE_NODE &&
-            v->data.sequence.items.start == v->data.sequence.items.top)
-            return tg_ry_visit(y, v);
+        if (v->kind == TG_YNODE_SEQ && v->n == 0)
+            return 0;
         return tg_ry_each_string(y, v, allow_str, &d->allow);
     }
     if ((rc = tg_ry_scalar(y, v, &s, NULL)))
@@ -223,11 +220,10 @@ static int unclass_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-static int action_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int action_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_dest *d = arg;
-    const char *pat =
-        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *pat = tg_ry_sdup(y, k->str, k->len);
     tg_dest_action *da = NULL;
     int rc;
 
@@ -253,7 +249,7 @@ static int action_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int dest_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const uknown[] = {"allow_keys", "bodies", NULL};
     tg_dest *d = arg;
@@ -270,16 +266,14 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         d->allow_list = 0;
         tg_rules__kmlist_free(&d->allow);
         d->bodies = TG_BODIES_PASS;
-        if (v->type == YAML_SCALAR_NODE) {
-            if ((rc = tg_ry_visit(y, v)))
-                return rc;
+        if (v->kind == TG_YNODE_SCALAR) {
             if (!tg_ry_is(v, "pass"))
                 return tg_ry_fail(
                     y, v,
                     "unclassified must be 'pass' or {allow_keys: [...], bodies: ...}");
             return 0;
         }
-        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+        if ((rc = tg_ry_want(y, v, TG_YNODE_MAP,
                              "'pass' or {allow_keys: [...], bodies: ...}")))
             return rc;
         return tg_ry_each_pair(y, v, uknown, unclass_pair, d);
@@ -311,20 +305,19 @@ static int dest_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return 0;
     }
     /* actions */
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP,
                          "a mapping of class (or glob, or default) -> action")))
         return rc;
     return tg_ry_each_pair(y, v, NULL, action_pair, d);
 }
 
-int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_dests_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const known[] = {"jurisdiction", "purpose",  "description",
                                         "unclassified", "on_error", "actions",
                                         "withheld",     NULL};
     tg_rules_policy *p = y->p;
-    const char *name =
-        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *name = tg_ry_sdup(y, k->str, k->len);
     int di, rc;
 
     (void)arg;
@@ -349,8 +342,7 @@ int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         p->dests[p->n_dests].loc = tg_ry_loc(y, k);
         di = (int)p->n_dests++;
     }
-    if ((rc =
-             tg_ry_want(y, v, YAML_MAPPING_NODE, "a destination definition (a mapping)")))
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a destination definition (a mapping)")))
         return rc;
     return tg_ry_each_pair(y, v, known, dest_pair, &p->dests[di]);
 }
@@ -358,7 +350,7 @@ int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 /* ---- keys, site, limits
  * ------------------------------------------------------------------ */
 
-static int key_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int key_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_hkey *hk = arg;
 
@@ -371,12 +363,11 @@ static int key_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return tg_ry_bool(y, v, &hk->create);
 }
 
-int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_keys_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const known[] = {"file", "env", "hex", "create", NULL};
     tg_rules_policy *p = y->p;
-    const char *id =
-        tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    const char *id = tg_ry_sdup(y, k->str, k->len);
     tg_hkey *hk = NULL;
     int rc, srcs;
 
@@ -399,7 +390,7 @@ int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     hk->id = id;
     hk->loc = tg_ry_loc(y, k);
     hk->base_dir = y->dir;
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a key source {file|env|hex, create}")))
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a key source {file|env|hex, create}")))
         return rc;
     if ((rc = tg_ry_each_pair(y, v, known, key_pair, hk)))
         return rc;
@@ -411,7 +402,7 @@ int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-int tg_ry_site_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_site_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     (void)arg;
     y->p->site_loc = tg_ry_loc(y, k);
@@ -420,7 +411,7 @@ int tg_ry_site_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return parse_juris(y, v, &y->p->site_country, &y->p->site_region);
 }
 
-int tg_ry_limits_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+int tg_ry_limits_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     uint64_t u;
     int rc;

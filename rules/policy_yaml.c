@@ -10,9 +10,8 @@
  * `detect` blocks accumulate unless the later file says `replace: true`.
  * Within one file a key may appear once per mapping.
  *
- * The document API of libyaml gives every node its start mark; aliases are
- * refused (a document is a tree here, and refusing aliases keeps a
- * "billion laughs" file from costing anything). */
+ * The text is read into common/tg_yaml's tree, which gives every node its
+ * position and refuses aliases and repeated keys. */
 #include <errno.h>
 #include <limits.h>
 #include <openssl/evp.h>
@@ -20,9 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "rules_int.h"
+#include "tg_units.h"
+#include "tg_yaml.h"
 
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_POLICY_BYTES (4u << 20)
@@ -31,14 +31,13 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-tg_loc tg_ry_loc(const tg_ryctx *y, const yaml_node_t *n)
+tg_loc tg_ry_loc(const tg_ryctx *y, const tg_ynode *n)
 {
-    tg_loc l = {y->file, (unsigned)n->start_mark.line + 1,
-                (unsigned)n->start_mark.column + 1};
+    tg_loc l = {y->file, n->line, n->col};
     return l;
 }
 
-int tg_ry_fail(const tg_ryctx *y, const yaml_node_t *n, const char *fmt, ...)
+int tg_ry_fail(const tg_ryctx *y, const tg_ynode *n, const char *fmt, ...)
 {
     tg_loc l = tg_ry_loc(y, n);
     va_list ap;
@@ -51,30 +50,9 @@ int tg_ry_fail(const tg_ryctx *y, const yaml_node_t *n, const char *fmt, ...)
     return TG_ECONFIG;
 }
 
-yaml_node_t *tg_ry_node(const tg_ryctx *y, int id)
+int tg_ry_want(tg_ryctx *y, const tg_ynode *n, enum tg_ynode_kind t, const char *what)
 {
-    return yaml_document_get_node(y->doc, id);
-}
-
-/* Every node is visited once; a second tg_ry_visit means an alias. */
-int tg_ry_visit(tg_ryctx *y, yaml_node_t *n)
-{
-    size_t idx = (size_t)(n - y->doc->nodes.start);
-
-    if (idx >= y->n_nodes)
-        return tg_ry_fail(y, n, "internal: node out of range");
-    if (y->visited[idx])
-        return tg_ry_fail(y, n, "aliases (*name) are not supported in policy files");
-    y->visited[idx] = 1;
-    return 0;
-}
-
-int tg_ry_want(tg_ryctx *y, yaml_node_t *n, yaml_node_type_t t, const char *what)
-{
-    int rc = tg_ry_visit(y, n);
-    if (rc)
-        return rc;
-    if (n->type != t)
+    if (n->kind != t)
         return tg_ry_fail(y, n, "expected %s", what);
     return 0;
 }
@@ -85,32 +63,32 @@ const char *tg_ry_sdup(tg_ryctx *y, const char *s, size_t len)
 }
 
 /* A tg_ry_scalar as a string in the policy arena. */
-int tg_ry_scalar(tg_ryctx *y, yaml_node_t *n, const char **out, size_t *len)
+int tg_ry_scalar(tg_ryctx *y, const tg_ynode *n, const char **out, size_t *len)
 {
-    int rc = tg_ry_want(y, n, YAML_SCALAR_NODE, "a string");
+    int rc = tg_ry_want(y, n, TG_YNODE_SCALAR, "a string");
 
     *out = "";
     if (len)
         *len = 0;
     if (rc)
         return rc;
-    if (memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+    if (memchr(n->str, '\0', n->len))
         return tg_ry_fail(y, n, "NUL byte in a string");
-    *out = tg_ry_sdup(y, (const char *)n->data.scalar.value, n->data.scalar.length);
+    *out = tg_ry_sdup(y, n->str, n->len);
     if (!*out)
         return TG_ENOMEM;
     if (len)
-        *len = n->data.scalar.length;
+        *len = n->len;
     return 0;
 }
 
-int tg_ry_is(const yaml_node_t *n, const char *s)
+int tg_ry_is(const tg_ynode *n, const char *s)
 {
-    return n->type == YAML_SCALAR_NODE && n->data.scalar.length == strlen(s) &&
-           memcmp(n->data.scalar.value, s, n->data.scalar.length) == 0;
+    return n->kind == TG_YNODE_SCALAR && n->len == strlen(s) &&
+           memcmp(n->str, s, n->len) == 0;
 }
 
-int tg_ry_uint(tg_ryctx *y, yaml_node_t *n, uint64_t max, uint64_t *out)
+int tg_ry_uint(tg_ryctx *y, const tg_ynode *n, uint64_t max, uint64_t *out)
 {
     const char *s;
     char *end;
@@ -129,7 +107,7 @@ int tg_ry_uint(tg_ryctx *y, yaml_node_t *n, uint64_t max, uint64_t *out)
     return 0;
 }
 
-int tg_ry_bool(tg_ryctx *y, yaml_node_t *n, int *out)
+int tg_ry_bool(tg_ryctx *y, const tg_ynode *n, int *out)
 {
     const char *s;
     int rc = tg_ry_scalar(y, n, &s, NULL);
@@ -145,94 +123,54 @@ int tg_ry_bool(tg_ryctx *y, yaml_node_t *n, int *out)
     return 0;
 }
 
-/* "30d", "12h", "90m", "45s", "2w", "1y"; "forever" or "0" = the store's
- * default. Seconds. */
-int tg_ry_duration(tg_ryctx *y, yaml_node_t *n, uint64_t *out)
+/* A retention, in seconds: the one duration grammar (tg_units.h), whole
+ * seconds, or "forever" (= 0, the store's own limit). */
+int tg_ry_duration(tg_ryctx *y, const tg_ynode *n, uint64_t *out)
 {
     const char *s;
-    char *end;
-    unsigned long long v;
-    uint64_t mul;
+    uint64_t ms;
     int rc = tg_ry_scalar(y, n, &s, NULL);
 
     if (rc)
         return rc;
-    if (!strcmp(s, "forever") || !strcmp(s, "0")) {
+    if (!strcmp(s, "forever")) {
         *out = 0;
         return 0;
     }
-    if (!tg_isdigit((unsigned char)*s))
+    if (tg_parse_duration_ms(s, &ms) != 0)
         return tg_ry_fail(y, n,
                           "expected a duration such as 30d, 12h, 90m, 45s, 2w or 1y");
-    v = strtoull(s, &end, 10);
-    if (!strcmp(end, "s"))
-        mul = 1;
-    else if (!strcmp(end, "m"))
-        mul = 60;
-    else if (!strcmp(end, "h"))
-        mul = 3600;
-    else if (!strcmp(end, "d"))
-        mul = 86400;
-    else if (!strcmp(end, "w"))
-        mul = 7 * 86400;
-    else if (!strcmp(end, "y"))
-        mul = 365 * 86400;
-    else
-        return tg_ry_fail(y, n,
-                          "expected a duration such as 30d, 12h, 90m, 45s, 2w or 1y");
-    if (v == 0 || v > UINT64_MAX / mul / 1000)
-        return tg_ry_fail(y, n, "duration out of range");
-    *out = v * mul;
+    if (ms % 1000 != 0)
+        return tg_ry_fail(y, n, "a retention is a whole number of seconds");
+    *out = ms / 1000;
     return 0;
 }
 
 /* Iterates a mapping, checking that keys are scalars, unique and known.
  * `known` is a NULL-terminated list, or NULL for free-form keys. */
-int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known,
+int tg_ry_each_pair(tg_ryctx *y, const tg_ynode *map, const char *const *known,
                     tg_ry_pair_fn fn, void *arg)
 {
-    yaml_node_pair_t *a;
-
-    for (a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top; a++) {
-        yaml_node_t *k = tg_ry_node(y, a->key), *v = tg_ry_node(y, a->value);
+    for (size_t i = 0; i < map->n; i++) {
+        const tg_ynode *k = map->keys[i], *v = map->items[i];
         int rc;
 
-        if (!k || !v)
-            return TG_ECONFIG;
-        rc = tg_ry_visit(y, k);
-        if (rc)
-            return rc;
-        if (k->type != YAML_SCALAR_NODE)
-            return tg_ry_fail(y, k, "mapping keys must be strings");
-        for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-            yaml_node_t *k2 = tg_ry_node(y, b->key);
-            if (k2 && k2->type == YAML_SCALAR_NODE &&
-                k2->data.scalar.length == k->data.scalar.length &&
-                !memcmp(k2->data.scalar.value, k->data.scalar.value,
-                        k->data.scalar.length))
-                return tg_ry_fail(y, k, "duplicate key '%.*s' (first at line %u)",
-                                  (int)k->data.scalar.length,
-                                  (const char *)k->data.scalar.value,
-                                  (unsigned)k2->start_mark.line + 1);
-        }
         if (known) {
             int ok = 0;
             char list[300] = "";
             size_t off = 0;
-            for (int i = 0; known[i]; i++) {
-                if (tg_ry_is(k, known[i]))
+            for (int j = 0; known[j]; j++) {
+                if (tg_ry_is(k, known[j]))
                     ok = 1;
                 off += (size_t)snprintf(list + off,
                                         off < sizeof(list) ? sizeof(list) - off : 0,
-                                        "%s%s", i ? ", " : "", known[i]);
+                                        "%s%s", j ? ", " : "", known[j]);
                 if (off >= sizeof(list))
                     off = sizeof(list) - 1;
             }
             if (!ok)
-                return tg_ry_fail(
-                    y, k, "unknown key '%.*s' (expected one of: %s)",
-                    (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length),
-                    (const char *)k->data.scalar.value, list);
+                return tg_ry_fail(y, k, "unknown key '%.*s' (expected one of: %s)",
+                                  (int)(k->len > 64 ? 64 : k->len), k->str, list);
         }
         rc = fn(y, k, v, arg);
         if (rc)
@@ -242,26 +180,20 @@ int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known,
 }
 
 /* A string or a list of strings. */
-int tg_ry_each_string(tg_ryctx *y, yaml_node_t *n, tg_ry_str_fn fn, void *arg)
+int tg_ry_each_string(tg_ryctx *y, const tg_ynode *n, tg_ry_str_fn fn, void *arg)
 {
-    if (n->type == YAML_SCALAR_NODE) {
+    if (n->kind == TG_YNODE_SCALAR) {
         const char *s;
         size_t len;
         int rc = tg_ry_scalar(y, n, &s, &len);
         return rc ? rc : fn(y, n, s, len, arg);
     }
-    if (n->type == YAML_SEQUENCE_NODE) {
-        int rc = tg_ry_visit(y, n);
-        if (rc)
-            return rc;
-        for (yaml_node_item_t *it = n->data.sequence.items.start;
-             it < n->data.sequence.items.top; it++) {
-            yaml_node_t *e = tg_ry_node(y, *it);
+    if (n->kind == TG_YNODE_SEQ) {
+        for (size_t it = 0; it < n->n; it++) {
+            const tg_ynode *e = n->items[it];
             const char *s;
             size_t len;
-            if (!e)
-                return TG_ECONFIG;
-            rc = tg_ry_scalar(y, e, &s, &len);
+            int rc = tg_ry_scalar(y, e, &s, &len);
             if (rc)
                 return rc;
             rc = fn(y, e, s, len, arg);
@@ -270,13 +202,12 @@ int tg_ry_each_string(tg_ryctx *y, yaml_node_t *n, tg_ry_str_fn fn, void *arg)
         }
         return 0;
     }
-    tg_ry_visit(y, n);
     return tg_ry_fail(y, n, "expected a string or a list of strings");
 }
 
 /* ---- key matchers --------------------------------------------------------------- */
 
-int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags,
+int tg_ry_regex(tg_ryctx *y, const tg_ynode *n, const char *s, uint32_t flags,
                 pcre2_code **out)
 {
     int errcode;
@@ -288,8 +219,7 @@ int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags,
         PCRE2_UCHAR msg[160];
         tg_loc l = tg_ry_loc(y, n);
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        if (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-            n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+        if (n->quoted)
             l.col++;
         l.col += (unsigned)off;
         tg_rules__set_err(y->err, &l, "bad regular expression: %s", (const char *)msg);
@@ -301,7 +231,7 @@ int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags,
     return 0;
 }
 
-int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, yaml_node_t *n, int kind, const char *s,
+int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, const tg_ynode *n, int kind, const char *s,
                  size_t len)
 {
     tg_keymatch *m;
@@ -340,13 +270,13 @@ typedef struct km_arg {
     int kind;
 } km_arg;
 
-static int km_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+static int km_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len, void *arg)
 {
     km_arg *a = arg;
     return tg_ry_km_add(y, a->l, n, a->kind, s, len);
 }
 
-static int km_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int km_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     km_arg a = {arg, TG_KM_EXACT};
     if (tg_ry_is(k, "glob"))
@@ -357,27 +287,18 @@ static int km_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
 }
 
 /* keys: [a, "b.*", {regex: ...}]  or  keys: {exact: [...], glob: [...], regex: [...]} */
-int tg_ry_keys(tg_ryctx *y, yaml_node_t *n, tg_kmlist *l)
+int tg_ry_keys(tg_ryctx *y, const tg_ynode *n, tg_kmlist *l)
 {
     static const char *const known[] = {"exact", "glob", "regex", NULL};
 
-    if (n->type == YAML_MAPPING_NODE) {
-        int rc = tg_ry_visit(y, n);
-        return rc ? rc : tg_ry_each_pair(y, n, known, km_pair, l);
-    }
-    if (n->type == YAML_SEQUENCE_NODE) {
-        int rc = tg_ry_visit(y, n);
-        if (rc)
-            return rc;
-        for (yaml_node_item_t *it = n->data.sequence.items.start;
-             it < n->data.sequence.items.top; it++) {
-            yaml_node_t *e = tg_ry_node(y, *it);
-            if (!e)
-                return TG_ECONFIG;
-            if (e->type == YAML_MAPPING_NODE) {
-                rc = tg_ry_visit(y, e);
-                if (!rc)
-                    rc = tg_ry_each_pair(y, e, known, km_pair, l);
+    if (n->kind == TG_YNODE_MAP)
+        return tg_ry_each_pair(y, n, known, km_pair, l);
+    if (n->kind == TG_YNODE_SEQ) {
+        for (size_t it = 0; it < n->n; it++) {
+            const tg_ynode *e = n->items[it];
+            int rc;
+            if (e->kind == TG_YNODE_MAP) {
+                rc = tg_ry_each_pair(y, e, known, km_pair, l);
             } else {
                 km_arg a = {l, -1};
                 const char *s;
@@ -423,7 +344,7 @@ typedef struct vd_arg {
     tg_valdet *vd;
 } vd_arg;
 
-static int kw_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+static int kw_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len, void *arg)
 {
     tg_valdet *vd = arg;
     size_t cap = vd->nkw;
@@ -449,7 +370,7 @@ static int kw_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *
     return 0;
 }
 
-static int vd_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int vd_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_valdet *vd = arg;
     const char *s;
@@ -478,10 +399,8 @@ static int vd_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         vd->pattern = s;
     } else if (tg_ry_is(k, "keywords")) {
         vd->has_kw = 1;
-        if (v->type == YAML_SEQUENCE_NODE &&
-            v->data.sequence.items.start == v->data.sequence.items.top) {
-            return tg_ry_visit(y, v); /* keywords: [] */
-        }
+        if (v->kind == TG_YNODE_SEQ && v->n == 0)
+            return 0; /* keywords: [] */
         return tg_ry_each_string(y, v, kw_str, vd);
     } else if (tg_ry_is(k, "context")) {
         if ((rc = tg_ry_scalar(y, v, &s, NULL)))
@@ -516,7 +435,7 @@ static int vd_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-static int add_valdet(tg_ryctx *y, tg_rule *r, yaml_node_t *e, uint16_t rule_idx)
+static int add_valdet(tg_ryctx *y, tg_rule *r, const tg_ynode *e, uint16_t rule_idx)
 {
     static const char *const known[] = {"builtin", "pattern", "keywords", "context",
                                         "window",  "keys",    "validate", NULL};
@@ -536,7 +455,7 @@ static int add_valdet(tg_ryctx *y, tg_rule *r, yaml_node_t *e, uint16_t rule_idx
     vd->window = 40;
     vd->rule = rule_idx;
     vd->loc = tg_ry_loc(y, e);
-    if (e->type == YAML_SCALAR_NODE) {
+    if (e->kind == TG_YNODE_SCALAR) {
         const char *s;
         if ((rc = tg_ry_scalar(y, e, &s, NULL)))
             return rc;
@@ -546,7 +465,7 @@ static int add_valdet(tg_ryctx *y, tg_rule *r, yaml_node_t *e, uint16_t rule_idx
                               "unknown built-in detector '%.64s' (see docs/rules.md)", s);
         return 0;
     }
-    if ((rc = tg_ry_want(y, e, YAML_MAPPING_NODE,
+    if ((rc = tg_ry_want(y, e, TG_YNODE_MAP,
                          "a detector: {builtin: NAME} or {pattern: REGEX}")))
         return rc;
     if ((rc = tg_ry_each_pair(y, e, known, vd_pair, vd)))
@@ -560,12 +479,12 @@ static int add_valdet(tg_ryctx *y, tg_rule *r, yaml_node_t *e, uint16_t rule_idx
     return 0;
 }
 
-static int cond_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+static int cond_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len, void *arg)
 {
     return tg_ry_km_add(y, arg, n, -1, s, len);
 }
 
-static int when_res_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int when_res_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_rule *r = arg;
     tg_cond_res *c;
@@ -576,13 +495,13 @@ static int when_res_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return TG_ENOMEM;
     c = &r->when_res[r->n_when_res++];
     memset(c, 0, sizeof(*c));
-    c->key = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    c->key = tg_ry_sdup(y, k->str, k->len);
     if (!c->key)
         return TG_ENOMEM;
     return tg_ry_each_string(y, v, cond_str, &c->vals);
 }
 
-static int when_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int when_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     tg_rule *r = arg;
     int rc;
@@ -592,13 +511,13 @@ static int when_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return tg_ry_each_string(y, v, cond_str, &r->when_service);
     if (tg_ry_is(k, "environment"))
         return tg_ry_each_string(y, v, cond_str, &r->when_env);
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
-                         "a mapping of resource attribute -> values")))
+    if ((rc =
+             tg_ry_want(y, v, TG_YNODE_MAP, "a mapping of resource attribute -> values")))
         return rc;
     return tg_ry_each_pair(y, v, NULL, when_res_pair, r);
 }
 
-static int detect_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int detect_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const wknown[] = {"service", "environment", "resource", NULL};
     tg_rule *r = arg;
@@ -607,34 +526,30 @@ static int detect_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     if (tg_ry_is(k, "keys"))
         return tg_ry_keys(y, v, &r->keys);
     if (tg_ry_is(k, "values")) {
-        if ((rc = tg_ry_want(y, v, YAML_SEQUENCE_NODE, "a list of value detectors")))
+        if ((rc = tg_ry_want(y, v, TG_YNODE_SEQ, "a list of value detectors")))
             return rc;
-        for (yaml_node_item_t *it = v->data.sequence.items.start;
-             it < v->data.sequence.items.top; it++) {
-            yaml_node_t *e = tg_ry_node(y, *it);
-            if (!e)
-                return TG_ECONFIG;
+        for (size_t it = 0; it < v->n; it++) {
+            const tg_ynode *e = v->items[it];
             if ((rc = add_valdet(y, r, e, (uint16_t)(r - y->p->rules))))
                 return rc;
         }
         return 0;
     }
     /* when */
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP,
                          "a mapping (service, environment, resource)")))
         return rc;
     return tg_ry_each_pair(y, v, wknown, when_pair, r);
 }
 
-static int add_rule(tg_ryctx *y, yaml_node_t *blk, int cls)
+static int add_rule(tg_ryctx *y, const tg_ynode *blk, int cls)
 {
     static const char *const known[] = {"keys", "values", "when", NULL};
     tg_rules_policy *p = y->p;
     tg_rule *r;
     int rc;
 
-    if ((rc = tg_ry_want(y, blk, YAML_MAPPING_NODE,
-                         "a detect block {keys, values, when}")))
+    if ((rc = tg_ry_want(y, blk, TG_YNODE_MAP, "a detect block {keys, values, when}")))
         return rc;
     if (p->n_rules >= TG_RULES_MAX_RULES)
         return tg_ry_fail(y, blk, "too many detect blocks (limit %d)",
@@ -658,11 +573,11 @@ static int add_rule(tg_ryctx *y, yaml_node_t *blk, int cls)
 
 typedef struct class_arg {
     int cls;
-    yaml_node_t *detect;
+    const tg_ynode *detect;
     int replace;
 } class_arg;
 
-static int reg_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+static int reg_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len, void *arg)
 {
     tg_class *c = arg;
     (void)n;
@@ -681,7 +596,7 @@ static int reg_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void 
     return 0;
 }
 
-static int class_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int class_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     class_arg *a = arg;
     tg_class *c = &y->p->classes[a->cls];
@@ -703,7 +618,7 @@ static int class_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
-static int classes_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int classes_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const known[] = {"description", "regulation", "retention",
                                         "redact_text", "detect",     "replace",
@@ -714,7 +629,7 @@ static int classes_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     int rc;
 
     (void)arg;
-    name = tg_ry_sdup(y, (const char *)k->data.scalar.value, k->data.scalar.length);
+    name = tg_ry_sdup(y, k->str, k->len);
     if (!name)
         return TG_ENOMEM;
     if (!class_name_ok(name))
@@ -738,7 +653,7 @@ static int classes_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         p->classes[p->n_classes].loc = tg_ry_loc(y, k);
         a.cls = (int)p->n_classes++;
     }
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a class definition (a mapping)")))
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a class definition (a mapping)")))
         return rc;
     if ((rc = tg_ry_each_pair(y, v, known, class_pair, &a)))
         return rc;
@@ -749,15 +664,10 @@ static int classes_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
                 p->rules[i].cls = UINT16_MAX;
     }
     if (a.detect) {
-        yaml_node_t *d = a.detect;
-        if (d->type == YAML_SEQUENCE_NODE) {
-            if ((rc = tg_ry_visit(y, d)))
-                return rc;
-            for (yaml_node_item_t *it = d->data.sequence.items.start;
-                 it < d->data.sequence.items.top; it++) {
-                yaml_node_t *e = tg_ry_node(y, *it);
-                if (!e)
-                    return TG_ECONFIG;
+        const tg_ynode *d = a.detect;
+        if (d->kind == TG_YNODE_SEQ) {
+            for (size_t it = 0; it < d->n; it++) {
+                const tg_ynode *e = d->items[it];
                 if ((rc = add_rule(y, e, a.cls)))
                     return rc;
             }
@@ -886,7 +796,8 @@ static int load_file(tg_rules_policy *p, const char *path, const tg_rules_option
     return rc;
 }
 
-static int include_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, void *arg)
+static int include_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len,
+                       void *arg)
 {
     char path[PATH_MAX];
     tg_loc l = tg_ry_loc(y, n);
@@ -905,7 +816,7 @@ static int include_str(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len, v
     return load_file(y->p, path, y->opt, y->err, y->depth + 1, y->seen, &l);
 }
 
-static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
+static int top_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const sknown[] = {"name", "jurisdiction", NULL};
     static const char *const lknown[] = {"max_depth", "match_limit", "max_findings",
@@ -926,7 +837,7 @@ static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return 0;
     }
     if (tg_ry_is(k, "site")) {
-        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a site {name, jurisdiction}")))
+        if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a site {name, jurisdiction}")))
             return rc;
         return tg_ry_each_pair(y, v, sknown, tg_ry_site_pair, NULL);
     }
@@ -935,12 +846,12 @@ static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
         return tg_ry_scalar(y, v, &y->p->default_key, NULL);
     }
     if (tg_ry_is(k, "limits")) {
-        if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE,
+        if ((rc = tg_ry_want(y, v, TG_YNODE_MAP,
                              "limits {max_depth, match_limit, max_findings}")))
             return rc;
         return tg_ry_each_pair(y, v, lknown, tg_ry_limits_pair, NULL);
     }
-    if ((rc = tg_ry_want(y, v, YAML_MAPPING_NODE, "a mapping")))
+    if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a mapping")))
         return rc;
     if (tg_ry_is(k, "keys"))
         return tg_ry_each_pair(y, v, NULL, tg_ry_keys_pair, NULL);
@@ -949,45 +860,28 @@ static int top_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg)
     return tg_ry_each_pair(y, v, NULL, tg_ry_dests_pair, NULL);
 }
 
-/* Aliases are refused where they are written: the document API would
- * report them at their anchor instead. One event pass, before loading. */
-static int find_alias(const char *name, const char *text, size_t len, tg_rules_diag *err)
+/* The tree's failure in the policy's words: a repeated key is named as
+ * written, and a second document is pointed at its "---". */
+static int parse_error(const char *name, const tg_yaml_failure *f, tg_rules_diag *err)
 {
-    yaml_parser_t ps;
-    yaml_event_t ev;
-    int rc = 0, done = 0;
+    tg_loc l = {name, f->line, f->col};
 
-    if (!memchr(text, '*', len))
-        return 0;
-    if (!yaml_parser_initialize(&ps))
-        return TG_ENOMEM;
-    yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-    while (!done && !rc) {
-        if (!yaml_parser_parse(&ps, &ev))
-            break; /* the loader reports syntax errors */
-        if (ev.type == YAML_ALIAS_EVENT) {
-            tg_loc l = {name, (unsigned)ev.start_mark.line + 1,
-                        (unsigned)ev.start_mark.column + 1};
-            tg_rules__set_err(err, &l,
-                              "aliases (*name) are not supported in policy files");
-            rc = TG_ECONFIG;
-        }
-        done = ev.type == YAML_STREAM_END_EVENT;
-        yaml_event_delete(&ev);
+    switch (f->kind) {
+    case TG_YAML_FAIL_DUPLICATE:
+        tg_rules__set_err(err, &l, "duplicate key '%s' (first at line %u)", f->key,
+                          f->first_line);
+        break;
+    case TG_YAML_FAIL_EXTRA_DOC:
+        l.line = f->doc_line;
+        l.col = f->doc_col;
+        tg_rules__set_err(err, &l, "only one YAML document per policy file");
+        break;
+    case TG_YAML_FAIL_ALIAS:
+        tg_rules__set_err(err, &l, "aliases (*name) are not supported in policy files");
+        break;
+    default:
+        tg_rules__set_err(err, &l, "%s", f->message);
     }
-    yaml_parser_delete(&ps);
-    return rc;
-}
-
-static int parse_error(const char *name, yaml_parser_t *ps, tg_rules_diag *err)
-{
-    tg_loc l = {name, (unsigned)ps->problem_mark.line + 1,
-                (unsigned)ps->problem_mark.column + 1};
-
-    if (ps->error == YAML_MEMORY_ERROR)
-        return TG_ENOMEM;
-    tg_rules__set_err(err, &l, "YAML: %s%s%s", ps->problem ? ps->problem : "syntax error",
-                      ps->context ? " " : "", ps->context ? ps->context : "");
     return TG_ECONFIG;
 }
 
@@ -998,9 +892,8 @@ int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
     static const char *const known[] = {"version", "include",      "site",
                                         "keys",    "default_key",  "limits",
                                         "classes", "destinations", NULL};
-    yaml_parser_t ps;
-    yaml_document_t doc;
-    yaml_node_t *root;
+    tg_yaml_failure fail;
+    tg_ynode *root;
     tg_ryctx y;
     int rc = 0;
     seen_list local_seen = {0};
@@ -1018,67 +911,28 @@ int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
         EVP_DigestUpdate(p->sha, &nl, sizeof(nl));
         EVP_DigestUpdate(p->sha, text, len);
     }
-    if ((rc = find_alias(name, text, len, err)))
-        return rc;
-    if (!yaml_parser_initialize(&ps))
-        return TG_ENOMEM;
-    yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&ps, &doc)) {
-        rc = parse_error(name, &ps, err);
-        yaml_parser_delete(&ps);
-        return rc;
-    }
-    root = yaml_document_get_root_node(&doc);
-    if (root) {
-        /* a second document in the same file is an error, not ignored */
-        yaml_document_t doc2;
-        if (!yaml_parser_load(&ps, &doc2)) {
-            rc = parse_error(name, &ps, err);
-        } else {
-            if (yaml_document_get_root_node(&doc2)) {
-                tg_loc l = {name, (unsigned)doc2.start_mark.line + 1,
-                            (unsigned)doc2.start_mark.column + 1};
-                tg_rules__set_err(err, &l, "only one YAML document per policy file");
-                rc = TG_ECONFIG;
-            }
-            yaml_document_delete(&doc2);
-        }
-    }
-    yaml_parser_delete(&ps);
-    if (rc || !root) {
-        yaml_document_delete(&doc);
-        return rc; /* an empty file is an empty policy */
-    }
+    root = tg_yaml_parse(text, len, &fail);
+    if (!root)
+        return parse_error(name, &fail, err);
     memset(&y, 0, sizeof(y));
     y.p = p;
-    y.doc = &doc;
     y.file = name;
     y.dir = dir;
     y.opt = opt;
     y.err = err;
     y.depth = depth;
     y.seen = seen;
-    y.n_nodes = (size_t)(doc.nodes.top - doc.nodes.start);
-    y.visited = calloc(y.n_nodes ? y.n_nodes : 1, 1);
-    if (!y.visited) {
-        yaml_document_delete(&doc);
-        return TG_ENOMEM;
-    }
-    rc = tg_ry_want(&y, root, YAML_MAPPING_NODE,
-                    "a mapping at the top of the policy file");
+    rc = tg_ry_want(&y, root, TG_YNODE_MAP, "a mapping at the top of the policy file");
     if (!rc) {
         /* includes first: the including file applies on top of them */
-        for (yaml_node_pair_t *a = root->data.mapping.pairs.start;
-             !rc && a < root->data.mapping.pairs.top; a++) {
-            yaml_node_t *k = tg_ry_node(&y, a->key), *v = tg_ry_node(&y, a->value);
-            if (k && v && tg_ry_is(k, "include"))
-                rc = tg_ry_each_string(&y, v, include_str, NULL);
+        for (size_t i = 0; !rc && i < root->n; i++) {
+            if (tg_ry_is(root->keys[i], "include"))
+                rc = tg_ry_each_string(&y, root->items[i], include_str, NULL);
         }
     }
     if (!rc)
         rc = tg_ry_each_pair(&y, root, known, top_pair, NULL);
-    free(y.visited);
-    yaml_document_delete(&doc);
+    tg_yaml_free(root);
     if (seen == &local_seen) {
         for (size_t i = 0; i < local_seen.n; i++)
             free(local_seen.v[i].path);

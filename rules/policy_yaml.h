@@ -5,9 +5,8 @@
 #ifndef TG_POLICY_YAML_H
 #define TG_POLICY_YAML_H
 
-#include <yaml.h>
-
 #include "rules_int.h"
+#include "tg_yaml.h"
 
 typedef struct seen_file {
     char *path;
@@ -21,54 +20,50 @@ typedef struct seen_list {
 
 typedef struct tg_ryctx {
     tg_rules_policy *p;
-    yaml_document_t *doc;
     const char *file;
     const char *dir;
     const tg_rules_options *opt;
     tg_rules_diag *err;
-    unsigned char *visited;
-    size_t n_nodes;
     int depth;
     seen_list *seen;
 } tg_ryctx;
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-tg_loc tg_ry_loc(const tg_ryctx *y, const yaml_node_t *n);
-int tg_ry_fail(const tg_ryctx *y, const yaml_node_t *n, const char *fmt, ...)
+tg_loc tg_ry_loc(const tg_ryctx *y, const tg_ynode *n);
+int tg_ry_fail(const tg_ryctx *y, const tg_ynode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-yaml_node_t *tg_ry_node(const tg_ryctx *y, int id);
-/* Every node is visited once; a second visit means an alias. */
-int tg_ry_visit(tg_ryctx *y, yaml_node_t *n);
-int tg_ry_want(tg_ryctx *y, yaml_node_t *n, yaml_node_type_t t, const char *what);
+int tg_ry_want(tg_ryctx *y, const tg_ynode *n, enum tg_ynode_kind t, const char *what);
 const char *tg_ry_sdup(tg_ryctx *y, const char *s, size_t len);
-int tg_ry_scalar(tg_ryctx *y, yaml_node_t *n, const char **out, size_t *len);
-int tg_ry_is(const yaml_node_t *n, const char *s);
-int tg_ry_uint(tg_ryctx *y, yaml_node_t *n, uint64_t max, uint64_t *out);
-int tg_ry_bool(tg_ryctx *y, yaml_node_t *n, int *out);
-int tg_ry_duration(tg_ryctx *y, yaml_node_t *n, uint64_t *out);
+int tg_ry_scalar(tg_ryctx *y, const tg_ynode *n, const char **out, size_t *len);
+int tg_ry_is(const tg_ynode *n, const char *s);
+int tg_ry_uint(tg_ryctx *y, const tg_ynode *n, uint64_t max, uint64_t *out);
+int tg_ry_bool(tg_ryctx *y, const tg_ynode *n, int *out);
+int tg_ry_duration(tg_ryctx *y, const tg_ynode *n, uint64_t *out);
 
-/* Iterates a mapping: keys are scalars, unique and (if `known`) known. */
-typedef int (*tg_ry_pair_fn)(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg);
-int tg_ry_each_pair(tg_ryctx *y, yaml_node_t *map, const char *const *known,
+/* Iterates a mapping (its keys are scalars and unique: the tree sees to
+ * that), checking them against `known` when it is not NULL. */
+typedef int (*tg_ry_pair_fn)(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v,
+                             void *arg);
+int tg_ry_each_pair(tg_ryctx *y, const tg_ynode *map, const char *const *known,
                     tg_ry_pair_fn fn, void *arg);
 /* A string or a list of strings. */
-typedef int (*tg_ry_str_fn)(tg_ryctx *y, yaml_node_t *n, const char *s, size_t len,
+typedef int (*tg_ry_str_fn)(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len,
                             void *arg);
-int tg_ry_each_string(tg_ryctx *y, yaml_node_t *n, tg_ry_str_fn fn, void *arg);
+int tg_ry_each_string(tg_ryctx *y, const tg_ynode *n, tg_ry_str_fn fn, void *arg);
 
-int tg_ry_regex(tg_ryctx *y, yaml_node_t *n, const char *s, uint32_t flags,
+int tg_ry_regex(tg_ryctx *y, const tg_ynode *n, const char *s, uint32_t flags,
                 pcre2_code **out);
 /* kind < 0: exact, or glob when the text has * ? [ */
-int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, yaml_node_t *n, int kind, const char *s,
+int tg_ry_km_add(tg_ryctx *y, tg_kmlist *l, const tg_ynode *n, int kind, const char *s,
                  size_t len);
-int tg_ry_keys(tg_ryctx *y, yaml_node_t *n, tg_kmlist *l);
+int tg_ry_keys(tg_ryctx *y, const tg_ynode *n, tg_kmlist *l);
 
 /* ---- sections (policy_dest.c) ----------------------------------------------------- */
 
-int tg_ry_dests_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg);
-int tg_ry_keys_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg);
-int tg_ry_site_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg);
-int tg_ry_limits_pair(tg_ryctx *y, yaml_node_t *k, yaml_node_t *v, void *arg);
+int tg_ry_dests_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg);
+int tg_ry_keys_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg);
+int tg_ry_site_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg);
+int tg_ry_limits_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg);
 
 #endif

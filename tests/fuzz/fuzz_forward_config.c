@@ -8,6 +8,7 @@
 
 #include "tg_err.h"
 #include "tg_fwd_config.h"
+#include "tg_units.h"
 #include "tg_yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < sizeof(text)) {
         memcpy(text, data, size);
         text[size] = '\0';
-        tg_parse_size_str(text, &v);
-        tg_parse_duration_str(text, &v);
+        tg_parse_size(text, &v);
+        tg_parse_duration_ms(text, &v);
     }
     return 0;
 }

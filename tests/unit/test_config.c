@@ -1,5 +1,6 @@
-/* tg_config: defaults, the YAML loader and its error messages, sizes and
- * durations, the collector's flags, and the generated reference. */
+/* tg_config: defaults, the YAML loader and its error messages, the
+ * collector's flags, and the generated reference. The size and duration
+ * grammar is tested in test_units.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,9 @@
 
 #include "tg_config.h"
 #include "config_internal.h"
+#include "tg_central.h"
 #include "tg_err.h"
+#include "tg_fwd_config.h"
 
 #define EXAMPLE TG_SOURCE_DIR "/tollgate.example.yaml"
 
@@ -378,88 +381,6 @@ static void test_error_files(void **state)
     free(path);
 }
 
-static void test_parse_size(void **state)
-{
-    static const struct {
-        const char *in;
-        int rc;
-        uint64_t want;
-    } cases[] = {
-        {"0", 0, 0},
-        {"512", 0, 512},
-        {"512B", 0, 512},
-        {"1KB", 0, 1000},
-        {"1kb", 0, 1000},
-        {"64MiB", 0, 64ull << 20},
-        {"64 MiB", 0, 64ull << 20},
-        {"1GB", 0, 1000000000ull},
-        {"3TiB", 0, 3ull << 40},
-        {"18446744073709551615", 0, UINT64_MAX},
-        {"16777215TiB", 0, 16777215ull << 40},
-        {"18446744073709551616", TG_EINVAL, 0}, /* overflow of the number */
-        {"16777216TiB", TG_EINVAL, 0},          /* 2^64: overflow of the product */
-        {"", TG_EINVAL, 0},
-        {"MiB", TG_EINVAL, 0},
-        {"-1", TG_EINVAL, 0},
-        {"1.5GiB", TG_EINVAL, 0},
-        {"12XB", TG_EINVAL, 0},
-        {" 12", TG_EINVAL, 0},
-    };
-
-    (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint64_t v = 12345;
-        int rc = tg_parse_size(cases[i].in, &v);
-        if (rc != cases[i].rc)
-            fail_msg("tg_parse_size(\"%s\") = %d, want %d", cases[i].in, rc, cases[i].rc);
-        if (rc == 0 && v != cases[i].want)
-            fail_msg("tg_parse_size(\"%s\") = %llu", cases[i].in, (unsigned long long)v);
-    }
-}
-
-static void test_parse_duration(void **state)
-{
-    static const struct {
-        const char *in;
-        int rc;
-        uint64_t want;
-    } cases[] = {
-        {"0", 0, 0},
-        {"250ms", 0, 250},
-        {"30s", 0, 30000},
-        {"5m", 0, 300000},
-        {"2h", 0, 7200000},
-        {"7d", 0, 604800000},
-        {"1h30m", 0, 5400000},
-        {"1s500ms", 0, 1500},
-        {"0s", 0, 0},
-        {"213503982334d", 0, 213503982334ull * 86400000ull},
-        {"18446744073709551615ms", 0, UINT64_MAX},
-        {"213503982335d", TG_EINVAL, 0},             /* product overflows */
-        {"18446744073709551615ms1ms", TG_EINVAL, 0}, /* sum overflows */
-        {"99999999999999999999s", TG_EINVAL, 0},     /* number overflows */
-        {"30", TG_EINVAL, 0},
-        {"", TG_EINVAL, 0},
-        {"s", TG_EINVAL, 0},
-        {"5x", TG_EINVAL, 0},
-        {"1.5s", TG_EINVAL, 0},
-        {"-5s", TG_EINVAL, 0},
-        {"5 s", TG_EINVAL, 0},
-    };
-
-    (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint64_t v = 12345;
-        int rc = tg_parse_duration_ms(cases[i].in, &v);
-        if (rc != cases[i].rc)
-            fail_msg("tg_parse_duration_ms(\"%s\") = %d, want %d", cases[i].in, rc,
-                     cases[i].rc);
-        if (rc == 0 && v != cases[i].want)
-            fail_msg("tg_parse_duration_ms(\"%s\") = %llu", cases[i].in,
-                     (unsigned long long)v);
-    }
-}
-
 static void test_check_address(void **state)
 {
     static const char *const good[] = {
@@ -723,6 +644,211 @@ static void test_reference_matches_docs(void **state)
     free(ref);
 }
 
+/* The forwarder's table gives the defaults it always had. */
+static void test_forward_defaults(void **state)
+{
+    tg_forward_config f;
+
+    (void)state;
+    memset(&f, 0xa5, sizeof(f));
+    tg_forward_config_defaults(&f);
+    assert_int_equal(f.outbox_max_bytes, 256ull << 20);
+    assert_int_equal(f.flush_interval_ms, 1000);
+    assert_int_equal(f.max_batch_spans, 5000);
+    assert_int_equal(f.heartbeat_interval_ms, 5000);
+    assert_int_equal(f.retry_initial_ms, 250);
+    assert_int_equal(f.retry_max_ms, 30000);
+    assert_int_equal(f.request_timeout_ms, 30000);
+    assert_int_equal(f.connect_timeout_ms, 5000);
+    assert_int_equal(f.zstd_level, 3);
+    assert_true(f.send_spans && f.send_logs && f.send_metrics);
+    assert_int_equal(f.view_builtin, 0);
+    assert_int_equal(f.metrics_preset, 1);
+    assert_int_equal(f.n_allow_keys + f.n_renames + f.n_labels, 0);
+    assert_string_equal(f.tls_ca_file, "");
+    assert_int_equal(f.cost.kind, TG_COST_METERED);
+    assert_string_equal(f.cost.currency, "USD");
+    assert_string_equal(f.cost.provider, "unspecified");
+    assert_string_equal(f.cost.region, "");
+    assert_string_equal(f.cost.service_category, "AI and Machine Learning");
+    assert_true(f.cost.cpu_hour == 0.031611);
+    assert_true(f.cost.gpu_hour == 0.95);
+    assert_true(f.cost.gb_ingested == 0.0);
+    assert_true(f.cost.gb_stored == 0.04);
+    assert_true(f.cost.gb_forwarded == 0.09);
+    assert_true(f.cost.lifetime_years == 4);
+    assert_true(f.cost.gpu_share == 0.8);
+    assert_true(f.cost.capex == 0 && f.cost.gpus == 0 && f.cost.input_tokens_1k == 0);
+}
+
+static int fwd_load(const char *yaml, tg_forward_config *f, char *err, size_t errlen)
+{
+    return tg_forward_config_load_buffer("f.yaml", yaml, strlen(yaml), "forward", f, err,
+                                         errlen);
+}
+
+static void expect_fwd_error(const char *yaml, const char *want)
+{
+    tg_forward_config f, before;
+    char err[512];
+
+    tg_forward_config_defaults(&f);
+    before = f;
+    assert_int_equal(fwd_load(yaml, &f, err, sizeof(err)), TG_ECONFIG);
+    assert_string_equal(err, want);
+    assert_memory_equal(&f, &before, sizeof(f));
+}
+
+static void test_forward_keys(void **state)
+{
+    tg_forward_config f;
+    char err[512];
+
+    (void)state;
+    tg_forward_config_defaults(&f);
+    assert_int_equal(fwd_load("forward:\n"
+                              "  outbox: {max_bytes: 1.5MiB, flush_interval: 0.5}\n"
+                              "  heartbeat_interval: 2\n"
+                              "  view: builtin\n"
+                              "  allow_keys: [a, b]\n"
+                              "  send: {logs: false}\n"
+                              "  metrics:\n"
+                              "    preset: none\n"
+                              "    rename: [{from: 'x_*', to: y., scale: 0.001}]\n"
+                              "    labels: {job: service.name}\n"
+                              "  cost:\n"
+                              "    model: amortized\n"
+                              "    currency: EUR\n"
+                              "    amortised: {capex: 1e6, gpu_share: 1}\n",
+                              &f, err, sizeof(err)),
+                     0);
+    assert_int_equal(f.outbox_max_bytes, 3ull << 19);
+    assert_int_equal(f.flush_interval_ms, 500);
+    assert_int_equal(f.heartbeat_interval_ms, 2000);
+    assert_int_equal(f.view_builtin, 1);
+    assert_int_equal(f.n_allow_keys, 2);
+    assert_string_equal(f.allow_keys[1], "b");
+    assert_int_equal(f.send_logs, 0);
+    assert_int_equal(f.send_spans, 1);
+    assert_int_equal(f.metrics_preset, 0);
+    assert_int_equal(f.n_renames, 1);
+    assert_string_equal(f.renames[0].from, "x_");
+    assert_int_equal(f.renames[0].prefix, 1);
+    assert_int_equal(f.n_labels, 1);
+    assert_string_equal(f.labels[0].to, "service.name");
+    assert_int_equal(f.cost.kind, TG_COST_AMORTISED);
+    assert_string_equal(f.cost.currency, "EUR");
+    assert_true(f.cost.capex == 1e6);
+    assert_true(f.cost.gpu_share == 1);
+
+    expect_fwd_error("forward:\n  outbx: {}\n",
+                     "f.yaml:2:3: unknown key \"outbx\" (did you mean \"outbox\"?)");
+    expect_fwd_error("forward:\n  outbox:\n    max_bytes: 1KiB\n",
+                     "f.yaml:3:16: outbox.max_bytes: \"1KiB\" is below the minimum "
+                     "(65536 bytes)");
+    expect_fwd_error("forward:\n  cost:\n    model: leased\n",
+                     "f.yaml:3:12: cost.model must be metered or amortised");
+    expect_fwd_error("forward:\n  cost: {amortised: {gpu_share: 1.5}}\n",
+                     "f.yaml:2:33: cost.amortised.gpu_share: \"1.5\" is above the "
+                     "maximum (1)");
+    expect_fwd_error(
+        "forward:\n  cost: {metered: {cpu_hour: -1}}\n",
+        "f.yaml:2:30: cost.metered.cpu_hour: \"-1\" is below the minimum (0)");
+    expect_fwd_error("forward:\n  retry: {initial: 2s, max: 1s}\n",
+                     "f.yaml:2:10: retry.initial must be > 0 and retry.max >= "
+                     "retry.initial");
+    expect_fwd_error("forward:\n  tls: {cert_file: c.pem}\n",
+                     "f.yaml:2:8: tls.cert_file and tls.key_file go together");
+}
+
+static void test_central_defaults_and_keys(void **state)
+{
+    tg_central_config c;
+    char *path = write_temp("retention: {max_age: 1.5d, max_bytes: 1.5G}\n"
+                            "status: {lag_warn: 1500ms, skew_warn: 0.25}\n"
+                            "store: {sync: false}\n"
+                            "log: {level: warn}\n");
+    char err[512];
+
+    (void)state;
+    memset(&c, 0xa5, sizeof(c));
+    tg_central_config_defaults(&c);
+    assert_string_equal(c.listen, "127.0.0.1:9480");
+    assert_string_equal(c.data_dir, "./data");
+    assert_string_equal(c.sites_file, "");
+    assert_string_equal(c.log_level, "info");
+    assert_int_equal(c.tls_require_client_cert, 0);
+    assert_int_equal(c.max_age_sec, 30ull * 86400);
+    assert_int_equal(c.max_bytes, 10ull << 30);
+    assert_int_equal(c.max_body_bytes, 64ull << 20);
+    assert_int_equal(c.max_connections, 256);
+    assert_int_equal(c.cert_warn_sec, 14ull * 86400);
+    assert_int_equal(c.skew_warn_ms, 1000);
+    assert_int_equal(c.lag_warn_sec, 60);
+    assert_int_equal(c.no_sync, 0);
+
+    assert_int_equal(tg_central_config_load(path, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.max_age_sec, 129600);
+    assert_int_equal(c.max_bytes, 1500000000ull);
+    assert_int_equal(c.lag_warn_sec, 1); /* whole seconds, rounded down as before */
+    assert_int_equal(c.skew_warn_ms, 250);
+    assert_int_equal(c.no_sync, 1);
+    assert_string_equal(c.log_level, "warn");
+    unlink(path);
+    free(path);
+
+    path = write_temp("log: {level: loud}\n");
+    assert_int_equal(tg_central_config_load(path, &c, err, sizeof(err)), TG_ECONFIG);
+    assert_non_null(strstr(err, ":1:14: log.level is debug, info, warn or error"));
+    unlink(path);
+    free(path);
+}
+
+static char *reference_of(void (*write)(FILE *), size_t n_keys)
+{
+    char *ref = NULL;
+    size_t reflen = 0, lines = 0;
+    FILE *f = open_memstream(&ref, &reflen);
+
+    assert_non_null(f);
+    write(f);
+    fclose(f);
+    for (size_t i = 0; i < reflen; i++)
+        lines += ref[i] == '\n';
+    if (n_keys)
+        assert_int_equal(lines, n_keys + 2);
+    return ref;
+}
+
+/* docs/central.md holds the forwarder's and the centre's references
+ * exactly as their tables write them. */
+static void test_central_docs_match_tables(void **state)
+{
+    char *fwd =
+        reference_of(tg_forward_config_write_reference, tg_forward_config_key_count());
+    char *cen = reference_of(tg_central_config_write_reference, 0);
+    size_t docslen;
+    char *docs = read_all(TG_SOURCE_DIR "/docs/central.md", &docslen);
+
+    (void)state;
+    assert_non_null(strstr(fwd, "| `outbox.max_bytes` | size | `256MiB` |"));
+    assert_non_null(strstr(fwd,
+                           "| `cost.model` | enum: `metered` `amortised` `amortized` "
+                           "| `metered` |"));
+    assert_non_null(
+        strstr(cen, "| `listen` | string | `127.0.0.1:9480` | `--listen ADDR` |"));
+    assert_non_null(strstr(cen, "| `retention.max_age` | duration | `30d` |"));
+    if (!strstr(docs, fwd))
+        fail_msg("docs/central.md's forward: table is stale: regenerate it with "
+                 "`tollgate collector --print-config-reference`");
+    if (!strstr(docs, cen))
+        fail_msg("docs/central.md's centre table is stale: regenerate it with "
+                 "`tollgate central --print-config-reference`");
+    free(docs);
+    free(fwd);
+    free(cen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,8 +862,6 @@ int main(void)
         cmocka_unit_test(test_error_duplicate_key),
         cmocka_unit_test(test_error_yaml_syntax),
         cmocka_unit_test(test_error_files),
-        cmocka_unit_test(test_parse_size),
-        cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_check_address),
         cmocka_unit_test(test_flags_override_file),
         cmocka_unit_test(test_rules_flag_repeatable),
@@ -745,6 +869,10 @@ int main(void)
         cmocka_unit_test(test_too_many_rules),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_reference_matches_docs),
+        cmocka_unit_test(test_forward_defaults),
+        cmocka_unit_test(test_forward_keys),
+        cmocka_unit_test(test_central_defaults_and_keys),
+        cmocka_unit_test(test_central_docs_match_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
