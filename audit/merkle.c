@@ -1,5 +1,6 @@
 /* RFC 6962 / RFC 9162 Merkle trees over a node store, and tile helpers.
  * Written from RFC 9162 sections 2.1.1 to 2.1.4 and c2sp.org/tlog-tiles. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +11,28 @@
 #include "tg_audit_merkle.h"
 #include "tg_err.h"
 
+/* SHA-256 fetched once: OpenSSL 3 otherwise looks the algorithm up again
+ * on every EVP_DigestInit_ex with EVP_sha256(), and a log recomputed from a
+ * million leaves hashes three million times. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int tg_audit__sha256(const void *const *parts, const size_t *lens, size_t n,
                      uint8_t out[32])
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_MD_CTX *c;
     unsigned int len = 0;
     int ok;
 
-    if (!c)
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md || !(c = EVP_MD_CTX_new()))
         return TG_ENOMEM;
-    ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    ok = EVP_DigestInit_ex(c, sha256_md, NULL) == 1;
     for (size_t i = 0; ok && i < n; i++)
         ok = EVP_DigestUpdate(c, parts[i], lens[i]) == 1;
     ok = ok && EVP_DigestFinal_ex(c, out, &len) == 1 && len == 32;
@@ -565,4 +578,32 @@ int tg_audit_tile_hash(const uint8_t *data, unsigned width, tg_audit_hash *out)
     }
     fold_frontier(frontier, width, out);
     return 0;
+}
+
+int tg_audit_bundle_put(tg_strbuf *out, const void *entry, size_t len)
+{
+    if (len > 0xFFFF)
+        return TG_ETOO_BIG;
+    tg_strbuf_putc(out, (char)(len >> 8));
+    tg_strbuf_putc(out, (char)(len & 0xFF));
+    tg_strbuf_put(out, entry, len);
+    return out->oom ? TG_ENOMEM : 0;
+}
+
+int tg_audit_bundle_next(const uint8_t *b, size_t len, size_t *off, const uint8_t **entry,
+                         size_t *elen)
+{
+    size_t n;
+
+    if (*off == len)
+        return 0;
+    if (len - *off < 2)
+        return TG_EPARSE;
+    n = (size_t)b[*off] << 8 | b[*off + 1];
+    if (len - *off - 2 < n)
+        return TG_EPARSE;
+    *entry = b + *off + 2;
+    *elen = n;
+    *off += 2 + n;
+    return 1;
 }

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tg_strbuf.h"
+
 #define TG_AUDIT_HASH_LEN 32
 /* Proof lengths are bounded by the tree height (64 for a uint64 size);
  * a consistency proof can need one more. */
@@ -148,5 +150,15 @@ int tg_audit_tile_read(const tg_audit_reader *r, const tg_audit_tile *t, uint8_t
  * taken as leaves of their own subtree: for a full tile, the node at level
  * 8 * (L + 1) that the tile above holds. */
 int tg_audit_tile_hash(const uint8_t *data, unsigned width, tg_audit_hash *out);
+
+/* Entry bundles (tile/entries/N): each entry as a big-endian uint16 length
+ * and its bytes, so a leaf's data is at most 65535 bytes. Appends one
+ * entry to out: 0, TG_ETOO_BIG or TG_ENOMEM. */
+int tg_audit_bundle_put(tg_strbuf *out, const void *entry, size_t len);
+
+/* The entry of bundle b[0..len) at *off, advancing *off past it. 1 when an
+ * entry was read, 0 at the end, TG_EPARSE when the bundle is cut short. */
+int tg_audit_bundle_next(const uint8_t *b, size_t len, size_t *off, const uint8_t **entry,
+                         size_t *elen);
 
 #endif

@@ -500,6 +500,36 @@ static void test_tile_contents(void **state)
     free_tree(mt);
 }
 
+static void test_entry_bundles(void **state)
+{
+    static char big[70000];
+    tg_strbuf b = {0};
+    const uint8_t *e;
+    size_t off = 0, el;
+    (void)state;
+
+    assert_int_equal(tg_audit_bundle_put(&b, "leaf 0", 6), 0);
+    assert_int_equal(tg_audit_bundle_put(&b, "", 0), 0);
+    assert_int_equal(tg_audit_bundle_put(&b, big, 300), 0);
+    assert_int_equal(tg_audit_bundle_put(&b, big, sizeof(big)), TG_ETOO_BIG);
+    assert_int_equal(b.len, 2 + 6 + 2 + 2 + 300);
+    assert_memory_equal(b.p, "\x00\x06leaf 0\x00\x00\x01\x2c", 12);
+    assert_int_equal(tg_audit_bundle_next((uint8_t *)b.p, b.len, &off, &e, &el), 1);
+    assert_int_equal(el, 6);
+    assert_memory_equal(e, "leaf 0", 6);
+    assert_int_equal(tg_audit_bundle_next((uint8_t *)b.p, b.len, &off, &e, &el), 1);
+    assert_int_equal(el, 0);
+    assert_int_equal(tg_audit_bundle_next((uint8_t *)b.p, b.len, &off, &e, &el), 1);
+    assert_int_equal(el, 300);
+    assert_int_equal(tg_audit_bundle_next((uint8_t *)b.p, b.len, &off, &e, &el), 0);
+    /* Cut short: in a length, or in an entry. */
+    off = 0;
+    assert_int_equal(tg_audit_bundle_next((uint8_t *)b.p, 1, &off, &e, &el), TG_EPARSE);
+    off = 0;
+    assert_int_equal(tg_audit_bundle_next((uint8_t *)b.p, 7, &off, &e, &el), TG_EPARSE);
+    free(b.p);
+}
+
 /* --- signed notes ---------------------------------------------------------- */
 
 /* The verifier key and note printed in c2sp.org/signed-note. */
@@ -993,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_tile_paths),
         cmocka_unit_test(test_tiles_for_size),
         cmocka_unit_test(test_tile_contents),
+        cmocka_unit_test(test_entry_bundles),
         cmocka_unit_test(test_note_spec_example),
         cmocka_unit_test(test_note_round_trip_and_foreign_keys),
         cmocka_unit_test(test_note_malformed),
