@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tg_audit.h"
 #include "fuzz_audit_keys.h"
@@ -47,8 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tg_audit_verifier_parse(s, size, &v) == 0) {
         tg_strbuf out = {0};
         tg_audit_verifier_format(&v, &out);
-        /* The key ID's hex may be either case on input. */
-        if (out.oom || out.len != size || strncasecmp(out.p, s, size) != 0)
+        /* Byte for byte, but for the key ID's hex, which may be either
+         * case on input: name "+" 8 hex digits "+" base64. */
+        size_t nl = strlen(v.name);
+        if (out.oom || out.len != size || memcmp(out.p, s, nl + 1) != 0 ||
+            strncasecmp(out.p + nl + 1, s + nl + 1, 8) != 0 ||
+            memcmp(out.p + nl + 9, s + nl + 9, size - nl - 9) != 0)
             abort();
         free(out.p);
     }
