@@ -300,6 +300,47 @@ static void test_consistency_every_pair(void **state)
     free_tree(t);
 }
 
+/* Past the exhaustive sizes: a tree of 70,000 leaves (three tile levels),
+ * its root against the naive model and proofs between sampled sizes. */
+static void test_large_tree_samples(void **state)
+{
+    static const uint64_t sizes[] = {255, 256, 257, 65535, 65536, 65537, 70000};
+    tg_audit_memtree *t = tree_of(70000);
+    tg_audit_reader r = tg_audit_memtree_reader(t);
+    tg_audit_hash roots[7];
+    (void)state;
+
+    for (size_t i = 0; i < 7; i++) {
+        tg_audit_hash want = naive_mth(0, sizes[i]);
+        assert_int_equal(tg_audit_merkle_root(&r, sizes[i], &roots[i]), 0);
+        assert_memory_equal(roots[i].b, want.b, 32);
+    }
+    for (size_t i = 0; i < 7; i++) {
+        for (size_t j = i; j < 7; j++) {
+            tg_audit_hash proof[TG_AUDIT_PROOF_MAX];
+            size_t np;
+            assert_int_equal(
+                tg_audit_merkle_consistency(&r, sizes[i], sizes[j], proof, &np), 0);
+            assert_int_equal(tg_audit_merkle_verify_consistency(
+                                 sizes[i], &roots[i], sizes[j], &roots[j], proof, np),
+                             0);
+            if (i != j)
+                assert_int_equal(tg_audit_merkle_verify_consistency(
+                                     sizes[i], &roots[j], sizes[j], &roots[i], proof, np),
+                                 TG_EVERIFY);
+        }
+        for (uint64_t idx = 0; idx < sizes[i]; idx += sizes[i] / 5 + 1) {
+            tg_audit_hash proof[TG_AUDIT_PROOF_MAX], leaf = naive_leaf(idx);
+            size_t np;
+            assert_int_equal(tg_audit_merkle_inclusion(&r, idx, sizes[i], proof, &np), 0);
+            assert_int_equal(tg_audit_merkle_verify_inclusion(&leaf, idx, sizes[i], proof,
+                                                              np, &roots[i]),
+                             0);
+        }
+    }
+    free_tree(t);
+}
+
 /* A node store as a site's would be: a flat table the caller writes the
  * appended nodes into. */
 typedef struct {
@@ -1019,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_roots_match_naive),
         cmocka_unit_test(test_inclusion_every_index),
         cmocka_unit_test(test_consistency_every_pair),
+        cmocka_unit_test(test_large_tree_samples),
         cmocka_unit_test(test_append_writes_exactly_the_new_nodes),
         cmocka_unit_test(test_tile_paths),
         cmocka_unit_test(test_tiles_for_size),
