@@ -22,7 +22,8 @@
     XX(VERSION, "on-disk format version mismatch")                         \
     XX(CONFIG, "invalid configuration")                                    \
     XX(TIMEOUT, "timed out")                                               \
-    XX(PROTOCOL, "protocol error")
+    XX(PROTOCOL, "protocol error")                                         \
+    XX(VERIFY, "signature or proof does not verify")
 
 enum tg_err {
     TG_OK = 0,

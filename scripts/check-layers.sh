@@ -14,15 +14,16 @@ allowed() {
     rules)     echo "common" ;;
     store)     echo "common" ;;
     wire)      echo "common" ;;
+    audit)     echo "common" ;;
     query)     echo "common store rules wire" ;;
-    exporters) echo "common rules store wire" ;;
-    collector) echo "common rules store wire query exporters" ;;
-    central)   echo "common wire query" ;;
-    cmd)       echo "common rules store wire query exporters collector central" ;;
+    exporters) echo "common rules store wire audit" ;;
+    collector) echo "common rules store wire query exporters audit" ;;
+    central)   echo "common wire query audit" ;;
+    cmd)       echo "common rules store wire audit query exporters collector central" ;;
     esac
 }
 
-LAYERS="common rules store wire query exporters collector central cmd"
+LAYERS="common rules store wire audit query exporters collector central cmd"
 
 # Where a header named NAME, included from folder DIR, lives: DIR itself
 # first, then the first layer folder that has it.
