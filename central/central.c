@@ -15,6 +15,7 @@
 
 #include "server.h"
 #include "tg_arena.h"
+#include "central_int.h"
 #include "tg_central.h"
 #include "tg_err.h"
 #include "tg_log.h"
@@ -26,21 +27,6 @@
 #define MAX_BATCH_RAW (256u << 20)
 #define RETENTION_EVERY_SEC 30
 
-typedef struct central {
-    tg_central_config cfg;
-    tg_cstore *cs;
-    tg_srv *srv;
-    pthread_rwlock_t sites_lock;
-    tg_sites sites;
-    unsigned pmin, pmax;
-    pthread_mutex_t ret_mu;
-    pthread_cond_t ret_cv;
-    int stopping;
-    /* Published after the server starts; handlers run before that. */
-    _Atomic int64_t server_cert_not_after;
-    _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
-        refused_bad, store_errors, invalid_records;
-} central;
 
 /* ---- validating what a site sent ---------------------------------------------- */
 
@@ -470,8 +456,12 @@ int tg_central_main(int argc, char **argv)
     pthread_mutex_init(&c.ret_mu, NULL);
     pthread_cond_init(&c.ret_cv, NULL);
     tg_protocol_range(&c.pmin, &c.pmax);
-    if (load_sites(&c, 1) != 0)
+    if (load_sites(&c, 1) != 0 || tg_central_load_users(&c, 1) != 0)
         return 2;
+    /* Federated queries wait on the sites from worker threads: give the
+     * pool room so a slow fan-out does not hold up uploads. */
+    if (!getenv("UV_THREADPOOL_SIZE"))
+        setenv("UV_THREADPOOL_SIZE", "16", 0);
 
     /* Signals are taken by the main thread only: block them before any
      * thread starts so every thread inherits the mask. */
@@ -523,6 +513,7 @@ int tg_central_main(int argc, char **argv)
             continue;
         if (sig == SIGHUP) {
             load_sites(&c, 0);
+            tg_central_load_users(&c, 0);
             continue;
         }
         tg_info("shutting down", "reason=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -536,6 +527,7 @@ int tg_central_main(int argc, char **argv)
     pthread_join(ret, NULL);
     tg_cstore_close(c.cs);
     tg_sites_free(&c.sites);
+    tg_access_free(&c.users);
     tg_info("central stopped", "exit=%d", 0);
     return 0;
 }

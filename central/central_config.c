@@ -34,6 +34,34 @@ static const struct tg_cfg_key central_keys[] = {
      .flag = "sites",
      .metavar = "FILE",
      .help = "The sites registry (below)."},
+    {.path = "users",
+     .type = TG_CFG_STRING,
+     .def = "",
+     F(users_file),
+     .flag = "users",
+     .metavar = "FILE",
+     .help = "The users who may query: users: [{name, token_file, role}, ...]."},
+    {.path = "query.site_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "5s",
+     F(query_site_timeout_ms),
+     .unit_ms = 1,
+     .max = UINT64_MAX,
+     .help = "How long one site may take to answer a federated query."},
+    {.path = "query.deadline",
+     .type = TG_CFG_DURATION,
+     .def = "15s",
+     F(query_deadline_ms),
+     .unit_ms = 1,
+     .max = UINT64_MAX,
+     .help = "How long a federated query may take in all; a site past it is named as timed out."},
+    {.path = "query.max_skew",
+     .type = TG_CFG_DURATION,
+     .def = "60s",
+     F(query_max_skew_ms),
+     .unit_ms = 1,
+     .max = UINT64_MAX,
+     .help = "Largest clock-skew shift applied when stitching a cross-site trace (0: none)."},
     {.path = "log.level",
      .type = TG_CFG_ENUM,
      .def = "info",
@@ -181,7 +209,7 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: tollgate central [--config FILE] [--data DIR] [--listen ADDR] "
-        "[--sites FILE]\n"
+        "[--sites FILE] [--users FILE]\n"
         "       tollgate central export [--config FILE] [--data DIR]\n\n"
         "Runs the central view: accepts scrubbed summaries, RED metrics, log templates,\n"
         "metrics and cost records from every site over HTTP(S), authenticates each site\n"
@@ -192,6 +220,7 @@ static void usage(FILE *f)
         "  --data DIR      data directory (default ./data)\n"
         "  --listen ADDR   HOST:PORT for sites and the API (default 127.0.0.1:9480)\n"
         "  --sites FILE    the sites registry: sites: [{name, token_file, api}, ...]\n"
+        "  --users FILE    who may query: users: [{name, token_file, role}, ...]\n"
         "  --print-config-reference\n"
         "                  print every configuration key as a Markdown table\n");
 }
@@ -237,6 +266,9 @@ int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, cha
         } else if (strcmp(argv[i], "--sites") == 0) {
             dst = c->sites_file;
             cap = sizeof(c->sites_file);
+        } else if (strcmp(argv[i], "--users") == 0) {
+            dst = c->users_file;
+            cap = sizeof(c->users_file);
         } else {
             snprintf(err, errlen, "unknown argument \"%s\" (see --help)", argv[i]);
             return TG_EINVAL;

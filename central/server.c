@@ -17,6 +17,10 @@ static const tg_http_route routes[] = {
     {"GET", "/metrics", 0, NULL, tg_central_metrics},
     {"GET", "/api/v1/estate", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/status", 0, NULL, tg_central_estate},
+    {"GET", "/api/v1/query/trace/", 1, NULL, tg_central_query_trace},
+    {"GET", "/api/echo", 0, NULL, tg_central_tempo_echo},
+    {"GET", "/api/traces/", 1, NULL, tg_central_tempo_trace},
+    {"GET", "/api/v2/traces/", 1, NULL, tg_central_tempo_trace},
 };
 
 struct tg_srv {

@@ -15,6 +15,10 @@ typedef struct tg_central_config {
     char listen[128];         /* listen, 127.0.0.1:9480 */
     char data_dir[1024];      /* data_dir, ./data (the store is <data_dir>/central) */
     char sites_file[1024];    /* sites */
+    char users_file[1024];    /* users */
+    uint64_t query_site_timeout_ms; /* query.site_timeout, 5s */
+    uint64_t query_deadline_ms;     /* query.deadline, 15s */
+    uint64_t query_max_skew_ms;     /* query.max_skew, 60s */
     char log_level[16];       /* log.level */
     char tls_cert_file[1024]; /* tls.cert_file */
     char tls_key_file[1024];  /* tls.key_file */

@@ -1,0 +1,55 @@
+/* The central daemon's state, shared by its handlers (central.c: uploads,
+ * estate, metrics; query_api.c: federated queries and the Grafana APIs).
+ * Internal to central/. */
+#ifndef TG_CENTRAL_INT_H
+#define TG_CENTRAL_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "server.h"
+#include "tg_access.h"
+#include "tg_central.h"
+
+/* What each role may see: the destination view a site applies for it
+ * ("raw" for full fidelity, NULL for no telemetry at all) and whether it
+ * may read the estate's cost. Built-in roles (sre, compliance, finance)
+ * plus the users file's own `roles:`. */
+#define TG_MAX_ROLES 32
+typedef struct tg_role {
+    char name[64];
+    char view[64]; /* "" : may not query telemetry */
+    int cost;
+} tg_role;
+
+typedef struct tg_roles {
+    tg_role v[TG_MAX_ROLES];
+    size_t n;
+} tg_roles;
+
+typedef struct central {
+    tg_central_config cfg;
+    tg_cstore *cs;
+    tg_srv *srv;
+    pthread_rwlock_t sites_lock; /* guards sites, users and roles (SIGHUP reloads) */
+    tg_sites sites;
+    tg_access users; /* --users: who may query, with which role */
+    tg_roles roles;
+    unsigned pmin, pmax;
+    pthread_mutex_t ret_mu;
+    pthread_cond_t ret_cv;
+    int stopping;
+    /* Published after the server starts; handlers run before that. */
+    _Atomic int64_t server_cert_not_after;
+    _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
+        refused_bad, store_errors, invalid_records;
+} central;
+
+/* Loads the users file (users: [...] and optional roles: {NAME: {view, cost}})
+ * into c->users and c->roles under the lock. initial: report to stderr. */
+int tg_central_load_users(central *c, int initial);
+
+/* The role of a user, or NULL. Call with sites_lock held. */
+const tg_role *tg_central_role(const central *c, const char *name);
+
+#endif

@@ -1,0 +1,487 @@
+/* Federated queries at the centre, and the Tempo API Grafana reads.
+ *
+ * A user authenticates with a token from the users file; the user's one
+ * role names the destination view every site applies before anything
+ * leaves it. The centre never widens a clearance: it asks each site for
+ * the role's view with the site's own token, and the site refuses (403)
+ * anything above the cap it set for the centre (query.clients at the
+ * site). The answer merges what the sites sent, and says per site what
+ * happened (the `_sites` block) and whether it is partial. */
+#include <ctype.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "central_int.h"
+#include "tg_err.h"
+#include "tg_fanout.h"
+#include "tg_log.h"
+#include "tg_otlp.h"
+#include "tg_stitch.h"
+#include "tg_yaml.h"
+
+/* ---- users and roles ------------------------------------------------------ */
+
+/* The roles every centre knows; the users file may add or redefine. */
+static const tg_role builtin_roles[] = {
+    {"sre", "central", 0},
+    {"compliance", "raw", 0},
+    {"finance", "", 1},
+};
+
+static int read_roles(const char *file, const tg_ynode *map, tg_roles *out, char *err,
+                      size_t errlen)
+{
+    static const char *const keys[] = {"view", "cost", NULL};
+
+    out->n = 0;
+    for (size_t i = 0; i < sizeof(builtin_roles) / sizeof(builtin_roles[0]); i++)
+        out->v[out->n++] = builtin_roles[i];
+    if (!map)
+        return 0;
+    if (map->kind != TG_YNODE_MAP)
+        return tg_yaml_error(err, errlen, file, map, "roles: expected a mapping of role -> {view, cost}");
+    for (size_t i = 0; i < map->n; i++) {
+        const tg_ynode *r = map->items[i], *x;
+        tg_role role = {0};
+        size_t j;
+        int rc;
+
+        if (map->keys[i]->len == 0 || map->keys[i]->len >= sizeof(role.name))
+            return tg_yaml_error(err, errlen, file, map->keys[i], "role names are 1-63 bytes");
+        snprintf(role.name, sizeof(role.name), "%s", map->keys[i]->str);
+        if ((rc = tg_yaml_check_keys(file, r, keys, err, errlen)))
+            return rc;
+        if ((x = tg_yaml_get(r, "view")) &&
+            (rc = tg_yaml_str(file, x, role.view, sizeof(role.view), err, errlen)))
+            return rc;
+        if ((x = tg_yaml_get(r, "cost")) &&
+            (rc = tg_yaml_bool(file, x, &role.cost, err, errlen)))
+            return rc;
+        for (j = 0; j < out->n && strcmp(out->v[j].name, role.name) != 0; j++)
+            ;
+        if (j == out->n && out->n == TG_MAX_ROLES)
+            return tg_yaml_error(err, errlen, file, map->keys[i], "too many roles (limit %d)",
+                                 TG_MAX_ROLES);
+        out->v[j] = role;
+        if (j == out->n)
+            out->n++;
+    }
+    return 0;
+}
+
+int tg_central_load_users(central *c, int initial)
+{
+    static const char *const top[] = {"users", "roles", NULL};
+    char err[1200] = "", dir[1024];
+    tg_access users = {0};
+    tg_roles roles;
+    tg_ynode *root;
+    int rc = 0;
+
+    if (!c->cfg.users_file[0]) {
+        read_roles(NULL, NULL, &roles, err, sizeof(err));
+        pthread_rwlock_wrlock(&c->sites_lock);
+        c->roles = roles;
+        pthread_rwlock_unlock(&c->sites_lock);
+        if (initial)
+            tg_info("no users file (--users): federated queries answer 401", "listen=%s",
+                    c->cfg.listen);
+        return 0;
+    }
+    snprintf(dir, sizeof(dir), "%s", c->cfg.users_file);
+    if (!(root = tg_yaml_load_file(c->cfg.users_file, err, sizeof(err))))
+        rc = TG_ECONFIG;
+    if (!rc)
+        rc = tg_yaml_check_keys(c->cfg.users_file, root, top, err, sizeof(err));
+    if (!rc)
+        rc = read_roles(c->cfg.users_file, tg_yaml_get(root, "roles"), &roles, err,
+                        sizeof(err));
+    if (!rc && !tg_yaml_get(root, "users"))
+        rc = tg_yaml_error(err, sizeof(err), c->cfg.users_file, root,
+                           "the file needs a \"users:\" list");
+    if (!rc)
+        rc = tg_access_read(c->cfg.users_file, dirname(dir), tg_yaml_get(root, "users"),
+                            "role", NULL, &users, err, sizeof(err));
+    for (size_t i = 0; !rc && i < users.n; i++) {
+        size_t j;
+        for (j = 0; j < roles.n && strcmp(roles.v[j].name, users.v[i].grant) != 0; j++)
+            ;
+        if (j == roles.n) {
+            snprintf(err, sizeof(err), "%s: user \"%s\" has role \"%s\", which is not defined",
+                     c->cfg.users_file, users.v[i].name, users.v[i].grant);
+            rc = TG_ECONFIG;
+        }
+    }
+    tg_yaml_free(root);
+    if (rc) {
+        tg_access_free(&users);
+        if (initial)
+            fprintf(stderr, "tollgate central: %s\n", err);
+        else
+            tg_error("users file reload failed, keeping the previous one", "file=%s",
+                     c->cfg.users_file);
+        return -1;
+    }
+    pthread_rwlock_wrlock(&c->sites_lock);
+    tg_access_free(&c->users);
+    c->users = users;
+    c->roles = roles;
+    pthread_rwlock_unlock(&c->sites_lock);
+    tg_info("users loaded", "file=%s users=%zu roles=%zu", c->cfg.users_file, users.n,
+            roles.n);
+    return 0;
+}
+
+const tg_role *tg_central_role(const central *c, const char *name)
+{
+    for (size_t i = 0; i < c->roles.n; i++)
+        if (strcmp(c->roles.v[i].name, name) == 0)
+            return &c->roles.v[i];
+    return NULL;
+}
+
+/* ---- answering ------------------------------------------------------------ */
+
+static void answer_json(tg_http_response *resp, int status, json_t *doc)
+{
+    char *s = json_dumps(doc, JSON_COMPACT);
+
+    if (!s) {
+        tg_http_response_text(resp, 500, "out of memory\n");
+        return;
+    }
+    tg_http_response_set(resp, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+static void answer_error(tg_http_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void answer_error(tg_http_response *resp, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    json_t *doc;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    doc = json_pack("{s:s}", "error", msg);
+    answer_json(resp, status, doc);
+    json_decref(doc);
+}
+
+/* Who asks, and under which view. Fills user/role/view and returns 1, or
+ * answers 401/403 and returns 0. */
+static int authorize(central *c, const tg_http_request *req, tg_http_response *resp,
+                     char *user, char *role, char *view)
+{
+    const tg_access_entry *e;
+    const tg_role *r;
+    const char *h;
+    size_t hlen;
+    char hdr[600];
+
+    h = tg_http_header(req, "authorization", &hlen);
+    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0, h ? h : "");
+    pthread_rwlock_rdlock(&c->sites_lock);
+    e = tg_access_authenticate(&c->users, hdr);
+    r = e ? tg_central_role(c, e->grant) : NULL;
+    if (e) {
+        snprintf(user, 64, "%s", e->name);
+        snprintf(role, 64, "%s", e->grant);
+        snprintf(view, 64, "%s", r ? r->view : "");
+    }
+    pthread_rwlock_unlock(&c->sites_lock);
+    if (!e) {
+        snprintf(resp->headers, sizeof(resp->headers),
+                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
+        answer_error(resp, 401, "%s", h ? "unknown token" : "a bearer token is required");
+        return 0;
+    }
+    if (!view[0]) {
+        answer_error(resp, 403, "role \"%s\" may not query telemetry", role);
+        return 0;
+    }
+    return 1;
+}
+
+static int param_true(const tg_http_request *req, const char *key)
+{
+    const char *q;
+    size_t qlen;
+    char buf[16];
+
+    q = tg_http_query(req, &qlen);
+    if (!q || tg_http_query_param(q, qlen, key, buf, sizeof(buf)) < 0)
+        return 0;
+    return strcmp(buf, "true") == 0 || strcmp(buf, "1") == 0;
+}
+
+/* The sites to ask: every registry entry with an api address, minus those
+ * a `site` parameter (comma-separated) leaves out. Copies what it needs
+ * under the lock. */
+typedef struct site_call {
+    char name[64];
+    char token[512];
+    char url[1200];
+} site_call;
+
+static size_t plan_sites(central *c, const tg_http_request *req, const char *path_fmt,
+                         const char *arg, const char *view, site_call **out,
+                         tg_fanout_target **targets)
+{
+    const char *q;
+    size_t qlen, n = 0;
+    char only[512] = "", ev[200];
+    site_call *calls;
+
+    q = tg_http_query(req, &qlen);
+    if (q)
+        tg_http_query_param(q, qlen, "site", only, sizeof(only));
+    /* The view name goes into a query string: letters, digits, ._- only
+     * (destination names cannot hold anything else that needs escaping). */
+    snprintf(ev, sizeof(ev), "%s", view);
+    pthread_rwlock_rdlock(&c->sites_lock);
+    calls = calloc(c->sites.n ? c->sites.n : 1, sizeof(*calls));
+    *targets = calloc(c->sites.n ? c->sites.n : 1, sizeof(**targets));
+    for (size_t i = 0; calls && *targets && i < c->sites.n; i++) {
+        const tg_site_entry *s = &c->sites.v[i];
+        char path[600];
+
+        if (!s->api[0])
+            continue;
+        snprintf(calls[n].name, sizeof(calls[n].name), "%s", s->name);
+        snprintf(calls[n].token, sizeof(calls[n].token), "%s", s->token);
+        snprintf(path, sizeof(path), path_fmt, arg);
+        snprintf(calls[n].url, sizeof(calls[n].url), "%s%s%sview=%s", s->api, path,
+                 strchr(path, '?') ? "&" : "?", ev);
+        (*targets)[n].name = calls[n].name;
+        (*targets)[n].url = calls[n].url;
+        (*targets)[n].token = calls[n].token;
+        if (only[0]) {
+            /* `site=a,b`: the others are skipped, named as such. */
+            char list[520];
+            int hit = 0;
+            snprintf(list, sizeof(list), ",%s,", only);
+            {
+                char needle[70];
+                snprintf(needle, sizeof(needle), ",%s,", s->name);
+                hit = strstr(list, needle) != NULL;
+            }
+            if (!hit) {
+                (*targets)[n].skip = 1;
+                (*targets)[n].skip_reason = "not selected by the site parameter";
+            }
+        }
+        n++;
+    }
+    pthread_rwlock_unlock(&c->sites_lock);
+    *out = calls;
+    return n;
+}
+
+static void fanout_options(const central *c, tg_fanout_options *o)
+{
+    tg_fanout_options_default(o);
+    if (c->cfg.query_site_timeout_ms)
+        o->site_timeout_ms = c->cfg.query_site_timeout_ms;
+    if (c->cfg.query_deadline_ms)
+        o->deadline_ms = c->cfg.query_deadline_ms;
+}
+
+static int valid_trace_id(const char *s)
+{
+    size_t n = strlen(s);
+    int nonzero = 0;
+
+    if (n != 32)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+        nonzero |= s[i] != '0';
+    }
+    return nonzero;
+}
+
+/* One trace from every site, stitched. Fills *doc with
+ * {trace, is_partial, _sites, warnings, stats} and returns the HTTP
+ * status to answer with. */
+static int fetch_trace(central *c, const tg_http_request *req, const char *id,
+                       const char *view, int require_complete, json_t **doc)
+{
+    site_call *calls = NULL;
+    tg_fanout_target *targets = NULL;
+    tg_fanout_result *res = NULL;
+    tg_stitch_part *parts = NULL;
+    json_t **docs = NULL, *trace = NULL, *block, *warnings = json_array(), *out;
+    tg_fanout_options fo;
+    tg_stitch_options so = {.max_skew_ns = (int64_t)c->cfg.query_max_skew_ms * 1000000};
+    tg_stitch_stats st = {0};
+    size_t n, answered = 0, asked = 0;
+    int partial = 0, status;
+    char *warn;
+
+    n = plan_sites(c, req, "/api/v1/traces/%s", id, view, &calls, &targets);
+    res = calloc(n ? n : 1, sizeof(*res));
+    parts = calloc(n ? n : 1, sizeof(*parts));
+    docs = calloc(n ? n : 1, sizeof(*docs));
+    if (!calls || !targets || !res || !parts || !docs) {
+        status = 503;
+        out = json_pack("{s:s}", "error", "out of memory");
+        goto done;
+    }
+    fanout_options(c, &fo);
+    tg_fanout_run(targets, n, &fo, res);
+    for (size_t i = 0; i < n; i++) {
+        parts[i].site = targets[i].name;
+        if (!targets[i].skip)
+            asked++;
+        if (res[i].state != TG_SITE_SUCCESSFUL)
+            continue;
+        answered++;
+        if (res[i].http_status == 200 && res[i].body) {
+            docs[i] = json_loadb(res[i].body, res[i].body_len, 0, NULL);
+            if (!json_is_object(docs[i])) {
+                /* A 200 that is not JSON: the site failed, say so. */
+                json_decref(docs[i]);
+                docs[i] = NULL;
+                res[i].state = TG_SITE_FAILED;
+                res[i].reason = "bad_answer";
+                answered--;
+            }
+        }
+        parts[i].traces_data = docs[i];
+    }
+    trace = tg_stitch_trace(parts, n, &so, &st);
+    block = tg_fanout_status_json(targets, res, n, &partial);
+    if ((warn = tg_fanout_warning_text(targets, res, n))) {
+        json_array_append_new(warnings, json_string(warn));
+        free(warn);
+    }
+    out = json_pack("{s:s,s:o,s:b,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id,
+                    "trace", trace ? trace : json_object(), "is_partial", partial, "_sites",
+                    block, "warnings", json_incref(warnings), "stats", "spans",
+                    (json_int_t)st.spans, "sites", (json_int_t)st.sites, "duplicates",
+                    (json_int_t)st.duplicates, "skew_adjusted", (json_int_t)st.adjusted,
+                    "skew_refused", (json_int_t)st.skew_refused, "view", view);
+    if (asked && !answered) {
+        status = 502;
+        json_object_set_new(out, "error", json_string("no site answered"));
+    } else if (partial && require_complete) {
+        status = 503;
+        json_object_set_new(out, "error",
+                            json_string("the answer is incomplete and completeness was "
+                                        "demanded: see _sites"));
+    } else if (st.spans == 0) {
+        status = 404;
+        json_object_set_new(out, "error", json_string("trace not found"));
+    } else {
+        status = 200;
+    }
+done:
+    for (size_t i = 0; docs && i < n; i++)
+        json_decref(docs[i]);
+    if (res)
+        tg_fanout_results_free(res, n);
+    json_decref(warnings);
+    free(docs);
+    free(parts);
+    free(res);
+    free(targets);
+    free(calls);
+    *doc = out;
+    return status;
+}
+
+/* GET /api/v1/query/trace/{id}[?site=a,b&require_complete=true] */
+void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64], id[64];
+    const char *path;
+    size_t plen;
+    json_t *doc;
+    int status;
+
+    if (!authorize(c, req, resp, user, role, view))
+        return;
+    path = tg_http_path(req, &plen);
+    snprintf(id, sizeof(id), "%.*s", (int)(plen - strlen("/api/v1/query/trace/")),
+             path + strlen("/api/v1/query/trace/"));
+    for (char *p = id; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (!valid_trace_id(id)) {
+        answer_error(resp, 400, "bad trace id: 32 hexadecimal characters, not all zero");
+        return;
+    }
+    status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
+    json_object_set_new(doc, "user", json_string(user));
+    json_object_set_new(doc, "role", json_string(role));
+    tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d", user, role,
+            view, status);
+    answer_json(resp, status, doc);
+    json_decref(doc);
+}
+
+/* ---- the Tempo API -------------------------------------------------------- */
+
+/* GET /api/echo: Grafana's Tempo health check. */
+void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    (void)req;
+    (void)data;
+    tg_http_response_set(resp, 200, "text/plain", "echo", 4);
+}
+
+/* GET /api/traces/{id} and /api/v2/traces/{id}: the stitched trace as
+ * Tempo answers it. v1 is the trace itself (OTLP TracesData); v2 wraps it
+ * with status PARTIAL and a message naming the missing sites. JSON here;
+ * Grafana's protobuf form is tg_central_tempo_trace's Accept branch. */
+void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64], id[64];
+    const char *path, *rest;
+    size_t plen;
+    json_t *doc, *out;
+    int status, v2;
+
+    if (!authorize(c, req, resp, user, role, view))
+        return;
+    path = tg_http_path(req, &plen);
+    v2 = plen > 15 && strncmp(path, "/api/v2/traces/", 15) == 0;
+    rest = path + (v2 ? 15 : 12);
+    snprintf(id, sizeof(id), "%.*s", (int)(plen - (size_t)(rest - path)), rest);
+    for (char *p = id; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (!valid_trace_id(id)) {
+        answer_error(resp, 400, "bad trace id");
+        return;
+    }
+    status = fetch_trace(c, req, id, view, 0, &doc);
+    if (status != 200) {
+        /* Tempo answers a missing trace with 404 and a short text. */
+        if (status == 404)
+            tg_http_response_text(resp, 404, "trace not found\n");
+        else
+            answer_json(resp, status, doc);
+        json_decref(doc);
+        return;
+    }
+    if (v2) {
+        json_t *w = json_array_get(json_object_get(doc, "warnings"), 0);
+        int partial = json_is_true(json_object_get(doc, "is_partial"));
+        out = json_pack("{s:O,s:s}", "trace", json_object_get(doc, "trace"), "status",
+                        partial ? "PARTIAL" : "COMPLETE");
+        if (partial && w)
+            json_object_set(out, "message", w);
+    } else {
+        out = json_incref(json_object_get(doc, "trace"));
+    }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(doc);
+}
