@@ -290,6 +290,8 @@ static int matcher(parser *P)
     if (P->t != T_STRING)
         return fail_expected(P, "a string");
     voff = P->off;
+    if (memchr(P->s, '\0', P->slen)) /* values are C strings */
+        return tg_ql_error(&P->err, voff, "a label value cannot hold a NUL");
     m.value = P->s;
     if ((m.op == TG_LM_RE || m.op == TG_LM_NRE) &&
         !(m.re = tg_plan_regex(P->p, P->s, P->slen, 1, why, sizeof(why))))

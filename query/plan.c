@@ -314,7 +314,8 @@ static int plain_key(const char *k)
 {
     const unsigned char *s = (const unsigned char *)k;
 
-    if (!*s || *s == '.')
+    /* ".5" would read back as a number */
+    if (!*s || *s == '.' || (*s >= '0' && *s <= '9'))
         return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -346,9 +347,12 @@ static void put_operand(tg_strbuf *b, const tg_operand *o)
     }
 }
 
-static int fx_binary(const tg_fexpr *e)
+/* Parentheses are printed only where precedence needs them (&& over ||,
+ * left to right), so the printed text never nests deeper than the query it
+ * came from and always parses back within the nesting limit. */
+static int fx_prec(const tg_fexpr *e)
 {
-    return e->op == TG_FX_AND || e->op == TG_FX_OR;
+    return e->op == TG_FX_OR ? 1 : e->op == TG_FX_AND ? 2 : 3;
 }
 
 static void put_fexpr(tg_strbuf *b, const tg_fexpr *e)
@@ -358,10 +362,7 @@ static void put_fexpr(tg_strbuf *b, const tg_fexpr *e)
         break;
     case TG_FX_AND:
     case TG_FX_OR: {
-        /* Parenthesise a child whose shape precedence alone would not give
-         * back: a different operator, or the same one nested on the right. */
-        int pl = fx_binary(e->l) && e->l->op != e->op;
-        int pr = fx_binary(e->r);
+        int pl = fx_prec(e->l) < fx_prec(e), pr = fx_prec(e->r) <= fx_prec(e);
 
         if (pl)
             tg_strbuf_putc(b, '(');
@@ -377,14 +378,13 @@ static void put_fexpr(tg_strbuf *b, const tg_fexpr *e)
         break;
     }
     case TG_FX_NOT:
+        /* `!a = 1` reads as !(a = 1): only && and || need parentheses */
         tg_strbuf_putc(b, '!');
-        if (e->l->op == TG_FX_OPERAND || e->l->op == TG_FX_NOT) {
-            put_fexpr(b, e->l);
-        } else {
+        if (fx_prec(e->l) < 3)
             tg_strbuf_putc(b, '(');
-            put_fexpr(b, e->l);
+        put_fexpr(b, e->l);
+        if (fx_prec(e->l) < 3)
             tg_strbuf_putc(b, ')');
-        }
         break;
     case TG_FX_CMP:
         put_operand(b, &e->a);
@@ -415,22 +415,31 @@ static const char *sset_op_text(enum tg_sset_op op)
     return n[op];
 }
 
+static int ss_prec(const tg_sset *s)
+{
+    return s->op == TG_SS_FILTER ? 3 : (s->op == TG_SS_AND || s->op == TG_SS_OR) ? 1 : 2;
+}
+
 static void put_sset(tg_strbuf *b, const tg_plan *p, const tg_sset *s)
 {
+    int pl, pr;
+
     if (s->op == TG_SS_FILTER) {
         put_filter(b, &p->filters[s->filter]);
         return;
     }
-    if (s->l->op != TG_SS_FILTER)
+    pl = ss_prec(s->l) < ss_prec(s);
+    pr = ss_prec(s->r) <= ss_prec(s);
+    if (pl)
         tg_strbuf_putc(b, '(');
     put_sset(b, p, s->l);
-    if (s->l->op != TG_SS_FILTER)
+    if (pl)
         tg_strbuf_putc(b, ')');
     tg_strbuf_printf(b, " %s ", sset_op_text(s->op));
-    if (s->r->op != TG_SS_FILTER)
+    if (pr)
         tg_strbuf_putc(b, '(');
     put_sset(b, p, s->r);
-    if (s->r->op != TG_SS_FILTER)
+    if (pr)
         tg_strbuf_putc(b, ')');
 }
 
@@ -488,6 +497,11 @@ static void put_selector(tg_strbuf *b, const tg_plan *p)
     tg_strbuf_putc(b, '}');
 }
 
+static int lx_prec(const tg_lexpr *e)
+{
+    return e->op == TG_LX_OR ? 1 : e->op == TG_LX_AND ? 2 : 3;
+}
+
 static void put_lexpr(tg_strbuf *b, const tg_lexpr *e)
 {
     static const char *const lcmp[] = {"=", "!=", ">", ">=", "<", "<=", "=~", "!~"};
@@ -503,17 +517,21 @@ static void put_lexpr(tg_strbuf *b, const tg_lexpr *e)
         }
         return;
     }
-    if (e->l->op != TG_LX_CMP && e->l->op != e->op)
-        tg_strbuf_putc(b, '(');
-    put_lexpr(b, e->l);
-    if (e->l->op != TG_LX_CMP && e->l->op != e->op)
-        tg_strbuf_putc(b, ')');
-    tg_strbuf_printf(b, " %s ", e->op == TG_LX_AND ? "and" : "or");
-    if (e->r->op != TG_LX_CMP)
-        tg_strbuf_putc(b, '(');
-    put_lexpr(b, e->r);
-    if (e->r->op != TG_LX_CMP)
-        tg_strbuf_putc(b, ')');
+    {
+        int pl = lx_prec(e->l) < lx_prec(e), pr = lx_prec(e->r) <= lx_prec(e);
+
+        if (pl)
+            tg_strbuf_putc(b, '(');
+        put_lexpr(b, e->l);
+        if (pl)
+            tg_strbuf_putc(b, ')');
+        tg_strbuf_printf(b, " %s ", e->op == TG_LX_AND ? "and" : "or");
+        if (pr)
+            tg_strbuf_putc(b, '(');
+        put_lexpr(b, e->r);
+        if (pr)
+            tg_strbuf_putc(b, ')');
+    }
 }
 
 static void put_log_query(tg_strbuf *b, const tg_plan *p)
@@ -552,6 +570,13 @@ static const char *range_fn_name(enum tg_range_fn fn)
     return n[fn];
 }
 
+static int mx_prec(const tg_mexpr *m)
+{
+    if (m->op != TG_MX_BINOP)
+        return 3;
+    return m->binop == '+' || m->binop == '-' ? 1 : 2;
+}
+
 static void put_mexpr(tg_strbuf *b, const tg_plan *p, const tg_mexpr *m)
 {
     size_t i;
@@ -582,13 +607,22 @@ static void put_mexpr(tg_strbuf *b, const tg_plan *p, const tg_mexpr *m)
         put_mexpr(b, p, m->l);
         tg_strbuf_putc(b, ')');
         break;
-    case TG_MX_BINOP:
-        tg_strbuf_putc(b, '(');
+    case TG_MX_BINOP: {
+        int pl = mx_prec(m->l) < mx_prec(m), pr = mx_prec(m->r) <= mx_prec(m);
+
+        if (pl)
+            tg_strbuf_putc(b, '(');
         put_mexpr(b, p, m->l);
+        if (pl)
+            tg_strbuf_putc(b, ')');
         tg_strbuf_printf(b, " %c ", m->binop);
+        if (pr)
+            tg_strbuf_putc(b, '(');
         put_mexpr(b, p, m->r);
-        tg_strbuf_putc(b, ')');
+        if (pr)
+            tg_strbuf_putc(b, ')');
         break;
+    }
     }
 }
 

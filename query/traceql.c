@@ -105,6 +105,9 @@ static int lex_attr(parser *P, size_t i, enum tg_scope scope)
 
             if (rc)
                 return rc;
+            if (memchr(s, '\0', sl)) /* keys are C strings */
+                return tg_ql_error(&P->err, P->off,
+                                   "an attribute name cannot hold a NUL");
             memcpy(key + n, s, sl);
             n += sl;
         } else if (is_name_char((unsigned char)P->q[i])) {
