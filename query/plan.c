@@ -307,6 +307,9 @@ static void put_value(tg_strbuf *b, const tg_pval *v)
     case TG_PV_KIND:
         tg_strbuf_printf(b, "%s", tg_kind_name(v->i));
         break;
+    case TG_PV_ARRAY: /* never in a plan */
+        tg_strbuf_put(b, "nil", 3);
+        break;
     }
 }
 

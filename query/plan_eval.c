@@ -213,6 +213,21 @@ static int is_nil(const tg_operand *o)
     return o->kind == TG_OPD_LITERAL && o->lit.type == TG_PV_NIL;
 }
 
+static enum tg_tri cmp_values(const tg_fexpr *e, const tg_pval *a, const tg_pval *b)
+{
+    if (e->cmp == TG_CMP_RE || e->cmp == TG_CMP_NRE) {
+        int m;
+
+        if (a->type != TG_PV_STR)
+            return TG_FALSE;
+        m = tg_regex_match(e->re, a->s, a->len);
+        if (m < 0)
+            return TG_UNKNOWN; /* a match limit: keep the candidate */
+        return (m == (e->cmp == TG_CMP_RE)) ? TG_TRUE : TG_FALSE;
+    }
+    return compare(a, b, e->cmp, is_id(&e->a) || is_id(&e->b)) ? TG_TRUE : TG_FALSE;
+}
+
 static enum tg_tri eval_cmp(const tg_fexpr *e, const tg_span_view *v,
                             const tg_trace_ctx *t, const char *site_only)
 {
@@ -236,17 +251,27 @@ static enum tg_tri eval_cmp(const tg_fexpr *e, const tg_span_view *v,
     }
     if (ha != PRESENT || hb != PRESENT)
         return TG_FALSE;
-    if (e->cmp == TG_CMP_RE || e->cmp == TG_CMP_NRE) {
-        int m;
+    if (a.type == TG_PV_ARRAY || b.type == TG_PV_ARRAY) {
+        /* any element for the positive operators, every one for != and !~ */
+        int neg = e->cmp == TG_CMP_NE || e->cmp == TG_CMP_NRE,
+            left = a.type == TG_PV_ARRAY;
+        const tg_pval *arr = left ? &a : &b;
+        size_t k;
 
-        if (a.type != TG_PV_STR)
+        if (a.type == TG_PV_ARRAY && b.type == TG_PV_ARRAY)
             return TG_FALSE;
-        m = tg_regex_match(e->re, a.s, a.len);
-        if (m < 0)
-            return TG_UNKNOWN; /* a match limit: keep the candidate */
-        return (m == (e->cmp == TG_CMP_RE)) ? TG_TRUE : TG_FALSE;
+        for (k = 0; k < arr->len; k++) {
+            enum tg_tri r = left ? cmp_values(e, &arr->items[k], &b)
+                                 : cmp_values(e, &a, &arr->items[k]);
+
+            if (r == TG_UNKNOWN)
+                return TG_UNKNOWN;
+            if ((r == TG_TRUE) != neg)
+                return neg ? TG_FALSE : TG_TRUE;
+        }
+        return neg ? TG_TRUE : TG_FALSE;
     }
-    return compare(&a, &b, e->cmp, is_id(&e->a) || is_id(&e->b)) ? TG_TRUE : TG_FALSE;
+    return cmp_values(e, &a, &b);
 }
 
 static enum tg_tri eval_fx(const tg_fexpr *e, const tg_span_view *v,
@@ -696,9 +721,12 @@ int tg_plan_log_match(const tg_plan *p, const tg_log_view *v)
             ok = eval_lexpr(s->expr, v, &L);
             break;
         }
-        if (L.oom)
-            ok = 1, i = p->npipe; /* out of memory: keep the record (fail open here, the
-                                     centre's view still applies) */
+        if (L.oom) {
+            /* Out of memory mid-pipeline: keep the record rather than drop
+             * it silently; the asker's view still applies to what leaves. */
+            ok = 1;
+            break;
+        }
     }
     labels_free(&L);
     return ok;

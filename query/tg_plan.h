@@ -45,16 +45,20 @@ enum tg_pval_type {
     TG_PV_DUR,    /* nanoseconds in i */
     TG_PV_STATUS, /* OTLP status code in i: 0 unset, 1 ok, 2 error */
     TG_PV_KIND,   /* OTLP span kind in i: 0 unspecified .. 5 consumer */
+    TG_PV_ARRAY,  /* only from a record view: `len` values at `items` */
 };
 
 /* A typed value. `s` is borrowed (from the plan or from a record view) and
- * need not be NUL-terminated; BOOL, DUR, STATUS, KIND and INT use `i`. */
+ * need not be NUL-terminated; BOOL, DUR, STATUS, KIND and INT use `i`. An
+ * array attribute matches = > >= < <= =~ when any element does, and != !~
+ * when every element does (none is equal), as in TraceQL. */
 typedef struct tg_pval {
     enum tg_pval_type type;
     const char *s;
     size_t len;
     int64_t i;
     double f;
+    const struct tg_pval *items; /* TG_PV_ARRAY */
 } tg_pval;
 
 /* --- TraceQL: the site part ------------------------------------------------ */

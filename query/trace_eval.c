@@ -239,8 +239,9 @@ static int stage_by(ev *E, const tg_stage *st, tg_trace_result *res)
             tg_pval v = {0};
             tg_spanset *grp = NULL;
 
-            if (!tg_plan_operand_value(&st->arg, &E->spans[si], &E->t, &v))
-                v.type = TG_PV_NIL;
+            if (!tg_plan_operand_value(&st->arg, &E->spans[si], &E->t, &v) ||
+                v.type == TG_PV_ARRAY)
+                v = (tg_pval){.type = TG_PV_NIL};
             for (g = first; g < out.nsets; g++)
                 if (same_value(&out.sets[g].by, &v))
                     grp = &out.sets[g];

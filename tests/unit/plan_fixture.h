@@ -7,7 +7,8 @@
  *   s2 charge         client error 100-400  payments de-onprem  parent s1
  *   s3 db.query       internal ok  150-160  payments de-onprem  parent s2
  *   s4 render         internal unset 410-420 frontend us-cloud  parent s1
- *   s5 audit          producer unset 200-201 ledger  fr-onprem  parent s2 */
+ *   s5 audit          producer unset 200-201 ledger  fr-onprem  parent s2
+ * s3 carries two array attributes: tags ["a", "b"] and codes [1, 2]. */
 #ifndef PLAN_FIXTURE_H
 #define PLAN_FIXTURE_H
 
@@ -88,7 +89,14 @@ static const fx_attr fx_r1[] = {FX_S("service.name", "frontend"),
 static const fx_attr fx_s2[] = {FX_I("http.status_code", 502), FX_I("retry", 3), FX_END};
 static const fx_attr fx_r2[] = {FX_S("service.name", "payments"), FX_S("region", "eu"),
                                 FX_END};
-static const fx_attr fx_s3[] = {FX_S("db.system", "postgres"), FX_END};
+static const tg_pval fx_tags[] = {{TG_PV_STR, "a", 1, 0, 0, NULL},
+                                  {TG_PV_STR, "b", 1, 0, 0, NULL}};
+static const tg_pval fx_codes[] = {{TG_PV_INT, NULL, 0, 1, 0, NULL},
+                                   {TG_PV_INT, NULL, 0, 2, 0, NULL}};
+static const fx_attr fx_s3[] = {FX_S("db.system", "postgres"),
+                                {"tags", {TG_PV_ARRAY, NULL, 2, 0, 0, fx_tags}},
+                                {"codes", {TG_PV_ARRAY, NULL, 2, 0, 0, fx_codes}},
+                                FX_END};
 static const fx_attr fx_s4[] = {FX_I("delta", -5), FX_END};
 
 static const fx_rec fx_recs[5] = {
