@@ -6,7 +6,8 @@
  *   selector := "{" matcher { "," matcher } "}"
  *   matcher  := label ("=" | "!=" | "=~" | "!~") string
  *   stage    := ("|=" | "!=" | "|~" | "!~") string
- *             | "|" "json" | "|" "logfmt" | "|" lfor
+ *             | "|" "json" | "|" "logfmt" | "|" "drop" label { "," label }
+ *             | "|" lfor
  *   lfor     := lfand { "or" lfand }     lfand := lfprim { ("and" | ",") lfprim }
  *   lfprim   := "(" lfor ")" | label ("=" | "!=" | "=~" | "!~") string
  *             | label ("==" | "=" | "!=" | ">" | ">=" | "<" | "<=") (number | duration)
@@ -473,6 +474,42 @@ static int push_stage(parser *P, const tg_lstage *s)
     return 0;
 }
 
+/* `drop a, b` (Grafana's log-volume query ends in `| drop __error__`). */
+static int drop(parser *P, tg_lstage *s)
+{
+    size_t cap = 0;
+    int rc;
+
+    s->kind = TG_LS_DROP;
+    if ((rc = next(P)) != 0)
+        return rc;
+    for (;;) {
+        if (P->t != T_IDENT)
+            return fail_expected(P, "a label name");
+        if (s->nnames == cap) {
+            const char **nn;
+
+            cap = cap ? cap * 2 : 4;
+            if (!(nn = tg_plan_alloc(P->p, cap * sizeof(*nn))))
+                return TG_ENOMEM;
+            if (s->nnames)
+                memcpy(nn, s->names, s->nnames * sizeof(*nn));
+            s->names = nn;
+        }
+        if (!(s->names[s->nnames++] = ident_dup(P)))
+            return TG_ENOMEM;
+        if ((rc = next(P)) != 0)
+            return rc;
+        if (P->t == T_EQ || P->t == T_NE || P->t == T_RE || P->t == T_NRE)
+            return tg_ql_error(&P->err, P->off,
+                               "drop with a matcher is not supported (drop names only)");
+        if (P->t != T_COMMA)
+            return 0;
+        if ((rc = next(P)) != 0)
+            return rc;
+    }
+}
+
 /* Reads pipeline stages while there are any. */
 static int stages(parser *P)
 {
@@ -511,11 +548,13 @@ static int stages(parser *P)
                     return tg_ql_error(&P->err, P->off,
                                        "parser parameters are not supported (use a bare "
                                        "| json or | logfmt)");
+            } else if (ident_is(P, "drop")) {
+                if ((rc = drop(P, &s)) != 0)
+                    return rc;
             } else if (ident_is(P, "line_format") || ident_is(P, "label_format") ||
-                       ident_is(P, "unwrap") || ident_is(P, "drop") ||
-                       ident_is(P, "keep") || ident_is(P, "regexp") ||
-                       ident_is(P, "pattern") || ident_is(P, "unpack") ||
-                       ident_is(P, "decolorize")) {
+                       ident_is(P, "unwrap") || ident_is(P, "keep") ||
+                       ident_is(P, "regexp") || ident_is(P, "pattern") ||
+                       ident_is(P, "unpack") || ident_is(P, "decolorize")) {
                 return tg_ql_error(&P->err, P->off, "unsupported pipeline stage '%.*s'",
                                    (int)P->slen, P->s);
             } else {

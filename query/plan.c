@@ -561,6 +561,14 @@ static void put_log_query(tg_strbuf *b, const tg_plan *p)
             tg_strbuf_put(b, " | ", 3);
             put_lexpr(b, s->expr);
             break;
+        case TG_LS_DROP: {
+            size_t k;
+
+            tg_strbuf_put(b, " | drop ", 8);
+            for (k = 0; k < s->nnames; k++)
+                tg_strbuf_printf(b, "%s%s", k ? ", " : "", s->names[k]);
+            break;
+        }
         }
     }
 }

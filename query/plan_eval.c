@@ -353,7 +353,20 @@ typedef struct labels {
     label *v;
     size_t n, cap;
     int oom;
+    const tg_lstage **drops; /* the drop stages passed so far */
+    size_t ndrops;
 } labels;
+
+static int dropped(const labels *L, const char *name)
+{
+    size_t d, k;
+
+    for (d = 0; L && d < L->ndrops; d++)
+        for (k = 0; k < L->drops[d]->nnames; k++)
+            if (strcmp(L->drops[d]->names[k], name) == 0)
+                return 1;
+    return 0;
+}
 
 static void labels_add(labels *L, const char *k, size_t kl, const char *v, size_t vl)
 {
@@ -405,6 +418,7 @@ static void labels_free(labels *L)
         free(L->v[i].v);
     }
     free(L->v);
+    free(L->drops);
 }
 
 static void json_flatten(labels *L, json_t *o, char *prefix, size_t plen, size_t cap)
@@ -550,6 +564,8 @@ static int label_text(const tg_log_view *v, const labels *L, const char *name,
     tg_pval pv;
     size_t i;
 
+    if (dropped(L, name))
+        return 0;
     if (strcmp(name, "site") == 0 && v->site) {
         *s = v->site;
         *n = strlen(v->site);
@@ -720,6 +736,17 @@ int tg_plan_log_match(const tg_plan *p, const tg_log_view *v)
         case TG_LS_LABEL:
             ok = eval_lexpr(s->expr, v, &L);
             break;
+        case TG_LS_DROP: {
+            const tg_lstage **nd = realloc(L.drops, (L.ndrops + 1) * sizeof(*nd));
+
+            if (!nd) {
+                L.oom = 1;
+                break;
+            }
+            L.drops = nd;
+            L.drops[L.ndrops++] = s; /* hidden from every later stage */
+            break;
+        }
         }
         if (L.oom) {
             /* Out of memory mid-pipeline: keep the record rather than drop

@@ -197,6 +197,7 @@ enum tg_lstage_kind {
     TG_LS_JSON,   /* | json */
     TG_LS_LOGFMT, /* | logfmt */
     TG_LS_LABEL,  /* | label filter expression */
+    TG_LS_DROP,   /* | drop a, b: later stages see those labels as absent */
 };
 
 typedef struct tg_lstage {
@@ -205,7 +206,9 @@ typedef struct tg_lstage {
     const char *text; /* TG_LS_LINE */
     size_t text_len;
     tg_regex *re;
-    tg_lexpr *expr; /* TG_LS_LABEL */
+    tg_lexpr *expr;     /* TG_LS_LABEL */
+    const char **names; /* TG_LS_DROP */
+    size_t nnames;
 } tg_lstage;
 
 enum tg_mexpr_op {

@@ -84,6 +84,11 @@ static const struct {
     {"{service_name=\"ledger\"} | level=\"WARN\"", R2},
     {"{site=\"de-onprem\"} | json | __error__=\"JSONParserErr\"", R2},
     {"{site=\"de-onprem\"} |= \"timeout\" | logfmt", R2},
+    {"{service_name=\"checkout\"} | logfmt | drop status | status >= 500", 0},
+    {"{service_name=\"checkout\"} | logfmt | drop level, msg | status >= 500", R3},
+    {"{site=\"de-onprem\"} | json | drop __error__", R0 | R2},
+    {"{site=\"de-onprem\"} | json | drop __error__ | __error__=\"\"", R0 | R2},
+    {"{service_name=\"checkout\"} |= ``", R0 | R1 | R3},
 };
 
 static void test_match_table(void **state)
@@ -139,6 +144,11 @@ static const struct {
      R1},
     {"count by (level) (count_over_time({site=\"us-cloud\"} | logfmt [5m]))",
      "count by (level) (count_over_time({site=\"us-cloud\"} | logfmt [5m]))", R1},
+    /* Grafana's log-volume query */
+    {"sum by (level) (count_over_time({service_name=\"checkout\"} | drop __error__[1m]))",
+     "sum by (level) (count_over_time({service_name=\"checkout\"} | drop __error__ "
+     "[1m]))",
+     R0 | R1 | R3},
     {"sum(rate({site=\"us-cloud\"}[5m])) * 60",
      "sum(rate({site=\"us-cloud\"} [5m])) * 60", R1},
 };
@@ -314,6 +324,8 @@ static const struct {
     {"{a=\"b\"} | (x=\"1\"", 17, "expected ')'"},
     {"{a=\"\xc3\xa9\", }", 9, "expected a label name"},
     {"{a=\"b\"} # x", 9, "unexpected character '#'"},
+    {"{a=\"b\"} | drop x=\"y\"", 17, "drop with a matcher is not supported"},
+    {"{a=\"b\"} | drop", 15, "expected a label name"},
 };
 
 static void test_errors(void **state)

@@ -124,6 +124,10 @@ static const struct {
     {"{ span.codes = 1.0 }", S3},
     {"{ span.tags != nil }", S3},
     {"{ .http.method = \"GET\" && kind = server }", S1},
+    /* what Grafana's search builder writes */
+    {"{resource.service.name=\"frontend\" && name=\"GET /checkout\" && duration>100ms && "
+     "status=unset}",
+     S1},
     {"{ site = \"de-onprem\" && status = error }", S2},
     {"{ site = \"de-onprem\" }", S2 | S3},
     {"{ site =~ \".*-onprem\" }", S2 | S3 | S5},
