@@ -87,7 +87,7 @@ tg_regex *tg_plan_regex(tg_plan *p, const char *pat, size_t len, int anchored, c
     return re;
 }
 
-int tg_regex_match(tg_regex *re, const char *s, size_t len)
+int tg_plan_regex_match(tg_regex *re, const char *s, size_t len)
 {
     int rc =
         pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), s ? len : 0, 0, 0, re->md, NULL);
@@ -99,14 +99,14 @@ int tg_regex_match(tg_regex *re, const char *s, size_t len)
 
 /* --- names ------------------------------------------------------------------ */
 
-const char *tg_cmp_name(enum tg_cmp c)
+const char *tg_plan_cmp_name(enum tg_cmp c)
 {
     static const char *const n[] = {"=", "!=", ">", ">=", "<", "<=", "=~", "!~"};
 
     return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }
 
-const char *tg_intrinsic_name(enum tg_intrinsic i)
+const char *tg_plan_intrinsic_name(enum tg_intrinsic i)
 {
     switch (i) {
     case TG_IN_NAME:
@@ -137,19 +137,19 @@ const char *tg_intrinsic_name(enum tg_intrinsic i)
     return "?";
 }
 
-const char *tg_agg_name(enum tg_agg a)
+const char *tg_plan_agg_name(enum tg_agg a)
 {
     static const char *const n[] = {"count", "avg", "min", "max", "sum"};
 
     return (unsigned)a < sizeof(n) / sizeof(n[0]) ? n[a] : "?";
 }
 
-const char *tg_status_name(int64_t s)
+const char *tg_plan_status_name(int64_t s)
 {
     return s == 1 ? "ok" : s == 2 ? "error" : "unset";
 }
 
-const char *tg_kind_name(int64_t k)
+const char *tg_plan_kind_name(int64_t k)
 {
     static const char *const n[] = {"unspecified", "internal", "server",
                                     "client",      "producer", "consumer"};
@@ -302,10 +302,10 @@ static void put_value(tg_strbuf *b, const tg_pval *v)
         tg_plan_print_duration(b, v->i);
         break;
     case TG_PV_STATUS:
-        tg_strbuf_printf(b, "%s", tg_status_name(v->i));
+        tg_strbuf_printf(b, "%s", tg_plan_status_name(v->i));
         break;
     case TG_PV_KIND:
-        tg_strbuf_printf(b, "%s", tg_kind_name(v->i));
+        tg_strbuf_printf(b, "%s", tg_plan_kind_name(v->i));
         break;
     case TG_PV_ARRAY: /* never in a plan */
         tg_strbuf_put(b, "nil", 3);
@@ -335,7 +335,7 @@ static void put_operand(tg_strbuf *b, const tg_operand *o)
         put_value(b, &o->lit);
         break;
     case TG_OPD_INTRINSIC:
-        tg_strbuf_printf(b, "%s", tg_intrinsic_name(o->intr));
+        tg_strbuf_printf(b, "%s", tg_plan_intrinsic_name(o->intr));
         break;
     case TG_OPD_ATTR:
         tg_strbuf_printf(b, "%s",
@@ -391,7 +391,7 @@ static void put_fexpr(tg_strbuf *b, const tg_fexpr *e)
         break;
     case TG_FX_CMP:
         put_operand(b, &e->a);
-        tg_strbuf_printf(b, " %s ", tg_cmp_name(e->cmp));
+        tg_strbuf_printf(b, " %s ", tg_plan_cmp_name(e->cmp));
         put_operand(b, &e->b);
         break;
     case TG_FX_OPERAND:
@@ -452,10 +452,10 @@ static void put_stage(tg_strbuf *b, const tg_plan *p, const tg_stage *st)
 
     switch (st->kind) {
     case TG_ST_AGG:
-        tg_strbuf_printf(b, "%s(", tg_agg_name(st->agg));
+        tg_strbuf_printf(b, "%s(", tg_plan_agg_name(st->agg));
         if (st->agg != TG_AGG_COUNT)
             put_operand(b, &st->arg);
-        tg_strbuf_printf(b, ") %s ", tg_cmp_name(st->cmp));
+        tg_strbuf_printf(b, ") %s ", tg_plan_cmp_name(st->cmp));
         put_value(b, &st->lit);
         break;
     case TG_ST_SELECT:
@@ -607,7 +607,7 @@ static void put_mexpr(tg_strbuf *b, const tg_plan *p, const tg_mexpr *m)
         tg_strbuf_put(b, "])", 2);
         break;
     case TG_MX_AGG:
-        tg_strbuf_printf(b, "%s", tg_agg_name(m->agg));
+        tg_strbuf_printf(b, "%s", tg_plan_agg_name(m->agg));
         if (m->nlabels || m->without) {
             tg_strbuf_printf(b, " %s (", m->without ? "without" : "by");
             for (i = 0; i < m->nlabels; i++)

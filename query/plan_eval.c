@@ -220,7 +220,7 @@ static enum tg_tri cmp_values(const tg_fexpr *e, const tg_pval *a, const tg_pval
 
         if (a->type != TG_PV_STR)
             return TG_FALSE;
-        m = tg_regex_match(e->re, a->s, a->len);
+        m = tg_plan_regex_match(e->re, a->s, a->len);
         if (m < 0)
             return TG_UNKNOWN; /* a match limit: keep the candidate */
         return (m == (e->cmp == TG_CMP_RE)) ? TG_TRUE : TG_FALSE;
@@ -627,9 +627,9 @@ static int str_match(const char *s, size_t n, enum tg_cmp op, const char *want, 
     case TG_CMP_NE:
         return !(n == wl && memcmp(s, want, n) == 0);
     case TG_CMP_RE:
-        return tg_regex_match(re, s, n) == 1;
+        return tg_plan_regex_match(re, s, n) == 1;
     case TG_CMP_NRE:
-        return tg_regex_match(re, s, n) == 0;
+        return tg_plan_regex_match(re, s, n) == 0;
     default:
         return 0;
     }
@@ -722,7 +722,7 @@ int tg_plan_log_match(const tg_plan *p, const tg_log_view *v)
 
                 ok = has == (s->cmp == TG_CMP_EQ);
             } else {
-                int m = tg_regex_match(s->re, body, blen);
+                int m = tg_plan_regex_match(s->re, body, blen);
 
                 ok = s->cmp == TG_CMP_RE ? m == 1 : m == 0;
             }

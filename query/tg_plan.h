@@ -296,16 +296,16 @@ void tg_plan_explain(const tg_plan *p, tg_strbuf *b);
 tg_regex *tg_plan_regex(tg_plan *p, const char *pat, size_t len, int anchored, char *why,
                         size_t whylen);
 /* 1 on a match, 0 on none, negative on a matching error (limit hit). */
-int tg_regex_match(tg_regex *re, const char *s, size_t len);
+int tg_plan_regex_match(tg_regex *re, const char *s, size_t len);
 tg_plan *tg_plan_new(enum tg_plan_lang lang);
 void *tg_plan_alloc(tg_plan *p, size_t n);
 
 /* Names, for printing and for the tests. */
-const char *tg_cmp_name(enum tg_cmp c);
-const char *tg_intrinsic_name(enum tg_intrinsic i);
-const char *tg_agg_name(enum tg_agg a);
-const char *tg_status_name(int64_t s);
-const char *tg_kind_name(int64_t k);
+const char *tg_plan_cmp_name(enum tg_cmp c);
+const char *tg_plan_intrinsic_name(enum tg_intrinsic i);
+const char *tg_plan_agg_name(enum tg_agg a);
+const char *tg_plan_status_name(int64_t s);
+const char *tg_plan_kind_name(int64_t k);
 
 /* Writes a duration in the largest unit that keeps it exact ("1500ms"). */
 void tg_plan_print_duration(tg_strbuf *b, int64_t ns);

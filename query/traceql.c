@@ -451,7 +451,7 @@ static int check_cmp(parser *P, tg_fexpr *e, size_t boff)
         if (b->kind != TG_OPD_LITERAL || b->lit.type != TG_PV_STR)
             return tg_ql_error(&P->err, boff,
                                "expected a string (a regular expression) after %s",
-                               tg_cmp_name(e->cmp));
+                               tg_plan_cmp_name(e->cmp));
         e->re = tg_plan_regex(P->p, b->lit.s, b->lit.len, 1, why, sizeof(why));
         if (!e->re)
             return tg_ql_error(&P->err, boff, "invalid regular expression: %s", why);
@@ -463,13 +463,13 @@ static int check_cmp(parser *P, tg_fexpr *e, size_t boff)
 
         if (b->lit.type != want && b->lit.type != TG_PV_NIL)
             return tg_ql_error(
-                &P->err, boff, "%s compares with %s", tg_intrinsic_name(a->intr),
+                &P->err, boff, "%s compares with %s", tg_plan_intrinsic_name(a->intr),
                 want == TG_PV_STATUS ? "ok, error or unset"
                                      : "server, client, producer, consumer, internal or "
                                        "unspecified");
         if (e->cmp != TG_CMP_EQ && e->cmp != TG_CMP_NE)
-            return tg_ql_error(&P->err, boff,
-                               "%s supports only = and !=", tg_intrinsic_name(a->intr));
+            return tg_ql_error(&P->err, boff, "%s supports only = and !=",
+                               tg_plan_intrinsic_name(a->intr));
     }
     return 0;
 }
