@@ -8,6 +8,7 @@
  * site). The answer merges what the sites sent, and says per site what
  * happened (the `_sites` block) and whether it is partial. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,11 @@
 #include "central_int.h"
 #include "tg_err.h"
 #include "tg_fanout.h"
+#include "tg_merge.h"
+#include "tg_otlp_view.h"
+#include "tg_plan.h"
+#include "tg_plan_eval.h"
+#include "query_http.h"
 #include "tg_log.h"
 #include "tg_otlp.h"
 #include "tg_stitch.h"
@@ -41,7 +47,8 @@ static int read_roles(const char *file, const tg_ynode *map, tg_roles *out, char
     if (!map)
         return 0;
     if (map->kind != TG_YNODE_MAP)
-        return tg_yaml_error(err, errlen, file, map, "roles: expected a mapping of role -> {view, cost}");
+        return tg_yaml_error(err, errlen, file, map,
+                             "roles: expected a mapping of role -> {view, cost}");
     for (size_t i = 0; i < map->n; i++) {
         const tg_ynode *r = map->items[i], *x;
         tg_role role = {0};
@@ -49,7 +56,8 @@ static int read_roles(const char *file, const tg_ynode *map, tg_roles *out, char
         int rc;
 
         if (map->keys[i]->len == 0 || map->keys[i]->len >= sizeof(role.name))
-            return tg_yaml_error(err, errlen, file, map->keys[i], "role names are 1-63 bytes");
+            return tg_yaml_error(err, errlen, file, map->keys[i],
+                                 "role names are 1-63 bytes");
         snprintf(role.name, sizeof(role.name), "%s", map->keys[i]->str);
         if ((rc = tg_yaml_check_keys(file, r, keys, err, errlen)))
             return rc;
@@ -62,8 +70,8 @@ static int read_roles(const char *file, const tg_ynode *map, tg_roles *out, char
         for (j = 0; j < out->n && strcmp(out->v[j].name, role.name) != 0; j++)
             ;
         if (j == out->n && out->n == TG_MAX_ROLES)
-            return tg_yaml_error(err, errlen, file, map->keys[i], "too many roles (limit %d)",
-                                 TG_MAX_ROLES);
+            return tg_yaml_error(err, errlen, file, map->keys[i],
+                                 "too many roles (limit %d)", TG_MAX_ROLES);
         out->v[j] = role;
         if (j == out->n)
             out->n++;
@@ -109,7 +117,8 @@ int tg_central_load_users(central *c, int initial)
         for (j = 0; j < roles.n && strcmp(roles.v[j].name, users.v[i].grant) != 0; j++)
             ;
         if (j == roles.n) {
-            snprintf(err, sizeof(err), "%s: user \"%s\" has role \"%s\", which is not defined",
+            snprintf(err, sizeof(err),
+                     "%s: user \"%s\" has role \"%s\", which is not defined",
                      c->cfg.users_file, users.v[i].name, users.v[i].grant);
             rc = TG_ECONFIG;
         }
@@ -184,7 +193,8 @@ static int authorize(central *c, const tg_http_request *req, tg_http_response *r
     char hdr[600];
 
     h = tg_http_header(req, "authorization", &hlen);
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0, h ? h : "");
+    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
+             h ? h : "");
     pthread_rwlock_rdlock(&c->sites_lock);
     e = tg_access_authenticate(&c->users, hdr);
     r = e ? tg_central_role(c, e->grant) : NULL;
@@ -225,7 +235,7 @@ static int param_true(const tg_http_request *req, const char *key)
 typedef struct site_call {
     char name[64];
     char token[512];
-    char url[1200];
+    char url[9000];
 } site_call;
 
 static size_t plan_sites(central *c, const tg_http_request *req, const char *path_fmt,
@@ -248,7 +258,7 @@ static size_t plan_sites(central *c, const tg_http_request *req, const char *pat
     *targets = calloc(c->sites.n ? c->sites.n : 1, sizeof(**targets));
     for (size_t i = 0; calls && *targets && i < c->sites.n; i++) {
         const tg_site_entry *s = &c->sites.v[i];
-        char path[600];
+        char path[8400];
 
         if (!s->api[0])
             continue;
@@ -362,8 +372,8 @@ static int fetch_trace(central *c, const tg_http_request *req, const char *id,
         free(warn);
     }
     out = json_pack("{s:s,s:o,s:b,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id,
-                    "trace", trace ? trace : json_object(), "is_partial", partial, "_sites",
-                    block, "warnings", json_incref(warnings), "stats", "spans",
+                    "trace", trace ? trace : json_object(), "is_partial", partial,
+                    "_sites", block, "warnings", json_incref(warnings), "stats", "spans",
                     (json_int_t)st.spans, "sites", (json_int_t)st.sites, "duplicates",
                     (json_int_t)st.duplicates, "skew_adjusted", (json_int_t)st.adjusted,
                     "skew_refused", (json_int_t)st.skew_refused, "view", view);
@@ -397,7 +407,8 @@ done:
 }
 
 /* GET /api/v1/query/trace/{id}[?site=a,b&require_complete=true] */
-void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp, void *data)
+void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data)
 {
     central *c = data;
     char user[64], role[64], view[64], id[64];
@@ -440,7 +451,8 @@ void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, v
  * Tempo answers it. v1 is the trace itself (OTLP TracesData); v2 wraps it
  * with status PARTIAL and a message naming the missing sites. JSON here;
  * Grafana's protobuf form is tg_central_tempo_trace's Accept branch. */
-void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, void *data)
+void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data)
 {
     central *c = data;
     char user[64], role[64], view[64], id[64];
@@ -481,6 +493,253 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, 
     } else {
         out = json_incref(json_object_get(doc, "trace"));
     }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(doc);
+}
+
+/* ---- TraceQL search -------------------------------------------------------- */
+
+/* Whether the sites' hits are already the exact answer: one spanset
+ * filter that a single span decides, no pipeline, no structure. Anything
+ * else is evaluated again on each candidate's stitched trace. */
+static int site_exact(const tg_plan *p)
+{
+    return p->nfilters == 1 && p->root && p->root->op == TG_SS_FILTER &&
+           p->nstages == 0 && !p->filters[0].needs_trace;
+}
+
+/* Does the stitched trace in `doc` (fetch_trace's answer) match the plan
+ * at the centre? */
+static int centre_match(const tg_plan *p, const json_t *doc)
+{
+    json_t *trace = json_object_get(doc, "trace");
+    char *text = json_dumps(trace, JSON_COMPACT), errmsg[256];
+    tg_arena a;
+    tg_otlp_request r;
+    tg_span_view *views;
+    const Opentelemetry__Proto__Trace__V1__Span **spans;
+    size_t *rs_of, n;
+    tg_trace_result res = {0};
+    int match = 0;
+
+    if (!text)
+        return 0;
+    tg_arena_init(&a, 1 << 16, 256u << 20);
+    if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)text, strlen(text),
+                       &a, &r, errmsg, sizeof(errmsg)) == 0 &&
+        tg_otlp_span_views((const tg_otlp_traces_req *)r.msg, "", &a, &views, &spans,
+                           &rs_of, &n) == 0 &&
+        tg_trace_eval(p, views, n, &res) == 0)
+        match = res.nsets > 0;
+    tg_trace_result_free(&res);
+    tg_arena_destroy(&a);
+    free(text);
+    return match;
+}
+
+/* Runs a search; `start_ns`/`end_ns` 0 for open. Fills *out with the
+ * answer document and returns the HTTP status. */
+static int run_search(central *c, const tg_http_request *req, const char *q,
+                      uint64_t start_ns, uint64_t end_ns, size_t limit, const char *view,
+                      int require_complete, json_t **out)
+{
+    char perr[256], path[8300];
+    tg_plan *plan = NULL;
+    char *esc;
+    site_call *calls = NULL;
+    tg_fanout_target *targets = NULL;
+    tg_fanout_result *res = NULL;
+    tg_merge_part *parts = NULL;
+    json_t **docs = NULL, *hits = NULL, *kept, *block, *warnings = json_array();
+    tg_fanout_options fo;
+    size_t n, asked = 0, answered = 0, total = 0, fetched = 0;
+    uint64_t spans_inspected = 0, bytes_inspected = 0;
+    int partial = 0, status = 200;
+    char *warn;
+
+    if (tg_traceql_parse(q, strlen(q), &plan, perr, sizeof(perr)) != 0) {
+        *out = json_pack("{s:s}", "error", perr);
+        json_decref(warnings);
+        return 400;
+    }
+    if (!(esc = tg_query_http_escape(q))) {
+        tg_plan_free(plan);
+        json_decref(warnings);
+        *out = json_pack("{s:s}", "error", "out of memory");
+        return 503;
+    }
+    snprintf(path, sizeof(path),
+             "/api/v1/query/traces?q=%s&start=%llu&end=%llu&limit=%zu", esc,
+             (unsigned long long)start_ns, (unsigned long long)end_ns,
+             site_exact(plan) ? limit : (limit * 4 < 2000 ? limit * 4 : 2000));
+    free(esc);
+    n = plan_sites(c, req, "%s", path, view, &calls, &targets);
+    for (size_t i = 0; i < n; i++)
+        if (!targets[i].skip && !tg_plan_site_may_match(plan, targets[i].name)) {
+            targets[i].skip = 1;
+            targets[i].skip_reason = "the query's site matcher excludes it";
+        }
+    res = calloc(n ? n : 1, sizeof(*res));
+    parts = calloc(n ? n : 1, sizeof(*parts));
+    docs = calloc(n ? n : 1, sizeof(*docs));
+    if (!calls || !targets || !res || !parts || !docs) {
+        status = 503;
+        *out = json_pack("{s:s}", "error", "out of memory");
+        goto done;
+    }
+    fanout_options(c, &fo);
+    tg_fanout_run(targets, n, &fo, res);
+    for (size_t i = 0; i < n; i++) {
+        json_t *st;
+        parts[i].site = targets[i].name;
+        if (!targets[i].skip)
+            asked++;
+        if (res[i].state != TG_SITE_SUCCESSFUL || res[i].http_status != 200)
+            continue;
+        docs[i] = json_loadb(res[i].body, res[i].body_len, 0, NULL);
+        if (!json_is_array(json_object_get(docs[i], "traces"))) {
+            json_decref(docs[i]);
+            docs[i] = NULL;
+            res[i].state = TG_SITE_FAILED;
+            res[i].reason = "bad_answer";
+            continue;
+        }
+        answered++;
+        parts[i].answer = docs[i];
+        st = json_object_get(docs[i], "stats");
+        spans_inspected +=
+            (uint64_t)json_integer_value(json_object_get(st, "inspectedSpans"));
+        bytes_inspected +=
+            (uint64_t)json_integer_value(json_object_get(st, "inspectedBytes"));
+    }
+    hits = tg_merge_search(parts, n, 0, &total);
+    kept = json_array();
+    if (site_exact(plan)) {
+        for (size_t i = 0; i < json_array_size(hits) && json_array_size(kept) < limit;
+             i++)
+            json_array_append(kept, json_array_get(hits, i));
+    } else {
+        /* Newest first, until `limit` traces match or 100 were examined:
+         * each examination is a trace-by-id fan-out. */
+        for (size_t i = 0;
+             i < json_array_size(hits) && json_array_size(kept) < limit && fetched < 100;
+             i++) {
+            json_t *h = json_array_get(hits, i), *doc = NULL;
+            const char *id = json_string_value(json_object_get(h, "traceID"));
+            fetched++;
+            if (fetch_trace(c, req, id, view, 0, &doc) == 200 && centre_match(plan, doc))
+                json_array_append(kept, h);
+            json_decref(doc);
+        }
+    }
+    block = tg_fanout_status_json(targets, res, n, &partial);
+    if ((warn = tg_fanout_warning_text(targets, res, n))) {
+        json_array_append_new(warnings, json_string(warn));
+        free(warn);
+    }
+    *out =
+        json_pack("{s:o,s:b,s:o,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s}", "traces", kept,
+                  "is_partial", partial, "_sites", block, "warnings", warnings, "metrics",
+                  "inspectedSpans", (json_int_t)spans_inspected, "inspectedBytes",
+                  (json_int_t)bytes_inspected, "candidateTraces", (json_int_t)total,
+                  "examinedTraces", (json_int_t)fetched, "completedJobs",
+                  (json_int_t)answered, "totalJobs", (json_int_t)asked, "view", view);
+    if (asked && !answered) {
+        status = 502;
+        json_object_set_new(*out, "error", json_string("no site answered"));
+    } else if (partial && require_complete) {
+        status = 503;
+        json_object_set_new(*out, "error",
+                            json_string("the answer is incomplete and completeness was "
+                                        "demanded: see _sites"));
+    }
+done:
+    for (size_t i = 0; docs && i < n; i++)
+        json_decref(docs[i]);
+    if (res)
+        tg_fanout_results_free(res, n);
+    json_decref(hits);
+    json_decref(warnings);
+    free(docs);
+    free(parts);
+    free(res);
+    free(targets);
+    free(calls);
+    tg_plan_free(plan);
+    return status;
+}
+
+static uint64_t param_u64(const tg_http_request *req, const char *key, uint64_t def)
+{
+    const char *q;
+    size_t qlen;
+    char buf[32], *end;
+    unsigned long long v;
+
+    q = tg_http_query(req, &qlen);
+    if (!q || tg_http_query_param(q, qlen, key, buf, sizeof(buf)) < 0 || !buf[0])
+        return def;
+    v = strtoull(buf, &end, 10);
+    return *end ? def : (uint64_t)v;
+}
+
+/* GET /api/v1/query/traces?q=TRACEQL&start=NS&end=NS&limit=N[&site=a,b]
+ * [&require_complete=true] */
+void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
+                             void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64], q[8192];
+    const char *qs;
+    size_t qlen;
+    json_t *doc;
+    int status;
+
+    if (!authorize(c, req, resp, user, role, view))
+        return;
+    qs = tg_http_query(req, &qlen);
+    if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
+        answer_error(resp, 400, "q (a TraceQL query) is required");
+        return;
+    }
+    status = run_search(c, req, q, param_u64(req, "start", 0), param_u64(req, "end", 0),
+                        (size_t)param_u64(req, "limit", 20), view,
+                        param_true(req, "require_complete"), &doc);
+    json_object_set_new(doc, "user", json_string(user));
+    json_object_set_new(doc, "role", json_string(role));
+    tg_info("federated query", "kind=traces user=%s role=%s view=%s status=%d", user,
+            role, view, status);
+    answer_json(resp, status, doc);
+    json_decref(doc);
+}
+
+/* GET /api/search?q=&limit=&start=S&end=S (Tempo: unix seconds). */
+void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
+                             void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64], q[8192];
+    const char *qs;
+    size_t qlen;
+    json_t *doc, *out;
+    int status;
+
+    if (!authorize(c, req, resp, user, role, view))
+        return;
+    qs = tg_http_query(req, &qlen);
+    if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0 || !q[0])
+        snprintf(q, sizeof(q), "{}");
+    status = run_search(c, req, q, param_u64(req, "start", 0) * 1000000000ull,
+                        param_u64(req, "end", 0) * 1000000000ull,
+                        (size_t)param_u64(req, "limit", 20), view, 0, &doc);
+    if (status != 200) {
+        answer_json(resp, status, doc);
+        json_decref(doc);
+        return;
+    }
+    out = json_pack("{s:O,s:O}", "traces", json_object_get(doc, "traces"), "metrics",
+                    json_object_get(doc, "metrics"));
     answer_json(resp, 200, out);
     json_decref(out);
     json_decref(doc);

@@ -18,7 +18,9 @@ static const tg_http_route routes[] = {
     {"GET", "/api/v1/estate", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/status", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/query/trace/", 1, NULL, tg_central_query_trace},
+    {"GET", "/api/v1/query/traces", 0, NULL, tg_central_query_traces},
     {"GET", "/api/echo", 0, NULL, tg_central_tempo_echo},
+    {"GET", "/api/search", 0, NULL, tg_central_tempo_search},
     {"GET", "/api/traces/", 1, NULL, tg_central_tempo_trace},
     {"GET", "/api/v2/traces/", 1, NULL, tg_central_tempo_trace},
 };

@@ -51,5 +51,7 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
 void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp, void *data);
 
 #endif

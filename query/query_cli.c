@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "query_cli.h"
@@ -34,7 +35,7 @@
 
 struct query_opts {
     const char *endpoint, *token, *since, *limit;
-    bool json, help;
+    bool json, help, require_complete;
     const char *pos[2];
     size_t npos;
 };
@@ -45,7 +46,7 @@ static void usage(FILE *f)
             "usage: tollgate query [--endpoint URL] [--token TOKEN] <what> [options]\n"
             "\n"
             "  trace TRACE_ID        one trace as a span tree (TRACE_ID: 32 hex digits)\n"
-            "  traces 'TRACEQL'      search traces (not implemented yet)\n"
+            "  traces 'TRACEQL'      search traces across every site, newest first\n"
             "  logs 'SELECTOR'       log records, oldest first; SELECTOR is\n"
             "                        {service_name=\"NAME\"} or {}\n"
             "  metrics 'SELECTOR'    data points as name{labels} value lines\n"
@@ -57,7 +58,8 @@ static void usage(FILE *f)
             "  --since DUR           logs, metrics, traces: how far back, e.g. 15m, 2h\n"
             "                        (default: %s)\n"
             "  --limit N             logs: at most N records (default: %d)\n"
-            "  --json                print the answer as one OTLP/JSON document\n"
+            "  --json                print the answer as one JSON document\n"
+            "  --require-complete    fail (exit 1) unless every site answered\n"
             "  -h, --help            print this help\n"
             "\n"
             "exit status: 0 success, 1 not found, unreachable or failed, 2 bad usage\n",
@@ -105,6 +107,10 @@ static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
         }
         if (strcmp(a, "--json") == 0) {
             o->json = true;
+            continue;
+        }
+        if (strcmp(a, "--require-complete") == 0) {
+            o->require_complete = true;
             continue;
         }
         for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !matched; k++) {
@@ -364,10 +370,93 @@ static uint64_t since_start_ns(uint64_t since_ms)
 
 /* ---- subcommands ------------------------------------------------------------ */
 
+/* A progress line while the sites answer, on a terminal only: the
+ * fan-out may wait for a slow site up to the centre's deadline. */
+static void progress_start(FILE *err)
+{
+    if (isatty(fileno(err)))
+        fputs("tollgate query: asking the sites...\r", err);
+}
+
+static void progress_end(FILE *err)
+{
+    if (isatty(fileno(err)))
+        fputs("\033[2K\r", err);
+}
+
+/* Prints each warning of a federated answer on stderr ("site X: ..."). */
+static void put_warnings(const json_t *doc, FILE *err)
+{
+    size_t i;
+    const json_t *w;
+
+    json_array_foreach(json_object_get(doc, "warnings"), i, w)
+    {
+        if (!json_is_string(w))
+            continue;
+        fputs("tollgate query: warning: ", err);
+        tg_query_put_text(err, json_string_value(w));
+        fputc('\n', err);
+    }
+}
+
+/* GETs a federated answer ({..., is_partial, _sites, warnings}, from the
+ * centre, or from one site in the same shape). 0 and *doc for 200; 404
+ * (what is named `what`), 502 (no site answered), 503 (completeness
+ * demanded and missing) are reported with the sites' reasons and give 1;
+ * 400 gives 2. */
+static int fetch_federated(const char *url, const char *token, const char *what,
+                           json_t **doc, FILE *err)
+{
+    tg_query_http_answer a;
+    json_t *d;
+    int rc;
+
+    *doc = NULL;
+    if ((rc = http_get(url, token, &a, err)) != 0) {
+        free(a.body);
+        return rc;
+    }
+    {
+        json_error_t jerr;
+        d = json_loadb(a.body ? a.body : "", a.len, 0, &jerr);
+        if (a.status == 200 && !json_is_object(d)) {
+            fprintf(
+                err,
+                "tollgate query: %s: the answer is not valid JSON (line %d, column %d: ",
+                url, jerr.line, jerr.column);
+            tg_query_put_text(err, d ? "not an object" : jerr.text);
+            fputs(")\n", err);
+            json_decref(d);
+            free(a.body);
+            return 1;
+        }
+    }
+    if (a.status == 200) {
+        free(a.body);
+        *doc = d;
+        return 0;
+    }
+    if (a.status == 404 && what && json_is_object(d)) {
+        fprintf(err, "tollgate query: %s not found\n", what);
+        put_warnings(d, err);
+    } else {
+        fprintf(err, "tollgate query: %s: HTTP %ld", url, a.status);
+        put_server_message(err, &a);
+        if (a.status == 401 || a.status == 403)
+            fputs(" (check --token)", err);
+        fputc('\n', err);
+        put_warnings(d, err);
+    }
+    json_decref(d);
+    free(a.body);
+    return a.status == 400 ? 2 : 1;
+}
+
 static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out,
                      FILE *err)
 {
-    char id[33], url[MAX_ENDPOINT + 64], what[64];
+    char id[33], url[MAX_ENDPOINT + 96], what[64];
     json_t *doc;
     size_t n;
     int rc;
@@ -382,23 +471,103 @@ static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out
                            "invalid trace id \"%.64s\": must be 32 hex characters, "
                            "not all zero",
                            o->pos[1]);
-    snprintf(url, sizeof(url), "%s/api/v1/traces/%s", endpoint, id);
+    snprintf(url, sizeof(url), "%s/api/v1/query/trace/%s%s", endpoint, id,
+             o->require_complete ? "?require_complete=true" : "");
     snprintf(what, sizeof(what), "trace %s", id);
-    rc = fetch_json(url, o->token, what, &doc, err);
+    progress_start(err);
+    rc = fetch_federated(url, o->token, what, &doc, err);
+    progress_end(err);
     if (rc != 0)
         return rc;
+    put_warnings(doc, err);
     if (o->json) {
         print_json(doc, out);
         json_decref(doc);
         return 0;
     }
-    n = tg_query_render_trace(doc, out);
+    n = tg_query_render_trace(json_object_get(doc, "trace"), out);
     json_decref(doc);
     if (n == 0) {
         fprintf(err, "tollgate query: trace %s not found (%s returned no spans)\n", id,
                 url);
         return 1;
     }
+    return 0;
+}
+
+/* traces 'TRACEQL': one line per hit, newest first. */
+static int run_traces(const struct query_opts *o, const char *endpoint, FILE *out,
+                      FILE *err)
+{
+    const char *since = o->since ? o->since : DEFAULT_SINCE;
+    char *url;
+    uint64_t since_ms, limit = 20;
+    json_t *doc;
+    size_t i, urlcap;
+    const json_t *h;
+    int rc;
+
+    if (o->npos < 2)
+        return usage_error(err,
+                           "traces needs a TraceQL query such as '{ status = error }'");
+    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
+        return usage_error(
+            err, "invalid --since \"%.64s\": expected a duration such as 15m", since);
+    if (o->limit) {
+        char *end;
+        unsigned long long v = strtoull(o->limit, &end, 10);
+        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > 2000)
+            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to 2000",
+                               o->limit);
+        limit = v;
+    }
+    urlcap = MAX_ENDPOINT + 3 * strlen(o->pos[1]) + 200;
+    if (!(url = malloc(urlcap)))
+        return 1;
+    snprintf(url, urlcap, "%s/api/v1/query/traces?q=", endpoint);
+    url_escape(url, urlcap, o->pos[1]);
+    snprintf(url + strlen(url), urlcap - strlen(url),
+             "&start=%" PRIu64 "&limit=%" PRIu64 "%s", since_start_ns(since_ms), limit,
+             o->require_complete ? "&require_complete=true" : "");
+    progress_start(err);
+    rc = fetch_federated(url, o->token, NULL, &doc, err);
+    progress_end(err);
+    free(url);
+    if (rc != 0)
+        return rc;
+    put_warnings(doc, err);
+    if (o->json) {
+        print_json(doc, out);
+        json_decref(doc);
+        return 0;
+    }
+    fprintf(out, "%-32s  %-24s  %-10s  %-20s  %s\n", "TRACE", "START", "DURATION",
+            "SITES", "ROOT");
+    json_array_foreach(json_object_get(doc, "traces"), i, h)
+    {
+        uint64_t st = 0;
+        char when[40], sites[128] = "";
+        size_t j;
+        const json_t *s;
+
+        tg_query_uint64(json_object_get(h, "startTimeUnixNano"), &st);
+        tg_query_format_time(st, when, sizeof(when));
+        json_array_foreach(json_object_get(h, "sites"), j, s)
+        {
+            snprintf(sites + strlen(sites), sizeof(sites) - strlen(sites), "%s%s",
+                     j ? "," : "", json_string_value(s) ? json_string_value(s) : "");
+        }
+        tg_query_put_text(out, json_string_value(json_object_get(h, "traceID")));
+        fprintf(out, "  %-24s  %7lld ms  %-20s  ", when,
+                (long long)json_integer_value(json_object_get(h, "durationMs")), sites);
+        tg_query_put_text(out, json_string_value(json_object_get(h, "rootServiceName")));
+        fputs(": ", out);
+        tg_query_put_text(out, json_string_value(json_object_get(h, "rootTraceName")));
+        fputc('\n', out);
+    }
+    if (!json_array_size(json_object_get(doc, "traces")))
+        fprintf(err, "tollgate query: no traces match in the last %s\n", since);
+    json_decref(doc);
     return 0;
 }
 
@@ -509,12 +678,8 @@ int tg_query_run(int argc, char **argv, FILE *out, FILE *err)
         return run_signal(&o, endpoint, true, out, err);
     if (strcmp(o.pos[0], "metrics") == 0)
         return run_signal(&o, endpoint, false, out, err);
-    if (strcmp(o.pos[0], "traces") == 0) {
-        if (o.npos < 2)
-            return usage_error(err, "traces needs a TraceQL query");
-        fprintf(err, "tollgate query: TraceQL search is not implemented yet\n");
-        return 1;
-    }
+    if (strcmp(o.pos[0], "traces") == 0)
+        return run_traces(&o, endpoint, out, err);
     return usage_error(err,
                        "unknown query \"%.64s\" (expected trace, traces, logs or "
                        "metrics)",

@@ -554,9 +554,8 @@ static void test_usage(void **state)
     free(out.buf);
     free(err.buf);
 
-    assert_int_equal(RUN(&out, &err, "traces", "{ duration > 1s }"), 1);
-    assert_string_equal(err.buf,
-                        "tollgate query: TraceQL search is not implemented yet\n");
+    assert_int_equal(RUN(&out, &err, "traces"), 2);
+    assert_non_null(strstr(err.buf, "traces needs a TraceQL query"));
     free(out.buf);
     free(err.buf);
 }
@@ -618,6 +617,17 @@ static int listen_any(int *port)
     return fd;
 }
 
+/* The federated answer the centre (or a site) gives for one trace. */
+static char *envelope(const char *trace)
+{
+    static char buf[16384];
+    snprintf(
+        buf, sizeof(buf),
+        "{\"trace\":%s,\"is_partial\":false,\"_sites\":{\"total\":1},\"warnings\":[]}",
+        trace);
+    return buf;
+}
+
 static struct canned *serve(int status, const char *reason, const char *body)
 {
     struct canned *c = calloc(1, sizeof(*c));
@@ -648,10 +658,10 @@ static void endpoint_of(const struct canned *c, char *buf, size_t len)
 
 static void test_http_trace(void **state)
 {
-    struct canned *c = serve(200, "OK", trace_json);
+    struct canned *c = serve(200, "OK", envelope(trace_json));
     struct capture out, err;
     char ep[64], request[8192];
-    const char *line = "GET /api/v1/traces/" TRACE_ID " HTTP/1.1\r\n";
+    const char *line = "GET /api/v1/query/trace/" TRACE_ID " HTTP/1.1\r\n";
 
     (void)state;
     endpoint_of(c, ep, sizeof(ep));
@@ -672,7 +682,7 @@ static void test_http_trace(void **state)
 
 static void test_http_trace_request(void **state)
 {
-    struct canned *c = serve(200, "OK", trace_json);
+    struct canned *c = serve(200, "OK", envelope(trace_json));
     struct capture out, err;
     char ep[64], request[8192];
 
@@ -683,17 +693,18 @@ static void test_http_trace_request(void **state)
         0);
     memcpy(request, c->request, sizeof(request));
     serve_done(c);
-    assert_true(strncmp(request, "GET /api/v1/traces/" TRACE_ID " HTTP/1.1\r\n",
-                        strlen("GET /api/v1/traces/" TRACE_ID " HTTP/1.1\r\n")) == 0);
+    assert_true(strncmp(request, "GET /api/v1/query/trace/" TRACE_ID " HTTP/1.1\r\n",
+                        strlen("GET /api/v1/query/trace/" TRACE_ID " HTTP/1.1\r\n")) ==
+                0);
     assert_non_null(strstr(request, "\r\nAuthorization: Bearer s3cret\r\n"));
     assert_non_null(strstr(request, "\r\nAccept: application/json\r\n"));
     /* --json: exactly one JSON document, equal to what the server sent,
      * pretty-printed. */
     {
-        json_t *want = parse(trace_json), *got = json_loads(out.buf, 0, NULL);
+        json_t *want = parse(envelope(trace_json)), *got = json_loads(out.buf, 0, NULL);
         assert_non_null(got);
         assert_true(json_equal(want, got));
-        assert_non_null(strstr(out.buf, "\n  \"resourceSpans\": [\n"));
+        assert_non_null(strstr(out.buf, "\n    \"resourceSpans\": [\n"));
         assert_int_equal(out.buf[out.len - 1], '\n');
         json_decref(want);
         json_decref(got);
@@ -712,10 +723,7 @@ static void test_http_not_found(void **state)
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", c->port);
     assert_int_equal(RUN(&out, &err, "--endpoint", ep, "trace", TRACE_ID), 1);
     serve_done(c);
-    snprintf(want, sizeof(want),
-             "tollgate query: trace " TRACE_ID " not found (%s/api/v1/traces/" TRACE_ID
-             " answered 404)\n",
-             ep);
+    snprintf(want, sizeof(want), "tollgate query: trace " TRACE_ID " not found\n");
     assert_string_equal(out.buf, "");
     assert_string_equal(err.buf, want);
     free(out.buf);
@@ -724,7 +732,7 @@ static void test_http_not_found(void **state)
 
 static void test_http_empty_trace_is_not_found(void **state)
 {
-    struct canned *c = serve(200, "OK", "{\"resourceSpans\":[]}");
+    struct canned *c = serve(200, "OK", envelope("{\"resourceSpans\":[]}"));
     struct capture out, err;
     char ep[64];
 
@@ -750,7 +758,7 @@ static void test_http_errors(void **state)
     assert_int_equal(RUN(&out, &err, "--endpoint", ep, "trace", TRACE_ID), 1);
     serve_done(c);
     snprintf(want, sizeof(want),
-             "tollgate query: %s/api/v1/traces/" TRACE_ID
+             "tollgate query: %s/api/v1/query/trace/" TRACE_ID
              ": HTTP 500: store unavailable\n",
              ep);
     assert_string_equal(err.buf, want);
@@ -762,7 +770,7 @@ static void test_http_errors(void **state)
     assert_int_equal(RUN(&out, &err, "--endpoint", ep, "trace", TRACE_ID), 1);
     serve_done(c);
     snprintf(want, sizeof(want),
-             "tollgate query: %s/api/v1/traces/" TRACE_ID
+             "tollgate query: %s/api/v1/query/trace/" TRACE_ID
              ": HTTP 401: bad token (check --token)\n",
              ep);
     assert_string_equal(err.buf, want);
@@ -798,7 +806,7 @@ static void test_http_unreachable(void **state)
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
     assert_int_equal(RUN(&out, &err, "--endpoint", ep, "trace", TRACE_ID), 1);
     snprintf(want, sizeof(want),
-             "tollgate query: cannot reach %s/api/v1/traces/" TRACE_ID ": ", ep);
+             "tollgate query: cannot reach %s/api/v1/query/trace/" TRACE_ID ": ", ep);
     assert_string_equal(out.buf, "");
     assert_memory_equal(err.buf, want, strlen(want));
     free(out.buf);
