@@ -19,6 +19,8 @@
 
 #include "query_cli.h"
 #include "query_http.h"
+#include "tg_plan.h"
+#include "tg_strbuf.h"
 #include "tg_codec.h"
 #include "tg_time.h"
 #include "tg_units.h"
@@ -35,35 +37,39 @@
 
 struct query_opts {
     const char *endpoint, *token, *since, *limit;
-    bool json, help, require_complete;
+    bool json, help, require_complete, explain;
     const char *pos[2];
     size_t npos;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tollgate query [--endpoint URL] [--token TOKEN] <what> [options]\n"
-            "\n"
-            "  trace TRACE_ID        one trace as a span tree (TRACE_ID: 32 hex digits)\n"
-            "  traces 'TRACEQL'      search traces across every site, newest first\n"
-            "  logs 'SELECTOR'       log records, oldest first; SELECTOR is\n"
-            "                        {service_name=\"NAME\"} or {}\n"
-            "  metrics 'SELECTOR'    data points as name{labels} value lines\n"
-            "\n"
-            "options:\n"
-            "  --endpoint URL        query API of a site or of central\n"
-            "                        (default: $TOLLGATE_ENDPOINT, else %s)\n"
-            "  --token TOKEN         bearer token (default: $TOLLGATE_TOKEN)\n"
-            "  --since DUR           logs, metrics, traces: how far back, e.g. 15m, 2h\n"
-            "                        (default: %s)\n"
-            "  --limit N             logs: at most N records (default: %d)\n"
-            "  --json                print the answer as one JSON document\n"
-            "  --require-complete    fail (exit 1) unless every site answered\n"
-            "  -h, --help            print this help\n"
-            "\n"
-            "exit status: 0 success, 1 not found, unreachable or failed, 2 bad usage\n",
-            DEFAULT_ENDPOINT, DEFAULT_SINCE, DEFAULT_LIMIT);
+    fprintf(
+        f,
+        "usage: tollgate query [--endpoint URL] [--token TOKEN] <what> [options]\n"
+        "\n"
+        "  trace TRACE_ID        one trace as a span tree (TRACE_ID: 32 hex digits)\n"
+        "  traces 'TRACEQL'      search traces across every site, newest first\n"
+        "  logs 'SELECTOR'       log records, oldest first; SELECTOR is\n"
+        "                        {service_name=\"NAME\"} or {}\n"
+        "  metrics 'SELECTOR'    data points as name{labels} value lines\n"
+        "\n"
+        "options:\n"
+        "  --endpoint URL        query API of a site or of central\n"
+        "                        (default: $TOLLGATE_ENDPOINT, else %s)\n"
+        "  --token TOKEN         bearer token (default: $TOLLGATE_TOKEN)\n"
+        "  --since DUR           logs, metrics, traces: how far back, e.g. 15m, 2h\n"
+        "                        (default: %s)\n"
+        "  --limit N             logs: at most N records (default: %d)\n"
+        "  --json                print the answer as one JSON document\n"
+        "  --require-complete    fail (exit 1) unless every site answered\n"
+        "  --explain             traces, logs: parse the query here and print its plan\n"
+        "                        (what each site evaluates, what the centre does);\n"
+        "                        a bad query exits 2 naming the column\n"
+        "  -h, --help            print this help\n"
+        "\n"
+        "exit status: 0 success, 1 not found, unreachable or failed, 2 bad usage\n",
+        DEFAULT_ENDPOINT, DEFAULT_SINCE, DEFAULT_LIMIT);
 }
 
 static int usage_error(FILE *err, const char *fmt, ...)
@@ -111,6 +117,10 @@ static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
         }
         if (strcmp(a, "--require-complete") == 0) {
             o->require_complete = true;
+            continue;
+        }
+        if (strcmp(a, "--explain") == 0) {
+            o->explain = true;
             continue;
         }
         for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !matched; k++) {
@@ -495,6 +505,30 @@ static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out
     return 0;
 }
 
+/* --explain: the plan of a TraceQL or LogQL query, parsed here, no
+ * server asked. 0 and the plan as JSON, or 2 with the column. */
+static int explain(const char *q, int logql, FILE *out, FILE *err)
+{
+    tg_plan *p = NULL;
+    char why[256];
+    tg_strbuf b = {0};
+    int rc = logql ? tg_logql_parse(q, strlen(q), &p, why, sizeof(why))
+                   : tg_traceql_parse(q, strlen(q), &p, why, sizeof(why));
+
+    if (rc != 0) {
+        fprintf(err, "tollgate query: invalid %s query: ", logql ? "LogQL" : "TraceQL");
+        tg_query_put_text(err, why);
+        fputc('\n', err);
+        return 2;
+    }
+    tg_plan_explain(p, &b);
+    if (b.p)
+        fprintf(out, "%s\n", b.p);
+    free(b.p);
+    tg_plan_free(p);
+    return 0;
+}
+
 /* traces 'TRACEQL': one line per hit, newest first. */
 static int run_traces(const struct query_opts *o, const char *endpoint, FILE *out,
                       FILE *err)
@@ -510,6 +544,8 @@ static int run_traces(const struct query_opts *o, const char *endpoint, FILE *ou
     if (o->npos < 2)
         return usage_error(err,
                            "traces needs a TraceQL query such as '{ status = error }'");
+    if (o->explain)
+        return explain(o->pos[1], 0, out, err);
     if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
         return usage_error(
             err, "invalid --since \"%.64s\": expected a duration such as 15m", since);
@@ -585,6 +621,8 @@ static int run_signal(const struct query_opts *o, const char *endpoint, bool log
     if (o->npos < 2)
         return usage_error(
             err, "%s needs a selector such as '{service_name=\"checkout\"}'", o->pos[0]);
+    if (o->explain && logs)
+        return explain(o->pos[1], 1, out, err);
     if (!logs && o->limit)
         return usage_error(err, "--limit applies to logs only");
     if (tg_query_parse_selector(o->pos[1], service, sizeof(service), why, sizeof(why)) !=
