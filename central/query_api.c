@@ -447,6 +447,72 @@ void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, v
     tg_http_response_set(resp, 200, "text/plain", "echo", 4);
 }
 
+/* Appends a protobuf varint. */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* Grafana asks for protobuf: v1 is tempopb.Trace, wire-identical to OTLP
+ * TracesData (resource_spans = 1); v2 is TraceByIDResponse {trace = 1,
+ * status = 3 (COMPLETE 0, PARTIAL 1), message = 4}. */
+static void tempo_protobuf(tg_http_response *resp, const json_t *doc, int v2)
+{
+    char *text = json_dumps(json_object_get(doc, "trace"), JSON_COMPACT), errmsg[256];
+    tg_arena a;
+    tg_otlp_request r;
+    uint8_t *pb = NULL, *out = NULL;
+    size_t pblen = 0, n = 0;
+
+    tg_arena_init(&a, 1 << 16, 512u << 20);
+    if (!text ||
+        tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)text, strlen(text),
+                       &a, &r, errmsg, sizeof(errmsg)) != 0 ||
+        tg_otlp_pack(&r, &a, &pb, &pblen) != 0) {
+        tg_http_response_text(resp, 500, "cannot encode the trace as protobuf\n");
+        goto out;
+    }
+    if (!v2) {
+        tg_http_response_set(resp, 200, "application/protobuf", pb, pblen);
+        goto out;
+    }
+    {
+        const char *msg =
+            json_string_value(json_array_get(json_object_get(doc, "warnings"), 0));
+        int partial = json_is_true(json_object_get(doc, "is_partial"));
+        size_t mlen = msg ? strlen(msg) : 0;
+
+        if (!(out = malloc(pblen + mlen + 32))) {
+            tg_http_response_text(resp, 503, "out of memory\n");
+            goto out;
+        }
+        out[n++] = 0x0a; /* field 1, length-delimited */
+        n += put_varint(out + n, pblen);
+        memcpy(out + n, pb, pblen);
+        n += pblen;
+        if (partial) {
+            out[n++] = 0x18; /* field 3, varint */
+            out[n++] = 1;
+            if (mlen) {
+                out[n++] = 0x22; /* field 4, length-delimited */
+                n += put_varint(out + n, mlen);
+                memcpy(out + n, msg, mlen);
+                n += mlen;
+            }
+        }
+        tg_http_response_set(resp, 200, "application/protobuf", out, n);
+    }
+out:
+    free(out);
+    free(text);
+    tg_arena_destroy(&a);
+}
+
 /* GET /api/traces/{id} and /api/v2/traces/{id}: the stitched trace as
  * Tempo answers it. v1 is the trace itself (OTLP TracesData); v2 wraps it
  * with status PARTIAL and a message naming the missing sites. JSON here;
@@ -482,6 +548,16 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
             answer_json(resp, status, doc);
         json_decref(doc);
         return;
+    }
+    {
+        const char *acc;
+        size_t alen;
+        acc = tg_http_header(req, "accept", &alen);
+        if (acc && memmem(acc, alen, "application/protobuf", 20)) {
+            tempo_protobuf(resp, doc, v2);
+            json_decref(doc);
+            return;
+        }
     }
     if (v2) {
         json_t *w = json_array_get(json_object_get(doc, "warnings"), 0);

@@ -19,6 +19,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { freePort, sleep, tempDir, tollgateBin } from './lib/collector.mjs';
 import { Central, Site, waitFor } from './lib/central.mjs';
 import { getJson } from './lib/http.mjs';
+import { decodeFields } from './lib/pb.mjs';
 import { REGULATED, siteSdk } from './lib/traffic.mjs';
 
 const propagator = new W3CTraceContextPropagator();
@@ -184,6 +185,17 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.equal(tj.status, 'COMPLETE');
     assert.equal(spansOfTrace(tj.trace).length, 5);
     assert.equal((await (await fetch(`${centralUrl}/api/echo`)).text()), 'echo');
+    // Grafana reads protobuf: TraceByIDResponse {trace = 1 (TracesData)}, complete.
+    const tempoPb = async () => {
+      const res = await fetch(`${centralUrl}/api/v2/traces/${traceId}`, {
+        headers: { Authorization: `Bearer ${userTokens.alice}`, Accept: 'application/protobuf' } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /protobuf/);
+      return decodeFields(Buffer.from(await res.arrayBuffer()));
+    };
+    let pbDoc = await tempoPb();
+    assert.equal(pbDoc[3], undefined, 'COMPLETE is the default status');
+    assert.equal(decodeFields(pbDoc[1][0])[1].length, 3, 'one ResourceSpans per site');
 
     // --- TraceQL across sites: a filter one span decides, and a structure
     // that spans sites (evaluated at the centre on stitched traces).
@@ -247,6 +259,10 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.deepEqual([...new Set(spans.map((s) => s.site))].sort(), ['fra', 'iad']);
     assert.match(r.stderr, /site sgp/);
     assert.match(r.stderr, /site stall/);
+    // Tempo v2 in protobuf says PARTIAL and names the missing sites.
+    pbDoc = await tempoPb();
+    assert.equal(pbDoc[3][0], 1n);
+    assert.match(pbDoc[4][0].toString(), /site sgp.*site stall|site stall.*site sgp/);
     // Completeness demanded: an error naming them, exit 1.
     r = await q('alice', ['trace', traceId, '--require-complete']);
     assert.equal(r.code, 1);
