@@ -50,7 +50,12 @@ typedef struct api_read {
     size_t limit; /* items (log records, data points); 0 = none */
     size_t items;
     tg_arena arena;
-    ptr_vec out; /* ResourceSpans / ResourceLogs / ResourceMetrics */
+    /* READ_SEARCH decodes each record here, reset per record: a scan of
+     * millions of spans must not hold them all at once (hits are kept in
+     * jansson objects, which do not live in an arena). */
+    tg_arena scratch;
+    tg_arena *decode; /* &arena, or &scratch while searching */
+    ptr_vec out;      /* ResourceSpans / ResourceLogs / ResourceMetrics */
     int err;
     int status;
     /* The view the caller is cleared for and asked for: "raw" (full
@@ -103,8 +108,8 @@ static ProtobufCMessage *unpack_viewed(api_read *rd, const ProtobufCMessageDescr
                                        enum tg_signal sig, const uint8_t *data,
                                        size_t len)
 {
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, &rd->arena.pb, len, data),
-                     *out = NULL;
+    tg_arena *a = rd->decode ? rd->decode : &rd->arena;
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a->pb, len, data), *out = NULL;
 
     rd->records_read++;
     rd->bytes_read += len;
@@ -114,8 +119,7 @@ static ProtobufCMessage *unpack_viewed(api_read *rd, const ProtobufCMessageDescr
     }
     if (!rd->use_view)
         return m;
-    if (tg_view_rules_fn(&rd->vr, sig, m, NULL, 0, &rd->arena, &out, &rd->tally) != 0 ||
-        !out) {
+    if (tg_view_rules_fn(&rd->vr, sig, m, NULL, 0, a, &out, &rd->tally) != 0 || !out) {
         rd->err = TG_EINVAL; /* fail closed: nothing of this request */
         return NULL;
     }
@@ -407,14 +411,15 @@ static int visit_search(void *ctx, uint64_t seq, enum tg_signal sig, const uint8
     (void)seq;
     if (sig != TG_SIGNAL_TRACES)
         return 0;
+    tg_arena_reset(&rd->scratch);
     req = (tg_otlp_traces_req *)unpack_viewed(
         rd,
         &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
         TG_SIGNAL_TRACES, data, len);
     if (!req)
         return 1;
-    if (tg_otlp_span_views(req, rd->api->site, &rd->arena, &views, &spans, &rs_of, &n) !=
-        0) {
+    if (tg_otlp_span_views(req, rd->api->site, &rd->scratch, &views, &spans, &rs_of,
+                           &n) != 0) {
         rd->err = TG_ENOMEM;
         return 1;
     }
@@ -495,6 +500,9 @@ static void read_work(uv_work_t *w)
     }
     if (rd->kind == READ_SEARCH) {
         rd->t0_ns = tg_mono_ns();
+        tg_arena_init(&rd->scratch, 1u << 20,
+                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
+        rd->decode = &rd->scratch;
         rc = tg_store_scan(rd->api->store, TG_SIGNAL_TRACES, NULL, rd->t_from, rd->t_to,
                            0, visit_search, rd);
         if (rc == 0 && rd->err)
@@ -505,6 +513,8 @@ static void read_work(uv_work_t *w)
                                      : tg_strerror(rc));
         else
             encode_search(rd);
+        tg_arena_destroy(&rd->scratch);
+        rd->decode = NULL;
         return;
     }
     if (rd->kind == READ_TRACE)
