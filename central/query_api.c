@@ -183,8 +183,8 @@ static void answer_error(tg_http_response *resp, int status, const char *fmt, ..
 
 /* Who asks, and under which view. Fills user/role/view and returns 1, or
  * answers 401/403 and returns 0. */
-static int authorize(central *c, const tg_http_request *req, tg_http_response *resp,
-                     char *user, char *role, char *view)
+int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
+                         char *user, char *role, char *view)
 {
     const tg_access_entry *e;
     const tg_role *r;
@@ -232,12 +232,6 @@ static int param_true(const tg_http_request *req, const char *key)
 /* The sites to ask: every registry entry with an api address, minus those
  * a `site` parameter (comma-separated) leaves out. Copies what it needs
  * under the lock. */
-typedef struct site_call {
-    char name[64];
-    char token[512];
-    char url[9000];
-} site_call;
-
 static size_t plan_sites(central *c, const tg_http_request *req, const char *path_fmt,
                          const char *arg, const char *view, site_call **out,
                          tg_fanout_target **targets)
@@ -417,7 +411,7 @@ void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
     json_t *doc;
     int status;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     path = tg_http_path(req, &plen);
     snprintf(id, sizeof(id), "%.*s", (int)(plen - strlen("/api/v1/query/trace/")),
@@ -527,7 +521,7 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
     json_t *doc, *out;
     int status, v2;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     path = tg_http_path(req, &plen);
     v2 = plen > 15 && strncmp(path, "/api/v2/traces/", 15) == 0;
@@ -772,7 +766,7 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
     json_t *doc;
     int status;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
@@ -801,7 +795,7 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
     json_t *doc, *out;
     int status;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0 || !q[0])
@@ -819,4 +813,57 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
     answer_json(resp, 200, out);
     json_decref(out);
     json_decref(doc);
+}
+
+/* ---- a fan-out with its answers parsed (loki_api.c uses it too) ---------- */
+
+int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
+                      const char *view, const tg_plan *plan, site_fanout *sf)
+{
+    tg_fanout_options fo;
+
+    memset(sf, 0, sizeof(*sf));
+    sf->n = plan_sites(c, req, "%s", path, view, &sf->calls, &sf->targets);
+    sf->res = calloc(sf->n ? sf->n : 1, sizeof(*sf->res));
+    sf->docs = calloc(sf->n ? sf->n : 1, sizeof(*sf->docs));
+    if (!sf->calls || !sf->targets || !sf->res || !sf->docs) {
+        tg_central_fanout_free(sf);
+        return TG_ENOMEM;
+    }
+    for (size_t i = 0; plan && i < sf->n; i++)
+        if (!sf->targets[i].skip && !tg_plan_site_may_match(plan, sf->targets[i].name)) {
+            sf->targets[i].skip = 1;
+            sf->targets[i].skip_reason = "the query's site matcher excludes it";
+        }
+    fanout_options(c, &fo);
+    tg_fanout_run(sf->targets, sf->n, &fo, sf->res);
+    for (size_t i = 0; i < sf->n; i++) {
+        if (!sf->targets[i].skip)
+            sf->asked++;
+        if (sf->res[i].state != TG_SITE_SUCCESSFUL || sf->res[i].http_status != 200)
+            continue;
+        sf->docs[i] = json_loadb(sf->res[i].body, sf->res[i].body_len, 0, NULL);
+        if (!json_is_object(sf->docs[i])) {
+            json_decref(sf->docs[i]);
+            sf->docs[i] = NULL;
+            sf->res[i].state = TG_SITE_FAILED;
+            sf->res[i].reason = "bad_answer";
+            continue;
+        }
+        sf->answered++;
+    }
+    return 0;
+}
+
+void tg_central_fanout_free(site_fanout *sf)
+{
+    for (size_t i = 0; sf->docs && i < sf->n; i++)
+        json_decref(sf->docs[i]);
+    if (sf->res)
+        tg_fanout_results_free(sf->res, sf->n);
+    free(sf->docs);
+    free(sf->res);
+    free(sf->targets);
+    free(sf->calls);
+    memset(sf, 0, sizeof(*sf));
 }

@@ -30,7 +30,14 @@ typedef Opentelemetry__Proto__Logs__V1__ScopeLogs scope_logs;
 typedef Opentelemetry__Proto__Logs__V1__LogRecord log_record;
 typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics resource_metrics;
 
-enum read_kind { READ_TRACE, READ_LOGS, READ_METRICS, READ_STATUS, READ_SEARCH };
+enum read_kind {
+    READ_TRACE,
+    READ_LOGS,
+    READ_METRICS,
+    READ_STATUS,
+    READ_SEARCH,
+    READ_LOGQL
+};
 
 /* A growable array of pointers in the read's arena. */
 typedef struct ptr_vec {
@@ -74,7 +81,8 @@ typedef struct api_read {
     size_t max_hits, spss;
     uint64_t spans_inspected, t0_ns;
     int envelope;
-    char *body; /* malloc'd response body */
+    int truncated; /* READ_LOGQL stopped at its limit */
+    char *body;    /* malloc'd response body */
     size_t body_len;
 } api_read;
 
@@ -488,6 +496,129 @@ static void encode_search(api_read *rd)
     set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
 }
 
+/* ---- LogQL, the site's part -------------------------------------------------
+ *
+ * The stream selector and the log pipeline run here, over the viewed
+ * records. A log query answers the matching lines as Loki streams (labels:
+ * service_name, site, and the selector's own labels), newest first, up to
+ * the limit. A metric query answers no line at all: for each stream, the
+ * times (and sizes) of the matching records, which is all the centre needs
+ * to count, rate and aggregate; values never leave for a metric. */
+
+#define LOGQL_MAX_SAMPLES 2000000
+
+static json_t *stream_labels(const api_read *rd, const tg_log_view *v)
+{
+    json_t *l = json_pack("{s:s,s:s}", "service_name",
+                          v->service ? v->service : "unknown_service", "site",
+                          v->site ? v->site : "");
+
+    for (size_t i = 0; i < rd->plan->nsel; i++) {
+        const char *name = rd->plan->sel[i].name;
+        char key[256];
+        tg_pval pv;
+        size_t n = strlen(name);
+
+        if (json_object_get(l, name) || n >= sizeof(key) || !v->resource_attr)
+            continue;
+        for (size_t k = 0; k <= n; k++)
+            key[k] = name[k] == '_' ? '.' : name[k];
+        if ((v->resource_attr(v->ctx, name, &pv) || v->resource_attr(v->ctx, key, &pv)) &&
+            pv.type == TG_PV_STR)
+            json_object_set_new(l, name, json_stringn(pv.s, pv.len));
+    }
+    return l;
+}
+
+static int visit_logql(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                       size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_logs_req *req;
+    tg_log_view *views;
+    const Opentelemetry__Proto__Logs__V1__LogRecord **recs;
+    size_t *rl_of, n;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_LOGS)
+        return 0;
+    tg_arena_reset(&rd->scratch);
+    req = (tg_otlp_logs_req *)unpack_viewed(
+        rd,
+        &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
+        TG_SIGNAL_LOGS, data, len);
+    if (!req)
+        return 1;
+    if (tg_otlp_log_views(req, rd->api->site, &rd->scratch, &views, &recs, &rl_of, &n) !=
+        0) {
+        rd->err = TG_ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *labels, *stream;
+        char *key, ts[24];
+
+        rd->spans_inspected++;
+        if (!in_window(rd, views[i].time_ns) || !tg_plan_log_match(rd->plan, &views[i]))
+            continue;
+        labels = stream_labels(rd, &views[i]);
+        key = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!key) {
+            json_decref(labels);
+            rd->err = TG_ENOMEM;
+            return 1;
+        }
+        if (!(stream = json_object_get(rd->hits, key))) {
+            stream = rd->plan->metric
+                         ? json_pack("{s:o,s:[],s:[]}", "stream", labels, "t", "bytes")
+                         : json_pack("{s:o,s:[]}", "stream", labels, "values");
+            json_object_set_new(rd->hits, key, stream);
+        } else {
+            json_decref(labels);
+        }
+        free(key);
+        snprintf(ts, sizeof(ts), "%llu", (unsigned long long)views[i].time_ns);
+        if (rd->plan->metric) {
+            json_array_append_new(json_object_get(stream, "t"), json_string(ts));
+            json_array_append_new(json_object_get(stream, "bytes"),
+                                  json_integer((json_int_t)views[i].body_len));
+        } else {
+            json_array_append_new(json_object_get(stream, "values"),
+                                  json_pack("[s,s%]", ts,
+                                            views[i].body ? views[i].body : "",
+                                            views[i].body_len));
+        }
+        if (++rd->items >= rd->limit) {
+            rd->truncated = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void encode_logql(api_read *rd)
+{
+    json_t *arr = json_array(), *doc;
+    const char *k;
+    json_t *st;
+    char *s;
+
+    json_object_foreach(rd->hits, k, st)
+    {
+        json_array_append(arr, st);
+    }
+    doc = json_pack(
+        "{s:s,s:o,s:b,s:{s:I,s:I,s:I,s:f},s:s,s:s}", "resultType",
+        rd->plan->metric ? "samples" : "streams", "result", arr, "truncated",
+        rd->truncated, "stats", "inspectedRecords", (json_int_t)rd->records_read,
+        "inspectedLines", (json_int_t)rd->spans_inspected, "inspectedBytes",
+        (json_int_t)rd->bytes_read, "tookMs", (double)(tg_mono_ns() - rd->t0_ns) / 1e6,
+        "site", rd->api->site, "view", rd->view);
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
+}
+
 static void read_work(uv_work_t *w)
 {
     api_read *rd = w->data;
@@ -496,6 +627,25 @@ static void read_work(uv_work_t *w)
 
     if (rd->kind == READ_STATUS) {
         encode_status(rd);
+        return;
+    }
+    if (rd->kind == READ_LOGQL) {
+        rd->t0_ns = tg_mono_ns();
+        tg_arena_init(&rd->scratch, 1u << 20,
+                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
+        rd->decode = &rd->scratch;
+        rc = tg_store_scan(rd->api->store, TG_SIGNAL_LOGS, NULL, rd->t_from, rd->t_to, 0,
+                           visit_logql, rd);
+        if (rc == 0 && rd->err)
+            rc = rd->err;
+        if (rc)
+            set_text(rd, rc == TG_ENOMEM ? 413 : 500, "{\"error\":\"%s\"}",
+                     rc == TG_ENOMEM ? "result too large: narrow the time window"
+                                     : tg_strerror(rc));
+        else
+            encode_logql(rd);
+        tg_arena_destroy(&rd->scratch);
+        rd->decode = NULL;
         return;
     }
     if (rd->kind == READ_SEARCH) {
@@ -704,6 +854,47 @@ static const char *parse_search(tg_http_request *req, api_read *rd)
     return NULL;
 }
 
+/* q (LogQL), start and end (unix ns), limit (lines, default 100, at most
+ * 5000; a metric query counts up to 2,000,000 records). NULL, or a
+ * malloc'd JSON error for a 400 naming the column. */
+static const char *parse_logql(tg_http_request *req, api_read *rd)
+{
+    const char *q;
+    size_t qlen;
+    char query[4096], buf[64], perr[256];
+    uint64_t v;
+
+    rd->kind = READ_LOGQL;
+    rd->limit = 100;
+    q = tg_http_query(req, &qlen);
+    if (!q)
+        q = "", qlen = 0;
+    if (tg_http_query_param(q, qlen, "q", query, sizeof(query)) < 0)
+        return strdup("{\"error\":\"q (a LogQL query) is required\"}");
+    if (tg_http_query_param(q, qlen, "start", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_from))
+        return strdup("{\"error\":\"bad start: unix nanoseconds expected\"}");
+    if (tg_http_query_param(q, qlen, "end", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_to))
+        return strdup("{\"error\":\"bad end: unix nanoseconds expected\"}");
+    if (tg_http_query_param(q, qlen, "limit", buf, sizeof(buf)) >= 0) {
+        if (parse_u64(buf, &v) || v == 0)
+            return strdup("{\"error\":\"bad limit: a positive integer expected\"}");
+        rd->limit = v > 5000 ? 5000 : (size_t)v;
+    }
+    if (tg_logql_parse(query, strlen(query), &rd->plan, perr, sizeof(perr)) != 0) {
+        json_t *e = json_pack("{s:s}", "error", perr);
+        char *out = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
+        return out ? out : strdup("{\"error\":\"bad query\"}");
+    }
+    if (rd->plan->metric)
+        rd->limit = LOGQL_MAX_SAMPLES;
+    if (!(rd->hits = json_object()))
+        return strdup("{\"error\":\"out of memory\"}");
+    return NULL;
+}
+
 /* Authenticates the caller and settles the view it reads under: the
  * `view` parameter, or its entry's cap when absent. A caller capped at a
  * destination may read only that destination's view (two destinations'
@@ -816,6 +1007,15 @@ void tg_api_handle(tg_http_request *req, void *data)
             static const char msg[] =
                 "{\"error\":\"bad trace id: 32 hexadecimal characters\"}";
             tg_http_respond(req, 400, "application/json", NULL, msg, sizeof(msg) - 1);
+            return;
+        }
+    } else if (plen == 18 && memcmp(path, "/api/v1/query/logs", 18) == 0) {
+        if ((bad = parse_logql(req, rd)) != NULL) {
+            tg_http_respond(req, 400, "application/json", NULL, bad, strlen(bad));
+            free((char *)bad);
+            tg_plan_free(rd->plan);
+            json_decref(rd->hits);
+            free(rd);
             return;
         }
     } else if (plen == 20 && memcmp(path, "/api/v1/query/traces", 20) == 0) {
