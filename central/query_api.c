@@ -867,3 +867,184 @@ void tg_central_fanout_free(site_fanout *sf)
     free(sf->calls);
     memset(sf, 0, sizeof(*sf));
 }
+
+/* ---- Tempo's tag APIs (the TraceQL editor's autocomplete) ------------------ */
+
+static const char *const intrinsics[] = {
+    "duration",          "kind",     "name", "status",         "statusMessage",
+    "span:id",           "trace:id", "site", "trace:duration", "trace:rootName",
+    "trace:rootService", NULL};
+
+/* %XX decoded in place, again and again: Grafana encodes the tag twice. */
+static void url_decode_all(char *s)
+{
+    while (strchr(s, '%')) {
+        char *w = s;
+        int changed = 0;
+        for (const char *r = s; *r;) {
+            if (r[0] == '%' && isxdigit((unsigned char)r[1]) &&
+                isxdigit((unsigned char)r[2])) {
+                char hex[3] = {r[1], r[2], 0};
+                *w++ = (char)strtol(hex, NULL, 16);
+                r += 3;
+                changed = 1;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        *w = '\0';
+        if (!changed)
+            break;
+    }
+}
+
+/* Every site's tags (tag == NULL) or one tag's values, merged and sorted,
+ * as {"resource":[...],"span":[...]}. */
+static json_t *gather_tags(central *c, const tg_http_request *req, const char *view,
+                           const char *tag, int *partial)
+{
+    char path[600], *esc = tag ? tg_query_http_escape(tag) : NULL;
+    site_fanout sf;
+    json_t *sets = json_pack("{s:{},s:{}}", "resource", "span"), *out = json_object(),
+           *block;
+    const char *scope;
+    json_t *set;
+
+    snprintf(path, sizeof(path), "/api/v1/query/tags%s%s", esc ? "?tag=" : "",
+             esc ? esc : "");
+    free(esc);
+    if (tg_central_fanout(c, req, path, view, NULL, &sf) == 0) {
+        for (size_t i = 0; i < sf.n; i++)
+            json_object_foreach(sets, scope, set)
+            {
+                size_t k;
+                json_t *v;
+                json_array_foreach(json_object_get(sf.docs[i], scope), k, v)
+                {
+                    json_object_set_new(set, json_string_value(v), json_true());
+                }
+            }
+        block = tg_fanout_status_json(sf.targets, sf.res, sf.n, partial);
+        json_decref(block);
+        tg_central_fanout_free(&sf);
+    }
+    json_object_foreach(sets, scope, set)
+    {
+        json_t *arr = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(set, k, v)
+        {
+            json_array_append_new(arr, json_string(k));
+        }
+        json_object_set_new(out, scope, arr);
+    }
+    json_decref(sets);
+    return out;
+}
+
+/* GET /api/search/tags and /api/v2/search/tags */
+void tg_central_tempo_tags(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64];
+    const char *path;
+    size_t plen;
+    int partial = 0, v2;
+    json_t *tags, *out;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view))
+        return;
+    path = tg_http_path(req, &plen);
+    v2 = plen > 8 && strncmp(path, "/api/v2/", 8) == 0;
+    tags = gather_tags(c, req, view, NULL, &partial);
+    if (v2) {
+        json_t *in = json_array();
+        for (size_t i = 0; intrinsics[i]; i++)
+            json_array_append_new(in, json_string(intrinsics[i]));
+        out =
+            json_pack("{s:[{s:s,s:O},{s:s,s:O},{s:s,s:o}]}", "scopes", "name", "resource",
+                      "tags", json_object_get(tags, "resource"), "name", "span", "tags",
+                      json_object_get(tags, "span"), "name", "intrinsic", "tags", in);
+    } else {
+        json_t *all = json_array();
+        json_array_extend(all, json_object_get(tags, "resource"));
+        json_array_extend(all, json_object_get(tags, "span"));
+        out = json_pack("{s:o}", "tagNames", all);
+    }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(tags);
+}
+
+/* GET /api/search/tag/{tag}/values and /api/v2/search/tag/{tag}/values */
+void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *resp,
+                                 void *data)
+{
+    static const char *const status_v[] = {"ok", "error", "unset", NULL};
+    static const char *const kind_v[] = {"unspecified", "internal", "server", "client",
+                                         "producer",    "consumer", NULL};
+    central *c = data;
+    char user[64], role[64], view[64], tag[300];
+    const char *path, *key, *const *keyword = NULL;
+    size_t plen, skip;
+    int partial = 0, v2;
+    json_t *vals = json_array(), *out;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view)) {
+        json_decref(vals);
+        return;
+    }
+    path = tg_http_path(req, &plen);
+    v2 = strncmp(path, "/api/v2/", 8) == 0;
+    skip = v2 ? strlen("/api/v2/search/tag/") : strlen("/api/search/tag/");
+    if (plen < skip + 8 || strncmp(path + plen - 7, "/values", 7) != 0) {
+        json_decref(vals);
+        answer_error(resp, 404, "not found");
+        return;
+    }
+    snprintf(tag, sizeof(tag), "%.*s", (int)(plen - skip - 7), path + skip);
+    url_decode_all(tag);
+    key = tag;
+    if (strcmp(tag, "status") == 0)
+        keyword = status_v;
+    else if (strcmp(tag, "kind") == 0)
+        keyword = kind_v;
+    else if (strcmp(tag, "site") == 0 || strcmp(tag, "resource.tollgate.site") == 0) {
+        pthread_rwlock_rdlock(&c->sites_lock);
+        for (size_t i = 0; i < c->sites.n; i++)
+            json_array_append_new(vals, json_string(c->sites.v[i].name));
+        pthread_rwlock_unlock(&c->sites_lock);
+    } else {
+        json_t *got;
+        if (strncmp(key, "resource.", 9) == 0)
+            key += 9;
+        else if (strncmp(key, "span.", 5) == 0)
+            key += 5;
+        else if (key[0] == '.')
+            key += 1;
+        got = gather_tags(c, req, view, key, &partial);
+        json_array_extend(vals, json_object_get(got, "resource"));
+        json_array_extend(vals, json_object_get(got, "span"));
+        json_decref(got);
+    }
+    for (size_t i = 0; keyword && keyword[i]; i++)
+        json_array_append_new(vals, json_string(keyword[i]));
+    if (v2) {
+        json_t *typed = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(vals, i, v)
+        {
+            json_array_append_new(typed,
+                                  json_pack("{s:s,s:O}", "type",
+                                            keyword ? "keyword" : "string", "value", v));
+        }
+        out = json_pack("{s:o}", "tagValues", typed);
+    } else {
+        out = json_pack("{s:O}", "tagValues", vals);
+    }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(vals);
+}

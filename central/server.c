@@ -27,6 +27,10 @@ static const tg_http_route routes[] = {
     {"GET", "/loki/api/v1/series", 0, NULL, tg_central_loki_labels},
     {"GET", "/api/echo", 0, NULL, tg_central_tempo_echo},
     {"GET", "/api/search", 0, NULL, tg_central_tempo_search},
+    {"GET", "/api/search/tags", 0, NULL, tg_central_tempo_tags},
+    {"GET", "/api/v2/search/tags", 0, NULL, tg_central_tempo_tags},
+    {"GET", "/api/search/tag/", 1, NULL, tg_central_tempo_tag_values},
+    {"GET", "/api/v2/search/tag/", 1, NULL, tg_central_tempo_tag_values},
     {"GET", "/api/traces/", 1, NULL, tg_central_tempo_trace},
     {"GET", "/api/v2/traces/", 1, NULL, tg_central_tempo_trace},
 };

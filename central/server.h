@@ -58,6 +58,10 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
                              void *data);
 void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
                              void *data);
+void tg_central_tempo_tags(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
+void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *resp,
+                                 void *data);
 /* Federated LogQL and the Loki API (loki_api.c). */
 void tg_central_query_logs(const tg_http_request *req, tg_http_response *resp,
                            void *data);

@@ -36,7 +36,8 @@ enum read_kind {
     READ_METRICS,
     READ_STATUS,
     READ_SEARCH,
-    READ_LOGQL
+    READ_LOGQL,
+    READ_TAGS
 };
 
 /* A growable array of pointers in the read's arena. */
@@ -82,6 +83,7 @@ typedef struct api_read {
     uint64_t spans_inspected, t0_ns;
     int envelope;
     int truncated; /* READ_LOGQL stopped at its limit */
+    char tag[256]; /* READ_TAGS: the tag whose values are asked, or "" */
     char *body;    /* malloc'd response body */
     size_t body_len;
 } api_read;
@@ -619,6 +621,100 @@ static void encode_logql(api_read *rd)
     set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
 }
 
+/* ---- tag names and values, for query builders ------------------------------
+ *
+ * Grafana's TraceQL editor asks which attributes exist and which values
+ * one takes. The site answers from its newest stored requests (at most
+ * TAGS_MAX_RECORDS), under the caller's view, so a tag's values are what
+ * the caller could search by. */
+
+#define TAGS_MAX_RECORDS 200
+#define TAGS_MAX_VALUES 1000
+
+static void tag_collect(api_read *rd, const char *scope, tg_otlp_kv *const *kv, size_t n)
+{
+    json_t *names = json_object_get(rd->hits, scope);
+
+    for (size_t i = 0; i < n; i++) {
+        const tg_otlp_any *v = kv[i] ? kv[i]->value : NULL;
+        if (!kv[i] || !kv[i]->key)
+            continue;
+        if (rd->tag[0]) {
+            char buf[32];
+            const char *val = NULL;
+            if (strcmp(kv[i]->key, rd->tag) != 0 || !v)
+                continue;
+            if (v->value_case ==
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+                val = v->string_value;
+            else if (v->value_case ==
+                     OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE) {
+                snprintf(buf, sizeof(buf), "%lld", (long long)v->int_value);
+                val = buf;
+            }
+            if (val && json_object_size(names) < TAGS_MAX_VALUES)
+                json_object_set_new(names, val, json_true());
+            continue;
+        }
+        json_object_set_new(names, kv[i]->key, json_true());
+    }
+}
+
+static int visit_tags(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                      size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_traces_req *req;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_TRACES)
+        return 0;
+    tg_arena_reset(&rd->scratch);
+    req = (tg_otlp_traces_req *)unpack_viewed(
+        rd,
+        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+        TG_SIGNAL_TRACES, data, len);
+    if (!req)
+        return 1;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
+        if (rs->resource)
+            tag_collect(rd, "resource", rs->resource->attributes,
+                        rs->resource->n_attributes);
+        for (size_t j = 0; j < rs->n_scope_spans; j++)
+            for (size_t k = 0; k < rs->scope_spans[j]->n_spans; k++) {
+                const Opentelemetry__Proto__Trace__V1__Span *sp =
+                    rs->scope_spans[j]->spans[k];
+                tag_collect(rd, "span", sp->attributes, sp->n_attributes);
+            }
+    }
+    return ++rd->items >= TAGS_MAX_RECORDS;
+}
+
+static void encode_tags(api_read *rd)
+{
+    json_t *doc = json_object();
+    const char *scope;
+    json_t *set;
+    char *s;
+
+    json_object_foreach(rd->hits, scope, set)
+    {
+        json_t *arr = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(set, k, v)
+        {
+            json_array_append_new(arr, json_string(k));
+        }
+        json_object_set_new(doc, scope, arr);
+    }
+    json_object_set_new(doc, "site", json_string(rd->api->site));
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
+}
+
 static void read_work(uv_work_t *w)
 {
     api_read *rd = w->data;
@@ -627,6 +723,22 @@ static void read_work(uv_work_t *w)
 
     if (rd->kind == READ_STATUS) {
         encode_status(rd);
+        return;
+    }
+    if (rd->kind == READ_TAGS) {
+        tg_arena_init(&rd->scratch, 1u << 20,
+                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
+        rd->decode = &rd->scratch;
+        rc = tg_store_scan(rd->api->store, TG_SIGNAL_TRACES, NULL, 0, 0, 0, visit_tags,
+                           rd);
+        if (rc == 0 && rd->err)
+            rc = rd->err;
+        if (rc)
+            set_text(rd, 500, "{\"error\":\"%s\"}", tg_strerror(rc));
+        else
+            encode_tags(rd);
+        tg_arena_destroy(&rd->scratch);
+        rd->decode = NULL;
         return;
     }
     if (rd->kind == READ_LOGQL) {
@@ -1007,6 +1119,18 @@ void tg_api_handle(tg_http_request *req, void *data)
             static const char msg[] =
                 "{\"error\":\"bad trace id: 32 hexadecimal characters\"}";
             tg_http_respond(req, 400, "application/json", NULL, msg, sizeof(msg) - 1);
+            return;
+        }
+    } else if (plen == 18 && memcmp(path, "/api/v1/query/tags", 18) == 0) {
+        const char *q;
+        size_t qlen;
+        rd->kind = READ_TAGS;
+        q = tg_http_query(req, &qlen);
+        if (q)
+            tg_http_query_param(q, qlen, "tag", rd->tag, sizeof(rd->tag));
+        if (!(rd->hits = json_pack("{s:{},s:{}}", "resource", "span"))) {
+            free(rd);
+            respond_text(req, 503, "out of memory\n");
             return;
         }
     } else if (plen == 18 && memcmp(path, "/api/v1/query/logs", 18) == 0) {

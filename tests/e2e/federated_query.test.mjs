@@ -201,6 +201,22 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.equal(pbDoc[3], undefined, 'COMPLETE is the default status');
     assert.equal(decodeFields(pbDoc[1][0])[1].length, 3, 'one ResourceSpans per site');
 
+    // The TraceQL editor's autocomplete: tags and values from every site.
+    const tempoJson = async (p) => {
+      const res = await fetch(`${centralUrl}${p}`, { headers: { Authorization: `Bearer ${userTokens.alice}` } });
+      assert.equal(res.status, 200, p);
+      return res.json();
+    };
+    const tags = await tempoJson('/api/v2/search/tags');
+    const scope = (n) => tags.scopes.find((x) => x.name === n).tags;
+    assert.ok(scope('resource').includes('service.name'), JSON.stringify(tags));
+    assert.ok(scope('span').includes('gen_ai.request.model'), JSON.stringify(tags));
+    assert.ok(scope('intrinsic').includes('site'));
+    const svcVals = await tempoJson(`/api/v2/search/tag/${encodeURIComponent(encodeURIComponent('resource.service.name'))}/values`);
+    assert.deepEqual(svcVals.tagValues.map((v) => v.value).sort(), ['feature-store', 'gateway', 'model']);
+    assert.equal((await tempoJson('/api/search/tag/status/values')).tagValues.includes('error'), true);
+    assert.deepEqual((await tempoJson('/api/v2/search/tag/site/values')).tagValues.map((v) => v.value).sort(), names.slice().sort());
+
     // --- TraceQL across sites: a filter one span decides, and a structure
     // that spans sites (evaluated at the centre on stitched traces).
     r = await q('alice', ['traces', '{ resource.service.name = "model" && status = error }', '--json']);
