@@ -79,6 +79,13 @@ int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
                       const char *view, const tg_plan *plan, site_fanout *sf);
 void tg_central_fanout_free(site_fanout *sf);
 
+/* Adds the fan-out's `_sites` block, `is_partial` and warnings naming each
+ * site that did not answer to `doc`, and decides the status: 502 when no
+ * site that was asked answered, 503 when the answer is partial and
+ * completeness was demanded (with `error` set), else `status`. */
+int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_complete,
+                             int status);
+
 /* Who asks, and under which view (query_api.c): 1, or 0 after answering
  * 401/403. user, role and view are 64-byte buffers. */
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
