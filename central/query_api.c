@@ -313,6 +313,27 @@ static int valid_trace_id(const char *s)
 /* One trace from every site, stitched. Fills *doc with
  * {trace, is_partial, _sites, warnings, stats} and returns the HTTP
  * status to answer with. */
+/* The clock offset the centre measured for each site (the forwarding
+ * handshakes' four timestamps), to mark skew-adjusted spans with. */
+struct offsets {
+    tg_stitch_part *parts;
+    size_t n;
+};
+
+static int on_site_offset(void *ctx, const Tollgate__V1__CentralSite *s)
+{
+    struct offsets *o = ctx;
+
+    if (!s->health || !s->health->clock_valid)
+        return 0;
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->parts[i].site, s->name) == 0) {
+            o->parts[i].offset_ns = s->health->clock_offset_ns;
+            o->parts[i].offset_known = 1;
+        }
+    return 0;
+}
+
 static int fetch_trace(central *c, const tg_http_request *req, const char *id,
                        const char *view, int require_complete, json_t **doc)
 {
@@ -334,6 +355,10 @@ static int fetch_trace(central *c, const tg_http_request *req, const char *id,
     for (size_t i = 0; i < sf.n; i++) {
         parts[i].site = sf.targets[i].name;
         parts[i].traces_data = sf.docs[i];
+    }
+    {
+        struct offsets o = {parts, sf.n};
+        tg_cstore_sites(c->cs, on_site_offset, &o);
     }
     trace = tg_stitch_trace(parts, sf.n, &so, &st);
     *doc = json_pack("{s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id, "trace",
