@@ -251,6 +251,21 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     r = await q('alice', ['traces', '{ resource.service.name = "gateway" }']);
     assert.equal(r.code, 0, r.stderr);
     for (const x of reqs) assert.match(r.stdout, new RegExp(x.traceId));
+    // A window long before anything any site holds: every site is skipped
+    // from its reported data range, named as such, and nothing is partial.
+    const old = await fetch(`${centralUrl}/api/v1/query/traces?q=${encodeURIComponent('{ }')}` +
+      '&start=1000000000000000000&end=1000000600000000000', { headers: { Authorization: `Bearer ${userTokens.alice}` } });
+    assert.equal(old.status, 200);
+    const oj = await old.json();
+    assert.equal(oj._sites.skipped, 3, JSON.stringify(oj._sites));
+    assert.equal(oj._sites.details.fra.reason, 'holds no data in the query\'s time range');
+    assert.equal(oj.is_partial, false);
+    assert.deepEqual(oj.traces, []);
+    r = await q('alice', ['traces', '{ }', '--from', '2001-09-09T01:46:40Z', '--to', '1000000600', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout)._sites.skipped, 3);
+    r = await q('alice', ['traces', '{ }', '--from', '1000000000']);
+    assert.equal(r.code, 2, 'a window needs both ends');
     // A bad query: exit 2, the column named.
     r = await q('alice', ['traces', '{ status = }']);
     assert.equal(r.code, 2, r.stderr);
