@@ -59,7 +59,7 @@ const tg_role *tg_central_role(const central *c, const char *name);
 typedef struct site_call {
     char name[64];
     char token[512];
-    char url[9000];
+    char url[9400];
 } site_call;
 
 /* A fan-out with its answers: docs[i] is site i's JSON answer when it

@@ -183,6 +183,12 @@ static void answer_error(tg_http_response *resp, int status, const char *fmt, ..
 
 /* Who asks, and under which view. Fills user/role/view and returns 1, or
  * answers 401/403 and returns 0. */
+/* The user and role of the request this worker thread is answering, as
+ * a query-string fragment for the sites: each site records who asked in
+ * its egress ledger. A worker thread answers one request at a time, and
+ * tg_central_authorize sets this first, so it is always that request's. */
+static _Thread_local char asker_q[200];
+
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view)
 {
@@ -204,6 +210,14 @@ int tg_central_authorize(central *c, const tg_http_request *req, tg_http_respons
         snprintf(view, 64, "%s", r ? r->view : "");
     }
     pthread_rwlock_unlock(&c->sites_lock);
+    asker_q[0] = '\0';
+    if (e) {
+        char *u = tg_query_http_escape(user), *r2 = tg_query_http_escape(role);
+        if (u && r2)
+            snprintf(asker_q, sizeof(asker_q), "&user=%s&role=%s", u, r2);
+        free(u);
+        free(r2);
+    }
     if (!e) {
         snprintf(resp->headers, sizeof(resp->headers),
                  "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
@@ -259,8 +273,8 @@ static size_t plan_sites(central *c, const tg_http_request *req, const char *pat
         snprintf(calls[n].name, sizeof(calls[n].name), "%s", s->name);
         snprintf(calls[n].token, sizeof(calls[n].token), "%s", s->token);
         snprintf(path, sizeof(path), path_fmt, arg);
-        snprintf(calls[n].url, sizeof(calls[n].url), "%s%s%sview=%s", s->api, path,
-                 strchr(path, '?') ? "&" : "?", ev);
+        snprintf(calls[n].url, sizeof(calls[n].url), "%s%s%sview=%s%s", s->api, path,
+                 strchr(path, '?') ? "&" : "?", ev, asker_q);
         (*targets)[n].name = calls[n].name;
         (*targets)[n].url = calls[n].url;
         (*targets)[n].token = calls[n].token;

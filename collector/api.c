@@ -37,7 +37,8 @@ enum read_kind {
     READ_STATUS,
     READ_SEARCH,
     READ_LOGQL,
-    READ_TAGS
+    READ_TAGS,
+    READ_LEDGER
 };
 
 /* A growable array of pointers in the read's arena. */
@@ -71,6 +72,7 @@ typedef struct api_read {
      * applied to every request read before anything is encoded. */
     char view[64];
     char client[64];
+    char asker[160]; /* the user and role the centre says it asks for */
     tg_view_rules vr;
     int use_view;
     tg_egress_tally tally;
@@ -710,7 +712,43 @@ static void encode_tags(api_read *rd)
     set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
 }
 
-static void read_work(uv_work_t *w)
+/* The answered read, into the egress ledger, before it is sent: who,
+ * under which view, what the view did, how much; never a value. */
+static void record(api_read *rd)
+{
+    static const char *const kinds[] = {"trace",  "logs",  "metrics", "status",
+                                        "traces", "logql", "tags"};
+    tg_outbox_query q;
+    char who[240];
+    int rc;
+
+    if (rd->kind == READ_STATUS || rd->kind == READ_LEDGER || rd->status != 200 ||
+        !rd->api->record_query)
+        return;
+    snprintf(who, sizeof(who), "%s%s", rd->client, rd->asker);
+    memset(&q, 0, sizeof(q));
+    q.requester = who;
+    q.view = rd->view;
+    q.kind = kinds[rd->kind];
+    q.tally = &rd->tally;
+    q.records = rd->records_read;
+    q.bytes_raw = rd->bytes_read;
+    q.bytes_sent = rd->body_len;
+    q.window_start_ns = rd->t_from;
+    q.window_end_ns = rd->t_to;
+    q.policy_version = rd->vr.version[0] ? rd->vr.version : NULL;
+    if ((rc = rd->api->record_query(rd->api->record_ctx, &q)) != 0) {
+        /* Fail closed, as an audit device does: unrecorded, unanswered. */
+        free(rd->body);
+        rd->body = NULL;
+        tg_error("query not recorded in the egress ledger; not answered", "error=%s",
+                 tg_strerror(rc));
+        set_text(rd, 503, "{\"error\":\"%s\"}",
+                 "the egress ledger cannot record this read: not answered");
+    }
+}
+
+static void read_work_in(uv_work_t *w)
 {
     api_read *rd = w->data;
     ProtobufCMessage *msg;
@@ -718,6 +756,15 @@ static void read_work(uv_work_t *w)
 
     if (rd->kind == READ_STATUS) {
         encode_status(rd);
+        return;
+    }
+    if (rd->kind == READ_LEDGER) {
+        char *j = rd->api->ledger_json ? rd->api->ledger_json(rd->api->record_ctx) : NULL;
+        if (j)
+            set_body(rd, 200, j, strlen(j));
+        else
+            set_text(rd, 404, "{\"error\":\"%s\"}",
+                     "this site keeps no egress ledger (it does not forward)");
         return;
     }
     if (rd->kind == READ_TAGS) {
@@ -828,6 +875,12 @@ static void read_work(uv_work_t *w)
         rd->body = tg_otlp_json_encode(msg, &rd->body_len);
     }
     rd->status = rd->body ? 200 : 500;
+}
+
+static void read_work(uv_work_t *w)
+{
+    read_work_in(w);
+    record(w->data);
 }
 
 static void read_done(uv_work_t *w, int status)
@@ -1027,6 +1080,19 @@ static const char *authorize(tg_api *api, tg_http_request *req, api_read *rd, in
     if (!(e = tg_access_authenticate(api->clients, hdr)))
         return "{\"error\":\"unknown token\"}";
     snprintf(rd->client, sizeof(rd->client), "%s", e->name);
+    {
+        const char *qq;
+        size_t ql;
+        char user[64] = "", role[64] = "";
+        qq = tg_http_query(req, &ql);
+        if (qq) {
+            tg_http_query_param(qq, ql, "user", user, sizeof(user));
+            tg_http_query_param(qq, ql, "role", role, sizeof(role));
+        }
+        if (user[0])
+            snprintf(rd->asker, sizeof(rd->asker), " (user %s, role %s)", user,
+                     role[0] ? role : "?");
+    }
     q = tg_http_query(req, &qlen);
     if (!q || tg_http_query_param(q, qlen, "view", rd->view, sizeof(rd->view)) < 0 ||
         !rd->view[0])
@@ -1116,6 +1182,8 @@ void tg_api_handle(tg_http_request *req, void *data)
             tg_http_respond(req, 400, "application/json", NULL, msg, sizeof(msg) - 1);
             return;
         }
+    } else if (plen == 14 && memcmp(path, "/api/v1/ledger", 14) == 0) {
+        rd->kind = READ_LEDGER;
     } else if (plen == 18 && memcmp(path, "/api/v1/query/tags", 18) == 0) {
         const char *q;
         size_t qlen;

@@ -11,6 +11,7 @@
 #include "stats.h"
 #include "store.h"
 #include "tg_access.h"
+#include "tg_outbox.h"
 #include "tg_http.h"
 #include "tg_rules.h"
 #include "tg_view_rules.h"
@@ -28,6 +29,14 @@ typedef struct tg_api {
      * endpoint answers 401. The residency policy gives the views. */
     const tg_access *clients;
     tg_rules_slot *rules;
+    /* Records every answered data read in the site's egress ledger before
+     * the answer is sent (the forwarder's outbox); a failure withholds the
+     * answer (503). NULL when the site keeps no ledger (it does not
+     * forward): reads are then answered unrecorded. Thread-safe. */
+    int (*record_query)(void *ctx, const tg_outbox_query *q);
+    /* The ledger as JSON for /api/v1/ledger (malloc'd), NULL: none kept. */
+    char *(*ledger_json)(void *ctx);
+    void *record_ctx;
     /* Optional, thread-safe: the forwarder's figures, appended to /metrics
      * and added to /api/v1/status as "forwarder" (malloc'd text or NULL). */
     char *(*extra_metrics)(void *ctx, size_t *len);

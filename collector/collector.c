@@ -370,6 +370,18 @@ static char *fwd_status(void *ctx)
     return c->fwd ? tg_forwarder_status_json(tg_forward_link_forwarder(c->fwd)) : NULL;
 }
 
+/* Every read the site API answers goes into the forwarder's egress
+ * ledger first (api.h, record_query). */
+static int record_query(void *ctx, const tg_outbox_query *q)
+{
+    return tg_forwarder_record_query(tg_forward_link_forwarder(ctx), q);
+}
+
+static char *ledger_json(void *ctx)
+{
+    return tg_forwarder_ledger_json(tg_forward_link_forwarder(ctx));
+}
+
 /* The query: section of the configuration file: the clients the site
  * answers (the centre, a local compliance officer's CLI), each with a
  * token file and the most permissive view it may read (`raw`, or a
@@ -499,6 +511,9 @@ int tg_collector_main(int argc, char **argv)
             return 2;
         }
         c.api.extra_status_json = fwd_status;
+        c.api.record_query = record_query;
+        c.api.ledger_json = ledger_json;
+        c.api.record_ctx = c.fwd;
     }
 
     c.loop = uv_default_loop();

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_strbuf.h"
 #include "tg_log.h"
@@ -549,7 +550,8 @@ void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h)
     h->jurisdiction = f->cfg.jurisdiction;
     h->source_lag_records = s.source_lag;
     if (f->src.time_range)
-        f->src.time_range(f->src.ctx, &h->store_oldest_unix_nano, &h->store_newest_unix_nano);
+        f->src.time_range(f->src.ctx, &h->store_oldest_unix_nano,
+                          &h->store_newest_unix_nano);
 }
 
 char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
@@ -719,4 +721,55 @@ char *tg_forwarder_status_json(tg_forwarder *f)
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;
+}
+
+int tg_forwarder_record_query(tg_forwarder *f, const tg_outbox_query *q)
+{
+    return tg_outbox_ledger_query(f->outbox, q, tg_fwd_now_ns());
+}
+
+/* One ledger entry as JSON: ids, counts, hashes, never a value. */
+static int ledger_entry_json(void *ctx, const Tollgate__V1__EgressRecord *r,
+                             const uint8_t *bytes, size_t len)
+{
+    json_t *arr = ctx, *counts = json_array(), *o;
+    char hash[65] = "";
+
+    (void)bytes;
+    (void)len;
+    if (r->entry_hash.len == 32)
+        tg_hex_encode(r->entry_hash.data, 32, hash);
+    for (size_t i = 0; i < r->n_counts; i++)
+        json_array_append_new(counts, json_pack("{s:s,s:s,s:I}", "class",
+                                                r->counts[i]->data_class, "action",
+                                                r->counts[i]->action, "count",
+                                                (json_int_t)r->counts[i]->count));
+    o = json_pack(
+        "{s:I,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:s}", "index", (json_int_t)r->index,
+        "event", r->event, "time_unix_nano", (json_int_t)r->time_unix_nano, "destination",
+        r->destination, "batch_id", r->batch_id, "records", (json_int_t)r->records,
+        "bytes_raw", (json_int_t)r->bytes_raw, "bytes_wire", (json_int_t)r->bytes_wire,
+        "policy_version", r->policy_version, "counts", counts, "entry_hash", hash);
+    if (r->requester && r->requester[0]) {
+        json_object_set_new(o, "requester", json_string(r->requester));
+        json_object_set_new(o, "view", json_string(r->view));
+        json_object_set_new(o, "query_kind", json_string(r->query_kind));
+    }
+    json_array_append_new(arr, o);
+    return 0;
+}
+
+char *tg_forwarder_ledger_json(tg_forwarder *f)
+{
+    json_t *arr = json_array(), *doc;
+    char *s = NULL;
+
+    if (tg_outbox_ledger_foreach(f->outbox, ledger_entry_json, arr) == 0) {
+        doc = json_pack("{s:o}", "entries", arr);
+        s = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+    } else {
+        json_decref(arr);
+    }
+    return s;
 }

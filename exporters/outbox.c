@@ -885,6 +885,56 @@ int tg_outbox_ledger_egress(tg_outbox *ob, uint64_t seq, unsigned protocol_versi
     return ledger_batch(ob, seq, "egress", protocol_version, wire_bytes, now_ns, 0);
 }
 
+int tg_outbox_ledger_query(tg_outbox *ob, const tg_outbox_query *q, uint64_t now_ns)
+{
+    Tollgate__V1__EgressRecord r = TOLLGATE__V1__EGRESS_RECORD__INIT;
+    Tollgate__V1__ClassActionCount cv[TG_TALLY_MAX], *cp[TG_TALLY_MAX];
+    tg_outbox_stats s;
+    MDB_txn *txn;
+    size_t n = q->tally ? q->tally->n : 0;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        tollgate__v1__class_action_count__init(&cv[i]);
+        cv[i].data_class = (char *)q->tally->e[i].data_class;
+        cv[i].action = (char *)q->tally->e[i].action;
+        cv[i].count = q->tally->e[i].count;
+        cp[i] = &cv[i];
+    }
+    r.event = "query";
+    r.destination = (char *)q->requester;
+    r.requester = (char *)q->requester;
+    r.view = (char *)q->view;
+    r.query_kind = (char *)q->kind;
+    r.counts = cp;
+    r.n_counts = n;
+    r.records = q->records;
+    r.bytes_raw = q->bytes_raw;
+    r.bytes_wire = q->bytes_sent;
+    r.window_start_unix_nano = q->window_start_ns;
+    r.window_end_unix_nano = q->window_end_ns;
+    r.policy_version = (char *)(q->policy_version ? q->policy_version : "");
+    r.time_unix_nano = now_ns;
+    pthread_mutex_lock(&ob->mu);
+    s = ob->st;
+    if ((rc = mdb_txn_begin(ob->env, NULL, 0, &txn))) {
+        pthread_mutex_unlock(&ob->mu);
+        return mdb_err(rc);
+    }
+    if ((rc = ledger_append(ob, txn, &r, &s)) != 0) {
+        mdb_txn_abort(txn);
+        pthread_mutex_unlock(&ob->mu);
+        return rc;
+    }
+    if ((rc = mdb_txn_commit(txn))) {
+        pthread_mutex_unlock(&ob->mu);
+        return mdb_err(rc);
+    }
+    ob->st = s;
+    pthread_mutex_unlock(&ob->mu);
+    return 0;
+}
+
 int tg_outbox_reject(tg_outbox *ob, uint64_t seq, uint64_t now_ns)
 {
     return ledger_batch(ob, seq, "rejected", 0, 0, now_ns, 1);

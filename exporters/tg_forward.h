@@ -26,6 +26,7 @@
 #include "store.h"
 #include "tg_wire.h"
 #include "tg_otlp.h"
+#include "tg_outbox.h"
 #include "tg_view.h"
 
 typedef struct tg_forwarder tg_forwarder;
@@ -118,5 +119,14 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len);
 
 /* The same as a JSON object (for the site's /api/v1/status), malloc'd. */
 char *tg_forwarder_status_json(tg_forwarder *f);
+
+/* Makes an answered query durable in the egress ledger (see
+ * tg_outbox_ledger_query). 0, or an error: the answer must not be sent. */
+int tg_forwarder_record_query(tg_forwarder *f, const tg_outbox_query *q);
+
+/* Every egress ledger entry (batches, shedding, answered queries) as a
+ * JSON document {"entries": [...]}, malloc'd, or NULL. Entries hold ids,
+ * counts and hashes only. */
+char *tg_forwarder_ledger_json(tg_forwarder *f);
 
 #endif

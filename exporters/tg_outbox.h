@@ -103,6 +103,22 @@ void tg_outbox_batch_free(tg_outbox_batch *b);
 int tg_outbox_ledger_egress(tg_outbox *ob, uint64_t seq, unsigned protocol_version,
                             uint64_t wire_bytes, uint64_t now_ns);
 
+/* One answered query, as the site's API read it out: who asked, under
+ * which view, the class x action counts of what the view did, how many
+ * records were read and how many bytes left. Made durable in the ledger
+ * before the answer is sent. */
+typedef struct tg_outbox_query {
+    const char *requester; /* "central (user alice, role sre)", "dpo" */
+    const char *view;
+    const char *kind;
+    const tg_egress_tally *tally;
+    uint64_t records, bytes_raw, bytes_sent;
+    uint64_t window_start_ns, window_end_ns;
+    const char *policy_version;
+} tg_outbox_query;
+
+int tg_outbox_ledger_query(tg_outbox *ob, const tg_outbox_query *q, uint64_t now_ns);
+
 /* Records that the centre refused batch `seq` for good (malformed) and
  * drops it. */
 int tg_outbox_reject(tg_outbox *ob, uint64_t seq, uint64_t now_ns);

@@ -327,6 +327,28 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.ok(!spans.some((s) => s.site === 'sgp'), 'nothing from the site that refused');
     assert.match(r.stderr, /warning: .*site sgp: failed \(refused\)/);
 
+    // --- every answered query is in each site's egress ledger: who asked
+    // (the centre, for which user and role), under which view, what the
+    // view did; never a value. A refused one is not an egress.
+    for (const n of names) {
+      const { json: led } = await getJson(`${sites[n].apiUrl}/api/v1/ledger`);
+      const qs = led.entries.filter((e) => e.event === 'query');
+      const alice = qs.filter((e) => e.requester === 'central (user alice, role sre)');
+      assert.ok(alice.length >= 2, `${n}: alice's queries recorded: ${JSON.stringify(qs.slice(0, 3))}`);
+      assert.ok(alice.every((e) => e.view === 'central'));
+      assert.ok(alice.some((e) => e.query_kind === 'trace') && alice.some((e) => e.query_kind === 'traces'));
+      const carol = qs.filter((e) => e.requester === 'central (user carol, role compliance)');
+      if (n === 'sgp') assert.equal(carol.length, 0, 'refused: nothing left, nothing recorded');
+      else assert.ok(carol.length >= 1 && carol.every((e) => e.view === 'raw'), `${n}: carol recorded`);
+      assert.equal(JSON.stringify(led).indexOf(REGULATED.email), -1);
+      assert.equal(JSON.stringify(led).indexOf(REGULATED.mrn), -1);
+    }
+    {
+      const { json: led } = await getJson(`${sites.iad.apiUrl}/api/v1/ledger`);
+      const e = led.entries.find((x) => x.requester === 'central (user alice, role sre)' && x.query_kind === 'trace');
+      assert.ok(e.counts.some((c) => c.class === 'pii.email' && c.action === 'hash'), JSON.stringify(e));
+    }
+
     // --- no telemetry for finance; no token, no answer.
     r = await q('frank', ['trace', traceId]);
     assert.equal(r.code, 1);
