@@ -88,4 +88,7 @@ function App() {
     <main>${page}</main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+// index.html's "Loading…" is for the moment before this script runs.
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

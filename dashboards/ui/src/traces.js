@@ -75,8 +75,8 @@ export function Traces({ traceId }) {
   const [r, setR] = useState(null);
   const [loading, setLoading] = useState(false);
   useEffect(() => {
-    setId(traceId || '');
     if (!traceId) { setR(null); return undefined; }
+    setId(traceId); // a shared link or the back button: the box shows what is shown
     let alive = true;
     setLoading(true);
     api(`/ui/api/trace/${encodeURIComponent(traceId)}`).then((res) => {
@@ -96,7 +96,7 @@ export function Traces({ traceId }) {
     const missing = Object.entries(d._sites?.details || {}).filter(([, x]) => x.status !== 'successful' && x.status !== 'skipped').map(([n, x]) => `${n} (${x.status})`);
     body = html`
       ${d.is_partial && html`<div class="banner" role="status" data-testid="partial">Partial answer: ${missing.join(', ') || 'some sites'} did not give theirs.</div>`}
-      ${r.ok ? html`<p>${d.stats?.spans ?? 0} spans from ${d.stats?.sites ?? 0} sites, under the view <code>${d.view}</code>${d.stats?.skew_adjusted ? `, ${d.stats.skew_adjusted} moved for clock skew` : ''}.</p>
+      ${r.ok ? html`<p>${d.stats?.spans ?? 0} spans from ${d.stats?.sites ?? 0} site${d.stats?.sites === 1 ? '' : 's'}, under the view <code>${d.view}</code>${d.stats?.skew_adjusted ? `, ${d.stats.skew_adjusted} moved for clock skew` : ''}.</p>
         <${Waterfall} trace=${d.trace} />`
         : html`<p class="state ${r.status === 404 ? 'empty' : 'error'}" role=${r.status === 404 ? undefined : 'alert'}>${r.status === 404 ? 'No site holds this trace.' : r.error}</p>`}
       <h3>Sites asked</h3><${SiteAnswers} block=${d._sites} />`;
