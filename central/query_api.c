@@ -183,8 +183,8 @@ static void answer_error(tg_http_response *resp, int status, const char *fmt, ..
 
 /* Who asks, and under which view. Fills user/role/view and returns 1, or
  * answers 401/403 and returns 0. */
-static int authorize(central *c, const tg_http_request *req, tg_http_response *resp,
-                     char *user, char *role, char *view)
+int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
+                         char *user, char *role, char *view)
 {
     const tg_access_entry *e;
     const tg_role *r;
@@ -232,12 +232,6 @@ static int param_true(const tg_http_request *req, const char *key)
 /* The sites to ask: every registry entry with an api address, minus those
  * a `site` parameter (comma-separated) leaves out. Copies what it needs
  * under the lock. */
-typedef struct site_call {
-    char name[64];
-    char token[512];
-    char url[9000];
-} site_call;
-
 static size_t plan_sites(central *c, const tg_http_request *req, const char *path_fmt,
                          const char *arg, const char *view, site_call **out,
                          tg_fanout_target **targets)
@@ -322,87 +316,36 @@ static int valid_trace_id(const char *s)
 static int fetch_trace(central *c, const tg_http_request *req, const char *id,
                        const char *view, int require_complete, json_t **doc)
 {
-    site_call *calls = NULL;
-    tg_fanout_target *targets = NULL;
-    tg_fanout_result *res = NULL;
-    tg_stitch_part *parts = NULL;
-    json_t **docs = NULL, *trace = NULL, *block, *warnings = json_array(), *out;
-    tg_fanout_options fo;
     tg_stitch_options so = {.max_skew_ns = (int64_t)c->cfg.query_max_skew_ms * 1000000};
     tg_stitch_stats st = {0};
-    size_t n, answered = 0, asked = 0;
-    int partial = 0, status;
-    char *warn;
+    tg_stitch_part *parts;
+    site_fanout sf;
+    char path[96];
+    json_t *trace;
+    int status;
 
-    n = plan_sites(c, req, "/api/v1/traces/%s", id, view, &calls, &targets);
-    res = calloc(n ? n : 1, sizeof(*res));
-    parts = calloc(n ? n : 1, sizeof(*parts));
-    docs = calloc(n ? n : 1, sizeof(*docs));
-    if (!calls || !targets || !res || !parts || !docs) {
-        status = 503;
-        out = json_pack("{s:s}", "error", "out of memory");
-        goto done;
+    snprintf(path, sizeof(path), "/api/v1/traces/%s", id);
+    if (tg_central_fanout(c, req, path, view, NULL, &sf) != 0 ||
+        !(parts = calloc(sf.n ? sf.n : 1, sizeof(*parts)))) {
+        tg_central_fanout_free(&sf);
+        *doc = json_pack("{s:s}", "error", "out of memory");
+        return 503;
     }
-    fanout_options(c, &fo);
-    tg_fanout_run(targets, n, &fo, res);
-    for (size_t i = 0; i < n; i++) {
-        parts[i].site = targets[i].name;
-        if (!targets[i].skip)
-            asked++;
-        if (res[i].state != TG_SITE_SUCCESSFUL)
-            continue;
-        answered++;
-        if (res[i].http_status == 200 && res[i].body) {
-            docs[i] = json_loadb(res[i].body, res[i].body_len, 0, NULL);
-            if (!json_is_object(docs[i])) {
-                /* A 200 that is not JSON: the site failed, say so. */
-                json_decref(docs[i]);
-                docs[i] = NULL;
-                res[i].state = TG_SITE_FAILED;
-                res[i].reason = "bad_answer";
-                answered--;
-            }
-        }
-        parts[i].traces_data = docs[i];
+    for (size_t i = 0; i < sf.n; i++) {
+        parts[i].site = sf.targets[i].name;
+        parts[i].traces_data = sf.docs[i];
     }
-    trace = tg_stitch_trace(parts, n, &so, &st);
-    block = tg_fanout_status_json(targets, res, n, &partial);
-    if ((warn = tg_fanout_warning_text(targets, res, n))) {
-        json_array_append_new(warnings, json_string(warn));
-        free(warn);
-    }
-    out = json_pack("{s:s,s:o,s:b,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id,
-                    "trace", trace ? trace : json_object(), "is_partial", partial,
-                    "_sites", block, "warnings", json_incref(warnings), "stats", "spans",
-                    (json_int_t)st.spans, "sites", (json_int_t)st.sites, "duplicates",
-                    (json_int_t)st.duplicates, "skew_adjusted", (json_int_t)st.adjusted,
-                    "skew_refused", (json_int_t)st.skew_refused, "view", view);
-    if (asked && !answered) {
-        status = 502;
-        json_object_set_new(out, "error", json_string("no site answered"));
-    } else if (partial && require_complete) {
-        status = 503;
-        json_object_set_new(out, "error",
-                            json_string("the answer is incomplete and completeness was "
-                                        "demanded: see _sites"));
-    } else if (st.spans == 0) {
-        status = 404;
-        json_object_set_new(out, "error", json_string("trace not found"));
-    } else {
-        status = 200;
-    }
-done:
-    for (size_t i = 0; docs && i < n; i++)
-        json_decref(docs[i]);
-    if (res)
-        tg_fanout_results_free(res, n);
-    json_decref(warnings);
-    free(docs);
+    trace = tg_stitch_trace(parts, sf.n, &so, &st);
+    *doc = json_pack("{s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id, "trace",
+                     trace ? trace : json_object(), "stats", "spans",
+                     (json_int_t)st.spans, "sites", (json_int_t)st.sites, "duplicates",
+                     (json_int_t)st.duplicates, "skew_adjusted", (json_int_t)st.adjusted,
+                     "skew_refused", (json_int_t)st.skew_refused, "view", view);
+    status = tg_central_fanout_finish(&sf, *doc, require_complete, st.spans ? 200 : 404);
+    if (status == 404)
+        json_object_set_new(*doc, "error", json_string("trace not found"));
     free(parts);
-    free(res);
-    free(targets);
-    free(calls);
-    *doc = out;
+    tg_central_fanout_free(&sf);
     return status;
 }
 
@@ -417,7 +360,7 @@ void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
     json_t *doc;
     int status;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     path = tg_http_path(req, &plen);
     snprintf(id, sizeof(id), "%.*s", (int)(plen - strlen("/api/v1/query/trace/")),
@@ -527,7 +470,7 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
     json_t *doc, *out;
     int status, v2;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     path = tg_http_path(req, &plen);
     v2 = plen > 15 && strncmp(path, "/api/v2/traces/", 15) == 0;
@@ -623,25 +566,19 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
     char perr[256], path[8300];
     tg_plan *plan = NULL;
     char *esc;
-    site_call *calls = NULL;
-    tg_fanout_target *targets = NULL;
-    tg_fanout_result *res = NULL;
-    tg_merge_part *parts = NULL;
-    json_t **docs = NULL, *hits = NULL, *kept, *block, *warnings = json_array();
-    tg_fanout_options fo;
-    size_t n, asked = 0, answered = 0, total = 0, fetched = 0;
+    site_fanout sf;
+    tg_merge_part *parts;
+    json_t *hits, *kept;
+    size_t total = 0, fetched = 0;
     uint64_t spans_inspected = 0, bytes_inspected = 0;
-    int partial = 0, status = 200;
-    char *warn;
+    int status;
 
     if (tg_traceql_parse(q, strlen(q), &plan, perr, sizeof(perr)) != 0) {
         *out = json_pack("{s:s}", "error", perr);
-        json_decref(warnings);
         return 400;
     }
     if (!(esc = tg_query_http_escape(q))) {
         tg_plan_free(plan);
-        json_decref(warnings);
         *out = json_pack("{s:s}", "error", "out of memory");
         return 503;
     }
@@ -650,98 +587,50 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
              (unsigned long long)start_ns, (unsigned long long)end_ns,
              site_exact(plan) ? limit : (limit * 4 < 2000 ? limit * 4 : 2000));
     free(esc);
-    n = plan_sites(c, req, "%s", path, view, &calls, &targets);
-    for (size_t i = 0; i < n; i++)
-        if (!targets[i].skip && !tg_plan_site_may_match(plan, targets[i].name)) {
-            targets[i].skip = 1;
-            targets[i].skip_reason = "the query's site matcher excludes it";
-        }
-    res = calloc(n ? n : 1, sizeof(*res));
-    parts = calloc(n ? n : 1, sizeof(*parts));
-    docs = calloc(n ? n : 1, sizeof(*docs));
-    if (!calls || !targets || !res || !parts || !docs) {
-        status = 503;
+    if (tg_central_fanout(c, req, path, view, plan, &sf) != 0 ||
+        !(parts = calloc(sf.n ? sf.n : 1, sizeof(*parts)))) {
+        tg_central_fanout_free(&sf);
+        tg_plan_free(plan);
         *out = json_pack("{s:s}", "error", "out of memory");
-        goto done;
+        return 503;
     }
-    fanout_options(c, &fo);
-    tg_fanout_run(targets, n, &fo, res);
-    for (size_t i = 0; i < n; i++) {
-        json_t *st;
-        parts[i].site = targets[i].name;
-        if (!targets[i].skip)
-            asked++;
-        if (res[i].state != TG_SITE_SUCCESSFUL || res[i].http_status != 200)
-            continue;
-        docs[i] = json_loadb(res[i].body, res[i].body_len, 0, NULL);
-        if (!json_is_array(json_object_get(docs[i], "traces"))) {
-            json_decref(docs[i]);
-            docs[i] = NULL;
-            res[i].state = TG_SITE_FAILED;
-            res[i].reason = "bad_answer";
-            continue;
-        }
-        answered++;
-        parts[i].answer = docs[i];
-        st = json_object_get(docs[i], "stats");
+    for (size_t i = 0; i < sf.n; i++) {
+        const json_t *st = json_object_get(sf.docs[i], "stats");
+        parts[i].site = sf.targets[i].name;
+        parts[i].answer = sf.docs[i];
         spans_inspected +=
             (uint64_t)json_integer_value(json_object_get(st, "inspectedSpans"));
         bytes_inspected +=
             (uint64_t)json_integer_value(json_object_get(st, "inspectedBytes"));
     }
-    hits = tg_merge_search(parts, n, 0, &total);
+    hits = tg_merge_search(parts, sf.n, 0, &total);
     kept = json_array();
-    if (site_exact(plan)) {
-        for (size_t i = 0; i < json_array_size(hits) && json_array_size(kept) < limit;
-             i++)
-            json_array_append(kept, json_array_get(hits, i));
-    } else {
+    for (size_t i = 0; i < json_array_size(hits) && json_array_size(kept) < limit; i++) {
+        json_t *h = json_array_get(hits, i), *doc = NULL;
+        if (site_exact(plan)) {
+            json_array_append(kept, h);
+            continue;
+        }
         /* Newest first, until `limit` traces match or 100 were examined:
          * each examination is a trace-by-id fan-out. */
-        for (size_t i = 0;
-             i < json_array_size(hits) && json_array_size(kept) < limit && fetched < 100;
-             i++) {
-            json_t *h = json_array_get(hits, i), *doc = NULL;
-            const char *id = json_string_value(json_object_get(h, "traceID"));
-            fetched++;
-            if (fetch_trace(c, req, id, view, 0, &doc) == 200 && centre_match(plan, doc))
-                json_array_append(kept, h);
-            json_decref(doc);
-        }
+        if (fetched++ >= 100)
+            break;
+        if (fetch_trace(c, req, json_string_value(json_object_get(h, "traceID")), view, 0,
+                        &doc) == 200 &&
+            centre_match(plan, doc))
+            json_array_append(kept, h);
+        json_decref(doc);
     }
-    block = tg_fanout_status_json(targets, res, n, &partial);
-    if ((warn = tg_fanout_warning_text(targets, res, n))) {
-        json_array_append_new(warnings, json_string(warn));
-        free(warn);
-    }
-    *out =
-        json_pack("{s:o,s:b,s:o,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s}", "traces", kept,
-                  "is_partial", partial, "_sites", block, "warnings", warnings, "metrics",
-                  "inspectedSpans", (json_int_t)spans_inspected, "inspectedBytes",
-                  (json_int_t)bytes_inspected, "candidateTraces", (json_int_t)total,
-                  "examinedTraces", (json_int_t)fetched, "completedJobs",
-                  (json_int_t)answered, "totalJobs", (json_int_t)asked, "view", view);
-    if (asked && !answered) {
-        status = 502;
-        json_object_set_new(*out, "error", json_string("no site answered"));
-    } else if (partial && require_complete) {
-        status = 503;
-        json_object_set_new(*out, "error",
-                            json_string("the answer is incomplete and completeness was "
-                                        "demanded: see _sites"));
-    }
-done:
-    for (size_t i = 0; docs && i < n; i++)
-        json_decref(docs[i]);
-    if (res)
-        tg_fanout_results_free(res, n);
+    *out = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s}", "traces", kept, "metrics",
+                     "inspectedSpans", (json_int_t)spans_inspected, "inspectedBytes",
+                     (json_int_t)bytes_inspected, "candidateTraces", (json_int_t)total,
+                     "examinedTraces", (json_int_t)fetched, "completedJobs",
+                     (json_int_t)sf.answered, "totalJobs", (json_int_t)sf.asked, "view",
+                     view);
+    status = tg_central_fanout_finish(&sf, *out, require_complete, 200);
     json_decref(hits);
-    json_decref(warnings);
-    free(docs);
     free(parts);
-    free(res);
-    free(targets);
-    free(calls);
+    tg_central_fanout_free(&sf);
     tg_plan_free(plan);
     return status;
 }
@@ -772,7 +661,7 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
     json_t *doc;
     int status;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
@@ -801,7 +690,7 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
     json_t *doc, *out;
     int status;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0 || !q[0])
@@ -819,6 +708,274 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
     answer_json(resp, 200, out);
     json_decref(out);
     json_decref(doc);
+}
+
+/* ---- a fan-out with its answers parsed (loki_api.c uses it too) ---------- */
+
+int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
+                      const char *view, const tg_plan *plan, site_fanout *sf)
+{
+    tg_fanout_options fo;
+
+    memset(sf, 0, sizeof(*sf));
+    sf->n = plan_sites(c, req, "%s", path, view, &sf->calls, &sf->targets);
+    sf->res = calloc(sf->n ? sf->n : 1, sizeof(*sf->res));
+    sf->docs = calloc(sf->n ? sf->n : 1, sizeof(*sf->docs));
+    if (!sf->calls || !sf->targets || !sf->res || !sf->docs) {
+        tg_central_fanout_free(sf);
+        return TG_ENOMEM;
+    }
+    for (size_t i = 0; plan && i < sf->n; i++)
+        if (!sf->targets[i].skip && !tg_plan_site_may_match(plan, sf->targets[i].name)) {
+            sf->targets[i].skip = 1;
+            sf->targets[i].skip_reason = "the query's site matcher excludes it";
+        }
+    fanout_options(c, &fo);
+    tg_fanout_run(sf->targets, sf->n, &fo, sf->res);
+    for (size_t i = 0; i < sf->n; i++) {
+        if (!sf->targets[i].skip)
+            sf->asked++;
+        if (sf->res[i].state != TG_SITE_SUCCESSFUL)
+            continue;
+        /* A 404 is an answer: the site holds nothing of it. */
+        if (sf->res[i].http_status == 200) {
+            sf->docs[i] = json_loadb(sf->res[i].body, sf->res[i].body_len, 0, NULL);
+            if (!json_is_object(sf->docs[i])) {
+                json_decref(sf->docs[i]);
+                sf->docs[i] = NULL;
+                sf->res[i].state = TG_SITE_FAILED;
+                sf->res[i].reason = "bad_answer";
+                continue;
+            }
+        }
+        sf->answered++;
+    }
+    return 0;
+}
+
+int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_complete,
+                             int status)
+{
+    int partial = 0;
+    json_t *block = tg_fanout_status_json(sf->targets, sf->res, sf->n, &partial);
+    json_t *warnings = json_object_get(doc, "warnings");
+    char *warn;
+
+    if (!json_is_array(warnings)) {
+        warnings = json_array();
+        json_object_set_new(doc, "warnings", warnings);
+    }
+    if ((warn = tg_fanout_warning_text(sf->targets, sf->res, sf->n))) {
+        json_array_append_new(warnings, json_string(warn));
+        free(warn);
+    }
+    json_object_set_new(doc, "is_partial", json_boolean(partial));
+    json_object_set_new(doc, "_sites", block);
+    if (sf->asked && !sf->answered) {
+        json_object_set_new(doc, "error", json_string("no site answered"));
+        return 502;
+    }
+    if (partial && require_complete) {
+        json_object_set_new(doc, "error",
+                            json_string("the answer is incomplete and completeness was "
+                                        "demanded: see _sites"));
+        return 503;
+    }
+    return status;
+}
+
+void tg_central_fanout_free(site_fanout *sf)
+{
+    for (size_t i = 0; sf->docs && i < sf->n; i++)
+        json_decref(sf->docs[i]);
+    if (sf->res)
+        tg_fanout_results_free(sf->res, sf->n);
+    free(sf->docs);
+    free(sf->res);
+    free(sf->targets);
+    free(sf->calls);
+    memset(sf, 0, sizeof(*sf));
+}
+
+/* ---- Tempo's tag APIs (the TraceQL editor's autocomplete) ------------------ */
+
+static const char *const intrinsics[] = {
+    "duration",          "kind",     "name", "status",         "statusMessage",
+    "span:id",           "trace:id", "site", "trace:duration", "trace:rootName",
+    "trace:rootService", NULL};
+
+/* %XX decoded in place, again and again: Grafana encodes the tag twice. */
+static void url_decode_all(char *s)
+{
+    while (strchr(s, '%')) {
+        char *w = s;
+        int changed = 0;
+        for (const char *r = s; *r;) {
+            if (r[0] == '%' && isxdigit((unsigned char)r[1]) &&
+                isxdigit((unsigned char)r[2])) {
+                char hex[3] = {r[1], r[2], 0};
+                *w++ = (char)strtol(hex, NULL, 16);
+                r += 3;
+                changed = 1;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        *w = '\0';
+        if (!changed)
+            break;
+    }
+}
+
+/* Every site's tags (tag == NULL) or one tag's values, merged and sorted,
+ * as {"resource":[...],"span":[...]}. */
+static json_t *gather_tags(central *c, const tg_http_request *req, const char *view,
+                           const char *tag, int *partial)
+{
+    char path[600], *esc = tag ? tg_query_http_escape(tag) : NULL;
+    site_fanout sf;
+    json_t *sets = json_pack("{s:{},s:{}}", "resource", "span"), *out = json_object(),
+           *block;
+    const char *scope;
+    json_t *set;
+
+    snprintf(path, sizeof(path), "/api/v1/query/tags%s%s", esc ? "?tag=" : "",
+             esc ? esc : "");
+    free(esc);
+    if (tg_central_fanout(c, req, path, view, NULL, &sf) == 0) {
+        for (size_t i = 0; i < sf.n; i++)
+            json_object_foreach(sets, scope, set)
+            {
+                size_t k;
+                json_t *v;
+                json_array_foreach(json_object_get(sf.docs[i], scope), k, v)
+                {
+                    json_object_set_new(set, json_string_value(v), json_true());
+                }
+            }
+        block = tg_fanout_status_json(sf.targets, sf.res, sf.n, partial);
+        json_decref(block);
+        tg_central_fanout_free(&sf);
+    }
+    json_object_foreach(sets, scope, set)
+    {
+        json_t *arr = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(set, k, v)
+        {
+            json_array_append_new(arr, json_string(k));
+        }
+        json_object_set_new(out, scope, arr);
+    }
+    json_decref(sets);
+    return out;
+}
+
+/* GET /api/search/tags and /api/v2/search/tags */
+void tg_central_tempo_tags(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64];
+    const char *path;
+    size_t plen;
+    int partial = 0, v2;
+    json_t *tags, *out;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view))
+        return;
+    path = tg_http_path(req, &plen);
+    v2 = plen > 8 && strncmp(path, "/api/v2/", 8) == 0;
+    tags = gather_tags(c, req, view, NULL, &partial);
+    if (v2) {
+        json_t *in = json_array();
+        for (size_t i = 0; intrinsics[i]; i++)
+            json_array_append_new(in, json_string(intrinsics[i]));
+        out =
+            json_pack("{s:[{s:s,s:O},{s:s,s:O},{s:s,s:o}]}", "scopes", "name", "resource",
+                      "tags", json_object_get(tags, "resource"), "name", "span", "tags",
+                      json_object_get(tags, "span"), "name", "intrinsic", "tags", in);
+    } else {
+        json_t *all = json_array();
+        json_array_extend(all, json_object_get(tags, "resource"));
+        json_array_extend(all, json_object_get(tags, "span"));
+        out = json_pack("{s:o}", "tagNames", all);
+    }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(tags);
+}
+
+/* GET /api/search/tag/{tag}/values and /api/v2/search/tag/{tag}/values */
+void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *resp,
+                                 void *data)
+{
+    static const char *const status_v[] = {"ok", "error", "unset", NULL};
+    static const char *const kind_v[] = {"unspecified", "internal", "server", "client",
+                                         "producer",    "consumer", NULL};
+    central *c = data;
+    char user[64], role[64], view[64], tag[300];
+    const char *path, *key, *const *keyword = NULL;
+    size_t plen, skip;
+    int partial = 0, v2;
+    json_t *vals = json_array(), *out;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view)) {
+        json_decref(vals);
+        return;
+    }
+    path = tg_http_path(req, &plen);
+    v2 = strncmp(path, "/api/v2/", 8) == 0;
+    skip = v2 ? strlen("/api/v2/search/tag/") : strlen("/api/search/tag/");
+    if (plen < skip + 8 || strncmp(path + plen - 7, "/values", 7) != 0) {
+        json_decref(vals);
+        answer_error(resp, 404, "not found");
+        return;
+    }
+    snprintf(tag, sizeof(tag), "%.*s", (int)(plen - skip - 7), path + skip);
+    url_decode_all(tag);
+    key = tag;
+    if (strcmp(tag, "status") == 0)
+        keyword = status_v;
+    else if (strcmp(tag, "kind") == 0)
+        keyword = kind_v;
+    else if (strcmp(tag, "site") == 0 || strcmp(tag, "resource.tollgate.site") == 0) {
+        pthread_rwlock_rdlock(&c->sites_lock);
+        for (size_t i = 0; i < c->sites.n; i++)
+            json_array_append_new(vals, json_string(c->sites.v[i].name));
+        pthread_rwlock_unlock(&c->sites_lock);
+    } else {
+        json_t *got;
+        if (strncmp(key, "resource.", 9) == 0)
+            key += 9;
+        else if (strncmp(key, "span.", 5) == 0)
+            key += 5;
+        else if (key[0] == '.')
+            key += 1;
+        got = gather_tags(c, req, view, key, &partial);
+        json_array_extend(vals, json_object_get(got, "resource"));
+        json_array_extend(vals, json_object_get(got, "span"));
+        json_decref(got);
+    }
+    for (size_t i = 0; keyword && keyword[i]; i++)
+        json_array_append_new(vals, json_string(keyword[i]));
+    if (v2) {
+        json_t *typed = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(vals, i, v)
+        {
+            json_array_append_new(typed,
+                                  json_pack("{s:s,s:O}", "type",
+                                            keyword ? "keyword" : "string", "value", v));
+        }
+        out = json_pack("{s:o}", "tagValues", typed);
+    } else {
+        out = json_pack("{s:O}", "tagValues", vals);
+    }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(vals);
 }
 
 void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_response *resp,

@@ -121,3 +121,83 @@ int tg_otlp_span_views(const tg_otlp_traces_req *req, const char *site, tg_arena
     *n = k;
     return 0;
 }
+
+/* ---- log records ----------------------------------------------------------- */
+
+typedef Opentelemetry__Proto__Logs__V1__LogRecord otlp_log;
+
+struct log_holder {
+    const otlp_log *lr;
+    const otlp_resource *res;
+};
+
+static int log_attr(const void *ctx, const char *key, tg_pval *out)
+{
+    const struct log_holder *h = ctx;
+    return kv_value(h->lr->attributes, h->lr->n_attributes, key, out);
+}
+
+static int log_resource_attr(const void *ctx, const char *key, tg_pval *out)
+{
+    const struct log_holder *h = ctx;
+    return h->res && kv_value(h->res->attributes, h->res->n_attributes, key, out);
+}
+
+int tg_otlp_log_views(const tg_otlp_logs_req *req, const char *site, tg_arena *arena,
+                      tg_log_view **views, const otlp_log ***records, size_t **rl_of,
+                      size_t *n)
+{
+    size_t total = 0, k = 0;
+    struct log_holder *hold;
+
+    for (size_t i = 0; i < req->n_resource_logs; i++)
+        for (size_t j = 0; j < req->resource_logs[i]->n_scope_logs; j++)
+            total += req->resource_logs[i]->scope_logs[j]->n_log_records;
+    *views = tg_arena_calloc(arena, (total ? total : 1) * sizeof(**views));
+    *records = tg_arena_calloc(arena, (total ? total : 1) * sizeof(**records));
+    *rl_of = tg_arena_calloc(arena, (total ? total : 1) * sizeof(**rl_of));
+    hold = tg_arena_calloc(arena, (total ? total : 1) * sizeof(*hold));
+    if (!*views || !*records || !*rl_of || !hold)
+        return TG_ENOMEM;
+    for (size_t i = 0; i < req->n_resource_logs; i++) {
+        const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[i];
+        const char *svc = resource_string(rl->resource, "service.name");
+        const char *at = resource_string(rl->resource, "tollgate.site");
+
+        for (size_t j = 0; j < rl->n_scope_logs; j++) {
+            const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
+            for (size_t s = 0; s < sl->n_log_records; s++) {
+                const otlp_log *lr = sl->log_records[s];
+                tg_log_view *v = &(*views)[k];
+
+                if (!lr)
+                    continue;
+                hold[k].lr = lr;
+                hold[k].res = rl->resource;
+                v->time_ns =
+                    lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano;
+                /* Lines are string bodies; any other body reads as empty. */
+                if (lr->body &&
+                    lr->body->value_case ==
+                        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+                    lr->body->string_value) {
+                    v->body = lr->body->string_value;
+                    v->body_len = strlen(v->body);
+                }
+                v->severity =
+                    lr->severity_text && *lr->severity_text ? lr->severity_text : NULL;
+                v->severity_number = (int)lr->severity_number;
+                v->service = svc;
+                v->site = at ? at : site;
+                v->attr = log_attr;
+                v->resource_attr = log_resource_attr;
+                v->ctx = &hold[k];
+                (*records)[k] = lr;
+                (*rl_of)[k] = i;
+                k++;
+            }
+        }
+    }
+    *n = k;
+    return 0;
+}

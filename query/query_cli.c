@@ -1,7 +1,7 @@
 /* tollgate query: arguments, the HTTP GET (query_http.c) and what to print.
  *
  *   tollgate query [--endpoint URL] [--token TOKEN] trace TRACE_ID [--json]
- *   tollgate query ... logs 'SELECTOR' [--since DUR] [--limit N] [--json]
+ *   tollgate query ... logs 'LOGQL' [--since DUR] [--limit N] [--json]
  *   tollgate query ... metrics 'SELECTOR' [--since DUR] [--json]
  *   tollgate query ... traces 'TRACEQL' (not implemented yet)
  *
@@ -29,7 +29,6 @@
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9470"
 #define DEFAULT_SINCE "1h"
 #define DEFAULT_LIMIT 100
-#define MAX_LIMIT 100000
 /* An answer larger than this is not something to print on a terminal. */
 #define MAX_ANSWER (256u << 20)
 #define MAX_ENDPOINT 2048
@@ -50,8 +49,8 @@ static void usage(FILE *f)
         "\n"
         "  trace TRACE_ID        one trace as a span tree (TRACE_ID: 32 hex digits)\n"
         "  traces 'TRACEQL'      search traces across every site, newest first\n"
-        "  logs 'SELECTOR'       log records, oldest first; SELECTOR is\n"
-        "                        {service_name=\"NAME\"} or {}\n"
+        "  logs 'LOGQL'          log records (oldest first) or, for a metric query,\n"
+        "                        series, across every site\n"
         "  metrics 'SELECTOR'    data points as name{labels} value lines\n"
         "\n"
         "options:\n"
@@ -607,23 +606,130 @@ static int run_traces(const struct query_opts *o, const char *endpoint, FILE *ou
     return 0;
 }
 
-/* logs and metrics: a selector, --since, and for logs --limit. */
-static int run_signal(const struct query_opts *o, const char *endpoint, bool logs,
-                      FILE *out, FILE *err)
+/* logs 'LOGQL': parsed here first (exit 2 naming the column), then asked
+ * of the endpoint (/api/v1/query/logs: the centre fans it out; a site
+ * answers alone). A log query prints one line per record, oldest first:
+ * "TIME SITE SERVICE LINE"; a metric query one line per series and step. */
+static int run_logs(const struct query_opts *o, const char *endpoint, FILE *out,
+                    FILE *err)
+{
+    const char *since = o->since ? o->since : DEFAULT_SINCE;
+    uint64_t since_ms, limit = DEFAULT_LIMIT;
+    tg_plan *plan = NULL;
+    char why[256], *url;
+    size_t urlcap, i;
+    json_t *doc, *data;
+    const json_t *st;
+    int rc;
+
+    if (tg_logql_parse(o->pos[1], strlen(o->pos[1]), &plan, why, sizeof(why)) != 0) {
+        fprintf(err, "tollgate query: invalid LogQL query: ");
+        tg_query_put_text(err, why);
+        fputc('\n', err);
+        return 2;
+    }
+    tg_plan_free(plan);
+    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
+        return usage_error(err,
+                           "invalid --since \"%.64s\": expected a duration such as 15m "
+                           "or 2h",
+                           since);
+    if (o->limit) {
+        char *end;
+        unsigned long long v = strtoull(o->limit, &end, 10);
+        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > 5000)
+            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to 5000",
+                               o->limit);
+        limit = v;
+    }
+    urlcap = MAX_ENDPOINT + 3 * strlen(o->pos[1]) + 200;
+    if (!(url = malloc(urlcap)))
+        return 1;
+    snprintf(url, urlcap, "%s/api/v1/query/logs?q=", endpoint);
+    url_escape(url, urlcap, o->pos[1]);
+    snprintf(url + strlen(url), urlcap - strlen(url),
+             "&start=%" PRIu64 "&limit=%" PRIu64 "&direction=forward%s",
+             since_start_ns(since_ms), limit,
+             o->require_complete ? "&require_complete=true" : "");
+    progress_start(err);
+    rc = fetch_federated(url, o->token, NULL, &doc, err);
+    progress_end(err);
+    free(url);
+    if (rc != 0)
+        return rc;
+    put_warnings(doc, err);
+    if (o->json) {
+        print_json(doc, out);
+        json_decref(doc);
+        return 0;
+    }
+    data = json_object_get(doc, "data") ? json_object_get(doc, "data") : doc;
+    json_array_foreach(json_object_get(data, "result"), i, st)
+    {
+        const json_t *labels = json_object_get(st, "stream")
+                                   ? json_object_get(st, "stream")
+                                   : json_object_get(st, "metric");
+        size_t j;
+        const json_t *v;
+
+        if (json_object_get(st, "values") && json_object_get(st, "stream")) {
+            json_array_foreach(json_object_get(st, "values"), j, v)
+            {
+                uint64_t t = 0;
+                char when[40];
+                tg_query_uint64(json_array_get(v, 0), &t);
+                tg_query_format_time(t, when, sizeof(when));
+                fprintf(out, "%s ", when);
+                tg_query_put_text(out,
+                                  json_string_value(json_object_get(labels, "site")));
+                fputc(' ', out);
+                tg_query_put_text(
+                    out, json_string_value(json_object_get(labels, "service_name")));
+                fputc(' ', out);
+                tg_query_put_text(out, json_string_value(json_array_get(v, 1)));
+                fputc('\n', out);
+            }
+            continue;
+        }
+        {
+            char *l = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+            const json_t *vals = json_object_get(st, "values");
+            if (!vals) {
+                fputs(l ? l : "{}", out);
+                fprintf(
+                    out, " %s\n",
+                    json_string_value(json_array_get(json_object_get(st, "value"), 1)));
+            }
+            json_array_foreach(vals, j, v)
+            {
+                tg_query_put_text(out, l ? l : "{}");
+                fprintf(out, " %s @%.0f\n", json_string_value(json_array_get(v, 1)),
+                        json_number_value(json_array_get(v, 0)));
+            }
+            free(l);
+        }
+    }
+    if (!json_array_size(json_object_get(data, "result")))
+        fprintf(err, "tollgate query: nothing matches in the last %s\n", since);
+    json_decref(doc);
+    return 0;
+}
+
+/* metrics '{service_name="NAME"}' (or '{}'): the site's data points as
+ * name{labels} value lines, over --since. */
+static int run_metrics(const struct query_opts *o, const char *endpoint, FILE *out,
+                       FILE *err)
 {
     const char *since = o->since ? o->since : DEFAULT_SINCE;
     char service[MAX_SERVICE + 1], why[160], url[MAX_ENDPOINT + 4 * MAX_SERVICE + 128];
-    uint64_t since_ms, limit = DEFAULT_LIMIT;
+    uint64_t since_ms;
     json_t *doc;
-    size_t n;
     int rc;
 
     if (o->npos < 2)
         return usage_error(
             err, "%s needs a selector such as '{service_name=\"checkout\"}'", o->pos[0]);
-    if (o->explain && logs)
-        return explain(o->pos[1], 1, out, err);
-    if (!logs && o->limit)
+    if (o->limit)
         return usage_error(err, "--limit applies to logs only");
     if (tg_query_parse_selector(o->pos[1], service, sizeof(service), why, sizeof(why)) !=
         0)
@@ -633,15 +739,7 @@ static int run_signal(const struct query_opts *o, const char *endpoint, bool log
                            "invalid --since \"%.64s\": expected a duration such as 15m "
                            "or 2h",
                            since);
-    if (o->limit) {
-        char *end;
-        unsigned long long v = strtoull(o->limit, &end, 10);
-        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > MAX_LIMIT)
-            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to %d",
-                               o->limit, MAX_LIMIT);
-        limit = v;
-    }
-    snprintf(url, sizeof(url), "%s/api/v1/%s?", endpoint, logs ? "logs" : "metrics");
+    snprintf(url, sizeof(url), "%s/api/v1/metrics?", endpoint);
     if (service[0]) {
         snprintf(url + strlen(url), sizeof(url) - strlen(url), "service=");
         url_escape(url, sizeof(url), service);
@@ -649,20 +747,13 @@ static int run_signal(const struct query_opts *o, const char *endpoint, bool log
     }
     snprintf(url + strlen(url), sizeof(url) - strlen(url), "start=%" PRIu64,
              since_start_ns(since_ms));
-    if (logs)
-        snprintf(url + strlen(url), sizeof(url) - strlen(url), "&limit=%" PRIu64, limit);
-
     rc = fetch_json(url, o->token, NULL, &doc, err);
     if (rc != 0)
         return rc;
-    if (o->json) {
+    if (o->json)
         print_json(doc, out);
-    } else {
-        n = logs ? tg_query_render_logs(doc, out) : tg_query_render_metrics(doc, out);
-        if (n == 0)
-            fprintf(err, "tollgate query: no %s in the last %s\n",
-                    logs ? "log records" : "data points", since);
-    }
+    else if (tg_query_render_metrics(doc, out) == 0)
+        fprintf(err, "tollgate query: no data points in the last %s\n", since);
     json_decref(doc);
     return 0;
 }
@@ -712,10 +803,16 @@ int tg_query_run(int argc, char **argv, FILE *out, FILE *err)
 
     if (strcmp(o.pos[0], "trace") == 0)
         return run_trace(&o, endpoint, out, err);
-    if (strcmp(o.pos[0], "logs") == 0)
-        return run_signal(&o, endpoint, true, out, err);
+    if (strcmp(o.pos[0], "logs") == 0) {
+        if (o.npos < 2)
+            return usage_error(
+                err, "logs needs a LogQL query such as '{service_name=\"checkout\"}'");
+        if (o.explain)
+            return explain(o.pos[1], 1, out, err);
+        return run_logs(&o, endpoint, out, err);
+    }
     if (strcmp(o.pos[0], "metrics") == 0)
-        return run_signal(&o, endpoint, false, out, err);
+        return run_metrics(&o, endpoint, out, err);
     if (strcmp(o.pos[0], "traces") == 0)
         return run_traces(&o, endpoint, out, err);
     return usage_error(err,

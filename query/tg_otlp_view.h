@@ -24,4 +24,11 @@ int tg_otlp_span_views(const tg_otlp_traces_req *req, const char *site, tg_arena
                        const Opentelemetry__Proto__Trace__V1__Span ***spans,
                        size_t **rs_of, size_t *n);
 
+/* The same for log records: one tg_log_view each (string bodies are the
+ * line; the severity text, if any, is the `level`). */
+int tg_otlp_log_views(const tg_otlp_logs_req *req, const char *site, tg_arena *arena,
+                      tg_log_view **views,
+                      const Opentelemetry__Proto__Logs__V1__LogRecord ***records,
+                      size_t **rl_of, size_t *n);
+
 #endif

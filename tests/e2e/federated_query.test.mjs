@@ -47,6 +47,10 @@ function threeSiteRequest(gw, fs_, model, i, { fail = false } = {}) {
     attributes: { 'gen_ai.request.model': 'llama-3-70b', 'request.seq': i },
   }, hop(trace.setSpan(ROOT_CONTEXT, toModel)));
   if (fail) modelServer.setStatus({ code: SpanStatusCode.ERROR, message: 'overloaded' });
+  fs_.logger.emit({ severityNumber: 9, severityText: 'INFO', body: 'served features',
+    attributes: { 'patient.mrn': REGULATED.mrn } });
+  model.logger.emit({ severityNumber: fail ? 17 : 9, severityText: fail ? 'ERROR' : 'INFO',
+    body: `inference done in ${20 + i} ms model=llama-3-70b` });
   modelServer.end();
   toModel.end();
   fsServer.end();
@@ -197,6 +201,22 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.equal(pbDoc[3], undefined, 'COMPLETE is the default status');
     assert.equal(decodeFields(pbDoc[1][0])[1].length, 3, 'one ResourceSpans per site');
 
+    // The TraceQL editor's autocomplete: tags and values from every site.
+    const tempoJson = async (p) => {
+      const res = await fetch(`${centralUrl}${p}`, { headers: { Authorization: `Bearer ${userTokens.alice}` } });
+      assert.equal(res.status, 200, p);
+      return res.json();
+    };
+    const tags = await tempoJson('/api/v2/search/tags');
+    const scope = (n) => tags.scopes.find((x) => x.name === n).tags;
+    assert.ok(scope('resource').includes('service.name'), JSON.stringify(tags));
+    assert.ok(scope('span').includes('gen_ai.request.model'), JSON.stringify(tags));
+    assert.ok(scope('intrinsic').includes('site'));
+    const svcVals = await tempoJson(`/api/v2/search/tag/${encodeURIComponent(encodeURIComponent('resource.service.name'))}/values`);
+    assert.deepEqual(svcVals.tagValues.map((v) => v.value).sort(), ['feature-store', 'gateway', 'model']);
+    assert.equal((await tempoJson('/api/search/tag/status/values')).tagValues.includes('error'), true);
+    assert.deepEqual((await tempoJson('/api/v2/search/tag/site/values')).tagValues.map((v) => v.value).sort(), names.slice().sort());
+
     // --- TraceQL across sites: a filter one span decides, and a structure
     // that spans sites (evaluated at the centre on stitched traces).
     r = await q('alice', ['traces', '{ resource.service.name = "model" && status = error }', '--json']);
@@ -214,6 +234,47 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     r = await q('alice', ['traces', '{ status = }']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /column \d+/);
+
+    // --- LogQL across sites, and the Loki API Grafana reads.
+    await waitFor(async () => {
+      const lr = await q('alice', ['logs', '{service_name="model"} |= "inference"', '--json']);
+      return lr.code === 0 && JSON.parse(lr.stdout).data.result.length > 0
+        && JSON.parse(lr.stdout).data.result[0].values.length === 3;
+    }, { what: 'the model site\'s log lines' });
+    r = await q('alice', ['logs', '{service_name="model"} |= "inference"']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 3);
+    assert.match(r.stdout, / sgp model inference done in 2[0-2] ms/);
+    // The feature store's lines name a patient: for the SRE they are withheld.
+    r = await q('alice', ['logs', '{service_name="feature-store"}', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    doc = JSON.parse(r.stdout);
+    assert.equal(doc.data.result[0].values.length, 3);
+    for (const [, line] of doc.data.result[0].values) assert.match(line, /^<withheld: phi\./);
+    assert.equal(r.stdout.indexOf(REGULATED.mrn), -1);
+    const loki = async (p) => {
+      const res = await fetch(`${centralUrl}${p}`, { headers: { Authorization: `Bearer ${userTokens.alice}` } });
+      assert.equal(res.status, 200, p);
+      return res.json();
+    };
+    // Grafana's Loki health check.
+    let lj = await loki(`/loki/api/v1/query?query=${encodeURIComponent('vector(1)+vector(1)')}`);
+    assert.equal(lj.data.resultType, 'vector');
+    assert.equal(lj.data.result[0].value[1], '2');
+    // A metric query: lines per site, counted at the centre from the
+    // sites' record times (no line crosses for a metric).
+    // Steps end 5 s from now: the last one covers lines of this second.
+    const nowS = Math.floor(Date.now() / 1000);
+    lj = await loki(`/loki/api/v1/query_range?query=${encodeURIComponent(
+      'sum by (site) (count_over_time({service_name=~"model|feature-store"}[10m]))')}` +
+      `&start=${nowS - 295}&end=${nowS + 5}&step=60`);
+    assert.equal(lj.data.resultType, 'matrix');
+    const last = Object.fromEntries(lj.data.result.map((x) => [x.metric.site, Number(x.values.at(-1)[1])]));
+    assert.deepEqual(last, { fra: 3, sgp: 3 }, JSON.stringify(lj).slice(0, 1500));
+    lj = await loki('/loki/api/v1/labels');
+    assert.ok(lj.data.includes('service_name') && lj.data.includes('site'), JSON.stringify(lj.data));
+    lj = await loki('/loki/api/v1/label/site/values');
+    assert.deepEqual(lj.data.sort(), ['fra', 'sgp']);
 
     // --- the compliance officer: raw where the site allows it, refused
     // (403 from the site, never the value) where it does not.

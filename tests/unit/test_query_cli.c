@@ -519,26 +519,26 @@ static void test_usage(void **state)
                        ARGV("--token", "a\r\nX-Evil: 1", "trace", TRACE_ID),
                        "tollgate query: the token contains a control character (see "
                        "tollgate query --help)\n");
+    /* A bad LogQL query: exit 2 naming the column (parsed before asking). */
     expect_usage_error(
-        ARGC("logs", "{job=\"x\"}"), ARGV("logs", "{job=\"x\"}"),
-        "tollgate query: invalid selector \"{job=\"x\"}\": only the "
-        "service_name label is supported for now, not \"job\" (see tollgate "
-        "query --help)\n");
+        ARGC("logs", "{job=}"), ARGV("logs", "{job=}"),
+        "tollgate query: invalid LogQL query: column 6: expected a string, found "
+        "'}'\n");
     expect_usage_error(
-        ARGC("logs", "{}", "--since", "yesterday"),
-        ARGV("logs", "{}", "--since", "yesterday"),
+        ARGC("logs", "{job=\"x\"}", "--since", "yesterday"),
+        ARGV("logs", "{job=\"x\"}", "--since", "yesterday"),
         "tollgate query: invalid --since \"yesterday\": expected a duration "
         "such as 15m or 2h (see tollgate query --help)\n");
-    expect_usage_error(ARGC("logs", "{}", "--limit", "0"),
-                       ARGV("logs", "{}", "--limit", "0"),
-                       "tollgate query: invalid --limit \"0\": expected 1 to 100000 (see "
+    expect_usage_error(ARGC("logs", "{job=\"x\"}", "--limit", "0"),
+                       ARGV("logs", "{job=\"x\"}", "--limit", "0"),
+                       "tollgate query: invalid --limit \"0\": expected 1 to 5000 (see "
                        "tollgate query --help)\n");
     expect_usage_error(ARGC("metrics", "{}", "--limit=5"),
                        ARGV("metrics", "{}", "--limit=5"),
                        "tollgate query: --limit applies to logs only (see tollgate query "
                        "--help)\n");
     expect_usage_error(ARGC("logs"), ARGV("logs"),
-                       "tollgate query: logs needs a selector such as "
+                       "tollgate query: logs needs a LogQL query such as "
                        "'{service_name=\"checkout\"}' (see tollgate query --help)\n");
 
     /* No arguments: usage on stderr, exit 2. --help: usage on stdout, 0. */
@@ -830,11 +830,18 @@ static uint64_t now_ns(void)
 
 static void test_http_logs(void **state)
 {
-    struct canned *c = serve(200, "OK", logs_json);
+    static const char answer[] =
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"streams\",\"result\":["
+        "{\"stream\":{\"service_name\":\"check out/v2\",\"site\":\"fra\"},\"values\":["
+        "[\"1700000000000000000\",\"first "
+        "line\"],[\"1700000001000000000\",\"second\\u001b[31m\"]]}]},"
+        "\"is_partial\":true,\"warnings\":[\"site nyc: timed_out (timeout)\"]}";
+    struct canned *c = serve(200, "OK", answer);
     struct capture out, err;
     char ep[64], request[8192];
     uint64_t start, want;
-    const char *prefix = "GET /api/v1/logs?service=check%20out%2Fv2&start=";
+    const char *prefix =
+        "GET /api/v1/query/logs?q=%7Bservice_name%3D%22check%20out%2Fv2%22%7D&start=";
 
     (void)state;
     endpoint_of(c, ep, sizeof(ep));
@@ -846,11 +853,15 @@ static void test_http_logs(void **state)
     serve_done(c);
     want = now_ns() - 15ull * 60 * 1000000000u;
     assert_true(strncmp(request, prefix, strlen(prefix)) == 0);
-    assert_non_null(strstr(request, "&limit=5 HTTP/1.1\r\n"));
+    assert_non_null(strstr(request, "&limit=5&direction=forward HTTP/1.1\r\n"));
     start = start_param(request);
     assert_true(start <= want && want - start < 30ull * 1000000000u);
-    assert_string_equal(out.buf, logs_text);
-    assert_string_equal(err.buf, "");
+    assert_string_equal(out.buf,
+                        "2023-11-14T22:13:20.000Z fra check out/v2 first line\n"
+                        "2023-11-14T22:13:21.000Z fra check out/v2 second\\x1b[31m\n");
+    /* A partial answer: exit 0, the missing site named on stderr. */
+    assert_string_equal(err.buf,
+                        "tollgate query: warning: site nyc: timed_out (timeout)\n");
     free(out.buf);
     free(err.buf);
 }
