@@ -1,7 +1,8 @@
 // The centre's web UI in a real browser (Debian's chromium driven by
 // playwright-core): a centre with a users file and one site holding a trace
-// sent with the OpenTelemetry SDK. The SRE signs in, sees the estate with
-// the site, opens the site and then the trace's waterfall, and signs out;
+// sent with the OpenTelemetry SDK, plus a registered site that never runs.
+// The SRE signs in, sees the estate with the site and its sparklines and the
+// other site shown as not answering, opens the site and then the trace's waterfall, and signs out;
 // the finance user gets no trace view. No page logs a console error or has
 // a failed request. Screenshots go to $TG_BUILD_DIR/e2e-artifacts/ui/.
 import { test, after } from 'node:test';
@@ -33,8 +34,10 @@ test('web UI: sign in, the estate, a stitched trace, sign out; finance sees no t
       queryCap: 'raw' }).start();
     after(() => site.stop());
     fs.writeFileSync(path.join(dir, 'fra.token'), `${siteToken}\n`, { mode: 0o600 });
+    // sgp is registered but never runs: the estate must show it as not answering.
+    fs.writeFileSync(path.join(dir, 'sgp.token'), `${crypto.randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'sites.yaml'),
-      `sites:\n  - {name: fra, token_file: fra.token, api: "${site.apiUrl}"}\n`);
+      `sites:\n  - {name: fra, token_file: fra.token, api: "${site.apiUrl}"}\n  - {name: sgp, token_file: sgp.token}\n`);
     const tokens = { alice: `alice-${crypto.randomBytes(12).toString('hex')}`,
       frank: `frank-${crypto.randomBytes(12).toString('hex')}` };
     for (const [u, t] of Object.entries(tokens)) fs.writeFileSync(path.join(dir, `${u}.token`), `${t}\n`, { mode: 0o600 });
@@ -113,7 +116,13 @@ test('web UI: sign in, the estate, a stitched trace, sign out; finance sees no t
     await node.waitFor();
     await waitFor(async () => ['ok', 'skewed', 'lagging'].includes(await node.getAttribute('data-health')),
       { what: 'the site shown in contact' });
+    const down = page.locator('[data-site="sgp"]');
+    assert.equal(await down.getAttribute('data-health'), 'partitioned');
+    assert.match(await down.innerText(), /not answering: never connected/);
     assert.equal(await page.locator('.loading').count(), 0, 'no loading state left once loaded');
+    // Sparklines (uPlot) once the page has sampled the estate three times.
+    await node.locator('canvas').first().waitFor({ timeout: 30000 });
+    assert.equal(await node.locator('canvas').count(), 2);
     await page.screenshot({ path: path.join(SHOTS, 'estate.png'), fullPage: true });
     await node.click();
     await page.getByTestId('site-detail').waitFor();

@@ -2,12 +2,67 @@
 // centre coloured by health, with the figures /api/v1/estate reports; a
 // click opens the site's detail. Refreshes every 5 s.
 import { h } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
 import { api, fmtBytes, fmtSeconds } from './api.js';
 
 const html = htm.bind(h);
 const REFRESH_MS = 5000;
+const HISTORY = 60; // samples per site: 5 minutes at the refresh interval
+
+// What each site sent the centre, sampled at every refresh while this page
+// is open (the estate document holds totals, not history): name -> [[t, bytes, records]].
+const history = new Map();
+
+// The estate says -1 for an outbox that is not filling.
+const budget = (s) => (s.budget_seconds_left != null && s.budget_seconds_left < 0 ? 'not filling' : fmtSeconds(s.budget_seconds_left));
+
+function sample(sites, now) {
+  for (const s of sites) {
+    if (!history.has(s.name)) history.set(s.name, []);
+    const h = history.get(s.name);
+    h.push([now, s.bytes_wire ?? 0, (s.spans ?? 0) + (s.logs ?? 0) + (s.metrics ?? 0) + (s.costs ?? 0)]);
+    if (h.length > HISTORY + 1) h.shift();
+  }
+}
+
+// Per-second rates between successive samples: [[t...], [rate...]].
+function rates(name, col) {
+  const h = history.get(name) || [];
+  const xs = [];
+  const ys = [];
+  for (let i = 1; i < h.length; i++) {
+    const dt = h[i][0] - h[i - 1][0];
+    if (dt <= 0) continue;
+    xs.push(h[i][0]);
+    ys.push(Math.max(0, (h[i][col] - h[i - 1][col]) / dt));
+  }
+  return [xs, ys];
+}
+
+function Sparkline({ data, label }) {
+  const box = useRef(null);
+  const plot = useRef(null);
+  useEffect(() => {
+    if (data[0].length < 2) return;
+    if (!plot.current) {
+      plot.current = new uPlot({
+        width: 160, height: 28, legend: { show: false }, cursor: { show: false }, select: { show: false },
+        axes: [{ show: false }, { show: false }], scales: { x: { time: false }, y: { range: (u, lo, hi) => [0, Math.max(hi, 1)] } },
+        series: [{}, { stroke: '#0969da', width: 1, fill: 'rgba(9,105,218,0.12)', points: { show: false } }],
+      }, data, box.current);
+    } else {
+      plot.current.setData(data);
+    }
+  }, [data]);
+  useEffect(() => () => { if (plot.current) plot.current.destroy(); }, []);
+  const last = data[1].length ? data[1][data[1].length - 1] : null;
+  return html`<span class="spark" role="img" aria-label="${label}: ${last == null ? 'no samples yet' : last.toFixed(1)}">
+    <span class="spark-label">${label}${last == null ? '' : ` · ${last.toFixed(1)}`}</span>
+    ${data[0].length < 2 ? html`<span class="state empty">sampling…</span>` : html`<span ref=${box}></span>`}</span>`;
+}
 
 // Worst first: the link shows the worst state a site's warnings name.
 const STATES = [
@@ -34,9 +89,13 @@ function SiteNode({ s }) {
     ${s.partitioned && html`<div class="state error">not answering: ${s.last_contact_unix_nano
       ? `no contact for ${fmtSeconds(s.last_contact_age_seconds)}` : 'never connected'}</div>`}
     <div class="figures">backlog ${s.backlog_batches ?? '–'} batches (${fmtBytes(s.backlog_bytes)}) ·
-      budget left ${fmtSeconds(s.budget_seconds_left)} ·
+      budget left ${budget(s)} ·
       clock ${s.clock_valid ? `${(s.clock_offset_ms ?? 0).toFixed(1)} ms` : '–'}</div>
     <div class="figures">policy ${s.policy_version || '–'} · tollgate ${s.software_version || '–'}</div>
+    <div class="sparks" data-testid="sparks">
+      <${Sparkline} data=${rates(s.name, 1)} label="egress B/s" />
+      <${Sparkline} data=${rates(s.name, 2)} label="records/s" />
+    </div>
   </button>`;
 }
 
@@ -49,7 +108,7 @@ function SiteDetail({ s, central }) {
     ['software version', `${s.software_version || '–'} (centre ${central.version})`],
     ['policy version', s.policy_version || '–'], ['protocol', s.protocol_version ?? '–'],
     ['backlog', `${s.backlog_batches ?? '–'} batches, ${fmtBytes(s.backlog_bytes)}, oldest ${fmtSeconds(s.backlog_oldest_age_seconds)}`],
-    ['outbox budget', `${fmtBytes(s.budget_bytes)}, ${fmtSeconds(s.budget_seconds_left)} left at the current rate`],
+    ['outbox budget', `${fmtBytes(s.budget_bytes)}, ${budget(s)}${s.budget_seconds_left >= 0 ? ' left at the current rate' : ''}`],
     ['clock offset', s.clock_valid ? `${(s.clock_offset_ms ?? 0).toFixed(2)} ms (rtt ${(s.clock_rtt_ms ?? 0).toFixed(2)} ms)` : 'not measured'],
     ['received', `${s.batches ?? 0} batches, ${s.spans ?? 0} spans, ${s.logs ?? 0} logs, ${s.metrics ?? 0} metrics, ${fmtBytes(s.bytes_wire)}`],
     ['gaps / duplicates', `${s.gaps ?? 0} / ${s.duplicates ?? 0}`],
@@ -71,6 +130,7 @@ export function Estate({ site }) {
     let alive = true;
     const tick = async () => {
       const res = await api('/ui/api/estate');
+      if (res.ok) sample(res.data.sites || [], Date.now() / 1000);
       if (alive) setR(res);
     };
     tick();
