@@ -17,7 +17,7 @@ import { chromium } from 'playwright-core';
 import { freePort, tempDir } from './lib/collector.mjs';
 import { Central, Site, waitFor } from './lib/central.mjs';
 import { getJson } from './lib/http.mjs';
-import { siteSdk } from './lib/traffic.mjs';
+import { REGULATED, siteSdk } from './lib/traffic.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(process.env.TG_BUILD_DIR || tempDir(), 'e2e-artifacts', 'ui');
@@ -31,7 +31,7 @@ test('web UI: sign in, the estate, a stitched trace, sign out; finance sees no t
     const centralUrl = `http://127.0.0.1:${centralPort}`;
     const siteToken = crypto.randomBytes(16).toString('hex');
     const site = await new Site({ name: 'fra', dir: path.join(dir, 'fra'), token: siteToken, centralUrl,
-      queryCap: 'raw' }).start();
+      forward: { view: 'rules' }, queryCap: 'raw' }).start();
     after(() => site.stop());
     fs.writeFileSync(path.join(dir, 'fra.token'), `${siteToken}\n`, { mode: 0o600 });
     // sgp is registered but never runs: the estate must show it as not answering.
@@ -52,7 +52,10 @@ test('web UI: sign in, the estate, a stitched trace, sign out; finance sees no t
     const root = sdk.tracer.startSpan('POST /checkout', { kind: SpanKind.SERVER });
     const traceId = root.spanContext().traceId;
     const { trace: otTrace, context } = await import('@opentelemetry/api');
-    const child = sdk.tracer.startSpan('SELECT orders', { kind: SpanKind.CLIENT }, otTrace.setSpan(context.active(), root));
+    // The child names a patient: the SRE's view keeps it at the site as a
+    // skeleton (ids, times, the classes), which the waterfall marks.
+    const child = sdk.tracer.startSpan('SELECT orders', { kind: SpanKind.CLIENT,
+      attributes: { 'patient.mrn': REGULATED.mrn } }, otTrace.setSpan(context.active(), root));
     child.end();
     root.end();
     await sdk.flush();
@@ -136,7 +139,8 @@ test('web UI: sign in, the estate, a stitched trace, sign out; finance sees no t
     const rows = page.locator('[data-testid="waterfall"] tbody tr');
     assert.equal(await rows.count(), 2);
     assert.match(await rows.nth(0).innerText(), /POST \/checkout\s+fra\s+checkout/);
-    assert.match(await rows.nth(1).innerText(), /SELECT orders/);
+    assert.match(await rows.nth(1).innerText(), /withheld: phi\./);
+    assert.equal((await page.content()).indexOf(REGULATED.mrn), -1, 'the value never reaches the page');
     assert.match(await page.getByTestId('site-answers').innerText(), /fra\s+successful/);
     assert.equal(new URL(page.url()).hash, `#/traces/${traceId}`, 'the trace is in the URL');
     await page.screenshot({ path: path.join(SHOTS, 'trace.png'), fullPage: true });
