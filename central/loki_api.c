@@ -435,7 +435,7 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
                  (unsigned long long)from, (unsigned long long)lq->end, lq->limit);
     }
     free(esc);
-    if (tg_central_fanout(c, req, path, view, plan, &sf) != 0) {
+    if (tg_central_fanout(c, req, path, view, plan, lq->start, lq->end, &sf) != 0) {
         tg_plan_free(plan);
         json_decref(warnings);
         *out = json_pack("{s:s,s:s}", "status", "error", "error", "out of memory");

@@ -313,6 +313,27 @@ static int valid_trace_id(const char *s)
 /* One trace from every site, stitched. Fills *doc with
  * {trace, is_partial, _sites, warnings, stats} and returns the HTTP
  * status to answer with. */
+/* The clock offset the centre measured for each site (the forwarding
+ * handshakes' four timestamps), to mark skew-adjusted spans with. */
+struct offsets {
+    tg_stitch_part *parts;
+    size_t n;
+};
+
+static int on_site_offset(void *ctx, const Tollgate__V1__CentralSite *s)
+{
+    struct offsets *o = ctx;
+
+    if (!s->health || !s->health->clock_valid)
+        return 0;
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->parts[i].site, s->name) == 0) {
+            o->parts[i].offset_ns = s->health->clock_offset_ns;
+            o->parts[i].offset_known = 1;
+        }
+    return 0;
+}
+
 static int fetch_trace(central *c, const tg_http_request *req, const char *id,
                        const char *view, int require_complete, json_t **doc)
 {
@@ -325,7 +346,7 @@ static int fetch_trace(central *c, const tg_http_request *req, const char *id,
     int status;
 
     snprintf(path, sizeof(path), "/api/v1/traces/%s", id);
-    if (tg_central_fanout(c, req, path, view, NULL, &sf) != 0 ||
+    if (tg_central_fanout(c, req, path, view, NULL, 0, 0, &sf) != 0 ||
         !(parts = calloc(sf.n ? sf.n : 1, sizeof(*parts)))) {
         tg_central_fanout_free(&sf);
         *doc = json_pack("{s:s}", "error", "out of memory");
@@ -334,6 +355,10 @@ static int fetch_trace(central *c, const tg_http_request *req, const char *id,
     for (size_t i = 0; i < sf.n; i++) {
         parts[i].site = sf.targets[i].name;
         parts[i].traces_data = sf.docs[i];
+    }
+    {
+        struct offsets o = {parts, sf.n};
+        tg_cstore_sites(c->cs, on_site_offset, &o);
     }
     trace = tg_stitch_trace(parts, sf.n, &so, &st);
     *doc = json_pack("{s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id, "trace",
@@ -587,7 +612,7 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
              (unsigned long long)start_ns, (unsigned long long)end_ns,
              site_exact(plan) ? limit : (limit * 4 < 2000 ? limit * 4 : 2000));
     free(esc);
-    if (tg_central_fanout(c, req, path, view, plan, &sf) != 0 ||
+    if (tg_central_fanout(c, req, path, view, plan, start_ns, end_ns, &sf) != 0 ||
         !(parts = calloc(sf.n ? sf.n : 1, sizeof(*parts)))) {
         tg_central_fanout_free(&sf);
         tg_plan_free(plan);
@@ -712,8 +737,54 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
 
 /* ---- a fan-out with its answers parsed (loki_api.c uses it too) ---------- */
 
+/* Each site's data range as its last health report gave it. */
+struct ranges {
+    const tg_fanout_target *targets;
+    size_t n;
+    uint64_t *oldest, *newest;
+};
+
+static int on_site_range(void *ctx, const Tollgate__V1__CentralSite *s)
+{
+    struct ranges *r = ctx;
+
+    if (!s->health)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->targets[i].name, s->name) == 0) {
+            r->oldest[i] = s->health->store_oldest_unix_nano;
+            r->newest[i] = s->health->store_newest_unix_nano;
+        }
+    return 0;
+}
+
+/* A site whose data range the window [from, to] misses holds nothing of
+ * it: skipped, and named as skipped. The newest end is taken with ten
+ * minutes of slack, since data keeps arriving between health reports. */
+static void prune_by_time(central *c, site_fanout *sf, uint64_t from, uint64_t to)
+{
+    const uint64_t slack = 600ull * 1000000000ull;
+    uint64_t *oldest = calloc(sf->n ? sf->n : 1, 2 * sizeof(uint64_t));
+    struct ranges r = {sf->targets, sf->n, oldest, oldest + (sf->n ? sf->n : 1)};
+
+    if (!oldest)
+        return;
+    tg_cstore_sites(c->cs, on_site_range, &r);
+    for (size_t i = 0; i < sf->n; i++) {
+        if (sf->targets[i].skip || !r.oldest[i])
+            continue; /* nothing known: ask */
+        if ((to && to < r.oldest[i]) ||
+            (from && r.newest[i] && from > r.newest[i] + slack)) {
+            sf->targets[i].skip = 1;
+            sf->targets[i].skip_reason = "holds no data in the query's time range";
+        }
+    }
+    free(oldest);
+}
+
 int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
-                      const char *view, const tg_plan *plan, site_fanout *sf)
+                      const char *view, const tg_plan *plan, uint64_t from_ns,
+                      uint64_t to_ns, site_fanout *sf)
 {
     tg_fanout_options fo;
 
@@ -730,6 +801,8 @@ int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
             sf->targets[i].skip = 1;
             sf->targets[i].skip_reason = "the query's site matcher excludes it";
         }
+    if (from_ns || to_ns)
+        prune_by_time(c, sf, from_ns, to_ns);
     fanout_options(c, &fo);
     tg_fanout_run(sf->targets, sf->n, &fo, sf->res);
     for (size_t i = 0; i < sf->n; i++) {
@@ -842,7 +915,7 @@ static json_t *gather_tags(central *c, const tg_http_request *req, const char *v
     snprintf(path, sizeof(path), "/api/v1/query/tags%s%s", esc ? "?tag=" : "",
              esc ? esc : "");
     free(esc);
-    if (tg_central_fanout(c, req, path, view, NULL, &sf) == 0) {
+    if (tg_central_fanout(c, req, path, view, NULL, 0, 0, &sf) == 0) {
         for (size_t i = 0; i < sf.n; i++)
             json_object_foreach(sets, scope, set)
             {
