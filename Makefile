@@ -24,7 +24,7 @@ node-deps: deps
 	  fi; \
 	fi
 
-build: deps
+build: node-deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j$(JOBS)
 

@@ -23,6 +23,7 @@
 #include "tg_time.h"
 #include "tg_utf8.h"
 #include "tg_wire.h"
+#include "ui_session.h"
 
 #define MAX_BATCH_RAW (256u << 20)
 #define RETENTION_EVERY_SEC 30
@@ -457,6 +458,7 @@ int tg_central_main(int argc, char **argv)
     tg_protocol_range(&c.pmin, &c.pmax);
     if (load_sites(&c, 1) != 0 || tg_central_load_users(&c, 1) != 0)
         return 2;
+    c.ui_sessions = tg_ui_sessions_new(1024, c.cfg.ui_session_ttl_ms);
     /* Federated queries wait on the sites from worker threads: give the
      * pool room so a slow fan-out does not hold up uploads. */
     if (!getenv("UV_THREADPOOL_SIZE"))
@@ -527,6 +529,7 @@ int tg_central_main(int argc, char **argv)
     tg_cstore_close(c.cs);
     tg_sites_free(&c.sites);
     tg_access_free(&c.users);
+    tg_ui_sessions_free(c.ui_sessions);
     tg_info("central stopped", "exit=%d", 0);
     return 0;
 }

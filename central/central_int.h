@@ -37,6 +37,7 @@ typedef struct central {
     tg_sites sites;
     tg_access users; /* --users: who may query, with which role */
     tg_roles roles;
+    struct tg_ui_sessions *ui_sessions; /* the web UI's sign-ins (ui_session.h) */
     unsigned pmin, pmax;
     pthread_mutex_t ret_mu;
     pthread_cond_t ret_cv;
@@ -92,5 +93,12 @@ int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_com
  * 401/403. user, role and view are 64-byte buffers. */
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view);
+
+/* The stitched trace `id` (id_len bytes, not NUL-terminated) as
+ * GET /api/v1/query/trace/{id} answers it, for a caller already
+ * authenticated as user/role with that view (the web UI). */
+void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                          const char *user, const char *role, const char *view,
+                          const char *id, size_t id_len);
 
 #endif

@@ -1064,3 +1064,27 @@ void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *r
     json_decref(out);
     json_decref(vals);
 }
+
+void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                          const char *user, const char *role, const char *view,
+                          const char *id_text, size_t id_len)
+{
+    char id[64];
+    json_t *doc;
+    int status;
+
+    snprintf(id, sizeof(id), "%.*s", (int)(id_len < 63 ? id_len : 63), id_text);
+    for (char *p = id; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (id_len > 32 || !valid_trace_id(id)) {
+        answer_error(resp, 400, "bad trace id: 32 hexadecimal characters, not all zero");
+        return;
+    }
+    status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
+    json_object_set_new(doc, "user", json_string(user));
+    json_object_set_new(doc, "role", json_string(role));
+    tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d via=ui",
+            user, role, view, status);
+    answer_json(resp, status, doc);
+    json_decref(doc);
+}

@@ -1,5 +1,6 @@
 /* The centre's routes, and the loop thread that serves them. */
 #include "server.h"
+#include "ui.h"
 
 #include "tg_err.h"
 #include "tg_log.h"
@@ -33,6 +34,12 @@ static const tg_http_route routes[] = {
     {"GET", "/api/v2/search/tag/", 1, NULL, tg_central_tempo_tag_values},
     {"GET", "/api/traces/", 1, NULL, tg_central_tempo_trace},
     {"GET", "/api/v2/traces/", 1, NULL, tg_central_tempo_trace},
+    {"POST", "/ui/login", 0, NULL, tg_central_ui_login},
+    {"POST", "/ui/logout", 0, NULL, tg_central_ui_logout},
+    {"GET", "/ui/api/session", 0, NULL, tg_central_ui_session},
+    {"GET", "/ui/api/estate", 0, NULL, tg_central_ui_estate},
+    {"GET", "/ui/api/trace/", 1, NULL, tg_central_ui_trace},
+    {"GET", "/ui", 1, NULL, tg_central_ui_static},
 };
 
 struct tg_srv {

@@ -32,6 +32,7 @@ typedef struct tg_central_config {
     uint64_t skew_warn_ms;         /* status.skew_warn, 1s */
     uint64_t lag_warn_sec;         /* status.lag_warn, 60s */
     int no_sync;                   /* store.sync: false (tests and benchmarks) */
+    uint64_t ui_session_ttl_ms;    /* ui.session_ttl, 8h */
 } tg_central_config;
 
 void tg_central_config_defaults(tg_central_config *c);

@@ -1,0 +1,94 @@
+// The centre's web UI: sign-in, the estate, and stitched cross-site traces.
+// Every page is this one bundle; the view is in the URL's fragment
+// (#/estate, #/estate/SITE, #/traces/TRACEID) so a view can be shared.
+import { h, render } from 'preact';
+import { useEffect, useState, useCallback } from 'preact/hooks';
+import htm from 'htm';
+import { Estate } from './estate.js';
+import { Traces } from './traces.js';
+import { api } from './api.js';
+
+const html = htm.bind(h);
+
+function useRoute() {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const on = () => setHash(location.hash);
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  return { view: parts[0] || 'estate', arg: parts[1] || '' };
+}
+
+function Login({ onSignedIn }) {
+  const [token, setToken] = useState('');
+  const [err, setErr] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr('');
+    const r = await api('/ui/login', { method: 'POST', body: JSON.stringify({ token: token.trim() }) });
+    setBusy(false);
+    if (r.ok) onSignedIn(r.data);
+    else setErr(r.status === 401 ? 'That token is not known to this centre.' : r.error);
+  };
+  return html`<main><form class="panel login" onSubmit=${submit} aria-label="sign in">
+    <h2>Sign in to tollgate central</h2>
+    <label for="token">Your access token</label>
+    <input id="token" name="token" type="password" autocomplete="current-password" required
+      value=${token} onInput=${(e) => setToken(e.target.value)} />
+    <button type="submit" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
+    ${err && html`<p class="state error" role="alert">${err}</p>`}
+  </form></main>`;
+}
+
+const LABELS = { estate: 'Estate', traces: 'Traces', cost: 'Cost' };
+
+function App() {
+  const [session, setSession] = useState(undefined); // undefined: loading, null: signed out
+  const [error, setError] = useState('');
+  const route = useRoute();
+  const load = useCallback(async () => {
+    const r = await api('/ui/api/session');
+    if (r.ok) setSession(r.data);
+    else if (r.status === 401) setSession(null);
+    else setError(r.error);
+  }, []);
+  useEffect(() => { load(); }, [load]);
+
+  if (error) return html`<main><p class="state error" role="alert">The centre did not answer: ${error}</p></main>`;
+  if (session === undefined) return html`<main><p class="state loading">Loading…</p></main>`;
+  if (session === null) return html`<${Login} onSignedIn=${setSession} />`;
+
+  const signOut = async () => {
+    await api('/ui/logout', { method: 'POST' });
+    setSession(null);
+    location.hash = '';
+  };
+  const allowed = session.views.includes(route.view);
+  let page;
+  if (!allowed) {
+    page = html`<p class="state error" role="alert" data-testid="forbidden">Your role (${session.role}) may not open the ${route.view} view.</p>`;
+  } else if (route.view === 'estate') {
+    page = html`<${Estate} site=${route.arg} />`;
+  } else if (route.view === 'traces') {
+    page = html`<${Traces} traceId=${route.arg} />`;
+  } else {
+    page = html`<p class="state empty">The ${route.view} view is not built yet.</p>`;
+  }
+  return html`<header>
+      <h1>tollgate central</h1>
+      <nav aria-label="views">${session.views.map((v) => html`<a href="#/${v}"
+        aria-current=${route.view === v ? 'page' : undefined}>${LABELS[v] || v}</a>`)}</nav>
+      <span class="who" data-testid="who">${session.user} · ${session.role}</span>
+      <button onClick=${signOut}>Sign out</button>
+    </header>
+    <main>${page}</main>`;
+}
+
+// index.html's "Loading…" is for the moment before this script runs.
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);
