@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "central_int.h"
 #include "tg_err.h"
@@ -756,6 +757,7 @@ struct ranges {
     const tg_fanout_target *targets;
     size_t n;
     uint64_t *oldest, *newest;
+    char (*jurisdiction)[16];
 };
 
 static int on_site_range(void *ctx, const Tollgate__V1__CentralSite *s)
@@ -768,25 +770,48 @@ static int on_site_range(void *ctx, const Tollgate__V1__CentralSite *s)
         if (strcmp(r->targets[i].name, s->name) == 0) {
             r->oldest[i] = s->health->store_oldest_unix_nano;
             r->newest[i] = s->health->store_newest_unix_nano;
+            snprintf(r->jurisdiction[i], sizeof(r->jurisdiction[i]), "%s",
+                     s->health->jurisdiction ? s->health->jurisdiction : "");
         }
     return 0;
 }
 
-/* A site whose data range the window [from, to] misses holds nothing of
- * it: skipped, and named as skipped. The newest end is taken with ten
- * minutes of slack, since data keeps arriving between health reports. */
-static void prune_by_time(central *c, site_fanout *sf, uint64_t from, uint64_t to)
+/* Pruning before asking, as Thanos prunes stores: a site whose data range
+ * the window [from, to] misses holds nothing of it, and with
+ * `jurisdiction=XX` a site reporting another jurisdiction is not asked;
+ * both are skipped and named. The newest end is taken with ten minutes of
+ * slack, since data keeps arriving between health reports. */
+static void prune(central *c, const tg_http_request *req, site_fanout *sf, uint64_t from,
+                  uint64_t to)
 {
     const uint64_t slack = 600ull * 1000000000ull;
-    uint64_t *oldest = calloc(sf->n ? sf->n : 1, 2 * sizeof(uint64_t));
-    struct ranges r = {sf->targets, sf->n, oldest, oldest + (sf->n ? sf->n : 1)};
+    size_t n = sf->n ? sf->n : 1;
+    uint64_t *oldest = calloc(n, 2 * sizeof(uint64_t));
+    char(*jur)[16] = calloc(n, sizeof(*jur));
+    struct ranges r = {sf->targets, sf->n, oldest, oldest + n, jur};
+    char want[16] = "";
+    const char *q;
+    size_t qlen;
 
-    if (!oldest)
+    if (!oldest || !jur) {
+        free(oldest);
+        free(jur);
         return;
+    }
+    q = tg_http_query(req, &qlen);
+    if (q)
+        tg_http_query_param(q, qlen, "jurisdiction", want, sizeof(want));
     tg_cstore_sites(c->cs, on_site_range, &r);
     for (size_t i = 0; i < sf->n; i++) {
-        if (sf->targets[i].skip || !r.oldest[i])
-            continue; /* nothing known: ask */
+        if (sf->targets[i].skip)
+            continue;
+        if (want[0] && strcasecmp(want, jur[i]) != 0) {
+            sf->targets[i].skip = 1;
+            sf->targets[i].skip_reason = "outside the jurisdiction asked for";
+            continue;
+        }
+        if (!r.oldest[i])
+            continue; /* no data range known: ask */
         if ((to && to < r.oldest[i]) ||
             (from && r.newest[i] && from > r.newest[i] + slack)) {
             sf->targets[i].skip = 1;
@@ -794,6 +819,7 @@ static void prune_by_time(central *c, site_fanout *sf, uint64_t from, uint64_t t
         }
     }
     free(oldest);
+    free(jur);
 }
 
 int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
@@ -815,8 +841,7 @@ int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
             sf->targets[i].skip = 1;
             sf->targets[i].skip_reason = "the query's site matcher excludes it";
         }
-    if (from_ns || to_ns)
-        prune_by_time(c, sf, from_ns, to_ns);
+    prune(c, req, sf, from_ns, to_ns);
     fanout_options(c, &fo);
     tg_fanout_run(sf->targets, sf->n, &fo, sf->res);
     for (size_t i = 0; i < sf->n; i++) {

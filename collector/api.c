@@ -788,7 +788,10 @@ static void read_work_in(uv_work_t *w)
         tg_arena_init(&rd->scratch, 1u << 20,
                       rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
         rd->decode = &rd->scratch;
-        rc = tg_store_scan(rd->api->store, TG_SIGNAL_LOGS, NULL, rd->t_from, rd->t_to, 0,
+        rd->has_service =
+            tg_plan_service_index(rd->plan, rd->service, sizeof(rd->service));
+        rc = tg_store_scan(rd->api->store, TG_SIGNAL_LOGS,
+                           rd->has_service ? rd->service : NULL, rd->t_from, rd->t_to, 0,
                            visit_logql, rd);
         if (rc == 0 && rd->err)
             rc = rd->err;
@@ -807,8 +810,13 @@ static void read_work_in(uv_work_t *w)
         tg_arena_init(&rd->scratch, 1u << 20,
                       rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
         rd->decode = &rd->scratch;
-        rc = tg_store_scan(rd->api->store, TG_SIGNAL_TRACES, NULL, rd->t_from, rd->t_to,
-                           0, visit_search, rd);
+        /* A query that pins a service reads that service's records through
+         * the service index, not every record of the window. */
+        rd->has_service =
+            tg_plan_service_index(rd->plan, rd->service, sizeof(rd->service));
+        rc = tg_store_scan(rd->api->store, TG_SIGNAL_TRACES,
+                           rd->has_service ? rd->service : NULL, rd->t_from, rd->t_to, 0,
+                           visit_search, rd);
         if (rc == 0 && rd->err)
             rc = rd->err;
         if (rc)

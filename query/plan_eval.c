@@ -799,3 +799,60 @@ int tg_plan_eval_constant(const tg_plan *p, double *out)
         return TG_EINVAL;
     return constant(p->metric, out);
 }
+
+/* ---- index use ------------------------------------------------------------ */
+
+/* The service a filter's expression requires (`resource.service.name =
+ * "x"`, or unscoped `.service.name`, as a conjunct), or NULL; *len its
+ * length (literals need not be NUL-terminated). */
+static const char *expr_service(const tg_fexpr *e, size_t *len)
+{
+    const char *l;
+
+    if (!e)
+        return NULL;
+    if (e->op == TG_FX_AND) {
+        l = expr_service(e->l, len);
+        return l ? l : expr_service(e->r, len);
+    }
+    if (e->op != TG_FX_CMP || e->cmp != TG_CMP_EQ)
+        return NULL;
+    if (e->a.kind == TG_OPD_ATTR && e->a.scope != TG_SCOPE_SPAN &&
+        strcmp(e->a.key, "service.name") == 0 && e->b.kind == TG_OPD_LITERAL &&
+        e->b.lit.type == TG_PV_STR && e->b.lit.s) {
+        *len = e->b.lit.len;
+        return e->b.lit.s;
+    }
+    return NULL;
+}
+
+int tg_plan_service_index(const tg_plan *p, char *out, size_t cap)
+{
+    const char *svc = NULL, *s;
+    size_t len = 0, l2;
+
+    if (p->lang == TG_PLAN_LOGQL) {
+        for (size_t i = 0; i < p->nsel; i++)
+            if (p->sel[i].op == TG_LM_EQ && strcmp(p->sel[i].name, "service_name") == 0 &&
+                strlen(p->sel[i].value) < cap) {
+                snprintf(out, cap, "%s", p->sel[i].value);
+                return 1;
+            }
+        return 0;
+    }
+    if (!p->nsite_filters)
+        return 0;
+    for (size_t i = 0; i < p->nsite_filters; i++) {
+        if (!(s = expr_service(p->filters[i].expr, &l2)))
+            return 0;
+        if (svc && (l2 != len || memcmp(s, svc, len) != 0))
+            return 0;
+        svc = s;
+        len = l2;
+    }
+    if (len >= cap || memchr(svc, '\0', len))
+        return 0;
+    memcpy(out, svc, len);
+    out[len] = '\0';
+    return 1;
+}

@@ -111,4 +111,11 @@ void tg_trace_result_free(tg_trace_result *res);
 int tg_plan_operand_value(const tg_operand *o, const tg_span_view *v,
                           const tg_trace_ctx *t, tg_pval *out);
 
+/* The service every pushed-down filter (or the LogQL selector) requires,
+ * when there is one: the site then reads only that service's records
+ * through its service index instead of every record in the window.
+ * 1 and the name in out (NUL-terminated), or 0 when the query does not
+ * pin one (or it does not fit in cap). */
+int tg_plan_service_index(const tg_plan *p, char *out, size_t cap);
+
 #endif

@@ -102,10 +102,11 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     // fra and iad let the centre read raw for a compliance officer; sgp
     // caps the centre at the central view.
     const caps = { iad: 'raw', fra: 'raw', sgp: 'central' };
+    const jurisdictions = { iad: 'US', fra: 'DE', sgp: 'SG' };
     const sites = {};
     for (const n of names) {
       sites[n] = await new Site({ name: n, dir: path.join(dir, n), token: tokens[n], centralUrl,
-        forward: { view: 'rules' }, queryCap: caps[n] }).start();
+        forward: { view: 'rules', jurisdiction: jurisdictions[n] }, queryCap: caps[n] }).start();
     }
     const writeSitesFile = (extra = []) => {
       const lines = ['sites:'];
@@ -266,6 +267,14 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.equal(JSON.parse(r.stdout)._sites.skipped, 3);
     r = await q('alice', ['traces', '{ }', '--from', '1000000000']);
     assert.equal(r.code, 2, 'a window needs both ends');
+    // Only the sites of one jurisdiction: the others are skipped, named.
+    const de = await fetch(`${centralUrl}/api/v1/query/traces?q=${encodeURIComponent('{ resource.service.name = "feature-store" }')}` +
+      '&jurisdiction=DE', { headers: { Authorization: `Bearer ${userTokens.alice}` } });
+    const dj = await de.json();
+    assert.equal(dj._sites.details.fra.status, 'successful');
+    assert.equal(dj._sites.details.iad.reason, 'outside the jurisdiction asked for');
+    assert.equal(dj._sites.details.sgp.status, 'skipped');
+    assert.equal(dj.traces.length, 3);
     // A bad query: exit 2, the column named.
     r = await q('alice', ['traces', '{ status = }']);
     assert.equal(r.code, 2, r.stderr);
