@@ -534,7 +534,7 @@ int tg_costmodel_load(const char *path, const char *section, tg_costmodel *m, ch
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
  * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t mo, int64_t d)
+int64_t tg_cost_days_from_civil(int64_t y, int64_t mo, int64_t d)
 {
     int64_t era, yoe, doy, doe;
 
@@ -576,6 +576,6 @@ int tg_cost_parse_date(const char *s, int64_t *out)
         return TG_EINVAL;
     if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
         return TG_EINVAL;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    *out = tg_cost_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     return 0;
 }

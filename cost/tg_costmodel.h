@@ -106,6 +106,9 @@ int tg_costmodel_load_buffer(const char *name, const char *buf, size_t len,
                              const char *section, tg_costmodel *m, char *err,
                              size_t errlen);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t tg_cost_days_from_civil(int64_t y, int64_t mo, int64_t d);
+
 /* "2026-01-31" or "2026-01-31T12:00:00Z" to Unix s; 0 or TG_EINVAL. */
 int tg_cost_parse_date(const char *s, int64_t *out);
 
