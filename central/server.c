@@ -18,6 +18,8 @@ static const tg_http_route routes[] = {
     {"GET", "/api/v1/estate", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/status", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/query/trace/", 1, NULL, tg_central_query_trace},
+    {"GET", "/api/v1/cost/report", 0, NULL, tg_central_cost_report},
+    {"GET", "/api/v1/cost/focus", 0, NULL, tg_central_cost_focus},
     {"GET", "/api/echo", 0, NULL, tg_central_tempo_echo},
     {"GET", "/api/traces/", 1, NULL, tg_central_tempo_trace},
     {"GET", "/api/v2/traces/", 1, NULL, tg_central_tempo_trace},

@@ -51,5 +51,8 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
 void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, void *data);
+/* The cost report and the FOCUS export (cost_api.c, docs/cost.md). */
+void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp, void *data);
 
 #endif
