@@ -79,7 +79,7 @@ test-asan: asan
 # (no ASLR) avoids "unexpected memory mapping" on kernels with more mmap
 # randomisation bits than this libtsan expects; where a container forbids
 # it, the tests run without it.
-TSAN_E2E ?= crash_safety|central_crash|central_partition|sigterm|rules_reload
+TSAN_E2E ?= crash_safety|central_crash|central_partition|sigterm|rules_reload|federated_query
 TSAN_REPORTS = $(CURDIR)/$(TSAN_BUILD)/tsan-reports
 TSAN_NO_ASLR = $(shell setarch $$(uname -m) -R true 2>/dev/null && echo setarch $$(uname -m) -R)
 

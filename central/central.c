@@ -27,7 +27,6 @@
 #define MAX_BATCH_RAW (256u << 20)
 #define RETENTION_EVERY_SEC 30
 
-
 /* ---- validating what a site sent ---------------------------------------------- */
 
 static int str_ok(const char *s)

@@ -10,6 +10,8 @@
 #include "server.h"
 #include "tg_access.h"
 #include "tg_central.h"
+#include "tg_fanout.h"
+#include "tg_plan.h"
 
 /* What each role may see: the destination view a site applies for it
  * ("raw" for full fidelity, NULL for no telemetry at all) and whether it
@@ -51,5 +53,35 @@ int tg_central_load_users(central *c, int initial);
 
 /* The role of a user, or NULL. Call with sites_lock held. */
 const tg_role *tg_central_role(const central *c, const char *name);
+
+/* One site's call of a fan-out (the URL and token copied out of the
+ * registry under its lock). */
+typedef struct site_call {
+    char name[64];
+    char token[512];
+    char url[9000];
+} site_call;
+
+/* A fan-out with its answers: docs[i] is site i's JSON answer when it
+ * answered 200 with an object, else NULL (and res[i] says why). */
+typedef struct site_fanout {
+    site_call *calls;
+    tg_fanout_target *targets;
+    tg_fanout_result *res;
+    json_t **docs;
+    size_t n, asked, answered;
+} site_fanout;
+
+/* GETs `path` (with the role's view added) from every site with an API
+ * address, minus those the `site` parameter or the plan's site matchers
+ * leave out. 0 or TG_ENOMEM. */
+int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
+                      const char *view, const tg_plan *plan, site_fanout *sf);
+void tg_central_fanout_free(site_fanout *sf);
+
+/* Who asks, and under which view (query_api.c): 1, or 0 after answering
+ * 401/403. user, role and view are 64-byte buffers. */
+int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
+                         char *user, char *role, char *view);
 
 #endif

@@ -8,6 +8,7 @@
  * site). The answer merges what the sites sent, and says per site what
  * happened (the `_sites` block) and whether it is partial. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,11 @@
 #include "central_int.h"
 #include "tg_err.h"
 #include "tg_fanout.h"
+#include "tg_merge.h"
+#include "tg_otlp_view.h"
+#include "tg_plan.h"
+#include "tg_plan_eval.h"
+#include "query_http.h"
 #include "tg_log.h"
 #include "tg_otlp.h"
 #include "tg_stitch.h"
@@ -41,7 +47,8 @@ static int read_roles(const char *file, const tg_ynode *map, tg_roles *out, char
     if (!map)
         return 0;
     if (map->kind != TG_YNODE_MAP)
-        return tg_yaml_error(err, errlen, file, map, "roles: expected a mapping of role -> {view, cost}");
+        return tg_yaml_error(err, errlen, file, map,
+                             "roles: expected a mapping of role -> {view, cost}");
     for (size_t i = 0; i < map->n; i++) {
         const tg_ynode *r = map->items[i], *x;
         tg_role role = {0};
@@ -49,7 +56,8 @@ static int read_roles(const char *file, const tg_ynode *map, tg_roles *out, char
         int rc;
 
         if (map->keys[i]->len == 0 || map->keys[i]->len >= sizeof(role.name))
-            return tg_yaml_error(err, errlen, file, map->keys[i], "role names are 1-63 bytes");
+            return tg_yaml_error(err, errlen, file, map->keys[i],
+                                 "role names are 1-63 bytes");
         snprintf(role.name, sizeof(role.name), "%s", map->keys[i]->str);
         if ((rc = tg_yaml_check_keys(file, r, keys, err, errlen)))
             return rc;
@@ -62,8 +70,8 @@ static int read_roles(const char *file, const tg_ynode *map, tg_roles *out, char
         for (j = 0; j < out->n && strcmp(out->v[j].name, role.name) != 0; j++)
             ;
         if (j == out->n && out->n == TG_MAX_ROLES)
-            return tg_yaml_error(err, errlen, file, map->keys[i], "too many roles (limit %d)",
-                                 TG_MAX_ROLES);
+            return tg_yaml_error(err, errlen, file, map->keys[i],
+                                 "too many roles (limit %d)", TG_MAX_ROLES);
         out->v[j] = role;
         if (j == out->n)
             out->n++;
@@ -109,7 +117,8 @@ int tg_central_load_users(central *c, int initial)
         for (j = 0; j < roles.n && strcmp(roles.v[j].name, users.v[i].grant) != 0; j++)
             ;
         if (j == roles.n) {
-            snprintf(err, sizeof(err), "%s: user \"%s\" has role \"%s\", which is not defined",
+            snprintf(err, sizeof(err),
+                     "%s: user \"%s\" has role \"%s\", which is not defined",
                      c->cfg.users_file, users.v[i].name, users.v[i].grant);
             rc = TG_ECONFIG;
         }
@@ -174,8 +183,8 @@ static void answer_error(tg_http_response *resp, int status, const char *fmt, ..
 
 /* Who asks, and under which view. Fills user/role/view and returns 1, or
  * answers 401/403 and returns 0. */
-static int authorize(central *c, const tg_http_request *req, tg_http_response *resp,
-                     char *user, char *role, char *view)
+int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
+                         char *user, char *role, char *view)
 {
     const tg_access_entry *e;
     const tg_role *r;
@@ -184,7 +193,8 @@ static int authorize(central *c, const tg_http_request *req, tg_http_response *r
     char hdr[600];
 
     h = tg_http_header(req, "authorization", &hlen);
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0, h ? h : "");
+    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
+             h ? h : "");
     pthread_rwlock_rdlock(&c->sites_lock);
     e = tg_access_authenticate(&c->users, hdr);
     r = e ? tg_central_role(c, e->grant) : NULL;
@@ -222,12 +232,6 @@ static int param_true(const tg_http_request *req, const char *key)
 /* The sites to ask: every registry entry with an api address, minus those
  * a `site` parameter (comma-separated) leaves out. Copies what it needs
  * under the lock. */
-typedef struct site_call {
-    char name[64];
-    char token[512];
-    char url[1200];
-} site_call;
-
 static size_t plan_sites(central *c, const tg_http_request *req, const char *path_fmt,
                          const char *arg, const char *view, site_call **out,
                          tg_fanout_target **targets)
@@ -248,7 +252,7 @@ static size_t plan_sites(central *c, const tg_http_request *req, const char *pat
     *targets = calloc(c->sites.n ? c->sites.n : 1, sizeof(**targets));
     for (size_t i = 0; calls && *targets && i < c->sites.n; i++) {
         const tg_site_entry *s = &c->sites.v[i];
-        char path[600];
+        char path[8400];
 
         if (!s->api[0])
             continue;
@@ -362,8 +366,8 @@ static int fetch_trace(central *c, const tg_http_request *req, const char *id,
         free(warn);
     }
     out = json_pack("{s:s,s:o,s:b,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id,
-                    "trace", trace ? trace : json_object(), "is_partial", partial, "_sites",
-                    block, "warnings", json_incref(warnings), "stats", "spans",
+                    "trace", trace ? trace : json_object(), "is_partial", partial,
+                    "_sites", block, "warnings", json_incref(warnings), "stats", "spans",
                     (json_int_t)st.spans, "sites", (json_int_t)st.sites, "duplicates",
                     (json_int_t)st.duplicates, "skew_adjusted", (json_int_t)st.adjusted,
                     "skew_refused", (json_int_t)st.skew_refused, "view", view);
@@ -397,7 +401,8 @@ done:
 }
 
 /* GET /api/v1/query/trace/{id}[?site=a,b&require_complete=true] */
-void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp, void *data)
+void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data)
 {
     central *c = data;
     char user[64], role[64], view[64], id[64];
@@ -406,7 +411,7 @@ void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp, 
     json_t *doc;
     int status;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     path = tg_http_path(req, &plen);
     snprintf(id, sizeof(id), "%.*s", (int)(plen - strlen("/api/v1/query/trace/")),
@@ -436,11 +441,78 @@ void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, v
     tg_http_response_set(resp, 200, "text/plain", "echo", 4);
 }
 
+/* Appends a protobuf varint. */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* Grafana asks for protobuf: v1 is tempopb.Trace, wire-identical to OTLP
+ * TracesData (resource_spans = 1); v2 is TraceByIDResponse {trace = 1,
+ * status = 3 (COMPLETE 0, PARTIAL 1), message = 4}. */
+static void tempo_protobuf(tg_http_response *resp, const json_t *doc, int v2)
+{
+    char *text = json_dumps(json_object_get(doc, "trace"), JSON_COMPACT), errmsg[256];
+    tg_arena a;
+    tg_otlp_request r;
+    uint8_t *pb = NULL, *out = NULL;
+    size_t pblen = 0, n = 0;
+
+    tg_arena_init(&a, 1 << 16, 512u << 20);
+    if (!text ||
+        tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)text, strlen(text),
+                       &a, &r, errmsg, sizeof(errmsg)) != 0 ||
+        tg_otlp_pack(&r, &a, &pb, &pblen) != 0) {
+        tg_http_response_text(resp, 500, "cannot encode the trace as protobuf\n");
+        goto out;
+    }
+    if (!v2) {
+        tg_http_response_set(resp, 200, "application/protobuf", pb, pblen);
+        goto out;
+    }
+    {
+        const char *msg =
+            json_string_value(json_array_get(json_object_get(doc, "warnings"), 0));
+        int partial = json_is_true(json_object_get(doc, "is_partial"));
+        size_t mlen = msg ? strlen(msg) : 0;
+
+        if (!(out = malloc(pblen + mlen + 32))) {
+            tg_http_response_text(resp, 503, "out of memory\n");
+            goto out;
+        }
+        out[n++] = 0x0a; /* field 1, length-delimited */
+        n += put_varint(out + n, pblen);
+        memcpy(out + n, pb, pblen);
+        n += pblen;
+        if (partial) {
+            out[n++] = 0x18; /* field 3, varint */
+            out[n++] = 1;
+            if (mlen) {
+                out[n++] = 0x22; /* field 4, length-delimited */
+                n += put_varint(out + n, mlen);
+                memcpy(out + n, msg, mlen);
+                n += mlen;
+            }
+        }
+        tg_http_response_set(resp, 200, "application/protobuf", out, n);
+    }
+out:
+    free(out);
+    free(text);
+    tg_arena_destroy(&a);
+}
+
 /* GET /api/traces/{id} and /api/v2/traces/{id}: the stitched trace as
  * Tempo answers it. v1 is the trace itself (OTLP TracesData); v2 wraps it
  * with status PARTIAL and a message naming the missing sites. JSON here;
  * Grafana's protobuf form is tg_central_tempo_trace's Accept branch. */
-void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, void *data)
+void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data)
 {
     central *c = data;
     char user[64], role[64], view[64], id[64];
@@ -449,7 +521,7 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, 
     json_t *doc, *out;
     int status, v2;
 
-    if (!authorize(c, req, resp, user, role, view))
+    if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     path = tg_http_path(req, &plen);
     v2 = plen > 15 && strncmp(path, "/api/v2/traces/", 15) == 0;
@@ -471,6 +543,16 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, 
         json_decref(doc);
         return;
     }
+    {
+        const char *acc;
+        size_t alen;
+        acc = tg_http_header(req, "accept", &alen);
+        if (acc && memmem(acc, alen, "application/protobuf", 20)) {
+            tempo_protobuf(resp, doc, v2);
+            json_decref(doc);
+            return;
+        }
+    }
     if (v2) {
         json_t *w = json_array_get(json_object_get(doc, "warnings"), 0);
         int partial = json_is_true(json_object_get(doc, "is_partial"));
@@ -484,4 +566,485 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, 
     answer_json(resp, 200, out);
     json_decref(out);
     json_decref(doc);
+}
+
+/* ---- TraceQL search -------------------------------------------------------- */
+
+/* Whether the sites' hits are already the exact answer: one spanset
+ * filter that a single span decides, no pipeline, no structure. Anything
+ * else is evaluated again on each candidate's stitched trace. */
+static int site_exact(const tg_plan *p)
+{
+    return p->nfilters == 1 && p->root && p->root->op == TG_SS_FILTER &&
+           p->nstages == 0 && !p->filters[0].needs_trace;
+}
+
+/* Does the stitched trace in `doc` (fetch_trace's answer) match the plan
+ * at the centre? */
+static int centre_match(const tg_plan *p, const json_t *doc)
+{
+    json_t *trace = json_object_get(doc, "trace");
+    char *text = json_dumps(trace, JSON_COMPACT), errmsg[256];
+    tg_arena a;
+    tg_otlp_request r;
+    tg_span_view *views;
+    const Opentelemetry__Proto__Trace__V1__Span **spans;
+    size_t *rs_of, n;
+    tg_trace_result res = {0};
+    int match = 0;
+
+    if (!text)
+        return 0;
+    tg_arena_init(&a, 1 << 16, 256u << 20);
+    if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)text, strlen(text),
+                       &a, &r, errmsg, sizeof(errmsg)) == 0 &&
+        tg_otlp_span_views((const tg_otlp_traces_req *)r.msg, "", &a, &views, &spans,
+                           &rs_of, &n) == 0 &&
+        tg_trace_eval(p, views, n, &res) == 0)
+        match = res.nsets > 0;
+    tg_trace_result_free(&res);
+    tg_arena_destroy(&a);
+    free(text);
+    return match;
+}
+
+/* Runs a search; `start_ns`/`end_ns` 0 for open. Fills *out with the
+ * answer document and returns the HTTP status. */
+static int run_search(central *c, const tg_http_request *req, const char *q,
+                      uint64_t start_ns, uint64_t end_ns, size_t limit, const char *view,
+                      int require_complete, json_t **out)
+{
+    char perr[256], path[8300];
+    tg_plan *plan = NULL;
+    char *esc;
+    site_call *calls = NULL;
+    tg_fanout_target *targets = NULL;
+    tg_fanout_result *res = NULL;
+    tg_merge_part *parts = NULL;
+    json_t **docs = NULL, *hits = NULL, *kept, *block, *warnings = json_array();
+    tg_fanout_options fo;
+    size_t n, asked = 0, answered = 0, total = 0, fetched = 0;
+    uint64_t spans_inspected = 0, bytes_inspected = 0;
+    int partial = 0, status = 200;
+    char *warn;
+
+    if (tg_traceql_parse(q, strlen(q), &plan, perr, sizeof(perr)) != 0) {
+        *out = json_pack("{s:s}", "error", perr);
+        json_decref(warnings);
+        return 400;
+    }
+    if (!(esc = tg_query_http_escape(q))) {
+        tg_plan_free(plan);
+        json_decref(warnings);
+        *out = json_pack("{s:s}", "error", "out of memory");
+        return 503;
+    }
+    snprintf(path, sizeof(path),
+             "/api/v1/query/traces?q=%s&start=%llu&end=%llu&limit=%zu", esc,
+             (unsigned long long)start_ns, (unsigned long long)end_ns,
+             site_exact(plan) ? limit : (limit * 4 < 2000 ? limit * 4 : 2000));
+    free(esc);
+    n = plan_sites(c, req, "%s", path, view, &calls, &targets);
+    for (size_t i = 0; i < n; i++)
+        if (!targets[i].skip && !tg_plan_site_may_match(plan, targets[i].name)) {
+            targets[i].skip = 1;
+            targets[i].skip_reason = "the query's site matcher excludes it";
+        }
+    res = calloc(n ? n : 1, sizeof(*res));
+    parts = calloc(n ? n : 1, sizeof(*parts));
+    docs = calloc(n ? n : 1, sizeof(*docs));
+    if (!calls || !targets || !res || !parts || !docs) {
+        status = 503;
+        *out = json_pack("{s:s}", "error", "out of memory");
+        goto done;
+    }
+    fanout_options(c, &fo);
+    tg_fanout_run(targets, n, &fo, res);
+    for (size_t i = 0; i < n; i++) {
+        json_t *st;
+        parts[i].site = targets[i].name;
+        if (!targets[i].skip)
+            asked++;
+        if (res[i].state != TG_SITE_SUCCESSFUL || res[i].http_status != 200)
+            continue;
+        docs[i] = json_loadb(res[i].body, res[i].body_len, 0, NULL);
+        if (!json_is_array(json_object_get(docs[i], "traces"))) {
+            json_decref(docs[i]);
+            docs[i] = NULL;
+            res[i].state = TG_SITE_FAILED;
+            res[i].reason = "bad_answer";
+            continue;
+        }
+        answered++;
+        parts[i].answer = docs[i];
+        st = json_object_get(docs[i], "stats");
+        spans_inspected +=
+            (uint64_t)json_integer_value(json_object_get(st, "inspectedSpans"));
+        bytes_inspected +=
+            (uint64_t)json_integer_value(json_object_get(st, "inspectedBytes"));
+    }
+    hits = tg_merge_search(parts, n, 0, &total);
+    kept = json_array();
+    if (site_exact(plan)) {
+        for (size_t i = 0; i < json_array_size(hits) && json_array_size(kept) < limit;
+             i++)
+            json_array_append(kept, json_array_get(hits, i));
+    } else {
+        /* Newest first, until `limit` traces match or 100 were examined:
+         * each examination is a trace-by-id fan-out. */
+        for (size_t i = 0;
+             i < json_array_size(hits) && json_array_size(kept) < limit && fetched < 100;
+             i++) {
+            json_t *h = json_array_get(hits, i), *doc = NULL;
+            const char *id = json_string_value(json_object_get(h, "traceID"));
+            fetched++;
+            if (fetch_trace(c, req, id, view, 0, &doc) == 200 && centre_match(plan, doc))
+                json_array_append(kept, h);
+            json_decref(doc);
+        }
+    }
+    block = tg_fanout_status_json(targets, res, n, &partial);
+    if ((warn = tg_fanout_warning_text(targets, res, n))) {
+        json_array_append_new(warnings, json_string(warn));
+        free(warn);
+    }
+    *out =
+        json_pack("{s:o,s:b,s:o,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s}", "traces", kept,
+                  "is_partial", partial, "_sites", block, "warnings", warnings, "metrics",
+                  "inspectedSpans", (json_int_t)spans_inspected, "inspectedBytes",
+                  (json_int_t)bytes_inspected, "candidateTraces", (json_int_t)total,
+                  "examinedTraces", (json_int_t)fetched, "completedJobs",
+                  (json_int_t)answered, "totalJobs", (json_int_t)asked, "view", view);
+    if (asked && !answered) {
+        status = 502;
+        json_object_set_new(*out, "error", json_string("no site answered"));
+    } else if (partial && require_complete) {
+        status = 503;
+        json_object_set_new(*out, "error",
+                            json_string("the answer is incomplete and completeness was "
+                                        "demanded: see _sites"));
+    }
+done:
+    for (size_t i = 0; docs && i < n; i++)
+        json_decref(docs[i]);
+    if (res)
+        tg_fanout_results_free(res, n);
+    json_decref(hits);
+    json_decref(warnings);
+    free(docs);
+    free(parts);
+    free(res);
+    free(targets);
+    free(calls);
+    tg_plan_free(plan);
+    return status;
+}
+
+static uint64_t param_u64(const tg_http_request *req, const char *key, uint64_t def)
+{
+    const char *q;
+    size_t qlen;
+    char buf[32], *end;
+    unsigned long long v;
+
+    q = tg_http_query(req, &qlen);
+    if (!q || tg_http_query_param(q, qlen, key, buf, sizeof(buf)) < 0 || !buf[0])
+        return def;
+    v = strtoull(buf, &end, 10);
+    return *end ? def : (uint64_t)v;
+}
+
+/* GET /api/v1/query/traces?q=TRACEQL&start=NS&end=NS&limit=N[&site=a,b]
+ * [&require_complete=true] */
+void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
+                             void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64], q[8192];
+    const char *qs;
+    size_t qlen;
+    json_t *doc;
+    int status;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view))
+        return;
+    qs = tg_http_query(req, &qlen);
+    if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
+        answer_error(resp, 400, "q (a TraceQL query) is required");
+        return;
+    }
+    status = run_search(c, req, q, param_u64(req, "start", 0), param_u64(req, "end", 0),
+                        (size_t)param_u64(req, "limit", 20), view,
+                        param_true(req, "require_complete"), &doc);
+    json_object_set_new(doc, "user", json_string(user));
+    json_object_set_new(doc, "role", json_string(role));
+    tg_info("federated query", "kind=traces user=%s role=%s view=%s status=%d", user,
+            role, view, status);
+    answer_json(resp, status, doc);
+    json_decref(doc);
+}
+
+/* GET /api/search?q=&limit=&start=S&end=S (Tempo: unix seconds). */
+void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
+                             void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64], q[8192];
+    const char *qs;
+    size_t qlen;
+    json_t *doc, *out;
+    int status;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view))
+        return;
+    qs = tg_http_query(req, &qlen);
+    if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0 || !q[0])
+        snprintf(q, sizeof(q), "{}");
+    status = run_search(c, req, q, param_u64(req, "start", 0) * 1000000000ull,
+                        param_u64(req, "end", 0) * 1000000000ull,
+                        (size_t)param_u64(req, "limit", 20), view, 0, &doc);
+    if (status != 200) {
+        answer_json(resp, status, doc);
+        json_decref(doc);
+        return;
+    }
+    out = json_pack("{s:O,s:O}", "traces", json_object_get(doc, "traces"), "metrics",
+                    json_object_get(doc, "metrics"));
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(doc);
+}
+
+/* ---- a fan-out with its answers parsed (loki_api.c uses it too) ---------- */
+
+int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
+                      const char *view, const tg_plan *plan, site_fanout *sf)
+{
+    tg_fanout_options fo;
+
+    memset(sf, 0, sizeof(*sf));
+    sf->n = plan_sites(c, req, "%s", path, view, &sf->calls, &sf->targets);
+    sf->res = calloc(sf->n ? sf->n : 1, sizeof(*sf->res));
+    sf->docs = calloc(sf->n ? sf->n : 1, sizeof(*sf->docs));
+    if (!sf->calls || !sf->targets || !sf->res || !sf->docs) {
+        tg_central_fanout_free(sf);
+        return TG_ENOMEM;
+    }
+    for (size_t i = 0; plan && i < sf->n; i++)
+        if (!sf->targets[i].skip && !tg_plan_site_may_match(plan, sf->targets[i].name)) {
+            sf->targets[i].skip = 1;
+            sf->targets[i].skip_reason = "the query's site matcher excludes it";
+        }
+    fanout_options(c, &fo);
+    tg_fanout_run(sf->targets, sf->n, &fo, sf->res);
+    for (size_t i = 0; i < sf->n; i++) {
+        if (!sf->targets[i].skip)
+            sf->asked++;
+        if (sf->res[i].state != TG_SITE_SUCCESSFUL || sf->res[i].http_status != 200)
+            continue;
+        sf->docs[i] = json_loadb(sf->res[i].body, sf->res[i].body_len, 0, NULL);
+        if (!json_is_object(sf->docs[i])) {
+            json_decref(sf->docs[i]);
+            sf->docs[i] = NULL;
+            sf->res[i].state = TG_SITE_FAILED;
+            sf->res[i].reason = "bad_answer";
+            continue;
+        }
+        sf->answered++;
+    }
+    return 0;
+}
+
+void tg_central_fanout_free(site_fanout *sf)
+{
+    for (size_t i = 0; sf->docs && i < sf->n; i++)
+        json_decref(sf->docs[i]);
+    if (sf->res)
+        tg_fanout_results_free(sf->res, sf->n);
+    free(sf->docs);
+    free(sf->res);
+    free(sf->targets);
+    free(sf->calls);
+    memset(sf, 0, sizeof(*sf));
+}
+
+/* ---- Tempo's tag APIs (the TraceQL editor's autocomplete) ------------------ */
+
+static const char *const intrinsics[] = {
+    "duration",          "kind",     "name", "status",         "statusMessage",
+    "span:id",           "trace:id", "site", "trace:duration", "trace:rootName",
+    "trace:rootService", NULL};
+
+/* %XX decoded in place, again and again: Grafana encodes the tag twice. */
+static void url_decode_all(char *s)
+{
+    while (strchr(s, '%')) {
+        char *w = s;
+        int changed = 0;
+        for (const char *r = s; *r;) {
+            if (r[0] == '%' && isxdigit((unsigned char)r[1]) &&
+                isxdigit((unsigned char)r[2])) {
+                char hex[3] = {r[1], r[2], 0};
+                *w++ = (char)strtol(hex, NULL, 16);
+                r += 3;
+                changed = 1;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        *w = '\0';
+        if (!changed)
+            break;
+    }
+}
+
+/* Every site's tags (tag == NULL) or one tag's values, merged and sorted,
+ * as {"resource":[...],"span":[...]}. */
+static json_t *gather_tags(central *c, const tg_http_request *req, const char *view,
+                           const char *tag, int *partial)
+{
+    char path[600], *esc = tag ? tg_query_http_escape(tag) : NULL;
+    site_fanout sf;
+    json_t *sets = json_pack("{s:{},s:{}}", "resource", "span"), *out = json_object(),
+           *block;
+    const char *scope;
+    json_t *set;
+
+    snprintf(path, sizeof(path), "/api/v1/query/tags%s%s", esc ? "?tag=" : "",
+             esc ? esc : "");
+    free(esc);
+    if (tg_central_fanout(c, req, path, view, NULL, &sf) == 0) {
+        for (size_t i = 0; i < sf.n; i++)
+            json_object_foreach(sets, scope, set)
+            {
+                size_t k;
+                json_t *v;
+                json_array_foreach(json_object_get(sf.docs[i], scope), k, v)
+                {
+                    json_object_set_new(set, json_string_value(v), json_true());
+                }
+            }
+        block = tg_fanout_status_json(sf.targets, sf.res, sf.n, partial);
+        json_decref(block);
+        tg_central_fanout_free(&sf);
+    }
+    json_object_foreach(sets, scope, set)
+    {
+        json_t *arr = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(set, k, v)
+        {
+            json_array_append_new(arr, json_string(k));
+        }
+        json_object_set_new(out, scope, arr);
+    }
+    json_decref(sets);
+    return out;
+}
+
+/* GET /api/search/tags and /api/v2/search/tags */
+void tg_central_tempo_tags(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64];
+    const char *path;
+    size_t plen;
+    int partial = 0, v2;
+    json_t *tags, *out;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view))
+        return;
+    path = tg_http_path(req, &plen);
+    v2 = plen > 8 && strncmp(path, "/api/v2/", 8) == 0;
+    tags = gather_tags(c, req, view, NULL, &partial);
+    if (v2) {
+        json_t *in = json_array();
+        for (size_t i = 0; intrinsics[i]; i++)
+            json_array_append_new(in, json_string(intrinsics[i]));
+        out =
+            json_pack("{s:[{s:s,s:O},{s:s,s:O},{s:s,s:o}]}", "scopes", "name", "resource",
+                      "tags", json_object_get(tags, "resource"), "name", "span", "tags",
+                      json_object_get(tags, "span"), "name", "intrinsic", "tags", in);
+    } else {
+        json_t *all = json_array();
+        json_array_extend(all, json_object_get(tags, "resource"));
+        json_array_extend(all, json_object_get(tags, "span"));
+        out = json_pack("{s:o}", "tagNames", all);
+    }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(tags);
+}
+
+/* GET /api/search/tag/{tag}/values and /api/v2/search/tag/{tag}/values */
+void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *resp,
+                                 void *data)
+{
+    static const char *const status_v[] = {"ok", "error", "unset", NULL};
+    static const char *const kind_v[] = {"unspecified", "internal", "server", "client",
+                                         "producer",    "consumer", NULL};
+    central *c = data;
+    char user[64], role[64], view[64], tag[300];
+    const char *path, *key, *const *keyword = NULL;
+    size_t plen, skip;
+    int partial = 0, v2;
+    json_t *vals = json_array(), *out;
+
+    if (!tg_central_authorize(c, req, resp, user, role, view)) {
+        json_decref(vals);
+        return;
+    }
+    path = tg_http_path(req, &plen);
+    v2 = strncmp(path, "/api/v2/", 8) == 0;
+    skip = v2 ? strlen("/api/v2/search/tag/") : strlen("/api/search/tag/");
+    if (plen < skip + 8 || strncmp(path + plen - 7, "/values", 7) != 0) {
+        json_decref(vals);
+        answer_error(resp, 404, "not found");
+        return;
+    }
+    snprintf(tag, sizeof(tag), "%.*s", (int)(plen - skip - 7), path + skip);
+    url_decode_all(tag);
+    key = tag;
+    if (strcmp(tag, "status") == 0)
+        keyword = status_v;
+    else if (strcmp(tag, "kind") == 0)
+        keyword = kind_v;
+    else if (strcmp(tag, "site") == 0 || strcmp(tag, "resource.tollgate.site") == 0) {
+        pthread_rwlock_rdlock(&c->sites_lock);
+        for (size_t i = 0; i < c->sites.n; i++)
+            json_array_append_new(vals, json_string(c->sites.v[i].name));
+        pthread_rwlock_unlock(&c->sites_lock);
+    } else {
+        json_t *got;
+        if (strncmp(key, "resource.", 9) == 0)
+            key += 9;
+        else if (strncmp(key, "span.", 5) == 0)
+            key += 5;
+        else if (key[0] == '.')
+            key += 1;
+        got = gather_tags(c, req, view, key, &partial);
+        json_array_extend(vals, json_object_get(got, "resource"));
+        json_array_extend(vals, json_object_get(got, "span"));
+        json_decref(got);
+    }
+    for (size_t i = 0; keyword && keyword[i]; i++)
+        json_array_append_new(vals, json_string(keyword[i]));
+    if (v2) {
+        json_t *typed = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(vals, i, v)
+        {
+            json_array_append_new(typed,
+                                  json_pack("{s:s,s:O}", "type",
+                                            keyword ? "keyword" : "string", "value", v));
+        }
+        out = json_pack("{s:o}", "tagValues", typed);
+    } else {
+        out = json_pack("{s:O}", "tagValues", vals);
+    }
+    answer_json(resp, 200, out);
+    json_decref(out);
+    json_decref(vals);
 }

@@ -48,11 +48,33 @@ void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void 
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data);
 /* Federated queries and the Grafana APIs (query_api.c). */
-void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp, void *data);
-void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, void *data);
-void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
+void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
+void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
+void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
+                             void *data);
+void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
+                             void *data);
+void tg_central_tempo_tags(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
+void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *resp,
+                                 void *data);
+/* Federated LogQL and the Loki API (loki_api.c). */
+void tg_central_query_logs(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
+void tg_central_loki_query_range(const tg_http_request *req, tg_http_response *resp,
+                                 void *data);
+void tg_central_loki_query(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
+void tg_central_loki_labels(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
 /* The cost report and the FOCUS export (cost_api.c, docs/cost.md). */
-void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp, void *data);
-void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
+void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
 
 #endif

@@ -15,6 +15,9 @@
 
 #include "tg_access.h"
 #include "tg_codec.h"
+#include "tg_otlp_view.h"
+#include "tg_plan.h"
+#include "tg_time.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_otlp_json.h"
@@ -27,7 +30,15 @@ typedef Opentelemetry__Proto__Logs__V1__ScopeLogs scope_logs;
 typedef Opentelemetry__Proto__Logs__V1__LogRecord log_record;
 typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics resource_metrics;
 
-enum read_kind { READ_TRACE, READ_LOGS, READ_METRICS, READ_STATUS };
+enum read_kind {
+    READ_TRACE,
+    READ_LOGS,
+    READ_METRICS,
+    READ_STATUS,
+    READ_SEARCH,
+    READ_LOGQL,
+    READ_TAGS
+};
 
 /* A growable array of pointers in the read's arena. */
 typedef struct ptr_vec {
@@ -47,7 +58,12 @@ typedef struct api_read {
     size_t limit; /* items (log records, data points); 0 = none */
     size_t items;
     tg_arena arena;
-    ptr_vec out; /* ResourceSpans / ResourceLogs / ResourceMetrics */
+    /* READ_SEARCH decodes each record here, reset per record: a scan of
+     * millions of spans must not hold them all at once (hits are kept in
+     * jansson objects, which do not live in an arena). */
+    tg_arena scratch;
+    tg_arena *decode; /* &arena, or &scratch while searching */
+    ptr_vec out;      /* ResourceSpans / ResourceLogs / ResourceMetrics */
     int err;
     int status;
     /* The view the caller is cleared for and asked for: "raw" (full
@@ -59,7 +75,16 @@ typedef struct api_read {
     int use_view;
     tg_egress_tally tally;
     uint64_t records_read, bytes_read;
-    char *body; /* malloc'd response body */
+    /* READ_SEARCH: the parsed query, the hits by trace id, limits. READ_TRACE
+     * with envelope: the federated answer's shape, this site alone. */
+    tg_plan *plan;
+    json_t *hits;
+    size_t max_hits, spss;
+    uint64_t spans_inspected, t0_ns;
+    int envelope;
+    int truncated; /* READ_LOGQL stopped at its limit */
+    char tag[256]; /* READ_TAGS: the tag whose values are asked, or "" */
+    char *body;    /* malloc'd response body */
     size_t body_len;
 } api_read;
 
@@ -93,8 +118,8 @@ static ProtobufCMessage *unpack_viewed(api_read *rd, const ProtobufCMessageDescr
                                        enum tg_signal sig, const uint8_t *data,
                                        size_t len)
 {
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, &rd->arena.pb, len, data),
-                     *out = NULL;
+    tg_arena *a = rd->decode ? rd->decode : &rd->arena;
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a->pb, len, data), *out = NULL;
 
     rd->records_read++;
     rd->bytes_read += len;
@@ -104,8 +129,7 @@ static ProtobufCMessage *unpack_viewed(api_read *rd, const ProtobufCMessageDescr
     }
     if (!rd->use_view)
         return m;
-    if (tg_view_rules_fn(&rd->vr, sig, m, NULL, 0, &rd->arena, &out, &rd->tally) != 0 ||
-        !out) {
+    if (tg_view_rules_fn(&rd->vr, sig, m, NULL, 0, a, &out, &rd->tally) != 0 || !out) {
         rd->err = TG_EINVAL; /* fail closed: nothing of this request */
         return NULL;
     }
@@ -300,6 +324,397 @@ static void encode_status(api_read *rd)
     set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
 }
 
+/* ---- TraceQL search, the site's part ------------------------------------
+ *
+ * The pushed-down filters are evaluated over every span of the stored
+ * requests in the window, newest first, after the caller's view: what a
+ * caller may not see, it cannot search by either (a raw value is no
+ * oracle). A trace with a candidate span is a hit; the hit carries what
+ * this site knows of it (its earliest start and latest end here, the root
+ * if it is here, the matching spans and per-service counts). The centre
+ * merges the sites' hits and, when the query needs the whole trace,
+ * evaluates it on the stitched trace. */
+
+#define SEARCH_MAX_TRACES 2000
+
+static void hex_of(const uint8_t *b, size_t n, char *out)
+{
+    tg_hex_encode(b, n, out);
+}
+
+static json_t *hit_for(api_read *rd, const uint8_t *trace_id)
+{
+    char hex[33];
+    json_t *h;
+
+    hex_of(trace_id, 16, hex);
+    if ((h = json_object_get(rd->hits, hex)))
+        return h;
+    if (json_object_size(rd->hits) >= rd->max_hits)
+        return NULL;
+    h = json_pack("{s:s,s:s,s:s,s:I,s:I,s:[],s:{},s:I}", "traceID", hex,
+                  "rootServiceName", "", "rootTraceName", "", "_start", (json_int_t)0,
+                  "_end", (json_int_t)0, "_spans", "serviceStats", "matched",
+                  (json_int_t)0);
+    json_object_set_new(rd->hits, hex, h);
+    return h;
+}
+
+static void hit_add_span(api_read *rd, json_t *h, const tg_span_view *v, int matched)
+{
+    json_int_t st = json_integer_value(json_object_get(h, "_start"));
+    json_int_t en = json_integer_value(json_object_get(h, "_end"));
+    json_t *stats = json_object_get(h, "serviceStats"), *svc;
+    const char *service = v->service ? v->service : "unknown_service";
+    char sid[17], buf[24];
+
+    if (!st || (json_int_t)v->start_ns < st)
+        json_object_set_new(h, "_start", json_integer((json_int_t)v->start_ns));
+    if ((json_int_t)v->end_ns > en)
+        json_object_set_new(h, "_end", json_integer((json_int_t)v->end_ns));
+    if (!v->parent_id) {
+        json_object_set_new(h, "rootServiceName", json_string(service));
+        json_object_set_new(h, "rootTraceName", json_string(v->name ? v->name : ""));
+    }
+    if (!(svc = json_object_get(stats, service))) {
+        svc = json_pack("{s:I,s:I}", "spanCount", (json_int_t)0, "errorCount",
+                        (json_int_t)0);
+        json_object_set_new(stats, service, svc);
+    }
+    json_object_set_new(
+        svc, "spanCount",
+        json_integer(json_integer_value(json_object_get(svc, "spanCount")) + 1));
+    if (v->status == 2)
+        json_object_set_new(
+            svc, "errorCount",
+            json_integer(json_integer_value(json_object_get(svc, "errorCount")) + 1));
+    if (!matched)
+        return;
+    json_object_set_new(
+        h, "matched",
+        json_integer(json_integer_value(json_object_get(h, "matched")) + 1));
+    if (json_array_size(json_object_get(h, "_spans")) >= rd->spss)
+        return;
+    hex_of(v->span_id, 8, sid);
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->start_ns);
+    {
+        char dur[24];
+        snprintf(
+            dur, sizeof(dur), "%llu",
+            (unsigned long long)(v->end_ns > v->start_ns ? v->end_ns - v->start_ns : 0));
+        json_array_append_new(json_object_get(h, "_spans"),
+                              json_pack("{s:s,s:s,s:s,s:s,s:s}", "spanID", sid, "name",
+                                        v->name ? v->name : "", "startTimeUnixNano", buf,
+                                        "durationNanos", dur, "service", service));
+    }
+}
+
+static int visit_search(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                        size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_traces_req *req;
+    tg_span_view *views;
+    const Opentelemetry__Proto__Trace__V1__Span **spans;
+    size_t *rs_of, n;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_TRACES)
+        return 0;
+    tg_arena_reset(&rd->scratch);
+    req = (tg_otlp_traces_req *)unpack_viewed(
+        rd,
+        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+        TG_SIGNAL_TRACES, data, len);
+    if (!req)
+        return 1;
+    if (tg_otlp_span_views(req, rd->api->site, &rd->scratch, &views, &spans, &rs_of,
+                           &n) != 0) {
+        rd->err = TG_ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int cand;
+        json_t *h;
+
+        rd->spans_inspected++;
+        if (!in_window(rd, views[i].start_ns))
+            continue;
+        cand = tg_plan_span_candidate(rd->plan, &views[i]);
+        h = cand ? hit_for(rd, views[i].trace_id) : NULL;
+        if (!h) {
+            /* Not a match: it still tells a known hit its extent and root. */
+            char hex[33];
+            hex_of(views[i].trace_id, 16, hex);
+            if ((h = json_object_get(rd->hits, hex)))
+                hit_add_span(rd, h, &views[i], 0);
+            continue;
+        }
+        hit_add_span(rd, h, &views[i], 1);
+    }
+    /* Scanned newest first: enough distinct traces, stop reading. */
+    return json_object_size(rd->hits) >= rd->max_hits;
+}
+
+/* {"traces":[Tempo-shaped hits],"stats":{...}} */
+static void encode_search(api_read *rd)
+{
+    json_t *arr = json_array(), *doc;
+    const char *k;
+    json_t *h;
+    char *s;
+
+    json_object_foreach(rd->hits, k, h)
+    {
+        json_int_t st = json_integer_value(json_object_get(h, "_start"));
+        json_int_t en = json_integer_value(json_object_get(h, "_end"));
+        char buf[24];
+        json_t *set;
+
+        snprintf(buf, sizeof(buf), "%lld", (long long)st);
+        json_object_set_new(h, "startTimeUnixNano", json_string(buf));
+        json_object_set_new(h, "durationMs", json_integer((en - st) / 1000000));
+        set = json_pack("{s:O,s:O}", "spans", json_object_get(h, "_spans"), "matched",
+                        json_object_get(h, "matched"));
+        json_object_set_new(h, "spanSets", json_pack("[o]", set));
+        json_object_del(h, "_start");
+        json_object_del(h, "_end");
+        json_object_del(h, "_spans");
+        json_object_del(h, "matched");
+        if (!*json_string_value(json_object_get(h, "rootServiceName"))) {
+            json_object_del(h, "rootServiceName");
+            json_object_del(h, "rootTraceName");
+        }
+        json_array_append(arr, h);
+    }
+    doc = json_pack("{s:o,s:{s:I,s:I,s:I,s:f},s:s,s:s}", "traces", arr, "stats",
+                    "inspectedRecords", (json_int_t)rd->records_read, "inspectedSpans",
+                    (json_int_t)rd->spans_inspected, "inspectedBytes",
+                    (json_int_t)rd->bytes_read, "tookMs",
+                    (double)(tg_mono_ns() - rd->t0_ns) / 1e6, "site", rd->api->site,
+                    "view", rd->view);
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
+}
+
+/* ---- LogQL, the site's part -------------------------------------------------
+ *
+ * The stream selector and the log pipeline run here, over the viewed
+ * records. A log query answers the matching lines as Loki streams (labels:
+ * service_name, site, and the selector's own labels), newest first, up to
+ * the limit. A metric query answers no line at all: for each stream, the
+ * times (and sizes) of the matching records, which is all the centre needs
+ * to count, rate and aggregate; values never leave for a metric. */
+
+#define LOGQL_MAX_SAMPLES 2000000
+
+static json_t *stream_labels(const api_read *rd, const tg_log_view *v)
+{
+    json_t *l = json_pack("{s:s,s:s}", "service_name",
+                          v->service ? v->service : "unknown_service", "site",
+                          v->site ? v->site : "");
+
+    for (size_t i = 0; i < rd->plan->nsel; i++) {
+        const char *name = rd->plan->sel[i].name;
+        char key[256];
+        tg_pval pv;
+        size_t n = strlen(name);
+
+        if (json_object_get(l, name) || n >= sizeof(key) || !v->resource_attr)
+            continue;
+        for (size_t k = 0; k <= n; k++)
+            key[k] = name[k] == '_' ? '.' : name[k];
+        if ((v->resource_attr(v->ctx, name, &pv) || v->resource_attr(v->ctx, key, &pv)) &&
+            pv.type == TG_PV_STR)
+            json_object_set_new(l, name, json_stringn(pv.s, pv.len));
+    }
+    return l;
+}
+
+static int visit_logql(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                       size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_logs_req *req;
+    tg_log_view *views;
+    const Opentelemetry__Proto__Logs__V1__LogRecord **recs;
+    size_t *rl_of, n;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_LOGS)
+        return 0;
+    tg_arena_reset(&rd->scratch);
+    req = (tg_otlp_logs_req *)unpack_viewed(
+        rd,
+        &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
+        TG_SIGNAL_LOGS, data, len);
+    if (!req)
+        return 1;
+    if (tg_otlp_log_views(req, rd->api->site, &rd->scratch, &views, &recs, &rl_of, &n) !=
+        0) {
+        rd->err = TG_ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *labels, *stream;
+        char *key, ts[24];
+
+        rd->spans_inspected++;
+        if (!in_window(rd, views[i].time_ns) || !tg_plan_log_match(rd->plan, &views[i]))
+            continue;
+        labels = stream_labels(rd, &views[i]);
+        key = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!key) {
+            json_decref(labels);
+            rd->err = TG_ENOMEM;
+            return 1;
+        }
+        if (!(stream = json_object_get(rd->hits, key))) {
+            stream = rd->plan->metric
+                         ? json_pack("{s:o,s:[],s:[]}", "stream", labels, "t", "bytes")
+                         : json_pack("{s:o,s:[]}", "stream", labels, "values");
+            json_object_set_new(rd->hits, key, stream);
+        } else {
+            json_decref(labels);
+        }
+        free(key);
+        snprintf(ts, sizeof(ts), "%llu", (unsigned long long)views[i].time_ns);
+        if (rd->plan->metric) {
+            json_array_append_new(json_object_get(stream, "t"), json_string(ts));
+            json_array_append_new(json_object_get(stream, "bytes"),
+                                  json_integer((json_int_t)views[i].body_len));
+        } else {
+            json_array_append_new(json_object_get(stream, "values"),
+                                  json_pack("[s,s%]", ts,
+                                            views[i].body ? views[i].body : "",
+                                            views[i].body_len));
+        }
+        if (++rd->items >= rd->limit) {
+            rd->truncated = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void encode_logql(api_read *rd)
+{
+    json_t *arr = json_array(), *doc;
+    const char *k;
+    json_t *st;
+    char *s;
+
+    json_object_foreach(rd->hits, k, st)
+    {
+        json_array_append(arr, st);
+    }
+    doc = json_pack(
+        "{s:s,s:o,s:b,s:{s:I,s:I,s:I,s:f},s:s,s:s}", "resultType",
+        rd->plan->metric ? "samples" : "streams", "result", arr, "truncated",
+        rd->truncated, "stats", "inspectedRecords", (json_int_t)rd->records_read,
+        "inspectedLines", (json_int_t)rd->spans_inspected, "inspectedBytes",
+        (json_int_t)rd->bytes_read, "tookMs", (double)(tg_mono_ns() - rd->t0_ns) / 1e6,
+        "site", rd->api->site, "view", rd->view);
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
+}
+
+/* ---- tag names and values, for query builders ------------------------------
+ *
+ * Grafana's TraceQL editor asks which attributes exist and which values
+ * one takes. The site answers from its newest stored requests (at most
+ * TAGS_MAX_RECORDS), under the caller's view, so a tag's values are what
+ * the caller could search by. */
+
+#define TAGS_MAX_RECORDS 200
+#define TAGS_MAX_VALUES 1000
+
+static void tag_collect(api_read *rd, const char *scope, tg_otlp_kv *const *kv, size_t n)
+{
+    json_t *names = json_object_get(rd->hits, scope);
+
+    for (size_t i = 0; i < n; i++) {
+        const tg_otlp_any *v = kv[i] ? kv[i]->value : NULL;
+        if (!kv[i] || !kv[i]->key)
+            continue;
+        if (rd->tag[0]) {
+            char buf[32];
+            const char *val = NULL;
+            if (strcmp(kv[i]->key, rd->tag) != 0 || !v)
+                continue;
+            if (v->value_case ==
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+                val = v->string_value;
+            else if (v->value_case ==
+                     OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE) {
+                snprintf(buf, sizeof(buf), "%lld", (long long)v->int_value);
+                val = buf;
+            }
+            if (val && json_object_size(names) < TAGS_MAX_VALUES)
+                json_object_set_new(names, val, json_true());
+            continue;
+        }
+        json_object_set_new(names, kv[i]->key, json_true());
+    }
+}
+
+static int visit_tags(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                      size_t len)
+{
+    api_read *rd = ctx;
+    tg_otlp_traces_req *req;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_TRACES)
+        return 0;
+    tg_arena_reset(&rd->scratch);
+    req = (tg_otlp_traces_req *)unpack_viewed(
+        rd,
+        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+        TG_SIGNAL_TRACES, data, len);
+    if (!req)
+        return 1;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
+        if (rs->resource)
+            tag_collect(rd, "resource", rs->resource->attributes,
+                        rs->resource->n_attributes);
+        for (size_t j = 0; j < rs->n_scope_spans; j++)
+            for (size_t k = 0; k < rs->scope_spans[j]->n_spans; k++) {
+                const Opentelemetry__Proto__Trace__V1__Span *sp =
+                    rs->scope_spans[j]->spans[k];
+                tag_collect(rd, "span", sp->attributes, sp->n_attributes);
+            }
+    }
+    return ++rd->items >= TAGS_MAX_RECORDS;
+}
+
+static void encode_tags(api_read *rd)
+{
+    json_t *doc = json_object();
+    const char *scope;
+    json_t *set;
+    char *s;
+
+    json_object_foreach(rd->hits, scope, set)
+    {
+        json_t *arr = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(set, k, v)
+        {
+            json_array_append_new(arr, json_string(k));
+        }
+        json_object_set_new(doc, scope, arr);
+    }
+    json_object_set_new(doc, "site", json_string(rd->api->site));
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
+}
+
 static void read_work(uv_work_t *w)
 {
     api_read *rd = w->data;
@@ -308,6 +723,60 @@ static void read_work(uv_work_t *w)
 
     if (rd->kind == READ_STATUS) {
         encode_status(rd);
+        return;
+    }
+    if (rd->kind == READ_TAGS) {
+        tg_arena_init(&rd->scratch, 1u << 20,
+                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
+        rd->decode = &rd->scratch;
+        rc = tg_store_scan(rd->api->store, TG_SIGNAL_TRACES, NULL, 0, 0, 0, visit_tags,
+                           rd);
+        if (rc == 0 && rd->err)
+            rc = rd->err;
+        if (rc)
+            set_text(rd, 500, "{\"error\":\"%s\"}", tg_strerror(rc));
+        else
+            encode_tags(rd);
+        tg_arena_destroy(&rd->scratch);
+        rd->decode = NULL;
+        return;
+    }
+    if (rd->kind == READ_LOGQL) {
+        rd->t0_ns = tg_mono_ns();
+        tg_arena_init(&rd->scratch, 1u << 20,
+                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
+        rd->decode = &rd->scratch;
+        rc = tg_store_scan(rd->api->store, TG_SIGNAL_LOGS, NULL, rd->t_from, rd->t_to, 0,
+                           visit_logql, rd);
+        if (rc == 0 && rd->err)
+            rc = rd->err;
+        if (rc)
+            set_text(rd, rc == TG_ENOMEM ? 413 : 500, "{\"error\":\"%s\"}",
+                     rc == TG_ENOMEM ? "result too large: narrow the time window"
+                                     : tg_strerror(rc));
+        else
+            encode_logql(rd);
+        tg_arena_destroy(&rd->scratch);
+        rd->decode = NULL;
+        return;
+    }
+    if (rd->kind == READ_SEARCH) {
+        rd->t0_ns = tg_mono_ns();
+        tg_arena_init(&rd->scratch, 1u << 20,
+                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
+        rd->decode = &rd->scratch;
+        rc = tg_store_scan(rd->api->store, TG_SIGNAL_TRACES, NULL, rd->t_from, rd->t_to,
+                           0, visit_search, rd);
+        if (rc == 0 && rd->err)
+            rc = rd->err;
+        if (rc)
+            set_text(rd, rc == TG_ENOMEM ? 413 : 500, "{\"error\":\"%s\"}",
+                     rc == TG_ENOMEM ? "result too large: narrow the time window"
+                                     : tg_strerror(rc));
+        else
+            encode_search(rd);
+        tg_arena_destroy(&rd->scratch);
+        rd->decode = NULL;
         return;
     }
     if (rd->kind == READ_TRACE)
@@ -349,7 +818,20 @@ static void read_work(uv_work_t *w)
         m->n_resource_metrics = rd->out.n;
         msg = &m->base;
     }
-    rd->body = tg_otlp_json_encode(msg, &rd->body_len);
+    if (rd->envelope) {
+        /* The federated answer's shape, for one site: `tollgate query`
+         * reads a site and the centre alike. */
+        json_t *doc = json_pack("{s:o,s:b,s:{s:I,s:I,s:{s:{s:s}}},s:[],s:s}", "trace",
+                                tg_otlp_json_from_message(msg), "is_partial", 0, "_sites",
+                                "total", (json_int_t)1, "successful", (json_int_t)1,
+                                "details", rd->api->site, "status", "successful",
+                                "warnings", "view", rd->view);
+        rd->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        rd->body_len = rd->body ? strlen(rd->body) : 0;
+        json_decref(doc);
+    } else {
+        rd->body = tg_otlp_json_encode(msg, &rd->body_len);
+    }
     rd->status = rd->body ? 200 : 500;
 }
 
@@ -364,6 +846,8 @@ static void read_done(uv_work_t *w, int status)
     else
         tg_http_respond(rd->req, 500, "text/plain", NULL, "internal error\n", 15);
     free(rd->body);
+    tg_plan_free(rd->plan);
+    json_decref(rd->hits);
     tg_arena_destroy(&rd->arena);
     if (rd->use_view)
         pthread_mutex_destroy(&rd->vr.mu);
@@ -437,6 +921,92 @@ static void start_read(tg_api *api, tg_http_request *req, api_read *rd)
     }
 }
 
+/* q (TraceQL), start and end (unix ns), limit (traces, default 20, at most
+ * 2000), spss (spans per span set, default 3). Returns NULL, or a malloc'd
+ * JSON error for a 400 naming the column of a bad query. */
+static const char *parse_search(tg_http_request *req, api_read *rd)
+{
+    const char *q;
+    size_t qlen;
+    char query[4096], buf[64], perr[256];
+    uint64_t v;
+    json_t *e;
+    char *out;
+
+    rd->kind = READ_SEARCH;
+    rd->max_hits = 20;
+    rd->spss = 3;
+    q = tg_http_query(req, &qlen);
+    if (!q)
+        q = "", qlen = 0;
+    if (tg_http_query_param(q, qlen, "q", query, sizeof(query)) < 0)
+        snprintf(query, sizeof(query), "{}");
+    if (tg_http_query_param(q, qlen, "start", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_from))
+        return strdup("{\"error\":\"bad start: unix nanoseconds expected\"}");
+    if (tg_http_query_param(q, qlen, "end", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_to))
+        return strdup("{\"error\":\"bad end: unix nanoseconds expected\"}");
+    if (tg_http_query_param(q, qlen, "limit", buf, sizeof(buf)) >= 0) {
+        if (parse_u64(buf, &v) || v == 0)
+            return strdup("{\"error\":\"bad limit: a positive integer expected\"}");
+        rd->max_hits = v > SEARCH_MAX_TRACES ? SEARCH_MAX_TRACES : (size_t)v;
+    }
+    if (tg_http_query_param(q, qlen, "spss", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &v) == 0)
+        rd->spss = v > 100 ? 100 : (size_t)v;
+    if (tg_traceql_parse(query, strlen(query), &rd->plan, perr, sizeof(perr)) != 0) {
+        e = json_pack("{s:s}", "error", perr);
+        out = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
+        return out ? out : strdup("{\"error\":\"bad query\"}");
+    }
+    if (!(rd->hits = json_object()))
+        return strdup("{\"error\":\"out of memory\"}");
+    return NULL;
+}
+
+/* q (LogQL), start and end (unix ns), limit (lines, default 100, at most
+ * 5000; a metric query counts up to 2,000,000 records). NULL, or a
+ * malloc'd JSON error for a 400 naming the column. */
+static const char *parse_logql(tg_http_request *req, api_read *rd)
+{
+    const char *q;
+    size_t qlen;
+    char query[4096], buf[64], perr[256];
+    uint64_t v;
+
+    rd->kind = READ_LOGQL;
+    rd->limit = 100;
+    q = tg_http_query(req, &qlen);
+    if (!q)
+        q = "", qlen = 0;
+    if (tg_http_query_param(q, qlen, "q", query, sizeof(query)) < 0)
+        return strdup("{\"error\":\"q (a LogQL query) is required\"}");
+    if (tg_http_query_param(q, qlen, "start", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_from))
+        return strdup("{\"error\":\"bad start: unix nanoseconds expected\"}");
+    if (tg_http_query_param(q, qlen, "end", buf, sizeof(buf)) >= 0 &&
+        parse_u64(buf, &rd->t_to))
+        return strdup("{\"error\":\"bad end: unix nanoseconds expected\"}");
+    if (tg_http_query_param(q, qlen, "limit", buf, sizeof(buf)) >= 0) {
+        if (parse_u64(buf, &v) || v == 0)
+            return strdup("{\"error\":\"bad limit: a positive integer expected\"}");
+        rd->limit = v > 5000 ? 5000 : (size_t)v;
+    }
+    if (tg_logql_parse(query, strlen(query), &rd->plan, perr, sizeof(perr)) != 0) {
+        json_t *e = json_pack("{s:s}", "error", perr);
+        char *out = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
+        return out ? out : strdup("{\"error\":\"bad query\"}");
+    }
+    if (rd->plan->metric)
+        rd->limit = LOGQL_MAX_SAMPLES;
+    if (!(rd->hits = json_object()))
+        return strdup("{\"error\":\"out of memory\"}");
+    return NULL;
+}
+
 /* Authenticates the caller and settles the view it reads under: the
  * `view` parameter, or its entry's cap when absent. A caller capped at a
  * destination may read only that destination's view (two destinations'
@@ -496,6 +1066,7 @@ void tg_api_handle(tg_http_request *req, void *data)
     api_read *rd;
     const char *bad;
     static const char traces_prefix[] = "/api/v1/traces/";
+    static const char qtrace_prefix[] = "/api/v1/query/trace/";
 
     path = tg_http_path(req, &plen);
     if (strcmp(tg_http_method(req), "GET") != 0) {
@@ -536,6 +1107,47 @@ void tg_api_handle(tg_http_request *req, void *data)
                            plen - (sizeof(traces_prefix) - 1), rd->trace_id)) {
             free(rd);
             respond_text(req, 400, "bad trace id: 32 hexadecimal characters expected\n");
+            return;
+        }
+    } else if (plen > sizeof(qtrace_prefix) - 1 &&
+               memcmp(path, qtrace_prefix, sizeof(qtrace_prefix) - 1) == 0) {
+        rd->kind = READ_TRACE;
+        rd->envelope = 1;
+        if (parse_trace_id(path + sizeof(qtrace_prefix) - 1,
+                           plen - (sizeof(qtrace_prefix) - 1), rd->trace_id)) {
+            free(rd);
+            static const char msg[] =
+                "{\"error\":\"bad trace id: 32 hexadecimal characters\"}";
+            tg_http_respond(req, 400, "application/json", NULL, msg, sizeof(msg) - 1);
+            return;
+        }
+    } else if (plen == 18 && memcmp(path, "/api/v1/query/tags", 18) == 0) {
+        const char *q;
+        size_t qlen;
+        rd->kind = READ_TAGS;
+        q = tg_http_query(req, &qlen);
+        if (q)
+            tg_http_query_param(q, qlen, "tag", rd->tag, sizeof(rd->tag));
+        if (!(rd->hits = json_pack("{s:{},s:{}}", "resource", "span"))) {
+            free(rd);
+            respond_text(req, 503, "out of memory\n");
+            return;
+        }
+    } else if (plen == 18 && memcmp(path, "/api/v1/query/logs", 18) == 0) {
+        if ((bad = parse_logql(req, rd)) != NULL) {
+            tg_http_respond(req, 400, "application/json", NULL, bad, strlen(bad));
+            free((char *)bad);
+            tg_plan_free(rd->plan);
+            json_decref(rd->hits);
+            free(rd);
+            return;
+        }
+    } else if (plen == 20 && memcmp(path, "/api/v1/query/traces", 20) == 0) {
+        if ((bad = parse_search(req, rd)) != NULL) {
+            tg_http_respond(req, 400, "application/json", NULL, bad, strlen(bad));
+            free((char *)bad);
+            tg_plan_free(rd->plan);
+            free(rd);
             return;
         }
     } else if ((plen == 12 && memcmp(path, "/api/v1/logs", 12) == 0) ||

@@ -1,7 +1,7 @@
 /* tollgate query: arguments, the HTTP GET (query_http.c) and what to print.
  *
  *   tollgate query [--endpoint URL] [--token TOKEN] trace TRACE_ID [--json]
- *   tollgate query ... logs 'SELECTOR' [--since DUR] [--limit N] [--json]
+ *   tollgate query ... logs 'LOGQL' [--since DUR] [--limit N] [--json]
  *   tollgate query ... metrics 'SELECTOR' [--since DUR] [--json]
  *   tollgate query ... traces 'TRACEQL' (not implemented yet)
  *
@@ -14,10 +14,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "query_cli.h"
 #include "query_http.h"
+#include "tg_plan.h"
+#include "tg_strbuf.h"
 #include "tg_codec.h"
 #include "tg_time.h"
 #include "tg_units.h"
@@ -26,7 +29,6 @@
 #define DEFAULT_ENDPOINT "http://127.0.0.1:9470"
 #define DEFAULT_SINCE "1h"
 #define DEFAULT_LIMIT 100
-#define MAX_LIMIT 100000
 /* An answer larger than this is not something to print on a terminal. */
 #define MAX_ANSWER (256u << 20)
 #define MAX_ENDPOINT 2048
@@ -34,34 +36,39 @@
 
 struct query_opts {
     const char *endpoint, *token, *since, *limit;
-    bool json, help;
+    bool json, help, require_complete, explain;
     const char *pos[2];
     size_t npos;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tollgate query [--endpoint URL] [--token TOKEN] <what> [options]\n"
-            "\n"
-            "  trace TRACE_ID        one trace as a span tree (TRACE_ID: 32 hex digits)\n"
-            "  traces 'TRACEQL'      search traces (not implemented yet)\n"
-            "  logs 'SELECTOR'       log records, oldest first; SELECTOR is\n"
-            "                        {service_name=\"NAME\"} or {}\n"
-            "  metrics 'SELECTOR'    data points as name{labels} value lines\n"
-            "\n"
-            "options:\n"
-            "  --endpoint URL        query API of a site or of central\n"
-            "                        (default: $TOLLGATE_ENDPOINT, else %s)\n"
-            "  --token TOKEN         bearer token (default: $TOLLGATE_TOKEN)\n"
-            "  --since DUR           logs, metrics, traces: how far back, e.g. 15m, 2h\n"
-            "                        (default: %s)\n"
-            "  --limit N             logs: at most N records (default: %d)\n"
-            "  --json                print the answer as one OTLP/JSON document\n"
-            "  -h, --help            print this help\n"
-            "\n"
-            "exit status: 0 success, 1 not found, unreachable or failed, 2 bad usage\n",
-            DEFAULT_ENDPOINT, DEFAULT_SINCE, DEFAULT_LIMIT);
+    fprintf(
+        f,
+        "usage: tollgate query [--endpoint URL] [--token TOKEN] <what> [options]\n"
+        "\n"
+        "  trace TRACE_ID        one trace as a span tree (TRACE_ID: 32 hex digits)\n"
+        "  traces 'TRACEQL'      search traces across every site, newest first\n"
+        "  logs 'LOGQL'          log records (oldest first) or, for a metric query,\n"
+        "                        series, across every site\n"
+        "  metrics 'SELECTOR'    data points as name{labels} value lines\n"
+        "\n"
+        "options:\n"
+        "  --endpoint URL        query API of a site or of central\n"
+        "                        (default: $TOLLGATE_ENDPOINT, else %s)\n"
+        "  --token TOKEN         bearer token (default: $TOLLGATE_TOKEN)\n"
+        "  --since DUR           logs, metrics, traces: how far back, e.g. 15m, 2h\n"
+        "                        (default: %s)\n"
+        "  --limit N             logs: at most N records (default: %d)\n"
+        "  --json                print the answer as one JSON document\n"
+        "  --require-complete    fail (exit 1) unless every site answered\n"
+        "  --explain             traces, logs: parse the query here and print its plan\n"
+        "                        (what each site evaluates, what the centre does);\n"
+        "                        a bad query exits 2 naming the column\n"
+        "  -h, --help            print this help\n"
+        "\n"
+        "exit status: 0 success, 1 not found, unreachable or failed, 2 bad usage\n",
+        DEFAULT_ENDPOINT, DEFAULT_SINCE, DEFAULT_LIMIT);
 }
 
 static int usage_error(FILE *err, const char *fmt, ...)
@@ -105,6 +112,14 @@ static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
         }
         if (strcmp(a, "--json") == 0) {
             o->json = true;
+            continue;
+        }
+        if (strcmp(a, "--require-complete") == 0) {
+            o->require_complete = true;
+            continue;
+        }
+        if (strcmp(a, "--explain") == 0) {
+            o->explain = true;
             continue;
         }
         for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !matched; k++) {
@@ -364,10 +379,93 @@ static uint64_t since_start_ns(uint64_t since_ms)
 
 /* ---- subcommands ------------------------------------------------------------ */
 
+/* A progress line while the sites answer, on a terminal only: the
+ * fan-out may wait for a slow site up to the centre's deadline. */
+static void progress_start(FILE *err)
+{
+    if (isatty(fileno(err)))
+        fputs("tollgate query: asking the sites...\r", err);
+}
+
+static void progress_end(FILE *err)
+{
+    if (isatty(fileno(err)))
+        fputs("\033[2K\r", err);
+}
+
+/* Prints each warning of a federated answer on stderr ("site X: ..."). */
+static void put_warnings(const json_t *doc, FILE *err)
+{
+    size_t i;
+    const json_t *w;
+
+    json_array_foreach(json_object_get(doc, "warnings"), i, w)
+    {
+        if (!json_is_string(w))
+            continue;
+        fputs("tollgate query: warning: ", err);
+        tg_query_put_text(err, json_string_value(w));
+        fputc('\n', err);
+    }
+}
+
+/* GETs a federated answer ({..., is_partial, _sites, warnings}, from the
+ * centre, or from one site in the same shape). 0 and *doc for 200; 404
+ * (what is named `what`), 502 (no site answered), 503 (completeness
+ * demanded and missing) are reported with the sites' reasons and give 1;
+ * 400 gives 2. */
+static int fetch_federated(const char *url, const char *token, const char *what,
+                           json_t **doc, FILE *err)
+{
+    tg_query_http_answer a;
+    json_t *d;
+    int rc;
+
+    *doc = NULL;
+    if ((rc = http_get(url, token, &a, err)) != 0) {
+        free(a.body);
+        return rc;
+    }
+    {
+        json_error_t jerr;
+        d = json_loadb(a.body ? a.body : "", a.len, 0, &jerr);
+        if (a.status == 200 && !json_is_object(d)) {
+            fprintf(
+                err,
+                "tollgate query: %s: the answer is not valid JSON (line %d, column %d: ",
+                url, jerr.line, jerr.column);
+            tg_query_put_text(err, d ? "not an object" : jerr.text);
+            fputs(")\n", err);
+            json_decref(d);
+            free(a.body);
+            return 1;
+        }
+    }
+    if (a.status == 200) {
+        free(a.body);
+        *doc = d;
+        return 0;
+    }
+    if (a.status == 404 && what && json_is_object(d)) {
+        fprintf(err, "tollgate query: %s not found\n", what);
+        put_warnings(d, err);
+    } else {
+        fprintf(err, "tollgate query: %s: HTTP %ld", url, a.status);
+        put_server_message(err, &a);
+        if (a.status == 401 || a.status == 403)
+            fputs(" (check --token)", err);
+        fputc('\n', err);
+        put_warnings(d, err);
+    }
+    json_decref(d);
+    free(a.body);
+    return a.status == 400 ? 2 : 1;
+}
+
 static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out,
                      FILE *err)
 {
-    char id[33], url[MAX_ENDPOINT + 64], what[64];
+    char id[33], url[MAX_ENDPOINT + 96], what[64];
     json_t *doc;
     size_t n;
     int rc;
@@ -382,17 +480,21 @@ static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out
                            "invalid trace id \"%.64s\": must be 32 hex characters, "
                            "not all zero",
                            o->pos[1]);
-    snprintf(url, sizeof(url), "%s/api/v1/traces/%s", endpoint, id);
+    snprintf(url, sizeof(url), "%s/api/v1/query/trace/%s%s", endpoint, id,
+             o->require_complete ? "?require_complete=true" : "");
     snprintf(what, sizeof(what), "trace %s", id);
-    rc = fetch_json(url, o->token, what, &doc, err);
+    progress_start(err);
+    rc = fetch_federated(url, o->token, what, &doc, err);
+    progress_end(err);
     if (rc != 0)
         return rc;
+    put_warnings(doc, err);
     if (o->json) {
         print_json(doc, out);
         json_decref(doc);
         return 0;
     }
-    n = tg_query_render_trace(doc, out);
+    n = tg_query_render_trace(json_object_get(doc, "trace"), out);
     json_decref(doc);
     if (n == 0) {
         fprintf(err, "tollgate query: trace %s not found (%s returned no spans)\n", id,
@@ -402,21 +504,232 @@ static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out
     return 0;
 }
 
-/* logs and metrics: a selector, --since, and for logs --limit. */
-static int run_signal(const struct query_opts *o, const char *endpoint, bool logs,
-                      FILE *out, FILE *err)
+/* --explain: the plan of a TraceQL or LogQL query, parsed here, no
+ * server asked. 0 and the plan as JSON, or 2 with the column. */
+static int explain(const char *q, int logql, FILE *out, FILE *err)
+{
+    tg_plan *p = NULL;
+    char why[256];
+    tg_strbuf b = {0};
+    int rc = logql ? tg_logql_parse(q, strlen(q), &p, why, sizeof(why))
+                   : tg_traceql_parse(q, strlen(q), &p, why, sizeof(why));
+
+    if (rc != 0) {
+        fprintf(err, "tollgate query: invalid %s query: ", logql ? "LogQL" : "TraceQL");
+        tg_query_put_text(err, why);
+        fputc('\n', err);
+        return 2;
+    }
+    tg_plan_explain(p, &b);
+    if (b.p)
+        fprintf(out, "%s\n", b.p);
+    free(b.p);
+    tg_plan_free(p);
+    return 0;
+}
+
+/* traces 'TRACEQL': one line per hit, newest first. */
+static int run_traces(const struct query_opts *o, const char *endpoint, FILE *out,
+                      FILE *err)
+{
+    const char *since = o->since ? o->since : DEFAULT_SINCE;
+    char *url;
+    uint64_t since_ms, limit = 20;
+    json_t *doc;
+    size_t i, urlcap;
+    const json_t *h;
+    int rc;
+
+    if (o->npos < 2)
+        return usage_error(err,
+                           "traces needs a TraceQL query such as '{ status = error }'");
+    if (o->explain)
+        return explain(o->pos[1], 0, out, err);
+    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
+        return usage_error(
+            err, "invalid --since \"%.64s\": expected a duration such as 15m", since);
+    if (o->limit) {
+        char *end;
+        unsigned long long v = strtoull(o->limit, &end, 10);
+        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > 2000)
+            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to 2000",
+                               o->limit);
+        limit = v;
+    }
+    urlcap = MAX_ENDPOINT + 3 * strlen(o->pos[1]) + 200;
+    if (!(url = malloc(urlcap)))
+        return 1;
+    snprintf(url, urlcap, "%s/api/v1/query/traces?q=", endpoint);
+    url_escape(url, urlcap, o->pos[1]);
+    snprintf(url + strlen(url), urlcap - strlen(url),
+             "&start=%" PRIu64 "&limit=%" PRIu64 "%s", since_start_ns(since_ms), limit,
+             o->require_complete ? "&require_complete=true" : "");
+    progress_start(err);
+    rc = fetch_federated(url, o->token, NULL, &doc, err);
+    progress_end(err);
+    free(url);
+    if (rc != 0)
+        return rc;
+    put_warnings(doc, err);
+    if (o->json) {
+        print_json(doc, out);
+        json_decref(doc);
+        return 0;
+    }
+    fprintf(out, "%-32s  %-24s  %-10s  %-20s  %s\n", "TRACE", "START", "DURATION",
+            "SITES", "ROOT");
+    json_array_foreach(json_object_get(doc, "traces"), i, h)
+    {
+        uint64_t st = 0;
+        char when[40], sites[128] = "";
+        size_t j;
+        const json_t *s;
+
+        tg_query_uint64(json_object_get(h, "startTimeUnixNano"), &st);
+        tg_query_format_time(st, when, sizeof(when));
+        json_array_foreach(json_object_get(h, "sites"), j, s)
+        {
+            snprintf(sites + strlen(sites), sizeof(sites) - strlen(sites), "%s%s",
+                     j ? "," : "", json_string_value(s) ? json_string_value(s) : "");
+        }
+        tg_query_put_text(out, json_string_value(json_object_get(h, "traceID")));
+        fprintf(out, "  %-24s  %7lld ms  %-20s  ", when,
+                (long long)json_integer_value(json_object_get(h, "durationMs")), sites);
+        tg_query_put_text(out, json_string_value(json_object_get(h, "rootServiceName")));
+        fputs(": ", out);
+        tg_query_put_text(out, json_string_value(json_object_get(h, "rootTraceName")));
+        fputc('\n', out);
+    }
+    if (!json_array_size(json_object_get(doc, "traces")))
+        fprintf(err, "tollgate query: no traces match in the last %s\n", since);
+    json_decref(doc);
+    return 0;
+}
+
+/* logs 'LOGQL': parsed here first (exit 2 naming the column), then asked
+ * of the endpoint (/api/v1/query/logs: the centre fans it out; a site
+ * answers alone). A log query prints one line per record, oldest first:
+ * "TIME SITE SERVICE LINE"; a metric query one line per series and step. */
+static int run_logs(const struct query_opts *o, const char *endpoint, FILE *out,
+                    FILE *err)
+{
+    const char *since = o->since ? o->since : DEFAULT_SINCE;
+    uint64_t since_ms, limit = DEFAULT_LIMIT;
+    tg_plan *plan = NULL;
+    char why[256], *url;
+    size_t urlcap, i;
+    json_t *doc, *data;
+    const json_t *st;
+    int rc;
+
+    if (tg_logql_parse(o->pos[1], strlen(o->pos[1]), &plan, why, sizeof(why)) != 0) {
+        fprintf(err, "tollgate query: invalid LogQL query: ");
+        tg_query_put_text(err, why);
+        fputc('\n', err);
+        return 2;
+    }
+    tg_plan_free(plan);
+    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
+        return usage_error(err,
+                           "invalid --since \"%.64s\": expected a duration such as 15m "
+                           "or 2h",
+                           since);
+    if (o->limit) {
+        char *end;
+        unsigned long long v = strtoull(o->limit, &end, 10);
+        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > 5000)
+            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to 5000",
+                               o->limit);
+        limit = v;
+    }
+    urlcap = MAX_ENDPOINT + 3 * strlen(o->pos[1]) + 200;
+    if (!(url = malloc(urlcap)))
+        return 1;
+    snprintf(url, urlcap, "%s/api/v1/query/logs?q=", endpoint);
+    url_escape(url, urlcap, o->pos[1]);
+    snprintf(url + strlen(url), urlcap - strlen(url),
+             "&start=%" PRIu64 "&limit=%" PRIu64 "&direction=forward%s",
+             since_start_ns(since_ms), limit,
+             o->require_complete ? "&require_complete=true" : "");
+    progress_start(err);
+    rc = fetch_federated(url, o->token, NULL, &doc, err);
+    progress_end(err);
+    free(url);
+    if (rc != 0)
+        return rc;
+    put_warnings(doc, err);
+    if (o->json) {
+        print_json(doc, out);
+        json_decref(doc);
+        return 0;
+    }
+    data = json_object_get(doc, "data") ? json_object_get(doc, "data") : doc;
+    json_array_foreach(json_object_get(data, "result"), i, st)
+    {
+        const json_t *labels = json_object_get(st, "stream")
+                                   ? json_object_get(st, "stream")
+                                   : json_object_get(st, "metric");
+        size_t j;
+        const json_t *v;
+
+        if (json_object_get(st, "values") && json_object_get(st, "stream")) {
+            json_array_foreach(json_object_get(st, "values"), j, v)
+            {
+                uint64_t t = 0;
+                char when[40];
+                tg_query_uint64(json_array_get(v, 0), &t);
+                tg_query_format_time(t, when, sizeof(when));
+                fprintf(out, "%s ", when);
+                tg_query_put_text(out,
+                                  json_string_value(json_object_get(labels, "site")));
+                fputc(' ', out);
+                tg_query_put_text(
+                    out, json_string_value(json_object_get(labels, "service_name")));
+                fputc(' ', out);
+                tg_query_put_text(out, json_string_value(json_array_get(v, 1)));
+                fputc('\n', out);
+            }
+            continue;
+        }
+        {
+            char *l = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+            const json_t *vals = json_object_get(st, "values");
+            if (!vals) {
+                fputs(l ? l : "{}", out);
+                fprintf(
+                    out, " %s\n",
+                    json_string_value(json_array_get(json_object_get(st, "value"), 1)));
+            }
+            json_array_foreach(vals, j, v)
+            {
+                tg_query_put_text(out, l ? l : "{}");
+                fprintf(out, " %s @%.0f\n", json_string_value(json_array_get(v, 1)),
+                        json_number_value(json_array_get(v, 0)));
+            }
+            free(l);
+        }
+    }
+    if (!json_array_size(json_object_get(data, "result")))
+        fprintf(err, "tollgate query: nothing matches in the last %s\n", since);
+    json_decref(doc);
+    return 0;
+}
+
+/* metrics '{service_name="NAME"}' (or '{}'): the site's data points as
+ * name{labels} value lines, over --since. */
+static int run_metrics(const struct query_opts *o, const char *endpoint, FILE *out,
+                       FILE *err)
 {
     const char *since = o->since ? o->since : DEFAULT_SINCE;
     char service[MAX_SERVICE + 1], why[160], url[MAX_ENDPOINT + 4 * MAX_SERVICE + 128];
-    uint64_t since_ms, limit = DEFAULT_LIMIT;
+    uint64_t since_ms;
     json_t *doc;
-    size_t n;
     int rc;
 
     if (o->npos < 2)
         return usage_error(
             err, "%s needs a selector such as '{service_name=\"checkout\"}'", o->pos[0]);
-    if (!logs && o->limit)
+    if (o->limit)
         return usage_error(err, "--limit applies to logs only");
     if (tg_query_parse_selector(o->pos[1], service, sizeof(service), why, sizeof(why)) !=
         0)
@@ -426,15 +739,7 @@ static int run_signal(const struct query_opts *o, const char *endpoint, bool log
                            "invalid --since \"%.64s\": expected a duration such as 15m "
                            "or 2h",
                            since);
-    if (o->limit) {
-        char *end;
-        unsigned long long v = strtoull(o->limit, &end, 10);
-        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > MAX_LIMIT)
-            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to %d",
-                               o->limit, MAX_LIMIT);
-        limit = v;
-    }
-    snprintf(url, sizeof(url), "%s/api/v1/%s?", endpoint, logs ? "logs" : "metrics");
+    snprintf(url, sizeof(url), "%s/api/v1/metrics?", endpoint);
     if (service[0]) {
         snprintf(url + strlen(url), sizeof(url) - strlen(url), "service=");
         url_escape(url, sizeof(url), service);
@@ -442,20 +747,13 @@ static int run_signal(const struct query_opts *o, const char *endpoint, bool log
     }
     snprintf(url + strlen(url), sizeof(url) - strlen(url), "start=%" PRIu64,
              since_start_ns(since_ms));
-    if (logs)
-        snprintf(url + strlen(url), sizeof(url) - strlen(url), "&limit=%" PRIu64, limit);
-
     rc = fetch_json(url, o->token, NULL, &doc, err);
     if (rc != 0)
         return rc;
-    if (o->json) {
+    if (o->json)
         print_json(doc, out);
-    } else {
-        n = logs ? tg_query_render_logs(doc, out) : tg_query_render_metrics(doc, out);
-        if (n == 0)
-            fprintf(err, "tollgate query: no %s in the last %s\n",
-                    logs ? "log records" : "data points", since);
-    }
+    else if (tg_query_render_metrics(doc, out) == 0)
+        fprintf(err, "tollgate query: no data points in the last %s\n", since);
     json_decref(doc);
     return 0;
 }
@@ -505,16 +803,18 @@ int tg_query_run(int argc, char **argv, FILE *out, FILE *err)
 
     if (strcmp(o.pos[0], "trace") == 0)
         return run_trace(&o, endpoint, out, err);
-    if (strcmp(o.pos[0], "logs") == 0)
-        return run_signal(&o, endpoint, true, out, err);
-    if (strcmp(o.pos[0], "metrics") == 0)
-        return run_signal(&o, endpoint, false, out, err);
-    if (strcmp(o.pos[0], "traces") == 0) {
+    if (strcmp(o.pos[0], "logs") == 0) {
         if (o.npos < 2)
-            return usage_error(err, "traces needs a TraceQL query");
-        fprintf(err, "tollgate query: TraceQL search is not implemented yet\n");
-        return 1;
+            return usage_error(
+                err, "logs needs a LogQL query such as '{service_name=\"checkout\"}'");
+        if (o.explain)
+            return explain(o.pos[1], 1, out, err);
+        return run_logs(&o, endpoint, out, err);
     }
+    if (strcmp(o.pos[0], "metrics") == 0)
+        return run_metrics(&o, endpoint, out, err);
+    if (strcmp(o.pos[0], "traces") == 0)
+        return run_traces(&o, endpoint, out, err);
     return usage_error(err,
                        "unknown query \"%.64s\" (expected trace, traces, logs or "
                        "metrics)",

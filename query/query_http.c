@@ -101,3 +101,14 @@ const char *tg_query_http_error_words(const char *body, size_t len, json_t **doc
         m = json_object_get(*doc, "message");
     return json_string_value(m);
 }
+
+char *tg_query_http_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, (int)strlen(s)), *out;
+
+    if (!e)
+        return NULL;
+    out = strdup(e); /* the caller frees with free(), not curl_free() */
+    curl_free(e);
+    return out;
+}

@@ -64,4 +64,8 @@ int tg_query_http_get(const tg_query_http_req *r, tg_query_http_answer *a);
  * instead. */
 const char *tg_query_http_error_words(const char *body, size_t len, json_t **doc);
 
+/* `s` percent-encoded for a query string (RFC 3986 unreserved kept),
+ * malloc'd, or NULL when out of memory. */
+char *tg_query_http_escape(const char *s);
+
 #endif

@@ -33,6 +33,26 @@ for s in de-onprem us-cloud; do
         chmod 600 "$DATA/$s.token"
     fi
 done
+# Who may query: the centre answers its users under their role's view;
+# each site answers the centre (with the site's own token) up to raw.
+for u in alice carol; do
+    if [ ! -s "$DATA/$u.token" ]; then
+        od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$DATA/$u.token"
+        chmod 600 "$DATA/$u.token"
+    fi
+done
+cat > "$DATA/users.yaml" <<EOF
+users:
+  - {name: alice, token_file: alice.token, role: sre}          # hashed e-mails
+  - {name: carol, token_file: carol.token, role: compliance}   # raw, where sites allow
+EOF
+for s in de-onprem us-cloud; do
+    cat > "$DATA/$s/collector.yaml" <<EOF
+query:
+  clients:
+    - {name: central, token_file: "$DATA/$s.token", max_view: raw}
+EOF
+done
 cat > "$DATA/sites.yaml" <<EOF
 sites:
   - name: de-onprem
@@ -95,17 +115,18 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 "$BIN" central --data "$DATA/central" --listen 127.0.0.1:9480 --sites "$DATA/sites.yaml" \
+    --users "$DATA/users.yaml" \
     >> "$DATA/central.log" 2>&1 &
 CENTRAL=$!
 PIDS="$PIDS $CENTRAL"
 
 TOLLGATE_FORWARD_CONFIG="$DATA/de-onprem/forward.yaml" "$BIN" collector --site de-onprem \
-    --data "$DATA/de-onprem" --otlp-grpc 0.0.0.0:4317 --otlp-http 0.0.0.0:4318 \
+    --config "$DATA/de-onprem/collector.yaml" --data "$DATA/de-onprem" --otlp-grpc 0.0.0.0:4317 --otlp-http 0.0.0.0:4318 \
     --api 127.0.0.1:9470 --central http://127.0.0.1:9480 \
     --central-token-file "$DATA/de-onprem.token" >> "$DATA/de-onprem.log" 2>&1 &
 PIDS="$PIDS $!"
 TOLLGATE_FORWARD_CONFIG="$DATA/us-cloud/forward.yaml" "$BIN" collector --site us-cloud \
-    --data "$DATA/us-cloud" --otlp-grpc 0.0.0.0:14317 --otlp-http 0.0.0.0:14318 \
+    --config "$DATA/us-cloud/collector.yaml" --data "$DATA/us-cloud" --otlp-grpc 0.0.0.0:14317 --otlp-http 0.0.0.0:14318 \
     --api 127.0.0.1:9471 --central http://127.0.0.1:9480 \
     --central-token-file "$DATA/us-cloud.token" >> "$DATA/us-cloud.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -144,9 +165,17 @@ Where to look:
   curl -s http://127.0.0.1:9470/api/v1/status  a site's own view of its link
 
 What to try:
+  One query at the centre, fanned out to both sites: a request that crossed them
+  comes back as one trace (the waterfall names each span's site), as the SRE sees it:
+    $BIN query --endpoint http://127.0.0.1:9480 --token \$(cat $DATA/alice.token) trace <trace id printed below>
+  ... and as the compliance officer sees it (raw values, where the sites allow):
+    $BIN query --endpoint http://127.0.0.1:9480 --token \$(cat $DATA/carol.token) trace <trace id>
+  TraceQL across both sites (failing requests whose gateway called the feature store):
+    $BIN query --endpoint http://127.0.0.1:9480 --token \$(cat $DATA/alice.token) \\
+        traces '{ resource.service.name = "gateway" } >> { resource.service.name = "feature-store" && status = error }'
+  Grafana: dashboards/ has the data sources (Tempo, Loki, Prometheus) and dashboards.
   Regulated values stay home: the traffic plants e-mails, card numbers, an SSN and
   patient numbers. At the site they are there, at the centre they are not:
-    $BIN query --endpoint http://127.0.0.1:9470 trace <trace id printed below>
     $BIN central export --data $DATA/central | grep -c 'alice.regulated@example.com'   (0)
   A partition: stop the centre and watch the sites keep ingesting and queueing:
     kill -STOP $CENTRAL; sleep 15; $BIN status --endpoint http://127.0.0.1:9470

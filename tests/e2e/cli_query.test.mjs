@@ -93,8 +93,11 @@ test('--json prints the OTLP/JSON document the API serves', async () => {
   const r = await run(['query', '--endpoint', c.apiUrl, '--token', c.queryToken, 'trace', traceId, '--json']);
   assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
   const doc = JSON.parse(r.stdout);
-  assertShape(doc, 'query --json');
-  const cli = flattenSpans(doc);
+  // One JSON document: the federated answer, this site alone, complete.
+  assert.equal(doc.is_partial, false);
+  assert.equal(doc._sites.successful, 1);
+  assertShape(doc.trace, 'query --json');
+  const cli = flattenSpans(doc.trace);
   assert.deepEqual(cli.map((s) => s.item.name).sort(), Object.keys(TREE).sort());
   const byId = new Map(cli.map((s) => [s.item.spanId, s.item]));
   for (const s of cli) {

@@ -150,6 +150,11 @@ static void test_every_outcome_named_within_the_deadline(void **state)
     t0 = tg_mono_ns();
     assert_int_equal(tg_fanout_run(t, 5, &o, r), 0);
     elapsed_ms = (double)(tg_mono_ns() - t0) / 1e6;
+    /* The fake sites' threads are done (each served its one connection):
+     * join them before reading what they recorded. */
+    stop_site(&ok);
+    stop_site(&refuse);
+    stop_site(&stall);
     /* Bounded by the site timeout, not by the stalled site: generous slack
      * for a loaded machine, still far below "hangs". */
     assert_true(elapsed_ms < 5000);
@@ -199,9 +204,6 @@ static void test_every_outcome_named_within_the_deadline(void **state)
     free(warn);
 
     tg_fanout_results_free(r, 5);
-    stop_site(&ok);
-    stop_site(&refuse);
-    stop_site(&stall);
 }
 
 /* When the query's deadline is shorter than a site's own limit, the site

@@ -82,8 +82,9 @@ export async function withEnv(env, fn) {
 }
 
 export class Central {
-  constructor({ dataDir, sitesFile, config = null, env = {}, port = 0, scheme = 'http', caFile = null }) {
+  constructor({ dataDir, sitesFile, usersFile = null, config = null, env = {}, port = 0, scheme = 'http', caFile = null }) {
     this.dataDir = dataDir;
+    this.usersFile = usersFile;
     this.sitesFile = sitesFile;
     this.config = config;
     this.env = env;
@@ -101,6 +102,7 @@ export class Central {
     if (!this.port) this.port = await freePort();
     const args = ['central', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`];
     if (this.sitesFile) args.push('--sites', this.sitesFile);
+    if (this.usersFile) args.push('--users', this.usersFile);
     if (this.config) args.push('--config', this.config);
     this.exit = null;
     this.proc = spawn(tollgateBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
@@ -189,7 +191,10 @@ export class Central {
 // (in the file $TOLLGATE_FORWARD_CONFIG names) and extra environment (the
 // test hooks) for its process.
 export class Site {
-  constructor({ name, dir, token, centralUrl, forward = {}, env = {} }) {
+  // queryCap: the most permissive view this site lets the centre ask for
+  // (its query client's max_view, the site's own token file as the
+  // centre's credential); null: the centre may not query it.
+  constructor({ name, dir, token, centralUrl, forward = {}, env = {}, queryCap = null, rules = null }) {
     this.name = name;
     this.dir = dir;
     this.centralUrl = centralUrl;
@@ -208,9 +213,11 @@ export class Site {
       ...forward,
     };
     fs.writeFileSync(this.forwardFile, `${toYaml({ forward: fwd })}\n`);
+    this.queryClients = queryCap ? [{ name: 'central', tokenFile: this.tokenFile, maxView: queryCap }] : [];
     this.collector = new Collector({
-      dataDir: path.join(dir, 'data'), site: name,
-      extraArgs: ['--central', centralUrl, '--central-token-file', this.tokenFile],
+      dataDir: path.join(dir, 'data'), site: name, queryClients: this.queryClients,
+      extraArgs: ['--central', centralUrl, '--central-token-file', this.tokenFile,
+        ...(rules ? ['--rules', rules] : [])],
     });
   }
 
@@ -222,6 +229,7 @@ export class Site {
   async restart() {
     this.collector = new Collector({
       dataDir: this.collector.dataDir, site: this.name, extraArgs: this.collector.extraArgs,
+      queryClients: this.queryClients,
     });
     return this.start();
   }

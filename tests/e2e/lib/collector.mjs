@@ -91,8 +91,9 @@ export function writeConfig(dir, obj, name = 'collector.yaml') {
 }
 
 export class Collector {
-  constructor({ dataDir, site = 'e2e', config = null, extraArgs = [] }) {
+  constructor({ dataDir, site = 'e2e', config = null, extraArgs = [], queryClients = [] }) {
     this.dataDir = dataDir;
+    this.queryClients = queryClients;
     this.site = site;
     this.config = config;
     this.extraArgs = extraArgs;
@@ -126,7 +127,8 @@ export class Collector {
     fs.writeFileSync(tokenFile, this.queryToken + '\n');
     const out = this.config ? `${base}.e2e.yaml` : base;
     fs.writeFileSync(out, text + (text && !text.endsWith('\n') ? '\n' : '') +
-      `query:\n  clients:\n    - {name: e2e, token_file: ${JSON.stringify(path.basename(tokenFile))}, max_view: raw}\n`);
+      `query:\n  clients:\n    - {name: e2e, token_file: ${JSON.stringify(path.basename(tokenFile))}, max_view: raw}\n` +
+      this.queryClients.map((c) => `    - {name: ${c.name}, token_file: ${JSON.stringify(c.tokenFile)}, max_view: ${c.maxView}}\n`).join(''));
     return out;
   }
 
