@@ -94,6 +94,15 @@ static int meter_measure(const char *meter, enum tg_cost_measure *m)
     return 0;
 }
 
+static void usage_free_one(tg_cost_usage *u)
+{
+    free((char *)u->site);
+    free((char *)u->service);
+    free((char *)u->model);
+    free((char *)u->team);
+    free((char *)u->run);
+}
+
 /* Keeps the rows of the period; quantities (not money) arrive as doubles
  * on the wire and become micro-units here, rounded to nearest. */
 static int collect(void *ctx, const char *site, const ProtobufCMessage *row)
@@ -121,9 +130,11 @@ static int collect(void *ctx, const char *site, const ProtobufCMessage *row)
     memset(u, 0, sizeof(*u));
     u->site = strdup(site);
     u->service = strdup(r->service ? r->service : "");
-    if (!u->site || !u->service) {
-        free((char *)u->site);
-        free((char *)u->service);
+    u->model = strdup(r->model ? r->model : "");
+    u->team = strdup(r->team ? r->team : "");
+    u->run = strdup(r->run ? r->run : "");
+    if (!u->site || !u->service || !u->model || !u->team || !u->run) {
+        usage_free_one(u);
         l->failed = 1;
         return TG_ENOMEM;
     }
@@ -136,10 +147,8 @@ static int collect(void *ctx, const char *site, const ProtobufCMessage *row)
 
 static void usage_free(usage_list *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free((char *)l->v[i].site);
-        free((char *)l->v[i].service);
-    }
+    for (size_t i = 0; i < l->n; i++)
+        usage_free_one(&l->v[i]);
     free(l->v);
 }
 

@@ -13,16 +13,28 @@
 typedef int (*line_cb)(void *ctx, const tg_cost_site *s, int64_t hour,
                        const tg_cost_line *l);
 
-static int cmp_hour(const void *a, const void *b)
-{
-    const tg_cost_usage *x = *(const tg_cost_usage *const *)a;
-    const tg_cost_usage *y = *(const tg_cost_usage *const *)b;
-    return (x->hour > y->hour) - (x->hour < y->hour);
-}
-
 static const char *or_empty(const char *s)
 {
     return s ? s : "";
+}
+
+/* Hour, then service, model, team, run (bytewise), then measure: a total
+ * order, so which workload takes a rounding remainder (the last) never
+ * depends on the order rows were stored in. */
+static int cmp_use(const void *a, const void *b)
+{
+    const tg_cost_usage *x = *(const tg_cost_usage *const *)a;
+    const tg_cost_usage *y = *(const tg_cost_usage *const *)b;
+    int c;
+
+    if (x->hour != y->hour)
+        return (x->hour > y->hour) - (x->hour < y->hour);
+    if ((c = strcmp(or_empty(x->service), or_empty(y->service))) ||
+        (c = strcmp(or_empty(x->model), or_empty(y->model))) ||
+        (c = strcmp(or_empty(x->team), or_empty(y->team))) ||
+        (c = strcmp(or_empty(x->run), or_empty(y->run))))
+        return c;
+    return (x->measure > y->measure) - (x->measure < y->measure);
 }
 
 /* Calls cb for every line of every site-hour of [from, to): hours without
@@ -48,7 +60,7 @@ static int each_line(const tg_cost_site *sites, size_t nsites, const tg_cost_usa
             if (u[i].site && strcmp(u[i].site, s->name) == 0 && u[i].hour >= h0 &&
                 u[i].hour < to)
                 rows[nr++] = &u[i];
-        qsort(rows, nr, sizeof(*rows), cmp_hour);
+        qsort(rows, nr, sizeof(*rows), cmp_use);
         for (int64_t h = h0; h < to && !rc; h += 3600) {
             size_t nu = 0;
             int k;

@@ -30,6 +30,9 @@ typedef struct tg_cost_model {
     char provider[64];         /* FOCUS ProviderName */
     char region[64];           /* FOCUS RegionId */
     char service_category[64]; /* FOCUS ServiceCategory */
+    /* the attributes whose values attribute a record (x_Model, x_Team,
+     * x_Run); a value leaves only as the view passes it (summarize.c) */
+    char model_attribute[128], team_attribute[128], run_attribute[128];
     /* metered prices (and, for amortised sites, the telemetry prices) */
     double cpu_hour, gpu_hour;
     double gb_ingested, gb_stored, gb_forwarded;

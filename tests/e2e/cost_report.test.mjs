@@ -89,6 +89,11 @@ const reservedStart = BigInt(Date.parse(`${sheetFrom}T00:00:00Z`) / 1000);
 const ORDER = ['gpu-seconds', 'cpu-seconds', 'memory-gb-hours', 'stored-bytes', 'gen_ai-input-tokens',
   'gen_ai-output-tokens'];
 
+// The report's order within an hour: service, model, team, run, measure.
+const cmpStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const byUse = (a, b) => cmpStr(a.service, b.service) || cmpStr(a.model, b.model) || cmpStr(a.team, b.team)
+  || cmpStr(a.run, b.run) || ORDER.indexOf(a.measure) - ORDER.indexOf(b.measure);
+
 function fraCapacity(kind, h) {
   const inLife = h >= purchaseT && h + HOUR <= purchaseT + YEAR;
   if (!inLife) throw new Error('the test hour is outside the assets\' life');
@@ -102,7 +107,7 @@ function fraCapacity(kind, h) {
 const sheetCost = (measure, q) => div(q * HOUR * SHEET[measure][0], HOUR * SHEET[measure][1] * SCALE);
 
 function allocFra(h, uses) {
-  const lines = uses.map((u) => ({ key: u.service, use: u, eff: 0n, billed: 0n }));
+  const lines = uses.map((u) => ({ use: u, eff: 0n, billed: 0n }));
   for (const [kind, measure] of [['gpu', 'gpu-seconds'], ['cpu', 'cpu-seconds']]) {
     const [C, secs] = fraCapacity(kind, h);
     const U = uses.filter((u) => u.measure === measure).reduce((a, u) => a + u.q, 0n);
@@ -141,7 +146,7 @@ function allocFra(h, uses) {
 }
 
 function allocUse1(h, uses) {
-  const lines = uses.map((u) => ({ key: u.service, use: u, eff: sheetCost(u.measure, u.q), billed: 0n }));
+  const lines = uses.map((u) => ({ use: u, eff: sheetCost(u.measure, u.q), billed: 0n }));
   for (const l of lines) l.billed = l.eff;
   // the reservation: 8760 upfront over a year plus 2.00 an hour, one GPU
   const term = YEAR;
@@ -182,23 +187,23 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
 `);
   const central = await new Central({ dataDir: path.join(dir, 'central'), sitesFile }).start();
   const fra = await new Site({ name: 'fra', dir: path.join(dir, 'fra'), token: tokens.fra,
-    centralUrl: central.url, forward: { jurisdiction: 'DE' } }).start();
+    centralUrl: central.url, forward: { jurisdiction: 'DE', allow_keys: ['ml.run.id', 'team'] } }).start();
   const use1 = await new Site({ name: 'use1', dir: path.join(dir, 'use1'), token: tokens.use1,
-    centralUrl: central.url, forward: { jurisdiction: 'US' } }).start();
+    centralUrl: central.url, forward: { jurisdiction: 'US', allow_keys: ['team'] } }).start();
 
   // Two hours ago (whole hours): spans carry exact use at a known hour.
   const N = BigInt(Math.floor(Date.now() / 1000 / 3600) * 3600);
   const H = N - 2n * HOUR;
   const at = (s) => new Date(Number(H + s) * 1000);
-  const trainer = siteSdk({ service: 'trainer', url: fra.httpUrl, site: 'fra' });
-  const chat = siteSdk({ service: 'chat', url: use1.httpUrl, site: 'use1' });
+  const trainer = siteSdk({ service: 'trainer', url: fra.httpUrl, site: 'fra', extraResource: { team: 'ml-research' } });
+  const chat = siteSdk({ service: 'chat', url: use1.httpUrl, site: 'use1', extraResource: { team: 'web' } });
   for (const [i, gpu] of [[0, 1800], [1, 1200]]) {
     trainer.tracer.startSpan('train-step', { startTime: at(600n + BigInt(i)), attributes: {
       'tollgate.cost.gpu_seconds': gpu, 'tollgate.cost.cpu_seconds': 300, 'ml.run.id': 'run-7' } }).end(at(700n));
   }
   for (let i = 0; i < 3; i++) {
     chat.tracer.startSpan('chat gpt', { startTime: at(900n + BigInt(i)), attributes: {
-      'gen_ai.request.model': 'gpt-x', 'gen_ai.usage.input_tokens': 40000 + i,
+      'gen_ai.request.model': 'gpt-x', 'ml.run.id': 'not-for-export', 'gen_ai.usage.input_tokens': 40000 + i,
       'gen_ai.usage.output_tokens': 10000, 'tollgate.cost.gpu_seconds': 1800 } }).end(at(950n));
   }
   // And counters now: GPU and CPU time as the SDK's cumulative sums.
@@ -246,37 +251,45 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
   const from = H;
   const to = N + 2n * HOUR;
   const iso = (t) => new Date(Number(t) * 1000).toISOString().replace('.000Z', 'Z');
-  const expected = new Map(); // site/key -> figures
-  const get = (site, key) => {
-    const k = `${site}/${key}`;
-    if (!expected.has(k)) expected.set(k, { site, key, eff: 0n, billed: 0n, cf: 0n, hasCf: false, gpu: 0n, tok: 0n, orphan: false });
-    return expected.get(k);
-  };
-  let total = 0n;
-  let idle = 0n;
-  let orphanHours = 0;
-  for (let h = from; h < to; h += HOUR) {
-    for (const site of ['fra', 'use1']) {
-      const uses = final.filter((x) => x.site === site && BigInt(Date.parse(x.ChargePeriodStart) / 1000) === h)
-        .map((x) => ({ service: x.ServiceName, measure: x.SkuMeter, q: BigInt(Math.round(x.ConsumedQuantity * 1e6)) }));
-      const lines = site === 'fra' ? allocFra(h, uses) : allocUse1(h, uses);
-      for (const l of lines) {
-        if (l.orphan) orphanHours++;
-        const g = get(site, l.key);
-        g.eff += l.eff;
-        g.billed += l.billed;
-        g.orphan ||= !!l.orphan;
-        total += l.eff;
-        if (!l.use) { idle += l.eff; continue; }
-        if (l.use.measure === 'gpu-seconds') g.gpu += l.use.q;
-        if (l.use.measure.startsWith('gen_ai')) g.tok += l.use.q;
-        if (site === 'fra') {
-          g.hasCf = true;
-          g.cf += sheetCost(l.use.measure, l.use.q); // at us-east-1's sheet
+  // Groups of the report by `by`, as this test works them out.
+  const work = (by) => {
+    const expected = new Map(); // site/key -> figures
+    const get = (site, key) => {
+      const k = `${site}/${key}`;
+      if (!expected.has(k)) expected.set(k, { site, key, eff: 0n, billed: 0n, cf: 0n, hasCf: false, gpu: 0n, tok: 0n, orphan: false });
+      return expected.get(k);
+    };
+    let total = 0n;
+    let idle = 0n;
+    let orphanHours = 0;
+    for (let h = from; h < to; h += HOUR) {
+      for (const site of ['fra', 'use1']) {
+        const uses = final.filter((x) => x.site === site && BigInt(Date.parse(x.ChargePeriodStart) / 1000) === h)
+          .map((x) => ({ service: x.ServiceName, model: x.x_Model, team: x.x_Team, run: x.x_Run, measure: x.SkuMeter,
+            q: BigInt(Math.round(x.ConsumedQuantity * 1e6)) }))
+          .sort(byUse);
+        const lines = site === 'fra' ? allocFra(h, uses) : allocUse1(h, uses);
+        for (const l of lines) {
+          if (l.orphan) orphanHours++;
+          const key = !l.use ? l.key : by === 'site' ? site : (l.use[by] || 'unattributed');
+          const g = get(site, key);
+          g.eff += l.eff;
+          g.billed += l.billed;
+          g.orphan ||= !!l.orphan;
+          total += l.eff;
+          if (!l.use) { idle += l.eff; continue; }
+          if (l.use.measure === 'gpu-seconds') g.gpu += l.use.q;
+          if (l.use.measure.startsWith('gen_ai')) g.tok += l.use.q;
+          if (site === 'fra') {
+            g.hasCf = true;
+            g.cf += sheetCost(l.use.measure, l.use.q); // at us-east-1's sheet
+          }
         }
       }
     }
-  }
+    return { expected, total, idle, orphanHours };
+  };
+  const { expected, total, idle, orphanHours } = work('service');
 
   const report = spawnSync(tollgateBin(), ['cost', 'report', '--from', iso(from), '--to', iso(to), '--by', 'service',
     '--compare', 'us-east-1', '--format', 'json', '--endpoint', central.url, '--token', tokens.fra], { encoding: 'utf8' });
@@ -316,6 +329,23 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
   }
   const chatG = JSON.parse(back.stdout).groups.find((g) => g.site === 'use1' && g.key === 'chat');
   assert.equal(BigInt(chatG.counterfactual_cost_micro), chatCf);
+
+  // By model, team and run: attributed from the telemetry, as the view let
+  // it through (use1's view withholds ml.run.id: its use is unattributed).
+  for (const by of ['model', 'team', 'run', 'site']) {
+    const w = work(by);
+    const r = spawnSync(tollgateBin(), ['cost', 'report', '--from', iso(from), '--to', iso(to), '--by', by,
+      '--format', 'json', '--endpoint', central.url, '--token', tokens.fra], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const d = JSON.parse(r.stdout);
+    assert.deepEqual(d.groups.map((g) => `${g.site}/${g.key}`).sort(), [...w.expected.keys()].sort(), by);
+    for (const g of d.groups) assert.equal(BigInt(g.effective_cost_micro), w.expected.get(`${g.site}/${g.key}`).eff, `${by} ${g.key}`);
+    assert.equal(BigInt(d.totals.effective_cost_micro), total);
+  }
+  assert.ok(work('model').expected.has('use1/gpt-x'));
+  assert.ok(work('team').expected.has('fra/ml-research') && work('team').expected.has('use1/web'));
+  assert.ok(work('run').expected.has('fra/run-7') && work('run').expected.has('use1/unattributed'));
+  assert.ok(!JSON.stringify(final).includes('not-for-export'), 'a withheld run id reached the centre');
 
   // The table and CSV forms print the same rounded figures.
   const csv = spawnSync(tollgateBin(), ['cost', 'report', '--from', iso(from), '--to', iso(to), '--format', 'csv',
