@@ -396,3 +396,33 @@ print(json.dumps({
   const res = await central.stop();
   assert.equal(res.code, 0);
 });
+
+test('a bad cost model stops the centre with exit 2 and FILE:LINE:COLUMN', () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'x.token'), `${crypto.randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'sites.yaml'), 'sites:\n  - {name: x, token_file: x.token, cost_model: bad.yaml}\n');
+  // FILE:LINE:COLUMN of the n-th `needle` in text, plus `shift` columns
+  const at = (text, needle, shift = 0, nth = 0) => {
+    let i = -1;
+    for (let k = 0; k <= nth; k++) i = text.indexOf(needle, i + 1);
+    const before = text.slice(0, i).split('\n');
+    return `bad.yaml:${before.length}:${before[before.length - 1].length + 1 + shift}:`;
+  };
+  const neg = FRA.replace('purchase_price: 87600', 'purchase_price: -87600');
+  const zero = FRA.replace('lifetime: 1y, method', 'lifetime: 0s, method');
+  const tpu = FRA.replace('kind: gpu', 'kind: tpu');
+  const overlap = `${USE1}    - provider: AWS\n      region: us-east-1\n      valid_from: 2026-06-01\n`;
+  const cases = [
+    [neg, `${at(neg, '-87600')} purchase_price: a price cannot be negative`],
+    [zero, `${at(zero, '0s')} lifetime must be longer than zero`],
+    [tpu, `${at(tpu, 'tpu')} kind (cpu|gpu|storage|network): unknown value "tpu"`],
+    [overlap, `${at(overlap, '- provider', 2, 1)} price sheet overlaps the one at line 4 for AWS us-east-1`],
+  ];
+  for (const [yaml, want] of cases) {
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), yaml);
+    const r = spawnSync(tollgateBin(), ['central', '--data', path.join(dir, 'c'), '--listen', '127.0.0.1:0',
+      '--sites', path.join(dir, 'sites.yaml')], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(`${path.sep}${want}`), `${r.stderr} lacks ${want}`);
+  }
+});
