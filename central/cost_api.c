@@ -114,7 +114,7 @@ static int collect(void *ctx, const char *site, const ProtobufCMessage *row)
 
     if (r->hour_unix < l->from - 3599 || r->hour_unix >= l->to ||
         !meter_measure(r->meter, &m) || !isfinite(r->consumed_quantity) ||
-        r->consumed_quantity <= 0 || r->consumed_quantity > 9e12)
+        r->consumed_quantity <= 0 || r->consumed_quantity > 1e9)
         return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;

@@ -139,7 +139,7 @@ static int allocate_cloud(const tg_costmodel *m, const char *region, int64_t h0,
             return rc;
     }
     for (int j = 0; j < TG_MEASURE_COUNT; j++) {
-        tg_money r_cost = 0, r_billed = 0, given = 0, billed_given = 0;
+        tg_money r_cost = 0, r_billed = 0, given = 0, billed_given = 0, r_cov, rb_cov;
         __int128 r_qty = 0, covered;
         const tg_cost_sku *first = NULL;
         int64_t u = used(uses, n, (enum tg_cost_measure)j);
@@ -165,16 +165,17 @@ static int allocate_cloud(const tg_costmodel *m, const char *region, int64_t h0,
             }
         }
         covered = u < r_qty ? u : r_qty;
+        /* the reservation's cost of the covered part, then its share by use
+         * (two steps, each rounded once, so no product passes 128 bits) */
+        r_cov = r_qty > 0 ? ratio(r_cost, covered, r_qty) : 0;
+        rb_cov = r_qty > 0 ? ratio(r_billed, covered, r_qty) : 0;
         for (size_t i = 0; i < n && r_qty > 0; i++) {
             tg_money od = 0;
             int64_t od_qty;
             if ((int)uses[i].measure != j || uses[i].qty_micro <= 0)
                 continue;
-            /* the reservation's cost of the covered part, by use */
-            tg_money s =
-                ratio(r_cost, (__int128)uses[i].qty_micro * covered, (__int128)u * r_qty);
-            tg_money b = ratio(r_billed, (__int128)uses[i].qty_micro * covered,
-                               (__int128)u * r_qty);
+            tg_money s = ratio(r_cov, uses[i].qty_micro, u);
+            tg_money b = ratio(rb_cov, uses[i].qty_micro, u);
             od_qty = (int64_t)ratio(uses[i].qty_micro, u - covered, u);
             if (od_qty > 0 && tg_cost_sheet_cost(m, region, (enum tg_cost_measure)j,
                                                  od_qty, h0, h1, &od) != 0)

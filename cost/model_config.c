@@ -81,6 +81,8 @@ static int duration_s(ctx *c, const tg_ynode *n, const char *what, int64_t *out)
     if (ms < 1000)
         return tg_yaml_error(c->err, c->errlen, c->file, n, "%s must be longer than zero",
                              what);
+    if (ms > 100ull * TG_COST_YEAR_S * 1000)
+        return tg_yaml_error(c->err, c->errlen, c->file, n, "%s: at most 100y", what);
     *out = (int64_t)(ms / 1000);
     return 0;
 }
@@ -198,8 +200,8 @@ static int load_power(ctx *c, const tg_ynode *n, tg_costmodel *m)
     if ((v = tg_yaml_get(n, "pue"))) {
         if ((rc = decimal(c, v, "pue", 3, &m->pue_milli)))
             return rc;
-        if (m->pue_milli < 1000)
-            return tg_yaml_error(c->err, c->errlen, c->file, v, "pue is at least 1.0");
+        if (m->pue_milli < 1000 || m->pue_milli > 10000)
+            return tg_yaml_error(c->err, c->errlen, c->file, v, "pue is 1.0 to 10");
     }
     if ((v = tg_yaml_get(n, "price_kwh")) &&
         (rc = money(c, v, "price_kwh", &m->price_kwh)))

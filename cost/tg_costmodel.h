@@ -19,6 +19,10 @@
 #define TG_COST_MAX_TARIFF 24
 #define TG_COST_MAX_SHEETS 32
 #define TG_COST_MAX_SKUS 32
+/* Ceilings that keep every product of the arithmetic inside 128 bits: an
+ * amount at most 10^9 currency units, count and units at most 10^6, power
+ * 10^5 kW, PUE 10, lifetimes and terms 100 years. */
+#define TG_COST_MAX_AMOUNT (1000000000LL * TG_MONEY_SCALE)
 
 enum tg_asset_kind { TG_ASSET_CPU, TG_ASSET_GPU, TG_ASSET_STORAGE, TG_ASSET_NETWORK };
 #define TG_ASSET_KINDS 4

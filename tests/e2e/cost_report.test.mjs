@@ -160,9 +160,11 @@ function allocUse1(h, uses) {
   const covered = U < rq ? U : rq;
   let given = 0n;
   let bgiven = 0n;
+  const Rcov = div(R * covered, rq);
+  const Rbcov = div(Rb * covered, rq);
   for (const l of users) {
-    const s = div(R * l.use.q * covered, U * rq);
-    const b = div(Rb * l.use.q * covered, U * rq);
+    const s = div(Rcov * l.use.q, U);
+    const b = div(Rbcov * l.use.q, U);
     const odq = div(l.use.q * (U - covered), U);
     const od = odq > 0n ? sheetCost('gpu-seconds', odq) : 0n;
     l.eff = s + od;

@@ -259,7 +259,7 @@ static void test_bad_config(void **state)
     expect_bad("valid_from: 2026-02-01", "valid_from: 2026-01-15",
                "bad.yaml:39:7:", "overlaps the one at line 28");
     expect_bad("price: 12}", "price: -12}", "bad.yaml:43:64:", "cannot be negative");
-    expect_bad("pue: 1.4", "pue: 0.9", "bad.yaml:20:", "at least 1.0");
+    expect_bad("pue: 1.4", "pue: 0.9", "bad.yaml:20:", "1.0 to 10");
     expect_bad("gpu-seconds: 70", "gpu-seconds: 60", "bad.yaml:26:17:", "sum to 90");
     expect_bad("salvage: 1000", "salvage: 20000",
                "bad.yaml:15:", "exceeds purchase_price");
