@@ -85,6 +85,7 @@ static int meter_measure(const char *meter, enum tg_cost_measure *m)
         {"cpu-seconds", TG_MEASURE_CPU_SECONDS},
         {"gen_ai-input-tokens", TG_MEASURE_INPUT_TOKENS},
         {"gen_ai-output-tokens", TG_MEASURE_OUTPUT_TOKENS},
+        {"gen_ai-requests", TG_MEASURE_INFERENCES},
     };
     for (size_t i = 0; meter && i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(meter, map[i].meter) == 0) {

@@ -97,7 +97,8 @@ static const char *const cols[] = {"site",
                                    "list_cost",
                                    "counterfactual_cost",
                                    "cost_per_gpu_hour",
-                                   "cost_per_million_tokens"};
+                                   "cost_per_million_tokens",
+                                   "cost_per_1000_inferences"};
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
 /* The report's groups as a table, CSV or an HTML page. */
@@ -154,14 +155,16 @@ static void render(FILE *out, const json_t *doc, const char *format, const char 
         fputs("</p>\n", out);
         return;
     }
-    fprintf(out, "%-10s %-32s %-9s %14s %14s %14s %14s %12s %12s\n", "SITE", by, "MODEL",
-            "EFFECTIVE", "BILLED", "LIST", "COUNTERFACT.", "PER GPU-H", "PER 1M TOK");
+    fprintf(out, "%-10s %-32s %-9s %14s %14s %14s %14s %12s %12s %12s\n", "SITE", by,
+            "MODEL", "EFFECTIVE", "BILLED", "LIST", "COUNTERFACT.", "PER GPU-H",
+            "PER 1M TOK", "PER 1K INF");
     json_array_foreach(groups, i, g)
     {
-        fprintf(out, "%-10s %-32s %-9s %14s %14s %14s %14s %12s %12s\n", str(g, "site"),
-                str(g, "key"), str(g, "cost_model"), str(g, "effective_cost"),
-                str(g, "billed_cost"), str(g, "list_cost"), str(g, "counterfactual_cost"),
-                str(g, "cost_per_gpu_hour"), str(g, "cost_per_million_tokens"));
+        fprintf(out, "%-10s %-32s %-9s %14s %14s %14s %14s %12s %12s %12s\n",
+                str(g, "site"), str(g, "key"), str(g, "cost_model"),
+                str(g, "effective_cost"), str(g, "billed_cost"), str(g, "list_cost"),
+                str(g, "counterfactual_cost"), str(g, "cost_per_gpu_hour"),
+                str(g, "cost_per_million_tokens"), str(g, "cost_per_1000_inferences"));
     }
     fprintf(out, "total %s: effective %s, billed %s, idle %s\n", cur,
             str(tot, "effective_cost"), str(tot, "billed_cost"), str(tot, "idle_cost"));

@@ -127,7 +127,7 @@ static int allocate_cloud(const tg_costmodel *m, const char *region, int64_t h0,
 
     for (size_t i = 0; i < n; i++) {
         tg_money c;
-        if (uses[i].qty_micro <= 0)
+        if (uses[i].qty_micro <= 0 || uses[i].measure == TG_MEASURE_INFERENCES)
             continue;
         rc =
             tg_cost_sheet_cost(m, region, uses[i].measure, uses[i].qty_micro, h0, h1, &c);

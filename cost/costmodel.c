@@ -8,8 +8,8 @@
 
 static const char *const kind_names[] = {"cpu", "gpu", "storage", "network"};
 static const char *const measure_names[] = {
-    "gpu-seconds",  "cpu-seconds",         "memory-gb-hours",
-    "stored-bytes", "gen_ai-input-tokens", "gen_ai-output-tokens"};
+    "gpu-seconds",         "cpu-seconds",          "memory-gb-hours", "stored-bytes",
+    "gen_ai-input-tokens", "gen_ai-output-tokens", "gen_ai-requests"};
 
 const char *tg_asset_kind_name(enum tg_asset_kind k)
 {

@@ -114,9 +114,9 @@ static int pick(ctx *c, const tg_ynode *n, const char *what, const char *const *
 
 static const char *const kinds[] = {"cpu", "gpu", "storage", "network"};
 static const char *const methods[] = {"straight-line", "declining-balance"};
-static const char *const measures[] = {"gpu-seconds",         "cpu-seconds",
-                                       "memory-gb-hours",     "stored-bytes",
-                                       "gen_ai-input-tokens", "gen_ai-output-tokens"};
+static const char *const measures[] = {
+    "gpu-seconds",         "cpu-seconds",          "memory-gb-hours", "stored-bytes",
+    "gen_ai-input-tokens", "gen_ai-output-tokens", "gen_ai-requests"};
 
 /* Pricing units a SKU may be quoted in, with consumed units in one. */
 static const struct {

@@ -184,7 +184,9 @@ static int report_line(void *ctx, const tg_cost_site *s, int64_t hour,
     else if (l->measure == TG_MEASURE_INPUT_TOKENS ||
              l->measure == TG_MEASURE_OUTPUT_TOKENS)
         g->tokens_micro += l->use->qty_micro;
-    if (c->cmp && c->cmp != s) {
+    else if (l->measure == TG_MEASURE_INFERENCES)
+        g->inferences_micro += l->use->qty_micro;
+    if (c->cmp && c->cmp != s && l->measure != TG_MEASURE_INFERENCES) {
         int rc = c->cmp->model->n_assets
                      ? tg_cost_counterfactual_onprem(c->cmp->model, hour, l->use, &cf)
                      : tg_cost_counterfactual_cloud(c->cmp->model, c->cmp_region, hour,
@@ -282,11 +284,14 @@ void tg_cost_report_json(const tg_cost_report *r, tg_strbuf *b)
         json_object_set_new(o, "gpu_seconds_micro", json_integer(g->gpu_s_micro));
         json_object_set_new(o, "cpu_seconds_micro", json_integer(g->cpu_s_micro));
         json_object_set_new(o, "tokens_micro", json_integer(g->tokens_micro));
+        json_object_set_new(o, "inferences_micro", json_integer(g->inferences_micro));
         /* unit economics: per GPU-hour (3600 s) and per million tokens */
         put_rate(o, "cost_per_gpu_hour", g->effective, 3600LL * TG_MONEY_SCALE,
                  g->gpu_s_micro, minor);
         put_rate(o, "cost_per_million_tokens", g->effective, 1000000LL * TG_MONEY_SCALE,
                  g->tokens_micro, minor);
+        put_rate(o, "cost_per_1000_inferences", g->effective, 1000LL * TG_MONEY_SCALE,
+                 g->inferences_micro, minor);
         json_array_append_new(groups, o);
     }
     json_object_set_new(doc, "currency", json_string(r->currency));
@@ -315,7 +320,8 @@ typedef struct {
     int json, first;
 } focus_ctx;
 
-static const char *const units[] = {"s", "s", "GB-hour", "By", "{token}", "{token}"};
+static const char *const units[] = {"s",       "s",       "GB-hour",  "By",
+                                    "{token}", "{token}", "{request}"};
 
 static int focus_line(void *ctx, const tg_cost_site *s, int64_t hour,
                       const tg_cost_line *l)

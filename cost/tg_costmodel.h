@@ -36,6 +36,7 @@ enum tg_cost_measure {
     TG_MEASURE_STORED_BYTES,
     TG_MEASURE_INPUT_TOKENS,
     TG_MEASURE_OUTPUT_TOKENS,
+    TG_MEASURE_INFERENCES, /* GenAI requests: counted for unit economics, never priced */
     TG_MEASURE_COUNT
 };
 

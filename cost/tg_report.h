@@ -38,7 +38,7 @@ typedef struct tg_cost_group {
     tg_money effective, billed, list;
     tg_money counterfactual; /* at the compared site's prices */
     int has_counterfactual;
-    int64_t gpu_s_micro, cpu_s_micro, tokens_micro;
+    int64_t gpu_s_micro, cpu_s_micro, tokens_micro, inferences_micro;
 } tg_cost_group;
 
 typedef struct tg_cost_report {

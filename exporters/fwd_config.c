@@ -482,6 +482,7 @@ enum meter_price {
     PRICE_GB_FORWARDED,
     PRICE_INPUT_TOKENS,
     PRICE_OUTPUT_TOKENS,
+    PRICE_NONE, /* counted, not priced at the site */
 };
 
 static const struct meter_def {
@@ -498,6 +499,8 @@ static const struct meter_def {
      PRICE_INPUT_TOKENS},
     {"gen_ai-output-tokens", "{token}", "1K tokens", "gen_ai-output-1k-tokens", 1000,
      PRICE_OUTPUT_TOKENS},
+    {"gen_ai-requests", "{request}", "1K requests", "gen_ai-1k-requests", 1000,
+     PRICE_NONE},
 };
 
 int tg_cost_price(const tg_cost_model *m, const char *meter, tg_meter_price *out)
@@ -542,6 +545,9 @@ int tg_cost_price(const tg_cost_model *m, const char *meter, tg_meter_price *out
         break;
     case PRICE_OUTPUT_TOKENS:
         out->unit_price = amortised ? 0 : m->output_tokens_1k;
+        break;
+    case PRICE_NONE:
+        out->unit_price = 0;
         break;
     }
     return 0;

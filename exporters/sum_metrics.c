@@ -457,6 +457,7 @@ static void cost_span(tg_summarizer *s, const char *svc, const char *const *res_
 {
     int64_t hour = hour_of(sp->start_time_unix_nano);
     const char *dims[TG_DIMS];
+    int inference = 0;
 
     memcpy(dims, res_dims, sizeof(dims));
     dims_of(s, sp->attributes, sp->n_attributes, allowed, dims);
@@ -475,7 +476,13 @@ static void cost_span(tg_summarizer *s, const char *svc, const char *const *res_
             meter = "gpu-seconds";
         if (meter)
             tg_sum_cost_add_dims(s, svc, dims, meter, hour, attr_number(kv));
+        /* an inference: a span of the GenAI semantic conventions */
+        if (strcmp(kv->key, "gen_ai.operation.name") == 0 ||
+            strcmp(kv->key, "gen_ai.request.model") == 0)
+            inference = 1;
     }
+    if (inference)
+        tg_sum_cost_add_dims(s, svc, dims, "gen_ai-requests", hour, 1);
 }
 
 void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessage *raw,

@@ -115,7 +115,8 @@ typedef struct tg_meter_price {
 
 /* Known meters: "cpu-seconds", "gpu-seconds", "telemetry-ingested",
  * "telemetry-stored", "telemetry-forwarded", "gen_ai-input-tokens",
- * "gen_ai-output-tokens". Returns TG_ENOT_FOUND for others. */
+ * "gen_ai-output-tokens", "gen_ai-requests" (counted, priced 0). Returns TG_ENOT_FOUND
+ * for others. */
 int tg_cost_price(const tg_cost_model *m, const char *meter, tg_meter_price *out);
 
 /* The amortised hourly cost of the whole cluster (0 for metered). */

@@ -87,7 +87,7 @@ const SHEET = {
 };
 const reservedStart = BigInt(Date.parse(`${sheetFrom}T00:00:00Z`) / 1000);
 const ORDER = ['gpu-seconds', 'cpu-seconds', 'memory-gb-hours', 'stored-bytes', 'gen_ai-input-tokens',
-  'gen_ai-output-tokens'];
+  'gen_ai-output-tokens', 'gen_ai-requests'];
 
 // The report's order within an hour: service, model, team, run, measure.
 const cmpStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
@@ -146,7 +146,8 @@ function allocFra(h, uses) {
 }
 
 function allocUse1(h, uses) {
-  const lines = uses.map((u) => ({ use: u, eff: sheetCost(u.measure, u.q), billed: 0n }));
+  // requests are counted for unit economics, never priced
+  const lines = uses.map((u) => ({ use: u, eff: SHEET[u.measure] ? sheetCost(u.measure, u.q) : 0n, billed: 0n }));
   for (const l of lines) l.billed = l.eff;
   // the reservation: 8760 upfront over a year plus 2.00 an hour, one GPU
   const term = YEAR;
@@ -225,7 +226,7 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
   for (const s of [trainer, chat]) await s.flush();
   for (const s of [trainer, chat]) await s.shutdown();
 
-  const METERS = new Set(['gpu-seconds', 'cpu-seconds', 'gen_ai-input-tokens', 'gen_ai-output-tokens']);
+  const METERS = new Set(['gpu-seconds', 'cpu-seconds', 'gen_ai-input-tokens', 'gen_ai-output-tokens', 'gen_ai-requests']);
   const useRows = () => central.export().records.filter((r) => r.type === 'cost' && METERS.has(r.SkuMeter));
   const rows = await waitFor(() => {
     const r = useRows();
@@ -248,6 +249,7 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
   assert.equal(q('use1', 'gpu-seconds', H), 5400);
   assert.equal(q('use1', 'gen_ai-input-tokens', H), 120003);
   assert.equal(q('use1', 'gen_ai-output-tokens', H), 30000);
+  assert.equal(q('use1', 'gen_ai-requests', H), 3); // one per span of the GenAI conventions
 
   // ---- what the report must say, worked out here
   const from = H;
@@ -258,7 +260,7 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
     const expected = new Map(); // site/key -> figures
     const get = (site, key) => {
       const k = `${site}/${key}`;
-      if (!expected.has(k)) expected.set(k, { site, key, eff: 0n, billed: 0n, cf: 0n, hasCf: false, gpu: 0n, tok: 0n, orphan: false });
+      if (!expected.has(k)) expected.set(k, { site, key, eff: 0n, billed: 0n, cf: 0n, hasCf: false, gpu: 0n, tok: 0n, inf: 0n, orphan: false });
       return expected.get(k);
     };
     let total = 0n;
@@ -281,7 +283,8 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
           total += l.eff;
           if (!l.use) { idle += l.eff; continue; }
           if (l.use.measure === 'gpu-seconds') g.gpu += l.use.q;
-          if (l.use.measure.startsWith('gen_ai')) g.tok += l.use.q;
+          if (l.use.measure.endsWith('tokens')) g.tok += l.use.q;
+          if (l.use.measure === 'gen_ai-requests') { g.inf += l.use.q; continue; }
           if (site === 'fra') {
             g.hasCf = true;
             g.cf += sheetCost(l.use.measure, l.use.q); // at us-east-1's sheet
@@ -292,6 +295,7 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
     return { expected, total, idle, orphanHours };
   };
   const { expected, total, idle, orphanHours } = work('service');
+  assert.equal(expected.get('use1/chat').inf, 3n * SCALE);
 
   const report = spawnSync(tollgateBin(), ['cost', 'report', '--from', iso(from), '--to', iso(to), '--by', 'service',
     '--compare', 'us-east-1', '--format', 'json', '--endpoint', central.url, '--token', tokens.fra], { encoding: 'utf8' });
@@ -311,6 +315,8 @@ test('cost report: every figure equals the test\'s own, to the micro-unit', { ti
     else assert.equal(g.counterfactual_cost, null);
     if (e.gpu) assert.equal(BigInt(g.cost_per_gpu_hour_micro), div(e.eff * 3600n * SCALE, e.gpu));
     if (e.tok) assert.equal(BigInt(g.cost_per_million_tokens_micro), div(e.eff * 1000000n * SCALE, e.tok));
+    if (e.inf) assert.equal(BigInt(g.cost_per_1000_inferences_micro), div(e.eff * 1000n * SCALE, e.inf));
+    else assert.equal(g.cost_per_1000_inferences, null);
   }
   assert.equal(BigInt(doc.totals.effective_cost_micro), total);
   assert.equal(BigInt(doc.totals.idle_cost_micro), idle);

@@ -62,7 +62,7 @@ static int setup(void **state)
     return 0;
 }
 
-static tg_cost_usage rows[7];
+static tg_cost_usage rows[8];
 
 static void fill_rows(void)
 {
@@ -78,6 +78,8 @@ static void fill_rows(void)
         "use1", "y", "gpt", "web", NULL, hour, TG_MEASURE_GPU_SECONDS, S(1800)};
     rows[5] = (tg_cost_usage){
         "use1", "x", "gpt", "web", NULL, hour, TG_MEASURE_INPUT_TOKENS, S(2000000)};
+    rows[7] = (tg_cost_usage){
+        "use1", "x", "gpt", "web", NULL, hour, TG_MEASURE_INFERENCES, S(3)};
     rows[6] = (tg_cost_usage){"gone", "z", NULL, NULL, NULL, hour, TG_MEASURE_GPU_SECONDS,
                               S(1)};
 }
@@ -98,7 +100,7 @@ static void test_by_service_compare_region(void **state)
     const tg_cost_group *g;
     (void)state;
     fill_rows();
-    assert_int_equal(tg_cost_report_build(sites, 2, rows, 7, hour, hour + 3600,
+    assert_int_equal(tg_cost_report_build(sites, 2, rows, 8, hour, hour + 3600,
                                           TG_BY_SERVICE, "us-east-1", &r),
                      0);
     g = find(&r, "fra", "a");
@@ -129,7 +131,7 @@ static void test_compare_site_and_units(void **state)
     tg_strbuf b = {0};
     (void)state;
     fill_rows();
-    assert_int_equal(tg_cost_report_build(sites, 2, rows, 7, hour, hour + 3600,
+    assert_int_equal(tg_cost_report_build(sites, 2, rows, 8, hour, hour + 3600,
                                           TG_BY_SERVICE, "fra", &r),
                      0);
     /* cloud use at on-prem full-utilisation rates: 21.00 / 7200 GPU-s */
@@ -141,9 +143,11 @@ static void test_compare_site_and_units(void **state)
     assert_non_null(strstr(b.p, "\"cost_per_gpu_hour\": \"11.75\""));
     assert_non_null(strstr(b.p, "\"cost_per_million_tokens\": \"6.38\""));
     assert_non_null(strstr(b.p, "\"cost_per_million_tokens_micro\": 6375000"));
+    /* 12.75 for 3 inferences: 4250.00 per 1,000; counted, never priced */
+    assert_non_null(strstr(b.p, "\"cost_per_1000_inferences\": \"4250.00\""));
     free(b.p);
     tg_cost_report_free(&r);
-    assert_int_equal(tg_cost_report_build(sites, 2, rows, 7, hour, hour + 3600,
+    assert_int_equal(tg_cost_report_build(sites, 2, rows, 8, hour, hour + 3600,
                                           TG_BY_SITE, "nowhere", &r),
                      TG_ENOT_FOUND);
 }
@@ -156,7 +160,7 @@ static void test_by_site_and_empty_hours(void **state)
     /* the second hour has no use: the whole capacity idles, and the cloud's
      * reservation is possibly orphaned */
     assert_int_equal(
-        tg_cost_report_build(sites, 2, rows, 7, hour, hour + 7200, TG_BY_SITE, NULL, &r),
+        tg_cost_report_build(sites, 2, rows, 8, hour, hour + 7200, TG_BY_SITE, NULL, &r),
         0);
     assert_int_equal(find(&r, "fra", "fra")->effective, M(1150 + 575 + 25));
     assert_int_equal(find(&r, "fra", "__idle__ gpu")->effective, M(525 + 2100));
@@ -176,7 +180,7 @@ static void test_focus_export(void **state)
     size_t lines = 0;
     (void)state;
     fill_rows();
-    assert_int_equal(tg_cost_focus_export(sites, 2, rows, 7, hour, hour + 3600, 0, &b),
+    assert_int_equal(tg_cost_focus_export(sites, 2, rows, 8, hour, hour + 3600, 0, &b),
                      0);
     for (char *p = b.p; (p = strstr(p, "\r\n")); p += 2)
         lines++;
@@ -186,7 +190,7 @@ static void test_focus_export(void **state)
     assert_null(strstr(b.p, ",gone,"));
     free(b.p);
     memset(&b, 0, sizeof b);
-    assert_int_equal(tg_cost_focus_export(sites, 2, rows, 7, hour, hour + 3600, 1, &b),
+    assert_int_equal(tg_cost_focus_export(sites, 2, rows, 8, hour, hour + 3600, 1, &b),
                      0);
     assert_non_null(strstr(b.p, "\"EffectiveCost\":\"6.750000\""));
     assert_non_null(
