@@ -102,7 +102,7 @@ static const tg_focus_column cols[N_COLS] = {
     [X_MODEL] = {"x_Model", TG_FOCUS_STRING, 1, NULL},
     [X_RUN] = {"x_Run", TG_FOCUS_STRING, 1, NULL},
     [X_WORKLOAD] = {"x_Workload", TG_FOCUS_STRING, 0,
-                    "usage|__idle__|__shared_idle__|__unused__"},
+                    "usage|__idle__|__shared_idle__|__unused__|purchase"},
     [X_ORPHAN] = {"x_PossiblyOrphaned", TG_FOCUS_STRING, 0, "true|false"},
 };
 
@@ -210,11 +210,12 @@ static const char *value(const tg_focus_row *r, enum col c, char *buf, size_t le
     case C_PRICING_CAT:
         return nz(r->pricing_category);
     case C_PRICING_Q:
-        return r->has_quantities && tg_money_format(r->pricing_micro, 6, buf, len) >= 0
+        return (r->has_quantities || r->has_pricing) &&
+                       tg_money_format(r->pricing_micro, 6, buf, len) >= 0
                    ? buf
                    : NULL;
     case C_PRICING_U:
-        return r->has_quantities ? nz(r->pricing_unit) : NULL;
+        return r->has_quantities || r->has_pricing ? nz(r->pricing_unit) : NULL;
     case C_REGION:
         return nz(r->region);
     case C_RESOURCE:

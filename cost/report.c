@@ -389,6 +389,50 @@ static int focus_line(void *ctx, const tg_cost_site *s, int64_t hour,
     return c->b->oom ? TG_ENOMEM : 0;
 }
 
+/* On-prem purchases in the period: the cash out (BilledCost) that the
+ * Usage rows' EffectiveCost amortises (FOCUS's rule for prepaid
+ * purchases: EffectiveCost 0 here). */
+static void focus_purchases(focus_ctx *c, const tg_cost_site *s, int64_t from, int64_t to)
+{
+    for (size_t i = 0; i < s->model->n_assets; i++) {
+        const tg_cost_asset *a = &s->model->assets[i];
+        tg_focus_row r = {0};
+        if (a->purchase_time < from || a->purchase_time >= to)
+            continue;
+        r.charge_start = a->purchase_time;
+        r.charge_end = a->purchase_time + 86400;
+        r.billed = r.list = r.contracted = a->purchase_price * a->count;
+        r.has_unit_prices = 1;
+        r.list_unit_price = r.contracted_unit_price = a->purchase_price;
+        r.has_pricing = 1;
+        r.pricing_micro = a->count * TG_MONEY_SCALE;
+        r.pricing_unit = "Unit";
+        r.charge_category = "Purchase";
+        r.charge_frequency = "One-Time";
+        r.pricing_category = "Standard";
+        r.charge_description = "on-prem asset purchase, amortised by the Usage rows";
+        r.currency = s->model->currency;
+        r.service_provider = s->provider;
+        r.region = s->region;
+        r.site = s->name;
+        r.jurisdiction = s->jurisdiction;
+        r.cost_model = "amortised";
+        r.service_category = "Compute";
+        r.service_name = "on-prem capacity";
+        r.resource_id = a->name;
+        r.sku_id = a->name;
+        r.sku_meter = tg_asset_kind_name(a->kind);
+        r.workload = "purchase";
+        if (c->json) {
+            tg_strbuf_put(c->b, c->first ? "\n" : ",\n", c->first ? 1 : 2);
+            tg_focus_json_row(c->b, &r);
+        } else {
+            tg_focus_csv_row(c->b, &r);
+        }
+        c->first = 0;
+    }
+}
+
 int tg_cost_focus_export(const tg_cost_site *sites, size_t nsites, const tg_cost_usage *u,
                          size_t n, int64_t from, int64_t to, int json, tg_strbuf *b)
 {
@@ -399,6 +443,8 @@ int tg_cost_focus_export(const tg_cost_site *sites, size_t nsites, const tg_cost
         tg_strbuf_putc(b, '[');
     else
         tg_focus_csv_header(b);
+    for (size_t i = 0; i < nsites; i++)
+        focus_purchases(&c, &sites[i], from, to);
     rc = each_line(sites, nsites, u, n, from, to, focus_line, &c);
     if (json)
         tg_strbuf_put(b, "\n]\n", 3);

@@ -40,6 +40,7 @@ typedef struct tg_focus_row {
     int has_unit_prices;
     int64_t consumed_micro, pricing_micro; /* quantities x 10^-6 */
     int has_quantities;
+    int has_pricing; /* PricingQuantity/Unit without ConsumedQuantity (Purchase rows) */
     const char *consumed_unit, *pricing_unit;
     const char *charge_category;  /* Usage | Purchase | ... */
     const char *charge_frequency; /* Usage-Based | Recurring | One-Time */
@@ -53,7 +54,7 @@ typedef struct tg_focus_row {
     const char *region, *resource_id, *sku_id, *sku_meter;
     /* x_ */
     const char *site, *jurisdiction, *cost_model, *team, *model, *run;
-    const char *workload; /* "usage" | "__idle__" | "__shared_idle__" | "__unused__" */
+    const char *workload; /* usage | __idle__ | __shared_idle__ | __unused__ | purchase */
     int possibly_orphaned;
 } tg_focus_row;
 

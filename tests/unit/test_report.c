@@ -198,6 +198,26 @@ static void test_focus_export(void **state)
     free(b.p);
 }
 
+static void test_focus_purchase(void **state)
+{
+    tg_strbuf b = {0};
+    int64_t p;
+    (void)state;
+    fill_rows();
+    /* a period holding the GPUs' purchase: one Purchase row, cash out, no
+     * EffectiveCost (the Usage rows amortise it) */
+    assert_int_equal(tg_cost_parse_date("2026-01-01", &p), 0);
+    assert_int_equal(tg_cost_focus_export(sites, 1, rows, 8, p, p + 3600, 0, &b), 0);
+    assert_non_null(strstr(b.p, "175200.000000,0.000000,175200.000000,175200.000000,"
+                                "87600.000000,87600.000000,fra,EUR,"));
+    assert_non_null(strstr(b.p, ",Purchase,,\"on-prem asset purchase, amortised"));
+    assert_non_null(
+        strstr(b.p, ",One-Time,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,,,,"));
+    assert_non_null(strstr(b.p, ",Standard,2.000000,Unit,"));
+    assert_non_null(strstr(b.p, ",purchase,false\r\n"));
+    free(b.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_compare_site_and_units),
         cmocka_unit_test(test_by_site_and_empty_hours),
         cmocka_unit_test(test_focus_export),
+        cmocka_unit_test(test_focus_purchase),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
