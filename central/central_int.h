@@ -73,11 +73,20 @@ typedef struct site_fanout {
 } site_fanout;
 
 /* GETs `path` (with the role's view added) from every site with an API
- * address, minus those the `site` parameter or the plan's site matchers
- * leave out. 0 or TG_ENOMEM. */
+ * address, minus those the `site` parameter, the plan's site matchers or
+ * the window [from_ns, to_ns] (0: open; against each site's reported data
+ * range) leave out. 0 or TG_ENOMEM. */
 int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
-                      const char *view, const tg_plan *plan, site_fanout *sf);
+                      const char *view, const tg_plan *plan, uint64_t from_ns,
+                      uint64_t to_ns, site_fanout *sf);
 void tg_central_fanout_free(site_fanout *sf);
+
+/* Adds the fan-out's `_sites` block, `is_partial` and warnings naming each
+ * site that did not answer to `doc`, and decides the status: 502 when no
+ * site that was asked answered, 503 when the answer is partial and
+ * completeness was demanded (with `error` set), else `status`. */
+int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_complete,
+                             int status);
 
 /* Who asks, and under which view (query_api.c): 1, or 0 after answering
  * 401/403. user, role and view are 64-byte buffers. */

@@ -373,7 +373,7 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
     char *esc = NULL;
     site_fanout sf = {0};
     json_t *result = NULL, *warnings = json_array();
-    int status = 200, partial = 0;
+    int status = 200;
     steps st;
 
     if (tg_logql_parse(lq->q, strlen(lq->q), &plan, perr, sizeof(perr)) != 0) {
@@ -435,7 +435,7 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
                  (unsigned long long)from, (unsigned long long)lq->end, lq->limit);
     }
     free(esc);
-    if (tg_central_fanout(c, req, path, view, plan, &sf) != 0) {
+    if (tg_central_fanout(c, req, path, view, plan, lq->start, lq->end, &sf) != 0) {
         tg_plan_free(plan);
         json_decref(warnings);
         *out = json_pack("{s:s,s:s}", "status", "error", "error", "out of memory");
@@ -443,8 +443,7 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
     }
     {
         /* Every site's result entries, side by side. */
-        json_t *all = json_array(), *block;
-        char *warn;
+        json_t *all = json_array();
         for (size_t i = 0; i < sf.n; i++) {
             size_t k;
             json_t *e;
@@ -454,11 +453,6 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
             }
             if (json_is_true(json_object_get(sf.docs[i], "truncated")))
                 sf.res[i].state = TG_SITE_PARTIAL;
-        }
-        block = tg_fanout_status_json(sf.targets, sf.res, sf.n, &partial);
-        if ((warn = tg_fanout_warning_text(sf.targets, sf.res, sf.n))) {
-            json_array_append_new(warnings, json_string(warn));
-            free(warn);
         }
         if (plan->metric) {
             vec v = {0};
@@ -544,24 +538,14 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
             json_decref(lines);
             json_decref(index);
         }
-        *out = json_pack("{s:s,s:{s:s,s:o},s:b,s:o,s:o}", "status", "success", "data",
-                         "resultType",
+        *out = json_pack("{s:s,s:{s:s,s:o}}", "status", "success", "data", "resultType",
                          plan->metric ? (lq->instant ? "vector" : "matrix") : "streams",
-                         "result", result, "is_partial", partial, "_sites", block,
-                         "warnings", json_incref(warnings));
+                         "result", result);
         json_decref(all);
     }
-    if (sf.asked && !sf.answered) {
-        status = 502;
+    status = tg_central_fanout_finish(&sf, *out, lq->require_complete, status);
+    if (status != 200)
         json_object_set_new(*out, "status", json_string("error"));
-        json_object_set_new(*out, "error", json_string("no site answered"));
-    } else if (partial && lq->require_complete) {
-        status = 503;
-        json_object_set_new(*out, "status", json_string("error"));
-        json_object_set_new(*out, "error",
-                            json_string("the answer is incomplete and completeness was "
-                                        "demanded: see _sites"));
-    }
     tg_central_fanout_free(&sf);
     json_decref(warnings);
     tg_plan_free(plan);

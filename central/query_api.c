@@ -313,90 +313,64 @@ static int valid_trace_id(const char *s)
 /* One trace from every site, stitched. Fills *doc with
  * {trace, is_partial, _sites, warnings, stats} and returns the HTTP
  * status to answer with. */
+/* The clock offset the centre measured for each site (the forwarding
+ * handshakes' four timestamps), to mark skew-adjusted spans with. */
+struct offsets {
+    tg_stitch_part *parts;
+    size_t n;
+};
+
+static int on_site_offset(void *ctx, const Tollgate__V1__CentralSite *s)
+{
+    struct offsets *o = ctx;
+
+    if (!s->health || !s->health->clock_valid)
+        return 0;
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->parts[i].site, s->name) == 0) {
+            o->parts[i].offset_ns = s->health->clock_offset_ns;
+            o->parts[i].offset_known = 1;
+        }
+    return 0;
+}
+
 static int fetch_trace(central *c, const tg_http_request *req, const char *id,
                        const char *view, int require_complete, json_t **doc)
 {
-    site_call *calls = NULL;
-    tg_fanout_target *targets = NULL;
-    tg_fanout_result *res = NULL;
-    tg_stitch_part *parts = NULL;
-    json_t **docs = NULL, *trace = NULL, *block, *warnings = json_array(), *out;
-    tg_fanout_options fo;
     tg_stitch_options so = {.max_skew_ns = (int64_t)c->cfg.query_max_skew_ms * 1000000};
     tg_stitch_stats st = {0};
-    size_t n, answered = 0, asked = 0;
-    int partial = 0, status;
-    char *warn;
+    tg_stitch_part *parts;
+    site_fanout sf;
+    char path[96];
+    json_t *trace;
+    int status;
 
-    n = plan_sites(c, req, "/api/v1/traces/%s", id, view, &calls, &targets);
-    res = calloc(n ? n : 1, sizeof(*res));
-    parts = calloc(n ? n : 1, sizeof(*parts));
-    docs = calloc(n ? n : 1, sizeof(*docs));
-    if (!calls || !targets || !res || !parts || !docs) {
-        status = 503;
-        out = json_pack("{s:s}", "error", "out of memory");
-        goto done;
+    snprintf(path, sizeof(path), "/api/v1/traces/%s", id);
+    if (tg_central_fanout(c, req, path, view, NULL, 0, 0, &sf) != 0 ||
+        !(parts = calloc(sf.n ? sf.n : 1, sizeof(*parts)))) {
+        tg_central_fanout_free(&sf);
+        *doc = json_pack("{s:s}", "error", "out of memory");
+        return 503;
     }
-    fanout_options(c, &fo);
-    tg_fanout_run(targets, n, &fo, res);
-    for (size_t i = 0; i < n; i++) {
-        parts[i].site = targets[i].name;
-        if (!targets[i].skip)
-            asked++;
-        if (res[i].state != TG_SITE_SUCCESSFUL)
-            continue;
-        answered++;
-        if (res[i].http_status == 200 && res[i].body) {
-            docs[i] = json_loadb(res[i].body, res[i].body_len, 0, NULL);
-            if (!json_is_object(docs[i])) {
-                /* A 200 that is not JSON: the site failed, say so. */
-                json_decref(docs[i]);
-                docs[i] = NULL;
-                res[i].state = TG_SITE_FAILED;
-                res[i].reason = "bad_answer";
-                answered--;
-            }
-        }
-        parts[i].traces_data = docs[i];
+    for (size_t i = 0; i < sf.n; i++) {
+        parts[i].site = sf.targets[i].name;
+        parts[i].traces_data = sf.docs[i];
     }
-    trace = tg_stitch_trace(parts, n, &so, &st);
-    block = tg_fanout_status_json(targets, res, n, &partial);
-    if ((warn = tg_fanout_warning_text(targets, res, n))) {
-        json_array_append_new(warnings, json_string(warn));
-        free(warn);
+    {
+        struct offsets o = {parts, sf.n};
+        tg_cstore_sites(c->cs, on_site_offset, &o);
     }
-    out = json_pack("{s:s,s:o,s:b,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id,
-                    "trace", trace ? trace : json_object(), "is_partial", partial,
-                    "_sites", block, "warnings", json_incref(warnings), "stats", "spans",
-                    (json_int_t)st.spans, "sites", (json_int_t)st.sites, "duplicates",
-                    (json_int_t)st.duplicates, "skew_adjusted", (json_int_t)st.adjusted,
-                    "skew_refused", (json_int_t)st.skew_refused, "view", view);
-    if (asked && !answered) {
-        status = 502;
-        json_object_set_new(out, "error", json_string("no site answered"));
-    } else if (partial && require_complete) {
-        status = 503;
-        json_object_set_new(out, "error",
-                            json_string("the answer is incomplete and completeness was "
-                                        "demanded: see _sites"));
-    } else if (st.spans == 0) {
-        status = 404;
-        json_object_set_new(out, "error", json_string("trace not found"));
-    } else {
-        status = 200;
-    }
-done:
-    for (size_t i = 0; docs && i < n; i++)
-        json_decref(docs[i]);
-    if (res)
-        tg_fanout_results_free(res, n);
-    json_decref(warnings);
-    free(docs);
+    trace = tg_stitch_trace(parts, sf.n, &so, &st);
+    *doc = json_pack("{s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:s}", "traceId", id, "trace",
+                     trace ? trace : json_object(), "stats", "spans",
+                     (json_int_t)st.spans, "sites", (json_int_t)st.sites, "duplicates",
+                     (json_int_t)st.duplicates, "skew_adjusted", (json_int_t)st.adjusted,
+                     "skew_refused", (json_int_t)st.skew_refused, "view", view);
+    status = tg_central_fanout_finish(&sf, *doc, require_complete, st.spans ? 200 : 404);
+    if (status == 404)
+        json_object_set_new(*doc, "error", json_string("trace not found"));
     free(parts);
-    free(res);
-    free(targets);
-    free(calls);
-    *doc = out;
+    tg_central_fanout_free(&sf);
     return status;
 }
 
@@ -617,25 +591,19 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
     char perr[256], path[8300];
     tg_plan *plan = NULL;
     char *esc;
-    site_call *calls = NULL;
-    tg_fanout_target *targets = NULL;
-    tg_fanout_result *res = NULL;
-    tg_merge_part *parts = NULL;
-    json_t **docs = NULL, *hits = NULL, *kept, *block, *warnings = json_array();
-    tg_fanout_options fo;
-    size_t n, asked = 0, answered = 0, total = 0, fetched = 0;
+    site_fanout sf;
+    tg_merge_part *parts;
+    json_t *hits, *kept;
+    size_t total = 0, fetched = 0;
     uint64_t spans_inspected = 0, bytes_inspected = 0;
-    int partial = 0, status = 200;
-    char *warn;
+    int status;
 
     if (tg_traceql_parse(q, strlen(q), &plan, perr, sizeof(perr)) != 0) {
         *out = json_pack("{s:s}", "error", perr);
-        json_decref(warnings);
         return 400;
     }
     if (!(esc = tg_query_http_escape(q))) {
         tg_plan_free(plan);
-        json_decref(warnings);
         *out = json_pack("{s:s}", "error", "out of memory");
         return 503;
     }
@@ -644,98 +612,50 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
              (unsigned long long)start_ns, (unsigned long long)end_ns,
              site_exact(plan) ? limit : (limit * 4 < 2000 ? limit * 4 : 2000));
     free(esc);
-    n = plan_sites(c, req, "%s", path, view, &calls, &targets);
-    for (size_t i = 0; i < n; i++)
-        if (!targets[i].skip && !tg_plan_site_may_match(plan, targets[i].name)) {
-            targets[i].skip = 1;
-            targets[i].skip_reason = "the query's site matcher excludes it";
-        }
-    res = calloc(n ? n : 1, sizeof(*res));
-    parts = calloc(n ? n : 1, sizeof(*parts));
-    docs = calloc(n ? n : 1, sizeof(*docs));
-    if (!calls || !targets || !res || !parts || !docs) {
-        status = 503;
+    if (tg_central_fanout(c, req, path, view, plan, start_ns, end_ns, &sf) != 0 ||
+        !(parts = calloc(sf.n ? sf.n : 1, sizeof(*parts)))) {
+        tg_central_fanout_free(&sf);
+        tg_plan_free(plan);
         *out = json_pack("{s:s}", "error", "out of memory");
-        goto done;
+        return 503;
     }
-    fanout_options(c, &fo);
-    tg_fanout_run(targets, n, &fo, res);
-    for (size_t i = 0; i < n; i++) {
-        json_t *st;
-        parts[i].site = targets[i].name;
-        if (!targets[i].skip)
-            asked++;
-        if (res[i].state != TG_SITE_SUCCESSFUL || res[i].http_status != 200)
-            continue;
-        docs[i] = json_loadb(res[i].body, res[i].body_len, 0, NULL);
-        if (!json_is_array(json_object_get(docs[i], "traces"))) {
-            json_decref(docs[i]);
-            docs[i] = NULL;
-            res[i].state = TG_SITE_FAILED;
-            res[i].reason = "bad_answer";
-            continue;
-        }
-        answered++;
-        parts[i].answer = docs[i];
-        st = json_object_get(docs[i], "stats");
+    for (size_t i = 0; i < sf.n; i++) {
+        const json_t *st = json_object_get(sf.docs[i], "stats");
+        parts[i].site = sf.targets[i].name;
+        parts[i].answer = sf.docs[i];
         spans_inspected +=
             (uint64_t)json_integer_value(json_object_get(st, "inspectedSpans"));
         bytes_inspected +=
             (uint64_t)json_integer_value(json_object_get(st, "inspectedBytes"));
     }
-    hits = tg_merge_search(parts, n, 0, &total);
+    hits = tg_merge_search(parts, sf.n, 0, &total);
     kept = json_array();
-    if (site_exact(plan)) {
-        for (size_t i = 0; i < json_array_size(hits) && json_array_size(kept) < limit;
-             i++)
-            json_array_append(kept, json_array_get(hits, i));
-    } else {
+    for (size_t i = 0; i < json_array_size(hits) && json_array_size(kept) < limit; i++) {
+        json_t *h = json_array_get(hits, i), *doc = NULL;
+        if (site_exact(plan)) {
+            json_array_append(kept, h);
+            continue;
+        }
         /* Newest first, until `limit` traces match or 100 were examined:
          * each examination is a trace-by-id fan-out. */
-        for (size_t i = 0;
-             i < json_array_size(hits) && json_array_size(kept) < limit && fetched < 100;
-             i++) {
-            json_t *h = json_array_get(hits, i), *doc = NULL;
-            const char *id = json_string_value(json_object_get(h, "traceID"));
-            fetched++;
-            if (fetch_trace(c, req, id, view, 0, &doc) == 200 && centre_match(plan, doc))
-                json_array_append(kept, h);
-            json_decref(doc);
-        }
+        if (fetched++ >= 100)
+            break;
+        if (fetch_trace(c, req, json_string_value(json_object_get(h, "traceID")), view, 0,
+                        &doc) == 200 &&
+            centre_match(plan, doc))
+            json_array_append(kept, h);
+        json_decref(doc);
     }
-    block = tg_fanout_status_json(targets, res, n, &partial);
-    if ((warn = tg_fanout_warning_text(targets, res, n))) {
-        json_array_append_new(warnings, json_string(warn));
-        free(warn);
-    }
-    *out =
-        json_pack("{s:o,s:b,s:o,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s}", "traces", kept,
-                  "is_partial", partial, "_sites", block, "warnings", warnings, "metrics",
-                  "inspectedSpans", (json_int_t)spans_inspected, "inspectedBytes",
-                  (json_int_t)bytes_inspected, "candidateTraces", (json_int_t)total,
-                  "examinedTraces", (json_int_t)fetched, "completedJobs",
-                  (json_int_t)answered, "totalJobs", (json_int_t)asked, "view", view);
-    if (asked && !answered) {
-        status = 502;
-        json_object_set_new(*out, "error", json_string("no site answered"));
-    } else if (partial && require_complete) {
-        status = 503;
-        json_object_set_new(*out, "error",
-                            json_string("the answer is incomplete and completeness was "
-                                        "demanded: see _sites"));
-    }
-done:
-    for (size_t i = 0; docs && i < n; i++)
-        json_decref(docs[i]);
-    if (res)
-        tg_fanout_results_free(res, n);
+    *out = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s}", "traces", kept, "metrics",
+                     "inspectedSpans", (json_int_t)spans_inspected, "inspectedBytes",
+                     (json_int_t)bytes_inspected, "candidateTraces", (json_int_t)total,
+                     "examinedTraces", (json_int_t)fetched, "completedJobs",
+                     (json_int_t)sf.answered, "totalJobs", (json_int_t)sf.asked, "view",
+                     view);
+    status = tg_central_fanout_finish(&sf, *out, require_complete, 200);
     json_decref(hits);
-    json_decref(warnings);
-    free(docs);
     free(parts);
-    free(res);
-    free(targets);
-    free(calls);
+    tg_central_fanout_free(&sf);
     tg_plan_free(plan);
     return status;
 }
@@ -817,8 +737,54 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
 
 /* ---- a fan-out with its answers parsed (loki_api.c uses it too) ---------- */
 
+/* Each site's data range as its last health report gave it. */
+struct ranges {
+    const tg_fanout_target *targets;
+    size_t n;
+    uint64_t *oldest, *newest;
+};
+
+static int on_site_range(void *ctx, const Tollgate__V1__CentralSite *s)
+{
+    struct ranges *r = ctx;
+
+    if (!s->health)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->targets[i].name, s->name) == 0) {
+            r->oldest[i] = s->health->store_oldest_unix_nano;
+            r->newest[i] = s->health->store_newest_unix_nano;
+        }
+    return 0;
+}
+
+/* A site whose data range the window [from, to] misses holds nothing of
+ * it: skipped, and named as skipped. The newest end is taken with ten
+ * minutes of slack, since data keeps arriving between health reports. */
+static void prune_by_time(central *c, site_fanout *sf, uint64_t from, uint64_t to)
+{
+    const uint64_t slack = 600ull * 1000000000ull;
+    uint64_t *oldest = calloc(sf->n ? sf->n : 1, 2 * sizeof(uint64_t));
+    struct ranges r = {sf->targets, sf->n, oldest, oldest + (sf->n ? sf->n : 1)};
+
+    if (!oldest)
+        return;
+    tg_cstore_sites(c->cs, on_site_range, &r);
+    for (size_t i = 0; i < sf->n; i++) {
+        if (sf->targets[i].skip || !r.oldest[i])
+            continue; /* nothing known: ask */
+        if ((to && to < r.oldest[i]) ||
+            (from && r.newest[i] && from > r.newest[i] + slack)) {
+            sf->targets[i].skip = 1;
+            sf->targets[i].skip_reason = "holds no data in the query's time range";
+        }
+    }
+    free(oldest);
+}
+
 int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
-                      const char *view, const tg_plan *plan, site_fanout *sf)
+                      const char *view, const tg_plan *plan, uint64_t from_ns,
+                      uint64_t to_ns, site_fanout *sf)
 {
     tg_fanout_options fo;
 
@@ -835,24 +801,60 @@ int tg_central_fanout(central *c, const tg_http_request *req, const char *path,
             sf->targets[i].skip = 1;
             sf->targets[i].skip_reason = "the query's site matcher excludes it";
         }
+    if (from_ns || to_ns)
+        prune_by_time(c, sf, from_ns, to_ns);
     fanout_options(c, &fo);
     tg_fanout_run(sf->targets, sf->n, &fo, sf->res);
     for (size_t i = 0; i < sf->n; i++) {
         if (!sf->targets[i].skip)
             sf->asked++;
-        if (sf->res[i].state != TG_SITE_SUCCESSFUL || sf->res[i].http_status != 200)
+        if (sf->res[i].state != TG_SITE_SUCCESSFUL)
             continue;
-        sf->docs[i] = json_loadb(sf->res[i].body, sf->res[i].body_len, 0, NULL);
-        if (!json_is_object(sf->docs[i])) {
-            json_decref(sf->docs[i]);
-            sf->docs[i] = NULL;
-            sf->res[i].state = TG_SITE_FAILED;
-            sf->res[i].reason = "bad_answer";
-            continue;
+        /* A 404 is an answer: the site holds nothing of it. */
+        if (sf->res[i].http_status == 200) {
+            sf->docs[i] = json_loadb(sf->res[i].body, sf->res[i].body_len, 0, NULL);
+            if (!json_is_object(sf->docs[i])) {
+                json_decref(sf->docs[i]);
+                sf->docs[i] = NULL;
+                sf->res[i].state = TG_SITE_FAILED;
+                sf->res[i].reason = "bad_answer";
+                continue;
+            }
         }
         sf->answered++;
     }
     return 0;
+}
+
+int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_complete,
+                             int status)
+{
+    int partial = 0;
+    json_t *block = tg_fanout_status_json(sf->targets, sf->res, sf->n, &partial);
+    json_t *warnings = json_object_get(doc, "warnings");
+    char *warn;
+
+    if (!json_is_array(warnings)) {
+        warnings = json_array();
+        json_object_set_new(doc, "warnings", warnings);
+    }
+    if ((warn = tg_fanout_warning_text(sf->targets, sf->res, sf->n))) {
+        json_array_append_new(warnings, json_string(warn));
+        free(warn);
+    }
+    json_object_set_new(doc, "is_partial", json_boolean(partial));
+    json_object_set_new(doc, "_sites", block);
+    if (sf->asked && !sf->answered) {
+        json_object_set_new(doc, "error", json_string("no site answered"));
+        return 502;
+    }
+    if (partial && require_complete) {
+        json_object_set_new(doc, "error",
+                            json_string("the answer is incomplete and completeness was "
+                                        "demanded: see _sites"));
+        return 503;
+    }
+    return status;
 }
 
 void tg_central_fanout_free(site_fanout *sf)
@@ -913,7 +915,7 @@ static json_t *gather_tags(central *c, const tg_http_request *req, const char *v
     snprintf(path, sizeof(path), "/api/v1/query/tags%s%s", esc ? "?tag=" : "",
              esc ? esc : "");
     free(esc);
-    if (tg_central_fanout(c, req, path, view, NULL, &sf) == 0) {
+    if (tg_central_fanout(c, req, path, view, NULL, 0, 0, &sf) == 0) {
         for (size_t i = 0; i < sf.n; i++)
             json_object_foreach(sets, scope, set)
             {

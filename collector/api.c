@@ -324,6 +324,16 @@ static void encode_status(api_read *rd)
     set_body(rd, s ? 200 : 500, s, s ? strlen(s) : 0);
 }
 
+/* The scans (search, LogQL, tags) read millions of records: each is
+ * decoded into the scratch arena, reset first, and viewed. NULL with
+ * rd->err set when it cannot be. */
+static ProtobufCMessage *scan_decode(api_read *rd, enum tg_signal sig,
+                                     const uint8_t *data, size_t len)
+{
+    tg_arena_reset(&rd->scratch);
+    return unpack_viewed(rd, tg_otlp_request_descriptor(sig), sig, data, len);
+}
+
 /* ---- TraceQL search, the site's part ------------------------------------
  *
  * The pushed-down filters are evaluated over every span of the stored
@@ -421,12 +431,7 @@ static int visit_search(void *ctx, uint64_t seq, enum tg_signal sig, const uint8
     (void)seq;
     if (sig != TG_SIGNAL_TRACES)
         return 0;
-    tg_arena_reset(&rd->scratch);
-    req = (tg_otlp_traces_req *)unpack_viewed(
-        rd,
-        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-        TG_SIGNAL_TRACES, data, len);
-    if (!req)
+    if (!(req = (tg_otlp_traces_req *)scan_decode(rd, sig, data, len)))
         return 1;
     if (tg_otlp_span_views(req, rd->api->site, &rd->scratch, &views, &spans, &rs_of,
                            &n) != 0) {
@@ -544,12 +549,7 @@ static int visit_logql(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_
     (void)seq;
     if (sig != TG_SIGNAL_LOGS)
         return 0;
-    tg_arena_reset(&rd->scratch);
-    req = (tg_otlp_logs_req *)unpack_viewed(
-        rd,
-        &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
-        TG_SIGNAL_LOGS, data, len);
-    if (!req)
+    if (!(req = (tg_otlp_logs_req *)scan_decode(rd, sig, data, len)))
         return 1;
     if (tg_otlp_log_views(req, rd->api->site, &rd->scratch, &views, &recs, &rl_of, &n) !=
         0) {
@@ -669,12 +669,7 @@ static int visit_tags(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t
     (void)seq;
     if (sig != TG_SIGNAL_TRACES)
         return 0;
-    tg_arena_reset(&rd->scratch);
-    req = (tg_otlp_traces_req *)unpack_viewed(
-        rd,
-        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-        TG_SIGNAL_TRACES, data, len);
-    if (!req)
+    if (!(req = (tg_otlp_traces_req *)scan_decode(rd, sig, data, len)))
         return 1;
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];

@@ -548,6 +548,8 @@ void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h)
     h->heartbeat_interval_ms = f->cfg.heartbeat_interval_ms;
     h->jurisdiction = f->cfg.jurisdiction;
     h->source_lag_records = s.source_lag;
+    if (f->src.time_range)
+        f->src.time_range(f->src.ctx, &h->store_oldest_unix_nano, &h->store_newest_unix_nano);
 }
 
 char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)

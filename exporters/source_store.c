@@ -58,6 +58,12 @@ static double store_ratio(void *src)
     return r;
 }
 
+static int store_range(void *src, uint64_t *oldest, uint64_t *newest)
+{
+    tg_fwd_store_source *s = src;
+    return tg_store_time_range(s->st, oldest, newest);
+}
+
 tg_fwd_store_source *tg_fwd_store_source_create(tg_store *st)
 {
     tg_fwd_store_source *s = calloc(1, sizeof(*s));
@@ -79,7 +85,7 @@ void tg_fwd_store_source_destroy(tg_fwd_store_source *s)
 
 tg_fwd_source tg_fwd_store_source_get(tg_fwd_store_source *s)
 {
-    tg_fwd_source src = {store_read, store_last, store_ratio, s};
+    tg_fwd_source src = {store_read, store_last, store_ratio, s, store_range};
     return src;
 }
 

@@ -49,6 +49,10 @@ typedef struct tg_fwd_source {
     /* Stored (compressed) bytes per raw byte, for cost records; NULL: 0. */
     double (*stored_ratio)(void *src);
     void *ctx;
+    /* The time range of the data held (unix ns), reported to the centre
+     * so federated queries skip a site holding nothing of their window;
+     * NULL: not reported. */
+    int (*time_range)(void *src, uint64_t *oldest, uint64_t *newest);
 } tg_fwd_source;
 
 typedef struct tg_forwarder_options {

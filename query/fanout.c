@@ -145,6 +145,24 @@ static int setup(struct call *c, const tg_fanout_target *t, const tg_fanout_opti
     return 0;
 }
 
+/* Records every transfer libcurl reports finished since the last call. */
+static void collect_done(CURLM *multi, uint64_t t0, int capped)
+{
+    for (;;) {
+        int left;
+        CURLMsg *m = curl_multi_info_read(multi, &left);
+        struct call *c;
+
+        if (!m)
+            break;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+        c->res->took_ms = (double)(tg_mono_ns() - t0) / 1e6;
+        finish(c, m->data.result, capped);
+    }
+}
+
 int tg_fanout_run(const tg_fanout_target *targets, size_t n, const tg_fanout_options *opt,
                   tg_fanout_result *out)
 {
@@ -197,35 +215,11 @@ int tg_fanout_run(const tg_fanout_target *targets, size_t n, const tg_fanout_opt
             wait_ms = 100;
         curl_multi_poll(multi, NULL, 0, wait_ms, &numfds);
         curl_multi_perform(multi, &running);
-        for (;;) {
-            int left;
-            CURLMsg *m = curl_multi_info_read(multi, &left);
-            struct call *c;
-
-            if (!m)
-                break;
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-            c->res->took_ms = (double)(tg_mono_ns() - t0) / 1e6;
-            finish(c, m->data.result, capped);
-        }
+        collect_done(multi, t0, capped);
     }
     /* Collect what finished in the last perform, then whoever is still
      * out ran past the deadline. */
-    for (;;) {
-        int left;
-        CURLMsg *m = curl_multi_info_read(multi, &left);
-        struct call *c;
-
-        if (!m)
-            break;
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-        c->res->took_ms = (double)(tg_mono_ns() - t0) / 1e6;
-        finish(c, m->data.result, capped);
-    }
+    collect_done(multi, t0, capped);
     for (size_t i = 0; i < n; i++) {
         if (calls[i].done)
             continue;

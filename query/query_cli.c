@@ -35,7 +35,7 @@
 #define MAX_SERVICE 256
 
 struct query_opts {
-    const char *endpoint, *token, *since, *limit;
+    const char *endpoint, *token, *since, *limit, *from, *to;
     bool json, help, require_complete, explain;
     const char *pos[2];
     size_t npos;
@@ -89,7 +89,8 @@ static int usage_error(FILE *err, const char *fmt, ...)
 /* Options may come before or after the subcommand; "--" ends them. */
 static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
 {
-    static const char *const valued[] = {"endpoint", "token", "since", "limit"};
+    static const char *const valued[] = {"endpoint", "token", "since",
+                                         "limit",    "from",  "to"};
     bool options_done = false;
 
     for (int i = 1; i < argc; i++) {
@@ -127,7 +128,9 @@ static int parse_args(int argc, char **argv, struct query_opts *o, FILE *err)
             const char **dst = k == 0   ? &o->endpoint
                                : k == 1 ? &o->token
                                : k == 2 ? &o->since
-                                        : &o->limit;
+                               : k == 3 ? &o->limit
+                               : k == 4 ? &o->from
+                                        : &o->to;
             if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, valued[k], n) != 0)
                 continue;
             if (a[2 + n] == '=') {
@@ -379,6 +382,59 @@ static uint64_t since_start_ns(uint64_t since_ms)
 
 /* ---- subcommands ------------------------------------------------------------ */
 
+/* A time as the CLI takes it: unix seconds, or RFC 3339 UTC
+ * ("2026-12-03T10:00:00Z"). Unix nanoseconds, or 0 when unreadable. */
+static uint64_t parse_when(const char *s)
+{
+    struct tm tm;
+    const char *rest;
+    char *end;
+    unsigned long long v;
+
+    if (isdigit((unsigned char)s[0]) && !strchr(s, '-')) {
+        v = strtoull(s, &end, 10);
+        return *end || v == 0 ? 0 : (uint64_t)v * 1000000000ull;
+    }
+    memset(&tm, 0, sizeof(tm));
+    rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest || (strcmp(rest, "Z") != 0 && strcmp(rest, "") != 0))
+        return 0;
+    return (uint64_t)timegm(&tm) * 1000000000ull;
+}
+
+/* The window of traces and logs: --since DUR (up to now), or --from T
+ * --to T. 0 and *start, *end (0: open), or the usage error's status. */
+static int window(const struct query_opts *o, uint64_t *start, uint64_t *end, FILE *err)
+{
+    uint64_t since_ms;
+    const char *since = o->since ? o->since : DEFAULT_SINCE;
+
+    *end = 0;
+    if (o->from || o->to) {
+        if (o->since)
+            return usage_error(err, "--since and --from/--to exclude each other");
+        if (!o->from || !o->to)
+            return usage_error(err, "--from and --to go together");
+        *start = parse_when(o->from);
+        *end = parse_when(o->to);
+        if (!*start || !*end)
+            return usage_error(err,
+                               "invalid --%s \"%.64s\": expected unix seconds or "
+                               "2026-12-03T10:00:00Z",
+                               !*start ? "from" : "to", !*start ? o->from : o->to);
+        if (*end < *start)
+            return usage_error(err, "--to is before --from");
+        return 0;
+    }
+    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
+        return usage_error(err,
+                           "invalid --since \"%.64s\": expected a duration such as 15m "
+                           "or 2h",
+                           since);
+    *start = since_start_ns(since_ms);
+    return 0;
+}
+
 /* A progress line while the sites answer, on a terminal only: the
  * fan-out may wait for a slow site up to the centre's deadline. */
 static void progress_start(FILE *err)
@@ -534,7 +590,7 @@ static int run_traces(const struct query_opts *o, const char *endpoint, FILE *ou
 {
     const char *since = o->since ? o->since : DEFAULT_SINCE;
     char *url;
-    uint64_t since_ms, limit = 20;
+    uint64_t start, end_ns, limit = 20;
     json_t *doc;
     size_t i, urlcap;
     const json_t *h;
@@ -545,9 +601,8 @@ static int run_traces(const struct query_opts *o, const char *endpoint, FILE *ou
                            "traces needs a TraceQL query such as '{ status = error }'");
     if (o->explain)
         return explain(o->pos[1], 0, out, err);
-    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
-        return usage_error(
-            err, "invalid --since \"%.64s\": expected a duration such as 15m", since);
+    if ((rc = window(o, &start, &end_ns, err)) != 0)
+        return rc;
     if (o->limit) {
         char *end;
         unsigned long long v = strtoull(o->limit, &end, 10);
@@ -562,8 +617,8 @@ static int run_traces(const struct query_opts *o, const char *endpoint, FILE *ou
     snprintf(url, urlcap, "%s/api/v1/query/traces?q=", endpoint);
     url_escape(url, urlcap, o->pos[1]);
     snprintf(url + strlen(url), urlcap - strlen(url),
-             "&start=%" PRIu64 "&limit=%" PRIu64 "%s", since_start_ns(since_ms), limit,
-             o->require_complete ? "&require_complete=true" : "");
+             "&start=%" PRIu64 "&end=%" PRIu64 "&limit=%" PRIu64 "%s", start, end_ns,
+             limit, o->require_complete ? "&require_complete=true" : "");
     progress_start(err);
     rc = fetch_federated(url, o->token, NULL, &doc, err);
     progress_end(err);
@@ -614,7 +669,7 @@ static int run_logs(const struct query_opts *o, const char *endpoint, FILE *out,
                     FILE *err)
 {
     const char *since = o->since ? o->since : DEFAULT_SINCE;
-    uint64_t since_ms, limit = DEFAULT_LIMIT;
+    uint64_t start, end_ns, limit = DEFAULT_LIMIT;
     tg_plan *plan = NULL;
     char why[256], *url;
     size_t urlcap, i;
@@ -629,11 +684,8 @@ static int run_logs(const struct query_opts *o, const char *endpoint, FILE *out,
         return 2;
     }
     tg_plan_free(plan);
-    if (tg_parse_duration_ms(since, &since_ms) != 0 || since_ms == 0)
-        return usage_error(err,
-                           "invalid --since \"%.64s\": expected a duration such as 15m "
-                           "or 2h",
-                           since);
+    if ((rc = window(o, &start, &end_ns, err)) != 0)
+        return rc;
     if (o->limit) {
         char *end;
         unsigned long long v = strtoull(o->limit, &end, 10);
@@ -648,8 +700,8 @@ static int run_logs(const struct query_opts *o, const char *endpoint, FILE *out,
     snprintf(url, urlcap, "%s/api/v1/query/logs?q=", endpoint);
     url_escape(url, urlcap, o->pos[1]);
     snprintf(url + strlen(url), urlcap - strlen(url),
-             "&start=%" PRIu64 "&limit=%" PRIu64 "&direction=forward%s",
-             since_start_ns(since_ms), limit,
+             "&start=%" PRIu64 "%s%.0" PRIu64 "&limit=%" PRIu64 "&direction=forward%s",
+             start, end_ns ? "&end=" : "", end_ns, limit,
              o->require_complete ? "&require_complete=true" : "");
     progress_start(err);
     rc = fetch_federated(url, o->token, NULL, &doc, err);

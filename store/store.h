@@ -121,6 +121,11 @@ int tg_store_read_after(tg_store *st, uint64_t after_seq, size_t limit,
 /* The newest committed record's seq (0 when none was ever written). */
 uint64_t tg_store_last_seq(tg_store *st);
 
+/* The time range the store holds data for, over every signal (unix ns;
+ * 0, 0 when empty): the centre skips a site whose range a query's window
+ * misses. */
+int tg_store_time_range(tg_store *st, uint64_t *oldest, uint64_t *newest);
+
 typedef struct tg_store_stats {
     uint64_t records;
     uint64_t record_bytes; /* compressed bytes held, the size budget's unit */

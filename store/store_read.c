@@ -356,3 +356,49 @@ int tg_store_get_stats(tg_store *st, tg_store_stats *out)
     out->map_grows = atomic_load(&st->map_grows);
     return 0;
 }
+
+int tg_store_time_range(tg_store *st, uint64_t *oldest, uint64_t *newest)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc;
+
+    *oldest = 0;
+    *newest = 0;
+    if (!st)
+        return TG_EINVAL;
+    if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)))
+        return tg_store__mdb_err(rc);
+    if ((rc = mdb_cursor_open(txn, st->db_time, &cur))) {
+        mdb_txn_abort(txn);
+        return tg_store__mdb_err(rc);
+    }
+    for (unsigned sig = 0; sig < TG_SIGNAL_COUNT; sig++) {
+        uint8_t lo[1] = {(uint8_t)sig}, hi[1] = {(uint8_t)(sig + 1)};
+        MDB_val k = {1, lo}, v;
+
+        /* The signal's first key holds its oldest start... */
+        if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == 0 && k.mv_size == 17 &&
+            ((const uint8_t *)k.mv_data)[0] == sig) {
+            uint64_t t = tg_be64_get((const uint8_t *)k.mv_data + 1);
+            if (!*oldest || t < *oldest)
+                *oldest = t;
+        }
+        /* ...and its last key the newest start, whose value is its end (a
+         * record that started earlier and ended later is rare and short). */
+        k = (MDB_val){1, hi};
+        rc = sig + 1 < TG_SIGNAL_COUNT ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+                                       : MDB_NOTFOUND;
+        rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+                     : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (rc == 0 && k.mv_size == 17 && ((const uint8_t *)k.mv_data)[0] == sig &&
+            v.mv_size == 8) {
+            uint64_t t = tg_be64_get(v.mv_data);
+            if (t > *newest)
+                *newest = t;
+        }
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return 0;
+}

@@ -41,9 +41,14 @@ function threeSiteRequest(gw, fs_, model, i, { fail = false } = {}) {
     kind: SpanKind.SERVER,
     attributes: { 'http.route': '/patients/:id', 'patient.mrn': REGULATED.mrn },
   }, hop(trace.setSpan(ROOT_CONTEXT, toFs)));
-  const toModel = fs_.tracer.startSpan('POST model', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, fsServer));
+  // The model site's clock runs 5 s ahead: its server span seems to start
+  // long after the 20 ms call that caused it ended.
+  const callStart = Date.now();
+  const toModel = fs_.tracer.startSpan('POST model', { kind: SpanKind.CLIENT, startTime: callStart },
+    trace.setSpan(ROOT_CONTEXT, fsServer));
   const modelServer = model.tracer.startSpan('POST /v1/infer', {
     kind: SpanKind.SERVER,
+    startTime: callStart + 5000 + 4,
     attributes: { 'gen_ai.request.model': 'llama-3-70b', 'request.seq': i },
   }, hop(trace.setSpan(ROOT_CONTEXT, toModel)));
   if (fail) modelServer.setStatus({ code: SpanStatusCode.ERROR, message: 'overloaded' });
@@ -51,8 +56,8 @@ function threeSiteRequest(gw, fs_, model, i, { fail = false } = {}) {
     attributes: { 'patient.mrn': REGULATED.mrn } });
   model.logger.emit({ severityNumber: fail ? 17 : 9, severityText: fail ? 'ERROR' : 'INFO',
     body: `inference done in ${20 + i} ms model=llama-3-70b` });
-  modelServer.end();
-  toModel.end();
+  modelServer.end(callStart + 5000 + 16);
+  toModel.end(callStart + 20);
   fsServer.end();
   toFs.end();
   root.end();
@@ -147,6 +152,12 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
       return true;
     }, { what: 'every site holds its fragment' });
 
+    // The centre has measured every site's clock (the forwarding handshakes).
+    await waitFor(() => {
+      const e = central.estate();
+      return e.sites.length === 3 && e.sites.every((x) => x.clock_valid);
+    }, { what: 'clock offsets measured for every site' });
+
     const q = (user, args) => tollgate(['query', '--endpoint', centralUrl, '--token', userTokens[user], ...args]);
 
     // --- the SRE: the whole trace, every site's spans, hashed values.
@@ -164,6 +175,15 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.equal(byId.get(ids.modelServer).site, 'sgp');
     assert.equal(byId.get(ids.modelServer).parentSpanId, ids.toModel);
     assert.equal(byId.get(ids.toModel).parentSpanId, ids.fsServer);
+    // The model site's 5 s skew is corrected: its span is centred in its
+    // 20 ms parent, and says by how much it moved and what the centre
+    // measured of that site's clock.
+    const ms = byId.get(ids.modelServer), call = byId.get(ids.toModel);
+    assert.ok(Math.abs(Number(attrOf(ms, 'tollgate.skew.adjusted_ns')) + 5000e6) < 50e6,
+      `shifted by about -5 s: ${attrOf(ms, 'tollgate.skew.adjusted_ns')}`);
+    assert.notEqual(attrOf(ms, 'tollgate.skew.site_offset_ns'), undefined, 'the site offset is marked');
+    assert.ok(BigInt(ms.startTimeUnixNano) >= BigInt(call.startTimeUnixNano));
+    assert.ok(BigInt(ms.endTimeUnixNano) <= BigInt(call.endTimeUnixNano));
     // The e-mail leaves iad hashed for the SRE.
     assert.match(attrOf(byId.get(ids.root), 'user.email'), /^hmac-sha256:k1:[0-9a-f]{64}$/);
     // The PHI span is a skeleton: ids, times and the classes, never a value.
@@ -179,6 +199,7 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /3 sites/);
     for (const n of names) assert.match(r.stdout, new RegExp(`@ ${n}\\]`));
+    assert.match(r.stdout, /\[skew adjusted -(4|5)\d\d\d\.\d{3} ms, site clock offset [+-]\d+\.\d{3} ms\]/);
     assert.match(r.stdout, /withheld at its site: phi\./);
 
     // The Tempo API Grafana reads: the same stitched trace.
@@ -230,6 +251,21 @@ test('one query at the centre: whole cross-site traces, under the asker\'s clear
     r = await q('alice', ['traces', '{ resource.service.name = "gateway" }']);
     assert.equal(r.code, 0, r.stderr);
     for (const x of reqs) assert.match(r.stdout, new RegExp(x.traceId));
+    // A window long before anything any site holds: every site is skipped
+    // from its reported data range, named as such, and nothing is partial.
+    const old = await fetch(`${centralUrl}/api/v1/query/traces?q=${encodeURIComponent('{ }')}` +
+      '&start=1000000000000000000&end=1000000600000000000', { headers: { Authorization: `Bearer ${userTokens.alice}` } });
+    assert.equal(old.status, 200);
+    const oj = await old.json();
+    assert.equal(oj._sites.skipped, 3, JSON.stringify(oj._sites));
+    assert.equal(oj._sites.details.fra.reason, 'holds no data in the query\'s time range');
+    assert.equal(oj.is_partial, false);
+    assert.deepEqual(oj.traces, []);
+    r = await q('alice', ['traces', '{ }', '--from', '2001-09-09T01:46:40Z', '--to', '1000000600', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout)._sites.skipped, 3);
+    r = await q('alice', ['traces', '{ }', '--from', '1000000000']);
+    assert.equal(r.code, 2, 'a window needs both ends');
     // A bad query: exit 2, the column named.
     r = await q('alice', ['traces', '{ status = }']);
     assert.equal(r.code, 2, r.stderr);
