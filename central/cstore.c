@@ -334,6 +334,12 @@ static int merge_cost(tg_cstore *cs, MDB_txn *txn, const char *site,
     kb_str(&k, site);
     kb_str(&k, c->service);
     kb_str(&k, c->meter);
+    /* attributed records stay apart; unattributed keep the old key */
+    if ((c->model && c->model[0]) || (c->team && c->team[0]) || (c->run && c->run[0])) {
+        kb_str(&k, c->model ? c->model : "");
+        kb_str(&k, c->team ? c->team : "");
+        kb_str(&k, c->run ? c->run : "");
+    }
     kb_i64(&k, c->hour_unix);
     if (k.over)
         return 1;

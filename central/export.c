@@ -392,6 +392,9 @@ static int on_cost(void *ctx, const char *site, const ProtobufCMessage *m)
     json_object_set_new(o, "Tags", tags);
     json_object_set_new(o, "x_Site", json_string(site));
     json_object_set_new(o, "x_CostModel", json_string(c->cost_model));
+    json_object_set_new(o, "x_Model", json_string(c->model ? c->model : ""));
+    json_object_set_new(o, "x_Team", json_string(c->team ? c->team : ""));
+    json_object_set_new(o, "x_Run", json_string(c->run ? c->run : ""));
     return emit(ctx, o);
 }
 

@@ -71,5 +71,10 @@ void tg_central_loki_query(const tg_http_request *req, tg_http_response *resp,
                            void *data);
 void tg_central_loki_labels(const tg_http_request *req, tg_http_response *resp,
                             void *data);
+/* The cost report and the FOCUS export (cost_api.c, docs/cost.md). */
+void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
+void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_costmodel.h"
 #include "tg_err.h"
 #include "tg_wire.h"
 #include "tg_yaml.h"
@@ -27,6 +28,11 @@ void tg_sites_free(tg_sites *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; s->v && i < s->n; i++)
+        if (s->v[i].cost) {
+            free(s->v[i].cost);
+            s->v[i].cost = NULL;
+        }
     if (s->v)
         OPENSSL_cleanse(s->v, s->n * sizeof(*s->v));
     free(s->v);
@@ -34,11 +40,44 @@ void tg_sites_free(tg_sites *s)
     s->n = 0;
 }
 
+/* The optional cost keys of a site entry; the model file's errors name
+ * its own FILE:LINE:COLUMN. */
+static int read_cost(const char *path, const char *dir, const tg_ynode *n,
+                     tg_site_entry *e, char *err, size_t errlen)
+{
+    const tg_ynode *x;
+    char file[1024], full[2100];
+    int rc;
+
+    if ((x = tg_yaml_get(n, "jurisdiction")) &&
+        (rc =
+             tg_yaml_str(path, x, e->jurisdiction, sizeof(e->jurisdiction), err, errlen)))
+        return rc;
+    if ((x = tg_yaml_get(n, "provider")) &&
+        (rc = tg_yaml_str(path, x, e->provider, sizeof(e->provider), err, errlen)))
+        return rc;
+    if ((x = tg_yaml_get(n, "region")) &&
+        (rc = tg_yaml_str(path, x, e->region, sizeof(e->region), err, errlen)))
+        return rc;
+    if (!(x = tg_yaml_get(n, "cost_model")))
+        return 0;
+    if ((rc = tg_yaml_str(path, x, file, sizeof(file), err, errlen)))
+        return rc;
+    if (file[0] == '/')
+        snprintf(full, sizeof(full), "%s", file);
+    else
+        snprintf(full, sizeof(full), "%s/%s", dir, file);
+    if (!(e->cost = malloc(sizeof(*e->cost))))
+        return TG_ENOMEM;
+    return tg_costmodel_load(full, "cost_model", e->cost, err, errlen);
+}
+
 int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
 {
     static const char *const top_keys[] = {"sites", NULL};
-    static const char *const site_keys[] = {"name", "token_file", "api", "client_cert_cn",
-                                            NULL};
+    static const char *const site_keys[] = {
+        "name",     "token_file", "api", "client_cert_cn", "cost_model", "jurisdiction",
+        "provider", "region",     NULL};
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
     const tg_ynode *list;
     char dir[1024], tmp[1024];
@@ -112,6 +151,8 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
                               errlen)))
             goto out;
         s.n++;
+        if ((rc = read_cost(path, dir, n, e, err, errlen)))
+            goto out;
     }
     *out = s;
     s.v = NULL;

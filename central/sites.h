@@ -20,6 +20,13 @@ typedef struct tg_site_entry {
     char token[512];
     char api[256];
     char client_cert_cn[256];
+    /* cost reports (docs/cost.md): the site's cost model (cost_model:,
+     * owned, freed with the registry; NULL: the site is not in reports)
+     * and how FOCUS names it */
+    struct tg_costmodel *cost;
+    char jurisdiction[16]; /* x_Jurisdiction */
+    char provider[64];     /* ServiceProviderName / HostProviderName */
+    char region[64];       /* RegionId; a cloud site's price-sheet region */
 } tg_site_entry;
 
 typedef struct tg_sites {

@@ -335,8 +335,9 @@ int tg_config_load_buffer(const char *name, const char *buf, size_t len,
      * metric mapping) are a section of their own, read and checked,
      * unknown keys included, by the forwarder's loader
      * (exporters/fwd_config.c) from the same file; so are the query
-     * clients (collector.c, load_query_clients). */
-    static const char *const skip[] = {"forward", "query", NULL};
+     * clients (collector.c, load_query_clients) and the cost model
+     * (cost/model_config.c, read by the forward link). */
+    static const char *const skip[] = {"forward", "query", "cost_model", NULL};
     tg_collector_config *work;
     tg_ynode *root;
     int rc;

@@ -212,6 +212,23 @@ static const struct tg_cfg_key fwd_keys[] = {
      .def = "AI and Machine Learning",
      F(cost.service_category),
      .help = "FOCUS ServiceCategory."},
+    {.path = "cost.model_attribute",
+     .type = TG_CFG_STRING,
+     .def = "gen_ai.request.model",
+     F(cost.model_attribute),
+     .help =
+         "Span or resource attribute naming the model a cost record is for (x_Model)."},
+    {.path = "cost.team_attribute",
+     .type = TG_CFG_STRING,
+     .def = "team",
+     F(cost.team_attribute),
+     .help = "Resource or span attribute naming the team (x_Team), e.g. "
+             "`k8s.namespace.name`."},
+    {.path = "cost.run_attribute",
+     .type = TG_CFG_STRING,
+     .def = "ml.run.id",
+     F(cost.run_attribute),
+     .help = "Span or resource attribute naming the training run (x_Run)."},
     PRICE(cpu_hour, "0.031611", "Price of a CPU core-hour."),
     PRICE(gpu_hour, "0.95", "Price of a GPU-hour."),
     PRICE(gb_ingested, "0", "Price of a GB of telemetry received."),
@@ -465,6 +482,7 @@ enum meter_price {
     PRICE_GB_FORWARDED,
     PRICE_INPUT_TOKENS,
     PRICE_OUTPUT_TOKENS,
+    PRICE_NONE, /* counted, not priced at the site */
 };
 
 static const struct meter_def {
@@ -481,6 +499,8 @@ static const struct meter_def {
      PRICE_INPUT_TOKENS},
     {"gen_ai-output-tokens", "{token}", "1K tokens", "gen_ai-output-1k-tokens", 1000,
      PRICE_OUTPUT_TOKENS},
+    {"gen_ai-requests", "{request}", "1K requests", "gen_ai-1k-requests", 1000,
+     PRICE_NONE},
 };
 
 int tg_cost_price(const tg_cost_model *m, const char *meter, tg_meter_price *out)
@@ -525,6 +545,9 @@ int tg_cost_price(const tg_cost_model *m, const char *meter, tg_meter_price *out
         break;
     case PRICE_OUTPUT_TOKENS:
         out->unit_price = amortised ? 0 : m->output_tokens_1k;
+        break;
+    case PRICE_NONE:
+        out->unit_price = 0;
         break;
     }
     return 0;

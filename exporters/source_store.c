@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_costmodel.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_wire.h"
@@ -88,6 +89,26 @@ tg_fwd_source tg_fwd_store_source_get(tg_fwd_store_source *s)
     return src;
 }
 
+/* The site's cost model (`cost_model:`, docs/cost.md) is checked where the
+ * forwarder's section is, so a bad one stops the collector with its
+ * FILE:LINE:COLUMN before anything is priced. */
+static int check_cost_model(const char *path, char *err, size_t errlen)
+{
+    tg_costmodel *m;
+    int rc;
+
+    if (!path || !path[0])
+        return 0;
+    m = malloc(sizeof(*m));
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return TG_ENOMEM;
+    }
+    rc = tg_costmodel_load(path, "cost_model", m, err, errlen);
+    free(m);
+    return rc;
+}
+
 struct tg_forward_link {
     tg_fwd_store_source *src;
     tg_forwarder *fwd;
@@ -109,6 +130,9 @@ tg_forward_link *tg_forward_link_start(const tg_forward_link_options *o, char *e
         return NULL;
     if (extra && extra[0] &&
         (rc = tg_forward_config_load(extra, "forward", &cfg, err, errlen)))
+        return NULL;
+    if ((rc = check_cost_model(o->config_file, err, errlen)) ||
+        (rc = check_cost_model(extra, err, errlen)))
         return NULL;
     if (!o->token_file || !o->token_file[0]) {
         snprintf(err, errlen, "forwarding to %s needs --central-token-file",

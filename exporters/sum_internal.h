@@ -53,8 +53,21 @@ typedef struct log_ent {
     uint64_t count;
 } log_ent;
 
+/* Attribution dimensions of cost records (x_Model, x_Team, x_Run). */
+enum { TG_DIM_MODEL, TG_DIM_TEAM, TG_DIM_RUN, TG_DIMS };
+#define TG_DIM_MAX_VALUES 32
+
+/* Each dimension's attribute values as the viewed request carries them: a
+ * raw value attributes a record only if the view let it through unchanged,
+ * so no value the view withheld or reshaped leaves in a cost record. */
+typedef struct tg_sum_dims {
+    const char *v[TG_DIMS][TG_DIM_MAX_VALUES];
+    size_t n[TG_DIMS];
+} tg_sum_dims;
+
 typedef struct cost_ent {
     const char *service, *meter;
+    const char *dim[TG_DIMS]; /* NULL: not attributed */
     int64_t hour;
     double qty;
 } cost_ent;
@@ -105,6 +118,9 @@ const char *tg_sum_intern(tg_summarizer *s, const char *p, size_t n);
 void tg_sum_time(tg_summarizer *s, uint64_t t_ns);
 void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
                      int64_t hour, double qty);
+/* The same, attributed to dims (TG_DIMS values, each NULL or a string). */
+void tg_sum_cost_add_dims(tg_summarizer *s, const char *service, const char *const *dims,
+                          const char *meter, int64_t hour, double qty);
 /* "service.name" of a resource, or "unknown_service". */
 /* Copies scalar attributes into wire KeyValues (labels renamed when
  * `map_labels`). */
@@ -116,7 +132,12 @@ int tg_sum_add_metrics(tg_summarizer *s, const tg_otlp_metrics_req *viewed);
 /* Cost quantities of a raw request, attributed to the services in `allowed`
  * (names the viewed request carries). */
 void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessage *raw,
-                     const char *const *allowed, size_t n_allowed, uint64_t raw_bytes,
-                     uint64_t stored_bytes, uint64_t now_ns);
+                     const char *const *allowed, size_t n_allowed,
+                     const tg_sum_dims *dims, uint64_t raw_bytes, uint64_t stored_bytes,
+                     uint64_t now_ns);
+/* Fills d from the viewed request (traces: resource and span attributes;
+ * metrics: resource attributes). */
+void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
+                        const ProtobufCMessage *viewed, tg_sum_dims *d);
 
 #endif

@@ -293,8 +293,8 @@ static series_state *series_get(tg_summarizer *s, uint64_t key, int *fresh)
     return st;
 }
 
-static void cost_metric(tg_summarizer *s, const char *svc, const otlp_metric *m,
-                        uint64_t created_ns)
+static void cost_metric(tg_summarizer *s, const char *svc, const char *const *dims,
+                        const otlp_metric *m, uint64_t created_ns)
 {
     const char *name = m->name ? m->name : "";
     int cpu = in_list(cpu_counters, name), gpuc = in_list(gpu_counters, name);
@@ -329,7 +329,7 @@ static void cost_metric(tg_summarizer *s, const char *svc, const otlp_metric *m,
                 st->last = v;
                 st->t_ns = dp->time_unix_nano;
             }
-            tg_sum_cost_add(s, svc, meter, hour_of(dp->time_unix_nano), d);
+            tg_sum_cost_add_dims(s, svc, dims, meter, hour_of(dp->time_unix_nano), d);
         }
     }
     if (gpug && m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE &&
@@ -352,8 +352,8 @@ static void cost_metric(tg_summarizer *s, const char *svc, const otlp_metric *m,
                 uint64_t dt = dp->time_unix_nano - st->t_ns;
                 if (dt > GPU_GAP_MAX_NS)
                     dt = GPU_GAP_MAX_NS;
-                tg_sum_cost_add(s, svc, "gpu-seconds", hour_of(dp->time_unix_nano),
-                                u * (double)dt / 1e9);
+                tg_sum_cost_add_dims(s, svc, dims, "gpu-seconds",
+                                     hour_of(dp->time_unix_nano), u * (double)dt / 1e9);
             }
             st->last = u;
             st->t_ns = dp->time_unix_nano;
@@ -361,11 +361,106 @@ static void cost_metric(tg_summarizer *s, const char *svc, const otlp_metric *m,
     }
 }
 
-static void cost_span(tg_summarizer *s, const char *svc,
+/* ---- attribution ----------------------------------------------------------- */
+
+static const char *kv_string(const tg_otlp_kv *kv)
+{
+    if (!kv || !kv->value ||
+        kv->value->value_case !=
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+        return NULL;
+    return kv->value->string_value;
+}
+
+static const char *dim_key(const tg_summarizer *s, int d)
+{
+    const tg_cost_model *m = &s->cfg->cost;
+    const char *k = d == TG_DIM_MODEL  ? m->model_attribute
+                    : d == TG_DIM_TEAM ? m->team_attribute
+                                       : m->run_attribute;
+    return k[0] ? k : NULL;
+}
+
+/* Records each dimension's value among attrs into d (viewed side). */
+static void dims_note(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
+                      tg_sum_dims *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *v = kv_string(attrs[i]);
+        if (!v || !attrs[i]->key)
+            continue;
+        for (int k = 0; k < TG_DIMS; k++) {
+            const char *key = dim_key(s, k);
+            size_t j;
+            if (!key || strcmp(attrs[i]->key, key) != 0)
+                continue;
+            for (j = 0; j < d->n[k] && strcmp(d->v[k][j], v) != 0; j++)
+                ;
+            if (j == d->n[k] && d->n[k] < TG_DIM_MAX_VALUES)
+                d->v[k][d->n[k]++] = v;
+        }
+    }
+}
+
+void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
+                        const ProtobufCMessage *viewed, tg_sum_dims *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (sig == TG_SIGNAL_TRACES) {
+        const tg_otlp_traces_req *r = (const tg_otlp_traces_req *)viewed;
+        for (size_t i = 0; i < r->n_resource_spans; i++) {
+            const Opentelemetry__Proto__Resource__V1__Resource *res =
+                r->resource_spans[i]->resource;
+            if (res)
+                dims_note(s, res->attributes, res->n_attributes, d);
+            for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
+                const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+                    r->resource_spans[i]->scope_spans[j];
+                for (size_t k = 0; k < ss->n_spans; k++)
+                    dims_note(s, ss->spans[k]->attributes, ss->spans[k]->n_attributes, d);
+            }
+        }
+    } else if (sig == TG_SIGNAL_METRICS) {
+        const tg_otlp_metrics_req *r = (const tg_otlp_metrics_req *)viewed;
+        for (size_t i = 0; i < r->n_resource_metrics; i++) {
+            const Opentelemetry__Proto__Resource__V1__Resource *res =
+                r->resource_metrics[i]->resource;
+            if (res)
+                dims_note(s, res->attributes, res->n_attributes, d);
+        }
+    }
+}
+
+/* out[k]: the value of dimension k among attrs (raw side) if the view let
+ * the same value through, else left as it was. */
+static void dims_of(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
+                    const tg_sum_dims *allowed, const char **out)
+{
+    for (size_t i = 0; allowed && i < n; i++) {
+        const char *v = kv_string(attrs[i]);
+        if (!v || !attrs[i]->key)
+            continue;
+        for (int k = 0; k < TG_DIMS; k++) {
+            const char *key = dim_key(s, k);
+            if (!key || strcmp(attrs[i]->key, key) != 0)
+                continue;
+            for (size_t j = 0; j < allowed->n[k]; j++)
+                if (strcmp(allowed->v[k][j], v) == 0)
+                    out[k] = allowed->v[k][j];
+        }
+    }
+}
+
+static void cost_span(tg_summarizer *s, const char *svc, const char *const *res_dims,
+                      const tg_sum_dims *allowed,
                       const Opentelemetry__Proto__Trace__V1__Span *sp)
 {
     int64_t hour = hour_of(sp->start_time_unix_nano);
+    const char *dims[TG_DIMS];
+    int inference = 0;
 
+    memcpy(dims, res_dims, sizeof(dims));
+    dims_of(s, sp->attributes, sp->n_attributes, allowed, dims);
     for (size_t i = 0; i < sp->n_attributes; i++) {
         const tg_otlp_kv *kv = sp->attributes[i];
         const char *meter = NULL;
@@ -380,13 +475,20 @@ static void cost_span(tg_summarizer *s, const char *svc,
         else if (strcmp(kv->key, "tollgate.cost.gpu_seconds") == 0)
             meter = "gpu-seconds";
         if (meter)
-            tg_sum_cost_add(s, svc, meter, hour, attr_number(kv));
+            tg_sum_cost_add_dims(s, svc, dims, meter, hour, attr_number(kv));
+        /* an inference: a span of the GenAI semantic conventions */
+        if (strcmp(kv->key, "gen_ai.operation.name") == 0 ||
+            strcmp(kv->key, "gen_ai.request.model") == 0)
+            inference = 1;
     }
+    if (inference)
+        tg_sum_cost_add_dims(s, svc, dims, "gen_ai-requests", hour, 1);
 }
 
 void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessage *raw,
-                     const char *const *allowed, size_t n_allowed, uint64_t raw_bytes,
-                     uint64_t stored_bytes, uint64_t now_ns)
+                     const char *const *allowed, size_t n_allowed,
+                     const tg_sum_dims *dims, uint64_t raw_bytes, uint64_t stored_bytes,
+                     uint64_t now_ns)
 {
     const char *svc_name[64];
     uint64_t svc_items[64], total = 0;
@@ -415,15 +517,19 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
     if (sig == TG_SIGNAL_TRACES) {
         const tg_otlp_traces_req *r = (const tg_otlp_traces_req *)raw;
         for (size_t i = 0; i < r->n_resource_spans; i++) {
-            const char *svc = attributed(
-                tg_otlp_service_name(r->resource_spans[i]->resource), allowed, n_allowed);
+            const Opentelemetry__Proto__Resource__V1__Resource *res =
+                r->resource_spans[i]->resource;
+            const char *svc = attributed(tg_otlp_service_name(res), allowed, n_allowed);
+            const char *rd[TG_DIMS] = {NULL, NULL, NULL};
             uint64_t n = 0;
+            if (res)
+                dims_of(s, res->attributes, res->n_attributes, dims, rd);
             for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
                 const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
                     r->resource_spans[i]->scope_spans[j];
                 n += ss->n_spans;
                 for (size_t k = 0; k < ss->n_spans; k++)
-                    cost_span(s, svc, ss->spans[k]);
+                    cost_span(s, svc, rd, dims, ss->spans[k]);
             }
             ITEMS(svc, n);
         }
@@ -439,16 +545,19 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
     } else {
         const tg_otlp_metrics_req *r = (const tg_otlp_metrics_req *)raw;
         for (size_t i = 0; i < r->n_resource_metrics; i++) {
-            const char *svc =
-                attributed(tg_otlp_service_name(r->resource_metrics[i]->resource),
-                           allowed, n_allowed);
+            const Opentelemetry__Proto__Resource__V1__Resource *res =
+                r->resource_metrics[i]->resource;
+            const char *svc = attributed(tg_otlp_service_name(res), allowed, n_allowed);
+            const char *rd[TG_DIMS] = {NULL, NULL, NULL};
             uint64_t n = 0;
+            if (res)
+                dims_of(s, res->attributes, res->n_attributes, dims, rd);
             for (size_t j = 0; j < r->resource_metrics[i]->n_scope_metrics; j++) {
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
                     r->resource_metrics[i]->scope_metrics[j];
                 n += sm->n_metrics;
                 for (size_t k = 0; k < sm->n_metrics; k++)
-                    cost_metric(s, svc, sm->metrics[k], s->created_ns);
+                    cost_metric(s, svc, rd, sm->metrics[k], s->created_ns);
             }
             ITEMS(svc, n);
         }

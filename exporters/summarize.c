@@ -149,8 +149,14 @@ void tg_sum_time(tg_summarizer *s, uint64_t t)
 void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
                      int64_t hour, double qty)
 {
-    char key[512];
-    size_t sl = strlen(service), ml = strlen(meter), kl;
+    tg_sum_cost_add_dims(s, service, NULL, meter, hour, qty);
+}
+
+void tg_sum_cost_add_dims(tg_summarizer *s, const char *service, const char *const *dims,
+                          const char *meter, int64_t hour, double qty)
+{
+    char key[1024];
+    size_t sl = strlen(service), ml = strlen(meter), kl, dl[TG_DIMS];
     uint64_t h;
     cost_ent *e;
 
@@ -158,11 +164,24 @@ void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
         return;
     if (sl > MAX_STRING)
         sl = MAX_STRING;
-    kl = sl + 1 + ml + 8;
+    kl = 0;
     memcpy(key, service, sl);
-    key[sl] = '\x1f';
-    memcpy(key + sl + 1, meter, ml);
-    memcpy(key + sl + 1 + ml, &hour, 8);
+    kl += sl;
+    key[kl++] = '\x1f';
+    memcpy(key + kl, meter, ml);
+    kl += ml;
+    for (int d = 0; d < TG_DIMS; d++) {
+        const char *v = dims && dims[d] ? dims[d] : "";
+        dl[d] = strlen(v);
+        if (dl[d] > 128)
+            dl[d] = 128;
+        /* \x1e marks "attributed" apart from "attributed to the empty string" */
+        key[kl++] = dims && dims[d] ? '\x1e' : '\x1f';
+        memcpy(key + kl, v, dl[d]);
+        kl += dl[d];
+    }
+    memcpy(key + kl, &hour, 8);
+    kl += 8;
     h = tg_sum_hash(key, kl, 3);
     e = tg_sum_map_get(&s->costs, key, kl, h);
     if (!e) {
@@ -175,7 +194,10 @@ void tg_sum_cost_add(tg_summarizer *s, const char *service, const char *meter,
         e->service = tg_sum_intern(s, service, sl);
         e->meter = meter; /* static strings */
         e->hour = hour;
-        if (!e->service || tg_sum_map_put(&s->costs, k, kl, h, e) != 0 ||
+        for (int d = 0; d < TG_DIMS; d++)
+            if (dims && dims[d] && !(e->dim[d] = tg_sum_intern(s, dims[d], dl[d])))
+                s->failed = 1;
+        if (!e->service || s->failed || tg_sum_map_put(&s->costs, k, kl, h, e) != 0 ||
             tg_sum_vec_push(&s->cost_list, e) != 0) {
             s->failed = 1;
             return;
@@ -586,12 +608,15 @@ int tg_summarizer_add(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessa
 {
     const char *svcs[64];
     size_t nsvc = 0;
+    tg_sum_dims dims;
     int rc = 0;
 
     if (s->failed)
         return TG_ENOMEM;
+    memset(&dims, 0, sizeof(dims));
     if (viewed) {
         nsvc = viewed_services(sig, viewed, svcs, 64);
+        tg_sum_dims_viewed(s, sig, viewed, &dims);
         switch (sig) {
         case TG_SIGNAL_TRACES:
             rc = add_traces(s, (const tg_otlp_traces_req *)viewed);
@@ -607,7 +632,7 @@ int tg_summarizer_add(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessa
         }
     }
     if (rc == 0 && raw)
-        tg_sum_cost_raw(s, sig, raw, svcs, nsvc, raw_bytes, stored_bytes, now_ns);
+        tg_sum_cost_raw(s, sig, raw, svcs, nsvc, &dims, raw_bytes, stored_bytes, now_ns);
     if (rc || s->failed) {
         s->failed = 1;
         return TG_ENOMEM;
@@ -664,6 +689,12 @@ static Tollgate__V1__CostRecord *cost_record(tg_summarizer *s, const cost_ent *e
     c->service_category = (char *)m->service_category;
     c->charge_category = "Usage";
     c->sku_id = (char *)pr.sku_id;
+    if (e->dim[TG_DIM_MODEL])
+        c->model = (char *)e->dim[TG_DIM_MODEL];
+    if (e->dim[TG_DIM_TEAM])
+        c->team = (char *)e->dim[TG_DIM_TEAM];
+    if (e->dim[TG_DIM_RUN])
+        c->run = (char *)e->dim[TG_DIM_RUN];
     return c;
 }
 

@@ -30,6 +30,9 @@ typedef struct tg_cost_model {
     char provider[64];         /* FOCUS ProviderName */
     char region[64];           /* FOCUS RegionId */
     char service_category[64]; /* FOCUS ServiceCategory */
+    /* the attributes whose values attribute a record (x_Model, x_Team,
+     * x_Run); a value leaves only as the view passes it (summarize.c) */
+    char model_attribute[128], team_attribute[128], run_attribute[128];
     /* metered prices (and, for amortised sites, the telemetry prices) */
     double cpu_hour, gpu_hour;
     double gb_ingested, gb_stored, gb_forwarded;
@@ -112,7 +115,8 @@ typedef struct tg_meter_price {
 
 /* Known meters: "cpu-seconds", "gpu-seconds", "telemetry-ingested",
  * "telemetry-stored", "telemetry-forwarded", "gen_ai-input-tokens",
- * "gen_ai-output-tokens". Returns TG_ENOT_FOUND for others. */
+ * "gen_ai-output-tokens", "gen_ai-requests" (counted, priced 0). Returns TG_ENOT_FOUND
+ * for others. */
 int tg_cost_price(const tg_cost_model *m, const char *meter, tg_meter_price *out);
 
 /* The amortised hourly cost of the whole cluster (0 for metered). */

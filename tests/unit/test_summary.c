@@ -416,6 +416,68 @@ static void test_cost_names_follow_the_view(void **state)
     tg_summarizer_destroy(s);
 }
 
+/* A span of the GenAI conventions, with a model, a run and (on its
+ * resource) a team; the built-in view passes the model only. */
+static const char genai_json[] =
+    "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+    "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"chat\"}},"
+    "{\"key\":\"team\",\"value\":{\"stringValue\":\"web\"}}]},"
+    "\"scopeSpans\":[{\"spans\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\","
+    "\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"chat\",\"kind\":3,"
+    "\"startTimeUnixNano\":\"" T0 "\",\"endTimeUnixNano\":\"1700000000250000000\","
+    "\"attributes\":["
+    "{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"gpt-x\"}},"
+    "{\"key\":\"ml.run.id\",\"value\":{\"stringValue\":\"run-secret-9\"}},"
+    "{\"key\":\"gen_ai.usage.input_tokens\",\"value\":{\"intValue\":\"700\"}}]}]}]}]}";
+
+static void test_cost_dimensions_follow_the_view(void **state)
+{
+    tg_forward_config cfg;
+    tg_summarizer *s;
+    tg_arena a, b2;
+    ProtobufCMessage *raw, *view;
+    Tollgate__V1__Batch *b;
+    const Tollgate__V1__CostRecord *c;
+    tg_egress_tally t;
+    uint8_t *z, *rawb;
+    size_t zlen, rl;
+
+    (void)state;
+    for (int allow_team = 0; allow_team < 2; allow_team++) {
+        static const char *const extra[] = {"team"};
+        tg_view_allowlist al = {extra, (size_t)allow_team};
+        tg_forward_config_defaults(&cfg);
+        s = tg_summarizer_create(&cfg);
+        tg_arena_init(&a, 64 * 1024, 0);
+        tg_arena_init(&b2, 64 * 1024, 0);
+        tg_egress_tally_reset(&t);
+        raw = decode(TG_SIGNAL_TRACES, genai_json, &a);
+        assert_int_equal(tg_view_allowlist_fn(&al, TG_SIGNAL_TRACES,
+                                              decode(TG_SIGNAL_TRACES, genai_json, &a),
+                                              NULL, 0, &a, &view, &t),
+                         0);
+        assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_TRACES, raw, view, 900, 0, 1), 0);
+        b = roundtrip(s, &b2, &z, &zlen);
+        c = cost(b, "chat", "gen_ai-input-tokens");
+        assert_non_null(c);
+        assert_true(c->consumed_quantity == 700);
+        assert_string_equal(c->model, "gpt-x");
+        assert_string_equal(c->run, ""); /* the view withholds ml.run.id */
+        assert_string_equal(c->team, allow_team ? "web" : "");
+        c = cost(b, "chat", "gen_ai-requests");
+        assert_non_null(c);
+        assert_true(c->consumed_quantity == 1);
+        assert_true(c->effective_cost == 0);
+        tg_arena_reset(&b2);
+        assert_int_equal(tg_zstd_decompress(z, zlen, 1 << 24, &b2, &rawb, &rl), 0);
+        assert_false(contains(rawb, rl, "run-secret-9"));
+        free(z);
+        tg_arena_destroy(&a);
+        tg_arena_destroy(&b2);
+        tg_summarizer_destroy(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_logs),
         cmocka_unit_test(test_metrics_mapping_and_cost),
         cmocka_unit_test(test_cost_names_follow_the_view),
+        cmocka_unit_test(test_cost_dimensions_follow_the_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
