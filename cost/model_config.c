@@ -511,10 +511,12 @@ int tg_costmodel_load_buffer(const char *name, const char *buf, size_t len,
                              const char *section, tg_costmodel *m, char *err,
                              size_t errlen)
 {
-    tg_ynode *root = tg_yaml_load_buffer(name, buf, len, err, errlen);
+    tg_ynode *root;
     int rc;
 
-    if (!root)
+    /* Zeroed first, whatever fails: never a model left from before. */
+    memset(m, 0, sizeof(*m));
+    if (!(root = tg_yaml_load_buffer(name, buf, len, err, errlen)))
         return TG_ECONFIG;
     rc = load_root(name, root, section, m, err, errlen);
     tg_yaml_free(root);
@@ -524,10 +526,11 @@ int tg_costmodel_load_buffer(const char *name, const char *buf, size_t len,
 int tg_costmodel_load(const char *path, const char *section, tg_costmodel *m, char *err,
                       size_t errlen)
 {
-    tg_ynode *root = tg_yaml_load_file(path, err, errlen);
+    tg_ynode *root;
     int rc;
 
-    if (!root)
+    memset(m, 0, sizeof(*m));
+    if (!(root = tg_yaml_load_file(path, err, errlen)))
         return TG_ECONFIG;
     rc = load_root(path, root, section, m, err, errlen);
     tg_yaml_free(root);
