@@ -380,6 +380,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     oo.destination = "central";
     oo.destination_url = f->url;
     oo.zstd_level = f->cfg.zstd_level;
+    oo.audit_key_dir = opt->data_dir;
     f->outbox = tg_outbox_open(dir, &oo, &rc);
     if (!f->outbox) {
         snprintf(errmsg, errlen, "cannot open the outbox in %s: %s", dir,

@@ -28,6 +28,10 @@
  * policy version. entry_hash = SHA-256(0x00 || entry packed with
  * entry_hash empty), and each entry carries its predecessor's hash.
  *
+ * Transparency log: every ledger entry is also a leaf of an RFC 6962
+ * Merkle tree in this environment, written in the same transaction, with a
+ * signed tlog-checkpoint of each new size (outbox_tlog.h, docs/audit.md).
+ *
  * Threads: any; one mutex serialises writers (the forwarder's worker and
  * sender threads). */
 #ifndef TG_OUTBOX_H
@@ -50,6 +54,9 @@ typedef struct tg_outbox_options {
     const char *destination;     /* "central" */
     const char *destination_url; /* recorded in the ledger */
     int zstd_level;              /* re-compression when spans are shed */
+    /* Where the site's log key lives (audit.key, created on first open);
+     * NULL: the transparency log's checkpoints are not signed (tests). */
+    const char *audit_key_dir;
 } tg_outbox_options;
 
 /* Opens (creating) the outbox in directory `dir`. NULL and *err on
@@ -138,6 +145,8 @@ typedef struct tg_outbox_stats {
     uint8_t ledger_head[32];
     uint64_t appended_bytes; /* since open, for the fill rate */
     uint64_t max_bytes;
+    uint64_t tlog_size;     /* leaves in the transparency log */
+    uint64_t tlog_failures; /* since open: appends that failed, egress refused */
 } tg_outbox_stats;
 
 void tg_outbox_get_stats(tg_outbox *ob, tg_outbox_stats *s);
