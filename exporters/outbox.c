@@ -1137,3 +1137,15 @@ int tg_outbox_ledger_verify(tg_outbox *ob, uint64_t *entries, uint64_t *bad)
     }
     return 0;
 }
+
+int tg_outbox_audit_read(tg_outbox *ob, const char *path, size_t len, tg_strbuf *out)
+{
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    rc = tg_outbox_tlog_serve(&ob->tlog, txn, path, len, out);
+    mdb_txn_abort(txn);
+    return rc;
+}

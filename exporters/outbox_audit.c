@@ -44,59 +44,84 @@ static int fail(tg_outbox_audit_result *r, uint64_t index, const char *fmt, ...)
     return TG_EVERIFY;
 }
 
+static int stored_leaf_node(vctx *c, uint64_t i, tg_audit_hash *out)
+{
+    uint8_t nk[9];
+    MDB_val k = {9, nk}, v;
+
+    nk[0] = 0;
+    for (int b = 8; b >= 1; b--, i >>= 8)
+        nk[b] = (uint8_t)i;
+    if (mdb_get(c->txn, c->nodes, &k, &v) || v.mv_size != 32)
+        return TG_ENOT_FOUND;
+    memcpy(out->b, v.mv_data, 32);
+    return 0;
+}
+
+/* Names what happened at leaf i, whose hash is not the log's node: a leaf
+ * slipped in before the log's leaf i (the next leaf is the log's i), the
+ * log's leaf i taken out (this leaf is the log's i + 1), or changed. */
+static int name_mismatch(vctx *c, const tg_audit_hash *h, uint64_t n, uint64_t i)
+{
+    tg_audit_hash node;
+
+    if (i + 1 < n && stored_leaf_node(c, i, &node) == 0 &&
+        memcmp(node.b, h[i + 1].b, 32) == 0)
+        return fail(c->r, i, "leaf %llu inserted (the log's leaf %llu follows it)",
+                    (unsigned long long)i, (unsigned long long)i);
+    if (stored_leaf_node(c, i + 1, &node) == 0 && memcmp(node.b, h[i].b, 32) == 0)
+        return fail(c->r, i, "leaf %llu removed (the log's leaf %llu is in its place)",
+                    (unsigned long long)i, (unsigned long long)i + 1);
+    return fail(c->r, i, "leaf %llu changed (its hash is not the log's)",
+                (unsigned long long)i);
+}
+
 static int check_leaves(vctx *c)
 {
     MDB_cursor *cur;
     MDB_val k, v;
-    uint64_t want = 0, size = 0;
     MDB_val mk = {9, (void *)"tlog_size"}, mv;
-    int rc, op = MDB_FIRST;
+    uint64_t n = 0, cap = 0, size = 0;
+    tg_audit_hash *h = NULL;
+    int rc = 0, op = MDB_FIRST;
 
     if (mdb_get(c->txn, c->meta, &mk, &mv) == 0 && mv.mv_size == 8)
         size = get_be64(mv.mv_data);
     if (mdb_cursor_open(c->txn, c->leaves, &cur))
         return TG_ESTORE;
-    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-        uint8_t nk[9];
-        MDB_val nkv = {9, nk}, nv;
-        tg_audit_hash h;
-        uint64_t idx;
-
+    while (mdb_cursor_get(cur, &k, &v, op) == 0) {
         op = MDB_NEXT;
-        if (k.mv_size != 8) {
-            mdb_cursor_close(cur);
-            return fail(c->r, want, "leaf %llu: malformed key", (unsigned long long)want);
+        if (k.mv_size != 8 || get_be64(k.mv_data) != n) {
+            rc = fail(c->r, n, "leaf %llu removed", (unsigned long long)n);
+            break;
         }
-        idx = get_be64(k.mv_data);
-        if (idx != want) {
-            mdb_cursor_close(cur);
-            return fail(c->r, want, "leaf %llu removed", (unsigned long long)want);
+        if (n == cap) {
+            tg_audit_hash *nh = realloc(h, (cap = cap ? 2 * cap : 1024) * sizeof(*h));
+            if (!nh) {
+                rc = TG_ENOMEM;
+                break;
+            }
+            h = nh;
         }
-        if (idx >= size) {
-            mdb_cursor_close(cur);
-            return fail(c->r, idx, "leaf %llu inserted (beyond the log's size %llu)",
-                        (unsigned long long)idx, (unsigned long long)size);
-        }
-        tg_audit_leaf_hash(v.mv_data, v.mv_size, &h);
-        nk[0] = 0;
-        memcpy(nk + 1, k.mv_data, 8);
-        if (mdb_get(c->txn, c->nodes, &nkv, &nv) || nv.mv_size != 32 ||
-            memcmp(nv.mv_data, h.b, 32) != 0) {
-            mdb_cursor_close(cur);
-            return fail(c->r, idx, "leaf %llu changed (its hash is not the log's)",
-                        (unsigned long long)idx);
-        }
-        if (tg_audit_memtree_append(&c->tree, &h, 1)) {
-            mdb_cursor_close(cur);
-            return TG_ENOMEM;
-        }
-        want++;
+        tg_audit_leaf_hash(v.mv_data, v.mv_size, &h[n++]);
     }
     mdb_cursor_close(cur);
-    if (want < size)
-        return fail(c->r, want, "leaf %llu removed", (unsigned long long)want);
-    c->r->leaves = want;
-    return 0;
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        tg_audit_hash node;
+
+        if (stored_leaf_node(c, i, &node) != 0 || memcmp(node.b, h[i].b, 32) != 0)
+            rc = name_mismatch(c, h, n, i);
+    }
+    if (rc == 0 && n > size)
+        rc = fail(c->r, size, "leaf %llu inserted (beyond the log's size %llu)",
+                  (unsigned long long)size, (unsigned long long)size);
+    if (rc == 0 && n < size)
+        rc = fail(c->r, n, "leaf %llu removed", (unsigned long long)n);
+    if (rc == 0 && tg_audit_memtree_append(&c->tree, h, n))
+        rc = TG_ENOMEM;
+    free(h);
+    c->r->leaves = n;
+    return rc;
 }
 
 static int check_checkpoints(vctx *c)
@@ -152,6 +177,9 @@ static int check_checkpoints(vctx *c)
         c->r->checkpoints++;
     }
     mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND && prev_size != c->tree.size)
+        return fail(c->r, prev_size, "leaf %llu inserted (no signed checkpoint holds it)",
+                    (unsigned long long)prev_size);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

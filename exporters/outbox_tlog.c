@@ -152,3 +152,65 @@ int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
         return store_checkpoint(t, txn, size + 1, &root);
     return 0;
 }
+
+static int serve_entries(tg_outbox_tlog *t, MDB_txn *txn, const tg_audit_tile *tile,
+                         tg_strbuf *out)
+{
+    for (unsigned i = 0; i < tile->width; i++) {
+        uint8_t key[8];
+        MDB_val k = {8, key}, v;
+        int rc;
+
+        put_be64(key, tile->index * TG_AUDIT_TILE_WIDTH + i);
+        if ((rc = mdb_get(txn, t->db_leaves, &k, &v)))
+            return lmdb_err(rc);
+        if ((rc = tg_audit_bundle_put(out, v.mv_data, v.mv_size)))
+            return rc;
+    }
+    return 0;
+}
+
+int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size_t len,
+                         tg_strbuf *out)
+{
+    tg_audit_tile want, have;
+    int entries = 0, rc;
+
+    if (len == 10 && memcmp(path, "checkpoint", 10) == 0) {
+        MDB_cursor *cur;
+        MDB_val k, v;
+
+        if ((rc = mdb_cursor_open(txn, t->db_cps, &cur)))
+            return lmdb_err(rc);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (rc == 0)
+            tg_strbuf_put(out, v.mv_data, v.mv_size);
+        mdb_cursor_close(cur);
+        return lmdb_err(rc);
+    }
+    if ((rc = tg_audit_tile_parse_path(path, len, &want, &entries)))
+        return TG_EPARSE;
+    if ((rc = tg_audit_tile_for_size(tg_outbox_tlog_size(t, txn), want.level, want.index,
+                                     &have)))
+        return rc;
+    if (want.width > have.width || (entries && want.level != 0))
+        return TG_ENOT_FOUND;
+    if (entries) {
+        rc = serve_entries(t, txn, &want, out);
+    } else {
+        uint8_t *buf = malloc((size_t)want.width * TG_AUDIT_HASH_LEN);
+        MDB_txn *rtxn = txn;
+        node_ctx c = {t, &rtxn};
+        tg_audit_reader r = {read_node, &c};
+
+        if (!buf)
+            return TG_ENOMEM;
+        rc = tg_audit_tile_read(&r, &want, buf);
+        if (rc == 0)
+            tg_strbuf_put(out, (const char *)buf, (size_t)want.width * TG_AUDIT_HASH_LEN);
+        free(buf);
+    }
+    if (rc == 0 && out->oom)
+        rc = TG_ENOMEM;
+    return rc;
+}

@@ -20,6 +20,7 @@
 
 #include "tg_audit_merkle.h"
 #include "tg_audit_note.h"
+#include "tg_strbuf.h"
 
 #define TG_OUTBOX_TLOG_KEY_FILE "audit.key"
 #define TG_OUTBOX_TLOG_ORIGIN_PREFIX "tollgate.site/"
@@ -40,5 +41,13 @@ uint64_t tg_outbox_tlog_size(const tg_outbox_tlog *t, MDB_txn *txn);
  * checkpoint of the new size, all in txn. 0 or a negative TG_E code. */
 int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
                           size_t len);
+
+/* Serves a tlog-tiles resource of the log as txn sees it into out:
+ * "checkpoint" (the newest signed checkpoint), "tile/L/N[.p/W]" (hashes)
+ * or "tile/entries/N[.p/W]" (an entry bundle). A partial tile narrower
+ * than what the log holds is served from the stored prefix. 0,
+ * TG_ENOT_FOUND, TG_EPARSE (not such a path) or TG_ENOMEM. */
+int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size_t len,
+                         tg_strbuf *out);
 
 #endif

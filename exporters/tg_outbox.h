@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tg_strbuf.h"
 #include "tg_view.h"
 #include "tollgate/v1/forward.pb-c.h"
 
@@ -159,5 +160,10 @@ int tg_outbox_ledger_foreach(tg_outbox *ob, tg_ledger_cb cb, void *ctx);
 /* Recomputes every entry hash and link. Returns 0 (and *entries), or
  * TG_ESTORE with *bad set to the first index that does not verify. */
 int tg_outbox_ledger_verify(tg_outbox *ob, uint64_t *entries, uint64_t *bad);
+
+/* The transparency log as tlog-tiles serves it: path is "checkpoint",
+ * "tile/L/N[.p/W]" or "tile/entries/N[.p/W]" (see outbox_tlog.h). 0,
+ * TG_ENOT_FOUND, TG_EPARSE or TG_ENOMEM. Thread-safe (a read txn). */
+int tg_outbox_audit_read(tg_outbox *ob, const char *path, size_t len, tg_strbuf *out);
 
 #endif
