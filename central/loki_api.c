@@ -451,7 +451,9 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
             {
                 json_array_append(all, e);
             }
-            if (json_is_true(json_object_get(sf.docs[i], "truncated")))
+            /* A log query stopping at its limit is complete as asked; a
+             * metric query that did would count too little: partial. */
+            if (plan->metric && json_is_true(json_object_get(sf.docs[i], "truncated")))
                 sf.res[i].state = TG_SITE_PARTIAL;
         }
         if (plan->metric) {

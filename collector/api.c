@@ -876,6 +876,11 @@ static void read_work_in(uv_work_t *w)
                                 "total", (json_int_t)1, "successful", (json_int_t)1,
                                 "details", rd->api->site, "status", "successful",
                                 "warnings", "view", rd->view);
+        json_object_set_new(doc, "stats",
+                            json_pack("{s:I,s:I,s:f}", "inspectedRecords",
+                                      (json_int_t)rd->records_read, "inspectedBytes",
+                                      (json_int_t)rd->bytes_read, "tookMs",
+                                      (double)(tg_mono_ns() - rd->t0_ns) / 1e6));
         rd->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
         rd->body_len = rd->body ? strlen(rd->body) : 0;
         json_decref(doc);
@@ -887,6 +892,7 @@ static void read_work_in(uv_work_t *w)
 
 static void read_work(uv_work_t *w)
 {
+    ((api_read *)w->data)->t0_ns = tg_mono_ns();
     read_work_in(w);
     record(w->data);
 }

@@ -12,7 +12,8 @@
 #include "tg_err.h"
 #include "tg_time.h"
 
-const char *tg_site_state_name(tg_site_state s)
+/* The state's name as it appears in answers ("timed_out"). */
+static const char *tg_site_state_name(tg_site_state s)
 {
     switch (s) {
 #define TG_SITE_STATE_NAME(name, str)                                                    \

@@ -33,9 +33,6 @@ typedef enum {
 #undef TG_SITE_STATE_ENUM
 } tg_site_state;
 
-/* The state's name as it appears in answers ("timed_out"). */
-const char *tg_site_state_name(tg_site_state s);
-
 /* One site to ask. */
 typedef struct {
     const char *name;  /* the site's name, as the registry has it */

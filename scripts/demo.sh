@@ -53,14 +53,40 @@ query:
     - {name: central, token_file: "$DATA/$s.token", max_view: raw}
 EOF
 done
+# Cost models the centre prices each site's measured use with (docs/cost.md):
+# the DE on-prem training cluster amortised, the US cloud site metered
+# at its region's price sheet; one currency so they compare.
+sed 's/^# .*//' "$ROOT/docs/cost-model.example.yaml" > "$DATA/de-onprem-cost.yaml"
+cat > "$DATA/us-cloud-cost.yaml" <<EOF
+cost_model:
+  currency: USD
+  price_sheets:
+    - provider: AWS
+      region: us-east-1
+      valid_from: 2025-06-01
+      skus:
+        - {sku: p5.48xlarge, meter: gpu-seconds, unit: GPU-hour, price: 6.88}
+        - {sku: m7i.xlarge, meter: cpu-seconds, unit: CPU-hour, price: 0.0504}
+        - {sku: s3-standard, meter: stored-bytes, unit: GB, price: 0.023}
+        - {sku: bedrock-input, meter: gen_ai-input-tokens, unit: 1M tokens, price: 3.00}
+        - {sku: bedrock-output, meter: gen_ai-output-tokens, unit: 1M tokens, price: 15.00}
+EOF
 cat > "$DATA/sites.yaml" <<EOF
 sites:
   - name: de-onprem
     token_file: de-onprem.token
     api: "http://127.0.0.1:9470"
+    cost_model: de-onprem-cost.yaml
+    jurisdiction: DE
+    provider: Internal IT (Frankfurt DC)
+    region: de-fra-1
   - name: us-cloud
     token_file: us-cloud.token
     api: "http://127.0.0.1:9471"
+    cost_model: us-cloud-cost.yaml
+    jurisdiction: US
+    provider: AWS
+    region: us-east-1
 EOF
 cat > "$DATA/de-onprem/forward.yaml" <<EOF
 forward:
@@ -147,12 +173,24 @@ node "$ROOT/scripts/demo-traffic.mjs" --onprem http://127.0.0.1:4318 \
     --cloud http://127.0.0.1:14317 --rate 5 &
 PIDS="$PIDS $!"
 
+# After a minute of traffic: finance's comparison, on-prem amortised
+# against cloud metered, and what each would cost at the other's prices.
+(
+    sleep 60
+    echo
+    echo "demo: cost after a minute of traffic (tollgate cost report --by site --compare us-east-1):"
+    "$BIN" cost report --endpoint http://127.0.0.1:9480 --token "$(cat "$DATA/alice.token")" \
+        --from "$(date -u +%Y-%m-%d)" --to "$(date -u -d tomorrow +%Y-%m-%d)" \
+        --by site --compare us-east-1 || echo "demo: cost report failed; see $DATA/central.log"
+) &
+PIDS="$PIDS $!"
+
 cat <<EOF
 
 tollgate demo running: two sites and a central view (logs in $DATA/*.log)
 
-  de-onprem  OTLP :4317 (gRPC) :4318 (HTTP)   API http://127.0.0.1:9470   EUR, amortised
-  us-cloud   OTLP :14317 :14318               API http://127.0.0.1:9471   USD, metered
+  de-onprem  OTLP :4317 (gRPC) :4318 (HTTP)   API http://127.0.0.1:9470   amortised (docs/cost-model.example.yaml)
+  us-cloud   OTLP :14317 :14318               API http://127.0.0.1:9471   metered (AWS us-east-1 list prices)
   central    http://127.0.0.1:9480
 
 Where to look:

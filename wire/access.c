@@ -1,7 +1,6 @@
 /* Token lists: who may ask, with which token, up to what. See tg_access.h. */
 #include "tg_access.h"
 
-#include <libgen.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,31 +113,6 @@ int tg_access_read(const char *file, const char *base_dir, const tg_ynode *list,
     return 0;
 out:
     tg_access_free(&a);
-    return rc;
-}
-
-int tg_access_load(const char *path, const char *list_key, const char *grant_key,
-                   tg_access *out, char *err, size_t errlen)
-{
-    char dirbuf[1024];
-    tg_ynode *root = tg_yaml_load_file(path, err, errlen);
-    const tg_ynode *list;
-    const char *allowed[] = {list_key, NULL};
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    if (!root)
-        return TG_ECONFIG;
-    snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-    if ((rc = tg_yaml_check_keys(path, root, allowed, err, errlen)) == 0) {
-        if (!(list = tg_yaml_get(root, list_key)))
-            rc = tg_yaml_error(err, errlen, path, root, "the file needs a \"%s:\" list",
-                               list_key);
-        else
-            rc = tg_access_read(path, dirname(dirbuf), list, grant_key, NULL, out, err,
-                                errlen);
-    }
-    tg_yaml_free(root);
     return rc;
 }
 

@@ -40,10 +40,6 @@ int tg_access_read(const char *file, const char *base_dir, const tg_ynode *list,
                    const char *grant_key, const char *const *extra_keys, tg_access *out,
                    char *err, size_t errlen);
 
-/* Loads `path` and reads the list at the top-level key `list_key`. */
-int tg_access_load(const char *path, const char *list_key, const char *grant_key,
-                   tg_access *out, char *err, size_t errlen);
-
 void tg_access_free(tg_access *a);
 
 /* The entry whose token an Authorization header value ("Bearer TOKEN")

@@ -96,6 +96,8 @@ test('--json prints the OTLP/JSON document the API serves', async () => {
   // One JSON document: the federated answer, this site alone, complete.
   assert.equal(doc.is_partial, false);
   assert.equal(doc._sites.successful, 1);
+  // The site says what the read cost it.
+  assert.ok(doc.stats.inspectedRecords >= 1 && doc.stats.inspectedBytes > 0 && doc.stats.tookMs >= 0);
   assertShape(doc.trace, 'query --json');
   const cli = flattenSpans(doc.trace);
   assert.deepEqual(cli.map((s) => s.item.name).sort(), Object.keys(TREE).sort());

@@ -46,12 +46,25 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A users file as the centre reads it: the list under `users:`. */
 static int load(const char *text, tg_access *a, char *err, size_t errlen)
 {
+    static const char *const top[] = {"users", NULL};
     char p[256];
+    tg_ynode *root;
+    int rc;
+
+    memset(a, 0, sizeof(*a));
     put("users.yaml", text);
     snprintf(p, sizeof(p), "%s/users.yaml", dir);
-    return tg_access_load(p, "users", "role", a, err, errlen);
+    if (!(root = tg_yaml_load_file(p, err, errlen)))
+        return TG_ECONFIG;
+    rc = tg_yaml_check_keys(p, root, top, err, errlen);
+    if (!rc)
+        rc = tg_access_read(p, dir, tg_yaml_get(root, "users"), "role", NULL, a, err,
+                            errlen);
+    tg_yaml_free(root);
+    return rc;
 }
 
 static void test_load_and_authenticate(void **state)
