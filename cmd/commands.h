@@ -10,5 +10,6 @@ int tg_cmd_rules(int argc, char **argv);     /* cmd/rules_cmd.c */
 int tg_cmd_central(int argc, char **argv);   /* cmd/central_cmd.c */
 int tg_cmd_status(int argc, char **argv);    /* cmd/status_cmd.c */
 int tg_cmd_cost(int argc, char **argv);      /* cmd/cost_cmd.c */
+int tg_cmd_audit(int argc, char **argv);     /* cmd/audit_cmd.c */
 
 #endif

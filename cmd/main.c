@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"query", tg_cmd_query, "query a site or central: traces, logs, metrics"},
     {"rules", tg_cmd_rules, "check residency rules and test them on OTLP/JSON"},
     {"cost", tg_cmd_cost, "finance: cost report and FOCUS export from the centre"},
+    {"audit", tg_cmd_audit, "compliance: verify a site's transparency log, make proofs"},
     {"status", tg_cmd_status, "show the estate: every site's link to the centre"},
     {"version", cmd_version, "print the version and the linked libraries' versions"},
 };

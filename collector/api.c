@@ -1169,6 +1169,8 @@ void tg_api_handle(tg_http_request *req, void *data)
         free(text);
         return;
     }
+    if (tg_api_audit_route(api, req, path, plen))
+        return;
 
     rd = calloc(1, sizeof(*rd));
     if (!rd) {

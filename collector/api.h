@@ -36,6 +36,8 @@ typedef struct tg_api {
     int (*record_query)(void *ctx, const tg_outbox_query *q);
     /* The ledger as JSON for /api/v1/ledger (malloc'd), NULL: none kept. */
     char *(*ledger_json)(void *ctx);
+    /* The transparency log as tlog-tiles (api_audit.c); NULL: none kept. */
+    int (*audit_read)(void *ctx, const char *path, size_t len, tg_strbuf *out);
     void *record_ctx;
     /* Optional, thread-safe: the forwarder's figures, appended to /metrics
      * and added to /api/v1/status as "forwarder" (malloc'd text or NULL). */
@@ -46,6 +48,9 @@ typedef struct tg_api {
 
 /* tg_http_handler; data is a tg_api. */
 void tg_api_handle(tg_http_request *req, void *data);
+
+/* Answers GET /api/v1/audit/... (api_audit.c): 1 when path is one. */
+int tg_api_audit_route(tg_api *api, tg_http_request *req, const char *path, size_t plen);
 
 /* Prometheus text exposition of every collector figure, malloc'd. */
 char *tg_api_render_metrics(tg_api *api, size_t *len);

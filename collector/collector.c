@@ -382,6 +382,11 @@ static char *ledger_json(void *ctx)
     return tg_forwarder_ledger_json(tg_forward_link_forwarder(ctx));
 }
 
+static int audit_read(void *ctx, const char *path, size_t len, tg_strbuf *out)
+{
+    return tg_forwarder_audit_read(tg_forward_link_forwarder(ctx), path, len, out);
+}
+
 /* The query: section of the configuration file: the clients the site
  * answers (the centre, a local compliance officer's CLI), each with a
  * token file and the most permissive view it may read (`raw`, or a
@@ -513,6 +518,7 @@ int tg_collector_main(int argc, char **argv)
         c.api.extra_status_json = fwd_status;
         c.api.record_query = record_query;
         c.api.ledger_json = ledger_json;
+        c.api.audit_read = audit_read;
         c.api.record_ctx = c.fwd;
     }
 

@@ -380,6 +380,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     oo.destination = "central";
     oo.destination_url = f->url;
     oo.zstd_level = f->cfg.zstd_level;
+    oo.audit_key_dir = opt->data_dir;
     f->outbox = tg_outbox_open(dir, &oo, &rc);
     if (!f->outbox) {
         snprintf(errmsg, errlen, "cannot open the outbox in %s: %s", dir,
@@ -486,6 +487,8 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->shed_spans = os.shed_spans;
     s->rejected = os.rejected;
     s->ledger_entries = os.ledger_entries;
+    s->tlog_size = os.tlog_size;
+    s->tlog_failures = os.tlog_failures;
     s->uploads_accepted = f->uploads_accepted;
     s->uploads_duplicate = f->uploads_duplicate;
     s->heartbeats = f->heartbeats;
@@ -624,6 +627,11 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
       "%llu", (unsigned long long)s.rejected);
     G("tollgate_egress_ledger_entries", "Entries in the egress ledger.", "%llu",
       (unsigned long long)s.ledger_entries);
+    G("tollgate_audit_log_size", "Leaves in the site's transparency log.", "%llu",
+      (unsigned long long)s.tlog_size);
+    C("tollgate_audit_append_failures_total",
+      "Transparency log appends that failed: the egress was refused (fail closed).",
+      "%llu", (unsigned long long)s.tlog_failures);
     tg_strbuf_printf(
         &b, "# HELP tollgate_forward_uploads_total Exchanges with the centre, by "
             "result.\n# TYPE tollgate_forward_uploads_total counter\n");
@@ -718,6 +726,9 @@ char *tg_forwarder_status_json(tg_forwarder *f)
         s.policy_version);
     if (!o)
         return NULL;
+    json_object_set_new(o, "audit_log_size", json_integer((json_int_t)s.tlog_size));
+    json_object_set_new(o, "audit_append_failures",
+                        json_integer((json_int_t)s.tlog_failures));
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;
@@ -757,6 +768,11 @@ static int ledger_entry_json(void *ctx, const Tollgate__V1__EgressRecord *r,
     }
     json_array_append_new(arr, o);
     return 0;
+}
+
+int tg_forwarder_audit_read(tg_forwarder *f, const char *path, size_t len, tg_strbuf *out)
+{
+    return tg_outbox_audit_read(f->outbox, path, len, out);
 }
 
 char *tg_forwarder_ledger_json(tg_forwarder *f)

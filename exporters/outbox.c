@@ -13,6 +13,8 @@
 #include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_log.h"
+#include "outbox_tlog.h"
+#include "tg_audit_keys.h"
 #include "tg_wire.h"
 
 #define META_FORMAT "format"
@@ -39,6 +41,7 @@ enum {
 struct tg_outbox {
     MDB_env *env;
     MDB_dbi db_batches, db_entries, db_ledger, db_meta;
+    tg_outbox_tlog tlog;
     pthread_mutex_t mu;
     tg_outbox_options opt;
     char site[128], destination[64], url[1024];
@@ -152,9 +155,21 @@ static int ledger_append(tg_outbox *ob, MDB_txn *txn, Tollgate__V1__EgressRecord
     v.mv_size = n;
     v.mv_data = buf;
     rc = mdb_put(txn, ob->db_ledger, &k, &v, MDB_APPEND);
-    free(buf);
-    if (rc)
+    if (rc) {
+        free(buf);
         return mdb_err(rc);
+    }
+    /* The entry is also the transparency log's next leaf, in this same
+     * transaction: one never exists without the other. */
+    rc = tg_outbox_tlog_append(&ob->tlog, txn, buf, n);
+    free(buf);
+    if (rc) {
+        ob->st.tlog_failures++;
+        tg_error("transparency log append failed: the egress is refused", "err=%s",
+                 tg_err_name(rc));
+        return rc;
+    }
+    s->tlog_size = tg_outbox_tlog_size(&ob->tlog, txn);
     memcpy(s->ledger_head, hash, 32);
     s->ledger_entries++;
     if ((rc = meta_put_u64(txn, ob->db_meta, META_LEDGER_NEXT, s->ledger_entries)) ||
@@ -540,6 +555,24 @@ tg_outbox *tg_outbox_open(const char *dir, const tg_outbox_options *opt, int *er
         *err = mdb_err(rc);
         goto fail;
     }
+    if ((rc = tg_outbox_tlog_open(&ob->tlog, txn, ob->db_meta))) {
+        *err = rc;
+        goto fail;
+    }
+    ob->st.tlog_size = tg_outbox_tlog_size(&ob->tlog, txn);
+    if (opt->audit_key_dir) {
+        char origin[TG_AUDIT_NAME_MAX + 1], kerr[256];
+
+        snprintf(origin, sizeof(origin), "%s%s", TG_OUTBOX_TLOG_ORIGIN_PREFIX, ob->site);
+        if ((rc = tg_audit_keys_open(opt->audit_key_dir, TG_OUTBOX_TLOG_KEY_FILE, origin,
+                                     TG_AUDIT_SIG_ED25519, &ob->tlog.key, kerr,
+                                     sizeof(kerr)))) {
+            tg_error("audit key unusable", "err=\"%s\"", kerr);
+            *err = rc;
+            goto fail;
+        }
+        ob->tlog.has_key = 1;
+    }
     if ((rc = load_state(ob, txn))) {
         *err = rc;
         goto fail;
@@ -565,6 +598,7 @@ void tg_outbox_close(tg_outbox *ob)
 {
     if (!ob)
         return;
+    tg_audit_signer_clear(&ob->tlog.key);
     mdb_env_close(ob->env);
     pthread_mutex_destroy(&ob->mu);
     free(ob);
@@ -1102,4 +1136,16 @@ int tg_outbox_ledger_verify(tg_outbox *ob, uint64_t *entries, uint64_t *bad)
         return TG_ESTORE;
     }
     return 0;
+}
+
+int tg_outbox_audit_read(tg_outbox *ob, const char *path, size_t len, tg_strbuf *out)
+{
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    rc = tg_outbox_tlog_serve(&ob->tlog, txn, path, len, out);
+    mdb_txn_abort(txn);
+    return rc;
 }

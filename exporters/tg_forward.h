@@ -94,6 +94,7 @@ typedef struct tg_forwarder_stats {
     double budget_seconds_left; /* < 0: not filling */
     uint64_t shed_batches, shed_stripped, shed_records, shed_spans, rejected;
     uint64_t ledger_entries;
+    uint64_t tlog_size, tlog_failures; /* transparency log leaves; refused appends */
     /* link */
     uint64_t uploads_accepted, uploads_duplicate, heartbeats, upload_errors;
     uint64_t auth_failures, version_refusals;
@@ -128,5 +129,9 @@ int tg_forwarder_record_query(tg_forwarder *f, const tg_outbox_query *q);
  * JSON document {"entries": [...]}, malloc'd, or NULL. Entries hold ids,
  * counts and hashes only. */
 char *tg_forwarder_ledger_json(tg_forwarder *f);
+
+/* The site's transparency log, served as tlog-tiles (tg_outbox_audit_read). */
+int tg_forwarder_audit_read(tg_forwarder *f, const char *path, size_t len,
+                            tg_strbuf *out);
 
 #endif

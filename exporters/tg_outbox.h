@@ -28,6 +28,10 @@
  * policy version. entry_hash = SHA-256(0x00 || entry packed with
  * entry_hash empty), and each entry carries its predecessor's hash.
  *
+ * Transparency log: every ledger entry is also a leaf of an RFC 6962
+ * Merkle tree in this environment, written in the same transaction, with a
+ * signed tlog-checkpoint of each new size (outbox_tlog.h, docs/audit.md).
+ *
  * Threads: any; one mutex serialises writers (the forwarder's worker and
  * sender threads). */
 #ifndef TG_OUTBOX_H
@@ -36,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tg_strbuf.h"
 #include "tg_view.h"
 #include "tollgate/v1/forward.pb-c.h"
 
@@ -50,6 +55,9 @@ typedef struct tg_outbox_options {
     const char *destination;     /* "central" */
     const char *destination_url; /* recorded in the ledger */
     int zstd_level;              /* re-compression when spans are shed */
+    /* Where the site's log key lives (audit.key, created on first open);
+     * NULL: the transparency log's checkpoints are not signed (tests). */
+    const char *audit_key_dir;
 } tg_outbox_options;
 
 /* Opens (creating) the outbox in directory `dir`. NULL and *err on
@@ -138,6 +146,8 @@ typedef struct tg_outbox_stats {
     uint8_t ledger_head[32];
     uint64_t appended_bytes; /* since open, for the fill rate */
     uint64_t max_bytes;
+    uint64_t tlog_size;     /* leaves in the transparency log */
+    uint64_t tlog_failures; /* since open: appends that failed, egress refused */
 } tg_outbox_stats;
 
 void tg_outbox_get_stats(tg_outbox *ob, tg_outbox_stats *s);
@@ -150,5 +160,10 @@ int tg_outbox_ledger_foreach(tg_outbox *ob, tg_ledger_cb cb, void *ctx);
 /* Recomputes every entry hash and link. Returns 0 (and *entries), or
  * TG_ESTORE with *bad set to the first index that does not verify. */
 int tg_outbox_ledger_verify(tg_outbox *ob, uint64_t *entries, uint64_t *bad);
+
+/* The transparency log as tlog-tiles serves it: path is "checkpoint",
+ * "tile/L/N[.p/W]" or "tile/entries/N[.p/W]" (see outbox_tlog.h). 0,
+ * TG_ENOT_FOUND, TG_EPARSE or TG_ENOMEM. Thread-safe (a read txn). */
+int tg_outbox_audit_read(tg_outbox *ob, const char *path, size_t len, tg_strbuf *out);
 
 #endif

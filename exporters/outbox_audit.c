@@ -1,0 +1,394 @@
+/* `audit verify --data`: recompute the site's log from its leaves. */
+#include "tg_outbox_audit.h"
+
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_audit_checkpoint.h"
+#include "tg_audit_merkle.h"
+#include "tg_audit_proof.h"
+#include "tg_err.h"
+#include "tollgate/v1/forward.pb-c.h"
+
+typedef struct vctx {
+    MDB_txn *txn;
+    MDB_dbi leaves, nodes, cps, ledger, meta;
+    tg_audit_verifier key;
+    tg_audit_memtree tree;
+    tg_outbox_audit_result *r;
+} vctx;
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int fail(tg_outbox_audit_result *r, uint64_t index, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(tg_outbox_audit_result *r, uint64_t index, const char *fmt, ...)
+{
+    va_list ap;
+
+    r->bad_index = index;
+    va_start(ap, fmt);
+    vsnprintf(r->what, sizeof(r->what), fmt, ap);
+    va_end(ap);
+    return TG_EVERIFY;
+}
+
+static int stored_leaf_node(vctx *c, uint64_t i, tg_audit_hash *out)
+{
+    uint8_t nk[9];
+    MDB_val k = {9, nk}, v;
+
+    nk[0] = 0;
+    for (int b = 8; b >= 1; b--, i >>= 8)
+        nk[b] = (uint8_t)i;
+    if (mdb_get(c->txn, c->nodes, &k, &v) || v.mv_size != 32)
+        return TG_ENOT_FOUND;
+    memcpy(out->b, v.mv_data, 32);
+    return 0;
+}
+
+/* Names what happened at leaf i, whose hash is not the log's node: a leaf
+ * slipped in before the log's leaf i (the next leaf is the log's i), the
+ * log's leaf i taken out (this leaf is the log's i + 1), or changed. */
+static int name_mismatch(vctx *c, const tg_audit_hash *h, uint64_t n, uint64_t i)
+{
+    tg_audit_hash node;
+
+    if (i + 1 < n && stored_leaf_node(c, i, &node) == 0 &&
+        memcmp(node.b, h[i + 1].b, 32) == 0)
+        return fail(c->r, i, "leaf %llu inserted (the log's leaf %llu follows it)",
+                    (unsigned long long)i, (unsigned long long)i);
+    if (stored_leaf_node(c, i + 1, &node) == 0 && memcmp(node.b, h[i].b, 32) == 0)
+        return fail(c->r, i, "leaf %llu removed (the log's leaf %llu is in its place)",
+                    (unsigned long long)i, (unsigned long long)i + 1);
+    return fail(c->r, i, "leaf %llu changed (its hash is not the log's)",
+                (unsigned long long)i);
+}
+
+static int check_leaves(vctx *c)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    MDB_val mk = {9, (void *)"tlog_size"}, mv;
+    uint64_t n = 0, cap = 0, size = 0;
+    tg_audit_hash *h = NULL;
+    int rc = 0, op = MDB_FIRST;
+
+    if (mdb_get(c->txn, c->meta, &mk, &mv) == 0 && mv.mv_size == 8)
+        size = get_be64(mv.mv_data);
+    if (mdb_cursor_open(c->txn, c->leaves, &cur))
+        return TG_ESTORE;
+    while (mdb_cursor_get(cur, &k, &v, op) == 0) {
+        op = MDB_NEXT;
+        if (k.mv_size != 8 || get_be64(k.mv_data) != n) {
+            rc = fail(c->r, n, "leaf %llu removed", (unsigned long long)n);
+            break;
+        }
+        if (n == cap) {
+            tg_audit_hash *nh = realloc(h, (cap = cap ? 2 * cap : 1024) * sizeof(*h));
+            if (!nh) {
+                rc = TG_ENOMEM;
+                break;
+            }
+            h = nh;
+        }
+        tg_audit_leaf_hash(v.mv_data, v.mv_size, &h[n++]);
+    }
+    mdb_cursor_close(cur);
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        tg_audit_hash node;
+
+        if (stored_leaf_node(c, i, &node) != 0 || memcmp(node.b, h[i].b, 32) != 0)
+            rc = name_mismatch(c, h, n, i);
+    }
+    if (rc == 0 && n > size)
+        rc = fail(c->r, size, "leaf %llu inserted (beyond the log's size %llu)",
+                  (unsigned long long)size, (unsigned long long)size);
+    if (rc == 0 && n < size)
+        rc = fail(c->r, n, "leaf %llu removed", (unsigned long long)n);
+    if (rc == 0 && tg_audit_memtree_append(&c->tree, h, n))
+        rc = TG_ENOMEM;
+    free(h);
+    c->r->leaves = n;
+    return rc;
+}
+
+static int check_checkpoints(vctx *c)
+{
+    tg_audit_reader rd = tg_audit_memtree_reader(&c->tree);
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t prev_size = 0;
+    tg_audit_hash prev_root, root, proof[TG_AUDIT_PROOF_MAX];
+    int rc, op = MDB_FIRST;
+
+    tg_audit_empty_hash(&prev_root);
+    if (mdb_cursor_open(c->txn, c->cps, &cur))
+        return TG_ESTORE;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        tg_audit_checkpoint cp;
+        uint64_t size;
+        size_t n = 0;
+
+        op = MDB_NEXT;
+        size = k.mv_size == 8 ? get_be64(k.mv_data) : 0;
+        if (tg_audit_checkpoint_open(v.mv_data, v.mv_size, &c->key, 1, &cp, NULL) != 0) {
+            rc = fail(c->r, size, "checkpoint of size %llu: signature invalid",
+                      (unsigned long long)size);
+            break;
+        }
+        if (cp.size != size || size > c->tree.size) {
+            rc = fail(c->r, size,
+                      "checkpoint of size %llu: signs size %llu of %llu leaves",
+                      (unsigned long long)size, (unsigned long long)cp.size,
+                      (unsigned long long)c->tree.size);
+            break;
+        }
+        if (tg_audit_merkle_root(&rd, size, &root) ||
+            memcmp(root.b, cp.root.b, 32) != 0) {
+            rc = fail(c->r, prev_size,
+                      "checkpoint of size %llu: root does not match the leaves "
+                      "(a leaf in [%llu, %llu) changed, removed or inserted)",
+                      (unsigned long long)size, (unsigned long long)prev_size,
+                      (unsigned long long)size);
+            break;
+        }
+        if (tg_audit_merkle_consistency(&rd, prev_size, size, proof, &n) ||
+            tg_audit_merkle_verify_consistency(prev_size, &prev_root, size, &cp.root,
+                                               proof, n)) {
+            rc =
+                fail(c->r, size, "checkpoint of size %llu: not consistent with size %llu",
+                     (unsigned long long)size, (unsigned long long)prev_size);
+            break;
+        }
+        prev_size = size;
+        prev_root = cp.root;
+        c->r->checkpoints++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND && prev_size != c->tree.size)
+        return fail(c->r, prev_size, "leaf %llu inserted (no signed checkpoint holds it)",
+                    (unsigned long long)prev_size);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int check_ledger(vctx *c)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t head[32] = {0};
+    uint64_t want = 0;
+    int rc, op = MDB_FIRST;
+
+    if (mdb_cursor_open(c->txn, c->ledger, &cur))
+        return TG_ESTORE;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        Tollgate__V1__EgressRecord *e;
+        uint8_t *buf;
+        tg_audit_hash h;
+        size_t n;
+        int ok;
+
+        op = MDB_NEXT;
+        e = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
+        if (!e || e->index != want || e->entry_hash.len != 32 ||
+            (want && (e->prev_hash.len != 32 || memcmp(e->prev_hash.data, head, 32)))) {
+            if (e)
+                tollgate__v1__egress_record__free_unpacked(e, NULL);
+            rc = fail(c->r, want, "ledger entry %llu: missing, out of order or unlinked",
+                      (unsigned long long)want);
+            break;
+        }
+        memcpy(head, e->entry_hash.data, 32);
+        e->entry_hash.len = 0;
+        n = tollgate__v1__egress_record__get_packed_size(e);
+        buf = malloc(n ? n : 1);
+        ok = buf != NULL;
+        if (ok) {
+            tollgate__v1__egress_record__pack(e, buf);
+            tg_audit_leaf_hash(buf, n, &h);
+            ok = memcmp(h.b, head, 32) == 0;
+        }
+        free(buf);
+        tollgate__v1__egress_record__free_unpacked(e, NULL);
+        if (!ok) {
+            rc = fail(c->r, want, "ledger entry %llu changed (hash does not match)",
+                      (unsigned long long)want);
+            break;
+        }
+        want++;
+    }
+    mdb_cursor_close(cur);
+    c->r->ledger_entries = want;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int open_env(const char *dir, MDB_env **env, vctx *c)
+{
+    *env = NULL;
+    if (mdb_env_create(env) || mdb_env_set_maxdbs(*env, 8) ||
+        mdb_env_open(*env, dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0640) ||
+        mdb_txn_begin(*env, NULL, MDB_RDONLY, &c->txn) ||
+        mdb_dbi_open(c->txn, "tlog_leaves", 0, &c->leaves) ||
+        mdb_dbi_open(c->txn, "tlog_nodes", 0, &c->nodes) ||
+        mdb_dbi_open(c->txn, "tlog_cps", 0, &c->cps) ||
+        mdb_dbi_open(c->txn, "ledger", 0, &c->ledger) ||
+        mdb_dbi_open(c->txn, "meta", 0, &c->meta)) {
+        if (c->txn)
+            mdb_txn_abort(c->txn);
+        c->txn = NULL;
+        if (*env)
+            mdb_env_close(*env);
+        *env = NULL;
+        return TG_ESTORE;
+    }
+    return 0;
+}
+
+static int batch_matches(const char *have, const char *want)
+{
+    size_t hl = strlen(have), wl = strlen(want);
+
+    if (strcmp(have, want) == 0)
+        return 1;
+    return wl < hl && have[hl - wl - 1] == '/' && strcmp(have + hl - wl, want) == 0;
+}
+
+int tg_outbox_audit_proof(const char *outbox_dir, const char *batch_id, tg_strbuf *out,
+                          char *err, size_t errlen)
+{
+    vctx c;
+    MDB_env *env;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t *leaf = NULL;
+    size_t leaf_len = 0, n = 0;
+    uint64_t index = UINT64_MAX, size = 0;
+    tg_audit_hash path[TG_AUDIT_PROOF_MAX];
+    int rc, op = MDB_FIRST;
+
+    memset(&c, 0, sizeof(c));
+    if (open_env(outbox_dir, &env, &c)) {
+        snprintf(err, errlen, "cannot read a transparency log in %s", outbox_dir);
+        return TG_ESTORE;
+    }
+    if ((rc = mdb_cursor_open(c.txn, c.leaves, &cur))) {
+        rc = TG_ESTORE;
+        goto out;
+    }
+    while (mdb_cursor_get(cur, &k, &v, op) == 0) {
+        tg_audit_hash h;
+        Tollgate__V1__EgressRecord *e;
+
+        op = MDB_NEXT;
+        tg_audit_leaf_hash(v.mv_data, v.mv_size, &h);
+        if ((rc = tg_audit_memtree_append(&c.tree, &h, 1)))
+            goto out;
+        if (index != UINT64_MAX)
+            continue;
+        e = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
+        if (e && e->batch_id && strcmp(e->event, "query") != 0 &&
+            batch_matches(e->batch_id, batch_id)) {
+            index = c.tree.size - 1;
+            leaf = malloc(v.mv_size);
+            if (!leaf) {
+                tollgate__v1__egress_record__free_unpacked(e, NULL);
+                rc = TG_ENOMEM;
+                goto out;
+            }
+            memcpy(leaf, v.mv_data, v.mv_size);
+            leaf_len = v.mv_size;
+        }
+        if (e)
+            tollgate__v1__egress_record__free_unpacked(e, NULL);
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if (index == UINT64_MAX) {
+        snprintf(err, errlen, "no ledger entry for batch %s", batch_id);
+        rc = TG_ENOT_FOUND;
+        goto out;
+    }
+    /* The newest checkpoint: it holds every leaf written so far. */
+    if (mdb_cursor_open(c.txn, c.cps, &cur) || mdb_cursor_get(cur, &k, &v, MDB_LAST) ||
+        k.mv_size != 8 || (size = get_be64(k.mv_data)) <= index || size > c.tree.size) {
+        snprintf(err, errlen, "no signed checkpoint holds batch %s yet", batch_id);
+        rc = TG_ENOT_FOUND;
+        goto out;
+    }
+    {
+        tg_audit_reader rd = tg_audit_memtree_reader(&c.tree);
+
+        if ((rc = tg_audit_merkle_inclusion(&rd, index, size, path, &n)) ||
+            (rc = tg_audit_proof_format(index, leaf, leaf_len, path, n, v.mv_data,
+                                        v.mv_size, out)))
+            snprintf(err, errlen, "cannot make the proof: %s", tg_strerror(rc));
+        else if (out->oom)
+            rc = TG_ENOMEM;
+    }
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(c.txn);
+    mdb_env_close(env);
+    tg_audit_memtree_free(&c.tree);
+    free(leaf);
+    return rc;
+}
+
+static int read_vkey(const char *path, tg_audit_verifier *key, tg_outbox_audit_result *r)
+{
+    char buf[1024];
+    size_t n;
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        snprintf(r->what, sizeof(r->what), "cannot read the site's key %s", path);
+        return TG_EIO;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (tg_audit_verifier_parse(buf, n, key)) {
+        snprintf(r->what, sizeof(r->what), "%s is not a vkey", path);
+        return TG_EPARSE;
+    }
+    return 0;
+}
+
+int tg_outbox_audit_verify(const char *outbox_dir, const char *vkey_file,
+                           tg_outbox_audit_result *r)
+{
+    vctx c;
+    MDB_env *env;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    memset(r, 0, sizeof(*r));
+    c.r = r;
+    if ((rc = read_vkey(vkey_file, &c.key, r)))
+        return rc;
+    if (open_env(outbox_dir, &env, &c)) {
+        snprintf(r->what, sizeof(r->what), "cannot read a transparency log in %s",
+                 outbox_dir);
+        return TG_ESTORE;
+    }
+    if ((rc = check_leaves(&c)) == 0 && (rc = check_checkpoints(&c)) == 0)
+        rc = check_ledger(&c);
+    mdb_txn_abort(c.txn);
+    mdb_env_close(env);
+    tg_audit_memtree_free(&c.tree);
+    return rc;
+}

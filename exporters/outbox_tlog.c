@@ -1,0 +1,216 @@
+/* The outbox's transparency log: leaves, nodes and checkpoints in LMDB.
+ * See outbox_tlog.h for the layout and the transaction contract. */
+#include "outbox_tlog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_audit_checkpoint.h"
+#include "tg_err.h"
+#include "tg_strbuf.h"
+
+#define META_TLOG_SIZE "tlog_size"
+
+typedef struct node_ctx {
+    tg_outbox_tlog *t;
+    MDB_txn **txn;
+} node_ctx;
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t read_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int lmdb_err(int rc)
+{
+    if (rc == MDB_NOTFOUND)
+        return TG_ENOT_FOUND;
+    return rc ? TG_ESTORE : 0;
+}
+
+int tg_outbox_tlog_open(tg_outbox_tlog *t, MDB_txn *txn, MDB_dbi meta)
+{
+    int rc;
+
+    t->db_meta = meta;
+    if ((rc = mdb_dbi_open(txn, "tlog_leaves", MDB_CREATE, &t->db_leaves)) ||
+        (rc = mdb_dbi_open(txn, "tlog_nodes", MDB_CREATE, &t->db_nodes)) ||
+        (rc = mdb_dbi_open(txn, "tlog_cps", MDB_CREATE, &t->db_cps)))
+        return lmdb_err(rc);
+    return 0;
+}
+
+uint64_t tg_outbox_tlog_size(const tg_outbox_tlog *t, MDB_txn *txn)
+{
+    MDB_val k = {sizeof(META_TLOG_SIZE) - 1, (void *)META_TLOG_SIZE}, v;
+
+    if (mdb_get(txn, t->db_meta, &k, &v) || v.mv_size != 8)
+        return 0;
+    return read_be64(v.mv_data);
+}
+
+static int read_node(void *ctx, unsigned level, uint64_t index, tg_audit_hash *out)
+{
+    node_ctx *c = ctx;
+    uint8_t key[9];
+    MDB_val k = {9, key}, v;
+    int rc;
+
+    key[0] = (uint8_t)level;
+    put_be64(key + 1, index);
+    if ((rc = mdb_get(*c->txn, c->t->db_nodes, &k, &v)))
+        return lmdb_err(rc);
+    if (v.mv_size != TG_AUDIT_HASH_LEN)
+        return TG_ESTORE;
+    memcpy(out->b, v.mv_data, TG_AUDIT_HASH_LEN);
+    return 0;
+}
+
+static int store_checkpoint(tg_outbox_tlog *t, MDB_txn *txn, uint64_t size,
+                            const tg_audit_hash *root)
+{
+    tg_audit_checkpoint cp;
+    tg_strbuf sb = {0};
+    uint8_t key[8];
+    MDB_val k = {8, key}, v;
+    int rc;
+
+    memset(&cp, 0, sizeof(cp));
+    snprintf(cp.origin, sizeof(cp.origin), "%s", t->key.name);
+    cp.size = size;
+    cp.root = *root;
+    if ((rc = tg_audit_checkpoint_sign(&cp, &t->key, &sb)) == 0 && sb.oom)
+        rc = TG_ENOMEM;
+    if (rc) {
+        free(sb.p);
+        return rc;
+    }
+    put_be64(key, size);
+    v.mv_size = sb.len;
+    v.mv_data = sb.p;
+    rc = mdb_put(txn, t->db_cps, &k, &v, 0);
+    free(sb.p);
+    return lmdb_err(rc);
+}
+
+int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
+                          size_t len)
+{
+    uint64_t size = tg_outbox_tlog_size(t, txn);
+    tg_audit_node nodes[TG_AUDIT_PROOF_MAX + 2];
+    tg_audit_hash lh, root;
+    MDB_txn *rtxn = txn;
+    node_ctx c = {t, &rtxn};
+    tg_audit_reader r = {read_node, &c};
+    uint8_t key[9], sz[8];
+    MDB_val k, v;
+    size_t n = 0;
+    int rc;
+
+    if (len > 65535)
+        return TG_ETOO_BIG; /* the entry bundle format's limit */
+    tg_audit_leaf_hash(leaf, len, &lh);
+    if ((rc = tg_audit_merkle_append(&r, size, &lh, 1, nodes, &n, &root)))
+        return rc;
+    put_be64(key, size);
+    k.mv_size = 8;
+    k.mv_data = key;
+    v.mv_size = len;
+    v.mv_data = (void *)leaf;
+    if ((rc = mdb_put(txn, t->db_leaves, &k, &v, MDB_APPEND)))
+        return lmdb_err(rc);
+    for (size_t i = 0; i < n; i++) {
+        key[0] = (uint8_t)nodes[i].level;
+        put_be64(key + 1, nodes[i].index);
+        k.mv_size = 9;
+        v.mv_size = TG_AUDIT_HASH_LEN;
+        v.mv_data = nodes[i].hash.b;
+        if ((rc = mdb_put(txn, t->db_nodes, &k, &v, 0)))
+            return lmdb_err(rc);
+    }
+    put_be64(sz, size + 1);
+    k.mv_size = sizeof(META_TLOG_SIZE) - 1;
+    k.mv_data = (void *)META_TLOG_SIZE;
+    v.mv_size = 8;
+    v.mv_data = sz;
+    if ((rc = mdb_put(txn, t->db_meta, &k, &v, 0)))
+        return lmdb_err(rc);
+    if (t->has_key)
+        return store_checkpoint(t, txn, size + 1, &root);
+    return 0;
+}
+
+static int serve_entries(tg_outbox_tlog *t, MDB_txn *txn, const tg_audit_tile *tile,
+                         tg_strbuf *out)
+{
+    for (unsigned i = 0; i < tile->width; i++) {
+        uint8_t key[8];
+        MDB_val k = {8, key}, v;
+        int rc;
+
+        put_be64(key, tile->index * TG_AUDIT_TILE_WIDTH + i);
+        if ((rc = mdb_get(txn, t->db_leaves, &k, &v)))
+            return lmdb_err(rc);
+        if ((rc = tg_audit_bundle_put(out, v.mv_data, v.mv_size)))
+            return rc;
+    }
+    return 0;
+}
+
+int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size_t len,
+                         tg_strbuf *out)
+{
+    tg_audit_tile want, have;
+    int entries = 0, rc;
+
+    if (len == 10 && memcmp(path, "checkpoint", 10) == 0) {
+        MDB_cursor *cur;
+        MDB_val k, v;
+
+        if ((rc = mdb_cursor_open(txn, t->db_cps, &cur)))
+            return lmdb_err(rc);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (rc == 0)
+            tg_strbuf_put(out, v.mv_data, v.mv_size);
+        mdb_cursor_close(cur);
+        return lmdb_err(rc);
+    }
+    if ((rc = tg_audit_tile_parse_path(path, len, &want, &entries)))
+        return TG_EPARSE;
+    if ((rc = tg_audit_tile_for_size(tg_outbox_tlog_size(t, txn), want.level, want.index,
+                                     &have)))
+        return rc;
+    if (want.width > have.width || (entries && want.level != 0))
+        return TG_ENOT_FOUND;
+    if (entries) {
+        rc = serve_entries(t, txn, &want, out);
+    } else {
+        uint8_t *buf = malloc((size_t)want.width * TG_AUDIT_HASH_LEN);
+        MDB_txn *rtxn = txn;
+        node_ctx c = {t, &rtxn};
+        tg_audit_reader r = {read_node, &c};
+
+        if (!buf)
+            return TG_ENOMEM;
+        rc = tg_audit_tile_read(&r, &want, buf);
+        if (rc == 0)
+            tg_strbuf_put(out, (const char *)buf, (size_t)want.width * TG_AUDIT_HASH_LEN);
+        free(buf);
+    }
+    if (rc == 0 && out->oom)
+        rc = TG_ENOMEM;
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* The site's transparency log inside the outbox's LMDB environment
+ * (internal to exporters/; c2sp.org/tlog-tiles and tlog-checkpoint).
+ *
+ *   tlog_leaves  index(u64 BE)            -> leaf bytes (a ledger entry as
+ *                                            stored: counts, ids, hashes)
+ *   tlog_nodes   level(u8) index(u64 BE)  -> 32-byte node hash (RFC 6962)
+ *   tlog_cps     size(u64 BE)             -> signed checkpoint note
+ *   meta "tlog_size"                      -> leaves (u64 BE)
+ *
+ * Every ledger entry is appended as a leaf in the transaction that writes
+ * it, so after a crash neither exists without the other; the checkpoint of
+ * the new size is signed and stored in that transaction too. A failure
+ * aborts the whole transaction: the batch does not leave (fail closed). */
+#ifndef TG_OUTBOX_TLOG_H
+#define TG_OUTBOX_TLOG_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_audit_merkle.h"
+#include "tg_audit_note.h"
+#include "tg_strbuf.h"
+
+#define TG_OUTBOX_TLOG_KEY_FILE "audit.key"
+#define TG_OUTBOX_TLOG_ORIGIN_PREFIX "tollgate.site/"
+
+typedef struct tg_outbox_tlog {
+    MDB_dbi db_leaves, db_nodes, db_cps, db_meta;
+    int has_key;
+    tg_audit_signer key; /* origin "tollgate.site/<site>" */
+} tg_outbox_tlog;
+
+/* Opens (creating) the named dbs in txn. */
+int tg_outbox_tlog_open(tg_outbox_tlog *t, MDB_txn *txn, MDB_dbi meta);
+
+/* The tree size as txn sees it. */
+uint64_t tg_outbox_tlog_size(const tg_outbox_tlog *t, MDB_txn *txn);
+
+/* Appends one leaf, its nodes, the new size and (with a key) the signed
+ * checkpoint of the new size, all in txn. 0 or a negative TG_E code. */
+int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
+                          size_t len);
+
+/* Serves a tlog-tiles resource of the log as txn sees it into out:
+ * "checkpoint" (the newest signed checkpoint), "tile/L/N[.p/W]" (hashes)
+ * or "tile/entries/N[.p/W]" (an entry bundle). A partial tile narrower
+ * than what the log holds is served from the stored prefix. 0,
+ * TG_ENOT_FOUND, TG_EPARSE (not such a path) or TG_ENOMEM. */
+int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size_t len,
+                         tg_strbuf *out);
+
+#endif

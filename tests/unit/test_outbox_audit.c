@@ -1,0 +1,302 @@
+/* The outbox's transparency log against real LMDB: every ledger entry is a
+ * leaf written in the same transaction, the log survives reopen, its
+ * checkpoints verify with the site's vkey, `audit verify --data` finds it
+ * intact, and names the first broken entry once a leaf is changed or
+ * removed or a checkpoint re-signed; proofs verify and a flipped bit
+ * fails. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "tg_audit_checkpoint.h"
+#include "tg_audit_proof.h"
+#include "tg_codec.h"
+#include "tg_err.h"
+#include "tg_outbox.h"
+#include "tg_outbox_audit.h"
+#include "tg_strbuf.h"
+#include "tg_wire.h"
+
+typedef struct fx {
+    char dir[64], outbox[96], vkey[96];
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tg_outbox_audit_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->outbox, sizeof(f->outbox), "%s/outbox", f->dir);
+    snprintf(f->vkey, sizeof(f->vkey), "%s/audit.key.vkey", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static tg_outbox *open_ob(fx *f)
+{
+    tg_outbox_options o;
+    tg_outbox *ob;
+    int err = 0;
+
+    memset(&o, 0, sizeof(o));
+    o.no_sync = 1;
+    o.site = "fra";
+    o.destination = "central";
+    o.destination_url = "http://centre.example";
+    o.audit_key_dir = f->dir;
+    ob = tg_outbox_open(f->outbox, &o, &err);
+    assert_non_null(ob);
+    return ob;
+}
+
+/* One batch put and its egress recorded: two transactions, one leaf. */
+static void egress(tg_outbox *ob)
+{
+    Tollgate__V1__Batch b = TOLLGATE__V1__BATCH__INIT;
+    tg_outbox_append a;
+    tg_egress_tally t;
+    uint64_t seq = tg_outbox_next_seq(ob);
+    uint8_t *blob;
+    size_t len, raw;
+
+    b.site = "fra";
+    b.sequence = seq;
+    assert_int_equal(tg_wire_pack_batch(&b, 2, 1, &blob, &len, &raw), 0);
+    tg_egress_tally_reset(&t);
+    tg_egress_tally_add(&t, "pii.email", "redact", 3);
+    memset(&a, 0, sizeof(a));
+    a.seq = seq;
+    a.blob = blob;
+    a.len = len;
+    a.raw_bytes = raw;
+    a.records = 4;
+    a.tally = &t;
+    a.policy_version = "sha256:test";
+    a.cursor = seq;
+    a.now_ns = 1000 + seq;
+    assert_int_equal(tg_outbox_put(ob, &a), 0);
+    free(blob);
+    assert_int_equal(tg_outbox_ledger_egress(ob, seq, 1, len, 2000 + seq), 0);
+}
+
+static void make_log(fx *f, int batches)
+{
+    tg_outbox *ob = open_ob(f);
+    for (int i = 0; i < batches; i++)
+        egress(ob);
+    tg_outbox_close(ob);
+}
+
+static int verify(fx *f, tg_outbox_audit_result *r)
+{
+    return tg_outbox_audit_verify(f->outbox, f->vkey, r);
+}
+
+/* Runs fn on a write transaction of the outbox environment. */
+static void
+tamper(fx *f, void (*fn)(MDB_txn *txn, MDB_dbi leaves, MDB_dbi cps, void *ctx), void *ctx)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi leaves, cps;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 1ull << 31), 0);
+    assert_int_equal(mdb_env_open(env, f->outbox, MDB_NOTLS, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "tlog_leaves", 0, &leaves), 0);
+    assert_int_equal(mdb_dbi_open(txn, "tlog_cps", 0, &cps), 0);
+    fn(txn, leaves, cps, ctx);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void key_of(uint64_t i, uint8_t k[8])
+{
+    for (int b = 7; b >= 0; b--, i >>= 8)
+        k[b] = (uint8_t)i;
+}
+
+static void change_count(MDB_txn *txn, MDB_dbi leaves, MDB_dbi cps, void *ctx)
+{
+    uint8_t key[8], buf[4096];
+    MDB_val k = {8, key}, v;
+    Tollgate__V1__EgressRecord *e;
+
+    (void)cps;
+    key_of(*(uint64_t *)ctx, key);
+    assert_int_equal(mdb_get(txn, leaves, &k, &v), 0);
+    e = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
+    assert_non_null(e);
+    e->records += 1;
+    v.mv_size = tollgate__v1__egress_record__pack(e, buf);
+    v.mv_data = buf;
+    tollgate__v1__egress_record__free_unpacked(e, NULL);
+    assert_int_equal(mdb_put(txn, leaves, &k, &v, 0), 0);
+}
+
+static void remove_leaf(MDB_txn *txn, MDB_dbi leaves, MDB_dbi cps, void *ctx)
+{
+    uint8_t key[8];
+    MDB_val k = {8, key};
+
+    (void)cps;
+    key_of(*(uint64_t *)ctx, key);
+    assert_int_equal(mdb_del(txn, leaves, &k, NULL), 0);
+}
+
+/* Re-signs the checkpoint of size *ctx with a fresh key of the same name. */
+static void resign(MDB_txn *txn, MDB_dbi leaves, MDB_dbi cps, void *ctx)
+{
+    uint8_t key[8], seed[32] = {7};
+    MDB_val k = {8, key}, v;
+    tg_audit_checkpoint cp;
+    tg_audit_note n;
+    tg_audit_signer s;
+    tg_strbuf sb = {0};
+
+    (void)leaves;
+    key_of(*(uint64_t *)ctx, key);
+    assert_int_equal(mdb_get(txn, cps, &k, &v), 0);
+    assert_int_equal(tg_audit_note_parse(v.mv_data, v.mv_size, &n), 0);
+    assert_int_equal(tg_audit_checkpoint_parse(n.text, n.text_len, &cp), 0);
+    assert_int_equal(tg_audit_signer_init(&s, cp.origin, TG_AUDIT_SIG_ED25519, seed), 0);
+    assert_int_equal(tg_audit_checkpoint_sign(&cp, &s, &sb), 0);
+    v.mv_size = sb.len;
+    v.mv_data = sb.p;
+    assert_int_equal(mdb_put(txn, cps, &k, &v, 0), 0);
+    free(sb.p);
+}
+
+static void test_leaf_per_entry_and_reopen(void **state)
+{
+    fx *f = *state;
+    tg_outbox_stats s;
+    tg_outbox_audit_result r;
+    tg_outbox *ob;
+
+    make_log(f, 3);
+    ob = open_ob(f);
+    tg_outbox_get_stats(ob, &s);
+    assert_int_equal(s.ledger_entries, 3);
+    assert_int_equal(s.tlog_size, 3);
+    egress(ob);
+    tg_outbox_get_stats(ob, &s);
+    assert_int_equal(s.tlog_size, 4);
+    assert_int_equal(s.tlog_failures, 0);
+    tg_outbox_close(ob);
+    assert_int_equal(verify(f, &r), 0);
+    assert_int_equal(r.leaves, 4);
+    assert_int_equal(r.ledger_entries, 4);
+    assert_int_equal(r.checkpoints, 4); /* one signed per egress */
+}
+
+static void test_changed_leaf_named(void **state)
+{
+    fx *f = *state;
+    tg_outbox_audit_result r;
+    uint64_t idx = 2;
+
+    make_log(f, 5);
+    tamper(f, change_count, &idx);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_int_equal(r.bad_index, 2);
+    assert_non_null(strstr(r.what, "leaf 2 changed"));
+}
+
+static void test_removed_leaf_named(void **state)
+{
+    fx *f = *state;
+    tg_outbox_audit_result r;
+    uint64_t idx = 1;
+
+    make_log(f, 4);
+    tamper(f, remove_leaf, &idx);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_int_equal(r.bad_index, 1);
+    assert_non_null(strstr(r.what, "leaf 1 removed"));
+}
+
+static void test_resigned_checkpoint_named(void **state)
+{
+    fx *f = *state;
+    tg_outbox_audit_result r;
+    uint64_t size = 3;
+
+    make_log(f, 4);
+    tamper(f, resign, &size);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_int_equal(r.bad_index, 3);
+    assert_non_null(strstr(r.what, "signature invalid"));
+}
+
+static void test_proof_verifies_and_bit_flip_fails(void **state)
+{
+    fx *f = *state;
+    tg_strbuf sb = {0};
+    char err[256], vk[512];
+    tg_audit_verifier v;
+    tg_audit_proof p;
+    tg_audit_checkpoint cp;
+    uint8_t leaf[4096];
+    long n;
+    size_t vn;
+    FILE *fp;
+
+    make_log(f, 6);
+    assert_int_equal(tg_outbox_audit_proof(f->outbox, "3", &sb, err, sizeof(err)), 0);
+    fp = fopen(f->vkey, "r");
+    assert_non_null(fp);
+    vn = fread(vk, 1, sizeof(vk) - 1, fp);
+    fclose(fp);
+    while (vn && vk[vn - 1] == '\n')
+        vn--;
+    assert_int_equal(tg_audit_verifier_parse(vk, vn, &v), 0);
+    assert_int_equal(tg_audit_proof_parse(sb.p, sb.len, &p), 0);
+    n = tg_base64_decode(p.extra, p.extra_len, leaf, sizeof(leaf));
+    assert_true(n > 0);
+    assert_int_equal(
+        tg_audit_proof_verify(sb.p, sb.len, leaf, (size_t)n, NULL, &v, 1, &cp, NULL), 0);
+    assert_int_equal(cp.size, 6);
+    assert_string_equal(cp.origin, "tollgate.site/fra");
+    leaf[n / 2] ^= 0x01;
+    assert_int_not_equal(
+        tg_audit_proof_verify(sb.p, sb.len, leaf, (size_t)n, NULL, &v, 1, NULL, NULL), 0);
+    free(sb.p);
+    sb = (tg_strbuf){0};
+    assert_int_equal(tg_outbox_audit_proof(f->outbox, "99", &sb, err, sizeof(err)),
+                     TG_ENOT_FOUND);
+    free(sb.p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_leaf_per_entry_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_leaf_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_leaf_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resigned_checkpoint_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proof_verifies_and_bit_flip_fails, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
