@@ -56,7 +56,8 @@ int main(int argc, char **argv)
     double t0 = (double)tg_mono_ns();
 
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_query_fill DATA_DIR SITE_INDEX REQUESTS [IDS_FILE]\n");
+        fprintf(stderr,
+                "usage: bench_query_fill DATA_DIR SITE_INDEX REQUESTS [IDS_FILE]\n");
         return 2;
     }
     site = (unsigned)strtoul(argv[2], NULL, 10);
@@ -83,10 +84,12 @@ int main(int argc, char **argv)
         size_t pblen;
         char msg[256];
 
-        tg_strbuf_printf(&b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
-                             "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-%u\"}}]},"
-                             "\"scopeSpans\":[{\"spans\":[",
-                         site);
+        tg_strbuf_printf(
+            &b,
+            "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+            "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-%u\"}}]},"
+            "\"scopeSpans\":[{\"spans\":[",
+            site);
         for (unsigned t = 0; t < TRACES; t++) {
             uint8_t tid[16];
             char thex[33], sid[17], pid[17];
@@ -94,7 +97,8 @@ int main(int argc, char **argv)
 
             id_bytes(tid, 16, r * TRACES + t, 7);
             tg_hex_encode(tid, 16, thex);
-            if (ids && site == 0 && (r * TRACES + t) % ((requests * TRACES) / 1000 + 1) == 0)
+            if (ids && site == 0 &&
+                (r * TRACES + t) % ((requests * TRACES) / 1000 + 1) == 0)
                 fprintf(ids, "%s\n", thex);
             for (unsigned k = 0; k < SPANS_PER_TRACE; k++) {
                 span_id(sid, site, r, t, k);
@@ -107,14 +111,18 @@ int main(int argc, char **argv)
                 tg_strbuf_printf(
                     &b,
                     "%s{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s,\"name\":\"op-%u\","
-                    "\"kind\":%u,\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64
-                    "\",\"attributes\":[{\"key\":\"http.route\",\"value\":{\"stringValue\":"
-                    "\"/api/v1/items/%u\"}},{\"key\":\"http.response.status_code\",\"value\":"
+                    "\"kind\":%u,\"startTimeUnixNano\":\"%" PRIu64
+                    "\",\"endTimeUnixNano\":\"%" PRIu64
+                    "\",\"attributes\":[{\"key\":\"http.route\",\"value\":{"
+                    "\"stringValue\":"
+                    "\"/api/v1/items/"
+                    "%u\"}},{\"key\":\"http.response.status_code\",\"value\":"
                     "{\"intValue\":\"%u\"}}],\"status\":{\"code\":%u}}",
-                    t || k ? "," : "", thex, sid, pid[0] ? ",\"parentSpanId\":\"" : "", pid,
-                    pid[0] ? "\"" : "", k, k == 0 ? 2u : 3u, (uint64_t)(start + k * 1000u),
-                    (uint64_t)(start + k * 1000u + 900000u - k * 50000u), k, (t % 100) ? 200u : 500u,
-                    (t % 100) ? 0u : 2u);
+                    t || k ? "," : "", thex, sid, pid[0] ? ",\"parentSpanId\":\"" : "",
+                    pid, pid[0] ? "\"" : "", k, k == 0 ? 2u : 3u,
+                    (uint64_t)(start + k * 1000u),
+                    (uint64_t)(start + k * 1000u + 900000u - k * 50000u), k,
+                    (t % 100) ? 200u : 500u, (t % 100) ? 0u : 2u);
             }
         }
         tg_strbuf_printf(&b, "]}]}]}");
@@ -123,8 +131,8 @@ int main(int argc, char **argv)
             return 1;
         }
         tg_arena_init(&a, 1 << 20, 0);
-        if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)b.p, b.len, &a, &req,
-                           msg, sizeof(msg)) != 0 ||
+        if (tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)b.p, b.len, &a,
+                           &req, msg, sizeof(msg)) != 0 ||
             tg_otlp_pack(&req, &a, &pb, &pblen) != 0 ||
             tg_otlp_index_build(&req, &a, &ix) != 0) {
             fprintf(stderr, "request %" PRIu64 ": %s\n", r, msg);

@@ -54,14 +54,16 @@ static const struct tg_cfg_key central_keys[] = {
      F(query_deadline_ms),
      .unit_ms = 1,
      .max = UINT64_MAX,
-     .help = "How long a federated query may take in all; a site past it is named as timed out."},
+     .help = "How long a federated query may take in all; a site past it is named as "
+             "timed out."},
     {.path = "query.max_skew",
      .type = TG_CFG_DURATION,
      .def = "60s",
      F(query_max_skew_ms),
      .unit_ms = 1,
      .max = UINT64_MAX,
-     .help = "Largest clock-skew shift applied when stitching a cross-site trace (0: none)."},
+     .help =
+         "Largest clock-skew shift applied when stitching a cross-site trace (0: none)."},
     {.path = "ui.session_ttl",
      .type = TG_CFG_DURATION,
      .def = "8h",

@@ -12,27 +12,27 @@
 #include "tg_strbuf.h"
 
 typedef struct tg_central_config {
-    char listen[128];         /* listen, 127.0.0.1:9480 */
-    char data_dir[1024];      /* data_dir, ./data (the store is <data_dir>/central) */
-    char sites_file[1024];    /* sites */
-    char users_file[1024];    /* users */
+    char listen[128];      /* listen, 127.0.0.1:9480 */
+    char data_dir[1024];   /* data_dir, ./data (the store is <data_dir>/central) */
+    char sites_file[1024]; /* sites */
+    char users_file[1024]; /* users */
     uint64_t query_site_timeout_ms; /* query.site_timeout, 5s */
     uint64_t query_deadline_ms;     /* query.deadline, 15s */
     uint64_t query_max_skew_ms;     /* query.max_skew, 60s */
-    char log_level[16];       /* log.level */
-    char tls_cert_file[1024]; /* tls.cert_file */
-    char tls_key_file[1024];  /* tls.key_file */
-    char tls_client_ca_file[1024]; /* tls.client_ca_file */
-    int tls_require_client_cert;   /* tls.require_client_cert */
-    uint64_t max_age_sec;          /* retention.max_age, 30d */
-    uint64_t max_bytes;            /* retention.max_bytes, 10GiB */
-    uint64_t max_body_bytes;       /* limits.max_body_bytes, 64MiB */
-    uint64_t max_connections;      /* limits.max_connections, 256 */
-    uint64_t cert_warn_sec;        /* status.cert_warn, 14d */
-    uint64_t skew_warn_ms;         /* status.skew_warn, 1s */
-    uint64_t lag_warn_sec;         /* status.lag_warn, 60s */
-    int no_sync;                   /* store.sync: false (tests and benchmarks) */
-    uint64_t ui_session_ttl_ms;    /* ui.session_ttl, 8h */
+    char log_level[16];             /* log.level */
+    char tls_cert_file[1024];       /* tls.cert_file */
+    char tls_key_file[1024];        /* tls.key_file */
+    char tls_client_ca_file[1024];  /* tls.client_ca_file */
+    int tls_require_client_cert;    /* tls.require_client_cert */
+    uint64_t max_age_sec;           /* retention.max_age, 30d */
+    uint64_t max_bytes;             /* retention.max_bytes, 10GiB */
+    uint64_t max_body_bytes;        /* limits.max_body_bytes, 64MiB */
+    uint64_t max_connections;       /* limits.max_connections, 256 */
+    uint64_t cert_warn_sec;         /* status.cert_warn, 14d */
+    uint64_t skew_warn_ms;          /* status.skew_warn, 1s */
+    uint64_t lag_warn_sec;          /* status.lag_warn, 60s */
+    int no_sync;                    /* store.sync: false (tests and benchmarks) */
+    uint64_t ui_session_ttl_ms;     /* ui.session_ttl, 8h */
 } tg_central_config;
 
 void tg_central_config_defaults(tg_central_config *c);

@@ -7,22 +7,22 @@
 #ifndef TG_ERR_H
 #define TG_ERR_H
 
-#define TG_ERR_MAP(XX)                                                     \
-    XX(NOMEM, "out of memory")                                             \
-    XX(INVAL, "invalid argument")                                          \
-    XX(IO, "input/output error")                                           \
-    XX(PARSE, "malformed input")                                           \
-    XX(UTF8, "invalid UTF-8 in a string field")                            \
-    XX(TOO_BIG, "payload exceeds the configured limit")                    \
-    XX(UNSUPPORTED, "unsupported encoding or content type")                \
-    XX(NOT_FOUND, "not found")                                             \
-    XX(BUSY, "overloaded: try again later")                                \
-    XX(CLOSED, "shutting down")                                            \
-    XX(STORE, "local store error")                                         \
-    XX(VERSION, "on-disk format version mismatch")                         \
-    XX(CONFIG, "invalid configuration")                                    \
-    XX(TIMEOUT, "timed out")                                               \
-    XX(PROTOCOL, "protocol error")                                         \
+#define TG_ERR_MAP(XX)                                                                   \
+    XX(NOMEM, "out of memory")                                                           \
+    XX(INVAL, "invalid argument")                                                        \
+    XX(IO, "input/output error")                                                         \
+    XX(PARSE, "malformed input")                                                         \
+    XX(UTF8, "invalid UTF-8 in a string field")                                          \
+    XX(TOO_BIG, "payload exceeds the configured limit")                                  \
+    XX(UNSUPPORTED, "unsupported encoding or content type")                              \
+    XX(NOT_FOUND, "not found")                                                           \
+    XX(BUSY, "overloaded: try again later")                                              \
+    XX(CLOSED, "shutting down")                                                          \
+    XX(STORE, "local store error")                                                       \
+    XX(VERSION, "on-disk format version mismatch")                                       \
+    XX(CONFIG, "invalid configuration")                                                  \
+    XX(TIMEOUT, "timed out")                                                             \
+    XX(PROTOCOL, "protocol error")                                                       \
     XX(VERIFY, "signature or proof does not verify")
 
 enum tg_err {
