@@ -748,6 +748,33 @@ static void record(api_read *rd)
     }
 }
 
+/* The scans (LogQL, search): every record of the window, or only the
+ * service the query pins through the service index, each decoded into a
+ * scratch arena reset per record. */
+static void scan(api_read *rd, enum tg_signal sig, tg_store_visit_cb visit,
+                 void (*encode)(api_read *rd))
+{
+    int rc;
+
+    rd->t0_ns = tg_mono_ns();
+    tg_arena_init(&rd->scratch, 1u << 20,
+                  rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
+    rd->decode = &rd->scratch;
+    rd->has_service = tg_plan_service_index(rd->plan, rd->service, sizeof(rd->service));
+    rc = tg_store_scan(rd->api->store, sig, rd->has_service ? rd->service : NULL,
+                       rd->t_from, rd->t_to, 0, visit, rd);
+    if (rc == 0 && rd->err)
+        rc = rd->err;
+    if (rc)
+        set_text(rd, rc == TG_ENOMEM ? 413 : 500, "{\"error\":\"%s\"}",
+                 rc == TG_ENOMEM ? "result too large: narrow the time window"
+                                 : tg_strerror(rc));
+    else
+        encode(rd);
+    tg_arena_destroy(&rd->scratch);
+    rd->decode = NULL;
+}
+
 static void read_work_in(uv_work_t *w)
 {
     api_read *rd = w->data;
@@ -784,49 +811,11 @@ static void read_work_in(uv_work_t *w)
         return;
     }
     if (rd->kind == READ_LOGQL) {
-        rd->t0_ns = tg_mono_ns();
-        tg_arena_init(&rd->scratch, 1u << 20,
-                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
-        rd->decode = &rd->scratch;
-        rd->has_service =
-            tg_plan_service_index(rd->plan, rd->service, sizeof(rd->service));
-        rc = tg_store_scan(rd->api->store, TG_SIGNAL_LOGS,
-                           rd->has_service ? rd->service : NULL, rd->t_from, rd->t_to, 0,
-                           visit_logql, rd);
-        if (rc == 0 && rd->err)
-            rc = rd->err;
-        if (rc)
-            set_text(rd, rc == TG_ENOMEM ? 413 : 500, "{\"error\":\"%s\"}",
-                     rc == TG_ENOMEM ? "result too large: narrow the time window"
-                                     : tg_strerror(rc));
-        else
-            encode_logql(rd);
-        tg_arena_destroy(&rd->scratch);
-        rd->decode = NULL;
+        scan(rd, TG_SIGNAL_LOGS, visit_logql, encode_logql);
         return;
     }
     if (rd->kind == READ_SEARCH) {
-        rd->t0_ns = tg_mono_ns();
-        tg_arena_init(&rd->scratch, 1u << 20,
-                      rd->api->max_read_bytes ? rd->api->max_read_bytes : 256u << 20);
-        rd->decode = &rd->scratch;
-        /* A query that pins a service reads that service's records through
-         * the service index, not every record of the window. */
-        rd->has_service =
-            tg_plan_service_index(rd->plan, rd->service, sizeof(rd->service));
-        rc = tg_store_scan(rd->api->store, TG_SIGNAL_TRACES,
-                           rd->has_service ? rd->service : NULL, rd->t_from, rd->t_to, 0,
-                           visit_search, rd);
-        if (rc == 0 && rd->err)
-            rc = rd->err;
-        if (rc)
-            set_text(rd, rc == TG_ENOMEM ? 413 : 500, "{\"error\":\"%s\"}",
-                     rc == TG_ENOMEM ? "result too large: narrow the time window"
-                                     : tg_strerror(rc));
-        else
-            encode_search(rd);
-        tg_arena_destroy(&rd->scratch);
-        rd->decode = NULL;
+        scan(rd, TG_SIGNAL_TRACES, visit_search, encode_search);
         return;
     }
     if (rd->kind == READ_TRACE)

@@ -1,9 +1,9 @@
 /* tollgate query: arguments, the HTTP GET (query_http.c) and what to print.
  *
  *   tollgate query [--endpoint URL] [--token TOKEN] trace TRACE_ID [--json]
- *   tollgate query ... logs 'LOGQL' [--since DUR] [--limit N] [--json]
+ *   tollgate query ... traces 'TRACEQL' [--since DUR | --from T --to T] [--json]
+ *   tollgate query ... logs 'LOGQL' [--since DUR | --from T --to T] [--json]
  *   tollgate query ... metrics 'SELECTOR' [--since DUR] [--json]
- *   tollgate query ... traces 'TRACEQL' (not implemented yet)
  *
  * Exit status: 0 success, 1 the query failed (not found, unreachable,
  * server error), 2 bad usage. Redirects are not followed: the bearer
