@@ -22,8 +22,6 @@
  *
  * A plan holds one log query, so a metric expression has at most one range
  * aggregation. */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,226 +30,19 @@
 #include "tg_plan.h"
 #include "tg_ql.h"
 
-enum tok {
-    T_EOF,
-    T_LBRACE,
-    T_RBRACE,
-    T_LPAREN,
-    T_RPAREN,
-    T_LBRACK,
-    T_RBRACK,
-    T_COMMA,
-    T_EQ,   /* = */
-    T_EQEQ, /* == */
-    T_NE,
-    T_RE,
-    T_NRE,
-    T_PIPE_EQ,
-    T_PIPE_RE,
-    T_PIPE,
-    T_GT,
-    T_GE,
-    T_LT,
-    T_LE,
-    T_PLUS,
-    T_MINUS,
-    T_STAR,
-    T_SLASH,
-    T_STRING,
-    T_NUMBER,
-    T_DUR,
-    T_IDENT,
-};
-
 typedef struct parser {
-    tg_plan *p;
-    const char *q;
-    size_t len, pos;
-    tg_qlerr err;
+    tg_qlex *lx;
     int depth;
-    enum tok t;
-    size_t off, end;
-    const char *s;
-    size_t slen;
-    double num;
-    int64_t dur;
     int nranges;
-    tg_lsel *sel;
-    size_t nsel, capsel;
-    tg_lstage *pipe;
-    size_t npipe, cappipe;
+    size_t capsel, cappipe; /* room in the plan's sel and pipe */
 } parser;
-
-static int fail_expected(parser *P, const char *what)
-{
-    char found[48];
-
-    tg_ql_describe(P->q, P->len, P->off, P->end, found, sizeof(found));
-    return tg_ql_error(&P->err, P->off, "expected %s, found %s", what, found);
-}
-
-static int lex_number(parser *P, size_t i)
-{
-    size_t start = i;
-    char tmp[64], *endp;
-
-    while (i < P->len) {
-        unsigned char c = (unsigned char)P->q[i];
-
-        if ((c == 'e' || c == 'E') && i + 1 < P->len &&
-            (P->q[i + 1] == '+' || P->q[i + 1] == '-'))
-            i += 2;
-        else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                 (c >= 'A' && c <= 'Z') || c == '.' || c == 0xC2 || c == 0xB5)
-            i++;
-        else
-            break;
-    }
-    P->pos = P->end = i;
-    if (i - start >= sizeof(tmp))
-        return tg_ql_error(&P->err, start, "number too long");
-    memcpy(tmp, P->q + start, i - start);
-    tmp[i - start] = '\0';
-    errno = 0;
-    P->num = strtod(tmp, &endp);
-    if (*endp == '\0' && !errno && isfinite(P->num) && !strpbrk(tmp, "xXnNiI")) {
-        P->t = T_NUMBER;
-        return 0;
-    }
-    if (tg_plan_parse_duration(tmp, strlen(tmp), &P->dur) == 0) {
-        P->t = T_DUR;
-        return 0;
-    }
-    return tg_ql_error(&P->err, start,
-                       "invalid number or duration '%s' (durations: 1h 5m 30s 250ms)",
-                       tmp);
-}
-
-static int next(parser *P)
-{
-    const char *q = P->q;
-    size_t i = P->pos;
-    char c;
-
-    while (i < P->len && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r'))
-        i++;
-    P->off = i;
-    if (i >= P->len) {
-        P->t = T_EOF;
-        P->pos = P->end = i;
-        return 0;
-    }
-    c = q[i];
-#define TOK(tk, n)                                                                       \
-    do {                                                                                 \
-        P->t = (tk);                                                                     \
-        P->pos = P->end = i + (n);                                                       \
-        return 0;                                                                        \
-    } while (0)
-#define NEXT_IS(ch) (i + 1 < P->len && q[i + 1] == (ch))
-    switch (c) {
-    case '{':
-        TOK(T_LBRACE, 1);
-    case '}':
-        TOK(T_RBRACE, 1);
-    case '(':
-        TOK(T_LPAREN, 1);
-    case ')':
-        TOK(T_RPAREN, 1);
-    case '[':
-        TOK(T_LBRACK, 1);
-    case ']':
-        TOK(T_RBRACK, 1);
-    case ',':
-        TOK(T_COMMA, 1);
-    case '+':
-        TOK(T_PLUS, 1);
-    case '-':
-        TOK(T_MINUS, 1);
-    case '*':
-        TOK(T_STAR, 1);
-    case '/':
-        TOK(T_SLASH, 1);
-    case '=':
-        if (NEXT_IS('~'))
-            TOK(T_RE, 2);
-        if (NEXT_IS('='))
-            TOK(T_EQEQ, 2);
-        TOK(T_EQ, 1);
-    case '!':
-        if (NEXT_IS('='))
-            TOK(T_NE, 2);
-        if (NEXT_IS('~'))
-            TOK(T_NRE, 2);
-        P->end = i + 1;
-        return tg_ql_error(&P->err, i, "unexpected '!' (expected != or !~)");
-    case '|':
-        if (NEXT_IS('='))
-            TOK(T_PIPE_EQ, 2);
-        if (NEXT_IS('~'))
-            TOK(T_PIPE_RE, 2);
-        TOK(T_PIPE, 1);
-    case '>':
-        if (NEXT_IS('='))
-            TOK(T_GE, 2);
-        TOK(T_GT, 1);
-    case '<':
-        if (NEXT_IS('='))
-            TOK(T_LE, 2);
-        TOK(T_LT, 1);
-    case '"':
-    case '`': {
-        int rc = tg_ql_string(P->p, q, P->len, &i, &P->s, &P->slen, &P->err);
-
-        if (rc)
-            return rc;
-        P->t = T_STRING;
-        P->pos = P->end = i;
-        return 0;
-    }
-    default:
-        break;
-    }
-#undef TOK
-#undef NEXT_IS
-    if ((c >= '0' && c <= '9') ||
-        (c == '.' && i + 1 < P->len && q[i + 1] >= '0' && q[i + 1] <= '9'))
-        return lex_number(P, i);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
-        size_t j = i;
-
-        while (j < P->len &&
-               ((q[j] >= 'a' && q[j] <= 'z') || (q[j] >= 'A' && q[j] <= 'Z') ||
-                (q[j] >= '0' && q[j] <= '9') || q[j] == '_'))
-            j++;
-        P->t = T_IDENT;
-        P->s = q + i;
-        P->slen = j - i;
-        P->pos = P->end = j;
-        return 0;
-    }
-    P->end = i + 1;
-    return tg_ql_error(&P->err, i, "unexpected character '%c'", c);
-}
-
-static int ident_is(const parser *P, const char *w)
-{
-    return P->t == T_IDENT && P->slen == strlen(w) && memcmp(P->s, w, P->slen) == 0;
-}
-
-static int expect(parser *P, enum tok t, const char *what)
-{
-    if (P->t != t)
-        return fail_expected(P, what);
-    return next(P);
-}
 
 static const char *ident_dup(parser *P)
 {
-    char *s = tg_plan_alloc(P->p, P->slen + 1);
+    char *s = tg_plan_alloc(P->lx->p, P->lx->slen + 1);
 
     if (s)
-        memcpy(s, P->s, P->slen);
+        memcpy(s, P->lx->s, P->lx->slen);
     return s;
 }
 
@@ -264,82 +55,73 @@ static int matcher(parser *P)
     size_t voff;
     int rc;
 
-    if (P->t != T_IDENT)
-        return fail_expected(P, "a label name");
+    if (P->lx->t != QT_IDENT)
+        return tg_ql_fail_expected(P->lx, "a label name");
     if (!(m.name = ident_dup(P)))
         return TG_ENOMEM;
-    if ((rc = next(P)) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
-    switch (P->t) {
-    case T_EQ:
+    switch (P->lx->t) {
+    case QT_EQ:
         m.op = TG_LM_EQ;
         break;
-    case T_NE:
+    case QT_NE:
         m.op = TG_LM_NE;
         break;
-    case T_RE:
+    case QT_RE:
         m.op = TG_LM_RE;
         break;
-    case T_NRE:
+    case QT_NRE:
         m.op = TG_LM_NRE;
         break;
     default:
-        return fail_expected(P, "=, !=, =~ or !~");
+        return tg_ql_fail_expected(P->lx, "=, !=, =~ or !~");
     }
-    if ((rc = next(P)) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
-    if (P->t != T_STRING)
-        return fail_expected(P, "a string");
-    voff = P->off;
-    if (memchr(P->s, '\0', P->slen)) /* values are C strings */
-        return tg_ql_error(&P->err, voff, "a label value cannot hold a NUL");
-    m.value = P->s;
+    if (P->lx->t != QT_STRING)
+        return tg_ql_fail_expected(P->lx, "a string");
+    voff = P->lx->off;
+    if (memchr(P->lx->s, '\0', P->lx->slen)) /* values are C strings */
+        return tg_ql_error(&P->lx->err, voff, "a label value cannot hold a NUL");
+    m.value = P->lx->s;
     if ((m.op == TG_LM_RE || m.op == TG_LM_NRE) &&
-        !(m.re = tg_plan_regex(P->p, P->s, P->slen, 1, why, sizeof(why))))
-        return tg_ql_error(&P->err, voff, "invalid regular expression: %s", why);
-    if (P->nsel == P->capsel) {
-        size_t cap = P->capsel ? P->capsel * 2 : 4;
-        tg_lsel *ns = realloc(P->sel, cap * sizeof(*ns));
-
-        if (!ns)
-            return TG_ENOMEM;
-        P->sel = ns;
-        P->capsel = cap;
-    }
-    P->sel[P->nsel++] = m;
-    return next(P);
+        !(m.re = tg_plan_regex(P->lx->p, P->lx->s, P->lx->slen, 1, why, sizeof(why))))
+        return tg_ql_error(&P->lx->err, voff, "invalid regular expression: %s", why);
+    if (tg_ql_grow(P->lx->p, (void **)&P->lx->p->sel, &P->capsel, P->lx->p->nsel,
+                   sizeof(*P->lx->p->sel)))
+        return TG_ENOMEM;
+    P->lx->p->sel[P->lx->p->nsel++] = m;
+    return tg_ql_next(P->lx);
 }
 
 static int selector(parser *P)
 {
     int rc;
 
-    if (P->p->has_selector)
-        return tg_ql_error(&P->err, P->off,
+    if (P->lx->p->has_selector)
+        return tg_ql_error(&P->lx->err, P->lx->off,
                            "only one log query per expression is supported");
-    if ((rc = expect(P, T_LBRACE, "'{'")) != 0)
+    if ((rc = tg_ql_expect(P->lx, QT_LBRACE, "'{'")) != 0)
         return rc;
-    if (P->t == T_RBRACE)
-        return fail_expected(P, "a label matcher (a selector needs at least one)");
+    if (P->lx->t == QT_RBRACE)
+        return tg_ql_fail_expected(P->lx,
+                                   "a label matcher (a selector needs at least one)");
     for (;;) {
         if ((rc = matcher(P)) != 0)
             return rc;
-        if (P->t != T_COMMA)
+        if (P->lx->t != QT_COMMA)
             break;
-        if ((rc = next(P)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
     }
-    P->p->has_selector = 1;
-    return expect(P, T_RBRACE, "',' or '}'");
+    P->lx->p->has_selector = 1;
+    return tg_ql_expect(P->lx, QT_RBRACE, "',' or '}'");
 }
 
 static tg_lexpr *lx_new(parser *P, enum tg_lexpr_op op)
 {
-    tg_lexpr *e = tg_plan_alloc(P->p, sizeof(*e));
-
-    if (e)
-        e->op = op;
-    return e;
+    return tg_ql_node(P->lx, sizeof(tg_lexpr), (int)op);
 }
 
 static int lf_or(parser *P, tg_lexpr **out);
@@ -351,73 +133,49 @@ static int lf_prim(parser *P, tg_lexpr **out)
     int rc;
 
     if (++P->depth > TG_QL_MAX_DEPTH)
-        return tg_ql_error(&P->err, P->off, "expression nested too deeply");
-    if (P->t == T_LPAREN) {
-        if ((rc = next(P)) != 0 || (rc = lf_or(P, out)) != 0)
+        return tg_ql_error(&P->lx->err, P->lx->off, "expression nested too deeply");
+    if (P->lx->t == QT_LPAREN) {
+        if ((rc = tg_ql_next(P->lx)) != 0 || (rc = lf_or(P, out)) != 0)
             return rc;
         P->depth--;
-        return expect(P, T_RPAREN, "')'");
+        return tg_ql_expect(P->lx, QT_RPAREN, "')'");
     }
-    if (P->t != T_IDENT)
-        return fail_expected(P, "a label name");
+    if (P->lx->t != QT_IDENT)
+        return tg_ql_fail_expected(P->lx, "a label name");
     if (!(e = lx_new(P, TG_LX_CMP)) || !(e->name = ident_dup(P)))
         return TG_ENOMEM;
-    if ((rc = next(P)) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
-    switch (P->t) {
-    case T_EQ:
-    case T_EQEQ:
-        e->cmp = TG_CMP_EQ;
-        break;
-    case T_NE:
-        e->cmp = TG_CMP_NE;
-        break;
-    case T_RE:
-        e->cmp = TG_CMP_RE;
-        break;
-    case T_NRE:
-        e->cmp = TG_CMP_NRE;
-        break;
-    case T_GT:
-        e->cmp = TG_CMP_GT;
-        break;
-    case T_GE:
-        e->cmp = TG_CMP_GE;
-        break;
-    case T_LT:
-        e->cmp = TG_CMP_LT;
-        break;
-    case T_LE:
-        e->cmp = TG_CMP_LE;
-        break;
-    default:
-        return fail_expected(P, "a comparison (= != =~ !~ == > >= < <=)");
-    }
+    if (!tg_ql_cmp(P->lx->t, &e->cmp))
+        return tg_ql_fail_expected(P->lx, "a comparison (= != =~ !~ == > >= < <=)");
     {
-        enum tok op = P->t;
+        enum tg_qtok op = P->lx->t;
 
-        if ((rc = next(P)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
-        if (P->t == T_STRING) {
-            if (op != T_EQ && op != T_NE && op != T_RE && op != T_NRE)
-                return fail_expected(P, "a number or a duration");
+        if (P->lx->t == QT_STRING) {
+            if (op != QT_EQ && op != QT_NE && op != QT_RE && op != QT_NRE)
+                return tg_ql_fail_expected(P->lx, "a number or a duration");
             e->value.type = TG_PV_STR;
-            e->value.s = P->s;
-            e->value.len = P->slen;
+            e->value.s = P->lx->s;
+            e->value.len = P->lx->slen;
             if ((e->cmp == TG_CMP_RE || e->cmp == TG_CMP_NRE) &&
-                !(e->re = tg_plan_regex(P->p, P->s, P->slen, 1, why, sizeof(why))))
-                return tg_ql_error(&P->err, P->off, "invalid regular expression: %s",
-                                   why);
-        } else if ((P->t == T_NUMBER || P->t == T_DUR) && op != T_RE && op != T_NRE) {
-            e->value.type = P->t == T_NUMBER ? TG_PV_FLOAT : TG_PV_DUR;
-            e->value.f = P->num;
-            e->value.i = P->dur;
+                !(e->re = tg_plan_regex(P->lx->p, P->lx->s, P->lx->slen, 1, why,
+                                        sizeof(why))))
+                return tg_ql_error(&P->lx->err, P->lx->off,
+                                   "invalid regular expression: %s", why);
+        } else if ((P->lx->t == QT_FLOAT || P->lx->t == QT_DUR) && op != QT_RE &&
+                   op != QT_NRE) {
+            e->value.type = P->lx->t == QT_FLOAT ? TG_PV_FLOAT : TG_PV_DUR;
+            e->value.f = P->lx->f;
+            e->value.i = P->lx->i;
         } else {
-            return fail_expected(P, op == T_RE || op == T_NRE ? "a string"
-                                                              : "a string, a number or a "
-                                                                "duration");
+            return tg_ql_fail_expected(P->lx, op == QT_RE || op == QT_NRE
+                                                  ? "a string"
+                                                  : "a string, a number or a "
+                                                    "duration");
         }
-        if ((rc = next(P)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
     }
     *out = e;
@@ -425,17 +183,21 @@ static int lf_prim(parser *P, tg_lexpr **out)
     return 0;
 }
 
-static int lf_and(parser *P, tg_lexpr **out)
+/* lf_or (and = 0) and lf_and (and = 1): a left-leaning chain of one
+ * operator over the next level down. */
+static int lf_chain(parser *P, tg_lexpr **out, int and)
 {
-    int rc = lf_prim(P, out);
+    int rc = and? lf_prim(P, out) : lf_chain(P, out, 1);
 
-    while (!rc && (ident_is(P, "and") || P->t == T_COMMA)) {
-        tg_lexpr *e = lx_new(P, TG_LX_AND);
+    while (!rc && (and? tg_ql_ident_is(P->lx, "and") || P->lx->t == QT_COMMA
+                      : tg_ql_ident_is(P->lx, "or"))) {
+        tg_lexpr *e = lx_new(P, and? TG_LX_AND : TG_LX_OR);
 
         if (!e)
             return TG_ENOMEM;
         e->l = *out;
-        if ((rc = next(P)) != 0 || (rc = lf_prim(P, &e->r)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0 ||
+            (rc = and? lf_prim(P, &e->r) : lf_chain(P, &e->r, 1)) != 0)
             return rc;
         *out = e;
     }
@@ -444,33 +206,15 @@ static int lf_and(parser *P, tg_lexpr **out)
 
 static int lf_or(parser *P, tg_lexpr **out)
 {
-    int rc = lf_and(P, out);
-
-    while (!rc && ident_is(P, "or")) {
-        tg_lexpr *e = lx_new(P, TG_LX_OR);
-
-        if (!e)
-            return TG_ENOMEM;
-        e->l = *out;
-        if ((rc = next(P)) != 0 || (rc = lf_and(P, &e->r)) != 0)
-            return rc;
-        *out = e;
-    }
-    return rc;
+    return lf_chain(P, out, 0);
 }
 
 static int push_stage(parser *P, const tg_lstage *s)
 {
-    if (P->npipe == P->cappipe) {
-        size_t cap = P->cappipe ? P->cappipe * 2 : 4;
-        tg_lstage *np = realloc(P->pipe, cap * sizeof(*np));
-
-        if (!np)
-            return TG_ENOMEM;
-        P->pipe = np;
-        P->cappipe = cap;
-    }
-    P->pipe[P->npipe++] = *s;
+    if (tg_ql_grow(P->lx->p, (void **)&P->lx->p->pipe, &P->cappipe, P->lx->p->npipe,
+                   sizeof(*P->lx->p->pipe)))
+        return TG_ENOMEM;
+    P->lx->p->pipe[P->lx->p->npipe++] = *s;
     return 0;
 }
 
@@ -481,16 +225,16 @@ static int drop(parser *P, tg_lstage *s)
     int rc;
 
     s->kind = TG_LS_DROP;
-    if ((rc = next(P)) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
     for (;;) {
-        if (P->t != T_IDENT)
-            return fail_expected(P, "a label name");
+        if (P->lx->t != QT_IDENT)
+            return tg_ql_fail_expected(P->lx, "a label name");
         if (s->nnames == cap) {
             const char **nn;
 
             cap = cap ? cap * 2 : 4;
-            if (!(nn = tg_plan_alloc(P->p, cap * sizeof(*nn))))
+            if (!(nn = tg_plan_alloc(P->lx->p, cap * sizeof(*nn))))
                 return TG_ENOMEM;
             if (s->nnames)
                 memcpy(nn, s->names, s->nnames * sizeof(*nn));
@@ -498,14 +242,15 @@ static int drop(parser *P, tg_lstage *s)
         }
         if (!(s->names[s->nnames++] = ident_dup(P)))
             return TG_ENOMEM;
-        if ((rc = next(P)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
-        if (P->t == T_EQ || P->t == T_NE || P->t == T_RE || P->t == T_NRE)
-            return tg_ql_error(&P->err, P->off,
+        if (P->lx->t == QT_EQ || P->lx->t == QT_NE || P->lx->t == QT_RE ||
+            P->lx->t == QT_NRE)
+            return tg_ql_error(&P->lx->err, P->lx->off,
                                "drop with a matcher is not supported (drop names only)");
-        if (P->t != T_COMMA)
+        if (P->lx->t != QT_COMMA)
             return 0;
-        if ((rc = next(P)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
     }
 }
@@ -519,44 +264,51 @@ static int stages(parser *P)
     for (;;) {
         tg_lstage s = {0};
 
-        if (P->t == T_PIPE_EQ || P->t == T_NE || P->t == T_PIPE_RE || P->t == T_NRE) {
+        if (P->lx->t == QT_PIPE_EQ || P->lx->t == QT_NE || P->lx->t == QT_PIPE_RE ||
+            P->lx->t == QT_NRE) {
             s.kind = TG_LS_LINE;
-            s.cmp = P->t == T_PIPE_EQ   ? TG_CMP_EQ
-                    : P->t == T_NE      ? TG_CMP_NE
-                    : P->t == T_PIPE_RE ? TG_CMP_RE
-                                        : TG_CMP_NRE;
-            if ((rc = next(P)) != 0)
+            s.cmp = P->lx->t == QT_PIPE_EQ   ? TG_CMP_EQ
+                    : P->lx->t == QT_NE      ? TG_CMP_NE
+                    : P->lx->t == QT_PIPE_RE ? TG_CMP_RE
+                                             : TG_CMP_NRE;
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
-            if (P->t != T_STRING)
-                return fail_expected(P, "a string after the line filter");
-            s.text = P->s;
-            s.text_len = P->slen;
+            if (P->lx->t != QT_STRING)
+                return tg_ql_fail_expected(P->lx, "a string after the line filter");
+            s.text = P->lx->s;
+            s.text_len = P->lx->slen;
             if ((s.cmp == TG_CMP_RE || s.cmp == TG_CMP_NRE) &&
-                !(s.re = tg_plan_regex(P->p, P->s, P->slen, 0, why, sizeof(why))))
-                return tg_ql_error(&P->err, P->off, "invalid regular expression: %s",
-                                   why);
-            if ((rc = next(P)) != 0)
+                !(s.re = tg_plan_regex(P->lx->p, P->lx->s, P->lx->slen, 0, why,
+                                       sizeof(why))))
+                return tg_ql_error(&P->lx->err, P->lx->off,
+                                   "invalid regular expression: %s", why);
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
-        } else if (P->t == T_PIPE) {
-            if ((rc = next(P)) != 0)
+        } else if (P->lx->t == QT_PIPE) {
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
-            if (ident_is(P, "json") || ident_is(P, "logfmt")) {
-                s.kind = ident_is(P, "json") ? TG_LS_JSON : TG_LS_LOGFMT;
-                if ((rc = next(P)) != 0)
+            if (tg_ql_ident_is(P->lx, "json") || tg_ql_ident_is(P->lx, "logfmt")) {
+                s.kind = tg_ql_ident_is(P->lx, "json") ? TG_LS_JSON : TG_LS_LOGFMT;
+                if ((rc = tg_ql_next(P->lx)) != 0)
                     return rc;
-                if (P->t == T_IDENT && !ident_is(P, "and") && !ident_is(P, "or"))
-                    return tg_ql_error(&P->err, P->off,
+                if (P->lx->t == QT_IDENT && !tg_ql_ident_is(P->lx, "and") &&
+                    !tg_ql_ident_is(P->lx, "or"))
+                    return tg_ql_error(&P->lx->err, P->lx->off,
                                        "parser parameters are not supported (use a bare "
                                        "| json or | logfmt)");
-            } else if (ident_is(P, "drop")) {
+            } else if (tg_ql_ident_is(P->lx, "drop")) {
                 if ((rc = drop(P, &s)) != 0)
                     return rc;
-            } else if (ident_is(P, "line_format") || ident_is(P, "label_format") ||
-                       ident_is(P, "unwrap") || ident_is(P, "keep") ||
-                       ident_is(P, "regexp") || ident_is(P, "pattern") ||
-                       ident_is(P, "unpack") || ident_is(P, "decolorize")) {
-                return tg_ql_error(&P->err, P->off, "unsupported pipeline stage '%.*s'",
-                                   (int)P->slen, P->s);
+            } else if (tg_ql_ident_is(P->lx, "line_format") ||
+                       tg_ql_ident_is(P->lx, "label_format") ||
+                       tg_ql_ident_is(P->lx, "unwrap") || tg_ql_ident_is(P->lx, "keep") ||
+                       tg_ql_ident_is(P->lx, "regexp") ||
+                       tg_ql_ident_is(P->lx, "pattern") ||
+                       tg_ql_ident_is(P->lx, "unpack") ||
+                       tg_ql_ident_is(P->lx, "decolorize")) {
+                return tg_ql_error(&P->lx->err, P->lx->off,
+                                   "unsupported pipeline stage '%.*s'", (int)P->lx->slen,
+                                   P->lx->s);
             } else {
                 s.kind = TG_LS_LABEL;
                 if ((rc = lf_or(P, &s.expr)) != 0)
@@ -574,27 +326,23 @@ static int stages(parser *P)
 
 static tg_mexpr *mx_new(parser *P, enum tg_mexpr_op op)
 {
-    tg_mexpr *m = tg_plan_alloc(P->p, sizeof(*m));
-
-    if (m)
-        m->op = op;
-    return m;
+    return tg_ql_node(P->lx, sizeof(tg_mexpr), (int)op);
 }
 
 static int range(parser *P, tg_mexpr *m)
 {
     int rc;
 
-    if ((rc = next(P)) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
-    if (P->t != T_DUR)
-        return fail_expected(P, "a duration such as 5m");
-    if (P->dur <= 0)
-        return tg_ql_error(&P->err, P->off, "the range must be longer than zero");
-    m->range_ns = P->dur;
-    if ((rc = next(P)) != 0)
+    if (P->lx->t != QT_DUR)
+        return tg_ql_fail_expected(P->lx, "a duration such as 5m");
+    if (P->lx->i <= 0)
+        return tg_ql_error(&P->lx->err, P->lx->off, "the range must be longer than zero");
+    m->range_ns = P->lx->i;
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
-    return expect(P, T_RBRACK, "']'");
+    return tg_ql_expect(P->lx, QT_RBRACK, "']'");
 }
 
 static int grouping(parser *P, tg_mexpr *m)
@@ -603,16 +351,17 @@ static int grouping(parser *P, tg_mexpr *m)
     int rc;
 
     if (m->nlabels || m->without)
-        return tg_ql_error(&P->err, P->off, "grouping given twice");
-    m->without = ident_is(P, "without");
-    if ((rc = next(P)) != 0 || (rc = expect(P, T_LPAREN, "'('")) != 0)
+        return tg_ql_error(&P->lx->err, P->lx->off, "grouping given twice");
+    m->without = tg_ql_ident_is(P->lx, "without");
+    if ((rc = tg_ql_next(P->lx)) != 0 ||
+        (rc = tg_ql_expect(P->lx, QT_LPAREN, "'('")) != 0)
         return rc;
-    while (P->t == T_IDENT) {
+    while (P->lx->t == QT_IDENT) {
         if (m->nlabels == cap) {
             const char **nl;
 
             cap = cap ? cap * 2 : 4;
-            nl = tg_plan_alloc(P->p, cap * sizeof(*nl));
+            nl = tg_plan_alloc(P->lx->p, cap * sizeof(*nl));
             if (!nl)
                 return TG_ENOMEM;
             if (m->nlabels)
@@ -621,14 +370,13 @@ static int grouping(parser *P, tg_mexpr *m)
         }
         if (!(m->labels[m->nlabels++] = ident_dup(P)))
             return TG_ENOMEM;
-        if ((rc = next(P)) != 0)
-            return rc;
-        if (P->t != T_COMMA)
+        if ((rc = tg_ql_after_item(P->lx)) <= 0) {
+            if (rc < 0)
+                return rc;
             break;
-        if ((rc = next(P)) != 0)
-            return rc;
+        }
     }
-    return expect(P, T_RPAREN, "a label name or ')'");
+    return tg_ql_expect(P->lx, QT_RPAREN, "a label name or ')'");
 }
 
 static int metric(parser *P, tg_mexpr **out);
@@ -655,17 +403,17 @@ static int factor(parser *P, tg_mexpr **out)
     int rc;
 
     if (++P->depth > TG_QL_MAX_DEPTH)
-        return tg_ql_error(&P->err, P->off, "expression nested too deeply");
-    if (P->t == T_NUMBER) {
+        return tg_ql_error(&P->lx->err, P->lx->off, "expression nested too deeply");
+    if (P->lx->t == QT_FLOAT) {
         if (!(m = mx_new(P, TG_MX_NUMBER)))
             return TG_ENOMEM;
-        m->number = P->num;
+        m->number = P->lx->f;
         *out = m;
         P->depth--;
-        return next(P);
+        return tg_ql_next(P->lx);
     }
-    if (P->t == T_MINUS) {
-        if ((rc = next(P)) != 0 || (rc = factor(P, out)) != 0)
+    if (P->lx->t == QT_MINUS) {
+        if ((rc = tg_ql_next(P->lx)) != 0 || (rc = factor(P, out)) != 0)
             return rc;
         if (!(m = mx_new(P, TG_MX_BINOP)) || !(m->l = mx_new(P, TG_MX_NUMBER)))
             return TG_ENOMEM;
@@ -675,106 +423,109 @@ static int factor(parser *P, tg_mexpr **out)
         P->depth--;
         return 0;
     }
-    if (P->t == T_LPAREN) {
-        if ((rc = next(P)) != 0 || (rc = metric(P, out)) != 0)
+    if (P->lx->t == QT_LPAREN) {
+        if ((rc = tg_ql_next(P->lx)) != 0 || (rc = metric(P, out)) != 0)
             return rc;
         P->depth--;
-        return expect(P, T_RPAREN, "')'");
+        return tg_ql_expect(P->lx, QT_RPAREN, "')'");
     }
-    if (P->t == T_LBRACE)
-        return tg_ql_error(&P->err, P->off,
+    if (P->lx->t == QT_LBRACE)
+        return tg_ql_error(&P->lx->err, P->lx->off,
                            "a log query cannot be used as a number here (wrap it in "
                            "count_over_time(...[5m]) or rate(...[5m]))");
-    if (ident_is(P, "vector")) {
+    if (tg_ql_ident_is(P->lx, "vector")) {
         int neg = 0;
 
         if (!(m = mx_new(P, TG_MX_VECTOR)))
             return TG_ENOMEM;
-        if ((rc = next(P)) != 0 || (rc = expect(P, T_LPAREN, "'('")) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0 ||
+            (rc = tg_ql_expect(P->lx, QT_LPAREN, "'('")) != 0)
             return rc;
-        if (P->t == T_MINUS) {
+        if (P->lx->t == QT_MINUS) {
             neg = 1;
-            if ((rc = next(P)) != 0)
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
         }
-        if (P->t != T_NUMBER)
-            return fail_expected(P, "a number");
-        m->number = neg ? -P->num : P->num;
-        if ((rc = next(P)) != 0)
+        if (P->lx->t != QT_FLOAT)
+            return tg_ql_fail_expected(P->lx, "a number");
+        m->number = neg ? -P->lx->f : P->lx->f;
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
         *out = m;
         P->depth--;
-        return expect(P, T_RPAREN, "')'");
+        return tg_ql_expect(P->lx, QT_RPAREN, "')'");
     }
     for (k = 0; k < sizeof(fns) / sizeof(fns[0]); k++)
-        if (ident_is(P, fns[k].w)) {
+        if (tg_ql_ident_is(P->lx, fns[k].w)) {
             if (!(m = mx_new(P, TG_MX_RANGE)))
                 return TG_ENOMEM;
             m->fn = fns[k].fn;
-            if ((rc = next(P)) != 0 || (rc = expect(P, T_LPAREN, "'('")) != 0 ||
+            if ((rc = tg_ql_next(P->lx)) != 0 ||
+                (rc = tg_ql_expect(P->lx, QT_LPAREN, "'('")) != 0 ||
                 (rc = selector(P)) != 0)
                 return rc;
-            if (P->t == T_LBRACK && (rc = range(P, m)) != 0)
+            if (P->lx->t == QT_LBRACK && (rc = range(P, m)) != 0)
                 return rc;
             if ((rc = stages(P)) != 0)
                 return rc;
-            if (P->t == T_LBRACK) {
+            if (P->lx->t == QT_LBRACK) {
                 if (m->range_ns)
-                    return tg_ql_error(&P->err, P->off, "range given twice");
+                    return tg_ql_error(&P->lx->err, P->lx->off, "range given twice");
                 if ((rc = range(P, m)) != 0)
                     return rc;
             }
             if (!m->range_ns)
-                return fail_expected(P, "a range such as [5m]");
+                return tg_ql_fail_expected(P->lx, "a range such as [5m]");
             *out = m;
             P->depth--;
-            return expect(P, T_RPAREN, "')'");
+            return tg_ql_expect(P->lx, QT_RPAREN, "')'");
         }
     for (k = 0; k < sizeof(aggs) / sizeof(aggs[0]); k++)
-        if (ident_is(P, aggs[k].w)) {
+        if (tg_ql_ident_is(P->lx, aggs[k].w)) {
             if (!(m = mx_new(P, TG_MX_AGG)))
                 return TG_ENOMEM;
             m->agg = aggs[k].a;
-            if ((rc = next(P)) != 0)
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
-            if ((ident_is(P, "by") || ident_is(P, "without")) &&
+            if ((tg_ql_ident_is(P->lx, "by") || tg_ql_ident_is(P->lx, "without")) &&
                 (rc = grouping(P, m)) != 0)
                 return rc;
-            if ((rc = expect(P, T_LPAREN, "'('")) != 0 || (rc = metric(P, &m->l)) != 0 ||
-                (rc = expect(P, T_RPAREN, "')'")) != 0)
+            if ((rc = tg_ql_expect(P->lx, QT_LPAREN, "'('")) != 0 ||
+                (rc = metric(P, &m->l)) != 0 ||
+                (rc = tg_ql_expect(P->lx, QT_RPAREN, "')'")) != 0)
                 return rc;
-            if ((ident_is(P, "by") || ident_is(P, "without")) &&
+            if ((tg_ql_ident_is(P->lx, "by") || tg_ql_ident_is(P->lx, "without")) &&
                 (rc = grouping(P, m)) != 0)
                 return rc;
             *out = m;
             P->depth--;
             return 0;
         }
-    if (P->t == T_IDENT)
+    if (P->lx->t == QT_IDENT)
         return tg_ql_error(
-            &P->err, P->off,
+            &P->lx->err, P->lx->off,
             "unknown function '%.*s' (supported: count_over_time, rate, "
             "bytes_over_time, bytes_rate, sum, avg, min, max, count, vector)",
-            (int)P->slen, P->s);
-    return fail_expected(P, "a log query, a metric expression or a number");
+            (int)P->lx->slen, P->lx->s);
+    return tg_ql_fail_expected(P->lx, "a log query, a metric expression or a number");
 }
 
 static int binops(parser *P, tg_mexpr **out, int mul)
 {
     int rc = mul ? factor(P, out) : binops(P, out, 1);
 
-    while (!rc && (mul ? (P->t == T_STAR || P->t == T_SLASH)
-                       : (P->t == T_PLUS || P->t == T_MINUS))) {
+    while (!rc && (mul ? (P->lx->t == QT_STAR || P->lx->t == QT_SLASH)
+                       : (P->lx->t == QT_PLUS || P->lx->t == QT_MINUS))) {
         tg_mexpr *m = mx_new(P, TG_MX_BINOP);
 
         if (!m)
             return TG_ENOMEM;
-        m->binop = P->t == T_STAR    ? '*'
-                   : P->t == T_SLASH ? '/'
-                   : P->t == T_PLUS  ? '+'
-                                     : '-';
+        m->binop = P->lx->t == QT_STAR    ? '*'
+                   : P->lx->t == QT_SLASH ? '/'
+                   : P->lx->t == QT_PLUS  ? '+'
+                                          : '-';
         m->l = *out;
-        if ((rc = next(P)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
         rc = mul ? factor(P, &m->r) : binops(P, &m->r, 1);
         *out = m;
@@ -787,62 +538,31 @@ static int metric(parser *P, tg_mexpr **out)
     return binops(P, out, 0);
 }
 
-static int parse_query(parser *P)
+/* The whole query, into L->p. */
+static int parse_query(tg_qlex *L)
 {
+    parser state = {.lx = L}, *P = &state;
     int rc;
 
-    if ((rc = next(P)) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
-    if (P->t == T_LBRACE) {
+    if (P->lx->t == QT_LBRACE) {
         if ((rc = selector(P)) != 0 || (rc = stages(P)) != 0)
             return rc;
-        if (P->t != T_EOF)
-            return fail_expected(
-                P, "a line filter (|= != |~ !~), '|' or the end of the query");
+        if (P->lx->t != QT_EOF)
+            return tg_ql_fail_expected(
+                P->lx, "a line filter (|= != |~ !~), '|' or the end of the query");
     } else {
-        if ((rc = metric(P, &P->p->metric)) != 0)
+        if ((rc = metric(P, &P->lx->p->metric)) != 0)
             return rc;
-        if (P->t != T_EOF)
-            return fail_expected(P, "an operator (+ - * /) or the end of the query");
+        if (P->lx->t != QT_EOF)
+            return tg_ql_fail_expected(P->lx,
+                                       "an operator (+ - * /) or the end of the query");
     }
-    P->p->nsel = P->nsel;
-    P->p->npipe = P->npipe;
-    P->p->sel = tg_plan_alloc(P->p, P->nsel * sizeof(tg_lsel));
-    P->p->pipe = tg_plan_alloc(P->p, P->npipe * sizeof(tg_lstage));
-    if (!P->p->sel || !P->p->pipe)
-        return TG_ENOMEM;
-    if (P->nsel)
-        memcpy(P->p->sel, P->sel, P->nsel * sizeof(tg_lsel));
-    if (P->npipe)
-        memcpy(P->p->pipe, P->pipe, P->npipe * sizeof(tg_lstage));
     return 0;
 }
 
 int tg_logql_parse(const char *q, size_t len, tg_plan **out, char *err, size_t errlen)
 {
-    parser P;
-    int rc;
-
-    *out = NULL;
-    if (err && errlen)
-        err[0] = '\0';
-    memset(&P, 0, sizeof(P));
-    P.q = q;
-    P.len = len;
-    P.err = (tg_qlerr){.q = q, .buf = err, .len = errlen};
-    if (!(P.p = tg_plan_new(TG_PLAN_LOGQL)))
-        return TG_ENOMEM;
-    rc = parse_query(&P);
-    free(P.sel);
-    free(P.pipe);
-    if (rc == 0 && P.err.set)
-        rc = TG_EINVAL;
-    if (rc) {
-        if (rc == TG_ENOMEM && err && errlen && !P.err.set)
-            snprintf(err, errlen, "out of memory (query too large)");
-        tg_plan_free(P.p);
-        return rc;
-    }
-    *out = P.p;
-    return 0;
+    return tg_ql_parse(TG_PLAN_LOGQL, q, len, out, err, errlen, parse_query);
 }

@@ -12,8 +12,6 @@
  *             | "select" "(" operand { "," operand } ")" | "by" "(" operand ")"
  *             | "{" [ or ] "}"
  *   hint     := "most_recent" "=" ("true" | "false") */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,295 +20,11 @@
 #include "tg_plan.h"
 #include "tg_ql.h"
 
-enum tok {
-    T_EOF,
-    T_LBRACE,
-    T_RBRACE,
-    T_LPAREN,
-    T_RPAREN,
-    T_COMMA,
-    T_PIPE,
-    T_AND,
-    T_OR,
-    T_NOT,
-    T_EQ,
-    T_NE,
-    T_GT,
-    T_GE,
-    T_LT,
-    T_LE,
-    T_RE,
-    T_NRE,
-    T_DESC,
-    T_ANC,
-    T_TILDE,
-    T_STRING,
-    T_INT,
-    T_FLOAT,
-    T_DUR,
-    T_IDENT,
-    T_ATTR,
-};
-
 typedef struct parser {
-    tg_plan *p;
-    const char *q;
-    size_t len, pos;
-    tg_qlerr err;
+    tg_qlex *lx;
     int depth;
-    /* the current token */
-    enum tok t;
-    size_t off, end;
-    const char *s; /* T_STRING, T_ATTR (key), T_IDENT (raw, not terminated) */
-    size_t slen;
-    enum tg_scope scope;
-    int64_t i;
-    double f;
-    /* filters, grown in a heap array and copied into the arena at the end */
-    tg_filter *filters;
-    size_t nfilters, capfilters;
-    tg_stage *stages;
-    size_t nstages, capstages;
+    size_t capfilters, capstages; /* room in the plan's filters and stages */
 } parser;
-
-static int fail_expected(parser *P, const char *what)
-{
-    char found[48];
-
-    tg_ql_describe(P->q, P->len, P->off, P->end, found, sizeof(found));
-    return tg_ql_error(&P->err, P->off, "expected %s, found %s", what, found);
-}
-
-static int is_name_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-' || c == '/' || c == '@' || c >= 0x80;
-}
-
-/* An attribute name after its scope: plain characters and quoted parts,
- * concatenated ("span.a."b c"" is the key `a.b c`). */
-static int lex_attr(parser *P, size_t i, enum tg_scope scope)
-{
-    char *key;
-    size_t n = 0;
-
-    key = tg_plan_alloc(P->p, P->len - i + 1);
-    if (!key)
-        return TG_ENOMEM;
-    while (i < P->len) {
-        if (P->q[i] == '"' || P->q[i] == '`') {
-            const char *s;
-            size_t sl;
-            int rc = tg_ql_string(P->p, P->q, P->len, &i, &s, &sl, &P->err);
-
-            if (rc)
-                return rc;
-            if (memchr(s, '\0', sl)) /* keys are C strings */
-                return tg_ql_error(&P->err, P->off,
-                                   "an attribute name cannot hold a NUL");
-            memcpy(key + n, s, sl);
-            n += sl;
-        } else if (is_name_char((unsigned char)P->q[i])) {
-            key[n++] = P->q[i++];
-        } else {
-            break;
-        }
-    }
-    if (n == 0) {
-        P->end = i;
-        return tg_ql_error(&P->err, P->off, "expected an attribute name after '%.*s'",
-                           (int)(i - P->off), P->q + P->off);
-    }
-    key[n] = '\0';
-    P->t = T_ATTR;
-    P->s = key;
-    P->slen = n;
-    P->scope = scope;
-    P->pos = i;
-    P->end = i;
-    return 0;
-}
-
-static int lex_number(parser *P, size_t i)
-{
-    size_t start = i, j;
-    char tmp[64];
-    char *endp;
-
-    if (P->q[i] == '-')
-        i++;
-    while (i < P->len) {
-        unsigned char c = (unsigned char)P->q[i];
-
-        if ((c == 'e' || c == 'E') && i + 1 < P->len &&
-            (P->q[i + 1] == '+' || P->q[i + 1] == '-')) {
-            i += 2;
-        } else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                   (c >= 'A' && c <= 'Z') || c == '.' || c == 0xC2 || c == 0xB5) {
-            i++;
-        } else {
-            break;
-        }
-    }
-    P->pos = P->end = i;
-    if (i - start >= sizeof(tmp))
-        return tg_ql_error(&P->err, start, "number too long");
-    memcpy(tmp, P->q + start, i - start);
-    tmp[i - start] = '\0';
-    for (j = tmp[0] == '-'; tmp[j] >= '0' && tmp[j] <= '9'; j++)
-        ;
-    if (tmp[j] == '\0') {
-        errno = 0;
-        P->i = strtoll(tmp, &endp, 10);
-        if (errno)
-            return tg_ql_error(&P->err, start, "integer out of range");
-        P->t = T_INT;
-        return 0;
-    }
-    errno = 0;
-    P->f = strtod(tmp, &endp);
-    if (*endp == '\0' && !errno && isfinite(P->f) && strpbrk(tmp, "xXnNiI") == NULL) {
-        P->t = T_FLOAT;
-        return 0;
-    }
-    if (tmp[0] != '-' && tg_plan_parse_duration(tmp, strlen(tmp), &P->i) == 0) {
-        P->t = T_DUR;
-        return 0;
-    }
-    return tg_ql_error(
-        &P->err, start,
-        "invalid number or duration '%s' (durations: 1h 1m 1.5s 250ms 10us 3ns)", tmp);
-}
-
-static int next(parser *P)
-{
-    size_t i = P->pos;
-    const char *q = P->q;
-    char c;
-
-    while (i < P->len && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r'))
-        i++;
-    P->off = i;
-    if (i >= P->len) {
-        P->t = T_EOF;
-        P->pos = P->end = i;
-        return 0;
-    }
-    c = q[i];
-#define TOK(tk, n)                                                                       \
-    do {                                                                                 \
-        P->t = (tk);                                                                     \
-        P->pos = P->end = i + (n);                                                       \
-        return 0;                                                                        \
-    } while (0)
-#define NEXT_IS(ch) (i + 1 < P->len && q[i + 1] == (ch))
-    switch (c) {
-    case '{':
-        TOK(T_LBRACE, 1);
-    case '}':
-        TOK(T_RBRACE, 1);
-    case '(':
-        TOK(T_LPAREN, 1);
-    case ')':
-        TOK(T_RPAREN, 1);
-    case ',':
-        TOK(T_COMMA, 1);
-    case '~':
-        TOK(T_TILDE, 1);
-    case '|':
-        if (NEXT_IS('|'))
-            TOK(T_OR, 2);
-        TOK(T_PIPE, 1);
-    case '&':
-        if (NEXT_IS('&'))
-            TOK(T_AND, 2);
-        P->end = i + 1;
-        return tg_ql_error(&P->err, i, "unexpected '&' (did you mean '&&'?)");
-    case '!':
-        if (NEXT_IS('='))
-            TOK(T_NE, 2);
-        if (NEXT_IS('~'))
-            TOK(T_NRE, 2);
-        TOK(T_NOT, 1);
-    case '=':
-        if (NEXT_IS('~'))
-            TOK(T_RE, 2);
-        if (NEXT_IS('='))
-            TOK(T_EQ, 2); /* `==` reads as `=` */
-        TOK(T_EQ, 1);
-    case '>':
-        if (NEXT_IS('='))
-            TOK(T_GE, 2);
-        if (NEXT_IS('>'))
-            TOK(T_DESC, 2);
-        TOK(T_GT, 1);
-    case '<':
-        if (NEXT_IS('='))
-            TOK(T_LE, 2);
-        if (NEXT_IS('<'))
-            TOK(T_ANC, 2);
-        TOK(T_LT, 1);
-    case '"':
-    case '`': {
-        int rc = tg_ql_string(P->p, q, P->len, &i, &P->s, &P->slen, &P->err);
-
-        if (rc)
-            return rc;
-        P->t = T_STRING;
-        P->pos = P->end = i;
-        return 0;
-    }
-    case '.':
-        if (i + 1 < P->len && q[i + 1] >= '0' && q[i + 1] <= '9')
-            return lex_number(P, i);
-        return lex_attr(P, i + 1, TG_SCOPE_ANY);
-    default:
-        break;
-    }
-#undef TOK
-#undef NEXT_IS
-    if ((c >= '0' && c <= '9') ||
-        (c == '-' && i + 1 < P->len && q[i + 1] >= '0' && q[i + 1] <= '9'))
-        return lex_number(P, i);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
-        size_t j = i;
-
-        while (j < P->len &&
-               ((q[j] >= 'a' && q[j] <= 'z') || (q[j] >= 'A' && q[j] <= 'Z') ||
-                (q[j] >= '0' && q[j] <= '9') || q[j] == '_' || q[j] == ':'))
-            j++;
-        if (j < P->len && q[j] == '.') {
-            if (j - i == 4 && memcmp(q + i, "span", 4) == 0)
-                return lex_attr(P, j + 1, TG_SCOPE_SPAN);
-            if (j - i == 8 && memcmp(q + i, "resource", 8) == 0)
-                return lex_attr(P, j + 1, TG_SCOPE_RESOURCE);
-            P->end = j + 1;
-            return tg_ql_error(
-                &P->err, i,
-                "unsupported attribute scope '%.*s' (use span., resource. or .)",
-                (int)(j - i), q + i);
-        }
-        P->t = T_IDENT;
-        P->s = q + i;
-        P->slen = j - i;
-        P->pos = P->end = j;
-        return 0;
-    }
-    P->end = i + 1;
-    return tg_ql_error(&P->err, i, "unexpected character '%c'", c);
-}
-
-static int ident_is(const parser *P, const char *w)
-{
-    return P->t == T_IDENT && P->slen == strlen(w) && memcmp(P->s, w, P->slen) == 0;
-}
-
-static int expect(parser *P, enum tok t, const char *what)
-{
-    if (P->t != t)
-        return fail_expected(P, what);
-    return next(P);
-}
 
 /* --- operands ------------------------------------------------------------- */
 
@@ -364,80 +78,62 @@ static int operand(parser *P, tg_operand *o, int *needs_trace)
     size_t k;
 
     memset(o, 0, sizeof(*o));
-    switch (P->t) {
-    case T_STRING:
+    switch (P->lx->t) {
+    case QT_STRING:
         o->kind = TG_OPD_LITERAL;
         o->lit.type = TG_PV_STR;
-        o->lit.s = P->s;
-        o->lit.len = P->slen;
-        return next(P);
-    case T_INT:
+        o->lit.s = P->lx->s;
+        o->lit.len = P->lx->slen;
+        return tg_ql_next(P->lx);
+    case QT_INT:
         o->kind = TG_OPD_LITERAL;
         o->lit.type = TG_PV_INT;
-        o->lit.i = P->i;
-        return next(P);
-    case T_FLOAT:
+        o->lit.i = P->lx->i;
+        return tg_ql_next(P->lx);
+    case QT_FLOAT:
         o->kind = TG_OPD_LITERAL;
         o->lit.type = TG_PV_FLOAT;
-        o->lit.f = P->f;
-        return next(P);
-    case T_DUR:
+        o->lit.f = P->lx->f;
+        return tg_ql_next(P->lx);
+    case QT_DUR:
         o->kind = TG_OPD_LITERAL;
         o->lit.type = TG_PV_DUR;
-        o->lit.i = P->i;
-        return next(P);
-    case T_ATTR:
-        if (P->scope != TG_SCOPE_SPAN && strcmp(P->s, "tollgate.site") == 0) {
+        o->lit.i = P->lx->i;
+        return tg_ql_next(P->lx);
+    case QT_ATTR:
+        if (P->lx->scope != TG_SCOPE_SPAN && strcmp(P->lx->s, "tollgate.site") == 0) {
             o->kind = TG_OPD_INTRINSIC; /* ours: the site, as a resource attribute */
             o->intr = TG_IN_SITE;
-            return next(P);
+            return tg_ql_next(P->lx);
         }
         o->kind = TG_OPD_ATTR;
-        o->scope = P->scope;
-        o->key = P->s;
-        return next(P);
-    case T_IDENT:
+        o->scope = P->lx->scope;
+        o->key = P->lx->s;
+        return tg_ql_next(P->lx);
+    case QT_IDENT:
         for (k = 0; k < sizeof(intrinsics) / sizeof(intrinsics[0]); k++)
-            if (ident_is(P, intrinsics[k].word)) {
+            if (tg_ql_ident_is(P->lx, intrinsics[k].word)) {
                 o->kind = TG_OPD_INTRINSIC;
                 o->intr = intrinsics[k].intr;
                 if (is_trace_level(o->intr) && needs_trace)
                     *needs_trace = 1;
-                return next(P);
+                return tg_ql_next(P->lx);
             }
         for (k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++)
-            if (ident_is(P, keywords[k].word)) {
+            if (tg_ql_ident_is(P->lx, keywords[k].word)) {
                 o->kind = TG_OPD_LITERAL;
                 o->lit.type = keywords[k].type;
                 o->lit.i = keywords[k].v;
-                return next(P);
+                return tg_ql_next(P->lx);
             }
         return tg_ql_error(
-            &P->err, P->off,
+            &P->lx->err, P->lx->off,
             "unknown name '%.*s' (attributes are written span.x, resource.x "
             "or .x)",
-            (int)P->slen, P->s);
+            (int)P->lx->slen, P->lx->s);
     default:
-        return fail_expected(P, "an attribute, an intrinsic or a literal");
+        return tg_ql_fail_expected(P->lx, "an attribute, an intrinsic or a literal");
     }
-}
-
-static int cmp_of(enum tok t, enum tg_cmp *c)
-{
-    static const struct {
-        enum tok t;
-        enum tg_cmp c;
-    } m[] = {{T_EQ, TG_CMP_EQ}, {T_NE, TG_CMP_NE},  {T_GT, TG_CMP_GT},
-             {T_GE, TG_CMP_GE}, {T_LT, TG_CMP_LT},  {T_LE, TG_CMP_LE},
-             {T_RE, TG_CMP_RE}, {T_NRE, TG_CMP_NRE}};
-    size_t k;
-
-    for (k = 0; k < sizeof(m) / sizeof(m[0]); k++)
-        if (m[k].t == t) {
-            *c = m[k].c;
-            return 1;
-        }
-    return 0;
 }
 
 /* Static checks TraceQL makes on a comparison, reported at the right
@@ -449,12 +145,12 @@ static int check_cmp(parser *P, tg_fexpr *e, size_t boff)
 
     if (e->cmp == TG_CMP_RE || e->cmp == TG_CMP_NRE) {
         if (b->kind != TG_OPD_LITERAL || b->lit.type != TG_PV_STR)
-            return tg_ql_error(&P->err, boff,
+            return tg_ql_error(&P->lx->err, boff,
                                "expected a string (a regular expression) after %s",
                                tg_plan_cmp_name(e->cmp));
-        e->re = tg_plan_regex(P->p, b->lit.s, b->lit.len, 1, why, sizeof(why));
+        e->re = tg_plan_regex(P->lx->p, b->lit.s, b->lit.len, 1, why, sizeof(why));
         if (!e->re)
-            return tg_ql_error(&P->err, boff, "invalid regular expression: %s", why);
+            return tg_ql_error(&P->lx->err, boff, "invalid regular expression: %s", why);
         return 0;
     }
     if (a->kind == TG_OPD_INTRINSIC &&
@@ -463,12 +159,12 @@ static int check_cmp(parser *P, tg_fexpr *e, size_t boff)
 
         if (b->lit.type != want && b->lit.type != TG_PV_NIL)
             return tg_ql_error(
-                &P->err, boff, "%s compares with %s", tg_plan_intrinsic_name(a->intr),
+                &P->lx->err, boff, "%s compares with %s", tg_plan_intrinsic_name(a->intr),
                 want == TG_PV_STATUS ? "ok, error or unset"
                                      : "server, client, producer, consumer, internal or "
                                        "unspecified");
         if (e->cmp != TG_CMP_EQ && e->cmp != TG_CMP_NE)
-            return tg_ql_error(&P->err, boff, "%s supports only = and !=",
+            return tg_ql_error(&P->lx->err, boff, "%s supports only = and !=",
                                tg_plan_intrinsic_name(a->intr));
     }
     return 0;
@@ -476,11 +172,7 @@ static int check_cmp(parser *P, tg_fexpr *e, size_t boff)
 
 static tg_fexpr *fx_new(parser *P, enum tg_fexpr_op op)
 {
-    tg_fexpr *e = tg_plan_alloc(P->p, sizeof(*e));
-
-    if (e)
-        e->op = op;
-    return e;
+    return tg_ql_node(P->lx, sizeof(tg_fexpr), (int)op);
 }
 
 static int f_or(parser *P, tg_fexpr **out, int *nt);
@@ -491,9 +183,9 @@ static int f_unary(parser *P, tg_fexpr **out, int *nt)
     int rc;
 
     if (++P->depth > TG_QL_MAX_DEPTH)
-        return tg_ql_error(&P->err, P->off, "expression nested too deeply");
-    if (P->t == T_NOT) {
-        if ((rc = next(P)) != 0)
+        return tg_ql_error(&P->lx->err, P->lx->off, "expression nested too deeply");
+    if (P->lx->t == QT_NOT) {
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
         if (!(e = fx_new(P, TG_FX_NOT)))
             return TG_ENOMEM;
@@ -503,10 +195,10 @@ static int f_unary(parser *P, tg_fexpr **out, int *nt)
         P->depth--;
         return 0;
     }
-    if (P->t == T_LPAREN) {
-        if ((rc = next(P)) != 0 || (rc = f_or(P, out, nt)) != 0)
+    if (P->lx->t == QT_LPAREN) {
+        if ((rc = tg_ql_next(P->lx)) != 0 || (rc = f_or(P, out, nt)) != 0)
             return rc;
-        if ((rc = expect(P, T_RPAREN, "')'")) != 0)
+        if ((rc = tg_ql_expect(P->lx, QT_RPAREN, "')'")) != 0)
             return rc;
         P->depth--;
         return 0;
@@ -514,16 +206,16 @@ static int f_unary(parser *P, tg_fexpr **out, int *nt)
     if (!(e = fx_new(P, TG_FX_OPERAND)))
         return TG_ENOMEM;
     {
-        size_t aoff = P->off;
+        size_t aoff = P->lx->off;
 
         if ((rc = operand(P, &e->a, nt)) != 0)
             return rc;
-        if (cmp_of(P->t, &e->cmp)) {
+        if (tg_ql_cmp(P->lx->t, &e->cmp)) {
             size_t boff;
 
-            if ((rc = next(P)) != 0)
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
-            boff = P->off;
+            boff = P->lx->off;
             if ((rc = operand(P, &e->b, nt)) != 0)
                 return rc;
             e->op = TG_FX_CMP;
@@ -532,9 +224,10 @@ static int f_unary(parser *P, tg_fexpr **out, int *nt)
         } else if (!(e->a.kind == TG_OPD_ATTR ||
                      (e->a.kind == TG_OPD_LITERAL && e->a.lit.type == TG_PV_BOOL))) {
             if (e->a.kind == TG_OPD_INTRINSIC)
-                return fail_expected(P, "a comparison operator (= != > >= < <= =~ !~)");
+                return tg_ql_fail_expected(
+                    P->lx, "a comparison operator (= != > >= < <= =~ !~)");
             return tg_ql_error(
-                &P->err, aoff,
+                &P->lx->err, aoff,
                 "a literal alone is not a condition (only true or false are)");
         }
     }
@@ -543,17 +236,20 @@ static int f_unary(parser *P, tg_fexpr **out, int *nt)
     return 0;
 }
 
-static int f_and(parser *P, tg_fexpr **out, int *nt)
+/* f_or (and = 0) and f_and (and = 1): && binds tighter than ||. */
+static int f_chain(parser *P, tg_fexpr **out, int *nt, int and)
 {
-    int rc = f_unary(P, out, nt);
+    enum tg_qtok op = and? QT_AND : QT_OR;
+    int rc = and? f_unary(P, out, nt) : f_chain(P, out, nt, 1);
 
-    while (!rc && P->t == T_AND) {
-        tg_fexpr *e = fx_new(P, TG_FX_AND);
+    while (!rc && P->lx->t == op) {
+        tg_fexpr *e = fx_new(P, and? TG_FX_AND : TG_FX_OR);
 
         if (!e)
             return TG_ENOMEM;
         e->l = *out;
-        if ((rc = next(P)) != 0 || (rc = f_unary(P, &e->r, nt)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0 ||
+            (rc = and? f_unary(P, &e->r, nt) : f_chain(P, &e->r, nt, 1)) != 0)
             return rc;
         *out = e;
     }
@@ -562,19 +258,7 @@ static int f_and(parser *P, tg_fexpr **out, int *nt)
 
 static int f_or(parser *P, tg_fexpr **out, int *nt)
 {
-    int rc = f_and(P, out, nt);
-
-    while (!rc && P->t == T_OR) {
-        tg_fexpr *e = fx_new(P, TG_FX_OR);
-
-        if (!e)
-            return TG_ENOMEM;
-        e->l = *out;
-        if ((rc = next(P)) != 0 || (rc = f_and(P, &e->r, nt)) != 0)
-            return rc;
-        *out = e;
-    }
-    return rc;
+    return f_chain(P, out, nt, 0);
 }
 
 /* `{ ... }` at the current token; appends it to the filters. */
@@ -583,29 +267,23 @@ static int filter(parser *P, size_t *idx)
     tg_filter f = {0};
     int rc;
 
-    if ((rc = expect(P, T_LBRACE, "'{'")) != 0)
+    if ((rc = tg_ql_expect(P->lx, QT_LBRACE, "'{'")) != 0)
         return rc;
-    if (P->t == T_RBRACE) {
+    if (P->lx->t == QT_RBRACE) {
         if (!(f.expr = fx_new(P, TG_FX_TRUE)))
             return TG_ENOMEM;
     } else if ((rc = f_or(P, &f.expr, &f.needs_trace)) != 0) {
         return rc;
     }
-    if (P->t != T_RBRACE)
-        return fail_expected(P, "'&&', '||' or '}'");
-    if ((rc = next(P)) != 0)
+    if (P->lx->t != QT_RBRACE)
+        return tg_ql_fail_expected(P->lx, "'&&', '||' or '}'");
+    if ((rc = tg_ql_next(P->lx)) != 0)
         return rc;
-    if (P->nfilters == P->capfilters) {
-        size_t cap = P->capfilters ? P->capfilters * 2 : 4;
-        tg_filter *nf = realloc(P->filters, cap * sizeof(*nf));
-
-        if (!nf)
-            return TG_ENOMEM;
-        P->filters = nf;
-        P->capfilters = cap;
-    }
-    *idx = P->nfilters;
-    P->filters[P->nfilters++] = f;
+    if (tg_ql_grow(P->lx->p, (void **)&P->lx->p->filters, &P->capfilters,
+                   P->lx->p->nfilters, sizeof(*P->lx->p->filters)))
+        return TG_ENOMEM;
+    *idx = P->lx->p->nfilters;
+    P->lx->p->filters[P->lx->p->nfilters++] = f;
     return 0;
 }
 
@@ -613,11 +291,7 @@ static int filter(parser *P, size_t *idx)
 
 static tg_sset *ss_new(parser *P, enum tg_sset_op op)
 {
-    tg_sset *s = tg_plan_alloc(P->p, sizeof(*s));
-
-    if (s)
-        s->op = op;
-    return s;
+    return tg_ql_node(P->lx, sizeof(tg_sset), (int)op);
 }
 
 static int ss_expr(parser *P, tg_sset **out);
@@ -627,19 +301,19 @@ static int ss_primary(parser *P, tg_sset **out)
     int rc;
 
     if (++P->depth > TG_QL_MAX_DEPTH)
-        return tg_ql_error(&P->err, P->off, "expression nested too deeply");
-    if (P->t == T_LPAREN) {
-        if ((rc = next(P)) != 0 || (rc = ss_expr(P, out)) != 0)
+        return tg_ql_error(&P->lx->err, P->lx->off, "expression nested too deeply");
+    if (P->lx->t == QT_LPAREN) {
+        if ((rc = tg_ql_next(P->lx)) != 0 || (rc = ss_expr(P, out)) != 0)
             return rc;
-        if ((rc = expect(P, T_RPAREN, "')'")) != 0)
+        if ((rc = tg_ql_expect(P->lx, QT_RPAREN, "')'")) != 0)
             return rc;
-    } else if (P->t == T_LBRACE) {
+    } else if (P->lx->t == QT_LBRACE) {
         if (!(*out = ss_new(P, TG_SS_FILTER)))
             return TG_ENOMEM;
         if ((rc = filter(P, &(*out)->filter)) != 0)
             return rc;
     } else {
-        return fail_expected(P, "'{' or '('");
+        return tg_ql_fail_expected(P->lx, "'{' or '('");
     }
     P->depth--;
     return 0;
@@ -655,20 +329,20 @@ static int ss_struct(parser *P, tg_sset **out)
 
         if (rc)
             return rc;
-        switch (P->t) {
-        case T_GT:
+        switch (P->lx->t) {
+        case QT_GT:
             op = TG_SS_CHILD;
             break;
-        case T_DESC:
+        case QT_DESC:
             op = TG_SS_DESC;
             break;
-        case T_LT:
+        case QT_LT:
             op = TG_SS_PARENT;
             break;
-        case T_ANC:
+        case QT_ANC:
             op = TG_SS_ANCESTOR;
             break;
-        case T_TILDE:
+        case QT_TILDE:
             op = TG_SS_SIBLING;
             break;
         default:
@@ -677,7 +351,7 @@ static int ss_struct(parser *P, tg_sset **out)
         if (!(s = ss_new(P, op)))
             return TG_ENOMEM;
         s->l = *out;
-        if ((rc = next(P)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0)
             return rc;
         rc = ss_primary(P, &s->r);
         *out = s;
@@ -688,13 +362,13 @@ static int ss_expr(parser *P, tg_sset **out)
 {
     int rc = ss_struct(P, out);
 
-    while (!rc && (P->t == T_AND || P->t == T_OR)) {
-        tg_sset *s = ss_new(P, P->t == T_AND ? TG_SS_AND : TG_SS_OR);
+    while (!rc && (P->lx->t == QT_AND || P->lx->t == QT_OR)) {
+        tg_sset *s = ss_new(P, P->lx->t == QT_AND ? TG_SS_AND : TG_SS_OR);
 
         if (!s)
             return TG_ENOMEM;
         s->l = *out;
-        if ((rc = next(P)) != 0 || (rc = ss_struct(P, &s->r)) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0 || (rc = ss_struct(P, &s->r)) != 0)
             return rc;
         *out = s;
     }
@@ -705,23 +379,23 @@ static int ss_expr(parser *P, tg_sset **out)
 
 static int agg_literal(parser *P, tg_pval *v)
 {
-    switch (P->t) {
-    case T_INT:
+    switch (P->lx->t) {
+    case QT_INT:
         v->type = TG_PV_INT;
-        v->i = P->i;
+        v->i = P->lx->i;
         break;
-    case T_FLOAT:
+    case QT_FLOAT:
         v->type = TG_PV_FLOAT;
-        v->f = P->f;
+        v->f = P->lx->f;
         break;
-    case T_DUR:
+    case QT_DUR:
         v->type = TG_PV_DUR;
-        v->i = P->i;
+        v->i = P->lx->i;
         break;
     default:
-        return fail_expected(P, "a number or a duration");
+        return tg_ql_fail_expected(P->lx, "a number or a duration");
     }
-    return next(P);
+    return tg_ql_next(P->lx);
 }
 
 static int stage(parser *P, tg_stage *st)
@@ -738,49 +412,53 @@ static int stage(parser *P, tg_stage *st)
     int rc;
 
     memset(st, 0, sizeof(*st));
-    if (P->t == T_LBRACE) {
+    if (P->lx->t == QT_LBRACE) {
         st->kind = TG_ST_FILTER;
         return filter(P, &st->filter);
     }
     for (k = 0; k < sizeof(aggs) / sizeof(aggs[0]); k++)
-        if (ident_is(P, aggs[k].w)) {
+        if (tg_ql_ident_is(P->lx, aggs[k].w)) {
             st->kind = TG_ST_AGG;
             st->agg = aggs[k].a;
-            if ((rc = next(P)) != 0 || (rc = expect(P, T_LPAREN, "'('")) != 0)
+            if ((rc = tg_ql_next(P->lx)) != 0 ||
+                (rc = tg_ql_expect(P->lx, QT_LPAREN, "'('")) != 0)
                 return rc;
             if (st->agg != TG_AGG_COUNT && (rc = operand(P, &st->arg, NULL)) != 0)
                 return rc;
             if (st->agg != TG_AGG_COUNT && st->arg.kind == TG_OPD_LITERAL)
-                return tg_ql_error(&P->err, P->off,
+                return tg_ql_error(&P->lx->err, P->lx->off,
                                    "%s() takes an attribute or intrinsic", aggs[k].w);
-            if ((rc = expect(P, T_RPAREN, "')'")) != 0)
+            if ((rc = tg_ql_expect(P->lx, QT_RPAREN, "')'")) != 0)
                 return rc;
-            if (!cmp_of(P->t, &st->cmp) || st->cmp == TG_CMP_RE || st->cmp == TG_CMP_NRE)
-                return fail_expected(P,
-                                     "a comparison (= != > >= < <=) after the aggregate");
-            if ((rc = next(P)) != 0)
+            if (!tg_ql_cmp(P->lx->t, &st->cmp) || st->cmp == TG_CMP_RE ||
+                st->cmp == TG_CMP_NRE)
+                return tg_ql_fail_expected(
+                    P->lx, "a comparison (= != > >= < <=) after the aggregate");
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
             return agg_literal(P, &st->lit);
         }
-    if (ident_is(P, "by")) {
+    if (tg_ql_ident_is(P->lx, "by")) {
         st->kind = TG_ST_BY;
-        if ((rc = next(P)) != 0 || (rc = expect(P, T_LPAREN, "'('")) != 0 ||
+        if ((rc = tg_ql_next(P->lx)) != 0 ||
+            (rc = tg_ql_expect(P->lx, QT_LPAREN, "'('")) != 0 ||
             (rc = operand(P, &st->arg, NULL)) != 0)
             return rc;
-        return expect(P, T_RPAREN, "')'");
+        return tg_ql_expect(P->lx, QT_RPAREN, "')'");
     }
-    if (ident_is(P, "select")) {
+    if (tg_ql_ident_is(P->lx, "select")) {
         size_t cap = 4;
 
         st->kind = TG_ST_SELECT;
-        if ((rc = next(P)) != 0 || (rc = expect(P, T_LPAREN, "'('")) != 0)
+        if ((rc = tg_ql_next(P->lx)) != 0 ||
+            (rc = tg_ql_expect(P->lx, QT_LPAREN, "'('")) != 0)
             return rc;
-        st->fields = tg_plan_alloc(P->p, cap * sizeof(*st->fields));
+        st->fields = tg_plan_alloc(P->lx->p, cap * sizeof(*st->fields));
         for (;;) {
             if (!st->fields)
                 return TG_ENOMEM;
             if (st->nfields == cap) {
-                tg_operand *nf = tg_plan_alloc(P->p, 2 * cap * sizeof(*nf));
+                tg_operand *nf = tg_plan_alloc(P->lx->p, 2 * cap * sizeof(*nf));
 
                 if (!nf)
                     return TG_ENOMEM;
@@ -788,123 +466,87 @@ static int stage(parser *P, tg_stage *st)
                 st->fields = nf;
                 cap *= 2;
             }
-            if (P->t != T_ATTR && P->t != T_IDENT)
-                return fail_expected(P, "an attribute or intrinsic");
+            if (P->lx->t != QT_ATTR && P->lx->t != QT_IDENT)
+                return tg_ql_fail_expected(P->lx, "an attribute or intrinsic");
             if ((rc = operand(P, &st->fields[st->nfields], NULL)) != 0)
                 return rc;
             if (st->fields[st->nfields++].kind == TG_OPD_LITERAL)
-                return tg_ql_error(&P->err, P->off,
+                return tg_ql_error(&P->lx->err, P->lx->off,
                                    "select() takes attributes or intrinsics");
-            if (P->t != T_COMMA)
+            if (P->lx->t != QT_COMMA)
                 break;
-            if ((rc = next(P)) != 0)
+            if ((rc = tg_ql_next(P->lx)) != 0)
                 return rc;
         }
-        return expect(P, T_RPAREN, "',' or ')'");
+        return tg_ql_expect(P->lx, QT_RPAREN, "',' or ')'");
     }
-    return fail_expected(
-        P, "a pipeline stage (count() avg() min() max() sum() select() by() "
-           "or a { filter })");
+    return tg_ql_fail_expected(
+        P->lx, "a pipeline stage (count() avg() min() max() sum() select() by() "
+               "or a { filter })");
 }
 
 static int hints(parser *P)
 {
     int rc;
 
-    if ((rc = next(P)) != 0 || (rc = expect(P, T_LPAREN, "'(' after with")) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0 ||
+        (rc = tg_ql_expect(P->lx, QT_LPAREN, "'(' after with")) != 0)
         return rc;
     for (;;) {
         int on;
 
-        if (!ident_is(P, "most_recent"))
-            return fail_expected(P, "a hint (most_recent)");
-        if ((rc = next(P)) != 0 || (rc = expect(P, T_EQ, "'='")) != 0)
+        if (!tg_ql_ident_is(P->lx, "most_recent"))
+            return tg_ql_fail_expected(P->lx, "a hint (most_recent)");
+        if ((rc = tg_ql_next(P->lx)) != 0 ||
+            (rc = tg_ql_expect(P->lx, QT_EQ, "'='")) != 0)
             return rc;
-        if (ident_is(P, "true"))
+        if (tg_ql_ident_is(P->lx, "true"))
             on = 1;
-        else if (ident_is(P, "false"))
+        else if (tg_ql_ident_is(P->lx, "false"))
             on = 0;
         else
-            return fail_expected(P, "true or false");
-        P->p->most_recent = on;
-        if ((rc = next(P)) != 0)
-            return rc;
-        if (P->t != T_COMMA)
+            return tg_ql_fail_expected(P->lx, "true or false");
+        P->lx->p->most_recent = on;
+        if ((rc = tg_ql_after_item(P->lx)) <= 0) {
+            if (rc < 0)
+                return rc;
             break;
-        if ((rc = next(P)) != 0)
-            return rc;
+        }
     }
-    return expect(P, T_RPAREN, "',' or ')'");
+    return tg_ql_expect(P->lx, QT_RPAREN, "',' or ')'");
 }
 
-static int parse_query(parser *P)
+/* The whole query, into L->p. */
+static int parse_query(tg_qlex *L)
 {
+    parser state = {.lx = L}, *P = &state;
     size_t nsite;
     int rc;
 
-    if ((rc = next(P)) != 0 || (rc = ss_expr(P, &P->p->root)) != 0)
+    if ((rc = tg_ql_next(P->lx)) != 0 || (rc = ss_expr(P, &P->lx->p->root)) != 0)
         return rc;
-    nsite = P->nfilters;
-    while (P->t == T_PIPE) {
-        if (P->nstages == P->capstages) {
-            size_t cap = P->capstages ? P->capstages * 2 : 4;
-            tg_stage *ns = realloc(P->stages, cap * sizeof(*ns));
-
-            if (!ns)
-                return TG_ENOMEM;
-            P->stages = ns;
-            P->capstages = cap;
-        }
-        if ((rc = next(P)) != 0 || (rc = stage(P, &P->stages[P->nstages])) != 0)
+    nsite = P->lx->p->nfilters;
+    while (P->lx->t == QT_PIPE) {
+        if (tg_ql_grow(P->lx->p, (void **)&P->lx->p->stages, &P->capstages,
+                       P->lx->p->nstages, sizeof(*P->lx->p->stages)))
+            return TG_ENOMEM;
+        if ((rc = tg_ql_next(P->lx)) != 0 ||
+            (rc = stage(P, &P->lx->p->stages[P->lx->p->nstages])) != 0)
             return rc;
-        P->nstages++;
+        P->lx->p->nstages++;
     }
-    if (ident_is(P, "with") && (rc = hints(P)) != 0)
+    if (tg_ql_ident_is(P->lx, "with") && (rc = hints(P)) != 0)
         return rc;
-    if (P->t != T_EOF)
-        return fail_expected(P, P->nstages
-                                    ? "'|', 'with' or the end of the query"
-                                    : "'&&', '||', '>', '>>', '<', '<<', '~', '|' or "
-                                      "the end of the query");
-    P->p->nsite_filters = nsite;
-    P->p->nfilters = P->nfilters;
-    P->p->nstages = P->nstages;
-    P->p->filters = tg_plan_alloc(P->p, P->nfilters * sizeof(tg_filter));
-    P->p->stages = tg_plan_alloc(P->p, P->nstages * sizeof(tg_stage));
-    if (!P->p->filters || !P->p->stages)
-        return TG_ENOMEM;
-    if (P->nfilters)
-        memcpy(P->p->filters, P->filters, P->nfilters * sizeof(tg_filter));
-    if (P->nstages)
-        memcpy(P->p->stages, P->stages, P->nstages * sizeof(tg_stage));
+    if (P->lx->t != QT_EOF)
+        return tg_ql_fail_expected(
+            P->lx, P->lx->p->nstages ? "'|', 'with' or the end of the query"
+                                     : "'&&', '||', '>', '>>', '<', '<<', '~', '|' or "
+                                       "the end of the query");
+    P->lx->p->nsite_filters = nsite;
     return 0;
 }
 
 int tg_traceql_parse(const char *q, size_t len, tg_plan **out, char *err, size_t errlen)
 {
-    parser P;
-    int rc;
-
-    *out = NULL;
-    if (err && errlen)
-        err[0] = '\0';
-    memset(&P, 0, sizeof(P));
-    P.q = q;
-    P.len = len;
-    P.err = (tg_qlerr){.q = q, .buf = err, .len = errlen};
-    if (!(P.p = tg_plan_new(TG_PLAN_TRACEQL)))
-        return TG_ENOMEM;
-    rc = parse_query(&P);
-    free(P.filters);
-    free(P.stages);
-    if (rc == 0 && P.err.set)
-        rc = TG_EINVAL;
-    if (rc) {
-        if (rc == TG_ENOMEM && err && errlen && !P.err.set)
-            snprintf(err, errlen, "out of memory (query too large)");
-        tg_plan_free(P.p);
-        return rc;
-    }
-    *out = P.p;
-    return 0;
+    return tg_ql_parse(TG_PLAN_TRACEQL, q, len, out, err, errlen, parse_query);
 }
