@@ -518,6 +518,58 @@ static int fetch_federated(const char *url, const char *token, const char *what,
     return a.status == 400 ? 2 : 1;
 }
 
+/* Fetches a federated answer from url with progress shown and prints its
+ * warnings. With --json the answer is printed whole and *doc is NULL. */
+static int ask(const struct query_opts *o, const char *url, const char *what,
+               json_t **doc, FILE *out, FILE *err)
+{
+    int rc;
+
+    progress_start(err);
+    rc = fetch_federated(url, o->token, what, doc, err);
+    progress_end(err);
+    if (rc != 0)
+        return rc;
+    put_warnings(*doc, err);
+    if (o->json) {
+        print_json(*doc, out);
+        json_decref(*doc);
+        *doc = NULL;
+    }
+    return 0;
+}
+
+/* "ENDPOINT/PATH?q=QUERY", escaped, in a new buffer of *cap bytes with room
+ * for 200 more, or NULL. */
+static char *query_url(const char *endpoint, const char *path, const char *q, size_t *cap)
+{
+    char *url;
+
+    *cap = MAX_ENDPOINT + 3 * strlen(q) + 200;
+    if (!(url = malloc(*cap)))
+        return NULL;
+    snprintf(url, *cap, "%s%s?q=", endpoint, path);
+    url_escape(url, *cap, q);
+    return url;
+}
+
+/* --limit, when given, into *limit: a whole number from 1 to max. */
+static int parse_limit(const struct query_opts *o, unsigned long long max,
+                       uint64_t *limit, FILE *err)
+{
+    unsigned long long v;
+    char *end;
+
+    if (!o->limit)
+        return 0;
+    v = strtoull(o->limit, &end, 10);
+    if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > max)
+        return usage_error(err, "invalid --limit \"%.64s\": expected 1 to %llu", o->limit,
+                           max);
+    *limit = v;
+    return 0;
+}
+
 static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out,
                      FILE *err)
 {
@@ -539,17 +591,8 @@ static int run_trace(const struct query_opts *o, const char *endpoint, FILE *out
     snprintf(url, sizeof(url), "%s/api/v1/query/trace/%s%s", endpoint, id,
              o->require_complete ? "?require_complete=true" : "");
     snprintf(what, sizeof(what), "trace %s", id);
-    progress_start(err);
-    rc = fetch_federated(url, o->token, what, &doc, err);
-    progress_end(err);
-    if (rc != 0)
+    if ((rc = ask(o, url, what, &doc, out, err)) != 0 || !doc)
         return rc;
-    put_warnings(doc, err);
-    if (o->json) {
-        print_json(doc, out);
-        json_decref(doc);
-        return 0;
-    }
     n = tg_query_render_trace(json_object_get(doc, "trace"), out);
     json_decref(doc);
     if (n == 0) {
@@ -603,34 +646,17 @@ static int run_traces(const struct query_opts *o, const char *endpoint, FILE *ou
         return explain(o->pos[1], 0, out, err);
     if ((rc = window(o, &start, &end_ns, err)) != 0)
         return rc;
-    if (o->limit) {
-        char *end;
-        unsigned long long v = strtoull(o->limit, &end, 10);
-        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > 2000)
-            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to 2000",
-                               o->limit);
-        limit = v;
-    }
-    urlcap = MAX_ENDPOINT + 3 * strlen(o->pos[1]) + 200;
-    if (!(url = malloc(urlcap)))
+    if ((rc = parse_limit(o, 2000, &limit, err)) != 0)
+        return rc;
+    if (!(url = query_url(endpoint, "/api/v1/query/traces", o->pos[1], &urlcap)))
         return 1;
-    snprintf(url, urlcap, "%s/api/v1/query/traces?q=", endpoint);
-    url_escape(url, urlcap, o->pos[1]);
     snprintf(url + strlen(url), urlcap - strlen(url),
              "&start=%" PRIu64 "&end=%" PRIu64 "&limit=%" PRIu64 "%s", start, end_ns,
              limit, o->require_complete ? "&require_complete=true" : "");
-    progress_start(err);
-    rc = fetch_federated(url, o->token, NULL, &doc, err);
-    progress_end(err);
+    rc = ask(o, url, NULL, &doc, out, err);
     free(url);
-    if (rc != 0)
+    if (rc != 0 || !doc)
         return rc;
-    put_warnings(doc, err);
-    if (o->json) {
-        print_json(doc, out);
-        json_decref(doc);
-        return 0;
-    }
     fprintf(out, "%-32s  %-24s  %-10s  %-20s  %s\n", "TRACE", "START", "DURATION",
             "SITES", "ROOT");
     json_array_foreach(json_object_get(doc, "traces"), i, h)
@@ -686,35 +712,18 @@ static int run_logs(const struct query_opts *o, const char *endpoint, FILE *out,
     tg_plan_free(plan);
     if ((rc = window(o, &start, &end_ns, err)) != 0)
         return rc;
-    if (o->limit) {
-        char *end;
-        unsigned long long v = strtoull(o->limit, &end, 10);
-        if (!isdigit((unsigned char)o->limit[0]) || *end || v == 0 || v > 5000)
-            return usage_error(err, "invalid --limit \"%.64s\": expected 1 to 5000",
-                               o->limit);
-        limit = v;
-    }
-    urlcap = MAX_ENDPOINT + 3 * strlen(o->pos[1]) + 200;
-    if (!(url = malloc(urlcap)))
+    if ((rc = parse_limit(o, 5000, &limit, err)) != 0)
+        return rc;
+    if (!(url = query_url(endpoint, "/api/v1/query/logs", o->pos[1], &urlcap)))
         return 1;
-    snprintf(url, urlcap, "%s/api/v1/query/logs?q=", endpoint);
-    url_escape(url, urlcap, o->pos[1]);
     snprintf(url + strlen(url), urlcap - strlen(url),
              "&start=%" PRIu64 "%s%.0" PRIu64 "&limit=%" PRIu64 "&direction=forward%s",
              start, end_ns ? "&end=" : "", end_ns, limit,
              o->require_complete ? "&require_complete=true" : "");
-    progress_start(err);
-    rc = fetch_federated(url, o->token, NULL, &doc, err);
-    progress_end(err);
+    rc = ask(o, url, NULL, &doc, out, err);
     free(url);
-    if (rc != 0)
+    if (rc != 0 || !doc)
         return rc;
-    put_warnings(doc, err);
-    if (o->json) {
-        print_json(doc, out);
-        json_decref(doc);
-        return 0;
-    }
     data = json_object_get(doc, "data") ? json_object_get(doc, "data") : doc;
     json_array_foreach(json_object_get(data, "result"), i, st)
     {

@@ -311,6 +311,24 @@ static int number_point(const json_t *dp, char *buf, size_t len)
     return -1;
 }
 
+/* The _sum (when the point has one) and _count samples every histogram
+ * and summary point ends with. Returns the lines printed. */
+static size_t put_sum_count(FILE *out, const struct series *s, const json_t *dp)
+{
+    char v[64];
+    double sum;
+    size_t lines = 1;
+
+    if (read_double(json_object_get(dp, "sum"), &sum) == 0) {
+        format_double(sum, v, sizeof(v));
+        put_sample(out, s, "_sum", NULL, NULL, v);
+        lines++;
+    }
+    uint_text(json_object_get(dp, "count"), v, sizeof(v));
+    put_sample(out, s, "_count", NULL, NULL, v);
+    return lines;
+}
+
 static size_t render_points(FILE *out, const char *service, const char *name,
                             const json_t *metric)
 {
@@ -337,7 +355,6 @@ static size_t render_points(FILE *out, const char *service, const char *name,
         const json_t *counts = tg_query_field(dp, "bucketCounts", "bucket_counts");
         const json_t *bounds = tg_query_field(dp, "explicitBounds", "explicit_bounds");
         uint64_t cum = 0;
-        double sum;
         char le[64];
 
         for (size_t b = 0; b < json_array_size(counts); b++) {
@@ -354,28 +371,14 @@ static size_t render_points(FILE *out, const char *service, const char *name,
             put_sample(out, &s, "_bucket", "le", le, v);
             lines++;
         }
-        if (read_double(json_object_get(dp, "sum"), &sum) == 0) {
-            format_double(sum, v, sizeof(v));
-            put_sample(out, &s, "_sum", NULL, NULL, v);
-            lines++;
-        }
-        uint_text(json_object_get(dp, "count"), v, sizeof(v));
-        put_sample(out, &s, "_count", NULL, NULL, v);
-        lines++;
+        lines += put_sum_count(out, &s, dp);
     }
     data = tg_query_field(metric, "exponentialHistogram", "exponential_histogram");
     json_array_foreach(tg_query_field(data, "dataPoints", "data_points"), i, dp)
     {
         struct series s = {service, name, json_object_get(dp, "attributes")};
-        double sum;
-        if (read_double(json_object_get(dp, "sum"), &sum) == 0) {
-            format_double(sum, v, sizeof(v));
-            put_sample(out, &s, "_sum", NULL, NULL, v);
-            lines++;
-        }
-        uint_text(json_object_get(dp, "count"), v, sizeof(v));
-        put_sample(out, &s, "_count", NULL, NULL, v);
-        lines++;
+
+        lines += put_sum_count(out, &s, dp);
     }
     data = json_object_get(metric, "summary");
     json_array_foreach(tg_query_field(data, "dataPoints", "data_points"), i, dp)
@@ -397,14 +400,7 @@ static size_t render_points(FILE *out, const char *service, const char *name,
             put_sample(out, &s, "", "quantile", qs, v);
             lines++;
         }
-        if (read_double(json_object_get(dp, "sum"), &x) == 0) {
-            format_double(x, v, sizeof(v));
-            put_sample(out, &s, "_sum", NULL, NULL, v);
-            lines++;
-        }
-        uint_text(json_object_get(dp, "count"), v, sizeof(v));
-        put_sample(out, &s, "_count", NULL, NULL, v);
-        lines++;
+        lines += put_sum_count(out, &s, dp);
     }
     return lines;
 }
