@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_array.h"
 #include "tg_central.h"
 #include "tg_strbuf.h"
 
@@ -30,14 +31,8 @@ static site_view *add_site(collect *c, const char *name)
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->v[i].name, name) == 0)
             return &c->v[i];
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 16;
-        site_view *nv = realloc(c->v, nc * sizeof(*nv));
-        if (!nv)
-            return NULL;
-        c->v = nv;
-        c->cap = nc;
-    }
+    if (TG_ARRAY_ROOM(c->v, c->n, c->cap, 16))
+        return NULL;
     memset(&c->v[c->n], 0, sizeof(c->v[0]));
     snprintf(c->v[c->n].name, sizeof(c->v[0].name), "%s", name);
     return &c->v[c->n++];

@@ -104,6 +104,19 @@ char *tg_arena_strndup(tg_arena *a, const char *s, size_t len)
 /* Largest block a reset will keep for reuse; beyond it memory goes back. */
 #define TG_ARENA_KEEP_MAX ((size_t)64 << 20)
 
+static void free_blocks(tg_arena *a)
+{
+    tg_arena_block *b = a->head;
+
+    while (b) {
+        tg_arena_block *prev = b->prev;
+        free(b);
+        b = prev;
+    }
+    a->head = NULL;
+    a->used_total = 0;
+}
+
 void tg_arena_reset(tg_arena *a)
 {
     tg_arena_block *b = a->head;
@@ -119,13 +132,7 @@ void tg_arena_reset(tg_arena *a)
      * the peak size, so the next request of the same shape allocates
      * nothing: re-faulting fresh blocks on every request cost about 20x
      * in decode throughput (bench_decode with 64 KiB blocks). */
-    while (b) {
-        tg_arena_block *prev = b->prev;
-        free(b);
-        b = prev;
-    }
-    a->head = NULL;
-    a->used_total = 0;
+    free_blocks(a);
     if (peak > TG_ARENA_KEEP_MAX)
         peak = TG_ARENA_KEEP_MAX;
     if (peak > a->block_size && (!a->limit || peak <= a->limit)) {
@@ -138,13 +145,5 @@ void tg_arena_reset(tg_arena *a)
 
 void tg_arena_destroy(tg_arena *a)
 {
-    tg_arena_block *b = a->head;
-
-    while (b) {
-        tg_arena_block *prev = b->prev;
-        free(b);
-        b = prev;
-    }
-    a->head = NULL;
-    a->used_total = 0;
+    free_blocks(a);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_array.h"
 #include "tg_err.h"
 
 #define MAX_HOURS (24 * 366 * 2)
@@ -140,14 +141,8 @@ static tg_cost_group *group(tg_cost_report *r, const char *site, const char *key
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->g[i].site, site) == 0 && strcmp(r->g[i].key, key) == 0)
             return &r->g[i];
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        tg_cost_group *g = realloc(r->g, cap * sizeof(*g));
-        if (!g)
-            return NULL;
-        r->g = g;
-        r->cap = cap;
-    }
+    if (TG_ARRAY_ROOM(r->g, r->n, r->cap, 16))
+        return NULL;
     memset(&r->g[r->n], 0, sizeof(r->g[0]));
     snprintf(r->g[r->n].site, sizeof(r->g[0].site), "%s", site);
     snprintf(r->g[r->n].key, sizeof(r->g[0].key), "%s", key);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "tg_array.h"
 #include "tg_units.h"
 #include "tg_yaml.h"
 
@@ -768,14 +769,8 @@ static int load_file(tg_rules_policy *p, const char *path, const tg_rules_option
             return 0;
         }
     }
-    if (seen->n == seen->cap) {
-        size_t nc = seen->cap ? seen->cap * 2 : 8;
-        seen_file *nv = realloc(seen->v, nc * sizeof(*nv));
-        if (!nv)
-            return TG_ENOMEM;
-        seen->v = nv;
-        seen->cap = nc;
-    }
+    if (TG_ARRAY_ROOM(seen->v, seen->n, seen->cap, 8))
+        return TG_ENOMEM;
     idx = seen->n;
     seen->v[idx].path = strdup(real);
     seen->v[idx].done = 0;
