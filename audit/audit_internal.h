@@ -11,12 +11,6 @@
 int tg_audit__sha256(const void *const *parts, const size_t *lens, size_t n,
                      uint8_t out[32]);
 
-/* 1 if s[0..len) is RFC 4648 section 4 base64: the standard alphabet, a
- * length that is a multiple of 4, '=' only as final padding. The shared
- * decoder also takes the URL-safe alphabet and missing padding, which the
- * C2SP formats do not allow. */
-int tg_audit__b64_strict(const char *s, size_t len);
-
 /* Parses s[0..len) as a decimal with no leading zero (bar "0" itself) and
  * no sign, up to 2^63 - 1. 0 or TG_EPARSE. */
 int tg_audit__parse_u63(const char *s, size_t len, uint64_t *out);
@@ -31,5 +25,10 @@ int tg_audit__cosig_message(uint64_t ts, const char *text, size_t len, char **ou
  * most 8 + 64 (a cosignature). */
 void tg_audit__put_sig_line(tg_strbuf *out, const char *name, uint32_t id,
                             const uint8_t *sig, size_t siglen);
+
+/* Appends PREFIX NAME+HHHHHHHH+BASE64(type || key): the text form of a
+ * signed-note verifier key (prefix "") and of a private key. */
+void tg_audit__key_text(tg_strbuf *out, const char *prefix, const char *name,
+                        uint32_t key_id, uint8_t type, const uint8_t key[32]);
 
 #endif

@@ -53,7 +53,7 @@ int tg_audit_checkpoint_parse(const char *text, size_t len, tg_audit_checkpoint 
     if (tg_audit__parse_u63(line[1], ll[1], &cp->size) != 0)
         return TG_EPARSE;
     /* 32 bytes are exactly 44 characters of padded base64. */
-    if (ll[2] != 44 || !tg_audit__b64_strict(line[2], ll[2]) ||
+    if (ll[2] != 44 || !tg_base64_canonical(line[2], ll[2]) ||
         tg_base64_decode(line[2], ll[2], root, sizeof(root)) != TG_AUDIT_HASH_LEN)
         return TG_EPARSE;
     memcpy(cp->root.b, root, TG_AUDIT_HASH_LEN);

@@ -42,7 +42,7 @@ int tg_audit_keys_parse(const char *text, size_t len, tg_audit_signer *s)
         tg_hex_decode(p1 + 1, 8, id, sizeof(id)) != 4)
         return TG_EPARSE;
     b64 = p2 + 1;
-    if (!tg_audit__b64_strict(b64, len - (size_t)(b64 - text)) ||
+    if (!tg_base64_canonical(b64, len - (size_t)(b64 - text)) ||
         tg_base64_decode(b64, len - (size_t)(b64 - text), raw, sizeof(raw)) != 33)
         return TG_EPARSE;
     memcpy(nbuf, name, nlen);
@@ -61,16 +61,8 @@ int tg_audit_keys_parse(const char *text, size_t len, tg_audit_signer *s)
 
 void tg_audit_keys_format(const tg_audit_signer *s, tg_strbuf *out)
 {
-    uint8_t raw[33];
-    char b64[49];
-
-    raw[0] = s->type;
-    memcpy(raw + 1, s->seed, 32);
-    tg_base64_encode(raw, sizeof(raw), b64);
-    tg_strbuf_printf(out, "%s%s+%08x+%s\n", key_prefix, s->name, (unsigned)s->key_id,
-                     b64);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    OPENSSL_cleanse(b64, sizeof(b64));
+    tg_audit__key_text(out, key_prefix, s->name, s->key_id, s->type, s->seed);
+    tg_strbuf_putc(out, '\n');
 }
 
 void tg_audit_keys_vkey(const tg_audit_signer *s, tg_strbuf *out)

@@ -20,41 +20,6 @@ static const char sig_prefix[] = "\xE2\x80\x94 ";
  * with margin. */
 #define SIG_B64_MAX 8192
 
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-int tg_audit__b64_strict(const char *s, size_t len)
-{
-    size_t pad = 0;
-    int last;
-
-    if (len == 0 || len % 4 != 0)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (pad > 0 || b64_value(c) < 0)
-            return 0;
-    }
-    if (pad > 2)
-        return 0;
-    /* Canonical only: the bits the padding leaves over must be zero, so
-     * one byte string has one spelling (a flipped bit is never silent). */
-    last = pad > 0 ? b64_value(s[len - pad - 1]) : 0;
-    return pad == 0 || (pad == 1 && (last & 0x3) == 0) || (pad == 2 && (last & 0xF) == 0);
-}
-
 int tg_audit__parse_u63(const char *s, size_t len, uint64_t *out)
 {
     uint64_t v = 0;
@@ -78,7 +43,7 @@ static long b64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
 {
     long n;
 
-    if (!tg_audit__b64_strict(s, len))
+    if (!tg_base64_canonical(s, len))
         return TG_EPARSE;
     n = tg_base64_decode(s, len, out, cap);
     if (n == TG_ETOO_BIG)
@@ -370,15 +335,23 @@ int tg_audit_verifier_parse(const char *vkey, size_t len, tg_audit_verifier *v)
     return 0;
 }
 
-void tg_audit_verifier_format(const tg_audit_verifier *v, tg_strbuf *out)
+void tg_audit__key_text(tg_strbuf *out, const char *prefix, const char *name,
+                        uint32_t key_id, uint8_t type, const uint8_t key[32])
 {
     uint8_t raw[33];
     char b64[49];
 
-    raw[0] = v->type;
-    memcpy(raw + 1, v->pub, 32);
+    raw[0] = type;
+    memcpy(raw + 1, key, 32);
     tg_base64_encode(raw, sizeof(raw), b64);
-    tg_strbuf_printf(out, "%s+%08x+%s", v->name, (unsigned)v->key_id, b64);
+    tg_strbuf_printf(out, "%s%s+%08x+%s", prefix, name, (unsigned)key_id, b64);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    OPENSSL_cleanse(b64, sizeof(b64));
+}
+
+void tg_audit_verifier_format(const tg_audit_verifier *v, tg_strbuf *out)
+{
+    tg_audit__key_text(out, "", v->name, v->key_id, v->type, v->pub);
 }
 
 int tg_audit_signer_init(tg_audit_signer *s, const char *name, uint8_t type,

@@ -39,7 +39,7 @@ int tg_audit_proof_parse(const char *s, size_t len, tg_audit_proof *pr)
         return TG_EPARSE;
     line = next_line(s, len, &p, &ll);
     if (line && ll >= 6 && memcmp(line, "extra ", 6) == 0) {
-        if (!tg_audit__b64_strict(line + 6, ll - 6))
+        if (!tg_base64_canonical(line + 6, ll - 6))
             return TG_EPARSE;
         pr->extra = line + 6;
         pr->extra_len = ll - 6;
@@ -58,7 +58,7 @@ int tg_audit_proof_parse(const char *s, size_t len, tg_audit_proof *pr)
             break;
         if (pr->npath == TG_AUDIT_PROOF_MAX)
             return TG_ETOO_BIG;
-        if (ll != 44 || !tg_audit__b64_strict(line, ll) ||
+        if (ll != 44 || !tg_base64_canonical(line, ll) ||
             tg_base64_decode(line, ll, h, sizeof(h)) != TG_AUDIT_HASH_LEN)
             return TG_EPARSE;
         memcpy(pr->path[pr->npath++].b, h, TG_AUDIT_HASH_LEN);

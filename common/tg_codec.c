@@ -82,6 +82,27 @@ static long b64_decode(const char *s, size_t n, unsigned char *out, size_t outma
     return (long)o;
 }
 
+int tg_base64_canonical(const char *s, size_t len)
+{
+    size_t pad = 0;
+    int last;
+
+    if (len == 0 || len % 4 != 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '=') {
+            pad++;
+            continue;
+        }
+        if (pad > 0 || s[i] == '-' || s[i] == '_' || b64_val((unsigned char)s[i]) < 0)
+            return 0;
+    }
+    if (pad > 2)
+        return 0;
+    last = pad > 0 ? b64_val((unsigned char)s[len - pad - 1]) : 0;
+    return pad == 0 || (pad == 1 && (last & 0x3) == 0) || (pad == 2 && (last & 0xF) == 0);
+}
+
 long tg_base64_decode(const char *s, size_t n, void *out, size_t outmax)
 {
     return b64_decode(s, n, out, outmax, 1);

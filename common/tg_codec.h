@@ -29,6 +29,13 @@ size_t tg_base64_decoded_max(size_t n);
  * or TG_ETOO_BIG if the bytes do not fit in outmax. */
 long tg_base64_decode(const char *s, size_t n, void *out, size_t outmax);
 
+/* 1 if s[0..len) is canonical RFC 4648 section 4 base64: the standard
+ * alphabet, a length that is a multiple of 4, '=' only as final padding,
+ * and the bits the padding leaves over zero, so one byte string has one
+ * spelling. The decoder is laxer (URL-safe alphabet, missing padding); the
+ * C2SP formats of audit/ need exactly this. */
+int tg_base64_canonical(const char *s, size_t len);
+
 /* As tg_base64_decode, but a lone final character is ignored instead of
  * refused: for a run cut out of free text (a detector looking at a token),
  * where what matters is what its complete groups decode to. */

@@ -141,6 +141,23 @@ static void test_base64_round_trip(void **state)
     }
 }
 
+static void test_base64_canonical(void **state)
+{
+    (void)state;
+    assert_true(tg_base64_canonical("Zm9vYmFy", 8));
+    assert_true(tg_base64_canonical("Zm8=", 4));
+    assert_true(tg_base64_canonical("Zg==", 4));
+    assert_true(tg_base64_canonical("+/+/", 4));
+    assert_false(tg_base64_canonical("", 0));
+    assert_false(tg_base64_canonical("Zm8", 3));  /* padding missing */
+    assert_false(tg_base64_canonical("-_-_", 4)); /* URL-safe alphabet */
+    assert_false(tg_base64_canonical("Zg=a", 4)); /* '=' not at the end */
+    assert_false(tg_base64_canonical("Z===", 4)); /* too much padding */
+    assert_false(tg_base64_canonical("Zm9=", 4)); /* leftover bits set: 'fo' is Zm8= */
+    assert_false(tg_base64_canonical("Zh==", 4)); /* leftover bits set: 'f' is Zg== */
+    assert_false(tg_base64_canonical("Zm 9", 4));
+}
+
 static void test_hex_encode(void **state)
 {
     const unsigned char id[] = {0x00, 0x01, 0xab, 0xcd, 0xef, 0xff};
@@ -205,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_base64_decode_refuses),
         cmocka_unit_test(test_base64_decode_prefix),
         cmocka_unit_test(test_base64_round_trip),
+        cmocka_unit_test(test_base64_canonical),
         cmocka_unit_test(test_hex_encode),
         cmocka_unit_test(test_hex_digit),
         cmocka_unit_test(test_hex_decode),
