@@ -106,7 +106,7 @@ typedef struct visit_filter {
 /* Fetches record `seq`, filters and decompresses it, and calls the
  * visitor. Returns 1 if visited, 0 if skipped (gone or filtered out),
  * negative on error. */
-static int visit_seq(reader *r, uint64_t seq, const visit_filter *f)
+static int visit_one(reader *r, uint64_t seq, const visit_filter *f)
 {
     uint8_t kbuf[8];
     MDB_val k = {8, kbuf}, v;
@@ -155,6 +155,16 @@ static int visit_seq(reader *r, uint64_t seq, const visit_filter *f)
     return 1;
 }
 
+/* visit_one, counting the records visited in *visited. 0 or negative. */
+static int visit_seq(reader *r, uint64_t seq, const visit_filter *f, size_t *visited)
+{
+    int rc = visit_one(r, seq, f);
+
+    if (rc > 0)
+        (*visited)++;
+    return rc < 0 ? rc : 0;
+}
+
 int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_cb cb,
                        void *ctx)
 {
@@ -162,6 +172,7 @@ int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_
     uint8_t start[24];
     MDB_cursor *cur;
     MDB_val k = {24, start}, v;
+    size_t visited = 0;
     reader r;
     int rc, mrc;
 
@@ -179,10 +190,9 @@ int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_
     while (mrc == 0 && !r.stopped) {
         if (k.mv_size != 24 || memcmp(k.mv_data, trace_id, 16) != 0)
             break;
-        rc = visit_seq(&r, tg_be64_get((const uint8_t *)k.mv_data + 16), &f);
-        if (rc < 0)
+        if ((rc = visit_seq(&r, tg_be64_get((const uint8_t *)k.mv_data + 16), &f,
+                            &visited)) < 0)
             break;
-        rc = 0;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
@@ -238,11 +248,8 @@ static int scan_time(reader *r, MDB_cursor *cur, enum tg_signal sig, uint64_t t_
             break;
         t_max = v.mv_size == 8 ? tg_be64_get(v.mv_data) : UINT64_MAX;
         if (t_max >= t_from) {
-            rc = visit_seq(r, tg_be64_get(kp + 9), &f);
-            if (rc < 0)
+            if ((rc = visit_seq(r, tg_be64_get(kp + 9), &f, &visited)) < 0)
                 break;
-            visited += (size_t)rc;
-            rc = 0;
         }
         mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
@@ -273,11 +280,9 @@ static int scan_service(reader *r, MDB_cursor *cur, enum tg_signal sig,
     while (mrc == 0 && !r->stopped && (!limit || visited < limit)) {
         if (k.mv_size != plen + 8 || memcmp(k.mv_data, start, plen) != 0)
             break;
-        rc = visit_seq(r, tg_be64_get((const uint8_t *)k.mv_data + plen), &f);
-        if (rc < 0)
+        if ((rc = visit_seq(r, tg_be64_get((const uint8_t *)k.mv_data + plen), &f,
+                            &visited)) < 0)
             break;
-        visited += (size_t)rc;
-        rc = 0;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
     *mrc_out = mrc;
