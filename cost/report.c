@@ -315,6 +315,18 @@ typedef struct {
     int json, first;
 } focus_ctx;
 
+/* One FOCUS row in the export's format. */
+static void put_row(focus_ctx *c, const tg_focus_row *r)
+{
+    if (c->json) {
+        tg_strbuf_put(c->b, c->first ? "\n" : ",\n", c->first ? 1 : 2);
+        tg_focus_json_row(c->b, r);
+    } else {
+        tg_focus_csv_row(c->b, r);
+    }
+    c->first = 0;
+}
+
 static const char *const units[] = {"s",       "s",       "GB-hour",  "By",
                                     "{token}", "{token}", "{request}"};
 
@@ -374,13 +386,7 @@ static int focus_line(void *ctx, const tg_cost_site *s, int64_t hour,
                 : "reserved capacity left unused";
         break;
     }
-    if (c->json) {
-        tg_strbuf_put(c->b, c->first ? "\n" : ",\n", c->first ? 1 : 2);
-        tg_focus_json_row(c->b, &r);
-    } else {
-        tg_focus_csv_row(c->b, &r);
-    }
-    c->first = 0;
+    put_row(c, &r);
     return c->b->oom ? TG_ENOMEM : 0;
 }
 
@@ -418,13 +424,7 @@ static void focus_purchases(focus_ctx *c, const tg_cost_site *s, int64_t from, i
         r.sku_id = a->name;
         r.sku_meter = tg_asset_kind_name(a->kind);
         r.workload = "purchase";
-        if (c->json) {
-            tg_strbuf_put(c->b, c->first ? "\n" : ",\n", c->first ? 1 : 2);
-            tg_focus_json_row(c->b, &r);
-        } else {
-            tg_focus_csv_row(c->b, &r);
-        }
-        c->first = 0;
+        put_row(c, &r);
     }
 }
 
