@@ -13,11 +13,13 @@
  *
  * No PromQL of our own: Prometheus computes rates and quantiles. */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cstore.h"
+#include "tg_array.h"
 #include "tg_central.h"
 #include "tg_err.h"
 #include "tg_exphist.h"
@@ -74,16 +76,10 @@ static int on_red(void *ctx, const char *site, const ProtobufCMessage *m)
             free(key.p);
             return 0;
         }
-        if (c->n == c->cap) {
-            size_t cap = c->cap ? c->cap * 2 : 64;
-            struct series *ns = realloc(c->s, cap * sizeof(*ns));
-            if (!ns) {
-                free(key.p);
-                c->err = 1;
-                return 1;
-            }
-            c->s = ns;
-            c->cap = cap;
+        if (TG_ARRAY_ROOM(c->s, c->n, c->cap, 64)) {
+            free(key.p);
+            c->err = 1;
+            return 1;
         }
         s = &c->s[c->n];
         memset(s, 0, sizeof(*s));
@@ -113,6 +109,21 @@ static void labels(tg_strbuf *b, const struct series *s)
     tg_strbuf_label(b, s->operation);
     tg_strbuf_printf(b, "\",kind=\"%s\"",
                      s->kind < 6 ? kind_names[s->kind] : "unspecified");
+}
+
+/* One counter family: the uint64_t at byte offset `field` of every series. */
+static void counter(tg_strbuf *b, const char *name, const char *help,
+                    const struct collect *c, size_t field)
+{
+    tg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < c->n; i++) {
+        uint64_t v;
+
+        memcpy(&v, (const char *)&c->s[i] + field, sizeof(v));
+        tg_strbuf_printf(b, "%s", name);
+        labels(b, &c->s[i]);
+        tg_strbuf_printf(b, "} %llu\n", (unsigned long long)v);
+    }
 }
 
 static void histogram(tg_strbuf *b, const struct series *s)
@@ -156,22 +167,12 @@ int tg_central_red_metrics(tg_cstore *cs, tg_strbuf *b)
     if (!rc && c.err)
         rc = TG_ENOMEM;
     if (!rc) {
-        tg_strbuf_printf(b,
-                         "# HELP tollgate_red_requests_total Requests (spans) by site, "
-                         "service, operation and kind, over the minutes the centre "
-                         "holds.\n# TYPE tollgate_red_requests_total counter\n");
-        for (size_t i = 0; i < c.n; i++) {
-            tg_strbuf_printf(b, "tollgate_red_requests_total");
-            labels(b, &c.s[i]);
-            tg_strbuf_printf(b, "} %llu\n", (unsigned long long)c.s[i].requests);
-        }
-        tg_strbuf_printf(b, "# HELP tollgate_red_errors_total Requests that ended in an "
-                            "error status.\n# TYPE tollgate_red_errors_total counter\n");
-        for (size_t i = 0; i < c.n; i++) {
-            tg_strbuf_printf(b, "tollgate_red_errors_total");
-            labels(b, &c.s[i]);
-            tg_strbuf_printf(b, "} %llu\n", (unsigned long long)c.s[i].errors);
-        }
+        counter(b, "tollgate_red_requests_total",
+                "Requests (spans) by site, service, operation and kind, over the "
+                "minutes the centre holds.",
+                &c, offsetof(struct series, requests));
+        counter(b, "tollgate_red_errors_total", "Requests that ended in an error status.",
+                &c, offsetof(struct series, errors));
         tg_strbuf_printf(b, "# HELP tollgate_red_latency_seconds Request duration.\n"
                             "# TYPE tollgate_red_latency_seconds histogram\n");
         for (size_t i = 0; i < c.n; i++)
