@@ -724,51 +724,63 @@ static char *safe_text(const char *message)
     return (char *)message;
 }
 
+/* The response of each signal's Export call: the same shape with other
+ * names (partial_success { rejected_<items>, error_message }), so it is
+ * built through the descriptors rather than three copies of the code. */
+static const struct {
+    const ProtobufCMessageDescriptor *resp;
+    const char *count; /* the rejected-items field of its partial success */
+} responses[] = {
+    [TG_SIGNAL_TRACES] =
+        {&opentelemetry__proto__collector__trace__v1__export_trace_service_response__descriptor,
+         "rejected_spans"},
+    [TG_SIGNAL_LOGS] =
+        {&opentelemetry__proto__collector__logs__v1__export_logs_service_response__descriptor,
+         "rejected_log_records"},
+    [TG_SIGNAL_METRICS] =
+        {&opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__descriptor,
+         "rejected_data_points"},
+};
+
+static ProtobufCMessage *new_msg(const ProtobufCMessageDescriptor *d, tg_arena *arena)
+{
+    ProtobufCMessage *m = tg_arena_calloc(arena, d->sizeof_message);
+
+    if (m)
+        protobuf_c_message_init(d, m);
+    return m;
+}
+
 int tg_otlp_encode_response(enum tg_signal sig, enum tg_encoding enc, uint64_t rejected,
                             const char *message, tg_arena *arena, uint8_t **out,
                             size_t *outlen)
 {
+    const ProtobufCFieldDescriptor *pf, *cf, *tf;
+    ProtobufCMessage *r, *ps;
     int64_t n = rejected > INT64_MAX ? INT64_MAX : (int64_t)rejected;
     char *text = safe_text(message);
 
-    if (!arena || !out || !outlen)
+    if (!arena || !out || !outlen ||
+        (unsigned)sig >= sizeof(responses) / sizeof(responses[0]))
         return TG_EINVAL;
-    switch (sig) {
-    case TG_SIGNAL_TRACES: {
-        Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse r =
-            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
-        Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
-            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-        ps.rejected_spans = n;
-        ps.error_message = text;
-        if (rejected)
-            r.partial_success = &ps;
-        return encode_msg(&r.base, enc, arena, out, outlen);
+    if (!(r = new_msg(responses[sig].resp, arena)))
+        return TG_ENOMEM;
+    pf = protobuf_c_message_descriptor_get_field_by_name(responses[sig].resp,
+                                                         "partial_success");
+    if (rejected) {
+        if (!pf || !(ps = new_msg(pf->descriptor, arena)))
+            return TG_ENOMEM;
+        cf = protobuf_c_message_descriptor_get_field_by_name(pf->descriptor,
+                                                             responses[sig].count);
+        tf = protobuf_c_message_descriptor_get_field_by_name(pf->descriptor,
+                                                             "error_message");
+        if (!cf || !tf)
+            return TG_EINVAL;
+        memcpy((char *)ps + cf->offset, &n, sizeof(n));
+        memcpy((char *)ps + tf->offset, &text, sizeof(text));
+        memcpy((char *)r + pf->offset, &ps, sizeof(ps));
     }
-    case TG_SIGNAL_LOGS: {
-        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse r =
-            OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
-        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsPartialSuccess ps =
-            OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
-        ps.rejected_log_records = n;
-        ps.error_message = text;
-        if (rejected)
-            r.partial_success = &ps;
-        return encode_msg(&r.base, enc, arena, out, outlen);
-    }
-    case TG_SIGNAL_METRICS: {
-        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse r =
-            OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
-        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess ps =
-            OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
-        ps.rejected_data_points = n;
-        ps.error_message = text;
-        if (rejected)
-            r.partial_success = &ps;
-        return encode_msg(&r.base, enc, arena, out, outlen);
-    }
-    }
-    return TG_EINVAL;
+    return encode_msg(r, enc, arena, out, outlen);
 }
 
 int tg_otlp_encode_status(enum tg_encoding enc, int code, const char *message,

@@ -25,19 +25,6 @@
 #define READ_CHUNK 64
 #define IDLE_POLL_MS 250
 
-static const ProtobufCMessageDescriptor *req_desc(enum tg_signal sig)
-{
-    switch (sig) {
-    case TG_SIGNAL_TRACES:
-        return &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
-    case TG_SIGNAL_LOGS:
-        return &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor;
-    case TG_SIGNAL_METRICS:
-        return &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
-    }
-    return NULL;
-}
-
 typedef struct worker_state {
     tg_forwarder *f;
     tg_arena arena;
@@ -56,7 +43,7 @@ static int on_record(void *ctx, const tg_fwd_record *r)
     enum tg_signal sig = r->signal;
     const uint8_t *data = r->data;
     size_t len = r->len;
-    const ProtobufCMessageDescriptor *d = req_desc(sig);
+    const ProtobufCMessageDescriptor *d = tg_otlp_request_descriptor(sig);
     ProtobufCMessage *msg, *out = NULL;
     tg_summary_counts c;
     uint64_t now = tg_fwd_now_ns();

@@ -235,19 +235,6 @@ static void ident(vctx *c, char **s)
     c->pass++;
 }
 
-static const ProtobufCMessageDescriptor *request_descriptor(enum tg_signal sig)
-{
-    switch (sig) {
-    case TG_SIGNAL_TRACES:
-        return &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
-    case TG_SIGNAL_LOGS:
-        return &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor;
-    case TG_SIGNAL_METRICS:
-        return &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
-    }
-    return NULL;
-}
-
 static void view_resource(vctx *c, Opentelemetry__Proto__Resource__V1__Resource *r)
 {
     if (!r)
@@ -393,7 +380,7 @@ int tg_view_allowlist_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
     memset(&c, 0, sizeof(c));
     c.al = ctx;
     c.arena = arena;
-    if (!in || in->descriptor != request_descriptor(sig))
+    if (!in || in->descriptor != tg_otlp_request_descriptor(sig))
         return TG_EINVAL;
     switch (sig) {
     case TG_SIGNAL_TRACES:
