@@ -1,3 +1,4 @@
+#include "tg_codec.h"
 #include "cstore.h"
 
 #include <errno.h>
@@ -24,44 +25,15 @@ struct tg_cstore {
     uint64_t evicted;
 };
 
-static void be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* Signed times keep their order as keys with the sign bit flipped. */
 static void bei64(uint8_t *p, int64_t v)
 {
-    be64(p, (uint64_t)v ^ 0x8000000000000000ull);
+    tg_be64_put(p, (uint64_t)v ^ 0x8000000000000000ull);
 }
 
 static int64_t get_bei64(const uint8_t *p)
 {
-    return (int64_t)(get_be64(p) ^ 0x8000000000000000ull);
+    return (int64_t)(tg_be64_get(p) ^ 0x8000000000000000ull);
 }
 
 static int mdb_err(int rc)
@@ -94,34 +66,42 @@ static void kb_str(kb *k, const char *s)
     k->b[k->n++] = '\0';
 }
 
+/* Room for n more bytes of key, or NULL (and the key marked over-long). */
+static uint8_t *kb_room(kb *k, size_t n)
+{
+    uint8_t *p;
+
+    if (k->n + n > sizeof(k->b)) {
+        k->over = 1;
+        return NULL;
+    }
+    p = k->b + k->n;
+    k->n += n;
+    return p;
+}
+
 static void kb_u32(kb *k, uint32_t v)
 {
-    if (k->n + 4 > sizeof(k->b)) {
-        k->over = 1;
-        return;
-    }
-    be32(k->b + k->n, v);
-    k->n += 4;
+    uint8_t *p = kb_room(k, 4);
+
+    if (p)
+        tg_be32_put(p, v);
 }
 
 static void kb_u64(kb *k, uint64_t v)
 {
-    if (k->n + 8 > sizeof(k->b)) {
-        k->over = 1;
-        return;
-    }
-    be64(k->b + k->n, v);
-    k->n += 8;
+    uint8_t *p = kb_room(k, 8);
+
+    if (p)
+        tg_be64_put(p, v);
 }
 
 static void kb_i64(kb *k, int64_t v)
 {
-    if (k->n + 8 > sizeof(k->b)) {
-        k->over = 1;
-        return;
-    }
-    bei64(k->b + k->n, v);
-    k->n += 8;
+    uint8_t *p = kb_room(k, 8);
+
+    if (p)
+        bei64(p, v);
 }
 
 static int put_msg(MDB_txn *txn, MDB_dbi db, const kb *k, const ProtobufCMessage *m)
@@ -147,14 +127,14 @@ static uint64_t meta_u64(tg_cstore *cs, MDB_txn *txn, const char *name)
     MDB_val k = {strlen(name), (void *)name}, v;
     if (mdb_get(txn, cs->db_meta, &k, &v) != 0 || v.mv_size != 8)
         return 0;
-    return get_be64(v.mv_data);
+    return tg_be64_get(v.mv_data);
 }
 
 static int meta_put_u64(tg_cstore *cs, MDB_txn *txn, const char *name, uint64_t x)
 {
     uint8_t b[8];
     MDB_val k = {strlen(name), (void *)name}, v = {8, b};
-    be64(b, x);
+    tg_be64_put(b, x);
     return mdb_put(txn, cs->db_meta, &k, &v, 0);
 }
 
@@ -444,7 +424,7 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
                 rc = TG_ENOMEM;
                 goto abort;
             }
-            be32(buf, (uint32_t)hl);
+            tg_be32_put(buf, (uint32_t)hl);
             tollgate__v1__central_batch_header__pack(&h, buf + 4);
             memcpy(buf + 4 + hl, u->zstd, u->zlen);
             kb_str(&k, u->site);
@@ -527,7 +507,7 @@ static uint64_t batch_received(const MDB_val *v, uint64_t *size)
     *size = v->mv_size;
     if (v->mv_size < 4)
         return 0;
-    hl = get_be32(v->mv_data);
+    hl = tg_be32_get(v->mv_data);
     if (hl > v->mv_size - 4)
         return 0;
     h = tollgate__v1__central_batch_header__unpack(NULL, hl,
@@ -702,7 +682,7 @@ int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
         Tollgate__V1__CentralBatchHeader *h;
         int stop;
         if (sl + 1 + 8 != k.mv_size || sl >= sizeof(site) || v.mv_size < 4 ||
-            (hl = get_be32(v.mv_data)) > v.mv_size - 4) {
+            (hl = tg_be32_get(v.mv_data)) > v.mv_size - 4) {
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
         }
@@ -714,7 +694,7 @@ int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
         }
-        stop = cb(ctx, site, get_be64(kd + sl + 1), h,
+        stop = cb(ctx, site, tg_be64_get(kd + sl + 1), h,
                   (const uint8_t *)v.mv_data + 4 + hl, v.mv_size - 4 - hl);
         tollgate__v1__central_batch_header__free_unpacked(h, NULL);
         if (stop)

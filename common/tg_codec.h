@@ -12,6 +12,7 @@
 #define TG_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Characters in the padded encoding of n bytes, without the NUL. */
 size_t tg_base64_encoded_len(size_t n);
@@ -51,5 +52,48 @@ int tg_hex_digit(int c);
  * bytes). Returns n / 2, TG_EINVAL if n is odd or a character is not a hex
  * digit, or TG_ETOO_BIG if n / 2 > outmax. */
 long tg_hex_decode(const char *s, size_t n, void *out, size_t outmax);
+
+/* ---- big-endian integers: LMDB keys sort as bytes, so numbers in keys are
+ * stored most significant byte first. */
+
+static inline void tg_be64_put(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static inline uint64_t tg_be64_get(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void tg_be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t tg_be32_get(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void tg_be16_put(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline uint16_t tg_be16_get(const uint8_t *p)
+{
+    return (uint16_t)(((uint16_t)p[0] << 8) | p[1]);
+}
 
 #endif

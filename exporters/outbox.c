@@ -51,22 +51,6 @@ struct tg_outbox {
     tg_outbox_stats st; /* under mu */
 };
 
-static void be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static int mdb_err(int rc)
 {
     if (rc == ENOMEM)
@@ -91,13 +75,13 @@ static uint64_t meta_u64(MDB_txn *txn, MDB_dbi db, const char *name)
     MDB_val v;
     if (meta_get(txn, db, name, &v) != 0 || v.mv_size != 8)
         return 0;
-    return get_be64(v.mv_data);
+    return tg_be64_get(v.mv_data);
 }
 
 static int meta_put_u64(MDB_txn *txn, MDB_dbi db, const char *name, uint64_t x)
 {
     uint8_t b[8];
-    be64(b, x);
+    tg_be64_put(b, x);
     return meta_put(txn, db, name, b, 8);
 }
 
@@ -108,7 +92,7 @@ static int save_counters(tg_outbox *ob, MDB_txn *txn, const tg_outbox_stats *s)
                            s->shed_spans,   s->shed_bytes,    s->rejected};
 
     for (int i = 0; i < C_COUNT; i++)
-        be64(b + 8 * i, c[i]);
+        tg_be64_put(b + 8 * i, c[i]);
     return meta_put(txn, ob->db_meta, META_COUNTERS, b, sizeof(b));
 }
 
@@ -151,7 +135,7 @@ static int ledger_append(tg_outbox *ob, MDB_txn *txn, Tollgate__V1__EgressRecord
     r->entry_hash.data = hash;
     r->entry_hash.len = 32;
     n = tollgate__v1__egress_record__pack(r, buf);
-    be64(key, r->index);
+    tg_be64_put(key, r->index);
     v.mv_size = n;
     v.mv_data = buf;
     rc = mdb_put(txn, ob->db_ledger, &k, &v, MDB_APPEND);
@@ -184,7 +168,7 @@ static Tollgate__V1__OutboxEntry *entry_get(tg_outbox *ob, MDB_txn *txn, uint64_
     uint8_t key[8];
     MDB_val k = {8, key}, v;
 
-    be64(key, seq);
+    tg_be64_put(key, seq);
     if (mdb_get(txn, ob->db_entries, &k, &v) != 0)
         return NULL;
     return tollgate__v1__outbox_entry__unpack(&a->pb, v.mv_size, v.mv_data);
@@ -200,7 +184,7 @@ static int entry_put(tg_outbox *ob, MDB_txn *txn, const Tollgate__V1__OutboxEntr
     if (n > sizeof(buf) && !(p = malloc(n)))
         return TG_ENOMEM;
     tollgate__v1__outbox_entry__pack(e, p);
-    be64(key, e->sequence);
+    tg_be64_put(key, e->sequence);
     v.mv_size = n;
     v.mv_data = p;
     rc = mdb_put(txn, ob->db_entries, &k, &v, 0);
@@ -287,14 +271,14 @@ static int shed_strip_one(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, uint6
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
         Tollgate__V1__OutboxEntry *e;
-        uint64_t seq = get_be64(k.mv_data);
+        uint64_t seq = tg_be64_get(k.mv_data);
         e = tollgate__v1__outbox_entry__unpack(&a.pb, v.mv_size, v.mv_data);
         if (e && seq != ob->inflight && !e->spans_shed && e->spans > 0) {
             uint8_t key[8], *nz = NULL;
             MDB_val bk = {8, key}, bv;
             Tollgate__V1__Batch *b;
             size_t nzlen = 0, rawlen = 0;
-            be64(key, seq);
+            tg_be64_put(key, seq);
             if (mdb_get(txn, ob->db_batches, &bk, &bv) != 0)
                 break;
             if (tg_wire_unpack_batch(bv.mv_data, bv.mv_size, (size_t)1 << 30, &a, &b,
@@ -364,7 +348,7 @@ static int shed_drop_one(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, uint64
     tg_arena_init(&a, 4096, 0);
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
-        uint64_t seq = get_be64(k.mv_data);
+        uint64_t seq = tg_be64_get(k.mv_data);
         if (seq != ob->inflight) {
             Tollgate__V1__OutboxEntry *e =
                 tollgate__v1__outbox_entry__unpack(&a.pb, v.mv_size, v.mv_data);
@@ -374,7 +358,7 @@ static int shed_drop_one(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, uint64
                 rc = TG_ESTORE;
                 goto out;
             }
-            be64(key, seq);
+            tg_be64_put(key, seq);
             if ((rc = mdb_del(txn, ob->db_batches, &bk, NULL)) ||
                 (rc = mdb_del(txn, ob->db_entries, &bk, NULL))) {
                 rc = mdb_err(rc);
@@ -456,7 +440,7 @@ static int load_state(tg_outbox *ob, MDB_txn *txn)
     int rc;
 
     if (meta_get(txn, ob->db_meta, META_FORMAT, &v) == 0) {
-        if (v.mv_size != 8 || get_be64(v.mv_data) != TG_OUTBOX_FORMAT_VERSION)
+        if (v.mv_size != 8 || tg_be64_get(v.mv_data) != TG_OUTBOX_FORMAT_VERSION)
             return TG_EVERSION;
         if (meta_get(txn, ob->db_meta, META_EPOCH, &v) != 0 || v.mv_size != 16)
             return TG_ESTORE;
@@ -481,12 +465,12 @@ static int load_state(tg_outbox *ob, MDB_txn *txn)
         memcpy(s->ledger_head, v.mv_data, 32);
     if (meta_get(txn, ob->db_meta, META_COUNTERS, &v) == 0 && v.mv_size == 8 * C_COUNT) {
         const uint8_t *p = v.mv_data;
-        s->shed_batches = get_be64(p + 8 * C_SHED_BATCHES);
-        s->shed_stripped = get_be64(p + 8 * C_SHED_STRIPPED);
-        s->shed_records = get_be64(p + 8 * C_SHED_RECORDS);
-        s->shed_spans = get_be64(p + 8 * C_SHED_SPANS);
-        s->shed_bytes = get_be64(p + 8 * C_SHED_BYTES);
-        s->rejected = get_be64(p + 8 * C_REJECTED);
+        s->shed_batches = tg_be64_get(p + 8 * C_SHED_BATCHES);
+        s->shed_stripped = tg_be64_get(p + 8 * C_SHED_STRIPPED);
+        s->shed_records = tg_be64_get(p + 8 * C_SHED_RECORDS);
+        s->shed_spans = tg_be64_get(p + 8 * C_SHED_SPANS);
+        s->shed_bytes = tg_be64_get(p + 8 * C_SHED_BYTES);
+        s->rejected = tg_be64_get(p + 8 * C_REJECTED);
     }
     /* Backlog totals come from the entries themselves: a few thousand at
      * most, read once at open. */
@@ -684,7 +668,7 @@ int tg_outbox_put(tg_outbox *ob, const tg_outbox_append *a)
             MDB_val k = {8, key}, v = {a->len, (void *)a->blob};
             size_t nc = a->tally ? a->tally->n : 0;
 
-            be64(key, a->seq);
+            tg_be64_put(key, a->seq);
             if ((rc = mdb_put(txn, ob->db_batches, &k, &v, MDB_APPEND))) {
                 rc = rc == MDB_MAP_FULL ? 1 : mdb_err(rc);
                 goto abort;
@@ -782,14 +766,14 @@ int tg_outbox_peek(tg_outbox *ob, tg_outbox_batch *out)
         rc = mdb_err(rc);
         goto out;
     }
-    be64(key, ob->st.acked_seq + 1);
+    tg_be64_put(key, ob->st.acked_seq + 1);
     k.mv_size = 8;
     k.mv_data = key;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     if (rc == 0) {
         tg_arena a;
         Tollgate__V1__OutboxEntry *e;
-        out->seq = get_be64(k.mv_data);
+        out->seq = tg_be64_get(k.mv_data);
         out->blob = malloc(v.mv_size ? v.mv_size : 1);
         if (!out->blob) {
             rc = TG_ENOMEM;
@@ -879,7 +863,7 @@ static int ledger_batch(tg_outbox *ob, uint64_t seq, const char *event, unsigned
         if (drop) {
             uint8_t key[8];
             MDB_val k = {8, key};
-            be64(key, seq);
+            tg_be64_put(key, seq);
             if ((rc = mdb_del(txn, ob->db_batches, &k, NULL)) ||
                 (rc = mdb_del(txn, ob->db_entries, &k, NULL))) {
                 rc = mdb_err(rc);
@@ -997,7 +981,7 @@ int tg_outbox_ack(tg_outbox *ob, uint64_t through)
         goto abort;
     }
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0 && get_be64(k.mv_data) <= through) {
+    while (rc == 0 && tg_be64_get(k.mv_data) <= through) {
         Tollgate__V1__OutboxEntry *e =
             tollgate__v1__outbox_entry__unpack(NULL, v.mv_size, v.mv_data);
         MDB_val bk = {8, k.mv_data};

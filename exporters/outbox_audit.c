@@ -1,4 +1,5 @@
 /* `audit verify --data`: recompute the site's log from its leaves. */
+#include "tg_codec.h"
 #include "tg_outbox_audit.h"
 
 #include <lmdb.h>
@@ -20,15 +21,6 @@ typedef struct vctx {
     tg_audit_memtree tree;
     tg_outbox_audit_result *r;
 } vctx;
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static int fail(tg_outbox_audit_result *r, uint64_t index, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -86,12 +78,12 @@ static int check_leaves(vctx *c)
     int rc = 0, op = MDB_FIRST;
 
     if (mdb_get(c->txn, c->meta, &mk, &mv) == 0 && mv.mv_size == 8)
-        size = get_be64(mv.mv_data);
+        size = tg_be64_get(mv.mv_data);
     if (mdb_cursor_open(c->txn, c->leaves, &cur))
         return TG_ESTORE;
     while (mdb_cursor_get(cur, &k, &v, op) == 0) {
         op = MDB_NEXT;
-        if (k.mv_size != 8 || get_be64(k.mv_data) != n) {
+        if (k.mv_size != 8 || tg_be64_get(k.mv_data) != n) {
             rc = fail(c->r, n, "leaf %llu removed", (unsigned long long)n);
             break;
         }
@@ -142,7 +134,7 @@ static int check_checkpoints(vctx *c)
         size_t n = 0;
 
         op = MDB_NEXT;
-        size = k.mv_size == 8 ? get_be64(k.mv_data) : 0;
+        size = k.mv_size == 8 ? tg_be64_get(k.mv_data) : 0;
         if (tg_audit_checkpoint_open(v.mv_data, v.mv_size, &c->key, 1, &cp, NULL) != 0) {
             rc = fail(c->r, size, "checkpoint of size %llu: signature invalid",
                       (unsigned long long)size);
@@ -322,7 +314,8 @@ int tg_outbox_audit_proof(const char *outbox_dir, const char *batch_id, tg_strbu
     }
     /* The newest checkpoint: it holds every leaf written so far. */
     if (mdb_cursor_open(c.txn, c.cps, &cur) || mdb_cursor_get(cur, &k, &v, MDB_LAST) ||
-        k.mv_size != 8 || (size = get_be64(k.mv_data)) <= index || size > c.tree.size) {
+        k.mv_size != 8 || (size = tg_be64_get(k.mv_data)) <= index ||
+        size > c.tree.size) {
         snprintf(err, errlen, "no signed checkpoint holds batch %s yet", batch_id);
         rc = TG_ENOT_FOUND;
         goto out;

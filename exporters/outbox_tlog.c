@@ -1,5 +1,6 @@
 /* The outbox's transparency log: leaves, nodes and checkpoints in LMDB.
  * See outbox_tlog.h for the layout and the transaction contract. */
+#include "tg_codec.h"
 #include "outbox_tlog.h"
 
 #include <stdio.h>
@@ -16,23 +17,6 @@ typedef struct node_ctx {
     tg_outbox_tlog *t;
     MDB_txn **txn;
 } node_ctx;
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t read_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static int lmdb_err(int rc)
 {
@@ -59,7 +43,7 @@ uint64_t tg_outbox_tlog_size(const tg_outbox_tlog *t, MDB_txn *txn)
 
     if (mdb_get(txn, t->db_meta, &k, &v) || v.mv_size != 8)
         return 0;
-    return read_be64(v.mv_data);
+    return tg_be64_get(v.mv_data);
 }
 
 static int read_node(void *ctx, unsigned level, uint64_t index, tg_audit_hash *out)
@@ -70,7 +54,7 @@ static int read_node(void *ctx, unsigned level, uint64_t index, tg_audit_hash *o
     int rc;
 
     key[0] = (uint8_t)level;
-    put_be64(key + 1, index);
+    tg_be64_put(key + 1, index);
     if ((rc = mdb_get(*c->txn, c->t->db_nodes, &k, &v)))
         return lmdb_err(rc);
     if (v.mv_size != TG_AUDIT_HASH_LEN)
@@ -98,7 +82,7 @@ static int store_checkpoint(tg_outbox_tlog *t, MDB_txn *txn, uint64_t size,
         free(sb.p);
         return rc;
     }
-    put_be64(key, size);
+    tg_be64_put(key, size);
     v.mv_size = sb.len;
     v.mv_data = sb.p;
     rc = mdb_put(txn, t->db_cps, &k, &v, 0);
@@ -125,7 +109,7 @@ int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
     tg_audit_leaf_hash(leaf, len, &lh);
     if ((rc = tg_audit_merkle_append(&r, size, &lh, 1, nodes, &n, &root)))
         return rc;
-    put_be64(key, size);
+    tg_be64_put(key, size);
     k.mv_size = 8;
     k.mv_data = key;
     v.mv_size = len;
@@ -134,14 +118,14 @@ int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
         return lmdb_err(rc);
     for (size_t i = 0; i < n; i++) {
         key[0] = (uint8_t)nodes[i].level;
-        put_be64(key + 1, nodes[i].index);
+        tg_be64_put(key + 1, nodes[i].index);
         k.mv_size = 9;
         v.mv_size = TG_AUDIT_HASH_LEN;
         v.mv_data = nodes[i].hash.b;
         if ((rc = mdb_put(txn, t->db_nodes, &k, &v, 0)))
             return lmdb_err(rc);
     }
-    put_be64(sz, size + 1);
+    tg_be64_put(sz, size + 1);
     k.mv_size = sizeof(META_TLOG_SIZE) - 1;
     k.mv_data = (void *)META_TLOG_SIZE;
     v.mv_size = 8;
@@ -161,7 +145,7 @@ static int serve_entries(tg_outbox_tlog *t, MDB_txn *txn, const tg_audit_tile *t
         MDB_val k = {8, key}, v;
         int rc;
 
-        put_be64(key, tile->index * TG_AUDIT_TILE_WIDTH + i);
+        tg_be64_put(key, tile->index * TG_AUDIT_TILE_WIDTH + i);
         if ((rc = mdb_get(txn, t->db_leaves, &k, &v)))
             return lmdb_err(rc);
         if ((rc = tg_audit_bundle_put(out, v.mv_data, v.mv_size)))

@@ -38,6 +38,7 @@
 #include <zstd.h>
 
 #include "store.h"
+#include "tg_codec.h"
 
 #define TG_REC_MAGIC 0x54475231u /* "TGR1" */
 #define TG_REC_FORMAT 2
@@ -146,45 +147,5 @@ int tg_rec_parse(const uint8_t *v, size_t len, tg_rec_view *out);
  * TG_STORE_SVC_KEY_MAX bytes); returns the key length. */
 size_t tg_store__svc_key(uint8_t *buf, enum tg_signal sig, const char *name, size_t len,
                          uint64_t seq);
-
-static inline void tg_be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static inline uint64_t tg_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline void tg_be32_put(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline uint32_t tg_be32_get(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void tg_be16_put(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline uint16_t tg_be16_get(const uint8_t *p)
-{
-    return (uint16_t)(((uint16_t)p[0] << 8) | p[1]);
-}
 
 #endif
