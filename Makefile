@@ -7,10 +7,11 @@ TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
+FUZZ_LONG_SECONDS ?= 3600
 DATA       ?= ./data
 
 .PHONY: all deps node-deps build asan tsan fuzz-build run run-collector test test-unit test-e2e \
-        test-asan test-tsan test-fuzz bench clean format
+        test-asan test-tsan test-fuzz fuzz-long bench clean format
 
 all: build
 
@@ -97,6 +98,14 @@ test-tsan: tsan node-deps
 
 test-fuzz: fuzz-build
 	./scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Every fuzz target for FUZZ_LONG_SECONDS (one CPU-hour each before a
+# release), growing tests/fuzz/corpus/ with what adds coverage: commit it.
+# FUZZ_TARGETS="fuzz_http fuzz_grpc" limits the run; FUZZ_JOBS runs several
+# targets at once.
+fuzz-long: fuzz-build
+	TARGETS="$(FUZZ_TARGETS)" JOBS=$(or $(FUZZ_JOBS),1) \
+	  ./scripts/fuzz-long.sh $(FUZZ_BUILD) $(FUZZ_LONG_SECONDS)
 
 bench: build
 	./bench/run-ingest-bench.sh $(BUILD)
