@@ -17,6 +17,7 @@
 #include "tg_arena.h"
 #include "central_int.h"
 #include "tg_central.h"
+#include "tg_compress.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_otlp.h"
@@ -164,6 +165,27 @@ static void bad(central *c, tg_http_response *resp, const char *why)
     tg_http_response_text(resp, 400, why);
 }
 
+int tg_central_upload_check(const tg_http_request *req, void *data,
+                            tg_http_response *resp)
+{
+    central *c = data;
+    const char *site = tg_http_header(req, "X-Tollgate-Site", NULL);
+
+    if (!site || !tg_site_name_ok(site, strlen(site))) {
+        tg_http_response_text(resp, 401, "missing or invalid X-Tollgate-Site\n");
+        return 1;
+    }
+    return authenticate(c, req, site, resp) != 0;
+}
+
+/* What a batch of zlen compressed bytes may decompress to: a small bomb
+ * stops at the ratio (never below 4 MiB, so small batches of very
+ * repetitive summaries still pass), a large one at MAX_BATCH_RAW. */
+static size_t batch_raw_cap(const central *c, size_t zlen)
+{
+    return tg_decompress_cap(zlen, MAX_BATCH_RAW, c->cfg.max_decompress_ratio, 4u << 20);
+}
+
 void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void *data)
 {
     central *c = data;
@@ -216,10 +238,11 @@ void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void 
             bad(c, resp, "a batch needs a sequence number\n");
             goto out;
         }
-        rc = tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len, MAX_BATCH_RAW,
-                                  &a, &batch, &raw);
+        rc = tg_wire_unpack_batch(up->batch_zstd.data, up->batch_zstd.len,
+                                  batch_raw_cap(c, up->batch_zstd.len), &a, &batch, &raw);
         if (rc == TG_ETOO_BIG) {
             atomic_fetch_add(&c->refused_bad, 1);
+            tg_refuse_count(&c->refusals, TG_REFUSED_DECOMPRESSED_TOO_LARGE);
             tg_http_response_text(resp, 413, "batch too large when decompressed\n");
             goto out;
         }
@@ -336,7 +359,10 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
     central *c = data;
     tg_estate_ctx e;
     char *body;
-    char extra[2048];
+    char extra[4096];
+    static const char *const servers[] = {"central"};
+    const tg_refusals *const counts[] = {&c->refusals};
+    size_t n;
 
     (void)req;
     snprintf(extra, sizeof(extra),
@@ -361,6 +387,9 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
              (unsigned long long)atomic_load(&c->refused_bad),
              (unsigned long long)atomic_load(&c->store_errors),
              (unsigned long long)atomic_load(&c->invalid_records));
+    n = strlen(extra);
+    if (n < sizeof(extra))
+        (void)tg_refuse_format(extra, sizeof(extra), &n, servers, counts, 1);
     estate_ctx(c, &e);
     pthread_rwlock_rdlock(&c->sites_lock);
     body = tg_estate_metrics(c->cs, &e, extra);
@@ -485,6 +514,10 @@ int tg_central_main(int argc, char **argv)
     o.tls_key_file = c.cfg.tls_key_file;
     o.tls_client_ca_file = c.cfg.tls_client_ca_file;
     o.tls_require_client_cert = c.cfg.tls_require_client_cert;
+    o.max_connections_per_source = c.cfg.max_conns_per_source;
+    o.header_timeout_ms = c.cfg.header_timeout_ms;
+    o.body_timeout_ms = c.cfg.body_timeout_ms;
+    o.refusals = &c.refusals;
     c.srv = tg_srv_start(c.cfg.listen, &o, &c, err, sizeof(err));
     if (!c.srv) {
         fprintf(stderr, "tollgate central: %s\n", err);

@@ -46,6 +46,7 @@ typedef struct central {
     _Atomic int64_t server_cert_not_after;
     _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
         refused_bad, store_errors, invalid_records;
+    tg_refusals refusals; /* by the HTTP server and the upload, by reason */
 } central;
 
 /* Loads the users file (users: [...] and optional roles: {NAME: {view, cost}})

@@ -12,7 +12,7 @@
 
 /* First match wins; GET routes take HEAD too. */
 static const tg_http_route routes[] = {
-    {"POST", "/v1/upload", 0, NULL, tg_central_upload},
+    {"POST", "/v1/upload", 0, NULL, tg_central_upload, tg_central_upload_check},
     {"GET", "/healthz", 0, NULL, tg_central_healthz},
     {"GET", "/readyz", 0, NULL, tg_central_readyz},
     {"GET", "/metrics", 0, NULL, tg_central_metrics},
@@ -119,8 +119,11 @@ tg_srv *tg_srv_start_routes(const char *addr, const tg_srv_options *opt,
     o.max_body_bytes = opt->max_body_bytes ? opt->max_body_bytes : (size_t)64 << 20;
     /* Sites may be far away: the handshake counts against the header
      * clock, and a large batch on a slow link takes a while. */
-    o.header_timeout_ms = 30000;
-    o.body_timeout_ms = 120000;
+    o.header_timeout_ms = opt->header_timeout_ms ? opt->header_timeout_ms : 30000;
+    o.body_timeout_ms = opt->body_timeout_ms ? opt->body_timeout_ms : 120000;
+    o.max_connections_per_source = opt->max_connections_per_source;
+    o.refusals = opt->refusals;
+    o.check_headers = tg_http_dispatch_check;
     o.tls = s->tls;
     s->router.routes = table;
     s->router.n = n;

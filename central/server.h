@@ -22,6 +22,10 @@ typedef struct tg_srv_options {
     const char *tls_key_file;
     const char *tls_client_ca_file; /* verify client certificates against it */
     int tls_require_client_cert;
+    size_t max_connections_per_source; /* 0: no cap of its own */
+    uint64_t header_timeout_ms;        /* default 30 s */
+    uint64_t body_timeout_ms;          /* default 120 s */
+    tg_refusals *refusals;             /* NULL: not counted */
 } tg_srv_options;
 
 /* Binds `addr` ("HOST:PORT", port 0 picks one) and starts serving the
@@ -43,6 +47,10 @@ void tg_srv_stop(tg_srv *s);
 
 /* The handlers the route table names (central.c); data is the daemon. */
 void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void *data);
+/* The upload's site and token checked from the headers, before the body is
+ * read (on the loop thread). */
+int tg_central_upload_check(const tg_http_request *req, void *data,
+                            tg_http_response *resp);
 void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data);

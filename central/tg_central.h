@@ -28,6 +28,10 @@ typedef struct tg_central_config {
     uint64_t max_bytes;             /* retention.max_bytes, 10GiB */
     uint64_t max_body_bytes;        /* limits.max_body_bytes, 64MiB */
     uint64_t max_connections;       /* limits.max_connections, 256 */
+    uint64_t max_conns_per_source;  /* limits.max_connections_per_source, 64 */
+    uint64_t header_timeout_ms;     /* limits.header_timeout, 30s */
+    uint64_t body_timeout_ms;       /* limits.body_timeout, 120s */
+    uint64_t max_decompress_ratio;  /* limits.max_decompression_ratio, 200 */
     uint64_t cert_warn_sec;         /* status.cert_warn, 14d */
     uint64_t skew_warn_ms;          /* status.skew_warn, 1s */
     uint64_t lag_warn_sec;          /* status.lag_warn, 60s */

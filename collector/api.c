@@ -1322,6 +1322,16 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
                     atomic_load(&s->requests_refused_bad[sg][t]));
         }
 
+    {
+        static const char *const servers[] = {"otlp_grpc", "otlp_http", "api"};
+        const tg_refusals *const counts[] = {&s->refused_grpc, &s->refused_http,
+                                             &s->refused_api};
+        char rbuf[4096];
+        size_t rlen = 0;
+
+        (void)tg_refuse_format(rbuf, sizeof(rbuf), &rlen, servers, counts, 3);
+        fputs(rbuf, f);
+    }
     gauge(f, "tollgate_store_bytes",
           "Compressed bytes of records held (the size budget's unit).", st.record_bytes);
     gauge(f, "tollgate_store_raw_bytes", "Uncompressed protobuf bytes of records held.",

@@ -215,6 +215,7 @@ static int start_listeners(collector *c)
 
     tg_http_options_default(&aopt);
     aopt.max_body_bytes = 1u << 20;
+    aopt.refusals = &c->stats.refused_api;
     c->api_http = tg_http_server_start(c->loop, c->cfg.api_listen, &aopt, tg_api_handle,
                                        &c->api, &err);
     if (!c->api_http) {
@@ -517,6 +518,7 @@ int tg_collector_main(int argc, char **argv)
     c.committer = tg_committer_create(c.loop, c.store, &copt, commit_observed, &c);
     memset(&iopt, 0, sizeof(iopt));
     iopt.max_decompressed_bytes = c.cfg.max_decompressed_bytes;
+    iopt.max_decompress_ratio = c.cfg.max_decompress_ratio;
     iopt.rules = c.rules;
     c.ingest = c.committer ? tg_ingest_create(c.committer, &c.stats, &iopt) : NULL;
     if (!c.ingest) {
@@ -526,6 +528,7 @@ int tg_collector_main(int argc, char **argv)
         return 1;
     }
     c.rx.ing = c.ingest;
+    c.rx.stats = &c.stats;
     c.rx.retry_after_sec = c.cfg.retry_after_sec ? c.cfg.retry_after_sec : 1;
     c.api.loop = c.loop;
     c.api.store = c.store;

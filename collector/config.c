@@ -105,6 +105,21 @@ static const struct tg_cfg_key config_keys[] = {
      .min = 1,
      .max = UINT64_MAX,
      .help = "Longest a single export call may take."},
+    {.path = "receivers.otlp_grpc.preface_timeout",
+     .type = TG_CFG_DURATION,
+     .def = "10s",
+     FIELD(grpc_preface_timeout_ms),
+     .unit_ms = 1,
+     .min = 1,
+     .max = UINT64_MAX,
+     .help = "A new connection must send the HTTP/2 preface within this; one that "
+             "does not is closed (bare sockets do not hold slots)."},
+    {.path = "receivers.otlp_grpc.max_connections_per_source",
+     .type = TG_CFG_UINT,
+     .def = "256",
+     FIELD(grpc_max_conns_per_source),
+     .max = UINT64_MAX,
+     .help = "gRPC connections one client address may hold (0: no cap of its own)."},
 
     {.path = "receivers.otlp_http.listen",
      .type = TG_CFG_ADDRESS,
@@ -159,6 +174,13 @@ static const struct tg_cfg_key config_keys[] = {
      .min = 1,
      .max = UINT64_MAX,
      .help = "An idle keep-alive connection is closed after this long."},
+    {.path = "receivers.otlp_http.max_connections_per_source",
+     .type = TG_CFG_UINT,
+     .def = "256",
+     FIELD(http_max_conns_per_source),
+     .max = UINT64_MAX,
+     .help = "HTTP connections one client address may hold; more get 503 (0: no cap of "
+             "its own)."},
 
     {.path = "api.listen",
      .type = TG_CFG_ADDRESS,
@@ -210,6 +232,15 @@ static const struct tg_cfg_key config_keys[] = {
      .min = 1,
      .max = UINT64_MAX,
      .help = "Largest request after decompression (decompression bombs stop here)."},
+    {.path = "limits.max_decompression_ratio",
+     .type = TG_CFG_UINT,
+     .def = "200",
+     FIELD(max_decompress_ratio),
+     .max = 1000000,
+     .help =
+         "A request may decompress to at most this many times its size as sent "
+         "(never less than 4MiB; max_decompressed_bytes still caps it); beyond: 413 / "
+         "RESOURCE_EXHAUSTED (0: size cap only)."},
     {.path = "limits.max_pending_bytes",
      .type = TG_CFG_SIZE,
      .def = "32MiB",

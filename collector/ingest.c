@@ -196,13 +196,21 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
         policy = tg_rules_slot_acquire(ing->opt.rules);
 
     if (comp != TG_COMP_NONE) {
-        rc = tg_decompress(comp, body, len, ing->opt.max_decompressed_bytes, arena, &buf,
-                           &rawlen);
-        if (rc == TG_ETOO_BIG)
+        /* The ratio stops a small bomb early, before the output buffer
+         * grows towards the absolute cap. */
+        size_t cap = tg_decompress_cap(len, ing->opt.max_decompressed_bytes,
+                                       ing->opt.max_decompress_ratio, 4u << 20);
+
+        rc = tg_decompress(comp, body, len, cap, arena, &buf, &rawlen);
+        if (rc == TG_ETOO_BIG) {
             snprintf(result->message, sizeof(result->message),
                      "decompressed %s body exceeds the limit of %zu bytes",
-                     tg_compression_name(comp), ing->opt.max_decompressed_bytes);
-        else if (rc)
+                     tg_compression_name(comp), cap);
+            tg_refuse_count(tr == TG_TRANSPORT_GRPC ? &ing->stats->refused_grpc
+                                                    : &ing->stats->refused_http,
+                            TG_REFUSED_DECOMPRESSED_TOO_LARGE);
+        }
+        if (rc && rc != TG_ETOO_BIG)
             snprintf(result->message, sizeof(result->message),
                      "%s body is corrupt or truncated", tg_compression_name(comp));
         if (rc) {

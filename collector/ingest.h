@@ -45,6 +45,7 @@ typedef struct tg_rules_slot tg_rules_slot;
 
 typedef struct tg_ingest_options {
     size_t max_decompressed_bytes; /* bomb guard, default 64 MiB */
+    uint64_t max_decompress_ratio; /* and at most this times the body (0: none) */
     size_t max_decode_bytes;       /* arena limit per request, default 256 MiB */
     tg_rules_slot *rules;          /* the residency policy; NULL: store unclassified */
 } tg_ingest_options;

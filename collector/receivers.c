@@ -290,6 +290,9 @@ static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.max_connections = cfg->grpc_max_connections;
     o.idle_timeout_ms = cfg->grpc_idle_timeout_ms;
     o.request_timeout_ms = cfg->grpc_request_timeout_ms;
+    o.preface_timeout_ms = cfg->grpc_preface_timeout_ms;
+    o.max_connections_per_source = cfg->grpc_max_conns_per_source;
+    o.refusals = rx->stats ? &rx->stats->refused_grpc : NULL;
     return tg_grpc_server_start(loop, cfg->otlp_grpc_listen, &o, receivers_grpc, rx, err);
 }
 
@@ -315,6 +318,8 @@ static void *http_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.header_timeout_ms = cfg->http_header_timeout_ms;
     o.body_timeout_ms = cfg->http_body_timeout_ms;
     o.idle_timeout_ms = cfg->http_idle_timeout_ms;
+    o.max_connections_per_source = cfg->http_max_conns_per_source;
+    o.refusals = rx->stats ? &rx->stats->refused_http : NULL;
     return tg_http_server_start(loop, cfg->otlp_http_listen, &o, tg_receivers_http, rx,
                                 err);
 }

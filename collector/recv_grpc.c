@@ -23,11 +23,13 @@
 
 void tg_grpc_options_default(tg_grpc_options *o)
 {
+    memset(o, 0, sizeof(*o));
     o->max_concurrent_streams = 100;
     o->max_message_bytes = 16u << 20;
     o->max_connections = 1024;
     o->idle_timeout_ms = 300000;
     o->request_timeout_ms = 30000;
+    o->preface_timeout_ms = 10000;
 }
 
 /* ---- addresses -------------------------------------------------------------- */
@@ -230,6 +232,8 @@ static void conn_arm_timer(tg_grpc_conn *c)
         return;
     if (c->ncalls == 0)
         due = c->idle_since + opt->idle_timeout_ms;
+    if (c->preface_due && c->preface_due < due)
+        due = c->preface_due;
     for (tg_grpc_call *call = c->calls; call; call = call->next) {
         if (call->state <= TG_GRPC_CALL_RECEIVING && call->deadline < due)
             due = call->deadline;
@@ -247,6 +251,13 @@ static void on_conn_timer(uv_timer_t *t)
 
     if (c->closing)
         return;
+    if (c->preface_due && now >= c->preface_due) {
+        tg_refuse_count(c->srv->opt.refusals, TG_REFUSED_PREFACE_TIMEOUT);
+        tg_debug("grpc connection closed: no preface", "timeout_ms=%llu",
+                 (unsigned long long)c->srv->opt.preface_timeout_ms);
+        tg_grpc__conn_close(c);
+        return;
+    }
     tg_grpc__conn_expire_calls(c, now);
     if (c->ncalls == 0 && now >= c->idle_since + c->srv->opt.idle_timeout_ms) {
         /* GOAWAY(NO_ERROR); the flush closes once it is written. */
@@ -327,7 +338,18 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         tg_grpc__conn_close(c);
         return;
     }
+    if (rv >= 0 && c->preface_due) {
+        /* The 24-byte client magic and a 9-byte frame header, which nghttp2
+         * accepted: the client speaks HTTP/2; from now on the idle and
+         * request deadlines apply. */
+        c->bytes_in += (size_t)nread;
+        if (c->bytes_in >= NGHTTP2_CLIENT_MAGIC_LEN + 9) {
+            c->preface_due = 0;
+            conn_arm_timer(c);
+        }
+    }
     if (rv < 0) {
+        tg_refuse_count(c->srv->opt.refusals, TG_REFUSED_MALFORMED);
         tg_debug("grpc connection error", "err=%s", nghttp2_strerror((int)rv));
         uv_read_stop(stream);
         /* Not HTTP/2 at all, or nghttp2 gave up on the peer: nothing to say. */
@@ -385,6 +407,36 @@ static void refuse_connection(tg_grpc_server *s)
     uv_close((uv_handle_t *)t, on_refused_closed);
 }
 
+/* One address may hold at most max_connections_per_source connections (a
+ * walk over the list, once per accept), so one client cannot take every
+ * slot from the SDKs. */
+static int source_over_cap(tg_grpc_server *s, tg_grpc_conn *c)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    size_t cap = s->opt.max_connections_per_source, n = 0;
+
+    if (!cap || cap >= s->opt.max_connections)
+        return 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        memcpy(c->src, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
+        c->src_len = 4;
+    } else if (ss.ss_family == AF_INET6) {
+        memcpy(c->src, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        c->src_len = 16;
+    } else {
+        return 0;
+    }
+    for (const tg_grpc_conn *o = s->conns; o; o = o->next) {
+        if (o != c && !o->closing && o->src_len == c->src_len &&
+            memcmp(o->src, c->src, c->src_len) == 0 && ++n >= cap)
+            return 1;
+    }
+    return 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     tg_grpc_server *s = server->data;
@@ -393,6 +445,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (status < 0 || s->stopping)
         return;
     if (s->nconns >= s->opt.max_connections || !(c = calloc(1, sizeof(*c)))) {
+        tg_refuse_count(s->opt.refusals, TG_REFUSED_CONNECTIONS);
         tg_warn("grpc connection refused", "connections=%zu max=%zu", s->nconns,
                 s->opt.max_connections);
         refuse_connection(s);
@@ -414,8 +467,15 @@ static void on_connection(uv_stream_t *server, int status)
         tg_grpc__conn_close(c);
         return;
     }
+    if (source_over_cap(s, c)) {
+        tg_refuse_count(s->opt.refusals, TG_REFUSED_PER_SOURCE);
+        tg_debug("grpc connection refused", "reason=%s", "max_connections_per_source");
+        tg_grpc__conn_close(c);
+        return;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
-    uv_timer_start(&c->timer, on_conn_timer, s->opt.idle_timeout_ms, 0);
+    c->preface_due = uv_now(s->loop) + s->opt.preface_timeout_ms;
+    conn_arm_timer(c);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
         tg_grpc__conn_close(c);
         return;
@@ -470,6 +530,10 @@ tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
         s->opt.idle_timeout_ms = def.idle_timeout_ms;
     if (!s->opt.request_timeout_ms)
         s->opt.request_timeout_ms = def.request_timeout_ms;
+    if (!s->opt.preface_timeout_ms)
+        s->opt.preface_timeout_ms = def.preface_timeout_ms;
+    if (s->opt.preface_timeout_ms > TG_GRPC_TIMEOUT_MAX_MS)
+        s->opt.preface_timeout_ms = TG_GRPC_TIMEOUT_MAX_MS;
     /* Deadlines are loop time + timeout: keep the sum far from overflow. */
     if (s->opt.idle_timeout_ms > TG_GRPC_TIMEOUT_MAX_MS)
         s->opt.idle_timeout_ms = TG_GRPC_TIMEOUT_MAX_MS;

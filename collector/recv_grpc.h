@@ -17,6 +17,7 @@
 
 #include "tg_compress.h"
 #include "tg_otlp.h"
+#include "tg_refuse.h"
 
 typedef struct tg_grpc_server tg_grpc_server;
 typedef struct tg_grpc_call tg_grpc_call;
@@ -39,6 +40,13 @@ typedef struct tg_grpc_options {
     size_t max_connections;          /* default 1024 */
     uint64_t idle_timeout_ms;        /* default 300 s */
     uint64_t request_timeout_ms;     /* whole message must arrive within, default 30 s */
+    uint64_t preface_timeout_ms;     /* the client's HTTP/2 preface and SETTINGS must
+                                        arrive within, default 10 s: a socket that
+                                        sends nothing does not hold a slot for the
+                                        idle timeout */
+    size_t max_connections_per_source; /* one address's share of max_connections;
+                                          0: no cap of its own */
+    tg_refusals *refusals;             /* NULL: refusals not counted */
 } tg_grpc_options;
 
 void tg_grpc_options_default(tg_grpc_options *o);

@@ -603,6 +603,7 @@ static void call_feed(tg_grpc_call *call, const uint8_t *p, size_t len)
                 call_respond_status(call, TG_GRPC_INTERNAL, 0, 0,
                                     "compressed message without a grpc-encoding");
             } else if (call->msg_len > opt->max_message_bytes) {
+                tg_refuse_count(opt->refusals, TG_REFUSED_TOO_LARGE);
                 call_respond_status(
                     call, TG_GRPC_RESOURCE_EXHAUSTED, 0, 0,
                     "request message of %u bytes exceeds the limit of %zu "
@@ -617,6 +618,9 @@ static void call_feed(tg_grpc_call *call, const uint8_t *p, size_t len)
         n = n < len ? n : len;
         if (call->got + n > call->cap) {
             int rv = call_grow(call, call->got + n);
+
+            if (rv != 0)
+                tg_refuse_count(opt->refusals, TG_REFUSED_BUSY);
             if (rv == TG_EBUSY) {
                 call_respond_status(call, TG_GRPC_RESOURCE_EXHAUSTED,
                                     TG_GRPC_BUSY_RETRY_MS, 0,
@@ -726,6 +730,7 @@ void tg_grpc__conn_expire_calls(tg_grpc_conn *c, uint64_t now)
     for (tg_grpc_call *call = c->calls; call; call = call->next) {
         if (call->state > TG_GRPC_CALL_RECEIVING || call->deadline > now)
             continue;
+        tg_refuse_count(c->srv->opt.refusals, TG_REFUSED_BODY_TIMEOUT);
         call_respond_status(
             call, TG_GRPC_DEADLINE_EXCEEDED, 0, 0,
             "request message not received within %llu ms",

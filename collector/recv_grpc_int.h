@@ -83,6 +83,10 @@ struct tg_grpc_conn {
     int close_pending; /* close requested while in_recv */
     int closing;
     int handles_open;
+    uint64_t preface_due; /* loop time; 0 once the preface and SETTINGS are in */
+    size_t bytes_in;      /* until the preface is in */
+    uint8_t src[16];      /* the peer's address, for the per-source cap */
+    uint8_t src_len;
 };
 
 enum tg_grpc_call_state {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "tg_otlp.h"
+#include "tg_refuse.h"
 
 enum tg_transport { TG_TRANSPORT_GRPC = 0, TG_TRANSPORT_HTTP = 1 };
 #define TG_TRANSPORT_COUNT 2
@@ -34,6 +35,9 @@ typedef struct tg_stats {
     _Atomic uint64_t classify_failed;   /* stored unclassified, fail-closed retention */
     _Atomic uint64_t classify_ns;       /* time spent classifying and encoding */
     _Atomic uint64_t classify_findings; /* classified values (spans of values) */
+    /* What each server refused before a handler saw it (and the receivers'
+     * decompression caps), by reason: tollgate_refused_total. */
+    tg_refusals refused_grpc, refused_http, refused_api;
 } tg_stats;
 
 void tg_stats_observe_commit(tg_stats *s, double seconds);

@@ -27,6 +27,8 @@ typedef struct tg_collector_config {
     uint64_t grpc_max_connections;
     uint64_t grpc_idle_timeout_ms;
     uint64_t grpc_request_timeout_ms;
+    uint64_t grpc_preface_timeout_ms;
+    uint64_t grpc_max_conns_per_source;
 
     char otlp_http_listen[128]; /* receivers.otlp_http.listen */
     uint64_t http_max_body_bytes;
@@ -35,6 +37,7 @@ typedef struct tg_collector_config {
     uint64_t http_header_timeout_ms;
     uint64_t http_body_timeout_ms;
     uint64_t http_idle_timeout_ms;
+    uint64_t http_max_conns_per_source;
 
     char api_listen[128]; /* api.listen */
 
@@ -45,6 +48,7 @@ typedef struct tg_collector_config {
     int store_sync;                  /* store.sync: false only for benchmarks */
 
     uint64_t max_decompressed_bytes; /* limits.max_decompressed_bytes */
+    uint64_t max_decompress_ratio;   /* limits.max_decompression_ratio */
     uint64_t max_pending_bytes;      /* limits.max_pending_bytes */
     uint64_t retry_after_sec;        /* limits.retry_after */
 

@@ -300,6 +300,18 @@ static int zstd_all(const uint8_t *in, size_t inlen, size_t limit, tg_arena *are
     return 0;
 }
 
+size_t tg_decompress_cap(size_t inlen, size_t limit, uint64_t max_ratio, size_t floor)
+{
+    size_t cap;
+
+    if (!max_ratio)
+        return limit;
+    cap = inlen > SIZE_MAX / max_ratio ? SIZE_MAX : inlen * (size_t)max_ratio;
+    if (cap < floor)
+        cap = floor;
+    return cap < limit ? cap : limit;
+}
+
 int tg_decompress(enum tg_compression c, const uint8_t *in, size_t inlen, size_t limit,
                   tg_arena *arena, uint8_t **out, size_t *outlen)
 {

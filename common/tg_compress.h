@@ -19,6 +19,14 @@ enum tg_compression { TG_COMP_NONE = 0, TG_COMP_GZIP, TG_COMP_ZSTD, TG_COMP_DEFL
 int tg_compression_parse(const char *name, size_t len, enum tg_compression *out);
 const char *tg_compression_name(enum tg_compression c);
 
+/* The output limit to pass to tg_decompress() for `inlen` compressed bytes:
+ * at most `limit`, and at most `max_ratio` times the input, but never below
+ * `floor` (small requests of very repetitive data are legitimate). So a
+ * 6 KB bomb stops at `floor` instead of at a limit sized for the largest
+ * honest request, and output buffers never grow past what the ratio allows.
+ * max_ratio 0: `limit` alone. */
+size_t tg_decompress_cap(size_t inlen, size_t limit, uint64_t max_ratio, size_t floor);
+
 /* Decompress into memory from the arena. */
 int tg_decompress(enum tg_compression c, const uint8_t *in, size_t inlen, size_t limit,
                   tg_arena *arena, uint8_t **out, size_t *outlen);

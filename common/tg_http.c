@@ -120,6 +120,28 @@ static void sink_accept(tg_http_server *s)
     uv_close((uv_handle_t *)&s->sink, on_sink_close);
 }
 
+/* One address may hold at most max_connections_per_source of the active
+ * connections, so a single client (slow or flooding) cannot take every
+ * slot and lock out the others: a site's heartbeat still gets in. A walk
+ * over the list: max_connections is in the hundreds, and this runs once per
+ * accept. */
+static int source_over_cap(tg_http_server *s, tg_http_conn *c)
+{
+    size_t cap = s->opt.max_connections_per_source, n = 0;
+
+    if (!cap || cap >= s->opt.max_connections)
+        return 0;
+    tg_http__conn_peer(c);
+    if (!c->src_len)
+        return 0;
+    for (const tg_http_conn *o = s->conns; o; o = o->next) {
+        if (o != c && o->active && o->src_len == c->src_len &&
+            memcmp(o->src, c->src, c->src_len) == 0 && ++n >= cap)
+            return 1;
+    }
+    return 0;
+}
+
 static void on_connection(uv_stream_t *l, int status)
 {
     tg_http_server *s = l->data;
@@ -139,10 +161,10 @@ static void on_connection(uv_stream_t *l, int status)
         tg_http__conn_close(c);
         return;
     }
-    if (s->nactive < s->opt.max_connections)
+    if (s->nactive < s->opt.max_connections && !source_over_cap(s, c))
         tg_http__conn_start(c);
     else if (s->nrejecting < s->opt.max_connections)
-        tg_http__conn_reject(c);
+        tg_http__conn_reject(c, s->nactive < s->opt.max_connections);
     else
         tg_http__conn_close(c); /* flooded: not even a 503 */
 }

@@ -12,7 +12,10 @@
  * too many connections (503 then close), request bodies beyond the
  * server-wide buffer budget (503 + Retry-After then close), header timeout and body
  * timeout (408 then close), body too large (413), header section too large (431),
- * malformed framing (400 then close). */
+ * malformed framing (400 then close), more than max_connections_per_source
+ * from one address (503 then close), a request refused from its headers by
+ * check_headers (its status, before any of the body is read). Each refusal
+ * is counted in `refusals` by reason (tg_refuse.h). */
 #ifndef TG_HTTP_H
 #define TG_HTTP_H
 
@@ -20,9 +23,12 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tg_refuse.h"
+
 typedef struct tg_http_server tg_http_server;
 typedef struct tg_http_request tg_http_request;
 typedef struct tg_http_tls tg_http_tls;
+typedef struct tg_http_response tg_http_response;
 
 /* Where a TLS server finds its files (PEM). */
 typedef struct tg_http_tls_options {
@@ -44,17 +50,25 @@ void tg_http_tls_free(tg_http_tls *t);
 int64_t tg_http_tls_cert_not_after(const tg_http_tls *t);
 
 typedef struct tg_http_options {
-    size_t max_connections;         /* default 1024 */
-    size_t max_body_bytes;          /* default 16 MiB */
-    size_t max_header_bytes;        /* default 64 KiB */
-    uint64_t header_timeout_ms;     /* default 10 s: whole header section */
-    uint64_t body_timeout_ms;       /* default 30 s: whole body */
-    uint64_t idle_timeout_ms;       /* default 120 s: keep-alive idle */
-    size_t max_buffered_body_bytes; /* all connections' body buffers together,
-                                       default 256 MiB; beyond: 503 + Retry-After */
-    tg_http_tls *tls;               /* NULL: plain HTTP. Over TLS a refused
-                                       connection (max_connections) or a failed
-                                       handshake is closed without an answer */
+    size_t max_connections;            /* default 1024 */
+    size_t max_body_bytes;             /* default 16 MiB */
+    size_t max_header_bytes;           /* default 64 KiB */
+    uint64_t header_timeout_ms;        /* default 10 s: whole header section */
+    uint64_t body_timeout_ms;          /* default 30 s: whole body */
+    uint64_t idle_timeout_ms;          /* default 120 s: keep-alive idle */
+    size_t max_buffered_body_bytes;    /* all connections' body buffers together,
+                                          default 256 MiB; beyond: 503 + Retry-After */
+    tg_http_tls *tls;                  /* NULL: plain HTTP. Over TLS a refused
+                                          connection (max_connections) or a failed
+                                          handshake is closed without an answer */
+    size_t max_connections_per_source; /* one client address's share of
+                                          max_connections; 0: no cap of its own */
+    tg_refusals *refusals;             /* NULL: refusals not counted; else it
+                                          must outlive the server */
+    /* NULL, or called on the loop thread when a request's header section
+     * is complete, before any of its body is read (tg_http_header_check
+     * below; data is the handler's). */
+    int (*check_headers)(const tg_http_request *req, void *data, tg_http_response *resp);
 } tg_http_options;
 
 void tg_http_options_default(tg_http_options *o);
@@ -136,12 +150,23 @@ void tg_http_response_text(tg_http_response *resp, int status, const char *text)
 typedef void (*tg_http_work_handler)(const tg_http_request *req, tg_http_response *resp,
                                      void *data);
 
+/* Runs on the loop thread as soon as a request's header section is complete,
+ * before its body is read, so a request that cannot be authorised from its
+ * headers costs no body buffer (40 unauthenticated 60 MB uploads cost
+ * nothing). Returns 0 to read the body and run the handler; nonzero to
+ * refuse: resp holds the status and text (its extra headers are not sent),
+ * the connection is closed after it, and the refusal counts as
+ * "unauthorized" for 401 and 403. Must not block. */
+typedef int (*tg_http_header_check)(const tg_http_request *req, void *data,
+                                    tg_http_response *resp);
+
 typedef struct tg_http_route {
     const char *method; /* "GET" (which HEAD also takes), "POST"...; NULL: any */
     const char *path;   /* the whole path, or its beginning when prefix is set */
     int prefix;
-    tg_http_handler handler;   /* on the loop thread, or NULL and: */
-    tg_http_work_handler work; /* on a worker thread */
+    tg_http_handler handler;    /* on the loop thread, or NULL and: */
+    tg_http_work_handler work;  /* on a worker thread */
+    tg_http_header_check check; /* NULL, or refuses from the headers */
 } tg_http_route;
 
 typedef struct tg_http_router {
@@ -155,5 +180,10 @@ typedef struct tg_http_router {
  * "not found"; a path whose routes want other methods is 405 with Allow
  * and "<METHOD> only". */
 void tg_http_dispatch(tg_http_request *req, void *router);
+
+/* The check_headers of a server whose handler is tg_http_dispatch: runs
+ * the check of the route that will take the request, if it has one. */
+int tg_http_dispatch_check(const tg_http_request *req, void *router,
+                           tg_http_response *resp);
 
 #endif

@@ -332,10 +332,33 @@ static void conn_fail(tg_http_conn *c, int status, const char *msg)
     conn_linger(c);
 }
 
+static enum tg_refusal refusal_of(int status)
+{
+    switch (status) {
+    case 401:
+    case 403:
+        return TG_REFUSED_UNAUTHORIZED;
+    case 413:
+        return TG_REFUSED_TOO_LARGE;
+    case 431:
+        return TG_REFUSED_HEADER_TOO_LARGE;
+    case 429:
+    case 503:
+        return TG_REFUSED_BUSY;
+    default:
+        return TG_REFUSED_MALFORMED;
+    }
+}
+
 static void conn_fail_parse(tg_http_conn *c, enum http_errno e)
 {
     char msg[160];
 
+    if (!c->closing && c->state != TG_HTTP_LINGER)
+        tg_refuse_count(c->server->opt.refusals,
+                        c->fail_status             ? refusal_of(c->fail_status)
+                        : e == HPE_HEADER_OVERFLOW ? TG_REFUSED_HEADER_TOO_LARGE
+                                                   : TG_REFUSED_MALFORMED);
     if (c->fail_status) {
         conn_fail(c, c->fail_status, c->fail_msg);
     } else if (e == HPE_INVALID_TRANSFER_ENCODING) {
@@ -386,9 +409,13 @@ static void on_timer(uv_timer_t *t)
 
     switch (c->phase) {
     case TG_HTTP_PH_HEADER:
+        /* A connection that never sent a byte is not a refused request,
+         * but it held a slot until now: count it too. */
+        tg_refuse_count(c->server->opt.refusals, TG_REFUSED_HEADER_TIMEOUT);
         conn_fail(c, 408, "timed out waiting for the request header section\n");
         break;
     case TG_HTTP_PH_BODY:
+        tg_refuse_count(c->server->opt.refusals, TG_REFUSED_BODY_TIMEOUT);
         conn_fail(c, 408, "timed out waiting for the request body\n");
         break;
     default:
@@ -623,6 +650,32 @@ static void split_target(tg_http_conn *c)
     }
 }
 
+/* The server's header check, before any body byte is buffered. A refusal
+ * closes the connection: its body is never read, only discarded. */
+static int check_headers(tg_http_conn *c)
+{
+    tg_http_response r;
+    size_t n;
+    int st;
+
+    memset(&r, 0, sizeof(r));
+    if (c->server->opt.check_headers(&c->req, c->server->data, &r) == 0) {
+        free(r.body);
+        return 0;
+    }
+    st = r.status >= 400 && r.status <= 599 ? r.status : 403;
+    n = r.body && r.len ? r.len : 0;
+    if (n > sizeof(c->fail_buf) - 1)
+        n = sizeof(c->fail_buf) - 1;
+    if (n)
+        memcpy(c->fail_buf, r.body, n);
+    else
+        n = (size_t)snprintf(c->fail_buf, sizeof(c->fail_buf), "refused\n");
+    c->fail_buf[n] = '\0';
+    free(r.body);
+    return refuse(c, st, c->fail_buf);
+}
+
 static int on_headers_complete(http_parser *p)
 {
     tg_http_conn *c = p->data;
@@ -652,6 +705,8 @@ static int on_headers_complete(http_parser *p)
         return refuse(c, 501, "unsupported transfer-encoding\n");
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > o->max_body_bytes)
         return refuse(c, 413, "request body too large\n");
+    if (o->check_headers && check_headers(c))
+        return -1;
 
     has_body =
         (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
@@ -852,21 +907,29 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- starting ------------------------------------------------------------ */
 
-static void conn_peer(tg_http_conn *c)
+void tg_http__conn_peer(tg_http_conn *c)
 {
     struct sockaddr_storage ss;
     int sl = sizeof(ss);
     char ip[INET6_ADDRSTRLEN];
 
+    if (c->src_len)
+        return; /* already known */
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0)
         return;
     if (ss.ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
 
+        memcpy(c->src, &a->sin_addr, 4);
+        c->src_len = 4;
+
         if (uv_ip4_name(a, ip, sizeof(ip)) == 0)
             snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, (unsigned)ntohs(a->sin_port));
     } else if (ss.ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+        memcpy(c->src, &a->sin6_addr, 16);
+        c->src_len = 16;
 
         if (uv_ip6_name(a, ip, sizeof(ip)) == 0)
             snprintf(c->peer, sizeof(c->peer), "[%s]:%u", ip,
@@ -886,7 +949,7 @@ void tg_http__conn_start(tg_http_conn *c)
         return;
     }
     (void)uv_tcp_nodelay(&c->tcp, 1); /* fails harmlessly on non-TCP sockets */
-    conn_peer(c);
+    tg_http__conn_peer(c);
     if (s->opt.tls && tg_http__tls_conn_new(c, s->opt.tls) != 0) {
         tg_http__conn_close(c);
         return;
@@ -898,20 +961,24 @@ void tg_http__conn_start(tg_http_conn *c)
     conn_process(c);
 }
 
-void tg_http__conn_reject(tg_http_conn *c)
+void tg_http__conn_reject(tg_http_conn *c, int per_source)
 {
-    static const char msg[] = "server busy: too many connections\n";
+    const char *msg = per_source ? "server busy: too many connections from your address\n"
+                                 : "server busy: too many connections\n";
 
     c->rejected = 1;
     c->server->nrejecting++;
-    conn_peer(c);
-    tg_debug("http connection refused", "peer=%s reason=max_connections", c->peer);
+    tg_http__conn_peer(c);
+    tg_refuse_count(c->server->opt.refusals,
+                    per_source ? TG_REFUSED_PER_SOURCE : TG_REFUSED_CONNECTIONS);
+    tg_debug("http connection refused", "peer=%s reason=%s", c->peer,
+             per_source ? "max_connections_per_source" : "max_connections");
     if (c->server->opt.tls) {
         tg_http__conn_close(c); /* a 503 would need a handshake first */
         return;
     }
     if (conn_send(c, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", msg,
-                  sizeof(msg) - 1, 0, 0) != 0) {
+                  strlen(msg), 0, 0) != 0) {
         tg_http__conn_close(c);
         return;
     }

@@ -119,6 +119,9 @@ struct tg_http_conn {
 
     tg_http_tls_conn *tls; /* NULL on a plain connection */
     char peer[64];
+    uint8_t src[16];    /* the peer's address (4 or 16 bytes), for the per-source cap */
+    uint8_t src_len;    /* 0: unknown (not counted against any source) */
+    char fail_buf[256]; /* a header check's refusal text (fail_msg points here) */
 };
 
 struct tg_http_server {
@@ -178,7 +181,11 @@ int64_t tg_http__tls_client_not_after(const tg_http_conn *c);
 /* tg_http_conn.c, called by tg_http.c. */
 tg_http_conn *tg_http__conn_new(tg_http_server *s);
 void tg_http__conn_start(tg_http_conn *c);
-void tg_http__conn_reject(tg_http_conn *c);
+/* Refuses a new connection with 503 and closes it; per_source says which
+ * cap it hit (for the message and the count). */
+void tg_http__conn_reject(tg_http_conn *c, int per_source);
+/* Fills c->src from the socket's peer address (and c->peer). */
+void tg_http__conn_peer(tg_http_conn *c);
 void tg_http__conn_close(tg_http_conn *c);
 void tg_http__server_conn_freed(tg_http_server *s);
 const char *tg_http__find_header(const tg_http_conn *c, const char *name, size_t *len);

@@ -135,3 +135,22 @@ void tg_http_dispatch(tg_http_request *req, void *router)
     snprintf(body, sizeof(body), "%s only\n", allow);
     tg_http_respond(req, 405, "text/plain; charset=utf-8", hdr, body, strlen(body));
 }
+
+int tg_http_dispatch_check(const tg_http_request *req, void *router,
+                           tg_http_response *resp)
+{
+    const tg_http_router *rt = router;
+    const char *m = tg_http_method(req);
+    size_t plen;
+    const char *path = tg_http_path(req, &plen);
+
+    /* The route tg_http_dispatch() will choose: the first whose path and
+     * method match. */
+    for (size_t i = 0; i < rt->n; i++) {
+        const tg_http_route *r = &rt->routes[i];
+
+        if (path_matches(r, path, plen) && method_matches(r->method, m))
+            return r->check ? r->check(req, rt->data, resp) : 0;
+    }
+    return 0;
+}

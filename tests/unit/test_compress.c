@@ -351,6 +351,19 @@ static void test_limits_and_args(void **state)
     free(in);
 }
 
+/* The ratio cap: at most limit, at most ratio x input, never below the
+ * floor; ratio 0 is the limit alone; no overflow near SIZE_MAX. */
+static void test_decompress_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(tg_decompress_cap(6700, 256u << 20, 200, 4u << 20), 4u << 20);
+    assert_int_equal(tg_decompress_cap(100000, 256u << 20, 200, 4u << 20), 20000000);
+    assert_int_equal(tg_decompress_cap(10u << 20, 256u << 20, 200, 4u << 20), 256u << 20);
+    assert_int_equal(tg_decompress_cap(10, 1000, 0, 4u << 20), 1000);
+    assert_int_equal(tg_decompress_cap(10, 1000, 200, 4u << 20), 1000);
+    assert_true(tg_decompress_cap(SIZE_MAX / 2, SIZE_MAX, 1000, 0) == SIZE_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gzip_bomb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zstd_bombs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_args, setup, teardown),
+        cmocka_unit_test(test_decompress_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,6 +144,8 @@ static void test_every_key_set(void **state)
                        "    max_connections: 9\n"
                        "    idle_timeout: 1m\n"
                        "    request_timeout: 1500ms\n"
+                       "    preface_timeout: 2s\n"
+                       "    max_connections_per_source: 3\n"
                        "  otlp_http:\n"
                        "    listen: collector.example.org:80\n"
                        "    max_body_bytes: 512\n"
@@ -152,6 +154,7 @@ static void test_every_key_set(void **state)
                        "    header_timeout: 2s\n"
                        "    body_timeout: 1h30m\n"
                        "    idle_timeout: 5s\n"
+                       "    max_connections_per_source: 4\n"
                        "api:\n"
                        "  listen: 10.1.2.3:9000\n"
                        "store:\n"
@@ -162,6 +165,7 @@ static void test_every_key_set(void **state)
                        "  sync: false\n"
                        "limits:\n"
                        "  max_decompressed_bytes: 1TB\n"
+                       "  max_decompression_ratio: 50\n"
                        "  max_pending_bytes: 3KiB\n"
                        "  retry_after: 2m\n"
                        "rules:\n"
@@ -183,6 +187,10 @@ static void test_every_key_set(void **state)
     assert_string_equal(c.site, "fra-1");
     assert_string_equal(c.data_dir, "/var/lib/tollgate");
     assert_int_equal(c.http_max_buffered_body_bytes, 64ull << 20);
+    assert_int_equal(c.grpc_preface_timeout_ms, 2000);
+    assert_int_equal(c.grpc_max_conns_per_source, 3);
+    assert_int_equal(c.http_max_conns_per_source, 4);
+    assert_int_equal(c.max_decompress_ratio, 50);
     assert_string_equal(c.log_level, "debug");
     assert_string_equal(c.otlp_grpc_listen, "[::]:14317");
     assert_int_equal(c.grpc_max_concurrent_streams, 7);

@@ -14,6 +14,7 @@
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,11 +141,19 @@ static void route_echo(tg_http_request *r, void *data)
     respond_echo(r);
 }
 
+static int check_token(const tg_http_request *req, void *data, tg_http_response *out);
+
 static const tg_http_route test_routes[] = {
-    {"GET", "/work", 0, NULL, route_work},  {"GET", "/silent", 0, NULL, route_silent},
-    {"POST", "/both", 0, route_echo, NULL}, {"PUT", "/both", 0, route_echo, NULL},
-    {"GET", "/pre/", 1, route_echo, NULL},  {NULL, "/any", 0, route_echo, NULL},
+    {"GET", "/work", 0, NULL, route_work},
+    {"GET", "/silent", 0, NULL, route_silent},
+    {"POST", "/both", 0, route_echo, NULL},
+    {"PUT", "/both", 0, route_echo, NULL},
+    {"GET", "/pre/", 1, route_echo, NULL},
+    {NULL, "/any", 0, route_echo, NULL},
+    {"POST", "/locked", 0, route_echo, NULL, check_token},
 };
+static const tg_http_router test_router = {
+    test_routes, sizeof(test_routes) / sizeof(test_routes[0]), NULL};
 
 static void handler(tg_http_request *r, void *data)
 {
@@ -158,10 +167,7 @@ static void handler(tg_http_request *r, void *data)
         f->held[f->nheld++] = r;
     uv_mutex_unlock(&f->mu);
     if (m == M_ROUTE) {
-        static const tg_http_router router = {
-            test_routes, sizeof(test_routes) / sizeof(test_routes[0]), NULL};
-
-        tg_http_dispatch(r, (void *)&router);
+        tg_http_dispatch(r, (void *)&test_router);
     } else if (m == M_ECHO) {
         respond_echo(r);
     } else if (m == M_LATER) {
@@ -1220,6 +1226,183 @@ static void test_query_param(void **state)
     assert_string_equal(big, "%4");
 }
 
+/* ---- abuse: per-source cap, header checks, whole-section deadlines ------- */
+
+/* A client whose source address is `src` (any 127.0.0.0/8 address is the
+ * loopback), so one test can be several clients. */
+static cli *cli_open_from(fx *f, const char *src)
+{
+    cli *c = calloc(1, sizeof(*c));
+    struct sockaddr_in b = {.sin_family = AF_INET}, a = {.sin_family = AF_INET};
+    struct timeval tv = {5, 0};
+
+    assert_non_null(c);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(inet_pton(AF_INET, src, &b.sin_addr), 1);
+    assert_int_equal(bind(c->fd, (struct sockaddr *)&b, sizeof(b)), 0);
+    a.sin_port = htons((uint16_t)f->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    http_parser_init(&c->p, HTTP_RESPONSE);
+    c->p.data = c;
+    return c;
+}
+
+static int cli_readable(cli *c)
+{
+    struct pollfd p = {c->fd, POLLIN, 0};
+
+    return poll(&p, 1, 0) > 0;
+}
+
+static uint64_t refused(const tg_refusals *r, enum tg_refusal why)
+{
+    return atomic_load(&r->n[why]);
+}
+
+static void test_per_source_cap(void **state)
+{
+    static tg_refusals rf;
+    tg_http_options o = {
+        .max_connections = 8, .max_connections_per_source = 2, .refusals = &rf};
+    fx *f = fx_start(&o, M_ECHO);
+    cli *a = cli_open_from(f, "127.0.0.1"), *b = cli_open_from(f, "127.0.0.1"), *c, *d;
+    resp r;
+
+    (void)state;
+    memset(&rf, 0, sizeof(rf));
+    /* Two idle connections from one address hold its share... */
+    sleep_ms(50);
+    c = cli_open_from(f, "127.0.0.1");
+    cli_send(c, "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(resp_header(&r, "retry-after"), "1");
+    assert_non_null(strstr(r.body, "too many connections from your address"));
+    resp_free(&r);
+    cli_close(c);
+    /* ...while another address still gets in. */
+    d = cli_open_from(f, "127.0.0.2");
+    cli_send(d, "GET /d HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok(d, "GET /d");
+    assert_int_equal(refused(&rf, TG_REFUSED_PER_SOURCE), 1);
+    assert_int_equal(refused(&rf, TG_REFUSED_CONNECTIONS), 0);
+    /* A closed connection gives its address a slot back. */
+    cli_close(a);
+    sleep_ms(50);
+    c = cli_open_from(f, "127.0.0.1");
+    cli_send(c, "GET /e HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok(c, "GET /e");
+    cli_close(c);
+    cli_close(b);
+    cli_close(d);
+    fx_end(f);
+}
+
+static int check_token(const tg_http_request *req, void *data, tg_http_response *out)
+{
+    const char *t = tg_http_header(req, "X-Token", NULL);
+
+    (void)data;
+    if (t && strcmp(t, "yes") == 0)
+        return 0;
+    tg_http_response_text(out, 401, "no token\n");
+    return 1;
+}
+
+/* The check answers from the headers: a 50 MB upload without a token is
+ * refused before one byte of its body is sent, and the handler never runs. */
+static void test_check_headers_before_body(void **state)
+{
+    static tg_refusals rf;
+    tg_http_options o = {
+        .max_body_bytes = 64u << 20, .refusals = &rf, .check_headers = check_token};
+    fx *f = fx_start(&o, M_ECHO);
+    cli *c = cli_open(f);
+    resp r;
+
+    (void)state;
+    memset(&rf, 0, sizeof(rf));
+    cli_send(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(r.body, "no token\n");
+    assert_string_equal(resp_header(&r, "connection"), "close");
+    resp_free(&r);
+    cli_close(c);
+    assert_int_equal(fx_get(f, &f->requests), 0);
+    assert_int_equal(refused(&rf, TG_REFUSED_UNAUTHORIZED), 1);
+    c = cli_open(f);
+    cli_send(
+        c,
+        "POST /up HTTP/1.1\r\nHost: x\r\nX-Token: yes\r\nContent-Length: 3\r\n\r\nabc");
+    expect_ok(c, "POST /up body=3");
+    cli_close(c);
+    assert_int_equal(fx_get(f, &f->requests), 1);
+    fx_end(f);
+}
+
+/* The route table's checks: only the route that takes the request runs its
+ * check (test_routes' POST /locked). */
+static int route_check(const tg_http_request *r, void *data, tg_http_response *out)
+{
+    (void)data;
+    return tg_http_dispatch_check(r, (void *)&test_router, out);
+}
+
+static void test_route_check(void **state)
+{
+    tg_http_options o = {.check_headers = route_check};
+    fx *f = fx_start(&o, M_ROUTE);
+    cli *c = cli_open(f);
+    resp r;
+
+    (void)state;
+    cli_send(c, "POST /locked HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz");
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    cli_close(c);
+    c = cli_open(f);
+    cli_send(
+        c,
+        "POST /locked HTTP/1.1\r\nHost: x\r\nX-Token: yes\r\nContent-Length: 1\r\n\r\nz");
+    expect_ok(c, "POST /locked body=1");
+    cli_send(c, "POST /both HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz");
+    expect_ok(c, "POST /both body=1");
+    cli_close(c);
+    fx_end(f);
+}
+
+/* The header deadline is for the whole section: a byte every 40 ms does
+ * not keep a connection past 200 ms. */
+static void test_header_deadline_not_per_read(void **state)
+{
+    static tg_refusals rf;
+    tg_http_options o = {.header_timeout_ms = 200, .refusals = &rf};
+    fx *f = fx_start(&o, M_ECHO);
+    cli *c = cli_open(f);
+    const char *slow = "GET /slow HTTP/1.1\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    uint64_t t0 = now_ms();
+    resp r;
+
+    (void)state;
+    memset(&rf, 0, sizeof(rf));
+    for (size_t i = 0; slow[i] && !cli_readable(c); i++) {
+        cli_sendn(c, slow + i, 1);
+        sleep_ms(40);
+    }
+    assert_int_equal(cli_read(c, &r), 0);
+    assert_int_equal(r.status, 408);
+    resp_free(&r);
+    assert_true(now_ms() - t0 < 1000);
+    cli_close(c);
+    assert_int_equal(refused(&rf, TG_REFUSED_HEADER_TIMEOUT), 1);
+    fx_end(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1428,10 @@ int main(void)
         cmocka_unit_test_teardown(test_absolute_target, teardown),
         cmocka_unit_test_teardown(test_ipv6_and_bad_addr, teardown),
         cmocka_unit_test_teardown(test_routes_table, teardown),
+        cmocka_unit_test_teardown(test_per_source_cap, teardown),
+        cmocka_unit_test_teardown(test_check_headers_before_body, teardown),
+        cmocka_unit_test_teardown(test_route_check, teardown),
+        cmocka_unit_test_teardown(test_header_deadline_not_per_read, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

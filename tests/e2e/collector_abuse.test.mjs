@@ -1,0 +1,129 @@
+// The collector under abuse (issue 15 part 3): bare TCP sockets on the gRPC
+// port are closed at the preface deadline instead of holding their slots
+// for the idle timeout, one address cannot take every slot (on gRPC or
+// HTTP), a small gzip bomb stops at the ratio cap with 413 /
+// RESOURCE_EXHAUSTED, and every refusal is counted in /metrics by server
+// and reason. Attackers connect from 127.0.0.2; the SDK from 127.0.0.1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+import { Collector, sleep, tempDir, writeConfig } from './lib/collector.mjs';
+import { grpcClient, GRPC, METHODS, unary } from './lib/grpc.mjs';
+import { httpPost, rawRequest } from './lib/http.mjs';
+import { traceRequest } from './lib/pb.mjs';
+
+async function metrics(c) {
+  return (await fetch(`${c.apiUrl}/metrics`)).text();
+}
+
+function refused(text, server, reason) {
+  const re = new RegExp(`^tollgate_refused_total\\{server="${server}",reason="${reason}"\\} (\\d+)$`, 'm');
+  const m = re.exec(text);
+  assert.ok(m, `no tollgate_refused_total{server="${server}",reason="${reason}"}`);
+  return Number(m[1]);
+}
+
+function bareSockets(port, n) {
+  const socks = [];
+  let closed = 0;
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+    s.on('error', () => {});
+    s.resume(); // read (and drop) what the server sends, so its close is seen
+    s.on('close', () => { closed++; });
+    socks.push(s);
+  }
+  return { socks, closed: () => closed };
+}
+
+async function start(config) {
+  const dir = tempDir();
+  const c = new Collector({ dataDir: path.join(dir, 'data'), site: 'abuse', config: writeConfig(dir, config) });
+  await c.start();
+  return c;
+}
+
+function exportOne(client) {
+  const body = traceRequest({ traceId: crypto.randomBytes(16).toString('hex'), spanId: crypto.randomBytes(8).toString('hex') });
+  return unary(client, METHODS.traces, body, { timeoutMs: 5000 });
+}
+
+test('bare sockets on the gRPC port are closed at the preface deadline', { timeout: 60000 }, async () => {
+  const c = await start({
+    receivers: { otlp_grpc: { max_connections: 64, max_connections_per_source: 0, preface_timeout: '1s' } },
+  });
+  const bare = bareSockets(c.ports.grpc, 64);
+  try {
+    await sleep(300);
+    // Every slot is held by a socket that never speaks HTTP/2...
+    const m0 = await metrics(c);
+    assert.equal(refused(m0, 'otlp_grpc', 'preface_timeout'), 0);
+    // ...until the preface deadline closes them all; then the SDK gets in.
+    const t0 = Date.now();
+    while (bare.closed() < 64 && Date.now() - t0 < 10000) await sleep(50);
+    assert.equal(bare.closed(), 64, 'bare sockets closed by the server');
+    const client = grpcClient(c.grpcAddr);
+    const r = await exportOne(client);
+    assert.equal(r.code, 0, r.details);
+    client.close();
+    assert.equal(refused(await metrics(c), 'otlp_grpc', 'preface_timeout'), 64);
+  } finally {
+    for (const s of bare.socks) s.destroy();
+  }
+  const res = await c.stop();
+  assert.equal(res.code, 0);
+});
+
+test('one address cannot take every gRPC or HTTP slot', { timeout: 60000 }, async () => {
+  const c = await start({
+    receivers: {
+      otlp_grpc: { max_connections: 64, max_connections_per_source: 16 },
+      otlp_http: { max_connections: 64, max_connections_per_source: 16 },
+    },
+  });
+  const g = bareSockets(c.ports.grpc, 64);
+  const h = bareSockets(c.ports.http, 64);
+  try {
+    await sleep(500);
+    // The SDK (another address) is served at once on both ports.
+    const client = grpcClient(c.grpcAddr);
+    const r = await exportOne(client);
+    assert.equal(r.code, 0, r.details);
+    client.close();
+    const body = traceRequest({ traceId: crypto.randomBytes(16).toString('hex'), spanId: crypto.randomBytes(8).toString('hex') });
+    const hr = await rawRequest(c.ports.http, httpPost('/v1/traces', body, { 'Content-Type': 'application/x-protobuf' }));
+    assert.equal(hr.status, 200, hr.body.toString());
+    const m = await metrics(c);
+    assert.equal(refused(m, 'otlp_grpc', 'per_source'), 48);
+    assert.equal(refused(m, 'otlp_http', 'per_source'), 48);
+    assert.equal(refused(m, 'otlp_grpc', 'connections'), 0);
+  } finally {
+    for (const s of [...g.socks, ...h.socks]) s.destroy();
+  }
+  const res = await c.stop();
+  assert.equal(res.code, 0);
+});
+
+test('a small gzip bomb stops at the ratio cap: 413 and RESOURCE_EXHAUSTED', { timeout: 60000 }, async () => {
+  const c = await start({ limits: { max_decompressed_bytes: '64MiB', max_decompression_ratio: 100 } });
+  // 32 MiB of zeros in ~32 KB: within max_decompressed_bytes, far beyond
+  // 100 x its size (and the 4 MiB floor).
+  const bomb = zlib.gzipSync(Buffer.alloc(32 << 20), { level: 9 });
+  assert.ok(bomb.length < 64 << 10);
+  const hr = await rawRequest(c.ports.http, httpPost('/v1/traces', bomb,
+    { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' }));
+  assert.equal(hr.status, 413, hr.body.toString());
+  const client = grpcClient(c.grpcAddr, { gzip: true });
+  const r = await unary(client, METHODS.traces, Buffer.alloc(32 << 20), { timeoutMs: 10000 });
+  client.close();
+  assert.equal(r.code, GRPC.RESOURCE_EXHAUSTED, r.details);
+  const m = await metrics(c);
+  assert.equal(refused(m, 'otlp_http', 'decompressed_too_large'), 1);
+  assert.equal(refused(m, 'otlp_grpc', 'decompressed_too_large'), 1);
+  const res = await c.stop();
+  assert.equal(res.code, 0);
+});
