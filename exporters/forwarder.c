@@ -100,17 +100,23 @@ static int on_record(void *ctx, const tg_fwd_record *r)
     return 0;
 }
 
-static void update_fill_rate(tg_forwarder *f, uint64_t mono)
+/* Bytes per second of the forwarder's clock (tg_fwd_mono_ns: faster than
+ * real time under the test clock), sampled once a real second so batches
+ * flushed every so often do not read as bursts and silences. */
+static void update_fill_rate(tg_forwarder *f, uint64_t real)
 {
     tg_outbox_stats os;
+    uint64_t mono = tg_fwd_mono_ns();
     double dt, inst;
 
     tg_outbox_get_stats(f->outbox, &os);
     pthread_mutex_lock(&f->mu);
     if (!f->fill_last_ns) {
         f->fill_last_ns = mono;
+        f->fill_last_real_ns = real;
         f->fill_last_bytes = os.bytes;
-    } else if (mono - f->fill_last_ns >= 1000000000ull) {
+    } else if (real - f->fill_last_real_ns >= 1000000000ull && mono > f->fill_last_ns) {
+        f->fill_last_real_ns = real;
         dt = (double)(mono - f->fill_last_ns) / 1e9;
         inst = ((double)os.bytes - (double)f->fill_last_bytes) / dt;
         f->fill_rate = 0.7 * f->fill_rate + 0.3 * inst;
@@ -465,7 +471,13 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->outbox_oldest_age_s = os.oldest_created_ns && now > os.oldest_created_ns
                                  ? (double)(now - os.oldest_created_ns) / 1e9
                                  : 0;
-    s->budget_seconds_left = f->fill_rate > 1.0 && os.max_bytes > os.bytes
+    /* At the budget (the outbox sheds to stay within it) the time left is
+     * none, not "not filling". */
+    s->budget_seconds_left = os.max_bytes &&
+                                     os.bytes >= os.max_bytes - os.max_bytes / 20 &&
+                                     os.shed_batches + os.shed_stripped > 0
+                                 ? 0
+                             : f->fill_rate > 1.0 && os.max_bytes > os.bytes
                                  ? (double)(os.max_bytes - os.bytes) / f->fill_rate
                                  : -1;
     s->shed_batches = os.shed_batches;

@@ -48,7 +48,7 @@ struct tg_forwarder {
 
     /* fill rate of the outbox, bytes per second (EWMA) */
     double fill_rate;
-    uint64_t fill_last_bytes, fill_last_ns;
+    uint64_t fill_last_bytes, fill_last_ns, fill_last_real_ns;
 
     /* sender figures */
     unsigned version;    /* negotiated protocol version */

@@ -50,6 +50,10 @@ int tg_wire_transcode(const uint8_t *z, size_t zlen, unsigned version, int level
  * hook TOLLGATE_TEST_CLOCK_SKEW_MS=<signed ms> it is shifted by that much,
  * to test that a skewed site is reported with its offset. */
 uint64_t tg_fwd_now_ns(void);
+/* A monotonic clock for the forwarder's rates (the outbox fill rate and
+ * the time its budget has left). Both run faster under the test hook
+ * TOLLGATE_TEST_CLOCK_RATE=N (N times real time). */
+uint64_t tg_fwd_mono_ns(void);
 
 /* The token in `path` (a site's token file), surrounding whitespace
  * removed. 0, TG_EIO or TG_EINVAL (empty, too long, or a byte that cannot

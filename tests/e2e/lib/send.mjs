@@ -16,7 +16,7 @@ export class OrderedSender {
   async send(n = 5) {
     const seq = this.seq++;
     const b = this.factory.traceBatch(n, { attrs: { 'test.seq': seq } });
-    const entry = { seq, spanIds: b.spanIds, rootSpanId: b.spanIds[0] };
+    const entry = { seq, spanIds: b.spanIds, rootSpanId: b.spanIds[0], traceId: b.traceId };
     try {
       const r = await fetch(`${this.site.httpUrl}/v1/traces`, {
         method: 'POST',
