@@ -24,7 +24,8 @@ typedef struct tg_api {
     const char *site;
     uint64_t started_unix;
     int ready;             /* set once every listener is up, cleared on drain */
-    size_t max_read_bytes; /* arena bound of one read request, default 256 MiB */
+    size_t max_read_bytes; /* one read's decoded records and JSON together, default
+                              256 MiB (the collector sets limits.max_read_bytes) */
     /* Who may read data (query.clients): without entries every data
      * endpoint answers 401. The residency policy gives the views. */
     const tg_access *clients;

@@ -469,6 +469,7 @@ int tg_collector_main(int argc, char **argv)
     c.view.destination = "central";
     pthread_mutex_init(&c.view.mu, NULL);
     c.api.extra_metrics = collector_extra_metrics;
+    c.api.max_read_bytes = (size_t)c.cfg.api_max_read_bytes;
     c.api.extra_ctx = &c;
 
     /* The forward: and query: sections live in the same file (both

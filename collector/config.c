@@ -241,6 +241,14 @@ static const struct tg_cfg_key config_keys[] = {
          "A request may decompress to at most this many times its size as sent "
          "(never less than 4MiB; max_decompressed_bytes still caps it); beyond: 413 / "
          "RESOURCE_EXHAUSTED (0: size cap only)."},
+    {.path = "limits.max_read_bytes",
+     .type = TG_CFG_SIZE,
+     .def = "64MiB",
+     FIELD(api_max_read_bytes),
+     .min = 1 << 20,
+     .max = UINT64_MAX,
+     .help = "Memory one read may take, its decoded records and its JSON together; a "
+             "larger answer is refused with 413 (at least 1MiB)."},
     {.path = "limits.max_pending_bytes",
      .type = TG_CFG_SIZE,
      .def = "32MiB",

@@ -39,7 +39,8 @@ typedef struct tg_collector_config {
     uint64_t http_idle_timeout_ms;
     uint64_t http_max_conns_per_source;
 
-    char api_listen[128]; /* api.listen */
+    char api_listen[128];        /* api.listen */
+    uint64_t api_max_read_bytes; /* limits.max_read_bytes */
 
     uint64_t store_max_bytes;        /* store.max_bytes (0 = unlimited) */
     uint64_t store_max_age_sec;      /* store.max_age (0 = keep) */

@@ -7,14 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
 import { Collector, sleep, tempDir, writeConfig } from './lib/collector.mjs';
 import { grpcClient, GRPC, METHODS, unary } from './lib/grpc.mjs';
-import { httpPost, rawRequest } from './lib/http.mjs';
-import { traceRequest } from './lib/pb.mjs';
+import { getTrace, httpPost, rawRequest } from './lib/http.mjs';
+import { flattenSpans } from './lib/otlp.mjs';
+import { pb, traceRequest } from './lib/pb.mjs';
 
 async function metrics(c) {
   return (await fetch(`${c.apiUrl}/metrics`)).text();
@@ -124,6 +126,60 @@ test('a small gzip bomb stops at the ratio cap: 413 and RESOURCE_EXHAUSTED', { t
   const m = await metrics(c);
   assert.equal(refused(m, 'otlp_http', 'decompressed_too_large'), 1);
   assert.equal(refused(m, 'otlp_grpc', 'decompressed_too_large'), 1);
+  const res = await c.stop();
+  assert.equal(res.code, 0);
+});
+
+// One span of `n` attributes in one trace, as protobuf.
+function bigSpan(n) {
+  const traceId = crypto.randomBytes(16);
+  const attrs = [];
+  for (let i = 0; i < n; i++) attrs.push(pb.msg(9, pb.string(1, `k${i}`), pb.msg(2, pb.string(1, `v${i % 10}`))));
+  const span = pb.bytes(2, Buffer.concat([pb.bytes(1, traceId), pb.bytes(2, crypto.randomBytes(8)),
+    pb.string(5, 'big'), pb.fixed64(7, 1n), pb.fixed64(8, 2n), ...attrs]));
+  const resource = pb.msg(1, pb.msg(1, pb.string(1, 'service.name'), pb.msg(2, pb.string(1, 'big'))));
+  return { traceId: traceId.toString('hex'), body: pb.msg(1, resource, pb.msg(2, span)) };
+}
+
+function rssKiB(pid) {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+}
+
+// A read while sampling the collector's RSS every 10 ms.
+async function readSampled(c, traceId) {
+  let peak = rssKiB(c.pid);
+  const iv = setInterval(() => { peak = Math.max(peak, rssKiB(c.pid)); }, 10);
+  const r = await getTrace(c.apiUrl, traceId, { expectStatus: null });
+  clearInterval(iv);
+  return { r, peak };
+}
+
+test('reading a span of a million attributes is bounded by limits.max_read_bytes and gives memory back', { timeout: 90000 }, async () => {
+  const c = await start({ receivers: { otlp_http: { max_body_bytes: '32MiB' } } }); // limits.max_read_bytes: 64MiB
+  const big = bigSpan(1000000);
+  const ok = await rawRequest(c.ports.http, httpPost('/v1/traces', big.body, { 'Content-Type': 'application/x-protobuf' }), { timeoutMs: 60000 });
+  assert.equal(ok.status, 200, ok.body.toString());
+  const small = bigSpan(30000);
+  const ok2 = await rawRequest(c.ports.http, httpPost('/v1/traces', small.body, { 'Content-Type': 'application/x-protobuf' }));
+  assert.equal(ok2.status, 200);
+  await sleep(500);
+  const before = rssKiB(c.pid);
+  for (let i = 0; i < 3; i++) {
+    const { r, peak } = await readSampled(c, big.traceId);
+    assert.equal(r.status, 413);
+    assert.match(r.text, /trace too large to read within limits.max_read_bytes/);
+    // The read's records stop at 64 MiB; the JSON is never built.
+    assert.ok(peak - before < 96 * 1024, `read ${i}: RSS ${before} -> peak ${peak} KiB`);
+  }
+  // A trace that fits is answered in full.
+  const { r } = await readSampled(c, small.traceId);
+  assert.equal(r.status, 200, r.text.slice(0, 200));
+  assert.equal(flattenSpans(r.json)[0].item.attributes.length, 30000);
+  await sleep(300);
+  // Repeated large reads leave the worker's memory given back.
+  const after = rssKiB(c.pid);
+  console.log(`# 1M-attribute span (${big.body.length} bytes): RSS before reads ${before} KiB, after ${after} KiB`);
+  assert.ok(after - before < 48 * 1024, `RSS ${before} -> ${after} KiB after the reads`);
   const res = await c.stop();
   assert.equal(res.code, 0);
 });

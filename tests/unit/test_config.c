@@ -166,6 +166,7 @@ static void test_every_key_set(void **state)
                        "limits:\n"
                        "  max_decompressed_bytes: 1TB\n"
                        "  max_decompression_ratio: 50\n"
+                       "  max_read_bytes: 8MiB\n"
                        "  max_pending_bytes: 3KiB\n"
                        "  retry_after: 2m\n"
                        "rules:\n"
@@ -191,6 +192,7 @@ static void test_every_key_set(void **state)
     assert_int_equal(c.grpc_max_conns_per_source, 3);
     assert_int_equal(c.http_max_conns_per_source, 4);
     assert_int_equal(c.max_decompress_ratio, 50);
+    assert_int_equal(c.api_max_read_bytes, 8u << 20);
     assert_string_equal(c.log_level, "debug");
     assert_string_equal(c.otlp_grpc_listen, "[::]:14317");
     assert_int_equal(c.grpc_max_concurrent_streams, 7);
