@@ -317,6 +317,22 @@ static uint64_t count_since(const tg_models *m, const version *v, int64_t from)
     return n;
 }
 
+/* How long after the promotion at `at` the site first served v: counted
+ * from the promotion, or from the first request the centre saw from the
+ * site for this model when that came later (the centre cannot tell what a
+ * site served before it was heard from), and 0 when it served v first. */
+static double delay_s(const series *s, const version *v, int64_t at)
+{
+    int64_t from = v->first_ns;
+
+    for (size_t i = 0; i < s->nv; i++)
+        if (s->v[i].first_ns < from)
+            from = s->v[i].first_ns;
+    if (from < at)
+        from = at;
+    return v->first_ns > from ? (double)(v->first_ns - from) / 1e9 : 0;
+}
+
 static json_t *ns_json(int64_t ns)
 {
     return json_integer((json_int_t)ns);
@@ -410,9 +426,8 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
         json_object_set_new(o, "stale_seconds",
                             json_real(stale && since_s > 0 ? since_s : 0));
         if (auth) {
-            int64_t d = auth->first_ns - pr->at_ns;
             json_object_set_new(o, "propagation_delay_seconds",
-                                json_real(d > 0 ? (double)d / 1e9 : 0));
+                                json_real(delay_s(s, auth, pr->at_ns)));
         } else {
             json_object_set_new(o, "propagation_delay_seconds", json_null());
         }
@@ -509,11 +524,7 @@ json_t *tg_models_report(tg_models *m, int64_t now)
                     continue;
                 v = find_version((series *)s, p[i].version, 0);
                 json_object_set_new(
-                    d, s->site,
-                    v ? json_real(v->first_ns > p[i].at_ns
-                                      ? (double)(v->first_ns - p[i].at_ns) / 1e9
-                                      : 0)
-                      : json_null());
+                    d, s->site, v ? json_real(delay_s(s, v, p[i].at_ns)) : json_null());
             }
             json_object_set_new(x, "delays", d);
             json_array_append_new(pj, x);

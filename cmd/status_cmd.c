@@ -1,6 +1,7 @@
 /* `tollgate status [--endpoint URL] [--json]`: the estate as the central
  * view sees it, one row per site, then every warning (partitioned,
- * lagging, skewed, certificate expiring, version mismatch, shedding).
+ * lagging, skewed, certificate expiring, version mismatch, shedding), and
+ * the MODELS section: model versions per site, with their warnings.
  * Pointed at a site's API instead, it prints that site's own view of its
  * link (its forwarder status). */
 #include <curl/curl.h>
@@ -179,6 +180,10 @@ static int print_estate(json_t *root, const char *endpoint)
         } else {
             printf("\nno warnings\n");
         }
+    }
+    if (json_is_object(json_object_get(root, "models"))) {
+        printf("\nMODELS\n");
+        tg_cmd_models_print(stdout, json_object_get(root, "models"));
     }
     return 0;
 }

@@ -306,11 +306,21 @@ static void test_registry_authority(void **state)
     assert_string_equal(json_string_value(json_object_get(mo, "authoritative_version")),
                         "v2");
     assert_true(num(site_of(mo, "b"), "propagation_delay_seconds") == 0.0);
+    assert_true(num(site_of(mo, "a"), "stale_seconds") == 10.0);
     assert_true(json_is_true(json_object_get(site_of(mo, "a"), "stale")));
     assert_int_equal(warnings_matching(rep,
                                        "a serves fraud-detector v1, authoritative v2 "
                                        "since 10s (SLO 5s), 100% of its requests"),
                      1);
+    json_decref(rep);
+
+    /* c is first heard from 3s after the promotion, serving v1, and
+     * switches 4s later: the delay counts from when it was first seen. */
+    serve(m, "c", "fraud-detector", "v1", 13, 4);
+    serve(m, "c", "fraud-detector", "v2", 17, 1);
+    rep = tg_models_report(m, T0 + S(20));
+    assert_true(num(site_of(model_of(rep, "fraud-detector"), "c"),
+                    "propagation_delay_seconds") == 4.0);
     json_decref(rep);
 
     /* A bad registry names its line and column. */
