@@ -410,10 +410,12 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
     if (is_auth)
         stale = 0;
     {
-        /* The share of the served version: of the requests since the
-         * promotion when there is one, else of all. */
-        uint64_t denom = pr ? total_since : total;
-        uint64_t num = pr ? count_since(m, nw, pr->at_ns) : nw->count;
+        /* The share of the served version among the site's requests
+         * since it appeared (from that bucket on): how far its rollout
+         * at this site has gone. */
+        uint64_t denom = 0, num = count_since(m, nw, nw->first_ns);
+        for (size_t i = 0; i < s->nv; i++)
+            denom += count_since(m, &s->v[i], nw->first_ns);
         json_object_set_new(o, "share",
                             json_real(denom ? (double)num / (double)denom : 0));
     }

@@ -186,6 +186,10 @@ test('a promotion propagates: delay, stale share, SLO warning on and off, regist
       await waitFor(() => central.log.includes('model registry reload failed'), { what: 'the reload failure logged' });
       assert.equal(modelOf(models(central, tokens.cloud), 'ranker').authoritative_version, 'r6');
 
+      // The export holds the rows, every request counted once.
+      const rows = central.export().records.filter((r) => r.type === 'model' && r.site === 'cloud' && r.model === 'fraud-detector');
+      assert.equal(rows.reduce((n, r) => n + Number(r.requests), 0), sent.cloud.length);
+
       // A restart keeps what was seen (the store's models rows).
       fs.writeFileSync(registry, `models:\n  - {model: ranker, version: r6, promoted_at: ${nowS() - 60}}\n`);
       await central.stop();

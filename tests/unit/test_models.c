@@ -148,6 +148,8 @@ static void test_site_authority_propagation(void **state)
     assert_true(num(cloud, "stale_seconds") == 0);
     assert_string_equal(json_string_value(json_object_get(cloud, "version")), "v2");
     assert_int_equal(json_array_size(json_object_get(rep, "warnings")), 0);
+    /* v2 serves all of cloud's requests since it appeared. */
+    assert_true(num(cloud, "share") == 1.0);
     {
         /* Both promotions are in the history: v1 was the first version
          * the authority served, and cloud served it from the start. */
@@ -201,6 +203,8 @@ static void test_stuck_rollout(void **state)
     cloud = site_of(model_of(rep, "fraud-detector"), "cloud");
     assert_false(json_is_true(json_object_get(cloud, "stuck")));
     assert_true(json_is_true(json_object_get(cloud, "stale")));
+    /* since v2 appeared at t=5: 10 of v2's and 10 of v1's requests */
+    assert_true(num(cloud, "share") == 0.5);
     json_decref(rep);
 
     serve(m, "cloud", "fraud-detector", "v1", 15, 20);
