@@ -544,6 +544,21 @@ void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h)
                           &h->store_newest_unix_nano);
 }
 
+/* One labelled counter family for /metrics: name{label="value"} n. */
+struct labelled {
+    const char *value;
+    uint64_t n;
+};
+
+static void family(tg_strbuf *b, const char *name, const char *help, const char *label,
+                   const struct labelled *v, size_t n)
+{
+    tg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < n; i++)
+        tg_strbuf_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, v[i].value,
+                         (unsigned long long)v[i].n);
+}
+
 char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
 {
     tg_forwarder_stats s;
@@ -563,19 +578,16 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     tg_strbuf_printf(                                                                    \
         &b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " " fmt "\n",     \
         val)
-    tg_strbuf_printf(
-        &b, "# HELP tollgate_forward_records_total Records summarised for the central "
-            "view, by kind.\n# TYPE tollgate_forward_records_total counter\n");
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"span\"} %llu\n",
-                     (unsigned long long)s.spans);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"red\"} %llu\n",
-                     (unsigned long long)s.red);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"log_template\"} %llu\n",
-                     (unsigned long long)s.logs);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"metric\"} %llu\n",
-                     (unsigned long long)s.metrics);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"cost\"} %llu\n",
-                     (unsigned long long)s.costs);
+    {
+        const struct labelled v[] = {{"span", s.spans},
+                                     {"red", s.red},
+                                     {"log_template", s.logs},
+                                     {"metric", s.metrics},
+                                     {"cost", s.costs}};
+        family(&b, "tollgate_forward_records_total",
+               "Records summarised for the central view, by kind.", "kind", v,
+               sizeof(v) / sizeof(v[0]));
+    }
     C("tollgate_forward_requests_total", "Stored requests summarised.", "%llu",
       (unsigned long long)s.requests_read);
     C("tollgate_forward_requests_skipped_total",
@@ -601,13 +613,12 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     G("tollgate_outbox_budget_seconds_left",
       "Time until the budget is exhausted at the current rate (-1: not filling).", "%.1f",
       s.budget_seconds_left);
-    tg_strbuf_printf(
-        &b,
-        "# HELP tollgate_outbox_shed_total Shedding events, by what was shed.\n"
-        "# TYPE tollgate_outbox_shed_total counter\n"
-        "tollgate_outbox_shed_total{what=\"batch\"} %llu\n"
-        "tollgate_outbox_shed_total{what=\"span_summaries\"} %llu\n",
-        (unsigned long long)s.shed_batches, (unsigned long long)s.shed_stripped);
+    {
+        const struct labelled v[] = {{"batch", s.shed_batches},
+                                     {"span_summaries", s.shed_stripped}};
+        family(&b, "tollgate_outbox_shed_total", "Shedding events, by what was shed.",
+               "what", v, sizeof(v) / sizeof(v[0]));
+    }
     C("tollgate_outbox_shed_records_total", "Records dropped by shedding.", "%llu",
       (unsigned long long)s.shed_records);
     C("tollgate_outbox_rejected_total", "Batches the centre refused as malformed.",
@@ -619,22 +630,15 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     C("tollgate_audit_append_failures_total",
       "Transparency log appends that failed: the egress was refused (fail closed).",
       "%llu", (unsigned long long)s.tlog_failures);
-    tg_strbuf_printf(
-        &b, "# HELP tollgate_forward_uploads_total Exchanges with the centre, by "
-            "result.\n# TYPE tollgate_forward_uploads_total counter\n");
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"accepted\"} %llu\n",
-                     (unsigned long long)s.uploads_accepted);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"duplicate\"} %llu\n",
-                     (unsigned long long)s.uploads_duplicate);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"heartbeat\"} %llu\n",
-                     (unsigned long long)s.heartbeats);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"error\"} %llu\n",
-                     (unsigned long long)s.upload_errors);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"unauthorized\"} %llu\n",
-                     (unsigned long long)s.auth_failures);
-    tg_strbuf_printf(&b,
-                     "tollgate_forward_uploads_total{result=\"version_refused\"} %llu\n",
-                     (unsigned long long)s.version_refusals);
+    {
+        const struct labelled v[] = {
+            {"accepted", s.uploads_accepted},  {"duplicate", s.uploads_duplicate},
+            {"heartbeat", s.heartbeats},       {"error", s.upload_errors},
+            {"unauthorized", s.auth_failures}, {"version_refused", s.version_refusals}};
+        family(&b, "tollgate_forward_uploads_total",
+               "Exchanges with the centre, by result.", "result", v,
+               sizeof(v) / sizeof(v[0]));
+    }
     C("tollgate_forward_wire_bytes_total", "Batch bytes sent (compressed).", "%llu",
       (unsigned long long)s.wire_bytes);
     C("tollgate_forward_raw_bytes_total", "Batch bytes sent, before compression.", "%llu",

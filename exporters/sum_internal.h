@@ -113,6 +113,11 @@ struct tg_summarizer {
     int failed;          /* an allocation failed in this period */
 };
 
+/* The entry for key in map m, made (zeroed, `size` bytes in the period
+ * arena, also appended to list; *fresh 1) when absent; the caller fills a
+ * fresh one. NULL (and s->failed set) when out of memory. */
+void *tg_sum_entry(tg_summarizer *s, tg_sum_map *m, tg_sum_vec *list, const char *key,
+                   size_t kl, uint64_t seed, size_t size, int *fresh);
 /* Interned copy of [s, s+n) in the period arena (NULL on OOM). */
 const char *tg_sum_intern(tg_summarizer *s, const char *p, size_t n);
 void tg_sum_time(tg_summarizer *s, uint64_t t_ns);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tg_array.h"
 #include "tg_err.h"
 #include "tg_metric_map.h"
 #include "tg_template.h"
@@ -111,16 +112,31 @@ void tg_sum_map_free(tg_sum_map *m)
 
 int tg_sum_vec_push(tg_sum_vec *p, void *x)
 {
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 64;
-        void **nv = realloc(p->v, nc * sizeof(*nv));
-        if (!nv)
-            return -1;
-        p->v = nv;
-        p->cap = nc;
-    }
+    if (TG_ARRAY_ROOM(p->v, p->n, p->cap, 64))
+        return -1;
     p->v[p->n++] = x;
     return 0;
+}
+
+void *tg_sum_entry(tg_summarizer *s, tg_sum_map *m, tg_sum_vec *list, const char *key,
+                   size_t kl, uint64_t seed, size_t size, int *fresh)
+{
+    uint64_t h = tg_sum_hash(key, kl, seed);
+    void *e = tg_sum_map_get(m, key, kl, h);
+    const char *k;
+
+    *fresh = 0;
+    if (e)
+        return e;
+    k = tg_sum_intern(s, key, kl);
+    e = tg_arena_calloc(&s->arena, size);
+    if (!k || !e || tg_sum_map_put(m, k, kl, h, e) != 0 ||
+        tg_sum_vec_push(list, e) != 0) {
+        s->failed = 1;
+        return NULL;
+    }
+    *fresh = 1;
+    return e;
 }
 
 /* ---- helpers shared with sum_metrics.c -------------------------------- */
@@ -157,7 +173,7 @@ void tg_sum_cost_add_dims(tg_summarizer *s, const char *service, const char *con
 {
     char key[1024];
     size_t sl = strlen(service), ml = strlen(meter), kl, dl[TG_DIMS];
-    uint64_t h;
+    int fresh;
     cost_ent *e;
 
     if (!(qty > 0) || !isfinite(qty))
@@ -182,26 +198,17 @@ void tg_sum_cost_add_dims(tg_summarizer *s, const char *service, const char *con
     }
     memcpy(key + kl, &hour, 8);
     kl += 8;
-    h = tg_sum_hash(key, kl, 3);
-    e = tg_sum_map_get(&s->costs, key, kl, h);
-    if (!e) {
-        const char *k = tg_sum_intern(s, key, kl);
-        e = tg_arena_calloc(&s->arena, sizeof(*e));
-        if (!k || !e) {
-            s->failed = 1;
-            return;
-        }
+    if (!(e = tg_sum_entry(s, &s->costs, &s->cost_list, key, kl, 3, sizeof(*e), &fresh)))
+        return;
+    if (fresh) {
         e->service = tg_sum_intern(s, service, sl);
         e->meter = meter; /* static strings */
         e->hour = hour;
         for (int d = 0; d < TG_DIMS; d++)
             if (dims && dims[d] && !(e->dim[d] = tg_sum_intern(s, dims[d], dl[d])))
                 s->failed = 1;
-        if (!e->service || s->failed || tg_sum_map_put(&s->costs, k, kl, h, e) != 0 ||
-            tg_sum_vec_push(&s->cost_list, e) != 0) {
+        if (!e->service)
             s->failed = 1;
-            return;
-        }
     }
     e->qty += qty;
 }
@@ -345,7 +352,7 @@ static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_
     const char *op = operation_of(s, name, &ol);
     size_t sl = strnlen(svc, MAX_STRING), kl;
     int64_t minute = (int64_t)(start / 1000000000ull / 60 * 60);
-    uint64_t h;
+    int fresh;
     red_ent *e;
 
     memcpy(key, svc, sl);
@@ -355,26 +362,16 @@ static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_
     key[kl++] = (char)kind;
     memcpy(key + kl, &minute, 8);
     kl += 8;
-    h = tg_sum_hash(key, kl, 2);
-    e = tg_sum_map_get(&s->red, key, kl, h);
-    if (!e) {
-        const char *k = tg_sum_intern(s, key, kl);
-        e = tg_arena_alloc(&s->arena, sizeof(*e));
-        if (!k || !e) {
-            s->failed = 1;
-            return;
-        }
+    if (!(e = tg_sum_entry(s, &s->red, &s->red_list, key, kl, 2, sizeof(*e), &fresh)))
+        return;
+    if (fresh) {
         e->service = tg_sum_intern(s, svc, sl);
         e->operation = tg_sum_intern(s, op, ol);
         e->kind = kind;
         e->minute = minute;
-        e->requests = e->errors = 0;
         tg_exphist_init(&e->hist);
-        if (!e->service || !e->operation || tg_sum_map_put(&s->red, k, kl, h, e) != 0 ||
-            tg_sum_vec_push(&s->red_list, e) != 0) {
+        if (!e->service || !e->operation)
             s->failed = 1;
-            return;
-        }
     }
     e->requests++;
     if (error)
@@ -475,7 +472,8 @@ static void add_log(tg_summarizer *s, const char *svc,
     uint64_t t = lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano;
     uint32_t sev = norm_severity((uint32_t)lr->severity_number);
     int64_t minute = (int64_t)(t / 1000000000ull / 60 * 60);
-    uint64_t h, id;
+    uint64_t id;
+    int fresh;
     log_ent *e;
 
     if (lr->body && lr->body->value_case ==
@@ -496,25 +494,16 @@ static void add_log(tg_summarizer *s, const char *svc,
     kl += 4;
     memcpy(key + kl, &minute, 8);
     kl += 8;
-    h = tg_sum_hash(key, kl, 4);
-    e = tg_sum_map_get(&s->logs, key, kl, h);
-    if (!e) {
-        const char *k = tg_sum_intern(s, key, kl);
-        e = tg_arena_calloc(&s->arena, sizeof(*e));
-        if (!k || !e) {
-            s->failed = 1;
-            return;
-        }
+    if (!(e = tg_sum_entry(s, &s->logs, &s->log_list, key, kl, 4, sizeof(*e), &fresh)))
+        return;
+    if (fresh) {
         e->service = tg_sum_intern(s, svc, sl);
         e->tmpl = tg_sum_intern(s, tmpl, tl);
         e->severity = sev;
         e->id = id;
         e->minute = minute;
-        if (!e->service || !e->tmpl || tg_sum_map_put(&s->logs, k, kl, h, e) != 0 ||
-            tg_sum_vec_push(&s->log_list, e) != 0) {
+        if (!e->service || !e->tmpl)
             s->failed = 1;
-            return;
-        }
     }
     e->count++;
 }
