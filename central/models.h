@@ -80,6 +80,9 @@ typedef struct tg_models_registry {
  * 0, or TG_ECONFIG / TG_ENOMEM with err. */
 int tg_models_registry_load(const char *path, tg_models_registry *r, char *err,
                             size_t errlen);
+/* The same from memory; `name` stands for the file in messages. */
+int tg_models_registry_load_buffer(const char *name, const char *buf, size_t len,
+                                   tg_models_registry *r, char *err, size_t errlen);
 void tg_models_registry_free(tg_models_registry *r);
 
 typedef struct tg_models tg_models;

@@ -186,12 +186,12 @@ static int promoted_at(const char *file, const tg_ynode *n, int64_t *out, char *
                          "Unix seconds");
 }
 
-int tg_models_registry_load(const char *path, tg_models_registry *out, char *err,
-                            size_t errlen)
+/* Reads a registry's tree (freed here); `path` names it in messages. */
+static int registry_from(tg_ynode *root, const char *path, tg_models_registry *out,
+                         char *err, size_t errlen)
 {
     static const char *const top[] = {"models", NULL};
     static const char *const keys[] = {"model", "version", "promoted_at", NULL};
-    tg_ynode *root = tg_yaml_load_file(path, err, errlen);
     const tg_ynode *list;
     tg_models_registry r = {0};
     int rc = 0;
@@ -243,6 +243,19 @@ out:
     }
     *out = r;
     return 0;
+}
+
+int tg_models_registry_load(const char *path, tg_models_registry *out, char *err,
+                            size_t errlen)
+{
+    return registry_from(tg_yaml_load_file(path, err, errlen), path, out, err, errlen);
+}
+
+int tg_models_registry_load_buffer(const char *name, const char *buf, size_t len,
+                                   tg_models_registry *out, char *err, size_t errlen)
+{
+    return registry_from(tg_yaml_load_buffer(name, buf, len, err, errlen), name, out, err,
+                         errlen);
 }
 
 void tg_models_registry_free(tg_models_registry *r)
