@@ -5,7 +5,8 @@
 // a known time, then switches. The centre must measure that delay (within
 // the forwarding interval), warn while the cloud is past the SLO and stop
 // once it switched, and count the share of the cloud's requests served
-// stale after the promotion exactly. Then a registry file as authority,
+// stale after the promotion exactly; a version kept on the resource
+// (forward.span_resource_keys) is seen too. Then a registry file as authority,
 // reread on SIGHUP; a restart that keeps what was seen; and a bad
 // `models:` section refused with FILE:LINE:COLUMN.
 import { test } from 'node:test';
@@ -58,9 +59,13 @@ test('a promotion propagates: delay, stale share, SLO warning on and off, regist
     const sites = {};
     const sdk = {};
     for (const name of ['onprem', 'cloud']) {
-      sites[name] = await new Site({ name, dir: path.join(dir, name), token: tokens[name], centralUrl: central.url }).start();
+      // The cloud copies a version kept on the resource onto its spans.
+      const forward = name === 'cloud' ? { span_resource_keys: ['ml.model.version'] } : {};
+      sites[name] = await new Site({ name, dir: path.join(dir, name), token: tokens[name], centralUrl: central.url, forward }).start();
       sdk[name] = siteSdk({ service: `scoring-${name}`, url: sites[name].httpUrl, site: name });
     }
+    // An embedder whose version is a resource attribute, not a span's.
+    sdk.embedder = siteSdk({ service: 'embedder', url: sites.cloud.httpUrl, site: 'cloud', extraResource: { 'ml.model.version': 'e9' } });
 
     // Every inference sent, with its start time (ms), per site.
     const sent = { onprem: [], cloud: [] };
@@ -84,6 +89,7 @@ test('a promotion propagates: delay, stale share, SLO warning on and off, regist
         infer('onprem', 'fraud-detector', 'v1');
         infer('cloud', 'fraud-detector', 'v1');
         infer('cloud', 'ranker', 'r5');
+        sdk.embedder.tracer.startSpan('embed', { kind: SpanKind.SERVER, attributes: { 'gen_ai.request.model': 'embedder' } }).end();
         await sleep(PERIOD_MS);
       }
       // Phase 2: the authority promotes v2; the cloud keeps v1 for DELAY_MS.
@@ -114,6 +120,7 @@ test('a promotion propagates: delay, stale share, SLO warning on and off, regist
       }
       await sdk.onprem.flush();
       await sdk.cloud.flush();
+      await sdk.embedder.flush();
       const lastCloud = sent.cloud[sent.cloud.length - 1].at;
       const rep = await waitFor(() => {
         const r = models(central, tokens.onprem);
@@ -164,6 +171,10 @@ test('a promotion propagates: delay, stale share, SLO warning on and off, regist
       const noToken = spawnSync(tollgateBin(), ['models', '--endpoint', central.url], { encoding: 'utf8', env: { ...process.env, TOLLGATE_TOKEN: '' } });
       assert.equal(noToken.status, 1);
 
+      // The embedder's version came from its resource.
+      assert.equal(siteOf(modelOf(rep, 'embedder'), 'cloud').version, 'e9');
+      assert.equal(siteOf(modelOf(rep, 'embedder'), 'cloud').requests, 20);
+
       // The registry: r5 is authoritative and the cloud serves it.
       let ranker = modelOf(rep, 'ranker');
       assert.equal(ranker.authority, `registry:${registry}`);
@@ -200,6 +211,7 @@ test('a promotion propagates: delay, stale share, SLO warning on and off, regist
     } finally {
       await sdk.onprem.shutdown();
       await sdk.cloud.shutdown();
+      await sdk.embedder.shutdown();
       await sites.onprem.stop();
       await sites.cloud.stop();
       await central.stop();
