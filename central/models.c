@@ -228,7 +228,8 @@ int tg_models_observe(tg_models *m, const tg_models_obs *o, int64_t now_ns)
 
 /* ---- evaluating ------------------------------------------------------------------- */
 
-void tg_models_human(double s, char *out, size_t cap)
+/* "14m", "40s", "2.5h": a duration as the warnings write it. */
+static void human(double s, char *out, size_t cap)
 {
     if (s < 0)
         s = 0;
@@ -435,8 +436,8 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
         }
         if (stale && since_s * 1000 > (double)slo_ms) {
             char ago[32], slo[32];
-            tg_models_human(since_s, ago, sizeof(ago));
-            tg_models_human((double)slo_ms / 1000, slo, sizeof(slo));
+            human(since_s, ago, sizeof(ago));
+            human((double)slo_ms / 1000, slo, sizeof(slo));
             warnf(warnings,
                   "%s serves %s %s, authoritative %s since %s (SLO %s), %.0f%% of its "
                   "requests",
@@ -452,8 +453,8 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
         json_object_set_new(o, "stuck_seconds", json_real(ncur >= 2 ? overlap : 0));
         if (stuck) {
             char dur[32], win[32];
-            tg_models_human(overlap, dur, sizeof(dur));
-            tg_models_human((double)stuck_ms / 1000, win, sizeof(win));
+            human(overlap, dur, sizeof(dur));
+            human((double)stuck_ms / 1000, win, sizeof(win));
             warnf(warnings, "%s serves %s in %llu versions (%s) for %s (window %s)",
                   s->site, s->model, (unsigned long long)ncur, cur_list, dur, win);
         }

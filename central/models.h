@@ -130,7 +130,4 @@ json_t *tg_models_report(tg_models *m, int64_t now_ns);
 /* Appends the report's figures in Prometheus exposition. */
 void tg_models_metrics(const json_t *report, tg_strbuf *b);
 
-/* "14m", "40s", "2.5h": a duration as the warnings write it. */
-void tg_models_human(double seconds, char *out, size_t cap);
-
 #endif
