@@ -160,7 +160,7 @@ tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *er
         flags |= MDB_RDONLY;
     if (opt->no_sync)
         flags |= MDB_NOSYNC;
-    if ((rc = mdb_env_create(&cs->env)) || (rc = mdb_env_set_maxdbs(cs->env, 8)) ||
+    if ((rc = mdb_env_create(&cs->env)) || (rc = mdb_env_set_maxdbs(cs->env, 16)) ||
         (rc = mdb_env_set_mapsize(cs->env, (size_t)64 << 30)) ||
         (rc = mdb_env_open(cs->env, dir, flags, 0640))) {
         *err = rc == ENOENT ? TG_ENOT_FOUND : mdb_err(rc);
@@ -784,4 +784,9 @@ int tg_cstore_get_stats(tg_cstore *cs, tg_cstore_stats *s)
     s->evicted_batches = cs->evicted;
     s->file_bytes = stat(cs->path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     return 0;
+}
+
+MDB_env *tg_cstore_env(tg_cstore *cs)
+{
+    return cs->env;
 }
