@@ -28,7 +28,9 @@ function audit(args) {
 // (PRIVATE+KEY+<name>+<hex id>+base64(type || seed)), as a site that
 // rewrote its history would sign it.
 function forgeCheckpoint(keyFile, size, root) {
-  const [, , name, idHex, b64] = fs.readFileSync(keyFile, 'utf8').trim().split('+');
+  // base64 may hold '+': the key is everything after the fourth one.
+  const [, , name, idHex, ...rest] = fs.readFileSync(keyFile, 'utf8').trim().split('+');
+  const b64 = rest.join('+');
   const seed = Buffer.from(b64, 'base64').subarray(1);
   const key = crypto.createPrivateKey({
     key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
@@ -160,4 +162,22 @@ test('checkpoints are cosigned; a forked checkpoint is refused and named', { tim
   assert.equal(human.code, 1);
   assert.match(human.err, /NOT intact: fork between site and witness/);
   assert.equal(audit(['verify', '--central', centralDir]).code, 2);
+
+  // The same site against a fresh centre (its witness knows size 0): the
+  // first submission from the site's cosigned size gets 409 with 0, the
+  // site retries from 0 at once and gets its log cosigned.
+  const central2 = await new Central({ dataDir: path.join(dir, 'central2'), sitesFile }).start();
+  const site2 = await new Site({ name: 'fra', dir: path.join(dir, 'fra'), token,
+    centralUrl: central2.url, forward: { audit: { checkpoint_interval: '2s' } } }).start();
+  const again = await waitFor(async () => {
+    const s2 = (await site2.status()).forwarder;
+    return s2.witness_cosigned_size >= size && s2.witness_error === '' ? s2 : null;
+  }, { timeoutMs: 20000, what: 'the log cosigned by the new witness' });
+  assert.equal(again.witness_forks, 0);
+  st = central2.status();
+  assert.match(st.stdout, new RegExp(`\\nfra +${again.witness_cosigned_size} +${again.witness_cosigned_size} +`));
+  assert.match(await (await fetch(`${central2.url}/metrics`)).text(),
+    /tollgate_witness_requests_total\{result="conflict"\} [1-9]/);
+  await site2.stop();
+  await central2.stop();
 });
