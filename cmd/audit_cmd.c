@@ -3,6 +3,8 @@
  *
  *   tollgate audit verify --data DIR [--central DIR2 [--witness-key VKEY]] [--json]
  *   tollgate audit verify --proof FILE [--key VKEY] [--json]
+ *   tollgate audit verify --endpoint URL --token-file F [--key VKEY]
+ *                         [--witness-key VKEY] [--ca-file F] [--json]
  *   tollgate audit proof --batch ID --data DIR
  *
  * Exit status: 0 intact, 1 something does not verify (the first broken
@@ -20,6 +22,7 @@
 #include "tg_err.h"
 #include "tg_outbox_audit.h"
 #include "tg_strbuf.h"
+#include "tg_wire.h"
 
 #define AUDIT_FILE_MAX (4u << 20)
 
@@ -29,6 +32,8 @@ static void usage(FILE *f)
         "usage: tollgate audit verify --data DIR [--key VKEY] [--central DIR2\n"
         "                             [--witness-key VKEY]] [--json]\n"
         "       tollgate audit verify --proof FILE [--key VKEY] [--json]\n"
+        "       tollgate audit verify --endpoint URL --token-file F [--key VKEY]\n"
+        "                             [--witness-key VKEY] [--ca-file F] [--json]\n"
         "       tollgate audit proof --batch ID --data DIR\n"
         "\n"
         "verify --data   recompute a site's transparency log from its leaves (read\n"
@@ -38,6 +43,9 @@ static void usage(FILE *f)
         "                directory: the witness's cosigned checkpoint, a fork between\n"
         "                site and witness, and a leaf for every batch the centre holds\n"
         "verify --proof  check a tlog-proof file offline\n"
+        "verify --endpoint  online: a site (its checkpoint, every tile, recomputed;\n"
+        "                needs --key) or a centre (every site's cosigned checkpoint\n"
+        "                and the witness's alarms; needs --witness-key)\n"
         "proof           write a tlog-proof file for batch ID on stdout\n"
         "\n"
         "options:\n"
@@ -46,6 +54,10 @@ static void usage(FILE *f)
         "  --central DIR2 the centre's data directory (a copy; read only)\n"
         "  --witness-key VKEY  the witness's public key (default\n"
         "                 DIR2/witness.key.vkey)\n"
+        "  --endpoint URL a running site's API or the centre\n"
+        "  --token-file F the bearer token: a query client's (site) or a compliance\n"
+        "                 or sre user's (centre)\n"
+        "  --ca-file F    CA bundle for an https endpoint\n"
         "  --json         one JSON document on stdout\n"
         "\n"
         "exit status: 0 intact, 1 does not verify, 2 bad usage or bad input\n",
@@ -205,6 +217,58 @@ static int verify_proof(const char *file, const char *key, int json)
     }
 }
 
+static int load_key(const char *file, tg_audit_verifier *v)
+{
+    size_t klen;
+    char *kbuf = read_all(file, &klen);
+    int rc;
+
+    if (!kbuf)
+        return -1;
+    while (klen && (kbuf[klen - 1] == '\n' || kbuf[klen - 1] == '\r'))
+        klen--;
+    rc = tg_audit_verifier_parse(kbuf, klen, v);
+    free(kbuf);
+    return rc ? -1 : 0;
+}
+
+static int verify_endpoint(const char *url, const char *token_file, const char *ca,
+                           const char *key, const char *wkey, int json)
+{
+    tg_audit_verifier sk, wk;
+    char token[1024], what[512];
+    json_t *o;
+    int rc;
+
+    if (!token_file || tg_wire_read_token(token_file, token, sizeof(token)) != 0)
+        return usage_error("verify --endpoint needs a readable --token-file", NULL);
+    if (key && load_key(key, &sk) != 0)
+        return usage_error("not a vkey: ", key);
+    if (wkey && load_key(wkey, &wk) != 0)
+        return usage_error("not a vkey: ", wkey);
+    o = json_object();
+    rc = tg_audit_online_verify(url, token, ca, key ? &sk : NULL, wkey ? &wk : NULL, o,
+                                what, sizeof(what));
+    if (rc == 2) {
+        fprintf(stderr, "tollgate audit: %s\n", what);
+        json_decref(o);
+        return 2;
+    }
+    if (!json && rc == 0) {
+        if (json_object_get(o, "size"))
+            printf("intact: %s, %lld leaves recomputed from the served tiles%s\n",
+                   json_string_value(json_object_get(o, "origin")),
+                   (long long)json_integer_value(json_object_get(o, "size")),
+                   json_is_true(json_object_get(o, "cosigned"))
+                       ? ", cosigned by the witness"
+                       : "");
+        else
+            printf("intact: %zu site(s), every cosigned checkpoint verifies, no fork\n",
+                   json_array_size(json_object_get(o, "sites")));
+    }
+    return report(json, rc, what, o);
+}
+
 static int proof(const char *dir, const char *batch)
 {
     char outbox[4096], err[512];
@@ -224,7 +288,7 @@ static int proof(const char *dir, const char *batch)
 int tg_cmd_audit(int argc, char **argv)
 {
     const char *data = NULL, *key = NULL, *file = NULL, *batch = NULL, *central = NULL,
-               *wkey = NULL;
+               *wkey = NULL, *endpoint = NULL, *token_file = NULL, *ca = NULL;
     int json = 0;
 
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -250,6 +314,12 @@ int tg_cmd_audit(int argc, char **argv)
             slot = &central;
         else if (!strcmp(argv[i], "--witness-key"))
             slot = &wkey;
+        else if (!strcmp(argv[i], "--endpoint"))
+            slot = &endpoint;
+        else if (!strcmp(argv[i], "--token-file"))
+            slot = &token_file;
+        else if (!strcmp(argv[i], "--ca-file"))
+            slot = &ca;
         else
             return usage_error("unknown option ", argv[i]);
         if (++i >= argc)
@@ -257,9 +327,12 @@ int tg_cmd_audit(int argc, char **argv)
         *slot = argv[i];
     }
     if (!strcmp(argv[1], "verify")) {
-        if (!!data + !!file != 1)
-            return usage_error("verify needs exactly one of --data DIR, --proof FILE",
-                               NULL);
+        if (!!data + !!file + !!endpoint != 1)
+            return usage_error(
+                "verify needs exactly one of --data DIR, --proof FILE, --endpoint URL",
+                NULL);
+        if (endpoint)
+            return verify_endpoint(endpoint, token_file, ca, key, wkey, json);
         if ((central || wkey) && !data)
             return usage_error("--central needs --data DIR", NULL);
         return data ? verify_data(data, key, central, wkey, json)

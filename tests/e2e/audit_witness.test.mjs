@@ -42,6 +42,17 @@ function forgeCheckpoint(keyFile, size, root) {
   return `${text}\n\u2014 ${name} ${line}\n`;
 }
 
+// A fresh cosigning (type 0x04) vkey: name+hex(key ID)+base64(type || pub),
+// key ID = SHA-256(name || 0x0A || type || pub)[:4].
+function cosignerVkey(name) {
+  const { publicKey } = crypto.generateKeyPairSync('ed25519');
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const typed = Buffer.concat([Buffer.from([0x04]), pub]);
+  const id = crypto.createHash('sha256').update(Buffer.concat([Buffer.from(`${name}\n`), typed]))
+    .digest().subarray(0, 4);
+  return `${name}+${id.toString('hex')}+${typed.toString('base64')}`;
+}
+
 test('checkpoints are cosigned; a forked checkpoint is refused and named', { timeout: 150000 }, async () => {
   const dir = tempDir();
   const token = crypto.randomBytes(16).toString('hex');
@@ -59,7 +70,7 @@ test('checkpoints are cosigned; a forked checkpoint is refused and named', { tim
   const central = await new Central({ dataDir: centralDir, sitesFile,
     usersFile: path.join(dir, 'users.yaml') }).start();
   const site = await new Site({ name: 'fra', dir: path.join(dir, 'fra'), token, centralUrl: central.url,
-    forward: { audit: { checkpoint_interval: '2s' } } }).start();
+    queryCap: 'central', forward: { audit: { checkpoint_interval: '2s' } } }).start();
 
   const gateway = siteSdk({ service: 'gateway', url: site.httpUrl, site: 'fra' });
   const store = siteSdk({ service: 'feature-store', url: site.httpUrl, site: 'fra' });
@@ -102,6 +113,31 @@ test('checkpoints are cosigned; a forked checkpoint is refused and named', { tim
   if (cp.split('\n')[1] === String(size)) assert.match(cp, /\u2014 tollgate\.central\/witness /);
   assert.match(await (await fetch(`${site.apiUrl}/metrics`)).text(),
     /tollgate_audit_witness_forks_total 0/);
+
+  // Online: the site's log over its API (tiles recomputed, its signature
+  // and the witness's cosignature), and the centre's witness status.
+  const vkey = path.join(site.collector.dataDir, 'audit.key.vkey');
+  const wkey = path.join(centralDir, 'witness.key.vkey');
+  const onSite = audit(['verify', '--endpoint', site.apiUrl, '--token-file', site.tokenFile,
+    '--key', vkey, '--witness-key', wkey, '--json']);
+  assert.equal(onSite.code, 0, onSite.out + onSite.err);
+  const onSiteDoc = JSON.parse(onSite.out);
+  assert.equal(onSiteDoc.endpoint, 'site');
+  assert.ok(onSiteDoc.size >= size);
+  assert.equal(onSiteDoc.cosigned, true);
+  const carolFile = path.join(dir, 'carol.token');
+  const onCentre = audit(['verify', '--endpoint', central.url, '--token-file', carolFile,
+    '--witness-key', wkey, '--json']);
+  assert.equal(onCentre.code, 0, onCentre.out + onCentre.err);
+  assert.equal(JSON.parse(onCentre.out).sites[0].site, 'fra');
+  // Another witness key of the same name: the cosignature does not verify.
+  const otherKey = path.join(dir, 'other.vkey');
+  fs.writeFileSync(otherKey, `${cosignerVkey('tollgate.central/witness')}\n`);
+  const wrong = audit(['verify', '--endpoint', central.url, '--token-file', carolFile,
+    '--witness-key', otherKey]);
+  assert.equal(wrong.code, 1, wrong.out + wrong.err);
+  assert.match(wrong.err, /signature invalid/);
+  assert.equal(audit(['verify', '--endpoint', central.url, '--token-file', carolFile]).code, 2);
 
   let st = central.status();
   assert.equal(st.status, 0, st.stderr);
@@ -150,6 +186,10 @@ test('checkpoints are cosigned; a forked checkpoint is refused and named', { tim
   assert.equal(fra.fork, true);
   assert.equal(fra.fork_size, size);
   assert.equal(fra.cosigned_size, size); // the cosigned history stands
+  const onCentre2 = audit(['verify', '--endpoint', central.url, '--token-file', carolFile,
+    '--witness-key', wkey]);
+  assert.equal(onCentre2.code, 1, onCentre2.out + onCentre2.err);
+  assert.match(onCentre2.err, /fork between site fra and witness/);
 
   await central.stop();
   const bad = audit(['verify', '--data', data, '--central', centralDir, '--json']);
