@@ -498,6 +498,8 @@ static void *retention_main(void *arg)
         pthread_mutex_unlock(&c->ret_mu);
         if (tg_cstore_retain(c->cs, tg_wall_ns()) != 0)
             tg_warn("central retention pass failed", "dir=%s", c->cfg.data_dir);
+        if (c->witness && tg_witness_retain(c->witness) != 0)
+            tg_warn("witness retention pass failed", "dir=%s", c->cfg.data_dir);
         pthread_mutex_lock(&c->ret_mu);
     }
     pthread_mutex_unlock(&c->ret_mu);

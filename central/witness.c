@@ -760,6 +760,61 @@ int tg_witness_status_foreach(tg_witness *w, uint64_t now_ns, tg_witness_status_
     return out;
 }
 
+int tg_witness_retain(tg_witness *w)
+{
+    MDB_txn *txn;
+    MDB_cursor *sc = NULL, *lc = NULL, *bc = NULL;
+    MDB_val k, v;
+    int rc;
+
+    if (!w->have_dbs || !w->has_key)
+        return 0;
+    if (mdb_txn_begin(w->env, NULL, 0, &txn) != 0)
+        return TG_ESTORE;
+    if (mdb_cursor_open(txn, w->db_state, &sc) ||
+        mdb_cursor_open(txn, w->db_leaves, &lc) ||
+        mdb_cursor_open(txn, w->db_batches, &bc)) {
+        mdb_txn_abort(txn);
+        return TG_ESTORE;
+    }
+    for (rc = mdb_cursor_get(sc, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(sc, &k, &v, MDB_NEXT)) {
+        char site[64];
+        uint8_t k0[64 + 9];
+        size_t sl = k.mv_size;
+        uint64_t oldest;
+        MDB_val bk, bv, lk, lv;
+        int r2;
+
+        if (sl == 0 || sl >= sizeof(site))
+            continue;
+        memcpy(site, k.mv_data, sl);
+        site[sl] = '\0';
+        leaf_key(k0, site, 0);
+        bk.mv_size = sl + 9;
+        bk.mv_data = k0;
+        if (mdb_cursor_get(bc, &bk, &bv, MDB_SET_RANGE) != 0 || bk.mv_size != sl + 9 ||
+            memcmp(bk.mv_data, site, sl) != 0)
+            continue; /* no batch held: keep every leaf */
+        oldest = tg_be64_get((const uint8_t *)bk.mv_data + sl + 1);
+        lk.mv_size = sl + 9;
+        lk.mv_data = k0;
+        for (r2 = mdb_cursor_get(lc, &lk, &lv, MDB_SET_RANGE); r2 == 0;
+             r2 = mdb_cursor_get(lc, &lk, &lv, MDB_NEXT)) {
+            const uint8_t *kp = lk.mv_data;
+            if (lk.mv_size != sl + 9 || memcmp(kp, site, sl) != 0 ||
+                tg_be64_get(kp + sl + 1) >= oldest)
+                break;
+            if (mdb_cursor_del(lc, 0) != 0)
+                break;
+        }
+    }
+    mdb_cursor_close(sc);
+    mdb_cursor_close(lc);
+    mdb_cursor_close(bc);
+    return mdb_txn_commit(txn) ? TG_ESTORE : 0;
+}
+
 static void json_str(tg_strbuf *b, const char *s)
 {
     tg_strbuf_putc(b, '"');

@@ -121,7 +121,7 @@ typedef struct tg_witness_status {
     uint64_t submissions, refused;
     int fork; /* a site-signed checkpoint inconsistent with a cosigned one */
     uint64_t fork_ns, fork_size;
-    int key_changed; /* a key other than the pinned one was offered */
+    int key_changed;               /* a key other than the pinned one was offered */
     uint64_t leaves;               /* batches proved included */
     uint64_t batches_without_leaf; /* held past the grace period, no leaf */
     uint64_t gap;                  /* leaves proved for batches not held */
@@ -147,6 +147,11 @@ int tg_witness_status_foreach(tg_witness *w, uint64_t now_ns, tg_witness_status_
  * fork, fork_size, fork_unix_nano, key_changed, leaves, batches_without_leaf,
  * gap, submissions, refused, vkey, checkpoint, fork_checkpoint}]}. */
 char *tg_witness_status_json(tg_witness *w, uint64_t now_ns);
+
+/* Forgets proved leaves of batches below the oldest batch the centre still
+ * holds for each site (retention evicted them): the leaves table stays
+ * the size of the batches kept. 0 or TG_ESTORE. */
+int tg_witness_retain(tg_witness *w);
 
 /* Appends the tollgate_witness_* gauges and counters to b. */
 void tg_witness_metrics(tg_witness *w, uint64_t now_ns, tg_strbuf *b);

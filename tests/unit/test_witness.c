@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "cstore.h"
 #include "tg_audit_checkpoint.h"
@@ -418,6 +419,41 @@ static void test_inclusion(void **state)
      * leaf is a gap (above no held batch). */
     assert_int_equal(x.s.gap, 6);
     assert_int_equal(x.s.batches_without_leaf, 0);
+
+    /* The centre holds batches 4, 5 and 7 (written as the store keys them,
+     * header empty: received at time 0): 7 has no leaf, 6 was logged but
+     * never held (a gap); 1-3 are below the oldest held, as if evicted. */
+    {
+        MDB_env *env = tg_cstore_env(f->cs);
+        MDB_txn *txn;
+        MDB_dbi db;
+        uint64_t seqs[] = {4, 5, 7};
+        assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+        assert_int_equal(mdb_dbi_open(txn, "batches", 0, &db), 0);
+        for (size_t i = 0; i < 3; i++) {
+            uint8_t k[12] = "fra", v[4] = {0};
+            MDB_val kv = {12, k}, vv = {4, v};
+            k[3] = 0;
+            tg_be64_put(k + 4, seqs[i]);
+            assert_int_equal(mdb_put(txn, db, &kv, &vv, 0), 0);
+        }
+        assert_int_equal(mdb_txn_commit(txn), 0);
+    }
+    memset(&x, 0, sizeof(x));
+    tg_witness_status_foreach(f->w, NOW + TG_WITNESS_GRACE_NS_DEFAULT + 1, on_status, &x);
+    assert_int_equal(x.s.gap, 1);
+    assert_int_equal(x.s.batches_without_leaf, 1);
+    assert_int_equal(x.s.leaves, 6);
+    /* Within the grace period neither is flagged yet. */
+    memset(&x, 0, sizeof(x));
+    tg_witness_status_foreach(f->w, NOW, on_status, &x);
+    assert_int_equal(x.s.gap, 0);
+    /* Retention forgets the leaves of batches below the oldest held. */
+    assert_int_equal(tg_witness_retain(f->w), 0);
+    memset(&x, 0, sizeof(x));
+    tg_witness_status_foreach(f->w, NOW + TG_WITNESS_GRACE_NS_DEFAULT + 1, on_status, &x);
+    assert_int_equal(x.s.leaves, 3);
+    assert_int_equal(x.s.gap, 1);
 }
 
 int main(void)
