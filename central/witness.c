@@ -403,10 +403,15 @@ void tg_witness_add_checkpoint(tg_witness *w, const char *site, const char *pinn
         if (!(s.flags & FLAG_KEY_CHANGED))
             tg_error("witness: a site presented a different log key", "site=%s", site);
         s.flags |= FLAG_KEY_CHANGED;
-        s.refused++;
         dirty = 1;
         answer(a, 403, "this is not the key the witness holds for this log");
         goto refused;
+    }
+    if (s.vkey && strcmp(s.vkey, key) != 0) {
+        /* The registry pins another key than the one first trusted: the
+         * registry wins, and the state shows the key in force. */
+        free(s.vkey);
+        s.vkey = NULL;
     }
     if (!s.vkey && !(s.vkey = strdup(key))) {
         answer(a, 503, "out of memory");

@@ -361,6 +361,28 @@ static void test_key_pinned_and_changed(void **state)
     tg_witness_status_foreach(f->w, NOW, on_status, &x);
     assert_true(x.s.key_changed);
     assert_int_equal(x.s.cosigned_size, 2);
+    /* A key the registry pins wins over the one first trusted: the site's
+     * own key is refused then, and the pinned one accepted. */
+    {
+        tg_witness_answer a;
+        char *b2;
+        size_t l2;
+        grow(f, 3);
+        b2 = request(f, 2, NULL, NULL, &l2);
+        tg_witness_add_checkpoint(f->w, "fra", ov.p, NULL, b2, l2, NOW, &a);
+        assert_int_equal(a.status, 403);
+        free(a.body.p);
+        free(b2);
+        b2 = request(f, 2, NULL, &other, &l2);
+        tg_witness_add_checkpoint(f->w, "fra", ov.p, ov.p, b2, l2, NOW, &a);
+        assert_int_equal(a.status, 200);
+        free(a.body.p);
+        free(b2);
+        memset(&x, 0, sizeof(x));
+        tg_witness_status_foreach(f->w, NOW, on_status, &x);
+        assert_string_equal(x.s.vkey, ov.p);
+        assert_int_equal(x.s.cosigned_size, 3);
+    }
     free(ov.p);
     tg_audit_signer_clear(&other);
 }
