@@ -506,17 +506,6 @@ static void *retention_main(void *arg)
     return NULL;
 }
 
-static enum tg_log_level level_of(const char *s)
-{
-    if (strcmp(s, "debug") == 0)
-        return TG_LOG_DEBUG;
-    if (strcmp(s, "warn") == 0)
-        return TG_LOG_WARN;
-    if (strcmp(s, "error") == 0)
-        return TG_LOG_ERROR;
-    return TG_LOG_INFO;
-}
-
 static int load_sites(central *c, int initial)
 {
     char err[1200];
@@ -562,7 +551,7 @@ int tg_central_main(int argc, char **argv)
         fprintf(stderr, "tollgate central: %s\n", err);
         return 2;
     }
-    tg_log_set_level(level_of(c.cfg.log_level));
+    tg_log_set_level_name(c.cfg.log_level);
     pthread_rwlock_init(&c.sites_lock, NULL);
     pthread_mutex_init(&c.ret_mu, NULL);
     pthread_cond_init(&c.ret_cv, NULL);

@@ -6,11 +6,10 @@
 #include "tg_central.h"
 #include "tg_cfgtab.h"
 #include "tg_err.h"
+#include "tg_log.h"
 #include "tg_yaml.h"
 
 #define F(m) TG_CFG_FIELD(tg_central_config, m)
-
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 static const struct tg_cfg_key central_keys[] = {
     {.path = "listen",
@@ -75,7 +74,7 @@ static const struct tg_cfg_key central_keys[] = {
      .type = TG_CFG_ENUM,
      .def = "info",
      F(log_level),
-     .choices = log_levels,
+     .choices = tg_log_level_names,
      .invalid = "log.level is debug, info, warn or error",
      .help = "Least severe level of the centre's own logs."},
     {.path = "tls.cert_file",

@@ -96,6 +96,14 @@ int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_com
 int tg_central_site_auth(central *c, const tg_http_request *req, const char *site,
                          tg_http_response *resp);
 
+/* Answers with doc as compact JSON (doc is not released; NULL or a failed
+ * encoding answers 500). */
+void tg_central_answer_json(tg_http_response *resp, int status, const json_t *doc);
+
+/* Answers {"error": "<message>"} with the status. */
+void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Who asks, and under which view (query_api.c): 1, or 0 after answering
  * 401/403. user, role and view are 64-byte buffers. */
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,

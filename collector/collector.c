@@ -225,17 +225,6 @@ static int start_listeners(collector *c)
     return 0;
 }
 
-static enum tg_log_level parse_level(const char *s)
-{
-    if (strcmp(s, "debug") == 0)
-        return TG_LOG_DEBUG;
-    if (strcmp(s, "warn") == 0)
-        return TG_LOG_WARN;
-    if (strcmp(s, "error") == 0)
-        return TG_LOG_ERROR;
-    return TG_LOG_INFO;
-}
-
 static void stop_started(collector *c)
 {
     /* Start-up failed after some listeners were up: close what exists. */
@@ -430,7 +419,7 @@ int tg_collector_main(int argc, char **argv)
         fprintf(stderr, "tollgate collector: %s\n", err);
         return 2;
     }
-    tg_log_set_level(parse_level(c.cfg.log_level));
+    tg_log_set_level_name(c.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     /* Requests of hundreds of KiB are allocated and freed continuously; with
      * glibc's defaults each one is an mmap/munmap or a heap trim and

@@ -20,6 +20,7 @@
 #include "config_internal.h"
 #include "tg_err.h"
 #include "tg_fwd_config.h"
+#include "tg_log.h"
 #include "tg_cfgtab.h"
 #include "tg_yaml.h"
 
@@ -35,8 +36,6 @@
 static int check_site(const char *v, char *why, size_t whylen);
 static int check_nonempty(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
-
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 static const struct tg_cfg_key config_keys[] = {
     {.path = "site",
@@ -59,7 +58,7 @@ static const struct tg_cfg_key config_keys[] = {
      .type = TG_CFG_ENUM,
      .def = "info",
      FIELD(log_level),
-     .choices = log_levels,
+     .choices = tg_log_level_names,
      .help = "Least severe level of the collector's own logs."},
 
     {.path = "receivers.otlp_grpc.listen",
