@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,23 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
         return 0;
     tg_strbuf_put(b, ptr, n);
     return b->oom ? 0 : n;
+}
+
+/* Aborts a transfer in progress when the forwarder stops. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un)
+{
+    tg_forwarder *f = ud;
+    int stop;
+
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    pthread_mutex_lock(&f->mu);
+    stop = f->stop;
+    pthread_mutex_unlock(&f->mu);
+    return stop;
 }
 
 void tg_fwd_witness_kick(tg_forwarder *f)
@@ -67,11 +85,17 @@ static int wait_kick(tg_forwarder *f, uint64_t ms)
     return stop;
 }
 
-static void fail(tg_forwarder *f, int fork, const char *fmt, long a, unsigned long long b)
+static void fail(tg_forwarder *f, int fork, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(tg_forwarder *f, int fork, const char *fmt, ...)
 {
     char msg[160];
+    va_list ap;
 
-    snprintf(msg, sizeof(msg), fmt, a, b);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     pthread_mutex_lock(&f->mu);
     if (fork)
         f->witness_forks++;
@@ -193,13 +217,13 @@ static int submit(tg_forwarder *f, CURL *c, req_ctx *r, int periodic)
         if (rc == TG_EINVAL) {
             /* The centre cosigned a size beyond this log: rolled back. */
             free(body.p);
-            fail(f, 1, "the witness cosigned size %ld, beyond this log (%llu)",
-                 (long)r->old, 0);
+            fail(f, 1, "the witness cosigned size %llu, beyond this log",
+                 (unsigned long long)r->old);
             return -1;
         }
         if (rc) {
             free(body.p);
-            fail(f, 0, "cannot read the log for the witness (%ld)%.0llu", (long)rc, 0);
+            fail(f, 0, "cannot read the log for the witness: %s", tg_strerror(rc));
             return -1;
         }
         if (r->size == r->old && !periodic && attempt == 0) {
@@ -214,7 +238,7 @@ static int submit(tg_forwarder *f, CURL *c, req_ctx *r, int periodic)
             rc = tg_outbox_tlog_run(f->outbox, 1, store_cosig, r);
             free(ans.p);
             if (rc) {
-                fail(f, 0, "cannot store the cosignature (%ld)%.0llu", (long)rc, 0);
+                fail(f, 0, "cannot store the cosignature: %s", tg_strerror(rc));
                 return -1;
             }
             pthread_mutex_lock(&f->mu);
@@ -232,13 +256,12 @@ static int submit(tg_forwarder *f, CURL *c, req_ctx *r, int periodic)
             known = ans.p ? strtoull(ans.p, &end, 10) : 0;
             free(ans.p);
             if (known == r->old) {
-                fail(f, 1, "the witness holds another root at size %ld%.0llu",
-                     (long)known, 0);
+                fail(f, 1, "the witness holds another root at size %llu", known);
                 return -1;
             }
             if (known > r->size) {
-                fail(f, 1, "the witness cosigned size %ld, beyond this log (%llu)",
-                     (long)known, (unsigned long long)r->size);
+                fail(f, 1, "the witness cosigned size %llu, beyond this log (%llu)",
+                     known, (unsigned long long)r->size);
                 return -1;
             }
             tg_info("witness: retrying from the centre's size", "had=%llu centre=%llu",
@@ -250,12 +273,11 @@ static int submit(tg_forwarder *f, CURL *c, req_ctx *r, int periodic)
         }
         free(ans.p);
         if (status == 422) {
-            fail(f, 1,
-                 "the witness refused the consistency proof from size %ld (422)%.0llu",
-                 (long)r->old, 0);
+            fail(f, 1, "the witness refused the consistency proof from size %llu (422)",
+                 (unsigned long long)r->old);
             return -1;
         }
-        fail(f, 0, "the witness answered HTTP %ld%.0llu", status, 0);
+        fail(f, 0, "the witness answered HTTP %ld", status);
         return -1;
     }
     return -1;
@@ -279,8 +301,7 @@ static void prove_inclusion(tg_forwarder *f, CURL *c, req_ctx *r)
         free(ans.p);
         if (status != 200) {
             if (status != 409) /* 409: cosigned again meanwhile, next round */
-                fail(f, 0, "the witness refused an inclusion proof (HTTP %ld)%.0llu",
-                     status, 0);
+                fail(f, 0, "the witness refused an inclusion proof (HTTP %ld)", status);
             return;
         }
         if (tg_outbox_tlog_run(f->outbox, 1, set_incl, r) != 0)
@@ -302,6 +323,9 @@ void *tg_fwd_witness_main(void *arg)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)f->cfg.connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)f->cfg.request_timeout_ms);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
     if (f->cfg.tls_ca_file[0])
         curl_easy_setopt(c, CURLOPT_CAINFO, f->cfg.tls_ca_file);
     if (f->cfg.tls_cert_file[0]) {
