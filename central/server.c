@@ -22,6 +22,7 @@ static const tg_http_route routes[] = {
     {"GET", "/api/v1/witness/status", 0, NULL, tg_central_witness_status},
     {"GET", "/api/v1/estate", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/status", 0, NULL, tg_central_estate},
+    {"GET", "/api/v1/models", 0, NULL, tg_central_models_api},
     {"GET", "/api/v1/query/trace/", 1, NULL, tg_central_query_trace},
     {"GET", "/api/v1/query/traces", 0, NULL, tg_central_query_traces},
     {"GET", "/api/v1/query/logs", 0, NULL, tg_central_query_logs},
