@@ -47,7 +47,8 @@ void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void
 void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data);
-void tg_central_witness_add(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_witness_add(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
 void tg_central_witness_inclusion(const tg_http_request *req, tg_http_response *resp,
                                   void *data);
 void tg_central_witness_status(const tg_http_request *req, tg_http_response *resp,
