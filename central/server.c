@@ -12,12 +12,19 @@
 
 /* First match wins; GET routes take HEAD too. */
 static const tg_http_route routes[] = {
-    {"POST", "/v1/upload", 0, NULL, tg_central_upload, tg_central_upload_check},
+    {"POST", "/v1/upload", 0, NULL, tg_central_upload, tg_central_site_check},
     {"GET", "/healthz", 0, NULL, tg_central_healthz},
     {"GET", "/readyz", 0, NULL, tg_central_readyz},
     {"GET", "/metrics", 0, NULL, tg_central_metrics},
+    {"POST", "/api/v1/witness/add-checkpoint", 0, NULL, tg_central_witness_add,
+     tg_central_site_check},
+    {"POST", "/add-checkpoint", 0, NULL, tg_central_witness_add, tg_central_site_check},
+    {"POST", "/api/v1/witness/inclusion", 0, NULL, tg_central_witness_inclusion,
+     tg_central_site_check},
+    {"GET", "/api/v1/witness/status", 0, NULL, tg_central_witness_status},
     {"GET", "/api/v1/estate", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/status", 0, NULL, tg_central_estate},
+    {"GET", "/api/v1/models", 0, NULL, tg_central_models_api},
     {"GET", "/api/v1/query/trace/", 1, NULL, tg_central_query_trace},
     {"GET", "/api/v1/query/traces", 0, NULL, tg_central_query_traces},
     {"GET", "/api/v1/query/logs", 0, NULL, tg_central_query_logs},

@@ -47,14 +47,22 @@ void tg_srv_stop(tg_srv *s);
 
 /* The handlers the route table names (central.c); data is the daemon. */
 void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void *data);
-/* The upload's site and token checked from the headers, before the body is
- * read (on the loop thread). */
-int tg_central_upload_check(const tg_http_request *req, void *data,
-                            tg_http_response *resp);
+/* A site's request (upload, witness): its name and token checked from the
+ * headers, before the body is read (on the loop thread). */
+int tg_central_site_check(const tg_http_request *req, void *data, tg_http_response *resp);
 void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_witness_add(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
+void tg_central_witness_inclusion(const tg_http_request *req, tg_http_response *resp,
+                                  void *data);
+void tg_central_witness_status(const tg_http_request *req, tg_http_response *resp,
+                               void *data);
+/* GET /api/v1/models (models_api.c): for a user's or a site's token. */
+void tg_central_models_api(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
 /* Federated queries and the Grafana APIs (query_api.c). */
 void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
                             void *data);
