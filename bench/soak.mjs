@@ -15,7 +15,7 @@
 //
 // Every second it samples the collector's RSS (/proc/PID/status VmRSS).
 // Every 429/503 must carry Retry-After. Each request is one trace of
-// SPANS spans with a fresh trace id. Used by bench/soak.sh (the full run)
+// `spans` spans (default 500) with a fresh trace id. Used by bench/soak.sh (the full run)
 // and tests/e2e/overload_soak.test.mjs (a short one); run alone:
 //   node bench/soak.mjs [DURATION_SEC]
 import crypto from 'node:crypto';
@@ -28,7 +28,6 @@ import { getTrace } from '../tests/e2e/lib/http.mjs';
 import { flattenSpans } from '../tests/e2e/lib/otlp.mjs';
 import { pb } from '../tests/e2e/lib/pb.mjs';
 
-const SPANS = 100;
 const MAX_IN_FLIGHT = 200; // under the receiver's 256 connections per address
 const CALIBRATE_WORKERS = 64;
 
@@ -41,26 +40,26 @@ function rssKiB(pid) {
   }
 }
 
-// One ExportTraceServiceRequest: a resource, a scope and SPANS spans of
+// One ExportTraceServiceRequest: a resource, a scope and `spans` spans of
 // one trace, each with a few attributes (about 110 bytes a span). Encoded
 // once; each request is a copy with a fresh trace id written where the
 // template's id sits, so the client spends its time sending.
-function makeTemplate(service) {
+function makeTemplate(service, spans) {
   const traceId = crypto.randomBytes(16);
   const now = BigInt(Date.now()) * 1000000n;
   const kv = (k, v) => pb.msg(9, pb.string(1, k), pb.msg(2, pb.string(1, v)));
-  const spans = [];
-  for (let i = 0; i < SPANS; i++) {
-    spans.push(pb.msg(2,
+  const list = [];
+  for (let i = 0; i < spans; i++) {
+    list.push(pb.msg(2,
       pb.bytes(1, traceId), pb.bytes(2, crypto.randomBytes(8)),
       pb.string(5, `soak-op-${i % 10}`), pb.fixed64(7, now), pb.fixed64(8, now + 1000n),
       kv('http.route', '/api/v1/orders/{id}'), kv('soak.index', String(i))));
   }
   const resource = pb.msg(1, pb.msg(1, pb.string(1, 'service.name'), pb.msg(2, pb.string(1, service))));
-  const body = pb.msg(1, resource, pb.msg(2, pb.msg(1, pb.string(1, 'soak')), ...spans));
+  const body = pb.msg(1, resource, pb.msg(2, pb.msg(1, pb.string(1, 'soak')), ...list));
   const offsets = [];
   for (let i = body.indexOf(traceId); i >= 0; i = body.indexOf(traceId, i + 16)) offsets.push(i);
-  if (offsets.length !== SPANS) throw new Error('soak: trace id template');
+  if (offsets.length !== spans) throw new Error('soak: trace id template');
   return { body, offsets };
 }
 
@@ -72,9 +71,9 @@ function makeRequest(tpl) {
 }
 
 class Driver {
-  constructor(url, service) {
+  constructor(url, service, spans) {
     this.url = `${url}/v1/traces`;
-    this.tpl = makeTemplate(service);
+    this.tpl = makeTemplate(service, spans);
     this.inFlight = 0;
     this.acked = [];
     this.sec = null; // counters of the current second
@@ -156,8 +155,8 @@ async function openLoop(d, rps, sec, totals, onSecond) {
   await Promise.all([...pending]);
 }
 
-export async function runSoak({ durationSec = 600, calibrateSec = 5, recoverySec = 30, log = () => {},
-  config = {} } = {}) {
+export async function runSoak({ durationSec = 600, calibrateSec = 5, recoverySec = 30, spans = 500,
+  log = () => {}, config = {} } = {}) {
   const dir = tempDir('tollgate-soak-');
   const cfg = writeConfig(dir, {
     // A small pending budget: overload shows as 429s within a second, not
@@ -171,7 +170,7 @@ export async function runSoak({ durationSec = 600, calibrateSec = 5, recoverySec
   const rss = [];
   const sampler = setInterval(() => rss.push(rssKiB(pid)), 1000);
   const rssStart = rssKiB(pid);
-  const d = new Driver(c.httpUrl, `soak-${crypto.randomBytes(3).toString('hex')}`);
+  const d = new Driver(c.httpUrl, `soak-${crypto.randomBytes(3).toString('hex')}`, spans);
   try {
     // 1. capacity, closed loop
     const cal = newTotals();
@@ -181,7 +180,7 @@ export async function runSoak({ durationSec = 600, calibrateSec = 5, recoverySec
       while (Date.now() - t0 < calibrateSec * 1000) await d.send(cal);
     }));
     const capacity = cal.ok / ((Date.now() - t0) / 1000);
-    log(`soak: capacity ${capacity.toFixed(1)} requests/s (${(capacity * SPANS).toFixed(0)} spans/s), ` +
+    log(`soak: capacity ${capacity.toFixed(1)} requests/s (${(capacity * spans).toFixed(0)} spans/s), ` +
       `${cal.ok} acknowledged, ${JSON.stringify(cal.refused)} refused in calibration`);
 
     // 2. overload at twice the capacity
@@ -220,7 +219,7 @@ export async function runSoak({ durationSec = 600, calibrateSec = 5, recoverySec
         const id = acked[next++];
         const r = await getTrace(c.apiUrl, id, { expectStatus: null });
         if (r.status !== 200) missing++;
-        else if (flattenSpans(r.json).length !== SPANS) short++;
+        else if (flattenSpans(r.json).length !== spans) short++;
       }
     }));
     const readBackSec = (Date.now() - tr0) / 1000;
@@ -228,7 +227,7 @@ export async function runSoak({ durationSec = 600, calibrateSec = 5, recoverySec
     const res = await c.stop({ timeoutMs: 60000 });
     const refusedTotal = Object.values(over.refused).reduce((a, b) => a + b, 0);
     return {
-      durationSec, spansPerRequest: SPANS, maxInFlight: MAX_IN_FLIGHT,
+      durationSec, spansPerRequest: spans, maxInFlight: MAX_IN_FLIGHT,
       capacityRps: capacity, offeredRps: 2 * capacity,
       overload: { ...over, refusedTotal, okRps: over.ok / durationSec },
       recovery: { ...rec, recoveryMs },
