@@ -197,13 +197,15 @@ static int check_together(const tg_ynode *root, const tg_central_config *c,
 int tg_central_config_load(const char *path, tg_central_config *out, char *err,
                            size_t errlen)
 {
+    /* audit: is the audit report's (report/config.c), read from the same file */
+    static const char *const skip[] = {"audit", NULL};
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
     tg_central_config c = *out;
     int rc;
 
     if (!root)
         return TG_ECONFIG;
-    rc = tg_cfgtab_load(&central_table, &c, root, path, NULL, NULL, err, errlen);
+    rc = tg_cfgtab_load(&central_table, &c, root, path, skip, NULL, err, errlen);
     if (rc == 0)
         rc = check_together(root, &c, path, err, errlen);
     tg_yaml_free(root);
