@@ -4,13 +4,15 @@
 #ifndef TG_COMMANDS_H
 #define TG_COMMANDS_H
 
-int tg_cmd_collector(int argc, char **argv);    /* cmd/collector_cmd.c */
-int tg_cmd_query(int argc, char **argv);        /* cmd/query_cmd.c */
-int tg_cmd_rules(int argc, char **argv);        /* cmd/rules_cmd.c */
-int tg_cmd_central(int argc, char **argv);      /* cmd/central_cmd.c */
-int tg_cmd_status(int argc, char **argv);       /* cmd/status_cmd.c */
-int tg_cmd_cost(int argc, char **argv);         /* cmd/cost_cmd.c */
-int tg_cmd_audit(int argc, char **argv);        /* cmd/audit_cmd.c */
+int tg_cmd_collector(int argc, char **argv); /* cmd/collector_cmd.c */
+int tg_cmd_query(int argc, char **argv);     /* cmd/query_cmd.c */
+int tg_cmd_rules(int argc, char **argv);     /* cmd/rules_cmd.c */
+int tg_cmd_central(int argc, char **argv);   /* cmd/central_cmd.c */
+int tg_cmd_status(int argc, char **argv);    /* cmd/status_cmd.c */
+int tg_cmd_cost(int argc, char **argv);      /* cmd/cost_cmd.c */
+int tg_cmd_audit(int argc, char **argv);     /* cmd/audit_cmd.c */
+
+/* `tollgate audit report`, reached through tg_cmd_audit. */
 int tg_cmd_audit_report(int argc, char **argv); /* cmd/audit_report_cmd.c */
 
 #endif
