@@ -70,6 +70,7 @@ static const tg_cfgtab table = {keys, sizeof(keys) / sizeof(keys[0])};
 
 void tg_report_config_defaults(tg_report_config *c)
 {
+    memset(c, 0, sizeof(*c)); /* the table leaves lists as they are */
     tg_cfgtab_defaults(&table, c);
 }
 

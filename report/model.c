@@ -299,14 +299,16 @@ static void split_requester(const char *req, char *client, char *user, char *rol
 
 static int fold_version(site_state *s, const Tollgate__V1__EgressRecord *e, int in_period)
 {
-    const char *v =
-        e->policy_version && *e->policy_version ? e->policy_version : "(none)";
+    const char *v = e->policy_version;
     json_t *row;
     char t[32];
 
+    /* A raw read answered without a view names no policy: it says nothing
+     * about which one was in force. */
+    if (!v || !*v)
+        return 0;
     if (!in_period) {
-        if (strcmp(v, "(none)") != 0)
-            snprintf(s->start_version, sizeof(s->start_version), "%s", v);
+        snprintf(s->start_version, sizeof(s->start_version), "%s", v);
         return 0;
     }
     if (!json_object_get(s->versions, v) &&
