@@ -1,8 +1,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "tg_audit_report.h"
 #include "tg_central.h"
 #include "tg_cfgtab.h"
 #include "tg_err.h"
@@ -261,6 +263,19 @@ int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, cha
     }
     if (config && (rc = tg_central_config_load(config, c, err, errlen)))
         return rc;
+    if (config) {
+        /* the audit: section is checked at start-up, though only the audit
+         * report reads it (central/audit_api.c) */
+        tg_report_config *a = malloc(sizeof(*a));
+        if (!a)
+            return TG_ENOMEM;
+        tg_report_config_defaults(a);
+        rc = tg_report_config_load(config, a, err, errlen);
+        free(a);
+        if (rc)
+            return rc;
+        snprintf(c->config_file, sizeof(c->config_file), "%s", config);
+    }
     for (int i = 1; i < argc; i++) {
         char *dst = NULL;
         size_t cap = 0;

@@ -33,6 +33,7 @@ typedef struct tg_central_config {
     uint64_t lag_warn_sec;          /* status.lag_warn, 60s */
     int no_sync;                    /* store.sync: false (tests and benchmarks) */
     uint64_t ui_session_ttl_ms;     /* ui.session_ttl, 8h */
+    char config_file[1024]; /* --config, "": none (the audit report reads its audit:) */
 } tg_central_config;
 
 void tg_central_config_defaults(tg_central_config *c);

@@ -4,20 +4,26 @@
  *   tollgate audit report --from DATE --to DATE --data DIR [--data DIR]...
  *                         [--config FILE] [--rules FILE]... [--site NAME]
  *                         [--format json|csv|html|pdf] [--out FILE]
+ *   tollgate audit report --from DATE --to DATE --endpoint URL [--token T]
+ *                         [--site NAME] [--format ...] [--out FILE]
  *
  * Each --data DIR is one site's data directory (site clearance: read
  * access to it): its log is verified offline first (as `audit verify
  * --data` does), then its leaves up to the newest checkpoint are counted.
  * The policy is the one --config names (its `rules:`), or --rules, or the
  * default; the Art. 30 fields the policy cannot know come from --config's
- * `audit:` section. Exit: 0, 1 a log does not verify (the report is still
- * written, saying so), 2 bad usage, bad configuration or unreadable input. */
+ * `audit:` section. With --endpoint the centre makes the report (GET
+ * /api/v1/audit/report: it reads every site's log over the site API) and
+ * this writes it out; the token is a compliance or admin user's. Exit: 0, 1 a log does
+ * not verify (the report is still written, saying so), 2 bad usage, bad configuration or
+ * unreadable input. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "query_http.h"
 #include "tg_config.h"
 #include "tg_costmodel.h"
 #include "tg_err.h"
@@ -35,6 +41,8 @@ static void usage(FILE *f)
         "usage: tollgate audit report --from DATE --to DATE --data DIR [--data DIR]...\n"
         "                             [--config FILE] [--rules FILE]... [--site NAME]\n"
         "                             [--format json|csv|html|pdf] [--out FILE]\n"
+        "       tollgate audit report --from DATE --to DATE --endpoint URL [--token T]\n"
+        "                             [--site NAME] [--format ...] [--out FILE]\n"
         "\n"
         "  --data DIR     a site's data directory (repeatable: one per site)\n"
         "  --config FILE  the site's configuration: its rules files and the audit:\n"
@@ -44,6 +52,8 @@ static void usage(FILE *f)
         "  --site NAME    only this site\n"
         "  --format F     json (default), csv, html or pdf\n"
         "  --out FILE     write there instead of stdout\n"
+        "  --endpoint URL the centre makes the report from every site's log\n"
+        "  --token T      a compliance or admin user's token (default: $TOLLGATE_TOKEN)\n"
         "DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); --to is exclusive.\n"
         "exit status: 0, 1 a site's log does not verify, 2 bad usage or input\n",
         f);
@@ -171,10 +181,69 @@ static int add_site(tg_report *r, const char *data, const char *only,
     return vrc ? 1 : 0;
 }
 
+static int write_out(const char *out, const char *p, size_t len)
+{
+    FILE *o = out ? fopen(out, "wb") : stdout;
+
+    if (!o)
+        return fail2("cannot write %s%s", out, NULL);
+    if (fwrite(p, 1, len, o) != len || (out && fclose(o) != 0))
+        return fail2("cannot write %s%s", out ? out : "stdout", NULL);
+    return 0;
+}
+
+/* Letters, digits and ._:- only: the values go into a URL unescaped. */
+static int plain(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || strchr("._:-", *s)))
+            return 0;
+    return 1;
+}
+
+static int from_centre(const char *endpoint, const char *token, const char *from,
+                       const char *to, const char *site, const char *fmt, const char *out)
+{
+    char url[2048];
+    tg_query_http_req q = {0};
+    tg_query_http_answer a;
+    int rc;
+
+    if (!plain(from) || !plain(to) || (site && !plain(site)) || !plain(fmt))
+        return fail2("%s%s",
+                     "--from, --to, --site and --format take letters, digits and ._:-",
+                     NULL);
+    snprintf(url, sizeof(url), "%s/api/v1/audit/report?from=%s&to=%s&format=%s%s%s",
+             endpoint, from, to, fmt, site ? "&site=" : "", site ? site : "");
+    q.url = url;
+    q.accept = "*/*";
+    q.token = token;
+    q.timeout_ms = 300000;
+    q.max_body = 256u << 20;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = tg_query_http_get(&q, &a);
+    if (rc || a.status != 200) {
+        json_t *doc = NULL;
+        const char *w = a.body ? tg_query_http_error_words(a.body, a.len, &doc) : NULL;
+        fprintf(stderr, "tollgate audit report: %s: %s\n", endpoint,
+                rc  ? a.err
+                : w ? w
+                    : "the centre refused");
+        json_decref(doc);
+        free(a.body);
+        return a.status == 400 ? 2 : 1;
+    }
+    rc = write_out(out, a.body ? a.body : "", a.len);
+    free(a.body);
+    return rc;
+}
+
 int tg_cmd_audit_report(int argc, char **argv)
 {
     const char *from = NULL, *to = NULL, *site = NULL, *fmt = "json", *out = NULL;
     const char *config = NULL, *data[MAX_SITES], *rules[TG_CONFIG_MAX_RULES];
+    const char *endpoint = NULL, *token = getenv("TOLLGATE_TOKEN");
     size_t n_data = 0, n_rules = 0;
     tg_collector_config *cc = NULL;
     tg_report_config rc_cfg;
@@ -208,6 +277,10 @@ int tg_cmd_audit_report(int argc, char **argv)
             out = v;
         else if (!strcmp(a, "--config"))
             config = v;
+        else if (!strcmp(a, "--endpoint"))
+            endpoint = v;
+        else if (!strcmp(a, "--token"))
+            token = v;
         else if (!strcmp(a, "--data") && n_data < MAX_SITES)
             data[n_data++] = v;
         else if (!strcmp(a, "--rules") && n_rules < TG_CONFIG_MAX_RULES)
@@ -224,6 +297,13 @@ int tg_cmd_audit_report(int argc, char **argv)
                      NULL);
     if (tg_report_format_parse(fmt, &f))
         return fail2("--format: %s is not json, csv, html or pdf%s", fmt, NULL);
+    if (endpoint) {
+        if (n_data || config || n_rules)
+            return fail2(
+                "%s%s",
+                "--endpoint asks the centre: not with --data, --config or --rules", NULL);
+        return from_centre(endpoint, token, from, to, site, fmt, out);
+    }
     tg_report_config_defaults(&rc_cfg);
     if (config) {
         if (!(cc = malloc(sizeof(*cc))))
@@ -285,14 +365,9 @@ int tg_cmd_audit_report(int argc, char **argv)
         status = fail2("rendering: %s%s", err[0] ? err : tg_strerror(rc), NULL);
         goto done;
     }
-    {
-        FILE *o = out ? fopen(out, "wb") : stdout;
-        if (!o) {
-            status = fail2("cannot write %s%s", out, NULL);
-            goto done;
-        }
-        if (fwrite(buf.p, 1, buf.len, o) != buf.len || (out && fclose(o) != 0))
-            status = fail2("cannot write %s%s", out ? out : "stdout", NULL);
+    if (write_out(out, buf.p, buf.len)) {
+        status = 2;
+        goto done;
     }
     if (status == 1)
         fprintf(stderr, "tollgate audit report: a site's log does not verify (see the "

@@ -572,6 +572,7 @@ int tg_collector_main(int argc, char **argv)
     c.api.stats = &c.stats;
     c.api.committer = c.committer;
     c.api.site = c.cfg.site;
+    c.api.data_dir = c.cfg.data_dir;
     c.api.started_unix = tg_wall_ns() / 1000000000u;
 
     if (start_listeners(&c) != 0) {

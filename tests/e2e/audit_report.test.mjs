@@ -166,8 +166,10 @@ test('the audit report counts exactly what was sent and what the policy did', { 
     queryCap: 'raw', rules: siteRules }).start();
   after(() => site.stop());
   const sitesFile = writeSites(dir, [{ name: 'fra', token, api: site.apiUrl }]);
+  const centralCfg = path.join(dir, 'central.yaml');
+  fs.writeFileSync(centralCfg, 'audit:\n  controller: "ACME Health GmbH (centre)"\n  dpo: dpo@acme.example\n');
   const central = await new Central({ dataDir: path.join(dir, 'central'), port: centralPort, sitesFile,
-    usersFile: path.join(dir, 'users.yaml') }).start();
+    usersFile: path.join(dir, 'users.yaml'), config: centralCfg }).start();
   after(() => central.stop());
 
   const keys = packKeys(fs.readFileSync(path.join(RULES, 'packs/gdpr.yaml'), 'utf8'));
@@ -214,6 +216,23 @@ test('the audit report counts exactly what was sent and what the policy did', { 
       assert.equal(r.code, 0, r.stderr);
     }
   }
+  // The centre's report, read over the site API: who may ask, then the
+  // same counts (compared with the offline report below).
+  const day = 86400000;
+  const from = new Date(Date.now() - day).toISOString().slice(0, 10);
+  const to = new Date(Date.now() + day).toISOString().slice(0, 10);
+  const reportUrl = `${central.url}/api/v1/audit/report?from=${from}&to=${to}`;
+  assert.equal((await fetch(reportUrl)).status, 401);
+  assert.equal((await fetch(reportUrl, { headers: { authorization: `Bearer ${userTokens.alice}` } })).status, 403);
+  const pdfAnswer = await fetch(`${reportUrl}&format=pdf`, { headers: { authorization: `Bearer ${userTokens.carol}` } });
+  assert.equal(pdfAnswer.status, 200);
+  assert.equal(pdfAnswer.headers.get('content-type'), 'application/pdf');
+  assert.equal(Buffer.from(await pdfAnswer.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
+  const viaCentre = await tollgate(['audit', 'report', '--from', from, '--to', to, '--endpoint', central.url,
+    '--token', userTokens.carol, '--format', 'json']);
+  assert.equal(viaCentre.code, 0, viaCentre.stderr);
+  const centreDoc = JSON.parse(viaCentre.stdout);
+
   await site.stop();
   await central.stop();
   const data = site.collector.dataDir;
@@ -223,9 +242,6 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   fs.writeFileSync(cfg, `rules: [${JSON.stringify(siteRules)}]\n`
     + 'audit:\n  controller: "ACME Health GmbH, Berlin; privacy@acme.example"\n'
     + '  data_subjects: [customers]\n  transfers: ["cloud-us: SCC 2021/914"]\n');
-  const day = 86400000;
-  const from = new Date(Date.now() - day).toISOString().slice(0, 10);
-  const to = new Date(Date.now() + day).toISOString().slice(0, 10);
   const r = report(['--from', from, '--to', to, '--data', data, '--config', cfg, '--format', 'json']);
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
@@ -296,6 +312,18 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   assert.match(a30['Time limits for erasure'], /pii\.ip: 30 days/);
   assert.match(a30['Purposes of the processing'], /central: operations/);
 
+  // The centre counted the same leaves, against the same checkpoint, and
+  // checked them against the checkpoint's root; its Art. 30 fields come
+  // from its own audit: section.
+  for (const sec of ['egress', 'kept_local', 'policy_versions', 'queries']) {
+    assert.deepEqual(centreDoc[sec], doc[sec], sec);
+  }
+  assert.equal(centreDoc.sites[0].verified, true, centreDoc.sites[0].verify_result);
+  assert.equal(centreDoc.sites[0].checkpoint_root, site0.checkpoint_root);
+  const c30 = Object.fromEntries(centreDoc.art30.map((f) => [f.field.replace(/ \(.*$/, ''), f.value]));
+  assert.equal(c30.Controller, 'ACME Health GmbH (centre)');
+  assert.equal(c30['Data protection officer'], 'dpo@acme.example');
+
   // --site filters; a site not there gives empty sections.
   const none = JSON.parse(report(['--from', from, '--to', to, '--data', data, '--site', 'iad']).stdout);
   assert.equal(none.sites.length, 0);
@@ -315,6 +343,13 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   assert.equal(b.status, 2);
   assert.match(b.stderr, /bad\.yaml:3:3: .*purpose/);
   assert.equal(report(['--from', to, '--to', from, '--data', data]).status, 2);
+  // ... and stops a collector or a centre from starting.
+  for (const args of [['collector', '--data', path.join(dir, 'x'), '--config', bad],
+    ['central', '--data', path.join(dir, 'y'), '--config', bad]]) {
+    const s = spawnSync(tollgateBin(), args, { encoding: 'utf8', timeout: 20000 });
+    assert.equal(s.status, 2, `${args[0]}: ${s.stderr}`);
+    assert.match(s.stderr, /bad\.yaml:3:3: .*purpose/, args[0]);
+  }
 
   // PDF: pages that render.
   const pdf = path.join(dir, 'report.pdf');
