@@ -262,6 +262,10 @@ int tg_cmd_audit_report(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (!strcmp(a, "--print-config-reference")) {
+            tg_report_config_write_reference(stdout); /* docs/audit.md's table */
+            return 0;
+        }
         if (!v)
             return fail2("missing value for %s%s", a, NULL);
         i++;

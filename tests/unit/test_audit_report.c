@@ -390,6 +390,28 @@ static void test_pdf_pages(void **state)
     json_decref(m);
 }
 
+/* docs/audit.md holds the audit: key table as the code writes it. */
+static void test_docs_reference(void **state)
+{
+    char *ref = NULL, *doc;
+    size_t rlen = 0, dlen;
+    FILE *f = open_memstream(&ref, &rlen);
+
+    (void)state;
+    assert_non_null(f);
+    tg_report_config_write_reference(f);
+    fclose(f);
+    f = fopen(TG_SOURCE_DIR "/docs/audit.md", "rb");
+    assert_non_null(f);
+    doc = malloc(1 << 20);
+    dlen = fread(doc, 1, (1 << 20) - 1, f);
+    doc[dlen] = '\0';
+    fclose(f);
+    assert_non_null(strstr(doc, ref));
+    free(doc);
+    free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_render_json_csv_html),
         cmocka_unit_test(test_render_pdf),
         cmocka_unit_test(test_pdf_pages),
+        cmocka_unit_test(test_docs_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
