@@ -264,6 +264,10 @@ static int add_site(tg_report *r, const site_ref *s, int *first)
     if (tg_report_add_site(r, &rs)) {
         rc = TG_ENOMEM;
     } else if (rc == 0) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(pol, "retention_by_class"), k, v)
+            tg_report_add_retention(r, k, (uint64_t)json_integer_value(v));
         for (size_t i = 0; i < l.n; i++)
             tg_report_add_leaf(r, l.leaves[i], l.lens[i]);
     }

@@ -64,6 +64,11 @@ static void policy_texts(const char *data_dir, json_t *texts)
     closedir(d);
 }
 
+static void add_count(void *ctx, const char *cls, uint64_t n)
+{
+    json_object_set_new(ctx, cls, json_integer((json_int_t)n));
+}
+
 /* GET /api/v1/audit/policy: the policy in force as the audit report reads
  * it (site, classes with regulation, legal basis and retention,
  * destinations), every recorded version's text, and the store's count of
@@ -110,6 +115,13 @@ static void serve_policy(tg_api *api, tg_http_request *req)
     if (api->store && tg_store_get_stats(api->store, &st) == 0)
         json_object_set_new(doc, "retention_deleted",
                             json_integer((json_int_t)st.expired_records));
+    {
+        json_t *by = json_object();
+        if (api->store && by && tg_store_expired_by_class(api->store, add_count, by) == 0)
+            json_object_set_new(doc, "retention_by_class", by);
+        else
+            json_decref(by);
+    }
     s = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (s)

@@ -24,6 +24,7 @@ typedef struct site_state {
     char *strs[8];
     json_t *egress, *kept, *queries, *versions; /* key -> row */
     json_t *version_order;                      /* versions in order of first leaf */
+    json_t *retention;                          /* class -> records deleted */
     uint64_t leaves, leaves_in_period, batches, shed, rejected;
     char start_version[160]; /* the newest version seen before the period */
 } site_state;
@@ -88,6 +89,7 @@ void tg_report_free(tg_report *r)
         json_decref(s->queries);
         json_decref(s->versions);
         json_decref(s->version_order);
+        json_decref(s->retention);
     }
     for (size_t i = 0; i < r->n_classes; i++)
         free_class(&r->classes[i]);
@@ -131,7 +133,9 @@ int tg_report_add_site(tg_report *r, const tg_report_site *in)
     s->queries = json_object();
     s->versions = json_object();
     s->version_order = json_array();
-    if (!s->egress || !s->kept || !s->queries || !s->versions || !s->version_order)
+    s->retention = json_object();
+    if (!s->egress || !s->kept || !s->queries || !s->versions || !s->version_order ||
+        !s->retention)
         goto oom;
     r->n_sites++;
     return 0;
@@ -143,7 +147,18 @@ oom:
     json_decref(s->queries);
     json_decref(s->versions);
     json_decref(s->version_order);
+    json_decref(s->retention);
     return TG_ENOMEM;
+}
+
+int tg_report_add_retention(tg_report *r, const char *cls, uint64_t n)
+{
+    if (r->n_sites == 0)
+        return TG_EINVAL;
+    return json_object_set_new(r->sites[r->n_sites - 1].retention, cls,
+                               json_integer((json_int_t)n))
+               ? TG_ENOMEM
+               : 0;
 }
 
 int tg_report_add_class(tg_report *r, const tg_report_class *c)
@@ -541,24 +556,47 @@ static void fmt_retention(uint64_t sec, char *out, size_t cap)
         snprintf(out, cap, "%llu seconds", (unsigned long long)sec);
 }
 
-static int retention_section(const tg_report *r, const site_state *s, json_t *arr)
+static int retention_row(const site_state *s, const char *cls, json_t *n, json_t *arr)
 {
     json_t *row = json_object();
 
     if (!row)
         return TG_ENOMEM;
     json_object_set_new(row, "site", json_string(s->s.name));
-    json_object_set_new(row, "data_class", json_string("(all classes)"));
-    if (s->s.retention_deleted == UINT64_MAX)
-        json_object_set_new(row, "records_deleted", json_null());
-    else
-        json_object_set_new(row, "records_deleted",
-                            json_integer((json_int_t)s->s.retention_deleted));
-    json_object_set_new(row, "source",
-                        json_string("the site store's durable count (store.expirations); "
-                                    "not a log leaf, so no checkpoint covers it"));
-    (void)r;
+    json_object_set_new(row, "data_class", json_string(cls));
+    json_object_set_new(row, "records_deleted", n);
+    json_object_set_new(
+        row, "source",
+        json_string("the site store's durable count, kept in the deleting "
+                    "transaction; not a log leaf, so no checkpoint covers it"));
     return json_array_append_new(arr, row) ? TG_ENOMEM : 0;
+}
+
+/* One row per class the store counted (sorted), then all classes together. */
+static int retention_section(const tg_report *r, const site_state *s, json_t *arr)
+{
+    size_t n = json_object_size(s->retention), i = 0;
+    const char **keys = calloc(n ? n : 1, sizeof(*keys));
+    const char *k;
+    json_t *v;
+    int rc = 0;
+
+    (void)r;
+    if (!keys)
+        return TG_ENOMEM;
+    json_object_foreach(s->retention, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    for (i = 0; rc == 0 && i < n; i++)
+        rc = retention_row(s, keys[i],
+                           json_incref(json_object_get(s->retention, keys[i])), arr);
+    free(keys);
+    if (rc == 0)
+        rc = retention_row(s, "(all classes)",
+                           s->s.retention_deleted == UINT64_MAX
+                               ? json_null()
+                               : json_integer((json_int_t)s->s.retention_deleted),
+                           arr);
+    return rc;
 }
 
 static int site_row(const site_state *s, json_t *arr)

@@ -96,6 +96,9 @@ int tg_report_add_site(tg_report *r, const tg_report_site *s);
  * its start. 0, TG_EINVAL (no site yet), TG_EPARSE (not an EgressRecord)
  * or TG_ENOMEM. */
 int tg_report_add_leaf(tg_report *r, const uint8_t *leaf, size_t len);
+/* Records the current site's store deleted when class `cls`'s retention
+ * ended (the store's durable per-class count). 0, TG_EINVAL or TG_ENOMEM. */
+int tg_report_add_retention(tg_report *r, const char *cls, uint64_t n);
 /* The policy's classes and destinations (once, for all sites). */
 int tg_report_add_class(tg_report *r, const tg_report_class *c);
 int tg_report_add_destination(tg_report *r, const tg_report_destination *d);

@@ -291,6 +291,9 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   // every batch names the policy it was made under
   assert.equal(doc.policy_versions.reduce((n, v) => n + v.leaves, 0) >= site0.batches, true);
 
+  // Retention: nothing the test sent has a retention shorter than the test.
+  assert.deepEqual(doc.retention.map((x) => [x.data_class, x.records_deleted]), [['(all classes)', 0]]);
+
   // Queries by user, role and view: as many as each asked.
   for (const [u, n] of Object.entries(asked)) {
     const rows = doc.queries.filter((q) => q.user === u);
@@ -315,7 +318,7 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   // The centre counted the same leaves, against the same checkpoint, and
   // checked them against the checkpoint's root; its Art. 30 fields come
   // from its own audit: section.
-  for (const sec of ['egress', 'kept_local', 'policy_versions', 'queries']) {
+  for (const sec of ['egress', 'kept_local', 'policy_versions', 'queries', 'retention']) {
     assert.deepEqual(centreDoc[sec], doc[sec], sec);
   }
   assert.equal(centreDoc.sites[0].verified, true, centreDoc.sites[0].verify_result);

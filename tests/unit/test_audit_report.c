@@ -129,6 +129,8 @@ static json_t *build_fixture(void)
     assert_int_equal(tg_report_add_leaf(r, (const uint8_t *)"x", 1) == 0,
                      0); /* no site */
     assert_int_equal(tg_report_add_site(r, &s), 0);
+    assert_int_equal(tg_report_add_retention(r, "pii.ip", 30), 0);
+    assert_int_equal(tg_report_add_retention(r, "pii.email", 12), 0);
     /* before the period: only sets the version in force at its start */
     leaf(r, "egress", "central", T0 - SEC, V1, b1, 3, NULL, NULL);
     leaf(r, "egress", "central", T0 + SEC, V1, b1, 3, NULL, NULL);
@@ -190,10 +192,20 @@ static void test_counts(void **state)
     assert_int_equal(ival(row, "leaves_in_period"), 5);
     assert_int_equal(ival(row, "batches"), 2);
     assert_int_equal(ival(row, "shed"), 1);
+    /* retention: per class (sorted), then all classes together */
+    row = json_object_get(m, "retention");
+    assert_int_equal(json_array_size(row), 3);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(row, 0), "data_class")),
+        "pii.email");
     assert_int_equal(
-        ival(row_where(json_object_get(m, "retention"), "site", "fra", NULL, NULL),
-             "records_deleted"),
-        42);
+        ival(row_where(row, "data_class", "pii.email", NULL, NULL), "records_deleted"),
+        12);
+    assert_int_equal(
+        ival(row_where(row, "data_class", "pii.ip", NULL, NULL), "records_deleted"), 30);
+    assert_int_equal(ival(row_where(row, "data_class", "(all classes)", NULL, NULL),
+                          "records_deleted"),
+                     42);
     json_decref(m);
 }
 
