@@ -154,13 +154,18 @@ static char *cell(const json_t *row, const char *col)
 static void widths(pdf *p, const tg_report_section *sec, const json_t *rows, double *w,
                    size_t nc)
 {
-    double total = 0, avail = PAGE_W - 2 * MARGIN;
+    double total = 0, excess = 0, avail = PAGE_W - 2 * MARGIN, floor_w[MAX_COLS];
     const json_t *row;
     size_t i;
 
+    /* Each column wants its widest cell (capped); it keeps at least its
+     * header's width (or MIN_COL), and only what it wants beyond that is
+     * given up, in proportion, when the table is wider than the page. */
     font(p, 1, FONT);
-    for (size_t c = 0; c < nc; c++)
+    for (size_t c = 0; c < nc; c++) {
         w[c] = text_w(p, sec->columns[c]) + 2 * PAD;
+        floor_w[c] = w[c] < MIN_COL ? MIN_COL : w[c] > 2 * MIN_COL ? 2 * MIN_COL : w[c];
+    }
     font(p, 0, FONT);
     json_array_foreach(rows, i, row)
     {
@@ -173,9 +178,16 @@ static void widths(pdf *p, const tg_report_section *sec, const json_t *rows, dou
         }
     }
     for (size_t c = 0; c < nc; c++) {
-        if (w[c] < MIN_COL)
-            w[c] = MIN_COL;
+        if (w[c] < floor_w[c])
+            w[c] = floor_w[c];
         total += w[c];
+        excess += w[c] - floor_w[c];
+    }
+    if (total > avail && excess > 0) {
+        double give = total - avail > excess ? excess : total - avail;
+        for (size_t c = 0; c < nc; c++)
+            w[c] -= (w[c] - floor_w[c]) * give / excess;
+        total -= give;
     }
     if (total > avail)
         for (size_t c = 0; c < nc; c++)
