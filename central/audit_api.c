@@ -29,6 +29,8 @@
 #include "tg_audit_merkle.h"
 #include "tg_audit_note.h"
 #include "tg_audit_report.h"
+#include "tg_time.h"
+#include "witness.h"
 #include "tg_costmodel.h"
 #include "tg_err.h"
 
@@ -36,8 +38,18 @@
 #define ANSWER_MAX (64u << 20)    /* one tile or the policy document */
 #define SITE_TIMEOUT_MS 30000
 
+/* The witness's word on a site (witness.h), copied under its call. */
+typedef struct wit {
+    int known;
+    uint64_t cosigned_size, cosigned_ns, fork_size;
+    tg_audit_hash cosigned_root;
+    int fork, key_changed;
+    char vkey[TG_AUDIT_NAME_MAX + 80];
+} wit;
+
 typedef struct site_ref {
     char name[64], token[512], api[256];
+    wit w;
 } site_ref;
 
 static void audit_error(tg_http_response *resp, int status, const char *msg)
@@ -83,7 +95,9 @@ typedef struct site_log {
     uint8_t **leaves;
     size_t *lens, n;
     int verified;
+    int sig_checked; /* 1 valid, -1 invalid, 0 no key to check it with */
     char result[300];
+    char witness[400];
 } site_log;
 
 static void site_log_free(site_log *l)
@@ -108,6 +122,12 @@ static int read_log(const site_ref *s, site_log *l, char *why, size_t cap)
         return rc;
     }
     rc = tg_audit_note_parse(a.body, a.len, &note);
+    if (rc == 0 && s->w.vkey[0]) {
+        /* the key the witness pinned for the site: its signature is checked */
+        tg_audit_verifier v;
+        if (tg_audit_verifier_parse(s->w.vkey, strlen(s->w.vkey), &v) == 0)
+            l->sig_checked = tg_audit_note_verify(&note, &v, 1) == 0 ? 1 : -1;
+    }
     if (rc == 0)
         rc = tg_audit_checkpoint_parse(note.text, note.text_len, &l->cp);
     if (rc == 0) {
@@ -172,17 +192,54 @@ static int read_log(const site_ref *s, site_log *l, char *why, size_t cap)
     } else if (rc == 0) {
         tg_audit_reader r = tg_audit_memtree_reader(&tree);
         rc = tg_audit_merkle_root(&r, l->cp.size, &root);
-        if (rc == 0 && memcmp(root.b, l->cp.root.b, TG_AUDIT_HASH_LEN) == 0) {
-            l->verified = 1;
-            snprintf(
-                l->result, sizeof(l->result),
-                "intact: the %zu leaves hash to the checkpoint's root (its signature "
-                "is checked by the witness or `audit verify` with the site's key)",
-                l->n);
-        } else if (rc == 0) {
+        if (rc == 0 && memcmp(root.b, l->cp.root.b, TG_AUDIT_HASH_LEN) != 0)
             snprintf(l->result, sizeof(l->result),
                      "NOT verified: the leaves the site served do not hash to its "
                      "checkpoint's root");
+        else if (rc == 0 && l->sig_checked < 0)
+            snprintf(l->result, sizeof(l->result),
+                     "NOT verified: the checkpoint's signature is not the site's pinned "
+                     "key's");
+        else if (rc == 0 && s->w.fork)
+            snprintf(l->result, sizeof(l->result),
+                     "NOT verified: the witness recorded a fork at size %llu",
+                     (unsigned long long)s->w.fork_size);
+        else if (rc == 0) {
+            l->verified = 1;
+            snprintf(
+                l->result, sizeof(l->result),
+                "intact: the %zu leaves hash to the checkpoint's root; %s", l->n,
+                l->sig_checked > 0
+                    ? "its signature verifies with the key the witness pinned"
+                    : "its signature is not checked here (no key pinned for the site)");
+        }
+        /* the witness: is the cosigned tree a prefix of these leaves? */
+        if (rc == 0 && !s->w.known) {
+            snprintf(l->witness, sizeof(l->witness), "%s",
+                     "the witness knows no such site");
+        } else if (rc == 0 && s->w.cosigned_size == 0) {
+            snprintf(l->witness, sizeof(l->witness), "%s", "not cosigned yet");
+        } else if (rc == 0 && s->w.cosigned_size > l->cp.size) {
+            snprintf(l->witness, sizeof(l->witness),
+                     "cosigned size %llu is beyond the site's checkpoint (%llu): NOT "
+                     "consistent",
+                     (unsigned long long)s->w.cosigned_size,
+                     (unsigned long long)l->cp.size);
+            l->verified = 0;
+        } else if (rc == 0) {
+            tg_audit_hash pre;
+            int same = tg_audit_merkle_root(&r, s->w.cosigned_size, &pre) == 0 &&
+                       memcmp(pre.b, s->w.cosigned_root.b, TG_AUDIT_HASH_LEN) == 0;
+            snprintf(
+                l->witness, sizeof(l->witness), "cosigned at size %llu%s; %s%s%s",
+                (unsigned long long)s->w.cosigned_size,
+                s->w.cosigned_size == l->cp.size ? " (this checkpoint)" : "",
+                same ? "the cosigned root is the root of these leaves' prefix"
+                     : "NOT consistent: the cosigned root is not these leaves' prefix",
+                s->w.fork ? "; FORK recorded" : "",
+                s->w.key_changed ? "; another key was offered" : "");
+            if (!same)
+                l->verified = 0;
         }
     }
     tg_audit_memtree_free(&tree);
@@ -230,6 +287,27 @@ static void add_policy(tg_report *r, const json_t *doc, int first, tg_report_sit
     }
 }
 
+static int on_witness(void *ctx, const tg_witness_status *st)
+{
+    site_ref *refs = ((void **)ctx)[0];
+    size_t n = *(size_t *)((void **)ctx)[1];
+
+    for (size_t i = 0; i < n; i++) {
+        wit *w = &refs[i].w;
+        if (strcmp(refs[i].name, st->site) != 0)
+            continue;
+        w->known = 1;
+        w->cosigned_size = st->cosigned_size;
+        w->cosigned_root = st->cosigned_root;
+        w->cosigned_ns = st->cosigned_ns;
+        w->fork = st->fork;
+        w->fork_size = st->fork_size;
+        w->key_changed = st->key_changed;
+        snprintf(w->vkey, sizeof(w->vkey), "%s", st->vkey);
+    }
+    return 0;
+}
+
 static int add_site(tg_report *r, const site_ref *s, int *first)
 {
     tg_report_site rs;
@@ -261,6 +339,7 @@ static int add_site(tg_report *r, const site_ref *s, int *first)
     rs.root = l.root_b64;
     rs.verified = rc == 0 && l.verified;
     rs.verify_result = rc ? why : l.result;
+    rs.witness = l.witness;
     if (tg_report_add_site(r, &rs)) {
         rc = TG_ENOMEM;
     } else if (rc == 0) {
@@ -363,6 +442,10 @@ void tg_central_audit_report(const tg_http_request *req, tg_http_response *resp,
         n++;
     }
     pthread_rwlock_unlock(&c->sites_lock);
+    if (refs && c->witness) {
+        void *ctx[2] = {refs, &n};
+        tg_witness_status_foreach(c->witness, tg_wall_ns(), on_witness, ctx);
+    }
     r = refs ? tg_report_new((uint64_t)t0 * 1000000000u, (uint64_t)t1 * 1000000000u)
              : NULL;
     if (!r) {

@@ -145,7 +145,7 @@ static int add_policy(tg_report *r, const tg_rules_policy *p)
 static int add_site(tg_report *r, const char *data, const char *only,
                     const tg_rules_site_info *si)
 {
-    char outbox[4200], vkey[4200], err[512];
+    char outbox[4200], vkey[4200], err[512], witness[400];
     tg_outbox_audit_result vr;
     tg_outbox_report_checkpoint cp;
     tg_report_site s;
@@ -177,6 +177,17 @@ static int add_site(tg_report *r, const char *data, const char *only,
     s.origin = cp.origin;
     s.tree_size = cp.size;
     s.root = cp.root;
+    if (cp.witness_size)
+        snprintf(
+            witness, sizeof(witness),
+            "cosigned up to size %llu by %s (the cosignature the site stored; "
+            "`audit verify --data DIR --central CDIR` checks it against the witness)",
+            (unsigned long long)cp.witness_size,
+            cp.witness_key[0] ? cp.witness_key : "the witness");
+    else
+        snprintf(witness, sizeof(witness), "%s",
+                 "not cosigned (no witness cosignature stored)");
+    s.witness = witness;
     if (tg_report_add_site(r, &s))
         return fail2("%s%s", "out of memory", NULL);
     tg_outbox_report_retention_by_class(data, add_retention, r);

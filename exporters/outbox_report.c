@@ -34,6 +34,32 @@ static int open_ro(const char *dir, MDB_env **env, MDB_txn **txn)
     return 0;
 }
 
+/* meta "witness_size" and the cosignature line stored for that size
+ * (exporters/witness_submit.c): "— <key name> <base64>". */
+static void witness_word(MDB_txn *txn, tg_outbox_report_checkpoint *cp)
+{
+    static const char dash[] = "\xe2\x80\x94 ";
+    MDB_dbi meta, cosigs;
+    MDB_val k = {12, (void *)"witness_size"}, v;
+    uint8_t key[8];
+
+    if (mdb_dbi_open(txn, "meta", 0, &meta) || mdb_get(txn, meta, &k, &v) ||
+        v.mv_size != 8)
+        return;
+    cp->witness_size = tg_be64_get(v.mv_data);
+    memcpy(key, v.mv_data, 8);
+    k = (MDB_val){8, key};
+    if (mdb_dbi_open(txn, "tlog_cosigs", 0, &cosigs) || mdb_get(txn, cosigs, &k, &v) ||
+        v.mv_size < sizeof(dash) || memcmp(v.mv_data, dash, sizeof(dash) - 1) != 0)
+        return;
+    {
+        const char *n = (const char *)v.mv_data + sizeof(dash) - 1;
+        const char *e = memchr(n, ' ', v.mv_size - (sizeof(dash) - 1));
+        snprintf(cp->witness_key, sizeof(cp->witness_key), "%.*s", e ? (int)(e - n) : 0,
+                 n);
+    }
+}
+
 int tg_outbox_report_read(const char *outbox_dir, tg_outbox_report_leaf_fn fn, void *ctx,
                           tg_outbox_report_checkpoint *cp, char *err, size_t errlen)
 {
@@ -86,6 +112,7 @@ int tg_outbox_report_read(const char *outbox_dir, tg_outbox_report_leaf_fn fn, v
     if (cur)
         mdb_cursor_close(cur);
     cur = NULL;
+    witness_word(txn, cp);
     if ((rc = mdb_cursor_open(txn, leaves, &cur))) {
         rc = TG_ESTORE;
         goto out;

@@ -10,6 +10,10 @@ typedef struct tg_outbox_report_checkpoint {
     char origin[256];
     uint64_t size; /* 0: the log has no checkpoint yet */
     char root[64]; /* base64, as the note writes it */
+    /* The witness's word as the site stored it: the size it last cosigned
+     * (0: none) and the key name on that cosignature line. */
+    uint64_t witness_size;
+    char witness_key[128];
 } tg_outbox_report_checkpoint;
 
 /* Called with each leaf in index order (fn NULL: the checkpoint only); a non-zero return

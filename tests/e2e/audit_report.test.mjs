@@ -6,7 +6,8 @@
 // destination's actions and allow-list), and compares each with what
 // `tollgate audit report --format json` says; the policy change is listed
 // with a diff naming the changed line; every figure names the log's
-// checkpoint. The PDF renders to PNG pages with pdftoppm, and the HTML
+// checkpoint, and the witness's cosignature is named and checked against
+// the leaves. The PDF renders to PNG pages with pdftoppm, and the HTML
 // loads in Debian's chromium with no console error. A bad audit: section
 // exits 2 naming FILE:LINE:COLUMN.
 import { test, after } from 'node:test';
@@ -222,6 +223,11 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   const from = new Date(Date.now() - day).toISOString().slice(0, 10);
   const to = new Date(Date.now() + day).toISOString().slice(0, 10);
   const reportUrl = `${central.url}/api/v1/audit/report?from=${from}&to=${to}`;
+  const carolAuth = { headers: { authorization: `Bearer ${userTokens.carol}` } };
+  await waitFor(async () => {
+    const w = await (await fetch(`${central.url}/api/v1/witness/status`, carolAuth)).json();
+    return w.sites?.[0]?.cosigned_size >= 1;
+  }, { timeoutMs: 30000, what: 'a cosigned checkpoint' });
   assert.equal((await fetch(reportUrl)).status, 401);
   assert.equal((await fetch(reportUrl, { headers: { authorization: `Bearer ${userTokens.alice}` } })).status, 403);
   const pdfAnswer = await fetch(`${reportUrl}&format=pdf`, { headers: { authorization: `Bearer ${userTokens.carol}` } });
@@ -322,6 +328,12 @@ test('the audit report counts exactly what was sent and what the policy did', { 
     assert.deepEqual(centreDoc[sec], doc[sec], sec);
   }
   assert.equal(centreDoc.sites[0].verified, true, centreDoc.sites[0].verify_result);
+  // The witness's word: the centre checks the cosigned tree is a prefix of
+  // the leaves it read, and the site's signature with the key it pinned.
+  assert.match(centreDoc.sites[0].witness,
+    /^cosigned at size \d+.*; the cosigned root is the root of these leaves' prefix$/);
+  assert.match(centreDoc.sites[0].verify_result, /signature verifies with the key the witness pinned/);
+  assert.match(site0.witness, /^cosigned up to size \d+ by tollgate\.central\//);
   assert.equal(centreDoc.sites[0].checkpoint_root, site0.checkpoint_root);
   const c30 = Object.fromEntries(centreDoc.art30.map((f) => [f.field.replace(/ \(.*$/, ''), f.value]));
   assert.equal(c30.Controller, 'ACME Health GmbH (centre)');
