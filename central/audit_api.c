@@ -6,7 +6,10 @@
  * the centre reads the site's transparency log over the site API with the
  * site's token: the newest signed checkpoint and every entry bundle it
  * covers, recomputes the Merkle root from those leaves and compares it with
- * the checkpoint's, and reads the site's policy (classes with regulation,
+ * the checkpoint's, checks the checkpoint's signature with the key the
+ * witness pinned for the site and that the tree the witness cosigned is a
+ * prefix of those leaves (a fork the witness recorded fails the site), and
+ * reads the site's policy (classes with regulation,
  * legal basis and retention, destinations, every recorded version's text;
  * GET /api/v1/audit/policy). The figures are counted from the leaves by
  * report/, rendered in the format asked for. The Art. 30 fields the
