@@ -171,7 +171,8 @@ static int add_site(tg_report *r, const char *data, const char *only,
     if (rc)
         return fail2("%s: %s", data, err);
     slash = strrchr(cp.origin, '/');
-    s.name = slash ? slash + 1 : cp.origin;
+    /* a log without a checkpoint yet: the policy's site name, else the directory */
+    s.name = slash ? slash + 1 : cp.origin[0] ? cp.origin : si->name[0] ? si->name : data;
     if (only && strcmp(only, s.name) != 0)
         return 0;
     s.origin = cp.origin;
