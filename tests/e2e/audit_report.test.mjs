@@ -217,8 +217,72 @@ test('the audit report counts exactly what was sent and what the policy did', { 
       assert.equal(r.code, 0, r.stderr);
     }
   }
+  // Every count, from the test's own arithmetic, in a report made either
+  // way (the centre's is made while the site runs, the offline one after).
+  const checkDoc = (doc, how) => {
+    // Every figure names the site log's newest checkpoint.
+    const site0 = doc.sites[0];
+    assert.equal(doc.sites.length, 1);
+    assert.equal(site0.site, 'fra');
+    assert.equal(site0.verified, true, `${how}: ${site0.verify_result}`);
+    assert.equal(site0.checkpoint_origin, 'tollgate.site/fra');
+    assert.equal(site0.checkpoint_size, site0.leaves);
+    for (const sec of ['egress', 'kept_local', 'policy_versions', 'queries']) {
+      for (const row of doc[sec]) {
+        assert.equal(row.checkpoint_origin, 'tollgate.site/fra', sec);
+        assert.equal(row.checkpoint_size, site0.checkpoint_size, sec);
+        assert.equal(row.checkpoint_root, site0.checkpoint_root, sec);
+      }
+    }
+
+    // Egress: every class x action the test expects, and nothing else.
+    const got = {};
+    for (const e of doc.egress) {
+      assert.equal(e.destination, 'central');
+      got[`${e.data_class}|${e.action}`] = e.values;
+      if (e.data_class.startsWith('pii.')) {
+        assert.match(e.regulation, /GDPR/);
+        assert.match(e.legal_basis, /GDPR Art\. 6/);
+      }
+    }
+    assert.deepEqual(got, expected);
+    assert.equal(expected['pii.ip|generalise'], SPANS[0]);
+    assert.equal(expected['pii.ip|redact'], SPANS[1]);
+    assert.equal(expected['pii.email|hash'], SPANS[0] + SPANS[1]);
+    // Kept local: the same, but for what passed.
+    const kept = {};
+    for (const e of doc.kept_local) kept[`${e.data_class}|${e.action}`] = e.values;
+    assert.deepEqual(kept, Object.fromEntries(Object.entries(expected).filter(([k]) => !k.endsWith('|pass'))));
+
+    // Policy versions: both, the change with its diff.
+    assert.deepEqual(doc.policy_versions.map((v) => v.version), [v1, v2]);
+    const change = doc.policy_versions[1];
+    assert.equal(change.changed_from, v1);
+    assert.match(change.diff, /^\+ {5}actions:$/m);
+    assert.match(change.diff, /^\+ {7}pii\.ip: redact$/m);
+    // every batch names the policy it was made under
+    assert.equal(doc.policy_versions.reduce((n, v) => n + v.leaves, 0) >= site0.batches, true);
+
+    // Retention: nothing the test sent has a retention shorter than the test.
+    assert.deepEqual(doc.retention.map((x) => [x.data_class, x.records_deleted]), [['(all classes)', 0]]);
+
+    // Queries by user, role and view: as many as each asked.
+    for (const [u, n] of Object.entries(asked)) {
+      const rows = doc.queries.filter((q) => q.user === u);
+      assert.equal(rows.length, 1, JSON.stringify(doc.queries));
+      assert.equal(rows[0].role, users[u]);
+      assert.equal(rows[0].client, 'central');
+      assert.equal(rows[0].kind, 'trace');
+      assert.ok(rows[0].view, 'the view is named');
+      assert.equal(rows[0].queries, n);
+    }
+    assert.equal(site0.batches + doc.queries.reduce((n, q) => n + q.queries, 0) + site0.shed + site0.rejected,
+      site0.leaves_in_period);
+    return site0;
+  };
+
   // The centre's report, read over the site API: who may ask, then the
-  // same counts (compared with the offline report below).
+  // same counts (checked below with the offline report's).
   const day = 86400000;
   const from = new Date(Date.now() - day).toISOString().slice(0, 10);
   const to = new Date(Date.now() + day).toISOString().slice(0, 10);
@@ -252,66 +316,9 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
 
-  // Every figure names the site log's newest checkpoint.
   const cp = fs.readFileSync(path.join(data, 'audit.key.vkey'), 'utf8');
   assert.ok(cp.startsWith('tollgate.site/fra+'));
-  const site0 = doc.sites[0];
-  assert.equal(doc.sites.length, 1);
-  assert.equal(site0.site, 'fra');
-  assert.equal(site0.verified, true, site0.verify_result);
-  assert.equal(site0.checkpoint_origin, 'tollgate.site/fra');
-  assert.equal(site0.checkpoint_size, site0.leaves);
-  for (const sec of ['egress', 'kept_local', 'policy_versions', 'queries']) {
-    for (const row of doc[sec]) {
-      assert.equal(row.checkpoint_origin, 'tollgate.site/fra', sec);
-      assert.equal(row.checkpoint_size, site0.checkpoint_size, sec);
-      assert.equal(row.checkpoint_root, site0.checkpoint_root, sec);
-    }
-  }
-
-  // Egress: every class x action the test expects, and nothing else.
-  const got = {};
-  for (const e of doc.egress) {
-    assert.equal(e.destination, 'central');
-    got[`${e.data_class}|${e.action}`] = e.values;
-    if (e.data_class.startsWith('pii.')) {
-      assert.match(e.regulation, /GDPR/);
-      assert.match(e.legal_basis, /GDPR Art\. 6/);
-    }
-  }
-  assert.deepEqual(got, expected);
-  assert.equal(expected['pii.ip|generalise'], SPANS[0]);
-  assert.equal(expected['pii.ip|redact'], SPANS[1]);
-  assert.equal(expected['pii.email|hash'], SPANS[0] + SPANS[1]);
-  // Kept local: the same, but for what passed.
-  const kept = {};
-  for (const e of doc.kept_local) kept[`${e.data_class}|${e.action}`] = e.values;
-  assert.deepEqual(kept, Object.fromEntries(Object.entries(expected).filter(([k]) => !k.endsWith('|pass'))));
-
-  // Policy versions: both, the change with its diff.
-  assert.deepEqual(doc.policy_versions.map((v) => v.version), [v1, v2]);
-  const change = doc.policy_versions[1];
-  assert.equal(change.changed_from, v1);
-  assert.match(change.diff, /^\+ {5}actions:$/m);
-  assert.match(change.diff, /^\+ {7}pii\.ip: redact$/m);
-  // every batch names the policy it was made under
-  assert.equal(doc.policy_versions.reduce((n, v) => n + v.leaves, 0) >= site0.batches, true);
-
-  // Retention: nothing the test sent has a retention shorter than the test.
-  assert.deepEqual(doc.retention.map((x) => [x.data_class, x.records_deleted]), [['(all classes)', 0]]);
-
-  // Queries by user, role and view: as many as each asked.
-  for (const [u, n] of Object.entries(asked)) {
-    const rows = doc.queries.filter((q) => q.user === u);
-    assert.equal(rows.length, 1, JSON.stringify(doc.queries));
-    assert.equal(rows[0].role, users[u]);
-    assert.equal(rows[0].client, 'central');
-    assert.equal(rows[0].kind, 'trace');
-    assert.ok(rows[0].view, 'the view is named');
-    assert.equal(rows[0].queries, n);
-  }
-  assert.equal(site0.batches + doc.queries.reduce((n, q) => n + q.queries, 0) + site0.shed + site0.rejected,
-    site0.leaves_in_period);
+  const site0 = checkDoc(doc, 'offline');
 
   // Art. 30: from the config and the policy.
   const a30 = Object.fromEntries(doc.art30.map((f) => [f.field.replace(/ \(.*$/, ''), f.value]));
@@ -321,20 +328,15 @@ test('the audit report counts exactly what was sent and what the policy did', { 
   assert.match(a30['Time limits for erasure'], /pii\.ip: 30 days/);
   assert.match(a30['Purposes of the processing'], /central: operations/);
 
-  // The centre counted the same leaves, against the same checkpoint, and
-  // checked them against the checkpoint's root; its Art. 30 fields come
-  // from its own audit: section.
-  for (const sec of ['egress', 'kept_local', 'policy_versions', 'queries', 'retention']) {
-    assert.deepEqual(centreDoc[sec], doc[sec], sec);
-  }
-  assert.equal(centreDoc.sites[0].verified, true, centreDoc.sites[0].verify_result);
+  // The centre counted the same leaves and checked them against the
+  // checkpoint's root; its Art. 30 fields come from its own audit: section.
+  checkDoc(centreDoc, 'centre');
   // The witness's word: the centre checks the cosigned tree is a prefix of
   // the leaves it read, and the site's signature with the key it pinned.
   assert.match(centreDoc.sites[0].witness,
     /^cosigned at size \d+.*; the cosigned root is the root of these leaves' prefix$/);
   assert.match(centreDoc.sites[0].verify_result, /signature verifies with the key the witness pinned/);
   assert.match(site0.witness, /^cosigned up to size \d+ by tollgate\.central\//);
-  assert.equal(centreDoc.sites[0].checkpoint_root, site0.checkpoint_root);
   const c30 = Object.fromEntries(centreDoc.art30.map((f) => [f.field.replace(/ \(.*$/, ''), f.value]));
   assert.equal(c30.Controller, 'ACME Health GmbH (centre)');
   assert.equal(c30['Data protection officer'], 'dpo@acme.example');
