@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "query_http.h"
+#include "tg_units.h"
 
 #define MAX_ANSWER (16u << 20)
 
@@ -17,20 +18,6 @@ static const char *str(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
-}
-
-static void human(double s, char *out, size_t cap)
-{
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(out, cap, "%.0fs", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%.0fm", s / 60);
-    else if (s < 172800)
-        snprintf(out, cap, "%.1fh", s / 3600);
-    else
-        snprintf(out, cap, "%.1fd", s / 86400);
 }
 
 void tg_cmd_models_print(FILE *f, json_t *report)
@@ -59,19 +46,20 @@ void tg_cmd_models_print(FILE *f, json_t *report)
             char since[32], lag[128], slo[32];
             double ts = json_number_value(json_object_get(s, "since_unix_nano")) / 1e9;
             json_t *delay = json_object_get(s, "propagation_delay_seconds");
-            human(now - ts, since, sizeof(since));
-            human(json_number_value(json_object_get(m, "max_propagation_seconds")), slo,
-                  sizeof(slo));
+            tg_format_duration_s(now - ts, since, sizeof(since));
+            tg_format_duration_s(
+                json_number_value(json_object_get(m, "max_propagation_seconds")), slo,
+                sizeof(slo));
             if (json_is_true(json_object_get(s, "authority")) || !av[0])
                 snprintf(lag, sizeof(lag), "-");
             else if (json_is_true(json_object_get(s, "stale"))) {
                 char d[32];
-                human(json_number_value(json_object_get(s, "stale_seconds")), d,
-                      sizeof(d));
+                tg_format_duration_s(
+                    json_number_value(json_object_get(s, "stale_seconds")), d, sizeof(d));
                 snprintf(lag, sizeof(lag), "STALE %s (SLO %s)", d, slo);
             } else if (delay && !json_is_null(delay)) {
                 char d[32];
-                human(json_number_value(delay), d, sizeof(d));
+                tg_format_duration_s(json_number_value(delay), d, sizeof(d));
                 snprintf(lag, sizeof(lag), "caught up after %s", d);
             } else {
                 snprintf(lag, sizeof(lag), "-");

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "query_http.h"
 #include "tg_err.h"
+#include "tg_units.h"
 
 #define MAX_BODY (16u << 20)
 
@@ -68,20 +69,6 @@ static void human_bytes(double b, char *out, size_t cap)
     snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
-static void human_secs(double s, char *out, size_t cap)
-{
-    if (s < 0)
-        snprintf(out, cap, "-");
-    else if (s < 120)
-        snprintf(out, cap, "%.0fs", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%.0fm", s / 60);
-    else if (s < 172800)
-        snprintf(out, cap, "%.1fh", s / 3600);
-    else
-        snprintf(out, cap, "%.1fd", s / 86400);
-}
-
 static void cert_left(double now_s, double na, char *out, size_t cap)
 {
     if (na <= 0)
@@ -125,7 +112,7 @@ static void print_witness(json_t *central, json_t *sites)
         int alarm = 0;
         if (!json_is_object(w))
             continue;
-        human_secs(num(w, "cosigned_age_seconds"), age, sizeof(age));
+        tg_format_duration_s(num(w, "cosigned_age_seconds"), age, sizeof(age));
         if (json_is_true(json_object_get(w, "fork"))) {
             n += (size_t)snprintf(state + n, sizeof(state) - n, "FORK at size %.0f ",
                                   num(w, "fork_size"));
@@ -187,19 +174,19 @@ static int print_estate(json_t *root, const char *endpoint)
         if (age < 0)
             snprintf(contact, sizeof(contact), "never");
         else {
-            human_secs(age, contact, sizeof(contact));
+            tg_format_duration_s(age, contact, sizeof(contact));
             strncat(contact, " ago", sizeof(contact) - strlen(contact) - 1);
         }
         human_bytes(num(s, "backlog_bytes"), backlog, sizeof(backlog));
-        human_secs(json_object_get(s, "backlog_oldest_age_seconds") &&
-                           num(s, "backlog_batches") > 0
-                       ? num(s, "backlog_oldest_age_seconds")
-                       : -1,
-                   oldest, sizeof(oldest));
-        human_secs(json_object_get(s, "budget_seconds_left")
-                       ? num(s, "budget_seconds_left")
-                       : -1,
-                   budget, sizeof(budget));
+        tg_format_duration_s(json_object_get(s, "backlog_oldest_age_seconds") &&
+                                     num(s, "backlog_batches") > 0
+                                 ? num(s, "backlog_oldest_age_seconds")
+                                 : -1,
+                             oldest, sizeof(oldest));
+        tg_format_duration_s(json_object_get(s, "budget_seconds_left")
+                                 ? num(s, "budget_seconds_left")
+                                 : -1,
+                             budget, sizeof(budget));
         if (json_is_true(json_object_get(s, "clock_valid")))
             snprintf(clock, sizeof(clock), "%+.3fs", num(s, "clock_offset_ms") / 1000);
         else
@@ -253,8 +240,9 @@ static int print_site(json_t *root, const char *endpoint)
         return 0;
     }
     human_bytes(num(f, "outbox_bytes"), bytes, sizeof(bytes));
-    human_secs(num(f, "outbox_batches") > 0 ? num(f, "outbox_oldest_age_seconds") : -1,
-               oldest, sizeof(oldest));
+    tg_format_duration_s(
+        num(f, "outbox_batches") > 0 ? num(f, "outbox_oldest_age_seconds") : -1, oldest,
+        sizeof(oldest));
     printf("central %s: %s, outbox %.0f batches (%s), oldest %s, clock %s%+.3fs, "
            "protocol %d\n",
            str(f, "central"),
