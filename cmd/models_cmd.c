@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_args.h"
 #include "commands.h"
 #include "query_http.h"
 #include "tg_units.h"
@@ -108,41 +109,21 @@ int tg_cmd_models(int argc, char **argv)
     tg_query_http_answer a = {0};
     tg_query_http_req r = {0};
 
-    for (int i = 1; i < argc; i++) {
-        const char **dst = NULL;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-            continue;
-        } else if (strcmp(argv[i], "--endpoint") == 0) {
-            dst = &endpoint;
-        } else if (strcmp(argv[i], "--token") == 0) {
-            dst = &token;
-        } else if (strcmp(argv[i], "--ca-file") == 0) {
-            dst = &ca;
-        } else {
-            fprintf(stderr, "tollgate models: unknown argument \"%s\" (see --help)\n",
-                    argv[i]);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "tollgate models: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        *dst = argv[++i];
+    {
+        const tg_cmd_opt opts[] = {{"--json", NULL, &as_json},
+                                   {"--endpoint", &endpoint, NULL},
+                                   {"--token", &token, NULL},
+                                   {"--ca-file", &ca, NULL},
+                                   {NULL, NULL, NULL}};
+
+        if ((rc = tg_cmd_args("models", argc, argv, opts, usage)) != 0)
+            return rc == 1 ? 0 : rc;
     }
     if (!endpoint || !endpoint[0])
         endpoint = "http://127.0.0.1:9480";
-    if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
-        fprintf(stderr,
-                "tollgate models: --endpoint must be an http:// or https:// URL\n");
+    if (!(el = tg_cmd_endpoint("models", endpoint)))
         return 2;
-    }
-    el = strlen(endpoint);
-    while (el > 0 && endpoint[el - 1] == '/')
-        el--;
+    rc = 1;
     snprintf(url, sizeof(url), "%.*s/api/v1/models", (int)(el < 4000 ? el : 4000),
              endpoint);
     r.url = url;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd_args.h"
 #include "commands.h"
 #include "query_http.h"
 #include "tg_err.h"
@@ -308,41 +309,18 @@ int tg_cmd_status(int argc, char **argv)
     long status;
     size_t el;
 
-    for (int i = 1; i < argc; i++) {
-        const char **dst = NULL;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-            continue;
-        } else if (strcmp(argv[i], "--endpoint") == 0) {
-            dst = &endpoint;
-        } else if (strcmp(argv[i], "--ca-file") == 0) {
-            dst = &t.ca;
-        } else if (strcmp(argv[i], "--cert") == 0) {
-            dst = &t.cert;
-        } else if (strcmp(argv[i], "--key") == 0) {
-            dst = &t.key;
-        } else {
-            fprintf(stderr, "tollgate status: unknown argument \"%s\" (see --help)\n",
-                    argv[i]);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "tollgate status: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        *dst = argv[++i];
+    {
+        const tg_cmd_opt opts[] = {
+            {"--json", NULL, &as_json}, {"--endpoint", &endpoint, NULL},
+            {"--ca-file", &t.ca, NULL}, {"--cert", &t.cert, NULL},
+            {"--key", &t.key, NULL},    {NULL, NULL, NULL}};
+        int rc = tg_cmd_args("status", argc, argv, opts, usage);
+
+        if (rc)
+            return rc == 1 ? 0 : rc;
     }
-    if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
-        fprintf(stderr,
-                "tollgate status: --endpoint must be an http:// or https:// URL\n");
+    if (!(el = tg_cmd_endpoint("status", endpoint)))
         return 2;
-    }
-    el = strlen(endpoint);
-    while (el > 0 && endpoint[el - 1] == '/')
-        el--;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(url, sizeof(url), "%.*s/api/v1/estate", (int)el, endpoint);
     status = http_get(url, &t, &b, err, sizeof(err));
