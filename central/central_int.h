@@ -45,7 +45,7 @@ typedef struct central {
     /* Published after the server starts; handlers run before that. */
     _Atomic int64_t server_cert_not_after;
     _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
-        refused_bad, store_errors, invalid_records;
+        refused_bad, store_errors, invalid_records, refused_old_epoch, refused_ahead;
 } central;
 
 /* Loads the users file (users: [...] and optional roles: {NAME: {view, cost}})

@@ -42,6 +42,11 @@ struct tg_forwarder {
     /* worker figures */
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t mem_cursor, source_last;
+    /* A fresh outbox (cursor 0) summarises nothing until the centre has
+     * said, in its first answer, how far it already holds this site's
+     * source: a site that lost its outbox resumes there (sender.c). */
+    int resume_pending;
+    uint64_t resumed_from;
     uint64_t n_spans, n_red, n_logs, n_metrics, n_costs, batches_appended;
     tg_egress_tally tally_total; /* since start, for /metrics */
     char policy_version_now[96];
