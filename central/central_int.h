@@ -94,6 +94,12 @@ int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_com
 void tg_central_answer_json(tg_http_response *resp, int status, const json_t *doc);
 
 /* Answers {"error": "<message>"} with the status. */
+/* A whole-number query parameter in [min, max] into *out (def when absent
+ * or empty). Returns 1, or 0 after answering 400 naming the parameter (not
+ * digits, a sign, past 2^64, out of range, or too long). */
+int tg_central_param_u64(const tg_http_request *req, tg_http_response *resp,
+                         const char *key, uint64_t min, uint64_t max, uint64_t def,
+                         uint64_t *out);
 void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

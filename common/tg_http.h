@@ -102,7 +102,8 @@ void tg_http_respond(tg_http_request *r, int status, const char *content_type,
                      const char *headers, const void *body, size_t len);
 
 /* Query-string helper: value of `key` in `query` (URL-decoded into buf,
- * NUL-terminated). Returns length, or -1 if absent or too long. */
+ * NUL-terminated). Returns length, -1 if absent, or -2 if present but
+ * longer than buflen - 1 (so a caller can refuse it rather than ignore it). */
 int tg_http_query_param(const char *query, size_t qlen, const char *key, char *buf,
                         size_t buflen);
 

@@ -21,4 +21,8 @@ int tg_parse_duration_why(const char *s, uint64_t *out, const char **why);
 /* Reads decimal digits at *ps, advancing it; *overflow set past UINT64_MAX. */
 int tg_parse_u64_digits(const char **ps, uint64_t *out, bool *overflow);
 
+/* A request parameter's whole number: digits only (no sign, no space, no
+ * fraction), no overflow, within [min, max]. 0 or TG_EINVAL. */
+int tg_parse_u64_range(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 #endif
