@@ -349,6 +349,14 @@ void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void 
     free(body);
 }
 
+/* GET /api/v1/estate and /api/v1/status: the estate to any user of the
+ * centre (the UI's /ui/api/estate signs its users in its own way). */
+void tg_central_api_estate(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    if (tg_central_authenticate(data, req, resp))
+        tg_central_estate(req, resp, data);
+}
+
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data)
 {
     central *c = data;
@@ -356,7 +364,8 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
     char *body;
     char extra[2048];
 
-    (void)req;
+    if (!tg_central_authenticate(c, req, resp))
+        return;
     snprintf(extra, sizeof(extra),
              "# HELP tollgate_central_uploads_total Uploads from sites, by result.\n"
              "# TYPE tollgate_central_uploads_total counter\n"

@@ -105,6 +105,11 @@ void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt
 
 /* Who asks, and under which view (query_api.c): 1, or 0 after answering
  * 401/403. user, role and view are 64-byte buffers. */
+/* Any user of the users file (whatever the role): for the estate and
+ * /metrics, which carry health and aggregates but no telemetry values.
+ * 1, or 0 after answering 401. */
+int tg_central_authenticate(central *c, const tg_http_request *req,
+                            tg_http_response *resp);
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view);
 

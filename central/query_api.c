@@ -16,6 +16,8 @@
 #include <strings.h>
 
 #include "central_int.h"
+#include <openssl/crypto.h>
+
 #include "tg_err.h"
 #include "tg_units.h"
 #include "tg_fanout.h"
@@ -188,6 +190,33 @@ void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt
  * its egress ledger. A worker thread answers one request at a time, and
  * tg_central_authorize sets this first, so it is always that request's. */
 static _Thread_local char asker_q[200];
+
+int tg_central_authenticate(central *c, const tg_http_request *req,
+                            tg_http_response *resp)
+{
+    const char *h;
+    size_t hlen;
+    char hdr[600];
+    int ok;
+
+    h = tg_http_header(req, "authorization", &hlen);
+    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
+             h ? h : "");
+    pthread_rwlock_rdlock(&c->sites_lock);
+    ok = tg_access_authenticate(&c->users, hdr) != NULL;
+    pthread_rwlock_unlock(&c->sites_lock);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+    if (ok)
+        return 1;
+    snprintf(resp->headers, sizeof(resp->headers),
+             "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
+    tg_central_answer_error(resp, 401, "%s",
+                            !c->users.n
+                                ? "no users are configured at the centre (--users)"
+                            : h ? "unknown token"
+                                : "a bearer token is required");
+    return 0;
+}
 
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view)

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "query_http.h"
 #include "tg_err.h"
+#include "tg_wire.h"
 
 #define MAX_BODY (16u << 20)
 
@@ -213,7 +214,8 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: tollgate status [--endpoint URL] [--json] [--ca-file FILE]\n"
-        "                       [--cert FILE --key FILE]\n\n"
+        "                       [--cert FILE --key FILE] [--token TOKEN | --token-file "
+        "FILE]\n\n"
         "Prints the estate as the central view sees it: every site's last contact,\n"
         "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
         "certificate expiry, policy and software versions, then every warning.\n\n"
@@ -221,12 +223,16 @@ static void usage(FILE *out)
         "                   site's API for that site's own view of its link\n"
         "  --json           print the estate as one JSON document\n"
         "  --ca-file FILE   CA bundle for an https endpoint\n"
-        "  --cert, --key    client certificate for a centre that requires one\n");
+        "  --cert, --key    client certificate for a centre that requires one\n"
+        "  --token TOKEN    a user's bearer token (the centre's estate needs one);\n"
+        "                   default: $TOLLGATE_TOKEN\n"
+        "  --token-file F   the same, read from a file (mode 600)\n");
 }
 
 int tg_cmd_status(int argc, char **argv)
 {
-    const char *endpoint = "http://127.0.0.1:9480";
+    const char *endpoint = "http://127.0.0.1:9480", *token_file = NULL;
+    char token_buf[512];
     tls_opts t = {0};
     int as_json = 0;
     char url[1200], err[256];
@@ -252,6 +258,10 @@ int tg_cmd_status(int argc, char **argv)
             dst = &t.cert;
         } else if (strcmp(argv[i], "--key") == 0) {
             dst = &t.key;
+        } else if (strcmp(argv[i], "--token") == 0) {
+            dst = &t.token;
+        } else if (strcmp(argv[i], "--token-file") == 0) {
+            dst = &token_file;
         } else {
             fprintf(stderr, "tollgate status: unknown argument \"%s\" (see --help)\n",
                     argv[i]);
@@ -268,6 +278,17 @@ int tg_cmd_status(int argc, char **argv)
                 "tollgate status: --endpoint must be an http:// or https:// URL\n");
         return 2;
     }
+    if (token_file) {
+        int rc = tg_wire_read_token(token_file, token_buf, sizeof(token_buf));
+        if (rc) {
+            fprintf(stderr, "tollgate status: cannot read a token from %s (%s)\n",
+                    token_file, tg_wire_token_why(rc));
+            return 2;
+        }
+        t.token = token_buf;
+    }
+    if (!t.token || !t.token[0])
+        t.token = getenv("TOLLGATE_TOKEN");
     el = strlen(endpoint);
     while (el > 0 && endpoint[el - 1] == '/')
         el--;
@@ -302,6 +323,15 @@ int tg_cmd_status(int argc, char **argv)
     }
     if (status < 0) {
         fprintf(stderr, "tollgate status: cannot reach %s: %s\n", endpoint, err);
+        free(b.body);
+        curl_global_cleanup();
+        return 1;
+    }
+    if (status == 401) {
+        fprintf(stderr,
+                "tollgate status: %s answered 401: the estate needs a user's token "
+                "(--token, --token-file or $TOLLGATE_TOKEN)\n",
+                url);
         free(b.body);
         curl_global_cleanup();
         return 1;
