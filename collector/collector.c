@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "receivers.h"
 #include "recv_grpc.h"
+#include "secure.h"
 #include "stats.h"
 #include "store.h"
 #include "tg_config.h"
@@ -56,6 +57,7 @@ typedef struct collector {
     tg_rules_slot *rules; /* the residency policy in force */
     tg_view_rules view;   /* the rules engine as the central view */
     tg_access clients;    /* query.clients: who may read data, up to what */
+    tg_secure_tls tls;    /* the API's and the OTLP/HTTP receiver's, or NULLs */
     const char *rules_paths[TG_CONFIG_MAX_RULES];
     size_t n_rules_paths;
 } collector;
@@ -163,6 +165,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
     if (signum == SIGHUP) {
         rules_reload(c);
+        tg_secure_tls_reload(&c->cfg, &c->tls);
         return;
     }
     begin_drain(c, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -215,6 +218,7 @@ static int start_listeners(collector *c)
 
     tg_http_options_default(&aopt);
     aopt.max_body_bytes = 1u << 20;
+    aopt.tls = c->tls.api;
     c->api_http = tg_http_server_start(c->loop, c->cfg.api_listen, &aopt, tg_api_handle,
                                        &c->api, &err);
     if (!c->api_http) {
@@ -485,6 +489,18 @@ int tg_collector_main(int argc, char **argv)
     }
     c.api.clients = &c.clients;
     c.api.rules = c.rules;
+    if (tg_secure_check(&c.cfg, c.clients.n, err, sizeof(err)) != 0 ||
+        tg_secure_tls_load(&c.cfg, &c.tls, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tollgate collector: %s\n", err);
+        tg_store_close(c.store);
+        return 2;
+    }
+    c.rx.http_tls = c.tls.http;
+    if (c.cfg.api_insecure && !tg_secure_is_loopback(c.cfg.api_listen))
+        tg_warn("the site API is reachable beyond this host without TLS or tokens "
+                "(--insecure-api)",
+                "api=%s tls=%s query_clients=%zu", c.cfg.api_listen,
+                c.tls.api ? "on" : "off", c.clients.n);
 
     if (c.cfg.central_url[0]) {
         tg_forward_link_options fo;
@@ -574,6 +590,7 @@ int tg_collector_main(int argc, char **argv)
     tg_rules_slot_destroy(c.rules);
     pthread_mutex_destroy(&c.view.mu);
     uv_loop_close(c.loop);
+    tg_secure_tls_free(&c.tls);
     tg_info("collector stopped", "exit=%d", code);
     return code;
 }

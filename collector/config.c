@@ -159,6 +159,29 @@ static const struct tg_cfg_key config_keys[] = {
      .min = 1,
      .max = UINT64_MAX,
      .help = "An idle keep-alive connection is closed after this long."},
+    {.path = "receivers.otlp_http.tls.cert_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(http_tls_cert_file),
+     .help = "Serve OTLP/HTTP over TLS with this certificate chain (PEM, with "
+             "tls.key_file)."},
+    {.path = "receivers.otlp_http.tls.key_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(http_tls_key_file),
+     .help = "Private key of tls.cert_file (PEM)."},
+    {.path = "receivers.otlp_http.tls.client_ca_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(http_tls_client_ca_file),
+     .help = "Verify client certificates against this CA (PEM); one that does not verify "
+             "fails the handshake."},
+    {.path = "receivers.otlp_http.tls.require_client_cert",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     FIELD(http_tls_require_client_cert),
+     .help =
+         "Refuse clients without a certificate (mutual TLS; needs tls.client_ca_file)."},
 
     {.path = "api.listen",
      .type = TG_CFG_ADDRESS,
@@ -167,6 +190,36 @@ static const struct tg_cfg_key config_keys[] = {
      .flag = "api",
      .metavar = "ADDR",
      .help = "Query API, /healthz, /readyz and /metrics (HOST:PORT)."},
+    {.path = "api.insecure",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     FIELD(api_insecure),
+     .help = "Serve the API on a non-loopback address without TLS or without query "
+             "clients, on purpose (flag: --insecure-api); otherwise the collector "
+             "refuses to start."},
+    {.path = "api.tls.cert_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(api_tls_cert_file),
+     .help = "Serve the site API over TLS with this certificate chain (PEM, with "
+             "tls.key_file)."},
+    {.path = "api.tls.key_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(api_tls_key_file),
+     .help = "Private key of tls.cert_file (PEM)."},
+    {.path = "api.tls.client_ca_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(api_tls_client_ca_file),
+     .help = "Verify client certificates against this CA (PEM); one that does not verify "
+             "fails the handshake."},
+    {.path = "api.tls.require_client_cert",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     FIELD(api_tls_require_client_cert),
+     .help =
+         "Refuse clients without a certificate (mutual TLS; needs tls.client_ca_file)."},
 
     {.path = "store.max_bytes",
      .type = TG_CFG_SIZE,
@@ -405,9 +458,15 @@ int tg_config_load(const char *path, tg_collector_config *cfg, char *err, size_t
 
 /* ---- command line -------------------------------------------------------- */
 
-enum { OPT_HELP = 'h', OPT_CONFIG = 1000, OPT_REFERENCE, OPT_KEY0 = 2000 };
+enum {
+    OPT_HELP = 'h',
+    OPT_CONFIG = 1000,
+    OPT_REFERENCE,
+    OPT_INSECURE_API,
+    OPT_KEY0 = 2000
+};
 
-#define MAX_OPTS (N_KEYS + 4)
+#define MAX_OPTS (N_KEYS + 5)
 
 static size_t build_options(struct option *opts)
 {
@@ -421,6 +480,7 @@ static size_t build_options(struct option *opts)
     }
     opts[n++] =
         (struct option){"print-config-reference", no_argument, NULL, OPT_REFERENCE};
+    opts[n++] = (struct option){"insecure-api", no_argument, NULL, OPT_INSECURE_API};
     opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     opts[n] = (struct option){NULL, 0, NULL, 0};
     return n;
@@ -481,6 +541,10 @@ static void print_usage(FILE *f)
                 "print every configuration key, the forward: section's too, as "
                 "Markdown tables",
                 NULL);
+    usage_entry(f, "--insecure-api",
+                "serve the API on a non-loopback address without TLS or without query "
+                "clients, on purpose",
+                "file key: api.insecure");
     usage_entry(f, "-h, --help", "print this help", NULL);
 }
 
@@ -585,6 +649,8 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
     optind = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const struct tg_cfg_key *k;
+        if (c == OPT_INSECURE_API)
+            cfg->api_insecure = 1;
         if (c < OPT_KEY0)
             continue;
         k = &config_keys[c - OPT_KEY0];

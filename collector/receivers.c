@@ -315,6 +315,7 @@ static void *http_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.header_timeout_ms = cfg->http_header_timeout_ms;
     o.body_timeout_ms = cfg->http_body_timeout_ms;
     o.idle_timeout_ms = cfg->http_idle_timeout_ms;
+    o.tls = rx->http_tls;
     return tg_http_server_start(loop, cfg->otlp_http_listen, &o, tg_receivers_http, rx,
                                 err);
 }

@@ -12,6 +12,7 @@
 typedef struct tg_receivers {
     tg_ingest *ing;
     uint64_t retry_after_sec; /* Retry-After under backpressure */
+    tg_http_tls *http_tls;    /* OTLP/HTTP over TLS, or NULL (the collector's) */
 } tg_receivers;
 
 /* tg_http_handler for the OTLP/HTTP port; data is a tg_receivers. */

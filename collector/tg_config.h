@@ -37,6 +37,12 @@ typedef struct tg_collector_config {
     uint64_t http_idle_timeout_ms;
 
     char api_listen[128]; /* api.listen */
+    int api_insecure;     /* api.insecure / --insecure-api */
+    /* api.tls.* and receivers.otlp_http.tls.*: "" = plain HTTP */
+    char api_tls_cert_file[1024], api_tls_key_file[1024], api_tls_client_ca_file[1024];
+    int api_tls_require_client_cert;
+    char http_tls_cert_file[1024], http_tls_key_file[1024], http_tls_client_ca_file[1024];
+    int http_tls_require_client_cert;
 
     uint64_t store_max_bytes;        /* store.max_bytes (0 = unlimited) */
     uint64_t store_max_age_sec;      /* store.max_age (0 = keep) */

@@ -152,8 +152,19 @@ static void test_every_key_set(void **state)
                        "    header_timeout: 2s\n"
                        "    body_timeout: 1h30m\n"
                        "    idle_timeout: 5s\n"
+                       "    tls:\n"
+                       "      cert_file: h.pem\n"
+                       "      key_file: h.key\n"
+                       "      client_ca_file: ca.pem\n"
+                       "      require_client_cert: true\n"
                        "api:\n"
                        "  listen: 10.1.2.3:9000\n"
+                       "  insecure: true\n"
+                       "  tls:\n"
+                       "    cert_file: a.pem\n"
+                       "    key_file: a.key\n"
+                       "    client_ca_file: ca2.pem\n"
+                       "    require_client_cert: true\n"
                        "store:\n"
                        "  max_bytes: 0\n"
                        "  max_age: 36h\n"
@@ -197,6 +208,15 @@ static void test_every_key_set(void **state)
     assert_int_equal(c.http_body_timeout_ms, 5400000);
     assert_int_equal(c.http_idle_timeout_ms, 5000);
     assert_string_equal(c.api_listen, "10.1.2.3:9000");
+    assert_int_equal(c.api_insecure, 1);
+    assert_string_equal(c.api_tls_cert_file, "a.pem");
+    assert_string_equal(c.api_tls_key_file, "a.key");
+    assert_string_equal(c.api_tls_client_ca_file, "ca2.pem");
+    assert_int_equal(c.api_tls_require_client_cert, 1);
+    assert_string_equal(c.http_tls_cert_file, "h.pem");
+    assert_string_equal(c.http_tls_key_file, "h.key");
+    assert_string_equal(c.http_tls_client_ca_file, "ca.pem");
+    assert_int_equal(c.http_tls_require_client_cert, 1);
     assert_int_equal(c.store_max_bytes, 0);
     assert_int_equal(c.store_max_age_sec, 36 * 3600);
     assert_int_equal(c.store_initial_map_size, 2ull << 30);
@@ -245,7 +265,7 @@ static void test_error_unknown_key(void **state)
     /* Nothing close: list what is known at that level. */
     expect_error("api:\n  compression: zstd\n",
                  "t.yaml:2:3: unknown key \"api.compression\" "
-                 "(known keys under api: listen)");
+                 "(known keys under api: listen, insecure, tls)");
     expect_error("frobnicate: 1\n",
                  "t.yaml:1:1: unknown key \"frobnicate\" (known keys at the top level: "
                  "site, data_dir, log, receivers, api, store, limits, rules, central)");
