@@ -221,7 +221,7 @@ export class Site {
   // queryCap: the most permissive view this site lets the centre ask for
   // (its query client's max_view, the site's own token file as the
   // centre's credential); null: the centre may not query it.
-  constructor({ name, dir, token, centralUrl, forward = {}, env = {}, queryCap = null, rules = null }) {
+  constructor({ name, dir, token, centralUrl, forward = {}, env = {}, queryCap = null, rules = null, config = null }) {
     this.name = name;
     this.dir = dir;
     this.centralUrl = centralUrl;
@@ -241,8 +241,9 @@ export class Site {
     };
     fs.writeFileSync(this.forwardFile, `${toYaml({ forward: fwd })}\n`);
     this.queryClients = queryCap ? [{ name: 'central', tokenFile: this.tokenFile, maxView: queryCap }] : [];
+    this.config = config;
     this.collector = new Collector({
-      dataDir: path.join(dir, 'data'), site: name, queryClients: this.queryClients,
+      dataDir: path.join(dir, 'data'), site: name, queryClients: this.queryClients, config,
       extraArgs: ['--central', centralUrl, '--central-token-file', this.tokenFile,
         ...(rules ? ['--rules', rules] : [])],
     });
@@ -256,7 +257,7 @@ export class Site {
   async restart() {
     this.collector = new Collector({
       dataDir: this.collector.dataDir, site: this.name, extraArgs: this.collector.extraArgs,
-      queryClients: this.queryClients,
+      queryClients: this.queryClients, config: this.config,
     });
     return this.start();
   }
