@@ -1202,7 +1202,12 @@ void tg_api_handle(tg_http_request *req, void *data)
         return;
     }
     if (plen == 7 && memcmp(path, "/readyz", 7) == 0) {
-        respond_text(req, api->ready ? 200 : 503, api->ready ? "ready\n" : "not ready\n");
+        char why[400] = "", body[420];
+        int ok = api->ready &&
+                 (!api->health || api->health(api->health_ctx, why, sizeof(why)));
+        snprintf(body, sizeof(body), "%s\n",
+                 ok ? "ready" : (why[0] ? why : "not ready: starting or draining"));
+        respond_text(req, ok ? 200 : 503, body);
         return;
     }
     if (plen == 8 && memcmp(path, "/metrics", 8) == 0) {
@@ -1394,6 +1399,23 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
             "# TYPE tollgate_store_map_grows_total counter\n"
             "tollgate_store_map_grows_total %" PRIu64 "\n",
             st.map_grows);
+    fprintf(
+        f,
+        "# HELP tollgate_store_full_evictions_total Records evicted to make room in a "
+        "full store (store.on_full: evict-oldest).\n"
+        "# TYPE tollgate_store_full_evictions_total counter\n"
+        "tollgate_store_full_evictions_total %" PRIu64 "\n"
+        "# HELP tollgate_store_full_refusals_total Writes refused because the store was "
+        "full.\n"
+        "# TYPE tollgate_store_full_refusals_total counter\n"
+        "tollgate_store_full_refusals_total %" PRIu64 "\n",
+        tg_store_full_evictions(api->store), tg_store_full_refusals(api->store));
+    {
+        char why[400];
+        int ok = api->ready &&
+                 (!api->health || api->health(api->health_ctx, why, sizeof(why)));
+        gauge(f, "tollgate_ready", "1 when /readyz answers 200.", (uint64_t)ok);
+    }
     fprintf(f, "# HELP tollgate_store_items Items held in the local store.\n"
                "# TYPE tollgate_store_items gauge\n");
     for (int sg = 0; sg < TG_SIGNAL_COUNT; sg++)

@@ -58,6 +58,8 @@ typedef struct collector {
     tg_view_rules view;   /* the rules engine as the central view */
     tg_access clients;    /* query.clients: who may read data, up to what */
     tg_secure_tls tls;    /* the API's and the OTLP/HTTP receiver's, or NULLs */
+    pthread_mutex_t health_mu;
+    char policy_error[400]; /* the last rules reload's failure; "" after a good one */
     const char *rules_paths[TG_CONFIG_MAX_RULES];
     size_t n_rules_paths;
 } collector;
@@ -175,9 +177,42 @@ static void retention_work(uv_work_t *w)
 {
     collector *c = w->data;
     int rc = tg_store_evict(c->store, tg_wall_ns() / 1000000000u);
+    char why[200];
 
     if (rc)
         tg_warn("retention pass failed", "err=%s", tg_err_name(rc));
+    /* A store that failed learns here when it can write again, so /readyz
+     * recovers without waiting for a client's data. */
+    if (!tg_store_writable(c->store, why, sizeof(why)))
+        tg_store_probe(c->store);
+}
+
+/* /readyz: what keeps the collector from doing its job, first found. */
+static int health(void *ctx, char *why, size_t len)
+{
+    collector *c = ctx;
+    char w[300];
+    int ok = 1;
+
+    if (!tg_store_writable(c->store, w, sizeof(w))) {
+        snprintf(why, len, "not ready: the store cannot write: %s", w);
+        return 0;
+    }
+    if (c->fwd &&
+        !tg_forwarder_outbox_ok(tg_forward_link_forwarder(c->fwd), w, sizeof(w))) {
+        snprintf(why, len, "not ready: %s", w);
+        return 0;
+    }
+    pthread_mutex_lock(&c->health_mu);
+    if (c->policy_error[0]) {
+        snprintf(why, len,
+                 "not ready: the residency policy failed to load (the previous one is in "
+                 "force): %s",
+                 c->policy_error);
+        ok = 0;
+    }
+    pthread_mutex_unlock(&c->health_mu);
+    return ok;
 }
 
 static void retention_done(uv_work_t *w, int status)
@@ -276,6 +311,10 @@ static void rules_reload(collector *c)
     char err[1200];
     tg_rules_policy *p = rules_load(c, err, sizeof(err)), *old;
 
+    pthread_mutex_lock(&c->health_mu);
+    snprintf(c->policy_error, sizeof(c->policy_error), "%.*s",
+             (int)sizeof(c->policy_error) - 1, p ? "" : err);
+    pthread_mutex_unlock(&c->health_mu);
     if (!p) {
         tg_error("rules reload failed, keeping the policy in force", "error=\"%s\"", err);
         return;
@@ -416,6 +455,7 @@ int tg_collector_main(int argc, char **argv)
     int rc, code;
 
     memset(&c, 0, sizeof(c));
+    pthread_mutex_init(&c.health_mu, NULL);
     rc = tg_config_from_args(argc, argv, &c.cfg, err, sizeof(err));
     if (rc == 1)
         return 0;
@@ -445,6 +485,11 @@ int tg_collector_main(int argc, char **argv)
         sopt.initial_map_size = c.cfg.store_initial_map_size;
     sopt.zstd_level = c.cfg.store_zstd_level;
     sopt.no_sync = !c.cfg.store_sync;
+    sopt.max_map_size = c.cfg.store_max_map_size;
+    sopt.on_full = strcmp(c.cfg.store_on_full, "evict-oldest") == 0
+                       ? TG_STORE_ON_FULL_EVICT_OLDEST
+                       : TG_STORE_ON_FULL_REFUSE;
+    sopt.evict_floor_sec = c.cfg.store_evict_floor_sec;
     c.store = tg_store_open(c.cfg.data_dir, &sopt, &rc);
     if (!c.store) {
         fprintf(stderr, "tollgate collector: cannot open the store in %s: %s\n",
@@ -489,6 +534,8 @@ int tg_collector_main(int argc, char **argv)
     }
     c.api.clients = &c.clients;
     c.api.rules = c.rules;
+    c.api.health = health;
+    c.api.health_ctx = &c;
     if (tg_secure_check(&c.cfg, c.clients.n, err, sizeof(err)) != 0 ||
         tg_secure_tls_load(&c.cfg, &c.tls, err, sizeof(err)) != 0) {
         fprintf(stderr, "tollgate collector: %s\n", err);

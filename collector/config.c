@@ -37,6 +37,8 @@ static int check_site(const char *v, char *why, size_t whylen);
 static int check_nonempty(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
 
+static const char *const on_full_names[] = {"refuse", "evict-oldest", NULL};
+
 static const struct tg_cfg_key config_keys[] = {
     {.path = "site",
      .type = TG_CFG_STRING,
@@ -255,6 +257,30 @@ static const struct tg_cfg_key config_keys[] = {
      .def = "true",
      FIELD(store_sync),
      .help = "fsync each commit before acknowledging; false only for benchmarks."},
+    {.path = "store.max_map_size",
+     .type = TG_CFG_SIZE,
+     .def = "0",
+     FIELD(store_max_map_size),
+     .min = 0,
+     .max = UINT64_MAX,
+     .help = "The LMDB map never grows past this (the store is then full); 0 means "
+             "unlimited."},
+    {.path = "store.on_full",
+     .type = TG_CFG_ENUM,
+     .def = "refuse",
+     FIELD(store_on_full),
+     .choices = on_full_names,
+     .help =
+         "When the store is full (max_map_size or disk): refuse writes (503 / "
+         "UNAVAILABLE), or evict the oldest records, never younger than evict_floor."},
+    {.path = "store.evict_floor",
+     .type = TG_CFG_DURATION,
+     .def = "1h",
+     FIELD(store_evict_floor_sec),
+     .unit_ms = 1000,
+     .min = 0,
+     .max = UINT64_MAX,
+     .help = "evict-oldest never removes data ingested less than this long ago."},
 
     {.path = "limits.max_decompressed_bytes",
      .type = TG_CFG_SIZE,

@@ -49,6 +49,9 @@ typedef struct tg_collector_config {
     uint64_t store_initial_map_size; /* store.initial_map_size */
     int store_zstd_level;            /* store.zstd_level */
     int store_sync;                  /* store.sync: false only for benchmarks */
+    uint64_t store_max_map_size;     /* store.max_map_size (0 = unlimited) */
+    char store_on_full[16];          /* store.on_full: refuse|evict-oldest */
+    uint64_t store_evict_floor_sec;  /* store.evict_floor */
 
     uint64_t max_decompressed_bytes; /* limits.max_decompressed_bytes */
     uint64_t max_pending_bytes;      /* limits.max_pending_bytes */

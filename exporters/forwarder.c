@@ -175,6 +175,12 @@ static void flush(worker_state *w)
         pthread_mutex_unlock(&f->mu);
     }
     rc = tg_outbox_put(f->outbox, &a);
+    pthread_mutex_lock(&f->mu);
+    f->outbox_put_failed = rc != 0;
+    if (rc)
+        snprintf(f->outbox_why, sizeof(f->outbox_why),
+                 "the outbox cannot append a batch: %s", tg_strerror(rc));
+    pthread_mutex_unlock(&f->mu);
     if (rc)
         goto reread;
     w->durable_cursor = cursor;
@@ -415,6 +421,20 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
 fail:
     tg_forwarder_stop(f);
     return NULL;
+}
+
+int tg_forwarder_outbox_ok(tg_forwarder *f, char *why, size_t len)
+{
+    int ok;
+
+    if (!f)
+        return 1;
+    pthread_mutex_lock(&f->mu);
+    ok = !f->outbox_put_failed && !f->ledger_failed;
+    if (!ok)
+        snprintf(why, len, "%s", f->outbox_why);
+    pthread_mutex_unlock(&f->mu);
+    return ok;
 }
 
 void tg_forwarder_kick(tg_forwarder *f)

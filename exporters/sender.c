@@ -469,9 +469,17 @@ void *tg_fwd_sender_main(void *arg)
                 body = trans;
             }
             /* The ledger entry is durable before the batch leaves. */
-            if (!b.ledgered &&
-                (rc = tg_outbox_ledger_egress(f->outbox, b.seq, version, len,
-                                              tg_fwd_now_ns())) != 0) {
+            rc = b.ledgered ? 0
+                            : tg_outbox_ledger_egress(f->outbox, b.seq, version, len,
+                                                      tg_fwd_now_ns());
+            pthread_mutex_lock(&f->mu);
+            f->ledger_failed = rc != 0;
+            if (rc)
+                snprintf(f->outbox_why, sizeof(f->outbox_why),
+                         "the outbox cannot write the egress ledger: %s",
+                         tg_strerror(rc));
+            pthread_mutex_unlock(&f->mu);
+            if (rc != 0) {
                 free(trans);
                 tg_outbox_release(f->outbox);
                 tg_outbox_batch_free(&b);

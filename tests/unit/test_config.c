@@ -171,6 +171,9 @@ static void test_every_key_set(void **state)
                        "  initial_map_size: 2 GiB\n"
                        "  zstd_level: 19\n"
                        "  sync: false\n"
+                       "  max_map_size: 3GiB\n"
+                       "  on_full: evict-oldest\n"
+                       "  evict_floor: 2h\n"
                        "limits:\n"
                        "  max_decompressed_bytes: 1TB\n"
                        "  max_pending_bytes: 3KiB\n"
@@ -222,6 +225,9 @@ static void test_every_key_set(void **state)
     assert_int_equal(c.store_initial_map_size, 2ull << 30);
     assert_int_equal(c.store_zstd_level, 19);
     assert_int_equal(c.store_sync, 0);
+    assert_int_equal(c.store_max_map_size, 3ull << 30);
+    assert_string_equal(c.store_on_full, "evict-oldest");
+    assert_int_equal(c.store_evict_floor_sec, 7200);
     assert_int_equal(c.max_decompressed_bytes, 1000000000000ull);
     assert_int_equal(c.max_pending_bytes, 3072);
     assert_int_equal(c.retry_after_sec, 120);
