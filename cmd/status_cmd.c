@@ -1,6 +1,7 @@
 /* `tollgate status [--endpoint URL] [--json]`: the estate as the central
  * view sees it, one row per site, then every warning (partitioned,
- * lagging, skewed, certificate expiring, version mismatch, shedding).
+ * lagging, skewed, certificate expiring, version mismatch, shedding), and
+ * the MODELS section: model versions per site, with their warnings.
  * Pointed at a site's API instead, it prints that site's own view of its
  * link (its forwarder status). */
 #include <curl/curl.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "query_http.h"
@@ -101,6 +103,58 @@ static void short_policy(const char *p, char *out, size_t cap)
         snprintf(out, cap, "%.16s..", p);
 }
 
+/* The witness's view of each site's transparency log (docs/audit.md): its
+ * size, the newest cosigned checkpoint and its age, and the alarms, in red
+ * on a terminal. */
+static void print_witness(json_t *central, json_t *sites)
+{
+    int tty = isatty(STDOUT_FILENO), any = 0;
+    size_t i;
+    json_t *s;
+
+    json_array_foreach(sites, i, s) any |= json_is_object(json_object_get(s, "witness"));
+    if (!any)
+        return;
+    printf("\nWITNESS %s\n", str(central, "witness_key"));
+    printf("%-12s %-10s %-10s %-9s %-8s %s\n", "SITE", "LOG-SIZE", "COSIGNED", "AGE",
+           "LEAVES", "STATE");
+    json_array_foreach(sites, i, s)
+    {
+        json_t *w = json_object_get(s, "witness");
+        char age[32], state[200] = "";
+        size_t n = 0;
+        int alarm = 0;
+        if (!json_is_object(w))
+            continue;
+        human_secs(num(w, "cosigned_age_seconds"), age, sizeof(age));
+        if (json_is_true(json_object_get(w, "fork"))) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "FORK at size %.0f ",
+                                  num(w, "fork_size"));
+            alarm = 1;
+        }
+        if (json_is_true(json_object_get(w, "key_changed")) && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "KEY CHANGED ");
+            alarm = 1;
+        }
+        if (num(w, "gap") > 0 && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "GAP %.0f ",
+                                  num(w, "gap"));
+            alarm = 1;
+        }
+        if (num(w, "batches_without_leaf") > 0 && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n,
+                                  "%.0f batches without leaf ",
+                                  num(w, "batches_without_leaf"));
+            alarm = 1;
+        }
+        if (!alarm)
+            snprintf(state, sizeof(state), "ok");
+        printf("%-12s %-10.0f %-10.0f %-9s %-8.0f %s%s%s\n", str(s, "name"),
+               num(w, "log_size"), num(w, "cosigned_size"), age, num(w, "leaves"),
+               alarm && tty ? "\033[1;31m" : "", state, alarm && tty ? "\033[0m" : "");
+    }
+}
+
 static int print_estate(json_t *root, const char *endpoint)
 {
     json_t *central = json_object_get(root, "central"),
@@ -164,6 +218,7 @@ static int print_estate(json_t *root, const char *endpoint)
     }
     if (json_array_size(sites) == 0)
         printf("(no sites registered or seen)\n");
+    print_witness(central, sites);
     {
         json_t *cw = json_object_get(central, "warnings");
         nwarn += json_array_size(cw);
@@ -180,6 +235,10 @@ static int print_estate(json_t *root, const char *endpoint)
         } else {
             printf("\nno warnings\n");
         }
+    }
+    if (json_is_object(json_object_get(root, "models"))) {
+        printf("\nMODELS\n");
+        tg_cmd_models_print(stdout, json_object_get(root, "models"));
     }
     return 0;
 }
@@ -218,7 +277,8 @@ static void usage(FILE *out)
         "FILE]\n\n"
         "Prints the estate as the central view sees it: every site's last contact,\n"
         "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
-        "certificate expiry, policy and software versions, then every warning.\n\n"
+        "certificate expiry, policy and software versions, then every warning,\n"
+        "and MODELS: the model versions each site serves (tollgate models).\n\n"
         "  --endpoint URL   the central view (default http://127.0.0.1:9480), or a\n"
         "                   site's API for that site's own view of its link\n"
         "  --json           print the estate as one JSON document\n"
@@ -229,6 +289,32 @@ static void usage(FILE *out)
         "  --token-file F   the same, read from a file (mode 600)\n");
 }
 
+/* Prints an answer's JSON as it came (--json) or through `print`, and
+ * frees the body. 0, or 1 when it is not JSON. */
+static int print_answer(tg_query_http_answer *b, const char *who, int as_json,
+                        int (*print)(json_t *, const char *), const char *endpoint)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(b->body ? b->body : "", b->len, 0, &jerr);
+
+    free(b->body);
+    b->body = NULL;
+    if (!root) {
+        fprintf(stderr, "tollgate status: the %s answered something that is not JSON\n",
+                who);
+        return 1;
+    }
+    if (as_json) {
+        char *s = json_dumps(root, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    } else {
+        print(root, endpoint);
+    }
+    json_decref(root);
+    return 0;
+}
+
 int tg_cmd_status(int argc, char **argv)
 {
     const char *endpoint = "http://127.0.0.1:9480", *token_file = NULL;
@@ -237,8 +323,6 @@ int tg_cmd_status(int argc, char **argv)
     int as_json = 0;
     char url[1200], err[256];
     tg_query_http_answer b = {0};
-    json_t *root;
-    json_error_t jerr;
     long status;
     size_t el;
 
@@ -301,24 +385,8 @@ int tg_cmd_status(int argc, char **argv)
         snprintf(url, sizeof(url), "%.*s/api/v1/status", (int)el, endpoint);
         status = http_get(url, &t, &b, err, sizeof(err));
         if (status == 200) {
-            root = json_loadb(b.body, b.len, 0, &jerr);
-            free(b.body);
-            if (!root) {
-                fprintf(stderr,
-                        "tollgate status: the site answered something that is not "
-                        "JSON\n");
-                return 1;
-            }
-            if (as_json) {
-                char *s = json_dumps(root, JSON_COMPACT);
-                printf("%s\n", s ? s : "{}");
-                free(s);
-            } else {
-                print_site(root, endpoint);
-            }
-            json_decref(root);
             curl_global_cleanup();
-            return 0;
+            return print_answer(&b, "site", as_json, print_site, endpoint);
         }
     }
     if (status < 0) {
@@ -342,21 +410,6 @@ int tg_cmd_status(int argc, char **argv)
         curl_global_cleanup();
         return 1;
     }
-    root = json_loadb(b.body ? b.body : "", b.len, 0, &jerr);
-    free(b.body);
     curl_global_cleanup();
-    if (!root) {
-        fprintf(stderr,
-                "tollgate status: the centre answered something that is not JSON\n");
-        return 1;
-    }
-    if (as_json) {
-        char *s = json_dumps(root, JSON_COMPACT);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-    } else {
-        print_estate(root, endpoint);
-    }
-    json_decref(root);
-    return 0;
+    return print_answer(&b, "centre", as_json, print_estate, endpoint);
 }
