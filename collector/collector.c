@@ -58,6 +58,7 @@ typedef struct collector {
     tg_view_rules view;   /* the rules engine as the central view */
     tg_access clients;    /* query.clients: who may read data, up to what */
     tg_secure_tls tls;    /* the API's and the OTLP/HTTP receiver's, or NULLs */
+    tg_access grpc_tokens, http_tokens; /* receivers.otlp_*.token_files */
     pthread_mutex_t health_mu;
     char policy_error[400]; /* the last rules reload's failure; "" after a good one */
     const char *rules_paths[TG_CONFIG_MAX_RULES];
@@ -543,6 +544,18 @@ int tg_collector_main(int argc, char **argv)
         return 2;
     }
     c.rx.http_tls = c.tls.http;
+    if (tg_secure_tokens_load("receivers.otlp_grpc.token_files", c.cfg.grpc_token_files,
+                              c.cfg.n_grpc_token_files, &c.grpc_tokens, err,
+                              sizeof(err)) ||
+        tg_secure_tokens_load("receivers.otlp_http.token_files", c.cfg.http_token_files,
+                              c.cfg.n_http_token_files, &c.http_tokens, err,
+                              sizeof(err))) {
+        fprintf(stderr, "tollgate collector: %s\n", err);
+        tg_store_close(c.store);
+        return 2;
+    }
+    c.rx.grpc_tokens = &c.grpc_tokens;
+    c.rx.http_tokens = &c.http_tokens;
     if (c.cfg.api_insecure && !tg_secure_is_loopback(c.cfg.api_listen))
         tg_warn("the site API is reachable beyond this host without TLS or tokens "
                 "(--insecure-api)",
@@ -638,6 +651,8 @@ int tg_collector_main(int argc, char **argv)
     pthread_mutex_destroy(&c.view.mu);
     uv_loop_close(c.loop);
     tg_secure_tls_free(&c.tls);
+    tg_access_free(&c.grpc_tokens);
+    tg_access_free(&c.http_tokens);
     tg_info("collector stopped", "exit=%d", code);
     return code;
 }

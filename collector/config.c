@@ -108,6 +108,14 @@ static const struct tg_cfg_key config_keys[] = {
      .max = UINT64_MAX,
      .help = "Longest a single export call may take."},
 
+    {.path = "receivers.otlp_grpc.token_files",
+     .type = TG_CFG_STRING_LIST,
+     .def = "",
+     FIELD(grpc_token_files),
+     .count_offset = offsetof(tg_collector_config, n_grpc_token_files),
+     .item_size = sizeof(((tg_collector_config *)0)->grpc_token_files[0]),
+     .help = "Files of one bearer token each (mode 600); when any, every OTLP/gRPC "
+             "request must present one of them (401 / UNAUTHENTICATED otherwise)."},
     {.path = "receivers.otlp_http.listen",
      .type = TG_CFG_ADDRESS,
      .def = "0.0.0.0:4318",
@@ -184,6 +192,15 @@ static const struct tg_cfg_key config_keys[] = {
      FIELD(http_tls_require_client_cert),
      .help =
          "Refuse clients without a certificate (mutual TLS; needs tls.client_ca_file)."},
+
+    {.path = "receivers.otlp_http.token_files",
+     .type = TG_CFG_STRING_LIST,
+     .def = "",
+     FIELD(http_token_files),
+     .count_offset = offsetof(tg_collector_config, n_http_token_files),
+     .item_size = sizeof(((tg_collector_config *)0)->http_token_files[0]),
+     .help = "Files of one bearer token each (mode 600); when any, every OTLP/HTTP "
+             "request must present one of them (401 / UNAUTHENTICATED otherwise)."},
 
     {.path = "api.listen",
      .type = TG_CFG_ADDRESS,

@@ -1,10 +1,12 @@
 #include "secure.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_wire.h"
 
 int tg_secure_is_loopback(const char *addr)
 {
@@ -153,4 +155,31 @@ void tg_secure_tls_free(tg_secure_tls *t)
     tg_http_tls_free(t->api);
     tg_http_tls_free(t->http);
     t->api = t->http = NULL;
+}
+
+int tg_secure_tokens_load(const char *what, const char (*files)[1024], size_t n,
+                          tg_access *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (!n)
+        return 0;
+    if (!(out->v = calloc(n, sizeof(*out->v)))) {
+        snprintf(err, errlen, "out of memory");
+        return TG_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tg_access_entry *e = &out->v[i];
+        const char *base = strrchr(files[i], '/');
+        int rc = tg_wire_read_token(files[i], e->token, sizeof(e->token));
+        if (rc) {
+            snprintf(err, errlen, "%s: cannot read a token from %s (%s)", what, files[i],
+                     tg_wire_token_why(rc));
+            tg_access_free(out);
+            return TG_ECONFIG;
+        }
+        snprintf(e->name, sizeof(e->name), "%s", base ? base + 1 : files[i]);
+        snprintf(e->grant, sizeof(e->grant), "ingest");
+        out->n++;
+    }
+    return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "tg_access.h"
 #include "tg_config.h"
 #include "tg_http.h"
 
@@ -34,5 +35,12 @@ int tg_secure_tls_load(const tg_collector_config *cfg, tg_secure_tls *out, char 
  * whose files fail keeps its old ones (logged). */
 void tg_secure_tls_reload(const tg_collector_config *cfg, tg_secure_tls *t);
 void tg_secure_tls_free(tg_secure_tls *t);
+
+/* The bearer tokens of `files` (one per file, mode 600, as every token
+ * file) as an access list whose entries are named after their files. An
+ * empty list when n is 0. 0, or TG_ECONFIG with a message naming the file
+ * (`what` names the key). */
+int tg_secure_tokens_load(const char *what, const char (*files)[1024], size_t n,
+                          tg_access *out, char *err, size_t errlen);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #define TG_CONFIG_MAX_RULES 16
+#define TG_CONFIG_MAX_TOKEN_FILES 16
 
 typedef struct tg_collector_config {
     char site[64];       /* site: */
@@ -35,6 +36,13 @@ typedef struct tg_collector_config {
     uint64_t http_header_timeout_ms;
     uint64_t http_body_timeout_ms;
     uint64_t http_idle_timeout_ms;
+
+    /* receivers.otlp_{grpc,http}.token_files: when any, a bearer token from
+     * one of them is required (Authorization header / gRPC metadata) */
+    char grpc_token_files[TG_CONFIG_MAX_TOKEN_FILES][1024];
+    size_t n_grpc_token_files;
+    char http_token_files[TG_CONFIG_MAX_TOKEN_FILES][1024];
+    size_t n_http_token_files;
 
     char api_listen[128]; /* api.listen */
     int api_insecure;     /* api.insecure / --insecure-api */

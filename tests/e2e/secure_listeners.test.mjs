@@ -136,3 +136,58 @@ test('the site API beyond loopback: refused without TLS and tokens, served over 
   }
   assert.equal(s.exit.code, 0, s.out.slice(-2000));
 });
+
+test('OTLP receivers with token_files: a bearer token required over HTTP and gRPC', { timeout: 60000 }, async () => {
+  const { Collector } = await import('./lib/collector.mjs');
+  const { grpcClient, GRPC, METHODS } = await import('./lib/grpc.mjs');
+  const grpc = (await import('@grpc/grpc-js')).default;
+  const dir = tempDir();
+  const tok = { h: crypto.randomBytes(16).toString('hex'), g: crypto.randomBytes(16).toString('hex') };
+  fs.writeFileSync(path.join(dir, 'h.token'), `${tok.h}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'g.token'), `${tok.g}\n`, { mode: 0o600 });
+  const cfg = path.join(dir, 'collector.yaml');
+  fs.writeFileSync(cfg, [
+    'receivers:',
+    `  otlp_http: {token_files: [${JSON.stringify(path.join(dir, 'h.token'))}]}`,
+    `  otlp_grpc: {token_files: [${JSON.stringify(path.join(dir, 'g.token'))}]}`,
+  ].join('\n') + '\n');
+  const c = new Collector({ dataDir: path.join(dir, 'data'), config: cfg });
+  await c.start();
+  try {
+    const b = makeSpanFactory('svc-tok').traceBatch(2);
+    const post = (auth) => fetch(`${c.httpUrl}/v1/traces`, {
+      method: 'POST', body: b.body,
+      headers: { 'content-type': 'application/x-protobuf', ...(auth ? { authorization: auth } : {}) },
+    });
+    const r0 = await post(null);
+    assert.equal(r0.status, 401);
+    assert.match(r0.headers.get('www-authenticate') || '', /^Bearer/);
+    assert.equal((await post(`Bearer ${tok.g}`)).status, 401, 'the gRPC token is not the HTTP one');
+    assert.equal((await post(`Bearer ${tok.h}`)).status, 200);
+
+    const client = grpcClient(c.grpcAddr);
+    const call = (token) => new Promise((resolve) => {
+      const md = new grpc.Metadata();
+      if (token) md.set('authorization', `Bearer ${token}`);
+      client.makeUnaryRequest(METHODS.traces, (x) => x, (x) => x, Buffer.from(b.body), md,
+        { deadline: Date.now() + 10000 }, (err) => resolve(err ? { code: err.code, details: err.details } : { code: 0 }));
+    });
+    try {
+      const g0 = await call(null);
+      assert.equal(g0.code, GRPC.UNAUTHENTICATED, JSON.stringify(g0));
+      assert.match(g0.details, /bearer token is required/);
+      assert.equal((await call(tok.h)).code, GRPC.UNAUTHENTICATED);
+      assert.equal((await call(tok.g)).code, 0);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await c.stop();
+  }
+  // A readable token file is refused at start, naming it.
+  fs.chmodSync(path.join(dir, 'g.token'), 0o640);
+  const r = await run(['collector', '--data', path.join(dir, 'd2'), '--config', cfg,
+    '--otlp-grpc', '127.0.0.1:0', '--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0']);
+  assert.equal(r.exit.code, 2, r.out);
+  assert.match(r.out, /receivers\.otlp_grpc\.token_files: cannot read a token from .*g\.token \(readable by group or others/);
+});

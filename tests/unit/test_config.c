@@ -144,6 +144,7 @@ static void test_every_key_set(void **state)
                        "    max_connections: 9\n"
                        "    idle_timeout: 1m\n"
                        "    request_timeout: 1500ms\n"
+                       "    token_files: [g1.token, g2.token]\n"
                        "  otlp_http:\n"
                        "    listen: collector.example.org:80\n"
                        "    max_body_bytes: 512\n"
@@ -157,6 +158,7 @@ static void test_every_key_set(void **state)
                        "      key_file: h.key\n"
                        "      client_ca_file: ca.pem\n"
                        "      require_client_cert: true\n"
+                       "    token_files: [h.token]\n"
                        "api:\n"
                        "  listen: 10.1.2.3:9000\n"
                        "  insecure: true\n"
@@ -212,6 +214,10 @@ static void test_every_key_set(void **state)
     assert_int_equal(c.http_idle_timeout_ms, 5000);
     assert_string_equal(c.api_listen, "10.1.2.3:9000");
     assert_int_equal(c.api_insecure, 1);
+    assert_int_equal(c.n_grpc_token_files, 2);
+    assert_string_equal(c.grpc_token_files[1], "g2.token");
+    assert_int_equal(c.n_http_token_files, 1);
+    assert_string_equal(c.http_token_files[0], "h.token");
     assert_string_equal(c.api_tls_cert_file, "a.pem");
     assert_string_equal(c.api_tls_key_file, "a.key");
     assert_string_equal(c.api_tls_client_ca_file, "ca2.pem");
