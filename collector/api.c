@@ -1287,8 +1287,8 @@ void tg_api_handle(tg_http_request *req, void *data)
         rd->kind = plen == 12 ? READ_LOGS : READ_METRICS;
         bad = parse_scan_params(req, rd);
         if (bad) {
+            respond_text(req, 400, bad); /* bad points into rd */
             free(rd);
-            respond_text(req, 400, bad);
             return;
         }
     } else if (plen == 14 && memcmp(path, "/api/v1/status", 14) == 0) {
