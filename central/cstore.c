@@ -18,7 +18,8 @@
 
 struct tg_cstore {
     MDB_env *env;
-    MDB_dbi db_sites, db_batches, db_red, db_logs, db_costs, db_meta, db_epochs, db_models;
+    MDB_dbi db_sites, db_batches, db_red, db_logs, db_costs, db_meta, db_epochs,
+        db_models;
     int have_dbs, have_models;
     tg_cstore_options opt;
     char path[1100];
@@ -163,6 +164,7 @@ static int migrate_v1(tg_cstore *cs, MDB_txn *txn)
         uint8_t *copy;
         Tollgate__V1__CentralSite *st;
         Tollgate__V1__CentralBatchHeader *h;
+        ProtobufCBinaryData old_epoch;
         size_t hl, total;
 
         if (sl + 1 + 8 != k.mv_size || v.mv_size < 4 ||
@@ -182,6 +184,7 @@ static int migrate_v1(tg_cstore *cs, MDB_txn *txn)
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
         }
+        old_epoch = h->epoch;
         h->epoch.data = epoch;
         h->epoch.len = 16;
         hl = tollgate__v1__central_batch_header__get_packed_size(h);
@@ -191,7 +194,7 @@ static int migrate_v1(tg_cstore *cs, MDB_txn *txn)
             total = 4 + hl + zlen;
             copy = malloc(total);
             if (!copy) {
-                h->epoch.data = NULL;
+                h->epoch = old_epoch;
                 tollgate__v1__central_batch_header__free_unpacked(h, NULL);
                 mdb_cursor_close(cur);
                 return TG_ENOMEM;
@@ -200,8 +203,7 @@ static int migrate_v1(tg_cstore *cs, MDB_txn *txn)
             tollgate__v1__central_batch_header__pack(h, copy + 4);
             memcpy(copy + 4 + hl, (const uint8_t *)v.mv_data + 4 + old_hl, zlen);
         }
-        h->epoch.data = NULL; /* ours, on the stack: not for free_unpacked */
-        h->epoch.len = 0;
+        h->epoch = old_epoch; /* ours is on the stack: not for free_unpacked */
         tollgate__v1__central_batch_header__free_unpacked(h, NULL);
         memcpy(nk, kd, sl + 1);
         memcpy(nk + sl + 1, epoch, 16);
