@@ -16,8 +16,11 @@
 #include <strings.h>
 
 #include "central_int.h"
+#include <openssl/crypto.h>
+
 #include "tg_codec.h"
 #include "tg_err.h"
+#include "tg_units.h"
 #include "tg_fanout.h"
 #include "tg_merge.h"
 #include "tg_otlp_view.h"
@@ -188,6 +191,33 @@ void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt
  * its egress ledger. A worker thread answers one request at a time, and
  * tg_central_authorize sets this first, so it is always that request's. */
 static _Thread_local char asker_q[200];
+
+int tg_central_authenticate(central *c, const tg_http_request *req,
+                            tg_http_response *resp)
+{
+    const char *h;
+    size_t hlen;
+    char hdr[600];
+    int ok;
+
+    h = tg_http_header(req, "authorization", &hlen);
+    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
+             h ? h : "");
+    pthread_rwlock_rdlock(&c->sites_lock);
+    ok = tg_access_authenticate(&c->users, hdr) != NULL;
+    pthread_rwlock_unlock(&c->sites_lock);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+    if (ok)
+        return 1;
+    snprintf(resp->headers, sizeof(resp->headers),
+             "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
+    tg_central_answer_error(resp, 401, "%s",
+                            !c->users.n
+                                ? "no users are configured at the centre (--users)"
+                            : h ? "unknown token"
+                                : "a bearer token is required");
+    return 0;
+}
 
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view)
@@ -665,19 +695,31 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
     return status;
 }
 
-static uint64_t param_u64(const tg_http_request *req, const char *key, uint64_t def)
+int tg_central_param_u64(const tg_http_request *req, tg_http_response *resp,
+                         const char *key, uint64_t min, uint64_t max, uint64_t def,
+                         uint64_t *out)
 {
     const char *q;
     size_t qlen;
-    char buf[32], *end;
-    unsigned long long v;
+    char buf[32];
+    int n;
 
     q = tg_http_query(req, &qlen);
-    if (!q || tg_http_query_param(q, qlen, key, buf, sizeof(buf)) < 0 || !buf[0])
-        return def;
-    v = strtoull(buf, &end, 10);
-    return *end ? def : (uint64_t)v;
+    n = q ? tg_http_query_param(q, qlen, key, buf, sizeof(buf)) : -1;
+    if (n == -1 || n == 0) {
+        *out = def;
+        return 1;
+    }
+    if (n > 0 && tg_parse_u64_range(buf, min, max, out) == 0)
+        return 1;
+    tg_central_answer_error(resp, 400,
+                            "bad %s: a whole number from %llu to %llu expected", key,
+                            (unsigned long long)min, (unsigned long long)max);
+    return 0;
 }
+
+/* The most traces one federated search asks for. */
+#define QUERY_MAX_LIMIT 100000
 
 /* GET /api/v1/query/traces?q=TRACEQL&start=NS&end=NS&limit=N[&site=a,b]
  * [&require_complete=true] */
@@ -689,17 +731,24 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
     const char *qs;
     size_t qlen;
     json_t *doc;
+    uint64_t start, end, limit;
     int status;
 
     if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
-        tg_central_answer_error(resp, 400, "q (a TraceQL query) is required");
+        tg_central_answer_error(resp, 400,
+                                "q (a TraceQL query of at most %zu bytes) is "
+                                "required",
+                                sizeof(q) - 1);
         return;
     }
-    status = run_search(c, req, q, param_u64(req, "start", 0), param_u64(req, "end", 0),
-                        (size_t)param_u64(req, "limit", 20), view,
+    if (!tg_central_param_u64(req, resp, "start", 0, UINT64_MAX, 0, &start) ||
+        !tg_central_param_u64(req, resp, "end", 0, UINT64_MAX, 0, &end) ||
+        !tg_central_param_u64(req, resp, "limit", 1, QUERY_MAX_LIMIT, 20, &limit))
+        return;
+    status = run_search(c, req, q, start, end, (size_t)limit, view,
                         param_true(req, "require_complete"), &doc);
     json_object_set_new(doc, "user", json_string(user));
     json_object_set_new(doc, "role", json_string(role));
@@ -718,16 +767,26 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
     const char *qs;
     size_t qlen;
     json_t *doc, *out;
+    uint64_t start, end, limit;
     int status;
 
     if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     qs = tg_http_query(req, &qlen);
+    if (qs && tg_http_query_param(qs, qlen, "q", q, sizeof(q)) == -2) {
+        tg_central_answer_error(resp, 400, "bad q: at most %zu bytes", sizeof(q) - 1);
+        return;
+    }
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0 || !q[0])
         snprintf(q, sizeof(q), "{}");
-    status = run_search(c, req, q, param_u64(req, "start", 0) * 1000000000ull,
-                        param_u64(req, "end", 0) * 1000000000ull,
-                        (size_t)param_u64(req, "limit", 20), view, 0, &doc);
+    /* Tempo's times are unix seconds */
+    if (!tg_central_param_u64(req, resp, "start", 0, UINT64_MAX / 1000000000ull, 0,
+                              &start) ||
+        !tg_central_param_u64(req, resp, "end", 0, UINT64_MAX / 1000000000ull, 0, &end) ||
+        !tg_central_param_u64(req, resp, "limit", 1, QUERY_MAX_LIMIT, 20, &limit))
+        return;
+    status = run_search(c, req, q, start * 1000000000ull, end * 1000000000ull,
+                        (size_t)limit, view, 0, &doc);
     if (status != 200) {
         tg_central_answer_json(resp, status, doc);
         json_decref(doc);

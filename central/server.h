@@ -53,6 +53,8 @@ int tg_central_site_check(const tg_http_request *req, void *data, tg_http_respon
 void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_api_estate(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_witness_add(const tg_http_request *req, tg_http_response *resp,
                             void *data);
@@ -92,5 +94,8 @@ void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp,
                             void *data);
 void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp,
                            void *data);
+/* GET /api/v1/audit/report (audit_api.c). */
+void tg_central_audit_report(const tg_http_request *req, tg_http_response *resp,
+                             void *data);
 
 #endif

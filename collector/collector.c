@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "receivers.h"
 #include "recv_grpc.h"
+#include "secure.h"
 #include "stats.h"
 #include "store.h"
 #include "tg_config.h"
@@ -56,6 +57,10 @@ typedef struct collector {
     tg_rules_slot *rules; /* the residency policy in force */
     tg_view_rules view;   /* the rules engine as the central view */
     tg_access clients;    /* query.clients: who may read data, up to what */
+    tg_secure_tls tls;    /* the API's and the OTLP/HTTP receiver's, or NULLs */
+    tg_access grpc_tokens, http_tokens; /* receivers.otlp_*.token_files */
+    pthread_mutex_t health_mu;
+    char policy_error[400]; /* the last rules reload's failure; "" after a good one */
     const char *rules_paths[TG_CONFIG_MAX_RULES];
     size_t n_rules_paths;
 } collector;
@@ -163,6 +168,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
     if (signum == SIGHUP) {
         rules_reload(c);
+        tg_secure_tls_reload(&c->cfg, &c->tls);
         return;
     }
     begin_drain(c, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -172,9 +178,42 @@ static void retention_work(uv_work_t *w)
 {
     collector *c = w->data;
     int rc = tg_store_evict(c->store, tg_wall_ns() / 1000000000u);
+    char why[200];
 
     if (rc)
         tg_warn("retention pass failed", "err=%s", tg_err_name(rc));
+    /* A store that failed learns here when it can write again, so /readyz
+     * recovers without waiting for a client's data. */
+    if (!tg_store_writable(c->store, why, sizeof(why)))
+        tg_store_probe(c->store);
+}
+
+/* /readyz: what keeps the collector from doing its job, first found. */
+static int health(void *ctx, char *why, size_t len)
+{
+    collector *c = ctx;
+    char w[300];
+    int ok = 1;
+
+    if (!tg_store_writable(c->store, w, sizeof(w))) {
+        snprintf(why, len, "not ready: the store cannot write: %s", w);
+        return 0;
+    }
+    if (c->fwd &&
+        !tg_forwarder_outbox_ok(tg_forward_link_forwarder(c->fwd), w, sizeof(w))) {
+        snprintf(why, len, "not ready: %s", w);
+        return 0;
+    }
+    pthread_mutex_lock(&c->health_mu);
+    if (c->policy_error[0]) {
+        snprintf(why, len,
+                 "not ready: the residency policy failed to load (the previous one is in "
+                 "force): %s",
+                 c->policy_error);
+        ok = 0;
+    }
+    pthread_mutex_unlock(&c->health_mu);
+    return ok;
 }
 
 static void retention_done(uv_work_t *w, int status)
@@ -216,6 +255,7 @@ static int start_listeners(collector *c)
     tg_http_options_default(&aopt);
     aopt.max_body_bytes = 1u << 20;
     aopt.refusals = &c->stats.refused_api;
+    aopt.tls = c->tls.api;
     c->api_http = tg_http_server_start(c->loop, c->cfg.api_listen, &aopt, tg_api_handle,
                                        &c->api, &err);
     if (!c->api_http) {
@@ -249,6 +289,44 @@ static void rules_warn(void *ctx, const tg_rules_diag *d)
 
 /* Loads the policy files (or rules/default.yaml). Diagnostics name file,
  * line and column and never quote telemetry. */
+/* Keeps the text of every policy version that was in force, for the audit
+ * report's diffs (docs/audit.md, "Policy versions"): DATA/policies/
+ * sha256-<hex>.txt, written once per version (a temporary file renamed
+ * into place, so a reader never sees half of one). A failure is logged
+ * and does not stop the collector: the report then says the text is
+ * missing. */
+static void rules_record_text(collector *c, const tg_rules_policy *p)
+{
+    const char *ver = tg_rules_policy_version(p), *colon = strchr(ver, ':');
+    char dir[1100], path[1300], tmp[1310];
+    size_t len;
+    const char *text = tg_rules_policy_text(p, &len);
+    struct stat sb;
+    FILE *f;
+    int ok;
+
+    snprintf(dir, sizeof(dir), "%s/policies", c->cfg.data_dir);
+    snprintf(path, sizeof(path), "%s/%.*s-%s.txt", dir, colon ? (int)(colon - ver) : 0,
+             ver, colon ? colon + 1 : ver);
+    if (stat(path, &sb) == 0)
+        return;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        tg_warn("policy text not recorded", "dir=%s error=\"%s\"", dir, strerror(errno));
+        return;
+    }
+    if (!(f = fopen(tmp, "wb"))) {
+        tg_warn("policy text not recorded", "path=%s error=\"%s\"", tmp, strerror(errno));
+        return;
+    }
+    ok = fwrite(text, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        tg_warn("policy text not recorded", "path=%s", path);
+        remove(tmp);
+    }
+}
+
 static tg_rules_policy *rules_load(collector *c, char *err, size_t errlen)
 {
     tg_rules_options ro;
@@ -262,6 +340,8 @@ static tg_rules_policy *rules_load(collector *c, char *err, size_t errlen)
     p = tg_rules_policy_load(c->rules_paths, c->n_rules_paths, &ro, &diag);
     if (!p)
         tg_rules_diag_format(&diag, err, errlen);
+    else
+        rules_record_text(c, p);
     return p;
 }
 
@@ -273,6 +353,10 @@ static void rules_reload(collector *c)
     char err[1200];
     tg_rules_policy *p = rules_load(c, err, sizeof(err)), *old;
 
+    pthread_mutex_lock(&c->health_mu);
+    snprintf(c->policy_error, sizeof(c->policy_error), "%.*s",
+             (int)sizeof(c->policy_error) - 1, p ? "" : err);
+    pthread_mutex_unlock(&c->health_mu);
     if (!p) {
         tg_error("rules reload failed, keeping the policy in force", "error=\"%s\"", err);
         return;
@@ -413,6 +497,7 @@ int tg_collector_main(int argc, char **argv)
     int rc, code;
 
     memset(&c, 0, sizeof(c));
+    pthread_mutex_init(&c.health_mu, NULL);
     rc = tg_config_from_args(argc, argv, &c.cfg, err, sizeof(err));
     if (rc == 1)
         return 0;
@@ -442,6 +527,11 @@ int tg_collector_main(int argc, char **argv)
         sopt.initial_map_size = c.cfg.store_initial_map_size;
     sopt.zstd_level = c.cfg.store_zstd_level;
     sopt.no_sync = !c.cfg.store_sync;
+    sopt.max_map_size = c.cfg.store_max_map_size;
+    sopt.on_full = strcmp(c.cfg.store_on_full, "evict-oldest") == 0
+                       ? TG_STORE_ON_FULL_EVICT_OLDEST
+                       : TG_STORE_ON_FULL_REFUSE;
+    sopt.evict_floor_sec = c.cfg.store_evict_floor_sec;
     c.store = tg_store_open(c.cfg.data_dir, &sopt, &rc);
     if (!c.store) {
         fprintf(stderr, "tollgate collector: cannot open the store in %s: %s\n",
@@ -487,6 +577,32 @@ int tg_collector_main(int argc, char **argv)
     }
     c.api.clients = &c.clients;
     c.api.rules = c.rules;
+    c.api.health = health;
+    c.api.health_ctx = &c;
+    if (tg_secure_check(&c.cfg, c.clients.n, err, sizeof(err)) != 0 ||
+        tg_secure_tls_load(&c.cfg, &c.tls, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tollgate collector: %s\n", err);
+        tg_store_close(c.store);
+        return 2;
+    }
+    c.rx.http_tls = c.tls.http;
+    if (tg_secure_tokens_load("receivers.otlp_grpc.token_files", c.cfg.grpc_token_files,
+                              c.cfg.n_grpc_token_files, &c.grpc_tokens, err,
+                              sizeof(err)) ||
+        tg_secure_tokens_load("receivers.otlp_http.token_files", c.cfg.http_token_files,
+                              c.cfg.n_http_token_files, &c.http_tokens, err,
+                              sizeof(err))) {
+        fprintf(stderr, "tollgate collector: %s\n", err);
+        tg_store_close(c.store);
+        return 2;
+    }
+    c.rx.grpc_tokens = &c.grpc_tokens;
+    c.rx.http_tokens = &c.http_tokens;
+    if (c.cfg.api_insecure && !tg_secure_is_loopback(c.cfg.api_listen))
+        tg_warn("the site API is reachable beyond this host without TLS or tokens "
+                "(--insecure-api)",
+                "api=%s tls=%s query_clients=%zu", c.cfg.api_listen,
+                c.tls.api ? "on" : "off", c.clients.n);
 
     if (c.cfg.central_url[0]) {
         tg_forward_link_options fo;
@@ -536,6 +652,7 @@ int tg_collector_main(int argc, char **argv)
     c.api.stats = &c.stats;
     c.api.committer = c.committer;
     c.api.site = c.cfg.site;
+    c.api.data_dir = c.cfg.data_dir;
     c.api.started_unix = tg_wall_ns() / 1000000000u;
 
     if (start_listeners(&c) != 0) {
@@ -578,6 +695,9 @@ int tg_collector_main(int argc, char **argv)
     tg_rules_slot_destroy(c.rules);
     pthread_mutex_destroy(&c.view.mu);
     uv_loop_close(c.loop);
+    tg_secure_tls_free(&c.tls);
+    tg_access_free(&c.grpc_tokens);
+    tg_access_free(&c.http_tokens);
     tg_info("collector stopped", "exit=%d", code);
     return code;
 }

@@ -32,6 +32,7 @@ enum {
     TG_GRPC_UNIMPLEMENTED = 12,
     TG_GRPC_INTERNAL = 13,
     TG_GRPC_UNAVAILABLE = 14,
+    TG_GRPC_UNAUTHENTICATED = 16,
 };
 
 typedef struct tg_grpc_options {
@@ -47,6 +48,11 @@ typedef struct tg_grpc_options {
     size_t max_connections_per_source; /* one address's share of max_connections;
                                           0: no cap of its own */
     tg_refusals *refusals;             /* NULL: refusals not counted */
+    /* NULL: no authentication. Else called on the loop thread with the
+     * call's `authorization` metadata ("" when absent); 0 refuses the call
+     * with UNAUTHENTICATED. */
+    int (*authorize)(void *ctx, const char *authorization);
+    void *authorize_ctx;
 } tg_grpc_options;
 
 void tg_grpc_options_default(tg_grpc_options *o);

@@ -2,6 +2,7 @@
 #ifndef TG_FWD_INTERNAL_H
 #define TG_FWD_INTERNAL_H
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -44,6 +45,14 @@ struct tg_forwarder {
     /* worker figures */
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t mem_cursor, source_last;
+    /* A fresh outbox (cursor 0) summarises nothing until the centre has
+     * said, in its first answer, how far it already holds this site's
+     * source: a site that lost its outbox resumes there (sender.c). */
+    int resume_pending;
+    uint64_t resumed_from;
+    /* the outbox's last append (worker) or ledger write (sender) failed */
+    int outbox_put_failed, ledger_failed;
+    char outbox_why[160];
     uint64_t n_spans, n_red, n_logs, n_metrics, n_costs, batches_appended;
     tg_egress_tally tally_total; /* since start, for /metrics */
     char policy_version_now[96];
@@ -84,5 +93,10 @@ void tg_fwd_witness_kick(tg_forwarder *f);
 void *tg_fwd_sender_main(void *arg);
 /* The health report sent with every upload (strings borrowed from f). */
 void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h);
+
+/* A libcurl handle for talking to the centre as configured (timeouts,
+ * TLS, aborted when the forwarder stops): the sender's and the witness
+ * submitter's. NULL when libcurl cannot make one. */
+CURL *tg_fwd__curl_handle(tg_forwarder *f);
 
 #endif

@@ -32,10 +32,18 @@
 
 typedef struct tg_store tg_store;
 
+/* What a write does when the store is full (the map at max_map_size, or
+ * the disk): refuse it, or evict the oldest records (never one ingested
+ * less than evict_floor_sec ago) and write. */
+enum tg_store_on_full { TG_STORE_ON_FULL_REFUSE = 0, TG_STORE_ON_FULL_EVICT_OLDEST };
+
 typedef struct tg_store_options {
     uint64_t max_bytes;        /* size budget for records; 0 = unlimited */
     uint64_t max_age_sec;      /* evict records ingested longer ago; 0 = keep */
     uint64_t initial_map_size; /* LMDB map size at open; grows on demand */
+    uint64_t max_map_size;     /* the map never grows past it; 0 = unlimited */
+    int on_full;               /* enum tg_store_on_full */
+    uint64_t evict_floor_sec;  /* evict-oldest never takes younger records */
     int zstd_level;            /* 1 by default */
     int no_sync;               /* tests and benchmarks only: skip fsync */
 } tg_store_options;
@@ -63,6 +71,10 @@ typedef struct tg_store_record {
     const uint8_t *cls; /* may be NULL */
     size_t cls_len;
     uint64_t retention_sec;
+    /* The class whose retention set it (at most 63 bytes kept), so the
+     * record's deletion is counted for that class (tg_store_expired_by_class);
+     * NULL: none named. */
+    const char *retention_class;
 } tg_store_record;
 
 /* Writes `n` records in one durable transaction (group commit): either all
@@ -71,12 +83,37 @@ typedef struct tg_store_record {
  * records' sequence numbers are written to seqs (if not NULL). */
 int tg_store_write(tg_store *st, const tg_store_record *recs, size_t n, uint64_t *seqs);
 
+/* Whether the last write (or probe) succeeded: 1, or 0 with the reason
+ * the store cannot write in why ("full: ...", "disk full", "I/O error:
+ * ..."). Any thread. */
+int tg_store_writable(tg_store *st, char *why, size_t len);
+
+/* A small durable write (a meta key), so that a store that failed learns
+ * when it can write again without waiting for a client's data. Returns 0
+ * or a TG_E* code, and updates tg_store_writable(). */
+int tg_store_probe(tg_store *st);
+
+/* Records evicted to make room under `on_full: evict-oldest`, and writes
+ * refused because the store was full. */
+uint64_t tg_store_full_evictions(tg_store *st);
+uint64_t tg_store_full_refusals(tg_store *st);
+
 /* Drops this process's mappings of store pages (they stay in the page
  * cache; the next read re-faults them). LMDB reads B-tree pages through a
  * shared file mapping, so without this the resident set grows with the
  * data touched, not with the collector's own memory. Called by the writer
  * thread between transactions. */
 int tg_store_trim_resident(tg_store *st);
+
+/* The store's durable count of records deleted because a class retention
+ * ended, per class named at write (tg_store_record.retention_class; records
+ * written without one, or before the count existed, under "(unrecorded)"):
+ * meta keys TG_STORE_META_EXPIRED_CLASS "<class>", u64 BE, written in the
+ * deleting transaction. cb is called once per class; 0 or a TG_E code. */
+#define TG_STORE_META_EXPIRED_CLASS "expired_class."
+int tg_store_expired_by_class(tg_store *st,
+                              void (*cb)(void *ctx, const char *cls, uint64_t n),
+                              void *ctx);
 
 /* Applies retention without writing (the collector calls it periodically). */
 int tg_store_evict(tg_store *st, uint64_t now_unix_sec);

@@ -515,7 +515,7 @@ static void test_growth_with_concurrent_readers(void **state)
         /* Halfway, let the readers in: the writes alone can finish before
          * a reader thread is first scheduled, and then nothing read while
          * the map grew. */
-        for (int w = 0; i == 30 && w < 5000 && atomic_load(&a.reads) == 0; w++)
+        for (int w = 0; i == 30 && w < 30000 && atomic_load(&a.reads) == 0; w++)
             usleep(1000);
     }
     atomic_store(&a.stop, 1);
@@ -832,6 +832,75 @@ static void test_class_retention(void **state)
 
 /* A class retention only ever shortens: one at or beyond the store's age
  * limit sets no expiry, and age (or size) eviction removes expiry keys too. */
+typedef struct class_counts {
+    char name[4][32];
+    uint64_t n[4];
+    size_t len;
+} class_counts;
+
+static void count_class(void *ctx, const char *cls, uint64_t n)
+{
+    class_counts *c = ctx;
+
+    assert_true(c->len < 4);
+    snprintf(c->name[c->len], sizeof(c->name[0]), "%s", cls);
+    c->n[c->len++] = n;
+}
+
+static uint64_t class_count(const class_counts *c, const char *name)
+{
+    for (size_t i = 0; i < c->len; i++)
+        if (strcmp(c->name[i], name) == 0)
+            return c->n[i];
+    return 0;
+}
+
+/* Each deletion at the end of a class retention is counted, durably, for
+ * the class that set the expiry (the audit report's retention section);
+ * a record written without a class name is counted as unrecorded; an age
+ * eviction is not a class retention and is not counted. */
+static void test_class_retention_counted_by_class(void **state)
+{
+    fixture *f = *state;
+    fake_clock clk = {1000000};
+    test_rec r;
+    char svc[16];
+    class_counts c = {0};
+    tg_store_stats s;
+    static const char *const names[5] = {"pii.ip", "pii.ip", "pii.email", NULL, NULL};
+    static const uint64_t ret[5] = {10, 10, 20, 10, 0};
+    tg_store *st = open_store(f, NULL);
+
+    tg_store_set_clock(st, fake_now, &clk);
+    for (int i = 0; i < 5; i++) {
+        make_uniform(&r, svc, sizeof(svc), i, 100);
+        r.rec.retention_sec = ret[i];
+        r.rec.retention_class = names[i];
+        assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    }
+    assert_int_equal(tg_store_expired_by_class(st, count_class, &c), 0);
+    assert_int_equal(c.len, 0);
+    assert_int_equal(tg_store_evict(st, 1000011), 0);
+    assert_int_equal(tg_store_expired_by_class(st, count_class, &c), 0);
+    assert_int_equal(class_count(&c, "pii.ip"), 2);
+    assert_int_equal(class_count(&c, "(unrecorded)"), 1);
+    assert_int_equal(class_count(&c, "pii.email"), 0);
+    /* durable: the count survives reopening */
+    tg_store_close(st);
+    st = open_store(f, NULL);
+    tg_store_set_clock(st, fake_now, &clk);
+    assert_int_equal(tg_store_evict(st, 1000021), 0);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(tg_store_expired_by_class(st, count_class, &c), 0);
+    assert_int_equal(c.len, 3);
+    assert_int_equal(class_count(&c, "pii.ip"), 2);
+    assert_int_equal(class_count(&c, "pii.email"), 1);
+    assert_int_equal(class_count(&c, "(unrecorded)"), 1);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.expired_records, 4);
+    assert_int_equal(s.records, 1);
+}
+
 static void test_class_retention_never_lengthens(void **state)
 {
     fixture *f = *state;
@@ -1314,6 +1383,97 @@ static void test_trim_resident(void **state)
     free(r);
 }
 
+/* Issue 15 part 5: a store whose map is at store.max_map_size is full.
+ * refuse: the write fails and the store says why until a write gets in;
+ * evict-oldest: the oldest records make room, never one younger than the
+ * floor, and each eviction is counted. */
+static int write_random(tg_store *st, int i, uint64_t *seed)
+{
+    enum { LEN = 50000 };
+    static uint8_t data[LEN];
+    static uint8_t ids[16];
+    tg_otlp_index ix;
+    tg_store_record rec;
+
+    for (size_t b = 0; b < LEN; b++) {
+        *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+        data[b] = (uint8_t)(*seed >> 56);
+    }
+    memset(&ix, 0, sizeof(ix));
+    memset(ids, i + 1, 16);
+    ix.trace_ids = &ids;
+    ix.n_trace_ids = 1;
+    ix.items = 1;
+    rec = (tg_store_record){TG_SIGNAL_TRACES, data, LEN, &ix};
+    return tg_store_write(st, &rec, 1, NULL);
+}
+
+static void test_full_refuse_and_evict_oldest(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    fake_clock clk = {(uint64_t)time(NULL)}; /* the first records carry the wall clock */
+    uint64_t seed = 7;
+    char why[256];
+    int i, rc = 0;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.initial_map_size = 256 << 10;
+    o.max_map_size = 1 << 20;
+    tg_store *st = open_store(f, &o);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 1);
+    for (i = 0; i < 100 && (rc = write_random(st, i, &seed)) == 0; i++)
+        ;
+    assert_int_not_equal(rc, 0);
+    assert_true(i > 5 && i < 30); /* about 1 MiB of 50 KB records */
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+    assert_non_null(strstr(why, "store full: the map is at store.max_map_size (1048576"));
+    assert_int_equal(tg_store_full_refusals(st), 1);
+    assert_int_equal(tg_store_full_evictions(st), 0);
+    /* A probe fits in a full map, but the store stays full for data. */
+    tg_store_probe(st);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+    tg_store_close(st);
+    f->st = NULL;
+
+    /* evict-oldest with a floor of an hour: everything is younger. */
+    o.on_full = TG_STORE_ON_FULL_EVICT_OLDEST;
+    o.evict_floor_sec = 3600;
+    st = open_store(f, &o);
+    tg_store_set_clock(st, fake_now, &clk);
+    assert_int_not_equal(write_random(st, 200, &seed), 0);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+    assert_non_null(strstr(why, "nothing is older than store.evict_floor"));
+    assert_int_equal(tg_store_full_evictions(st), 0);
+
+    /* Each write two hours after the last: the older records may go, and
+     * every write gets in. */
+    for (i = 0; i < 40; i++) {
+        clk.now += 7200;
+        assert_int_equal(write_random(st, 300 + i, &seed), 0);
+    }
+    assert_true(tg_store_full_evictions(st) > 20);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 1);
+    /* A burst within the hour: it fills the store, and then it is refused
+     * rather than any record of the burst evicted. */
+    {
+        tg_store_stats s;
+        uint64_t before = tg_store_full_evictions(st);
+        size_t burst = 0;
+        clk.now += 7200;
+        while (burst < 100 && write_random(st, 400, &seed) == 0)
+            burst++;
+        assert_true(burst > 5 && burst < 100);
+        assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+        assert_non_null(strstr(why, "nothing is older than store.evict_floor"));
+        assert_int_equal(tg_store_get_stats(st, &s), 0);
+        assert_true(s.records >= burst);
+        assert_true(tg_store_full_evictions(st) > before); /* the older ones went */
+        assert_true(s.map_size <= (1 << 20) + (4 << 20));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1323,6 +1483,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_refuse_and_evict_oldest, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_growth_with_concurrent_readers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_size_budget_eviction, setup, teardown),
@@ -1336,6 +1498,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_trace_index_still_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_class_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_class_retention_counted_by_class, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_class_retention_never_lengthens, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_format1_store_upgrades, setup, teardown),
