@@ -529,6 +529,7 @@ static void call_headers_done(tg_grpc_call *call)
     } else if (!call->grpc_ct) {
         call_respond_http(call, "415");
     } else if (c->srv->opt.authorize && !call->auth_ok) {
+        tg_refuse_count(c->srv->opt.refusals, TG_REFUSED_UNAUTHORIZED);
         call_respond_status(call, TG_GRPC_UNAUTHENTICATED, 0, 0, "%s",
                             "a bearer token is required (authorization metadata)");
     } else if (!call->known_path) {
