@@ -457,7 +457,7 @@ static int kw_near(const cstate *st, size_t start, uint32_t window, const char *
     if (!nkw)
         return 0;
     a = start > window ? start - window : 0;
-    if (tg_keywords_in(kw, kwlen, nkw, st->full + a, start - a))
+    if (tg_keywords_from(kw, kwlen, nkw, st->full, start, a))
         return 1;
     return st->ki && tg_keywords_in(kw, kwlen, nkw, st->ki->key, st->ki->len);
 }

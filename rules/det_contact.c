@@ -269,6 +269,54 @@ const tg_detector tg_det_phone_national = {
 
 /* ---- IP addresses ------------------------------------------------------------------ */
 
+/* Four dotted numbers are often a version: "Chrome/121.4.33.7", "v1.2.3.4",
+ * "firmware 3.10.2.14". Looks at the word right before `pos` (skipping
+ * blanks, ':' and '='); a capitalised product token directly before a '/'
+ * ("Chrome/", "Safari/") also counts, a lower-case path segment does not
+ * ("/clients/10.1.2.3"). */
+static int version_context(const char *s, size_t pos)
+{
+    static const char *const words[] = {
+        "v",         "ver",     "version", "firmware",    "fw",
+        "build",     "release", "rev",     "revision",    "chrome",
+        "chromium",  "firefox", "safari",  "edge",        "edg",
+        "opera",     "opr",     "android", "ios",         "windows",
+        "kernel",    "os",      "bios",    "driver",      "sdk",
+        "crios",     "fxios",   "webkit",  "applewebkit", "mozilla",
+        "gecko",     "trident", "msie",    "yabrowser",   "samsungbrowser",
+        "ucbrowser", NULL};
+    size_t i = pos, we, ws;
+    int slash = 0;
+
+    if (i > 0 && s[i - 1] == '/') {
+        slash = 1;
+        i--;
+    } else {
+        while (
+            i > 0 && pos - i < 8 &&
+            (s[i - 1] == ' ' || s[i - 1] == ':' || s[i - 1] == '=' || s[i - 1] == '\t'))
+            i--;
+    }
+    we = i;
+    while (i > 0 && we - i < 24 && tg_isalpha((unsigned char)s[i - 1]))
+        i--;
+    ws = i;
+    if (ws == we || (ws > 0 && tg_isalnum((unsigned char)s[ws - 1]) && !slash))
+        return 0;
+    if (slash && tg_isupper((unsigned char)s[ws]))
+        return 1;
+    for (int k = 0; words[k]; k++) {
+        size_t m = strlen(words[k]), j = 0;
+        if (m != we - ws)
+            continue;
+        while (j < m && tg_lower((unsigned char)s[ws + j]) == (unsigned char)words[k][j])
+            j++;
+        if (j == m)
+            return 1;
+    }
+    return 0;
+}
+
 static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
 {
     const char *s = in->s;
@@ -280,6 +328,8 @@ static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
         return 0;
     if (in->pos >= 2 && s[in->pos - 1] == '.' &&
         tg_isdigit((unsigned char)s[in->pos - 2]))
+        return 0;
+    if (version_context(s, in->pos))
         return 0;
     for (unsigned i = 0; i < 4; i++) {
         unsigned v = 0;
@@ -301,7 +351,8 @@ static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
 
 const tg_detector tg_det_ipv4 = {
     .name = "ipv4",
-    .summary = "IPv4 address (not 0.0.0.0, loopback or netmasks)",
+    .summary = "IPv4 address (not 0.0.0.0, loopback, netmasks, or a version after "
+               "Chrome/, v, version, firmware)",
     .validator =
         "four octets 0..255, no leading zeros, not part of a longer dotted number",
     .first = DIGITS,

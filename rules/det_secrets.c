@@ -703,15 +703,33 @@ static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
     }
     if (h < 4.0 || trans * 10 < alnum * 4)
         return 0;
-    return emit(in, hit, in->pos, in->run_end);
+    if (!emit(in, hit, in->pos, in->run_end))
+        return 0;
+    /* An identifier with a short word prefix (req_, id_, cus_, evt-) is how
+     * services name requests and objects: random, but not a secret unless a
+     * key or a word nearby says so. */
+    {
+        size_t k = 0;
+        while (k < n && k < 9 && tg_isalpha(s[k]))
+            k++;
+        if (k >= 2 && k <= 8 && k < n && (s[k] == '_' || s[k] == '-'))
+            hit->weak = 1;
+    }
+    return 1;
 }
+
+static const char *const kw_generic[] = {"secret", "token",   "key",     "password",
+                                         "passwd", "auth",    "apikey",  "credential",
+                                         "bearer", "session", "private", NULL};
 
 const tg_detector tg_det_generic_secret = {
     .name = "generic_secret",
-    .summary = "high-entropy token of 24+ characters (base62/base64/url-safe)",
+    .summary = "high-entropy token of 24+ characters (base62/base64/url-safe); a "
+               "word-prefixed id (req_..., cus_...) needs a keyword",
     .validator =
         "upper+lower+digits, Shannon entropy >= 4 bits/char, class switches >= 40%",
     .trig = TG_TRIG_TOKEN,
     .min_run = 24,
+    .keywords = kw_generic,
     .match = det_entropy,
 };

@@ -157,18 +157,83 @@ uint32_t tg_crc32(const unsigned char *p, size_t n)
     return (uint32_t)crc32(0L, p, (uInt)n);
 }
 
+/* Is there a word start at s[i]? Not after a letter or digit, except at a
+ * lower-to-upper case change ("userTel"). */
+static int word_start(const char *s, size_t i)
+{
+    unsigned char p, c;
+
+    if (i == 0)
+        return 1;
+    p = (unsigned char)s[i - 1];
+    c = (unsigned char)s[i];
+    return !tg_isalnum(p) || (tg_islower(p) && tg_isupper(c));
+}
+
+/* Is there a word end before s[i]? Not before a letter, except at a case
+ * change ("telNumber"); a plural "s" that ends the word is allowed. */
+static int word_end(const char *s, size_t n, size_t i)
+{
+    unsigned char p, c;
+
+    if (i >= n)
+        return 1;
+    p = (unsigned char)s[i - 1];
+    c = (unsigned char)s[i];
+    if (!tg_isalpha(c) || (tg_islower(p) && tg_isupper(c)))
+        return 1;
+    return tg_lower(c) == 's' && (i + 1 >= n || !tg_isalpha((unsigned char)s[i + 1]));
+}
+
+static int kw_sep(unsigned char c)
+{
+    return c == ' ' || c == '_' || c == '-' || c == '.' || c == '/';
+}
+
+/* Matches keyword kw (lower case, m bytes) at s[i]: a separator between two
+ * alphanumeric bytes of the keyword matches one separator or none in the
+ * text. Returns the end in s, or 0. */
+static size_t kw_at(const char *kw, size_t m, const char *s, size_t n, size_t i)
+{
+    size_t j = 0;
+
+    while (j < m) {
+        unsigned char k = (unsigned char)kw[j];
+        if (kw_sep(k) && j > 0 && j + 1 < m && tg_isalnum((unsigned char)kw[j - 1]) &&
+            tg_isalnum((unsigned char)kw[j + 1])) {
+            if (i < n && kw_sep((unsigned char)s[i]))
+                i++;
+            j++;
+            continue;
+        }
+        if (i >= n || tg_lower((unsigned char)s[i]) != k)
+            return 0;
+        i++;
+        j++;
+    }
+    return i;
+}
+
 int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
                    size_t n)
 {
+    return tg_keywords_from(kw, kwlen, nkw, s, n, 0);
+}
+
+int tg_keywords_from(const char *const *kw, const uint8_t *kwlen, size_t nkw,
+                     const char *s, size_t n, size_t from)
+{
     for (size_t k = 0; k < nkw; k++) {
-        size_t m = kwlen[k];
-        if (m == 0 || m > n)
+        size_t m = kwlen[k], e;
+        if (m == 0)
             continue;
-        for (size_t i = 0; i + m <= n; i++) {
-            size_t j = 0;
-            while (j < m && tg_lower((unsigned char)s[i + j]) == (unsigned char)kw[k][j])
-                j++;
-            if (j == m)
+        for (size_t i = from; i < n; i++) {
+            if (tg_lower((unsigned char)s[i]) != (unsigned char)kw[k][0] ||
+                !word_start(s, i) || !(e = kw_at(kw[k], m, s, n, i)))
+                continue;
+            /* short keywords are whole words ("tel" is not in "hotel" or
+             * "telemetry"); longer ones may start a compound ("birthdate") */
+            if (m >= 5 || !tg_isalnum((unsigned char)kw[k][m - 1]) || word_end(s, n, e))
                 return 1;
         }
     }

@@ -247,6 +247,43 @@ static inline int active_has(const uint64_t active[2], unsigned id)
 {
     return (int)((active[id >> 6] >> (id & 63)) & 1);
 }
+static int is_group_sep(unsigned char c)
+{
+    return c == ' ' || c == '-' || c == '.' || c == '/';
+}
+
+/* A match that begins or ends with a digit must not begin or end inside a
+ * longer digit group: not next to another digit, and not next to a further
+ * group joined by a separator the match itself uses between its groups (a
+ * 12-digit id inside "1234 5678 9012 3456"). */
+static int digit_bounds_ok(const char *s, size_t n, size_t a, size_t b)
+{
+    int used[4] = {0, 0, 0, 0};
+    static const char seps[] = " -./";
+
+    for (size_t i = a + 1; i + 1 < b; i++)
+        if (is_group_sep((unsigned char)s[i]) && tg_isdigit((unsigned char)s[i - 1]) &&
+            tg_isdigit((unsigned char)s[i + 1]))
+            used[strchr(seps, s[i]) - seps] = 1;
+    if (tg_isdigit((unsigned char)s[a]) && a > 0) {
+        unsigned char p = (unsigned char)s[a - 1];
+        if (tg_isdigit(p))
+            return 0;
+        if (a > 1 && is_group_sep(p) && used[strchr(seps, p) - seps] &&
+            tg_isdigit((unsigned char)s[a - 2]))
+            return 0;
+    }
+    if (tg_isdigit((unsigned char)s[b - 1]) && b < n) {
+        unsigned char x = (unsigned char)s[b];
+        if (tg_isdigit(x))
+            return 0;
+        if (b + 1 < n && is_group_sep(x) && used[strchr(seps, x) - seps] &&
+            tg_isdigit((unsigned char)s[b + 1]))
+            return 0;
+    }
+    return 1;
+}
+
 static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_end,
                    unsigned nd, tg_scan_emit emit, void *ctx)
 {
@@ -261,7 +298,8 @@ static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_e
     in.nd = nd;
     hit.start = hit.end = 0;
     hit.weak = 0;
-    if (d->match(&in, &hit) && hit.end > hit.start && hit.end <= n && emit(ctx, id, &hit))
+    if (d->match(&in, &hit) && hit.end > hit.start && hit.end <= n &&
+        digit_bounds_ok(s, n, hit.start, hit.end) && emit(ctx, id, &hit))
         return hit.end;
     return 0;
 }

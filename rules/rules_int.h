@@ -206,9 +206,20 @@ typedef void (*tg_scan_spot)(void *ctx, const char *s, size_t n, size_t pos,
 void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
              tg_scan_emit emit, tg_scan_spot spot, void *ctx, uint64_t seen[4]);
 
-/* Case-insensitive: does any of `kw` occur in [s, s+n)? */
+/* Case-insensitive: does any of `kw` occur in [s, s+n) as a word? The rule
+ * (docs/rules.md, Keywords): a keyword starts at a word start (after a
+ * byte that is not a letter or digit, or at a lower-to-upper case change);
+ * a keyword of up to four bytes also ends at a word end (before a byte that
+ * is not a letter, at a case change, or before a plural "s"), so "tel" is
+ * not found in "otel", "hotel" or "telemetry"; a separator inside a keyword
+ * (space _ - . /) matches one of them or none ("social security" in
+ * "social_security", "socialSecurity"). */
 int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
                    size_t n);
+/* The same, for matches starting in [from, n); bytes before `from` only
+ * decide word starts. */
+int tg_keywords_from(const char *const *kw, const uint8_t *kwlen, size_t nkw,
+                     const char *s, size_t n, size_t from);
 
 /* ---- checksums and small parsers (det_util.c) ----------------------------- */
 

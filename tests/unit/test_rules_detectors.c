@@ -339,6 +339,35 @@ static void test_generic_secret_rates(void **state)
     tg_rules_policy_unref(p);
 }
 
+/* The documented keyword rule: words, not substrings; separators in keys. */
+static void test_keywords_are_words(void **state)
+{
+    static const char *const kw[] = {"tel", "social security", "birth"};
+    static const uint8_t len[] = {3, 15, 5};
+    static const struct {
+        const char *text;
+        int found;
+    } cases[] = {
+        {"tel: ", 1},          {"user.tel", 1},
+        {"userTel", 1},        {"TEL", 1},
+        {"tels", 1},           {"otel.duration_ns", 0},
+        {"hotel", 0},          {"telemetry", 0},
+        {"HOTEL", 0},          {"social_security", 1},
+        {"socialSecurity", 1}, {"social-security", 1},
+        {"birthdate", 1},      {"rebirth", 0},
+        {"x2tel", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (tg_keywords_in(kw, len, 3, cases[i].text, strlen(cases[i].text)) !=
+            cases[i].found)
+            fail_msg("keyword rule wrong for \"%s\"", cases[i].text);
+    /* bytes before `from` decide the word start only */
+    assert_false(tg_keywords_from(kw, len, 3, "hotel", 5, 2));
+    assert_true(tg_keywords_from(kw, len, 3, "a tel", 5, 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_every_detector_passes_its_corpus),
         cmocka_unit_test(test_clean_telemetry_has_no_findings),
         cmocka_unit_test(test_generic_secret_rates),
+        cmocka_unit_test(test_keywords_are_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,6 +309,13 @@ C['phone_national'] = [
     '- 2125550199 without context',
     '- version 1.212.555.0199',
     '- (212) 055-0199',
+    # keywords are words: "tel" is not in "otel", "hotel" or "telemetry"
+    '+ userTel [[2125550199]]',
+    '+ phone_number=[[2125550199]]',
+    '+ TEL: [[2125550199]]',
+    '- otel.duration_ns 2125550199',
+    '- hotel 2125550199',
+    '- telemetry 2125550199',
 ]
 
 C['ipv4'] = [
@@ -324,6 +331,15 @@ C['ipv4'] = [
     '- 127.0.0.1',
     '- 255.255.255.0',
     '- 01.2.3.4',
+    # versions shaped like addresses
+    '- Mozilla/5.0 (X11) Chrome/121.4.33.7 Safari/537.36',
+    '- firmware 3.10.2.14',
+    '- version: 10.1.2.3',
+    '- v 1.2.3.4',
+    '- Chrome 121.4.33.7',
+    '+ /clients/[[10.1.2.3]]/status',
+    '+ from [[10.1.2.3]] 42 requests',
+    '+ upstream=[[10.1.2.3]]',
 ]
 
 C['ipv6'] = [
@@ -460,6 +476,14 @@ C['us_mbi'] = [
 ]
 
 nhss = [nhs('943476591'), nhs('401023213'), nhs('485777345')]
+
+def nhs_or_none(p9):
+    try: return nhs(p9)
+    except AssertionError: return None
+
+# two valid CHI numbers (real dates), and one whose date is impossible (day 00)
+chis = find_valid(lambda n: nhs_or_none('150385' + '%03d' % n), 100, 2, 7) + \
+    find_valid(lambda n: nhs_or_none('001385' + '%03d' % n), 100)
 C['uk_nhs'] = [
     '+ [[%s]]' % group(nhss[0], [3, 3, 4]),
     '+ NHS [[%s]]' % nhss[0],
@@ -468,6 +492,12 @@ C['uk_nhs'] = [
     '- %s' % group(nhss[0][:-1] + str((int(nhss[0][-1]) + 1) % 10), [3, 3, 4]),
     '- %s alone' % nhss[0],
     '- %s' % group('1' + nhss[0][1:], [3, 3, 4]),
+    # Scottish CHI: DDMMYY + 4 with the NHS check digit, only next to a label
+    '+ CHI number [[%s]]' % chis[0],
+    '+ nhs number: [[%s]]' % group(chis[1], [3, 3, 4]),
+    '- %s' % chis[0],
+    '- CHI %s' % chis[2],
+    '- ref %s' % group(chis[1], [3, 3, 4]),
 ]
 
 C['uk_nino'] = [
@@ -602,6 +632,12 @@ C['se_personnummer'] = [
     '- %s alone' % ses[2],
 ]
 
+def hetu_or_none(ddmmyy, sign, zzz):
+    v = hetu(ddmmyy, sign, zzz)
+    return v if v[-1].isdigit() else None
+
+hetu_digit = find_valid(lambda n: hetu_or_none('131052', '-', '%03d' % n), 300) + \
+    find_valid(lambda n: hetu_or_none('010105', 'A', '%03d' % n), 200)
 C['fi_hetu'] = [
     '+ [[131052-308T]]',
     '+ HETU [[%s]]' % hetu('010101', 'A', '123'),
@@ -609,6 +645,11 @@ C['fi_hetu'] = [
     '- 131052-308U',
     '- 131352-308T',
     '- 131052Q308T',
+    # a digit check character (about a third of real numbers)
+    '+ [[%s]]' % hetu_digit[0],
+    '+ HETU: [[%s]]' % hetu_digit[1],
+    '- %s' % (hetu_digit[0][:-1] + str((int(hetu_digit[0][-1]) + 1) % 10)),
+    '- 12%s' % hetu_digit[0],
 ]
 
 fnrs = find_valid(lambda n: fnr('010190' + '%03d' % n), 123, 3, 17)
@@ -638,6 +679,9 @@ C['in_aadhaar'] = [
     '- %s' % group(aad[0][:-1] + str((int(aad[0][-1]) + 1) % 10), [4, 4, 4]),
     '- %s' % group(verhoeff('13456789012'), [4, 4, 4]),
     '- %s alone' % aad[1],
+    # never inside a longer digit group: 16 digits in groups of 4
+    '- card %s 1234' % group(aad[0], [4, 4, 4]),
+    '- 9%s' % aad[1],
 ]
 
 C['in_pan'] = [
@@ -939,6 +983,12 @@ C['generic_secret'] = [
     '- pod checkout-7d9f8b6c5d-x2k4p',
     '- trace 5b8efff798038103d269b633813fc60c',
     '- AbstractSingletonProxyFactoryBean2',
+    # word-prefixed ids are not secrets unless a key or a word says so
+    '- req_Xk3aP9Lm2Nq7Rs8Tv4Wy6Za1',
+    '- request id_Q8z2xW5vB1nM7kL3jH9gF4dS6',
+    '- evt-r4NdT0k3nW1thJo1n3rs9xQz',
+    '+ session token [[sess_Xk3aP9Lm2Nq7Rs8Tv4Wy6Za1]]',
+    '+ api_key [[cus_Q8z2xW5vB1nM7kL3jH9gF4dS6]]',
 ]
 
 for name, lines in C.items():
