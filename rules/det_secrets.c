@@ -669,10 +669,10 @@ const tg_detector tg_det_secret_assignment = {
 /* Random base62/base64 text switches between upper case, lower case and
  * digits often; identifiers and words do not. Together with Shannon
  * entropy this keeps camelCase names, paths and hex ids out. */
-static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
+static int entropy_at(const tg_det_in *in, size_t pos, size_t end, tg_det_hit *hit)
 {
-    const unsigned char *s = (const unsigned char *)in->s + in->pos;
-    size_t n = in->run_end - in->pos, trans = 0, alnum = 0;
+    const unsigned char *s = (const unsigned char *)in->s + pos;
+    size_t n = end - pos, trans = 0, alnum = 0;
     unsigned cnt[256] = {0};
     int prev = 0, up = 0, lo = 0, dg = 0;
     double h = 0;
@@ -703,7 +703,7 @@ static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
     }
     if (h < 4.0 || trans * 10 < alnum * 4)
         return 0;
-    if (!emit(in, hit, in->pos, in->run_end))
+    if (!emit(in, hit, pos, end))
         return 0;
     /* An identifier with a short word prefix (req_, id_, cus_, evt-) is how
      * services name requests and objects: random, but not a secret unless a
@@ -716,6 +716,24 @@ static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
             hit->weak = 1;
     }
     return 1;
+}
+
+/* A URL path joins segments with '/', which base64 also uses: the first
+ * segment that is a token on its own, else the whole token. */
+static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
+{
+    size_t a = in->pos;
+
+    if (memchr(in->s + in->pos, '/', in->run_end - in->pos)) {
+        for (size_t i = in->pos; i <= in->run_end; i++) {
+            if (i < in->run_end && in->s[i] != '/')
+                continue;
+            if (i - a >= 24 && entropy_at(in, a, i, hit))
+                return 1;
+            a = i + 1;
+        }
+    }
+    return entropy_at(in, in->pos, in->run_end, hit);
 }
 
 static const char *const kw_generic[] = {"secret", "token",   "key",     "password",

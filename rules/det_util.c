@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include "rules_int.h"
+#include "tg_codec.h"
 
 /* Bits: 1 digit, 2 upper, 4 lower, 8 token joiner (_ - + /), 16 hex digit,
  * 32 white space. */
@@ -256,4 +257,86 @@ int tg_iso_country_ok(const char *cc)
         if (iso_countries[i] == cc[0] && iso_countries[i + 1] == cc[1])
             return 1;
     return 0;
+}
+
+int tg_url_has_escape(const char *s, size_t n)
+{
+    const char *p = s, *e = s + n;
+
+    while ((p = memchr(p, '%', (size_t)(e - p))) != NULL) {
+        if (e - p >= 3 && tg_hex_digit(p[1]) >= 0 && tg_hex_digit(p[2]) >= 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
+size_t tg_url_decode(const char *s, size_t n, char *out, uint32_t *map)
+{
+    size_t o = 0;
+    int query = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (map)
+            map[o] = (uint32_t)i;
+        if (s[i] == '%' && i + 2 < n && tg_hex_digit(s[i + 1]) >= 0 &&
+            tg_hex_digit(s[i + 2]) >= 0) {
+            out[o++] = (char)(tg_hex_digit(s[i + 1]) << 4 | tg_hex_digit(s[i + 2]));
+            i += 2;
+            continue;
+        }
+        if (s[i] == '?')
+            query = 1;
+        out[o++] = query && s[i] == '+' ? ' ' : s[i];
+    }
+    if (map)
+        map[o] = (uint32_t)n;
+    return o;
+}
+
+int tg_url_decode_nested(tg_arena *a, const char *s, size_t n, char **out, size_t *n_out,
+                         uint32_t **map)
+{
+    char *buf = tg_arena_alloc(a, n ? n : 1);
+    uint32_t *m = tg_arena_alloc(a, (n + 1) * sizeof(*m));
+    size_t len;
+
+    if (!buf || !m)
+        return TG_ENOMEM;
+    len = tg_url_decode(s, n, buf, m);
+    for (int r = 1; r < TG_URL_ROUNDS && tg_url_has_escape(buf, len); r++) {
+        char *b2 = tg_arena_alloc(a, len ? len : 1);
+        uint32_t *m2 = tg_arena_alloc(a, (len + 1) * sizeof(*m2));
+        size_t l2;
+        if (!b2 || !m2)
+            return TG_ENOMEM;
+        l2 = tg_url_decode(buf, len, b2, m2);
+        for (size_t i = 0; i <= l2; i++)
+            m2[i] = m[m2[i]];
+        buf = b2;
+        m = m2;
+        len = l2;
+    }
+    *out = buf;
+    *n_out = len;
+    *map = m;
+    return 0;
+}
+
+void tg_url_encode(tg_strbuf *sb, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (tg_isalnum(c) || strchr("-._~*:@!$'()", c) != NULL) {
+            if (c)
+                tg_strbuf_put(sb, (const char *)&c, 1);
+            else
+                tg_strbuf_put(sb, "%00", 3);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            tg_strbuf_put(sb, e, 3);
+        }
+    }
 }

@@ -245,6 +245,22 @@ typedef struct tg_groups {
 size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps,
                        tg_groups *g);
 int tg_iso_country_ok(const char *cc); /* two upper-case letters */
+/* Does [s, s+n) hold a percent escape (%XX)? */
+int tg_url_has_escape(const char *s, size_t n);
+/* One round of URL decoding: %XX escapes, and '+' as a space after the
+ * first '?'. Writes at most n bytes to out and, if map is given, n+1
+ * entries: map[i] is the offset in s of decoded byte i (map[len] = n).
+ * Returns the decoded length. */
+size_t tg_url_decode(const char *s, size_t n, char *out, uint32_t *map);
+#define TG_URL_ROUNDS 3 /* nested encodings undone (%2540 -> %40 -> @) */
+/* Decodes up to TG_URL_ROUNDS rounds (while escapes remain) into an arena
+ * buffer; *map (n_out+1 entries) maps decoded offsets to offsets in s.
+ * Returns 0, or TG_ENOMEM. */
+int tg_url_decode_nested(tg_arena *a, const char *s, size_t n, char **out, size_t *n_out,
+                         uint32_t **map);
+/* Appends s percent-encoded: unreserved bytes (RFC 3986) and a few that
+ * are safe in a path or query value ("*:@!$'()") stay as they are. */
+void tg_url_encode(tg_strbuf *sb, const char *s, size_t n);
 uint32_t tg_crc32(const unsigned char *p, size_t n);
 
 /* ---- the policy ------------------------------------------------------------ */
@@ -477,10 +493,12 @@ enum {
 #define TG_PT(ptr, tag) ((uintptr_t)(ptr) | (uintptr_t)(tag))
 
 enum {
-    TG_F_WHOLE = 1,  /* the whole value (key match, fail closed) */
-    TG_F_FAILED = 2, /* classification failed: fail closed */
-    TG_F_INT = 4,    /* the place is an int formatted in decimal */
-    TG_F_DOUBLE = 8, /* the place is an integral double in decimal */
+    TG_F_WHOLE = 1,   /* the whole value (key match, fail closed) */
+    TG_F_FAILED = 2,  /* classification failed: fail closed */
+    TG_F_INT = 4,     /* the place is an int formatted in decimal */
+    TG_F_DOUBLE = 8,  /* the place is an integral double in decimal */
+    TG_F_URLENC = 16, /* found in the percent-decoded text: actions see the
+                         decoded match, and their output is re-encoded */
 };
 
 #define TG_DET_KEY 0xFFFF    /* decided by the attribute key */

@@ -172,6 +172,28 @@ static const tg_action_spec *spec_of(const vstate *v, unsigned cls)
     return v->d->by_class[cls];
 }
 
+/* A match found in percent-decoded text: the action sees the decoded
+ * match (so it hashes and masks like the plain value) and its output is
+ * percent-encoded again, so the URL stays a URL. */
+static int apply_urlenc(vstate *v, const tg_finding *f, const tg_action_spec *spec,
+                        const char *raw, size_t n, tg_strbuf *sb)
+{
+    tg_strbuf tmp = {.a = v->a};
+    char *dec;
+    size_t dn;
+    uint32_t *map;
+    int rc;
+
+    if ((rc = tg_url_decode_nested(v->a, raw, n, &dec, &dn, &map)))
+        return rc;
+    if ((rc = tg_rules__apply(&v->ac, spec, f->cls, f->det, dec, dn, 0, &tmp)))
+        return rc;
+    if (tmp.oom)
+        return TG_ENOMEM;
+    tg_url_encode(sb, tmp.p ? tmp.p : "", tmp.len);
+    return 0;
+}
+
 /* Applies the findings of one place to its text. Returns V_SAME, V_NEW
  * (*out set) or V_GONE (drop). `whole_type` is the AnyValue case for
  * generalising a whole value. */
@@ -256,7 +278,14 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
             int rc;
             tg_strbuf_put(&sb, text + cursor, gs - cursor);
             mark = sb.len;
-            if (k < TG_RULES_DROP) {
+            if (k < TG_RULES_DROP && (F[strongest].flags & TG_F_URLENC)) {
+                rc = apply_urlenc(v, &F[strongest], spec_of(v, F[strongest].cls),
+                                  text + gs, ge - gs, &sb);
+                if (rc) {
+                    v->err = rc;
+                    return V_SAME;
+                }
+            } else if (k < TG_RULES_DROP) {
                 rc = tg_rules__apply(&v->ac, spec_of(v, F[strongest].cls),
                                      F[strongest].cls, F[strongest].det, text + gs,
                                      ge - gs, 0, &sb);

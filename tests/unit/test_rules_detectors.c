@@ -368,6 +368,35 @@ static void test_keywords_are_words(void **state)
     assert_true(tg_keywords_from(kw, len, 3, "a tel", 5, 2));
 }
 
+/* Percent-encoded URLs: paths as well as queries, nested encodings; the
+ * shaped match is encoded again. */
+static void test_url_values_decoded(void **state)
+{
+    static const struct {
+        const char *det, *in, *want;
+    } cases[] = {
+        {"iban", "GET /accounts/DE89%203704%200044%200532%200130%2000/statements",
+         "GET /accounts/%3C%3CX%3E%3E/statements"},
+        {"email", "/users/ann%2540example.org/orders", "/users/%3C%3CX%3E%3E/orders"},
+        {"email", "/users/ann%252540example.org/x", "/users/%3C%3CX%3E%3E/x"},
+        {"credit_card", "/pay/4111%2D1111%2D1111%2D1111?x=1", "/pay/%3C%3CX%3E%3E?x=1"},
+        /* four rounds: beyond the bound, left as it is */
+        {"email", "/u/ann%25252540example.org", "/u/ann%25252540example.org"},
+        {"iban", "/files/report%20final%202024.pdf", "/files/report%20final%202024.pdf"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tg_rules_policy *p = one_detector_policy(cases[i].det);
+        char *got = view_body(p, cases[i].in);
+        if (!got || strcmp(got, cases[i].want))
+            fail_msg("%s: %s\n  want %s\n  got  %s", cases[i].det, cases[i].in,
+                     cases[i].want, got ? got : "(removed)");
+        free(got);
+        tg_rules_policy_unref(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_clean_telemetry_has_no_findings),
         cmocka_unit_test(test_generic_secret_rates),
         cmocka_unit_test(test_keywords_are_words),
+        cmocka_unit_test(test_url_values_decoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

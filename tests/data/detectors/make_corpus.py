@@ -989,6 +989,9 @@ C['generic_secret'] = [
     '- evt-r4NdT0k3nW1thJo1n3rs9xQz',
     '+ session token [[sess_Xk3aP9Lm2Nq7Rs8Tv4Wy6Za1]]',
     '+ api_key [[cus_Q8z2xW5vB1nM7kL3jH9gF4dS6]]',
+    # a secret as a URL path segment
+    '+ GET /api/keys/[[Xk3aP9Lm2Nq7Rs8Tv4Wy6Za1Bc5De0Fg]]/rotate',
+    '- GET /api/v1/Users/ProfileSettings/orders/history',
 ]
 
 for name, lines in C.items():
