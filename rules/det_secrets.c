@@ -663,6 +663,65 @@ const tg_detector tg_det_secret_assignment = {
     .match = det_assign,
 };
 
+/* ---- Datadog ------------------------------------------------------------------------
+ */
+
+/* Datadog API keys are 32 and application keys 40 lower-case hex digits,
+ * with no prefix: a trace id or a SHA-1 has the same shape, so a key counts
+ * only next to a word that names it. */
+static const char *const kw_datadog[] = {
+    "datadog",    "dd api key",         "dd_api_key", "dd app key", "dd application key",
+    "dd-api-key", "dd-application-key", "ddog",       NULL};
+
+static int dd_hex(const tg_det_in *in, size_t len, tg_det_hit *hit)
+{
+    size_t n = in->run_end - in->pos;
+
+    if (n != len)
+        return 0;
+    for (size_t i = in->pos; i < in->run_end; i++)
+        if (!tg_isdigit((unsigned char)in->s[i]) && !(in->s[i] >= 'a' && in->s[i] <= 'f'))
+            return 0;
+    if (!emit(in, hit, in->pos, in->run_end))
+        return 0;
+    hit->weak = 1;
+    return 1;
+}
+
+static int det_dd_api(const tg_det_in *in, tg_det_hit *hit)
+{
+    return dd_hex(in, 32, hit);
+}
+
+static int det_dd_app(const tg_det_in *in, tg_det_hit *hit)
+{
+    return dd_hex(in, 40, hit);
+}
+
+const tg_detector tg_det_datadog_api_key = {
+    .name = "datadog_api_key",
+    .summary = "Datadog API key (32 lower-case hex digits; needs a keyword)",
+    .validator = "32 hex digits next to 'datadog', 'DD_API_KEY', 'DD-API-KEY'",
+    .first = DIGITS "abcdef",
+    .min_run = 32,
+    .max_run = 32,
+    .deny = TG_C_UP,
+    .keywords = kw_datadog,
+    .match = det_dd_api,
+};
+
+const tg_detector tg_det_datadog_app_key = {
+    .name = "datadog_app_key",
+    .summary = "Datadog application key (40 lower-case hex digits; needs a keyword)",
+    .validator = "40 hex digits next to 'datadog', 'DD_APP_KEY', 'DD-APPLICATION-KEY'",
+    .first = DIGITS "abcdef",
+    .min_run = 33,
+    .max_run = 40,
+    .deny = TG_C_UP,
+    .keywords = kw_datadog,
+    .match = det_dd_app,
+};
+
 /* ---- generic high-entropy tokens -----------------------------------------------------
  */
 
