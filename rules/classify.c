@@ -493,7 +493,7 @@ static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
 {
     cstate *st = ctx;
     const tg_rules_policy *p = st->p;
-    int accepted = 0;
+    int accepted = 0, confirmed = -1;
 
     for (size_t i = 0; i < p->n_det_inst[det]; i++) {
         const tg_valdet *vd = p->det_inst[det][i];
@@ -509,6 +509,15 @@ static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
                                    kw_near(st, hit->start + st->off, vd->window,
                                            tg_detectors[det]->keywords, NULL, 0));
             if (!ok)
+                continue;
+        }
+        if (hit->confirm && tg_detectors[det]->confirm) {
+            /* once per hit, and only past the keyword gate */
+            if (confirmed < 0)
+                confirmed = tg_detectors[det]->confirm(
+                    st->full + hit->start + st->off, hit->end - hit->start,
+                    p->scanner.region[0] ? p->scanner.region : NULL);
+            if (!confirmed)
                 continue;
         }
         record_hit(st, hit->start, hit->end, p->rules[vd->rule].cls, vd->rule, det);

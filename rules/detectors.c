@@ -295,8 +295,8 @@ static int digit_bounds_ok(const char *s, size_t n, size_t a, size_t b)
     return 1;
 }
 
-static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_end,
-                   unsigned nd, tg_scan_emit emit, void *ctx)
+static size_t call(const tg_scanner *sc, unsigned id, const char *s, size_t n, size_t st,
+                   size_t run_end, unsigned nd, tg_scan_emit emit, void *ctx)
 {
     const tg_detector *d = tg_detectors[id];
     tg_det_in in;
@@ -307,8 +307,10 @@ static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_e
     in.pos = st;
     in.run_end = run_end;
     in.nd = nd;
+    in.region = sc->region[0] ? sc->region : NULL;
     hit.start = hit.end = 0;
     hit.weak = 0;
+    hit.confirm = 0;
     if (d->match(&in, &hit) && hit.end > hit.start && hit.end <= n &&
         digit_bounds_ok(s, n, hit.start, hit.end) && emit(ctx, id, &hit))
         return hit.end;
@@ -353,13 +355,13 @@ static size_t dispatch(const tg_scanner *sc, const uint64_t mm[2], const char *s
     while (m0) {
         unsigned id = (unsigned)__builtin_ctzll(m0);
         m0 &= m0 - 1;
-        if ((e = call(id, s, n, st, run_end, nd, emit, ctx)) > far)
+        if ((e = call(sc, id, s, n, st, run_end, nd, emit, ctx)) > far)
             far = e;
     }
     while (m1) {
         unsigned id = 64 + (unsigned)__builtin_ctzll(m1);
         m1 &= m1 - 1;
-        if ((e = call(id, s, n, st, run_end, nd, emit, ctx)) > far)
+        if ((e = call(sc, id, s, n, st, run_end, nd, emit, ctx)) > far)
             far = e;
     }
     return far;
@@ -385,6 +387,7 @@ static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2],
         in.pos = st;
         in.run_end = end;
         in.nd = 0;
+        in.region = sc->region[0] ? sc->region : NULL;
         memset(&hit, 0, sizeof(hit));
         if (d->match(&in, &hit) && hit.end > hit.start && emit(ctx, id, &hit) &&
             hit.end > far)

@@ -62,6 +62,7 @@ typedef struct tg_det_in {
     size_t pos;
     size_t run_end;
     unsigned nd;
+    const char *region; /* the policy's phone region ("DE"), NULL if unknown */
 } tg_det_in;
 
 /* A candidate. `weak` marks a match whose format alone is not distinctive
@@ -70,6 +71,7 @@ typedef struct tg_det_in {
 typedef struct tg_det_hit {
     size_t start, end;
     int weak;
+    int confirm; /* ask the detector's `confirm` after the keyword gate */
 } tg_det_hit;
 
 typedef int (*tg_det_fn)(const tg_det_in *in, tg_det_hit *hit);
@@ -112,6 +114,9 @@ typedef struct tg_detector {
     uint8_t norm, gen;
     const char *const *keywords; /* needed for weak hits; NULL-terminated */
     tg_det_fn match;
+    /* A slower check (libphonenumber) run only on hits that asked for it
+     * and passed their keyword gate: 1 confirms the match [s, s+n). */
+    int (*confirm)(const char *s, size_t n, const char *region);
 } tg_detector;
 
 extern const tg_detector *const tg_detectors[];
@@ -186,6 +191,7 @@ typedef struct tg_scanner {
     uint8_t n_token;
     uint8_t token[TG_DET_MAX];
     uint8_t min_token;
+    char region[3]; /* phone region for detectors ("" if unknown) */
 } tg_scanner;
 
 void tg_scanner_build(tg_scanner *sc, const uint64_t used[2]);
@@ -401,6 +407,7 @@ struct tg_rules_policy {
     tg_arena arena;
     char version[80];
     const char *site_name, *site_country, *site_region;
+    const char *phone_region; /* `phone: {region: XX}`, NULL if not given */
     tg_loc site_loc;
 
     tg_class *classes;

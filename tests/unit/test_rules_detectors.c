@@ -397,6 +397,60 @@ static void test_url_values_decoded(void **state)
     }
 }
 
+/* The site's region (or the `phone.region` hint) lets a national number
+ * written with its trunk prefix count without a keyword. */
+static void test_phone_region(void **state)
+{
+    static const char *const texts[] = {
+        "version: 1\nsite: {jurisdiction: {country: DE}}\n",
+        "version: 1\nsite: {jurisdiction: {country: FR}}\nphone: {region: DE}\n",
+    };
+    char text[1024];
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        tg_rules_source src;
+        tg_rules_diag d;
+        tg_rules_policy *p;
+        char *got;
+
+        snprintf(text, sizeof(text),
+                 "%sclasses:\n  t.x:\n    detect:\n      values: [phone_national]\n"
+                 "destinations:\n  d:\n    actions: {default: {action: redact, text: "
+                 "\"" MARK "\"}}\n",
+                 texts[i]);
+        src.name = "region.yaml";
+        src.text = text;
+        src.len = strlen(text);
+        p = tg_rules_policy_load_sources(&src, 1, NULL, &d);
+        if (!p)
+            fail_msg("%s", d.message);
+        got = view_body(p, "call back (0174) 1234567 today");
+        assert_string_equal(got, "call back " MARK " today");
+        free(got);
+        got = view_body(p, "order 0174/1234567 shipped");
+        assert_string_equal(got, "order " MARK " shipped");
+        free(got);
+        /* not a German number: stays */
+        got = view_body(p, "ref (0000) 1234567");
+        assert_string_equal(got, "ref (0000) 1234567");
+        free(got);
+        /* a bare run still needs a keyword */
+        got = view_body(p, "took 01741234567 ns");
+        assert_string_equal(got, "took 01741234567 ns");
+        free(got);
+        tg_rules_policy_unref(p);
+    }
+    {
+        tg_rules_source src = {.name = "bad.yaml",
+                               .text = "version: 1\nphone: {region: XY}\n"};
+        tg_rules_diag d;
+        src.len = strlen(src.text);
+        assert_null(tg_rules_policy_load_sources(&src, 1, NULL, &d));
+        assert_non_null(strstr(d.message, "phone region"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_generic_secret_rates),
         cmocka_unit_test(test_keywords_are_words),
         cmocka_unit_test(test_url_values_decoded),
+        cmocka_unit_test(test_phone_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

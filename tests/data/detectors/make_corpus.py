@@ -316,6 +316,18 @@ C['phone_national'] = [
     '- otel.duration_ns 2125550199',
     '- hotel 2125550199',
     '- telemetry 2125550199',
+    # other countries' national formats, judged by libphonenumber (no site
+    # region here: a keyword is needed)
+    '+ Telefon [[(0174) 1234567]]',
+    '+ tel [[073-123 45 67]]',
+    '+ phone: [[612 345 678]]',
+    '+ tel. [[512 345 678]]',
+    '+ cell [[312 345 6789]]',
+    '+ mobile=[[0174/1234567]]',
+    '- (0174) 1234567',
+    '- 073-123 45 67',
+    '- phone 0000 000000',
+    '- phone 0000 0000000',
 ]
 
 C['ipv4'] = [
