@@ -181,6 +181,8 @@ static void flush(worker_state *w)
         tg_summarizer_account_forwarded(f->sum, len, now);
         pthread_mutex_lock(&f->mu);
         f->n_spans += c.spans;
+        f->names_raw += c.names_raw;
+        f->names_sent += c.names_sent;
         f->n_red += c.red;
         f->n_logs += c.logs;
         f->n_metrics += c.metrics;
@@ -453,6 +455,8 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->source_last = f->source_last;
     s->source_lag = f->source_last > f->mem_cursor ? f->source_last - f->mem_cursor : 0;
     s->spans = f->n_spans;
+    s->names_raw = f->names_raw;
+    s->names_sent = f->names_sent;
     s->red = f->n_red;
     s->logs = f->n_logs;
     s->metrics = f->n_metrics;
@@ -576,6 +580,14 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
                      (unsigned long long)s.metrics);
     tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"cost\"} %llu\n",
                      (unsigned long long)s.costs);
+    tg_strbuf_printf(
+        &b, "# HELP tollgate_forward_span_names_total Distinct span names per period, "
+            "summed over periods: as stored, and as sent after name templates.\n"
+            "# TYPE tollgate_forward_span_names_total counter\n");
+    tg_strbuf_printf(&b, "tollgate_forward_span_names_total{form=\"stored\"} %llu\n",
+                     (unsigned long long)s.names_raw);
+    tg_strbuf_printf(&b, "tollgate_forward_span_names_total{form=\"sent\"} %llu\n",
+                     (unsigned long long)s.names_sent);
     C("tollgate_forward_requests_total", "Stored requests summarised.", "%llu",
       (unsigned long long)s.requests_read);
     C("tollgate_forward_requests_skipped_total",

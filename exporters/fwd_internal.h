@@ -43,7 +43,8 @@ struct tg_forwarder {
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t mem_cursor, source_last;
     uint64_t n_spans, n_red, n_logs, n_metrics, n_costs, batches_appended;
-    tg_egress_tally tally_total; /* since start, for /metrics */
+    uint64_t names_raw, names_sent; /* distinct span names per period, summed */
+    tg_egress_tally tally_total;    /* since start, for /metrics */
     char policy_version_now[96];
 
     /* fill rate of the outbox, bytes per second (EWMA) */

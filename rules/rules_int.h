@@ -376,6 +376,10 @@ typedef struct tg_dest {
     /* keep-local records: 0 leave as skeletons (ids, times, status code,
      * the classes), 1 `withheld: whole` drops them entirely */
     int withheld_whole;
+    /* names that always leave (span, event, metric names, status messages,
+     * http.route, url.path, rpc.method) leave as templates: on by default
+     * for `central`, `names: raw | template` */
+    int names_template;
     /* resolved by finalize */
     const tg_action_spec **by_class;
     tg_classmask keep_mask; /* classes kept local */
@@ -522,6 +526,14 @@ typedef struct tg_finding {
     uint32_t node;    /* record ordinal (walk order) */
     uint32_t ordinal; /* place ordinal within the record */
 } tg_finding;
+
+/* Name templates (names.c): appends the template of [s, s+n) to sb, the
+ * partial findings F (sorted by start) becoming placeholders; returns the
+ * bytes appended. */
+size_t tg_rules__name_template(const char *s, size_t n, const tg_finding *F, size_t nf,
+                               tg_strbuf *sb);
+/* Is `key` an attribute whose string value is a name (http.route ...)? */
+int tg_rules__name_key(const char *key);
 
 /* Marks on messages: MSG entries of the table. */
 enum {
