@@ -35,7 +35,7 @@ extern const tg_detector tg_det_credit_card, tg_det_iban, tg_det_aba_routing,
     tg_det_anthropic_api_key, tg_det_sendgrid_key, tg_det_secret_assignment,
     tg_det_generic_secret, tg_det_ee_isikukood, tg_det_ro_cnp, tg_det_cz_rodne_cislo,
     tg_det_tr_tckn, tg_det_za_id, tg_det_hr_oib, tg_det_kr_rrn, tg_det_datadog_api_key,
-    tg_det_datadog_app_key;
+    tg_det_datadog_app_key, tg_det_person_name, tg_det_street_address;
 
 /* The one list of built-in detectors; a policy names them by `name`. */
 const tg_detector *const tg_detectors[] = {
@@ -97,6 +97,8 @@ const tg_detector *const tg_detectors[] = {
     &tg_det_za_id,
     &tg_det_hr_oib,
     &tg_det_kr_rrn,
+    &tg_det_person_name,
+    &tg_det_street_address,
     /* health */
     &tg_det_icd10,
     /* secrets */
