@@ -314,13 +314,12 @@ const tg_detector tg_det_phone_national = {
 static int version_context(const char *s, size_t pos)
 {
     static const char *const words[] = {
-        "v",         "ver",     "version", "firmware",    "fw",
-        "build",     "release", "rev",     "revision",    "chrome",
-        "chromium",  "firefox", "safari",  "edge",        "edg",
-        "opera",     "opr",     "android", "ios",         "windows",
-        "kernel",    "os",      "bios",    "driver",      "sdk",
-        "crios",     "fxios",   "webkit",  "applewebkit", "mozilla",
-        "gecko",     "trident", "msie",    "yabrowser",   "samsungbrowser",
+        "v",         "ver",    "version", "firmware", "fw",        "build",
+        "release",   "rev",    "rv",      "revision", "chrome",    "chromium",
+        "firefox",   "safari", "edge",    "edg",      "opera",     "opr",
+        "android",   "ios",    "windows", "kernel",   "os",        "bios",
+        "driver",    "sdk",    "crios",   "fxios",    "webkit",    "applewebkit",
+        "mozilla",   "gecko",  "trident", "msie",     "yabrowser", "samsungbrowser",
         "ucbrowser", NULL};
     size_t i = pos, we, ws;
     int slash = 0;

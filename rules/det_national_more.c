@@ -211,21 +211,30 @@ static const char *const kw_za[] = {"id number", "identity number", "rsa id", "s
 
 static int det_za_id(const tg_det_in *in, tg_det_hit *hit)
 {
+    static const unsigned l6421[] = {6, 4, 2, 1};
     tg_groups g;
-    size_t end = bare(in, 13, &g);
+    size_t end = groups_at(in, " ", &g);
+    int weak;
 
-    if (!end)
+    if (!end || g.nd != 13)
+        return 0;
+    if (layout(&g, 4, l6421))
+        weak = 0; /* "800101 5009 08 7" */
+    else if (g.n == 1)
+        weak = 1;
+    else
         return 0;
     if (!yymmdd_ok(1900, g.digits) && !yymmdd_ok(2000, g.digits))
         return 0;
     if (g.digits[10] > '1' || !tg_luhn_ok(g.digits, 13))
         return 0;
-    return hit_set(in, hit, end, 1);
+    return hit_set(in, hit, end, weak);
 }
 
 const tg_detector tg_det_za_id = {
     .name = "za_id",
-    .summary = "South African identity number (8001015009087; needs a keyword)",
+    .summary = "South African identity number (800101 5009 08 7; bare 13 digits need a "
+               "keyword)",
     .validator = "birth date + citizenship digit 0/1 + Luhn",
     .first = DIGITS,
     .deny = TG_C_UP | TG_C_LO,
