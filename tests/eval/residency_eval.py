@@ -35,6 +35,10 @@ import stdnum.us.ssn, stdnum.za.idnr
 TARGET_LABELLED = 99.5
 TARGET_BARE = 99.0
 TARGET_FP = 0.5
+# Kinds with no checksum or format of their own: found only next to a
+# keyword or under a naming key, so they are reported but not held to the
+# recall targets (docs/rules.md says so).
+UNRELIABLE = {'person_name', 'street_address'}
 
 R = random.Random()
 
@@ -143,17 +147,18 @@ PLACES = [
     # name, signal, label, reaches the centre
     ('span.attr[naming key]', 'traces', True, True),
     ('span.attr[neutral key]', 'traces', False, True),
+    ('span.attr[allow-listed key]', 'traces', False, True),
     ('span.name', 'traces', False, True),
     ('span.event.name', 'traces', False, True),
     ('http.route', 'traces', False, True),
     ('url.path', 'traces', False, True),
     ('url.query', 'traces', False, True),
     ('span.attr[int, naming key]', 'traces', True, True),
-    ('span.attr[int, neutral key]', 'traces', False, True),
-    ('span.attr[double, neutral key]', 'traces', False, True),
+    ('span.attr[int, allow-listed key]', 'traces', False, True),
+    ('span.attr[double, allow-listed key]', 'traces', False, True),
     ('log.body[label]', 'logs', True, True),
     ('log.body[bare]', 'logs', False, True),
-    ('metric.attr[neutral key]', 'metrics', False, True),
+    ('metric.attr[allow-listed key]', 'metrics', False, True),
 ]
 
 T0 = 1730000000000000000
@@ -183,6 +188,8 @@ def plant(place, kind, value, i):
     if place == 'span.attr[naming key]':
         span['attributes'] = [kv(key, sv(value))]
     elif place == 'span.attr[neutral key]':
+        span['attributes'] = [kv('app.note', sv(value))]
+    elif place == 'span.attr[allow-listed key]':
         span['attributes'] = [kv('otel.note', sv(value))]
     elif place == 'span.name':
         span['name'] = 'process %s' % value
@@ -209,7 +216,7 @@ def plant(place, kind, value, i):
     elif place == 'log.body[bare]':
         return ('logs', {'timeUnixNano': str(T0 + i), 'severityNumber': 9,
                          'body': sv('processed %s ok' % value)})
-    elif place == 'metric.attr[neutral key]':
+    elif place == 'metric.attr[allow-listed key]':
         return ('metrics', {'name': 'requests', 'sum': {'aggregationTemporality': 2, 'isMonotonic': True,
                 'dataPoints': [{'asInt': '1', 'timeUnixNano': str(T0 + i), 'attributes': [kv('otel.note', sv(value))]}]}})
     return ('traces', span)
@@ -287,6 +294,21 @@ def clean_values(n):
     return [gens[i % len(gens)]() for i in range(n)]
 
 
+def clean_ints(n):
+    """Numbers telemetry carries that are nobody's identifier."""
+    gens = [
+        lambda: R.randint(1600000000, 1800000000),            # unix seconds
+        lambda: R.randint(1600000000000, 1800000000000),      # unix milliseconds
+        lambda: R.randint(10**15, 2 * 10**18),                # unix nanoseconds, ids
+        lambda: R.randint(0, 10**6),                          # counts
+        lambda: R.randint(10**6, 10**10),                     # bytes, durations (us)
+        lambda: R.randint(10**9, 10**13),                     # durations (ns)
+        lambda: R.choice([200, 201, 204, 301, 404, 500, 503]),
+        lambda: R.randint(1024, 65535),                       # ports
+    ]
+    return [gens[i % len(gens)]() for i in range(n)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--tollgate', default='build/tollgate')
@@ -326,7 +348,19 @@ def main():
 
     clean = clean_values(a.n * 8)
     fp = {}
-    for place, sig in [('span.attr[neutral key]', 'traces'), ('log.body[bare]', 'logs')]:
+    ints = clean_ints(a.n * 8)
+    rs = []
+    for i, v in enumerate(ints):
+        sp = plant('span.attr[neutral key]', 'email', 'x', i)[1]
+        sp['attributes'] = [kv('otel.count', {'intValue': str(v)})]
+        rs.append(sp)
+    data, _ = run_rules(a.tollgate, a.rules, document('traces', rs))
+    bad = [v for v in ints if '"%d"' % v not in data]
+    fp['span.attr[int, allow-listed key]'] = (len(bad), len(ints))
+    for v in bad:
+        if a.misses:
+            print('FP   %-30s %d' % ('span.attr[int]', v))
+    for place, sig in [('span.attr[allow-listed key]', 'traces'), ('log.body[bare]', 'logs')]:
         rs = [plant(place, 'email', v, i)[1] for i, v in enumerate(clean)]
         data, _ = run_rules(a.tollgate, a.rules, document(sig, rs))
         fp[place] = (sum(1 for v in clean if json.dumps(v, ensure_ascii=False)[1:-1] not in data), len(clean))
@@ -338,15 +372,16 @@ def main():
         return 100.0 * c / t if t else 100.0
 
     ok = True
+    scored = [k for k in KINDS if k not in UNRELIABLE]
     print('residency evaluation: %d kinds x %d places, %d values per kind, seed %d, policy %s'
           % (len(KINDS), len(PLACES), a.n, a.seed, a.rules))
-    print('\nrecall per place (egress: gone from what the centre receives; detected: gone from the central view)')
+    print('\nrecall per place, %d kinds (egress: gone from what the centre receives; detected: gone from the central view)' % len(scored))
     print('%-32s %-9s %9s %9s %8s' % ('place', 'kind', 'egress%', 'detect%', 'target'))
     per_place = {}
     for place, signal, label, central in PLACES:
-        c = sum(egr[(k, place)][0] for k in KINDS if (k, place) in egr)
-        t = sum(egr[(k, place)][1] for k in KINDS if (k, place) in egr)
-        dc = sum(det[(k, place)][0] for k in KINDS if (k, place) in det)
+        c = sum(egr[(k, place)][0] for k in scored if (k, place) in egr)
+        t = sum(egr[(k, place)][1] for k in scored if (k, place) in egr)
+        dc = sum(det[(k, place)][0] for k in scored if (k, place) in det)
         target = TARGET_LABELLED if label else TARGET_BARE
         met = pct(c, t) >= target
         ok &= met
@@ -361,7 +396,8 @@ def main():
         dl = [det[(kind, p[0])] for p in PLACES if p[2] and (kind, p[0]) in det]
         dc, dt = sum(x[0] for x in dl), sum(x[1] for x in dl)
         per_kind[kind] = {'egress': pct(c, t), 'detected_labelled': pct(dc, dt)}
-        print('%-20s egress %6.2f%%  detected(labelled) %6.2f%%' % (kind, pct(c, t), pct(dc, dt)))
+        print('%-20s egress %6.2f%%  detected(labelled) %6.2f%%%s' % (kind, pct(c, t), pct(dc, dt),
+              '  (not held to the targets)' if kind in UNRELIABLE else ''))
     print('\nfalse positives on clean look-alikes (values the central view altered)')
     fps = {}
     for place, (bad, tot) in fp.items():
