@@ -448,15 +448,11 @@ static int pop(cstate *st, int prev_rec)
 static int kw_near(const cstate *st, size_t start, uint32_t window, const char *const *kw,
                    const uint8_t *kwlen, size_t nkw)
 {
-    uint8_t lens[32];
     size_t a;
 
-    if (!kwlen) {
-        /* a detector's built-in list */
-        for (nkw = 0; kw[nkw] && nkw < 32; nkw++)
-            lens[nkw] = (uint8_t)strlen(kw[nkw]);
-        kwlen = lens;
-    }
+    if (!kwlen) /* a detector's built-in list: lengths taken where needed */
+        for (nkw = 0; kw[nkw] && nkw < 64; nkw++)
+            ;
     if (!nkw)
         return 0;
     a = start > window ? start - window : 0;

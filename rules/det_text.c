@@ -68,8 +68,13 @@ static size_t particle(const char *s, size_t n, size_t i)
     static const char *const p[] = {"van", "von",   "de", "der", "den", "da",  "di",
                                     "del", "della", "la", "le",  "du",  "dos", "das",
                                     "ten", "ter",   "zu", "y",   NULL};
+    if (i >= n || !tg_islower((unsigned char)s[i]))
+        return 0;
     for (int k = 0; p[k]; k++) {
-        size_t m = strlen(p[k]);
+        size_t m;
+        if (p[k][0] != s[i])
+            continue;
+        m = strlen(p[k]);
         if (i + m < n && !memcmp(s + i, p[k], m) && s[i + m] == ' ')
             return i + m + 1;
     }
@@ -137,7 +142,11 @@ const tg_detector tg_det_person_name = {
 
 static int word_ci(const char *s, size_t n, size_t i, const char *w, size_t *end)
 {
-    size_t m = strlen(w), j = 0;
+    size_t m, j = 0;
+
+    if (i >= n || tg_lower((unsigned char)s[i]) != (unsigned char)w[0])
+        return 0; /* most words: one compare */
+    m = strlen(w);
 
     if (i + m > n)
         return 0;
@@ -159,12 +168,47 @@ static const char *const after_types[] = {
     "close",  "parkway", "pkwy",   "highway", "hwy",  "circle",    "gardens",
     "grove",  "row",     "walk",   "hill",    "mews", NULL};
 
-/* Street types that lead ("rue de la Paix", "Via Roma", "ul. Długa"). */
-static const char *const before_types[] = {
-    "rue",   "avenue", "av",      "boulevard", "bd",         "chemin",   "place",
-    "allée", "calle",  "avenida", "avda",      "paseo",      "plaza",    "via",
-    "viale", "piazza", "corso",   "largo",     "rua",        "travessa", "ul",
-    "ulica", "al",     "aleja",   "strada",    "bulevardul", "carrer",   NULL};
+/* Is a leading street type at i? Sets *t past it. Only the types that
+ * start with the byte at i are tried (the common case is none). */
+static int lead_type(const char *s, size_t n, size_t i, size_t *t)
+{
+    size_t run = i;
+    static const char *const by_letter[26] = {
+        ['a' - 'a'] = "avenue av avenida avda al aleja",
+        ['b' - 'a'] = "boulevard bd bulevardul",
+        ['c' - 'a'] = "chemin calle corso carrer",
+        ['l' - 'a'] = "largo",
+        ['p' - 'a'] = "place paseo plaza piazza",
+        ['r' - 'a'] = "rue rua",
+        ['s' - 'a'] = "strada",
+        ['t' - 'a'] = "travessa",
+        ['u' - 'a'] = "ul ulica",
+        ['v' - 'a'] = "via viale",
+    };
+    unsigned char c = tg_lower((unsigned char)s[i]);
+    const char *l;
+    char w[16];
+
+    if (c < 'a' || c > 'z' || !(l = by_letter[c - 'a']))
+        return 0;
+    while (run < n && tg_isalpha((unsigned char)s[run]))
+        run++;
+    if (run - i > 10 || run >= n || (s[run] != ' ' && s[run] != '.'))
+        return 0; /* a type is a short word before a space or a dot */
+    while (*l) {
+        size_t m = strcspn(l, " ");
+        if (m == run - i && m < sizeof(w)) {
+            memcpy(w, l, m);
+            w[m] = '\0';
+            if (word_ci(s, n, i, w, t))
+                return 1;
+        }
+        l += m;
+        while (*l == ' ')
+            l++;
+    }
+    return 0;
+}
 
 /* Endings of one-word street names ("Hauptstraße", "Lindenweg"). */
 static const char *const suffixes[] = {
@@ -205,8 +249,11 @@ static size_t street_words(const char *s, size_t n, size_t i, unsigned *nwords)
             last = e;
             (*nwords)++;
         } else {
-            for (int k = 0; conn[k] && !c; k++) {
-                size_t m = strlen(conn[k]);
+            for (int k = 0; conn[k] && !c && tg_islower((unsigned char)s[i]); k++) {
+                size_t m;
+                if (conn[k][0] != s[i])
+                    continue;
+                m = strlen(conn[k]);
                 if (i + m < n && !memcmp(s + i, conn[k], m) && s[i + m] == ' ')
                     c = 1, e = i + m;
             }
@@ -228,17 +275,17 @@ static int det_street(const tg_det_in *in, tg_det_hit *hit)
 
     if (tg_isdigit((unsigned char)s[i])) {
         /* "221B Baker Street", "12 rue de la Paix" */
-        if (!(e = house_number(s, n, i)) || e + 1 >= n || s[e] != ' ')
+        if (!(e = house_number(s, n, i)) || e + 1 >= n || s[e] != ' ' ||
+            !tg_isalpha((unsigned char)s[e + 1]))
             return 0;
         i = e + 1;
-        for (int k = 0; before_types[k]; k++)
-            if (word_ci(s, n, i, before_types[k], &t) && t + 1 < n && s[t] == ' ' &&
-                (e = street_words(s, n, t + 1, &nw)) != 0) {
-                hit->start = in->pos;
-                hit->end = e;
-                hit->weak = 1;
-                return 1;
-            }
+        if (lead_type(s, n, i, &t) && t + 1 < n && s[t] == ' ' &&
+            (e = street_words(s, n, t + 1, &nw)) != 0) {
+            hit->start = in->pos;
+            hit->end = e;
+            hit->weak = 1;
+            return 1;
+        }
         if (!(e = street_words(s, n, i, &nw)))
             return 0;
         /* the last capitalised word is the type, or the type follows */
@@ -267,16 +314,15 @@ static int det_street(const tg_det_in *in, tg_det_hit *hit)
     if (tg_islower((unsigned char)s[i]) && in->run_end - in->pos > 10)
         return 0; /* no leading street type is that long */
     /* "Via Roma 12", "ul. Długa 5", "Calle Mayor 7" */
-    for (int k = 0; before_types[k]; k++)
-        if (word_ci(s, n, i, before_types[k], &t) && t + 1 < n && s[t] == ' ' &&
-            (e = street_words(s, n, t + 1, &nw)) != 0 && e + 1 < n &&
-            (s[e] == ' ' || s[e] == ',') &&
-            (t = house_number(s, n, e + 1 + (s[e] == ',' && s[e + 1] == ' '))) != 0) {
-            hit->start = in->pos;
-            hit->end = t;
-            hit->weak = 1;
-            return 1;
-        }
+    if (lead_type(s, n, i, &t) && t + 1 < n && s[t] == ' ' &&
+        (e = street_words(s, n, t + 1, &nw)) != 0 && e + 1 < n &&
+        (s[e] == ' ' || s[e] == ',') &&
+        (t = house_number(s, n, e + 1 + (s[e] == ',' && s[e + 1] == ' '))) != 0) {
+        hit->start = in->pos;
+        hit->end = t;
+        hit->weak = 1;
+        return 1;
+    }
     /* "Hauptstraße 12", "Kaiser-Wilhelm-Str. 5a", "Keizersgracht 123" */
     if (!tg_isupper((unsigned char)s[i]))
         return 0;
@@ -286,6 +332,8 @@ static int det_street(const tg_det_in *in, tg_det_hit *hit)
                (tg_isalpha((unsigned char)s[we]) || (unsigned char)s[we] >= 0x80 ||
                 s[we] == '-' || s[we] == '.'))
             we++;
+        if (we + 1 >= n || s[we] != ' ' || !tg_isdigit((unsigned char)s[we + 1]))
+            return 0; /* a house number must follow */
         for (int k = 0; suffixes[k]; k++) {
             size_t m = strlen(suffixes[k]), j = 0;
             if (we - i <= m)

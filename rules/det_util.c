@@ -224,13 +224,17 @@ int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, cons
 int tg_keywords_from(const char *const *kw, const uint8_t *kwlen, size_t nkw,
                      const char *s, size_t n, size_t from)
 {
-    for (size_t k = 0; k < nkw; k++) {
-        size_t m = kwlen[k], e;
-        if (m == 0)
+    /* word starts are few: find them first, then try each keyword there */
+    for (size_t i = from; i < n; i++) {
+        unsigned char c = tg_lower((unsigned char)s[i]);
+        if (!word_start(s, i))
             continue;
-        for (size_t i = from; i < n; i++) {
-            if (tg_lower((unsigned char)s[i]) != (unsigned char)kw[k][0] ||
-                !word_start(s, i) || !(e = kw_at(kw[k], m, s, n, i)))
+        for (size_t k = 0; k < nkw; k++) {
+            size_t m, e;
+            if ((unsigned char)kw[k][0] != c)
+                continue;
+            m = kwlen ? kwlen[k] : strlen(kw[k]);
+            if (m == 0 || !(e = kw_at(kw[k], m, s, n, i)))
                 continue;
             /* short keywords are whole words ("tel" is not in "hotel" or
              * "telemetry"); longer ones may start a compound ("birthdate") */

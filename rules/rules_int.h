@@ -223,7 +223,7 @@ void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size
 int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
                    size_t n);
 /* The same, for matches starting in [from, n); bytes before `from` only
- * decide word starts. */
+ * decide word starts. `kwlen` may be NULL (lengths by strlen). */
 int tg_keywords_from(const char *const *kw, const uint8_t *kwlen, size_t nkw,
                      const char *s, size_t n, size_t from);
 

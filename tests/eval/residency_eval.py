@@ -236,7 +236,7 @@ def run_rules(tollgate, rules, doc):
         json.dump(doc, f)
         path = f.name
     try:
-        p = subprocess.run([tollgate, 'rules', 'test', '--rules', rules, '--destination', 'central',
+        p = subprocess.run([tollgate, 'rules', 'test', '--rules'] + rules + ['--destination', 'central',
                             '--input', path, '--json', '--summaries'],
                            capture_output=True, text=True)
     finally:
@@ -312,7 +312,8 @@ def clean_ints(n):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--tollgate', default='build/tollgate')
-    ap.add_argument('--rules', default='rules/default.yaml')
+    ap.add_argument('--rules', nargs='+', default=['rules/default.yaml'],
+                    help='policy files (add rules/packs/free-text.yaml for names and addresses in free text)')
     ap.add_argument('--n', type=int, default=200, help='values per kind and place')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--json', help='write the figures here')
@@ -374,7 +375,7 @@ def main():
     ok = True
     scored = [k for k in KINDS if k not in UNRELIABLE]
     print('residency evaluation: %d kinds x %d places, %d values per kind, seed %d, policy %s'
-          % (len(KINDS), len(PLACES), a.n, a.seed, a.rules))
+          % (len(KINDS), len(PLACES), a.n, a.seed, ' '.join(a.rules)))
     print('\nrecall per place, %d kinds (egress: gone from what the centre receives; detected: gone from the central view)' % len(scored))
     print('%-32s %-9s %9s %9s %8s' % ('place', 'kind', 'egress%', 'detect%', 'target'))
     per_place = {}
