@@ -1,16 +1,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "tg_audit_report.h"
 #include "tg_central.h"
 #include "tg_cfgtab.h"
 #include "tg_err.h"
+#include "tg_log.h"
 #include "tg_yaml.h"
 
 #define F(m) TG_CFG_FIELD(tg_central_config, m)
 
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static int load_models(void *base, const tg_ynode *v, const char *file, char *err,
+                       size_t errlen)
+{
+    return tg_models_config_load(&((tg_central_config *)base)->models, v, file, err,
+                                 errlen);
+}
 
 static const struct tg_cfg_key central_keys[] = {
     {.path = "listen",
@@ -75,7 +83,7 @@ static const struct tg_cfg_key central_keys[] = {
      .type = TG_CFG_ENUM,
      .def = "info",
      F(log_level),
-     .choices = log_levels,
+     .choices = tg_log_level_names,
      .invalid = "log.level is debug, info, warn or error",
      .help = "Least severe level of the centre's own logs."},
     {.path = "tls.cert_file",
@@ -147,6 +155,13 @@ static const struct tg_cfg_key central_keys[] = {
      .truncate = 1,
      .max = UINT64_MAX,
      .help = "Warn when a site's oldest waiting batch is older."},
+    {.path = "models",
+     .type = TG_CFG_CUSTOM,
+     .def = "{}",
+     .load = load_models,
+     .type_text = "mapping",
+     .help = "Model version consistency across sites: attribute keys, SLOs and the "
+             "authority per model (docs/models.md)."},
     {.path = "store.sync",
      .type = TG_CFG_BOOL,
      .def = "true",
@@ -162,6 +177,7 @@ void tg_central_config_defaults(tg_central_config *c)
 {
     memset(c, 0, sizeof(*c));
     tg_cfgtab_defaults(&central_table, c);
+    tg_models_config_defaults(&c->models);
 }
 
 void tg_central_config_write_reference(FILE *f)
@@ -198,13 +214,15 @@ static int check_together(const tg_ynode *root, const tg_central_config *c,
 int tg_central_config_load(const char *path, tg_central_config *out, char *err,
                            size_t errlen)
 {
+    /* audit: is the audit report's (report/config.c), read from the same file */
+    static const char *const skip[] = {"audit", NULL};
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
     tg_central_config c = *out;
     int rc;
 
     if (!root)
         return TG_ECONFIG;
-    rc = tg_cfgtab_load(&central_table, &c, root, path, NULL, NULL, err, errlen);
+    rc = tg_cfgtab_load(&central_table, &c, root, path, skip, NULL, err, errlen);
     if (rc == 0)
         rc = check_together(root, &c, path, err, errlen);
     tg_yaml_free(root);
@@ -260,6 +278,19 @@ int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, cha
     }
     if (config && (rc = tg_central_config_load(config, c, err, errlen)))
         return rc;
+    if (config) {
+        /* the audit: section is checked at start-up, though only the audit
+         * report reads it (central/audit_api.c) */
+        tg_report_config *a = malloc(sizeof(*a));
+        if (!a)
+            return TG_ENOMEM;
+        tg_report_config_defaults(a);
+        rc = tg_report_config_load(config, a, err, errlen);
+        free(a);
+        if (rc)
+            return rc;
+        snprintf(c->config_file, sizeof(c->config_file), "%s", config);
+    }
     for (int i = 1; i < argc; i++) {
         char *dst = NULL;
         size_t cap = 0;

@@ -9,6 +9,7 @@
 
 #include "server.h"
 #include "tg_access.h"
+#include "tg_arena.h"
 #include "tg_central.h"
 #include "tg_fanout.h"
 #include "tg_plan.h"
@@ -38,6 +39,8 @@ typedef struct central {
     tg_access users; /* --users: who may query, with which role */
     tg_roles roles;
     struct tg_ui_sessions *ui_sessions; /* the web UI's sign-ins (ui_session.h) */
+    struct tg_witness *witness;         /* the sites' logs' witness (witness.h) */
+    tg_models *models;                  /* model versions per site (models_api.c) */
     unsigned pmin, pmax;
     pthread_mutex_t ret_mu;
     pthread_cond_t ret_cv;
@@ -46,6 +49,7 @@ typedef struct central {
     _Atomic int64_t server_cert_not_after;
     _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
         refused_bad, store_errors, invalid_records;
+    _Atomic uint64_t witness_cosigned, witness_conflicts, witness_refused;
 } central;
 
 /* Loads the users file (users: [...] and optional roles: {NAME: {view, cost}})
@@ -89,6 +93,19 @@ void tg_central_fanout_free(site_fanout *sf);
 int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_complete,
                              int status);
 
+/* Authenticates a site by its upload token (and client certificate when
+ * the registry names one): 0, or -1 after answering 401/403 (central.c). */
+int tg_central_site_auth(central *c, const tg_http_request *req, const char *site,
+                         tg_http_response *resp);
+
+/* Answers with doc as compact JSON (doc is not released; NULL or a failed
+ * encoding answers 500). */
+void tg_central_answer_json(tg_http_response *resp, int status, const json_t *doc);
+
+/* Answers {"error": "<message>"} with the status. */
+void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Who asks, and under which view (query_api.c): 1, or 0 after answering
  * 401/403. user, role and view are 64-byte buffers. */
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
@@ -100,5 +117,23 @@ int tg_central_authorize(central *c, const tg_http_request *req, tg_http_respons
 void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_response *resp,
                           const char *user, const char *role, const char *view,
                           const char *id, size_t id_len);
+
+/* ---- model versions (models_api.c) ---------------------------------------- */
+
+/* Creates c->models from the configuration, reads the registries it names
+ * and what the store holds. initial: a bad registry is reported on stderr
+ * and fails (exit 2); later (SIGHUP, tg_central_models_reload) the
+ * previous registry is kept. 0, TG_ECONFIG, TG_ENOMEM or a store error. */
+int tg_central_models_open(central *c);
+void tg_central_models_reload(central *c);
+void tg_central_models_close(central *c);
+
+/* The model rows a batch carries (arena memory), for tg_cstore_apply to
+ * merge with it; then, once applied as new, tg_central_models_applied adds
+ * them to the picture in memory. */
+int tg_central_models_rows(central *c, const Tollgate__V1__Batch *b, tg_arena *a,
+                           tg_cstore_model_row **rows, size_t *n);
+void tg_central_models_applied(central *c, const char *site,
+                               const tg_cstore_model_row *rows, size_t n);
 
 #endif

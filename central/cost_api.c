@@ -26,28 +26,6 @@
 #include "tg_report.h"
 #include "tg_strbuf.h"
 
-static void cost_error(tg_http_response *resp, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void cost_error(tg_http_response *resp, int status, const char *fmt, ...)
-{
-    char msg[512], *s;
-    va_list ap;
-    json_t *doc;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    doc = json_pack("{s:s}", "error", msg);
-    s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (!s) {
-        tg_http_response_text(resp, 500, "out of memory\n");
-        return;
-    }
-    tg_http_response_set(resp, status, "application/json", s, strlen(s));
-    free(s);
-}
-
 /* A user's or a site's token. Call with sites_lock held. */
 static int cost_authorized(central *c, const tg_http_request *req)
 {
@@ -178,23 +156,24 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
     if (!param(req, "from", from_s, sizeof from_s) ||
         !param(req, "to", to_s, sizeof to_s) || tg_cost_parse_date(from_s, &u.from) ||
         tg_cost_parse_date(to_s, &u.to) || u.to <= u.from) {
-        cost_error(resp, 400,
-                   "from and to are required: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, "
-                   "from before to");
+        tg_central_answer_error(
+            resp, 400,
+            "from and to are required: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, "
+            "from before to");
         return;
     }
     if (param(req, "by", by_s, sizeof by_s)) {
         for (by = 0; by < 5 && strcmp(by_s, bys[by]) != 0; by++)
             ;
         if (by == 5) {
-            cost_error(resp, 400, "by: site, service, model, team or run");
+            tg_central_answer_error(resp, 400, "by: site, service, model, team or run");
             return;
         }
     }
     if (param(req, "format", fmt, sizeof fmt)) {
         csv = strcmp(fmt, "csv") == 0;
         if (!csv && strcmp(fmt, "json") != 0) {
-            cost_error(resp, 400, "format: csv or json");
+            tg_central_answer_error(resp, 400, "format: csv or json");
             return;
         }
     }
@@ -205,7 +184,8 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
         pthread_rwlock_unlock(&c->sites_lock);
         snprintf(resp->headers, sizeof(resp->headers),
                  "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        cost_error(resp, 401, "a user's or a site's bearer token is required");
+        tg_central_answer_error(resp, 401,
+                                "a user's or a site's bearer token is required");
         return;
     }
     sites = calloc(c->sites.n + 1, sizeof(*sites));
@@ -233,13 +213,13 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
     free(sites);
     usage_free(&u);
     if (rc == TG_ENOT_FOUND)
-        cost_error(resp, 400, "compare: no site or price-sheet region is called \"%s\"",
-                   cmp);
+        tg_central_answer_error(
+            resp, 400, "compare: no site or price-sheet region is called \"%s\"", cmp);
     else if (rc == TG_ETOO_BIG)
-        cost_error(resp, 400, "the period is longer than two years");
+        tg_central_answer_error(resp, 400, "the period is longer than two years");
     else if (rc || b.oom)
-        cost_error(resp, 500, "cannot build the report: %s",
-                   tg_strerror(rc ? rc : TG_ENOMEM));
+        tg_central_answer_error(resp, 500, "cannot build the report: %s",
+                                tg_strerror(rc ? rc : TG_ENOMEM));
     else
         tg_http_response_set(resp, 200, csv ? "text/csv" : "application/json", b.p,
                              b.len);

@@ -594,18 +594,6 @@ static uint64_t param_step(const tg_http_request *req, uint64_t def)
     return *end || d <= 0 ? def : (uint64_t)(d * 1e9);
 }
 
-static void answer(tg_http_response *resp, int status, json_t *doc)
-{
-    char *s = json_dumps(doc, JSON_COMPACT);
-
-    if (!s) {
-        tg_http_response_text(resp, 500, "out of memory\n");
-        return;
-    }
-    tg_http_response_set(resp, status, "application/json", s, strlen(s));
-    free(s);
-}
-
 static void logql_handler(const tg_http_request *req, tg_http_response *resp, void *data,
                           int instant, int loki)
 {
@@ -622,7 +610,7 @@ static void logql_handler(const tg_http_request *req, tg_http_response *resp, vo
         doc = json_pack("{s:s,s:s}", "status", "error", "error",
                         loki ? "query (a LogQL query) is required"
                              : "q (a LogQL query) is required");
-        answer(resp, 400, doc);
+        tg_central_answer_json(resp, 400, doc);
         json_decref(doc);
         return;
     }
@@ -652,7 +640,7 @@ static void logql_handler(const tg_http_request *req, tg_http_response *resp, vo
     }
     tg_info("federated query", "kind=logs user=%s role=%s view=%s status=%d", user, role,
             view, status);
-    answer(resp, status, doc);
+    tg_central_answer_json(resp, status, doc);
     json_decref(doc);
 }
 
@@ -710,7 +698,7 @@ void tg_central_loki_labels(const tg_http_request *req, tg_http_response *resp,
     lq.limit = 5000;
     status = run_logql(c, req, &lq, view, &doc);
     if (status != 200) {
-        answer(resp, status, doc);
+        tg_central_answer_json(resp, status, doc);
         json_decref(doc);
         json_decref(seen);
         return;
@@ -743,7 +731,7 @@ void tg_central_loki_labels(const tg_http_request *req, tg_http_response *resp,
     {
         json_t *ans = json_pack("{s:s,s:o,s:O}", "status", "success", "data", out,
                                 "warnings", json_object_get(doc, "warnings"));
-        answer(resp, 200, ans);
+        tg_central_answer_json(resp, 200, ans);
         json_decref(ans);
     }
     json_decref(doc);

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "central_int.h"
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_fanout.h"
 #include "tg_merge.h"
@@ -154,9 +155,9 @@ const tg_role *tg_central_role(const central *c, const char *name)
 
 /* ---- answering ------------------------------------------------------------ */
 
-static void answer_json(tg_http_response *resp, int status, json_t *doc)
+void tg_central_answer_json(tg_http_response *resp, int status, const json_t *doc)
 {
-    char *s = json_dumps(doc, JSON_COMPACT);
+    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
     if (!s) {
         tg_http_response_text(resp, 500, "out of memory\n");
@@ -166,9 +167,7 @@ static void answer_json(tg_http_response *resp, int status, json_t *doc)
     free(s);
 }
 
-static void answer_error(tg_http_response *resp, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void answer_error(tg_http_response *resp, int status, const char *fmt, ...)
+void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -178,7 +177,7 @@ static void answer_error(tg_http_response *resp, int status, const char *fmt, ..
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     doc = json_pack("{s:s}", "error", msg);
-    answer_json(resp, status, doc);
+    tg_central_answer_json(resp, status, doc);
     json_decref(doc);
 }
 
@@ -222,11 +221,12 @@ int tg_central_authorize(central *c, const tg_http_request *req, tg_http_respons
     if (!e) {
         snprintf(resp->headers, sizeof(resp->headers),
                  "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        answer_error(resp, 401, "%s", h ? "unknown token" : "a bearer token is required");
+        tg_central_answer_error(resp, 401, "%s",
+                                h ? "unknown token" : "a bearer token is required");
         return 0;
     }
     if (!view[0]) {
-        answer_error(resp, 403, "role \"%s\" may not query telemetry", role);
+        tg_central_answer_error(resp, 403, "role \"%s\" may not query telemetry", role);
         return 0;
     }
     return 1;
@@ -408,7 +408,8 @@ void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
     for (char *p = id; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     if (!valid_trace_id(id)) {
-        answer_error(resp, 400, "bad trace id: 32 hexadecimal characters, not all zero");
+        tg_central_answer_error(resp, 400,
+                                "bad trace id: 32 hexadecimal characters, not all zero");
         return;
     }
     status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
@@ -416,7 +417,7 @@ void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
     json_object_set_new(doc, "role", json_string(role));
     tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d", user, role,
             view, status);
-    answer_json(resp, status, doc);
+    tg_central_answer_json(resp, status, doc);
     json_decref(doc);
 }
 
@@ -428,17 +429,6 @@ void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, v
     (void)req;
     (void)data;
     tg_http_response_set(resp, 200, "text/plain", "echo", 4);
-}
-
-/* Appends a protobuf varint. */
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    return n;
 }
 
 /* Grafana asks for protobuf: v1 is tempopb.Trace, wire-identical to OTLP
@@ -475,7 +465,7 @@ static void tempo_protobuf(tg_http_response *resp, const json_t *doc, int v2)
             goto out;
         }
         out[n++] = 0x0a; /* field 1, length-delimited */
-        n += put_varint(out + n, pblen);
+        n += tg_varint_put(out + n, pblen);
         memcpy(out + n, pb, pblen);
         n += pblen;
         if (partial) {
@@ -483,7 +473,7 @@ static void tempo_protobuf(tg_http_response *resp, const json_t *doc, int v2)
             out[n++] = 1;
             if (mlen) {
                 out[n++] = 0x22; /* field 4, length-delimited */
-                n += put_varint(out + n, mlen);
+                n += tg_varint_put(out + n, mlen);
                 memcpy(out + n, msg, mlen);
                 n += mlen;
             }
@@ -519,7 +509,7 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
     for (char *p = id; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     if (!valid_trace_id(id)) {
-        answer_error(resp, 400, "bad trace id");
+        tg_central_answer_error(resp, 400, "bad trace id");
         return;
     }
     status = fetch_trace(c, req, id, view, 0, &doc);
@@ -528,7 +518,7 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
         if (status == 404)
             tg_http_response_text(resp, 404, "trace not found\n");
         else
-            answer_json(resp, status, doc);
+            tg_central_answer_json(resp, status, doc);
         json_decref(doc);
         return;
     }
@@ -552,7 +542,7 @@ void tg_central_tempo_trace(const tg_http_request *req, tg_http_response *resp,
     } else {
         out = json_incref(json_object_get(doc, "trace"));
     }
-    answer_json(resp, 200, out);
+    tg_central_answer_json(resp, 200, out);
     json_decref(out);
     json_decref(doc);
 }
@@ -705,7 +695,7 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
         return;
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
-        answer_error(resp, 400, "q (a TraceQL query) is required");
+        tg_central_answer_error(resp, 400, "q (a TraceQL query) is required");
         return;
     }
     status = run_search(c, req, q, param_u64(req, "start", 0), param_u64(req, "end", 0),
@@ -715,7 +705,7 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
     json_object_set_new(doc, "role", json_string(role));
     tg_info("federated query", "kind=traces user=%s role=%s view=%s status=%d", user,
             role, view, status);
-    answer_json(resp, status, doc);
+    tg_central_answer_json(resp, status, doc);
     json_decref(doc);
 }
 
@@ -739,13 +729,13 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
                         param_u64(req, "end", 0) * 1000000000ull,
                         (size_t)param_u64(req, "limit", 20), view, 0, &doc);
     if (status != 200) {
-        answer_json(resp, status, doc);
+        tg_central_answer_json(resp, status, doc);
         json_decref(doc);
         return;
     }
     out = json_pack("{s:O,s:O}", "traces", json_object_get(doc, "traces"), "metrics",
                     json_object_get(doc, "metrics"));
-    answer_json(resp, 200, out);
+    tg_central_answer_json(resp, 200, out);
     json_decref(out);
     json_decref(doc);
 }
@@ -1013,7 +1003,7 @@ void tg_central_tempo_tags(const tg_http_request *req, tg_http_response *resp, v
         json_array_extend(all, json_object_get(tags, "span"));
         out = json_pack("{s:o}", "tagNames", all);
     }
-    answer_json(resp, 200, out);
+    tg_central_answer_json(resp, 200, out);
     json_decref(out);
     json_decref(tags);
 }
@@ -1041,7 +1031,7 @@ void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *r
     skip = v2 ? strlen("/api/v2/search/tag/") : strlen("/api/search/tag/");
     if (plen < skip + 8 || strncmp(path + plen - 7, "/values", 7) != 0) {
         json_decref(vals);
-        answer_error(resp, 404, "not found");
+        tg_central_answer_error(resp, 404, "not found");
         return;
     }
     snprintf(tag, sizeof(tag), "%.*s", (int)(plen - skip - 7), path + skip);
@@ -1085,7 +1075,7 @@ void tg_central_tempo_tag_values(const tg_http_request *req, tg_http_response *r
     } else {
         out = json_pack("{s:O}", "tagValues", vals);
     }
-    answer_json(resp, 200, out);
+    tg_central_answer_json(resp, 200, out);
     json_decref(out);
     json_decref(vals);
 }
@@ -1102,7 +1092,8 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
     for (char *p = id; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     if (id_len > 32 || !valid_trace_id(id)) {
-        answer_error(resp, 400, "bad trace id: 32 hexadecimal characters, not all zero");
+        tg_central_answer_error(resp, 400,
+                                "bad trace id: 32 hexadecimal characters, not all zero");
         return;
     }
     status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
@@ -1110,6 +1101,6 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
     json_object_set_new(doc, "role", json_string(role));
     tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d via=ui",
             user, role, view, status);
-    answer_json(resp, status, doc);
+    tg_central_answer_json(resp, status, doc);
     json_decref(doc);
 }

@@ -34,17 +34,11 @@ static uint64_t now_ms(void)
     return tg_mono_ns() / 1000000u;
 }
 
+/* Answers doc and releases it. */
 static void json_answer(tg_http_response *resp, int status, json_t *doc)
 {
-    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-
+    tg_central_answer_json(resp, status, doc);
     json_decref(doc);
-    if (!s) {
-        tg_http_response_text(resp, 503, "out of memory\n");
-        return;
-    }
-    tg_http_response_set(resp, status, "application/json", s, strlen(s));
-    free(s);
 }
 
 static void json_error(tg_http_response *resp, int status, const char *msg)

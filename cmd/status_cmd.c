@@ -1,6 +1,7 @@
 /* `tollgate status [--endpoint URL] [--json]`: the estate as the central
  * view sees it, one row per site, then every warning (partitioned,
- * lagging, skewed, certificate expiring, version mismatch, shedding).
+ * lagging, skewed, certificate expiring, version mismatch, shedding), and
+ * the MODELS section: model versions per site, with their warnings.
  * Pointed at a site's API instead, it prints that site's own view of its
  * link (its forwarder status). */
 #include <curl/curl.h>
@@ -10,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cmd_args.h"
 #include "commands.h"
 #include "query_http.h"
 #include "tg_err.h"
+#include "tg_units.h"
 
 #define MAX_BODY (16u << 20)
 
@@ -66,20 +70,6 @@ static void human_bytes(double b, char *out, size_t cap)
     snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
-static void human_secs(double s, char *out, size_t cap)
-{
-    if (s < 0)
-        snprintf(out, cap, "-");
-    else if (s < 120)
-        snprintf(out, cap, "%.0fs", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%.0fm", s / 60);
-    else if (s < 172800)
-        snprintf(out, cap, "%.1fh", s / 3600);
-    else
-        snprintf(out, cap, "%.1fd", s / 86400);
-}
-
 static void cert_left(double now_s, double na, char *out, size_t cap)
 {
     if (na <= 0)
@@ -98,6 +88,58 @@ static void short_policy(const char *p, char *out, size_t cap)
         snprintf(out, cap, "%s", p[0] ? p : "-");
     else
         snprintf(out, cap, "%.16s..", p);
+}
+
+/* The witness's view of each site's transparency log (docs/audit.md): its
+ * size, the newest cosigned checkpoint and its age, and the alarms, in red
+ * on a terminal. */
+static void print_witness(json_t *central, json_t *sites)
+{
+    int tty = isatty(STDOUT_FILENO), any = 0;
+    size_t i;
+    json_t *s;
+
+    json_array_foreach(sites, i, s) any |= json_is_object(json_object_get(s, "witness"));
+    if (!any)
+        return;
+    printf("\nWITNESS %s\n", str(central, "witness_key"));
+    printf("%-12s %-10s %-10s %-9s %-8s %s\n", "SITE", "LOG-SIZE", "COSIGNED", "AGE",
+           "LEAVES", "STATE");
+    json_array_foreach(sites, i, s)
+    {
+        json_t *w = json_object_get(s, "witness");
+        char age[32], state[200] = "";
+        size_t n = 0;
+        int alarm = 0;
+        if (!json_is_object(w))
+            continue;
+        tg_format_duration_s(num(w, "cosigned_age_seconds"), age, sizeof(age));
+        if (json_is_true(json_object_get(w, "fork"))) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "FORK at size %.0f ",
+                                  num(w, "fork_size"));
+            alarm = 1;
+        }
+        if (json_is_true(json_object_get(w, "key_changed")) && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "KEY CHANGED ");
+            alarm = 1;
+        }
+        if (num(w, "gap") > 0 && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "GAP %.0f ",
+                                  num(w, "gap"));
+            alarm = 1;
+        }
+        if (num(w, "batches_without_leaf") > 0 && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n,
+                                  "%.0f batches without leaf ",
+                                  num(w, "batches_without_leaf"));
+            alarm = 1;
+        }
+        if (!alarm)
+            snprintf(state, sizeof(state), "ok");
+        printf("%-12s %-10.0f %-10.0f %-9s %-8.0f %s%s%s\n", str(s, "name"),
+               num(w, "log_size"), num(w, "cosigned_size"), age, num(w, "leaves"),
+               alarm && tty ? "\033[1;31m" : "", state, alarm && tty ? "\033[0m" : "");
+    }
 }
 
 static int print_estate(json_t *root, const char *endpoint)
@@ -133,19 +175,19 @@ static int print_estate(json_t *root, const char *endpoint)
         if (age < 0)
             snprintf(contact, sizeof(contact), "never");
         else {
-            human_secs(age, contact, sizeof(contact));
+            tg_format_duration_s(age, contact, sizeof(contact));
             strncat(contact, " ago", sizeof(contact) - strlen(contact) - 1);
         }
         human_bytes(num(s, "backlog_bytes"), backlog, sizeof(backlog));
-        human_secs(json_object_get(s, "backlog_oldest_age_seconds") &&
-                           num(s, "backlog_batches") > 0
-                       ? num(s, "backlog_oldest_age_seconds")
-                       : -1,
-                   oldest, sizeof(oldest));
-        human_secs(json_object_get(s, "budget_seconds_left")
-                       ? num(s, "budget_seconds_left")
-                       : -1,
-                   budget, sizeof(budget));
+        tg_format_duration_s(json_object_get(s, "backlog_oldest_age_seconds") &&
+                                     num(s, "backlog_batches") > 0
+                                 ? num(s, "backlog_oldest_age_seconds")
+                                 : -1,
+                             oldest, sizeof(oldest));
+        tg_format_duration_s(json_object_get(s, "budget_seconds_left")
+                                 ? num(s, "budget_seconds_left")
+                                 : -1,
+                             budget, sizeof(budget));
         if (json_is_true(json_object_get(s, "clock_valid")))
             snprintf(clock, sizeof(clock), "%+.3fs", num(s, "clock_offset_ms") / 1000);
         else
@@ -163,6 +205,7 @@ static int print_estate(json_t *root, const char *endpoint)
     }
     if (json_array_size(sites) == 0)
         printf("(no sites registered or seen)\n");
+    print_witness(central, sites);
     {
         json_t *cw = json_object_get(central, "warnings");
         nwarn += json_array_size(cw);
@@ -180,6 +223,10 @@ static int print_estate(json_t *root, const char *endpoint)
             printf("\nno warnings\n");
         }
     }
+    if (json_is_object(json_object_get(root, "models"))) {
+        printf("\nMODELS\n");
+        tg_cmd_models_print(stdout, json_object_get(root, "models"));
+    }
     return 0;
 }
 
@@ -194,8 +241,9 @@ static int print_site(json_t *root, const char *endpoint)
         return 0;
     }
     human_bytes(num(f, "outbox_bytes"), bytes, sizeof(bytes));
-    human_secs(num(f, "outbox_batches") > 0 ? num(f, "outbox_oldest_age_seconds") : -1,
-               oldest, sizeof(oldest));
+    tg_format_duration_s(
+        num(f, "outbox_batches") > 0 ? num(f, "outbox_oldest_age_seconds") : -1, oldest,
+        sizeof(oldest));
     printf("central %s: %s, outbox %.0f batches (%s), oldest %s, clock %s%+.3fs, "
            "protocol %d\n",
            str(f, "central"),
@@ -216,12 +264,39 @@ static void usage(FILE *out)
         "                       [--cert FILE --key FILE]\n\n"
         "Prints the estate as the central view sees it: every site's last contact,\n"
         "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
-        "certificate expiry, policy and software versions, then every warning.\n\n"
+        "certificate expiry, policy and software versions, then every warning,\n"
+        "and MODELS: the model versions each site serves (tollgate models).\n\n"
         "  --endpoint URL   the central view (default http://127.0.0.1:9480), or a\n"
         "                   site's API for that site's own view of its link\n"
         "  --json           print the estate as one JSON document\n"
         "  --ca-file FILE   CA bundle for an https endpoint\n"
         "  --cert, --key    client certificate for a centre that requires one\n");
+}
+
+/* Prints an answer's JSON as it came (--json) or through `print`, and
+ * frees the body. 0, or 1 when it is not JSON. */
+static int print_answer(tg_query_http_answer *b, const char *who, int as_json,
+                        int (*print)(json_t *, const char *), const char *endpoint)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(b->body ? b->body : "", b->len, 0, &jerr);
+
+    free(b->body);
+    b->body = NULL;
+    if (!root) {
+        fprintf(stderr, "tollgate status: the %s answered something that is not JSON\n",
+                who);
+        return 1;
+    }
+    if (as_json) {
+        char *s = json_dumps(root, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    } else {
+        print(root, endpoint);
+    }
+    json_decref(root);
+    return 0;
 }
 
 int tg_cmd_status(int argc, char **argv)
@@ -231,46 +306,21 @@ int tg_cmd_status(int argc, char **argv)
     int as_json = 0;
     char url[1200], err[256];
     tg_query_http_answer b = {0};
-    json_t *root;
-    json_error_t jerr;
     long status;
     size_t el;
 
-    for (int i = 1; i < argc; i++) {
-        const char **dst = NULL;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-            continue;
-        } else if (strcmp(argv[i], "--endpoint") == 0) {
-            dst = &endpoint;
-        } else if (strcmp(argv[i], "--ca-file") == 0) {
-            dst = &t.ca;
-        } else if (strcmp(argv[i], "--cert") == 0) {
-            dst = &t.cert;
-        } else if (strcmp(argv[i], "--key") == 0) {
-            dst = &t.key;
-        } else {
-            fprintf(stderr, "tollgate status: unknown argument \"%s\" (see --help)\n",
-                    argv[i]);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "tollgate status: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        *dst = argv[++i];
+    {
+        const tg_cmd_opt opts[] = {
+            {"--json", NULL, &as_json}, {"--endpoint", &endpoint, NULL},
+            {"--ca-file", &t.ca, NULL}, {"--cert", &t.cert, NULL},
+            {"--key", &t.key, NULL},    {NULL, NULL, NULL}};
+        int rc = tg_cmd_args("status", argc, argv, opts, usage);
+
+        if (rc)
+            return rc == 1 ? 0 : rc;
     }
-    if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
-        fprintf(stderr,
-                "tollgate status: --endpoint must be an http:// or https:// URL\n");
+    if (!(el = tg_cmd_endpoint("status", endpoint)))
         return 2;
-    }
-    el = strlen(endpoint);
-    while (el > 0 && endpoint[el - 1] == '/')
-        el--;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(url, sizeof(url), "%.*s/api/v1/estate", (int)el, endpoint);
     status = http_get(url, &t, &b, err, sizeof(err));
@@ -280,24 +330,8 @@ int tg_cmd_status(int argc, char **argv)
         snprintf(url, sizeof(url), "%.*s/api/v1/status", (int)el, endpoint);
         status = http_get(url, &t, &b, err, sizeof(err));
         if (status == 200) {
-            root = json_loadb(b.body, b.len, 0, &jerr);
-            free(b.body);
-            if (!root) {
-                fprintf(stderr,
-                        "tollgate status: the site answered something that is not "
-                        "JSON\n");
-                return 1;
-            }
-            if (as_json) {
-                char *s = json_dumps(root, JSON_COMPACT);
-                printf("%s\n", s ? s : "{}");
-                free(s);
-            } else {
-                print_site(root, endpoint);
-            }
-            json_decref(root);
             curl_global_cleanup();
-            return 0;
+            return print_answer(&b, "site", as_json, print_site, endpoint);
         }
     }
     if (status < 0) {
@@ -312,21 +346,6 @@ int tg_cmd_status(int argc, char **argv)
         curl_global_cleanup();
         return 1;
     }
-    root = json_loadb(b.body ? b.body : "", b.len, 0, &jerr);
-    free(b.body);
     curl_global_cleanup();
-    if (!root) {
-        fprintf(stderr,
-                "tollgate status: the centre answered something that is not JSON\n");
-        return 1;
-    }
-    if (as_json) {
-        char *s = json_dumps(root, JSON_COMPACT);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-    } else {
-        print_estate(root, endpoint);
-    }
-    json_decref(root);
-    return 0;
+    return print_answer(&b, "centre", as_json, print_estate, endpoint);
 }

@@ -138,50 +138,94 @@ static ProtobufCMessage *unpack_viewed(api_read *rd, const ProtobufCMessageDescr
     return out;
 }
 
-/* Keeps the spans of rd->trace_id from one stored request. */
-static int visit_trace(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
-                       size_t len)
-{
-    api_read *rd = ctx;
-    tg_otlp_traces_req *req;
+/* What a read keeps of a stored request, level by level. keep_item: 1
+ * keep, 0 drop, -1 drop it and stop reading. */
+typedef int (*keep_fn)(api_read *rd, const void *msg);
 
-    (void)seq;
-    if (sig != TG_SIGNAL_TRACES)
-        return 0;
-    req = (tg_otlp_traces_req *)unpack_viewed(
-        rd,
-        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-        TG_SIGNAL_TRACES, data, len);
-    if (!req)
-        return 1;
-    for (size_t i = 0; i < req->n_resource_spans; i++) {
-        resource_spans *rs = req->resource_spans[i];
+/* The repeated message field `name` of m: the array (by address, so it can
+ * be replaced) and its count. */
+static ProtobufCMessage ***repeated(ProtobufCMessage *m, const char *name, size_t **n)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+
+    *n = (size_t *)((char *)m + f->quantifier_offset);
+    return (ProtobufCMessage ***)((char *)m + f->offset);
+}
+
+/* Filters a traces or logs request in place, resources -> scopes -> items
+ * (the repeated fields names[0..2]): keeps the items keep_item accepts in
+ * the resources keep_res accepts (NULL: all), drops scopes and resources
+ * left empty, and appends the kept resources to rd->out. Returns 1 to stop
+ * the scan (an error, or keep_item said so), else 0. */
+static int keep_nested(api_read *rd, ProtobufCMessage *req, const char *const names[3],
+                       keep_fn keep_res, keep_fn keep_item)
+{
+    size_t *nres, *nsc, *nit;
+    ProtobufCMessage ***res = repeated(req, names[0], &nres);
+    int stop = 0;
+
+    for (size_t i = 0; i < *nres && !stop; i++) {
+        ProtobufCMessage *r = (*res)[i], ***sc;
         ptr_vec scopes = {0};
-        for (size_t j = 0; j < rs->n_scope_spans; j++) {
-            scope_spans *ss = rs->scope_spans[j];
+
+        if (keep_res && !keep_res(rd, r))
+            continue;
+        sc = repeated(r, names[1], &nsc);
+        for (size_t j = 0; j < *nsc && !stop; j++) {
+            ProtobufCMessage ***it = repeated((*sc)[j], names[2], &nit);
             size_t kept = 0;
-            for (size_t k = 0; k < ss->n_spans; k++) {
-                span *sp = ss->spans[k];
-                if (sp->trace_id.len == 16 &&
-                    memcmp(sp->trace_id.data, rd->trace_id, 16) == 0)
-                    ss->spans[kept++] = sp;
+
+            for (size_t k = 0; k < *nit; k++) {
+                int v = keep_item(rd, (*it)[k]);
+
+                if (v < 0) {
+                    stop = 1;
+                    break;
+                }
+                if (v)
+                    (*it)[kept++] = (*it)[k];
             }
-            ss->n_spans = kept;
-            if (kept && vec_push(&rd->arena, &scopes, ss)) {
+            *nit = kept;
+            if (kept && vec_push(&rd->arena, &scopes, (*sc)[j])) {
                 rd->err = TG_ENOMEM;
                 return 1;
             }
         }
         if (!scopes.n)
             continue;
-        rs->scope_spans = (scope_spans **)scopes.v;
-        rs->n_scope_spans = scopes.n;
-        if (vec_push(&rd->arena, &rd->out, rs)) {
+        *sc = (ProtobufCMessage **)scopes.v;
+        *nsc = scopes.n;
+        if (vec_push(&rd->arena, &rd->out, r)) {
             rd->err = TG_ENOMEM;
             return 1;
         }
     }
-    return 0;
+    return stop;
+}
+
+static int span_in_trace(api_read *rd, const void *msg)
+{
+    const span *sp = msg;
+
+    return sp->trace_id.len == 16 && memcmp(sp->trace_id.data, rd->trace_id, 16) == 0;
+}
+
+/* Keeps the spans of rd->trace_id from one stored request. */
+static int visit_trace(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                       size_t len)
+{
+    static const char *const names[3] = {"resource_spans", "scope_spans", "spans"};
+    api_read *rd = ctx;
+    ProtobufCMessage *req;
+
+    (void)seq;
+    if (sig != TG_SIGNAL_TRACES)
+        return 0;
+    req = unpack_viewed(rd, tg_otlp_request_descriptor(sig), sig, data, len);
+    if (!req)
+        return 1;
+    return keep_nested(rd, req, names, NULL, span_in_trace) && rd->err ? 1 : 0;
 }
 
 static int in_window(const api_read *rd, uint64_t t)
@@ -189,55 +233,37 @@ static int in_window(const api_read *rd, uint64_t t)
     return (!rd->t_from || t >= rd->t_from) && (!rd->t_to || t <= rd->t_to);
 }
 
+static int logs_resource(api_read *rd, const void *msg)
+{
+    return service_matches(rd, ((const resource_logs *)msg)->resource);
+}
+
+static int log_in_window(api_read *rd, const void *msg)
+{
+    const log_record *lr = msg;
+
+    if (rd->limit && rd->items >= rd->limit)
+        return -1;
+    if (!in_window(rd,
+                   lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano))
+        return 0;
+    rd->items++;
+    return 1;
+}
+
 static int visit_logs(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
                       size_t len)
 {
+    static const char *const names[3] = {"resource_logs", "scope_logs", "log_records"};
     api_read *rd = ctx;
-    tg_otlp_logs_req *req;
+    ProtobufCMessage *req;
 
     (void)seq;
     if (sig != TG_SIGNAL_LOGS)
         return 0;
-    req = (tg_otlp_logs_req *)unpack_viewed(
-        rd,
-        &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
-        TG_SIGNAL_LOGS, data, len);
-    if (!req)
+    req = unpack_viewed(rd, tg_otlp_request_descriptor(sig), sig, data, len);
+    if (!req || keep_nested(rd, req, names, logs_resource, log_in_window))
         return 1;
-    for (size_t i = 0; i < req->n_resource_logs; i++) {
-        resource_logs *rl = req->resource_logs[i];
-        ptr_vec scopes = {0};
-        if (!service_matches(rd, rl->resource))
-            continue;
-        for (size_t j = 0; j < rl->n_scope_logs; j++) {
-            scope_logs *sl = rl->scope_logs[j];
-            size_t kept = 0;
-            for (size_t k = 0; k < sl->n_log_records; k++) {
-                log_record *lr = sl->log_records[k];
-                uint64_t t =
-                    lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano;
-                if (rd->limit && rd->items >= rd->limit)
-                    break;
-                if (!in_window(rd, t))
-                    continue;
-                sl->log_records[kept++] = lr;
-                rd->items++;
-            }
-            sl->n_log_records = kept;
-            if (kept && vec_push(&rd->arena, &scopes, sl)) {
-                rd->err = TG_ENOMEM;
-                return 1;
-            }
-        }
-        if (!scopes.n)
-            continue;
-        rl->scope_logs = (scope_logs **)scopes.v;
-        rl->n_scope_logs = scopes.n;
-        if (vec_push(&rd->arena, &rd->out, rl)) {
-            rd->err = TG_ENOMEM;
-            return 1;
-        }
-    }
     return rd->limit && rd->items >= rd->limit;
 }
 

@@ -20,6 +20,7 @@
 #include "config_internal.h"
 #include "tg_err.h"
 #include "tg_fwd_config.h"
+#include "tg_log.h"
 #include "tg_cfgtab.h"
 #include "tg_yaml.h"
 
@@ -35,8 +36,6 @@
 static int check_site(const char *v, char *why, size_t whylen);
 static int check_nonempty(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
-
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 static const struct tg_cfg_key config_keys[] = {
     {.path = "site",
@@ -59,7 +58,7 @@ static const struct tg_cfg_key config_keys[] = {
      .type = TG_CFG_ENUM,
      .def = "info",
      FIELD(log_level),
-     .choices = log_levels,
+     .choices = tg_log_level_names,
      .help = "Least severe level of the collector's own logs."},
 
     {.path = "receivers.otlp_grpc.listen",
@@ -337,7 +336,7 @@ int tg_config_load_buffer(const char *name, const char *buf, size_t len,
      * (exporters/fwd_config.c) from the same file; so are the query
      * clients (collector.c, load_query_clients) and the cost model
      * (cost/model_config.c, read by the forward link). */
-    static const char *const skip[] = {"forward", "query", "cost_model", NULL};
+    static const char *const skip[] = {"forward", "query", "cost_model", "audit", NULL};
     tg_collector_config *work;
     tg_ynode *root;
     int rc;

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "tg_time.h"
@@ -13,6 +14,18 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 void tg_log_set_level(enum tg_log_level level)
 {
     min_level = level;
+}
+
+const char *const tg_log_level_names[] = {"debug", "info", "warn", "error", NULL};
+
+void tg_log_set_level_name(const char *name)
+{
+    for (int l = TG_LOG_DEBUG; l <= TG_LOG_ERROR; l++)
+        if (strcmp(name, tg_log_level_names[l]) == 0) {
+            tg_log_set_level((enum tg_log_level)l);
+            return;
+        }
+    tg_log_set_level(TG_LOG_INFO);
 }
 
 void tg_log(enum tg_log_level level, const char *msg, const char *fmt, ...)

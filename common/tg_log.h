@@ -11,6 +11,13 @@ enum tg_log_level { TG_LOG_DEBUG, TG_LOG_INFO, TG_LOG_WARN, TG_LOG_ERROR };
 
 void tg_log_set_level(enum tg_log_level level);
 
+/* The levels' names in order, NULL-terminated: the config tables' choices. */
+extern const char *const tg_log_level_names[];
+
+/* Sets the level by its config name ("debug", "info", "warn", "error";
+ * anything else is info: the config tables have already refused it). */
+void tg_log_set_level_name(const char *name);
+
 /* `fmt` formats the key=value tail after msg=; `msg` is a fixed string. */
 void tg_log(enum tg_log_level level, const char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

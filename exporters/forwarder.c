@@ -360,6 +360,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->work_cv, NULL);
     pthread_cond_init(&f->send_cv, NULL);
+    pthread_cond_init(&f->witness_cv, NULL);
 
     snprintf(dir, sizeof(dir), "%s/outbox", opt->data_dir);
     memset(&oo, 0, sizeof(oo));
@@ -396,6 +397,12 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
         goto fail;
     }
     f->sender_started = 1;
+    if (pthread_create(&f->witness, NULL, tg_fwd_witness_main, f) != 0) {
+        *err = TG_ENOMEM;
+        snprintf(errmsg, errlen, "cannot start the witness thread");
+        goto fail;
+    }
+    f->witness_started = 1;
     tg_info("forwarder started", "site=%s central=%s cursor=%llu protocol=%u-%u", f->site,
             f->url, (unsigned long long)start_cursor, f->vmin, f->vmax);
     return f;
@@ -422,7 +429,10 @@ void tg_forwarder_stop(tg_forwarder *f)
     f->stop = 1;
     pthread_cond_broadcast(&f->work_cv);
     pthread_cond_broadcast(&f->send_cv);
+    pthread_cond_broadcast(&f->witness_cv);
     pthread_mutex_unlock(&f->mu);
+    if (f->witness_started)
+        pthread_join(f->witness, NULL);
     if (f->worker_started)
         pthread_join(f->worker, NULL);
     if (f->sender_started)
@@ -431,6 +441,7 @@ void tg_forwarder_stop(tg_forwarder *f)
     tg_outbox_close(f->outbox);
     pthread_cond_destroy(&f->work_cv);
     pthread_cond_destroy(&f->send_cv);
+    pthread_cond_destroy(&f->witness_cv);
     pthread_mutex_destroy(&f->mu);
     free(f);
 }
@@ -480,6 +491,11 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->ledger_entries = os.ledger_entries;
     s->tlog_size = os.tlog_size;
     s->tlog_failures = os.tlog_failures;
+    s->witness_size = f->witness_size;
+    s->witness_cosigned_ns = f->witness_cosigned_ns;
+    s->witness_forks = f->witness_forks;
+    s->witness_errors = f->witness_errors;
+    snprintf(s->witness_error, sizeof(s->witness_error), "%s", f->witness_error);
     s->uploads_accepted = f->uploads_accepted;
     s->uploads_duplicate = f->uploads_duplicate;
     s->heartbeats = f->heartbeats;
@@ -548,6 +564,21 @@ void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h)
                           &h->store_newest_unix_nano);
 }
 
+/* One labelled counter family for /metrics: name{label="value"} n. */
+struct labelled {
+    const char *value;
+    uint64_t n;
+};
+
+static void family(tg_strbuf *b, const char *name, const char *help, const char *label,
+                   const struct labelled *v, size_t n)
+{
+    tg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < n; i++)
+        tg_strbuf_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, v[i].value,
+                         (unsigned long long)v[i].n);
+}
+
 char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
 {
     tg_forwarder_stats s;
@@ -567,27 +598,23 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     tg_strbuf_printf(                                                                    \
         &b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " " fmt "\n",     \
         val)
-    tg_strbuf_printf(
-        &b, "# HELP tollgate_forward_records_total Records summarised for the central "
-            "view, by kind.\n# TYPE tollgate_forward_records_total counter\n");
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"span\"} %llu\n",
-                     (unsigned long long)s.spans);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"red\"} %llu\n",
-                     (unsigned long long)s.red);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"log_template\"} %llu\n",
-                     (unsigned long long)s.logs);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"metric\"} %llu\n",
-                     (unsigned long long)s.metrics);
-    tg_strbuf_printf(&b, "tollgate_forward_records_total{kind=\"cost\"} %llu\n",
-                     (unsigned long long)s.costs);
-    tg_strbuf_printf(
-        &b, "# HELP tollgate_forward_span_names_total Distinct span names per period, "
-            "summed over periods: as stored, and as sent after name templates.\n"
-            "# TYPE tollgate_forward_span_names_total counter\n");
-    tg_strbuf_printf(&b, "tollgate_forward_span_names_total{form=\"stored\"} %llu\n",
-                     (unsigned long long)s.names_raw);
-    tg_strbuf_printf(&b, "tollgate_forward_span_names_total{form=\"sent\"} %llu\n",
-                     (unsigned long long)s.names_sent);
+    {
+        const struct labelled v[] = {{"span", s.spans},
+                                     {"red", s.red},
+                                     {"log_template", s.logs},
+                                     {"metric", s.metrics},
+                                     {"cost", s.costs}};
+        family(&b, "tollgate_forward_records_total",
+               "Records summarised for the central view, by kind.", "kind", v,
+               sizeof(v) / sizeof(v[0]));
+    }
+    {
+        const struct labelled v[] = {{"stored", s.names_raw}, {"sent", s.names_sent}};
+        family(&b, "tollgate_forward_span_names_total",
+               "Distinct span names per period, summed over periods: as stored, and as "
+               "sent after name templates.",
+               "form", v, sizeof(v) / sizeof(v[0]));
+    }
     C("tollgate_forward_requests_total", "Stored requests summarised.", "%llu",
       (unsigned long long)s.requests_read);
     C("tollgate_forward_requests_skipped_total",
@@ -613,13 +640,12 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     G("tollgate_outbox_budget_seconds_left",
       "Time until the budget is exhausted at the current rate (-1: not filling).", "%.1f",
       s.budget_seconds_left);
-    tg_strbuf_printf(
-        &b,
-        "# HELP tollgate_outbox_shed_total Shedding events, by what was shed.\n"
-        "# TYPE tollgate_outbox_shed_total counter\n"
-        "tollgate_outbox_shed_total{what=\"batch\"} %llu\n"
-        "tollgate_outbox_shed_total{what=\"span_summaries\"} %llu\n",
-        (unsigned long long)s.shed_batches, (unsigned long long)s.shed_stripped);
+    {
+        const struct labelled v[] = {{"batch", s.shed_batches},
+                                     {"span_summaries", s.shed_stripped}};
+        family(&b, "tollgate_outbox_shed_total", "Shedding events, by what was shed.",
+               "what", v, sizeof(v) / sizeof(v[0]));
+    }
     C("tollgate_outbox_shed_records_total", "Records dropped by shedding.", "%llu",
       (unsigned long long)s.shed_records);
     C("tollgate_outbox_rejected_total", "Batches the centre refused as malformed.",
@@ -631,22 +657,29 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     C("tollgate_audit_append_failures_total",
       "Transparency log appends that failed: the egress was refused (fail closed).",
       "%llu", (unsigned long long)s.tlog_failures);
-    tg_strbuf_printf(
-        &b, "# HELP tollgate_forward_uploads_total Exchanges with the centre, by "
-            "result.\n# TYPE tollgate_forward_uploads_total counter\n");
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"accepted\"} %llu\n",
-                     (unsigned long long)s.uploads_accepted);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"duplicate\"} %llu\n",
-                     (unsigned long long)s.uploads_duplicate);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"heartbeat\"} %llu\n",
-                     (unsigned long long)s.heartbeats);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"error\"} %llu\n",
-                     (unsigned long long)s.upload_errors);
-    tg_strbuf_printf(&b, "tollgate_forward_uploads_total{result=\"unauthorized\"} %llu\n",
-                     (unsigned long long)s.auth_failures);
-    tg_strbuf_printf(&b,
-                     "tollgate_forward_uploads_total{result=\"version_refused\"} %llu\n",
-                     (unsigned long long)s.version_refusals);
+    G("tollgate_audit_witness_cosigned_size",
+      "Tree size of the newest checkpoint the centre's witness cosigned.", "%llu",
+      (unsigned long long)s.witness_size);
+    G("tollgate_audit_witness_cosigned_age_seconds",
+      "Age of the newest cosignature (-1: never cosigned).", "%.3f",
+      s.witness_cosigned_ns ? (double)(tg_fwd_now_ns() - s.witness_cosigned_ns) / 1e9
+                            : -1.0);
+    C("tollgate_audit_witness_forks_total",
+      "Times the witness refused this site's log as a fork (409 at a size it cosigned "
+      "with another root, or 422).",
+      "%llu", (unsigned long long)s.witness_forks);
+    C("tollgate_audit_witness_errors_total",
+      "Witness submissions that failed otherwise (transport, refusal).", "%llu",
+      (unsigned long long)s.witness_errors);
+    {
+        const struct labelled v[] = {
+            {"accepted", s.uploads_accepted},  {"duplicate", s.uploads_duplicate},
+            {"heartbeat", s.heartbeats},       {"error", s.upload_errors},
+            {"unauthorized", s.auth_failures}, {"version_refused", s.version_refusals}};
+        family(&b, "tollgate_forward_uploads_total",
+               "Exchanges with the centre, by result.", "result", v,
+               sizeof(v) / sizeof(v[0]));
+    }
     C("tollgate_forward_wire_bytes_total", "Batch bytes sent (compressed).", "%llu",
       (unsigned long long)s.wire_bytes);
     C("tollgate_forward_raw_bytes_total", "Batch bytes sent, before compression.", "%llu",
@@ -728,6 +761,13 @@ char *tg_forwarder_status_json(tg_forwarder *f)
     json_object_set_new(o, "audit_log_size", json_integer((json_int_t)s.tlog_size));
     json_object_set_new(o, "audit_append_failures",
                         json_integer((json_int_t)s.tlog_failures));
+    json_object_set_new(o, "witness_cosigned_size",
+                        json_integer((json_int_t)s.witness_size));
+    json_object_set_new(o, "witness_cosigned_unix_nano",
+                        json_integer((json_int_t)s.witness_cosigned_ns));
+    json_object_set_new(o, "witness_forks", json_integer((json_int_t)s.witness_forks));
+    json_object_set_new(o, "witness_errors", json_integer((json_int_t)s.witness_errors));
+    json_object_set_new(o, "witness_error", json_string(s.witness_error));
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;

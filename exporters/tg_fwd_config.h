@@ -63,6 +63,7 @@ typedef struct tg_forward_config {
     uint64_t flush_interval_ms;              /* outbox.flush_interval, 1s */
     uint64_t max_batch_spans;                /* outbox.max_batch_spans, 5000 */
     uint64_t heartbeat_interval_ms;          /* heartbeat_interval, 5s */
+    uint64_t audit_checkpoint_interval_ms;   /* audit.checkpoint_interval, 60s */
     uint64_t retry_initial_ms;               /* retry.initial, 250ms */
     uint64_t retry_max_ms;                   /* retry.max, 30s */
     uint64_t request_timeout_ms;             /* timeout, 30s */
@@ -78,6 +79,11 @@ typedef struct tg_forward_config {
     char allow_keys[TG_FWD_MAX_ALLOW]
                    [128]; /* allow_keys: extra keys for the built-in view */
     size_t n_allow_keys;
+    /* span_resource_keys: resource attributes copied onto every span
+     * summary of that resource (after the view), such as a model version
+     * set on the resource (docs/models.md) */
+    char span_resource_keys[8][128];
+    size_t n_span_resource_keys;
     int metrics_preset; /* metrics.preset: prometheus (1) | none (0) */
     tg_metric_rename renames[TG_FWD_MAX_RENAMES]; /* metrics.rename */
     size_t n_renames;

@@ -15,6 +15,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tg_err.h"
@@ -70,12 +71,16 @@ static int evict_current(tg_store *st, MDB_txn *txn, MDB_cursor *cur, uint64_t s
 
     if ((rc = mdb_cursor_del(cur, 0)))
         return rc;
-    for (uint32_t i = 0; i < rv.n_trace; i++) {
-        memcpy(kbuf, rv.trace_ids + 16 * (size_t)i, 16);
-        tg_be64_put(kbuf + 16, seq);
-        if ((rc = del_key(txn, st->db_trace, kbuf, 24)))
-            return rc;
-    }
+    tg_be64_put(kbuf, seq);
+    if ((rc = del_key(txn, st->db_tfilter, kbuf, 8)))
+        return rc;
+    if (st->has_old_trace_index) /* a store written before by_trace_filter */
+        for (uint32_t i = 0; i < rv.n_trace; i++) {
+            memcpy(kbuf, rv.trace_ids + 16 * (size_t)i, 16);
+            tg_be64_put(kbuf + 16, seq);
+            if ((rc = del_key(txn, st->db_trace, kbuf, 24)))
+                return rc;
+        }
     kbuf[0] = (uint8_t)rv.signal;
     tg_be64_put(kbuf + 1, rv.t_min);
     tg_be64_put(kbuf + 9, seq);
@@ -138,6 +143,7 @@ static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *
         uint8_t skey[8];
         MDB_val sk = {8, skey};
         uint64_t expiry, seq;
+        char ckey[96];
 
         if (*n >= TG_STORE_EVICT_BATCH || *keys >= TG_STORE_EVICT_KEYS) {
             *more = 1;
@@ -161,6 +167,10 @@ static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *
         if (expiry >= now || seq >= keep_from)
             break;
         memcpy(skey, (const uint8_t *)k.mv_data + 8, 8);
+        /* the class that set the expiry, before the eviction deletes its key */
+        snprintf(ckey, sizeof(ckey), "%s%.*s", TG_STORE_META_EXPIRED_CLASS,
+                 v.mv_size && v.mv_size < 64 ? (int)v.mv_size : 12,
+                 v.mv_size && v.mv_size < 64 ? (const char *)v.mv_data : "(unrecorded)");
         rc = mdb_cursor_get(cur, &sk, &v, MDB_SET_KEY);
         if (rc == MDB_NOTFOUND) {
             /* Its record is gone already: drop the stale key. */
@@ -175,6 +185,8 @@ static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *
         if ((rc = evict_current(st, txn, cur, seq, &v, t, keys)))
             break;
         t->expired_records++;
+        if ((rc = tg_store__meta_add(st, txn, ckey, 1)))
+            break;
         (*n)++;
     }
     mdb_cursor_close(ec);
