@@ -20,11 +20,6 @@ static const char *const names[TG_REFUSED_COUNT] = {
     [TG_REFUSED_MALFORMED] = "malformed",
 };
 
-const char *tg_refuse_name(enum tg_refusal r)
-{
-    return (unsigned)r < TG_REFUSED_COUNT ? names[r] : "unknown";
-}
-
 void tg_refuse_count(tg_refusals *r, enum tg_refusal why)
 {
     if (r && (unsigned)why < TG_REFUSED_COUNT)

@@ -30,9 +30,6 @@ typedef struct tg_refusals {
     _Atomic uint64_t n[TG_REFUSED_COUNT];
 } tg_refusals;
 
-/* The reason's label value ("per_source"). */
-const char *tg_refuse_name(enum tg_refusal r);
-
 /* Counts one refusal; r may be NULL (not counted). */
 void tg_refuse_count(tg_refusals *r, enum tg_refusal why);
 
