@@ -142,8 +142,9 @@ static int param(const tg_http_request *req, const char *key, char *buf, size_t 
 
 enum cost_kind { COST_REPORT, COST_FOCUS };
 
+/* preauth: the caller has authenticated the request (the web UI's session). */
 static void serve(const tg_http_request *req, tg_http_response *resp, central *c,
-                  enum cost_kind kind)
+                  enum cost_kind kind, int preauth)
 {
     static const char *const bys[] = {"site", "service", "model", "team", "run"};
     char from_s[40], to_s[40], by_s[16], cmp[64], fmt[16];
@@ -180,7 +181,7 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
     param(req, "compare", cmp, sizeof cmp);
 
     pthread_rwlock_rdlock(&c->sites_lock);
-    if (!cost_authorized(c, req)) {
+    if (!preauth && !cost_authorized(c, req)) {
         pthread_rwlock_unlock(&c->sites_lock);
         snprintf(resp->headers, sizeof(resp->headers),
                  "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
@@ -229,10 +230,16 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
 void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp,
                             void *data)
 {
-    serve(req, resp, data, COST_REPORT);
+    serve(req, resp, data, COST_REPORT, 0);
 }
 
 void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp, void *data)
 {
-    serve(req, resp, data, COST_FOCUS);
+    serve(req, resp, data, COST_FOCUS, 0);
+}
+
+void tg_central_cost_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                         int focus)
+{
+    serve(req, resp, c, focus ? COST_FOCUS : COST_REPORT, 1);
 }

@@ -188,6 +188,29 @@ void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt
  * tg_central_authorize sets this first, so it is always that request's. */
 static _Thread_local char asker_q[200];
 
+void tg_central_set_asker(const char *user, const char *role)
+{
+    asker_q[0] = '\0';
+    if (user) {
+        char *u = tg_query_http_escape(user), *r = tg_query_http_escape(role);
+        if (u && r)
+            snprintf(asker_q, sizeof(asker_q), "&user=%s&role=%s", u, r);
+        free(u);
+        free(r);
+    }
+}
+
+int tg_central_error_column(const char *msg)
+{
+    char *end;
+    long col;
+
+    if (strncmp(msg, "column ", 7) != 0)
+        return 0;
+    col = strtol(msg + 7, &end, 10);
+    return *end == ':' && col > 0 && col < 1000000 ? (int)col : 0;
+}
+
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view)
 {
@@ -209,14 +232,7 @@ int tg_central_authorize(central *c, const tg_http_request *req, tg_http_respons
         snprintf(view, 64, "%s", r ? r->view : "");
     }
     pthread_rwlock_unlock(&c->sites_lock);
-    asker_q[0] = '\0';
-    if (e) {
-        char *u = tg_query_http_escape(user), *r2 = tg_query_http_escape(role);
-        if (u && r2)
-            snprintf(asker_q, sizeof(asker_q), "&user=%s&role=%s", u, r2);
-        free(u);
-        free(r2);
-    }
+    tg_central_set_asker(e ? user : NULL, role);
     if (!e) {
         snprintf(resp->headers, sizeof(resp->headers),
                  "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
@@ -614,7 +630,8 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
     int status;
 
     if (tg_traceql_parse(q, strlen(q), &plan, perr, sizeof(perr)) != 0) {
-        *out = json_pack("{s:s}", "error", perr);
+        *out = json_pack("{s:s,s:i}", "error", perr, "column",
+                         tg_central_error_column(perr));
         return 400;
     }
     if (!(esc = tg_query_http_escape(q))) {
@@ -695,14 +712,22 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
                              void *data)
 {
     central *c = data;
-    char user[64], role[64], view[64], q[8192];
+    char user[64], role[64], view[64];
+
+    if (tg_central_authorize(c, req, resp, user, role, view))
+        tg_central_traces_for(c, req, resp, user, role, view);
+}
+
+void tg_central_traces_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                           const char *user, const char *role, const char *view)
+{
+    char q[8192];
     const char *qs;
     size_t qlen;
     json_t *doc;
     int status;
 
-    if (!tg_central_authorize(c, req, resp, user, role, view))
-        return;
+    tg_central_set_asker(user, role);
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
         tg_central_answer_error(resp, 400, "q (a TraceQL query) is required");
@@ -1098,6 +1123,7 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
     json_t *doc;
     int status;
 
+    tg_central_set_asker(user, role);
     snprintf(id, sizeof(id), "%.*s", (int)(id_len < 63 ? id_len : 63), id_text);
     for (char *p = id; *p; p++)
         *p = (char)tolower((unsigned char)*p);
