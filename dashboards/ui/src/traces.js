@@ -141,7 +141,7 @@ function TraceView({ traceId, params }) {
 function QueryError({ q, error, column }) {
   const col = column || Number((/^column (\d+):/.exec(error || '') || [])[1]) || 0;
   return html`<div class="qerror" role="alert" data-testid="query-error" data-column=${col || undefined}>
-    ${col > 0 && html`<pre class="caret" aria-hidden="true">${q}\n${' '.repeat(col - 1)}^</pre>`}
+    ${col > 0 && html`<pre class="caret" aria-hidden="true">${`${q}\n${' '.repeat(col - 1)}^`}</pre>`}
     <p class="state error">${error}</p></div>`;
 }
 
@@ -182,7 +182,7 @@ function Search({ params }) {
     let alive = true;
     const w = timeWindow(params);
     setR((old) => (tick && old ? old : null));
-    api(`/ui/api/traces?q=${encodeURIComponent(q)}&start=${ns(w.start)}&end=${ns(w.end + 60)}&limit=50`)
+    api(`/ui/api/traces?q=${encodeURIComponent(q)}&start=${ns(w.start)}&end=${ns(w.end + 60)}&limit=20&whole=true`)
       .then((res) => { if (alive) setR(res); });
     return () => { alive = false; };
   }, [q, params.range, tick]);

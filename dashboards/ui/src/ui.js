@@ -21,7 +21,7 @@ export function Panel({ title, r, testid, empty, emptyText, children, loadingTex
     ${title && html`<h2>${title}</h2>`}${body}</section>`;
 }
 
-export const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#9a6700', '#bc4c00', '#1b7c83', '#6e7781'];
+export const PALETTE = ['#0969da', '#1b7c83', '#bc4c00', '#6e7781', '#9a6700', '#1a7f37', '#953800', '#0550ae'];
 
 // data: [xs (unix seconds), ...ys]; series: labels for ys.
 export function Chart({ data, series, height = 180, label, yfmt }) {
