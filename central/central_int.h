@@ -114,6 +114,13 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
  * calls it; a handler that authenticates otherwise (the web UI) must. */
 void tg_central_set_asker(const char *user, const char *role);
 
+/* Appends the cost gauges of /metrics to b: the last complete UTC hour
+ * before now_s priced per site and service, and its idle capacity
+ * (tollgate_central_cost_hour_{effective,billed,idle}); nothing when no
+ * site has a cost model. */
+struct tg_strbuf;
+void tg_central_cost_metrics(central *c, int64_t now_s, struct tg_strbuf *b);
+
 /* N from a parser's "column N: ..." message, else 0. */
 int tg_central_error_column(const char *msg);
 

@@ -299,6 +299,19 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
   assert.match(csv, /checkout/);
   await fin.ctx.close();
 
+  // The Grafana cost dashboard's series: /metrics prices the last complete
+  // hour as the report API does.
+  const hourEnd = Math.floor(Date.now() / 3600000) * 3600;
+  const iso = (t) => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
+  const rep = await (await fetch(`${centralUrl}/api/v1/cost/report?from=${iso(hourEnd - 3600)}&to=${iso(hourEnd)}&by=service`,
+    { headers: { Authorization: `Bearer ${utok.frank}` } })).json();
+  const idleGpu = rep.groups.find((g) => g.site === 'fra' && g.key === '__idle__ gpu');
+  assert.ok(idleGpu, 'the last hour has idle GPU capacity at fra');
+  const metrics = await (await fetch(`${centralUrl}/metrics`)).text();
+  const line = metrics.split('\n').find((l) => l.startsWith('tollgate_central_cost_hour_idle{site="fra",line="__idle__ gpu",'));
+  assert.ok(line, 'the idle gauge');
+  assert.equal(Number(line.split(' ').pop()).toFixed(6), (idleGpu.effective_cost_micro / 1e6).toFixed(6));
+
   // --- a partition: sgp stops; once the centre's estate says so, the
   // page shows it red within the refresh interval.
   await page.goto(`${centralUrl}/ui/#/estate?refresh=${REFRESH_S}s`);
