@@ -173,7 +173,42 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
       { timeoutMs: 30000, what: `${what}: every panel loaded` });
     assert.equal(await page.locator('[data-state="error"]').count(), 0, `${what}: no panel in error`);
   };
-  const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  // Readable contrast: every visible text node's colour against the
+  // background it sits on is at least 4.5:1 (WCAG AA for normal text).
+  const contrast = async (page, what) => {
+    const worst = await page.evaluate(() => {
+      const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const bg = (el) => {
+        for (let e = el; e; e = e.parentElement) {
+          const c = rgb(getComputedStyle(e).backgroundColor);
+          if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      let low = { ratio: 99 };
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!n.textContent.trim() || !el || !el.getClientRects().length) continue;
+        const st = getComputedStyle(el);
+        if (st.visibility === 'hidden' || Number(st.opacity) === 0 || el.closest('.skip')) continue;
+        const a = lum(rgb(st.color).slice(0, 3));
+        const b = lum(bg(el));
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < low.ratio) low = { ratio, text: n.textContent.trim().slice(0, 40), color: st.color, bg: bg(el).join(',') };
+      }
+      return low;
+    });
+    assert.ok(worst.ratio >= 4.5, `${what}: contrast ${worst.ratio.toFixed(2)} for "${worst.text}" (${worst.color} on ${worst.bg})`);
+  };
+  const shot = async (page, name) => {
+    await contrast(page, name);
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  };
 
   // --- the SRE: estate, traces, logs, audit
   const { ctx, page } = await signIn('alice');

@@ -108,7 +108,8 @@ function App() {
   } else {
     page = html`<${Audit} params=${route.params} />`;
   }
-  return html`<header>
+  return html`<a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to the content</a>
+    <header>
       <h1>tollgate central</h1>
       <nav aria-label="views">${session.views.map((v) => html`<a href=${keepTime(v, route.params)}
         aria-current=${route.view === v ? 'page' : undefined}>${LABELS[v] || v}</a>`)}</nav>
@@ -116,7 +117,7 @@ function App() {
       <span class="who" data-testid="who">${session.user} · ${session.role}</span>
       <button onClick=${signOut}>Sign out</button>
     </header>
-    <main id="main">${page}</main>`;
+    <main id="main" tabindex="-1">${page}</main>`;
 }
 
 // index.html's "Loading…" is for the moment before this script runs.
