@@ -203,5 +203,5 @@ for e in $ENGINES; do
         -v wa="$(median tollgate 2)" -v wb="$(median "$e" 2)" \
         -v ra="$(median tollgate 4)" -v rb="$(median "$e" 4)" 'BEGIN {
         printf "tollgate / %s: %.2fx spans per CPU-second, %.2fx wall spans/s, %.2fx peak RSS\n",
-            e, b > 0 ? a / b : 0, wb > 0 ? wa / wb : 0, rb > 0 ? ra / rb : 0 }'
+            e, (b > 0 ? a / b : 0), (wb > 0 ? wa / wb : 0), (rb > 0 ? ra / rb : 0) }'
 done

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "central_int.h"
+#include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_fanout.h"
 #include "tg_merge.h"
@@ -446,17 +447,6 @@ void tg_central_tempo_echo(const tg_http_request *req, tg_http_response *resp, v
     tg_http_response_set(resp, 200, "text/plain", "echo", 4);
 }
 
-/* Appends a protobuf varint. */
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    return n;
-}
-
 /* Grafana asks for protobuf: v1 is tempopb.Trace, wire-identical to OTLP
  * TracesData (resource_spans = 1); v2 is TraceByIDResponse {trace = 1,
  * status = 3 (COMPLETE 0, PARTIAL 1), message = 4}. */
@@ -491,7 +481,7 @@ static void tempo_protobuf(tg_http_response *resp, const json_t *doc, int v2)
             goto out;
         }
         out[n++] = 0x0a; /* field 1, length-delimited */
-        n += put_varint(out + n, pblen);
+        n += tg_varint_put(out + n, pblen);
         memcpy(out + n, pb, pblen);
         n += pblen;
         if (partial) {
@@ -499,7 +489,7 @@ static void tempo_protobuf(tg_http_response *resp, const json_t *doc, int v2)
             out[n++] = 1;
             if (mlen) {
                 out[n++] = 0x22; /* field 4, length-delimited */
-                n += put_varint(out + n, mlen);
+                n += tg_varint_put(out + n, mlen);
                 memcpy(out + n, msg, mlen);
                 n += mlen;
             }

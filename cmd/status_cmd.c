@@ -224,6 +224,32 @@ static void usage(FILE *out)
         "  --cert, --key    client certificate for a centre that requires one\n");
 }
 
+/* Prints an answer's JSON as it came (--json) or through `print`, and
+ * frees the body. 0, or 1 when it is not JSON. */
+static int print_answer(tg_query_http_answer *b, const char *who, int as_json,
+                        int (*print)(json_t *, const char *), const char *endpoint)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(b->body ? b->body : "", b->len, 0, &jerr);
+
+    free(b->body);
+    b->body = NULL;
+    if (!root) {
+        fprintf(stderr, "tollgate status: the %s answered something that is not JSON\n",
+                who);
+        return 1;
+    }
+    if (as_json) {
+        char *s = json_dumps(root, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    } else {
+        print(root, endpoint);
+    }
+    json_decref(root);
+    return 0;
+}
+
 int tg_cmd_status(int argc, char **argv)
 {
     const char *endpoint = "http://127.0.0.1:9480";
@@ -231,8 +257,6 @@ int tg_cmd_status(int argc, char **argv)
     int as_json = 0;
     char url[1200], err[256];
     tg_query_http_answer b = {0};
-    json_t *root;
-    json_error_t jerr;
     long status;
     size_t el;
 
@@ -280,24 +304,8 @@ int tg_cmd_status(int argc, char **argv)
         snprintf(url, sizeof(url), "%.*s/api/v1/status", (int)el, endpoint);
         status = http_get(url, &t, &b, err, sizeof(err));
         if (status == 200) {
-            root = json_loadb(b.body, b.len, 0, &jerr);
-            free(b.body);
-            if (!root) {
-                fprintf(stderr,
-                        "tollgate status: the site answered something that is not "
-                        "JSON\n");
-                return 1;
-            }
-            if (as_json) {
-                char *s = json_dumps(root, JSON_COMPACT);
-                printf("%s\n", s ? s : "{}");
-                free(s);
-            } else {
-                print_site(root, endpoint);
-            }
-            json_decref(root);
             curl_global_cleanup();
-            return 0;
+            return print_answer(&b, "site", as_json, print_site, endpoint);
         }
     }
     if (status < 0) {
@@ -312,21 +320,6 @@ int tg_cmd_status(int argc, char **argv)
         curl_global_cleanup();
         return 1;
     }
-    root = json_loadb(b.body ? b.body : "", b.len, 0, &jerr);
-    free(b.body);
     curl_global_cleanup();
-    if (!root) {
-        fprintf(stderr,
-                "tollgate status: the centre answered something that is not JSON\n");
-        return 1;
-    }
-    if (as_json) {
-        char *s = json_dumps(root, JSON_COMPACT);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-    } else {
-        print_estate(root, endpoint);
-    }
-    json_decref(root);
-    return 0;
+    return print_answer(&b, "centre", as_json, print_estate, endpoint);
 }

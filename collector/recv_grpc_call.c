@@ -96,21 +96,11 @@ static char *percent_encode(const char *s, size_t len)
  * honour it. The message is small and fixed in shape, so it is encoded
  * by hand rather than pulling in google/rpc/error_details.proto. */
 
-static size_t pb_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    return n;
-}
-
 static size_t pb_bytes(uint8_t *p, uint8_t tag, const void *data, size_t len)
 {
     size_t n = 0;
     p[n++] = tag;
-    n += pb_varint(p + n, len);
+    n += tg_varint_put(p + n, len);
     memcpy(p + n, data, len);
     return n + len;
 }
@@ -142,17 +132,17 @@ static char *retry_status_details(int code, const char *msg, size_t msglen,
 
     if (secs) {
         dur[nd++] = 0x08;
-        nd += pb_varint(dur + nd, secs);
+        nd += tg_varint_put(dur + nd, secs);
     }
     if (nanos) {
         dur[nd++] = 0x10;
-        nd += pb_varint(dur + nd, nanos);
+        nd += tg_varint_put(dur + nd, nanos);
     }
     ni = pb_bytes(info, 0x0a, dur, nd);
     na = pb_bytes(any, 0x0a, type_url, sizeof(type_url) - 1);
     na += pb_bytes(any + na, 0x12, info, ni);
     st[ns++] = 0x08;
-    ns += pb_varint(st + ns, (uint64_t)code);
+    ns += tg_varint_put(st + ns, (uint64_t)code);
     if (msglen)
         ns += pb_bytes(st + ns, 0x12, msg, msglen);
     ns += pb_bytes(st + ns, 0x1a, any, na);

@@ -96,4 +96,20 @@ static inline uint16_t tg_be16_get(const uint8_t *p)
     return (uint16_t)(((uint16_t)p[0] << 8) | p[1]);
 }
 
+/* ---- protobuf varints: the few messages encoded by hand (a gRPC status
+ * detail, Tempo's envelope) write their lengths with this. */
+
+/* Writes v as a base-128 varint at p (room for 10 bytes); returns its
+ * length. */
+static inline size_t tg_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
 #endif

@@ -316,13 +316,6 @@ static enum tg_tri eval_fx(const tg_fexpr *e, const tg_span_view *v,
     return TG_FALSE;
 }
 
-enum tg_tri tg_plan_eval_filter(const tg_plan *p, size_t filter, const tg_span_view *v)
-{
-    if (p->lang != TG_PLAN_TRACEQL || filter >= p->nfilters)
-        return TG_FALSE;
-    return eval_fx(p->filters[filter].expr, v, NULL, NULL);
-}
-
 int tg_plan_eval_filter_trace(const tg_plan *p, size_t filter, const tg_span_view *v,
                               const tg_trace_ctx *t)
 {

@@ -33,10 +33,6 @@ int tg_query_parse_selector(const char *s, char *service, size_t service_len, ch
  * spans whose parent is absent are roots. Returns the number of spans. */
 size_t tg_query_render_trace(const json_t *traces_data, FILE *out);
 
-/* OTLP/JSON LogsData, one line per record in time order:
- * "TIME SEVERITY SERVICE BODY". Returns the number of records. */
-size_t tg_query_render_logs(const json_t *logs_data, FILE *out);
-
 /* OTLP/JSON MetricsData, one `name{labels} value` line per data point
  * (histograms and summaries as _bucket/_sum/_count series, Prometheus
  * style). Returns the number of lines. */

@@ -1,10 +1,7 @@
-/* Logs and metrics as text lines.
+/* Metrics as text lines:
  *
- * Logs:    2024-05-01T12:00:00.123Z INFO  checkout payment accepted
- * Metrics: http.server.requests{service_name="checkout",route="/pay"} 42
+ *   http.server.requests{service_name="checkout",route="/pay"} 42
  *
- * A log body that is a string is printed as is (control characters
- * escaped, so one record stays one line); any other body as compact JSON.
  * Histograms and summaries become Prometheus-style _bucket / _sum / _count
  * series, which is what people already know how to read. */
 #include <errno.h>
@@ -15,127 +12,6 @@
 #include <string.h>
 
 #include "query_cli.h"
-
-/* ---- logs ------------------------------------------------------------------ */
-
-struct log_row {
-    const json_t *record;
-    const char *service;
-    uint64_t time;
-    size_t order;
-};
-
-static int by_time(const void *a, const void *b)
-{
-    const struct log_row *x = a, *y = b;
-
-    if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static size_t collect_logs(const json_t *doc, struct log_row *rows)
-{
-    size_t n = 0, i, j, k;
-    const json_t *rl, *sl, *rec;
-
-    json_array_foreach(tg_query_field(doc, "resourceLogs", "resource_logs"), i, rl)
-    {
-        const char *service = tg_query_service_name(rl);
-        json_array_foreach(tg_query_field(rl, "scopeLogs", "scope_logs"), j, sl)
-        {
-            json_array_foreach(tg_query_field(sl, "logRecords", "log_records"), k, rec)
-            {
-                uint64_t t = 0;
-                if (!json_is_object(rec))
-                    continue;
-                if (rows) {
-                    if (tg_query_uint64(
-                            tg_query_field(rec, "timeUnixNano", "time_unix_nano"), &t) !=
-                            0 ||
-                        t == 0)
-                        (void)tg_query_uint64(tg_query_field(rec, "observedTimeUnixNano",
-                                                             "observed_time_unix_nano"),
-                                              &t);
-                    rows[n] = (struct log_row){rec, service, t, n};
-                }
-                n++;
-            }
-        }
-    }
-    return n;
-}
-
-static const char *severity(const json_t *rec)
-{
-    static const char *const names[] = {"TRACE", "DEBUG", "INFO",
-                                        "WARN",  "ERROR", "FATAL"};
-    const json_t *text = tg_query_field(rec, "severityText", "severity_text");
-    const json_t *num = tg_query_field(rec, "severityNumber", "severity_number");
-
-    if (json_is_string(text) && *json_string_value(text))
-        return json_string_value(text);
-    /* SeverityNumber 1-24 in six bands of four. */
-    if (json_is_integer(num) && json_integer_value(num) >= 1 &&
-        json_integer_value(num) <= 24)
-        return names[(json_integer_value(num) - 1) / 4];
-    return "-";
-}
-
-static void print_body(FILE *out, const json_t *rec)
-{
-    const json_t *body = json_object_get(rec, "body");
-    const json_t *sv = tg_query_field(body, "stringValue", "string_value");
-    json_t *plain;
-    char *text;
-
-    if (!body)
-        return;
-    fputc(' ', out);
-    if (json_is_string(sv)) {
-        tg_query_put_text(out, json_string_value(sv));
-        return;
-    }
-    plain = tg_query_any_value(body);
-    text = plain ? json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
-                 : NULL;
-    if (text)
-        tg_query_put_text(out, text);
-    free(text);
-    json_decref(plain);
-}
-
-size_t tg_query_render_logs(const json_t *doc, FILE *out)
-{
-    size_t n = collect_logs(doc, NULL);
-    struct log_row *rows;
-
-    if (n == 0)
-        return 0;
-    rows = calloc(n, sizeof(*rows));
-    if (!rows) {
-        fprintf(out, "(out of memory rendering %zu log records)\n", n);
-        return 0;
-    }
-    collect_logs(doc, rows);
-    qsort(rows, n, sizeof(*rows), by_time);
-    for (size_t i = 0; i < n; i++) {
-        char ts[64];
-        const char *sev = severity(rows[i].record);
-
-        tg_query_format_time(rows[i].time, ts, sizeof(ts));
-        fprintf(out, "%s ", ts);
-        tg_query_put_text(out, sev);
-        for (size_t w = strlen(sev); w < 5; w++)
-            fputc(' ', out);
-        fputc(' ', out);
-        tg_query_put_text(out, rows[i].service);
-        print_body(out, rows[i].record);
-        fputc('\n', out);
-    }
-    free(rows);
-    return n;
-}
 
 /* ---- metrics --------------------------------------------------------------- */
 

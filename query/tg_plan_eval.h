@@ -46,10 +46,6 @@ typedef struct tg_log_view {
 /* Three-valued results: a site cannot decide what needs the whole trace. */
 enum tg_tri { TG_FALSE = 0, TG_TRUE = 1, TG_UNKNOWN = 2 };
 
-/* One filter over one span, as a site sees it (trace-level intrinsics are
- * unknown). */
-enum tg_tri tg_plan_eval_filter(const tg_plan *p, size_t filter, const tg_span_view *v);
-
 /* The site's decision for a span: 1 when some pushed-down filter is true or
  * unknown for it (the span's trace is a candidate), else 0. */
 int tg_plan_span_candidate(const tg_plan *p, const tg_span_view *v);

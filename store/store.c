@@ -374,13 +374,16 @@ static int put_record(tg_store *st, MDB_txn *txn, const uint8_t *v, size_t len,
     if ((rc = mdb_put(txn, st->db_records, &k, &d, MDB_APPEND)))
         return rc;
 
-    d = (MDB_val){0, NULL};
-    for (uint32_t i = 0; i < rv.n_trace; i++) {
-        memcpy(kbuf, rv.trace_ids + 16 * (size_t)i, 16);
-        tg_be64_put(kbuf + 16, seq);
-        k = (MDB_val){24, kbuf};
-        if ((rc = mdb_put(txn, st->db_trace, &k, &d, 0)))
+    if (rv.n_trace) {
+        size_t flen = tg_store__tfilter_len(rv.n_trace);
+
+        tg_be64_put(kbuf, seq);
+        k = (MDB_val){8, kbuf};
+        d = (MDB_val){flen, NULL};
+        /* MDB_RESERVE: the filter is built in the page it will live in. */
+        if ((rc = mdb_put(txn, st->db_tfilter, &k, &d, MDB_APPEND | MDB_RESERVE)))
             return rc;
+        tg_store__tfilter_build(rv.trace_ids, rv.n_trace, d.mv_data, flen);
     }
 
     kbuf[0] = (uint8_t)rv.signal;
@@ -541,6 +544,7 @@ static int open_dbs(tg_store *st)
     if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->db_meta)) ||
         (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &st->db_records)) ||
         (rc = mdb_dbi_open(txn, "by_trace", MDB_CREATE, &st->db_trace)) ||
+        (rc = mdb_dbi_open(txn, "by_trace_filter", MDB_CREATE, &st->db_tfilter)) ||
         (rc = mdb_dbi_open(txn, "by_time", MDB_CREATE, &st->db_time)) ||
         (rc = mdb_dbi_open(txn, "by_svc", MDB_CREATE, &st->db_svc)) ||
         (rc = mdb_dbi_open(txn, "by_expiry", MDB_CREATE, &st->db_expiry)) ||
@@ -562,6 +566,9 @@ static int open_dbs(tg_store *st)
                  (unsigned long long)format, TG_STORE_FORMAT_VERSION);
         return TG_EVERSION;
     }
+    if ((rc = mdb_stat(txn, st->db_trace, &ms)))
+        goto fail;
+    st->has_old_trace_index = ms.ms_entries > 0;
     if ((rc = mdb_txn_commit(txn)))
         return tg_store__mdb_err(rc);
     return 0;

@@ -79,7 +79,11 @@ typedef uint64_t (*tg_store_clock_fn)(void *ctx);
 
 struct tg_store {
     MDB_env *env;
-    MDB_dbi db_records, db_trace, db_time, db_svc, db_expiry, db_meta;
+    /* db_trace: the trace-id index of stores written before
+     * by_trace_filter (read and pruned, never written); db_tfilter: one
+     * trace-id filter per record (store_tfilter.c). */
+    MDB_dbi db_records, db_trace, db_tfilter, db_time, db_svc, db_expiry, db_meta;
+    int has_old_trace_index; /* db_trace held keys when the store opened */
     tg_store_options opt;
     char *data_path; /* <dir>/data.mdb, for the file size in stats */
 
@@ -147,5 +151,21 @@ int tg_rec_parse(const uint8_t *v, size_t len, tg_rec_view *out);
  * TG_STORE_SVC_KEY_MAX bytes); returns the key length. */
 size_t tg_store__svc_key(uint8_t *buf, enum tg_signal sig, const char *name, size_t len,
                          uint64_t seq);
+
+/* ---- trace-id filters (store_tfilter.c) ---- */
+
+#define TG_TFILTER_BITS_PER_ID 10
+#define TG_TFILTER_K 7
+
+/* Bytes of the filter for n distinct ids (a multiple of 8, at least 8). */
+size_t tg_store__tfilter_len(uint32_t n_ids);
+
+/* Fills f (len bytes, from tg_store__tfilter_len) with the n ids, 16 bytes
+ * each, at ids. */
+void tg_store__tfilter_build(const uint8_t *ids, uint32_t n_ids, uint8_t *f, size_t len);
+
+/* 0 when the record whose filter is f certainly does not hold id; 1 when it
+ * may (a hit is confirmed against the record's own list). */
+int tg_store__tfilter_may_hold(const uint8_t *f, size_t len, const uint8_t id[16]);
 
 #endif

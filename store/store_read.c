@@ -95,9 +95,19 @@ static int has_service(const tg_rec_view *rv, const char *name, size_t len)
     return 0;
 }
 
+/* Whether the record's header lists the trace id (its exact index). */
+static int has_trace(const tg_rec_view *rv, const uint8_t id[16])
+{
+    for (uint32_t i = 0; i < rv->n_trace; i++)
+        if (memcmp(rv->trace_ids + 16 * (size_t)i, id, 16) == 0)
+            return 1;
+    return 0;
+}
+
 typedef struct visit_filter {
-    int signal;          /* -1: any */
-    const char *service; /* exact check, only for long names */
+    int signal;              /* -1: any */
+    const uint8_t *trace_id; /* the record must list it (a filter's hit) */
+    const char *service;     /* exact check, only for long names */
     size_t service_len;
     int check_time;
     uint64_t t_from, t_to;
@@ -134,6 +144,8 @@ static int visit_one(reader *r, uint64_t seq, const visit_filter *f)
         return 0;
     if (f->service && !has_service(&rv, f->service, f->service_len))
         return 0;
+    if (f->trace_id && !has_trace(&rv, f->trace_id))
+        return 0;
 
     if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
         return TG_ENOMEM;
@@ -165,13 +177,43 @@ static int visit_seq(reader *r, uint64_t seq, const visit_filter *f, size_t *vis
     return rc < 0 ? rc : 0;
 }
 
-int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_cb cb,
-                       void *ctx)
+/* The records of a store written before by_trace_filter, from its old
+ * trace-id index. */
+static int get_trace_old(reader *r, const uint8_t trace_id[16], size_t *visited)
 {
     const visit_filter f = {.signal = -1};
     uint8_t start[24];
     MDB_cursor *cur;
     MDB_val k = {24, start}, v;
+    int rc = 0, mrc;
+
+    if ((mrc = mdb_cursor_open(r->txn, r->st->db_trace, &cur)))
+        return tg_store__mdb_err(mrc);
+    memcpy(start, trace_id, 16);
+    memset(start + 16, 0, 8);
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0 && !r->stopped) {
+        if (k.mv_size != 24 || memcmp(k.mv_data, trace_id, 16) != 0)
+            break;
+        if ((rc = visit_seq(r, tg_be64_get((const uint8_t *)k.mv_data + 16), &f,
+                            visited)) < 0)
+            break;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = tg_store__mdb_err(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Every record whose trace-id filter may hold the id, oldest first; the
+ * record's own list confirms it before anything is decompressed. */
+int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_cb cb,
+                       void *ctx)
+{
+    const visit_filter f = {.signal = -1, .trace_id = trace_id};
+    MDB_cursor *cur;
+    MDB_val k, v;
     size_t visited = 0;
     reader r;
     int rc, mrc;
@@ -180,18 +222,19 @@ int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_
         return TG_EINVAL;
     if ((rc = reader_begin(st, &r, cb, ctx)))
         return rc;
-    if ((mrc = mdb_cursor_open(r.txn, st->db_trace, &cur))) {
+    if (st->has_old_trace_index && (rc = get_trace_old(&r, trace_id, &visited)) != 0) {
+        reader_end(&r);
+        return rc;
+    }
+    if ((mrc = mdb_cursor_open(r.txn, st->db_tfilter, &cur))) {
         reader_end(&r);
         return tg_store__mdb_err(mrc);
     }
-    memcpy(start, trace_id, 16);
-    memset(start + 16, 0, 8);
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == 0 && !r.stopped) {
-        if (k.mv_size != 24 || memcmp(k.mv_data, trace_id, 16) != 0)
-            break;
-        if ((rc = visit_seq(&r, tg_be64_get((const uint8_t *)k.mv_data + 16), &f,
-                            &visited)) < 0)
+        if (k.mv_size == 8 &&
+            tg_store__tfilter_may_hold(v.mv_data, v.mv_size, trace_id) &&
+            (rc = visit_seq(&r, tg_be64_get(k.mv_data), &f, &visited)) < 0)
             break;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }

@@ -70,12 +70,16 @@ static int evict_current(tg_store *st, MDB_txn *txn, MDB_cursor *cur, uint64_t s
 
     if ((rc = mdb_cursor_del(cur, 0)))
         return rc;
-    for (uint32_t i = 0; i < rv.n_trace; i++) {
-        memcpy(kbuf, rv.trace_ids + 16 * (size_t)i, 16);
-        tg_be64_put(kbuf + 16, seq);
-        if ((rc = del_key(txn, st->db_trace, kbuf, 24)))
-            return rc;
-    }
+    tg_be64_put(kbuf, seq);
+    if ((rc = del_key(txn, st->db_tfilter, kbuf, 8)))
+        return rc;
+    if (st->has_old_trace_index) /* a store written before by_trace_filter */
+        for (uint32_t i = 0; i < rv.n_trace; i++) {
+            memcpy(kbuf, rv.trace_ids + 16 * (size_t)i, 16);
+            tg_be64_put(kbuf + 16, seq);
+            if ((rc = del_key(txn, st->db_trace, kbuf, 24)))
+                return rc;
+        }
     kbuf[0] = (uint8_t)rv.signal;
     tg_be64_put(kbuf + 1, rv.t_min);
     tg_be64_put(kbuf + 9, seq);

@@ -1,5 +1,5 @@
 /* Fuzzes what `tollgate query` does with a server's answer and with its
- * own arguments: any JSON document through the trace, logs and metrics
+ * own arguments: any JSON document through the trace and metrics
  * renderers, and the bytes as a LogQL selector and as a trace id. */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     doc = json_loadb((const char *)data, size, 0, NULL);
     if (doc && sink) {
         tg_query_render_trace(doc, sink);
-        tg_query_render_logs(doc, sink);
         tg_query_render_metrics(doc, sink);
     }
     json_decref(doc);

@@ -73,35 +73,6 @@ static const char trace_text[] =
     "  +5.000 ms  retry [payments] 1.000 ms (parent missing)\n"
     "+300.000 ms  cron [unknown_service] 0.000 ms\n";
 
-static const char logs_json[] =
-    "{\"resourceLogs\":["
-    " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
-    "\"stringValue\":"
-    "\"checkout\"}}]},"
-    "  \"scopeLogs\":[{\"logRecords\":["
-    "   {\"timeUnixNano\":\"1700000000123456789\",\"severityText\":\"INFO\","
-    "    \"body\":{\"stringValue\":\"payment accepted\"}},"
-    "   {\"timeUnixNano\":\"1700000000000000000\",\"severityNumber\":17,"
-    "    "
-    "\"body\":{\"kvlistValue\":{\"values\":[{\"key\":\"order\",\"value\":{\"intValue\":"
-    "\"42\"}},{\"key\":\"ok\",\"value\":{\"boolValue\":true}}]}}},"
-    "   {\"observedTimeUnixNano\":\"1700000001000000000\","
-    "    \"body\":{\"stringValue\":\"line1\\nline2\\u001b[31m\"}}]}]},"
-    " {\"scopeLogs\":[{\"logRecords\":["
-    "   {\"timeUnixNano\":\"1700000000500000000\",\"severityNumber\":9,"
-    "    "
-    "\"body\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"a\"},{\"doubleValue\":1.5}]"
-    "}}},"
-    "   {\"timeUnixNano\":\"1700000000600000000\",\"severityNumber\":13}]}]}"
-    "]}";
-
-static const char logs_text[] =
-    "2023-11-14T22:13:20.000Z ERROR checkout {\"order\":42,\"ok\":true}\n"
-    "2023-11-14T22:13:20.123Z INFO  checkout payment accepted\n"
-    "2023-11-14T22:13:20.500Z INFO  unknown_service [\"a\",1.5]\n"
-    "2023-11-14T22:13:20.600Z WARN  unknown_service\n"
-    "2023-11-14T22:13:21.000Z -     checkout line1\\nline2\\x1b[31m\n";
-
 static const char metrics_json[] =
     "{\"resourceMetrics\":["
     " {\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
@@ -330,7 +301,6 @@ static void test_render_garbage(void **state)
         json_t *doc = parse(docs[i]);
         capture_open(&out);
         tg_query_render_trace(doc, out.f);
-        tg_query_render_logs(doc, out.f);
         tg_query_render_metrics(doc, out.f);
         capture_close(&out);
         free(out.buf);
@@ -347,20 +317,6 @@ static void test_render_garbage(void **state)
         free(out.buf);
         json_decref(doc);
     }
-}
-
-static void test_render_logs(void **state)
-{
-    json_t *doc = parse(logs_json);
-    struct capture out;
-
-    (void)state;
-    capture_open(&out);
-    assert_int_equal(tg_query_render_logs(doc, out.f), 5);
-    capture_close(&out);
-    assert_string_equal(out.buf, logs_text);
-    free(out.buf);
-    json_decref(doc);
 }
 
 static void test_render_metrics(void **state)
@@ -897,7 +853,6 @@ int main(void)
         cmocka_unit_test(test_render_trace_cycle),
         cmocka_unit_test(test_render_trace_deep_chain),
         cmocka_unit_test(test_render_garbage),
-        cmocka_unit_test(test_render_logs),
         cmocka_unit_test(test_render_metrics),
         cmocka_unit_test(test_put_text_escapes),
         cmocka_unit_test(test_trace_id_validation),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -265,8 +266,10 @@ static void test_write_and_read_back(void **state)
     assert_true(s.map_size >= s.file_bytes);
     assert_int_equal(s.evicted_records, 0);
 
-    /* Index entries: 5 trace keys (aa, bb, bb, aa, cc), 4 time, 4 service. */
-    assert_int_equal(db_entries(st, st->db_trace), 5);
+    /* Index entries: a trace-id filter per record, 4 time, 4 service; the
+     * old per-trace-id index stays empty. */
+    assert_int_equal(db_entries(st, st->db_tfilter), 4);
+    assert_int_equal(db_entries(st, st->db_trace), 0);
     assert_int_equal(db_entries(st, st->db_time), 4);
     assert_int_equal(db_entries(st, st->db_svc), 4);
 }
@@ -603,7 +606,7 @@ static void test_size_budget_eviction(void **state)
         assert_int_equal(count_service(st, i), want);
     }
     assert_int_equal(db_entries(st, st->db_records), KEEP);
-    assert_int_equal(db_entries(st, st->db_trace), KEEP);
+    assert_int_equal(db_entries(st, st->db_tfilter), KEEP);
     assert_int_equal(db_entries(st, st->db_time), KEEP);
     assert_int_equal(db_entries(st, st->db_svc), KEEP);
     memset(&v, 0, sizeof(v));
@@ -711,7 +714,7 @@ static void test_age_eviction(void **state)
     assert_int_equal(s.items[TG_SIGNAL_TRACES], 0);
     assert_int_equal(s.evicted_records, 5);
     assert_int_equal(s.evicted_items[TG_SIGNAL_TRACES], 25);
-    assert_int_equal(db_entries(st, st->db_trace), 0);
+    assert_int_equal(db_entries(st, st->db_tfilter), 0);
     assert_int_equal(db_entries(st, st->db_time), 0);
     assert_int_equal(db_entries(st, st->db_svc), 0);
 }
@@ -815,7 +818,7 @@ static void test_class_retention(void **state)
     assert_int_equal(s.expired_records, 3);
     assert_int_equal(s.expiring_records, 0);
     assert_int_equal(db_entries(st, st->db_expiry), 0);
-    assert_int_equal(db_entries(st, st->db_trace), 2);
+    assert_int_equal(db_entries(st, st->db_tfilter), 2);
     assert_int_equal(db_entries(st, st->db_time), 2);
     assert_int_equal(db_entries(st, st->db_svc), 2);
     assert_int_equal(count_trace(st, 1), 1);
@@ -986,7 +989,7 @@ static void test_evict_many_index_keys(void **state)
         recs[i] = (tg_store_record){TG_SIGNAL_TRACES, payload, sizeof(payload), &ix[i]};
     }
     assert_int_equal(tg_store_write(st, recs, N, NULL), 0);
-    assert_int_equal(db_entries(st, st->db_trace), (size_t)N * IDS);
+    assert_int_equal(db_entries(st, st->db_tfilter), (size_t)N); /* one filter a record */
 
     /* A write past the age limit evicts in its own txn, up to the cap. */
     clk.now = 6000;
@@ -1001,7 +1004,7 @@ static void test_evict_many_index_keys(void **state)
     assert_int_equal(s.records, 1);
     assert_int_equal(s.evicted_records, N);
     assert_int_equal(s.evicted_items[TG_SIGNAL_TRACES], 2 * N);
-    assert_int_equal(db_entries(st, st->db_trace), IDS);
+    assert_int_equal(db_entries(st, st->db_tfilter), 1);
     free(ids);
     free(ix);
     free(recs);
@@ -1128,6 +1131,87 @@ static void test_long_and_odd_service_names(void **state)
     assert_int_equal(v.seq[0], seqs[2]);
 }
 
+/* The per-record trace-id filter: every id it was built from is found;
+ * ids it was not built from are found about as rarely as 10 bits and 7
+ * probes per id promise (0.8%), also when only half of each id varies. */
+static void test_trace_filter(void **state)
+{
+    enum { N = 100, PROBES = 100000 };
+    static uint8_t ids[N][16];
+    uint8_t f[256], other[16];
+    size_t len = tg_store__tfilter_len(N), fp = 0;
+    uint64_t seed = 12345;
+
+    (void)state;
+    assert_int_equal(len % 8, 0);
+    assert_true(len * 8 >= (size_t)N * TG_TFILTER_BITS_PER_ID);
+    assert_true(len <= sizeof(f));
+    assert_int_equal(tg_store__tfilter_len(0), 8);
+    for (int i = 0; i < N; i++) {
+        memset(ids[i], 0x42, 8); /* a constant high half */
+        for (int b = 8; b < 16; b++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            ids[i][b] = (uint8_t)(seed >> 56);
+        }
+    }
+    tg_store__tfilter_build(&ids[0][0], N, f, len);
+    for (int i = 0; i < N; i++)
+        assert_true(tg_store__tfilter_may_hold(f, len, ids[i]));
+    for (int p = 0; p < PROBES; p++) {
+        memset(other, 0x42, 8);
+        for (int b = 8; b < 16; b++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            other[b] = (uint8_t)(seed >> 56);
+        }
+        fp += (size_t)tg_store__tfilter_may_hold(f, len, other);
+    }
+    assert_true(fp < PROBES / 50); /* under 2%, expected about 0.8% */
+    assert_false(tg_store__tfilter_may_hold(f, 0, ids[0]));
+}
+
+/* A store written before the filters had a by_trace key per trace id and
+ * record: its records are still found by trace id, and evicting them
+ * removes those keys too. */
+static void test_old_trace_index_still_read(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    tg_store *st;
+    const uint8_t t_a[] = {0xaa};
+    test_rec r;
+    uint64_t seq;
+    uint8_t id[16], key[24];
+    MDB_txn *txn;
+    MDB_val k = {8, key}, d = {0, NULL};
+    visits v;
+
+    tg_store_options_default(&o);
+    o.max_age_sec = 10;
+    st = open_store(f, &o);
+    make_rec(&r, TG_SIGNAL_TRACES, 1, t_a, 1, "checkout", 1000, 2000);
+    assert_int_equal(tg_store_write(st, &r.rec, 1, &seq), 0);
+    /* Make it look as the old code wrote it: no filter, an index key. */
+    assert_int_equal(mdb_txn_begin(st->env, NULL, 0, &txn), 0);
+    tg_be64_put(key, seq);
+    assert_int_equal(mdb_del(txn, st->db_tfilter, &k, NULL), 0);
+    memset(key, 0xaa, 16);
+    tg_be64_put(key + 16, seq);
+    k = (MDB_val){24, key};
+    assert_int_equal(mdb_put(txn, st->db_trace, &k, &d, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    st->has_old_trace_index = 1;
+
+    memset(id, 0xaa, 16);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_get_trace(st, id, collect, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.seq[0], seq);
+
+    assert_int_equal(tg_store_evict(st, (uint64_t)time(NULL) + 3600), 0);
+    assert_int_equal(db_entries(st, st->db_records), 0);
+    assert_int_equal(db_entries(st, st->db_trace), 0);
+}
+
 static void test_invalid_arguments(void **state)
 {
     fixture *f = *state;
@@ -1242,6 +1326,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_evict_many_index_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_protobuf_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_and_odd_service_names, setup, teardown),
+        cmocka_unit_test(test_trace_filter),
+        cmocka_unit_test_setup_teardown(test_old_trace_index_still_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_class_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_class_retention_never_lengthens, setup,
