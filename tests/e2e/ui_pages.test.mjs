@@ -257,6 +257,13 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
   assert.deepEqual(await page.locator('[data-testid="site-lanes"] [data-lane]').evaluateAll((l) => l.map((x) => x.dataset.lane)),
     ['fra', 'sgp'], 'a lane per site');
   assert.match(await page.getByTestId('site-answers').innerText(), /fra\s+successful[\s\S]*sgp\s+successful/);
+  // A span's details: what the view returned, as returned.
+  await page.getByRole('button', { name: 'POST /pay' }).click();
+  const details = JSON.parse(await page.getByTestId('span-details').innerText());
+  assert.equal(details.site, 'sgp');
+  assert.equal(details.service, 'payments');
+  assert.equal(details.span.name, 'POST /pay');
+  assert.equal(details.span.traceId, traceId);
   await settled(page, 'trace');
   await shot(page, 'trace');
 

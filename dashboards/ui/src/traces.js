@@ -53,7 +53,16 @@ function SiteLanes({ rows, t0, total, sites }) {
       })}</div></div>`)}</div>`;
 }
 
+// Exactly what the user's view returned for one span (its site and
+// service come from its resource).
+function SpanDetails({ s }) {
+  const { site, service, ...span } = s;
+  return html`<tr class="details" data-details=${s.spanId}><td colspan="5">
+    <pre data-testid="span-details">${JSON.stringify({ site, service, span }, null, 2)}</pre></td></tr>`;
+}
+
 function Waterfall({ trace }) {
+  const [open, setOpen] = useState('');
   const rows = flatten(trace);
   if (!rows.length) return html`<p class="state empty">No spans in this answer.</p>`;
   const t0 = rows.reduce((m, { s }) => (BigInt(s.startTimeUnixNano || 0) < m ? BigInt(s.startTimeUnixNano || 0) : m), BigInt(rows[0].s.startTimeUnixNano || 0));
@@ -71,13 +80,16 @@ function Waterfall({ trace }) {
       const left = pct(s.startTimeUnixNano);
       const width = Math.max(pct(s.endTimeUnixNano) - left, 0.3);
       const dur = Number(BigInt(s.endTimeUnixNano || 0) - BigInt(s.startTimeUnixNano || 0)) / 1e6;
+      const isOpen = open === s.spanId;
       return html`<tr data-span=${s.spanId} data-site=${s.site}>
-        <td style=${`padding-left:${depth * 14 + 4}px`}>${s.name || html`<em>withheld</em>`}
+        <td style=${`padding-left:${depth * 14 + 4}px`}><button class="link" aria-expanded=${isOpen ? 'true' : 'false'}
+          title="what your view returned for this span" onClick=${() => setOpen(isOpen ? '' : s.spanId)}>${s.name || html`<em>withheld</em>`}</button>
           ${withheld && html`<span class="tag withheld" title="kept at its site">withheld: ${withheld}</span>`}
           ${skew && html`<span class="tag skew" title="moved to correct the site's clock">skew ${(Number(skew) / 1e6).toFixed(2)} ms</span>`}</td>
         <td><span class="dot" style=${`background:${siteColour(sites, s.site)}`}></span>${s.site}</td><td>${s.service}</td><td>${dur.toFixed(2)} ms</td>
         <td class="lane"><div class="bar ${withheld ? 'withheld' : ''} ${err ? 'error' : ''}"
-          style=${`margin-left:${left}%;width:${width}%;${withheld || err ? '' : `background:${siteColour(sites, s.site)}`}`}></div></td></tr>`;
+          style=${`margin-left:${left}%;width:${width}%;${withheld || err ? '' : `background:${siteColour(sites, s.site)}`}`}></div></td></tr>
+        ${isOpen && html`<${SpanDetails} s=${s} />`}`;
     })}</tbody></table>`;
 }
 
