@@ -101,9 +101,21 @@ function SiteAnswers({ block }) {
       <td>${x.took_ms != null ? `${x.took_ms.toFixed(1)} ms` : '–'}</td><td>${x.reason || x.message || ''}</td></tr>`)}</tbody></table>`;
 }
 
+// Sets a box's text to `value` when value changes (the URL moved), never
+// on mount: a reset after mount would wipe what was typed meanwhile.
+function useFollow(value, set) {
+  const prev = useRef(value);
+  useEffect(() => {
+    if (prev.current !== value) {
+      prev.current = value;
+      set(value || '');
+    }
+  }, [value]);
+}
+
 function TraceIdForm({ value }) {
   const [id, setId] = useState(value || '');
-  useEffect(() => setId(value || ''), [value]); // a shared link or the back button: the box shows what is shown
+  useFollow(value, setId); // a shared link or the back button: the box shows what is shown
   const submit = (e) => {
     e.preventDefault();
     location.hash = hashFor('traces', id.trim().toLowerCase());
@@ -160,7 +172,7 @@ function QueryError({ q, error, column }) {
 export function QueryBox({ id, label, value, onRun, error, placeholder, busy }) {
   const [q, setQ] = useState(value || '');
   const input = useRef(null);
-  useEffect(() => setQ(value || ''), [value]);
+  useFollow(value, setQ);
   useEffect(() => {
     // Put the cursor where the error is, so a keyboard user lands on it.
     const col = error?.column || Number((/^column (\d+):/.exec(error?.error || '') || [])[1]) || 0;
