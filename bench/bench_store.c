@@ -10,6 +10,12 @@
  * "nosync" skips fsync (MDB_NOSYNC): the difference from a normal run is
  * what durability costs on this disk.
  *
+ *   bench_store DIR grow GB [nosync]
+ *
+ * grows one store to GB gigabytes of compressed records, 16 requests per
+ * transaction, and prints per gigabyte the bytes written per record, to
+ * show whether write amplification stays flat as the store grows.
+ *
  * dir defaults to a new directory under /tmp (removed at the end); it must
  * be on the disk being measured, not a tmpfs. */
 #include <inttypes.h>
@@ -510,12 +516,98 @@ static void bench_zstd(void)
     ZSTD_freeCCtx(cctx);
 }
 
+static int count_visit(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_t *data,
+                       size_t len)
+{
+    (void)seq;
+    (void)sig;
+    (void)data;
+    (void)len;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+/* Grows one store to `gb` GB of compressed records and prints, per GB,
+ * the bytes written per record and per compressed byte; then the time of
+ * trace-by-id lookups spread over the whole store. */
+static void bench_grow(double gb)
+{
+    enum { GROUP = 16, SAMPLES = 200 };
+    static uint8_t sample[SAMPLES][16];
+    size_t nsample = 0;
+    char dir[320];
+    tg_store *st = open_fresh(dir, sizeof(dir));
+    bench_req *reqs = calloc(GROUP, sizeof(*reqs));
+    tg_store_record recs[GROUP];
+    uint64_t serial = 0, nrec = 0, rec0 = 0, comp0 = 0, io0 = io_write_bytes();
+    double t0 = now_sec();
+    tg_store_stats s;
+    int next_gb = 1;
+
+    printf("growing one store to %.0f GB of records, %d requests per transaction:\n", gb,
+           GROUP);
+    for (;;) {
+        for (size_t i = 0; i < GROUP; i++) {
+            req_fill(&reqs[i], serial++);
+            recs[i] = reqs[i].rec;
+        }
+        if (tg_store_write(st, recs, GROUP, NULL)) {
+            fprintf(stderr, "write failed\n");
+            exit(1);
+        }
+        nrec += GROUP;
+        if (nsample < SAMPLES && nrec % 512 == 0)
+            memcpy(sample[nsample++], reqs[0].ids[0], 16);
+        tg_store_get_stats(st, &s);
+        if ((double)s.record_bytes >= (double)next_gb * 1e9) {
+            uint64_t io = io_write_bytes();
+            double per = (double)(io - io0) / (double)(nrec - rec0);
+            double comp = (double)(s.record_bytes - comp0) / (double)(nrec - rec0);
+
+            printf("  %2d GB: %8" PRIu64 " records  %6.1f KB written per record  "
+                   "%5.2fx the compressed record  data.mdb %.1f GB  %.0f s\n",
+                   next_gb, s.records, per / 1e3, per / comp, (double)s.file_bytes / 1e9,
+                   now_sec() - t0);
+            fflush(stdout);
+            io0 = io;
+            rec0 = nrec;
+            comp0 = s.record_bytes;
+            if (next_gb++ >= (int)gb)
+                break;
+        }
+    }
+    {
+        double *lat = malloc(nsample * sizeof(*lat));
+        size_t found = 0;
+
+        for (size_t i = 0; i < nsample && lat; i++) {
+            size_t n = 0;
+            double t = now_sec();
+
+            tg_store_get_trace(st, sample[i], count_visit, &n);
+            lat[i] = now_sec() - t;
+            found += n > 0;
+        }
+        if (lat && nsample)
+            printf("  trace by id over %" PRIu64
+                   " records: %zu lookups, %zu found, p50 %.1f ms, "
+                   "p99 %.1f ms\n",
+                   s.records, nsample, found, pct(lat, nsample, 0.5) * 1e3,
+                   pct(lat, nsample, 0.99) * 1e3);
+        free(lat);
+    }
+    remove_store(st, dir);
+    free(reqs);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 2 ? strtod(argv[2], NULL) : 3.0;
     int own_dir = argc < 2 || !argv[1][0];
 
-    no_sync = argc > 3 && strcmp(argv[3], "nosync") == 0;
+    int grow = argc > 3 && strcmp(argv[2], "grow") == 0;
+
+    no_sync = argc > (grow ? 4 : 3) && strcmp(argv[grow ? 4 : 3], "nosync") == 0;
 
     if (own_dir) {
         snprintf(base_dir, sizeof(base_dir), "/tmp/tg_bench_store_XXXXXX");
@@ -532,6 +624,12 @@ int main(int argc, char **argv)
     printf("bench_store: %d-span OTLP requests, %zu bytes each, %d trace ids + 1 service "
            "indexed, fsync %s, %.1f s per phase, dir %s\n",
            SPANS, payload_len[0], TRACES, no_sync ? "OFF" : "on", seconds, base_dir);
+    if (grow) {
+        bench_grow(strtod(argv[3], NULL));
+        for (int i = 0; i < VARIANTS; i++)
+            free(payloads[i]);
+        return 0;
+    }
     bench_zstd();
     printf("direct tg_store_write, N requests per durable transaction:\n");
     bench_direct(1, seconds, 0);

@@ -177,6 +177,8 @@ void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void 
     Tollgate__V1__Batch *batch = NULL;
     tg_cstore_upload u;
     tg_cstore_result res;
+    tg_cstore_model_row *mrows = NULL;
+    size_t n_mrows = 0;
     tg_arena a;
     unsigned long version;
     char *end;
@@ -254,6 +256,10 @@ void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void 
     u.t2_minus_t1 = (int64_t)(t2 - up->t1_unix_nano);
     u.client_cert_not_after = tg_http_client_not_after(req);
     u.client_cert_cn = tg_http_client_cn(req);
+    if (batch && tg_central_models_rows(c, batch, &a, &mrows, &n_mrows) == 0) {
+        u.models = mrows;
+        u.n_models = n_mrows;
+    }
     rc = tg_cstore_apply(c->cs, &u, &res);
     if (rc) {
         atomic_fetch_add(&c->store_errors, 1);
@@ -263,6 +269,8 @@ void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void 
         goto out;
     }
     atomic_fetch_add(&c->invalid_records, res.invalid_records);
+    if (batch && !res.duplicate)
+        tg_central_models_applied(c, site, mrows, n_mrows);
     if (!batch) {
         atomic_fetch_add(&c->heartbeats, 1);
         reply_ack(c, resp, up->t1_unix_nano, t2,
@@ -296,6 +304,7 @@ static void estate_ctx(central *c, tg_estate_ctx *e)
     e->protocol_max = c->pmax;
     e->server_cert_not_after = atomic_load(&c->server_cert_not_after);
     e->now_ns = tg_wall_ns();
+    e->models = c->models;
 }
 
 void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void *data)
@@ -488,6 +497,14 @@ int tg_central_main(int argc, char **argv)
                 tg_strerror(rc));
         return 1;
     }
+    if ((rc = tg_central_models_open(&c)) != 0) {
+        if (rc != TG_ECONFIG)
+            fprintf(stderr, "tollgate central: cannot read the model versions: %s\n",
+                    tg_strerror(rc));
+        tg_central_models_close(&c);
+        tg_cstore_close(c.cs);
+        return rc == TG_ECONFIG ? 2 : 1;
+    }
     memset(&o, 0, sizeof(o));
     o.max_connections = c.cfg.max_connections;
     o.max_body_bytes = c.cfg.max_body_bytes;
@@ -514,6 +531,7 @@ int tg_central_main(int argc, char **argv)
         if (sig == SIGHUP) {
             load_sites(&c, 0);
             tg_central_load_users(&c, 0);
+            tg_central_models_reload(&c);
             continue;
         }
         tg_info("shutting down", "reason=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -525,6 +543,7 @@ int tg_central_main(int argc, char **argv)
     pthread_cond_signal(&c.ret_cv);
     pthread_mutex_unlock(&c.ret_mu);
     pthread_join(ret, NULL);
+    tg_central_models_close(&c);
     tg_cstore_close(c.cs);
     tg_sites_free(&c.sites);
     tg_access_free(&c.users);

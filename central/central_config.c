@@ -11,6 +11,13 @@
 
 #define F(m) TG_CFG_FIELD(tg_central_config, m)
 
+static int load_models(void *base, const tg_ynode *v, const char *file, char *err,
+                       size_t errlen)
+{
+    return tg_models_config_load(&((tg_central_config *)base)->models, v, file, err,
+                                 errlen);
+}
+
 static const struct tg_cfg_key central_keys[] = {
     {.path = "listen",
      .type = TG_CFG_STRING,
@@ -146,6 +153,13 @@ static const struct tg_cfg_key central_keys[] = {
      .truncate = 1,
      .max = UINT64_MAX,
      .help = "Warn when a site's oldest waiting batch is older."},
+    {.path = "models",
+     .type = TG_CFG_CUSTOM,
+     .def = "{}",
+     .load = load_models,
+     .type_text = "mapping",
+     .help = "Model version consistency across sites: attribute keys, SLOs and the "
+             "authority per model (docs/models.md)."},
     {.path = "store.sync",
      .type = TG_CFG_BOOL,
      .def = "true",
@@ -161,6 +175,7 @@ void tg_central_config_defaults(tg_central_config *c)
 {
     memset(c, 0, sizeof(*c));
     tg_cfgtab_defaults(&central_table, c);
+    tg_models_config_defaults(&c->models);
 }
 
 void tg_central_config_write_reference(FILE *f)

@@ -9,6 +9,7 @@
 
 #include "server.h"
 #include "tg_access.h"
+#include "tg_arena.h"
 #include "tg_central.h"
 #include "tg_fanout.h"
 #include "tg_plan.h"
@@ -38,6 +39,7 @@ typedef struct central {
     tg_access users; /* --users: who may query, with which role */
     tg_roles roles;
     struct tg_ui_sessions *ui_sessions; /* the web UI's sign-ins (ui_session.h) */
+    tg_models *models;                  /* model versions per site (models_api.c) */
     unsigned pmin, pmax;
     pthread_mutex_t ret_mu;
     pthread_cond_t ret_cv;
@@ -133,5 +135,23 @@ void tg_central_logs_for(central *c, const tg_http_request *req, tg_http_respons
                          const char *user, const char *role, const char *view);
 void tg_central_cost_for(central *c, const tg_http_request *req, tg_http_response *resp,
                          int focus);
+
+/* ---- model versions (models_api.c) ---------------------------------------- */
+
+/* Creates c->models from the configuration, reads the registries it names
+ * and what the store holds. initial: a bad registry is reported on stderr
+ * and fails (exit 2); later (SIGHUP, tg_central_models_reload) the
+ * previous registry is kept. 0, TG_ECONFIG, TG_ENOMEM or a store error. */
+int tg_central_models_open(central *c);
+void tg_central_models_reload(central *c);
+void tg_central_models_close(central *c);
+
+/* The model rows a batch carries (arena memory), for tg_cstore_apply to
+ * merge with it; then, once applied as new, tg_central_models_applied adds
+ * them to the picture in memory. */
+int tg_central_models_rows(central *c, const Tollgate__V1__Batch *b, tg_arena *a,
+                           tg_cstore_model_row **rows, size_t *n);
+void tg_central_models_applied(central *c, const char *site,
+                               const tg_cstore_model_row *rows, size_t n);
 
 #endif

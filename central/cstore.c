@@ -18,8 +18,8 @@
 
 struct tg_cstore {
     MDB_env *env;
-    MDB_dbi db_sites, db_batches, db_red, db_logs, db_costs, db_meta;
-    int have_dbs;
+    MDB_dbi db_sites, db_batches, db_red, db_logs, db_costs, db_meta, db_models;
+    int have_dbs, have_models;
     tg_cstore_options opt;
     char path[1100];
     uint64_t evicted;
@@ -160,7 +160,7 @@ tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *er
         flags |= MDB_RDONLY;
     if (opt->no_sync)
         flags |= MDB_NOSYNC;
-    if ((rc = mdb_env_create(&cs->env)) || (rc = mdb_env_set_maxdbs(cs->env, 8)) ||
+    if ((rc = mdb_env_create(&cs->env)) || (rc = mdb_env_set_maxdbs(cs->env, 16)) ||
         (rc = mdb_env_set_mapsize(cs->env, (size_t)64 << 30)) ||
         (rc = mdb_env_open(cs->env, dir, flags, 0640))) {
         *err = rc == ENOENT ? TG_ENOT_FOUND : mdb_err(rc);
@@ -182,6 +182,15 @@ tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *er
         (rc = mdb_dbi_open(txn, "red", dbflags, &cs->db_red)) ||
         (rc = mdb_dbi_open(txn, "logs", dbflags, &cs->db_logs)) ||
         (rc = mdb_dbi_open(txn, "costs", dbflags, &cs->db_costs))) {
+        *err = mdb_err(rc);
+        goto fail;
+    }
+    /* Added after format 1 without changing it: a store from before has
+     * none (read-only: nothing to read). */
+    rc = mdb_dbi_open(txn, "models", dbflags, &cs->db_models);
+    if (rc == 0)
+        cs->have_models = 1;
+    else if (rc != MDB_NOTFOUND) {
         *err = mdb_err(rc);
         goto fail;
     }
@@ -342,6 +351,40 @@ static int merge_cost(tg_cstore *cs, MDB_txn *txn, const char *site,
 
 /* ---- applying an upload ---------------------------------------------------------- */
 
+static int merge_model(tg_cstore *cs, MDB_txn *txn, const char *site,
+                       const tg_cstore_model_row *m)
+{
+    kb k = {.n = 0};
+    MDB_val key, val;
+    uint8_t b[24];
+    uint64_t count = m->count;
+    int64_t first = m->first_ns, last = m->last_ns;
+    int rc;
+
+    kb_str(&k, site);
+    kb_str(&k, m->model);
+    kb_str(&k, m->version);
+    kb_i64(&k, m->bucket_ns);
+    if (k.over)
+        return 1;
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if (mdb_get(txn, cs->db_models, &key, &val) == 0 && val.mv_size == 24) {
+        const uint8_t *p = val.mv_data;
+        int64_t f0 = get_bei64(p + 8), l0 = get_bei64(p + 16);
+        count += tg_be64_get(p);
+        first = f0 < first ? f0 : first;
+        last = l0 > last ? l0 : last;
+    }
+    tg_be64_put(b, count);
+    bei64(b + 8, first);
+    bei64(b + 16, last);
+    val.mv_size = sizeof(b);
+    val.mv_data = b;
+    rc = mdb_put(txn, cs->db_models, &key, &val, 0);
+    return rc ? mdb_err(rc) : 0;
+}
+
 static Tollgate__V1__CentralSite *site_get(tg_cstore *cs, MDB_txn *txn, const char *name,
                                            tg_arena *a)
 {
@@ -458,6 +501,12 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
             }
             for (size_t i = 0; i < b->n_costs; i++) {
                 rc = merge_cost(cs, txn, u->site, b->costs[i], &a);
+                if (rc < 0)
+                    goto abort;
+                r->invalid_records += (uint64_t)rc;
+            }
+            for (size_t i = 0; i < u->n_models && cs->have_models; i++) {
+                rc = merge_model(cs, txn, u->site, &u->models[i]);
                 if (rc < 0)
                     goto abort;
                 r->invalid_records += (uint64_t)rc;
@@ -611,7 +660,10 @@ int tg_cstore_retain(tg_cstore *cs, uint64_t now_ns)
         int64_t cut = (int64_t)(cutoff_ns / 1000000000ull);
         if ((rc = retain_rows(txn, cs->db_red, 8, cut, &budget)) ||
             (rc = retain_rows(txn, cs->db_logs, 16, cut, &budget)) ||
-            (rc = retain_rows(txn, cs->db_costs, 8, cut, &budget))) {
+            (rc = retain_rows(txn, cs->db_costs, 8, cut, &budget)) ||
+            (cs->have_models &&
+             /* their bucket start is in ns, not s */
+             (rc = retain_rows(txn, cs->db_models, 8, cut * 1000000000, &budget)))) {
             mdb_txn_abort(txn);
             return rc;
         }
@@ -752,6 +804,52 @@ int tg_cstore_rows(tg_cstore *cs, const char *which, tg_cstore_row_cb cb, void *
         }
         if (stop)
             break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+int tg_cstore_model_rows(tg_cstore *cs, tg_cstore_model_cb cb, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    if (!cs->have_dbs || !cs->have_models)
+        return 0;
+    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    if ((rc = mdb_cursor_open(txn, cs->db_models, &cur))) {
+        mdb_txn_abort(txn);
+        return mdb_err(rc);
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        /* site, model and version: three NUL-terminated strings, then the
+         * bucket; a key of another shape is passed over. */
+        const char *p = k.mv_data, *parts[3];
+        size_t off = 0, i;
+        for (i = 0; i < 3 && off + 8 < k.mv_size; i++) {
+            size_t l = strnlen(p + off, k.mv_size - 8 - off);
+            if (off + l >= k.mv_size - 8)
+                break;
+            parts[i] = p + off;
+            off += l + 1;
+        }
+        if (i == 3 && off + 8 == k.mv_size && v.mv_size == 24) {
+            const uint8_t *d = v.mv_data;
+            tg_cstore_model_row row = {.model = parts[1],
+                                       .version = parts[2],
+                                       .bucket_ns = get_bei64((const uint8_t *)p + off),
+                                       .count = tg_be64_get(d),
+                                       .first_ns = get_bei64(d + 8),
+                                       .last_ns = get_bei64(d + 16)};
+            if (cb(ctx, parts[0], &row))
+                break;
+        }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);

@@ -6,7 +6,8 @@
  *   red      site '\0' svc '\0' op '\0' kind(u32 BE) minute(i64 BE) -> RedRecord, merged
  *   logs     site '\0' svc '\0' sev(u32 BE) minute(i64 BE) id(u64 BE) -> LogTemplate,
  * merged costs    site '\0' svc '\0' meter '\0' hour(i64 BE)             -> CostRecord,
- * merged meta     "format", "bytes"
+ * merged models   site '\0' model '\0' version '\0' bucket(i64 BE, unix ns) -> count,
+ * first ns, last ns (3 x u64 BE), merged (models.h) meta     "format", "bytes"
  *
  * Batches are kept as they arrived (span summaries, metric points and shed
  * notices are read from them); aggregates that arrive in parts (RED, log
@@ -38,6 +39,15 @@ typedef struct tg_cstore_options {
 tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *err);
 void tg_cstore_close(tg_cstore *cs);
 
+/* Requests of one model version seen at the uploading site within one time
+ * bucket (models.h): merged into the `models` rows with the batch. */
+typedef struct tg_cstore_model_row {
+    const char *model, *version;
+    int64_t bucket_ns;
+    uint64_t count;
+    int64_t first_ns, last_ns;
+} tg_cstore_model_row;
+
 typedef struct tg_cstore_upload {
     const char *site;
     const uint8_t *epoch;             /* 16 bytes */
@@ -52,6 +62,8 @@ typedef struct tg_cstore_upload {
     int64_t t2_minus_t1;
     int64_t client_cert_not_after;
     const char *client_cert_cn;
+    const tg_cstore_model_row *models; /* applied only with a new batch */
+    size_t n_models;
 } tg_cstore_upload;
 
 typedef struct tg_cstore_result {
@@ -80,6 +92,11 @@ typedef int (*tg_cstore_row_cb)(void *ctx, const char *site, const ProtobufCMess
 int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx);
 /* which: "red", "logs" or "costs". */
 int tg_cstore_rows(tg_cstore *cs, const char *which, tg_cstore_row_cb cb, void *ctx);
+
+/* Every `models` row, in key order. A nonzero return stops the walk. */
+typedef int (*tg_cstore_model_cb)(void *ctx, const char *site,
+                                  const tg_cstore_model_row *row);
+int tg_cstore_model_rows(tg_cstore *cs, tg_cstore_model_cb cb, void *ctx);
 
 typedef struct tg_cstore_stats {
     uint64_t batches, bytes, red_rows, log_rows, cost_rows;

@@ -313,6 +313,11 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
     }
     release(&c);
     json_object_set_new(root, "sites", sites);
+    if (e->models) {
+        json_t *m = tg_models_report(e->models, (int64_t)e->now_ns);
+        if (m)
+            json_object_set_new(root, "models", m);
+    }
     out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(root);
     return out;
@@ -512,6 +517,12 @@ char *tg_estate_metrics(tg_cstore *cs, const tg_estate_ctx *e, const char *extra
     }
     release(&c);
     tg_central_red_metrics(cs, &b);
+    if (e->models) {
+        json_t *m = tg_models_report(e->models, (int64_t)e->now_ns);
+        if (m)
+            tg_models_metrics(m, &b);
+        json_decref(m);
+    }
     if (b.oom) {
         free(b.p);
         return NULL;

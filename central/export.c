@@ -398,6 +398,21 @@ static int on_cost(void *ctx, const char *site, const ProtobufCMessage *m)
     return emit(ctx, o);
 }
 
+static int on_model(void *ctx, const char *site, const tg_cstore_model_row *r)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "type", json_string("model"));
+    json_object_set_new(o, "site", json_string(site));
+    json_object_set_new(o, "model", json_string(r->model));
+    json_object_set_new(o, "version", json_string(r->version));
+    json_object_set_new(o, "bucketStartUnixNano", u64s((uint64_t)r->bucket_ns));
+    json_object_set_new(o, "requests", u64s(r->count));
+    json_object_set_new(o, "firstSeenUnixNano", u64s((uint64_t)r->first_ns));
+    json_object_set_new(o, "lastSeenUnixNano", u64s((uint64_t)r->last_ns));
+    return emit(ctx, o);
+}
+
 int tg_central_export(tg_cstore *cs, FILE *out)
 {
     exp_ctx x = {out, 0, 0};
@@ -412,6 +427,8 @@ int tg_central_export(tg_cstore *cs, FILE *out)
     if ((rc = tg_cstore_rows(cs, "logs", on_log, &x)) || x.err)
         return rc ? rc : x.err;
     if ((rc = tg_cstore_rows(cs, "costs", on_cost, &x)) || x.err)
+        return rc ? rc : x.err;
+    if ((rc = tg_cstore_model_rows(cs, on_model, &x)) || x.err)
         return rc ? rc : x.err;
     return 0;
 }

@@ -18,6 +18,7 @@ static const tg_http_route routes[] = {
     {"GET", "/metrics", 0, NULL, tg_central_metrics},
     {"GET", "/api/v1/estate", 0, NULL, tg_central_estate},
     {"GET", "/api/v1/status", 0, NULL, tg_central_estate},
+    {"GET", "/api/v1/models", 0, NULL, tg_central_models_api},
     {"GET", "/api/v1/query/trace/", 1, NULL, tg_central_query_trace},
     {"GET", "/api/v1/query/traces", 0, NULL, tg_central_query_traces},
     {"GET", "/api/v1/query/logs", 0, NULL, tg_central_query_logs},

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cstore.h"
+#include "models.h"
 #include "sites.h"
 #include "tg_strbuf.h"
 
@@ -33,6 +34,7 @@ typedef struct tg_central_config {
     uint64_t lag_warn_sec;          /* status.lag_warn, 60s */
     int no_sync;                    /* store.sync: false (tests and benchmarks) */
     uint64_t ui_session_ttl_ms;     /* ui.session_ttl, 8h */
+    tg_models_config models;        /* models: (models.h, docs/models.md) */
 } tg_central_config;
 
 void tg_central_config_defaults(tg_central_config *c);
@@ -58,6 +60,7 @@ typedef struct tg_estate_ctx {
     unsigned protocol_min, protocol_max;
     int64_t server_cert_not_after;
     uint64_t now_ns;
+    tg_models *models; /* may be NULL: adds the model versions (models.h) */
 } tg_estate_ctx;
 
 /* The estate as JSON text (malloc'd): the centre, then every site the

@@ -4,6 +4,9 @@
 #ifndef TG_COMMANDS_H
 #define TG_COMMANDS_H
 
+#include <jansson.h>
+#include <stdio.h>
+
 int tg_cmd_collector(int argc, char **argv); /* cmd/collector_cmd.c */
 int tg_cmd_query(int argc, char **argv);     /* cmd/query_cmd.c */
 int tg_cmd_rules(int argc, char **argv);     /* cmd/rules_cmd.c */
@@ -11,5 +14,10 @@ int tg_cmd_central(int argc, char **argv);   /* cmd/central_cmd.c */
 int tg_cmd_status(int argc, char **argv);    /* cmd/status_cmd.c */
 int tg_cmd_cost(int argc, char **argv);      /* cmd/cost_cmd.c */
 int tg_cmd_audit(int argc, char **argv);     /* cmd/audit_cmd.c */
+int tg_cmd_models(int argc, char **argv);    /* cmd/models_cmd.c */
+
+/* The model versions table and its warnings (GET /api/v1/models's
+ * answer, or the estate's `models` member), for `models` and `status`. */
+void tg_cmd_models_print(FILE *f, json_t *report);
 
 #endif

@@ -35,6 +35,8 @@ static const struct command commands[] = {
     {"cost", tg_cmd_cost, "finance: cost report and FOCUS export from the centre"},
     {"audit", tg_cmd_audit, "compliance: verify a site's transparency log, make proofs"},
     {"status", tg_cmd_status, "show the estate: every site's link to the centre"},
+    {"models", tg_cmd_models,
+     "which site serves which model version, and how far behind"},
     {"version", cmd_version, "print the version and the linked libraries' versions"},
 };
 

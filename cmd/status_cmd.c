@@ -1,6 +1,7 @@
 /* `tollgate status [--endpoint URL] [--json]`: the estate as the central
  * view sees it, one row per site, then every warning (partitioned,
- * lagging, skewed, certificate expiring, version mismatch, shedding).
+ * lagging, skewed, certificate expiring, version mismatch, shedding), and
+ * the MODELS section: model versions per site, with their warnings.
  * Pointed at a site's API instead, it prints that site's own view of its
  * link (its forwarder status). */
 #include <curl/curl.h>
@@ -180,6 +181,10 @@ static int print_estate(json_t *root, const char *endpoint)
             printf("\nno warnings\n");
         }
     }
+    if (json_is_object(json_object_get(root, "models"))) {
+        printf("\nMODELS\n");
+        tg_cmd_models_print(stdout, json_object_get(root, "models"));
+    }
     return 0;
 }
 
@@ -216,7 +221,8 @@ static void usage(FILE *out)
         "                       [--cert FILE --key FILE]\n\n"
         "Prints the estate as the central view sees it: every site's last contact,\n"
         "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
-        "certificate expiry, policy and software versions, then every warning.\n\n"
+        "certificate expiry, policy and software versions, then every warning,\n"
+        "and MODELS: the model versions each site serves (tollgate models).\n\n"
         "  --endpoint URL   the central view (default http://127.0.0.1:9480), or a\n"
         "                   site's API for that site's own view of its link\n"
         "  --json           print the estate as one JSON document\n"

@@ -379,7 +379,48 @@ static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_
     tg_exphist_record(&e->hist, (double)dur_ns / 1e9);
 }
 
+/* Appends the resource attributes `span_resource_keys` names (those the
+ * view left on the resource, and only where the span has no attribute of
+ * that key) to a span summary's attributes. */
+static int add_resource_keys(tg_summarizer *s,
+                             const Opentelemetry__Proto__Resource__V1__Resource *res,
+                             Tollgate__V1__SpanSummary *o)
+{
+    const tg_forward_config *c = s->cfg;
+    Tollgate__V1__KeyValue **arr;
+    size_t n = o->n_attributes;
+
+    if (!c->n_span_resource_keys || !res || !res->n_attributes)
+        return 0;
+    arr = tg_arena_alloc(&s->arena, (n + c->n_span_resource_keys) * sizeof(*arr));
+    if (!arr)
+        return TG_ENOMEM;
+    if (n)
+        memcpy(arr, o->attributes, n * sizeof(*arr));
+    for (size_t k = 0; k < c->n_span_resource_keys; k++) {
+        const char *want = c->span_resource_keys[k];
+        Tollgate__V1__KeyValue **one;
+        size_t n_one, i, dup = 0;
+        for (i = 0; i < n && !dup; i++)
+            dup = strcmp(arr[i]->key, want) == 0;
+        for (i = 0; i < res->n_attributes && !dup; i++) {
+            tg_otlp_kv *kv = res->attributes[i];
+            if (!kv || !kv->key || strcmp(kv->key, want) != 0)
+                continue;
+            if (tg_sum_copy_attrs(s, &res->attributes[i], 1, 0, &one, &n_one) != 0)
+                return TG_ENOMEM;
+            if (n_one)
+                arr[n++] = one[0];
+            break;
+        }
+    }
+    o->attributes = arr;
+    o->n_attributes = n;
+    return 0;
+}
+
 static int add_span(tg_summarizer *s, span_group *g, const char *svc,
+                    const Opentelemetry__Proto__Resource__V1__Resource *res,
                     const Opentelemetry__Proto__Trace__V1__Span *sp)
 {
     Tollgate__V1__SpanSummary *o;
@@ -428,6 +469,8 @@ static int add_span(tg_summarizer *s, span_group *g, const char *svc,
     if (tg_sum_copy_attrs(s, sp->attributes, sp->n_attributes, 0, &o->attributes,
                           &o->n_attributes) != 0)
         return TG_ENOMEM;
+    if (add_resource_keys(s, res, o) != 0)
+        return TG_ENOMEM;
     if (tg_sum_vec_push(&g->spans, o) != 0)
         return TG_ENOMEM;
     s->spans++;
@@ -445,7 +488,7 @@ static int add_traces(tg_summarizer *s, const tg_otlp_traces_req *req)
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
             for (size_t k = 0; k < ss->n_spans; k++) {
-                int rc = add_span(s, g, svc, ss->spans[k]);
+                int rc = add_span(s, g, svc, rs->resource, ss->spans[k]);
                 if (rc)
                     return rc;
             }

@@ -78,6 +78,11 @@ typedef struct tg_forward_config {
     char allow_keys[TG_FWD_MAX_ALLOW]
                    [128]; /* allow_keys: extra keys for the built-in view */
     size_t n_allow_keys;
+    /* span_resource_keys: resource attributes copied onto every span
+     * summary of that resource (after the view), such as a model version
+     * set on the resource (docs/models.md) */
+    char span_resource_keys[8][128];
+    size_t n_span_resource_keys;
     int metrics_preset; /* metrics.preset: prometheus (1) | none (0) */
     tg_metric_rename renames[TG_FWD_MAX_RENAMES]; /* metrics.rename */
     size_t n_renames;

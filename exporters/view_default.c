@@ -32,7 +32,7 @@ const char *const tg_view_default_keys[] = {
     /* generative AI */
     "gen_ai.system", "gen_ai.provider.name", "gen_ai.operation.name",
     "gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens",
-    "gen_ai.usage.output_tokens", "gen_ai.token.type",
+    "gen_ai.usage.output_tokens", "gen_ai.token.type", "ml.model.version",
     /* resources and cost */
     "cpu.mode", "state", "hw.type", "tollgate.cost.cpu_seconds",
     "tollgate.cost.gpu_seconds",

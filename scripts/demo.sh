@@ -130,6 +130,16 @@ forward:
       output_tokens_1k: 0.0015
 EOF
 
+# Model versions (docs/models.md): de-onprem is authoritative for
+# fraud-detector; the traffic promotes a new version there after 45 s and
+# the cloud follows 60 s later, past the 30 s propagation SLO.
+cat > "$DATA/central.yaml" <<EOF
+models:
+  resolution: 5s
+  rules:
+    - {match: "fraud-*", authority: de-onprem, max_propagation: 30s}
+EOF
+
 PIDS=""
 cleanup() {
     trap - INT TERM EXIT
@@ -141,7 +151,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 "$BIN" central --data "$DATA/central" --listen 127.0.0.1:9480 --sites "$DATA/sites.yaml" \
-    --users "$DATA/users.yaml" \
+    --users "$DATA/users.yaml" --config "$DATA/central.yaml" \
     >> "$DATA/central.log" 2>&1 &
 CENTRAL=$!
 PIDS="$PIDS $CENTRAL"
@@ -170,7 +180,24 @@ for url in http://127.0.0.1:9480/readyz http://127.0.0.1:9470/readyz http://127.
 done
 
 node "$ROOT/scripts/demo-traffic.mjs" --onprem http://127.0.0.1:4318 \
-    --cloud http://127.0.0.1:14317 --rate 5 &
+    --cloud http://127.0.0.1:14317 --rate 5 --promote-after 45 --cloud-lag 60 &
+PIDS="$PIDS $!"
+
+# The promotion: 45 s in, de-onprem serves fraud-detector 2026.11.3; us-cloud
+# keeps 2026.11.2 for a minute. At 90 s it is past the SLO (a warning, also
+# in the MODELS section of `tollgate status`); at 125 s it has caught up.
+(
+    sleep 90
+    echo
+    echo "demo: model versions, us-cloud behind the promotion (tollgate models):"
+    "$BIN" models --endpoint http://127.0.0.1:9480 --token "$(cat "$DATA/alice.token")" ||
+        echo "demo: tollgate models failed; see $DATA/central.log"
+    sleep 35
+    echo
+    echo "demo: model versions, us-cloud caught up (tollgate models):"
+    "$BIN" models --endpoint http://127.0.0.1:9480 --token "$(cat "$DATA/alice.token")" ||
+        echo "demo: tollgate models failed; see $DATA/central.log"
+) &
 PIDS="$PIDS $!"
 
 # After a minute of traffic: finance's comparison, on-prem amortised
@@ -194,7 +221,9 @@ tollgate demo running: two sites and a central view (logs in $DATA/*.log)
   central    http://127.0.0.1:9480
 
 Where to look:
-  $BIN status                                  the estate, one row per site, warnings
+  $BIN status                                  the estate, one row per site, warnings,
+                                               and MODELS (fraud-detector's promotion)
+  $BIN models --token \$(cat $DATA/alice.token)  which site serves which model version
   $BIN central export --data $DATA/central | head -20
                                                everything the centre holds, as JSON lines
   $BIN central export --data $DATA/central | grep '"type":"cost"' | head -3

@@ -510,8 +510,14 @@ static void test_growth_with_concurrent_readers(void **state)
     }
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, reader_main, &a), 0);
-    for (int i = 0; i < 60; i++)
+    for (int i = 0; i < 60; i++) {
         assert_int_equal(tg_store_write(a.st, &rec, 1, NULL), 0);
+        /* Halfway, let the readers in: the writes alone can finish before
+         * a reader thread is first scheduled, and then nothing read while
+         * the map grew. */
+        for (int w = 0; i == 30 && w < 5000 && atomic_load(&a.reads) == 0; w++)
+            usleep(1000);
+    }
     atomic_store(&a.stop, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);

@@ -478,6 +478,80 @@ static void test_cost_dimensions_follow_the_view(void **state)
     }
 }
 
+/* span_resource_keys: a model version set on the resource travels on each
+ * span summary of it, when the view let it through, and a span's own
+ * attribute of that key wins; a resource key the view removed does not
+ * travel. (The built-in view templates a value with six digits or more,
+ * so a calendar version such as 2026.11.3 would leave as "<num>".) */
+static const char versioned_json[] =
+    "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+    "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"scorer\"}},"
+    "{\"key\":\"ml.model.version\",\"value\":{\"stringValue\":\"r3.1\"}},"
+    "{\"key\":\"host.name\",\"value\":{\"stringValue\":\"db-host-secret-7\"}}]},"
+    "\"scopeSpans\":[{\"spans\":["
+    "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\","
+    "\"name\":\"predict\",\"kind\":2,\"startTimeUnixNano\":\"" T0 "\","
+    "\"endTimeUnixNano\":\"1700000000250000000\",\"attributes\":["
+    "{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"fraud\"}}]},"
+    "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b175\","
+    "\"name\":\"predict\",\"kind\":2,\"startTimeUnixNano\":\"" T0 "\","
+    "\"endTimeUnixNano\":\"1700000000250000000\",\"attributes\":["
+    "{\"key\":\"ml.model.version\",\"value\":{\"stringValue\":\"r3.0\"}}]}"
+    "]}]}]}";
+
+static const char *span_attr(const Tollgate__V1__SpanSummary *sp, const char *key)
+{
+    for (size_t i = 0; i < sp->n_attributes; i++)
+        if (strcmp(sp->attributes[i]->key, key) == 0)
+            return sp->attributes[i]->string_value;
+    return NULL;
+}
+
+static void test_span_resource_keys(void **state)
+{
+    tg_forward_config cfg;
+    tg_summarizer *s;
+    tg_arena a, b2;
+    tg_egress_tally t;
+    ProtobufCMessage *raw, *view;
+    Tollgate__V1__Batch *b;
+    uint8_t *z;
+    size_t zlen;
+
+    (void)state;
+    tg_forward_config_defaults(&cfg);
+    snprintf(cfg.span_resource_keys[0], sizeof(cfg.span_resource_keys[0]),
+             "ml.model.version");
+    snprintf(cfg.span_resource_keys[1], sizeof(cfg.span_resource_keys[1]), "host.name");
+    cfg.n_span_resource_keys = 2;
+    s = tg_summarizer_create(&cfg);
+    tg_arena_init(&a, 64 * 1024, 0);
+    tg_arena_init(&b2, 64 * 1024, 0);
+    tg_egress_tally_reset(&t);
+    raw = decode(TG_SIGNAL_TRACES, versioned_json, &a);
+    assert_int_equal(
+        tg_view_allowlist_fn(NULL, TG_SIGNAL_TRACES, raw, NULL, 0, &a, &view, &t), 0);
+    assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_TRACES, raw, view, 900, 100,
+                                       1800000000000000000ull),
+                     0);
+    b = roundtrip(s, &b2, &z, &zlen);
+    assert_int_equal(b->n_spans, 1);
+    assert_int_equal(b->spans[0]->n_spans, 2);
+    assert_string_equal(span_attr(b->spans[0]->spans[0], "ml.model.version"),
+                        "r3.1");
+    assert_string_equal(span_attr(b->spans[0]->spans[0], "gen_ai.request.model"),
+                        "fraud");
+    assert_string_equal(span_attr(b->spans[0]->spans[1], "ml.model.version"),
+                        "r3.0");
+    assert_int_equal(b->spans[0]->spans[1]->n_attributes, 1);
+    assert_null(span_attr(b->spans[0]->spans[0], "host.name"));
+    assert_null(memmem(z, zlen, "db-host-secret-7", 16));
+    free(z);
+    tg_arena_destroy(&a);
+    tg_arena_destroy(&b2);
+    tg_summarizer_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_metrics_mapping_and_cost),
         cmocka_unit_test(test_cost_names_follow_the_view),
         cmocka_unit_test(test_cost_dimensions_follow_the_view),
+        cmocka_unit_test(test_span_resource_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
