@@ -133,6 +133,11 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
   assert.equal(bad.status, 400);
   const badDoc = await bad.json();
   assert.ok(badDoc.column > 0 && badDoc.error.startsWith(`column ${badDoc.column}:`), JSON.stringify(badDoc));
+  const badLog = await fetch(`${centralUrl}/ui/api/logs?q=${encodeURIComponent('{service_name="a"} |~ ')}`,
+    { headers: { Authorization: `Bearer ${utok.alice}` } });
+  assert.equal(badLog.status, 400);
+  const badLogDoc = await badLog.json();
+  assert.ok(badLogDoc.column > 0 && badLogDoc.error.startsWith(`column ${badLogDoc.column}:`), JSON.stringify(badLogDoc));
 
   const browser = await chromium.launch({ executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
