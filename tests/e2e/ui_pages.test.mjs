@@ -281,9 +281,16 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
   assert.match(await page.getByTestId('log-lines').innerText(), /sgp\s+payments\s+payment accepted in 12 ms/);
   await settled(page, 'logs');
   const tpl = page.getByTestId('log-templates');
-  assert.match(await tpl.locator('[data-site="fra"]').innerText(), /checkout\s+WARN\s+checkout slow/);
+  assert.match(await tpl.locator('[data-site="fra"]').innerText(), /1 line, 1 template[\s\S]*1\s+checkout\s+WARN\s+checkout slow: <num> ms/);
   assert.match(await tpl.locator('[data-site="sgp"]').innerText(), /1\s+payments\s+INFO\s+payment accepted/);
   await shot(page, 'logs');
+  // A metric query: its series as a chart.
+  await page.getByLabel('LogQL').fill('sum by (site) (count_over_time({service_name=~".+"}[5m]))');
+  await page.getByRole('button', { name: 'Run' }).click();
+  await page.getByTestId('log-series').locator('canvas').waitFor({ timeout: 30000 });
+  assert.match(await page.getByTestId('log-series').innerText(), /site="fra"[\s\S]*site="sgp"|site="sgp"[\s\S]*site="fra"/);
+  await settled(page, 'log series');
+  await shot(page, 'logs-series');
 
   // Audit: every panel shows its state (the witness's, or "not available").
   await page.getByRole('link', { name: 'Audit' }).click();

@@ -37,14 +37,14 @@ function Lines({ result }) {
       <td>${r.labels.service_name || '–'}</td><td class="line" title=${labelText(r.labels)}>${r.line}</td></tr>`)}</tbody></table>`;
 }
 
-function Series({ result }) {
+function Series({ result, range }) {
   const xs = [...new Set(result.flatMap((s) => (s.values || []).map(([t]) => Number(t))))].sort((a, b) => a - b);
   const ys = result.map((s) => {
     const m = new Map((s.values || []).map(([t, v]) => [Number(t), Number(v)]));
     return xs.map((x) => (m.has(x) ? m.get(x) : null));
   });
   const labels = result.map((s) => labelText(s.metric) || 'value');
-  return html`<div data-testid="log-series"><${Chart} data=${[xs, ...ys]} series=${labels} label="the query's series over time" /></div>`;
+  return html`<div data-testid="log-series"><${Chart} data=${[xs, ...ys]} series=${labels} label="the query's series over time" xrange=${range} /></div>`;
 }
 
 function Query({ params }) {
@@ -57,7 +57,7 @@ function Query({ params }) {
     const w = timeWindow(params);
     if (!tick) setR(null);
     api(`/ui/api/logs?q=${encodeURIComponent(q)}&start=${ns(w.start)}&end=${ns(w.end)}&limit=500`)
-      .then((res) => { if (alive) setR(res); });
+      .then((res) => { if (alive) setR({ ...res, range: [w.start, w.end] }); });
     return () => { alive = false; };
   }, [q, params.range, tick]);
   const error = r && r.status === 400 ? { q, error: r.data?.error || r.error, column: r.data?.column } : null;
@@ -70,7 +70,7 @@ function Query({ params }) {
     const missing = Object.entries(d._sites?.details || {}).filter(([, x]) => x.status !== 'successful' && x.status !== 'skipped').map(([n, x]) => `${n} (${x.status})`);
     body = html`${d.is_partial && html`<div class="banner" role="status" data-testid="partial">Partial answer: ${missing.join(', ') || 'some sites'} did not give theirs.</div>`}
       ${result.length === 0 ? html`<p class="state empty" data-testid="no-logs">Nothing matches in this window.</p>`
-        : d.data.resultType === 'streams' ? html`<${Lines} result=${result} />` : html`<${Series} result=${result} />`}`;
+        : d.data.resultType === 'streams' ? html`<${Lines} result=${result} />` : html`<${Series} result=${result} range=${r.range} />`}`;
   }
   return html`<section class="panel" aria-label="log query" data-testid="log-query" data-state=${q && !r ? 'loading' : r && !r.ok && !error ? 'error' : 'ok'}>
     <h2>Query logs</h2>
@@ -92,7 +92,7 @@ function Templates({ params }) {
   return html`<${Panel} title="Log templates per site" testid="log-templates" r=${r}
     empty=${(d) => !Object.keys(d.sites || {}).length} emptyText="No site forwarded log templates in this window.">
     ${(d) => html`${Object.entries(d.sites).sort().map(([site, s]) => html`<div class="tplsite" data-site=${site}>
-      <h3>${site} <span class="figures">${s.total} lines, ${s.distinct} templates${s.distinct > s.templates.length ? `, the ${s.templates.length} most frequent shown` : ''}</span></h3>
+      <h3>${site} <span class="figures">${s.total} line${s.total === 1 ? '' : 's'}, ${s.distinct} template${s.distinct === 1 ? '' : 's'}${s.distinct > s.templates.length ? `, the ${s.templates.length} most frequent shown` : ''}</span></h3>
       <table class="results"><thead><tr><th scope="col" class="num">count</th><th scope="col">service</th><th scope="col">severity</th><th scope="col">template</th></tr></thead>
       <tbody>${s.templates.map((t) => html`<tr><td class="num">${t.count}</td><td>${t.service}</td>
         <td>${SEVERITY[t.severity_number] || '–'}</td><td class="line"><code>${t.template}</code></td></tr>`)}</tbody></table></div>`)}`}

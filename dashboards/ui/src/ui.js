@@ -24,7 +24,8 @@ export function Panel({ title, r, testid, empty, emptyText, children, loadingTex
 export const PALETTE = ['#0969da', '#1b7c83', '#bc4c00', '#6e7781', '#9a6700', '#1a7f37', '#953800', '#0550ae'];
 
 // data: [xs (unix seconds), ...ys]; series: labels for ys.
-export function Chart({ data, series, height = 180, label, yfmt }) {
+// xrange: [min, max] of the x axis (unix seconds), else the data's.
+export function Chart({ data, series, height = 180, label, yfmt, xrange }) {
   const box = useRef(null);
   const plot = useRef(null);
   useEffect(() => {
@@ -36,9 +37,10 @@ export function Chart({ data, series, height = 180, label, yfmt }) {
       series: [{}, ...series.map((s, i) => ({ label: s, stroke: PALETTE[i % PALETTE.length], width: 1.5,
         value: (u, v) => (v == null ? '–' : yfmt ? yfmt(v) : v.toFixed(2)) }))],
       axes: [{}, { size: 70, values: (u, vals) => vals.map((v) => (yfmt ? yfmt(v) : v)) }],
+      ...(xrange ? { scales: { x: { time: true, range: () => xrange } } } : {}),
     }, data, box.current);
     return undefined;
-  }, [data, series.join('\u0001')]);
+  }, [data, series.join('\u0001'), xrange && xrange.join()]);
   useEffect(() => () => { if (plot.current) plot.current.destroy(); }, []);
   return html`<div class="chart" role="img" aria-label=${label} ref=${box}></div>`;
 }
