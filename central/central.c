@@ -4,6 +4,7 @@
  * waiting for signals (SIGTERM/SIGINT stop, SIGHUP reloads the sites
  * registry). */
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -15,6 +16,7 @@
 
 #include "server.h"
 #include "tg_arena.h"
+#include "tg_codec.h"
 #include "central_int.h"
 #include "tg_strbuf.h"
 #include "tg_central.h"
@@ -25,6 +27,8 @@
 #include "tg_utf8.h"
 #include "tg_wire.h"
 #include "ui_session.h"
+#include "witness.h"
+#include "tg_strbuf.h"
 
 #define MAX_BATCH_RAW (256u << 20)
 #define RETENTION_EVERY_SEC 30
@@ -122,8 +126,8 @@ static void reply_ack(central *c, tg_http_response *resp, uint64_t t1, uint64_t 
     tg_http_response_set(resp, 200, "application/x-protobuf", buf, n);
 }
 
-static int authenticate(central *c, const tg_http_request *req, const char *site,
-                        tg_http_response *resp)
+int tg_central_site_auth(central *c, const tg_http_request *req, const char *site,
+                         tg_http_response *resp)
 {
     const char *auth = tg_http_header(req, "Authorization", NULL);
     const tg_site_entry *e;
@@ -189,7 +193,7 @@ void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void 
         tg_http_response_text(resp, 401, "missing or invalid X-Tollgate-Site\n");
         return;
     }
-    if (authenticate(c, req, site, resp) != 0)
+    if (tg_central_site_auth(c, req, site, resp) != 0)
         return;
     version = pv ? strtoul(pv, &end, 10) : 0;
     if (!pv || *end || version < c->pmin || version > c->pmax) {
@@ -322,6 +326,94 @@ void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void 
     tg_http_response_text(resp, c->cs ? 200 : 503, c->cs ? "ready\n" : "not ready\n");
 }
 
+/* Adds each site's witness state ("witness") and its alarms to the
+ * estate's "warnings", so `tollgate status` and the UI show them. */
+typedef struct estate_witness {
+    json_t *sites;
+    uint64_t now_ns;
+} estate_witness;
+
+static int add_witness(void *ctx, const tg_witness_status *st)
+{
+    estate_witness *ew = ctx;
+    json_t *site = NULL, *x, *w, *warn;
+    size_t i;
+    char root[48], msg[200];
+
+    json_array_foreach(ew->sites, i,
+                       x) if (json_is_string(json_object_get(x, "name")) &&
+                              strcmp(json_string_value(json_object_get(x, "name")),
+                                     st->site) == 0) site = x;
+    if (!site)
+        return 0;
+    tg_base64_encode(st->cosigned_root.b, TG_AUDIT_HASH_LEN, root);
+    w = json_pack(
+        "{s:I,s:I,s:s,s:I,s:f,s:b,s:I,s:b,s:I,s:I,s:I}", "log_size",
+        (json_int_t)st->log_size, "cosigned_size", (json_int_t)st->cosigned_size,
+        "cosigned_root", st->cosigned_ns ? root : "", "cosigned_unix_nano",
+        (json_int_t)st->cosigned_ns, "cosigned_age_seconds",
+        st->cosigned_ns && ew->now_ns > st->cosigned_ns
+            ? (double)(ew->now_ns - st->cosigned_ns) / 1e9
+            : (st->cosigned_ns ? 0.0 : -1.0),
+        "fork", st->fork, "fork_size", (json_int_t)st->fork_size, "key_changed",
+        st->key_changed, "leaves", (json_int_t)st->leaves, "batches_without_leaf",
+        (json_int_t)st->batches_without_leaf, "gap", (json_int_t)st->gap);
+    if (!w)
+        return 0;
+    json_object_set_new(site, "witness", w);
+    warn = json_object_get(site, "warnings");
+    if (!json_is_array(warn)) {
+        warn = json_array();
+        json_object_set_new(site, "warnings", warn);
+    }
+    if (st->fork) {
+        snprintf(msg, sizeof(msg),
+                 "FORK: the site signed a checkpoint of size %llu inconsistent with the "
+                 "one the witness cosigned",
+                 (unsigned long long)st->fork_size);
+        json_array_append_new(warn, json_string(msg));
+    }
+    if (st->key_changed)
+        json_array_append_new(
+            warn, json_string("the site presented another transparency log key"));
+    if (st->gap) {
+        snprintf(msg, sizeof(msg), "gap: %llu logged batch(es) the centre never received",
+                 (unsigned long long)st->gap);
+        json_array_append_new(warn, json_string(msg));
+    }
+    if (st->batches_without_leaf) {
+        snprintf(msg, sizeof(msg),
+                 "%llu batch(es) without a leaf in a cosigned checkpoint",
+                 (unsigned long long)st->batches_without_leaf);
+        json_array_append_new(warn, json_string(msg));
+    }
+    return 0;
+}
+
+static char *with_witness(central *c, char *body)
+{
+    json_t *doc = json_loads(body, 0, NULL);
+    estate_witness ew;
+    char *out;
+
+    if (!doc || !c->witness) {
+        json_decref(doc);
+        return body;
+    }
+    ew.sites = json_object_get(doc, "sites");
+    ew.now_ns = tg_wall_ns();
+    if (json_is_array(ew.sites))
+        tg_witness_status_foreach(c->witness, ew.now_ns, add_witness, &ew);
+    json_object_set_new(json_object_get(doc, "central"), "witness_key",
+                        json_string(tg_witness_vkey(c->witness)));
+    out = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!out)
+        return body;
+    free(body);
+    return out;
+}
+
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data)
 {
     central *c = data;
@@ -333,6 +425,8 @@ void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void 
     pthread_rwlock_rdlock(&c->sites_lock);
     body = tg_estate_json(c->cs, &e);
     pthread_rwlock_unlock(&c->sites_lock);
+    if (body)
+        body = with_witness(c, body);
     if (!body) {
         tg_http_response_text(resp, 500, "out of memory\n");
         return;
@@ -347,6 +441,7 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
     tg_estate_ctx e;
     char *body;
     char extra[2048];
+    tg_strbuf wb = {0};
 
     (void)req;
     snprintf(extra, sizeof(extra),
@@ -371,10 +466,24 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
              (unsigned long long)atomic_load(&c->refused_bad),
              (unsigned long long)atomic_load(&c->store_errors),
              (unsigned long long)atomic_load(&c->invalid_records));
+    tg_strbuf_put(&wb, extra, strlen(extra));
+    tg_strbuf_printf(&wb,
+                     "# HELP tollgate_witness_requests_total add-checkpoint requests, by "
+                     "result.\n"
+                     "# TYPE tollgate_witness_requests_total counter\n"
+                     "tollgate_witness_requests_total{result=\"cosigned\"} %llu\n"
+                     "tollgate_witness_requests_total{result=\"conflict\"} %llu\n"
+                     "tollgate_witness_requests_total{result=\"refused\"} %llu\n",
+                     (unsigned long long)atomic_load(&c->witness_cosigned),
+                     (unsigned long long)atomic_load(&c->witness_conflicts),
+                     (unsigned long long)atomic_load(&c->witness_refused));
+    if (c->witness)
+        tg_witness_metrics(c->witness, tg_wall_ns(), &wb);
     estate_ctx(c, &e);
     pthread_rwlock_rdlock(&c->sites_lock);
-    body = tg_estate_metrics(c->cs, &e, extra);
+    body = wb.oom ? NULL : tg_estate_metrics(c->cs, &e, wb.p);
     pthread_rwlock_unlock(&c->sites_lock);
+    free(wb.p);
     if (!body) {
         tg_http_response_text(resp, 500, "out of memory\n");
         return;
@@ -408,6 +517,8 @@ static void *retention_main(void *arg)
         pthread_mutex_unlock(&c->ret_mu);
         if (tg_cstore_retain(c->cs, tg_wall_ns()) != 0)
             tg_warn("central retention pass failed", "dir=%s", c->cfg.data_dir);
+        if (c->witness && tg_witness_retain(c->witness) != 0)
+            tg_warn("witness retention pass failed", "dir=%s", c->cfg.data_dir);
         pthread_mutex_lock(&c->ret_mu);
     }
     pthread_mutex_unlock(&c->ret_mu);
@@ -505,6 +616,16 @@ int tg_central_main(int argc, char **argv)
         tg_cstore_close(c.cs);
         return rc == TG_ECONFIG ? 2 : 1;
     }
+    {
+        tg_witness_options wo = {c.cfg.data_dir, 0, 0};
+        c.witness = tg_witness_open(c.cs, &wo, err, sizeof(err));
+        if (!c.witness) {
+            fprintf(stderr, "tollgate central: witness: %s\n", err);
+            tg_central_models_close(&c);
+            tg_cstore_close(c.cs);
+            return 1;
+        }
+    }
     memset(&o, 0, sizeof(o));
     o.max_connections = c.cfg.max_connections;
     o.max_body_bytes = c.cfg.max_body_bytes;
@@ -515,6 +636,7 @@ int tg_central_main(int argc, char **argv)
     c.srv = tg_srv_start(c.cfg.listen, &o, &c, err, sizeof(err));
     if (!c.srv) {
         fprintf(stderr, "tollgate central: %s\n", err);
+        tg_witness_close(c.witness);
         tg_cstore_close(c.cs);
         return 1;
     }
@@ -543,6 +665,7 @@ int tg_central_main(int argc, char **argv)
     pthread_cond_signal(&c.ret_cv);
     pthread_mutex_unlock(&c.ret_mu);
     pthread_join(ret, NULL);
+    tg_witness_close(c.witness);
     tg_central_models_close(&c);
     tg_cstore_close(c.cs);
     tg_sites_free(&c.sites);

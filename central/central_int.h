@@ -39,6 +39,7 @@ typedef struct central {
     tg_access users; /* --users: who may query, with which role */
     tg_roles roles;
     struct tg_ui_sessions *ui_sessions; /* the web UI's sign-ins (ui_session.h) */
+    struct tg_witness *witness;         /* the sites' logs' witness (witness.h) */
     tg_models *models;                  /* model versions per site (models_api.c) */
     unsigned pmin, pmax;
     pthread_mutex_t ret_mu;
@@ -48,6 +49,7 @@ typedef struct central {
     _Atomic int64_t server_cert_not_after;
     _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
         refused_bad, store_errors, invalid_records;
+    _Atomic uint64_t witness_cosigned, witness_conflicts, witness_refused;
 } central;
 
 /* Loads the users file (users: [...] and optional roles: {NAME: {view, cost}})
@@ -90,6 +92,11 @@ void tg_central_fanout_free(site_fanout *sf);
  * completeness was demanded (with `error` set), else `status`. */
 int tg_central_fanout_finish(const site_fanout *sf, json_t *doc, int require_complete,
                              int status);
+
+/* Authenticates a site by its upload token (and client certificate when
+ * the registry names one): 0, or -1 after answering 401/403 (central.c). */
+int tg_central_site_auth(central *c, const tg_http_request *req, const char *site,
+                         tg_http_response *resp);
 
 /* Answers with doc as compact JSON (doc is not released; NULL or a failed
  * encoding answers 500). */

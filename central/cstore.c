@@ -883,3 +883,8 @@ int tg_cstore_get_stats(tg_cstore *cs, tg_cstore_stats *s)
     s->file_bytes = stat(cs->path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     return 0;
 }
+
+MDB_env *tg_cstore_env(tg_cstore *cs)
+{
+    return cs->env;
+}

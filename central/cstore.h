@@ -106,4 +106,9 @@ typedef struct tg_cstore_stats {
 
 int tg_cstore_get_stats(tg_cstore *cs, tg_cstore_stats *s);
 
+/* The LMDB environment, for modules that keep their own dbs in it
+ * (witness.h). Up to 16 named dbs in all. */
+struct MDB_env;
+struct MDB_env *tg_cstore_env(tg_cstore *cs);
+
 #endif

@@ -47,6 +47,12 @@ void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void
 void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_witness_add(const tg_http_request *req, tg_http_response *resp,
+                            void *data);
+void tg_central_witness_inclusion(const tg_http_request *req, tg_http_response *resp,
+                                  void *data);
+void tg_central_witness_status(const tg_http_request *req, tg_http_response *resp,
+                               void *data);
 /* GET /api/v1/models (models_api.c): for a user's or a site's token. */
 void tg_central_models_api(const tg_http_request *req, tg_http_response *resp,
                            void *data);

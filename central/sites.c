@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tg_costmodel.h"
+#include "tg_audit_note.h"
 #include "tg_err.h"
 #include "tg_wire.h"
 #include "tg_yaml.h"
@@ -76,8 +77,8 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
 {
     static const char *const top_keys[] = {"sites", NULL};
     static const char *const site_keys[] = {
-        "name",     "token_file", "api", "client_cert_cn", "cost_model", "jurisdiction",
-        "provider", "region",     NULL};
+        "name",         "token_file", "api",    "client_cert_cn", "cost_model",
+        "jurisdiction", "provider",   "region", "audit_key",      NULL};
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
     const tg_ynode *list;
     char dir[1024], tmp[1024];
@@ -150,6 +151,18 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
             (rc = tg_yaml_str(path, x, e->client_cert_cn, sizeof(e->client_cert_cn), err,
                               errlen)))
             goto out;
+        if ((x = tg_yaml_get(n, "audit_key")) &&
+            (rc = tg_yaml_str(path, x, e->audit_key, sizeof(e->audit_key), err, errlen)))
+            goto out;
+        if (e->audit_key[0]) {
+            tg_audit_verifier v;
+            if (tg_audit_verifier_parse(e->audit_key, strlen(e->audit_key), &v) != 0 ||
+                v.type != TG_AUDIT_SIG_ED25519) {
+                rc = tg_yaml_error(err, errlen, path, x,
+                                   "audit_key is not an Ed25519 vkey (audit.key.vkey)");
+                goto out;
+            }
+        }
         s.n++;
         if ((rc = read_cost(path, dir, n, e, err, errlen)))
             goto out;

@@ -6,6 +6,8 @@
  *       api: "http://127.0.0.1:9470"   # where the site's query API answers
  *       client_cert_cn: fra.sites.example  # optional: with mutual TLS, the
  *                                          # certificate this site must present
+ *       audit_key: "tollgate.site/fra+1a2b3c4d+AT..."  # optional: the site's log
+ *                                          # vkey the witness pins (docs/audit.md)
  *
  * A site authenticates with its token (compared in constant time) and, when
  * the centre requires client certificates, with a certificate whose common
@@ -20,6 +22,9 @@ typedef struct tg_site_entry {
     char token[512];
     char api[256];
     char client_cert_cn[256];
+    /* the site's log key (a vkey), pinned for the witness (witness.h);
+     * "": trust the first key the site presents */
+    char audit_key[512];
     /* cost reports (docs/cost.md): the site's cost model (cost_model:,
      * owned, freed with the registry; NULL: the site is not in reports)
      * and how FOCUS names it */

@@ -1,8 +1,10 @@
 /* tollgate audit: check a site's transparency log and egress ledger
  * offline, and make or check proofs that a batch's egress is in it.
  *
- *   tollgate audit verify --data DIR [--json]
+ *   tollgate audit verify --data DIR [--central DIR2 [--witness-key VKEY]] [--json]
  *   tollgate audit verify --proof FILE [--key VKEY] [--json]
+ *   tollgate audit verify --endpoint URL --token-file F [--key VKEY]
+ *                         [--witness-key VKEY] [--ca-file F] [--json]
  *   tollgate audit proof --batch ID --data DIR
  *
  * Exit status: 0 intact, 1 something does not verify (the first broken
@@ -13,31 +15,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_witness.h"
 #include "commands.h"
 #include "tg_audit_proof.h"
 #include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_outbox_audit.h"
 #include "tg_strbuf.h"
+#include "tg_wire.h"
 
 #define AUDIT_FILE_MAX (4u << 20)
 
 static void usage(FILE *f)
 {
     fputs(
-        "usage: tollgate audit verify --data DIR [--key VKEY] [--json]\n"
+        "usage: tollgate audit verify --data DIR [--key VKEY] [--central DIR2\n"
+        "                             [--witness-key VKEY]] [--json]\n"
         "       tollgate audit verify --proof FILE [--key VKEY] [--json]\n"
+        "       tollgate audit verify --endpoint URL --token-file F [--key VKEY]\n"
+        "                             [--witness-key VKEY] [--ca-file F] [--json]\n"
         "       tollgate audit proof --batch ID --data DIR\n"
         "\n"
         "verify --data   recompute a site's transparency log from its leaves (read\n"
         "                only), check every signed checkpoint, their consistency and\n"
         "                the egress ledger's hash chain\n"
+        "                with --central, also against a copy of the centre's data\n"
+        "                directory: the witness's cosigned checkpoint, a fork between\n"
+        "                site and witness, and a leaf for every batch the centre holds\n"
         "verify --proof  check a tlog-proof file offline\n"
+        "verify --endpoint  online: a site (its checkpoint, every tile, recomputed;\n"
+        "                needs --key) or a centre (every site's cosigned checkpoint\n"
+        "                and the witness's alarms; needs --witness-key)\n"
         "proof           write a tlog-proof file for batch ID on stdout\n"
         "\n"
         "options:\n"
         "  --data DIR     the site's data directory (holds outbox/ and audit.key.vkey)\n"
         "  --key VKEY     the site's public key file (default DIR/audit.key.vkey)\n"
+        "  --central DIR2 the centre's data directory (a copy; read only)\n"
+        "  --witness-key VKEY  the witness's public key (default\n"
+        "                 DIR2/witness.key.vkey)\n"
+        "  --endpoint URL a running site's API or the centre\n"
+        "  --token-file F the bearer token: a query client's (site) or a compliance\n"
+        "                 or sre user's (centre)\n"
+        "  --ca-file F    CA bundle for an https endpoint\n"
         "  --json         one JSON document on stdout\n"
         "\n"
         "exit status: 0 intact, 1 does not verify, 2 bad usage or bad input\n",
@@ -87,7 +107,8 @@ static int report(int json, int rc, const char *what, json_t *extra)
     return rc;
 }
 
-static int verify_data(const char *dir, const char *key, int json)
+static int verify_data(const char *dir, const char *key, const char *central,
+                       const char *wkey, int json)
 {
     char outbox[4096], vkey[4096];
     tg_outbox_audit_result r;
@@ -99,6 +120,30 @@ static int verify_data(const char *dir, const char *key, int json)
     if (rc && rc != TG_EVERIFY) {
         fprintf(stderr, "tollgate audit: %s\n", r.what);
         return 2;
+    }
+    if (rc == 0 && central) {
+        json_t *o = json_pack("{sI sI sI}", "leaves", (json_int_t)r.leaves, "checkpoints",
+                              (json_int_t)r.checkpoints, "ledger_entries",
+                              (json_int_t)r.ledger_entries);
+        char what[512];
+        int wr = tg_audit_witness_check(dir, central, key ? key : vkey, wkey, o, what,
+                                        sizeof(what));
+        if (wr == 2) {
+            fprintf(stderr, "tollgate audit: %s\n", what);
+            json_decref(o);
+            return 2;
+        }
+        if (!json && wr == 0)
+            printf(
+                "intact: %llu leaves, %llu signed checkpoints, %llu ledger entries; "
+                "the witness's cosigned checkpoint (size %lld) matches and every batch "
+                "the centre holds (%lld) has its leaf\n",
+                (unsigned long long)r.leaves, (unsigned long long)r.checkpoints,
+                (unsigned long long)r.ledger_entries,
+                (long long)json_integer_value(
+                    json_object_get(o, "witness_cosigned_size")),
+                (long long)json_integer_value(json_object_get(o, "central_batches")));
+        return report(json, wr, what, o);
     }
     if (!json && rc == 0)
         printf("intact: %llu leaves, %llu signed checkpoints, %llu ledger entries\n",
@@ -172,6 +217,58 @@ static int verify_proof(const char *file, const char *key, int json)
     }
 }
 
+static int load_key(const char *file, tg_audit_verifier *v)
+{
+    size_t klen;
+    char *kbuf = read_all(file, &klen);
+    int rc;
+
+    if (!kbuf)
+        return -1;
+    while (klen && (kbuf[klen - 1] == '\n' || kbuf[klen - 1] == '\r'))
+        klen--;
+    rc = tg_audit_verifier_parse(kbuf, klen, v);
+    free(kbuf);
+    return rc ? -1 : 0;
+}
+
+static int verify_endpoint(const char *url, const char *token_file, const char *ca,
+                           const char *key, const char *wkey, int json)
+{
+    tg_audit_verifier sk, wk;
+    char token[1024], what[512];
+    json_t *o;
+    int rc;
+
+    if (!token_file || tg_wire_read_token(token_file, token, sizeof(token)) != 0)
+        return usage_error("verify --endpoint needs a readable --token-file", NULL);
+    if (key && load_key(key, &sk) != 0)
+        return usage_error("not a vkey: ", key);
+    if (wkey && load_key(wkey, &wk) != 0)
+        return usage_error("not a vkey: ", wkey);
+    o = json_object();
+    rc = tg_audit_online_verify(url, token, ca, key ? &sk : NULL, wkey ? &wk : NULL, o,
+                                what, sizeof(what));
+    if (rc == 2) {
+        fprintf(stderr, "tollgate audit: %s\n", what);
+        json_decref(o);
+        return 2;
+    }
+    if (!json && rc == 0) {
+        if (json_object_get(o, "size"))
+            printf("intact: %s, %lld leaves recomputed from the served tiles%s\n",
+                   json_string_value(json_object_get(o, "origin")),
+                   (long long)json_integer_value(json_object_get(o, "size")),
+                   json_is_true(json_object_get(o, "cosigned"))
+                       ? ", cosigned by the witness"
+                       : "");
+        else
+            printf("intact: %zu site(s), every cosigned checkpoint verifies, no fork\n",
+                   json_array_size(json_object_get(o, "sites")));
+    }
+    return report(json, rc, what, o);
+}
+
 static int proof(const char *dir, const char *batch)
 {
     char outbox[4096], err[512];
@@ -190,7 +287,8 @@ static int proof(const char *dir, const char *batch)
 
 int tg_cmd_audit(int argc, char **argv)
 {
-    const char *data = NULL, *key = NULL, *file = NULL, *batch = NULL;
+    const char *data = NULL, *key = NULL, *file = NULL, *batch = NULL, *central = NULL,
+               *wkey = NULL, *endpoint = NULL, *token_file = NULL, *ca = NULL;
     int json = 0;
 
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -212,6 +310,16 @@ int tg_cmd_audit(int argc, char **argv)
             slot = &file;
         else if (!strcmp(argv[i], "--batch"))
             slot = &batch;
+        else if (!strcmp(argv[i], "--central"))
+            slot = &central;
+        else if (!strcmp(argv[i], "--witness-key"))
+            slot = &wkey;
+        else if (!strcmp(argv[i], "--endpoint"))
+            slot = &endpoint;
+        else if (!strcmp(argv[i], "--token-file"))
+            slot = &token_file;
+        else if (!strcmp(argv[i], "--ca-file"))
+            slot = &ca;
         else
             return usage_error("unknown option ", argv[i]);
         if (++i >= argc)
@@ -219,10 +327,16 @@ int tg_cmd_audit(int argc, char **argv)
         *slot = argv[i];
     }
     if (!strcmp(argv[1], "verify")) {
-        if (!!data + !!file != 1)
-            return usage_error("verify needs exactly one of --data DIR, --proof FILE",
-                               NULL);
-        return data ? verify_data(data, key, json) : verify_proof(file, key, json);
+        if (!!data + !!file + !!endpoint != 1)
+            return usage_error(
+                "verify needs exactly one of --data DIR, --proof FILE, --endpoint URL",
+                NULL);
+        if (endpoint)
+            return verify_endpoint(endpoint, token_file, ca, key, wkey, json);
+        if ((central || wkey) && !data)
+            return usage_error("--central needs --data DIR", NULL);
+        return data ? verify_data(data, key, central, wkey, json)
+                    : verify_proof(file, key, json);
     }
     if (!strcmp(argv[1], "proof")) {
         if (!data || !batch)

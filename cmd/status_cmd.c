@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "query_http.h"
@@ -101,6 +102,58 @@ static void short_policy(const char *p, char *out, size_t cap)
         snprintf(out, cap, "%.16s..", p);
 }
 
+/* The witness's view of each site's transparency log (docs/audit.md): its
+ * size, the newest cosigned checkpoint and its age, and the alarms, in red
+ * on a terminal. */
+static void print_witness(json_t *central, json_t *sites)
+{
+    int tty = isatty(STDOUT_FILENO), any = 0;
+    size_t i;
+    json_t *s;
+
+    json_array_foreach(sites, i, s) any |= json_is_object(json_object_get(s, "witness"));
+    if (!any)
+        return;
+    printf("\nWITNESS %s\n", str(central, "witness_key"));
+    printf("%-12s %-10s %-10s %-9s %-8s %s\n", "SITE", "LOG-SIZE", "COSIGNED", "AGE",
+           "LEAVES", "STATE");
+    json_array_foreach(sites, i, s)
+    {
+        json_t *w = json_object_get(s, "witness");
+        char age[32], state[200] = "";
+        size_t n = 0;
+        int alarm = 0;
+        if (!json_is_object(w))
+            continue;
+        human_secs(num(w, "cosigned_age_seconds"), age, sizeof(age));
+        if (json_is_true(json_object_get(w, "fork"))) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "FORK at size %.0f ",
+                                  num(w, "fork_size"));
+            alarm = 1;
+        }
+        if (json_is_true(json_object_get(w, "key_changed")) && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "KEY CHANGED ");
+            alarm = 1;
+        }
+        if (num(w, "gap") > 0 && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n, "GAP %.0f ",
+                                  num(w, "gap"));
+            alarm = 1;
+        }
+        if (num(w, "batches_without_leaf") > 0 && n < sizeof(state)) {
+            n += (size_t)snprintf(state + n, sizeof(state) - n,
+                                  "%.0f batches without leaf ",
+                                  num(w, "batches_without_leaf"));
+            alarm = 1;
+        }
+        if (!alarm)
+            snprintf(state, sizeof(state), "ok");
+        printf("%-12s %-10.0f %-10.0f %-9s %-8.0f %s%s%s\n", str(s, "name"),
+               num(w, "log_size"), num(w, "cosigned_size"), age, num(w, "leaves"),
+               alarm && tty ? "\033[1;31m" : "", state, alarm && tty ? "\033[0m" : "");
+    }
+}
+
 static int print_estate(json_t *root, const char *endpoint)
 {
     json_t *central = json_object_get(root, "central"),
@@ -164,6 +217,7 @@ static int print_estate(json_t *root, const char *endpoint)
     }
     if (json_array_size(sites) == 0)
         printf("(no sites registered or seen)\n");
+    print_witness(central, sites);
     {
         json_t *cw = json_object_get(central, "warnings");
         nwarn += json_array_size(cw);

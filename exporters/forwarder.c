@@ -358,6 +358,7 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->work_cv, NULL);
     pthread_cond_init(&f->send_cv, NULL);
+    pthread_cond_init(&f->witness_cv, NULL);
 
     snprintf(dir, sizeof(dir), "%s/outbox", opt->data_dir);
     memset(&oo, 0, sizeof(oo));
@@ -394,6 +395,12 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
         goto fail;
     }
     f->sender_started = 1;
+    if (pthread_create(&f->witness, NULL, tg_fwd_witness_main, f) != 0) {
+        *err = TG_ENOMEM;
+        snprintf(errmsg, errlen, "cannot start the witness thread");
+        goto fail;
+    }
+    f->witness_started = 1;
     tg_info("forwarder started", "site=%s central=%s cursor=%llu protocol=%u-%u", f->site,
             f->url, (unsigned long long)start_cursor, f->vmin, f->vmax);
     return f;
@@ -420,7 +427,10 @@ void tg_forwarder_stop(tg_forwarder *f)
     f->stop = 1;
     pthread_cond_broadcast(&f->work_cv);
     pthread_cond_broadcast(&f->send_cv);
+    pthread_cond_broadcast(&f->witness_cv);
     pthread_mutex_unlock(&f->mu);
+    if (f->witness_started)
+        pthread_join(f->witness, NULL);
     if (f->worker_started)
         pthread_join(f->worker, NULL);
     if (f->sender_started)
@@ -429,6 +439,7 @@ void tg_forwarder_stop(tg_forwarder *f)
     tg_outbox_close(f->outbox);
     pthread_cond_destroy(&f->work_cv);
     pthread_cond_destroy(&f->send_cv);
+    pthread_cond_destroy(&f->witness_cv);
     pthread_mutex_destroy(&f->mu);
     free(f);
 }
@@ -476,6 +487,11 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->ledger_entries = os.ledger_entries;
     s->tlog_size = os.tlog_size;
     s->tlog_failures = os.tlog_failures;
+    s->witness_size = f->witness_size;
+    s->witness_cosigned_ns = f->witness_cosigned_ns;
+    s->witness_forks = f->witness_forks;
+    s->witness_errors = f->witness_errors;
+    snprintf(s->witness_error, sizeof(s->witness_error), "%s", f->witness_error);
     s->uploads_accepted = f->uploads_accepted;
     s->uploads_duplicate = f->uploads_duplicate;
     s->heartbeats = f->heartbeats;
@@ -630,6 +646,20 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
     C("tollgate_audit_append_failures_total",
       "Transparency log appends that failed: the egress was refused (fail closed).",
       "%llu", (unsigned long long)s.tlog_failures);
+    G("tollgate_audit_witness_cosigned_size",
+      "Tree size of the newest checkpoint the centre's witness cosigned.", "%llu",
+      (unsigned long long)s.witness_size);
+    G("tollgate_audit_witness_cosigned_age_seconds",
+      "Age of the newest cosignature (-1: never cosigned).", "%.3f",
+      s.witness_cosigned_ns ? (double)(tg_fwd_now_ns() - s.witness_cosigned_ns) / 1e9
+                            : -1.0);
+    C("tollgate_audit_witness_forks_total",
+      "Times the witness refused this site's log as a fork (409 at a size it cosigned "
+      "with another root, or 422).",
+      "%llu", (unsigned long long)s.witness_forks);
+    C("tollgate_audit_witness_errors_total",
+      "Witness submissions that failed otherwise (transport, refusal).", "%llu",
+      (unsigned long long)s.witness_errors);
     {
         const struct labelled v[] = {
             {"accepted", s.uploads_accepted},  {"duplicate", s.uploads_duplicate},
@@ -720,6 +750,13 @@ char *tg_forwarder_status_json(tg_forwarder *f)
     json_object_set_new(o, "audit_log_size", json_integer((json_int_t)s.tlog_size));
     json_object_set_new(o, "audit_append_failures",
                         json_integer((json_int_t)s.tlog_failures));
+    json_object_set_new(o, "witness_cosigned_size",
+                        json_integer((json_int_t)s.witness_size));
+    json_object_set_new(o, "witness_cosigned_unix_nano",
+                        json_integer((json_int_t)s.witness_cosigned_ns));
+    json_object_set_new(o, "witness_forks", json_integer((json_int_t)s.witness_forks));
+    json_object_set_new(o, "witness_errors", json_integer((json_int_t)s.witness_errors));
+    json_object_set_new(o, "witness_error", json_string(s.witness_error));
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;

@@ -36,8 +36,10 @@ struct tg_forwarder {
     pthread_cond_t work_cv, send_cv;
     int stop;
     int work_kicked, send_kicked;
-    pthread_t worker, sender;
-    int worker_started, sender_started;
+    pthread_t worker, sender, witness;
+    int worker_started, sender_started, witness_started;
+    pthread_cond_t witness_cv;
+    int witness_kicked;
 
     /* worker figures */
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
@@ -65,7 +67,18 @@ struct tg_forwarder {
     uint64_t clock_rtt_ns;
     int64_t server_cert_not_after, client_cert_not_after;
     char last_error[160];
+
+    /* witness figures (witness_submit.c) */
+    uint64_t witness_size, witness_cosigned_ns, witness_forks, witness_errors;
+    char witness_error[160];
 };
+
+/* witness_submit.c: submits the log's checkpoints to the centre's witness
+ * and proves its batches' leaves, on its own thread and HTTP handle so
+ * forwarding never waits on it. */
+void *tg_fwd_witness_main(void *arg);
+/* Wakes the witness thread (a new checkpoint). */
+void tg_fwd_witness_kick(tg_forwarder *f);
 
 /* sender.c */
 void *tg_fwd_sender_main(void *arg);

@@ -523,7 +523,7 @@ tg_outbox *tg_outbox_open(const char *dir, const tg_outbox_options *opt, int *er
      * (which grows without bound, ~300 bytes per batch) and headroom for a
      * transaction that adds before it sheds. Virtual space is cheap. */
     map = (size_t)(ob->opt.max_bytes * 3 + (1ull << 30));
-    if ((rc = mdb_env_create(&ob->env)) || (rc = mdb_env_set_maxdbs(ob->env, 8)) ||
+    if ((rc = mdb_env_create(&ob->env)) || (rc = mdb_env_set_maxdbs(ob->env, 16)) ||
         (rc = mdb_env_set_mapsize(ob->env, map)) ||
         (rc = mdb_env_open(ob->env, dir, MDB_NOTLS | (opt->no_sync ? MDB_NOSYNC : 0),
                            0640))) {
@@ -1130,6 +1130,23 @@ int tg_outbox_audit_read(tg_outbox *ob, const char *path, size_t len, tg_strbuf 
     if ((rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn)))
         return mdb_err(rc);
     rc = tg_outbox_tlog_serve(&ob->tlog, txn, path, len, out);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int tg_outbox_tlog_run(tg_outbox *ob, int write, tg_outbox_tlog_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = mdb_txn_begin(ob->env, NULL, write ? 0 : MDB_RDONLY, &txn)))
+        return mdb_err(rc);
+    rc = fn(&ob->tlog, txn, ctx);
+    if (rc == 0 && write) {
+        if ((rc = mdb_txn_commit(txn)))
+            return mdb_err(rc);
+        return 0;
+    }
     mdb_txn_abort(txn);
     return rc;
 }

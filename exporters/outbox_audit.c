@@ -385,3 +385,123 @@ int tg_outbox_audit_verify(const char *outbox_dir, const char *vkey_file,
     tg_audit_memtree_free(&c.tree);
     return rc;
 }
+
+/* ---- the log for witness cross-checks ----------------------------------- */
+
+struct tg_outbox_audit_log {
+    tg_audit_memtree tree;
+    uint64_t *seqs; /* (sequence, leaf) pairs of egress batches, by sequence */
+    size_t n, cap;
+};
+
+static int seq_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+tg_outbox_audit_log *tg_outbox_audit_log_open(const char *outbox_dir, char *err,
+                                              size_t errlen)
+{
+    tg_outbox_audit_log *l = calloc(1, sizeof(*l));
+    uint64_t *pairs = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_env *env;
+    MDB_val k, v;
+    vctx c;
+    int op = MDB_FIRST, rc = 0;
+
+    memset(&c, 0, sizeof(c));
+    if (!l || open_env(outbox_dir, &env, &c)) {
+        snprintf(err, errlen, "cannot read a transparency log in %s", outbox_dir);
+        free(l);
+        return NULL;
+    }
+    if (mdb_cursor_open(c.txn, c.leaves, &cur))
+        rc = TG_ESTORE;
+    while (rc == 0 && mdb_cursor_get(cur, &k, &v, op) == 0) {
+        Tollgate__V1__EgressRecord *e;
+        tg_audit_hash h;
+        const char *p;
+
+        op = MDB_NEXT;
+        tg_audit_leaf_hash(v.mv_data, v.mv_size, &h);
+        if ((rc = tg_audit_memtree_append(&l->tree, &h, 1)))
+            break;
+        e = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
+        if (e && e->event && strcmp(e->event, "egress") == 0 && e->batch_id &&
+            (p = strrchr(e->batch_id, '/'))) {
+            if (l->n == l->cap) {
+                size_t nc = l->cap ? 2 * l->cap : 64;
+                uint64_t *np = realloc(pairs, nc * 2 * sizeof(*np));
+                if (!np)
+                    rc = TG_ENOMEM;
+                else {
+                    pairs = np;
+                    l->cap = nc;
+                }
+            }
+            if (rc == 0) {
+                pairs[2 * l->n] = strtoull(p + 1, NULL, 10);
+                pairs[2 * l->n + 1] = l->tree.size - 1;
+                l->n++;
+            }
+        }
+        if (e)
+            tollgate__v1__egress_record__free_unpacked(e, NULL);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(c.txn);
+    mdb_env_close(env);
+    if (rc) {
+        snprintf(err, errlen, "cannot read the log in %s: %s", outbox_dir,
+                 tg_strerror(rc));
+        free(pairs);
+        tg_outbox_audit_log_close(l);
+        return NULL;
+    }
+    /* Pairs (seq, leaf) sorted by sequence: a batch is found by bsearch. */
+    if (l->n)
+        qsort(pairs, l->n, 2 * sizeof(uint64_t), seq_cmp);
+    l->seqs = pairs;
+    return l;
+}
+
+void tg_outbox_audit_log_close(tg_outbox_audit_log *l)
+{
+    if (!l)
+        return;
+    tg_audit_memtree_free(&l->tree);
+    free(l->seqs);
+    free(l);
+}
+
+uint64_t tg_outbox_audit_log_size(const tg_outbox_audit_log *l)
+{
+    return l->tree.size;
+}
+
+int tg_outbox_audit_log_root(tg_outbox_audit_log *l, uint64_t size, uint8_t root[32])
+{
+    tg_audit_reader r = tg_audit_memtree_reader(&l->tree);
+    tg_audit_hash h;
+    int rc;
+
+    if (size > l->tree.size)
+        return TG_ENOT_FOUND;
+    if ((rc = tg_audit_merkle_root(&r, size, &h)))
+        return rc;
+    memcpy(root, h.b, 32);
+    return 0;
+}
+
+int64_t tg_outbox_audit_log_batch(const tg_outbox_audit_log *l, uint64_t seq)
+{
+    const uint64_t *p;
+
+    if (!l->n)
+        return -1;
+    p = bsearch(&seq, l->seqs, l->n, 2 * sizeof(uint64_t), seq_cmp);
+    return p ? (int64_t)p[1] : -1;
+}

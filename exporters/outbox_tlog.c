@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tg_audit_checkpoint.h"
+#include "tollgate/v1/forward.pb-c.h"
 #include "tg_err.h"
 #include "tg_strbuf.h"
 
@@ -32,7 +33,8 @@ int tg_outbox_tlog_open(tg_outbox_tlog *t, MDB_txn *txn, MDB_dbi meta)
     t->db_meta = meta;
     if ((rc = mdb_dbi_open(txn, "tlog_leaves", MDB_CREATE, &t->db_leaves)) ||
         (rc = mdb_dbi_open(txn, "tlog_nodes", MDB_CREATE, &t->db_nodes)) ||
-        (rc = mdb_dbi_open(txn, "tlog_cps", MDB_CREATE, &t->db_cps)))
+        (rc = mdb_dbi_open(txn, "tlog_cps", MDB_CREATE, &t->db_cps)) ||
+        (rc = mdb_dbi_open(txn, "tlog_cosigs", MDB_CREATE, &t->db_cosigs)))
         return lmdb_err(rc);
     return 0;
 }
@@ -167,8 +169,13 @@ int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size
         if ((rc = mdb_cursor_open(txn, t->db_cps, &cur)))
             return lmdb_err(rc);
         rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        if (rc == 0)
+        if (rc == 0) {
+            MDB_val cv;
             tg_strbuf_put(out, v.mv_data, v.mv_size);
+            /* With the witness's cosignature when it has cosigned it. */
+            if (mdb_get(txn, t->db_cosigs, &k, &cv) == 0)
+                tg_strbuf_put(out, cv.mv_data, cv.mv_size);
+        }
         mdb_cursor_close(cur);
         return lmdb_err(rc);
     }
@@ -197,4 +204,127 @@ int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size
     if (rc == 0 && out->oom)
         rc = TG_ENOMEM;
     return rc;
+}
+
+/* ---- witness submission ------------------------------------------------- */
+
+uint64_t tg_outbox_tlog_meta(const tg_outbox_tlog *t, MDB_txn *txn, const char *name)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+
+    if (mdb_get(txn, t->db_meta, &k, &v) || v.mv_size != 8)
+        return 0;
+    return tg_be64_get(v.mv_data);
+}
+
+int tg_outbox_tlog_meta_put(tg_outbox_tlog *t, MDB_txn *txn, const char *name, uint64_t x)
+{
+    uint8_t b[8];
+    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
+
+    tg_be64_put(b, x);
+    return lmdb_err(mdb_put(txn, t->db_meta, &k, &v, 0));
+}
+
+static void put_hash_line(tg_strbuf *out, const tg_audit_hash *h)
+{
+    char b64[48];
+
+    tg_base64_encode(h->b, TG_AUDIT_HASH_LEN, b64);
+    tg_strbuf_printf(out, "%s\n", b64);
+}
+
+int tg_outbox_tlog_add_request(tg_outbox_tlog *t, MDB_txn *txn, uint64_t old,
+                               tg_strbuf *out, uint64_t *size)
+{
+    tg_audit_hash proof[TG_AUDIT_PROOF_MAX];
+    MDB_txn *rtxn = txn;
+    node_ctx c = {t, &rtxn};
+    tg_audit_reader r = {read_node, &c};
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, t->db_cps, &cur)))
+        return lmdb_err(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc) {
+        mdb_cursor_close(cur);
+        return lmdb_err(rc);
+    }
+    *size = tg_be64_get(k.mv_data);
+    if (old > *size) {
+        mdb_cursor_close(cur);
+        return TG_EINVAL;
+    }
+    rc = tg_audit_merkle_consistency(&r, old, *size, proof, &n);
+    if (rc == 0) {
+        tg_strbuf_printf(out, "old %llu\n", (unsigned long long)old);
+        for (size_t i = 0; i < n; i++)
+            put_hash_line(out, &proof[i]);
+        tg_strbuf_putc(out, '\n');
+        tg_strbuf_put(out, v.mv_data, v.mv_size);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && out->oom)
+        rc = TG_ENOMEM;
+    return rc;
+}
+
+int tg_outbox_tlog_cosigned(tg_outbox_tlog *t, MDB_txn *txn, uint64_t size,
+                            const char *cosig, size_t len)
+{
+    uint8_t key[8];
+    MDB_val k = {8, key}, v = {len, (void *)cosig};
+    int rc;
+
+    tg_be64_put(key, size);
+    if ((rc = mdb_put(txn, t->db_cosigs, &k, &v, 0)))
+        return lmdb_err(rc);
+    return tg_outbox_tlog_meta_put(t, txn, "witness_size", size);
+}
+
+int tg_outbox_tlog_inclusion_request(tg_outbox_tlog *t, MDB_txn *txn, uint64_t from,
+                                     uint64_t size, size_t max, tg_strbuf *out,
+                                     uint64_t *next)
+{
+    MDB_txn *rtxn = txn;
+    node_ctx c = {t, &rtxn};
+    tg_audit_reader r = {read_node, &c};
+    size_t done = 0;
+    uint64_t i;
+
+    tg_strbuf_printf(out, "size %llu\n", (unsigned long long)size);
+    for (i = from; i < size && done < max; i++) {
+        tg_audit_hash proof[TG_AUDIT_PROOF_MAX];
+        Tollgate__V1__EgressRecord *e;
+        uint8_t key[8];
+        MDB_val k = {8, key}, v;
+        size_t n = 0;
+        char *b64;
+        int rc, egress;
+
+        tg_be64_put(key, i);
+        if ((rc = mdb_get(txn, t->db_leaves, &k, &v)))
+            return lmdb_err(rc);
+        e = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
+        egress = e && e->event && strcmp(e->event, "egress") == 0;
+        if (e)
+            tollgate__v1__egress_record__free_unpacked(e, NULL);
+        if (!egress)
+            continue;
+        if ((rc = tg_audit_merkle_inclusion(&r, i, size, proof, &n)))
+            return rc;
+        if (!(b64 = malloc(tg_base64_encoded_len(v.mv_size) + 1)))
+            return TG_ENOMEM;
+        tg_base64_encode(v.mv_data, v.mv_size, b64);
+        tg_strbuf_printf(out, "leaf %llu %s\n", (unsigned long long)i, b64);
+        free(b64);
+        for (size_t j = 0; j < n; j++)
+            put_hash_line(out, &proof[j]);
+        done++;
+    }
+    *next = i;
+    return out->oom ? TG_ENOMEM : 0;
 }

@@ -5,7 +5,12 @@
  *                                            stored: counts, ids, hashes)
  *   tlog_nodes   level(u8) index(u64 BE)  -> 32-byte node hash (RFC 6962)
  *   tlog_cps     size(u64 BE)             -> signed checkpoint note
+ *   tlog_cosigs  size(u64 BE)             -> the witness's cosignature line(s)
+ *                                            for the checkpoint of that size
  *   meta "tlog_size"                      -> leaves (u64 BE)
+ *   meta "witness_size"                   -> the size the centre last cosigned
+ *   meta "witness_incl"                   -> leaves whose inclusion the centre
+ *                                            has been shown (u64 BE)
  *
  * Every ledger entry is appended as a leaf in the transaction that writes
  * it, so after a crash neither exists without the other; the checkpoint of
@@ -26,7 +31,7 @@
 #define TG_OUTBOX_TLOG_ORIGIN_PREFIX "tollgate.site/"
 
 typedef struct tg_outbox_tlog {
-    MDB_dbi db_leaves, db_nodes, db_cps, db_meta;
+    MDB_dbi db_leaves, db_nodes, db_cps, db_cosigs, db_meta;
     int has_key;
     tg_audit_signer key; /* origin "tollgate.site/<site>" */
 } tg_outbox_tlog;
@@ -49,5 +54,38 @@ int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
  * TG_ENOT_FOUND, TG_EPARSE (not such a path) or TG_ENOMEM. */
 int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size_t len,
                          tg_strbuf *out);
+
+/* ---- witness submission (witness_submit.c) -------------------------------- */
+
+/* Runs fn in a read (write 0) or write transaction of the outbox's
+ * environment, committing a write when fn returns 0 (outbox.c). */
+struct tg_outbox;
+typedef int (*tg_outbox_tlog_fn)(tg_outbox_tlog *t, MDB_txn *txn, void *ctx);
+int tg_outbox_tlog_run(struct tg_outbox *ob, int write, tg_outbox_tlog_fn fn, void *ctx);
+
+/* A stored u64 of meta ("witness_size", "witness_incl"); 0 when absent. */
+uint64_t tg_outbox_tlog_meta(const tg_outbox_tlog *t, MDB_txn *txn, const char *name);
+int tg_outbox_tlog_meta_put(tg_outbox_tlog *t, MDB_txn *txn, const char *name,
+                            uint64_t v);
+
+/* Appends an add-checkpoint body (c2sp.org/tlog-witness): "old <old>", the
+ * consistency proof from `old` to the newest checkpoint's size, a blank
+ * line and that checkpoint as the site signed it; *size gets its size.
+ * TG_ENOT_FOUND with no checkpoint, TG_EINVAL when old exceeds it. */
+int tg_outbox_tlog_add_request(tg_outbox_tlog *t, MDB_txn *txn, uint64_t old,
+                               tg_strbuf *out, uint64_t *size);
+
+/* Stores the witness's cosignature line(s) for the checkpoint of `size`
+ * and records `size` as the cosigned size. */
+int tg_outbox_tlog_cosigned(tg_outbox_tlog *t, MDB_txn *txn, uint64_t size,
+                            const char *cosig, size_t len);
+
+/* Appends an inclusion request (central/witness.h): "size <size>" and, for
+ * each "egress" leaf in [from, size), at most `max` of them, "leaf <i>
+ * <base64>" and its inclusion proof. *next gets the first leaf not
+ * covered. */
+int tg_outbox_tlog_inclusion_request(tg_outbox_tlog *t, MDB_txn *txn, uint64_t from,
+                                     uint64_t size, size_t max, tg_strbuf *out,
+                                     uint64_t *next);
 
 #endif

@@ -442,6 +442,8 @@ void *tg_fwd_sender_main(void *arg)
                     break;
                 continue;
             }
+            if (!b.ledgered)
+                tg_fwd_witness_kick(f); /* a new checkpoint for the witness */
             out = exchange(f, c, b.seq, body, len, raw, &acked);
             free(trans);
             tg_outbox_release(f->outbox);

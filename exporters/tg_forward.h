@@ -95,6 +95,10 @@ typedef struct tg_forwarder_stats {
     uint64_t shed_batches, shed_stripped, shed_records, shed_spans, rejected;
     uint64_t ledger_entries;
     uint64_t tlog_size, tlog_failures; /* transparency log leaves; refused appends */
+    /* the centre's witness: the size it last cosigned and when (0: never),
+     * forks it reported (409/422 on our own log), other failures */
+    uint64_t witness_size, witness_cosigned_ns, witness_forks, witness_errors;
+    char witness_error[160];
     /* link */
     uint64_t uploads_accepted, uploads_duplicate, heartbeats, upload_errors;
     uint64_t auth_failures, version_refusals;

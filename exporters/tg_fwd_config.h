@@ -63,6 +63,7 @@ typedef struct tg_forward_config {
     uint64_t flush_interval_ms;              /* outbox.flush_interval, 1s */
     uint64_t max_batch_spans;                /* outbox.max_batch_spans, 5000 */
     uint64_t heartbeat_interval_ms;          /* heartbeat_interval, 5s */
+    uint64_t audit_checkpoint_interval_ms;   /* audit.checkpoint_interval, 60s */
     uint64_t retry_initial_ms;               /* retry.initial, 250ms */
     uint64_t retry_max_ms;                   /* retry.max, 30s */
     uint64_t request_timeout_ms;             /* timeout, 30s */

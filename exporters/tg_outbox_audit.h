@@ -33,4 +33,20 @@ int tg_outbox_audit_verify(const char *outbox_dir, const char *vkey_file,
 int tg_outbox_audit_proof(const char *outbox_dir, const char *batch_id, tg_strbuf *out,
                           char *err, size_t errlen);
 
+/* A site's log read back for cross-checks against the centre's witness
+ * (`audit verify --data DIR --central DIR2`): the tree recomputed from the
+ * leaves and the batches their "egress" entries name. */
+typedef struct tg_outbox_audit_log tg_outbox_audit_log;
+
+/* NULL with a message in err when outbox_dir holds no readable log. */
+tg_outbox_audit_log *tg_outbox_audit_log_open(const char *outbox_dir, char *err,
+                                              size_t errlen);
+void tg_outbox_audit_log_close(tg_outbox_audit_log *l);
+uint64_t tg_outbox_audit_log_size(const tg_outbox_audit_log *l);
+/* The recomputed root of the first `size` leaves into root[32]. 0 or
+ * TG_ENOT_FOUND (the log is shorter). */
+int tg_outbox_audit_log_root(tg_outbox_audit_log *l, uint64_t size, uint8_t root[32]);
+/* The leaf index of batch `seq`'s egress entry, or -1. */
+int64_t tg_outbox_audit_log_batch(const tg_outbox_audit_log *l, uint64_t seq);
+
 #endif

@@ -24,6 +24,9 @@
 #include "tg_outbox_audit.h"
 #include "tg_strbuf.h"
 #include "tg_wire.h"
+#include "cstore.h"
+#include "outbox_tlog.h"
+#include "witness.h"
 
 typedef struct fx {
     char dir[64], outbox[96], vkey[96];
@@ -288,10 +291,127 @@ static void test_proof_verifies_and_bit_flip_fails(void **state)
     free(sb.p);
 }
 
+/* ---- the site and the centre's witness, round trip ------------------------ */
+
+typedef struct wctx {
+    uint64_t old, size, next;
+    tg_strbuf *out;
+    const char *cosig;
+    size_t cosig_len;
+} wctx;
+
+static int w_add(tg_outbox_tlog *t, MDB_txn *txn, void *ctx)
+{
+    wctx *w = ctx;
+    return tg_outbox_tlog_add_request(t, txn, w->old, w->out, &w->size);
+}
+
+static int w_store(tg_outbox_tlog *t, MDB_txn *txn, void *ctx)
+{
+    wctx *w = ctx;
+    return tg_outbox_tlog_cosigned(t, txn, w->size, w->cosig, w->cosig_len);
+}
+
+static int w_incl(tg_outbox_tlog *t, MDB_txn *txn, void *ctx)
+{
+    wctx *w = ctx;
+    return tg_outbox_tlog_inclusion_request(t, txn, 0, w->old, 256, w->out, &w->next);
+}
+
+static int w_meta(tg_outbox_tlog *t, MDB_txn *txn, void *ctx)
+{
+    ((wctx *)ctx)->old = tg_outbox_tlog_meta(t, txn, "witness_size");
+    return 0;
+}
+
+static int w_leaves(void *ctx, const tg_witness_status *s)
+{
+    *(uint64_t *)ctx = s->leaves;
+    return 0;
+}
+
+/* What the site's witness thread sends, answered by the real witness: the
+ * cosignature is stored beside the checkpoint and served with it, the next
+ * request goes from the cosigned size, and the batches' leaves are proved. */
+static void test_witness_round_trip(void **state)
+{
+    fx *f = *state;
+    tg_outbox *ob = open_ob(f);
+    tg_cstore_options co = {0};
+    tg_witness_options wo = {f->dir, 0, 0};
+    tg_witness_answer a;
+    tg_outbox_audit_result r;
+    tg_strbuf body = {0}, cp = {0};
+    char vkey[512], err[256], cdir[128];
+    uint64_t leaves = 0;
+    tg_cstore *cs;
+    tg_witness *w;
+    wctx c;
+    FILE *kf;
+    int rc;
+
+    kf = fopen(f->vkey, "r");
+    assert_non_null(kf);
+    assert_non_null(fgets(vkey, sizeof(vkey), kf));
+    fclose(kf);
+    vkey[strcspn(vkey, "\n")] = '\0';
+    co.no_sync = 1;
+    snprintf(cdir, sizeof(cdir), "%s/central", f->dir);
+    cs = tg_cstore_open(cdir, &co, &rc);
+    assert_non_null(cs);
+    w = tg_witness_open(cs, &wo, err, sizeof(err));
+    assert_non_null(w);
+
+    for (int i = 0; i < 3; i++)
+        egress(ob);
+    memset(&c, 0, sizeof(c));
+    c.out = &body;
+    assert_int_equal(tg_outbox_tlog_run(ob, 0, w_add, &c), 0);
+    assert_int_equal(c.size, 3);
+    tg_witness_add_checkpoint(w, "fra", "", vkey, body.p, body.len, 1000000000000ull, &a);
+    assert_int_equal(a.status, 200);
+    c.cosig = a.body.p;
+    c.cosig_len = a.body.len;
+    assert_int_equal(tg_outbox_tlog_run(ob, 1, w_store, &c), 0);
+    free(a.body.p);
+    assert_int_equal(tg_outbox_audit_read(ob, "checkpoint", 10, &cp), 0);
+    assert_non_null(strstr(cp.p, "\n\xe2\x80\x94 tollgate.central/witness "));
+
+    /* Two more batches: the request goes from the stored cosigned size. */
+    egress(ob);
+    egress(ob);
+    assert_int_equal(tg_outbox_tlog_run(ob, 0, w_meta, &c), 0);
+    assert_int_equal(c.old, 3);
+    body.len = 0;
+    assert_int_equal(tg_outbox_tlog_run(ob, 0, w_add, &c), 0);
+    assert_true(strncmp(body.p, "old 3\n", 6) == 0);
+    tg_witness_add_checkpoint(w, "fra", "", vkey, body.p, body.len, 2000000000000ull, &a);
+    assert_int_equal(a.status, 200);
+    free(a.body.p);
+    c.old = 5;
+    body.len = 0;
+    assert_int_equal(tg_outbox_tlog_run(ob, 0, w_incl, &c), 0);
+    assert_int_equal(c.next, 5);
+    tg_witness_inclusion(w, "fra", body.p, body.len, 2000000000000ull, &a);
+    assert_int_equal(a.status, 200);
+    free(a.body.p);
+    tg_witness_status_foreach(w, 2000000000000ull, w_leaves, &leaves);
+    assert_int_equal(leaves, 5);
+
+    free(body.p);
+    free(cp.p);
+    tg_witness_close(w);
+    tg_cstore_close(cs);
+    tg_outbox_close(ob);
+    /* The stored cosignatures do not disturb the offline verification. */
+    assert_int_equal(verify(f, &r), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_leaf_per_entry_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_witness_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resigned_checkpoint_named, setup, teardown),
