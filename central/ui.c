@@ -20,6 +20,7 @@
 #include "tg_time.h"
 #include "ui_assets.h"
 #include "ui_session.h"
+#include "witness.h"
 
 #define COOKIE_ATTRS "Path=/ui; HttpOnly; SameSite=Strict"
 /* Same-origin only: the bundle has no inline script and fetches nothing
@@ -106,11 +107,22 @@ static int authenticate(central *c, const tg_http_request *req, tg_http_response
     return 0;
 }
 
-/* Audit state (the witness's view of every site's log, egress reports)
- * is for the roles the witness's own status API admits. */
-static int sees_audit(const ui_who *who)
+/* Audit state: the witness's status for the roles its own API admits
+ * (compliance, sre), the audit report for compliance and admin
+ * (audit_api.c); the audit view for any of them. */
+static int sees_witness(const ui_who *who)
 {
     return strcmp(who->role, "compliance") == 0 || strcmp(who->role, "sre") == 0;
+}
+
+static int sees_report(const ui_who *who)
+{
+    return strcmp(who->role, "compliance") == 0 || strcmp(who->role, "admin") == 0;
+}
+
+static int sees_audit(const ui_who *who)
+{
+    return sees_witness(who) || sees_report(who);
 }
 
 /* What a role may open, in the order the navigation shows it. */
@@ -450,12 +462,24 @@ void tg_central_ui_audit(const tg_http_request *req, tg_http_response *resp, voi
         return;
     }
     path = tg_http_path(req, &plen);
-    if (plen == 21 && memcmp(path, "/ui/api/audit/witness", 21) == 0)
-        json_answer(resp, 200,
-                    json_pack("{s:b,s:s}", "available", 0, "why",
-                              "this centre has no witness status API "
-                              "(GET /api/v1/witness/status)"));
-    else if (plen == 20 && memcmp(path, "/ui/api/audit/report", 20) == 0)
+    if (plen == 21 && memcmp(path, "/ui/api/audit/witness", 21) == 0) {
+        central *c = data;
+        char *body;
+        if (!sees_witness(&who))
+            json_answer(
+                resp, 200,
+                json_pack("{s:b,s:s}", "available", 0, "why",
+                          "the witness's status is for the compliance and sre roles"));
+        else if (!c->witness ||
+                 !(body = tg_witness_status_json(c->witness, tg_wall_ns())))
+            json_answer(resp, 200,
+                        json_pack("{s:b,s:s}", "available", 0, "why",
+                                  "this centre runs no witness"));
+        else {
+            tg_http_response_set(resp, 200, "application/json", body, strlen(body));
+            free(body);
+        }
+    } else if (plen == 20 && memcmp(path, "/ui/api/audit/report", 20) == 0)
         json_answer(resp, 200,
                     json_pack("{s:b,s:s}", "available", 0, "why",
                               "this centre has no audit report API "

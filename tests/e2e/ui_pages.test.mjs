@@ -292,14 +292,24 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
   await settled(page, 'log series');
   await shot(page, 'logs-series');
 
-  // Audit: every panel shows its state (the witness's, or "not available").
+  // Audit: the witness's view of each site's log, once both have had a
+  // checkpoint cosigned; the report panel shows the sites or says it is not
+  // available.
+  const witness = await waitFor(async () => {
+    const w = await (await fetch(`${centralUrl}/ui/api/audit/witness`, { headers: { Authorization: `Bearer ${utok.alice}` } })).json();
+    return ['fra', 'sgp'].every((n) => w.sites?.some((x) => x.site === n && x.cosigned_size > 0)) && w;
+  }, { timeoutMs: 30000, what: 'both sites\' checkpoints cosigned by the witness' });
   await page.getByRole('link', { name: 'Audit' }).click();
   await page.getByTestId('audit-witness').waitFor();
   await settled(page, 'audit');
-  for (const id of ['audit-witness', 'audit-egress']) {
-    const text = await page.getByTestId(id).innerText();
-    assert.ok(/Not available:/.test(text) || /fra/.test(text), `${id} shows the sites or says it is not available: ${text}`);
+  for (const n of ['fra', 'sgp']) {
+    const row = page.locator(`[data-testid="audit-witness"] tr[data-site="${n}"]`);
+    const w = witness.sites.find((x) => x.site === n);
+    assert.match(await row.innerText(), new RegExp(`^${n}\\s+\\d+\\s+\\d+\\s+\\S+ s ago\\s+consistent`), `${n}: sizes, age, verify`);
+    assert.ok(Number((await row.innerText()).split(/\s+/)[1]) >= w.log_size, 'the log size the witness knows');
   }
+  const egress = await page.getByTestId('audit-egress').innerText();
+  assert.ok(/Not available:/.test(egress) || /fra/.test(egress), `the egress panel shows the sites or says it is not available: ${egress}`);
   await shot(page, 'audit');
 
   // The time range and refresh interval are in the URL, and a shared link
