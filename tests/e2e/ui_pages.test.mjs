@@ -392,6 +392,14 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
   assert.equal(await sgpNode.evaluate((el) => getComputedStyle(el).borderLeftColor), 'rgb(207, 34, 46)', 'its link is red');
   assert.equal(await page.locator('[data-site="fra"]').getAttribute('data-health') === 'partitioned', false);
   await shot(page, 'estate-partition');
+  // A search now is a partial answer that names the site that did not give
+  // its part, never an empty table passed off as the whole.
+  await page.goto(`${centralUrl}/ui/#/traces?q=${encodeURIComponent('{ resource.service.name = "checkout" }')}`);
+  const banner = page.getByTestId('partial');
+  await banner.waitFor({ timeout: 30000 });
+  assert.match(await banner.innerText(), /Partial answer: sgp \(\w+\) did not give theirs/);
+  assert.match(await page.locator(`tr[data-trace="${traceId}"]`).innerText(), /checkout/, 'fra\'s part still found');
+  await shot(page, 'traces-partial');
   await ctx.close();
 
   assert.deepEqual(problems, []);
