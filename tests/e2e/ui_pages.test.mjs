@@ -51,6 +51,18 @@ const FRA_COST = `cost_model:
   facilities_per_year: 26280
   shared_split: {gpu-seconds: 60, cpu-seconds: 40}
 `;
+// sgp is a cloud site, metered at a price sheet: the counterfactual for
+// fra's use.
+const SGP_COST = `cost_model:
+  currency: EUR
+  price_sheets:
+    - provider: AWS
+      region: us-east-1
+      valid_from: 2026-01-01
+      skus:
+        - {sku: p5, meter: gpu-seconds, unit: GPU-hour, price: 6.00}
+        - {sku: m7i, meter: cpu-seconds, unit: CPU-hour, price: 0.05}
+`;
 
 const propagator = new W3CTraceContextPropagator();
 // checkout (fra) -> payments (sgp): only the traceparent header crosses.
@@ -93,9 +105,10 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
     fs.writeFileSync(path.join(dir, `${n}.token`), `${tokens[n]}\n`, { mode: 0o600 });
   }
   fs.writeFileSync(path.join(dir, 'fra-cost.yaml'), FRA_COST);
+  fs.writeFileSync(path.join(dir, 'sgp-cost.yaml'), SGP_COST);
   fs.writeFileSync(path.join(dir, 'sites.yaml'), `sites:
   - {name: fra, token_file: fra.token, api: "${sites.fra.apiUrl}", cost_model: fra-cost.yaml, jurisdiction: DE, provider: ACME IT, region: fra-dc1}
-  - {name: sgp, token_file: sgp.token, api: "${sites.sgp.apiUrl}", jurisdiction: SG}
+  - {name: sgp, token_file: sgp.token, api: "${sites.sgp.apiUrl}", cost_model: sgp-cost.yaml, jurisdiction: SG, provider: AWS, region: us-east-1}
 `);
   const users = { alice: 'sre', frank: 'finance', carol: 'compliance' };
   const utok = {};
@@ -354,6 +367,19 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
   assert.ok(Number(cli.effective_cost) > 0, 'the period costs something');
   assert.match(await fpage.getByTestId('cost-groups').innerText(), /fra\s+checkout\s+amortised/);
   assert.match(await fpage.getByTestId('cost-idle').innerText(), /fra\s+gpu\s+idle capacity/);
+  // The counterfactual: fra's use priced at sgp's cloud region's sheet;
+  // the page shows what the report API says for it.
+  await fpage.getByLabel('Counterfactual: price the use at').fill('us-east-1');
+  await fpage.getByRole('button', { name: 'Compare' }).click();
+  const cf = fpage.locator('[data-testid="cost-groups"] tr[data-key="checkout"] [data-testid="counterfactual"]');
+  await cf.waitFor({ timeout: 30000 });
+  assert.match(fpage.url(), /compare=us-east-1/);
+  const fromTo = `from=${await totals.getAttribute('data-from')}&to=${await totals.getAttribute('data-to')}`;
+  const cfDoc = await (await fetch(`${centralUrl}/api/v1/cost/report?${fromTo}&by=service&compare=us-east-1`,
+    { headers: { Authorization: `Bearer ${utok.frank}` } })).json();
+  const cfWant = cfDoc.groups.find((g) => g.site === 'fra' && g.key === 'checkout').counterfactual_cost;
+  assert.ok(Number(cfWant) > 0, 'fra\'s GPU time has a cloud price');
+  assert.equal(await cf.innerText(), cfWant);
   await fpage.getByTestId('cost-trends').locator('canvas').first().waitFor({ timeout: 30000 });
   await settled(fpage, 'cost');
   await shot(fpage, 'cost');
