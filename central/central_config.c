@@ -1,8 +1,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "tg_audit_report.h"
 #include "tg_central.h"
 #include "tg_cfgtab.h"
 #include "tg_err.h"
@@ -212,13 +214,15 @@ static int check_together(const tg_ynode *root, const tg_central_config *c,
 int tg_central_config_load(const char *path, tg_central_config *out, char *err,
                            size_t errlen)
 {
+    /* audit: is the audit report's (report/config.c), read from the same file */
+    static const char *const skip[] = {"audit", NULL};
     tg_ynode *root = tg_yaml_load_file(path, err, errlen);
     tg_central_config c = *out;
     int rc;
 
     if (!root)
         return TG_ECONFIG;
-    rc = tg_cfgtab_load(&central_table, &c, root, path, NULL, NULL, err, errlen);
+    rc = tg_cfgtab_load(&central_table, &c, root, path, skip, NULL, err, errlen);
     if (rc == 0)
         rc = check_together(root, &c, path, err, errlen);
     tg_yaml_free(root);
@@ -274,6 +278,19 @@ int tg_central_config_from_args(int argc, char **argv, tg_central_config *c, cha
     }
     if (config && (rc = tg_central_config_load(config, c, err, errlen)))
         return rc;
+    if (config) {
+        /* the audit: section is checked at start-up, though only the audit
+         * report reads it (central/audit_api.c) */
+        tg_report_config *a = malloc(sizeof(*a));
+        if (!a)
+            return TG_ENOMEM;
+        tg_report_config_defaults(a);
+        rc = tg_report_config_load(config, a, err, errlen);
+        free(a);
+        if (rc)
+            return rc;
+        snprintf(c->config_file, sizeof(c->config_file), "%s", config);
+    }
     for (int i = 1; i < argc; i++) {
         char *dst = NULL;
         size_t cap = 0;

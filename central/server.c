@@ -33,6 +33,7 @@ static const tg_http_route routes[] = {
     {"GET", "/loki/api/v1/series", 0, NULL, tg_central_loki_labels},
     {"GET", "/api/v1/cost/report", 0, NULL, tg_central_cost_report},
     {"GET", "/api/v1/cost/focus", 0, NULL, tg_central_cost_focus},
+    {"GET", "/api/v1/audit/report", 0, NULL, tg_central_audit_report},
     {"GET", "/api/echo", 0, NULL, tg_central_tempo_echo},
     {"GET", "/api/search", 0, NULL, tg_central_tempo_search},
     {"GET", "/api/search/tags", 0, NULL, tg_central_tempo_tags},

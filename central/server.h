@@ -85,5 +85,8 @@ void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp,
                             void *data);
 void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp,
                            void *data);
+/* GET /api/v1/audit/report (audit_api.c). */
+void tg_central_audit_report(const tg_http_request *req, tg_http_response *resp,
+                             void *data);
 
 #endif

@@ -35,6 +35,7 @@ typedef struct tg_central_config {
     int no_sync;                    /* store.sync: false (tests and benchmarks) */
     uint64_t ui_session_ttl_ms;     /* ui.session_ttl, 8h */
     tg_models_config models;        /* models: (models.h, docs/models.md) */
+    char config_file[1024]; /* --config, "": none (the audit report reads its audit:) */
 } tg_central_config;
 
 void tg_central_config_defaults(tg_central_config *c);

@@ -35,6 +35,8 @@ static void usage(FILE *f)
         "       tollgate audit verify --endpoint URL --token-file F [--key VKEY]\n"
         "                             [--witness-key VKEY] [--ca-file F] [--json]\n"
         "       tollgate audit proof --batch ID --data DIR\n"
+        "       tollgate audit report --from DATE --to DATE --data DIR ... (see report "
+        "--help)\n"
         "\n"
         "verify --data   recompute a site's transparency log from its leaves (read\n"
         "                only), check every signed checkpoint, their consistency and\n"
@@ -295,6 +297,8 @@ int tg_cmd_audit(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "report"))
+        return tg_cmd_audit_report(argc - 1, argv + 1);
     for (int i = 2; i < argc; i++) {
         const char **slot = NULL;
 

@@ -20,4 +20,7 @@ int tg_cmd_models(int argc, char **argv);    /* cmd/models_cmd.c */
  * answer, or the estate's `models` member), for `models` and `status`. */
 void tg_cmd_models_print(FILE *f, json_t *report);
 
+/* `tollgate audit report`, reached through tg_cmd_audit. */
+int tg_cmd_audit_report(int argc, char **argv); /* cmd/audit_report_cmd.c */
+
 #endif

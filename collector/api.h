@@ -22,6 +22,7 @@ typedef struct tg_api {
     tg_stats *stats;
     tg_committer *committer;
     const char *site;
+    const char *data_dir; /* where the collector keeps DATA/policies/ (audit report) */
     uint64_t started_unix;
     int ready;             /* set once every listener is up, cleared on drain */
     size_t max_read_bytes; /* arena bound of one read request, default 256 MiB */

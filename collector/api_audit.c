@@ -4,10 +4,15 @@
  *   GET /api/v1/audit/checkpoint              the newest signed checkpoint
  *   GET /api/v1/audit/tile/L/N[.p/W]          hash tiles
  *   GET /api/v1/audit/tile/entries/N[.p/W]    entry bundles (ledger entries)
+ *   GET /api/v1/audit/policy                  what the audit report needs of the
+ *                                             site's policy (JSON, below)
  *
  * Entries carry counts, ids and hashes only, never a value; still, like
  * every data endpoint, a caller shows a query client's token. Reads are
  * short LMDB read transactions, answered on the loop thread. */
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +26,109 @@
 static void respond(tg_http_request *req, int status, const char *msg)
 {
     tg_http_respond(req, status, "text/plain; charset=utf-8", NULL, msg, strlen(msg));
+}
+
+#define POLICY_TEXT_MAX (8u << 20)
+
+/* DATA/policies/<alg>-<hex>.txt (collector.c, rules_record_text) into
+ * texts as version -> text. */
+static void policy_texts(const char *data_dir, json_t *texts)
+{
+    char dir[1100];
+    struct dirent *de;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "%s/policies", data_dir ? data_dir : ".");
+    if (!data_dir || !(d = opendir(dir)))
+        return;
+    while ((de = readdir(d))) {
+        const char *dash = strchr(de->d_name, '-');
+        size_t n = strlen(de->d_name), len;
+        char path[1400], ver[256], *buf;
+        FILE *f;
+
+        if (!dash || n < 5 || strcmp(de->d_name + n - 4, ".txt") != 0)
+            continue;
+        snprintf(ver, sizeof(ver), "%.*s:%.*s", (int)(dash - de->d_name), de->d_name,
+                 (int)(n - 4 - (size_t)(dash + 1 - de->d_name)), dash + 1);
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (!(f = fopen(path, "rb")))
+            continue;
+        buf = malloc(POLICY_TEXT_MAX);
+        len = buf ? fread(buf, 1, POLICY_TEXT_MAX, f) : 0;
+        fclose(f);
+        if (buf)
+            json_object_set_new(texts, ver, json_stringn_nocheck(buf, len));
+        free(buf);
+    }
+    closedir(d);
+}
+
+static void add_count(void *ctx, const char *cls, uint64_t n)
+{
+    json_object_set_new(ctx, cls, json_integer((json_int_t)n));
+}
+
+/* GET /api/v1/audit/policy: the policy in force as the audit report reads
+ * it (site, classes with regulation, legal basis and retention,
+ * destinations), every recorded version's text, and the store's count of
+ * records deleted at the end of a class retention. */
+static void serve_policy(tg_api *api, tg_http_request *req)
+{
+    tg_rules_policy *p = api->rules ? tg_rules_slot_acquire(api->rules) : NULL;
+    json_t *doc = json_object(), *cl = json_array(), *ds = json_array(),
+           *tx = json_object();
+    tg_rules_site_info si;
+    tg_store_stats st;
+    char *s;
+
+    if (p) {
+        tg_rules_site(p, &si);
+        json_object_set_new(doc, "site",
+                            json_pack("{s:s s:s s:s}", "name", si.name, "country",
+                                      si.country, "region", si.region));
+        json_object_set_new(doc, "version", json_string(tg_rules_policy_version(p)));
+        for (size_t i = 0; i < tg_rules_n_classes(p); i++) {
+            tg_rules_class_info c;
+            if (tg_rules_class(p, i, &c) == 0)
+                json_array_append_new(
+                    cl, json_pack("{s:s s:s s:s s:s s:I}", "name", c.name, "description",
+                                  c.description, "regulation", c.regulation,
+                                  "legal_basis", c.legal_basis, "retention_sec",
+                                  (json_int_t)c.retention_sec));
+        }
+        for (size_t i = 0; i < tg_rules_n_destinations(p); i++) {
+            tg_rules_destination_info d;
+            if (tg_rules_destination(p, i, &d) == 0)
+                json_array_append_new(ds,
+                                      json_pack("{s:s s:s s:s s:s}", "name", d.name,
+                                                "country", d.country ? d.country : "",
+                                                "region", d.region ? d.region : "",
+                                                "purpose", d.purpose ? d.purpose : ""));
+        }
+        tg_rules_policy_unref(p);
+    }
+    policy_texts(api->data_dir, tx);
+    json_object_set_new(doc, "classes", cl);
+    json_object_set_new(doc, "destinations", ds);
+    json_object_set_new(doc, "texts", tx);
+    if (api->store && tg_store_get_stats(api->store, &st) == 0)
+        json_object_set_new(doc, "retention_deleted",
+                            json_integer((json_int_t)st.expired_records));
+    {
+        json_t *by = json_object();
+        if (api->store && by && tg_store_expired_by_class(api->store, add_count, by) == 0)
+            json_object_set_new(doc, "retention_by_class", by);
+        else
+            json_decref(by);
+    }
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (s)
+        tg_http_respond(req, 200, "application/json", NULL, s, strlen(s));
+    else
+        respond(req, 500, "out of memory\n");
+    free(s);
 }
 
 int tg_api_audit_route(tg_api *api, tg_http_request *req, const char *path, size_t plen)
@@ -43,6 +151,10 @@ int tg_api_audit_route(tg_api *api, tg_http_request *req, const char *path, size
                         "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n",
                         "a query client's bearer token is required\n",
                         sizeof("a query client's bearer token is required\n") - 1);
+        return 1;
+    }
+    if (plen - pre == 6 && memcmp(path + pre, "policy", 6) == 0) {
+        serve_policy(api, req);
         return 1;
     }
     if (!api->audit_read) {

@@ -248,6 +248,44 @@ static void rules_warn(void *ctx, const tg_rules_diag *d)
 
 /* Loads the policy files (or rules/default.yaml). Diagnostics name file,
  * line and column and never quote telemetry. */
+/* Keeps the text of every policy version that was in force, for the audit
+ * report's diffs (docs/audit.md, "Policy versions"): DATA/policies/
+ * sha256-<hex>.txt, written once per version (a temporary file renamed
+ * into place, so a reader never sees half of one). A failure is logged
+ * and does not stop the collector: the report then says the text is
+ * missing. */
+static void rules_record_text(collector *c, const tg_rules_policy *p)
+{
+    const char *ver = tg_rules_policy_version(p), *colon = strchr(ver, ':');
+    char dir[1100], path[1300], tmp[1310];
+    size_t len;
+    const char *text = tg_rules_policy_text(p, &len);
+    struct stat sb;
+    FILE *f;
+    int ok;
+
+    snprintf(dir, sizeof(dir), "%s/policies", c->cfg.data_dir);
+    snprintf(path, sizeof(path), "%s/%.*s-%s.txt", dir, colon ? (int)(colon - ver) : 0,
+             ver, colon ? colon + 1 : ver);
+    if (stat(path, &sb) == 0)
+        return;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        tg_warn("policy text not recorded", "dir=%s error=\"%s\"", dir, strerror(errno));
+        return;
+    }
+    if (!(f = fopen(tmp, "wb"))) {
+        tg_warn("policy text not recorded", "path=%s error=\"%s\"", tmp, strerror(errno));
+        return;
+    }
+    ok = fwrite(text, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        tg_warn("policy text not recorded", "path=%s", path);
+        remove(tmp);
+    }
+}
+
 static tg_rules_policy *rules_load(collector *c, char *err, size_t errlen)
 {
     tg_rules_options ro;
@@ -261,6 +299,8 @@ static tg_rules_policy *rules_load(collector *c, char *err, size_t errlen)
     p = tg_rules_policy_load(c->rules_paths, c->n_rules_paths, &ro, &diag);
     if (!p)
         tg_rules_diag_format(&diag, err, errlen);
+    else
+        rules_record_text(c, p);
     return p;
 }
 
@@ -532,6 +572,7 @@ int tg_collector_main(int argc, char **argv)
     c.api.stats = &c.stats;
     c.api.committer = c.committer;
     c.api.site = c.cfg.site;
+    c.api.data_dir = c.cfg.data_dir;
     c.api.started_unix = tg_wall_ns() / 1000000000u;
 
     if (start_listeners(&c) != 0) {

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ typedef struct tg_submission {
     struct tg_submission *next;
     tg_store_record rec;
     tg_otlp_index index;
+    char retention_class[64]; /* rec.retention_class points here */
     tg_commit_cb cb;
     void *ctx;
     size_t bytes; /* the allocation, what the queue bound counts */
@@ -314,6 +316,11 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_c
         s->rec.cls_len = rec->cls_len;
     }
     s->rec.retention_sec = rec->retention_sec;
+    if (rec->retention_class) {
+        snprintf(s->retention_class, sizeof(s->retention_class), "%s",
+                 rec->retention_class);
+        s->rec.retention_class = s->retention_class;
+    }
     s->rec.index = &s->index;
     s->cb = cb;
     s->ctx = ctx;

@@ -336,7 +336,7 @@ int tg_config_load_buffer(const char *name, const char *buf, size_t len,
      * (exporters/fwd_config.c) from the same file; so are the query
      * clients (collector.c, load_query_clients) and the cost model
      * (cost/model_config.c, read by the forward link). */
-    static const char *const skip[] = {"forward", "query", "cost_model", NULL};
+    static const char *const skip[] = {"forward", "query", "cost_model", "audit", NULL};
     tg_collector_config *work;
     tg_ynode *root;
     int rc;

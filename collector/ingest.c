@@ -69,29 +69,39 @@ void tg_ingest_destroy(tg_ingest *ing)
 /* ---- classification --------------------------------------------------- */
 
 /* The shortest non-zero class retention among `cls`'s classes, or among all
- * of the policy's classes when there is no classification (fail closed). */
+ * of the policy's classes when there is no classification (fail closed);
+ * *name (may be NULL) is the class that has it (policy memory), NULL when
+ * none does. */
 static uint64_t class_retention(const tg_rules_policy *p,
-                                const tg_rules_classification *c)
+                                const tg_rules_classification *c, const char **name)
 {
     uint16_t idx[256];
     size_t n, total = tg_rules_n_classes(p);
     uint64_t best = 0;
     tg_rules_class_info ci;
 
+    if (name)
+        *name = NULL;
     if (!c) {
         for (size_t i = 0; i < total; i++)
             if (tg_rules_class(p, i, &ci) == 0 && ci.retention_sec &&
-                (!best || ci.retention_sec < best))
+                (!best || ci.retention_sec < best)) {
                 best = ci.retention_sec;
+                if (name)
+                    *name = ci.name;
+            }
         return best;
     }
     n = tg_rules_classification_classes(c, idx, sizeof(idx) / sizeof(idx[0]));
     if (n > sizeof(idx) / sizeof(idx[0]))
-        return class_retention(p, NULL); /* more classes than we looked at */
+        return class_retention(p, NULL, name); /* more classes than we looked at */
     for (size_t i = 0; i < n; i++)
         if (tg_rules_class(p, idx[i], &ci) == 0 && ci.retention_sec &&
-            (!best || ci.retention_sec < best))
+            (!best || ci.retention_sec < best)) {
             best = ci.retention_sec;
+            if (name)
+                *name = ci.name;
+        }
     return best;
 }
 
@@ -116,7 +126,7 @@ static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
          * fails closed again); locally it keeps the shortest retention. */
         rec->cls = NULL;
         rec->cls_len = 0;
-        rec->retention_sec = class_retention(p, NULL);
+        rec->retention_sec = class_retention(p, NULL, &rec->retention_class);
         atomic_fetch_add(&ing->stats->classify_failed, 1);
         if (!ing->classify_warned_ns || t0 - ing->classify_warned_ns >= 10000000000ull) {
             tg_warn("classification failed at ingest, stored with the shortest class "
@@ -132,7 +142,7 @@ static void classify_into(tg_ingest *ing, const tg_rules_policy *p,
     } else {
         rec->cls = enc;
         rec->cls_len = len;
-        rec->retention_sec = class_retention(p, c);
+        rec->retention_sec = class_retention(p, c, &rec->retention_class);
         tg_rules_classification_stats(c, &cs);
         atomic_fetch_add(&ing->stats->classify_findings, cs.findings);
     }

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "tg_err.h"
+#include "tg_hash.h"
 #include "tg_time.h"
 
 typedef Opentelemetry__Proto__Metrics__V1__Metric tg_metric;
@@ -29,17 +30,6 @@ static void seed_init(void)
         g_seed[1] =
             t / 1000000000u * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t)(uintptr_t)&g_seed;
     }
-}
-
-/* A bijective 64-bit finalizer (full avalanche). */
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDULL;
-    x ^= x >> 33;
-    x *= 0xC4CEB9FE1A85EC53ULL;
-    x ^= x >> 33;
-    return x;
 }
 
 /* Slots hold 1 + the index of the member in the dense output array; 0 is
@@ -91,7 +81,7 @@ static void add_trace_id(index_state *st, const uint8_t *id)
     st->last_id = id;
     memcpy(&lo, id, 8);
     memcpy(&hi, id + 8, 8);
-    i = (size_t)mix64(mix64(lo ^ g_seed[0]) + (hi ^ g_seed[1])) & st->ids.mask;
+    i = (size_t)tg_mix64(tg_mix64(lo ^ g_seed[0]) + (hi ^ g_seed[1])) & st->ids.mask;
     for (;;) {
         uint32_t s = st->ids.slots[i];
         if (!s)
@@ -114,7 +104,7 @@ static void add_service(index_state *st, const char *name, size_t len)
 
     for (size_t k = 0; k < len; k++)
         h = (h ^ (unsigned char)name[k]) * 0x100000001B3ULL;
-    i = (size_t)mix64(h ^ len) & st->svcs.mask;
+    i = (size_t)tg_mix64(h ^ len) & st->svcs.mask;
     for (;;) {
         uint32_t s = st->svcs.slots[i];
         if (!s)

@@ -15,7 +15,10 @@ static void on_change(void *ctx, const tg_rules_change *ch)
 {
     tg_egress_tally *t = ctx;
 
-    if (t && ch->class_name)
+    /* An attribute dropped for its key not being on allow_keys is counted
+     * once, as "unclassified" / "drop", from the view's stats below; counting
+     * it here too put every such drop in the ledger twice. */
+    if (t && ch->class_name && strcmp(ch->detector, "allow_keys") != 0)
         tg_egress_tally_add(t, ch->class_name, tg_rules_action_name(ch->action), 1);
 }
 

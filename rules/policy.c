@@ -708,6 +708,7 @@ static void policy_free(tg_rules_policy *p)
         EVP_MAC_free(p->hmac);
     if (p->sha)
         EVP_MD_CTX_free(p->sha);
+    free(p->text.p);
     OPENSSL_cleanse(p->keys, p->n_keys * sizeof(*p->keys));
     tg_arena_destroy(&p->arena);
     free(p);
@@ -890,6 +891,12 @@ const char *tg_rules_policy_version(const tg_rules_policy *p)
     return p->version;
 }
 
+const char *tg_rules_policy_text(const tg_rules_policy *p, size_t *len)
+{
+    *len = p->text.oom ? 0 : p->text.len;
+    return p->text.oom || !p->text.p ? "" : p->text.p;
+}
+
 const char *tg_rules_default_path(void)
 {
     static char path[4096];
@@ -937,6 +944,7 @@ int tg_rules_class(const tg_rules_policy *p, size_t i, tg_rules_class_info *out)
     out->name = p->classes[i].name;
     out->description = nz(p->classes[i].description);
     out->regulation = nz(p->classes[i].regulation);
+    out->legal_basis = nz(p->classes[i].legal_basis);
     out->retention_sec = p->classes[i].retention;
     return 0;
 }

@@ -608,6 +608,8 @@ static int class_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *a
         c->regulation = NULL;
         return tg_ry_each_string(y, v, reg_str, c);
     }
+    if (tg_ry_is(k, "legal_basis"))
+        return tg_ry_scalar(y, v, &c->legal_basis, NULL);
     if (tg_ry_is(k, "retention"))
         return tg_ry_duration(y, v, &c->retention);
     if (tg_ry_is(k, "redact_text"))
@@ -621,9 +623,9 @@ static int class_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *a
 
 static int classes_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
-    static const char *const known[] = {"description", "regulation", "retention",
-                                        "redact_text", "detect",     "replace",
-                                        NULL};
+    static const char *const known[] = {"description", "regulation",  "legal_basis",
+                                        "retention",   "redact_text", "detect",
+                                        "replace",     NULL};
     tg_rules_policy *p = y->p;
     const char *name;
     class_arg a = {-1, NULL, 0};
@@ -905,6 +907,10 @@ int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
         EVP_DigestUpdate(p->sha, name, strlen(name) + 1);
         EVP_DigestUpdate(p->sha, &nl, sizeof(nl));
         EVP_DigestUpdate(p->sha, text, len);
+        tg_strbuf_printf(&p->text, "# ---- %s\n", name);
+        tg_strbuf_put(&p->text, text, len);
+        if (len && text[len - 1] != '\n')
+            tg_strbuf_putc(&p->text, '\n');
     }
     root = tg_yaml_parse(text, len, &fail);
     if (!root)

@@ -301,6 +301,7 @@ typedef struct tg_class {
     const char *name;
     const char *description;
     const char *regulation;
+    const char *legal_basis; /* the lawful basis the policy names, NULL: none */
     uint64_t retention;
     const char *redact_text; /* NULL: [REDACTED:<name>] */
     tg_loc loc;
@@ -426,6 +427,8 @@ struct tg_rules_policy {
 
     /* the input texts' digest, folded into `version` */
     void *sha; /* EVP_MD_CTX * while loading */
+    /* the input texts themselves, in load order (tg_rules_policy_text) */
+    tg_strbuf text;
 
     _Atomic uint64_t *counts; /* [dest][class][action] */
 };

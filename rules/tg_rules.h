@@ -118,6 +118,12 @@ void tg_rules_diag_format(const tg_rules_diag *d, char *buf, size_t len);
  * each key's id and fingerprint. Stable for the policy's lifetime. */
 const char *tg_rules_policy_version(const tg_rules_policy *p);
 
+/* The texts the policy was loaded from, in load order (includes where
+ * they were read), each after a line "# ---- NAME": what the version's
+ * digest covers but the keys. Stable for the policy's lifetime; the
+ * collector records it per version for the audit report's diffs. */
+const char *tg_rules_policy_text(const tg_rules_policy *p, size_t *len);
+
 /* rules/default.yaml: $TOLLGATE_RULES_DIR/default.yaml if set, else the one
  * beside this library's sources, else /usr/share/tollgate/rules/default.yaml. */
 const char *tg_rules_default_path(void);
@@ -133,8 +139,9 @@ typedef struct tg_rules_site_info {
 typedef struct tg_rules_class_info {
     const char *name; /* "pii.email" */
     const char *description;
-    const char *regulation; /* "GDPR Art. 4(1); GDPR Art. 9" */
-    uint64_t retention_sec; /* local retention, 0 = the store's default */
+    const char *regulation;  /* "GDPR Art. 4(1); GDPR Art. 9" */
+    const char *legal_basis; /* "GDPR Art. 6(1)(f) (legitimate interests)", "" unset */
+    uint64_t retention_sec;  /* local retention, 0 = the store's default */
 } tg_rules_class_info;
 
 typedef struct tg_rules_destination_info {

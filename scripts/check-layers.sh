@@ -16,15 +16,16 @@ allowed() {
     wire)      echo "common" ;;
     audit)     echo "common" ;;
     cost)      echo "common wire" ;;
+    report)    echo "common wire audit" ;;
     query)     echo "common store rules wire" ;;
     exporters) echo "common rules store wire audit cost" ;;
     collector) echo "common rules store wire query exporters audit" ;;
-    central)   echo "common wire query audit cost" ;;
-    cmd)       echo "common rules store wire audit cost query exporters collector central" ;;
+    central)   echo "common wire query audit cost report" ;;
+    cmd)       echo "common rules store wire audit cost report query exporters collector central" ;;
     esac
 }
 
-LAYERS="common rules store wire audit cost query exporters collector central cmd"
+LAYERS="common rules store wire audit cost report query exporters collector central cmd"
 
 # Where a header named NAME, included from folder DIR, lives: DIR itself
 # first, then the first layer folder that has it.

@@ -93,6 +93,14 @@ static int meta_put(tg_store *st, MDB_txn *txn, const char *name, uint64_t val)
     return mdb_put(txn, st->db_meta, &k, &v, 0);
 }
 
+int tg_store__meta_add(tg_store *st, MDB_txn *txn, const char *name, uint64_t delta)
+{
+    uint64_t cur;
+    int rc = meta_get(st, txn, name, &cur);
+
+    return rc ? rc : meta_put(st, txn, name, cur + delta);
+}
+
 /* The meta key names of the per-signal totals: "<what>.<signal>". */
 static void sig_key(char *buf, size_t cap, const char *what, int sig)
 {
@@ -358,7 +366,7 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
 
 /* Inserts one staged record and its index keys. */
 static int put_record(tg_store *st, MDB_txn *txn, const uint8_t *v, size_t len,
-                      uint64_t seq, tg_store_totals *t)
+                      uint64_t seq, tg_store_totals *t, const char *rclass)
 {
     uint8_t kbuf[10 + TG_STORE_SVC_KEY_MAX], tmax[8];
     MDB_val k, d;
@@ -410,6 +418,8 @@ static int put_record(tg_store *st, MDB_txn *txn, const uint8_t *v, size_t len,
         tg_be64_put(kbuf, rv.expiry_sec);
         tg_be64_put(kbuf + 8, seq);
         k = (MDB_val){16, kbuf};
+        /* the expiry key's value names the class, for the deletion count */
+        d = (MDB_val){rclass ? strnlen(rclass, 63) : 0, (void *)rclass};
         if ((rc = mdb_put(txn, st->db_expiry, &k, &d, 0)))
             return rc;
     }
@@ -440,7 +450,8 @@ static int write_txn(tg_store *st, size_t n, uint64_t now, uint64_t *seqs)
     first = t.next_seq;
     for (size_t i = 0; i < n; i++) {
         rc = put_record(st, txn, st->stage + st->stage_off[i], st->stage_len[i],
-                        t.next_seq, &t);
+                        t.next_seq, &t,
+                        st->stage_recs ? st->stage_recs[i].retention_class : NULL);
         if (rc)
             goto fail;
         t.next_seq++;
@@ -505,6 +516,7 @@ int tg_store_write(tg_store *st, const tg_store_record *recs, size_t n, uint64_t
         return 0;
     pthread_mutex_lock(&st->write_lock);
     now = tg_store__now(st);
+    st->stage_recs = recs;
     if ((rc = stage_records(st, recs, n, now)))
         goto out;
     for (size_t i = 0; i < n; i++)

@@ -63,6 +63,10 @@ typedef struct tg_store_record {
     const uint8_t *cls; /* may be NULL */
     size_t cls_len;
     uint64_t retention_sec;
+    /* The class whose retention set it (at most 63 bytes kept), so the
+     * record's deletion is counted for that class (tg_store_expired_by_class);
+     * NULL: none named. */
+    const char *retention_class;
 } tg_store_record;
 
 /* Writes `n` records in one durable transaction (group commit): either all
@@ -77,6 +81,16 @@ int tg_store_write(tg_store *st, const tg_store_record *recs, size_t n, uint64_t
  * data touched, not with the collector's own memory. Called by the writer
  * thread between transactions. */
 int tg_store_trim_resident(tg_store *st);
+
+/* The store's durable count of records deleted because a class retention
+ * ended, per class named at write (tg_store_record.retention_class; records
+ * written without one, or before the count existed, under "(unrecorded)"):
+ * meta keys TG_STORE_META_EXPIRED_CLASS "<class>", u64 BE, written in the
+ * deleting transaction. cb is called once per class; 0 or a TG_E code. */
+#define TG_STORE_META_EXPIRED_CLASS "expired_class."
+int tg_store_expired_by_class(tg_store *st,
+                              void (*cb)(void *ctx, const char *cls, uint64_t n),
+                              void *ctx);
 
 /* Applies retention without writing (the collector calls it periodically). */
 int tg_store_evict(tg_store *st, uint64_t now_unix_sec);

@@ -99,7 +99,8 @@ struct tg_store {
     ZSTD_CCtx *cctx;
     uint8_t *stage; /* values of the records being written */
     size_t stage_cap;
-    size_t *stage_off; /* per record: offset and length in stage */
+    const tg_store_record *stage_recs; /* the records being written (their class names) */
+    size_t *stage_off;                 /* per record: offset and length in stage */
     size_t *stage_len;
     size_t stage_n_cap;
     uint8_t *evbuf; /* copy of an evicted record's header and keys */
@@ -109,6 +110,9 @@ struct tg_store {
     tg_store_clock_fn clock;
     void *clock_ctx;
 };
+
+/* Adds delta to the u64 meta counter `name` in txn (0 when absent). */
+int tg_store__meta_add(tg_store *st, MDB_txn *txn, const char *name, uint64_t delta);
 
 /* Replaces the wall clock used for ingest times and age retention (tests). */
 void tg_store_set_clock(tg_store *st, tg_store_clock_fn fn, void *ctx);

@@ -9,7 +9,9 @@
  * deadlock). */
 #include "store_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "tg_err.h"
@@ -365,6 +367,40 @@ int tg_store_scan(tg_store *st, enum tg_signal signal, const char *service,
     mdb_cursor_close(cur);
     reader_end(&r);
     return rc;
+}
+
+int tg_store_expired_by_class(tg_store *st,
+                              void (*cb)(void *ctx, const char *cls, uint64_t n),
+                              void *ctx)
+{
+    static const char pre[] = TG_STORE_META_EXPIRED_CLASS;
+    const size_t plen = sizeof(pre) - 1;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k = {plen, (void *)pre}, v;
+    int rc, op = MDB_SET_RANGE;
+
+    if (!st || !cb)
+        return TG_EINVAL;
+    map_rdlock(st);
+    if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0) {
+        if ((rc = mdb_cursor_open(txn, st->db_meta, &cur)) == 0) {
+            while (mdb_cursor_get(cur, &k, &v, op) == 0 && k.mv_size > plen &&
+                   memcmp(k.mv_data, pre, plen) == 0) {
+                char name[96];
+                op = MDB_NEXT;
+                if (v.mv_size != 8 || k.mv_size - plen >= sizeof(name))
+                    continue;
+                snprintf(name, sizeof(name), "%.*s", (int)(k.mv_size - plen),
+                         (const char *)k.mv_data + plen);
+                cb(ctx, name, tg_be64_get(v.mv_data));
+            }
+            mdb_cursor_close(cur);
+        }
+        mdb_txn_abort(txn);
+    }
+    map_unlock(st);
+    return rc ? tg_store__mdb_err(rc) : 0;
 }
 
 int tg_store_get_stats(tg_store *st, tg_store_stats *out)

@@ -15,6 +15,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tg_err.h"
@@ -142,6 +143,7 @@ static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *
         uint8_t skey[8];
         MDB_val sk = {8, skey};
         uint64_t expiry, seq;
+        char ckey[96];
 
         if (*n >= TG_STORE_EVICT_BATCH || *keys >= TG_STORE_EVICT_KEYS) {
             *more = 1;
@@ -165,6 +167,10 @@ static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *
         if (expiry >= now || seq >= keep_from)
             break;
         memcpy(skey, (const uint8_t *)k.mv_data + 8, 8);
+        /* the class that set the expiry, before the eviction deletes its key */
+        snprintf(ckey, sizeof(ckey), "%s%.*s", TG_STORE_META_EXPIRED_CLASS,
+                 v.mv_size && v.mv_size < 64 ? (int)v.mv_size : 12,
+                 v.mv_size && v.mv_size < 64 ? (const char *)v.mv_data : "(unrecorded)");
         rc = mdb_cursor_get(cur, &sk, &v, MDB_SET_KEY);
         if (rc == MDB_NOTFOUND) {
             /* Its record is gone already: drop the stale key. */
@@ -179,6 +185,8 @@ static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *
         if ((rc = evict_current(st, txn, cur, seq, &v, t, keys)))
             break;
         t->expired_records++;
+        if ((rc = tg_store__meta_add(st, txn, ckey, 1)))
+            break;
         (*n)++;
     }
     mdb_cursor_close(ec);

@@ -22,23 +22,14 @@
 #include <string.h>
 
 #include "store_internal.h"
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
+#include "tg_hash.h"
 
 static void probes(const uint8_t id[16], uint64_t *h1, uint64_t *h2)
 {
     uint64_t a = tg_be64_get(id), b = tg_be64_get(id + 8);
 
-    *h1 = mix64(a ^ mix64(b));
-    *h2 = mix64(b ^ 0x9e3779b97f4a7c15ull) | 1;
+    *h1 = tg_mix64(a ^ tg_mix64(b));
+    *h2 = tg_mix64(b ^ 0x9e3779b97f4a7c15ull) | 1;
 }
 
 size_t tg_store__tfilter_len(uint32_t n_ids)

@@ -832,6 +832,75 @@ static void test_class_retention(void **state)
 
 /* A class retention only ever shortens: one at or beyond the store's age
  * limit sets no expiry, and age (or size) eviction removes expiry keys too. */
+typedef struct class_counts {
+    char name[4][32];
+    uint64_t n[4];
+    size_t len;
+} class_counts;
+
+static void count_class(void *ctx, const char *cls, uint64_t n)
+{
+    class_counts *c = ctx;
+
+    assert_true(c->len < 4);
+    snprintf(c->name[c->len], sizeof(c->name[0]), "%s", cls);
+    c->n[c->len++] = n;
+}
+
+static uint64_t class_count(const class_counts *c, const char *name)
+{
+    for (size_t i = 0; i < c->len; i++)
+        if (strcmp(c->name[i], name) == 0)
+            return c->n[i];
+    return 0;
+}
+
+/* Each deletion at the end of a class retention is counted, durably, for
+ * the class that set the expiry (the audit report's retention section);
+ * a record written without a class name is counted as unrecorded; an age
+ * eviction is not a class retention and is not counted. */
+static void test_class_retention_counted_by_class(void **state)
+{
+    fixture *f = *state;
+    fake_clock clk = {1000000};
+    test_rec r;
+    char svc[16];
+    class_counts c = {0};
+    tg_store_stats s;
+    static const char *const names[5] = {"pii.ip", "pii.ip", "pii.email", NULL, NULL};
+    static const uint64_t ret[5] = {10, 10, 20, 10, 0};
+    tg_store *st = open_store(f, NULL);
+
+    tg_store_set_clock(st, fake_now, &clk);
+    for (int i = 0; i < 5; i++) {
+        make_uniform(&r, svc, sizeof(svc), i, 100);
+        r.rec.retention_sec = ret[i];
+        r.rec.retention_class = names[i];
+        assert_int_equal(tg_store_write(st, &r.rec, 1, NULL), 0);
+    }
+    assert_int_equal(tg_store_expired_by_class(st, count_class, &c), 0);
+    assert_int_equal(c.len, 0);
+    assert_int_equal(tg_store_evict(st, 1000011), 0);
+    assert_int_equal(tg_store_expired_by_class(st, count_class, &c), 0);
+    assert_int_equal(class_count(&c, "pii.ip"), 2);
+    assert_int_equal(class_count(&c, "(unrecorded)"), 1);
+    assert_int_equal(class_count(&c, "pii.email"), 0);
+    /* durable: the count survives reopening */
+    tg_store_close(st);
+    st = open_store(f, NULL);
+    tg_store_set_clock(st, fake_now, &clk);
+    assert_int_equal(tg_store_evict(st, 1000021), 0);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(tg_store_expired_by_class(st, count_class, &c), 0);
+    assert_int_equal(c.len, 3);
+    assert_int_equal(class_count(&c, "pii.ip"), 2);
+    assert_int_equal(class_count(&c, "pii.email"), 1);
+    assert_int_equal(class_count(&c, "(unrecorded)"), 1);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.expired_records, 4);
+    assert_int_equal(s.records, 1);
+}
+
 static void test_class_retention_never_lengthens(void **state)
 {
     fixture *f = *state;
@@ -1336,6 +1405,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_trace_index_still_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_class_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_class_retention_counted_by_class, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_class_retention_never_lengthens, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_format1_store_upgrades, setup, teardown),
