@@ -142,6 +142,10 @@ void tg_central_logs_for(central *c, const tg_http_request *req, tg_http_respons
                          const char *user, const char *role, const char *view);
 void tg_central_cost_for(central *c, const tg_http_request *req, tg_http_response *resp,
                          int focus);
+/* GET /api/v1/audit/report's body for a caller already authenticated and
+ * admitted (compliance or admin; the web UI). */
+void tg_central_audit_report_for(central *c, const tg_http_request *req,
+                                 tg_http_response *resp);
 
 /* ---- model versions (models_api.c) ---------------------------------------- */
 

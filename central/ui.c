@@ -479,12 +479,24 @@ void tg_central_ui_audit(const tg_http_request *req, tg_http_response *resp, voi
             tg_http_response_set(resp, 200, "application/json", body, strlen(body));
             free(body);
         }
-    } else if (plen == 20 && memcmp(path, "/ui/api/audit/report", 20) == 0)
-        json_answer(resp, 200,
-                    json_pack("{s:b,s:s}", "available", 0, "why",
-                              "this centre has no audit report API "
-                              "(GET /api/v1/audit/report)"));
-    else
+    } else if (plen == 20 && memcmp(path, "/ui/api/audit/report", 20) == 0) {
+        if (!sees_report(&who)) {
+            json_answer(
+                resp, 200,
+                json_pack("{s:b,s:s}", "available", 0, "why",
+                          "the audit report is for the compliance and admin roles"));
+            return;
+        }
+        tg_central_audit_report_for(data, req, resp);
+        /* A download names its file; JSON is read by the page. */
+        if (resp->status == 200 && resp->content_type &&
+            strncmp(resp->content_type, "application/json", 16) != 0)
+            snprintf(resp->headers, sizeof(resp->headers),
+                     "Content-Disposition: attachment; filename=\"audit-report.%s\"\r\n",
+                     strncmp(resp->content_type, "application/pdf", 15) == 0 ? "pdf"
+                     : strncmp(resp->content_type, "text/html", 9) == 0      ? "html"
+                                                                             : "csv");
+    } else
         json_error(resp, 404, "not found");
 }
 

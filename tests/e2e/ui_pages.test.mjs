@@ -321,9 +321,31 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
     assert.match(await row.innerText(), new RegExp(`^${n}\\s+\\d+\\s+\\d+\\s+\\S+ s ago\\s+consistent`), `${n}: sizes, age, verify`);
     assert.ok(Number((await row.innerText()).split(/\s+/)[1]) >= w.log_size, 'the log size the witness knows');
   }
-  const egress = await page.getByTestId('audit-egress').innerText();
-  assert.ok(/Not available:/.test(egress) || /fra/.test(egress), `the egress panel shows the sites or says it is not available: ${egress}`);
-  await shot(page, 'audit');
+  // The report is for compliance and admin: the SRE's panel says so.
+  assert.match(await page.getByTestId('audit-egress').innerText(),
+    /Not available: the audit report is for the compliance and admin roles/);
+  await shot(page, 'audit-sre');
+
+  // Compliance: the report's egress by class x destination x action per
+  // site, each site's log verified, and the report as HTML and PDF.
+  const comp = await signIn('carol');
+  const cpage = comp.page;
+  assert.deepEqual(await cpage.getByRole('navigation', { name: 'views' }).getByRole('link').allInnerTexts(),
+    ['Estate', 'Traces', 'Logs', 'Audit']);
+  await cpage.getByRole('link', { name: 'Audit' }).click();
+  await cpage.getByTestId('egress-table').waitFor({ timeout: 60000 });
+  await settled(cpage, 'audit (compliance)');
+  for (const n of ['fra', 'sgp']) {
+    assert.ok(await cpage.locator(`[data-testid="egress-table"] tr[data-site="${n}"]`).count() > 0, `${n}'s egress`);
+    assert.match(await cpage.locator(`[data-testid="report-sites"] tr[data-site="${n}"]`).innerText(), new RegExp(`^${n}\\s+verified`));
+    assert.match(await cpage.locator(`[data-testid="audit-witness"] tr[data-site="${n}"]`).innerText(), /consistent/);
+  }
+  await shot(cpage, 'audit');
+  for (const [id, check] of [['report-html', (b) => /<html/i.test(b.toString('utf8'))], ['report-pdf', (b) => b.subarray(0, 5).toString() === '%PDF-']]) {
+    const [dl] = await Promise.all([cpage.waitForEvent('download', { timeout: 60000 }), cpage.getByTestId(id).click()]);
+    assert.ok(check(fs.readFileSync(await dl.path())), `${id}: ${dl.suggestedFilename()}`);
+  }
+  await comp.ctx.close();
 
   // The time range and refresh interval are in the URL, and a shared link
   // opens with them.

@@ -64,15 +64,19 @@ function Report({ params, tick }) {
     return () => { alive = false; };
   }, [params.range, site, tick]);
   return html`<${Panel} title="Egress by data class, destination and action" testid="audit-egress" r=${r}
-    empty=${(d) => d.available !== false && !(d.egress || []).length} emptyText="Nothing left any site in this window.">
+    empty=${(d) => d.available !== false && !(d.egress || []).length && !(d.sites || []).length} emptyText="No site's log could be read for this window.">
     ${(d) => (d.available === false ? html`<${Unavailable} d=${d} testid="report-unavailable" />`
-      : html`<p class="figures">${d.report?.from} to ${d.report?.to}${site ? `, site ${site}` : ''}.
-          <a href=${`/ui/api/audit/report?${q}&format=html`} download="audit-report.html" data-testid="report-html">Report (HTML)</a> ·
-          <a href=${`/ui/api/audit/report?${q}&format=pdf`} download="audit-report.pdf" data-testid="report-pdf">Report (PDF)</a></p>
-        <table class="results"><thead><tr><th scope="col">site</th><th scope="col">data class</th><th scope="col">destination</th>
-          <th scope="col">action</th><th scope="col" class="num">values</th></tr></thead>
-        <tbody>${d.egress.map((e) => html`<tr><td>${e.site ?? site}</td><td>${e.data_class}</td><td>${e.destination}</td>
-          <td>${e.action}</td><td class="num">${e.values}</td></tr>`)}</tbody></table>`)}
+      : html`<p class="figures">${`${d.report?.from} to ${d.report?.to}${site ? `, site ${site}` : ''}. `}<a href=${`/ui/api/audit/report?${q}&format=html`} download="audit-report.html" data-testid="report-html">Report (HTML)</a>${' · '}<a href=${`/ui/api/audit/report?${q}&format=pdf`} download="audit-report.pdf" data-testid="report-pdf">Report (PDF)</a></p>
+        <table class="results" data-testid="egress-table"><thead><tr><th scope="col">site</th><th scope="col">data class</th>
+          <th scope="col">regulation</th><th scope="col">destination</th><th scope="col">action</th><th scope="col" class="num">values</th></tr></thead>
+        <tbody>${d.egress.map((e) => html`<tr data-site=${e.site}><td>${e.site ?? site}</td><td>${e.data_class}</td><td>${e.regulation || ''}</td>
+          <td>${e.destination}</td><td>${e.action}</td><td class="num">${e.values}</td></tr>`)}</tbody></table>
+        <h3>Each site's log, as the report read it</h3>
+        <table class="results" data-testid="report-sites"><thead><tr><th scope="col">site</th><th scope="col">verify</th>
+          <th scope="col">witness</th><th scope="col" class="num">leaves</th><th scope="col" class="num">in the period</th></tr></thead>
+        <tbody>${(d.sites || []).map((x) => html`<tr data-site=${x.site}><td>${x.site}</td>
+          <td><span class="badge ${x.verified ? 'ok' : 'partitioned'}">${x.verified ? 'verified' : 'not verified'}</span> ${x.verify_result}</td>
+          <td>${x.witness}</td><td class="num">${x.leaves}</td><td class="num">${x.leaves_in_period}</td></tr>`)}</tbody></table>`)}
   <//>`;
 }
 
