@@ -11,6 +11,7 @@
 
 #include "tg_array.h"
 #include "tg_err.h"
+#include "tg_units.h"
 
 /* Bounds against a bad instrumentation that makes model names or versions
  * unbounded (they are span attribute values). */
@@ -228,21 +229,6 @@ int tg_models_observe(tg_models *m, const tg_models_obs *o, int64_t now_ns)
 
 /* ---- evaluating ------------------------------------------------------------------- */
 
-/* "14m", "40s", "2.5h": a duration as the warnings write it. */
-static void human(double s, char *out, size_t cap)
-{
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(out, cap, "%.0fs", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%.0fm", s / 60);
-    else if (s < 172800)
-        snprintf(out, cap, "%.1fh", s / 3600);
-    else
-        snprintf(out, cap, "%.1fd", s / 86400);
-}
-
 static const tg_models_rule *rule_for(const tg_models_config *c, const char *model)
 {
     for (size_t i = 0; i < c->n_rules; i++)
@@ -436,8 +422,8 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
         }
         if (stale && since_s * 1000 > (double)slo_ms) {
             char ago[32], slo[32];
-            human(since_s, ago, sizeof(ago));
-            human((double)slo_ms / 1000, slo, sizeof(slo));
+            tg_format_duration_s(since_s, ago, sizeof(ago));
+            tg_format_duration_s((double)slo_ms / 1000, slo, sizeof(slo));
             warnf(warnings,
                   "%s serves %s %s, authoritative %s since %s (SLO %s), %.0f%% of its "
                   "requests",
@@ -453,8 +439,8 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
         json_object_set_new(o, "stuck_seconds", json_real(ncur >= 2 ? overlap : 0));
         if (stuck) {
             char dur[32], win[32];
-            human(overlap, dur, sizeof(dur));
-            human((double)stuck_ms / 1000, win, sizeof(win));
+            tg_format_duration_s(overlap, dur, sizeof(dur));
+            tg_format_duration_s((double)stuck_ms / 1000, win, sizeof(win));
             warnf(warnings, "%s serves %s in %llu versions (%s) for %s (window %s)",
                   s->site, s->model, (unsigned long long)ncur, cur_list, dur, win);
         }

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_args.h"
 #include "commands.h"
 #include "query_http.h"
+#include "tg_units.h"
 
 #define MAX_ANSWER (16u << 20)
 
@@ -17,20 +19,6 @@ static const char *str(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
-}
-
-static void human(double s, char *out, size_t cap)
-{
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(out, cap, "%.0fs", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%.0fm", s / 60);
-    else if (s < 172800)
-        snprintf(out, cap, "%.1fh", s / 3600);
-    else
-        snprintf(out, cap, "%.1fd", s / 86400);
 }
 
 void tg_cmd_models_print(FILE *f, json_t *report)
@@ -59,19 +47,20 @@ void tg_cmd_models_print(FILE *f, json_t *report)
             char since[32], lag[128], slo[32];
             double ts = json_number_value(json_object_get(s, "since_unix_nano")) / 1e9;
             json_t *delay = json_object_get(s, "propagation_delay_seconds");
-            human(now - ts, since, sizeof(since));
-            human(json_number_value(json_object_get(m, "max_propagation_seconds")), slo,
-                  sizeof(slo));
+            tg_format_duration_s(now - ts, since, sizeof(since));
+            tg_format_duration_s(
+                json_number_value(json_object_get(m, "max_propagation_seconds")), slo,
+                sizeof(slo));
             if (json_is_true(json_object_get(s, "authority")) || !av[0])
                 snprintf(lag, sizeof(lag), "-");
             else if (json_is_true(json_object_get(s, "stale"))) {
                 char d[32];
-                human(json_number_value(json_object_get(s, "stale_seconds")), d,
-                      sizeof(d));
+                tg_format_duration_s(
+                    json_number_value(json_object_get(s, "stale_seconds")), d, sizeof(d));
                 snprintf(lag, sizeof(lag), "STALE %s (SLO %s)", d, slo);
             } else if (delay && !json_is_null(delay)) {
                 char d[32];
-                human(json_number_value(delay), d, sizeof(d));
+                tg_format_duration_s(json_number_value(delay), d, sizeof(d));
                 snprintf(lag, sizeof(lag), "caught up after %s", d);
             } else {
                 snprintf(lag, sizeof(lag), "-");
@@ -120,41 +109,21 @@ int tg_cmd_models(int argc, char **argv)
     tg_query_http_answer a = {0};
     tg_query_http_req r = {0};
 
-    for (int i = 1; i < argc; i++) {
-        const char **dst = NULL;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-            continue;
-        } else if (strcmp(argv[i], "--endpoint") == 0) {
-            dst = &endpoint;
-        } else if (strcmp(argv[i], "--token") == 0) {
-            dst = &token;
-        } else if (strcmp(argv[i], "--ca-file") == 0) {
-            dst = &ca;
-        } else {
-            fprintf(stderr, "tollgate models: unknown argument \"%s\" (see --help)\n",
-                    argv[i]);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "tollgate models: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        *dst = argv[++i];
+    {
+        const tg_cmd_opt opts[] = {{"--json", NULL, &as_json},
+                                   {"--endpoint", &endpoint, NULL},
+                                   {"--token", &token, NULL},
+                                   {"--ca-file", &ca, NULL},
+                                   {NULL, NULL, NULL}};
+
+        if ((rc = tg_cmd_args("models", argc, argv, opts, usage)) != 0)
+            return rc == 1 ? 0 : rc;
     }
     if (!endpoint || !endpoint[0])
         endpoint = "http://127.0.0.1:9480";
-    if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
-        fprintf(stderr,
-                "tollgate models: --endpoint must be an http:// or https:// URL\n");
+    if (!(el = tg_cmd_endpoint("models", endpoint)))
         return 2;
-    }
-    el = strlen(endpoint);
-    while (el > 0 && endpoint[el - 1] == '/')
-        el--;
+    rc = 1;
     snprintf(url, sizeof(url), "%.*s/api/v1/models", (int)(el < 4000 ? el : 4000),
              endpoint);
     r.url = url;

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -197,4 +198,18 @@ int tg_parse_duration_ms(const char *s, uint64_t *out)
 {
     const char *why;
     return s ? tg_parse_duration_why(s, out, &why) : TG_EINVAL;
+}
+
+void tg_format_duration_s(double s, char *out, size_t cap)
+{
+    if (s < 0)
+        snprintf(out, cap, "-");
+    else if (s < 120)
+        snprintf(out, cap, "%.0fs", s);
+    else if (s < 7200)
+        snprintf(out, cap, "%.0fm", s / 60);
+    else if (s < 172800)
+        snprintf(out, cap, "%.1fh", s / 3600);
+    else
+        snprintf(out, cap, "%.1fd", s / 86400);
 }

@@ -5,6 +5,7 @@
 #define TG_UNITS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Sizes in bytes: "1048576", "64MiB", "1 GB", "1.5G" (units
@@ -20,5 +21,10 @@ int tg_parse_duration_why(const char *s, uint64_t *out, const char **why);
 
 /* Reads decimal digits at *ps, advancing it; *overflow set past UINT64_MAX. */
 int tg_parse_u64_digits(const char **ps, uint64_t *out, bool *overflow);
+
+/* Writes s seconds the way people read a duration at a glance: "40s",
+ * "14m", "2.5h", "3.0d" (under 2 minutes in seconds, under 2 hours in
+ * minutes, under 2 days in hours); a negative s as "-" (not known). */
+void tg_format_duration_s(double s, char *out, size_t cap);
 
 #endif

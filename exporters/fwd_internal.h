@@ -2,6 +2,7 @@
 #ifndef TG_FWD_INTERNAL_H
 #define TG_FWD_INTERNAL_H
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -84,5 +85,10 @@ void tg_fwd_witness_kick(tg_forwarder *f);
 void *tg_fwd_sender_main(void *arg);
 /* The health report sent with every upload (strings borrowed from f). */
 void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h);
+
+/* A libcurl handle for talking to the centre as configured (timeouts,
+ * TLS, aborted when the forwarder stops): the sender's and the witness
+ * submitter's. NULL when libcurl cannot make one. */
+CURL *tg_fwd__curl_handle(tg_forwarder *f);
 
 #endif

@@ -327,7 +327,7 @@ done:
     return out;
 }
 
-static CURL *make_handle(tg_forwarder *f)
+CURL *tg_fwd__curl_handle(tg_forwarder *f)
 {
     CURL *c = curl_easy_init();
 
@@ -386,7 +386,7 @@ static int sleep_backoff(tg_forwarder *f, uint64_t ms)
 void *tg_fwd_sender_main(void *arg)
 {
     tg_forwarder *f = arg;
-    CURL *c = make_handle(f);
+    CURL *c = tg_fwd__curl_handle(f);
     uint64_t rng = tg_mono_ns() ^ (uint64_t)(uintptr_t)f, last_exchange = 0;
     unsigned attempt = 0;
 

@@ -43,23 +43,6 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     return b->oom ? 0 : n;
 }
 
-/* Aborts a transfer in progress when the forwarder stops. */
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-                       curl_off_t un)
-{
-    tg_forwarder *f = ud;
-    int stop;
-
-    (void)dt;
-    (void)dn;
-    (void)ut;
-    (void)un;
-    pthread_mutex_lock(&f->mu);
-    stop = f->stop;
-    pthread_mutex_unlock(&f->mu);
-    return stop;
-}
-
 void tg_fwd_witness_kick(tg_forwarder *f)
 {
     pthread_mutex_lock(&f->mu);
@@ -313,25 +296,12 @@ static void prove_inclusion(tg_forwarder *f, CURL *c, req_ctx *r)
 void *tg_fwd_witness_main(void *arg)
 {
     tg_forwarder *f = arg;
-    CURL *c = curl_easy_init();
+    CURL *c = tg_fwd__curl_handle(f);
     uint64_t interval = f->cfg.audit_checkpoint_interval_ms, last_ok = 0;
     int backoff = 0;
 
     if (!c)
         return NULL;
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)f->cfg.connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)f->cfg.request_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
-    if (f->cfg.tls_ca_file[0])
-        curl_easy_setopt(c, CURLOPT_CAINFO, f->cfg.tls_ca_file);
-    if (f->cfg.tls_cert_file[0]) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, f->cfg.tls_cert_file);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, f->cfg.tls_key_file);
-    }
     for (;;) {
         req_ctx r;
         uint64_t now = tg_mono_ns();

@@ -203,9 +203,27 @@ static void test_duration_rejections(void **state)
     assert_string_equal(why, "invalid");
 }
 
+static void test_format_duration(void **state)
+{
+    static const struct {
+        double s;
+        const char *want;
+    } cases[] = {{-1, "-"},      {0, "0s"},        {40, "40s"},     {119, "119s"},
+                 {120, "2m"},    {840, "14m"},     {7199, "120m"},  {7200, "2.0h"},
+                 {9000, "2.5h"}, {172800, "2.0d"}, {259200, "3.0d"}};
+    char buf[16];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tg_format_duration_s(cases[i].s, buf, sizeof(buf));
+        assert_string_equal(buf, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_duration),
         cmocka_unit_test(test_size_collector_forms),
         cmocka_unit_test(test_size_forwarder_forms),
         cmocka_unit_test(test_size_rejections),
