@@ -105,7 +105,7 @@ static int health_ok(const Tollgate__V1__SiteHealth *h)
 /* ---- the upload ------------------------------------------------------------------ */
 
 static void reply_ack(central *c, tg_http_response *resp, uint64_t t1, uint64_t t2,
-                      Tollgate__V1__UploadAck__Result result, uint64_t last_seq,
+                      Tollgate__V1__UploadAck__Result result, const tg_cstore_result *res,
                       unsigned version)
 {
     Tollgate__V1__UploadAck ack = TOLLGATE__V1__UPLOAD_ACK__INIT;
@@ -114,7 +114,8 @@ static void reply_ack(central *c, tg_http_response *resp, uint64_t t1, uint64_t 
 
     ack.protocol_version = version;
     ack.result = result;
-    ack.last_sequence = last_seq;
+    ack.last_sequence = res->last_seq;
+    ack.source_cursor = res->source_cursor;
     ack.t1_unix_nano = t1;
     ack.t2_unix_nano = t2;
     ack.protocol_min = c->pmin;
@@ -273,25 +274,42 @@ void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void 
         goto out;
     }
     atomic_fetch_add(&c->invalid_records, res.invalid_records);
+    if (res.refused) {
+        /* 409: the site's own state (an epoch it left, a sequence it cannot
+         * have reached) contradicts what the centre holds; retrying the
+         * same upload can never succeed. */
+        if (res.refused == TG_CSTORE_OLD_EPOCH) {
+            atomic_fetch_add(&c->refused_old_epoch, 1);
+            tg_http_response_text(
+                resp, 409,
+                "epoch retired: this site has since sent under a newer "
+                "epoch; batches of an earlier epoch are not accepted\n");
+        } else {
+            char msg[160];
+            atomic_fetch_add(&c->refused_ahead, 1);
+            snprintf(msg, sizeof(msg),
+                     "sequence %llu is more than the window ahead of the last (%llu)\n",
+                     (unsigned long long)up->sequence, (unsigned long long)res.last_seq);
+            tg_http_response_text(resp, 409, msg);
+        }
+        goto out;
+    }
     if (batch && !res.duplicate)
         tg_central_models_applied(c, site, mrows, n_mrows);
     if (!batch) {
         atomic_fetch_add(&c->heartbeats, 1);
         reply_ack(c, resp, up->t1_unix_nano, t2,
-                  TOLLGATE__V1__UPLOAD_ACK__RESULT__HEARTBEAT, res.last_seq,
-                  (unsigned)version);
+                  TOLLGATE__V1__UPLOAD_ACK__RESULT__HEARTBEAT, &res, (unsigned)version);
     } else if (res.duplicate) {
         atomic_fetch_add(&c->duplicates, 1);
         tg_debug("duplicate batch", "site=%s seq=%llu", site,
                  (unsigned long long)up->sequence);
         reply_ack(c, resp, up->t1_unix_nano, t2,
-                  TOLLGATE__V1__UPLOAD_ACK__RESULT__DUPLICATE, res.last_seq,
-                  (unsigned)version);
+                  TOLLGATE__V1__UPLOAD_ACK__RESULT__DUPLICATE, &res, (unsigned)version);
     } else {
         atomic_fetch_add(&c->accepted, 1);
         reply_ack(c, resp, up->t1_unix_nano, t2,
-                  TOLLGATE__V1__UPLOAD_ACK__RESULT__ACCEPTED, res.last_seq,
-                  (unsigned)version);
+                  TOLLGATE__V1__UPLOAD_ACK__RESULT__ACCEPTED, &res, (unsigned)version);
     }
 out:
     tg_arena_destroy(&a);
@@ -435,6 +453,14 @@ void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void 
     free(body);
 }
 
+/* GET /api/v1/estate and /api/v1/status: the estate to any user of the
+ * centre (the UI's /ui/api/estate signs its users in its own way). */
+void tg_central_api_estate(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    if (tg_central_authenticate(data, req, resp))
+        tg_central_estate(req, resp, data);
+}
+
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data)
 {
     central *c = data;
@@ -443,7 +469,8 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
     char extra[2048];
     tg_strbuf wb = {0};
 
-    (void)req;
+    if (!tg_central_authenticate(c, req, resp))
+        return;
     snprintf(extra, sizeof(extra),
              "# HELP tollgate_central_uploads_total Uploads from sites, by result.\n"
              "# TYPE tollgate_central_uploads_total counter\n"
@@ -454,6 +481,8 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
              "tollgate_central_uploads_total{result=\"version_refused\"} %llu\n"
              "tollgate_central_uploads_total{result=\"bad_request\"} %llu\n"
              "tollgate_central_uploads_total{result=\"store_error\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"old_epoch\"} %llu\n"
+             "tollgate_central_uploads_total{result=\"sequence_ahead\"} %llu\n"
              "# HELP tollgate_central_invalid_records_total Aggregates refused as "
              "malformed.\n"
              "# TYPE tollgate_central_invalid_records_total counter\n"
@@ -465,6 +494,8 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
              (unsigned long long)atomic_load(&c->refused_version),
              (unsigned long long)atomic_load(&c->refused_bad),
              (unsigned long long)atomic_load(&c->store_errors),
+             (unsigned long long)atomic_load(&c->refused_old_epoch),
+             (unsigned long long)atomic_load(&c->refused_ahead),
              (unsigned long long)atomic_load(&c->invalid_records));
     tg_strbuf_put(&wb, extra, strlen(extra));
     tg_strbuf_printf(&wb,

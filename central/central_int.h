@@ -48,7 +48,7 @@ typedef struct central {
     /* Published after the server starts; handlers run before that. */
     _Atomic int64_t server_cert_not_after;
     _Atomic uint64_t accepted, duplicates, heartbeats, refused_auth, refused_version,
-        refused_bad, store_errors, invalid_records;
+        refused_bad, store_errors, invalid_records, refused_old_epoch, refused_ahead;
     _Atomic uint64_t witness_cosigned, witness_conflicts, witness_refused;
 } central;
 
@@ -103,11 +103,22 @@ int tg_central_site_auth(central *c, const tg_http_request *req, const char *sit
 void tg_central_answer_json(tg_http_response *resp, int status, const json_t *doc);
 
 /* Answers {"error": "<message>"} with the status. */
+/* A whole-number query parameter in [min, max] into *out (def when absent
+ * or empty). Returns 1, or 0 after answering 400 naming the parameter (not
+ * digits, a sign, past 2^64, out of range, or too long). */
+int tg_central_param_u64(const tg_http_request *req, tg_http_response *resp,
+                         const char *key, uint64_t min, uint64_t max, uint64_t def,
+                         uint64_t *out);
 void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Who asks, and under which view (query_api.c): 1, or 0 after answering
  * 401/403. user, role and view are 64-byte buffers. */
+/* Any user of the users file (whatever the role): for the estate and
+ * /metrics, which carry health and aggregates but no telemetry values.
+ * 1, or 0 after answering 401. */
+int tg_central_authenticate(central *c, const tg_http_request *req,
+                            tg_http_response *resp);
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view);
 

@@ -18,11 +18,14 @@
 
 struct tg_cstore {
     MDB_env *env;
-    MDB_dbi db_sites, db_batches, db_red, db_logs, db_costs, db_meta, db_models;
+    MDB_dbi db_sites, db_batches, db_red, db_logs, db_costs, db_meta, db_epochs,
+        db_models;
     int have_dbs, have_models;
     tg_cstore_options opt;
     char path[1100];
     uint64_t evicted;
+    int have_epochs; /* a version-1 store opened read-only has none */
+    int v1_keys;     /* batches still keyed site '\0' seq (read-only v1) */
 };
 
 /* Signed times keep their order as keys with the sign bit flipped. */
@@ -138,6 +141,107 @@ static int meta_put_u64(tg_cstore *cs, MDB_txn *txn, const char *name, uint64_t 
     return mdb_put(txn, cs->db_meta, &k, &v, 0);
 }
 
+/* Format 1 keyed batches by (site, sequence) alone. Each is rekeyed under
+ * the epoch its site holds now: a version-1 store kept one series per site
+ * (a new epoch overwrote the old one's keys), so that is the only epoch its
+ * batches can belong to. One transaction: the store is either version 1 or
+ * version 2, never half of each. */
+static int migrate_v1(tg_cstore *cs, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t moved = 0;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, cs->db_batches, &cur)))
+        return mdb_err(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        const uint8_t *kd = k.mv_data;
+        size_t sl = strnlen((const char *)kd, k.mv_size);
+        uint8_t nk[511], epoch[16] = {0};
+        MDB_val sk = {sl, (void *)kd}, sv, nkey, nval;
+        uint8_t *copy;
+        Tollgate__V1__CentralSite *st;
+        Tollgate__V1__CentralBatchHeader *h;
+        ProtobufCBinaryData old_epoch;
+        size_t hl, total;
+
+        if (sl + 1 + 8 != k.mv_size || v.mv_size < 4 ||
+            tg_be32_get(v.mv_data) > v.mv_size - 4) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        if (mdb_get(txn, cs->db_sites, &sk, &sv) == 0 &&
+            (st = tollgate__v1__central_site__unpack(NULL, sv.mv_size, sv.mv_data))) {
+            if (st->epoch.len == 16)
+                memcpy(epoch, st->epoch.data, 16);
+            tollgate__v1__central_site__free_unpacked(st, NULL);
+        }
+        h = tollgate__v1__central_batch_header__unpack(NULL, tg_be32_get(v.mv_data),
+                                                       (const uint8_t *)v.mv_data + 4);
+        if (!h) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        old_epoch = h->epoch;
+        h->epoch.data = epoch;
+        h->epoch.len = 16;
+        hl = tollgate__v1__central_batch_header__get_packed_size(h);
+        {
+            size_t old_hl = tg_be32_get(v.mv_data);
+            size_t zlen = v.mv_size - 4 - old_hl;
+            total = 4 + hl + zlen;
+            copy = malloc(total);
+            if (!copy) {
+                h->epoch = old_epoch;
+                tollgate__v1__central_batch_header__free_unpacked(h, NULL);
+                mdb_cursor_close(cur);
+                return TG_ENOMEM;
+            }
+            tg_be32_put(copy, (uint32_t)hl);
+            tollgate__v1__central_batch_header__pack(h, copy + 4);
+            memcpy(copy + 4 + hl, (const uint8_t *)v.mv_data + 4 + old_hl, zlen);
+        }
+        h->epoch = old_epoch; /* ours is on the stack: not for free_unpacked */
+        tollgate__v1__central_batch_header__free_unpacked(h, NULL);
+        memcpy(nk, kd, sl + 1);
+        memcpy(nk + sl + 1, epoch, 16);
+        memcpy(nk + sl + 1 + 16, kd + sl + 1, 8);
+        nkey.mv_size = sl + 1 + 16 + 8;
+        nkey.mv_data = nk;
+        nval.mv_size = total;
+        nval.mv_data = copy;
+        {
+            /* Put the new key, delete the old, and seek to where the old
+             * one was: the cursor is never used across a change it did not
+             * make. New keys met again are skipped by their length. */
+            uint8_t ok[511];
+            MDB_val okey = {k.mv_size, ok};
+            memcpy(ok, kd, k.mv_size);
+            rc = mdb_put(txn, cs->db_batches, &nkey, &nval, 0);
+            if (rc == 0)
+                rc = mdb_del(txn, cs->db_batches, &okey, NULL);
+            free(copy);
+            if (rc) {
+                mdb_cursor_close(cur);
+                return mdb_err(rc);
+            }
+            moved++;
+            k = okey;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND && rc != 0)
+        return mdb_err(rc);
+    if ((rc = meta_put_u64(cs, txn, "format", TG_CSTORE_FORMAT_VERSION)))
+        return mdb_err(rc);
+    tg_info("central store migrated to format 2", "batches=%llu",
+            (unsigned long long)moved);
+    return 0;
+}
+
 tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *err)
 {
     tg_cstore *cs = calloc(1, sizeof(*cs));
@@ -185,6 +289,14 @@ tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *er
         *err = mdb_err(rc);
         goto fail;
     }
+    rc = mdb_dbi_open(txn, "epochs", dbflags, &cs->db_epochs);
+    if (rc == MDB_NOTFOUND && opt->readonly)
+        rc = 0; /* a version-1 store read by export: no epochs yet */
+    else if (rc) {
+        *err = mdb_err(rc);
+        goto fail;
+    } else
+        cs->have_epochs = 1;
     /* Added after format 1 without changing it: a store from before has
      * none (read-only: nothing to read). */
     rc = mdb_dbi_open(txn, "models", dbflags, &cs->db_models);
@@ -196,7 +308,16 @@ tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *er
     }
     {
         uint64_t fmt = meta_u64(cs, txn, "format");
-        if (fmt && fmt != TG_CSTORE_FORMAT_VERSION) {
+        if (fmt == 1 && !opt->readonly) {
+            if ((rc = migrate_v1(cs, txn))) {
+                *err = rc;
+                goto fail;
+            }
+            fmt = TG_CSTORE_FORMAT_VERSION;
+        }
+        if (fmt == 1 && opt->readonly)
+            cs->v1_keys = 1;
+        else if (fmt && fmt != TG_CSTORE_FORMAT_VERSION) {
             *err = TG_EVERSION;
             goto fail;
         }
@@ -395,12 +516,65 @@ static Tollgate__V1__CentralSite *site_get(tg_cstore *cs, MDB_txn *txn, const ch
     return tollgate__v1__central_site__unpack(&a->pb, v.mv_size, v.mv_data);
 }
 
+static const char *epoch_hex(const uint8_t *e, char out[33])
+{
+    tg_hex_encode(e, 16, out);
+    return out;
+}
+
+static void epoch_key(kb *k, const char *site, const uint8_t *epoch)
+{
+    uint8_t *p;
+
+    kb_str(k, site);
+    if ((p = kb_room(k, 16)))
+        memcpy(p, epoch, 16);
+}
+
+/* 1 when the site has left `epoch` (its last sequence in *last). */
+static int epoch_left(tg_cstore *cs, MDB_txn *txn, const char *site, const uint8_t *epoch,
+                      uint64_t *last)
+{
+    kb k = {.n = 0};
+    MDB_val key, v;
+
+    epoch_key(&k, site, epoch);
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if (k.over || mdb_get(txn, cs->db_epochs, &key, &v) != 0 || v.mv_size != 8)
+        return 0;
+    *last = tg_be64_get(v.mv_data);
+    return 1;
+}
+
+static int epoch_retire(tg_cstore *cs, MDB_txn *txn, const char *site,
+                        const uint8_t *epoch, uint64_t last)
+{
+    kb k = {.n = 0};
+    uint8_t b[8];
+    MDB_val key, v = {8, b};
+    int rc;
+
+    epoch_key(&k, site, epoch);
+    if (k.over)
+        return TG_ESTORE;
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    tg_be64_put(b, last);
+    rc = mdb_put(txn, cs->db_epochs, &key, &v, 0);
+    return rc ? mdb_err(rc) : 0;
+}
+
 int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *r)
 {
     MDB_txn *txn;
     tg_arena a;
     Tollgate__V1__CentralSite *st, fresh = TOLLGATE__V1__CENTRAL_SITE__INIT;
-    int rc;
+    uint64_t window =
+        cs->opt.seq_window ? cs->opt.seq_window : TG_CSTORE_SEQ_WINDOW_DEFAULT;
+    char ehex[33], ehex2[33];
+    uint64_t base;
+    int rc, new_epoch;
 
     memset(r, 0, sizeof(*r));
     if (!cs->have_dbs)
@@ -416,12 +590,45 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
         st->name = (char *)u->site;
         st->first_contact_unix_nano = u->now_ns;
     }
-    if (st->epoch.len != 16 || memcmp(st->epoch.data, u->epoch, 16) != 0) {
-        /* A new outbox at the site (first contact, or its data was wiped):
-         * a new sequence series begins. */
-        if (st->epoch.len == 16)
-            tg_warn("site started a new sequence series", "site=%s last_seq=%llu",
-                    u->site, (unsigned long long)st->last_sequence);
+    new_epoch = st->epoch.len != 16 || memcmp(st->epoch.data, u->epoch, 16) != 0;
+    base = new_epoch ? 0 : st->last_sequence;
+    if (u->seq && u->batch && u->seq > base && u->seq - base > window &&
+        !(new_epoch && epoch_left(cs, txn, u->site, u->epoch, &base))) {
+        /* Checked before any epoch change: a refused upload changes
+         * nothing but the count. */
+        st->refused_ahead++;
+        r->refused = TG_CSTORE_AHEAD;
+        r->last_seq = st->last_sequence;
+        tg_warn("upload refused: sequence too far ahead",
+                "site=%s seq=%llu last_seq=%llu window=%llu", u->site,
+                (unsigned long long)u->seq, (unsigned long long)base,
+                (unsigned long long)window);
+        goto save_site;
+    }
+    if (new_epoch) {
+        uint64_t left_at;
+        if (epoch_left(cs, txn, u->site, u->epoch, &left_at)) {
+            /* A replay, or a site restored from an old copy of its outbox:
+             * what that epoch sent is settled and is never taken again. */
+            st->refused_old_epoch++;
+            r->refused = TG_CSTORE_OLD_EPOCH;
+            tg_warn("upload refused: the site left this epoch",
+                    "site=%s epoch=%s seq=%llu", u->site, epoch_hex(u->epoch, ehex),
+                    (unsigned long long)u->seq);
+            goto save_site;
+        }
+        if (st->epoch.len == 16) {
+            /* A new outbox at the site (its data was wiped or replaced):
+             * the old epoch is retired for good, its batches stay under
+             * their own keys, and a new sequence series begins. */
+            if ((rc = epoch_retire(cs, txn, u->site, st->epoch.data, st->last_sequence)))
+                goto abort;
+            tg_warn("site changed epoch",
+                    "site=%s old_epoch=%s last_seq=%llu new_epoch=%s", u->site,
+                    epoch_hex(st->epoch.data, ehex),
+                    (unsigned long long)st->last_sequence, epoch_hex(u->epoch, ehex2));
+            r->epoch_changed = 1;
+        }
         st->epoch.data = (uint8_t *)u->epoch;
         st->epoch.len = 16;
         st->last_sequence = 0;
@@ -460,6 +667,8 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
             h.protocol_version = u->version;
             h.raw_bytes = u->raw_len;
             h.wire_bytes = u->zlen;
+            h.epoch.data = (uint8_t *)u->epoch;
+            h.epoch.len = 16;
             hl = tollgate__v1__central_batch_header__get_packed_size(&h);
             total = 4 + hl + u->zlen;
             buf = malloc(total);
@@ -470,7 +679,7 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
             tg_be32_put(buf, (uint32_t)hl);
             tollgate__v1__central_batch_header__pack(&h, buf + 4);
             memcpy(buf + 4 + hl, u->zstd, u->zlen);
-            kb_str(&k, u->site);
+            epoch_key(&k, u->site, u->epoch);
             kb_u64(&k, u->seq);
             key.mv_size = k.n;
             key.mv_data = k.b;
@@ -522,17 +731,20 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
             st->bytes_wire += u->zlen;
             st->last_sequence = u->seq;
             st->last_batch_unix_nano = u->now_ns;
+            if (b->source_cursor > st->source_cursor)
+                st->source_cursor = b->source_cursor;
         }
     }
-    {
-        kb k = {.n = 0};
-        kb_str(&k, u->site);
-        /* The site key is the bare name. */
-        k.n--;
-        if ((rc = put_msg(txn, cs->db_sites, &k, &st->base)))
-            goto abort;
-    }
+save_site : {
+    kb k = {.n = 0};
+    kb_str(&k, u->site);
+    /* The site key is the bare name. */
+    k.n--;
+    if ((rc = put_msg(txn, cs->db_sites, &k, &st->base)))
+        goto abort;
+}
     r->last_seq = st->last_sequence;
+    r->source_cursor = st->source_cursor;
     if ((rc = mdb_txn_commit(txn))) {
         tg_arena_destroy(&a);
         return mdb_err(rc);
@@ -634,12 +846,13 @@ int tg_cstore_retain(tg_cstore *cs, uint64_t now_ns)
                 best_len = k.mv_size;
                 memcpy(best, k.mv_data, k.mv_size);
             }
-            /* Jump to the next site: its name with a trailing 0x01. */
-            if (sl + 1 >= sizeof(next))
+            /* Jump to the next (site, epoch): the key's site and epoch
+             * followed by more than any sequence. */
+            if (k.mv_size != sl + 1 + 16 + 8)
                 break;
-            memcpy(next, kd, sl);
-            next[sl] = 0x01;
-            nk.mv_size = sl + 1;
+            memcpy(next, kd, sl + 1 + 16);
+            memset(next + sl + 1 + 16, 0xff, 9);
+            nk.mv_size = sl + 1 + 16 + 9;
             nk.mv_data = next;
             k = nk;
             rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -733,7 +946,8 @@ int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
         uint32_t hl;
         Tollgate__V1__CentralBatchHeader *h;
         int stop;
-        if (sl + 1 + 8 != k.mv_size || sl >= sizeof(site) || v.mv_size < 4 ||
+        size_t kl = sl + 1 + (cs->v1_keys ? 0 : 16) + 8;
+        if (kl != k.mv_size || sl >= sizeof(site) || v.mv_size < 4 ||
             (hl = tg_be32_get(v.mv_data)) > v.mv_size - 4) {
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
@@ -746,7 +960,7 @@ int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
         }
-        stop = cb(ctx, site, tg_be64_get(kd + sl + 1), h,
+        stop = cb(ctx, site, tg_be64_get(kd + kl - 8), h,
                   (const uint8_t *)v.mv_data + 4 + hl, v.mv_size - 4 - hl);
         tollgate__v1__central_batch_header__free_unpacked(h, NULL);
         if (stop)

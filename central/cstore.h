@@ -1,8 +1,10 @@
 /* The central view's store: what every site sent, in LMDB.
  *
  *   sites    name                            -> CentralSite (sequence, health, counts)
- *   batches  site '\0' seq(u64 BE)           -> u32 BE header length, CentralBatchHeader,
+ *   batches  site '\0' epoch(16) seq(u64 BE) -> u32 BE header length, CentralBatchHeader,
  *                                               the batch's zstd bytes as received
+ *   epochs   site '\0' epoch(16)             -> u64 BE last sequence: the epochs a site
+ *                                               has left, never accepted again
  *   red      site '\0' svc '\0' op '\0' kind(u32 BE) minute(i64 BE) -> RedRecord, merged
  *   logs     site '\0' svc '\0' sev(u32 BE) minute(i64 BE) id(u64 BE) -> LogTemplate,
  * merged costs    site '\0' svc '\0' meter '\0' hour(i64 BE)             -> CostRecord,
@@ -25,7 +27,15 @@
 
 #include "tollgate/v1/forward.pb-c.h"
 
-#define TG_CSTORE_FORMAT_VERSION 1
+/* 2: batches keyed by (site, epoch, sequence) and the epochs table; a
+ * version-1 store is migrated in place when opened for writing (its batches
+ * take the epoch their site held). */
+#define TG_CSTORE_FORMAT_VERSION 2
+
+/* How far past a site's last sequence an upload may be: a site sends in
+ * order and announces what its outbox shed, so a sequence further ahead
+ * than this was never sent by it. */
+#define TG_CSTORE_SEQ_WINDOW_DEFAULT (1ull << 20)
 
 typedef struct tg_cstore tg_cstore;
 
@@ -34,6 +44,7 @@ typedef struct tg_cstore_options {
     uint64_t max_age_sec; /* by time received (aggregates: by their window) */
     int readonly;         /* for `tollgate central export` */
     int no_sync;          /* tests only */
+    uint64_t seq_window;  /* 0 = TG_CSTORE_SEQ_WINDOW_DEFAULT */
 } tg_cstore_options;
 
 tg_cstore *tg_cstore_open(const char *dir, const tg_cstore_options *opt, int *err);
@@ -66,13 +77,26 @@ typedef struct tg_cstore_upload {
     size_t n_models;
 } tg_cstore_upload;
 
+/* An upload refused without effect (the site's counters still move). */
+enum tg_cstore_refusal {
+    TG_CSTORE_OK = 0,
+    TG_CSTORE_OLD_EPOCH, /* an epoch the site has left */
+    TG_CSTORE_AHEAD,     /* sequence more than the window past the last */
+};
+
 typedef struct tg_cstore_result {
     int duplicate;
+    enum tg_cstore_refusal refused;
     uint64_t last_seq;
+    uint64_t source_cursor; /* the highest the centre holds from the site */
+    int epoch_changed;
     uint64_t invalid_records; /* aggregates refused as malformed */
 } tg_cstore_result;
 
-/* Applies one upload durably. Returns 0, TG_ESTORE or TG_ENOMEM. */
+/* Applies one upload durably. An upload in a new epoch retires the site's
+ * current one (kept in `epochs`, logged); an upload in a retired epoch, or
+ * with a sequence more than the window ahead, is refused (r->refused) and
+ * counted, and changes nothing else. Returns 0, TG_ESTORE or TG_ENOMEM. */
 int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *r);
 
 /* Retention pass (age and size budget). */

@@ -214,9 +214,15 @@ static json_t *warnings(const tg_estate_ctx *e, const site_view *v, const figure
     return w;
 }
 
+/* Unsigned, never printed negative: a string beyond INT64_MAX. */
 static json_t *u64(uint64_t v)
 {
-    return json_integer((json_int_t)v);
+    char b[24];
+
+    if (v <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)v);
+    snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+    return json_string(b);
 }
 
 char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)

@@ -53,6 +53,14 @@ static json_t *u64s(uint64_t v)
     return json_string(b);
 }
 
+/* Counters and sequences are unsigned 64-bit: a number while JSON readers
+ * (and jansson) hold it exactly, its decimal string beyond INT64_MAX, never
+ * a negative number. */
+static json_t *ju64(uint64_t v)
+{
+    return v <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v) : u64s(v);
+}
+
 static json_t *hex(const ProtobufCBinaryData *d)
 {
     char b[129];
@@ -111,12 +119,12 @@ static json_t *exphist_json(const Tollgate__V1__ExpHistogram *pb)
         return json_null();
     }
     for (size_t i = 0; i < pb->n_counts; i++)
-        json_array_append_new(counts, json_integer((json_int_t)pb->counts[i]));
+        json_array_append_new(counts, ju64(pb->counts[i]));
     json_object_set_new(o, "scale", json_integer(pb->scale));
-    json_object_set_new(o, "zeroCount", json_integer((json_int_t)pb->zero_count));
+    json_object_set_new(o, "zeroCount", ju64(pb->zero_count));
     json_object_set_new(o, "offset", json_integer(pb->offset));
     json_object_set_new(o, "counts", counts);
-    json_object_set_new(o, "count", json_integer((json_int_t)pb->count));
+    json_object_set_new(o, "count", ju64(pb->count));
     json_object_set_new(o, "sum", json_real(pb->sum));
     json_object_set_new(o, "min", json_real(pb->min));
     json_object_set_new(o, "max", json_real(pb->max));
@@ -158,12 +166,16 @@ static int on_site(void *ctx, const Tollgate__V1__CentralSite *s)
     json_object_set_new(o, "type", json_string("site"));
     json_object_set_new(o, "site", json_string(s->name));
     json_object_set_new(o, "epoch", json_string(epoch));
-    json_object_set_new(o, "lastSequence", json_integer((json_int_t)s->last_sequence));
+    json_object_set_new(o, "lastSequence", ju64(s->last_sequence));
     json_object_set_new(o, "firstContactUnixNano", u64s(s->first_contact_unix_nano));
     json_object_set_new(o, "lastContactUnixNano", u64s(s->last_contact_unix_nano));
-    json_object_set_new(o, "batches", json_integer((json_int_t)s->batches));
-    json_object_set_new(o, "duplicates", json_integer((json_int_t)s->duplicates));
-    json_object_set_new(o, "gaps", json_integer((json_int_t)s->gaps));
+    json_object_set_new(o, "batches", ju64(s->batches));
+    json_object_set_new(o, "duplicates", ju64(s->duplicates));
+    json_object_set_new(o, "gaps", ju64(s->gaps));
+    json_object_set_new(o, "epochs", ju64(s->epochs));
+    json_object_set_new(o, "sourceCursor", ju64(s->source_cursor));
+    json_object_set_new(o, "refusedOldEpoch", ju64(s->refused_old_epoch));
+    json_object_set_new(o, "refusedAhead", ju64(s->refused_ahead));
     json_object_set_new(o, "protocolVersion", json_integer(s->protocol_version));
     if (h) {
         json_object_set_new(o, "softwareVersion", json_string(h->software_version));
@@ -192,11 +204,13 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
     o = json_object();
     json_object_set_new(o, "type", json_string("batch"));
     json_object_set_new(o, "site", json_string(site));
-    json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+    json_object_set_new(o, "seq", ju64(seq));
+    if (hd->epoch.len == 16)
+        json_object_set_new(o, "epoch", hex(&hd->epoch));
     json_object_set_new(o, "receivedUnixNano", u64s(hd->received_unix_nano));
     json_object_set_new(o, "protocolVersion", json_integer(hd->protocol_version));
-    json_object_set_new(o, "wireBytes", json_integer((json_int_t)hd->wire_bytes));
-    json_object_set_new(o, "rawBytes", json_integer((json_int_t)hd->raw_bytes));
+    json_object_set_new(o, "wireBytes", ju64(hd->wire_bytes));
+    json_object_set_new(o, "rawBytes", ju64(hd->raw_bytes));
     if (rc) {
         json_object_set_new(o, "error", json_string("batch does not decode"));
         tg_arena_destroy(&a);
@@ -216,7 +230,7 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
             o = json_object();
             json_object_set_new(o, "type", json_string("span"));
             json_object_set_new(o, "site", json_string(site));
-            json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+            json_object_set_new(o, "seq", ju64(seq));
             json_object_set_new(o, "service", json_string(ss->service));
             json_object_set_new(o, "traceId", hex(&sp->trace_id));
             json_object_set_new(o, "spanId", hex(&sp->span_id));
@@ -236,7 +250,7 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
         o = json_object();
         json_object_set_new(o, "type", json_string("metric"));
         json_object_set_new(o, "site", json_string(site));
-        json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+        json_object_set_new(o, "seq", ju64(seq));
         json_object_set_new(o, "service", json_string(p->service));
         json_object_set_new(o, "name", json_string(p->name));
         json_object_set_new(o, "unit", json_string(p->unit));
@@ -255,16 +269,15 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
             for (size_t k = 0; k < p->n_explicit_bounds; k++)
                 json_array_append_new(bounds, json_real(p->explicit_bounds[k]));
             for (size_t k = 0; k < p->n_bucket_counts; k++)
-                json_array_append_new(buckets,
-                                      json_integer((json_int_t)p->bucket_counts[k]));
-            json_object_set_new(o, "count", json_integer((json_int_t)p->count));
+                json_array_append_new(buckets, ju64(p->bucket_counts[k]));
+            json_object_set_new(o, "count", ju64(p->count));
             json_object_set_new(o, "sum", json_real(p->sum));
             json_object_set_new(o, "explicitBounds", bounds);
             json_object_set_new(o, "bucketCounts", buckets);
             break;
         }
         case TOLLGATE__V1__METRIC_POINT__TYPE__EXPONENTIAL_HISTOGRAM:
-            json_object_set_new(o, "count", json_integer((json_int_t)p->count));
+            json_object_set_new(o, "count", ju64(p->count));
             json_object_set_new(o, "sum", json_real(p->sum));
             json_object_set_new(o, "histogram", exphist_json(p->exp));
             break;
@@ -276,7 +289,7 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
                 json_array_append_new(pair, json_real(p->quantiles[k + 1]));
                 json_array_append_new(q, pair);
             }
-            json_object_set_new(o, "count", json_integer((json_int_t)p->count));
+            json_object_set_new(o, "count", ju64(p->count));
             json_object_set_new(o, "sum", json_real(p->sum));
             json_object_set_new(o, "quantiles", q);
             break;
@@ -292,15 +305,13 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
         o = json_object();
         json_object_set_new(o, "type", json_string("shed"));
         json_object_set_new(o, "site", json_string(site));
-        json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-        json_object_set_new(o, "firstSequence",
-                            json_integer((json_int_t)n->first_sequence));
-        json_object_set_new(o, "lastSequence",
-                            json_integer((json_int_t)n->last_sequence));
-        json_object_set_new(o, "batches", json_integer((json_int_t)n->batches));
-        json_object_set_new(o, "spans", json_integer((json_int_t)n->spans));
-        json_object_set_new(o, "records", json_integer((json_int_t)n->records));
-        json_object_set_new(o, "bytes", json_integer((json_int_t)n->bytes));
+        json_object_set_new(o, "seq", ju64(seq));
+        json_object_set_new(o, "firstSequence", ju64(n->first_sequence));
+        json_object_set_new(o, "lastSequence", ju64(n->last_sequence));
+        json_object_set_new(o, "batches", ju64(n->batches));
+        json_object_set_new(o, "spans", ju64(n->spans));
+        json_object_set_new(o, "records", ju64(n->records));
+        json_object_set_new(o, "bytes", ju64(n->bytes));
         json_object_set_new(o, "reason", json_string(n->reason));
         if (emit(x, o))
             goto out;
@@ -321,8 +332,8 @@ static int on_red(void *ctx, const char *site, const ProtobufCMessage *m)
     json_object_set_new(o, "operation", json_string(r->operation));
     json_object_set_new(o, "kind", json_integer(r->kind));
     json_object_set_new(o, "minute", iso(r->minute_unix));
-    json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
-    json_object_set_new(o, "errors", json_integer((json_int_t)r->errors));
+    json_object_set_new(o, "requests", ju64(r->requests));
+    json_object_set_new(o, "errors", ju64(r->errors));
     json_object_set_new(o, "latencySeconds", exphist_json(r->latency_seconds));
     return emit(ctx, o);
 }
@@ -347,7 +358,7 @@ static int on_log(void *ctx, const char *site, const ProtobufCMessage *m)
     json_object_set_new(o, "template", json_string(l->template_));
     json_object_set_new(o, "templateId", json_string(id));
     json_object_set_new(o, "minute", iso(l->minute_unix));
-    json_object_set_new(o, "count", json_integer((json_int_t)l->count));
+    json_object_set_new(o, "count", ju64(l->count));
     return emit(ctx, o);
 }
 

@@ -566,18 +566,38 @@ static int param(const tg_http_request *req, const char *key, char *buf, size_t 
     return q && tg_http_query_param(q, qlen, key, buf, len) >= 0 && buf[0];
 }
 
-/* Loki's times: nanoseconds, or (float) seconds; def when absent. */
-static uint64_t param_time(const tg_http_request *req, const char *key, uint64_t def)
+/* Loki's times: nanoseconds, or (float) seconds; def when absent. Returns
+ * 1, or 0 after answering 400 naming the parameter (a sign, text, past
+ * 2^64 ns). */
+static int param_time(const tg_http_request *req, tg_http_response *resp, const char *key,
+                      uint64_t def, uint64_t *out)
 {
     char buf[64], *end;
     double d;
 
-    if (!param(req, key, buf, sizeof(buf)))
-        return def;
-    if (!strchr(buf, '.') && strlen(buf) > 12)
-        return strtoull(buf, NULL, 10);
+    if (!param(req, key, buf, sizeof(buf))) {
+        const char *q;
+        size_t qlen;
+        q = tg_http_query(req, &qlen);
+        if (q && tg_http_query_param(q, qlen, key, buf, sizeof(buf)) == -2)
+            goto bad;
+        *out = def;
+        return 1;
+    }
+    if (!strchr(buf, '.') && strlen(buf) > 12) {
+        if (tg_parse_u64_range(buf, 0, UINT64_MAX, out) != 0)
+            goto bad;
+        return 1;
+    }
     d = strtod(buf, &end);
-    return *end || d < 0 ? def : (uint64_t)(d * 1e9);
+    if (*end || !(d >= 0) || d >= 18446744073.0 || !(buf[0] >= '0' && buf[0] <= '9'))
+        goto bad;
+    *out = (uint64_t)(d * 1e9);
+    return 1;
+bad:
+    tg_central_answer_error(resp, 400, "bad %s: unix nanoseconds or seconds expected",
+                            key);
+    return 0;
 }
 
 /* Loki's step: "15000ms" (Grafana), "60s", "1m", or bare seconds. */
@@ -620,7 +640,7 @@ static void logql_for(central *c, const tg_http_request *req, tg_http_response *
                       const char *user, const char *role, const char *view, int instant,
                       int loki)
 {
-    char q[8192], dir[16], lim[32];
+    char q[8192], dir[16];
     uint64_t now = tg_wall_ns();
     logq lq = {0};
     json_t *doc;
@@ -636,17 +656,25 @@ static void logql_for(central *c, const tg_http_request *req, tg_http_response *
     }
     lq.q = q;
     lq.instant = instant;
-    lq.end = param_time(req, instant ? "time" : "end", now);
-    lq.start = instant ? lq.end : param_time(req, "start", lq.end - 3600000000000ull);
+    if (!param_time(req, resp, instant ? "time" : "end", now, &lq.end))
+        return;
+    if (instant)
+        lq.start = lq.end;
+    else if (!param_time(req, resp, "start", lq.end - 3600000000000ull, &lq.start))
+        return;
     lq.step = param_step(req, 0);
     if (!lq.step)
         lq.step = lq.end > lq.start
                       ? ((lq.end - lq.start) / 250 / 1000000000ull + 1) * 1000000000ull
                       : 60000000000ull;
     lq.limit = 100;
-    if (param(req, "limit", lim, sizeof(lim)) && strtoull(lim, NULL, 10) > 0)
-        lq.limit =
-            strtoull(lim, NULL, 10) > 5000 ? 5000 : (size_t)strtoull(lim, NULL, 10);
+    {
+        /* Grafana asks for more than a query gives: capped at 5000 */
+        uint64_t v;
+        if (!tg_central_param_u64(req, resp, "limit", 1, UINT64_MAX, 100, &v))
+            return;
+        lq.limit = v > 5000 ? 5000 : (size_t)v;
+    }
     lq.forward = param(req, "direction", dir, sizeof(dir)) && strcmp(dir, "forward") == 0;
     {
         char rc[8];
@@ -713,8 +741,9 @@ void tg_central_loki_labels(const tg_http_request *req, tg_http_response *resp,
     if (!param(req, "query", q, sizeof(q)) && !param(req, "match[]", q, sizeof(q)))
         snprintf(q, sizeof(q), "{service_name=~\".+\"}");
     lq.q = q;
-    lq.end = param_time(req, "end", tg_wall_ns());
-    lq.start = param_time(req, "start", lq.end - 3600000000000ull);
+    if (!param_time(req, resp, "end", tg_wall_ns(), &lq.end) ||
+        !param_time(req, resp, "start", lq.end - 3600000000000ull, &lq.start))
+        return;
     lq.limit = 5000;
     status = run_logql(c, req, &lq, view, &doc);
     if (status != 200) {

@@ -16,8 +16,11 @@
 #include <strings.h>
 
 #include "central_int.h"
+#include <openssl/crypto.h>
+
 #include "tg_codec.h"
 #include "tg_err.h"
+#include "tg_units.h"
 #include "tg_fanout.h"
 #include "tg_merge.h"
 #include "tg_otlp_view.h"
@@ -210,6 +213,33 @@ int tg_central_error_column(const char *msg)
         return 0;
     col = strtol(msg + 7, &end, 10);
     return *end == ':' && col > 0 && col < 1000000 ? (int)col : 0;
+}
+
+int tg_central_authenticate(central *c, const tg_http_request *req,
+                            tg_http_response *resp)
+{
+    const char *h;
+    size_t hlen;
+    char hdr[600];
+    int ok;
+
+    h = tg_http_header(req, "authorization", &hlen);
+    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
+             h ? h : "");
+    pthread_rwlock_rdlock(&c->sites_lock);
+    ok = tg_access_authenticate(&c->users, hdr) != NULL;
+    pthread_rwlock_unlock(&c->sites_lock);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+    if (ok)
+        return 1;
+    snprintf(resp->headers, sizeof(resp->headers),
+             "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
+    tg_central_answer_error(resp, 401, "%s",
+                            !c->users.n
+                                ? "no users are configured at the centre (--users)"
+                            : h ? "unknown token"
+                                : "a bearer token is required");
+    return 0;
 }
 
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
@@ -806,19 +836,31 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
     return status;
 }
 
-static uint64_t param_u64(const tg_http_request *req, const char *key, uint64_t def)
+int tg_central_param_u64(const tg_http_request *req, tg_http_response *resp,
+                         const char *key, uint64_t min, uint64_t max, uint64_t def,
+                         uint64_t *out)
 {
     const char *q;
     size_t qlen;
-    char buf[32], *end;
-    unsigned long long v;
+    char buf[32];
+    int n;
 
     q = tg_http_query(req, &qlen);
-    if (!q || tg_http_query_param(q, qlen, key, buf, sizeof(buf)) < 0 || !buf[0])
-        return def;
-    v = strtoull(buf, &end, 10);
-    return *end ? def : (uint64_t)v;
+    n = q ? tg_http_query_param(q, qlen, key, buf, sizeof(buf)) : -1;
+    if (n == -1 || n == 0) {
+        *out = def;
+        return 1;
+    }
+    if (n > 0 && tg_parse_u64_range(buf, min, max, out) == 0)
+        return 1;
+    tg_central_answer_error(resp, 400,
+                            "bad %s: a whole number from %llu to %llu expected", key,
+                            (unsigned long long)min, (unsigned long long)max);
+    return 0;
 }
+
+/* The most traces one federated search asks for. */
+#define QUERY_MAX_LIMIT 100000
 
 /* GET /api/v1/query/traces?q=TRACEQL&start=NS&end=NS&limit=N[&site=a,b]
  * [&require_complete=true] */
@@ -832,14 +874,6 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
         tg_central_traces_for(c, req, resp, user, role, view);
 }
 
-/* `limit`, at most 50 when each hit costs a trace fetch (`whole`). */
-static size_t whole_limit(const tg_http_request *req)
-{
-    uint64_t n = param_u64(req, "limit", 20);
-
-    return (size_t)(param_true(req, "whole") && n > 50 ? 50 : n);
-}
-
 void tg_central_traces_for(central *c, const tg_http_request *req, tg_http_response *resp,
                            const char *user, const char *role, const char *view)
 {
@@ -847,17 +881,28 @@ void tg_central_traces_for(central *c, const tg_http_request *req, tg_http_respo
     const char *qs;
     size_t qlen;
     json_t *doc;
-    int status;
+    uint64_t start, end, limit;
+    int status, whole;
 
     tg_central_set_asker(user, role);
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
-        tg_central_answer_error(resp, 400, "q (a TraceQL query) is required");
+        tg_central_answer_error(resp, 400,
+                                "q (a TraceQL query of at most %zu bytes) is "
+                                "required",
+                                sizeof(q) - 1);
         return;
     }
-    status = run_search(c, req, q, param_u64(req, "start", 0), param_u64(req, "end", 0),
-                        whole_limit(req), view, param_true(req, "require_complete"),
-                        param_true(req, "whole"), &doc);
+    if (!tg_central_param_u64(req, resp, "start", 0, UINT64_MAX, 0, &start) ||
+        !tg_central_param_u64(req, resp, "end", 0, UINT64_MAX, 0, &end) ||
+        !tg_central_param_u64(req, resp, "limit", 1, QUERY_MAX_LIMIT, 20, &limit))
+        return;
+    whole = param_true(req, "whole");
+    /* Each hit described whole costs a trace fan-out: at most 50. */
+    if (whole && limit > 50)
+        limit = 50;
+    status = run_search(c, req, q, start, end, (size_t)limit, view,
+                        param_true(req, "require_complete"), whole, &doc);
     json_object_set_new(doc, "user", json_string(user));
     json_object_set_new(doc, "role", json_string(role));
     tg_info("federated query", "kind=traces user=%s role=%s view=%s status=%d", user,
@@ -875,16 +920,26 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
     const char *qs;
     size_t qlen;
     json_t *doc, *out;
+    uint64_t start, end, limit;
     int status;
 
     if (!tg_central_authorize(c, req, resp, user, role, view))
         return;
     qs = tg_http_query(req, &qlen);
+    if (qs && tg_http_query_param(qs, qlen, "q", q, sizeof(q)) == -2) {
+        tg_central_answer_error(resp, 400, "bad q: at most %zu bytes", sizeof(q) - 1);
+        return;
+    }
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0 || !q[0])
         snprintf(q, sizeof(q), "{}");
-    status = run_search(c, req, q, param_u64(req, "start", 0) * 1000000000ull,
-                        param_u64(req, "end", 0) * 1000000000ull, whole_limit(req), view,
-                        0, 0, &doc);
+    /* Tempo's times are unix seconds */
+    if (!tg_central_param_u64(req, resp, "start", 0, UINT64_MAX / 1000000000ull, 0,
+                              &start) ||
+        !tg_central_param_u64(req, resp, "end", 0, UINT64_MAX / 1000000000ull, 0, &end) ||
+        !tg_central_param_u64(req, resp, "limit", 1, QUERY_MAX_LIMIT, 20, &limit))
+        return;
+    status = run_search(c, req, q, start * 1000000000ull, end * 1000000000ull,
+                        (size_t)limit, view, 0, 0, &doc);
     if (status != 200) {
         tg_central_answer_json(resp, status, doc);
         json_decref(doc);

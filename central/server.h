@@ -46,6 +46,8 @@ void tg_central_upload(const tg_http_request *req, tg_http_response *resp, void 
 void tg_central_healthz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_readyz(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_estate(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_api_estate(const tg_http_request *req, tg_http_response *resp,
+                           void *data);
 void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_witness_add(const tg_http_request *req, tg_http_response *resp,
                             void *data);

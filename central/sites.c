@@ -138,10 +138,9 @@ int tg_sites_load(const char *path, tg_sites *out, char *err, size_t errlen)
             snprintf(full, sizeof(full), "%s", tf);
         else
             snprintf(full, sizeof(full), "%s/%s", dir, tf);
-        if (tg_wire_read_token(full, e->token, sizeof(e->token)) != 0) {
-            rc = tg_yaml_error(
-                err, errlen, path, x,
-                "cannot read a token from %s (missing, empty or not printable)", full);
+        if ((rc = tg_wire_read_token(full, e->token, sizeof(e->token))) != 0) {
+            rc = tg_yaml_error(err, errlen, path, x, "cannot read a token from %s (%s)",
+                               full, tg_wire_token_why(rc));
             goto out;
         }
         if ((x = tg_yaml_get(n, "api")) &&

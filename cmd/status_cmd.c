@@ -18,6 +18,7 @@
 #include "query_http.h"
 #include "tg_err.h"
 #include "tg_units.h"
+#include "tg_wire.h"
 
 #define MAX_BODY (16u << 20)
 
@@ -261,7 +262,8 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: tollgate status [--endpoint URL] [--json] [--ca-file FILE]\n"
-        "                       [--cert FILE --key FILE]\n\n"
+        "                       [--cert FILE --key FILE] [--token TOKEN | --token-file "
+        "FILE]\n\n"
         "Prints the estate as the central view sees it: every site's last contact,\n"
         "outbox backlog and age, time before its outbox budget runs out, clock offset,\n"
         "certificate expiry, policy and software versions, then every warning,\n"
@@ -270,7 +272,10 @@ static void usage(FILE *out)
         "                   site's API for that site's own view of its link\n"
         "  --json           print the estate as one JSON document\n"
         "  --ca-file FILE   CA bundle for an https endpoint\n"
-        "  --cert, --key    client certificate for a centre that requires one\n");
+        "  --cert, --key    client certificate for a centre that requires one\n"
+        "  --token TOKEN    a user's bearer token (the centre's estate needs one);\n"
+        "                   default: $TOLLGATE_TOKEN\n"
+        "  --token-file F   the same, read from a file (mode 600)\n");
 }
 
 /* Prints an answer's JSON as it came (--json) or through `print`, and
@@ -301,7 +306,8 @@ static int print_answer(tg_query_http_answer *b, const char *who, int as_json,
 
 int tg_cmd_status(int argc, char **argv)
 {
-    const char *endpoint = "http://127.0.0.1:9480";
+    const char *endpoint = "http://127.0.0.1:9480", *token_file = NULL;
+    char token_buf[512];
     tls_opts t = {0};
     int as_json = 0;
     char url[1200], err[256];
@@ -310,10 +316,14 @@ int tg_cmd_status(int argc, char **argv)
     size_t el;
 
     {
-        const tg_cmd_opt opts[] = {
-            {"--json", NULL, &as_json}, {"--endpoint", &endpoint, NULL},
-            {"--ca-file", &t.ca, NULL}, {"--cert", &t.cert, NULL},
-            {"--key", &t.key, NULL},    {NULL, NULL, NULL}};
+        const tg_cmd_opt opts[] = {{"--json", NULL, &as_json},
+                                   {"--endpoint", &endpoint, NULL},
+                                   {"--ca-file", &t.ca, NULL},
+                                   {"--cert", &t.cert, NULL},
+                                   {"--key", &t.key, NULL},
+                                   {"--token", &t.token, NULL},
+                                   {"--token-file", &token_file, NULL},
+                                   {NULL, NULL, NULL}};
         int rc = tg_cmd_args("status", argc, argv, opts, usage);
 
         if (rc)
@@ -321,6 +331,17 @@ int tg_cmd_status(int argc, char **argv)
     }
     if (!(el = tg_cmd_endpoint("status", endpoint)))
         return 2;
+    if (token_file) {
+        int rc = tg_wire_read_token(token_file, token_buf, sizeof(token_buf));
+        if (rc) {
+            fprintf(stderr, "tollgate status: cannot read a token from %s (%s)\n",
+                    token_file, tg_wire_token_why(rc));
+            return 2;
+        }
+        t.token = token_buf;
+    }
+    if (!t.token || !t.token[0])
+        t.token = getenv("TOLLGATE_TOKEN");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(url, sizeof(url), "%.*s/api/v1/estate", (int)el, endpoint);
     status = http_get(url, &t, &b, err, sizeof(err));
@@ -336,6 +357,15 @@ int tg_cmd_status(int argc, char **argv)
     }
     if (status < 0) {
         fprintf(stderr, "tollgate status: cannot reach %s: %s\n", endpoint, err);
+        free(b.body);
+        curl_global_cleanup();
+        return 1;
+    }
+    if (status == 401) {
+        fprintf(stderr,
+                "tollgate status: %s answered 401: the estate needs a user's token "
+                "(--token, --token-file or $TOLLGATE_TOKEN)\n",
+                url);
         free(b.body);
         curl_global_cleanup();
         return 1;

@@ -19,6 +19,7 @@
 #include "tg_plan.h"
 #include "tg_time.h"
 #include "tg_err.h"
+#include "tg_units.h"
 #include "tg_log.h"
 #include "tg_otlp_json.h"
 
@@ -55,6 +56,7 @@ typedef struct api_read {
     uint8_t trace_id[16];
     char service[256];
     int has_service;
+    char bad[160]; /* a 400's message, when a parameter is refused */
     uint64_t t_from, t_to;
     size_t limit; /* items (log records, data points); 0 = none */
     size_t items;
@@ -374,6 +376,8 @@ static ProtobufCMessage *scan_decode(api_read *rd, enum tg_signal sig,
  * evaluates it on the stitched trace. */
 
 #define SEARCH_MAX_TRACES 2000
+/* The most records one logs or metrics scan returns. */
+#define SCAN_MAX_LIMIT 100000
 
 static void hex_of(const uint8_t *b, size_t n, char *out)
 {
@@ -938,18 +942,45 @@ static int parse_trace_id(const char *s, size_t len, uint8_t out[16])
     return 0;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+/* A whole-number query parameter, checked: 1 when absent, 0 when present
+ * and within [min, max], -1 with a message for a 400 naming the parameter
+ * in err (text, or a JSON body when json is set). Signs, fractions, spaces
+ * and values past 2^64 are refused, never wrapped or clamped. */
+static int qp_u64(const char *q, size_t qlen, const char *name, uint64_t min,
+                  uint64_t max, uint64_t *out, int json, char *err, size_t errlen)
 {
-    char *end;
-    unsigned long long v;
+    char buf[32];
+    int n = tg_http_query_param(q, qlen, name, buf, sizeof(buf));
 
-    if (!s[0])
-        return -1;
-    v = strtoull(s, &end, 10);
-    if (*end)
-        return -1;
-    *out = v;
-    return 0;
+    if (n == -1)
+        return 1;
+    if (n >= 0 && tg_parse_u64_range(buf, min, max, out) == 0)
+        return 0;
+    snprintf(err, errlen,
+             json ? "{\"error\":\"bad %s: a whole number from %llu to %llu expected\"}"
+                  : "bad %s: a whole number from %llu to %llu expected\n",
+             name, (unsigned long long)min, (unsigned long long)max);
+    return -1;
+}
+
+/* A text query parameter: 1 absent, 0 present, -1 longer than the buffer
+ * (err says so, naming it): a long value is refused, never dropped. */
+static int qp_str(const char *q, size_t qlen, const char *name, char *buf, size_t size,
+                  int json, char *err, size_t errlen)
+{
+    int n = tg_http_query_param(q, qlen, name, buf, size);
+
+    if (n >= 0)
+        return 0;
+    if (n == -1) {
+        buf[0] = '\0';
+        return 1;
+    }
+    snprintf(err, errlen,
+             json ? "{\"error\":\"bad %s: at most %zu bytes\"}"
+                  : "bad %s: at most %zu bytes\n",
+             name, size - 1);
+    return -1;
 }
 
 static void respond_text(tg_http_request *req, int status, const char *text)
@@ -958,28 +989,29 @@ static void respond_text(tg_http_request *req, int status, const char *text)
 }
 
 /* Fills the service, time window and limit of a logs or metrics read from
- * the query string. Returns a message for a 400, or NULL. */
+ * the query string. Returns a message for a 400 (in rd->bad), or NULL. */
 static const char *parse_scan_params(tg_http_request *req, api_read *rd)
 {
     const char *q;
     size_t qlen;
-    char buf[64];
     uint64_t limit = 1000;
+    int rc;
 
     q = tg_http_query(req, &qlen);
     if (!q)
         q = "", qlen = 0;
-    if (tg_http_query_param(q, qlen, "service", rd->service, sizeof(rd->service)) >= 0)
-        rd->has_service = 1;
-    if (tg_http_query_param(q, qlen, "start", buf, sizeof(buf)) >= 0 &&
-        parse_u64(buf, &rd->t_from))
-        return "bad start: unix nanoseconds expected\n";
-    if (tg_http_query_param(q, qlen, "end", buf, sizeof(buf)) >= 0 &&
-        parse_u64(buf, &rd->t_to))
-        return "bad end: unix nanoseconds expected\n";
-    if (tg_http_query_param(q, qlen, "limit", buf, sizeof(buf)) >= 0 &&
-        (parse_u64(buf, &limit) || limit == 0))
-        return "bad limit: a positive integer expected\n";
+    rc = qp_str(q, qlen, "service", rd->service, sizeof(rd->service), 0, rd->bad,
+                sizeof(rd->bad));
+    if (rc < 0)
+        return rd->bad;
+    rd->has_service = rc == 0;
+    if (qp_u64(q, qlen, "start", 0, UINT64_MAX, &rd->t_from, 0, rd->bad,
+               sizeof(rd->bad)) < 0 ||
+        qp_u64(q, qlen, "end", 0, UINT64_MAX, &rd->t_to, 0, rd->bad, sizeof(rd->bad)) <
+            0 ||
+        qp_u64(q, qlen, "limit", 1, SCAN_MAX_LIMIT, &limit, 0, rd->bad, sizeof(rd->bad)) <
+            0)
+        return rd->bad;
     rd->limit = (size_t)limit;
     return NULL;
 }
@@ -1005,7 +1037,8 @@ static const char *parse_search(tg_http_request *req, api_read *rd)
 {
     const char *q;
     size_t qlen;
-    char query[4096], buf[64], perr[256];
+    char query[4096], bad[160], perr[256];
+    int rc;
     uint64_t v;
     json_t *e;
     char *out;
@@ -1016,21 +1049,21 @@ static const char *parse_search(tg_http_request *req, api_read *rd)
     q = tg_http_query(req, &qlen);
     if (!q)
         q = "", qlen = 0;
-    if (tg_http_query_param(q, qlen, "q", query, sizeof(query)) < 0)
+    rc = qp_str(q, qlen, "q", query, sizeof(query), 1, bad, sizeof(bad));
+    if (rc < 0)
+        return strdup(bad);
+    if (rc > 0)
         snprintf(query, sizeof(query), "{}");
-    if (tg_http_query_param(q, qlen, "start", buf, sizeof(buf)) >= 0 &&
-        parse_u64(buf, &rd->t_from))
-        return strdup("{\"error\":\"bad start: unix nanoseconds expected\"}");
-    if (tg_http_query_param(q, qlen, "end", buf, sizeof(buf)) >= 0 &&
-        parse_u64(buf, &rd->t_to))
-        return strdup("{\"error\":\"bad end: unix nanoseconds expected\"}");
-    if (tg_http_query_param(q, qlen, "limit", buf, sizeof(buf)) >= 0) {
-        if (parse_u64(buf, &v) || v == 0)
-            return strdup("{\"error\":\"bad limit: a positive integer expected\"}");
+    if (qp_u64(q, qlen, "start", 0, UINT64_MAX, &rd->t_from, 1, bad, sizeof(bad)) < 0 ||
+        qp_u64(q, qlen, "end", 0, UINT64_MAX, &rd->t_to, 1, bad, sizeof(bad)) < 0)
+        return strdup(bad);
+    if ((rc = qp_u64(q, qlen, "limit", 1, UINT64_MAX, &v, 1, bad, sizeof(bad))) < 0)
+        return strdup(bad);
+    if (rc == 0) /* Tempo's clients ask for more than a site gives: capped */
         rd->max_hits = v > SEARCH_MAX_TRACES ? SEARCH_MAX_TRACES : (size_t)v;
-    }
-    if (tg_http_query_param(q, qlen, "spss", buf, sizeof(buf)) >= 0 &&
-        parse_u64(buf, &v) == 0)
+    if ((rc = qp_u64(q, qlen, "spss", 0, UINT64_MAX, &v, 1, bad, sizeof(bad))) < 0)
+        return strdup(bad);
+    if (rc == 0)
         rd->spss = v > 100 ? 100 : (size_t)v;
     if (tg_traceql_parse(query, strlen(query), &rd->plan, perr, sizeof(perr)) != 0) {
         e = json_pack("{s:s}", "error", perr);
@@ -1050,7 +1083,8 @@ static const char *parse_logql(tg_http_request *req, api_read *rd)
 {
     const char *q;
     size_t qlen;
-    char query[4096], buf[64], perr[256];
+    char query[4096], bad[160], perr[256];
+    int rc;
     uint64_t v;
 
     rd->kind = READ_LOGQL;
@@ -1058,19 +1092,18 @@ static const char *parse_logql(tg_http_request *req, api_read *rd)
     q = tg_http_query(req, &qlen);
     if (!q)
         q = "", qlen = 0;
-    if (tg_http_query_param(q, qlen, "q", query, sizeof(query)) < 0)
+    rc = qp_str(q, qlen, "q", query, sizeof(query), 1, bad, sizeof(bad));
+    if (rc < 0)
+        return strdup(bad);
+    if (rc > 0)
         return strdup("{\"error\":\"q (a LogQL query) is required\"}");
-    if (tg_http_query_param(q, qlen, "start", buf, sizeof(buf)) >= 0 &&
-        parse_u64(buf, &rd->t_from))
-        return strdup("{\"error\":\"bad start: unix nanoseconds expected\"}");
-    if (tg_http_query_param(q, qlen, "end", buf, sizeof(buf)) >= 0 &&
-        parse_u64(buf, &rd->t_to))
-        return strdup("{\"error\":\"bad end: unix nanoseconds expected\"}");
-    if (tg_http_query_param(q, qlen, "limit", buf, sizeof(buf)) >= 0) {
-        if (parse_u64(buf, &v) || v == 0)
-            return strdup("{\"error\":\"bad limit: a positive integer expected\"}");
+    if (qp_u64(q, qlen, "start", 0, UINT64_MAX, &rd->t_from, 1, bad, sizeof(bad)) < 0 ||
+        qp_u64(q, qlen, "end", 0, UINT64_MAX, &rd->t_to, 1, bad, sizeof(bad)) < 0)
+        return strdup(bad);
+    if ((rc = qp_u64(q, qlen, "limit", 1, UINT64_MAX, &v, 1, bad, sizeof(bad))) < 0)
+        return strdup(bad);
+    if (rc == 0)
         rd->limit = v > 5000 ? 5000 : (size_t)v;
-    }
     if (tg_logql_parse(query, strlen(query), &rd->plan, perr, sizeof(perr)) != 0) {
         json_t *e = json_pack("{s:s}", "error", perr);
         char *out = json_dumps(e, JSON_COMPACT);
@@ -1169,7 +1202,12 @@ void tg_api_handle(tg_http_request *req, void *data)
         return;
     }
     if (plen == 7 && memcmp(path, "/readyz", 7) == 0) {
-        respond_text(req, api->ready ? 200 : 503, api->ready ? "ready\n" : "not ready\n");
+        char why[400] = "", body[420];
+        int ok = api->ready &&
+                 (!api->health || api->health(api->health_ctx, why, sizeof(why)));
+        snprintf(body, sizeof(body), "%s\n",
+                 ok ? "ready" : (why[0] ? why : "not ready: starting or draining"));
+        respond_text(req, ok ? 200 : 503, body);
         return;
     }
     if (plen == 8 && memcmp(path, "/metrics", 8) == 0) {
@@ -1249,8 +1287,8 @@ void tg_api_handle(tg_http_request *req, void *data)
         rd->kind = plen == 12 ? READ_LOGS : READ_METRICS;
         bad = parse_scan_params(req, rd);
         if (bad) {
+            respond_text(req, 400, bad); /* bad points into rd */
             free(rd);
-            respond_text(req, 400, bad);
             return;
         }
     } else if (plen == 14 && memcmp(path, "/api/v1/status", 14) == 0) {
@@ -1361,6 +1399,23 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
             "# TYPE tollgate_store_map_grows_total counter\n"
             "tollgate_store_map_grows_total %" PRIu64 "\n",
             st.map_grows);
+    fprintf(
+        f,
+        "# HELP tollgate_store_full_evictions_total Records evicted to make room in a "
+        "full store (store.on_full: evict-oldest).\n"
+        "# TYPE tollgate_store_full_evictions_total counter\n"
+        "tollgate_store_full_evictions_total %" PRIu64 "\n"
+        "# HELP tollgate_store_full_refusals_total Writes refused because the store was "
+        "full.\n"
+        "# TYPE tollgate_store_full_refusals_total counter\n"
+        "tollgate_store_full_refusals_total %" PRIu64 "\n",
+        tg_store_full_evictions(api->store), tg_store_full_refusals(api->store));
+    {
+        char why[400];
+        int ok = api->ready &&
+                 (!api->health || api->health(api->health_ctx, why, sizeof(why)));
+        gauge(f, "tollgate_ready", "1 when /readyz answers 200.", (uint64_t)ok);
+    }
     fprintf(f, "# HELP tollgate_store_items Items held in the local store.\n"
                "# TYPE tollgate_store_items gauge\n");
     for (int sg = 0; sg < TG_SIGNAL_COUNT; sg++)

@@ -45,6 +45,11 @@ typedef struct tg_api {
     char *(*extra_metrics)(void *ctx, size_t *len);
     char *(*extra_status_json)(void *ctx);
     void *extra_ctx;
+    /* Optional, thread-safe: 1 when the collector can do its job, or 0
+     * with the reason (store cannot write, outbox cannot log, policy
+     * failed to load) for /readyz's 503. */
+    int (*health)(void *ctx, char *why, size_t len);
+    void *health_ctx;
 } tg_api;
 
 /* tg_http_handler; data is a tg_api. */

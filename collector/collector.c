@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "receivers.h"
 #include "recv_grpc.h"
+#include "secure.h"
 #include "stats.h"
 #include "store.h"
 #include "tg_config.h"
@@ -56,6 +57,10 @@ typedef struct collector {
     tg_rules_slot *rules; /* the residency policy in force */
     tg_view_rules view;   /* the rules engine as the central view */
     tg_access clients;    /* query.clients: who may read data, up to what */
+    tg_secure_tls tls;    /* the API's and the OTLP/HTTP receiver's, or NULLs */
+    tg_access grpc_tokens, http_tokens; /* receivers.otlp_*.token_files */
+    pthread_mutex_t health_mu;
+    char policy_error[400]; /* the last rules reload's failure; "" after a good one */
     const char *rules_paths[TG_CONFIG_MAX_RULES];
     size_t n_rules_paths;
 } collector;
@@ -163,6 +168,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
     if (signum == SIGHUP) {
         rules_reload(c);
+        tg_secure_tls_reload(&c->cfg, &c->tls);
         return;
     }
     begin_drain(c, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -172,9 +178,42 @@ static void retention_work(uv_work_t *w)
 {
     collector *c = w->data;
     int rc = tg_store_evict(c->store, tg_wall_ns() / 1000000000u);
+    char why[200];
 
     if (rc)
         tg_warn("retention pass failed", "err=%s", tg_err_name(rc));
+    /* A store that failed learns here when it can write again, so /readyz
+     * recovers without waiting for a client's data. */
+    if (!tg_store_writable(c->store, why, sizeof(why)))
+        tg_store_probe(c->store);
+}
+
+/* /readyz: what keeps the collector from doing its job, first found. */
+static int health(void *ctx, char *why, size_t len)
+{
+    collector *c = ctx;
+    char w[300];
+    int ok = 1;
+
+    if (!tg_store_writable(c->store, w, sizeof(w))) {
+        snprintf(why, len, "not ready: the store cannot write: %s", w);
+        return 0;
+    }
+    if (c->fwd &&
+        !tg_forwarder_outbox_ok(tg_forward_link_forwarder(c->fwd), w, sizeof(w))) {
+        snprintf(why, len, "not ready: %s", w);
+        return 0;
+    }
+    pthread_mutex_lock(&c->health_mu);
+    if (c->policy_error[0]) {
+        snprintf(why, len,
+                 "not ready: the residency policy failed to load (the previous one is in "
+                 "force): %s",
+                 c->policy_error);
+        ok = 0;
+    }
+    pthread_mutex_unlock(&c->health_mu);
+    return ok;
 }
 
 static void retention_done(uv_work_t *w, int status)
@@ -215,6 +254,7 @@ static int start_listeners(collector *c)
 
     tg_http_options_default(&aopt);
     aopt.max_body_bytes = 1u << 20;
+    aopt.tls = c->tls.api;
     c->api_http = tg_http_server_start(c->loop, c->cfg.api_listen, &aopt, tg_api_handle,
                                        &c->api, &err);
     if (!c->api_http) {
@@ -312,6 +352,10 @@ static void rules_reload(collector *c)
     char err[1200];
     tg_rules_policy *p = rules_load(c, err, sizeof(err)), *old;
 
+    pthread_mutex_lock(&c->health_mu);
+    snprintf(c->policy_error, sizeof(c->policy_error), "%.*s",
+             (int)sizeof(c->policy_error) - 1, p ? "" : err);
+    pthread_mutex_unlock(&c->health_mu);
     if (!p) {
         tg_error("rules reload failed, keeping the policy in force", "error=\"%s\"", err);
         return;
@@ -452,6 +496,7 @@ int tg_collector_main(int argc, char **argv)
     int rc, code;
 
     memset(&c, 0, sizeof(c));
+    pthread_mutex_init(&c.health_mu, NULL);
     rc = tg_config_from_args(argc, argv, &c.cfg, err, sizeof(err));
     if (rc == 1)
         return 0;
@@ -481,6 +526,11 @@ int tg_collector_main(int argc, char **argv)
         sopt.initial_map_size = c.cfg.store_initial_map_size;
     sopt.zstd_level = c.cfg.store_zstd_level;
     sopt.no_sync = !c.cfg.store_sync;
+    sopt.max_map_size = c.cfg.store_max_map_size;
+    sopt.on_full = strcmp(c.cfg.store_on_full, "evict-oldest") == 0
+                       ? TG_STORE_ON_FULL_EVICT_OLDEST
+                       : TG_STORE_ON_FULL_REFUSE;
+    sopt.evict_floor_sec = c.cfg.store_evict_floor_sec;
     c.store = tg_store_open(c.cfg.data_dir, &sopt, &rc);
     if (!c.store) {
         fprintf(stderr, "tollgate collector: cannot open the store in %s: %s\n",
@@ -525,6 +575,32 @@ int tg_collector_main(int argc, char **argv)
     }
     c.api.clients = &c.clients;
     c.api.rules = c.rules;
+    c.api.health = health;
+    c.api.health_ctx = &c;
+    if (tg_secure_check(&c.cfg, c.clients.n, err, sizeof(err)) != 0 ||
+        tg_secure_tls_load(&c.cfg, &c.tls, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tollgate collector: %s\n", err);
+        tg_store_close(c.store);
+        return 2;
+    }
+    c.rx.http_tls = c.tls.http;
+    if (tg_secure_tokens_load("receivers.otlp_grpc.token_files", c.cfg.grpc_token_files,
+                              c.cfg.n_grpc_token_files, &c.grpc_tokens, err,
+                              sizeof(err)) ||
+        tg_secure_tokens_load("receivers.otlp_http.token_files", c.cfg.http_token_files,
+                              c.cfg.n_http_token_files, &c.http_tokens, err,
+                              sizeof(err))) {
+        fprintf(stderr, "tollgate collector: %s\n", err);
+        tg_store_close(c.store);
+        return 2;
+    }
+    c.rx.grpc_tokens = &c.grpc_tokens;
+    c.rx.http_tokens = &c.http_tokens;
+    if (c.cfg.api_insecure && !tg_secure_is_loopback(c.cfg.api_listen))
+        tg_warn("the site API is reachable beyond this host without TLS or tokens "
+                "(--insecure-api)",
+                "api=%s tls=%s query_clients=%zu", c.cfg.api_listen,
+                c.tls.api ? "on" : "off", c.clients.n);
 
     if (c.cfg.central_url[0]) {
         tg_forward_link_options fo;
@@ -615,6 +691,9 @@ int tg_collector_main(int argc, char **argv)
     tg_rules_slot_destroy(c.rules);
     pthread_mutex_destroy(&c.view.mu);
     uv_loop_close(c.loop);
+    tg_secure_tls_free(&c.tls);
+    tg_access_free(&c.grpc_tokens);
+    tg_access_free(&c.http_tokens);
     tg_info("collector stopped", "exit=%d", code);
     return code;
 }

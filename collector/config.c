@@ -37,6 +37,8 @@ static int check_site(const char *v, char *why, size_t whylen);
 static int check_nonempty(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
 
+static const char *const on_full_names[] = {"refuse", "evict-oldest", NULL};
+
 static const struct tg_cfg_key config_keys[] = {
     {.path = "site",
      .type = TG_CFG_STRING,
@@ -106,6 +108,14 @@ static const struct tg_cfg_key config_keys[] = {
      .max = UINT64_MAX,
      .help = "Longest a single export call may take."},
 
+    {.path = "receivers.otlp_grpc.token_files",
+     .type = TG_CFG_STRING_LIST,
+     .def = "",
+     FIELD(grpc_token_files),
+     .count_offset = offsetof(tg_collector_config, n_grpc_token_files),
+     .item_size = sizeof(((tg_collector_config *)0)->grpc_token_files[0]),
+     .help = "Files of one bearer token each (mode 600); when any, every OTLP/gRPC "
+             "request must present one of them (401 / UNAUTHENTICATED otherwise)."},
     {.path = "receivers.otlp_http.listen",
      .type = TG_CFG_ADDRESS,
      .def = "0.0.0.0:4318",
@@ -159,6 +169,38 @@ static const struct tg_cfg_key config_keys[] = {
      .min = 1,
      .max = UINT64_MAX,
      .help = "An idle keep-alive connection is closed after this long."},
+    {.path = "receivers.otlp_http.tls.cert_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(http_tls_cert_file),
+     .help = "Serve OTLP/HTTP over TLS with this certificate chain (PEM, with "
+             "tls.key_file)."},
+    {.path = "receivers.otlp_http.tls.key_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(http_tls_key_file),
+     .help = "Private key of tls.cert_file (PEM)."},
+    {.path = "receivers.otlp_http.tls.client_ca_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(http_tls_client_ca_file),
+     .help = "Verify client certificates against this CA (PEM); one that does not verify "
+             "fails the handshake."},
+    {.path = "receivers.otlp_http.tls.require_client_cert",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     FIELD(http_tls_require_client_cert),
+     .help =
+         "Refuse clients without a certificate (mutual TLS; needs tls.client_ca_file)."},
+
+    {.path = "receivers.otlp_http.token_files",
+     .type = TG_CFG_STRING_LIST,
+     .def = "",
+     FIELD(http_token_files),
+     .count_offset = offsetof(tg_collector_config, n_http_token_files),
+     .item_size = sizeof(((tg_collector_config *)0)->http_token_files[0]),
+     .help = "Files of one bearer token each (mode 600); when any, every OTLP/HTTP "
+             "request must present one of them (401 / UNAUTHENTICATED otherwise)."},
 
     {.path = "api.listen",
      .type = TG_CFG_ADDRESS,
@@ -167,6 +209,36 @@ static const struct tg_cfg_key config_keys[] = {
      .flag = "api",
      .metavar = "ADDR",
      .help = "Query API, /healthz, /readyz and /metrics (HOST:PORT)."},
+    {.path = "api.insecure",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     FIELD(api_insecure),
+     .help = "Serve the API on a non-loopback address without TLS or without query "
+             "clients, on purpose (flag: --insecure-api); otherwise the collector "
+             "refuses to start."},
+    {.path = "api.tls.cert_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(api_tls_cert_file),
+     .help = "Serve the site API over TLS with this certificate chain (PEM, with "
+             "tls.key_file)."},
+    {.path = "api.tls.key_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(api_tls_key_file),
+     .help = "Private key of tls.cert_file (PEM)."},
+    {.path = "api.tls.client_ca_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(api_tls_client_ca_file),
+     .help = "Verify client certificates against this CA (PEM); one that does not verify "
+             "fails the handshake."},
+    {.path = "api.tls.require_client_cert",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     FIELD(api_tls_require_client_cert),
+     .help =
+         "Refuse clients without a certificate (mutual TLS; needs tls.client_ca_file)."},
 
     {.path = "store.max_bytes",
      .type = TG_CFG_SIZE,
@@ -202,6 +274,30 @@ static const struct tg_cfg_key config_keys[] = {
      .def = "true",
      FIELD(store_sync),
      .help = "fsync each commit before acknowledging; false only for benchmarks."},
+    {.path = "store.max_map_size",
+     .type = TG_CFG_SIZE,
+     .def = "0",
+     FIELD(store_max_map_size),
+     .min = 0,
+     .max = UINT64_MAX,
+     .help = "The LMDB map never grows past this (the store is then full); 0 means "
+             "unlimited."},
+    {.path = "store.on_full",
+     .type = TG_CFG_ENUM,
+     .def = "refuse",
+     FIELD(store_on_full),
+     .choices = on_full_names,
+     .help =
+         "When the store is full (max_map_size or disk): refuse writes (503 / "
+         "UNAVAILABLE), or evict the oldest records, never younger than evict_floor."},
+    {.path = "store.evict_floor",
+     .type = TG_CFG_DURATION,
+     .def = "1h",
+     FIELD(store_evict_floor_sec),
+     .unit_ms = 1000,
+     .min = 0,
+     .max = UINT64_MAX,
+     .help = "evict-oldest never removes data ingested less than this long ago."},
 
     {.path = "limits.max_decompressed_bytes",
      .type = TG_CFG_SIZE,
@@ -405,9 +501,15 @@ int tg_config_load(const char *path, tg_collector_config *cfg, char *err, size_t
 
 /* ---- command line -------------------------------------------------------- */
 
-enum { OPT_HELP = 'h', OPT_CONFIG = 1000, OPT_REFERENCE, OPT_KEY0 = 2000 };
+enum {
+    OPT_HELP = 'h',
+    OPT_CONFIG = 1000,
+    OPT_REFERENCE,
+    OPT_INSECURE_API,
+    OPT_KEY0 = 2000
+};
 
-#define MAX_OPTS (N_KEYS + 4)
+#define MAX_OPTS (N_KEYS + 5)
 
 static size_t build_options(struct option *opts)
 {
@@ -421,6 +523,7 @@ static size_t build_options(struct option *opts)
     }
     opts[n++] =
         (struct option){"print-config-reference", no_argument, NULL, OPT_REFERENCE};
+    opts[n++] = (struct option){"insecure-api", no_argument, NULL, OPT_INSECURE_API};
     opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     opts[n] = (struct option){NULL, 0, NULL, 0};
     return n;
@@ -481,6 +584,10 @@ static void print_usage(FILE *f)
                 "print every configuration key, the forward: section's too, as "
                 "Markdown tables",
                 NULL);
+    usage_entry(f, "--insecure-api",
+                "serve the API on a non-loopback address without TLS or without query "
+                "clients, on purpose",
+                "file key: api.insecure");
     usage_entry(f, "-h, --help", "print this help", NULL);
 }
 
@@ -585,6 +692,8 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
     optind = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const struct tg_cfg_key *k;
+        if (c == OPT_INSECURE_API)
+            cfg->api_insecure = 1;
         if (c < OPT_KEY0)
             continue;
         k = &config_keys[c - OPT_KEY0];

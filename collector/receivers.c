@@ -69,6 +69,9 @@ static void http_send_status(tg_receivers *rx, tg_http_request *req, enum tg_enc
     if (http_status == 429 || http_status == 503)
         snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
                  (unsigned long long)rx->retry_after_sec);
+    else if (http_status == 401)
+        snprintf(headers, sizeof(headers),
+                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
     tg_arena_init(&arena, 4096, 0);
     if (tg_otlp_encode_status(enc, grpc_code, message, &arena, &body, &len) == 0)
         tg_http_respond(req, http_status, enc_content_type(enc), headers, body, len);
@@ -147,6 +150,18 @@ void tg_receivers_http(tg_http_request *req, void *data)
                                  "/v1/logs and /v1/metrics\n";
         tg_http_respond(req, 404, "text/plain", NULL, nf, sizeof(nf) - 1);
         return;
+    }
+    if (rx->http_tokens && rx->http_tokens->n) {
+        char a[600];
+        size_t alen;
+        const char *h = tg_http_header(req, "authorization", &alen);
+        snprintf(a, sizeof(a), "%.*s",
+                 h ? (int)(alen < sizeof(a) - 1 ? alen : sizeof(a) - 1) : 0, h ? h : "");
+        if (!tg_access_authenticate(rx->http_tokens, a)) {
+            http_send_status(rx, req, TG_ENC_JSON, 401, TG_GRPC_UNAUTHENTICATED,
+                             h ? "unknown bearer token" : "a bearer token is required");
+            return;
+        }
     }
     if (strcmp(tg_http_method(req), "POST") != 0) {
         static const char na[] = "method not allowed: use POST\n";
@@ -279,6 +294,13 @@ static const char *grpc_listen(const tg_collector_config *cfg)
     return cfg->otlp_grpc_listen;
 }
 
+static int grpc_authorize(void *ctx, const char *authorization)
+{
+    const tg_receivers *rx = ctx;
+
+    return tg_access_authenticate(rx->grpc_tokens, authorization) != NULL;
+}
+
 static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
                         int *err)
 {
@@ -290,6 +312,10 @@ static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.max_connections = cfg->grpc_max_connections;
     o.idle_timeout_ms = cfg->grpc_idle_timeout_ms;
     o.request_timeout_ms = cfg->grpc_request_timeout_ms;
+    if (rx->grpc_tokens && rx->grpc_tokens->n) {
+        o.authorize = grpc_authorize;
+        o.authorize_ctx = rx;
+    }
     return tg_grpc_server_start(loop, cfg->otlp_grpc_listen, &o, receivers_grpc, rx, err);
 }
 
@@ -315,6 +341,7 @@ static void *http_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.header_timeout_ms = cfg->http_header_timeout_ms;
     o.body_timeout_ms = cfg->http_body_timeout_ms;
     o.idle_timeout_ms = cfg->http_idle_timeout_ms;
+    o.tls = rx->http_tls;
     return tg_http_server_start(loop, cfg->otlp_http_listen, &o, tg_receivers_http, rx,
                                 err);
 }

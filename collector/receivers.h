@@ -7,11 +7,16 @@
 #include "ingest.h"
 #include "recv_grpc.h"
 #include "tg_config.h"
+#include "tg_access.h"
 #include "tg_http.h"
 
 typedef struct tg_receivers {
     tg_ingest *ing;
     uint64_t retry_after_sec; /* Retry-After under backpressure */
+    tg_http_tls *http_tls;    /* OTLP/HTTP over TLS, or NULL (the collector's) */
+    /* Bearer tokens each transport requires (token_files), or NULL / empty:
+     * none required. The collector's; read-only while serving. */
+    const tg_access *grpc_tokens, *http_tokens;
 } tg_receivers;
 
 /* tg_http_handler for the OTLP/HTTP port; data is a tg_receivers. */

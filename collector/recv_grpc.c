@@ -28,6 +28,8 @@ void tg_grpc_options_default(tg_grpc_options *o)
     o->max_connections = 1024;
     o->idle_timeout_ms = 300000;
     o->request_timeout_ms = 30000;
+    o->authorize = NULL;
+    o->authorize_ctx = NULL;
 }
 
 /* ---- addresses -------------------------------------------------------------- */

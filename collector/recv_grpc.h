@@ -31,6 +31,7 @@ enum {
     TG_GRPC_UNIMPLEMENTED = 12,
     TG_GRPC_INTERNAL = 13,
     TG_GRPC_UNAVAILABLE = 14,
+    TG_GRPC_UNAUTHENTICATED = 16,
 };
 
 typedef struct tg_grpc_options {
@@ -39,6 +40,11 @@ typedef struct tg_grpc_options {
     size_t max_connections;          /* default 1024 */
     uint64_t idle_timeout_ms;        /* default 300 s */
     uint64_t request_timeout_ms;     /* whole message must arrive within, default 30 s */
+    /* NULL: no authentication. Else called on the loop thread with the
+     * call's `authorization` metadata ("" when absent); 0 refuses the call
+     * with UNAUTHENTICATED. */
+    int (*authorize)(void *ctx, const char *authorization);
+    void *authorize_ctx;
 } tg_grpc_options;
 
 void tg_grpc_options_default(tg_grpc_options *o);

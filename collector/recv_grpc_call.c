@@ -506,6 +506,12 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *frame, const uint
             copy_text(call->bad_enc, sizeof(call->bad_enc), value, valuelen);
     } else if (bytes_eq(name, namelen, "grpc-timeout")) {
         call->got_timeout = grpc_timeout_parse(value, valuelen, &call->timeout_ms) == 0;
+    } else if (bytes_eq(name, namelen, "authorization") &&
+               call->conn->srv->opt.authorize) {
+        char a[600];
+        copy_text(a, sizeof(a), value, valuelen);
+        call->auth_ok =
+            call->conn->srv->opt.authorize(call->conn->srv->opt.authorize_ctx, a);
     }
     return 0;
 }
@@ -522,6 +528,9 @@ static void call_headers_done(tg_grpc_call *call)
         call_respond_http(call, "405");
     } else if (!call->grpc_ct) {
         call_respond_http(call, "415");
+    } else if (c->srv->opt.authorize && !call->auth_ok) {
+        call_respond_status(call, TG_GRPC_UNAUTHENTICATED, 0, 0, "%s",
+                            "a bearer token is required (authorization metadata)");
     } else if (!call->known_path) {
         call_respond_status(call, TG_GRPC_UNIMPLEMENTED, 0, 0, "unknown method %s",
                             call->path);

@@ -106,7 +106,8 @@ struct tg_grpc_call {
     /* request headers */
     enum tg_signal sig;
     enum tg_compression enc;
-    unsigned known_path : 1, post : 1, grpc_ct : 1, enc_ok : 1, got_timeout : 1;
+    unsigned known_path : 1, post : 1, grpc_ct : 1, enc_ok : 1, got_timeout : 1,
+        auth_ok : 1;
     uint64_t timeout_ms; /* grpc-timeout, when got_timeout */
     char path[160];      /* for "unknown method" only; truncated */
     char bad_enc[40];    /* unsupported grpc-encoding, truncated */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #define TG_CONFIG_MAX_RULES 16
+#define TG_CONFIG_MAX_TOKEN_FILES 16
 
 typedef struct tg_collector_config {
     char site[64];       /* site: */
@@ -36,13 +37,29 @@ typedef struct tg_collector_config {
     uint64_t http_body_timeout_ms;
     uint64_t http_idle_timeout_ms;
 
+    /* receivers.otlp_{grpc,http}.token_files: when any, a bearer token from
+     * one of them is required (Authorization header / gRPC metadata) */
+    char grpc_token_files[TG_CONFIG_MAX_TOKEN_FILES][1024];
+    size_t n_grpc_token_files;
+    char http_token_files[TG_CONFIG_MAX_TOKEN_FILES][1024];
+    size_t n_http_token_files;
+
     char api_listen[128]; /* api.listen */
+    int api_insecure;     /* api.insecure / --insecure-api */
+    /* api.tls.* and receivers.otlp_http.tls.*: "" = plain HTTP */
+    char api_tls_cert_file[1024], api_tls_key_file[1024], api_tls_client_ca_file[1024];
+    int api_tls_require_client_cert;
+    char http_tls_cert_file[1024], http_tls_key_file[1024], http_tls_client_ca_file[1024];
+    int http_tls_require_client_cert;
 
     uint64_t store_max_bytes;        /* store.max_bytes (0 = unlimited) */
     uint64_t store_max_age_sec;      /* store.max_age (0 = keep) */
     uint64_t store_initial_map_size; /* store.initial_map_size */
     int store_zstd_level;            /* store.zstd_level */
     int store_sync;                  /* store.sync: false only for benchmarks */
+    uint64_t store_max_map_size;     /* store.max_map_size (0 = unlimited) */
+    char store_on_full[16];          /* store.on_full: refuse|evict-oldest */
+    uint64_t store_evict_floor_sec;  /* store.evict_floor */
 
     uint64_t max_decompressed_bytes; /* limits.max_decompressed_bytes */
     uint64_t max_pending_bytes;      /* limits.max_pending_bytes */

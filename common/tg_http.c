@@ -471,7 +471,7 @@ int tg_http_query_param(const char *query, size_t qlen, const char *key, char *b
                 int ch = url_next(&p, send);
 
                 if (n + 1 >= buflen || n >= INT_MAX)
-                    return -1;
+                    return -2;
                 buf[n++] = (char)ch;
             }
             buf[n] = '\0';

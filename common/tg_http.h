@@ -40,6 +40,11 @@ typedef struct tg_http_tls_options {
  * every server using it (free it after their done_cb). */
 tg_http_tls *tg_http_tls_new(const tg_http_tls_options *o, char *err, size_t errlen);
 void tg_http_tls_free(tg_http_tls *t);
+/* Loads the files again (a renewed certificate) into t: new connections
+ * use them, open ones keep theirs. On failure t is unchanged. Call it on
+ * the thread of the loop that serves with t. 0 or TG_ECONFIG. */
+int tg_http_tls_reload(tg_http_tls *t, const tg_http_tls_options *o, char *err,
+                       size_t errlen);
 /* Expiry of the server's own certificate, unix seconds. */
 int64_t tg_http_tls_cert_not_after(const tg_http_tls *t);
 
@@ -102,7 +107,8 @@ void tg_http_respond(tg_http_request *r, int status, const char *content_type,
                      const char *headers, const void *body, size_t len);
 
 /* Query-string helper: value of `key` in `query` (URL-decoded into buf,
- * NUL-terminated). Returns length, or -1 if absent or too long. */
+ * NUL-terminated). Returns length, -1 if absent, or -2 if present but
+ * longer than buflen - 1 (so a caller can refuse it rather than ignore it). */
 int tg_http_query_param(const char *query, size_t qlen, const char *key, char *buf,
                         size_t buflen);
 

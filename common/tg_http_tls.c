@@ -101,6 +101,23 @@ fail:
     return NULL;
 }
 
+int tg_http_tls_reload(tg_http_tls *t, const tg_http_tls_options *o, char *err,
+                       size_t errlen)
+{
+    tg_http_tls *n = tg_http_tls_new(o, err, errlen);
+    SSL_CTX *old;
+
+    if (!n)
+        return TG_ECONFIG;
+    /* Connections made before keep the context they hold a reference to. */
+    old = t->ctx;
+    t->ctx = n->ctx;
+    t->cert_not_after = n->cert_not_after;
+    n->ctx = old;
+    tg_http_tls_free(n);
+    return 0;
+}
+
 void tg_http_tls_free(tg_http_tls *t)
 {
     if (!t)

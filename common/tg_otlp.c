@@ -4,7 +4,10 @@
  * Protobuf bodies go through two passes. A wire scan first walks the raw
  * bytes guided by the descriptors: it bounds nesting depth (protobuf-c's
  * unpacker recurses without limit), checks every string field for valid
- * UTF-8 while the bytes are hot, and notes unknown fields. Only then does
+ * UTF-8 and refuses a NUL inside one (protobuf-c hands strings on
+ * NUL-terminated, so the rest would be cut off unseen by the rules; the
+ * JSON decoder refuses it the same way, naming the field), and notes
+ * unknown fields. Only then does
  * protobuf-c unpack into the request's arena. A last walk over the decoded
  * request drops items the store cannot index and counts what is kept. */
 #include "tg_otlp.h"
@@ -91,7 +94,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- wire scan ----------------------------------------------------------- */
 
-enum { SCAN_OK = 0, SCAN_WIRE, SCAN_UTF8, SCAN_DEPTH };
+enum { SCAN_OK = 0, SCAN_WIRE, SCAN_UTF8, SCAN_DEPTH, SCAN_NUL };
 
 /* One step of the path to a bad field, filled in as the scan unwinds. */
 typedef struct scan_step {
@@ -104,7 +107,6 @@ typedef struct wire_scan {
     const uint8_t *base;
     size_t err_off;
     int unknown; /* fields the descriptors do not know were seen */
-    int nul;     /* a string field holds a NUL byte */
     int nsteps;
     scan_step steps[TG_OTLP_MAX_DEPTH + 2];
 } wire_scan;
@@ -215,11 +217,12 @@ static int scan_msg(wire_scan *s, const ProtobufCMessageDescriptor *d, const uin
             if (!f) {
                 /* skip */
             } else if (f->type == PROTOBUF_C_TYPE_STRING) {
-                if (!tg_utf8_check((const char *)p, (size_t)v, &s->nul)) {
+                int nul = 0;
+                if (!tg_utf8_check((const char *)p, (size_t)v, &nul) || nul) {
                     scan_note(s, depth, d, f, start, tagp);
                     s->nsteps = depth + 1;
                     s->err_off = (size_t)(p - s->base);
-                    return SCAN_UTF8;
+                    return nul ? SCAN_NUL : SCAN_UTF8;
                 }
             } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
                 if (depth + 1 > TG_OTLP_MAX_DEPTH) {
@@ -572,7 +575,6 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
         return alloc_failure(arena, sizeof(*s));
     s->base = body;
     s->unknown = 0;
-    s->nul = 0;
     s->nsteps = 0;
     rc = scan_msg(s, desc, body, body + len, 0);
     if (rc != SCAN_OK) {
@@ -583,6 +585,12 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
         switch (rc) {
         case SCAN_UTF8:
             set_err(errmsg, errlen, "%s: invalid UTF-8", path);
+            return TG_EUTF8;
+        case SCAN_NUL:
+            set_err(errmsg, errlen,
+                    "%s: a string holds a NUL character (U+0000), "
+                    "which is not accepted",
+                    path);
             return TG_EUTF8;
         case SCAN_DEPTH:
             set_err(errmsg, errlen, "%s: messages nested deeper than %d levels", path,
@@ -613,10 +621,6 @@ static int decode_protobuf(const ProtobufCMessageDescriptor *desc, const uint8_t
         strip_unknown(out->msg);
         out->modified = 1;
     }
-    /* Everything downstream sees such a string up to its NUL; re-encoding
-     * makes the stored request say exactly what the rules classified. */
-    if (s->nul)
-        out->modified = 1;
     return 0;
 }
 

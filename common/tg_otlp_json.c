@@ -2,8 +2,10 @@
  *
  * Decoding parses the text with jansson, then walks the JSON tree and the
  * message descriptor together, allocating the message in the caller's
- * arena. jansson already rejects invalid UTF-8 and NUL escapes, so every
- * string it hands over is fit for a protobuf string field.
+ * arena. jansson rejects invalid UTF-8; it is asked to accept \u0000 so
+ * that the decoder, not the parser, refuses a string holding NUL, with the
+ * field's path and in the same words as the protobuf decoder (jansson's own
+ * message names its flag).
  *
  * jansson keeps no positions for values, only for syntax errors. When a
  * value has the wrong type we know its path (resourceSpans[0].…), so a
@@ -511,8 +513,11 @@ static int dec_enum(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v, int 
     int64_t x;
 
     if (json_is_string(v)) {
-        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(
-            f->descriptor, json_string_value(v));
+        const ProtobufCEnumValue *ev =
+            memchr(json_string_value(v), 0, json_string_length(v))
+                ? NULL
+                : protobuf_c_enum_descriptor_get_value_by_name(f->descriptor,
+                                                               json_string_value(v));
         if (ev) {
             *out = ev->value;
             return 0;
@@ -589,9 +594,11 @@ static int dec_value(jdec *jd, const ProtobufCFieldDescriptor *f, json_t *v, voi
         if (!json_is_string(v))
             return jfail(jd, "expected a string");
         len = json_string_length(v);
-        /* jansson guarantees both; a string field must never hold less. */
-        if (!tg_utf8_valid(json_string_value(v), len) ||
-            memchr(json_string_value(v), 0, len))
+        if (memchr(json_string_value(v), 0, len))
+            return jfail(jd, "a string holds a NUL character (U+0000), which is not "
+                             "accepted");
+        /* jansson guarantees it; a string field must never hold less. */
+        if (!tg_utf8_valid(json_string_value(v), len))
             return jfail(jd, "invalid UTF-8");
         s = tg_arena_strndup(jd->arena, json_string_value(v), len);
         if (!s)
@@ -717,7 +724,7 @@ int tg_otlp__json_decode(const ProtobufCMessageDescriptor *desc, const char *jso
     *out = NULL;
     if (err && errlen)
         err[0] = '\0';
-    root = json_loadb(json, len, 0, &e);
+    root = json_loadb(json, len, JSON_ALLOW_NUL, &e);
     if (!root) {
         if (json_error_code(&e) == json_error_out_of_memory) {
             snprintf(err, errlen, "out of memory parsing JSON");

@@ -37,6 +37,18 @@ int tg_parse_u64_digits(const char **ps, uint64_t *out, bool *overflow)
     return 0;
 }
 
+int tg_parse_u64_range(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    bool overflow = false;
+    uint64_t v;
+
+    if (!s || tg_parse_u64_digits(&s, &v, &overflow) != 0 || *s || overflow || v < min ||
+        v > max)
+        return TG_EINVAL;
+    *out = v;
+    return 0;
+}
+
 struct unit {
     const char *name;
     uint64_t factor;

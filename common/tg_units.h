@@ -22,6 +22,10 @@ int tg_parse_duration_why(const char *s, uint64_t *out, const char **why);
 /* Reads decimal digits at *ps, advancing it; *overflow set past UINT64_MAX. */
 int tg_parse_u64_digits(const char **ps, uint64_t *out, bool *overflow);
 
+/* A request parameter's whole number: digits only (no sign, no space, no
+ * fraction), no overflow, within [min, max]. 0 or TG_EINVAL. */
+int tg_parse_u64_range(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 /* Writes s seconds the way people read a duration at a glance: "40s",
  * "14m", "2.5h", "3.0d" (under 2 minutes in seconds, under 2 hours in
  * minutes, under 2 days in hours); a negative s as "-" (not known). */

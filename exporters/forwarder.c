@@ -145,6 +145,7 @@ static void flush(worker_state *w)
         const char *pv = f->view->policy_version(f->view_ctx);
         b.site = f->site;
         b.sequence = tg_outbox_next_seq(f->outbox);
+        b.source_cursor = cursor;
         b.policy_version = (char *)(pv ? pv : "");
         rc = tg_summarizer_build(f->sum, &b, now);
         if (carried) {
@@ -174,6 +175,12 @@ static void flush(worker_state *w)
         pthread_mutex_unlock(&f->mu);
     }
     rc = tg_outbox_put(f->outbox, &a);
+    pthread_mutex_lock(&f->mu);
+    f->outbox_put_failed = rc != 0;
+    if (rc)
+        snprintf(f->outbox_why, sizeof(f->outbox_why),
+                 "the outbox cannot append a batch: %s", tg_strerror(rc));
+    pthread_mutex_unlock(&f->mu);
     if (rc)
         goto reread;
     w->durable_cursor = cursor;
@@ -215,7 +222,17 @@ static void *worker_main(void *arg)
     memset(&w, 0, sizeof(w));
     w.f = f;
     tg_arena_init(&w.arena, 256 * 1024, (size_t)1 << 30);
-    w.durable_cursor = tg_outbox_cursor(f->outbox);
+    pthread_mutex_lock(&f->mu);
+    while (f->resume_pending && !f->stop)
+        pthread_cond_wait(&f->work_cv, &f->mu);
+    w.durable_cursor = f->mem_cursor; /* the outbox's, or where the centre resumed us */
+    if (f->resume_pending) {
+        /* stopped before the centre answered: nothing was summarised */
+        pthread_mutex_unlock(&f->mu);
+        tg_arena_destroy(&w.arena);
+        return NULL;
+    }
+    pthread_mutex_unlock(&f->mu);
     for (;;) {
         tg_summary_counts c;
         uint64_t mono, after, last;
@@ -377,6 +394,10 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
         goto fail;
     }
     f->mem_cursor = start_cursor = tg_outbox_cursor(f->outbox);
+    /* Only a store that already holds records can have been forwarded
+     * before; a fresh site (or a fresh store) starts at once. */
+    f->resume_pending =
+        start_cursor == 0 && f->src.last_seq && f->src.last_seq(f->src.ctx) > 0;
     f->sum = tg_summarizer_create(&f->cfg);
     if (!f->sum) {
         *err = TG_ENOMEM;
@@ -407,6 +428,20 @@ tg_forwarder *tg_forwarder_start(const tg_forwarder_options *opt, int *err, char
 fail:
     tg_forwarder_stop(f);
     return NULL;
+}
+
+int tg_forwarder_outbox_ok(tg_forwarder *f, char *why, size_t len)
+{
+    int ok;
+
+    if (!f)
+        return 1;
+    pthread_mutex_lock(&f->mu);
+    ok = !f->outbox_put_failed && !f->ledger_failed;
+    if (!ok)
+        snprintf(why, len, "%s", f->outbox_why);
+    pthread_mutex_unlock(&f->mu);
+    return ok;
 }
 
 void tg_forwarder_kick(tg_forwarder *f)

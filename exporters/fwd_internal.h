@@ -45,6 +45,14 @@ struct tg_forwarder {
     /* worker figures */
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t mem_cursor, source_last;
+    /* A fresh outbox (cursor 0) summarises nothing until the centre has
+     * said, in its first answer, how far it already holds this site's
+     * source: a site that lost its outbox resumes there (sender.c). */
+    int resume_pending;
+    uint64_t resumed_from;
+    /* the outbox's last append (worker) or ledger write (sender) failed */
+    int outbox_put_failed, ledger_failed;
+    char outbox_why[160];
     uint64_t n_spans, n_red, n_logs, n_metrics, n_costs, batches_appended;
     tg_egress_tally tally_total; /* since start, for /metrics */
     char policy_version_now[96];

@@ -171,6 +171,35 @@ enum outcome {
 };
 
 /* One exchange. With a batch, `body` is its zstd bytes in `version`. */
+/* A fresh outbox learns from the centre's first answer where this site's
+ * source was already forwarded (in an earlier epoch) and starts after it,
+ * so a site that lost its outbox or cursor forwards nothing twice. A
+ * position beyond the local store's last record means the store was reset
+ * too: its records are new, and nothing is skipped. */
+static void resume_from(tg_forwarder *f, uint64_t centre_cursor)
+{
+    uint64_t last = f->src.last_seq ? f->src.last_seq(f->src.ctx) : 0;
+
+    pthread_mutex_lock(&f->mu);
+    if (f->resume_pending) {
+        if (centre_cursor > f->mem_cursor && centre_cursor <= last) {
+            f->mem_cursor = centre_cursor;
+            f->resumed_from = centre_cursor;
+            tg_warn("fresh outbox: resuming after what the centre already holds",
+                    "site=%s source_cursor=%llu", f->site,
+                    (unsigned long long)centre_cursor);
+        } else if (centre_cursor > last) {
+            tg_warn("the centre holds a later source position than this site's store "
+                    "(store reset?): forwarding from the start",
+                    "site=%s centre_cursor=%llu store_last=%llu", f->site,
+                    (unsigned long long)centre_cursor, (unsigned long long)last);
+        }
+        f->resume_pending = 0;
+        pthread_cond_broadcast(&f->work_cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
 static enum outcome exchange(tg_forwarder *f, CURL *c, uint64_t seq, const uint8_t *body,
                              size_t len, uint64_t raw_len, uint64_t *acked_through)
 {
@@ -275,6 +304,14 @@ static enum outcome exchange(tg_forwarder *f, CURL *c, uint64_t seq, const uint8
         out = OUT_AUTH;
         goto done;
     }
+    if (status == 409 && body) {
+        /* An epoch the centre saw this site leave, or a sequence it cannot
+         * have reached: sending it again can never succeed. */
+        set_error(f, "the centre refused the batch (HTTP 409: %s)",
+                  "an epoch it saw this site leave, or a sequence too far ahead");
+        out = OUT_REJECTED;
+        goto done;
+    }
     if (status == 400 || status == 413) {
         char why[32];
         snprintf(why, sizeof(why), "%ld", status);
@@ -313,6 +350,7 @@ static enum outcome exchange(tg_forwarder *f, CURL *c, uint64_t seq, const uint8
     }
     pthread_mutex_unlock(&f->mu);
     *acked_through = ack->last_sequence;
+    resume_from(f, ack->source_cursor);
     if (body && ack->last_sequence < seq)
         *acked_through = seq; /* a centre that forgot: our batch is held now */
     tollgate__v1__upload_ack__free_unpacked(ack, NULL);
@@ -431,9 +469,17 @@ void *tg_fwd_sender_main(void *arg)
                 body = trans;
             }
             /* The ledger entry is durable before the batch leaves. */
-            if (!b.ledgered &&
-                (rc = tg_outbox_ledger_egress(f->outbox, b.seq, version, len,
-                                              tg_fwd_now_ns())) != 0) {
+            rc = b.ledgered ? 0
+                            : tg_outbox_ledger_egress(f->outbox, b.seq, version, len,
+                                                      tg_fwd_now_ns());
+            pthread_mutex_lock(&f->mu);
+            f->ledger_failed = rc != 0;
+            if (rc)
+                snprintf(f->outbox_why, sizeof(f->outbox_why),
+                         "the outbox cannot write the egress ledger: %s",
+                         tg_strerror(rc));
+            pthread_mutex_unlock(&f->mu);
+            if (rc != 0) {
                 free(trans);
                 tg_outbox_release(f->outbox);
                 tg_outbox_batch_free(&b);

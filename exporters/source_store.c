@@ -140,9 +140,8 @@ tg_forward_link *tg_forward_link_start(const tg_forward_link_options *o, char *e
         return NULL;
     }
     if ((rc = tg_wire_read_token(o->token_file, token, sizeof(token)))) {
-        snprintf(err, errlen,
-                 "cannot read a token from %s (missing, empty or not printable)",
-                 o->token_file);
+        snprintf(err, errlen, "cannot read a token from %s (%s)", o->token_file,
+                 tg_wire_token_why(rc));
         return NULL;
     }
     l = calloc(1, sizeof(*l));

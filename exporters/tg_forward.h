@@ -119,6 +119,11 @@ typedef struct tg_forwarder_stats {
 
 void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s);
 
+/* 1 while the outbox takes batches and ledger entries, or 0 with why: its
+ * last append or egress ledger write failed (cleared by the next that
+ * succeeds). Any thread. */
+int tg_forwarder_outbox_ok(tg_forwarder *f, char *why, size_t len);
+
 /* Prometheus text for every figure above, malloc'd (NUL-terminated). */
 char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len);
 

@@ -221,14 +221,15 @@ tollgate demo running: two sites and a central view (logs in $DATA/*.log)
   central    http://127.0.0.1:9480
 
 Where to look:
-  $BIN status                                  the estate, one row per site, warnings,
+  $BIN status --token-file $DATA/alice.token   the estate, one row per site, warnings,
                                                and MODELS (fraud-detector's promotion)
   $BIN models --token \$(cat $DATA/alice.token)  which site serves which model version
   $BIN central export --data $DATA/central | head -20
                                                everything the centre holds, as JSON lines
   $BIN central export --data $DATA/central | grep '"type":"cost"' | head -3
                                                FOCUS-shaped cost records: on-prem vs cloud
-  curl -s http://127.0.0.1:9480/metrics        every figure of every link
+  curl -s -H "Authorization: Bearer \$(cat $DATA/alice.token)" http://127.0.0.1:9480/metrics
+                                               every figure of every link
   curl -s http://127.0.0.1:9470/api/v1/status  a site's own view of its link
 
 What to try:
@@ -246,7 +247,7 @@ What to try:
     $BIN central export --data $DATA/central | grep -c 'alice.regulated@example.com'   (0)
   A partition: stop the centre and watch the sites keep ingesting and queueing:
     kill -STOP $CENTRAL; sleep 15; $BIN status --endpoint http://127.0.0.1:9470
-    kill -CONT $CENTRAL; sleep 5; $BIN status
+    kill -CONT $CENTRAL; sleep 5; $BIN status --token-file $DATA/alice.token
   Clock skew, version skew and TLS: see docs/central.md.
 
 Ctrl-C stops everything.

@@ -489,6 +489,12 @@ int tg_store__grow(tg_store *st, size_t need)
     if (size < old + (uint64_t)need * 2)
         size = old + (uint64_t)need * 2;
     size = (size + (uint64_t)pg - 1) / (uint64_t)pg * (uint64_t)pg;
+    if (st->opt.max_map_size && size > st->opt.max_map_size) {
+        /* The operator's ceiling: full is full (on_full decides). */
+        if (old >= st->opt.max_map_size)
+            return TG_ETOO_BIG;
+        size = st->opt.max_map_size;
+    }
 
     pthread_rwlock_wrlock(&st->map_lock);
     rc = mdb_env_set_mapsize(st->env, (size_t)size);
@@ -501,6 +507,81 @@ int tg_store__grow(tg_store *st, size_t need)
     atomic_fetch_add(&st->map_grows, 1);
     tg_info("store map grown", "from=%llu to=%llu", (unsigned long long)old,
             (unsigned long long)size);
+    return 0;
+}
+
+static void set_failing(tg_store *st, const char *why)
+{
+    pthread_mutex_lock(&st->fail_mu);
+    if (why)
+        snprintf(st->fail_why, sizeof(st->fail_why), "%s", why);
+    pthread_mutex_unlock(&st->fail_mu);
+    atomic_store(&st->failing, why != NULL);
+}
+
+/* Why an MDB or errno code stops writes, for /readyz. */
+static void fail_for(tg_store *st, int mrc)
+{
+    char why[200];
+
+    if (mrc == ENOSPC)
+        snprintf(why, sizeof(why), "disk full (writing %s)", st->data_path);
+    else if (mrc == EIO)
+        snprintf(why, sizeof(why), "I/O error writing or syncing %s", st->data_path);
+    else
+        snprintf(why, sizeof(why), "write failed: %s", mdb_strerror(mrc));
+    set_failing(st, why);
+}
+
+/* The store is full (map at max_map_size, or no room on disk). With
+ * evict-oldest, makes room by evicting old records (never younger than the
+ * floor) and returns 1 to retry the write; else records why and returns 0. */
+static int make_room(tg_store *st, uint64_t now, size_t staged, int mrc_full)
+{
+    size_t n = 0;
+    int mrc = 0;
+    char why[200];
+
+    if (st->opt.on_full == TG_STORE_ON_FULL_EVICT_OLDEST) {
+        mrc = tg_store__evict_oldest(st, now, st->opt.evict_floor_sec, staged * 2 + 65536,
+                                     &n);
+        if (mrc == MDB_MAP_FULL) {
+            /* Deleting copies pages too: a map exactly full cannot even
+             * evict. 4 MiB past the ceiling (at most, ever) lets it. */
+            MDB_envinfo info;
+            size_t room = (size_t)st->opt.max_map_size + ((size_t)4 << 20);
+            mdb_env_info(st->env, &info);
+            if (info.me_mapsize < room) {
+                pthread_rwlock_wrlock(&st->map_lock);
+                mdb_env_set_mapsize(st->env, room);
+                pthread_rwlock_unlock(&st->map_lock);
+            }
+            mrc = tg_store__evict_oldest(st, now, st->opt.evict_floor_sec,
+                                         staged * 2 + 65536, &n);
+        }
+        if (mrc == 0 && n > 0) {
+            atomic_fetch_add(&st->full_evictions, n);
+            tg_warn("store full: evicted the oldest records to make room",
+                    "records=%zu floor_s=%llu", n,
+                    (unsigned long long)st->opt.evict_floor_sec);
+            return 1;
+        }
+    }
+    atomic_fetch_add(&st->full_refusals, 1);
+    if (mrc_full == ENOSPC)
+        snprintf(why, sizeof(why), "store full: the disk holding %s is full%s",
+                 st->data_path,
+                 st->opt.on_full == TG_STORE_ON_FULL_EVICT_OLDEST
+                     ? " and nothing is older than store.evict_floor"
+                     : "; store.on_full is refuse");
+    else
+        snprintf(why, sizeof(why),
+                 "store full: the map is at store.max_map_size (%llu bytes)%s",
+                 (unsigned long long)st->opt.max_map_size,
+                 st->opt.on_full == TG_STORE_ON_FULL_EVICT_OLDEST
+                     ? " and nothing is older than store.evict_floor"
+                     : "; store.on_full is refuse");
+    set_failing(st, why);
     return 0;
 }
 
@@ -521,25 +602,83 @@ int tg_store_write(tg_store *st, const tg_store_record *recs, size_t n, uint64_t
         goto out;
     for (size_t i = 0; i < n; i++)
         staged += st->stage_len[i];
-    for (int attempt = 0;; attempt++) {
+    for (int attempt = 0, roomed = 0;; attempt++) {
         int mrc = write_txn(st, n, now, seqs);
-        if (mrc != MDB_MAP_FULL) {
-            if (mrc)
-                tg_error("store write failed", "records=%zu err=\"%s\"", n,
-                         mdb_strerror(mrc));
+        if (mrc == 0) {
+            if (atomic_load(&st->failing))
+                set_failing(st, NULL);
+            rc = 0;
+            break;
+        }
+        if (mrc != MDB_MAP_FULL && !(mrc == ENOSPC && st->opt.on_full)) {
+            tg_error("store write failed", "records=%zu err=\"%s\"", n,
+                     mdb_strerror(mrc));
+            fail_for(st, mrc);
             rc = tg_store__mdb_err(mrc);
             break;
         }
-        if (attempt == MAX_GROW_RETRIES) {
+        if (attempt == MAX_GROW_RETRIES + 16) {
             rc = TG_ESTORE;
             break;
         }
-        if ((rc = tg_store__grow(st, staged)))
+        rc = mrc == MDB_MAP_FULL ? tg_store__grow(st, staged) : TG_ETOO_BIG;
+        if (rc == TG_ETOO_BIG) {
+            if (roomed++ < 16 && make_room(st, now, staged, mrc))
+                continue;
+            rc = TG_ESTORE;
+            break;
+        }
+        if (rc)
             break;
     }
 out:
     pthread_mutex_unlock(&st->write_lock);
     return rc;
+}
+
+int tg_store_writable(tg_store *st, char *why, size_t len)
+{
+    if (!atomic_load(&st->failing))
+        return 1;
+    pthread_mutex_lock(&st->fail_mu);
+    snprintf(why, len, "%s", st->fail_why);
+    pthread_mutex_unlock(&st->fail_mu);
+    return 0;
+}
+
+int tg_store_probe(tg_store *st)
+{
+    MDB_txn *txn;
+    uint8_t b[8];
+    MDB_val k = {5, (void *)"probe"}, v = {8, b};
+    int rc;
+
+    pthread_mutex_lock(&st->write_lock);
+    tg_be64_put(b, tg_store__now(st));
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc == 0 && (rc = mdb_put(txn, st->db_meta, &k, &v, 0)) != 0)
+        mdb_txn_abort(txn);
+    else if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    /* A probe that fits says only that the disk and fsync work: a store
+     * full by its ceiling stays failing until a write gets in. */
+    if (rc)
+        fail_for(st, rc);
+    else if (!st->opt.max_map_size || !st->fail_why[0] ||
+             strncmp(st->fail_why, "store full", 10) != 0)
+        set_failing(st, NULL);
+    pthread_mutex_unlock(&st->write_lock);
+    return tg_store__mdb_err(rc);
+}
+
+uint64_t tg_store_full_evictions(tg_store *st)
+{
+    return atomic_load(&st->full_evictions);
+}
+
+uint64_t tg_store_full_refusals(tg_store *st)
+{
+    return atomic_load(&st->full_refusals);
 }
 
 /* --- open and close -------------------------------------------------------- */
@@ -625,10 +764,17 @@ tg_store *tg_store_open(const char *dir, const tg_store_options *opt, int *err)
         st->opt.initial_map_size = (uint64_t)256 << 20;
     else if (st->opt.initial_map_size < MIN_MAP_SIZE)
         st->opt.initial_map_size = MIN_MAP_SIZE;
+    if (st->opt.max_map_size && st->opt.max_map_size < st->opt.initial_map_size)
+        st->opt.initial_map_size =
+            st->opt.max_map_size < MIN_MAP_SIZE ? MIN_MAP_SIZE : st->opt.max_map_size;
     if (st->opt.zstd_level == 0)
         st->opt.zstd_level = 1;
     st->clock = wall_clock;
     atomic_init(&st->map_grows, 0);
+    atomic_init(&st->full_evictions, 0);
+    atomic_init(&st->full_refusals, 0);
+    atomic_init(&st->failing, 0);
+    pthread_mutex_init(&st->fail_mu, NULL);
 
     pthread_rwlockattr_init(&ra);
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -725,6 +871,7 @@ void tg_store_close(tg_store *st)
     free(st->evbuf);
     free(st->data_path);
     pthread_mutex_destroy(&st->write_lock);
+    pthread_mutex_destroy(&st->fail_mu);
     pthread_rwlock_destroy(&st->map_lock);
     free(st);
 }

@@ -32,10 +32,18 @@
 
 typedef struct tg_store tg_store;
 
+/* What a write does when the store is full (the map at max_map_size, or
+ * the disk): refuse it, or evict the oldest records (never one ingested
+ * less than evict_floor_sec ago) and write. */
+enum tg_store_on_full { TG_STORE_ON_FULL_REFUSE = 0, TG_STORE_ON_FULL_EVICT_OLDEST };
+
 typedef struct tg_store_options {
     uint64_t max_bytes;        /* size budget for records; 0 = unlimited */
     uint64_t max_age_sec;      /* evict records ingested longer ago; 0 = keep */
     uint64_t initial_map_size; /* LMDB map size at open; grows on demand */
+    uint64_t max_map_size;     /* the map never grows past it; 0 = unlimited */
+    int on_full;               /* enum tg_store_on_full */
+    uint64_t evict_floor_sec;  /* evict-oldest never takes younger records */
     int zstd_level;            /* 1 by default */
     int no_sync;               /* tests and benchmarks only: skip fsync */
 } tg_store_options;
@@ -74,6 +82,21 @@ typedef struct tg_store_record {
  * retention (age and size budget) in the same transaction. On success the
  * records' sequence numbers are written to seqs (if not NULL). */
 int tg_store_write(tg_store *st, const tg_store_record *recs, size_t n, uint64_t *seqs);
+
+/* Whether the last write (or probe) succeeded: 1, or 0 with the reason
+ * the store cannot write in why ("full: ...", "disk full", "I/O error:
+ * ..."). Any thread. */
+int tg_store_writable(tg_store *st, char *why, size_t len);
+
+/* A small durable write (a meta key), so that a store that failed learns
+ * when it can write again without waiting for a client's data. Returns 0
+ * or a TG_E* code, and updates tg_store_writable(). */
+int tg_store_probe(tg_store *st);
+
+/* Records evicted to make room under `on_full: evict-oldest`, and writes
+ * refused because the store was full. */
+uint64_t tg_store_full_evictions(tg_store *st);
+uint64_t tg_store_full_refusals(tg_store *st);
 
 /* Drops this process's mappings of store pages (they stay in the page
  * cache; the next read re-faults them). LMDB reads B-tree pages through a

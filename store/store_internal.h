@@ -107,6 +107,12 @@ struct tg_store {
     size_t evbuf_cap;
 
     _Atomic uint64_t map_grows;
+    _Atomic uint64_t full_evictions, full_refusals;
+    /* Set by a failed write or probe, cleared by a good one; fail_why is
+     * under fail_mu. */
+    _Atomic int failing;
+    pthread_mutex_t fail_mu;
+    char fail_why[200];
     tg_store_clock_fn clock;
     void *clock_ctx;
 };
@@ -121,6 +127,13 @@ uint64_t tg_store__now(tg_store *st);
 
 int tg_store__totals_load(tg_store *st, MDB_txn *txn, tg_store_totals *t);
 int tg_store__totals_save(tg_store *st, MDB_txn *txn, const tg_store_totals *t);
+
+/* on_full: evict-oldest. Evicts, in its own transaction, the oldest
+ * records ingested at least floor_sec before now until about `want` bytes
+ * of records are gone (at most TG_STORE_EVICT_BATCH). *evicted counts
+ * them; 0 when none is old enough. Returns an MDB error code. */
+int tg_store__evict_oldest(tg_store *st, uint64_t now, uint64_t floor_sec, size_t want,
+                           size_t *evicted);
 
 /* Evicts, in `txn`, the oldest records while over the size budget or older
  * than the age limit, never a record with seq >= keep_from. Stops at the

@@ -243,6 +243,60 @@ int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t no
     return rc;
 }
 
+int tg_store__evict_oldest(tg_store *st, uint64_t now, uint64_t floor_sec, size_t want,
+                           size_t *evicted)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    tg_store_totals t;
+    size_t n = 0, keys = 0, freed = 0;
+    int rc;
+
+    *evicted = 0;
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
+        return rc;
+    if ((rc = tg_store__totals_load(st, txn, &t)) ||
+        (rc = mdb_cursor_open(txn, st->db_records, &cur))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    while (freed < want && n < TG_STORE_EVICT_BATCH && keys < TG_STORE_EVICT_KEYS) {
+        uint64_t ingest;
+        size_t len;
+
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        if (k.mv_size != 8 || v.mv_size < TG_REC_HDR_LEN_V1) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        /* The floor: data younger than it is never given up for room. */
+        ingest = tg_be64_get((const uint8_t *)v.mv_data + 8);
+        if (ingest + floor_sec > now)
+            break;
+        len = v.mv_size;
+        if ((rc = evict_current(st, txn, cur, tg_be64_get(k.mv_data), &v, &t, &keys)))
+            break;
+        freed += len;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc || n == 0 || (rc = tg_store__totals_save(st, txn, &t))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    if ((rc = mdb_txn_commit(txn)))
+        return rc;
+    *evicted = n;
+    return 0;
+}
+
 /* One eviction transaction; *more is set when the batch limit was hit. */
 static int evict_txn(tg_store *st, uint64_t now, int *more)
 {

@@ -82,10 +82,9 @@ int tg_access_read(const char *file, const char *base_dir, const tg_ynode *list,
             goto out;
         snprintf(full, sizeof(full), "%s%s%s", tf[0] == '/' ? "" : base_dir,
                  tf[0] == '/' ? "" : "/", tf);
-        if (tg_wire_read_token(full, e->token, sizeof(e->token)) != 0) {
-            rc = tg_yaml_error(
-                err, errlen, file, x,
-                "cannot read a token from %s (missing, empty or not printable)", full);
+        if ((rc = tg_wire_read_token(full, e->token, sizeof(e->token))) != 0) {
+            rc = tg_yaml_error(err, errlen, file, x, "cannot read a token from %s (%s)",
+                               full, tg_wire_token_why(rc));
             goto out;
         }
         for (size_t j = 0; j < a.n; j++)

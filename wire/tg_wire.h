@@ -52,8 +52,12 @@ int tg_wire_transcode(const uint8_t *z, size_t zlen, unsigned version, int level
 uint64_t tg_fwd_now_ns(void);
 
 /* The token in `path` (a site's token file), surrounding whitespace
- * removed. 0, TG_EIO or TG_EINVAL (empty, too long, or a byte that cannot
- * go into an HTTP header). */
+ * removed. 0, TG_EIO, TG_ECONFIG (the file is readable or writable by its
+ * group or others) or TG_EINVAL (empty, too long, or a byte that cannot go
+ * into an HTTP header). */
 int tg_wire_read_token(const char *path, char *out, size_t cap);
+
+/* Why tg_wire_read_token failed, for a message that names the file. */
+const char *tg_wire_token_why(int rc);
 
 #endif

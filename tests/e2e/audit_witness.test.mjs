@@ -179,7 +179,7 @@ test('checkpoints are cosigned; a forked checkpoint is refused and named', { tim
   st = central.status();
   assert.match(st.stdout, new RegExp(`FORK at size ${size}`));
   assert.match(st.stdout, /WARNINGS\n[\s\S]*fra: FORK/);
-  assert.match(await (await fetch(`${central.url}/metrics`)).text(),
+  assert.match(central.metrics(),
     /tollgate_witness_fork\{site="fra"\} 1/);
   const after = await (await fetch(`${central.url}/api/v1/witness/status`, auth(userTokens.carol))).json();
   const fra = after.sites.find((s) => s.site === 'fra');
@@ -216,7 +216,7 @@ test('checkpoints are cosigned; a forked checkpoint is refused and named', { tim
   assert.equal(again.witness_forks, 0);
   st = central2.status();
   assert.match(st.stdout, new RegExp(`\\nfra +${again.witness_cosigned_size} +${again.witness_cosigned_size} +`));
-  assert.match(await (await fetch(`${central2.url}/metrics`)).text(),
+  assert.match(central2.metrics(),
     /tollgate_witness_requests_total\{result="conflict"\} [1-9]/);
   await site2.stop();
   await central2.stop();

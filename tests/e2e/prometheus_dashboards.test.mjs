@@ -95,12 +95,20 @@ test('a real Prometheus scrapes the centre and answers PromQL over the merged RE
     for (let i = 0; i < 6; i++) crossSiteRequest(gw, fsSdk, { i, fail: i % 3 === 0 });
     for (const s of [gw, fsSdk]) { await s.flush(); await s.shutdown(); }
 
+    // /metrics answers only a user of the centre: Prometheus presents the
+    // harness user's token from a file, as dashboards/prometheus/prometheus.yml
+    // does (and without it the scrape is refused).
+    const noToken = await fetch(`${central.url}/metrics`);
+    assert.equal(noToken.status, 401);
+    const promToken = path.join(dir, 'prometheus.token');
+    fs.writeFileSync(promToken, `${central.harnessToken}\n`, { mode: 0o600 });
     const port = await freePort();
     const cfg = path.join(dir, 'prometheus.yml');
     fs.writeFileSync(cfg, [
       'global: {scrape_interval: 1s, evaluation_interval: 1s}',
       'scrape_configs:',
       '  - job_name: tollgate-central',
+      `    authorization: {type: Bearer, credentials_file: ${JSON.stringify(promToken)}}`,
       `    static_configs: [{targets: ["${central.url.replace('http://', '')}"]}]`,
     ].join('\n') + '\n');
     const prom = spawn(prometheus, [`--config.file=${cfg}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +26,7 @@ static void put(const char *name, const char *text)
     assert_non_null(f = fopen(p, "w"));
     fputs(text, f);
     fclose(f);
+    chmod(p, 0600); /* token files others can read are refused */
 }
 
 static int setup(void **state)
@@ -96,6 +98,32 @@ static void test_load_and_authenticate(void **state)
     tg_access_free(&a);
 }
 
+/* Issue 15: a token file its group or others can read is refused, with
+ * a message naming the file and what to do. */
+static void test_readable_token_file_refused(void **state)
+{
+    tg_access a;
+    char err[512] = "", p[256];
+    (void)state;
+
+    put("dave.token", "tok-dave-0123456789\n");
+    snprintf(p, sizeof(p), "%s/dave.token", dir);
+    for (int i = 0; i < 2; i++) {
+        chmod(p, i == 0 ? 0640 : 0604);
+        assert_int_equal(
+            load("users:\n  - {name: dave, token_file: dave.token, role: sre}\n", &a, err,
+                 sizeof(err)),
+            TG_ECONFIG);
+        assert_non_null(strstr(err, "dave.token"));
+        assert_non_null(strstr(err, "readable by group or others: chmod 600 it"));
+    }
+    chmod(p, 0400);
+    assert_int_equal(load("users:\n  - {name: dave, token_file: dave.token, role: sre}\n",
+                          &a, err, sizeof(err)),
+                     0);
+    tg_access_free(&a);
+}
+
 static void test_errors_name_the_place(void **state)
 {
     static const struct {
@@ -136,6 +164,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_and_authenticate),
         cmocka_unit_test(test_errors_name_the_place),
+        cmocka_unit_test(test_readable_token_file_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

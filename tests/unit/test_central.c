@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <lmdb.h>
 
 #include "tg_central.h"
 #include "tg_err.h"
@@ -46,6 +48,7 @@ static void write_file(const char *name, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+    chmod(p, 0600); /* token files others can read are refused */
 }
 
 static const char *path(const char *name)
@@ -324,9 +327,10 @@ static void test_store_idempotent_and_merging(void **state)
 
     L = export_lines(cs);
     assert_int_equal(count_type(&L, "site"), 2);
-    assert_int_equal(count_type(&L, "batch"),
-                     3); /* fra 1 (replaced by the new epoch's 1), 2; iad 1 */
-    assert_int_equal(count_type(&L, "span"), 3);
+    /* fra's first epoch keeps its 1 and 2 beside the new epoch's 1 (the
+     * key is (site, epoch, sequence): nothing is overwritten); iad 1. */
+    assert_int_equal(count_type(&L, "batch"), 4);
+    assert_int_equal(count_type(&L, "span"), 4);
     /* RED rows merge per site: fra's three batches add up, iad apart. */
     assert_int_equal(count_type(&L, "red"), 2);
     red = first_of(&L, "red");
@@ -391,6 +395,148 @@ static void test_store_retention(void **state)
     tg_cstore_close(cs);
 }
 
+/* Issue 15: a site's epoch change never overwrites or re-accepts an earlier
+ * epoch's batches, and a sequence far past the last is refused. */
+static void test_store_epochs_airtight(void **state)
+{
+    tg_cstore_options o;
+    tg_cstore *cs;
+    tg_cstore_result r;
+    uint8_t e1[16] = {1}, e2[16] = {2}, e3[16] = {3};
+    int err;
+    lines L;
+    json_t *site;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.no_sync = 1;
+    o.seq_window = 1000;
+    cs = tg_cstore_open(path("cs-epochs"), &o, &err);
+    assert_non_null(cs);
+    assert_int_equal(apply(cs, "fra", e1, 1, 0.1, &r), 0);
+    assert_int_equal(apply(cs, "fra", e1, 2, 0.1, &r), 0);
+    assert_int_equal(apply(cs, "fra", e1, 3, 0.1, &r), 0);
+    /* the outbox was wiped: e2 starts at 1 */
+    assert_int_equal(apply(cs, "fra", e2, 1, 0.1, &r), 0);
+    assert_false(r.duplicate);
+    assert_int_equal(r.refused, TG_CSTORE_OK);
+    assert_true(r.epoch_changed);
+    /* a replayed batch of e1, under a sequence e2 has not reached */
+    assert_int_equal(apply(cs, "fra", e1, 4, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_OLD_EPOCH);
+    assert_int_equal(apply(cs, "fra", e1, 2, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_OLD_EPOCH);
+    /* e2 is still the current series */
+    assert_int_equal(apply(cs, "fra", e2, 2, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_OK);
+    assert_int_equal(r.last_seq, 2);
+    /* far ahead: 2^63, and one past the window */
+    assert_int_equal(apply(cs, "fra", e2, 1ull << 63, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_AHEAD);
+    assert_int_equal(apply(cs, "fra", e2, 2 + 1001, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_AHEAD);
+    assert_int_equal(r.last_seq, 2);
+    /* ... and the legitimate next one still goes in */
+    assert_int_equal(apply(cs, "fra", e2, 3, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_OK);
+    assert_false(r.duplicate);
+    /* a far-ahead first batch of a brand-new epoch is refused too */
+    assert_int_equal(apply(cs, "fra", e3, 5000, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_AHEAD);
+
+    L = export_lines(cs);
+    /* e1: 1, 2, 3; e2: 1, 2, 3 */
+    assert_int_equal(count_type(&L, "batch"), 6);
+    assert_int_equal(count_type(&L, "span"), 6);
+    site = first_of(&L, "site");
+    assert_int_equal(json_integer_value(json_object_get(site, "lastSequence")), 3);
+    assert_int_equal(json_integer_value(json_object_get(site, "refusedOldEpoch")), 2);
+    assert_int_equal(json_integer_value(json_object_get(site, "refusedAhead")), 3);
+    assert_int_equal(json_integer_value(json_object_get(site, "gaps")), 0);
+    for (size_t i = 0; i < L.n; i++)
+        json_decref(L.v[i]);
+    tg_cstore_close(cs);
+}
+
+/* A format-1 store (batches keyed site, seq) is rekeyed under its site's
+ * epoch when opened, and keeps every batch. */
+static void test_store_migrates_v1(void **state)
+{
+    const char *dir = path("cs-v1");
+    tg_cstore_options o;
+    tg_cstore *cs;
+    tg_cstore_result r;
+    uint8_t e1[16] = {7}, e2[16] = {8};
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, batches;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int err;
+    lines L;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.no_sync = 1;
+    cs = tg_cstore_open(dir, &o, &err);
+    assert_non_null(cs);
+    assert_int_equal(apply(cs, "fra", e1, 1, 0.1, &r), 0);
+    assert_int_equal(apply(cs, "fra", e1, 2, 0.1, &r), 0);
+    tg_cstore_close(cs);
+    /* Turn it back into format 1: strip the epoch from each batch key. */
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)64 << 30), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "batches", 0, &batches), 0);
+    {
+        uint8_t one[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+        MDB_val fk = {6, (void *)"format"}, fv = {8, one};
+        assert_int_equal(mdb_put(txn, meta, &fk, &fv, 0), 0);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        uint8_t nk[64], val[4096];
+        size_t vl;
+        assert_int_equal(mdb_cursor_open(txn, batches, &cur), 0);
+        assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+        while (k.mv_size != 4 + 16 + 8)
+            assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_NEXT), 0);
+        assert_true(v.mv_size <= sizeof(val));
+        memcpy(nk, k.mv_data, 4);
+        memcpy(nk + 4, (uint8_t *)k.mv_data + 20, 8);
+        memcpy(val, v.mv_data, v.mv_size);
+        vl = v.mv_size;
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        mdb_cursor_close(cur);
+        k.mv_size = 12;
+        k.mv_data = nk;
+        v.mv_size = vl;
+        v.mv_data = val;
+        assert_int_equal(mdb_put(txn, batches, &k, &v, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    cs = tg_cstore_open(dir, &o, &err);
+    assert_non_null(cs);
+    /* both batches survive, and the epoch rules hold for them */
+    L = export_lines(cs);
+    assert_int_equal(count_type(&L, "batch"), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(first_of(&L, "batch"), "epoch")),
+        "07000000000000000000000000000000");
+    for (size_t i = 0; i < L.n; i++)
+        json_decref(L.v[i]);
+    assert_int_equal(apply(cs, "fra", e1, 2, 0.1, &r), 0);
+    assert_true(r.duplicate);
+    assert_int_equal(apply(cs, "fra", e2, 1, 0.1, &r), 0);
+    assert_int_equal(apply(cs, "fra", e1, 3, 0.1, &r), 0);
+    assert_int_equal(r.refused, TG_CSTORE_OLD_EPOCH);
+    tg_cstore_close(cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +544,8 @@ int main(void)
         cmocka_unit_test(test_configs),
         cmocka_unit_test(test_store_idempotent_and_merging),
         cmocka_unit_test(test_store_retention),
+        cmocka_unit_test(test_store_epochs_airtight),
+        cmocka_unit_test(test_store_migrates_v1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

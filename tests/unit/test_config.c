@@ -144,6 +144,7 @@ static void test_every_key_set(void **state)
                        "    max_connections: 9\n"
                        "    idle_timeout: 1m\n"
                        "    request_timeout: 1500ms\n"
+                       "    token_files: [g1.token, g2.token]\n"
                        "  otlp_http:\n"
                        "    listen: collector.example.org:80\n"
                        "    max_body_bytes: 512\n"
@@ -152,14 +153,29 @@ static void test_every_key_set(void **state)
                        "    header_timeout: 2s\n"
                        "    body_timeout: 1h30m\n"
                        "    idle_timeout: 5s\n"
+                       "    tls:\n"
+                       "      cert_file: h.pem\n"
+                       "      key_file: h.key\n"
+                       "      client_ca_file: ca.pem\n"
+                       "      require_client_cert: true\n"
+                       "    token_files: [h.token]\n"
                        "api:\n"
                        "  listen: 10.1.2.3:9000\n"
+                       "  insecure: true\n"
+                       "  tls:\n"
+                       "    cert_file: a.pem\n"
+                       "    key_file: a.key\n"
+                       "    client_ca_file: ca2.pem\n"
+                       "    require_client_cert: true\n"
                        "store:\n"
                        "  max_bytes: 0\n"
                        "  max_age: 36h\n"
                        "  initial_map_size: 2 GiB\n"
                        "  zstd_level: 19\n"
                        "  sync: false\n"
+                       "  max_map_size: 3GiB\n"
+                       "  on_full: evict-oldest\n"
+                       "  evict_floor: 2h\n"
                        "limits:\n"
                        "  max_decompressed_bytes: 1TB\n"
                        "  max_pending_bytes: 3KiB\n"
@@ -197,11 +213,27 @@ static void test_every_key_set(void **state)
     assert_int_equal(c.http_body_timeout_ms, 5400000);
     assert_int_equal(c.http_idle_timeout_ms, 5000);
     assert_string_equal(c.api_listen, "10.1.2.3:9000");
+    assert_int_equal(c.api_insecure, 1);
+    assert_int_equal(c.n_grpc_token_files, 2);
+    assert_string_equal(c.grpc_token_files[1], "g2.token");
+    assert_int_equal(c.n_http_token_files, 1);
+    assert_string_equal(c.http_token_files[0], "h.token");
+    assert_string_equal(c.api_tls_cert_file, "a.pem");
+    assert_string_equal(c.api_tls_key_file, "a.key");
+    assert_string_equal(c.api_tls_client_ca_file, "ca2.pem");
+    assert_int_equal(c.api_tls_require_client_cert, 1);
+    assert_string_equal(c.http_tls_cert_file, "h.pem");
+    assert_string_equal(c.http_tls_key_file, "h.key");
+    assert_string_equal(c.http_tls_client_ca_file, "ca.pem");
+    assert_int_equal(c.http_tls_require_client_cert, 1);
     assert_int_equal(c.store_max_bytes, 0);
     assert_int_equal(c.store_max_age_sec, 36 * 3600);
     assert_int_equal(c.store_initial_map_size, 2ull << 30);
     assert_int_equal(c.store_zstd_level, 19);
     assert_int_equal(c.store_sync, 0);
+    assert_int_equal(c.store_max_map_size, 3ull << 30);
+    assert_string_equal(c.store_on_full, "evict-oldest");
+    assert_int_equal(c.store_evict_floor_sec, 7200);
     assert_int_equal(c.max_decompressed_bytes, 1000000000000ull);
     assert_int_equal(c.max_pending_bytes, 3072);
     assert_int_equal(c.retry_after_sec, 120);
@@ -245,7 +277,7 @@ static void test_error_unknown_key(void **state)
     /* Nothing close: list what is known at that level. */
     expect_error("api:\n  compression: zstd\n",
                  "t.yaml:2:3: unknown key \"api.compression\" "
-                 "(known keys under api: listen)");
+                 "(known keys under api: listen, insecure, tls)");
     expect_error("frobnicate: 1\n",
                  "t.yaml:1:1: unknown key \"frobnicate\" (known keys at the top level: "
                  "site, data_dir, log, receivers, api, store, limits, rules, central)");

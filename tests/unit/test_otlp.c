@@ -552,8 +552,7 @@ static void test_nul_in_string(void **state)
 {
     tg_otlp_request req;
     char err[128];
-    size_t len, outlen;
-    uint8_t *out;
+    size_t len;
     span_t *s = span(16, 1, 8, 1, 2);
     (void)state;
 
@@ -565,15 +564,39 @@ static void test_nul_in_string(void **state)
     assert_non_null(hash);
     *hash = '\0'; /* valid UTF-8, but not representable after decoding */
 
+    /* Issue 15: refused, naming the field, rather than cut at the NUL
+     * (the rest of the string was stored and forwarded unclassified). */
     assert_int_equal(tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_PROTOBUF, buf, len, &DEC,
                                     &req, err, sizeof(err)),
-                     0);
-    assert_int_equal(req.modified, 1); /* so the stored copy is re-encoded */
-    span_t *g =
-        ((tg_otlp_traces_req *)req.msg)->resource_spans[0]->scope_spans[0]->spans[0];
-    assert_string_equal(g->name, "visible");
-    assert_int_equal(tg_otlp_pack(&req, &DEC, &out, &outlen), 0);
-    assert_null(memmem(out, outlen, "hidden", 6));
+                     TG_EUTF8);
+    assert_non_null(strstr(err, "NUL"));
+    assert_non_null(strstr(err, "resourceSpans[0].scopeSpans[0].spans[0].name"));
+    assert_null(strstr(err, "hidden"));
+}
+
+/* The same for OTLP/JSON: the same words, the field's path, and nothing of
+ * jansson's (its own message names the JSON_ALLOW_NUL flag). */
+static void test_nul_in_json_string(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
+        "\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\","
+        "\"name\":\"na\\u0000me\"}]}]}]}",
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"k\","
+        "\"value\":{\"stringValue\":\"a\\u0000b\"}}]}}]}",
+    };
+    tg_otlp_request req;
+    char err[256];
+    (void)state;
+
+    for (size_t i = 0; i < 2; i++) {
+        int rc = tg_otlp_decode(TG_SIGNAL_TRACES, TG_ENC_JSON, (const uint8_t *)bodies[i],
+                                strlen(bodies[i]), &DEC, &req, err, sizeof(err));
+        assert_true(rc == TG_EPARSE || rc == TG_EUTF8);
+        assert_non_null(strstr(err, "NUL character (U+0000)"));
+        assert_null(strstr(err, "JSON_"));
+        assert_non_null(strstr(err, i == 0 ? "spans[0].name" : "value.stringValue"));
+    }
 }
 
 static void test_pack_roundtrip(void **state)
@@ -1030,6 +1053,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_arena_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_fields_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_in_string, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nul_in_json_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pack_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_id_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_items_and_index, setup, teardown),

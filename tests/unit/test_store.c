@@ -1383,6 +1383,97 @@ static void test_trim_resident(void **state)
     free(r);
 }
 
+/* Issue 15 part 5: a store whose map is at store.max_map_size is full.
+ * refuse: the write fails and the store says why until a write gets in;
+ * evict-oldest: the oldest records make room, never one younger than the
+ * floor, and each eviction is counted. */
+static int write_random(tg_store *st, int i, uint64_t *seed)
+{
+    enum { LEN = 50000 };
+    static uint8_t data[LEN];
+    static uint8_t ids[16];
+    tg_otlp_index ix;
+    tg_store_record rec;
+
+    for (size_t b = 0; b < LEN; b++) {
+        *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+        data[b] = (uint8_t)(*seed >> 56);
+    }
+    memset(&ix, 0, sizeof(ix));
+    memset(ids, i + 1, 16);
+    ix.trace_ids = &ids;
+    ix.n_trace_ids = 1;
+    ix.items = 1;
+    rec = (tg_store_record){TG_SIGNAL_TRACES, data, LEN, &ix};
+    return tg_store_write(st, &rec, 1, NULL);
+}
+
+static void test_full_refuse_and_evict_oldest(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    fake_clock clk = {(uint64_t)time(NULL)}; /* the first records carry the wall clock */
+    uint64_t seed = 7;
+    char why[256];
+    int i, rc = 0;
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    o.initial_map_size = 256 << 10;
+    o.max_map_size = 1 << 20;
+    tg_store *st = open_store(f, &o);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 1);
+    for (i = 0; i < 100 && (rc = write_random(st, i, &seed)) == 0; i++)
+        ;
+    assert_int_not_equal(rc, 0);
+    assert_true(i > 5 && i < 30); /* about 1 MiB of 50 KB records */
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+    assert_non_null(strstr(why, "store full: the map is at store.max_map_size (1048576"));
+    assert_int_equal(tg_store_full_refusals(st), 1);
+    assert_int_equal(tg_store_full_evictions(st), 0);
+    /* A probe fits in a full map, but the store stays full for data. */
+    tg_store_probe(st);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+    tg_store_close(st);
+    f->st = NULL;
+
+    /* evict-oldest with a floor of an hour: everything is younger. */
+    o.on_full = TG_STORE_ON_FULL_EVICT_OLDEST;
+    o.evict_floor_sec = 3600;
+    st = open_store(f, &o);
+    tg_store_set_clock(st, fake_now, &clk);
+    assert_int_not_equal(write_random(st, 200, &seed), 0);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+    assert_non_null(strstr(why, "nothing is older than store.evict_floor"));
+    assert_int_equal(tg_store_full_evictions(st), 0);
+
+    /* Each write two hours after the last: the older records may go, and
+     * every write gets in. */
+    for (i = 0; i < 40; i++) {
+        clk.now += 7200;
+        assert_int_equal(write_random(st, 300 + i, &seed), 0);
+    }
+    assert_true(tg_store_full_evictions(st) > 20);
+    assert_int_equal(tg_store_writable(st, why, sizeof(why)), 1);
+    /* A burst within the hour: it fills the store, and then it is refused
+     * rather than any record of the burst evicted. */
+    {
+        tg_store_stats s;
+        uint64_t before = tg_store_full_evictions(st);
+        size_t burst = 0;
+        clk.now += 7200;
+        while (burst < 100 && write_random(st, 400, &seed) == 0)
+            burst++;
+        assert_true(burst > 5 && burst < 100);
+        assert_int_equal(tg_store_writable(st, why, sizeof(why)), 0);
+        assert_non_null(strstr(why, "nothing is older than store.evict_floor"));
+        assert_int_equal(tg_store_get_stats(st, &s), 0);
+        assert_true(s.records >= burst);
+        assert_true(tg_store_full_evictions(st) > before); /* the older ones went */
+        assert_true(s.map_size <= (1 << 20) + (4 << 20));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1392,6 +1483,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_refuse_and_evict_oldest, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_growth_with_concurrent_readers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_size_budget_eviction, setup, teardown),

@@ -3,6 +3,7 @@
 // binary, free ports, temporary directories, kill-on-exit.
 import { after } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -84,7 +85,7 @@ export async function withEnv(env, fn) {
 export class Central {
   constructor({ dataDir, sitesFile, usersFile = null, config = null, env = {}, port = 0, scheme = 'http', caFile = null }) {
     this.dataDir = dataDir;
-    this.usersFile = usersFile;
+    this.usersFile = this.withHarnessUser(dataDir, usersFile);
     this.sitesFile = sitesFile;
     this.config = config;
     this.env = env;
@@ -97,6 +98,30 @@ export class Central {
   }
 
   get url() { return `${this.scheme}://127.0.0.1:${this.port}`; }
+
+  // The estate and /metrics take a user's token (any role): the harness is
+  // a user of every centre it starts, added to a copy of the test's users
+  // file (whose `users:` list comes last) or to a file of its own.
+  withHarnessUser(dataDir, usersFile) {
+    const dir = path.dirname(dataDir);
+    fs.mkdirSync(dir, { recursive: true });
+    this.harnessToken = `e2e-harness-${crypto.randomBytes(16).toString('hex')}`;
+    const tokenFile = path.join(dir, `${path.basename(dataDir)}-harness.token`);
+    fs.writeFileSync(tokenFile, `${this.harnessToken}\n`, { mode: 0o600 });
+    const entry = `  - {name: e2e-harness, token_file: ${JSON.stringify(tokenFile)}, role: sre}\n`;
+    const out = path.join(dir, `${path.basename(dataDir)}-users.yaml`);
+    if (!usersFile) {
+      fs.writeFileSync(out, `users:\n${entry}`);
+      return out;
+    }
+    const text = fs.readFileSync(usersFile, 'utf8');
+    // Relative token files resolve against the users file's own folder.
+    const copy = path.join(path.dirname(usersFile), `${path.basename(dataDir)}-users.e2e.yaml`);
+    fs.writeFileSync(copy, `${text}${text.endsWith('\n') ? '' : '\n'}${entry}`);
+    return copy;
+  }
+
+  get authHeader() { return ['-H', `Authorization: Bearer ${this.harnessToken}`]; }
 
   async start({ readyTimeoutMs = 15000 } = {}) {
     if (!this.port) this.port = await freePort();
@@ -161,13 +186,13 @@ export class Central {
   }
 
   estate() {
-    const r = this.curl(['-s', '-f', `${this.url}/api/v1/estate`]);
+    const r = this.curl(['-s', '-f', ...this.authHeader, `${this.url}/api/v1/estate`]);
     if (r.status !== 0) throw new Error(`estate: curl exit ${r.status}\n${r.stderr}`);
     return JSON.parse(r.stdout);
   }
 
   metrics() {
-    const r = this.curl(['-s', '-f', `${this.url}/metrics`]);
+    const r = this.curl(['-s', '-f', ...this.authHeader, `${this.url}/metrics`]);
     if (r.status !== 0) throw new Error(`metrics: curl exit ${r.status}`);
     return r.stdout;
   }
@@ -183,7 +208,9 @@ export class Central {
 
   status(args = []) {
     const extra = this.caFile ? ['--ca-file', this.caFile] : [];
-    return spawnSync(tollgateBin(), ['status', '--endpoint', this.url, ...extra, ...args], { encoding: 'utf8' });
+    return spawnSync(tollgateBin(), ['status', '--endpoint', this.url, ...extra, ...args], {
+      encoding: 'utf8', env: { ...process.env, TOLLGATE_TOKEN: this.harnessToken },
+    });
   }
 }
 
@@ -194,7 +221,7 @@ export class Site {
   // queryCap: the most permissive view this site lets the centre ask for
   // (its query client's max_view, the site's own token file as the
   // centre's credential); null: the centre may not query it.
-  constructor({ name, dir, token, centralUrl, forward = {}, env = {}, queryCap = null, rules = null }) {
+  constructor({ name, dir, token, centralUrl, forward = {}, env = {}, queryCap = null, rules = null, config = null }) {
     this.name = name;
     this.dir = dir;
     this.centralUrl = centralUrl;
@@ -214,8 +241,9 @@ export class Site {
     };
     fs.writeFileSync(this.forwardFile, `${toYaml({ forward: fwd })}\n`);
     this.queryClients = queryCap ? [{ name: 'central', tokenFile: this.tokenFile, maxView: queryCap }] : [];
+    this.config = config;
     this.collector = new Collector({
-      dataDir: path.join(dir, 'data'), site: name, queryClients: this.queryClients,
+      dataDir: path.join(dir, 'data'), site: name, queryClients: this.queryClients, config,
       extraArgs: ['--central', centralUrl, '--central-token-file', this.tokenFile,
         ...(rules ? ['--rules', rules] : [])],
     });
@@ -229,7 +257,7 @@ export class Site {
   async restart() {
     this.collector = new Collector({
       dataDir: this.collector.dataDir, site: this.name, extraArgs: this.collector.extraArgs,
-      queryClients: this.queryClients,
+      queryClients: this.queryClients, config: this.config,
     });
     return this.start();
   }

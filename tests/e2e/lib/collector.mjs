@@ -124,7 +124,7 @@ export class Collector {
     }
     const tokenFile = `${base}.query.token`;
     if (!this.queryToken) this.queryToken = `e2e-${crypto.randomBytes(16).toString('hex')}`;
-    fs.writeFileSync(tokenFile, this.queryToken + '\n');
+    fs.writeFileSync(tokenFile, this.queryToken + '\n', { mode: 0o600 });
     const out = this.config ? `${base}.e2e.yaml` : base;
     fs.writeFileSync(out, text + (text && !text.endsWith('\n') ? '\n' : '') +
       `query:\n  clients:\n    - {name: e2e, token_file: ${JSON.stringify(path.basename(tokenFile))}, max_view: raw}\n` +
