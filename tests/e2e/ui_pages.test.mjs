@@ -419,7 +419,7 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
     { headers: { Authorization: `Bearer ${utok.frank}` } })).json();
   const idleGpu = rep.groups.find((g) => g.site === 'fra' && g.key === '__idle__ gpu');
   assert.ok(idleGpu, 'the last hour has idle GPU capacity at fra');
-  const metrics = await (await fetch(`${centralUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${centralUrl}/metrics`, { headers: { Authorization: `Bearer ${utok.frank}` } })).text();
   const line = metrics.split('\n').find((l) => l.startsWith('tollgate_central_cost_hour_idle{site="fra",line="__idle__ gpu",'));
   assert.ok(line, 'the idle gauge');
   assert.equal(Number(line.split(' ').pop()).toFixed(6), (idleGpu.effective_cost_micro / 1e6).toFixed(6));
