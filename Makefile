@@ -37,7 +37,7 @@ tsan: deps
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
 
 fuzz-build: deps
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTG_FUZZ=ON -DTG_E2E=OFF
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTG_FUZZ=ON -DTG_E2E=OFF
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
 
 # The main job: two sites (DE on-prem on the standard OTLP ports, US cloud)

@@ -3,7 +3,7 @@
  *
  *   tollgate rules check FILE...
  *   tollgate rules test --rules FILE... [--destination NAME] --input OTLP.json
- *                       [--json] [--key-dir DIR]
+ *                       [--json] [--key-dir DIR] [--summaries]
  *
  * Exit status: 0 success, 1 the operation failed, 2 bad usage or bad input
  * (a policy error is reported as FILE:LINE:COLUMN: message). The output of
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "tg_arena.h"
@@ -20,6 +21,7 @@
 #include "tg_otlp.h"
 #include "tg_otlp_json.h"
 #include "tg_rules.h"
+#include "tg_summary.h"
 
 #define MAX_FILES 64
 #define TG_RULES_MAX_INPUT (256u << 20)
@@ -32,7 +34,7 @@ static void usage(FILE *f)
         "       tollgate rules detectors [--markdown]\n"
         "       tollgate rules test --rules FILE... [--destination NAME] --input "
         "OTLP.json\n"
-        "                           [--json] [--key-dir DIR]\n"
+        "                           [--json] [--key-dir DIR] [--summaries]\n"
         "\n"
         "check   load FILEs as one policy (in merge order) and report problems as\n"
         "        FILE:LINE:COLUMN: message\n"
@@ -46,6 +48,9 @@ static void usage(FILE *f)
         "  --destination NAME   only this destination\n"
         "  --input FILE         the OTLP/JSON document\n"
         "  --json               one JSON document on stdout\n"
+        "  --summaries          also print what the centre receives: the forwarder's\n"
+        "                       summaries of each view (span summaries, RED, log\n"
+        "                       templates, metric points, cost records)\n"
         "  --key-dir DIR        where relative key files live (the collector's data "
         "dir);\n"
         "                       a missing key is replaced by an ephemeral one, with a "
@@ -247,12 +252,49 @@ static void on_change(void *vctx, const tg_rules_change *ch)
         fprintf(x->out, "      leaves as: nothing (removed)\n");
 }
 
+/* What the centre receives from a view: the forwarder's summaries of it
+ * (span summaries, RED, log templates, metric points, cost records), as
+ * the batch's JSON. NULL if out of memory. */
+static json_t *summaries_of(const ProtobufCMessageDescriptor *desc,
+                            const ProtobufCMessage *raw, const ProtobufCMessage *view,
+                            size_t raw_len, tg_summary_counts *cnt)
+{
+    static const enum tg_signal sigs[] = {TG_SIGNAL_TRACES, TG_SIGNAL_LOGS,
+                                          TG_SIGNAL_METRICS};
+    enum tg_signal sig = TG_SIGNAL_TRACES;
+    tg_forward_config cfg;
+    tg_summarizer *s;
+    Tollgate__V1__Batch b = TOLLGATE__V1__BATCH__INIT;
+    json_t *j = NULL;
+    struct timespec ts;
+    uint64_t now;
+
+    for (size_t i = 0; i < 3; i++)
+        if (desc == tg_otlp_request_descriptor(sigs[i]))
+            sig = sigs[i];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    tg_forward_config_defaults(&cfg);
+    memset(cnt, 0, sizeof(*cnt));
+    if (!(s = tg_summarizer_create(&cfg)))
+        return NULL;
+    if (tg_summarizer_add(s, sig, raw, view, raw_len, raw_len, now) == 0) {
+        tg_summarizer_counts(s, cnt);
+        b.site = (char *)"(this site)";
+        b.policy_version = (char *)"";
+        if (tg_summarizer_build(s, &b, now) == 0)
+            j = tg_otlp_json_from_message(&b.base);
+    }
+    tg_summarizer_destroy(s);
+    return j;
+}
+
 static int cmd_test(int argc, char **argv)
 {
     const char *files[MAX_FILES];
     size_t nfiles = 0;
     const char *dest = NULL, *input = NULL, *key_dir = NULL, *sig = NULL;
-    int as_json = 0, rc = 1;
+    int as_json = 0, rc = 1, summaries = 0;
     char *text = NULL;
     size_t len = 0;
     const ProtobufCMessageDescriptor *desc;
@@ -271,6 +313,8 @@ static int cmd_test(int argc, char **argv)
         }
         if (!strcmp(a, "--json")) {
             as_json = 1;
+        } else if (!strcmp(a, "--summaries")) {
+            summaries = 1;
         } else if (!strcmp(a, "--rules")) {
             if (i + 1 >= argc || argv[i + 1][0] == '-')
                 return usage_error("%s needs at least one FILE", a);
@@ -418,6 +462,23 @@ static int cmd_test(int argc, char **argv)
             json_object_set_new(o, "stats", s);
             json_object_set_new(o, "changes", x.changes);
             json_object_set_new(o, "data", data);
+            if (summaries) {
+                tg_summary_counts sc;
+                json_t *sj = summaries_of(desc, msg, view, len, &sc);
+                if (!sj) {
+                    fprintf(stderr, "tollgate rules: out of memory\n");
+                    json_decref(o);
+                    rc = 1;
+                    goto out;
+                }
+                json_object_set_new(o, "summaries", sj);
+                json_object_set_new(s, "names_templated",
+                                    json_integer((json_int_t)vs.names_templated));
+                json_object_set_new(s, "span_names_stored",
+                                    json_integer((json_int_t)sc.names_raw));
+                json_object_set_new(s, "span_names_sent",
+                                    json_integer((json_int_t)sc.names_sent));
+            }
             json_array_append_new(dests, o);
         } else {
             char *pretty = json_dumps(data, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -433,6 +494,30 @@ static int cmd_test(int argc, char **argv)
             printf("what leaves:\n%s\n", pretty ? pretty : "{}");
             free(pretty);
             json_decref(data);
+            if (summaries) {
+                tg_summary_counts sc;
+                json_t *sj = summaries_of(desc, msg, view, len, &sc);
+                char *sp =
+                    sj ? json_dumps(sj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+                printf("what the centre receives (summaries of this view): %llu span "
+                       "summar%s, %llu RED series, %llu log template%s, %llu metric "
+                       "point%s, %llu cost record%s; %llu name%s templated, distinct "
+                       "span names %llu stored, %llu sent\n%s\n",
+                       (unsigned long long)sc.spans, sc.spans == 1 ? "y" : "ies",
+                       (unsigned long long)sc.red, (unsigned long long)sc.logs,
+                       sc.logs == 1 ? "" : "s", (unsigned long long)sc.metrics,
+                       sc.metrics == 1 ? "" : "s", (unsigned long long)sc.costs,
+                       sc.costs == 1 ? "" : "s", (unsigned long long)vs.names_templated,
+                       vs.names_templated == 1 ? "" : "s",
+                       (unsigned long long)sc.names_raw,
+                       (unsigned long long)sc.names_sent, sp ? sp : "{}");
+                free(sp);
+                json_decref(sj);
+                if (!sj) {
+                    rc = 1;
+                    goto out;
+                }
+            }
         }
     }
     if (as_json) {

@@ -188,6 +188,8 @@ static void flush(worker_state *w)
         tg_summarizer_account_forwarded(f->sum, len, now);
         pthread_mutex_lock(&f->mu);
         f->n_spans += c.spans;
+        f->names_raw += c.names_raw;
+        f->names_sent += c.names_sent;
         f->n_red += c.red;
         f->n_logs += c.logs;
         f->n_metrics += c.metrics;
@@ -499,6 +501,8 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->source_last = f->source_last;
     s->source_lag = f->source_last > f->mem_cursor ? f->source_last - f->mem_cursor : 0;
     s->spans = f->n_spans;
+    s->names_raw = f->names_raw;
+    s->names_sent = f->names_sent;
     s->red = f->n_red;
     s->logs = f->n_logs;
     s->metrics = f->n_metrics;
@@ -638,6 +642,13 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
         family(&b, "tollgate_forward_records_total",
                "Records summarised for the central view, by kind.", "kind", v,
                sizeof(v) / sizeof(v[0]));
+    }
+    {
+        const struct labelled v[] = {{"stored", s.names_raw}, {"sent", s.names_sent}};
+        family(&b, "tollgate_forward_span_names_total",
+               "Distinct span names per period, summed over periods: as stored, and as "
+               "sent after name templates.",
+               "form", v, sizeof(v) / sizeof(v[0]));
     }
     C("tollgate_forward_requests_total", "Stored requests summarised.", "%llu",
       (unsigned long long)s.requests_read);

@@ -54,7 +54,8 @@ struct tg_forwarder {
     int outbox_put_failed, ledger_failed;
     char outbox_why[160];
     uint64_t n_spans, n_red, n_logs, n_metrics, n_costs, batches_appended;
-    tg_egress_tally tally_total; /* since start, for /metrics */
+    uint64_t names_raw, names_sent; /* distinct span names per period, summed */
+    tg_egress_tally tally_total;    /* since start, for /metrics */
     char policy_version_now[96];
 
     /* fill rate of the outbox, bytes per second (EWMA) */

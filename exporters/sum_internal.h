@@ -97,6 +97,9 @@ struct tg_summarizer {
     tg_sum_vec group_list; /* span_group*, in first-seen order */
     tg_sum_map red;        /* key -> red_ent */
     tg_sum_map ops;        /* span name -> its template (the RED operation) */
+    /* distinct span names of the period as stored and as sent: the view's
+     * name templates make the second smaller (cardinality at the centre) */
+    tg_sum_map raw_names, sent_names;
     tg_sum_vec red_list;
     tg_sum_map logs;
     tg_sum_vec log_list;

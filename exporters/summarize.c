@@ -379,6 +379,30 @@ static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_
     tg_exphist_record(&e->hist, (double)dur_ns / 1e9);
 }
 
+/* Remembers a distinct name in set m (for the cardinality counts). */
+static void name_seen(tg_summarizer *s, tg_sum_map *m, const char *name)
+{
+    size_t n = strnlen(name, MAX_STRING);
+    uint64_t h = tg_sum_hash(name, n, 11);
+    const char *k;
+
+    if (tg_sum_map_get(m, name, n, h))
+        return;
+    if (!(k = tg_sum_intern(s, name, n)) || tg_sum_map_put(m, k, n, h, (void *)k) != 0)
+        s->failed = 1;
+}
+
+static void raw_names(tg_summarizer *s, const tg_otlp_traces_req *req)
+{
+    for (size_t i = 0; i < req->n_resource_spans; i++)
+        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++) {
+            const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+                req->resource_spans[i]->scope_spans[j];
+            for (size_t k = 0; k < ss->n_spans; k++)
+                name_seen(s, &s->raw_names, ss->spans[k]->name ? ss->spans[k]->name : "");
+        }
+}
+
 /* Appends the resource attributes `span_resource_keys` names (those the
  * view left on the resource, and only where the span has no attribute of
  * that key) to a span summary's attributes. */
@@ -436,6 +460,7 @@ static int add_span(tg_summarizer *s, span_group *g, const char *svc,
     tg_sum_time(s, sp->start_time_unix_nano);
     tg_sum_time(s, sp->end_time_unix_nano);
     red_add(s, svc, name, (uint32_t)sp->kind, sp->start_time_unix_nano, dur, error);
+    name_seen(s, &s->sent_names, name);
     if (!s->cfg->send_spans)
         return 0;
     /* The store's validation guarantees id lengths; check anyway, the
@@ -590,6 +615,8 @@ void tg_summarizer_destroy(tg_summarizer *s)
     tg_sum_map_free(&s->groups);
     tg_sum_map_free(&s->red);
     tg_sum_map_free(&s->ops);
+    tg_sum_map_free(&s->raw_names);
+    tg_sum_map_free(&s->sent_names);
     tg_sum_map_free(&s->logs);
     tg_sum_map_free(&s->costs);
     tg_sum_map_free(&s->series);
@@ -663,6 +690,8 @@ int tg_summarizer_add(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessa
             break;
         }
     }
+    if (rc == 0 && raw && viewed && sig == TG_SIGNAL_TRACES)
+        raw_names(s, (const tg_otlp_traces_req *)raw);
     if (rc == 0 && raw)
         tg_sum_cost_raw(s, sig, raw, svcs, nsvc, &dims, raw_bytes, stored_bytes, now_ns);
     if (rc || s->failed) {
@@ -683,6 +712,8 @@ void tg_summarizer_counts(const tg_summarizer *s, tg_summary_counts *c)
     c->records = c->spans + c->red + c->logs + c->metrics + c->costs;
     c->t_min = s->t_min;
     c->t_max = s->t_max;
+    c->names_raw = s->raw_names.n;
+    c->names_sent = s->sent_names.n;
 }
 
 static Tollgate__V1__CostRecord *cost_record(tg_summarizer *s, const cost_ent *e)
@@ -869,6 +900,8 @@ void tg_summarizer_clear(tg_summarizer *s)
     tg_sum_map_clear(&s->logs);
     tg_sum_map_clear(&s->costs);
     tg_sum_map_clear(&s->ops);
+    tg_sum_map_clear(&s->raw_names);
+    tg_sum_map_clear(&s->sent_names);
     s->group_list.n = s->red_list.n = s->log_list.n = s->metrics.n = s->cost_list.n = 0;
     tg_arena_reset(&s->arena);
     s->base_ns = s->t_min = s->t_max = 0;

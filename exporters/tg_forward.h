@@ -87,6 +87,9 @@ typedef struct tg_forwarder_stats {
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t source_cursor, source_last, source_lag;
     uint64_t spans, red, logs, metrics, costs; /* records summarised */
+    /* distinct span names per period, summed over periods: as stored, and
+     * as sent after the view's name templates (the cardinality drop) */
+    uint64_t names_raw, names_sent;
     uint64_t batches_appended;
     /* outbox */
     uint64_t outbox_batches, outbox_bytes, outbox_records, outbox_budget;

@@ -49,6 +49,9 @@ typedef struct tg_summary_counts {
     uint64_t spans, red, logs, metrics, costs;
     uint64_t records;      /* all of the above */
     uint64_t t_min, t_max; /* data time covered, unix ns (0 if none) */
+    /* distinct span names this period: as stored at the site, and as sent
+     * (after the view's name templates) */
+    uint64_t names_raw, names_sent;
 } tg_summary_counts;
 
 void tg_summarizer_counts(const tg_summarizer *s, tg_summary_counts *c);

@@ -83,6 +83,9 @@ typedef struct cstate {
     size_t full_len;
     int whole_on_hit; /* sub-scan of a URL parameter: a hit marks [wa, wb) */
     size_t wa, wb;
+    /* scan of the percent-decoded value: decoded offsets map to raw ones */
+    const uint32_t *urlmap;
+    const char *url_raw, *url_dec;
     uint32_t n_places;
     pcre2_match_data *md;
     pcre2_general_context *gctx;
@@ -445,19 +448,15 @@ static int pop(cstate *st, int prev_rec)
 static int kw_near(const cstate *st, size_t start, uint32_t window, const char *const *kw,
                    const uint8_t *kwlen, size_t nkw)
 {
-    uint8_t lens[32];
     size_t a;
 
-    if (!kwlen) {
-        /* a detector's built-in list */
-        for (nkw = 0; kw[nkw] && nkw < 32; nkw++)
-            lens[nkw] = (uint8_t)strlen(kw[nkw]);
-        kwlen = lens;
-    }
+    if (!kwlen) /* a detector's built-in list: lengths taken where needed */
+        for (nkw = 0; kw[nkw] && nkw < 64; nkw++)
+            ;
     if (!nkw)
         return 0;
     a = start > window ? start - window : 0;
-    if (tg_keywords_in(kw, kwlen, nkw, st->full + a, start - a))
+    if (tg_keywords_from(kw, kwlen, nkw, st->full, start, a))
         return 1;
     return st->ki && tg_keywords_in(kw, kwlen, nkw, st->ki->key, st->ki->len);
 }
@@ -474,7 +473,14 @@ static void record_hit(cstate *st, size_t a, size_t b, unsigned cls, unsigned ru
     if (st->whole_on_hit)
         add_finding(st, st->place, st->ordinal, st->wa, st->wb, cls, rule, det,
                     st->pflags);
-    else
+    else if (st->urlmap) {
+        size_t ra = st->urlmap[a], rb = st->urlmap[b];
+        unsigned fl = st->pflags;
+        /* a match whose raw bytes are its decoded bytes needs no decoding */
+        if (rb - ra != b - a || memcmp(st->url_raw + ra, st->url_dec + a, b - a))
+            fl |= TG_F_URLENC;
+        add_finding(st, st->place, st->ordinal, ra, rb, cls, rule, det, fl);
+    } else
         add_finding(st, st->place, st->ordinal, a + st->off, b + st->off, cls, rule, det,
                     st->pflags);
 }
@@ -483,7 +489,7 @@ static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
 {
     cstate *st = ctx;
     const tg_rules_policy *p = st->p;
-    int accepted = 0;
+    int accepted = 0, confirmed = -1;
 
     for (size_t i = 0; i < p->n_det_inst[det]; i++) {
         const tg_valdet *vd = p->det_inst[det][i];
@@ -499,6 +505,15 @@ static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
                                    kw_near(st, hit->start + st->off, vd->window,
                                            tg_detectors[det]->keywords, NULL, 0));
             if (!ok)
+                continue;
+        }
+        if (hit->confirm && tg_detectors[det]->confirm) {
+            /* once per hit, and only past the keyword gate */
+            if (confirmed < 0)
+                confirmed = tg_detectors[det]->confirm(
+                    st->full + hit->start + st->off, hit->end - hit->start,
+                    p->scanner.region[0] ? p->scanner.region : NULL);
+            if (!confirmed)
                 continue;
         }
         record_hit(st, hit->start, hit->end, p->rules[vd->rule].cls, vd->rule, det);
@@ -720,6 +735,33 @@ static void scan_query(cstate *st, const char *s, size_t n)
     }
 }
 
+/* Percent-encoded text (URL paths as well as queries, nested encodings up
+ * to TG_URL_ROUNDS) is decoded and scanned again; findings map back to the
+ * raw bytes of the match, so only the match is shaped. */
+static void scan_urldecoded(cstate *st, const char *s, size_t n)
+{
+    char *dec;
+    size_t dn;
+    uint32_t *map;
+    const char *sf = st->full;
+    size_t sfl = st->full_len;
+
+    if (tg_url_decode_nested(st->arena, s, n, &dec, &dn, &map)) {
+        st->err = TG_ENOMEM;
+        return;
+    }
+    st->urlmap = map;
+    st->url_raw = s;
+    st->url_dec = dec;
+    st->full = dec;
+    st->full_len = dn;
+    st->off = 0;
+    scan_raw(st, dec, dn);
+    st->urlmap = NULL;
+    st->full = sf;
+    st->full_len = sfl;
+}
+
 /* Telemetry repeats itself: the same routes, methods, user agents, SQL
  * texts and log templates come back in span after span of one request.
  * Every detector is a function of the value's bytes, its key, the resource
@@ -764,6 +806,8 @@ static int memo_clean(const memo_ent *e, const cstate *st, const char *s, size_t
 
 static _Atomic int memo_on = 1;
 
+#define TG_URL_MAX (1u << 20) /* longer values are not decoded */
+
 void tg_rules_set_value_memo(int on)
 {
     memo_on = on != 0;
@@ -799,6 +843,9 @@ static void scan_text(cstate *st, const char *s, size_t n, int stable)
     scan_raw(st, s, n);
     if (!st->err && n > 2 && memchr(s, '?', n))
         scan_query(st, s, n);
+    if (!st->err && n > 2 && n <= TG_URL_MAX && memchr(s, '%', n) &&
+        tg_url_has_escape(s, n))
+        scan_urldecoded(st, s, n);
     if (e && !st->err && st->c->n_findings == before)
         *e = (memo_ent){s, (uint32_t)n, st->epoch, st->ki, st->pflags};
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "tg_phonelib.h"
 #include "tg_codec.h"
 
 #define DIGITS "0123456789"
@@ -137,7 +138,7 @@ static size_t phone_digits(const char *s, size_t n, size_t i, char *d, unsigned 
             d[(*nd)++] = (char)c;
             i++;
             last = i;
-        } else if ((c == ' ' || c == '-' || c == '.') && i + 1 < n &&
+        } else if ((c == ' ' || c == '-' || c == '.' || c == '/') && i + 1 < n &&
                    (tg_isdigit((unsigned char)s[i + 1]) ||
                     (s[i + 1] == '(' && !used_paren))) {
             i++;
@@ -195,6 +196,37 @@ static const char *const kw_phone[] = {"phone",   "tel",      "mobile",  "cell",
                                        "fax",     "handy",    "telefon", "call",
                                        "contact", "portable", NULL};
 
+/* Any other national number: 8..13 digits in a phone's layout, for
+ * libphonenumber to judge (tg_phonelib_valid, after the keyword gate). It
+ * counts on its own only where the region is known and the number is
+ * written the way people write phone numbers there: grouped, after a trunk
+ * prefix ("(0174) 1234567", "073-123 45 67"); a bare run, or a number of a
+ * country without a trunk prefix ("612 345 678"), needs a keyword. */
+static int phone_candidate(const tg_det_in *in, tg_det_hit *hit)
+{
+    const char *s = in->s;
+    char d[24];
+    unsigned nd;
+    size_t end;
+    int formatted = 0;
+
+    if (in->pos > 0 && tg_isalnum((unsigned char)s[in->pos - 1]))
+        return 0;
+    if (in->pos >= 2 && s[in->pos - 1] == '.' &&
+        tg_isdigit((unsigned char)s[in->pos - 2]))
+        return 0;
+    end = phone_digits(s, in->n, in->pos, d, &nd);
+    if (!end || nd < 8 || nd > 13 || !tg_right_ok(s, in->n, end))
+        return 0;
+    for (size_t i = in->pos; i < end && !formatted; i++)
+        formatted = !tg_isdigit((unsigned char)s[i]);
+    hit->start = in->pos;
+    hit->end = end;
+    hit->confirm = 1;
+    hit->weak = !(in->region && formatted && (s[in->pos] == '(' || d[0] == '0'));
+    return 1;
+}
+
 static int det_phone_nat(const tg_det_in *in, tg_det_hit *hit)
 {
     const char *s = in->s;
@@ -209,7 +241,7 @@ static int det_phone_nat(const tg_det_in *in, tg_det_hit *hit)
             return 0;
         end = phone_digits(s, in->n, in->pos, d, &nd);
         if (!end || nd != 10 || d[0] < '2' || d[3] < '2' || !tg_right_ok(s, in->n, end))
-            return 0;
+            return phone_candidate(in, hit);
         hit->start = in->pos;
         hit->end = end;
         return 1;
@@ -243,31 +275,83 @@ static int det_phone_nat(const tg_det_in *in, tg_det_hit *hit)
         /* UK mobile 07XXX XXXXXX */
         if (g.n == 2 && g.nd == 11 && g.digits[1] == '7' && g.len[0] == 5)
             return 1;
-        /* other national trunk-prefixed numbers: need a keyword */
-        if (g.nd >= 9 && g.nd <= 12 && g.n <= 4) {
-            hit->weak = 1;
-            return 1;
-        }
     }
-    return 0;
+    return phone_candidate(in, hit);
+}
+
+static int phone_confirm(const char *s, size_t n, const char *region)
+{
+    return tg_phonelib_valid(s, n, region);
 }
 
 const tg_detector tg_det_phone_national = {
     .name = "phone_national",
     .summary = "national phone number: NANP (NXX) NXX-XXXX, FR 0X XX XX XX XX, UK 07XXX "
-               "XXXXXX; other trunk-prefixed forms with a keyword",
-    .validator = "per-country layout",
+               "XXXXXX; any other country's national format validated by libphonenumber "
+               "(grouped with a trunk prefix in the site's country on its own, otherwise "
+               "with a keyword)",
+    .validator =
+        "per-country layout; libphonenumber for the site's region (`phone.region`, "
+        "`site.jurisdiction.country`), else common regions",
     .first = DIGITS "(",
-    .min_nd = 9,
-    .max_nd = 12,
+    .min_nd = 8,
+    .max_nd = 13,
     .deny = TG_C_UP | TG_C_LO,
     .norm = TG_NORM_DIGITS,
     .gen = TG_GEN_PHONE,
     .keywords = kw_phone,
     .match = det_phone_nat,
+    .confirm = phone_confirm,
 };
 
 /* ---- IP addresses ------------------------------------------------------------------ */
+
+/* Four dotted numbers are often a version: "Chrome/121.4.33.7", "v1.2.3.4",
+ * "firmware 3.10.2.14". Looks at the word right before `pos` (skipping
+ * blanks, ':' and '='); a capitalised product token directly before a '/'
+ * ("Chrome/", "Safari/") also counts, a lower-case path segment does not
+ * ("/clients/10.1.2.3"). */
+static int version_context(const char *s, size_t pos)
+{
+    static const char *const words[] = {
+        "v",         "ver",    "version", "firmware", "fw",        "build",
+        "release",   "rev",    "rv",      "revision", "chrome",    "chromium",
+        "firefox",   "safari", "edge",    "edg",      "opera",     "opr",
+        "android",   "ios",    "windows", "kernel",   "os",        "bios",
+        "driver",    "sdk",    "crios",   "fxios",    "webkit",    "applewebkit",
+        "mozilla",   "gecko",  "trident", "msie",     "yabrowser", "samsungbrowser",
+        "ucbrowser", NULL};
+    size_t i = pos, we, ws;
+    int slash = 0;
+
+    if (i > 0 && s[i - 1] == '/') {
+        slash = 1;
+        i--;
+    } else {
+        while (
+            i > 0 && pos - i < 8 &&
+            (s[i - 1] == ' ' || s[i - 1] == ':' || s[i - 1] == '=' || s[i - 1] == '\t'))
+            i--;
+    }
+    we = i;
+    while (i > 0 && we - i < 24 && tg_isalpha((unsigned char)s[i - 1]))
+        i--;
+    ws = i;
+    if (ws == we || (ws > 0 && tg_isalnum((unsigned char)s[ws - 1]) && !slash))
+        return 0;
+    if (slash && tg_isupper((unsigned char)s[ws]))
+        return 1;
+    for (int k = 0; words[k]; k++) {
+        size_t m = strlen(words[k]), j = 0;
+        if (m != we - ws)
+            continue;
+        while (j < m && tg_lower((unsigned char)s[ws + j]) == (unsigned char)words[k][j])
+            j++;
+        if (j == m)
+            return 1;
+    }
+    return 0;
+}
 
 static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
 {
@@ -280,6 +364,8 @@ static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
         return 0;
     if (in->pos >= 2 && s[in->pos - 1] == '.' &&
         tg_isdigit((unsigned char)s[in->pos - 2]))
+        return 0;
+    if (version_context(s, in->pos))
         return 0;
     for (unsigned i = 0; i < 4; i++) {
         unsigned v = 0;
@@ -301,7 +387,8 @@ static int det_ipv4(const tg_det_in *in, tg_det_hit *hit)
 
 const tg_detector tg_det_ipv4 = {
     .name = "ipv4",
-    .summary = "IPv4 address (not 0.0.0.0, loopback or netmasks)",
+    .summary = "IPv4 address (not 0.0.0.0, loopback, netmasks, or a version after "
+               "Chrome/, v, version, firmware)",
     .validator =
         "four octets 0..255, no leading zeros, not part of a longer dotted number",
     .first = DIGITS,

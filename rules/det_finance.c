@@ -17,14 +17,19 @@ static int prefix_n(const char *d, unsigned k)
     return v;
 }
 
-/* Issuer identification number and length, per network. */
+/* Issuer identification number and length, per network: 1 a card, 2 a
+ * card only next to a keyword (13-digit Visa, legacy 15-digit JCB, the
+ * wide Maestro ranges: an EAN-13 or an order number passes Luhn one time
+ * in ten), 0 not a card. */
 static int card_iin_ok(const char *d, unsigned len)
 {
     int p2 = prefix_n(d, 2), p3 = prefix_n(d, 3), p4 = prefix_n(d, 4);
     int p6 = prefix_n(d, 6);
 
     if (d[0] == '4')
-        return len == 13 || len == 16 || len == 19; /* Visa */
+        return len == 16 || len == 19 ? 1 : len == 13 ? 2 : 0; /* Visa */
+    if ((p4 == 2131 || p4 == 1800) && len == 15)
+        return 2; /* JCB, legacy */
     if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720))
         return len == 16; /* Mastercard */
     if (p2 == 34 || p2 == 37)
@@ -45,6 +50,8 @@ static int card_iin_ok(const char *d, unsigned len)
         return len >= 12 && len <= 19; /* Maestro */
     if (p2 == 60 || p2 == 81 || p2 == 82 || p3 == 508)
         return len == 16; /* RuPay */
+    if (p2 == 50 || (p2 >= 56 && p2 <= 69))
+        return len >= 12 && len <= 19 ? 2 : 0; /* Maestro, the rest of its ranges */
     return 0;
 }
 
@@ -52,6 +59,7 @@ static int det_card(const tg_det_in *in, tg_det_hit *hit)
 {
     tg_groups g;
     size_t end = tg_parse_groups(in->s, in->n, in->pos, " -", &g);
+    int iin;
 
     if (!end || g.nd < 12 || g.nd > 19 || !tg_right_ok(in->s, in->n, end))
         return 0;
@@ -65,16 +73,23 @@ static int det_card(const tg_det_in *in, tg_det_hit *hit)
         if (g.len[g.n - 1] < 1 || g.len[g.n - 1] > 6)
             return 0;
     }
-    if (!card_iin_ok(g.digits, g.nd) || !tg_luhn_ok(g.digits, g.nd))
+    if (!(iin = card_iin_ok(g.digits, g.nd)) || !tg_luhn_ok(g.digits, g.nd))
         return 0;
     hit->start = in->pos;
     hit->end = end;
+    hit->weak = iin == 2;
     return 1;
 }
 
+static const char *const kw_card[] = {"card", "pan",   "visa",    "mastercard", "maestro",
+                                      "jcb",  "amex",  "credit",  "debit",      "payment",
+                                      "kart", "carte", "tarjeta", "karte",      NULL};
+
 const tg_detector tg_det_credit_card = {
     .name = "credit_card",
-    .summary = "payment card number (PAN), plain or grouped in 4s",
+    .summary =
+        "payment card number (PAN), plain or grouped in 4s (13-digit Visa, legacy JCB "
+        "and the wide Maestro ranges with a keyword)",
     .validator = "Luhn + issuer prefix (IIN) + per-network length",
     .first = DIGITS,
     .min_nd = 12,
@@ -82,6 +97,7 @@ const tg_detector tg_det_credit_card = {
     .deny = TG_C_UP | TG_C_LO,
     .norm = TG_NORM_DIGITS,
     .gen = TG_GEN_NONE,
+    .keywords = kw_card,
     .match = det_card,
 };
 

@@ -16,7 +16,7 @@ static int det_uk_nhs(const tg_det_in *in, tg_det_hit *hit)
     size_t end = groups_at(in, " -", &g);
     int sum = 0, r, weak;
 
-    if (!end || g.nd != 10 || g.digits[0] < '3')
+    if (!end || g.nd != 10)
         return 0;
     if (layout(&g, 3, l334))
         weak = 0;
@@ -24,6 +24,15 @@ static int det_uk_nhs(const tg_det_in *in, tg_det_hit *hit)
         weak = 1;
     else
         return 0;
+    /* Scotland's CHI number shares the check digit and starts with the
+     * birth date (DDMMYY, so a leading 0..3): a date-shaped number is
+     * common, so it counts only next to a label */
+    if (g.digits[0] < '3') {
+        if (tg_2d(g.digits) < 1 || tg_2d(g.digits) > 31 || tg_2d(g.digits + 2) < 1 ||
+            tg_2d(g.digits + 2) > 12)
+            return 0;
+        weak = 1;
+    }
     for (int i = 0; i < 9; i++)
         sum += dv(g.digits[i]) * (10 - i);
     r = 11 - sum % 11;
@@ -36,7 +45,8 @@ static int det_uk_nhs(const tg_det_in *in, tg_det_hit *hit)
 
 const tg_detector tg_det_uk_nhs = {
     .name = "uk_nhs",
-    .summary = "UK NHS number (943 476 5919; bare 10 digits need a keyword)",
+    .summary = "UK NHS number (943 476 5919; bare 10 digits need a keyword) and Scottish "
+               "CHI number (DDMMYY + 4, with a keyword)",
     .validator = "mod-11 check digit (weights 10..2)",
     .first = DIGITS,
     .deny = TG_C_UP | TG_C_LO,
@@ -659,7 +669,7 @@ const tg_detector tg_det_fi_hetu = {
     .validator = "birth date + century sign + mod-31 check character",
     .first = DIGITS,
     .min_nd = 6,
-    .max_nd = 9,
+    .max_nd = 10, /* "131052-3080": a digit check character joins the token */
     .runs = 0x840ULL,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_fi_hetu,

@@ -663,16 +663,75 @@ const tg_detector tg_det_secret_assignment = {
     .match = det_assign,
 };
 
+/* ---- Datadog ------------------------------------------------------------------------
+ */
+
+/* Datadog API keys are 32 and application keys 40 lower-case hex digits,
+ * with no prefix: a trace id or a SHA-1 has the same shape, so a key counts
+ * only next to a word that names it. */
+static const char *const kw_datadog[] = {
+    "datadog",    "dd api key",         "dd_api_key", "dd app key", "dd application key",
+    "dd-api-key", "dd-application-key", "ddog",       NULL};
+
+static int dd_hex(const tg_det_in *in, size_t len, tg_det_hit *hit)
+{
+    size_t n = in->run_end - in->pos;
+
+    if (n != len)
+        return 0;
+    for (size_t i = in->pos; i < in->run_end; i++)
+        if (!tg_isdigit((unsigned char)in->s[i]) && !(in->s[i] >= 'a' && in->s[i] <= 'f'))
+            return 0;
+    if (!emit(in, hit, in->pos, in->run_end))
+        return 0;
+    hit->weak = 1;
+    return 1;
+}
+
+static int det_dd_api(const tg_det_in *in, tg_det_hit *hit)
+{
+    return dd_hex(in, 32, hit);
+}
+
+static int det_dd_app(const tg_det_in *in, tg_det_hit *hit)
+{
+    return dd_hex(in, 40, hit);
+}
+
+const tg_detector tg_det_datadog_api_key = {
+    .name = "datadog_api_key",
+    .summary = "Datadog API key (32 lower-case hex digits; needs a keyword)",
+    .validator = "32 hex digits next to 'datadog', 'DD_API_KEY', 'DD-API-KEY'",
+    .first = DIGITS "abcdef",
+    .min_run = 32,
+    .max_run = 32,
+    .deny = TG_C_UP,
+    .keywords = kw_datadog,
+    .match = det_dd_api,
+};
+
+const tg_detector tg_det_datadog_app_key = {
+    .name = "datadog_app_key",
+    .summary = "Datadog application key (40 lower-case hex digits; needs a keyword)",
+    .validator = "40 hex digits next to 'datadog', 'DD_APP_KEY', 'DD-APPLICATION-KEY'",
+    .first = DIGITS "abcdef",
+    .min_run = 33,
+    .max_run = 40,
+    .deny = TG_C_UP,
+    .keywords = kw_datadog,
+    .match = det_dd_app,
+};
+
 /* ---- generic high-entropy tokens -----------------------------------------------------
  */
 
 /* Random base62/base64 text switches between upper case, lower case and
  * digits often; identifiers and words do not. Together with Shannon
  * entropy this keeps camelCase names, paths and hex ids out. */
-static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
+static int entropy_at(const tg_det_in *in, size_t pos, size_t end, tg_det_hit *hit)
 {
-    const unsigned char *s = (const unsigned char *)in->s + in->pos;
-    size_t n = in->run_end - in->pos, trans = 0, alnum = 0;
+    const unsigned char *s = (const unsigned char *)in->s + pos;
+    size_t n = end - pos, trans = 0, alnum = 0;
     unsigned cnt[256] = {0};
     int prev = 0, up = 0, lo = 0, dg = 0;
     double h = 0;
@@ -703,15 +762,51 @@ static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
     }
     if (h < 4.0 || trans * 10 < alnum * 4)
         return 0;
-    return emit(in, hit, in->pos, in->run_end);
+    if (!emit(in, hit, pos, end))
+        return 0;
+    /* An identifier with a short word prefix (req_, id_, cus_, evt-) is how
+     * services name requests and objects: random, but not a secret unless a
+     * key or a word nearby says so. */
+    {
+        size_t k = 0;
+        while (k < n && k < 9 && tg_isalpha(s[k]))
+            k++;
+        if (k >= 2 && k <= 8 && k < n && (s[k] == '_' || s[k] == '-'))
+            hit->weak = 1;
+    }
+    return 1;
 }
+
+/* A URL path joins segments with '/', which base64 also uses: the first
+ * segment that is a token on its own, else the whole token. */
+static int det_entropy(const tg_det_in *in, tg_det_hit *hit)
+{
+    size_t a = in->pos;
+
+    if (memchr(in->s + in->pos, '/', in->run_end - in->pos)) {
+        for (size_t i = in->pos; i <= in->run_end; i++) {
+            if (i < in->run_end && in->s[i] != '/')
+                continue;
+            if (i - a >= 24 && entropy_at(in, a, i, hit))
+                return 1;
+            a = i + 1;
+        }
+    }
+    return entropy_at(in, in->pos, in->run_end, hit);
+}
+
+static const char *const kw_generic[] = {"secret", "token",   "key",     "password",
+                                         "passwd", "auth",    "apikey",  "credential",
+                                         "bearer", "session", "private", NULL};
 
 const tg_detector tg_det_generic_secret = {
     .name = "generic_secret",
-    .summary = "high-entropy token of 24+ characters (base62/base64/url-safe)",
+    .summary = "high-entropy token of 24+ characters (base62/base64/url-safe); a "
+               "word-prefixed id (req_..., cus_...) needs a keyword",
     .validator =
         "upper+lower+digits, Shannon entropy >= 4 bits/char, class switches >= 40%",
     .trig = TG_TRIG_TOKEN,
     .min_run = 24,
+    .keywords = kw_generic,
     .match = det_entropy,
 };

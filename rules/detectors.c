@@ -33,7 +33,9 @@ extern const tg_detector tg_det_credit_card, tg_det_iban, tg_det_aba_routing,
     tg_det_bearer_token, tg_det_basic_auth, tg_det_slack_token, tg_det_slack_webhook,
     tg_det_stripe_key, tg_det_google_api_key, tg_det_openai_api_key,
     tg_det_anthropic_api_key, tg_det_sendgrid_key, tg_det_secret_assignment,
-    tg_det_generic_secret;
+    tg_det_generic_secret, tg_det_ee_isikukood, tg_det_ro_cnp, tg_det_cz_rodne_cislo,
+    tg_det_tr_tckn, tg_det_za_id, tg_det_hr_oib, tg_det_kr_rrn, tg_det_datadog_api_key,
+    tg_det_datadog_app_key, tg_det_person_name, tg_det_street_address;
 
 /* The one list of built-in detectors; a policy names them by `name`. */
 const tg_detector *const tg_detectors[] = {
@@ -88,6 +90,15 @@ const tg_detector *const tg_detectors[] = {
     &tg_det_au_medicare,
     &tg_det_ch_ahv,
     &tg_det_ie_pps,
+    &tg_det_ee_isikukood,
+    &tg_det_ro_cnp,
+    &tg_det_cz_rodne_cislo,
+    &tg_det_tr_tckn,
+    &tg_det_za_id,
+    &tg_det_hr_oib,
+    &tg_det_kr_rrn,
+    &tg_det_person_name,
+    &tg_det_street_address,
     /* health */
     &tg_det_icd10,
     /* secrets */
@@ -107,6 +118,8 @@ const tg_detector *const tg_detectors[] = {
     &tg_det_openai_api_key,
     &tg_det_anthropic_api_key,
     &tg_det_sendgrid_key,
+    &tg_det_datadog_api_key,
+    &tg_det_datadog_app_key,
     &tg_det_secret_assignment,
     &tg_det_generic_secret,
 };
@@ -247,8 +260,45 @@ static inline int active_has(const uint64_t active[2], unsigned id)
 {
     return (int)((active[id >> 6] >> (id & 63)) & 1);
 }
-static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_end,
-                   unsigned nd, tg_scan_emit emit, void *ctx)
+static int is_group_sep(unsigned char c)
+{
+    return c == ' ' || c == '-' || c == '.' || c == '/';
+}
+
+/* A match that begins or ends with a digit must not begin or end inside a
+ * longer digit group: not next to another digit, and not next to a further
+ * group joined by a separator the match itself uses between its groups (a
+ * 12-digit id inside "1234 5678 9012 3456"). */
+static int digit_bounds_ok(const char *s, size_t n, size_t a, size_t b)
+{
+    int used[4] = {0, 0, 0, 0};
+    static const char seps[] = " -./";
+
+    for (size_t i = a + 1; i + 1 < b; i++)
+        if (is_group_sep((unsigned char)s[i]) && tg_isdigit((unsigned char)s[i - 1]) &&
+            tg_isdigit((unsigned char)s[i + 1]))
+            used[strchr(seps, s[i]) - seps] = 1;
+    if (tg_isdigit((unsigned char)s[a]) && a > 0) {
+        unsigned char p = (unsigned char)s[a - 1];
+        if (tg_isdigit(p))
+            return 0;
+        if (a > 1 && is_group_sep(p) && used[strchr(seps, p) - seps] &&
+            tg_isdigit((unsigned char)s[a - 2]))
+            return 0;
+    }
+    if (tg_isdigit((unsigned char)s[b - 1]) && b < n) {
+        unsigned char x = (unsigned char)s[b];
+        if (tg_isdigit(x))
+            return 0;
+        if (b + 1 < n && is_group_sep(x) && used[strchr(seps, x) - seps] &&
+            tg_isdigit((unsigned char)s[b + 1]))
+            return 0;
+    }
+    return 1;
+}
+
+static size_t call(const tg_scanner *sc, unsigned id, const char *s, size_t n, size_t st,
+                   size_t run_end, unsigned nd, tg_scan_emit emit, void *ctx)
 {
     const tg_detector *d = tg_detectors[id];
     tg_det_in in;
@@ -259,9 +309,12 @@ static size_t call(unsigned id, const char *s, size_t n, size_t st, size_t run_e
     in.pos = st;
     in.run_end = run_end;
     in.nd = nd;
+    in.region = sc->region[0] ? sc->region : NULL;
     hit.start = hit.end = 0;
     hit.weak = 0;
-    if (d->match(&in, &hit) && hit.end > hit.start && hit.end <= n && emit(ctx, id, &hit))
+    hit.confirm = 0;
+    if (d->match(&in, &hit) && hit.end > hit.start && hit.end <= n &&
+        digit_bounds_ok(s, n, hit.start, hit.end) && emit(ctx, id, &hit))
         return hit.end;
     return 0;
 }
@@ -304,13 +357,13 @@ static size_t dispatch(const tg_scanner *sc, const uint64_t mm[2], const char *s
     while (m0) {
         unsigned id = (unsigned)__builtin_ctzll(m0);
         m0 &= m0 - 1;
-        if ((e = call(id, s, n, st, run_end, nd, emit, ctx)) > far)
+        if ((e = call(sc, id, s, n, st, run_end, nd, emit, ctx)) > far)
             far = e;
     }
     while (m1) {
         unsigned id = 64 + (unsigned)__builtin_ctzll(m1);
         m1 &= m1 - 1;
-        if ((e = call(id, s, n, st, run_end, nd, emit, ctx)) > far)
+        if ((e = call(sc, id, s, n, st, run_end, nd, emit, ctx)) > far)
             far = e;
     }
     return far;
@@ -336,6 +389,7 @@ static size_t token_dispatch(const tg_scanner *sc, const uint64_t active[2],
         in.pos = st;
         in.run_end = end;
         in.nd = 0;
+        in.region = sc->region[0] ? sc->region : NULL;
         memset(&hit, 0, sizeof(hit));
         if (d->match(&in, &hit) && hit.end > hit.start && emit(ctx, id, &hit) &&
             hit.end > far)

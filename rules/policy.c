@@ -466,6 +466,16 @@ static int compile_keywords(tg_rules_policy *p)
     }
     p->kwents_n = k;
     tg_scanner_build(&p->scanner, p->used);
+    {
+        /* phone numbers in national format: the policy's hint, else the
+         * site's country */
+        const char *r = p->phone_region ? p->phone_region : p->site_country;
+        if (r && strlen(r) == 2) {
+            p->scanner.region[0] = r[0];
+            p->scanner.region[1] = r[1];
+            p->scanner.region[2] = '\0';
+        }
+    }
     return 0;
 }
 

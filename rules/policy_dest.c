@@ -293,6 +293,19 @@ static int dest_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *ar
                 "whole (nothing leaves)");
         return 0;
     }
+    if (tg_ry_is(k, "names")) {
+        const char *w;
+        if ((rc = tg_ry_scalar(y, v, &w, NULL)))
+            return rc;
+        if (!strcmp(w, "template"))
+            d->names_template = 1;
+        else if (!strcmp(w, "raw"))
+            d->names_template = 0;
+        else
+            return tg_ry_fail(y, v,
+                              "names must be template (variable parts replaced) or raw");
+        return 0;
+    }
     if (tg_ry_is(k, "on_error")) {
         d->has_on_error = 1;
         if ((rc = parse_spec(y, v, &d->on_error)))
@@ -315,7 +328,7 @@ int tg_ry_dests_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *ar
 {
     static const char *const known[] = {"jurisdiction", "purpose",  "description",
                                         "unclassified", "on_error", "actions",
-                                        "withheld",     NULL};
+                                        "withheld",     "names",    NULL};
     tg_rules_policy *p = y->p;
     const char *name = tg_ry_sdup(y, k->str, k->len);
     int di, rc;
@@ -340,6 +353,7 @@ int tg_ry_dests_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *ar
         memset(&p->dests[p->n_dests], 0, sizeof(tg_dest));
         p->dests[p->n_dests].name = name;
         p->dests[p->n_dests].loc = tg_ry_loc(y, k);
+        p->dests[p->n_dests].names_template = !strcmp(name, "central");
         di = (int)p->n_dests++;
     }
     if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a destination definition (a mapping)")))

@@ -813,6 +813,25 @@ static int include_str(tg_ryctx *y, const tg_ynode *n, const char *s, size_t len
     return load_file(y->p, path, y->opt, y->err, y->depth + 1, y->seen, &l);
 }
 
+/* `phone: {region: DE}`: the country whose national format phone numbers
+ * are read in (else the site's country). */
+static int phone_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
+{
+    const char *r;
+    size_t len;
+    int rc;
+
+    (void)k;
+    (void)arg;
+    if ((rc = tg_ry_scalar(y, v, &r, &len)))
+        return rc;
+    if (len != 2 || !tg_iso_country_ok(r))
+        return tg_ry_fail(y, v, "phone region '%s' is not an ISO 3166-1 alpha-2 country",
+                          r);
+    y->p->phone_region = r;
+    return 0;
+}
+
 static int top_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg)
 {
     static const char *const sknown[] = {"name", "jurisdiction", NULL};
@@ -837,6 +856,12 @@ static int top_pair(tg_ryctx *y, const tg_ynode *k, const tg_ynode *v, void *arg
         if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "a site {name, jurisdiction}")))
             return rc;
         return tg_ry_each_pair(y, v, sknown, tg_ry_site_pair, NULL);
+    }
+    if (tg_ry_is(k, "phone")) {
+        static const char *const pknown[] = {"region", NULL};
+        if ((rc = tg_ry_want(y, v, TG_YNODE_MAP, "phone {region}")))
+            return rc;
+        return tg_ry_each_pair(y, v, pknown, phone_pair, NULL);
     }
     if (tg_ry_is(k, "default_key")) {
         y->p->default_key_loc = tg_ry_loc(y, v);
@@ -886,9 +911,9 @@ int tg_rules__load_text(tg_rules_policy *p, const char *name, const char *dir,
                         const char *text, size_t len, const tg_rules_options *opt,
                         tg_rules_diag *err, int depth, void *seen_v)
 {
-    static const char *const known[] = {"version", "include",      "site",
-                                        "keys",    "default_key",  "limits",
-                                        "classes", "destinations", NULL};
+    static const char *const known[] = {
+        "version", "include", "site",         "keys",  "default_key",
+        "limits",  "classes", "destinations", "phone", NULL};
     tg_yaml_failure fail;
     tg_ynode *root;
     tg_ryctx y;

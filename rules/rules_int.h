@@ -62,6 +62,7 @@ typedef struct tg_det_in {
     size_t pos;
     size_t run_end;
     unsigned nd;
+    const char *region; /* the policy's phone region ("DE"), NULL if unknown */
 } tg_det_in;
 
 /* A candidate. `weak` marks a match whose format alone is not distinctive
@@ -70,6 +71,7 @@ typedef struct tg_det_in {
 typedef struct tg_det_hit {
     size_t start, end;
     int weak;
+    int confirm; /* ask the detector's `confirm` after the keyword gate */
 } tg_det_hit;
 
 typedef int (*tg_det_fn)(const tg_det_in *in, tg_det_hit *hit);
@@ -112,6 +114,9 @@ typedef struct tg_detector {
     uint8_t norm, gen;
     const char *const *keywords; /* needed for weak hits; NULL-terminated */
     tg_det_fn match;
+    /* A slower check (libphonenumber) run only on hits that asked for it
+     * and passed their keyword gate: 1 confirms the match [s, s+n). */
+    int (*confirm)(const char *s, size_t n, const char *region);
 } tg_detector;
 
 extern const tg_detector *const tg_detectors[];
@@ -186,6 +191,7 @@ typedef struct tg_scanner {
     uint8_t n_token;
     uint8_t token[TG_DET_MAX];
     uint8_t min_token;
+    char region[3]; /* phone region for detectors ("" if unknown) */
 } tg_scanner;
 
 void tg_scanner_build(tg_scanner *sc, const uint64_t used[2]);
@@ -206,9 +212,20 @@ typedef void (*tg_scan_spot)(void *ctx, const char *s, size_t n, size_t pos,
 void tg_scan(const tg_scanner *sc, const uint64_t active[2], const char *s, size_t n,
              tg_scan_emit emit, tg_scan_spot spot, void *ctx, uint64_t seen[4]);
 
-/* Case-insensitive: does any of `kw` occur in [s, s+n)? */
+/* Case-insensitive: does any of `kw` occur in [s, s+n) as a word? The rule
+ * (docs/rules.md, Keywords): a keyword starts at a word start (after a
+ * byte that is not a letter or digit, or at a lower-to-upper case change);
+ * a keyword of up to four bytes also ends at a word end (before a byte that
+ * is not a letter, at a case change, or before a plural "s"), so "tel" is
+ * not found in "otel", "hotel" or "telemetry"; a separator inside a keyword
+ * (space _ - . /) matches one of them or none ("social security" in
+ * "social_security", "socialSecurity"). */
 int tg_keywords_in(const char *const *kw, const uint8_t *kwlen, size_t nkw, const char *s,
                    size_t n);
+/* The same, for matches starting in [from, n); bytes before `from` only
+ * decide word starts. `kwlen` may be NULL (lengths by strlen). */
+int tg_keywords_from(const char *const *kw, const uint8_t *kwlen, size_t nkw,
+                     const char *s, size_t n, size_t from);
 
 /* ---- checksums and small parsers (det_util.c) ----------------------------- */
 
@@ -234,6 +251,22 @@ typedef struct tg_groups {
 size_t tg_parse_groups(const char *s, size_t n, size_t pos, const char *seps,
                        tg_groups *g);
 int tg_iso_country_ok(const char *cc); /* two upper-case letters */
+/* Does [s, s+n) hold a percent escape (%XX)? */
+int tg_url_has_escape(const char *s, size_t n);
+/* One round of URL decoding: %XX escapes, and '+' as a space after the
+ * first '?'. Writes at most n bytes to out and, if map is given, n+1
+ * entries: map[i] is the offset in s of decoded byte i (map[len] = n).
+ * Returns the decoded length. */
+size_t tg_url_decode(const char *s, size_t n, char *out, uint32_t *map);
+#define TG_URL_ROUNDS 3 /* nested encodings undone (%2540 -> %40 -> @) */
+/* Decodes up to TG_URL_ROUNDS rounds (while escapes remain) into an arena
+ * buffer; *map (n_out+1 entries) maps decoded offsets to offsets in s.
+ * Returns 0, or TG_ENOMEM. */
+int tg_url_decode_nested(tg_arena *a, const char *s, size_t n, char **out, size_t *n_out,
+                         uint32_t **map);
+/* Appends s percent-encoded: unreserved bytes (RFC 3986) and a few that
+ * are safe in a path or query value ("*:@!$'()") stay as they are. */
+void tg_url_encode(tg_strbuf *sb, const char *s, size_t n);
 uint32_t tg_crc32(const unsigned char *p, size_t n);
 
 /* ---- the policy ------------------------------------------------------------ */
@@ -344,6 +377,10 @@ typedef struct tg_dest {
     /* keep-local records: 0 leave as skeletons (ids, times, status code,
      * the classes), 1 `withheld: whole` drops them entirely */
     int withheld_whole;
+    /* names that always leave (span, event, metric names, status messages,
+     * http.route, url.path, rpc.method) leave as templates: on by default
+     * for `central`, `names: raw | template` */
+    int names_template;
     /* resolved by finalize */
     const tg_action_spec **by_class;
     tg_classmask keep_mask; /* classes kept local */
@@ -375,6 +412,7 @@ struct tg_rules_policy {
     tg_arena arena;
     char version[80];
     const char *site_name, *site_country, *site_region;
+    const char *phone_region; /* `phone: {region: XX}`, NULL if not given */
     tg_loc site_loc;
 
     tg_class *classes;
@@ -469,10 +507,12 @@ enum {
 #define TG_PT(ptr, tag) ((uintptr_t)(ptr) | (uintptr_t)(tag))
 
 enum {
-    TG_F_WHOLE = 1,  /* the whole value (key match, fail closed) */
-    TG_F_FAILED = 2, /* classification failed: fail closed */
-    TG_F_INT = 4,    /* the place is an int formatted in decimal */
-    TG_F_DOUBLE = 8, /* the place is an integral double in decimal */
+    TG_F_WHOLE = 1,   /* the whole value (key match, fail closed) */
+    TG_F_FAILED = 2,  /* classification failed: fail closed */
+    TG_F_INT = 4,     /* the place is an int formatted in decimal */
+    TG_F_DOUBLE = 8,  /* the place is an integral double in decimal */
+    TG_F_URLENC = 16, /* found in the percent-decoded text: actions see the
+                         decoded match, and their output is re-encoded */
 };
 
 #define TG_DET_KEY 0xFFFF    /* decided by the attribute key */
@@ -489,6 +529,14 @@ typedef struct tg_finding {
     uint32_t node;    /* record ordinal (walk order) */
     uint32_t ordinal; /* place ordinal within the record */
 } tg_finding;
+
+/* Name templates (names.c): appends the template of [s, s+n) to sb, the
+ * partial findings F (sorted by start) becoming placeholders; returns the
+ * bytes appended. */
+size_t tg_rules__name_template(const char *s, size_t n, const tg_finding *F, size_t nf,
+                               tg_strbuf *sb);
+/* Is `key` an attribute whose string value is a name (http.route ...)? */
+int tg_rules__name_key(const char *key);
 
 /* Marks on messages: MSG entries of the table. */
 enum {

@@ -245,6 +245,7 @@ typedef struct tg_rules_view_stats {
     uint64_t withheld; /* records (resource groups, scopes, spans, logs, metrics, points)
                           kept local */
     uint64_t dropped_unclassified; /* attributes removed by an allow-list */
+    uint64_t names_templated;      /* names that left as templates (changed) */
 } tg_rules_view_stats;
 
 /* The message destination `dest` may receive, in `arena`, derived from the

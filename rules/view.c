@@ -172,6 +172,28 @@ static const tg_action_spec *spec_of(const vstate *v, unsigned cls)
     return v->d->by_class[cls];
 }
 
+/* A match found in percent-decoded text: the action sees the decoded
+ * match (so it hashes and masks like the plain value) and its output is
+ * percent-encoded again, so the URL stays a URL. */
+static int apply_urlenc(vstate *v, const tg_finding *f, const tg_action_spec *spec,
+                        const char *raw, size_t n, tg_strbuf *sb)
+{
+    tg_strbuf tmp = {.a = v->a};
+    char *dec;
+    size_t dn;
+    uint32_t *map;
+    int rc;
+
+    if ((rc = tg_url_decode_nested(v->a, raw, n, &dec, &dn, &map)))
+        return rc;
+    if ((rc = tg_rules__apply(&v->ac, spec, f->cls, f->det, dec, dn, 0, &tmp)))
+        return rc;
+    if (tmp.oom)
+        return TG_ENOMEM;
+    tg_url_encode(sb, tmp.p ? tmp.p : "", tmp.len);
+    return 0;
+}
+
 /* Applies the findings of one place to its text. Returns V_SAME, V_NEW
  * (*out set) or V_GONE (drop). `whole_type` is the AnyValue case for
  * generalising a whole value. */
@@ -256,7 +278,14 @@ static int transform(vstate *v, const tg_ptab_ent *e, const char *text, size_t l
             int rc;
             tg_strbuf_put(&sb, text + cursor, gs - cursor);
             mark = sb.len;
-            if (k < TG_RULES_DROP) {
+            if (k < TG_RULES_DROP && (F[strongest].flags & TG_F_URLENC)) {
+                rc = apply_urlenc(v, &F[strongest], spec_of(v, F[strongest].cls),
+                                  text + gs, ge - gs, &sb);
+                if (rc) {
+                    v->err = rc;
+                    return V_SAME;
+                }
+            } else if (k < TG_RULES_DROP) {
                 rc = tg_rules__apply(&v->ac, spec_of(v, F[strongest].cls),
                                      F[strongest].cls, F[strongest].det, text + gs,
                                      ge - gs, 0, &sb);
@@ -512,6 +541,53 @@ static int allowed(vstate *v, const tg_otlp_kv *kv)
     return 0;
 }
 
+/* ---- names that always leave, as templates (names.c) ----------------------------- */
+
+/* Is field f of message descriptor d a name that always leaves? */
+static int name_field(const ProtobufCMessageDescriptor *d,
+                      const ProtobufCFieldDescriptor *f)
+{
+    if (d == &opentelemetry__proto__trace__v1__span__descriptor ||
+        d == &opentelemetry__proto__trace__v1__span__event__descriptor ||
+        d == &opentelemetry__proto__metrics__v1__metric__descriptor)
+        return !strcmp(f->name, "name");
+    if (d == &opentelemetry__proto__trace__v1__status__descriptor)
+        return !strcmp(f->name, "message");
+    if (d == &opentelemetry__proto__logs__v1__log_record__descriptor)
+        return !strcmp(f->name, "event_name");
+    return 0;
+}
+
+/* The template of a name whose place is `ptr`; r and *io are the view's
+ * result so far. A value a whole-value finding changed keeps that result
+ * (it holds nothing of the raw name); otherwise the raw text is
+ * templated, its findings becoming placeholders. */
+static int template_name(vstate *v, const void *ptr, const char *raw, int r,
+                         const char **io, size_t *iolen)
+{
+    const tg_ptab_ent *e = v->clean ? NULL : place_ent(v, ptr, TG_PT_VALUE);
+    const tg_finding *F = e ? &v->c->findings[e->first] : NULL;
+    size_t nf = e ? e->count : 0, n = strlen(raw);
+    tg_strbuf sb = {.a = v->a};
+
+    if (r == V_GONE)
+        return r;
+    for (size_t i = 0; i < nf; i++)
+        if ((F[i].flags & TG_F_WHOLE) && spec_of(v, F[i].cls)->kind != TG_RULES_PASS)
+            return r;
+    tg_rules__name_template(raw, n, F, nf, &sb);
+    if (sb.oom) {
+        v->err = TG_ENOMEM;
+        return r;
+    }
+    if (sb.len == n && !memcmp(sb.p ? sb.p : "", raw, n))
+        return r; /* nothing variable: the view's own result stands */
+    v->st.names_templated++;
+    *io = sb.p ? sb.p : ""; /* NUL-terminated */
+    *iolen = sb.len;
+    return V_NEW;
+}
+
 static int view_kv(vstate *v, const tg_otlp_kv *kv, int nested_filter, tg_otlp_kv **out)
 {
     const tg_ptab_ent *e = place_ent(v, kv, TG_PT_KEY);
@@ -531,6 +607,21 @@ static int view_kv(vstate *v, const tg_otlp_kv *kv, int nested_filter, tg_otlp_k
     rv = view_any(v, kv->value, nested_filter, &nv);
     if (rv == V_GONE)
         return V_GONE;
+    if (v->d->names_template && kv->value && !v->err &&
+        kv->value->value_case ==
+            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+        kv->value->string_value && tg_rules__name_key(kv->key)) {
+        const char *t = NULL;
+        size_t tl = 0;
+        if (template_name(v, kv->value, kv->value->string_value, V_SAME, &t, &tl) ==
+            V_NEW) {
+            tg_otlp_any *na = new_string_any(v, kv->value, t, tl, 0);
+            if (na) {
+                nv = na;
+                rv = V_NEW;
+            }
+        }
+    }
     if (rk == V_SAME && rv == V_SAME && !kv->base.n_unknown_fields)
         return V_SAME;
     *out = copy_msg(v, &kv->base);
@@ -889,6 +980,12 @@ static int view_fields_in(vstate *v, const ProtobufCMessage *m, ProtobufCMessage
             } else {
                 const char *ns = NULL;
                 int r = view_string(v, (char *const *)(base + f->offset), &ns);
+                if (v->d->names_template && name_field(d, f) &&
+                    *(char *const *)(base + f->offset)) {
+                    size_t tl = 0;
+                    r = template_name(v, base + f->offset,
+                                      *(char *const *)(base + f->offset), r, &ns, &tl);
+                }
                 if (r != V_SAME) {
                     ENSURE_COPY();
                     *(const char **)(copy + f->offset) = r == V_NEW ? ns : "";
@@ -1038,7 +1135,7 @@ int tg_rules_view(const tg_rules_classification *c, size_t dest, tg_arena *arena
     v.ac.p = p;
     v.ac.arena = arena;
     v.opt = opt;
-    v.walk_all = v.d->allow_list || v.d->bodies != TG_BODIES_PASS;
+    v.walk_all = v.d->allow_list || v.d->bodies != TG_BODIES_PASS || v.d->names_template;
     v.counts =
         tg_arena_calloc(arena, p->n_classes * TG_RULES_ACTION_COUNT * sizeof(uint64_t));
     if (!v.counts)

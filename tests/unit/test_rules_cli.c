@@ -175,6 +175,45 @@ static void test_test_json(void **state)
     done(&r);
 }
 
+/* --summaries: what the centre receives, after the view and the
+ * summariser: span summaries (names templated), RED series, cost. */
+static void test_test_summaries(void **state)
+{
+    const char *argv[] = {"rules",   "test",      "--rules",     path_default,
+                          "--input", path_traces, "--summaries", "--json"};
+    const char *human[] = {"rules",   "test",    "--rules",    path_default,
+                           "--input", path_logs, "--summaries"};
+    run r;
+    json_error_t je;
+    json_t *doc, *central, *sum;
+    char *text;
+
+    (void)state;
+    r = rules(8, argv);
+    assert_int_equal(r.status, 0);
+    doc = json_loads(r.out, 0, &je);
+    if (!doc)
+        fail_msg("not one JSON document: %s", je.text);
+    central = json_array_get(json_object_get(doc, "destinations"), 0);
+    sum = json_object_get(central, "summaries");
+    assert_non_null(json_object_get(sum, "spans"));
+    assert_non_null(json_object_get(sum, "red"));
+    text = json_dumps(sum, 0);
+    assert_null(strstr(text, "Maria.Rossi@example.it"));
+    assert_null(strstr(text, "4111 1111 1111 1111"));
+    free(text);
+    assert_true(json_integer_value(json_object_get(json_object_get(central, "stats"),
+                                                   "span_names_stored")) > 0);
+    json_decref(doc);
+    done(&r);
+
+    r = rules(7, human);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "what the centre receives"));
+    assert_non_null(strstr(r.out, "log template"));
+    done(&r);
+}
+
 static void test_test_text_and_errors(void **state)
 {
     const char *human[] = {"rules",   "test",    "--rules",       path_default,
@@ -223,6 +262,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_test_json),
+        cmocka_unit_test(test_test_summaries),
         cmocka_unit_test(test_test_text_and_errors),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -339,6 +339,118 @@ static void test_generic_secret_rates(void **state)
     tg_rules_policy_unref(p);
 }
 
+/* The documented keyword rule: words, not substrings; separators in keys. */
+static void test_keywords_are_words(void **state)
+{
+    static const char *const kw[] = {"tel", "social security", "birth"};
+    static const uint8_t len[] = {3, 15, 5};
+    static const struct {
+        const char *text;
+        int found;
+    } cases[] = {
+        {"tel: ", 1},          {"user.tel", 1},
+        {"userTel", 1},        {"TEL", 1},
+        {"tels", 1},           {"otel.duration_ns", 0},
+        {"hotel", 0},          {"telemetry", 0},
+        {"HOTEL", 0},          {"social_security", 1},
+        {"socialSecurity", 1}, {"social-security", 1},
+        {"birthdate", 1},      {"rebirth", 0},
+        {"x2tel", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (tg_keywords_in(kw, len, 3, cases[i].text, strlen(cases[i].text)) !=
+            cases[i].found)
+            fail_msg("keyword rule wrong for \"%s\"", cases[i].text);
+    /* bytes before `from` decide the word start only */
+    assert_false(tg_keywords_from(kw, len, 3, "hotel", 5, 2));
+    assert_true(tg_keywords_from(kw, len, 3, "a tel", 5, 2));
+}
+
+/* Percent-encoded URLs: paths as well as queries, nested encodings; the
+ * shaped match is encoded again. */
+static void test_url_values_decoded(void **state)
+{
+    static const struct {
+        const char *det, *in, *want;
+    } cases[] = {
+        {"iban", "GET /accounts/DE89%203704%200044%200532%200130%2000/statements",
+         "GET /accounts/%3C%3CX%3E%3E/statements"},
+        {"email", "/users/ann%2540example.org/orders", "/users/%3C%3CX%3E%3E/orders"},
+        {"email", "/users/ann%252540example.org/x", "/users/%3C%3CX%3E%3E/x"},
+        {"credit_card", "/pay/4111%2D1111%2D1111%2D1111?x=1", "/pay/%3C%3CX%3E%3E?x=1"},
+        /* four rounds: beyond the bound, left as it is */
+        {"email", "/u/ann%25252540example.org", "/u/ann%25252540example.org"},
+        {"iban", "/files/report%20final%202024.pdf", "/files/report%20final%202024.pdf"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tg_rules_policy *p = one_detector_policy(cases[i].det);
+        char *got = view_body(p, cases[i].in);
+        if (!got || strcmp(got, cases[i].want))
+            fail_msg("%s: %s\n  want %s\n  got  %s", cases[i].det, cases[i].in,
+                     cases[i].want, got ? got : "(removed)");
+        free(got);
+        tg_rules_policy_unref(p);
+    }
+}
+
+/* The site's region (or the `phone.region` hint) lets a national number
+ * written with its trunk prefix count without a keyword. */
+static void test_phone_region(void **state)
+{
+    static const char *const texts[] = {
+        "version: 1\nsite: {jurisdiction: {country: DE}}\n",
+        "version: 1\nsite: {jurisdiction: {country: FR}}\nphone: {region: DE}\n",
+    };
+    char text[1024];
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        tg_rules_source src;
+        tg_rules_diag d;
+        tg_rules_policy *p;
+        char *got;
+
+        snprintf(text, sizeof(text),
+                 "%sclasses:\n  t.x:\n    detect:\n      values: [phone_national]\n"
+                 "destinations:\n  d:\n    actions: {default: {action: redact, text: "
+                 "\"" MARK "\"}}\n",
+                 texts[i]);
+        src.name = "region.yaml";
+        src.text = text;
+        src.len = strlen(text);
+        p = tg_rules_policy_load_sources(&src, 1, NULL, &d);
+        if (!p)
+            fail_msg("%s", d.message);
+        got = view_body(p, "call back (0174) 1234567 today");
+        assert_string_equal(got, "call back " MARK " today");
+        free(got);
+        got = view_body(p, "order 0174/1234567 shipped");
+        assert_string_equal(got, "order " MARK " shipped");
+        free(got);
+        /* not a German number: stays */
+        got = view_body(p, "ref (0000) 1234567");
+        assert_string_equal(got, "ref (0000) 1234567");
+        free(got);
+        /* a bare run still needs a keyword */
+        got = view_body(p, "took 01741234567 ns");
+        assert_string_equal(got, "took 01741234567 ns");
+        free(got);
+        tg_rules_policy_unref(p);
+    }
+    {
+        tg_rules_source src = {.name = "bad.yaml",
+                               .text = "version: 1\nphone: {region: XY}\n"};
+        tg_rules_diag d;
+        src.len = strlen(src.text);
+        assert_null(tg_rules_policy_load_sources(&src, 1, NULL, &d));
+        assert_non_null(strstr(d.message, "phone region"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +459,9 @@ int main(void)
         cmocka_unit_test(test_every_detector_passes_its_corpus),
         cmocka_unit_test(test_clean_telemetry_has_no_findings),
         cmocka_unit_test(test_generic_secret_rates),
+        cmocka_unit_test(test_keywords_are_words),
+        cmocka_unit_test(test_url_values_decoded),
+        cmocka_unit_test(test_phone_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -515,7 +515,7 @@ static void test_growth_with_concurrent_readers(void **state)
         /* Halfway, let the readers in: the writes alone can finish before
          * a reader thread is first scheduled, and then nothing read while
          * the map grew. */
-        for (int w = 0; i == 30 && w < 5000 && atomic_load(&a.reads) == 0; w++)
+        for (int w = 0; i == 30 && w < 30000 && atomic_load(&a.reads) == 0; w++)
             usleep(1000);
     }
     atomic_store(&a.stop, 1);

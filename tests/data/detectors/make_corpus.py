@@ -201,6 +201,8 @@ cards = [luhn('411111111111111'), luhn('401288888888188'), luhn('37828224631000'
          luhn('3056930902590'), luhn('220000000000000'), luhn('620000000000000'),
          luhn('411111111111111111'), luhn('222100000000000')]
 C['credit_card'] = [
+    '+ card [[4222222222222]]',
+    '- ean 4222222222222',
     '+ paid with [[%s]] today' % group(cards[0], [4, 4, 4, 4]),
     '+ card=[[%s]]' % cards[1],
     '+ amex [[%s]] ok' % group(cards[2], [4, 6, 5]),
@@ -309,6 +311,25 @@ C['phone_national'] = [
     '- 2125550199 without context',
     '- version 1.212.555.0199',
     '- (212) 055-0199',
+    # keywords are words: "tel" is not in "otel", "hotel" or "telemetry"
+    '+ userTel [[2125550199]]',
+    '+ phone_number=[[2125550199]]',
+    '+ TEL: [[2125550199]]',
+    '- otel.duration_ns 2125550199',
+    '- hotel 2125550199',
+    '- telemetry 2125550199',
+    # other countries' national formats, judged by libphonenumber (no site
+    # region here: a keyword is needed)
+    '+ Telefon [[(0174) 1234567]]',
+    '+ tel [[073-123 45 67]]',
+    '+ phone: [[612 345 678]]',
+    '+ tel. [[512 345 678]]',
+    '+ cell [[312 345 6789]]',
+    '+ mobile=[[0174/1234567]]',
+    '- (0174) 1234567',
+    '- 073-123 45 67',
+    '- phone 0000 000000',
+    '- phone 0000 0000000',
 ]
 
 C['ipv4'] = [
@@ -324,6 +345,15 @@ C['ipv4'] = [
     '- 127.0.0.1',
     '- 255.255.255.0',
     '- 01.2.3.4',
+    # versions shaped like addresses
+    '- Mozilla/5.0 (X11) Chrome/121.4.33.7 Safari/537.36',
+    '- firmware 3.10.2.14',
+    '- version: 10.1.2.3',
+    '- v 1.2.3.4',
+    '- Chrome 121.4.33.7',
+    '+ /clients/[[10.1.2.3]]/status',
+    '+ from [[10.1.2.3]] 42 requests',
+    '+ upstream=[[10.1.2.3]]',
 ]
 
 C['ipv6'] = [
@@ -460,6 +490,14 @@ C['us_mbi'] = [
 ]
 
 nhss = [nhs('943476591'), nhs('401023213'), nhs('485777345')]
+
+def nhs_or_none(p9):
+    try: return nhs(p9)
+    except AssertionError: return None
+
+# two valid CHI numbers (real dates), and one whose date is impossible (day 00)
+chis = find_valid(lambda n: nhs_or_none('150385' + '%03d' % n), 100, 2, 7) + \
+    find_valid(lambda n: nhs_or_none('001385' + '%03d' % n), 100)
 C['uk_nhs'] = [
     '+ [[%s]]' % group(nhss[0], [3, 3, 4]),
     '+ NHS [[%s]]' % nhss[0],
@@ -468,6 +506,12 @@ C['uk_nhs'] = [
     '- %s' % group(nhss[0][:-1] + str((int(nhss[0][-1]) + 1) % 10), [3, 3, 4]),
     '- %s alone' % nhss[0],
     '- %s' % group('1' + nhss[0][1:], [3, 3, 4]),
+    # Scottish CHI: DDMMYY + 4 with the NHS check digit, only next to a label
+    '+ CHI number [[%s]]' % chis[0],
+    '+ nhs number: [[%s]]' % group(chis[1], [3, 3, 4]),
+    '- %s' % chis[0],
+    '- CHI %s' % chis[2],
+    '- ref %s' % group(chis[1], [3, 3, 4]),
 ]
 
 C['uk_nino'] = [
@@ -602,6 +646,12 @@ C['se_personnummer'] = [
     '- %s alone' % ses[2],
 ]
 
+def hetu_or_none(ddmmyy, sign, zzz):
+    v = hetu(ddmmyy, sign, zzz)
+    return v if v[-1].isdigit() else None
+
+hetu_digit = find_valid(lambda n: hetu_or_none('131052', '-', '%03d' % n), 300) + \
+    find_valid(lambda n: hetu_or_none('010105', 'A', '%03d' % n), 200)
 C['fi_hetu'] = [
     '+ [[131052-308T]]',
     '+ HETU [[%s]]' % hetu('010101', 'A', '123'),
@@ -609,6 +659,11 @@ C['fi_hetu'] = [
     '- 131052-308U',
     '- 131352-308T',
     '- 131052Q308T',
+    # a digit check character (about a third of real numbers)
+    '+ [[%s]]' % hetu_digit[0],
+    '+ HETU: [[%s]]' % hetu_digit[1],
+    '- %s' % (hetu_digit[0][:-1] + str((int(hetu_digit[0][-1]) + 1) % 10)),
+    '- 12%s' % hetu_digit[0],
 ]
 
 fnrs = find_valid(lambda n: fnr('010190' + '%03d' % n), 123, 3, 17)
@@ -638,6 +693,9 @@ C['in_aadhaar'] = [
     '- %s' % group(aad[0][:-1] + str((int(aad[0][-1]) + 1) % 10), [4, 4, 4]),
     '- %s' % group(verhoeff('13456789012'), [4, 4, 4]),
     '- %s alone' % aad[1],
+    # never inside a longer digit group: 16 digits in groups of 4
+    '- card %s 1234' % group(aad[0], [4, 4, 4]),
+    '- 9%s' % aad[1],
 ]
 
 C['in_pan'] = [
@@ -939,6 +997,154 @@ C['generic_secret'] = [
     '- pod checkout-7d9f8b6c5d-x2k4p',
     '- trace 5b8efff798038103d269b633813fc60c',
     '- AbstractSingletonProxyFactoryBean2',
+    # word-prefixed ids are not secrets unless a key or a word says so
+    '- req_Xk3aP9Lm2Nq7Rs8Tv4Wy6Za1',
+    '- request id_Q8z2xW5vB1nM7kL3jH9gF4dS6',
+    '- evt-r4NdT0k3nW1thJo1n3rs9xQz',
+    '+ session token [[sess_Xk3aP9Lm2Nq7Rs8Tv4Wy6Za1]]',
+    '+ api_key [[cus_Q8z2xW5vB1nM7kL3jH9gF4dS6]]',
+    # a secret as a URL path segment
+    '+ GET /api/keys/[[Xk3aP9Lm2Nq7Rs8Tv4Wy6Za1Bc5De0Fg]]/rotate',
+    '- GET /api/v1/Users/ProfileSettings/orders/history',
+]
+
+# ---- national ids of EE, RO, CZ, TR, ZA, HR, KR ----
+
+def ee_ik(p10):
+    w1 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1]; w2 = [3, 4, 5, 6, 7, 8, 9, 1, 2, 3]
+    c = sum(int(d) * w for d, w in zip(p10, w1)) % 11
+    if c == 10:
+        c = sum(int(d) * w for d, w in zip(p10, w2)) % 11
+        if c == 10: c = 0
+    return p10 + str(c)
+
+def ro_cnp(p12):
+    c = sum(int(d) * int(w) for d, w in zip(p12, '279146358279')) % 11
+    return p12 + ('1' if c == 10 else str(c))
+
+def cz_rc(p9):
+    for c in range(10):
+        if int(p9 + str(c)) % 11 == 0: return p9 + str(c)
+    return None
+
+def tr_tckn(p9):
+    d = [int(x) for x in p9]
+    d10 = (sum(d[0:9:2]) * 7 - sum(d[1:8:2])) % 10
+    d11 = (sum(d) + d10) % 10
+    return p9 + str(d10) + str(d11)
+
+def za_id(p12): return luhn(p12)
+
+def kr_rrn(p12):
+    w = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]
+    return p12 + str((11 - sum(int(d) * x for d, x in zip(p12, w)) % 11) % 10)
+
+def bump(v): return v[:-1] + str((int(v[-1]) + 1) % 10)
+
+ees = [ee_ik('3760503029'), ee_ik('4900101123'), ee_ik('6010315456')]
+C['ee_isikukood'] = [
+    '+ isikukood [[%s]]' % ees[0],
+    '+ isikukood: [[%s]]' % ees[1],
+    '+ personal_code=[[%s]]' % ees[2],
+    '- isikukood %s' % bump(ees[0]),
+    '- %s alone' % ees[0],
+    '- isikukood %s' % ee_ik('9760503029'),
+]
+cnps = [ro_cnp('180010122114'), ro_cnp('297123140123'), ro_cnp('502063040055')]
+C['ro_cnp'] = [
+    '+ CNP [[%s]]' % cnps[0],
+    '+ cnp: [[%s]]' % cnps[1],
+    '+ cod numeric personal [[%s]]' % cnps[2],
+    '- CNP %s' % bump(cnps[0]),
+    '- %s alone' % cnps[0],
+    '- CNP %s' % ro_cnp('181301221144'),
+]
+rcs = [cz_rc('736028516')] + find_valid(lambda n: cz_rc('850101%03d' % n), 120) + \
+    find_valid(lambda n: cz_rc('045512%03d' % n), 340)
+C['cz_rodne_cislo'] = [
+    '+ [[%s/%s]]' % (rcs[0][:6], rcs[0][6:]),
+    '+ rodne cislo [[%s]]' % rcs[1],
+    '+ rodné číslo: [[%s/%s]]' % (rcs[2][:6], rcs[2][6:]),
+    '- %s/%s' % (rcs[0][:6], bump(rcs[0])[6:]),
+    '- %s alone' % rcs[1],
+    '- 731328/5163',
+]
+tcs = [tr_tckn('100000001'), tr_tckn('123456789'), tr_tckn('987654321')]
+C['tr_tckn'] = [
+    '+ TC Kimlik No [[%s]]' % tcs[0],
+    '+ tckn=[[%s]]' % tcs[1],
+    '+ kimlik: [[%s]]' % tcs[2],
+    '- kimlik %s' % bump(tcs[1]),
+    '- %s alone' % tcs[1],
+    '- kimlik 0%s' % tcs[1][1:],
+]
+zas = [za_id('800101500908'), za_id('920315012308'), za_id('050722510018')]
+C['za_id'] = [
+    '+ ID number [[%s]]' % zas[0],
+    '+ identity number: [[%s]]' % zas[1],
+    '+ rsa_id=[[%s]]' % zas[2],
+    '- ID number %s' % bump(zas[0]),
+    '- %s alone' % zas[0],
+    '- ID number %s' % za_id('801301500908'),
+    '+ [[%s %s %s %s]]' % (zas[0][:6], zas[0][6:10], zas[0][10:12], zas[0][12]),
+    '- %s %s %s %s' % (zas[0][:6], zas[0][6:10], zas[0][10:12], bump(zas[0])[12]),
+]
+oibs = [mod11_10('6943515153'), mod11_10('1234567890'), mod11_10('9876543210')]
+C['hr_oib'] = [
+    '+ OIB [[%s]]' % oibs[0],
+    '+ oib: [[%s]]' % oibs[1],
+    '+ osobni identifikacijski broj [[%s]]' % oibs[2],
+    '- OIB %s' % bump(oibs[0]),
+    '- %s alone' % oibs[0],
+    '- OIB 11111111111',
+]
+krs = [kr_rrn('800101123456'), kr_rrn('951231234567'), kr_rrn('020304345678')]
+C['kr_rrn'] = [
+    '+ [[%s-%s]]' % (krs[0][:6], krs[0][6:]),
+    '+ RRN [[%s]]' % krs[1],
+    '+ resident registration number [[%s-%s]]' % (krs[2][:6], krs[2][6:]),
+    '- %s-%s' % (krs[0][:6], bump(krs[0])[6:]),
+    '- %s alone' % krs[1],
+    '- 801301-%s' % krs[0][6:],
+]
+C['datadog_api_key'] = [
+    '+ DD_API_KEY=[[0f1e2d3c4b5a69788796a5b4c3d2e1f0]]',
+    '+ datadog api key [[a1b2c3d4e5f60718293a4b5c6d7e8f90]]',
+    '+ DD-API-KEY: [[1234567890abcdef1234567890abcdef]]',
+    '- trace 0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+    '- DD_API_KEY=0F1E2D3C4B5A69788796A5B4C3D2E1F0',
+    '- datadog 0f1e2d3c4b5a69788796a5b4c3d2e1f',
+]
+C['datadog_app_key'] = [
+    '+ DD_APP_KEY=[[0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c]]',
+    '+ dd application key [[a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4]]',
+    '+ datadog [[1234567890abcdef1234567890abcdef12345678]]',
+    '- commit 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b',
+    '- DD_APP_KEY=9f86d081884c7d659a2feaa0c55ad015a3bf4f1',
+    '- datadog 9f86d081884c7d659a2feaa0c55ad015a3bf4f1bb',
+]
+
+C['person_name'] = [
+    '+ customer name: [[John Smith]]',
+    '+ Dear [[Maria Rossi]], your order shipped',
+    '+ patient [[Peter van der Berg]] admitted',
+    '+ Mrs [[Anna Müller-Schmidt]] called',
+    '- John Smith called',
+    '- service name: Checkout Service',
+    '- user Grant Access Denied',
+    '- name: Payment Gateway',
+]
+C['street_address'] = [
+    '+ ship to [[221B Baker Street]], London',
+    '+ address: [[Hauptstraße 12]], 10115 Berlin',
+    '+ adresse [[12 rue de la Paix]]',
+    '+ indirizzo [[Via Roma 12]]',
+    '+ delivery address [[1600 Pennsylvania Ave]] NW',
+    '+ address [[Keizersgracht 123]]',
+    '- 221B Baker Street',
+    '- address family 12 ipv4',
+    '- address: Hauptstraße',
+    '- shipping took 12 days',
 ]
 
 for name, lines in C.items():

@@ -1,0 +1,373 @@
+/* Person names and street addresses in free text. Neither has a checksum
+ * or a distinctive format, so both are weak: a match counts only next to a
+ * keyword ("name", "customer", "Mr", "address", "ship to") or under a key
+ * that names it. Names are two or three capitalised words of which the
+ * first or the last is in a lexicon generated at build time from Debian's
+ * libdata-faker-perl (scripts/gen-names.pl); addresses are a house number
+ * and a street type in one of the layouts Europe and North America use.
+ * docs/rules.md states their measured precision and recall. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules_int.h"
+
+extern const char *const tg_name_lexicon[];
+extern const size_t tg_name_lexicon_n;
+
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define DIGITS "0123456789"
+
+/* A capitalised word at i: an upper-case letter, then lower-case letters,
+ * UTF-8 letters (bytes >= 0x80), or an inner ' or -. Returns its end, or
+ * 0. */
+static size_t cap_word(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+
+    if (i >= n || !tg_isupper((unsigned char)s[i]))
+        return 0;
+    while (j < n && j - i < 40) {
+        unsigned char c = (unsigned char)s[j];
+        if (tg_islower(c) || c >= 0x80)
+            j++;
+        else if ((c == '\'' || c == '-') && j + 1 < n &&
+                 (tg_isalpha((unsigned char)s[j + 1]) || (unsigned char)s[j + 1] >= 0x80))
+            j += 2; /* Müller-Schmidt, O'Brien */
+        else
+            break;
+    }
+    if (j - i < 2 || (j < n && tg_isalnum((unsigned char)s[j])))
+        return 0;
+    return j;
+}
+
+static int cmp_name(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
+static int in_lexicon(const char *s, size_t n)
+{
+    char buf[48];
+
+    if (n >= sizeof(buf))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] >= 0x80)
+            return 0;
+        buf[i] = (char)tg_lower((unsigned char)s[i]);
+    }
+    buf[n] = '\0';
+    return bsearch(buf, tg_name_lexicon, tg_name_lexicon_n, sizeof(tg_name_lexicon[0]),
+                   cmp_name) != NULL;
+}
+
+/* Lower-case name particles allowed between capitalised words. */
+static size_t particle(const char *s, size_t n, size_t i)
+{
+    static const char *const p[] = {"van", "von",   "de", "der", "den", "da",  "di",
+                                    "del", "della", "la", "le",  "du",  "dos", "das",
+                                    "ten", "ter",   "zu", "y",   NULL};
+    if (i >= n || !tg_islower((unsigned char)s[i]))
+        return 0;
+    for (int k = 0; p[k]; k++) {
+        size_t m;
+        if (p[k][0] != s[i])
+            continue;
+        m = strlen(p[k]);
+        if (i + m < n && !memcmp(s + i, p[k], m) && s[i + m] == ' ')
+            return i + m + 1;
+    }
+    return 0;
+}
+
+static const char *const kw_name[] = {
+    "name",      "customer", "patient",  "mr",        "mrs",       "ms",     "miss",
+    "dr",        "herr",     "frau",     "mme",       "monsieur",  "madame", "sr",
+    "sra",       "signor",   "signora",  "contact",   "recipient", "holder", "cardholder",
+    "passenger", "guest",    "employee", "applicant", "signed",    "attn",   "dear",
+    "kunde",     "nom",      "nombre",   "nome",      "naam",      "imie",   "imię",
+    "nazwisko",  "surname",  NULL};
+
+static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
+{
+    const char *s = in->s;
+    size_t w[3][2], nw = 0, i = in->pos, e;
+    int known;
+
+    if (in->pos > 0 && ((unsigned char)s[in->pos - 1] >= 0x80 || s[in->pos - 1] == '-' ||
+                        s[in->pos - 1] == '\''))
+        return 0;
+    while (nw < 3 && (e = cap_word(s, in->n, i)) != 0) {
+        w[nw][0] = i;
+        w[nw][1] = e;
+        nw++;
+        if (e + 1 >= in->n || s[e] != ' ')
+            break;
+        i = e + 1;
+        while ((e = particle(s, in->n, i)) != 0)
+            i = e;
+        if (i >= in->n || !tg_isupper((unsigned char)s[i]))
+            break;
+    }
+    if (nw < 2)
+        return 0;
+    known = in_lexicon(s + w[0][0], w[0][1] - w[0][0]) ||
+            in_lexicon(s + w[nw - 1][0], w[nw - 1][1] - w[nw - 1][0]);
+    if (!known && nw == 3 && in_lexicon(s + w[1][0], w[1][1] - w[1][0]))
+        known = 1;
+    if (!known)
+        return 0;
+    hit->start = in->pos;
+    hit->end = w[nw - 1][1];
+    hit->weak = 1;
+    return 1;
+}
+
+const tg_detector tg_det_person_name = {
+    .name = "person_name",
+    .summary = "person's name in free text: 2-3 capitalised words, first or last in the "
+               "name lexicon (needs a keyword)",
+    .validator = "lexicon of given and family names (libdata-faker-perl, at build time)",
+    .first = UPPER,
+    .need = TG_C_UP | TG_C_LO,
+    .deny = TG_C_DIG,
+    .min_run = 1,
+    .max_run = 40,
+    .keywords = kw_name,
+    .match = det_person_name,
+};
+
+/* ---- street addresses ------------------------------------------------------------ */
+
+static int word_ci(const char *s, size_t n, size_t i, const char *w, size_t *end)
+{
+    size_t m, j = 0;
+
+    if (i >= n || tg_lower((unsigned char)s[i]) != (unsigned char)w[0])
+        return 0; /* most words: one compare */
+    m = strlen(w);
+
+    if (i + m > n)
+        return 0;
+    while (j < m && tg_lower((unsigned char)s[i + j]) == (unsigned char)w[j])
+        j++;
+    if (j != m || (i + m < n && tg_isalpha((unsigned char)s[i + m])))
+        return 0;
+    *end = i + m;
+    if (*end < n && s[*end] == '.')
+        (*end)++;
+    return 1;
+}
+
+/* Street types that follow the name ("Baker Street", "Main St."). */
+static const char *const after_types[] = {
+    "street", "st",      "avenue", "ave",     "road", "rd",        "lane",
+    "ln",     "drive",   "dr",     "court",   "ct",   "boulevard", "blvd",
+    "way",    "place",   "pl",     "square",  "sq",   "terrace",   "crescent",
+    "close",  "parkway", "pkwy",   "highway", "hwy",  "circle",    "gardens",
+    "grove",  "row",     "walk",   "hill",    "mews", NULL};
+
+/* Is a leading street type at i? Sets *t past it. Only the types that
+ * start with the byte at i are tried (the common case is none). */
+static int lead_type(const char *s, size_t n, size_t i, size_t *t)
+{
+    size_t run = i;
+    static const char *const by_letter[26] = {
+        ['a' - 'a'] = "avenue av avenida avda al aleja",
+        ['b' - 'a'] = "boulevard bd bulevardul",
+        ['c' - 'a'] = "chemin calle corso carrer",
+        ['l' - 'a'] = "largo",
+        ['p' - 'a'] = "place paseo plaza piazza",
+        ['r' - 'a'] = "rue rua",
+        ['s' - 'a'] = "strada",
+        ['t' - 'a'] = "travessa",
+        ['u' - 'a'] = "ul ulica",
+        ['v' - 'a'] = "via viale",
+    };
+    unsigned char c = tg_lower((unsigned char)s[i]);
+    const char *l;
+    char w[16];
+
+    if (c < 'a' || c > 'z' || !(l = by_letter[c - 'a']))
+        return 0;
+    while (run < n && tg_isalpha((unsigned char)s[run]))
+        run++;
+    if (run - i > 10 || run >= n || (s[run] != ' ' && s[run] != '.'))
+        return 0; /* a type is a short word before a space or a dot */
+    while (*l) {
+        size_t m = strcspn(l, " ");
+        if (m == run - i && m < sizeof(w)) {
+            memcpy(w, l, m);
+            w[m] = '\0';
+            if (word_ci(s, n, i, w, t))
+                return 1;
+        }
+        l += m;
+        while (*l == ' ')
+            l++;
+    }
+    return 0;
+}
+
+/* Endings of one-word street names ("Hauptstraße", "Lindenweg"). */
+static const char *const suffixes[] = {
+    "straße", "strasse",  "str.",  "weg",   "allee", "platz",  "gasse", "ring",  "damm",
+    "ufer",   "chaussee", "steig", "pfad",  "markt", "straat", "laan",  "plein", "gracht",
+    "kade",   "singel",   "dreef", "gatan", "vägen", "vej",    "gade",  "veien", "gata",
+    "katu",   "tie",      "utca",  "ulice", "cesta", NULL};
+
+static size_t house_number(const char *s, size_t n, size_t i)
+{
+    size_t j = i;
+
+    while (j < n && j - i < 5 && tg_isdigit((unsigned char)s[j]))
+        j++;
+    if (j == i || (j < n && tg_isdigit((unsigned char)s[j])))
+        return 0;
+    if (j < n && tg_isalpha((unsigned char)s[j]) &&
+        (j + 1 >= n || !tg_isalnum((unsigned char)s[j + 1])))
+        j++; /* 12a */
+    if (j < n && tg_isalnum((unsigned char)s[j]))
+        return 0;
+    return j;
+}
+
+/* Name words of a street: capitalised words, or a few lower-case
+ * connectors ("de la", "del"), up to four. Returns the end of the last
+ * one, or 0. */
+static size_t street_words(const char *s, size_t n, size_t i, unsigned *nwords)
+{
+    static const char *const conn[] = {"de",    "la", "le", "les", "du",  "des", "del",
+                                       "della", "di", "do", "da",  "dos", NULL};
+    size_t last = 0, e;
+
+    *nwords = 0;
+    while (*nwords < 5 && i < n) {
+        int c = 0;
+        if ((e = cap_word(s, n, i)) != 0) {
+            last = e;
+            (*nwords)++;
+        } else {
+            for (int k = 0; conn[k] && !c && tg_islower((unsigned char)s[i]); k++) {
+                size_t m;
+                if (conn[k][0] != s[i])
+                    continue;
+                m = strlen(conn[k]);
+                if (i + m < n && !memcmp(s + i, conn[k], m) && s[i + m] == ' ')
+                    c = 1, e = i + m;
+            }
+            if (!c)
+                break;
+        }
+        if (e + 1 >= n || s[e] != ' ')
+            break;
+        i = e + 1;
+    }
+    return *nwords ? last : 0;
+}
+
+static int det_street(const tg_det_in *in, tg_det_hit *hit)
+{
+    const char *s = in->s;
+    size_t n = in->n, i = in->pos, e, t;
+    unsigned nw;
+
+    if (tg_isdigit((unsigned char)s[i])) {
+        /* "221B Baker Street", "12 rue de la Paix" */
+        if (!(e = house_number(s, n, i)) || e + 1 >= n || s[e] != ' ' ||
+            !tg_isalpha((unsigned char)s[e + 1]))
+            return 0;
+        i = e + 1;
+        if (lead_type(s, n, i, &t) && t + 1 < n && s[t] == ' ' &&
+            (e = street_words(s, n, t + 1, &nw)) != 0) {
+            hit->start = in->pos;
+            hit->end = e;
+            hit->weak = 1;
+            return 1;
+        }
+        if (!(e = street_words(s, n, i, &nw)))
+            return 0;
+        /* the last capitalised word is the type, or the type follows */
+        {
+            size_t ws = e;
+            while (ws > i && s[ws - 1] != ' ')
+                ws--;
+            for (int k = 0; after_types[k]; k++) {
+                if (nw >= 2 && word_ci(s, n, ws, after_types[k], &t) && t >= e) {
+                    hit->start = in->pos;
+                    hit->end = t;
+                    hit->weak = 1;
+                    return 1;
+                }
+                if (e + 1 < n && s[e] == ' ' &&
+                    word_ci(s, n, e + 1, after_types[k], &t)) {
+                    hit->start = in->pos;
+                    hit->end = t;
+                    hit->weak = 1;
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+    if (tg_islower((unsigned char)s[i]) && in->run_end - in->pos > 10)
+        return 0; /* no leading street type is that long */
+    /* "Via Roma 12", "ul. Długa 5", "Calle Mayor 7" */
+    if (lead_type(s, n, i, &t) && t + 1 < n && s[t] == ' ' &&
+        (e = street_words(s, n, t + 1, &nw)) != 0 && e + 1 < n &&
+        (s[e] == ' ' || s[e] == ',') &&
+        (t = house_number(s, n, e + 1 + (s[e] == ',' && s[e + 1] == ' '))) != 0) {
+        hit->start = in->pos;
+        hit->end = t;
+        hit->weak = 1;
+        return 1;
+    }
+    /* "Hauptstraße 12", "Kaiser-Wilhelm-Str. 5a", "Keizersgracht 123" */
+    if (!tg_isupper((unsigned char)s[i]))
+        return 0;
+    {
+        size_t we = i;
+        while (we < n && we - i < 48 &&
+               (tg_isalpha((unsigned char)s[we]) || (unsigned char)s[we] >= 0x80 ||
+                s[we] == '-' || s[we] == '.'))
+            we++;
+        if (we + 1 >= n || s[we] != ' ' || !tg_isdigit((unsigned char)s[we + 1]))
+            return 0; /* a house number must follow */
+        for (int k = 0; suffixes[k]; k++) {
+            size_t m = strlen(suffixes[k]), j = 0;
+            if (we - i <= m)
+                continue;
+            while (j < m && tg_lower((unsigned char)s[we - m + j]) ==
+                                (unsigned char)suffixes[k][j])
+                j++;
+            if (j == m && we + 1 < n && s[we] == ' ' &&
+                (t = house_number(s, n, we + 1)) != 0) {
+                hit->start = in->pos;
+                hit->end = t;
+                hit->weak = 1;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static const char *const kw_address[] = {
+    "address",   "addr",       "street",    "ship to",   "shipping", "billing",
+    "deliver",   "delivery",   "adresse",   "anschrift", "wohnhaft", "dirección",
+    "direccion", "domicilio",  "indirizzo", "residenza", "adres",    "adresa",
+    "lives at",  "located at", "resides",   "home",      "postal",   "mailing",
+    "straße",    "ul.",        NULL};
+
+const tg_detector tg_det_street_address = {
+    .name = "street_address",
+    .summary = "street address in free text: house number and street type in European "
+               "and North American layouts (needs a keyword)",
+    .validator = "house number + street type (Street, rue, Via, -straße, -weg, ...)",
+    .first = DIGITS UPPER "abcprsuv", /* lower case: a leading street type */
+    .min_run = 1,
+    .max_run = 48,
+    .keywords = kw_address,
+    .match = det_street,
+};
