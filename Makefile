@@ -67,6 +67,7 @@ test-e2e: build node-deps
 
 test-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -L unit -j2
 
 # Under ThreadSanitizer: every unit test (the fuzz seed replays are

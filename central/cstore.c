@@ -678,7 +678,8 @@ int tg_cstore_apply(tg_cstore *cs, const tg_cstore_upload *u, tg_cstore_result *
             }
             tg_be32_put(buf, (uint32_t)hl);
             tollgate__v1__central_batch_header__pack(&h, buf + 4);
-            memcpy(buf + 4 + hl, u->zstd, u->zlen);
+            if (u->zlen)
+                memcpy(buf + 4 + hl, u->zstd, u->zlen);
             epoch_key(&k, u->site, u->epoch);
             kb_u64(&k, u->seq);
             key.mv_size = k.n;

@@ -409,11 +409,6 @@ static int check_url(const char *v, char *why, size_t whylen)
     return 0;
 }
 
-int tg_config_check_address(const char *addr, char *why, size_t whylen)
-{
-    return tg_cfgtab_check_address(addr, why, whylen);
-}
-
 void tg_config_defaults(tg_collector_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

@@ -16,8 +16,4 @@ int tg_config_load_buffer(const char *name, const char *buf, size_t len,
 /* How many keys the table declares. */
 size_t tg_config_key_count(void);
 
-/* 0 if `addr` is HOST:PORT (IPv4, [IPv6] or a hostname; port 0-65535),
- * else TG_EINVAL with the reason in why. */
-int tg_config_check_address(const char *addr, char *why, size_t whylen);
-
 #endif

@@ -506,11 +506,6 @@ static const struct tg_cfg_key *find_key(const tg_cfgtab *t, const char *path, s
     return NULL;
 }
 
-const struct tg_cfg_key *tg_cfgtab_find(const tg_cfgtab *t, const char *path)
-{
-    return find_key(t, path, strlen(path));
-}
-
 static bool is_section(const tg_cfgtab *t, const char *path, size_t len)
 {
     for (size_t i = 0; i < t->n; i++) {

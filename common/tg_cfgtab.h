@@ -82,9 +82,6 @@ void tg_cfgtab_clear(const struct tg_cfg_key *k, void *base);
 int tg_cfgtab_load(const tg_cfgtab *t, void *base, const tg_ynode *map, const char *file,
                    const char *const *skip, size_t *n_set, char *err, size_t errlen);
 
-/* The key whose path is `path`, or NULL. */
-const struct tg_cfg_key *tg_cfgtab_find(const tg_cfgtab *t, const char *path);
-
 /* The table as Markdown: key, type, default, flag (only if a key has
  * one), description. */
 void tg_cfgtab_write_reference(const tg_cfgtab *t, FILE *f);

@@ -597,15 +597,6 @@ int tg_yaml_double(const char *file, const tg_ynode *n, double *out, char *err,
     return 0;
 }
 
-int tg_yaml_size(const char *file, const tg_ynode *n, uint64_t *out, char *err,
-                 size_t errlen)
-{
-    if (n->kind != TG_YNODE_SCALAR || tg_parse_size(n->str, out) != 0)
-        return tg_yaml_error(err, errlen, file, n,
-                             "expected a size such as 512MiB, 1GB or 65536");
-    return 0;
-}
-
 int tg_yaml_duration_ms(const char *file, const tg_ynode *n, uint64_t *out, char *err,
                         size_t errlen)
 {

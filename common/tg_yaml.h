@@ -82,9 +82,7 @@ int tg_yaml_u64(const char *file, const tg_ynode *n, uint64_t *out, char *err,
                 size_t errlen);
 int tg_yaml_double(const char *file, const tg_ynode *n, double *out, char *err,
                    size_t errlen);
-/* Sizes and durations in the one grammar of tg_units.h. */
-int tg_yaml_size(const char *file, const tg_ynode *n, uint64_t *out, char *err,
-                 size_t errlen);
+/* A duration in the one grammar of tg_units.h, in milliseconds. */
 int tg_yaml_duration_ms(const char *file, const tg_ynode *n, uint64_t *out, char *err,
                         size_t errlen);
 

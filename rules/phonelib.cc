@@ -52,7 +52,3 @@ extern "C" int tg_phonelib_valid(const char *s, size_t n, const char *region)
     return 0;
 }
 
-extern "C" const char *tg_phonelib_fallback_regions(void)
-{
-    return kFallbackList;
-}

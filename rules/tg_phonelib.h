@@ -22,10 +22,6 @@ extern "C" {
  * North America and the larger economies). Returns 1 or 0. */
 int tg_phonelib_valid(const char *s, size_t n, const char *region);
 
-/* The regions tried when none is given, as a comma-separated list (docs
- * and `rules detectors`). */
-const char *tg_phonelib_fallback_regions(void);
-
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_cfgtab.h"
 #include "tg_config.h"
 #include "config_internal.h"
 #include "tg_err.h"
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     (void)tg_parse_size(text, &v);
     (void)tg_parse_duration_ms(text, &v);
-    (void)tg_config_check_address(text, err, sizeof(err));
+    (void)tg_cfgtab_check_address(text, err, sizeof(err));
     free(text);
     return 0;
 }

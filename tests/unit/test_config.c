@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "tg_cfgtab.h"
 #include "tg_config.h"
 #include "config_internal.h"
 #include "tg_central.h"
@@ -453,12 +454,12 @@ static void test_check_address(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        if (tg_config_check_address(good[i], why, sizeof(why)) != 0)
+        if (tg_cfgtab_check_address(good[i], why, sizeof(why)) != 0)
             fail_msg("\"%s\" rejected: %s", good[i], why);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         why[0] = '\0';
-        if (tg_config_check_address(bad[i].in, why, sizeof(why)) != TG_EINVAL)
+        if (tg_cfgtab_check_address(bad[i].in, why, sizeof(why)) != TG_EINVAL)
             fail_msg("\"%s\" accepted", bad[i].in);
         assert_string_equal(why, bad[i].why);
     }
