@@ -398,9 +398,15 @@ static int authorized(central *c, const tg_http_request *req, tg_http_response *
 void tg_central_audit_report(const tg_http_request *req, tg_http_response *resp,
                              void *data)
 {
+    if (authorized(data, req, resp))
+        tg_central_audit_report_for(data, req, resp);
+}
+
+void tg_central_audit_report_for(central *c, const tg_http_request *req,
+                                 tg_http_response *resp)
+{
     static const char *const types[] = {"application/json", "text/csv; charset=utf-8",
                                         "text/html; charset=utf-8", "application/pdf"};
-    central *c = data;
     char from_s[40], to_s[40], only[64], fmt[16], err[1200] = "";
     int64_t t0, t1;
     enum tg_report_format f = TG_REPORT_JSON;
@@ -412,8 +418,6 @@ void tg_central_audit_report(const tg_http_request *req, tg_http_response *resp,
     tg_strbuf out = {0};
     int first = 1, rc = 0;
 
-    if (!authorized(c, req, resp))
-        return;
     if (!param(req, "from", from_s, sizeof(from_s)) ||
         !param(req, "to", to_s, sizeof(to_s)) || tg_cost_parse_date(from_s, &t0) ||
         tg_cost_parse_date(to_s, &t1) || t1 <= t0 || t0 < 0) {

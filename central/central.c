@@ -18,6 +18,7 @@
 #include "tg_arena.h"
 #include "tg_codec.h"
 #include "central_int.h"
+#include "tg_strbuf.h"
 #include "tg_central.h"
 #include "tg_compress.h"
 #include "tg_err.h"
@@ -546,8 +547,17 @@ void tg_central_metrics(const tg_http_request *req, tg_http_response *resp, void
         tg_http_response_text(resp, 500, "out of memory\n");
         return;
     }
-    tg_http_response_set(resp, 200, "text/plain; version=0.0.4", body, strlen(body));
-    free(body);
+    {
+        tg_strbuf b = {0};
+        tg_strbuf_put(&b, body, strlen(body));
+        free(body);
+        tg_central_cost_metrics(c, (int64_t)(tg_wall_ns() / 1000000000ull), &b);
+        if (b.oom)
+            tg_http_response_text(resp, 500, "out of memory\n");
+        else
+            tg_http_response_set(resp, 200, "text/plain; version=0.0.4", b.p, b.len);
+        free(b.p);
+    }
 }
 
 /* ---- life cycle -------------------------------------------------------------------- */

@@ -130,6 +130,35 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
                           const char *user, const char *role, const char *view,
                           const char *id, size_t id_len);
 
+/* Records who asks (user NULL: nobody) for the sites' egress ledgers: the
+ * fan-outs this worker thread makes next carry it. tg_central_authorize
+ * calls it; a handler that authenticates otherwise (the web UI) must. */
+void tg_central_set_asker(const char *user, const char *role);
+
+/* Appends the cost gauges of /metrics to b: the last complete UTC hour
+ * before now_s priced per site and service, and its idle capacity
+ * (tollgate_central_cost_hour_{effective,billed,idle}); nothing when no
+ * site has a cost model. */
+struct tg_strbuf;
+void tg_central_cost_metrics(central *c, int64_t now_s, struct tg_strbuf *b);
+
+/* N from a parser's "column N: ..." message, else 0. */
+int tg_central_error_column(const char *msg);
+
+/* The bodies of GET /api/v1/query/traces, /api/v1/query/logs and
+ * /api/v1/cost/{report,focus} for a caller already authenticated (the web
+ * UI). tg_central_traces_for and tg_central_logs_for record the asker. */
+void tg_central_traces_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                           const char *user, const char *role, const char *view);
+void tg_central_logs_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                         const char *user, const char *role, const char *view);
+void tg_central_cost_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                         int focus);
+/* GET /api/v1/audit/report's body for a caller already authenticated and
+ * admitted (compliance or admin; the web UI). */
+void tg_central_audit_report_for(central *c, const tg_http_request *req,
+                                 tg_http_response *resp);
+
 /* ---- model versions (models_api.c) ---------------------------------------- */
 
 /* Creates c->models from the configuration, reads the registries it names

@@ -142,8 +142,9 @@ static int param(const tg_http_request *req, const char *key, char *buf, size_t 
 
 enum cost_kind { COST_REPORT, COST_FOCUS };
 
+/* preauth: the caller has authenticated the request (the web UI's session). */
 static void serve(const tg_http_request *req, tg_http_response *resp, central *c,
-                  enum cost_kind kind)
+                  enum cost_kind kind, int preauth)
 {
     static const char *const bys[] = {"site", "service", "model", "team", "run"};
     char from_s[40], to_s[40], by_s[16], cmp[64], fmt[16];
@@ -180,7 +181,7 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
     param(req, "compare", cmp, sizeof cmp);
 
     pthread_rwlock_rdlock(&c->sites_lock);
-    if (!cost_authorized(c, req)) {
+    if (!preauth && !cost_authorized(c, req)) {
         pthread_rwlock_unlock(&c->sites_lock);
         snprintf(resp->headers, sizeof(resp->headers),
                  "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
@@ -229,10 +230,86 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
 void tg_central_cost_report(const tg_http_request *req, tg_http_response *resp,
                             void *data)
 {
-    serve(req, resp, data, COST_REPORT);
+    serve(req, resp, data, COST_REPORT, 0);
 }
 
 void tg_central_cost_focus(const tg_http_request *req, tg_http_response *resp, void *data)
 {
-    serve(req, resp, data, COST_FOCUS);
+    serve(req, resp, data, COST_FOCUS, 0);
+}
+
+void tg_central_cost_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                         int focus)
+{
+    serve(req, resp, c, focus ? COST_FOCUS : COST_REPORT, 1);
+}
+
+/* One gauge line: NAME{site="..",LABEL=".."[,cost_model=".."]} value. */
+static void gauge(tg_strbuf *b, const char *name, const tg_cost_group *g,
+                  const char *label, const char *value, const char *currency, tg_money m)
+{
+    tg_strbuf_printf(b, "%s{site=\"", name);
+    tg_strbuf_label(b, g->site);
+    tg_strbuf_printf(b, "\",%s=\"", label);
+    tg_strbuf_label(b, value);
+    tg_strbuf_printf(b, "\",cost_model=\"%s\",currency=\"",
+                     g->amortised ? "amortised" : "metered");
+    tg_strbuf_label(b, currency);
+    tg_strbuf_printf(b, "\"} %.6f\n", (double)m / TG_MONEY_SCALE);
+}
+
+void tg_central_cost_metrics(central *c, int64_t now_s, tg_strbuf *b)
+{
+    usage_list u = {0};
+    tg_cost_site *sites;
+    tg_cost_report r;
+    size_t ns = 0;
+    int rc;
+
+    u.to = now_s / 3600 * 3600;
+    u.from = u.to - 3600;
+    pthread_rwlock_rdlock(&c->sites_lock);
+    sites = calloc(c->sites.n + 1, sizeof(*sites));
+    for (size_t i = 0; sites && i < c->sites.n; i++) {
+        const tg_site_entry *e = &c->sites.v[i];
+        if (e->cost)
+            sites[ns++] = (tg_cost_site){e->name, e->jurisdiction,
+                                         e->provider[0] ? e->provider : e->name,
+                                         e->region, e->cost};
+    }
+    rc = !sites || !ns || (c->cs && tg_cstore_rows(c->cs, "costs", collect, &u) != 0) ||
+                 u.failed
+             ? -1
+             : tg_cost_report_build(sites, ns, u.v, u.n, u.from, u.to, TG_BY_SERVICE,
+                                    NULL, &r);
+    pthread_rwlock_unlock(&c->sites_lock);
+    free(sites);
+    usage_free(&u);
+    if (rc)
+        return;
+    tg_strbuf_printf(
+        b, "# HELP tollgate_central_cost_hour_effective EffectiveCost of the last "
+           "complete UTC hour per site and service (docs/cost.md).\n"
+           "# TYPE tollgate_central_cost_hour_effective gauge\n");
+    for (size_t i = 0; i < r.n; i++)
+        if (!r.g[i].idle)
+            gauge(b, "tollgate_central_cost_hour_effective", &r.g[i], "service",
+                  r.g[i].key, r.currency, r.g[i].effective);
+    tg_strbuf_printf(b, "# HELP tollgate_central_cost_hour_billed BilledCost of the last "
+                        "complete UTC hour per site and service.\n"
+                        "# TYPE tollgate_central_cost_hour_billed gauge\n");
+    for (size_t i = 0; i < r.n; i++)
+        if (!r.g[i].idle)
+            gauge(b, "tollgate_central_cost_hour_billed", &r.g[i], "service", r.g[i].key,
+                  r.currency, r.g[i].billed);
+    tg_strbuf_printf(b,
+                     "# HELP tollgate_central_cost_hour_idle EffectiveCost of idle, "
+                     "shared-idle and unused capacity in the last complete UTC hour, per "
+                     "site and line (\"__idle__ gpu\", ...).\n"
+                     "# TYPE tollgate_central_cost_hour_idle gauge\n");
+    for (size_t i = 0; i < r.n; i++)
+        if (r.g[i].idle)
+            gauge(b, "tollgate_central_cost_hour_idle", &r.g[i], "line", r.g[i].key,
+                  r.currency, r.g[i].effective);
+    tg_cost_report_free(&r);
 }

@@ -377,7 +377,8 @@ static int run_logql(central *c, const tg_http_request *req, const logq *lq,
     steps st;
 
     if (tg_logql_parse(lq->q, strlen(lq->q), &plan, perr, sizeof(perr)) != 0) {
-        *out = json_pack("{s:s,s:s}", "status", "error", "error", perr);
+        *out = json_pack("{s:s,s:s,s:i}", "status", "error", "error", perr, "column",
+                         tg_central_error_column(perr));
         json_decref(warnings);
         return 400;
     }
@@ -614,18 +615,37 @@ static uint64_t param_step(const tg_http_request *req, uint64_t def)
     return *end || d <= 0 ? def : (uint64_t)(d * 1e9);
 }
 
+static void logql_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                      const char *user, const char *role, const char *view, int instant,
+                      int loki);
+
 static void logql_handler(const tg_http_request *req, tg_http_response *resp, void *data,
                           int instant, int loki)
 {
     central *c = data;
-    char user[64], role[64], view[64], q[8192], dir[16];
+    char user[64], role[64], view[64];
+
+    if (tg_central_authorize(c, req, resp, user, role, view))
+        logql_for(c, req, resp, user, role, view, instant, loki);
+}
+
+void tg_central_logs_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                         const char *user, const char *role, const char *view)
+{
+    tg_central_set_asker(user, role);
+    logql_for(c, req, resp, user, role, view, 0, 0);
+}
+
+static void logql_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                      const char *user, const char *role, const char *view, int instant,
+                      int loki)
+{
+    char q[8192], dir[16];
     uint64_t now = tg_wall_ns();
     logq lq = {0};
     json_t *doc;
     int status;
 
-    if (!tg_central_authorize(c, req, resp, user, role, view))
-        return;
     if (!param(req, loki ? "query" : "q", q, sizeof(q))) {
         doc = json_pack("{s:s,s:s}", "status", "error", "error",
                         loki ? "query (a LogQL query) is required"

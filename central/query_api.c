@@ -192,6 +192,29 @@ void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt
  * tg_central_authorize sets this first, so it is always that request's. */
 static _Thread_local char asker_q[200];
 
+void tg_central_set_asker(const char *user, const char *role)
+{
+    asker_q[0] = '\0';
+    if (user) {
+        char *u = tg_query_http_escape(user), *r = tg_query_http_escape(role);
+        if (u && r)
+            snprintf(asker_q, sizeof(asker_q), "&user=%s&role=%s", u, r);
+        free(u);
+        free(r);
+    }
+}
+
+int tg_central_error_column(const char *msg)
+{
+    char *end;
+    long col;
+
+    if (strncmp(msg, "column ", 7) != 0)
+        return 0;
+    col = strtol(msg + 7, &end, 10);
+    return *end == ':' && col > 0 && col < 1000000 ? (int)col : 0;
+}
+
 int tg_central_authenticate(central *c, const tg_http_request *req,
                             tg_http_response *resp)
 {
@@ -240,14 +263,7 @@ int tg_central_authorize(central *c, const tg_http_request *req, tg_http_respons
         snprintf(view, 64, "%s", r ? r->view : "");
     }
     pthread_rwlock_unlock(&c->sites_lock);
-    asker_q[0] = '\0';
-    if (e) {
-        char *u = tg_query_http_escape(user), *r2 = tg_query_http_escape(role);
-        if (u && r2)
-            snprintf(asker_q, sizeof(asker_q), "&user=%s&role=%s", u, r2);
-        free(u);
-        free(r2);
-    }
+    tg_central_set_asker(e ? user : NULL, role);
     if (!e) {
         snprintf(resp->headers, sizeof(resp->headers),
                  "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
@@ -617,11 +633,127 @@ static int centre_match(const tg_plan *p, const json_t *doc)
     return match;
 }
 
-/* Runs a search; `start_ns`/`end_ns` 0 for open. Fills *out with the
- * answer document and returns the HTTP status. */
+static const char *attr_str(const json_t *attrs, const char *key)
+{
+    size_t i;
+    json_t *a;
+
+    json_array_foreach(attrs, i, a)
+    {
+        const char *k = json_string_value(json_object_get(a, "key"));
+        if (k && strcmp(k, key) == 0)
+            return json_string_value(
+                json_object_get(json_object_get(a, "value"), "stringValue"));
+    }
+    return NULL;
+}
+
+static uint64_t u64_of(const json_t *v)
+{
+    return json_is_string(v) ? strtoull(json_string_value(v), NULL, 10)
+                             : (uint64_t)json_integer_value(v);
+}
+
+/* Describes hit `h` by the whole stitched trace in `doc` (fetch_trace's
+ * answer) rather than by the sites' matching spans: every site it
+ * crossed, its root span and service, its extent, and errors per service. */
+static void describe_hit(json_t *h, const json_t *doc)
+{
+    const json_t *rss = json_object_get(json_object_get(doc, "trace"), "resourceSpans");
+    json_t *sites = json_array(), *stats = json_object(), *rs, *ss, *sp;
+    json_t *ids = json_object();
+    uint64_t t0 = UINT64_MAX, t1 = 0, root_start = UINT64_MAX;
+    const char *root_svc = NULL, *root_name = NULL;
+    size_t i, j, k;
+    char b[24];
+
+    if (!sites || !stats || !ids)
+        goto out;
+    /* Pass 1: every span id, to tell roots (no parent in the trace). */
+    json_array_foreach(rss, i, rs)
+        json_array_foreach(json_object_get(rs, "scopeSpans"), j, ss)
+            json_array_foreach(json_object_get(ss, "spans"), k, sp)
+    {
+        const char *id = json_string_value(json_object_get(sp, "spanId"));
+        if (id)
+            json_object_set_new(ids, id, json_true());
+    }
+    json_array_foreach(rss, i, rs)
+    {
+        const json_t *attrs =
+            json_object_get(json_object_get(rs, "resource"), "attributes");
+        const char *site = attr_str(attrs, "tollgate.site"),
+                   *svc = attr_str(attrs, "service.name");
+        size_t n;
+        json_t *x, *st;
+        int seen = 0;
+
+        svc = svc ? svc : "";
+        json_array_foreach(sites, n, x) seen |=
+            site && strcmp(json_string_value(x), site) == 0;
+        if (site && !seen)
+            json_array_append_new(sites, json_string(site));
+        if (!(st = json_object_get(stats, svc))) {
+            st = json_pack("{s:i,s:i}", "spanCount", 0, "errorCount", 0);
+            json_object_set_new(stats, svc, st);
+        }
+        json_array_foreach(json_object_get(rs, "scopeSpans"), j, ss)
+            json_array_foreach(json_object_get(ss, "spans"), k, sp)
+        {
+            uint64_t a = u64_of(json_object_get(sp, "startTimeUnixNano")),
+                     e = u64_of(json_object_get(sp, "endTimeUnixNano"));
+            const char *parent = json_string_value(json_object_get(sp, "parentSpanId"));
+            const json_t *code = json_object_get(json_object_get(sp, "status"), "code");
+            int err = json_integer_value(code) == 2 ||
+                      (json_is_string(code) &&
+                       strcmp(json_string_value(code), "STATUS_CODE_ERROR") == 0);
+
+            json_object_set_new(
+                st, "spanCount",
+                json_integer(json_integer_value(json_object_get(st, "spanCount")) + 1));
+            if (err)
+                json_object_set_new(
+                    st, "errorCount",
+                    json_integer(json_integer_value(json_object_get(st, "errorCount")) +
+                                 1));
+            if (a && a < t0)
+                t0 = a;
+            if (e > t1)
+                t1 = e;
+            if ((!parent || !*parent || !json_object_get(ids, parent)) &&
+                a < root_start) {
+                root_start = a;
+                root_svc = svc;
+                root_name = json_string_value(json_object_get(sp, "name"));
+            }
+        }
+    }
+    if (!json_array_size(sites))
+        goto out;
+    json_object_set(h, "sites", sites);
+    json_object_set(h, "serviceStats", stats);
+    if (root_svc) {
+        json_object_set_new(h, "rootServiceName", json_string(root_svc));
+        json_object_set_new(h, "rootTraceName", json_string(root_name ? root_name : ""));
+    }
+    if (t0 != UINT64_MAX && t1 >= t0) {
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)t0);
+        json_object_set_new(h, "startTimeUnixNano", json_string(b));
+        json_object_set_new(h, "durationMs",
+                            json_integer((json_int_t)((t1 - t0) / 1000000u)));
+    }
+out:
+    json_decref(sites);
+    json_decref(stats);
+    json_decref(ids);
+}
+
+/* Runs a search; `start_ns`/`end_ns` 0 for open; `whole`: describe each
+ * hit by its whole stitched trace (a trace-by-id fan-out per hit). Fills
+ * *out with the answer document and returns the HTTP status. */
 static int run_search(central *c, const tg_http_request *req, const char *q,
                       uint64_t start_ns, uint64_t end_ns, size_t limit, const char *view,
-                      int require_complete, json_t **out)
+                      int require_complete, int whole, json_t **out)
 {
     char perr[256], path[8300];
     tg_plan *plan = NULL;
@@ -634,7 +766,8 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
     int status;
 
     if (tg_traceql_parse(q, strlen(q), &plan, perr, sizeof(perr)) != 0) {
-        *out = json_pack("{s:s}", "error", perr);
+        *out = json_pack("{s:s,s:i}", "error", perr, "column",
+                         tg_central_error_column(perr));
         return 400;
     }
     if (!(esc = tg_query_http_escape(q))) {
@@ -668,6 +801,11 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
     for (size_t i = 0; i < json_array_size(hits) && json_array_size(kept) < limit; i++) {
         json_t *h = json_array_get(hits, i), *doc = NULL;
         if (site_exact(plan)) {
+            if (whole &&
+                fetch_trace(c, req, json_string_value(json_object_get(h, "traceID")),
+                            view, 0, &doc) == 200)
+                describe_hit(h, doc);
+            json_decref(doc);
             json_array_append(kept, h);
             continue;
         }
@@ -677,8 +815,11 @@ static int run_search(central *c, const tg_http_request *req, const char *q,
             break;
         if (fetch_trace(c, req, json_string_value(json_object_get(h, "traceID")), view, 0,
                         &doc) == 200 &&
-            centre_match(plan, doc))
+            centre_match(plan, doc)) {
+            if (whole)
+                describe_hit(h, doc);
             json_array_append(kept, h);
+        }
         json_decref(doc);
     }
     *out = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s}", "traces", kept, "metrics",
@@ -727,15 +868,23 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
                              void *data)
 {
     central *c = data;
-    char user[64], role[64], view[64], q[8192];
+    char user[64], role[64], view[64];
+
+    if (tg_central_authorize(c, req, resp, user, role, view))
+        tg_central_traces_for(c, req, resp, user, role, view);
+}
+
+void tg_central_traces_for(central *c, const tg_http_request *req, tg_http_response *resp,
+                           const char *user, const char *role, const char *view)
+{
+    char q[8192];
     const char *qs;
     size_t qlen;
     json_t *doc;
     uint64_t start, end, limit;
-    int status;
+    int status, whole;
 
-    if (!tg_central_authorize(c, req, resp, user, role, view))
-        return;
+    tg_central_set_asker(user, role);
     qs = tg_http_query(req, &qlen);
     if (!qs || tg_http_query_param(qs, qlen, "q", q, sizeof(q)) < 0) {
         tg_central_answer_error(resp, 400,
@@ -748,8 +897,12 @@ void tg_central_query_traces(const tg_http_request *req, tg_http_response *resp,
         !tg_central_param_u64(req, resp, "end", 0, UINT64_MAX, 0, &end) ||
         !tg_central_param_u64(req, resp, "limit", 1, QUERY_MAX_LIMIT, 20, &limit))
         return;
+    whole = param_true(req, "whole");
+    /* Each hit described whole costs a trace fan-out: at most 50. */
+    if (whole && limit > 50)
+        limit = 50;
     status = run_search(c, req, q, start, end, (size_t)limit, view,
-                        param_true(req, "require_complete"), &doc);
+                        param_true(req, "require_complete"), whole, &doc);
     json_object_set_new(doc, "user", json_string(user));
     json_object_set_new(doc, "role", json_string(role));
     tg_info("federated query", "kind=traces user=%s role=%s view=%s status=%d", user,
@@ -786,7 +939,7 @@ void tg_central_tempo_search(const tg_http_request *req, tg_http_response *resp,
         !tg_central_param_u64(req, resp, "limit", 1, QUERY_MAX_LIMIT, 20, &limit))
         return;
     status = run_search(c, req, q, start * 1000000000ull, end * 1000000000ull,
-                        (size_t)limit, view, 0, &doc);
+                        (size_t)limit, view, 0, 0, &doc);
     if (status != 200) {
         tg_central_answer_json(resp, status, doc);
         json_decref(doc);
@@ -1147,6 +1300,7 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
     json_t *doc;
     int status;
 
+    tg_central_set_asker(user, role);
     snprintf(id, sizeof(id), "%.*s", (int)(id_len < 63 ? id_len : 63), id_text);
     for (char *p = id; *p; p++)
         *p = (char)tolower((unsigned char)*p);

@@ -49,6 +49,11 @@ static const tg_http_route routes[] = {
     {"GET", "/ui/api/session", 0, NULL, tg_central_ui_session},
     {"GET", "/ui/api/estate", 0, NULL, tg_central_ui_estate},
     {"GET", "/ui/api/trace/", 1, NULL, tg_central_ui_trace},
+    {"GET", "/ui/api/traces", 0, NULL, tg_central_ui_traces},
+    {"GET", "/ui/api/logs", 0, NULL, tg_central_ui_logs},
+    {"GET", "/ui/api/log-templates", 0, NULL, tg_central_ui_log_templates},
+    {"GET", "/ui/api/cost/", 1, NULL, tg_central_ui_cost},
+    {"GET", "/ui/api/audit/", 1, NULL, tg_central_ui_audit},
     {"GET", "/ui", 1, NULL, tg_central_ui_static},
 };
 

@@ -14,11 +14,13 @@
 #include <string.h>
 
 #include "central_int.h"
+#include "cstore.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_time.h"
 #include "ui_assets.h"
 #include "ui_session.h"
+#include "witness.h"
 
 #define COOKIE_ATTRS "Path=/ui; HttpOnly; SameSite=Strict"
 /* Same-origin only: the bundle has no inline script and fetches nothing
@@ -105,16 +107,38 @@ static int authenticate(central *c, const tg_http_request *req, tg_http_response
     return 0;
 }
 
+/* Audit state: the witness's status for the roles its own API admits
+ * (compliance, sre), the audit report for compliance and admin
+ * (audit_api.c); the audit view for any of them. */
+static int sees_witness(const ui_who *who)
+{
+    return strcmp(who->role, "compliance") == 0 || strcmp(who->role, "sre") == 0;
+}
+
+static int sees_report(const ui_who *who)
+{
+    return strcmp(who->role, "compliance") == 0 || strcmp(who->role, "admin") == 0;
+}
+
+static int sees_audit(const ui_who *who)
+{
+    return sees_witness(who) || sees_report(who);
+}
+
 /* What a role may open, in the order the navigation shows it. */
 static json_t *views_of(const ui_who *who)
 {
     json_t *v = json_array();
 
     json_array_append_new(v, json_string("estate"));
-    if (who->view[0])
+    if (who->view[0]) {
         json_array_append_new(v, json_string("traces"));
+        json_array_append_new(v, json_string("logs"));
+    }
     if (who->cost)
         json_array_append_new(v, json_string("cost"));
+    if (sees_audit(who))
+        json_array_append_new(v, json_string("audit"));
     return v;
 }
 
@@ -215,6 +239,265 @@ void tg_central_ui_trace(const tg_http_request *req, tg_http_response *resp, voi
     path = tg_http_path(req, &plen);
     tg_central_trace_for(data, req, resp, who.user, who.role, who.view,
                          path + sizeof(prefix) - 1, plen - (sizeof(prefix) - 1));
+}
+
+/* 1 when who may read telemetry, else answers 403 and returns 0. */
+static int needs_view(const ui_who *who, tg_http_response *resp)
+{
+    if (who->view[0])
+        return 1;
+    json_error(resp, 403, "this role may not see telemetry");
+    return 0;
+}
+
+/* GET /ui/api/traces?q=TRACEQL&start=NS&end=NS&limit=N: the federated
+ * TraceQL search, under the user's view. */
+void tg_central_ui_traces(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    ui_who who;
+
+    if (authenticate(data, req, resp, &who) && needs_view(&who, resp))
+        tg_central_traces_for(data, req, resp, who.user, who.role, who.view);
+}
+
+/* GET /ui/api/logs?q=LOGQL&start=NS&end=NS&step=&limit=: the federated
+ * LogQL query, under the user's view. */
+void tg_central_ui_logs(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    ui_who who;
+
+    if (authenticate(data, req, resp, &who) && needs_view(&who, resp))
+        tg_central_logs_for(data, req, resp, who.user, who.role, who.view);
+}
+
+/* One (site, service, severity, template) and its count in the window. */
+typedef struct tpl_row {
+    const char *site;
+    json_t *obj; /* {site, service, severity, template, template_id, count, ...} */
+    uint64_t count;
+} tpl_row;
+
+typedef struct tpl_ctx {
+    int64_t from_s, to_s;
+    json_t *index; /* key -> tpl_row index (integer) */
+    tpl_row *rows;
+    size_t n, cap;
+    int oom;
+} tpl_ctx;
+
+static int on_template(void *ctx, const char *site, const ProtobufCMessage *m)
+{
+    const Tollgate__V1__LogTemplate *l = (const Tollgate__V1__LogTemplate *)m;
+    tpl_ctx *x = ctx;
+    char key[400], id[17];
+    json_t *at;
+    tpl_row *r;
+
+    if (l->minute_unix < x->from_s || l->minute_unix >= x->to_s)
+        return 0;
+    snprintf(key, sizeof(key), "%s\x1f%s\x1f%u\x1f%016llx", site, l->service,
+             l->severity_number, (unsigned long long)l->template_id);
+    at = json_object_get(x->index, key);
+    if (at) {
+        r = &x->rows[json_integer_value(at)];
+    } else {
+        if (x->n == x->cap) {
+            size_t cap = x->cap ? x->cap * 2 : 64;
+            /* A bound on what one answer holds: past it, say so. */
+            tpl_row *v = x->n >= 100000 ? NULL : realloc(x->rows, cap * sizeof(*v));
+            if (!v) {
+                x->oom = 1;
+                return 1;
+            }
+            x->rows = v;
+            x->cap = cap;
+        }
+        r = &x->rows[x->n];
+        r->count = 0;
+        /* The id as hex, as `central export` writes it. */
+        snprintf(id, sizeof(id), "%016llx", (unsigned long long)l->template_id);
+        r->obj = json_pack("{s:s,s:s,s:i,s:s,s:s}", "site", site, "service",
+                           l->service ? l->service : "", "severity_number",
+                           (int)l->severity_number, "template",
+                           l->template_ ? l->template_ : "", "template_id", id);
+        if (!r->obj) {
+            x->oom = 1;
+            return 1;
+        }
+        r->site = json_string_value(json_object_get(r->obj, "site"));
+        json_object_set_new(x->index, key, json_integer((json_int_t)x->n));
+        x->n++;
+    }
+    r->count += l->count;
+    return 0;
+}
+
+static int cmp_tpl(const void *a, const void *b)
+{
+    const tpl_row *x = a, *y = b;
+    int c = strcmp(x->site, y->site);
+
+    if (c)
+        return c;
+    return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static int64_t param_i64(const tg_http_request *req, const char *key, int64_t def)
+{
+    const char *q;
+    size_t qlen;
+    char buf[32], *end;
+    long long v;
+
+    q = tg_http_query(req, &qlen);
+    if (!q || tg_http_query_param(q, qlen, key, buf, sizeof(buf)) < 0 || !buf[0])
+        return def;
+    v = strtoll(buf, &end, 10);
+    return *end ? def : (int64_t)v;
+}
+
+/* GET /ui/api/log-templates?start=NS&end=NS&limit=N: the log templates
+ * every site forwarded, counted over the window (the minute rows the
+ * centre holds), the `limit` (default 50) most frequent per site. */
+void tg_central_ui_log_templates(const tg_http_request *req, tg_http_response *resp,
+                                 void *data)
+{
+    central *c = data;
+    ui_who who;
+    tpl_ctx x = {0};
+    int64_t now_s = (int64_t)(tg_wall_ns() / 1000000000ull), limit;
+    json_t *sites, *doc;
+    size_t shown = 0;
+
+    if (!authenticate(c, req, resp, &who) || !needs_view(&who, resp))
+        return;
+    x.to_s = param_i64(req, "end", (now_s + 60) * 1000000000ll) / 1000000000ll;
+    x.from_s = param_i64(req, "start", (x.to_s - 3600) * 1000000000ll) / 1000000000ll;
+    limit = param_i64(req, "limit", 50);
+    if (limit < 1 || limit > 1000)
+        limit = 50;
+    x.index = json_object();
+    if (!x.index || (c->cs && tg_cstore_rows(c->cs, "logs", on_template, &x) != 0) ||
+        x.oom) {
+        for (size_t i = 0; i < x.n; i++)
+            json_decref(x.rows[i].obj);
+        free(x.rows);
+        json_decref(x.index);
+        json_error(resp, 503, "cannot read the log templates");
+        return;
+    }
+    qsort(x.rows, x.n, sizeof(*x.rows), cmp_tpl);
+    sites = json_object();
+    for (size_t i = 0; i < x.n; i++) {
+        json_t *site = json_object_get(sites, x.rows[i].site);
+        if (!site) {
+            site = json_pack("{s:[],s:I,s:I}", "templates", "total", (json_int_t)0,
+                             "distinct", (json_int_t)0);
+            json_object_set_new(sites, x.rows[i].site, site);
+        }
+        json_object_set_new(
+            site, "total",
+            json_integer(json_integer_value(json_object_get(site, "total")) +
+                         (json_int_t)x.rows[i].count));
+        json_object_set_new(
+            site, "distinct",
+            json_integer(json_integer_value(json_object_get(site, "distinct")) + 1));
+        if ((int64_t)json_array_size(json_object_get(site, "templates")) < limit) {
+            json_object_set_new(x.rows[i].obj, "count",
+                                json_integer((json_int_t)x.rows[i].count));
+            json_array_append(json_object_get(site, "templates"), x.rows[i].obj);
+            shown++;
+        }
+        json_decref(x.rows[i].obj);
+    }
+    free(x.rows);
+    json_decref(x.index);
+    doc = json_pack("{s:o,s:I,s:I,s:I}", "sites", sites, "start",
+                    (json_int_t)x.from_s * 1000000000ll, "end",
+                    (json_int_t)x.to_s * 1000000000ll, "shown", (json_int_t)shown);
+    json_answer(resp, 200, doc);
+}
+
+/* GET /ui/api/cost/report?... and /ui/api/cost/focus?...: the centre's cost
+ * API for a role with cost: true; the FOCUS export as a download. */
+void tg_central_ui_cost(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    static const char focus[] = "/ui/api/cost/focus";
+    const char *path;
+    size_t plen;
+    ui_who who;
+    int is_focus;
+
+    if (!authenticate(data, req, resp, &who))
+        return;
+    if (!who.cost) {
+        json_error(resp, 403, "this role may not see cost");
+        return;
+    }
+    path = tg_http_path(req, &plen);
+    is_focus = plen == sizeof(focus) - 1 && memcmp(path, focus, plen) == 0;
+    if (!is_focus && !(plen == 19 && memcmp(path, "/ui/api/cost/report", 19) == 0)) {
+        json_error(resp, 404, "not found");
+        return;
+    }
+    if (is_focus)
+        snprintf(resp->headers, sizeof(resp->headers),
+                 "Content-Disposition: attachment; filename=\"focus.csv\"\r\n");
+    tg_central_cost_for(data, req, resp, is_focus);
+}
+
+/* GET /ui/api/audit/witness and /ui/api/audit/report?...: audit state for
+ * the roles that may see it. An API this centre does not have answers
+ * {"available": false, "why": ...}, which the page shows as such. */
+void tg_central_ui_audit(const tg_http_request *req, tg_http_response *resp, void *data)
+{
+    const char *path;
+    size_t plen;
+    ui_who who;
+
+    if (!authenticate(data, req, resp, &who))
+        return;
+    if (!sees_audit(&who)) {
+        json_error(resp, 403, "this role may not see audit state");
+        return;
+    }
+    path = tg_http_path(req, &plen);
+    if (plen == 21 && memcmp(path, "/ui/api/audit/witness", 21) == 0) {
+        central *c = data;
+        char *body;
+        if (!sees_witness(&who))
+            json_answer(
+                resp, 200,
+                json_pack("{s:b,s:s}", "available", 0, "why",
+                          "the witness's status is for the compliance and sre roles"));
+        else if (!c->witness ||
+                 !(body = tg_witness_status_json(c->witness, tg_wall_ns())))
+            json_answer(resp, 200,
+                        json_pack("{s:b,s:s}", "available", 0, "why",
+                                  "this centre runs no witness"));
+        else {
+            tg_http_response_set(resp, 200, "application/json", body, strlen(body));
+            free(body);
+        }
+    } else if (plen == 20 && memcmp(path, "/ui/api/audit/report", 20) == 0) {
+        if (!sees_report(&who)) {
+            json_answer(
+                resp, 200,
+                json_pack("{s:b,s:s}", "available", 0, "why",
+                          "the audit report is for the compliance and admin roles"));
+            return;
+        }
+        tg_central_audit_report_for(data, req, resp);
+        /* A download names its file; JSON is read by the page. */
+        if (resp->status == 200 && resp->content_type &&
+            strncmp(resp->content_type, "application/json", 16) != 0)
+            snprintf(resp->headers, sizeof(resp->headers),
+                     "Content-Disposition: attachment; filename=\"audit-report.%s\"\r\n",
+                     strncmp(resp->content_type, "application/pdf", 15) == 0 ? "pdf"
+                     : strncmp(resp->content_type, "text/html", 9) == 0      ? "html"
+                                                                             : "csv");
+    } else
+        json_error(resp, 404, "not found");
 }
 
 static const char not_built[] =

@@ -11,6 +11,12 @@ void tg_central_ui_session(const tg_http_request *req, tg_http_response *resp,
                            void *data);
 void tg_central_ui_estate(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_ui_trace(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_ui_traces(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_ui_logs(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_ui_log_templates(const tg_http_request *req, tg_http_response *resp,
+                                 void *data);
+void tg_central_ui_cost(const tg_http_request *req, tg_http_response *resp, void *data);
+void tg_central_ui_audit(const tg_http_request *req, tg_http_response *resp, void *data);
 void tg_central_ui_static(const tg_http_request *req, tg_http_response *resp, void *data);
 
 #endif

@@ -25,7 +25,7 @@ function which(cmd) {
 
 test('every dashboard parses and every query in it is valid', () => {
   const files = fs.readdirSync(DASH).filter((f) => f.endsWith('.json'));
-  assert.ok(files.length >= 3, 'estate, RED and boundary dashboards');
+  for (const f of ['estate.json', 'red.json', 'boundary.json', 'cost.json']) assert.ok(files.includes(f), f);
   const prom = [];
   let traceql = 0, logql = 0;
   for (const f of files) {
@@ -58,6 +58,11 @@ test('every dashboard parses and every query in it is valid', () => {
     }
   }
   assert.ok(traceql >= 1 && logql >= 1 && prom.length >= 10);
+  // The cost dashboard reads the centre's cost gauges (central/cost_api.c).
+  for (const m of ['tollgate_central_cost_hour_effective', 'tollgate_central_cost_hour_billed',
+    'tollgate_central_cost_hour_idle']) {
+    assert.ok(prom.some((e) => e.includes(m)), `a dashboard query reads ${m}`);
+  }
   // promtool validates PromQL through a rules file: one recording rule per
   // expression.
   const promtool = which('promtool');

@@ -4,7 +4,8 @@
 // The SRE signs in, sees the estate with the site and its sparklines and the
 // other site shown as not answering, opens the site and then the trace's waterfall, and signs out;
 // the finance user gets no trace view. No page logs a console error or has
-// a failed request. Screenshots go to $TG_BUILD_DIR/e2e-artifacts/ui/.
+// a failed request. Screenshots go to $TG_ARTIFACTS/ui/ (default
+// $TG_BUILD_DIR/e2e-artifacts/ui/).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -20,7 +21,7 @@ import { getJson } from './lib/http.mjs';
 import { REGULATED, siteSdk } from './lib/traffic.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.join(process.env.TG_BUILD_DIR || tempDir(), 'e2e-artifacts', 'ui');
+const SHOTS = path.join(process.env.TG_ARTIFACTS || path.join(process.env.TG_BUILD_DIR || tempDir(), 'e2e-artifacts'), 'ui');
 
 test('web UI: sign in, the estate, a stitched trace, sign out; finance sees no traces',
   { timeout: 180000 }, async () => {

@@ -6,11 +6,11 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { api, fmtBytes, fmtSeconds } from './api.js';
+import { api, fmtBytes, fmtSeconds, hashFor, refreshSeconds } from './api.js';
 
 const html = htm.bind(h);
 const REFRESH_MS = 5000;
-const HISTORY = 60; // samples per site: 5 minutes at the refresh interval
+const HISTORY = 60; // samples per site: 5 minutes at the default refresh interval
 
 // What each site sent the centre, sampled at every refresh while this page
 // is open (the estate document holds totals, not history): name -> [[t, bytes, records]].
@@ -82,7 +82,7 @@ export function health(site) {
 
 function SiteNode({ s }) {
   const st = health(s);
-  const open = () => { location.hash = `#/estate/${encodeURIComponent(s.name)}`; };
+  const open = () => { location.hash = hashFor('estate', s.name); };
   return html`<button class="site ${st.cls}" data-site=${s.name} data-health=${st.cls} onClick=${open}
       aria-label="site ${s.name}: ${st.label}">
     <span class="name">${s.name}</span><span class="badge ${st.cls}">${st.label}</span>
@@ -115,7 +115,7 @@ function SiteDetail({ s, central }) {
     ['shed', `${s.shed_batches ?? 0} batches, ${s.shed_records ?? 0} records`],
   ];
   return html`<section class="panel" data-testid="site-detail" aria-label="site ${s.name}">
-    <p><a href="#/estate">← estate</a></p>
+    <p><a href=${hashFor('estate', '')}>← estate</a></p>
     <h2>${s.name} <span class="badge ${st.cls}">${st.label}</span></h2>
     <dl class="detail">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
     <h3>Warnings</h3>
@@ -124,8 +124,9 @@ function SiteDetail({ s, central }) {
   </section>`;
 }
 
-export function Estate({ site }) {
+export function Estate({ site, params = {} }) {
   const [r, setR] = useState(null);
+  const refreshMs = refreshSeconds(params, REFRESH_MS / 1000) * 1000;
   useEffect(() => {
     let alive = true;
     const tick = async () => {
@@ -134,9 +135,9 @@ export function Estate({ site }) {
       if (alive) setR(res);
     };
     tick();
-    const t = setInterval(tick, REFRESH_MS);
-    return () => { alive = false; clearInterval(t); };
-  }, []);
+    const t = refreshMs ? setInterval(tick, refreshMs) : null;
+    return () => { alive = false; if (t) clearInterval(t); };
+  }, [refreshMs]);
   if (!r) return html`<p class="state loading" data-testid="estate-loading">Loading the estate…</p>`;
   if (!r.ok) return html`<p class="state error" role="alert">Cannot load the estate: ${r.error}</p>`;
   const sites = r.data.sites || [];
