@@ -29,7 +29,7 @@ import { flattenSpans } from '../tests/e2e/lib/otlp.mjs';
 import { pb } from '../tests/e2e/lib/pb.mjs';
 
 const MAX_IN_FLIGHT = 200; // under the receiver's 256 connections per address
-const CALIBRATE_WORKERS = 64;
+const CALIBRATE_WORKERS = MAX_IN_FLIGHT; // the most the overload may have in flight
 
 function rssKiB(pid) {
   try {

@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { runSoak } from '../../bench/soak.mjs';
 
 test('twice the capacity for 25 s: bounded memory, 429 + Retry-After, nothing acknowledged lost', { timeout: 170000 }, async () => {
-  const r = await runSoak({ durationSec: 25, calibrateSec: 3, recoverySec: 15, spans: 100, log: (l) => console.log(`# ${l}`) });
+  const r = await runSoak({ durationSec: 25, calibrateSec: 3, recoverySec: 15, spans: 100,
+    // A budget this small pushes back even when the client cannot offer much
+    // more than the collector takes (a quiet machine, a fast disk).
+    config: { limits: { max_pending_bytes: '128KiB', retry_after: '1s' } }, log: (l) => console.log(`# ${l}`) });
   console.log(`# soak: acknowledged ${r.acknowledged}, read back ${r.readBack}, refused ${JSON.stringify(r.overload.refused)}, ` +
     `RSS ${(r.rss.startKiB / 1024).toFixed(1)} -> max ${(r.rss.maxKiB / 1024).toFixed(1)} MiB, recovery ${r.recovery.recoveryMs} ms`);
   assert.equal(r.exit.code, 0);
