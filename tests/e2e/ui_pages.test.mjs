@@ -73,7 +73,8 @@ function crossSite(fraSdk, sgpSdk) {
   const carrier = {};
   propagator.inject(trace.setSpan(ROOT_CONTEXT, call), carrier, { set: (c, k, v) => { c[k] = v; } });
   const remote = propagator.extract(ROOT_CONTEXT, carrier, { get: (c, k) => c[k], keys: (c) => Object.keys(c) });
-  const server = sgpSdk.tracer.startSpan('POST /pay', { kind: SpanKind.SERVER }, remote);
+  const server = sgpSdk.tracer.startSpan('POST /pay', { kind: SpanKind.SERVER,
+    attributes: { 'gen_ai.request.model': 'fraud-detector', 'ml.model.version': '2026.11.3' } }, remote);
   sgpSdk.logger.emit({ severityNumber: 9, severityText: 'INFO', body: 'payment accepted in 12 ms' });
   fraSdk.logger.emit({ severityNumber: 13, severityText: 'WARN', body: 'checkout slow: 812 ms' });
   server.end();
@@ -234,6 +235,11 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
     ['Estate', 'Traces', 'Logs', 'Audit']);
   await page.getByTestId('estate').waitFor();
   await settled(page, 'estate');
+  // The model versions each site serves (issue 16) on the estate page.
+  await waitFor(async () => (await page.locator('[data-testid="models"] tr[data-model="fraud-detector"][data-model-site="sgp"]').count()) === 1,
+    { timeoutMs: 20000, what: 'the estate lists the model version sgp serves' });
+  assert.match(await page.locator('[data-testid="models"] tr[data-model="fraud-detector"][data-model-site="sgp"]').innerText(),
+    /^fraud-detector\s+none\s+–\s+sgp\s+\S+\s+100%/); /* the test sites' view templates the version */
   await shot(page, 'estate');
 
   // Keyboard: Tab reaches the navigation's links with a visible focus ring.

@@ -76,8 +76,37 @@ const STATES = [
 
 export function health(site) {
   const w = site.warnings || [];
+  // A fork (or a changed log key) is the worst a link can be: the site's
+  // record of what left no longer matches what the witness cosigned.
+  if (site.witness && (site.witness.fork || site.witness.key_changed))
+    return { cls: 'fork', label: 'log fork' };
   for (const [cls, label, re] of STATES) if (w.some((x) => re.test(x))) return { cls, label };
   return { cls: 'ok', label: 'ok' };
+}
+
+// Which version of each model every site serves, against the authority
+// (the centre's models report, docs/models.md), with its warnings.
+function Models({ report }) {
+  const models = (report && report.models) || [];
+  const warnings = (report && report.warnings) || [];
+  const share = (x) => `${Math.round(100 * (x || 0))}%`;
+  const lag = (m, s) => {
+    if (s.authority || !m.authoritative_version) return '–';
+    if (s.stale) return `stale ${fmtSeconds(s.stale_seconds)} (SLO ${fmtSeconds(m.max_propagation_seconds)})`;
+    if (s.propagation_delay_seconds != null) return `caught up after ${fmtSeconds(s.propagation_delay_seconds)}`;
+    return '–';
+  };
+  return html`<section class="panel" data-testid="models" aria-label="model versions">
+    <h3>Model versions</h3>
+    ${warnings.length > 0 && html`<ul class="warnings" data-testid="models-warnings">${warnings.map((w) => html`<li>${w}</li>`)}</ul>`}
+    ${models.length === 0 ? html`<p class="state empty">No model versions seen in span summaries.</p>`
+      : html`<table class="grid"><thead><tr><th>model</th><th>authority</th><th>authoritative</th>
+          <th>site</th><th>serves</th><th>share</th><th>lag</th></tr></thead>
+        <tbody>${models.flatMap((m) => (m.sites || []).map((s, j) => html`<tr data-model=${m.model} data-model-site=${s.site}>
+          <td>${j ? '' : m.model}</td><td>${j ? '' : (m.authority || '–')}</td><td>${j ? '' : (m.authoritative_version || '–')}</td>
+          <td>${s.site}</td><td>${s.version}</td><td>${share(s.share)}</td>
+          <td class=${s.stale ? 'bad' : ''}>${lag(m, s)}${s.stuck ? ', stuck rollout' : ''}</td></tr>`))}</tbody></table>`}
+  </section>`;
 }
 
 function SiteNode({ s }) {
@@ -155,5 +184,6 @@ export function Estate({ site, params = {} }) {
     ${(central.warnings || []).length > 0 && html`<div class="banner">${central.warnings.join('; ')}</div>`}
     <div class="jurisdictions">${[...groups].sort().map(([j, list]) => html`<div class="jurisdiction">
       <h3>${j}</h3>${list.map((s) => html`<${SiteNode} s=${s} />`)}</div>`)}</div>
+    ${r.data.models && html`<${Models} report=${r.data.models} />`}
   </section>`;
 }
