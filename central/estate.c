@@ -306,6 +306,7 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
             json_object_set_new(o, "budget_bytes", u64(h->budget_bytes));
             json_object_set_new(o, "budget_seconds_left", json_real(f.budget_left));
             json_object_set_new(o, "source_lag_records", u64(h->source_lag_records));
+            json_object_set_new(o, "ingested_items", u64(h->ingested_items));
             json_object_set_new(o, "clock_valid", json_boolean(f.clock_valid));
             json_object_set_new(o, "clock_offset_ms", json_real(f.offset_ms));
             json_object_set_new(o, "clock_rtt_ms", json_real(f.rtt_ms));

@@ -609,6 +609,8 @@ void tg_fwd_fill_health(tg_forwarder *f, Tollgate__V1__SiteHealth *h)
     if (f->src.time_range)
         f->src.time_range(f->src.ctx, &h->store_oldest_unix_nano,
                           &h->store_newest_unix_nano);
+    if (f->src.items_ingested)
+        h->ingested_items = f->src.items_ingested(f->src.ctx);
 }
 
 /* One labelled counter family for /metrics: name{label="value"} n. */

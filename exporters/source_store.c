@@ -64,6 +64,19 @@ static int store_range(void *src, uint64_t *oldest, uint64_t *newest)
     return tg_store_time_range(s->st, oldest, newest);
 }
 
+static uint64_t store_items(void *src)
+{
+    tg_fwd_store_source *s = src;
+    tg_store_stats st;
+    uint64_t n = 0;
+
+    if (tg_store_get_stats(s->st, &st) != 0)
+        return 0;
+    for (int i = 0; i < TG_SIGNAL_COUNT; i++)
+        n += st.items[i] + st.evicted_items[i];
+    return n;
+}
+
 tg_fwd_store_source *tg_fwd_store_source_create(tg_store *st)
 {
     tg_fwd_store_source *s = calloc(1, sizeof(*s));
@@ -85,7 +98,8 @@ void tg_fwd_store_source_destroy(tg_fwd_store_source *s)
 
 tg_fwd_source tg_fwd_store_source_get(tg_fwd_store_source *s)
 {
-    tg_fwd_source src = {store_read, store_last, store_ratio, s, store_range};
+    tg_fwd_source src = {store_read, store_last,  store_ratio,
+                         s,          store_range, store_items};
     return src;
 }
 

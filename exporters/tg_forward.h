@@ -54,6 +54,10 @@ typedef struct tg_fwd_source {
      * so federated queries skip a site holding nothing of their window;
      * NULL: not reported. */
     int (*time_range)(void *src, uint64_t *oldest, uint64_t *newest);
+    /* Items (spans, log records, data points) stored since the store
+     * began, evicted ones included: the estate's ingest figure; NULL: not
+     * reported. */
+    uint64_t (*items_ingested)(void *src);
 } tg_fwd_source;
 
 typedef struct tg_forwarder_options {

@@ -124,9 +124,10 @@ test('web UI: sign in, the estate, a stitched trace, sign out; finance sees no t
     assert.equal(await down.getAttribute('data-health'), 'partitioned');
     assert.match(await down.innerText(), /not answering: never connected/);
     assert.equal(await page.locator('.loading').count(), 0, 'no loading state left once loaded');
-    // Sparklines (uPlot) once the page has sampled the estate three times.
+    // Sparklines (uPlot) once the page has sampled the estate three times:
+    // ingest, egress bytes and egress records.
     await node.locator('canvas').first().waitFor({ timeout: 30000 });
-    assert.equal(await node.locator('canvas').count(), 2);
+    assert.equal(await node.locator('canvas').count(), 3);
     await page.screenshot({ path: path.join(SHOTS, 'estate.png'), fullPage: true });
     await node.click();
     await page.getByTestId('site-detail').waitFor();

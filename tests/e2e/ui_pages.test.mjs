@@ -135,6 +135,13 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
     const e = central.estate();
     return e.sites.length === 2 && e.sites.every((s) => !s.partitioned);
   }, { what: 'both sites in contact with the centre' });
+  // Each site's heartbeat carries what it has ingested (the estate's ingest
+  // sparkline): at least the spans and log it was sent here.
+  await waitFor(() => {
+    const e = central.estate();
+    const n = (name) => e.sites.find((s) => s.name === name)?.ingested_items ?? 0;
+    return n('fra') >= 3 && n('sgp') >= 2;
+  }, { what: 'ingested items in the estate' });
   await waitFor(() => {
     const recs = central.export().records;
     return recs.some((r) => r.type === 'cost' && r.site === 'fra' && r.SkuMeter === 'gpu-seconds')
@@ -235,6 +242,7 @@ test('web UI pages against a live estate: traces, logs, cost, audit, partition',
     ['Estate', 'Traces', 'Logs', 'Audit']);
   await page.getByTestId('estate').waitFor();
   await settled(page, 'estate');
+  assert.equal(await page.locator('.spark-label', { hasText: 'ingest items/s' }).count(), 2);
   // The model versions each site serves (issue 16) on the estate page.
   await waitFor(async () => (await page.locator('[data-testid="models"] tr[data-model="fraud-detector"][data-model-site="sgp"]').count()) === 1,
     { timeoutMs: 20000, what: 'the estate lists the model version sgp serves' });

@@ -13,7 +13,9 @@ const REFRESH_MS = 5000;
 const HISTORY = 60; // samples per site: 5 minutes at the default refresh interval
 
 // What each site sent the centre, sampled at every refresh while this page
-// is open (the estate document holds totals, not history): name -> [[t, bytes, records]].
+// is open (the estate document holds totals, not history), and what it
+// ingested (its store's item count, in its heartbeat):
+// name -> [[t, bytes, records, ingested]].
 const history = new Map();
 
 // The estate says -1 for an outbox that is not filling.
@@ -23,7 +25,8 @@ function sample(sites, now) {
   for (const s of sites) {
     if (!history.has(s.name)) history.set(s.name, []);
     const h = history.get(s.name);
-    h.push([now, s.bytes_wire ?? 0, (s.spans ?? 0) + (s.logs ?? 0) + (s.metrics ?? 0) + (s.costs ?? 0)]);
+    h.push([now, s.bytes_wire ?? 0, (s.spans ?? 0) + (s.logs ?? 0) + (s.metrics ?? 0) + (s.costs ?? 0),
+      s.ingested_items ?? 0]);
     if (h.length > HISTORY + 1) h.shift();
   }
 }
@@ -122,8 +125,9 @@ function SiteNode({ s }) {
       clock ${s.clock_valid ? `${(s.clock_offset_ms ?? 0).toFixed(1)} ms` : '–'}</div>
     <div class="figures">policy ${s.policy_version || '–'} · tollgate ${s.software_version || '–'}</div>
     <div class="sparks" data-testid="sparks">
+      <${Sparkline} data=${rates(s.name, 3)} label="ingest items/s" />
       <${Sparkline} data=${rates(s.name, 1)} label="egress B/s" />
-      <${Sparkline} data=${rates(s.name, 2)} label="records/s" />
+      <${Sparkline} data=${rates(s.name, 2)} label="egress records/s" />
     </div>
   </button>`;
 }
