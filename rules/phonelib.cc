@@ -18,9 +18,6 @@ const char *const kFallback[] = {
     "HR", "SI", "EE", "LV", "LT", "LU", "US", "CA", "MX", "BR", "AR",
     "IN", "JP", "KR", "CN", "AU", "NZ", "ZA", "TR", "IL", "SG", "AE",
 };
-const char kFallbackList[] =
-    "DE,FR,GB,ES,IT,PL,NL,BE,SE,NO,DK,FI,IE,PT,AT,CH,CZ,SK,HU,RO,BG,GR,HR,SI,EE,LV,"
-    "LT,LU,US,CA,MX,BR,AR,IN,JP,KR,CN,AU,NZ,ZA,TR,IL,SG,AE";
 
 bool valid_in(const PhoneNumberUtil *u, const std::string &text, const char *region)
 {
