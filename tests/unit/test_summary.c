@@ -571,12 +571,10 @@ static void test_span_resource_keys(void **state)
     b = roundtrip(s, &b2, &z, &zlen);
     assert_int_equal(b->n_spans, 1);
     assert_int_equal(b->spans[0]->n_spans, 2);
-    assert_string_equal(span_attr(b->spans[0]->spans[0], "ml.model.version"),
-                        "r3.1");
+    assert_string_equal(span_attr(b->spans[0]->spans[0], "ml.model.version"), "r3.1");
     assert_string_equal(span_attr(b->spans[0]->spans[0], "gen_ai.request.model"),
                         "fraud");
-    assert_string_equal(span_attr(b->spans[0]->spans[1], "ml.model.version"),
-                        "r3.0");
+    assert_string_equal(span_attr(b->spans[0]->spans[1], "ml.model.version"), "r3.0");
     assert_int_equal(b->spans[0]->spans[1]->n_attributes, 1);
     assert_null(span_attr(b->spans[0]->spans[0], "host.name"));
     assert_null(memmem(z, zlen, "db-host-secret-7", 16));
