@@ -142,6 +142,24 @@ static int param(const tg_http_request *req, const char *key, char *buf, size_t 
 
 enum cost_kind { COST_REPORT, COST_FOCUS };
 
+/* The registered sites that have a cost model, as the cost module sees
+ * them; the caller holds sites_lock (the names point into the registry)
+ * and frees the array. NULL when out of memory. */
+static tg_cost_site *cost_sites(central *c, size_t *ns)
+{
+    tg_cost_site *sites = calloc(c->sites.n + 1, sizeof(*sites));
+
+    *ns = 0;
+    for (size_t i = 0; sites && i < c->sites.n; i++) {
+        const tg_site_entry *e = &c->sites.v[i];
+        if (e->cost)
+            sites[(*ns)++] = (tg_cost_site){e->name, e->jurisdiction,
+                                            e->provider[0] ? e->provider : e->name,
+                                            e->region, e->cost};
+    }
+    return sites;
+}
+
 /* preauth: the caller has authenticated the request (the web UI's session). */
 static void serve(const tg_http_request *req, tg_http_response *resp, central *c,
                   enum cost_kind kind, int preauth)
@@ -189,14 +207,7 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
                                 "a user's or a site's bearer token is required");
         return;
     }
-    sites = calloc(c->sites.n + 1, sizeof(*sites));
-    for (size_t i = 0; sites && i < c->sites.n; i++) {
-        const tg_site_entry *e = &c->sites.v[i];
-        if (e->cost)
-            sites[ns++] = (tg_cost_site){e->name, e->jurisdiction,
-                                         e->provider[0] ? e->provider : e->name,
-                                         e->region, e->cost};
-    }
+    sites = cost_sites(c, &ns);
     if (!sites || (c->cs && tg_cstore_rows(c->cs, "costs", collect, &u) != 0) || u.failed)
         rc = TG_ENOMEM;
     if (!rc && kind == COST_REPORT) {
@@ -269,14 +280,7 @@ void tg_central_cost_metrics(central *c, int64_t now_s, tg_strbuf *b)
     u.to = now_s / 3600 * 3600;
     u.from = u.to - 3600;
     pthread_rwlock_rdlock(&c->sites_lock);
-    sites = calloc(c->sites.n + 1, sizeof(*sites));
-    for (size_t i = 0; sites && i < c->sites.n; i++) {
-        const tg_site_entry *e = &c->sites.v[i];
-        if (e->cost)
-            sites[ns++] = (tg_cost_site){e->name, e->jurisdiction,
-                                         e->provider[0] ? e->provider : e->name,
-                                         e->region, e->cost};
-    }
+    sites = cost_sites(c, &ns);
     rc = !sites || !ns || (c->cs && tg_cstore_rows(c->cs, "costs", collect, &u) != 0) ||
                  u.failed
              ? -1
