@@ -26,26 +26,6 @@
 #include "tg_report.h"
 #include "tg_strbuf.h"
 
-/* A user's or a site's token. Call with sites_lock held. */
-static int cost_authorized(central *c, const tg_http_request *req)
-{
-    size_t hlen;
-    const char *h = tg_http_header(req, "authorization", &hlen);
-    char hdr[600];
-
-    if (!h || hlen < 8 || hlen >= sizeof(hdr))
-        return 0;
-    snprintf(hdr, sizeof(hdr), "%.*s", (int)hlen, h);
-    if (tg_access_authenticate(&c->users, hdr))
-        return 1;
-    if (strncmp(hdr, "Bearer ", 7) != 0)
-        return 0;
-    for (size_t i = 0; i < c->sites.n; i++)
-        if (tg_sites_token_ok(&c->sites.v[i], hdr + 7, strlen(hdr + 7)))
-            return 1;
-    return 0;
-}
-
 typedef struct {
     tg_cost_usage *v;
     size_t n, cap;
@@ -198,15 +178,15 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
     }
     param(req, "compare", cmp, sizeof cmp);
 
-    pthread_rwlock_rdlock(&c->sites_lock);
-    if (!preauth && !cost_authorized(c, req)) {
-        pthread_rwlock_unlock(&c->sites_lock);
-        snprintf(resp->headers, sizeof(resp->headers),
-                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        tg_central_answer_error(resp, 401,
-                                "a user's or a site's bearer token is required");
-        return;
+    if (!preauth) {
+        tg_central_who who;
+        int arc = tg_central_caller(c, req, 1, &who);
+        if (arc != 0) {
+            tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, arc));
+            return;
+        }
     }
+    pthread_rwlock_rdlock(&c->sites_lock);
     sites = cost_sites(c, &ns);
     if (!sites || (c->cs && tg_cstore_rows(c->cs, "costs", collect, &u) != 0) || u.failed)
         rc = TG_ENOMEM;
