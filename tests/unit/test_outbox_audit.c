@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,6 +23,8 @@
 #include "tg_err.h"
 #include "tg_outbox.h"
 #include "tg_outbox_audit.h"
+#include "tg_outbox_report.h"
+#include "store.h"
 #include "tg_strbuf.h"
 #include "tg_wire.h"
 #include "cstore.h"
@@ -252,6 +255,120 @@ static void test_resigned_checkpoint_named(void **state)
     assert_non_null(strstr(r.what, "signature invalid"));
 }
 
+/* Writes one record expiring after `ret` s, its class named `cls`. */
+static void store_put(tg_store *st, const char *cls, uint64_t ret)
+{
+    static const uint8_t data[64] = {1, 2, 3};
+    tg_otlp_index ix;
+    tg_store_record r;
+
+    memset(&ix, 0, sizeof(ix));
+    ix.t_min = 1000;
+    ix.t_max = 2000;
+    ix.items = 1;
+    memset(&r, 0, sizeof(r));
+    r.signal = TG_SIGNAL_TRACES;
+    r.data = data;
+    r.len = sizeof(data);
+    r.index = &ix;
+    r.retention_sec = ret;
+    r.retention_class = cls;
+    assert_int_equal(tg_store_write(st, &r, 1, NULL), 0);
+}
+
+typedef struct ret_leaves {
+    int n;
+    uint64_t index[8], records[8], email[8], evicted[8];
+    uint64_t at; /* leaves seen */
+} ret_leaves;
+
+static int collect_retention(void *ctx, const uint8_t *leaf, size_t len)
+{
+    ret_leaves *r = ctx;
+    Tollgate__V1__EgressRecord *e = tollgate__v1__egress_record__unpack(NULL, len, leaf);
+
+    assert_non_null(e);
+    if (strcmp(e->event, "retention") == 0 && r->n < 8) {
+        r->index[r->n] = r->at;
+        r->records[r->n] = e->records;
+        for (size_t i = 0; i < e->n_counts; i++) {
+            if (strcmp(e->counts[i]->data_class, "pii.email") == 0 &&
+                strcmp(e->counts[i]->action, "expire") == 0)
+                r->email[r->n] = e->counts[i]->count;
+            if (strcmp(e->counts[i]->action, "evict") == 0)
+                r->evicted[r->n] = e->counts[i]->count;
+        }
+        r->n++;
+    }
+    r->at++;
+    tollgate__v1__egress_record__free_unpacked(e, NULL);
+    return 0;
+}
+
+/* The store's deletions become "retention" leaves: one per pass that
+ * deleted something, holding what was deleted since the last one, covered
+ * by a signed checkpoint and verified like every leaf; a pass whose leaf
+ * never committed (a crash) is caught up by the next one. */
+static void test_retention_leaves(void **state)
+{
+    fx *f = *state;
+    char sdir[128], err[256];
+    tg_store_options so;
+    tg_outbox_audit_result vr;
+    tg_outbox_report_checkpoint cp;
+    ret_leaves rl;
+    tg_store *st;
+    tg_outbox *ob;
+    uint64_t now = (uint64_t)time(NULL);
+    int appended = -1, serr = 0;
+
+    snprintf(sdir, sizeof(sdir), "%s/store", f->dir);
+    tg_store_options_default(&so);
+    so.no_sync = 1;
+    assert_non_null(st = tg_store_open(sdir, &so, &serr));
+    ob = open_ob(f);
+    egress(ob);
+    /* nothing deleted yet: no leaf */
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 5000, &appended), 0);
+    assert_int_equal(appended, 0);
+    store_put(st, "pii.email", 10);
+    store_put(st, "pii.email", 10);
+    store_put(st, "pii.ip", 10);
+    store_put(st, "pii.email", 100000);
+    assert_int_equal(tg_store_evict(st, now + 100), 0);
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 6000, &appended), 0);
+    assert_int_equal(appended, 1);
+    /* the same counts again: nothing new, no leaf */
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 6500, &appended), 0);
+    assert_int_equal(appended, 0);
+    egress(ob);
+    /* a deletion whose leaf is lost to a crash (the store deleted, the
+     * outbox never heard): the next pass records it */
+    assert_int_equal(tg_store_evict(st, now + 200000), 0);
+    tg_outbox_close(ob);
+    ob = open_ob(f);
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 7000, &appended), 0);
+    assert_int_equal(appended, 1);
+    tg_outbox_close(ob);
+    tg_store_close(st);
+
+    assert_int_equal(verify(f, &vr), 0);
+    assert_int_equal(vr.leaves, 4);
+    memset(&rl, 0, sizeof(rl));
+    assert_int_equal(
+        tg_outbox_report_read(f->outbox, collect_retention, &rl, &cp, err, sizeof(err)),
+        0);
+    assert_int_equal(cp.size, 4); /* a signed checkpoint covers both */
+    assert_int_equal(rl.n, 2);
+    assert_int_equal(rl.index[0], 1);
+    assert_int_equal(rl.email[0], 2);
+    assert_int_equal(rl.records[0], 3); /* 2 e-mail, 1 ip */
+    assert_int_equal(rl.index[1], 3);
+    assert_int_equal(rl.email[1], 1); /* only what is new */
+    assert_int_equal(rl.records[1], 1);
+    assert_int_equal(rl.evicted[0] + rl.evicted[1], 0);
+}
+
 static void test_proof_verifies_and_bit_flip_fails(void **state)
 {
     fx *f = *state;
@@ -413,6 +530,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leaf_per_entry_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_witness_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_leaf_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_leaves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resigned_checkpoint_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proof_verifies_and_bit_flip_fails, setup,
