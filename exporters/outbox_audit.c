@@ -12,6 +12,7 @@
 #include "tg_audit_merkle.h"
 #include "tg_audit_proof.h"
 #include "tg_err.h"
+#include "outbox_tlog.h"
 #include "tollgate/v1/forward.pb-c.h"
 
 typedef struct vctx {
@@ -248,15 +249,6 @@ static int open_env(const char *dir, MDB_env **env, vctx *c)
     return 0;
 }
 
-static int batch_matches(const char *have, const char *want)
-{
-    size_t hl = strlen(have), wl = strlen(want);
-
-    if (strcmp(have, want) == 0)
-        return 1;
-    return wl < hl && have[hl - wl - 1] == '/' && strcmp(have + hl - wl, want) == 0;
-}
-
 int tg_outbox_audit_proof(const char *outbox_dir, const char *batch_id, tg_strbuf *out,
                           char *err, size_t errlen)
 {
@@ -291,7 +283,7 @@ int tg_outbox_audit_proof(const char *outbox_dir, const char *batch_id, tg_strbu
             continue;
         e = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
         if (e && e->batch_id && strcmp(e->event, "query") != 0 &&
-            batch_matches(e->batch_id, batch_id)) {
+            tg_outbox_tlog_batch_matches(e->batch_id, batch_id)) {
             index = c.tree.size - 1;
             leaf = malloc(v.mv_size);
             if (!leaf) {

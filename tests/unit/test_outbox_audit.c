@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <lmdb.h>
 
 #include "tg_audit_checkpoint.h"
@@ -369,6 +370,95 @@ static void test_retention_leaves(void **state)
     assert_int_equal(rl.evicted[0] + rl.evicted[1], 0);
 }
 
+static void serve(tg_outbox *ob, const char *path, tg_strbuf *out, int want)
+{
+    out->len = 0;
+    assert_int_equal(tg_outbox_audit_read(ob, path, strlen(path), out), want);
+}
+
+/* What online audits read over the site API: every checkpoint (paged),
+ * a batch's proof and consistency proofs, all from the stored nodes, and
+ * equal to what the offline tools compute from the leaves. */
+static void test_served_history_and_proofs(void **state)
+{
+    fx *f = *state;
+    tg_outbox *ob;
+    tg_strbuf sb = {0}, off = {0};
+    tg_audit_verifier v;
+    tg_audit_checkpoint cps[8];
+    tg_audit_hash proof[TG_AUDIT_PROOF_MAX];
+    char err[256], vk[512], path[128];
+    json_t *doc, *arr;
+    size_t i;
+    FILE *kf;
+
+    make_log(f, 6);
+    assert_non_null(kf = fopen(f->vkey, "r"));
+    assert_non_null(fgets(vk, sizeof(vk), kf));
+    fclose(kf);
+    vk[strcspn(vk, "\n")] = '\0';
+    assert_int_equal(tg_audit_verifier_parse(vk, strlen(vk), &v), 0);
+    ob = open_ob(f);
+
+    /* every checkpoint, oldest first, each verifying with the site's key */
+    serve(ob, "checkpoints/0", &sb, 0);
+    assert_non_null(doc = json_loadb(sb.p, sb.len, 0, NULL));
+    arr = json_object_get(doc, "checkpoints");
+    assert_int_equal(json_array_size(arr), 6);
+    assert_null(json_object_get(doc, "next"));
+    for (i = 0; i < 6; i++) {
+        json_t *e = json_array_get(arr, i);
+        const char *t = json_string_value(json_object_get(e, "checkpoint"));
+        assert_int_equal(json_integer_value(json_object_get(e, "size")),
+                         (json_int_t)i + 1);
+        assert_int_equal(tg_audit_checkpoint_open(t, strlen(t), &v, 1, &cps[i], NULL), 0);
+        assert_int_equal(cps[i].size, i + 1);
+    }
+    json_decref(doc);
+    serve(ob, "checkpoints/4", &sb, 0);
+    assert_non_null(doc = json_loadb(sb.p, sb.len, 0, NULL));
+    assert_int_equal(json_array_size(json_object_get(doc, "checkpoints")), 3);
+    json_decref(doc);
+    serve(ob, "checkpoints/x", &sb, TG_EPARSE);
+
+    /* consistency proofs between every pair link their signed roots */
+    for (uint64_t m = 1; m <= 6; m++)
+        for (uint64_t n = m; n <= 6; n++) {
+            size_t np = 0, at = 0;
+            snprintf(path, sizeof(path), "consistency/%llu/%llu", (unsigned long long)m,
+                     (unsigned long long)n);
+            serve(ob, path, &sb, 0);
+            while (at < sb.len) {
+                const char *nl = memchr(sb.p + at, '\n', sb.len - at);
+                assert_non_null(nl);
+                assert_int_equal(tg_base64_decode(sb.p + at, (size_t)(nl - (sb.p + at)),
+                                                  proof[np++].b, 33),
+                                 32);
+                at = (size_t)(nl + 1 - sb.p);
+            }
+            assert_int_equal(tg_audit_merkle_verify_consistency(
+                                 m, &cps[m - 1].root, n, &cps[n - 1].root, proof, np),
+                             0);
+            if (m < n && np)
+                assert_int_not_equal(
+                    tg_audit_merkle_verify_consistency(m, &cps[n - 1].root, n,
+                                                       &cps[n - 1].root, proof, np),
+                    0);
+        }
+    serve(ob, "consistency/3/7", &sb, TG_ENOT_FOUND);
+    serve(ob, "consistency/0/3", &sb, TG_ENOT_FOUND);
+
+    /* a batch's proof, as the offline tool makes it from the leaves */
+    serve(ob, "proof/3", &sb, 0);
+    assert_int_equal(tg_outbox_audit_proof(f->outbox, "3", &off, err, sizeof(err)), 0);
+    assert_int_equal(sb.len, off.len);
+    assert_memory_equal(sb.p, off.p, sb.len);
+    serve(ob, "proof/999", &sb, TG_ENOT_FOUND);
+    tg_outbox_close(ob);
+    free(sb.p);
+    free(off.p);
+}
+
 static void test_proof_verifies_and_bit_flip_fails(void **state)
 {
     fx *f = *state;
@@ -531,6 +621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_witness_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_served_history_and_proofs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resigned_checkpoint_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proof_verifies_and_bit_flip_fails, setup,
