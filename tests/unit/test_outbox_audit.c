@@ -19,6 +19,7 @@
 #include <lmdb.h>
 
 #include "tg_audit_checkpoint.h"
+#include "tg_audit_keys.h"
 #include "tg_audit_proof.h"
 #include "tg_codec.h"
 #include "tg_err.h"
@@ -459,6 +460,91 @@ static void test_served_history_and_proofs(void **state)
     free(off.p);
 }
 
+typedef struct fork_ctx {
+    uint64_t size;
+    const char *keyfile;
+} fork_ctx;
+
+/* Replaces the checkpoint of size ctx->size by one over another root,
+ * signed with the site's own key: a structural failure, not a signature's. */
+static void fork_cp(MDB_txn *txn, MDB_dbi leaves, MDB_dbi cps, void *ctx)
+{
+    fork_ctx *fc = ctx;
+    uint8_t key[8];
+    MDB_val k = {8, key}, v;
+    tg_audit_checkpoint cp;
+    tg_audit_note n;
+    tg_audit_signer s;
+    tg_strbuf sb = {0};
+    char line[1024];
+    FILE *f = fopen(fc->keyfile, "r");
+
+    (void)leaves;
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    assert_int_equal(tg_audit_keys_parse(line, strlen(line), &s), 0);
+    key_of(fc->size, key);
+    assert_int_equal(mdb_get(txn, cps, &k, &v), 0);
+    assert_int_equal(tg_audit_note_parse(v.mv_data, v.mv_size, &n), 0);
+    assert_int_equal(tg_audit_checkpoint_parse(n.text, n.text_len, &cp), 0);
+    cp.root.b[0] ^= 1;
+    assert_int_equal(tg_audit_checkpoint_sign(&cp, &s, &sb), 0);
+    v.mv_size = sb.len;
+    v.mv_data = sb.p;
+    assert_int_equal(mdb_put(txn, cps, &k, &v, 0), 0);
+    free(sb.p);
+    tg_audit_signer_clear(&s);
+}
+
+/* The signatures are checked on every core, the rest in order: the failure
+ * named is still the first a walk in order meets. */
+static void test_first_failure_in_order(void **state)
+{
+    fx *f = *state;
+    tg_outbox_audit_result r;
+    char keyfile[128];
+    fork_ctx fc;
+    uint64_t size;
+
+    snprintf(keyfile, sizeof(keyfile), "%s/audit.key", f->dir);
+    make_log(f, 9);
+    /* a forked checkpoint at size 2 before a bad signature at 6 */
+    fc = (fork_ctx){2, keyfile};
+    tamper(f, fork_cp, &fc);
+    size = 6;
+    tamper(f, resign, &size);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_non_null(strstr(r.what, "checkpoint of size 2: root does not match"));
+    assert_int_equal(r.bad_index, 1);
+    assert_int_equal(r.checkpoints, 1);
+    /* a bad signature at 4 before a forked checkpoint at 8 */
+    teardown(state);
+    setup(state);
+    f = *state;
+    snprintf(keyfile, sizeof(keyfile), "%s/audit.key", f->dir);
+    make_log(f, 9);
+    size = 4;
+    tamper(f, resign, &size);
+    fc = (fork_ctx){8, keyfile};
+    tamper(f, fork_cp, &fc);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_string_equal(r.what, "checkpoint of size 4: signature invalid");
+    assert_int_equal(r.bad_index, 4);
+    assert_int_equal(r.checkpoints, 3);
+    /* only the fork: named where it is */
+    teardown(state);
+    setup(state);
+    f = *state;
+    snprintf(keyfile, sizeof(keyfile), "%s/audit.key", f->dir);
+    make_log(f, 9);
+    fc = (fork_ctx){7, keyfile};
+    tamper(f, fork_cp, &fc);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_non_null(strstr(r.what, "checkpoint of size 7: root does not match"));
+    assert_int_equal(r.checkpoints, 6);
+}
+
 static void test_proof_verifies_and_bit_flip_fails(void **state)
 {
     fx *f = *state;
@@ -621,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_witness_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_failure_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_served_history_and_proofs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resigned_checkpoint_named, setup, teardown),
