@@ -3,13 +3,13 @@
 #include "tg_codec.h"
 #include "outbox_tlog.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tg_audit_checkpoint.h"
 #include "tg_audit_proof.h"
-#include <jansson.h>
 #include "tollgate/v1/forward.pb-c.h"
 #include "tg_err.h"
 #include "tg_strbuf.h"
@@ -277,10 +277,15 @@ static int serve_proof(tg_outbox_tlog *t, MDB_txn *txn, const char *batch, size_
         return lmdb_err(rc);
     while (index == UINT64_MAX && mdb_cursor_get(cur, &k, &leaf, op) == 0 &&
            k.mv_size == 8 && tg_be64_get(k.mv_data) < size) {
-        Tollgate__V1__EgressRecord *e =
-            tollgate__v1__egress_record__unpack(NULL, leaf.mv_size, leaf.mv_data);
+        Tollgate__V1__EgressRecord *e;
 
         op = MDB_NEXT;
+        /* A matching id ends with `want`, so the packed leaf holds its
+         * bytes: most leaves are passed over without decoding (this runs
+         * on the API's loop thread, over the whole log). */
+        if (!memmem(leaf.mv_data, leaf.mv_size, want, blen))
+            continue;
+        e = tollgate__v1__egress_record__unpack(NULL, leaf.mv_size, leaf.mv_data);
         if (e && e->batch_id && e->batch_id[0] && strcmp(e->event, "query") != 0 &&
             tg_outbox_tlog_batch_matches(e->batch_id, want))
             index = tg_be64_get(k.mv_data);
