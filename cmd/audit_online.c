@@ -63,7 +63,8 @@ static void b64_hash(const tg_audit_hash *h, char out[48])
 }
 
 /* One served checkpoint of the history against the recomputed tree and the
- * one before it (prev, NULL for the first). 0, or 1 with `what` naming it. */
+ * one before it (prev, NULL for the first); cp->size holds the size it was
+ * served under and gets the checkpoint. 0, or 1 with `what` naming it. */
 static int check_one(const tg_audit_verifier *vs, size_t nv, tg_audit_reader *rd,
                      const tg_audit_checkpoint *newest, const char *text, size_t len,
                      const tg_audit_checkpoint *prev, tg_audit_checkpoint *cp,
@@ -73,13 +74,14 @@ static int check_one(const tg_audit_verifier *vs, size_t nv, tg_audit_reader *rd
     tg_audit_note n;
     char a[48], b[48];
     size_t np = 0;
+    uint64_t served = cp->size; /* the size the site listed it under (in: cp->size) */
 
     *cosigned = 0;
     if (tg_audit_checkpoint_open(text, len, vs, nv, cp, &n) != 0) {
         snprintf(what, whatlen,
                  "signature invalid: the site's checkpoint of size %llu (as served) does "
                  "not verify",
-                 (unsigned long long)cp->size);
+                 (unsigned long long)served);
         return 1;
     }
     for (size_t i = 0; i < n.nsigs; i++)
