@@ -268,12 +268,15 @@ static int verify_endpoint(const char *url, const char *token_file, const char *
     }
     if (!json && rc == 0) {
         if (json_object_get(o, "size"))
-            printf("intact: %s, %lld leaves recomputed from the served tiles%s\n",
-                   json_string_value(json_object_get(o, "origin")),
-                   (long long)json_integer_value(json_object_get(o, "size")),
-                   json_is_true(json_object_get(o, "cosigned"))
-                       ? ", cosigned by the witness"
-                       : "");
+            printf(
+                "intact: %s, %lld leaves recomputed from the served tiles, %lld signed "
+                "checkpoints each consistent with the one before%s\n",
+                json_string_value(json_object_get(o, "origin")),
+                (long long)json_integer_value(json_object_get(o, "size")),
+                (long long)json_integer_value(json_object_get(o, "checkpoints")),
+                json_is_true(json_object_get(o, "cosigned"))
+                    ? ", the newest cosigned by the witness"
+                    : "");
         else
             printf("intact: %zu site(s), every cosigned checkpoint verifies, no fork\n",
                    json_array_size(json_object_get(o, "sites")));
