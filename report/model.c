@@ -594,17 +594,16 @@ static void fmt_retention(uint64_t sec, char *out, size_t cap)
 
 /* Which signed checkpoint covers a retention row: every leaf counted is
  * below the checkpoint's size (the leaves are read up to it only). */
-static void retention_source(const tg_report *r, json_t *row)
+static void retention_source(json_t *row, const site_state *s)
 {
     char b[200];
 
-    (void)r;
     snprintf(b, sizeof(b),
              "retention leaves %lld-%lld of the site's log, covered by its signed "
-             "checkpoint of size %lld",
+             "checkpoint of size %llu",
              (long long)json_integer_value(json_object_get(row, "first_leaf")),
              (long long)json_integer_value(json_object_get(row, "last_leaf")),
-             (long long)json_integer_value(json_object_get(row, "checkpoint_size")));
+             (unsigned long long)s->s.tree_size);
     json_object_set_new(row, "source", json_string(b));
 }
 
@@ -612,25 +611,17 @@ static void retention_source(const tg_report *r, json_t *row)
  * then all of them together. */
 static int retention_section(const tg_report *r, site_state *s, json_t *arr)
 {
+    size_t first = json_array_size(arr);
     json_t *row;
     char t[32];
     int rc;
 
     if ((rc = append_sorted(arr, s->retention, s, NULL, r)))
         return rc;
+    for (size_t i = first; i < json_array_size(arr); i++)
+        retention_source(json_array_get(arr, i), s);
     if (!(row = json_object()))
         return TG_ENOMEM;
-    if (s->retention_leaves == 0) {
-        char b[200];
-
-        /* Every deletion makes a leaf within a retention pass (10 s), so a
-         * log without one in the period records that nothing was deleted. */
-        snprintf(b, sizeof(b),
-                 "no retention leaf in the period: the site's log, covered by its signed "
-                 "checkpoint of size %llu records no deletion",
-                 (unsigned long long)s->s.tree_size);
-        json_object_set_new(row, "source", json_string(b));
-    }
     json_object_set_new(row, "site", json_string(s->s.name));
     json_object_set_new(row, "data_class", json_string("(all classes)"));
     json_object_set_new(row, "action", json_string(""));
@@ -647,16 +638,21 @@ static int retention_section(const tg_report *r, site_state *s, json_t *arr)
     json_object_set_new(row, "deleted_from", json_string(t));
     iso_time(s->retention_to_ns, t, sizeof(t));
     json_object_set_new(row, "deleted_to", json_string(t));
-    set_checkpoint(row, s);
-    if (json_array_append_new(arr, row))
-        return TG_ENOMEM;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        json_t *x = json_array_get(arr, i);
-        if (!json_object_get(x, "source") &&
-            strcmp(json_string_value(json_object_get(x, "site")), s->s.name) == 0)
-            retention_source(r, x);
+    if (s->retention_leaves) {
+        retention_source(row, s);
+    } else {
+        char b[200];
+
+        /* Every deletion makes a leaf within a retention pass (10 s), so a
+         * log without one in the period records that nothing was deleted. */
+        snprintf(b, sizeof(b),
+                 "no retention leaf in the period: the site's log, covered by its signed "
+                 "checkpoint of size %llu records no deletion",
+                 (unsigned long long)s->s.tree_size);
+        json_object_set_new(row, "source", json_string(b));
     }
-    return 0;
+    set_checkpoint(row, s);
+    return json_array_append_new(arr, row) ? TG_ENOMEM : 0;
 }
 
 static int site_row(const site_state *s, json_t *arr)
