@@ -141,6 +141,11 @@ char *tg_forwarder_status_json(tg_forwarder *f);
  * tg_outbox_ledger_query). 0, or an error: the answer must not be sent. */
 int tg_forwarder_record_query(tg_forwarder *f, const tg_outbox_query *q);
 
+/* Records in the log what the site's store deleted since the last call
+ * (tg_outbox_log_store_retention; outbox_retention.c): the collector calls
+ * it after each retention pass. 0 or a TG_E code. */
+int tg_forwarder_record_retention(tg_forwarder *f, tg_store *st);
+
 /* Every egress ledger entry (batches, shedding, answered queries) as a
  * JSON document {"entries": [...]}, malloc'd, or NULL. Entries hold ids,
  * counts and hashes only. */
