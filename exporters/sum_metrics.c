@@ -381,19 +381,27 @@ static const char *dim_key(const tg_summarizer *s, int d)
     return k[0] ? k : NULL;
 }
 
-/* Records each dimension's value among attrs into d (viewed side). */
+/* Records each dimension's value among attrs into d (viewed side). Runs
+ * over every viewed attribute of a request with a cost in it, so the key's
+ * first byte is compared before anything else is read. */
 static void dims_note(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
                       tg_sum_dims *d)
 {
+    const char *keys[TG_DIMS];
+
+    for (int k = 0; k < TG_DIMS; k++)
+        keys[k] = dim_key(s, k);
     for (size_t i = 0; i < n; i++) {
-        const char *v = kv_string(attrs[i]);
-        if (!v || !attrs[i]->key)
+        const char *ak = attrs[i] ? attrs[i]->key : NULL;
+        if (!ak)
             continue;
         for (int k = 0; k < TG_DIMS; k++) {
-            const char *key = dim_key(s, k);
+            const char *v;
             size_t j;
-            if (!key || strcmp(attrs[i]->key, key) != 0)
+            if (!keys[k] || ak[0] != keys[k][0] || strcmp(ak, keys[k]) != 0)
                 continue;
+            if (!(v = kv_string(attrs[i])))
+                break;
             for (j = 0; j < d->n[k] && strcmp(d->v[k][j], v) != 0; j++)
                 ;
             if (j == d->n[k] && d->n[k] < TG_DIM_MAX_VALUES)
