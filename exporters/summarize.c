@@ -701,6 +701,23 @@ int tg_summarizer_add(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessa
     return 0;
 }
 
+size_t tg_summarizer_memory(const tg_summarizer *s)
+{
+    const tg_sum_map *maps[] = {&s->groups,     &s->red,  &s->ops,   &s->raw_names,
+                                &s->sent_names, &s->logs, &s->costs, &s->series};
+    const tg_sum_vec *vecs[] = {&s->group_list, &s->red_list, &s->log_list, &s->metrics,
+                                &s->cost_list};
+    size_t n = s->arena.used_total + s->cap_carry * sizeof(carry_ent);
+
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+        n += maps[i]->cap * sizeof(tg_sum_map_ent);
+    for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
+        n += vecs[i]->cap * sizeof(void *);
+    for (size_t i = 0; i < s->group_list.n; i++)
+        n += ((const span_group *)s->group_list.v[i])->spans.cap * sizeof(void *);
+    return n;
+}
+
 void tg_summarizer_counts(const tg_summarizer *s, tg_summary_counts *c)
 {
     memset(c, 0, sizeof(*c));
