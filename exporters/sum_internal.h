@@ -102,10 +102,12 @@ struct tg_summarizer {
     tg_sum_map groups;     /* service -> span_group */
     tg_sum_vec group_list; /* span_group*, in first-seen order */
     tg_sum_map red;        /* key -> red_ent */
-    tg_sum_map ops;        /* span name -> its template (the RED operation) */
-    /* distinct span names of the period as stored and as sent: the view's
-     * name templates make the second smaller (cardinality at the centre) */
-    tg_sum_map raw_names, sent_names;
+    /* span name as sent -> name_ent (the name interned, and its template,
+     * the RED operation): its size is the period's distinct names as sent */
+    tg_sum_map ops;
+    /* distinct span names of the period as stored: the view's name
+     * templates make the sent ones fewer (cardinality at the centre) */
+    tg_sum_map raw_names;
     tg_sum_vec red_list;
     tg_sum_map logs;
     tg_sum_vec log_list;
