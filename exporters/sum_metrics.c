@@ -454,16 +454,24 @@ void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
 static void dims_of(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
                     tg_sum_dims *allowed, const char **out)
 {
-    if (allowed && !allowed->ready && n > 0)
+    const char *keys[TG_DIMS];
+
+    if (!allowed)
+        return;
+    if (!allowed->ready && n > 0)
         dims_collect(s, allowed);
-    for (size_t i = 0; allowed && i < n; i++) {
-        const char *v = kv_string(attrs[i]);
-        if (!v || !attrs[i]->key)
+    for (int k = 0; k < TG_DIMS; k++)
+        keys[k] = dim_key(s, k);
+    for (size_t i = 0; i < n; i++) {
+        const char *ak = attrs[i] ? attrs[i]->key : NULL;
+        if (!ak)
             continue;
         for (int k = 0; k < TG_DIMS; k++) {
-            const char *key = dim_key(s, k);
-            if (!key || strcmp(attrs[i]->key, key) != 0)
+            const char *v;
+            if (!keys[k] || ak[0] != keys[k][0] || strcmp(ak, keys[k]) != 0)
                 continue;
+            if (!(v = kv_string(attrs[i])))
+                break;
             for (size_t j = 0; j < allowed->n[k]; j++)
                 if (strcmp(allowed->v[k][j], v) == 0)
                     out[k] = allowed->v[k][j];
