@@ -90,6 +90,10 @@ void tg_forwarder_stop(tg_forwarder *f);
 typedef struct tg_forwarder_stats {
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t source_cursor, source_last, source_lag;
+    /* The worker's largest memory since start: its decode arena (one
+     * stored request decoded, viewed and classified) and its summariser
+     * (one period), in bytes. */
+    uint64_t mem_decode_peak, mem_summary_peak;
     uint64_t spans, red, logs, metrics, costs; /* records summarised */
     /* distinct span names per period, summed over periods: as stored, and
      * as sent after the view's name templates (the cardinality drop) */
