@@ -500,8 +500,8 @@ static int whole_ok(const cstate *st, unsigned det, const tg_det_hit *hit)
     if (!d->whole || !st->whole_value || st->urlmap || st->whole_on_hit || a != 0 ||
         b != st->full_len)
         return 0;
-    if (d->whole == TG_WHOLE_CHECK)
-        return d->country && sc->country[0] && !memcmp(d->country, sc->country, 2);
+    if (d->whole == TG_WHOLE_CHECK) /* no country: issued everywhere (cards) */
+        return !d->country || (sc->country[0] && !memcmp(d->country, sc->country, 2));
     if (!sc->region[0] || !hit->confirm || (st->pflags & (TG_F_INT | TG_F_DOUBLE)))
         return 0;
     for (size_t i = a; i < b; i++)

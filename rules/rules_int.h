@@ -124,7 +124,8 @@ typedef struct tg_detector {
      * checksum that one random number in ten passes is asked only where
      * such numbers are issued (docs/rules.md, "Bare values"). */
     uint8_t whole;       /* enum tg_whole */
-    const char *country; /* ISO 3166-1 alpha-2 of the issuer (TG_WHOLE_CHECK) */
+    const char *country; /* ISO 3166-1 alpha-2 of the issuer (TG_WHOLE_CHECK); NULL:
+                            issued everywhere, counts at every site (cards) */
 } tg_detector;
 
 enum tg_whole {
