@@ -13,6 +13,8 @@
 
 extern const char *const tg_name_lexicon[];
 extern const size_t tg_name_lexicon_n;
+extern const char *const tg_word_lexicon[];
+extern const size_t tg_word_lexicon_n;
 
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define DIGITS "0123456789"
@@ -105,7 +107,7 @@ static const char *fold_latin(unsigned cp)
     return NULL;
 }
 
-static int in_lexicon(const char *s, size_t n)
+static int in_list(const char *const *list, size_t nlist, const char *s, size_t n)
 {
     char buf[48];
     size_t k = 0;
@@ -128,8 +130,22 @@ static int in_lexicon(const char *s, size_t n)
             buf[k++] = *f;
     }
     buf[k] = '\0';
-    return bsearch(buf, tg_name_lexicon, tg_name_lexicon_n, sizeof(tg_name_lexicon[0]),
-                   cmp_name) != NULL;
+    return bsearch(buf, list, nlist, sizeof(list[0]), cmp_name) != NULL;
+}
+
+static int in_lexicon(const char *s, size_t n)
+{
+    return in_list(tg_name_lexicon, tg_name_lexicon_n, s, n);
+}
+
+/* Is any of the words an English word ("payment", "service")? A name
+ * outside the census lists counts only if none is. */
+static int any_word(const char *s, const size_t w[][2], size_t nw)
+{
+    for (size_t k = 0; k < nw; k++)
+        if (in_list(tg_word_lexicon, tg_word_lexicon_n, s + w[k][0], w[k][1] - w[k][0]))
+            return 1;
+    return 0;
 }
 
 /* Lower-case name particles allowed between capitalised words. */
@@ -186,6 +202,8 @@ static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
             in_lexicon(s + w[nw - 1][0], w[nw - 1][1] - w[nw - 1][0]);
     if (!known && nw == 3 && in_lexicon(s + w[1][0], w[1][1] - w[1][0]))
         known = 1;
+    if (!known && !any_word(s, (const size_t(*)[2])w, nw))
+        known = 1; /* "Tilo Aumann": no word of the language, so a name */
     if (!known)
         return 0;
     hit->start = in->pos;

@@ -321,6 +321,10 @@ def clean_values(n):
         lambda: 'queue depth %d' % R.randint(0, 10**9),
         lambda: 'ean %s' % f.ean13(),
         lambda: 'retry %d/%d after %dms' % (R.randint(1, 5), 5, R.randint(10, 5000)),
+        # capitalised phrases next to a name or address keyword
+        lambda: 'service name: %s' % f.catch_phrase().title(),
+        lambda: 'contact %s team' % f.bs().title(),
+        lambda: 'address %d %s' % (R.randint(1, 64), R.choice(['Bytes Free', 'Space Exhausted', 'Family Inet6', 'Pool Drained'])),
     ]
     return [gens[i % len(gens)]() for i in range(n)]
 
