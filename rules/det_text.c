@@ -215,10 +215,10 @@ static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_person_name = {
     .name = "person_name",
     .summary = "person's name in free text: 2-3 capitalised words, first or last in the "
-               "name lexicon (needs a keyword)",
+               "name lexicon, or none of them an English word (needs a keyword)",
     .validator =
-        "lexicon of given and family names (libtext-names-perl: US census lists, at "
-        "build time; Latin letters folded to ASCII)",
+        "lexicon of given and family names (libtext-names-perl: US census lists) and "
+        "English words (wamerican), both at build time; Latin letters folded to ASCII",
     .first = UPPER,
     .need = TG_C_UP, /* "Jürgen": the run before the "ü" is one capital */
     .deny = TG_C_DIG,
@@ -497,8 +497,10 @@ const tg_detector tg_det_street_address = {
     .name = "street_address",
     .summary = "street address in free text: house number and street type in European "
                "and North American layouts (needs a keyword)",
-    .validator = "house number + street type (Street, rue, Via, -straße, -weg, ...)",
-    .first = DIGITS UPPER "abcprsuv", /* lower case: a leading street type */
+    .validator = "house number (12, 12a, 62/43) + street type: USPS suffixes (Street, "
+                 "Pike, Plains ...), leading types (rue, Via, Calle, ul. ...), one-word "
+                 "endings (-straße, -weg, -straat, -baan ...)",
+    .first = DIGITS UPPER "abcgiopqrstuv", /* lower case: a leading street type */
     .min_run = 1,
     .max_run = 48,
     .keywords = kw_address,
