@@ -8,6 +8,7 @@
  * docs/rules.md states their measured precision and recall. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules_int.h"
 
@@ -133,19 +134,59 @@ static int in_list(const char *const *list, size_t nlist, const char *s, size_t 
     return bsearch(buf, list, nlist, sizeof(list[0]), cmp_name) != NULL;
 }
 
-static int in_lexicon(const char *s, size_t n)
+/* Is a part of the word ("Plug-And-Play", "Müller-Schmidt") in the list? */
+static int part_in(const char *const *list, size_t nlist, const char *s, size_t n)
 {
-    return in_list(tg_name_lexicon, tg_name_lexicon_n, s, n);
+    size_t a = 0;
+
+    for (size_t i = 0; i <= n; i++)
+        if (i == n || s[i] == '-') {
+            if (i > a && in_list(list, nlist, s + a, i - a))
+                return 1;
+            a = i + 1;
+        }
+    return 0;
 }
 
-/* Is any of the words an English word ("payment", "service")? A name
- * outside the census lists counts only if none is. */
-static int any_word(const char *s, const size_t w[][2], size_t nw)
+/* Does a capitalised word other than a title ("Dr", "Herr") end at `end`? */
+static int cap_before(const char *s, size_t n, size_t end)
 {
-    for (size_t k = 0; k < nw; k++)
-        if (in_list(tg_word_lexicon, tg_word_lexicon_n, s + w[k][0], w[k][1] - w[k][0]))
-            return 1;
-    return 0;
+    static const char *const titles[] = {
+        "dr",   "mr", "mrs", "ms",   "miss",   "herr",    "frau", "prof", "mme",
+        "mlle", "sr", "sra", "dear", "signor", "signora", "pan",  "pani", NULL};
+    size_t a = end;
+
+    while (a > 0 &&
+           (tg_isalpha((unsigned char)s[a - 1]) || (unsigned char)s[a - 1] >= 0x80 ||
+            s[a - 1] == '-' || s[a - 1] == '\''))
+        a--;
+    if (a == end || (a > 0 && tg_isalnum((unsigned char)s[a - 1])) ||
+        cap_word(s, n, a) != end)
+        return 0;
+    for (int k = 0; titles[k]; k++)
+        if (strlen(titles[k]) == end - a && !strncasecmp(s + a, titles[k], end - a))
+            return 0;
+    return 1;
+}
+
+/* Two or three capitalised words are a name when none of them is an
+ * English word that is not also a name ("Grant Access", "Rich
+ * Initiatives", "Payment Gateway" are not), and one of them is a census
+ * name ("John Smith", "Maria Rossi") or, at the start of a capitalised
+ * run, none is an English word at all ("Tilo Aumann"). */
+static int name_words(const char *s, const size_t w[][2], size_t nw, int run_start)
+{
+    int anylex = 0;
+
+    for (size_t k = 0; k < nw; k++) {
+        const char *t = s + w[k][0];
+        size_t n = w[k][1] - w[k][0];
+        int lex = part_in(tg_name_lexicon, tg_name_lexicon_n, t, n);
+        if (!lex && part_in(tg_word_lexicon, tg_word_lexicon_n, t, n))
+            return 0;
+        anylex |= lex;
+    }
+    return anylex || run_start;
 }
 
 /* Lower-case name particles allowed between capitalised words. */
@@ -179,7 +220,7 @@ static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
 {
     const char *s = in->s;
     size_t w[3][2], nw = 0, i = in->pos, e;
-    int known;
+    int run_start;
 
     if (in->pos > 0 && ((unsigned char)s[in->pos - 1] >= 0x80 || s[in->pos - 1] == '-' ||
                         s[in->pos - 1] == '\''))
@@ -198,13 +239,11 @@ static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
     }
     if (nw < 2)
         return 0;
-    known = in_lexicon(s + w[0][0], w[0][1] - w[0][0]) ||
-            in_lexicon(s + w[nw - 1][0], w[nw - 1][1] - w[nw - 1][0]);
-    if (!known && nw == 3 && in_lexicon(s + w[1][0], w[1][1] - w[1][0]))
-        known = 1;
-    if (!known && !any_word(s, (const size_t(*)[2])w, nw))
-        known = 1; /* "Tilo Aumann": no word of the language, so a name */
-    if (!known)
+    /* inside a capitalised run ("Integrated Disintermediate Middleware")
+     * only a census name makes a name */
+    run_start =
+        !(in->pos >= 2 && s[in->pos - 1] == ' ' && cap_before(s, in->n, in->pos - 1));
+    if (!name_words(s, (const size_t(*)[2])w, nw, run_start))
         return 0;
     hit->start = in->pos;
     hit->end = w[nw - 1][1];
