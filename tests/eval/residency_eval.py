@@ -1,6 +1,31 @@
 #!/usr/bin/python3
 """Residency evaluation: values from generators and validators this project
 did not write (python-stdnum, python-phonenumbers, Faker, Python's secrets),
+planted in every place a value can hide, scored two ways against the
+policy's `central` destination:
+  - through `tollgate rules test --summaries`;
+  - through a real estate (site_centre.py): a `tollgate central` and one
+    `tollgate collector` site per country on loopback, sent the same
+    records over OTLP/HTTP JSON, scored on `tollgate central export`.
+Each kind is planted at a site of its own country (a site file naming
+site.jurisdiction.country; --no-regions: a site naming none).
+
+For each kind and place it reports
+  detected: the value is gone from the central view (the rules' own work);
+  egress:   the value is gone from what the centre receives (the view, then
+            the forwarder's summaries: templates, allow-list, RED);
+  site:     the value is gone from what the real centre holds;
+and, for clean look-alikes (versions, ids, timestamps, user agents ...), the
+false-positive rate at every site: a clean value the central view altered.
+
+  /usr/bin/python3 tests/eval/residency_eval.py [--tollgate build/tollgate]
+        [--n 200] [--seed 1] [--json OUT] [--no-site-centre] [--no-regions]
+
+Needs python3-stdnum, python3-phonenumbers, python3-fake-factory (Debian;
+scripts/install-deps.sh installs them). Exit 0 when the targets are met,
+1 when not (the table says which), 2 on a usage or tool error.
+"""Residency evaluation: values from generators and validators this project
+did not write (python-stdnum, python-phonenumbers, Faker, Python's secrets),
 planted in every place a value can hide, scored through
 `tollgate rules test --summaries` against the default policy's `central`
 destination.
