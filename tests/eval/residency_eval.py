@@ -24,25 +24,6 @@ false-positive rate at every site: a clean value the central view altered.
 Needs python3-stdnum, python3-phonenumbers, python3-fake-factory (Debian;
 scripts/install-deps.sh installs them). Exit 0 when the targets are met,
 1 when not (the table says which), 2 on a usage or tool error.
-"""Residency evaluation: values from generators and validators this project
-did not write (python-stdnum, python-phonenumbers, Faker, Python's secrets),
-planted in every place a value can hide, scored through
-`tollgate rules test --summaries` against the default policy's `central`
-destination.
-
-For each kind and place it reports
-  detected: the value is gone from the central view (the rules' own work);
-  egress:   the value is gone from what the centre receives (the view, then
-            the forwarder's summaries: templates, allow-list, RED);
-and, for clean look-alikes (versions, ids, timestamps, user agents ...), the
-false-positive rate: a clean value the central view altered.
-
-  /usr/bin/python3 tests/eval/residency_eval.py [--tollgate build/tollgate]
-        [--n 200] [--seed 1] [--json OUT]
-
-Needs python3-stdnum, python3-phonenumbers, python3-fake-factory (Debian;
-scripts/install-deps.sh installs them). Exit 0 when the targets are met,
-1 when not (the table says which), 2 on a usage or tool error.
 """
 import argparse, json, os, random, secrets, string, subprocess, sys, tempfile, urllib.parse
 
