@@ -25,7 +25,7 @@ Needs python3-stdnum, python3-phonenumbers, python3-fake-factory (Debian;
 scripts/install-deps.sh installs them). Exit 0 when the targets are met,
 1 when not (the table says which), 2 on a usage or tool error.
 """
-import argparse, json, os, random, secrets, string, subprocess, sys, tempfile, urllib.parse
+import argparse, atexit, json, os, random, secrets, shutil, string, subprocess, sys, tempfile, urllib.parse
 
 import faker
 import time
@@ -365,6 +365,7 @@ def main():
                     help='plant every kind at a site with no country (not at a site of its own country)')
     a = ap.parse_args()
     tmpdir = tempfile.mkdtemp(prefix='tg-eval-')
+    atexit.register(shutil.rmtree, tmpdir, True)
     region_of = (lambda k: None) if a.no_regions else (lambda k: KIND_REGION.get(k))
     regions = sorted({region_of(k) for k in KINDS} - {None})
     R.seed(a.seed)
