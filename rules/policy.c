@@ -826,38 +826,10 @@ int tg_rules__finalize(tg_rules_policy *p, const tg_rules_options *opt,
     return 0;
 }
 
-tg_rules_policy *tg_rules_policy_load(const char *const *paths, size_t n,
-                                      const tg_rules_options *opt, tg_rules_diag *err)
-{
-    tg_rules_policy *p = tg_rules__policy_new();
-    void *seen = tg_rules__seen_new();
-    int rc = 0;
-
-    if (err)
-        memset(err, 0, sizeof(*err));
-    if (!p || !seen) {
-        tg_rules__set_err(err, NULL, "out of memory");
-        tg_rules__seen_free(seen);
-        policy_free(p);
-        return NULL;
-    }
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = tg_rules__load_path(p, paths[i], opt, err, seen);
-    tg_rules__seen_free(seen);
-    if (!rc)
-        rc = tg_rules__finalize(p, opt, err);
-    if (rc) {
-        if (err && !err->message[0])
-            tg_rules__set_err(err, NULL, "%s", tg_strerror(rc));
-        policy_free(p);
-        return NULL;
-    }
-    return p;
-}
-
-tg_rules_policy *tg_rules_policy_load_sources(const tg_rules_source *src, size_t n,
-                                              const tg_rules_options *opt,
-                                              tg_rules_diag *err)
+/* One load: the files or the in-memory sources (n of either), read in
+ * order, then finalised. NULL with err filled on any error. */
+static tg_rules_policy *load(const char *const *paths, const tg_rules_source *src,
+                             size_t n, const tg_rules_options *opt, tg_rules_diag *err)
 {
     tg_rules_policy *p = tg_rules__policy_new();
     void *seen = tg_rules__seen_new();
@@ -872,9 +844,14 @@ tg_rules_policy *tg_rules_policy_load_sources(const tg_rules_source *src, size_t
         return NULL;
     }
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *name =
-            tg_arena_strndup(&p->arena, src[i].name ? src[i].name : "<memory>",
-                             strlen(src[i].name ? src[i].name : "<memory>"));
+        const char *name;
+
+        if (paths) {
+            rc = tg_rules__load_path(p, paths[i], opt, err, seen);
+            continue;
+        }
+        name = src[i].name ? src[i].name : "<memory>";
+        name = tg_arena_strndup(&p->arena, name, strlen(name));
         rc = name ? tg_rules__load_text(p, name, ".", src[i].text, src[i].len, opt, err,
                                         0, seen)
                   : TG_ENOMEM;
@@ -889,6 +866,19 @@ tg_rules_policy *tg_rules_policy_load_sources(const tg_rules_source *src, size_t
         return NULL;
     }
     return p;
+}
+
+tg_rules_policy *tg_rules_policy_load(const char *const *paths, size_t n,
+                                      const tg_rules_options *opt, tg_rules_diag *err)
+{
+    return load(paths, NULL, n, opt, err);
+}
+
+tg_rules_policy *tg_rules_policy_load_sources(const tg_rules_source *src, size_t n,
+                                              const tg_rules_options *opt,
+                                              tg_rules_diag *err)
+{
+    return load(NULL, src, n, opt, err);
 }
 
 tg_rules_policy *tg_rules_policy_ref(tg_rules_policy *p)
