@@ -88,8 +88,6 @@ size_t tg_http_tls_session_pending(const tg_http_tls_session *s);
 size_t tg_http_tls_session_take(tg_http_tls_session *s, void *buf, size_t n);
 /* 1 once the handshake is done (and the session has not failed). */
 int tg_http_tls_session_ready(const tg_http_tls_session *s);
-/* The verified client certificate's subject CN ("" without one). */
-const char *tg_http_tls_session_client_cn(const tg_http_tls_session *s);
 
 typedef struct tg_http_options {
     size_t max_connections;            /* default 1024 */

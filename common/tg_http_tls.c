@@ -234,11 +234,6 @@ int tg_http_tls_session_ready(const tg_http_tls_session *s)
     return s && s->ready && !s->failed;
 }
 
-const char *tg_http_tls_session_client_cn(const tg_http_tls_session *s)
-{
-    return s ? s->client_cn : "";
-}
-
 /* ---- per connection of tg_http -------------------------------------------- */
 
 int tg_http__tls_conn_new(tg_http_conn *c, tg_http_tls *t)
