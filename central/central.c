@@ -717,6 +717,15 @@ int tg_central_main(int argc, char **argv)
             load_sites(&c, 0);
             tg_central_load_users(&c, 0);
             tg_central_models_reload(&c);
+            if (c.cfg.tls_cert_file[0]) {
+                if (tg_srv_reload_tls(c.srv, &o, err, sizeof(err)) == 0) {
+                    atomic_store(&c.server_cert_not_after, tg_srv_cert_not_after(c.srv));
+                    tg_info("certificates reloaded", "listener=central");
+                } else {
+                    tg_error("certificate reload failed, keeping the previous one",
+                             "listener=central why=\"%s\"", err);
+                }
+            }
             continue;
         }
         tg_info("shutting down", "reason=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -174,6 +174,15 @@ int64_t tg_srv_cert_not_after(const tg_srv *s)
     return tg_http_tls_cert_not_after(s->tls);
 }
 
+int tg_srv_reload_tls(tg_srv *s, const tg_srv_options *opt, char *err, size_t errlen)
+{
+    tg_http_tls_options to = {opt->tls_cert_file, opt->tls_key_file,
+                              opt->tls_client_ca_file, opt->tls_require_client_cert,
+                              NULL};
+
+    return s->tls ? tg_http_tls_reload(s->tls, &to, err, errlen) : 0;
+}
+
 void tg_srv_stop(tg_srv *s)
 {
     if (!s)

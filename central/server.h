@@ -41,6 +41,11 @@ tg_srv *tg_srv_start_routes(const char *addr, const tg_srv_options *opt,
 int tg_srv_port(const tg_srv *s);
 /* Expiry of the server's own certificate (unix s), 0 without TLS. */
 int64_t tg_srv_cert_not_after(const tg_srv *s);
+/* On SIGHUP, from any thread: loads opt's certificate, key and client CA
+ * again; new connections use them, open ones keep theirs. Files that fail
+ * to load leave the ones in force. 0 (also without TLS), or TG_ECONFIG
+ * with the reason in err. */
+int tg_srv_reload_tls(tg_srv *s, const tg_srv_options *opt, char *err, size_t errlen);
 /* Stops accepting, answers what handlers still hold, closes every
  * connection and joins the loop thread. */
 void tg_srv_stop(tg_srv *s);

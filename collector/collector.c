@@ -57,8 +57,8 @@ typedef struct collector {
     tg_rules_slot *rules; /* the residency policy in force */
     tg_view_rules view;   /* the rules engine as the central view */
     tg_access clients;    /* query.clients: who may read data, up to what */
-    tg_secure_tls tls;    /* the API's and the OTLP/HTTP receiver's, or NULLs */
-    tg_access grpc_tokens, http_tokens; /* receivers.otlp_*.token_files */
+    tg_secure_tls tls;    /* the API's and the OTLP receivers', or NULLs */
+    tg_secure_tokens grpc_tokens, http_tokens; /* receivers.otlp_*.token_files, tokens */
     pthread_mutex_t health_mu;
     char policy_error[400]; /* the last rules reload's failure; "" after a good one */
     const char *rules_paths[TG_CONFIG_MAX_RULES];
@@ -257,6 +257,8 @@ static int start_listeners(collector *c)
 
     tg_http_options_default(&aopt);
     aopt.max_body_bytes = 1u << 20;
+    aopt.max_connections = c->cfg.api_max_connections;
+    aopt.max_connections_per_source = c->cfg.api_max_conns_per_source;
     aopt.refusals = &c->stats.refused_api;
     aopt.tls = c->tls.api;
     c->api_http = tg_http_server_start(c->loop, c->cfg.api_listen, &aopt, tg_api_handle,
@@ -589,12 +591,13 @@ int tg_collector_main(int argc, char **argv)
         return 2;
     }
     c.rx.http_tls = c.tls.http;
-    if (tg_secure_tokens_load("receivers.otlp_grpc.token_files", c.cfg.grpc_token_files,
-                              c.cfg.n_grpc_token_files, &c.grpc_tokens, err,
-                              sizeof(err)) ||
-        tg_secure_tokens_load("receivers.otlp_http.token_files", c.cfg.http_token_files,
-                              c.cfg.n_http_token_files, &c.http_tokens, err,
-                              sizeof(err))) {
+    c.rx.grpc_tls = c.tls.grpc;
+    if (tg_secure_tokens_load("receivers.otlp_grpc", c.cfg.grpc_token_files,
+                              c.cfg.n_grpc_token_files, c.cfg.grpc_tokens,
+                              c.cfg.n_grpc_tokens, &c.grpc_tokens, err, sizeof(err)) ||
+        tg_secure_tokens_load("receivers.otlp_http", c.cfg.http_token_files,
+                              c.cfg.n_http_token_files, c.cfg.http_tokens,
+                              c.cfg.n_http_tokens, &c.http_tokens, err, sizeof(err))) {
         fprintf(stderr, "tollgate collector: %s\n", err);
         tg_store_close(c.store);
         return 2;
@@ -699,8 +702,8 @@ int tg_collector_main(int argc, char **argv)
     pthread_mutex_destroy(&c.view.mu);
     uv_loop_close(c.loop);
     tg_secure_tls_free(&c.tls);
-    tg_access_free(&c.grpc_tokens);
-    tg_access_free(&c.http_tokens);
+    tg_secure_tokens_free(&c.grpc_tokens);
+    tg_secure_tokens_free(&c.http_tokens);
     tg_info("collector stopped", "exit=%d", code);
     return code;
 }

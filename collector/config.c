@@ -38,6 +38,11 @@ static int check_url(const char *v, char *why, size_t whylen);
 
 static const char *const on_full_names[] = {"refuse", "evict-oldest", NULL};
 
+static int load_grpc_tokens(void *base, const tg_ynode *v, const char *file, char *err,
+                            size_t errlen);
+static int load_http_tokens(void *base, const tg_ynode *v, const char *file, char *err,
+                            size_t errlen);
+
 static const struct tg_cfg_key config_keys[] = {
     {.path = "site",
      .type = TG_CFG_STRING,
@@ -130,6 +135,37 @@ static const struct tg_cfg_key config_keys[] = {
      .item_size = sizeof(((tg_collector_config *)0)->grpc_token_files[0]),
      .help = "Files of one bearer token each (mode 600); when any, every OTLP/gRPC "
              "request must present one of them (401 / UNAUTHENTICATED otherwise)."},
+    {.path = "receivers.otlp_grpc.tokens",
+     .type = TG_CFG_CUSTOM,
+     .def = "[]",
+     .load = load_grpc_tokens,
+     .type_text = "list",
+     .help = "Named bearer tokens, each `{name, token_file, services: [...]}`: like "
+             "token_files, and a token that lists services may send only for them "
+             "(resource service.name; PERMISSION_DENIED otherwise)."},
+    {.path = "receivers.otlp_grpc.tls.cert_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(grpc_tls_cert_file),
+     .help = "Serve OTLP/gRPC (ALPN h2) over TLS with this certificate chain (PEM, with "
+             "tls.key_file)."},
+    {.path = "receivers.otlp_grpc.tls.key_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(grpc_tls_key_file),
+     .help = "Private key of tls.cert_file (PEM)."},
+    {.path = "receivers.otlp_grpc.tls.client_ca_file",
+     .type = TG_CFG_STRING,
+     .def = "",
+     FIELD(grpc_tls_client_ca_file),
+     .help = "Verify client certificates against this CA (PEM); one that does not verify "
+             "fails the handshake."},
+    {.path = "receivers.otlp_grpc.tls.require_client_cert",
+     .type = TG_CFG_BOOL,
+     .def = "false",
+     FIELD(grpc_tls_require_client_cert),
+     .help =
+         "Refuse clients without a certificate (mutual TLS; needs tls.client_ca_file)."},
     {.path = "receivers.otlp_http.listen",
      .type = TG_CFG_ADDRESS,
      .def = "0.0.0.0:4318",
@@ -222,6 +258,14 @@ static const struct tg_cfg_key config_keys[] = {
      .item_size = sizeof(((tg_collector_config *)0)->http_token_files[0]),
      .help = "Files of one bearer token each (mode 600); when any, every OTLP/HTTP "
              "request must present one of them (401 / UNAUTHENTICATED otherwise)."},
+    {.path = "receivers.otlp_http.tokens",
+     .type = TG_CFG_CUSTOM,
+     .def = "[]",
+     .load = load_http_tokens,
+     .type_text = "list",
+     .help = "Named bearer tokens, each `{name, token_file, services: [...]}`: like "
+             "token_files, and a token that lists services may send only for them "
+             "(resource service.name; 403 otherwise)."},
 
     {.path = "api.listen",
      .type = TG_CFG_ADDRESS,
@@ -336,6 +380,20 @@ static const struct tg_cfg_key config_keys[] = {
          "A request may decompress to at most this many times its size as sent "
          "(never less than 4MiB; max_decompressed_bytes still caps it); beyond: 413 / "
          "RESOURCE_EXHAUSTED (0: size cap only)."},
+    {.path = "limits.api_max_connections",
+     .type = TG_CFG_UINT,
+     .def = "1024",
+     FIELD(api_max_connections),
+     .min = 1,
+     .max = UINT64_MAX,
+     .help = "Concurrent connections to the site API; more get 503."},
+    {.path = "limits.api_max_connections_per_source",
+     .type = TG_CFG_UINT,
+     .def = "64",
+     FIELD(api_max_conns_per_source),
+     .max = UINT64_MAX,
+     .help = "Site API connections one client address may hold, so one client cannot "
+             "take every slot; more get 503 (0: no cap of its own)."},
     {.path = "limits.max_read_bytes",
      .type = TG_CFG_SIZE,
      .def = "64MiB",
@@ -432,6 +490,101 @@ static int check_url(const char *v, char *why, size_t whylen)
     if (!*rest || *rest == '/')
         return tg_errf(why, whylen, TG_EINVAL, "has no host");
     return 0;
+}
+
+/* receivers.otlp_*.tokens: [{name, token_file, services: [...]}]. Token
+ * files resolve against the directory of the file that names them, as the
+ * query clients' do; the tokens themselves are read by collector/secure.c
+ * when the receivers start. */
+static int load_tokens(tg_config_token *v, size_t *n, const tg_ynode *list,
+                       const char *file, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"name", "token_file", "services", NULL};
+    char dir[1024], tf[1024];
+    const char *slash = strrchr(file, '/');
+    int rc;
+
+    *n = 0;
+    if (tg_yaml_is_null(list))
+        return 0;
+    if (list->kind != TG_YNODE_SEQ)
+        return tg_yaml_error(err, errlen, file, list,
+                             "expected a list of {name, token_file, services}");
+    if (list->n > TG_CONFIG_MAX_TOKENS)
+        return tg_yaml_error(err, errlen, file, list, "at most %d tokens",
+                             TG_CONFIG_MAX_TOKENS);
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - file) : 1,
+             slash ? file : ".");
+    for (size_t i = 0; i < list->n; i++) {
+        const tg_ynode *it = list->items[i], *x;
+        tg_config_token *t = &v[i];
+
+        memset(t, 0, sizeof(*t));
+        if (it->kind != TG_YNODE_MAP)
+            return tg_yaml_error(err, errlen, file, it,
+                                 "expected a mapping {name, token_file, services}");
+        if ((rc = tg_yaml_check_keys(file, it, keys, err, errlen)))
+            return rc;
+        if (!(x = tg_yaml_get(it, "name")))
+            return tg_yaml_error(err, errlen, file, it, "a token needs a name");
+        if ((rc = tg_yaml_str(file, x, t->name, sizeof(t->name), err, errlen)))
+            return rc;
+        if (check_site(t->name, tf, sizeof(tf)) != 0)
+            return tg_yaml_error(err, errlen, file, x,
+                                 "a token's name is letters, digits, '.', '_', '-'");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(v[j].name, t->name) == 0)
+                return tg_yaml_error(err, errlen, file, x, "\"%s\" is listed twice",
+                                     t->name);
+        if (!(x = tg_yaml_get(it, "token_file")))
+            return tg_yaml_error(err, errlen, file, it, "\"%s\" needs a token_file",
+                                 t->name);
+        if ((rc = tg_yaml_str(file, x, tf, sizeof(tf), err, errlen)))
+            return rc;
+        if (!tf[0])
+            return tg_yaml_error(err, errlen, file, x, "token_file must not be empty");
+        if ((size_t)snprintf(t->token_file, sizeof(t->token_file), "%s%s%s",
+                             tf[0] == '/' ? "" : dir, tf[0] == '/' ? "" : "/",
+                             tf) >= sizeof(t->token_file))
+            return tg_yaml_error(err, errlen, file, x, "token_file path too long");
+        if (!(x = tg_yaml_get(it, "services")) || tg_yaml_is_null(x))
+            continue;
+        if (x->kind != TG_YNODE_SEQ || x->n == 0)
+            return tg_yaml_error(err, errlen, file, x,
+                                 "services: expected a list of service names (leave "
+                                 "it out for any service)");
+        if (x->n > TG_CONFIG_MAX_TOKEN_SERVICES)
+            return tg_yaml_error(err, errlen, file, x, "at most %d services per token",
+                                 TG_CONFIG_MAX_TOKEN_SERVICES);
+        for (size_t j = 0; j < x->n; j++) {
+            char *svc = t->services[j];
+            if ((rc = tg_yaml_str(file, x->items[j], svc, sizeof(t->services[j]), err,
+                                  errlen)))
+                return rc;
+            if (!svc[0])
+                return tg_yaml_error(err, errlen, file, x->items[j],
+                                     "a service name must not be empty");
+            t->n_services++;
+        }
+    }
+    *n = list->n;
+    return 0;
+}
+
+static int load_grpc_tokens(void *base, const tg_ynode *v, const char *file, char *err,
+                            size_t errlen)
+{
+    tg_collector_config *c = base;
+
+    return load_tokens(c->grpc_tokens, &c->n_grpc_tokens, v, file, err, errlen);
+}
+
+static int load_http_tokens(void *base, const tg_ynode *v, const char *file, char *err,
+                            size_t errlen)
+{
+    tg_collector_config *c = base;
+
+    return load_tokens(c->http_tokens, &c->n_http_tokens, v, file, err, errlen);
 }
 
 void tg_config_defaults(tg_collector_config *cfg)

@@ -5,6 +5,7 @@
  * (raw bytes, index, classification), so nothing decoded outlives
  * tg_ingest_submit(). */
 #include "ingest.h"
+#include "secure.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,16 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
                      enum tg_encoding enc, enum tg_compression comp, const uint8_t *body,
                      size_t len, tg_ingest_cb cb, void *ctx, tg_ingest_result *result)
 {
+    return tg_ingest_submit_scoped(ing, NULL, sig, tr, enc, comp, body, len, cb, ctx,
+                                   result);
+}
+
+int tg_ingest_submit_scoped(tg_ingest *ing, const tg_secure_scope *scope,
+                            enum tg_signal sig, enum tg_transport tr,
+                            enum tg_encoding enc, enum tg_compression comp,
+                            const uint8_t *body, size_t len, tg_ingest_cb cb, void *ctx,
+                            tg_ingest_result *result)
+{
     tg_otlp_request req;
     tg_otlp_index index;
     tg_store_record rec;
@@ -266,6 +277,16 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
         refuse(ing, sig, tr, 0);
         snprintf(result->message, sizeof(result->message), "request too large to index");
         result->status = TG_ETOO_BIG;
+        goto out;
+    }
+    if ((rc = tg_secure_scope_check(scope, &index, result->message,
+                                    sizeof(result->message))) != 0) {
+        refuse(ing, sig, tr, 0);
+        atomic_fetch_add(&ing->stats->items_refused[sig][tr], req.items + req.rejected);
+        tg_refuse_count(tr == TG_TRANSPORT_GRPC ? &ing->stats->refused_grpc
+                                                : &ing->stats->refused_http,
+                        TG_REFUSED_SERVICE_NOT_ALLOWED);
+        result->status = rc;
         goto out;
     }
 

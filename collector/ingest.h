@@ -65,4 +65,15 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
                      enum tg_encoding enc, enum tg_compression comp, const uint8_t *body,
                      size_t len, tg_ingest_cb cb, void *ctx, tg_ingest_result *result);
 
+/* The same for a caller whose token may send only for some services
+ * (secure.h; NULL: any): a request carrying another service is refused
+ * with TG_EFORBIDDEN, counted as service_not_allowed, before it is
+ * classified or queued. */
+struct tg_secure_scope;
+int tg_ingest_submit_scoped(tg_ingest *ing, const struct tg_secure_scope *scope,
+                            enum tg_signal sig, enum tg_transport tr,
+                            enum tg_encoding enc, enum tg_compression comp,
+                            const uint8_t *body, size_t len, tg_ingest_cb cb, void *ctx,
+                            tg_ingest_result *result);
+
 #endif

@@ -5,6 +5,7 @@
  *   malformed body, bad UTF-8      400 Bad Request        INVALID_ARGUMENT
  *   body or decompression too big  413 Payload Too Large  RESOURCE_EXHAUSTED
  *   unknown encoding               415                    UNIMPLEMENTED
+ *   a service the token may not    403 Forbidden          PERMISSION_DENIED
  *   write queue full               429 + Retry-After      RESOURCE_EXHAUSTED + pushback
  *   shutting down, store failure   503 + Retry-After      UNAVAILABLE */
 #include "receivers.h"
@@ -31,6 +32,7 @@ static const http_status_map status_map[] = {
     {TG_ENOMEM, 413, TG_GRPC_RESOURCE_EXHAUSTED},
     {TG_EUNSUPPORTED, 415, TG_GRPC_UNIMPLEMENTED},
     {TG_EBUSY, 429, TG_GRPC_RESOURCE_EXHAUSTED},
+    {TG_EFORBIDDEN, 403, TG_GRPC_PERMISSION_DENIED},
     {TG_ECLOSED, 503, TG_GRPC_UNAVAILABLE},
 };
 
@@ -135,6 +137,7 @@ void tg_receivers_http(tg_http_request *req, void *data)
     const uint8_t *body;
     size_t plen, ctlen, celen, blen;
     http_call *call;
+    const tg_secure_scope *scope = NULL;
     char msg[160];
     int rc;
 
@@ -151,17 +154,13 @@ void tg_receivers_http(tg_http_request *req, void *data)
         tg_http_respond(req, 404, "text/plain", NULL, nf, sizeof(nf) - 1);
         return;
     }
-    if (rx->http_tokens && rx->http_tokens->n) {
-        char a[600];
-        size_t alen;
-        const char *h = tg_http_header(req, "authorization", &alen);
-        snprintf(a, sizeof(a), "%.*s",
-                 h ? (int)(alen < sizeof(a) - 1 ? alen : sizeof(a) - 1) : 0, h ? h : "");
-        if (!tg_access_authenticate(rx->http_tokens, a)) {
-            http_send_status(rx, req, TG_ENC_JSON, 401, TG_GRPC_UNAUTHENTICATED,
-                             h ? "unknown bearer token" : "a bearer token is required");
-            return;
-        }
+    /* The token was checked from the headers (http_check); its scope is
+     * looked up again here, where the body is. */
+    if (tg_secure_tokens_required(rx->http_tokens) &&
+        !(scope = tg_secure_authenticate_request(rx->http_tokens, req))) {
+        http_send_status(rx, req, TG_ENC_JSON, 401, TG_GRPC_UNAUTHENTICATED,
+                         "a bearer token is required");
+        return;
     }
     if (strcmp(tg_http_method(req), "POST") != 0) {
         static const char na[] = "method not allowed: use POST\n";
@@ -203,8 +202,8 @@ void tg_receivers_http(tg_http_request *req, void *data)
     call->enc = enc;
 
     body = tg_http_body(req, &blen);
-    rc = tg_ingest_submit(rx->ing, sig, TG_TRANSPORT_HTTP, enc, comp, body, blen,
-                          http_committed, call, &res);
+    rc = tg_ingest_submit_scoped(rx->ing, scope, sig, TG_TRANSPORT_HTTP, enc, comp, body,
+                                 blen, http_committed, call, &res);
     if (rc == 0)
         return;
     free(call);
@@ -270,8 +269,9 @@ static void receivers_grpc(void *data, tg_grpc_call *call, enum tg_signal sig,
     gc->rx = rx;
     gc->call = call;
     gc->sig = sig;
-    rc = tg_ingest_submit(rx->ing, sig, TG_TRANSPORT_GRPC, TG_ENC_PROTOBUF, comp, msg,
-                          len, grpc_committed, gc, &res);
+    rc = tg_ingest_submit_scoped(rx->ing, tg_grpc_call_auth(call), sig, TG_TRANSPORT_GRPC,
+                                 TG_ENC_PROTOBUF, comp, msg, len, grpc_committed, gc,
+                                 &res);
     if (rc == 0)
         return;
     free(gc);
@@ -294,11 +294,11 @@ static const char *grpc_listen(const tg_collector_config *cfg)
     return cfg->otlp_grpc_listen;
 }
 
-static int grpc_authorize(void *ctx, const char *authorization)
+static const void *grpc_authorize(void *ctx, const char *authorization)
 {
     const tg_receivers *rx = ctx;
 
-    return tg_access_authenticate(rx->grpc_tokens, authorization) != NULL;
+    return tg_secure_authenticate(rx->grpc_tokens, authorization);
 }
 
 static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
@@ -315,10 +315,11 @@ static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.preface_timeout_ms = cfg->grpc_preface_timeout_ms;
     o.max_connections_per_source = cfg->grpc_max_conns_per_source;
     o.refusals = rx->stats ? &rx->stats->refused_grpc : NULL;
-    if (rx->grpc_tokens && rx->grpc_tokens->n) {
+    if (tg_secure_tokens_required(rx->grpc_tokens)) {
         o.authorize = grpc_authorize;
         o.authorize_ctx = rx;
     }
+    o.tls = rx->grpc_tls;
     return tg_grpc_server_start(loop, cfg->otlp_grpc_listen, &o, receivers_grpc, rx, err);
 }
 
@@ -330,6 +331,15 @@ static void grpc_stop(void *server, void (*done)(void *ctx), void *ctx)
 static const char *http_listen(const tg_collector_config *cfg)
 {
     return cfg->otlp_http_listen;
+}
+
+/* A token is checked before the body is read: an unauthenticated 50 MB
+ * upload costs no body buffer. */
+static int http_check(const tg_http_request *req, void *data, tg_http_response *resp)
+{
+    const tg_receivers *rx = data;
+
+    return tg_secure_check_headers(rx->http_tokens, req, resp);
 }
 
 static void *http_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
@@ -347,6 +357,7 @@ static void *http_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_rece
     o.max_connections_per_source = cfg->http_max_conns_per_source;
     o.refusals = rx->stats ? &rx->stats->refused_http : NULL;
     o.tls = rx->http_tls;
+    o.check_headers = http_check;
     return tg_http_server_start(loop, cfg->otlp_http_listen, &o, tg_receivers_http, rx,
                                 err);
 }

@@ -6,8 +6,8 @@
 
 #include "ingest.h"
 #include "recv_grpc.h"
+#include "secure.h"
 #include "tg_config.h"
-#include "tg_access.h"
 #include "tg_http.h"
 
 typedef struct tg_receivers {
@@ -15,9 +15,11 @@ typedef struct tg_receivers {
     uint64_t retry_after_sec; /* Retry-After under backpressure */
     tg_stats *stats;          /* refusals are counted here */
     tg_http_tls *http_tls;    /* OTLP/HTTP over TLS, or NULL (the collector's) */
-    /* Bearer tokens each transport requires (token_files), or NULL / empty:
-     * none required. The collector's; read-only while serving. */
-    const tg_access *grpc_tokens, *http_tokens;
+    tg_http_tls *grpc_tls;    /* OTLP/gRPC over TLS (ALPN h2), or NULL */
+    /* Bearer tokens each transport requires (token_files, tokens), with
+     * what each may send for, or NULL / empty: none required. The
+     * collector's; read-only while serving. */
+    const tg_secure_tokens *grpc_tokens, *http_tokens;
 } tg_receivers;
 
 /* tg_http_handler for the OTLP/HTTP port; data is a tg_receivers. */

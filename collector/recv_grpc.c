@@ -140,6 +140,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    tg_http_tls_session_free(c->tls);
     free(c->wbuf);
     free(c);
     server_maybe_done(s);
@@ -176,12 +177,93 @@ static void on_write(uv_write_t *req, int status)
     tg_grpc__conn_flush(c);
 }
 
+/* Over TLS, what nghttp2 queues is encrypted into the session (once the
+ * handshake is done), and the session's ciphertext, handshake and alerts
+ * included, is what goes out: at most about one TG_GRPC_WRITE_CHUNK per
+ * write, as in the clear. */
+static void conn_flush_tls(tg_grpc_conn *c)
+{
+    size_t n;
+    uv_buf_t buf;
+
+    while (!c->tls_dead && tg_http_tls_session_ready(c->tls) &&
+           tg_http_tls_session_pending(c->tls) < TG_GRPC_WRITE_CHUNK) {
+        const uint8_t *p;
+        ssize_t m = nghttp2_session_mem_send(c->h2, &p);
+
+        if (m == 0)
+            break;
+        if (m < 0 || tg_http_tls_session_write(c->tls, p, (size_t)m) != 0) {
+            tg_grpc__conn_close(c);
+            return;
+        }
+    }
+    n = tg_http_tls_session_pending(c->tls);
+    if (n > 0) {
+        if (n > c->wcap) {
+            uint8_t *nb = realloc(c->wbuf, n);
+            if (!nb) {
+                tg_grpc__conn_close(c);
+                return;
+            }
+            c->wbuf = nb;
+            c->wcap = n;
+        }
+        c->wlen = tg_http_tls_session_take(c->tls, c->wbuf, n);
+        buf = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
+        c->wreq.data = c;
+        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
+            tg_grpc__conn_close(c);
+            return;
+        }
+        c->writing = 1;
+        return;
+    }
+    if (c->tls_dead ||
+        (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)))
+        tg_grpc__conn_close(c);
+}
+
+/* Ciphertext in, plaintext to nghttp2. *plain counts what nghttp2 took.
+ * Returns nghttp2's error, or 0 (a TLS failure sets tls_dead). */
+static ssize_t conn_recv_tls(tg_grpc_conn *c, const uint8_t *p, size_t n, size_t *plain)
+{
+    ptrdiff_t got;
+
+    *plain = 0;
+    if (c->tls_dead)
+        return 0;
+    if (tg_http_tls_session_feed(c->tls, p, n) != 0) {
+        c->tls_dead = 1;
+        return 0;
+    }
+    /* The ciphertext is in the session now: the read buffer takes the
+     * plaintext. */
+    while ((got = tg_http_tls_session_read(c->tls, c->srv->rbuf, sizeof(c->srv->rbuf))) >
+           0) {
+        ssize_t rv = nghttp2_session_mem_recv(c->h2, c->srv->rbuf, (size_t)got);
+        if (rv < 0)
+            return rv;
+        *plain += (size_t)got;
+    }
+    if (got < 0) {
+        if (got != TG_ECLOSED && !tg_http_tls_session_ready(c->tls))
+            tg_refuse_count(c->srv->opt.refusals, TG_REFUSED_MALFORMED);
+        c->tls_dead = 1;
+    }
+    return 0;
+}
+
 void tg_grpc__conn_flush(tg_grpc_conn *c)
 {
     uv_buf_t buf;
 
     if (c->closing || c->in_recv || c->writing)
         return;
+    if (c->tls) {
+        conn_flush_tls(c);
+        return;
+    }
     while (c->wlen < TG_GRPC_WRITE_CHUNK) {
         const uint8_t *p;
         ssize_t n = nghttp2_session_mem_send(c->h2, &p);
@@ -324,6 +406,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     tg_grpc_conn *c = stream->data;
+    size_t plain = (size_t)nread;
     ssize_t rv;
 
     if (nread == 0 || c->closing)
@@ -334,17 +417,23 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->in_recv = 1;
-    rv = nghttp2_session_mem_recv(c->h2, (const uint8_t *)buf->base, (size_t)nread);
+    if (c->tls)
+        rv = conn_recv_tls(c, (const uint8_t *)buf->base, (size_t)nread, &plain);
+    else
+        rv = nghttp2_session_mem_recv(c->h2, (const uint8_t *)buf->base, (size_t)nread);
     c->in_recv = 0;
     if (c->close_pending) {
         tg_grpc__conn_close(c);
         return;
     }
+    if (c->tls_dead)
+        uv_read_stop(stream);
     if (rv >= 0 && c->preface_due) {
         /* The 24-byte client magic and a 9-byte frame header, which nghttp2
          * accepted: the client speaks HTTP/2; from now on the idle and
-         * request deadlines apply. */
-        c->bytes_in += (size_t)nread;
+         * request deadlines apply. Over TLS, plaintext only: the
+         * handshake is inside the preface deadline. */
+        c->bytes_in += plain;
         if (c->bytes_in >= NGHTTP2_CLIENT_MAGIC_LEN + 9) {
             c->preface_due = 0;
             conn_arm_timer(c);
@@ -472,6 +561,10 @@ static void on_connection(uv_stream_t *server, int status)
     if (source_over_cap(s, c)) {
         tg_refuse_count(s->opt.refusals, TG_REFUSED_PER_SOURCE);
         tg_debug("grpc connection refused", "reason=%s", "max_connections_per_source");
+        tg_grpc__conn_close(c);
+        return;
+    }
+    if (s->opt.tls && !(c->tls = tg_http_tls_session_new(s->opt.tls, "grpc"))) {
         tg_grpc__conn_close(c);
         return;
     }

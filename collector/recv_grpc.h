@@ -1,5 +1,6 @@
-/* OTLP/gRPC server: HTTP/2 cleartext with prior knowledge (h2c), framed by
- * nghttp2 over libuv. Serves the unary Export method of the trace, logs and
+/* OTLP/gRPC server: HTTP/2 cleartext with prior knowledge (h2c), or over
+ * TLS with ALPN "h2" (tg_http's TLS sessions), framed by nghttp2 over
+ * libuv. Serves the unary Export method of the trace, logs and
  * metrics services:
  *   /opentelemetry.proto.collector.trace.v1.TraceService/Export
  *   /opentelemetry.proto.collector.logs.v1.LogsService/Export
@@ -16,6 +17,7 @@
 #include <uv.h>
 
 #include "tg_compress.h"
+#include "tg_http.h"
 #include "tg_otlp.h"
 #include "tg_refuse.h"
 
@@ -28,6 +30,7 @@ enum {
     TG_GRPC_CANCELLED = 1,
     TG_GRPC_INVALID_ARGUMENT = 3,
     TG_GRPC_DEADLINE_EXCEEDED = 4,
+    TG_GRPC_PERMISSION_DENIED = 7,
     TG_GRPC_RESOURCE_EXHAUSTED = 8,
     TG_GRPC_UNIMPLEMENTED = 12,
     TG_GRPC_INTERNAL = 13,
@@ -49,10 +52,15 @@ typedef struct tg_grpc_options {
                                           0: no cap of its own */
     tg_refusals *refusals;             /* NULL: refusals not counted */
     /* NULL: no authentication. Else called on the loop thread with the
-     * call's `authorization` metadata ("" when absent); 0 refuses the call
-     * with UNAUTHENTICATED. */
-    int (*authorize)(void *ctx, const char *authorization);
+     * call's `authorization` metadata ("" when absent); NULL refuses the
+     * call with UNAUTHENTICATED, anything else is kept with the call
+     * (tg_grpc_call_auth). */
+    const void *(*authorize)(void *ctx, const char *authorization);
     void *authorize_ctx;
+    tg_http_tls *tls; /* NULL: h2c. Else TLS (its context must carry ALPN
+                         "h2" and outlive the server); a client that does
+                         not complete the handshake within preface_timeout
+                         is closed */
 } tg_grpc_options;
 
 void tg_grpc_options_default(tg_grpc_options *o);
@@ -77,6 +85,9 @@ int tg_grpc_server_port(const tg_grpc_server *s);
  * and UNAVAILABLE. */
 void tg_grpc_call_finish(tg_grpc_call *call, int grpc_status, const char *message,
                          const uint8_t *resp, size_t resp_len, uint64_t retry_after_ms);
+
+/* What authorize returned for this call (NULL without authentication). */
+const void *tg_grpc_call_auth(const tg_grpc_call *call);
 
 void tg_grpc_server_stop(tg_grpc_server *s, void (*done_cb)(void *ctx), void *ctx);
 

@@ -359,6 +359,11 @@ static void call_respond_ok(tg_grpc_call *call, const char *message, const uint8
         call_submit_failed(call, rv);
 }
 
+const void *tg_grpc_call_auth(const tg_grpc_call *call)
+{
+    return call->auth;
+}
+
 void tg_grpc_call_finish(tg_grpc_call *call, int grpc_status, const char *message,
                          const uint8_t *resp, size_t resp_len, uint64_t retry_after_ms)
 {
@@ -510,7 +515,7 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *frame, const uint
                call->conn->srv->opt.authorize) {
         char a[600];
         copy_text(a, sizeof(a), value, valuelen);
-        call->auth_ok =
+        call->auth =
             call->conn->srv->opt.authorize(call->conn->srv->opt.authorize_ctx, a);
     }
     return 0;
@@ -528,7 +533,7 @@ static void call_headers_done(tg_grpc_call *call)
         call_respond_http(call, "405");
     } else if (!call->grpc_ct) {
         call_respond_http(call, "415");
-    } else if (c->srv->opt.authorize && !call->auth_ok) {
+    } else if (c->srv->opt.authorize && !call->auth) {
         tg_refuse_count(c->srv->opt.refusals, TG_REFUSED_UNAUTHORIZED);
         call_respond_status(call, TG_GRPC_UNAUTHENTICATED, 0, 0, "%s",
                             "a bearer token is required (authorization metadata)");

@@ -87,6 +87,9 @@ struct tg_grpc_conn {
     size_t bytes_in;      /* until the preface is in */
     uint8_t src[16];      /* the peer's address, for the per-source cap */
     uint8_t src_len;
+    tg_http_tls_session *tls; /* NULL: h2c */
+    int tls_dead;             /* handshake or session failed: send what is
+                                 pending (an alert), then close */
 };
 
 enum tg_grpc_call_state {
@@ -110,8 +113,8 @@ struct tg_grpc_call {
     /* request headers */
     enum tg_signal sig;
     enum tg_compression enc;
-    unsigned known_path : 1, post : 1, grpc_ct : 1, enc_ok : 1, got_timeout : 1,
-        auth_ok : 1;
+    unsigned known_path : 1, post : 1, grpc_ct : 1, enc_ok : 1, got_timeout : 1;
+    const void *auth;    /* what authorize returned; NULL: not authorized */
     uint64_t timeout_ms; /* grpc-timeout, when got_timeout */
     char path[160];      /* for "unknown method" only; truncated */
     char bad_enc[40];    /* unsupported grpc-encoding, truncated */

@@ -16,6 +16,17 @@
 
 #define TG_CONFIG_MAX_RULES 16
 #define TG_CONFIG_MAX_TOKEN_FILES 16
+#define TG_CONFIG_MAX_TOKENS 16
+#define TG_CONFIG_MAX_TOKEN_SERVICES 16
+
+/* One entry of receivers.otlp_{grpc,http}.tokens: a bearer token and the
+ * services (resource service.name) it may send for; none listed: any. */
+typedef struct tg_config_token {
+    char name[64];
+    char token_file[1024]; /* resolved against the config file's directory */
+    char services[TG_CONFIG_MAX_TOKEN_SERVICES][128];
+    size_t n_services;
+} tg_config_token;
 
 typedef struct tg_collector_config {
     char site[64];       /* site: */
@@ -46,10 +57,21 @@ typedef struct tg_collector_config {
     size_t n_grpc_token_files;
     char http_token_files[TG_CONFIG_MAX_TOKEN_FILES][1024];
     size_t n_http_token_files;
+    /* receivers.otlp_{grpc,http}.tokens: named tokens, each limited to
+     * the services it lists */
+    tg_config_token grpc_tokens[TG_CONFIG_MAX_TOKENS];
+    size_t n_grpc_tokens;
+    tg_config_token http_tokens[TG_CONFIG_MAX_TOKENS];
+    size_t n_http_tokens;
+    /* receivers.otlp_grpc.tls.*: "" = h2c */
+    char grpc_tls_cert_file[1024], grpc_tls_key_file[1024], grpc_tls_client_ca_file[1024];
+    int grpc_tls_require_client_cert;
 
-    char api_listen[128];        /* api.listen */
-    uint64_t api_max_read_bytes; /* limits.max_read_bytes */
-    int api_insecure;            /* api.insecure / --insecure-api */
+    char api_listen[128];              /* api.listen */
+    uint64_t api_max_read_bytes;       /* limits.max_read_bytes */
+    uint64_t api_max_connections;      /* limits.api_max_connections */
+    uint64_t api_max_conns_per_source; /* limits.api_max_connections_per_source */
+    int api_insecure;                  /* api.insecure / --insecure-api */
     /* api.tls.* and receivers.otlp_http.tls.*: "" = plain HTTP */
     char api_tls_cert_file[1024], api_tls_key_file[1024], api_tls_client_ca_file[1024];
     int api_tls_require_client_cert;

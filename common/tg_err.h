@@ -25,7 +25,8 @@
     XX(CONFIG, "invalid configuration")                                                  \
     XX(TIMEOUT, "timed out")                                                             \
     XX(PROTOCOL, "protocol error")                                                       \
-    XX(VERIFY, "signature or proof does not verify")
+    XX(VERIFY, "signature or proof does not verify")                                     \
+    XX(FORBIDDEN, "not permitted for this caller")
 
 enum tg_err {
     TG_OK = 0,

@@ -39,6 +39,10 @@ typedef struct tg_http_tls_options {
                                    the handshake */
     int require_client_cert;    /* with client_ca_file: fail the handshake
                                    without a client certificate */
+    const char *alpn;           /* NULL: no ALPN. Else the one protocol the server
+                                   speaks ("h2" for gRPC): selected when a client
+                                   offers it; a client that offers others but not
+                                   it fails the handshake */
 } tg_http_tls_options;
 
 /* Loads the certificate, key and client CA. NULL with a message naming the
@@ -47,12 +51,43 @@ typedef struct tg_http_tls_options {
 tg_http_tls *tg_http_tls_new(const tg_http_tls_options *o, char *err, size_t errlen);
 void tg_http_tls_free(tg_http_tls *t);
 /* Loads the files again (a renewed certificate) into t: new connections
- * use them, open ones keep theirs. On failure t is unchanged. Call it on
- * the thread of the loop that serves with t. 0 or TG_ECONFIG. */
+ * use them, open ones keep theirs. On failure t is unchanged. Safe from
+ * any thread while loops serve with t (the swap is locked; a connection
+ * holds its own reference to the context it began with). 0 or
+ * TG_ECONFIG. */
 int tg_http_tls_reload(tg_http_tls *t, const tg_http_tls_options *o, char *err,
                        size_t errlen);
 /* Expiry of the server's own certificate, unix seconds. */
 int64_t tg_http_tls_cert_not_after(const tg_http_tls *t);
+
+/* One server-side TLS session over memory BIOs, for a server that frames
+ * its own protocol over a libuv socket (the OTLP/gRPC receiver's HTTP/2;
+ * tg_http's connections use the same sessions). Ciphertext read from the
+ * socket goes in with _feed(); _read() runs the handshake and gives
+ * plaintext; _write() encrypts; what OpenSSL has to send (handshake,
+ * records, alerts) waits in the session until _take() copies it out.
+ * Memory BIOs never block. Owned by one loop thread. */
+typedef struct tg_http_tls_conn tg_http_tls_session;
+
+/* `peer` names the client in debug logs (copied). NULL when out of memory. */
+tg_http_tls_session *tg_http_tls_session_new(tg_http_tls *t, const char *peer);
+void tg_http_tls_session_free(tg_http_tls_session *s);
+/* 0, or TG_ENOMEM. */
+int tg_http_tls_session_feed(tg_http_tls_session *s, const void *p, size_t n);
+/* Plaintext bytes (> 0), 0 when more ciphertext is needed, TG_ECLOSED when
+ * the client closed the session, TG_EPROTOCOL when it failed (handshake
+ * refused: a client that does not speak TLS, a certificate that does not
+ * verify, no common ALPN protocol). */
+ptrdiff_t tg_http_tls_session_read(tg_http_tls_session *s, void *buf, size_t cap);
+/* Encrypts all n bytes; 0, or TG_EPROTOCOL before the handshake is done or
+ * after a failure. */
+int tg_http_tls_session_write(tg_http_tls_session *s, const void *p, size_t n);
+/* Ciphertext waiting to be sent, and up to n of it copied out (returns the
+ * count). */
+size_t tg_http_tls_session_pending(const tg_http_tls_session *s);
+size_t tg_http_tls_session_take(tg_http_tls_session *s, void *buf, size_t n);
+/* 1 once the handshake is done (and the session has not failed). */
+int tg_http_tls_session_ready(const tg_http_tls_session *s);
 
 typedef struct tg_http_options {
     size_t max_connections;            /* default 1024 */

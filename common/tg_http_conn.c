@@ -323,9 +323,13 @@ static void conn_fail(tg_http_conn *c, int status, const char *msg)
         return;
     }
     c->keep_alive = 0;
+    /* A 401 names its scheme (RFC 9110, 11.6.1): every token here is a
+     * bearer token. */
     if (conn_send(c, status, "text/plain; charset=utf-8",
-                  status == 503 ? "Retry-After: 1\r\n" : NULL, msg, strlen(msg), 0,
-                  0) != 0) {
+                  status == 503   ? "Retry-After: 1\r\n"
+                  : status == 401 ? "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n"
+                                  : NULL,
+                  msg, strlen(msg), 0, 0) != 0) {
         tg_http__conn_close(c);
         return;
     }

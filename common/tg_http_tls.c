@@ -14,6 +14,8 @@
 
 #include <limits.h>
 #include <openssl/err.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -22,8 +24,9 @@
 #include <time.h>
 
 struct tg_http_tls {
+    pthread_mutex_t mu; /* guards ctx: a reload may come from another thread */
     SSL_CTX *ctx;
-    int64_t cert_not_after;
+    _Atomic int64_t cert_not_after;
 };
 
 struct tg_http_tls_conn {
@@ -33,7 +36,28 @@ struct tg_http_tls_conn {
     int failed;    /* fatal error: no close_notify */
     char client_cn[256];
     int64_t client_not_after;
+    char peer[64];
 };
+
+/* ALPN protocol lists in wire form, static so that a context outliving
+ * its tg_http_tls (held by an open connection) never points at freed
+ * memory. */
+static const unsigned char alpn_h2[] = "\x02h2";
+static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned inlen, void *arg)
+{
+    const unsigned char *want = arg;
+    unsigned char *sel = NULL;
+
+    (void)ssl;
+    if (SSL_select_next_proto(&sel, outlen, want, (unsigned)want[0] + 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
 
 static int64_t asn1_unix(const ASN1_TIME *t)
 {
@@ -57,6 +81,17 @@ tg_http_tls *tg_http_tls_new(const tg_http_tls_options *o, char *err, size_t err
         snprintf(err, errlen, "cannot create a TLS context");
         free(t);
         return NULL;
+    }
+    pthread_mutex_init(&t->mu, NULL);
+    if (o->alpn && o->alpn[0]) {
+        const unsigned char *w = strcmp(o->alpn, "h2") == 0         ? alpn_h2
+                                 : strcmp(o->alpn, "http/1.1") == 0 ? alpn_http11
+                                                                    : NULL;
+        if (!w) {
+            snprintf(err, errlen, "unsupported ALPN protocol %s", o->alpn);
+            goto fail;
+        }
+        SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, (void *)w);
     }
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
     /* Idle keep-alive connections give their record buffers back. */
@@ -109,10 +144,13 @@ int tg_http_tls_reload(tg_http_tls *t, const tg_http_tls_options *o, char *err,
 
     if (!n)
         return TG_ECONFIG;
-    /* Connections made before keep the context they hold a reference to. */
+    /* Connections made before keep the context they hold a reference to
+     * (SSL_new takes one): the old context is freed when the last goes. */
+    pthread_mutex_lock(&t->mu);
     old = t->ctx;
     t->ctx = n->ctx;
-    t->cert_not_after = n->cert_not_after;
+    atomic_store(&t->cert_not_after, atomic_load(&n->cert_not_after));
+    pthread_mutex_unlock(&t->mu);
     n->ctx = old;
     tg_http_tls_free(n);
     return 0;
@@ -123,23 +161,26 @@ void tg_http_tls_free(tg_http_tls *t)
     if (!t)
         return;
     SSL_CTX_free(t->ctx);
+    pthread_mutex_destroy(&t->mu);
     free(t);
 }
 
 int64_t tg_http_tls_cert_not_after(const tg_http_tls *t)
 {
-    return t ? t->cert_not_after : 0;
+    return t ? atomic_load(&t->cert_not_after) : 0;
 }
 
-/* ---- per connection ------------------------------------------------------ */
+/* ---- per session --------------------------------------------------------- */
 
-int tg_http__tls_conn_new(tg_http_conn *c, tg_http_tls *t)
+tg_http_tls_session *tg_http_tls_session_new(tg_http_tls *t, const char *peer)
 {
     tg_http_tls_conn *tc = calloc(1, sizeof(*tc));
 
     if (!tc)
-        return TG_ENOMEM;
+        return NULL;
+    pthread_mutex_lock(&t->mu);
     tc->ssl = SSL_new(t->ctx);
+    pthread_mutex_unlock(&t->mu);
     tc->in = BIO_new(BIO_s_mem());
     tc->out = BIO_new(BIO_s_mem());
     if (!tc->ssl || !tc->in || !tc->out) {
@@ -148,30 +189,68 @@ int tg_http__tls_conn_new(tg_http_conn *c, tg_http_tls *t)
         SSL_free(tc->ssl);
         free(tc);
         ERR_clear_error();
-        return TG_ENOMEM;
+        return NULL;
     }
     /* An empty input BIO reads as "retry", not EOF. */
     BIO_set_mem_eof_return(tc->in, -1);
     SSL_set_bio(tc->ssl, tc->in, tc->out);
     SSL_set_accept_state(tc->ssl);
-    c->tls = tc;
+    snprintf(tc->peer, sizeof(tc->peer), "%s", peer ? peer : "");
+    return tc;
+}
+
+void tg_http_tls_session_free(tg_http_tls_session *s)
+{
+    if (!s)
+        return;
+    SSL_free(s->ssl);
+    free(s);
+}
+
+int tg_http_tls_session_feed(tg_http_tls_session *s, const void *p, size_t n)
+{
+    if (n > INT_MAX || BIO_write(s->in, p, (int)n) != (int)n)
+        return TG_ENOMEM;
     return 0;
+}
+
+size_t tg_http_tls_session_pending(const tg_http_tls_session *s)
+{
+    return BIO_ctrl_pending(s->out);
+}
+
+size_t tg_http_tls_session_take(tg_http_tls_session *s, void *buf, size_t n)
+{
+    int r;
+
+    if (n > INT_MAX)
+        n = INT_MAX;
+    r = n ? BIO_read(s->out, buf, (int)n) : 0;
+    return r > 0 ? (size_t)r : 0;
+}
+
+int tg_http_tls_session_ready(const tg_http_tls_session *s)
+{
+    return s && s->ready && !s->failed;
+}
+
+/* ---- per connection of tg_http -------------------------------------------- */
+
+int tg_http__tls_conn_new(tg_http_conn *c, tg_http_tls *t)
+{
+    c->tls = tg_http_tls_session_new(t, c->peer);
+    return c->tls ? 0 : TG_ENOMEM;
 }
 
 void tg_http__tls_conn_free(tg_http_conn *c)
 {
-    if (!c->tls)
-        return;
-    SSL_free(c->tls->ssl);
-    free(c->tls);
+    tg_http_tls_session_free(c->tls);
     c->tls = NULL;
 }
 
 int tg_http__tls_feed(tg_http_conn *c, const char *p, size_t n)
 {
-    if (n > INT_MAX || BIO_write(c->tls->in, p, (int)n) != (int)n)
-        return TG_ENOMEM;
-    return 0;
+    return tg_http_tls_session_feed(c->tls, p, n);
 }
 
 /* Only a certificate that verified counts: the CN of one that did not is
@@ -193,7 +272,11 @@ static void read_client_cert(tg_http_tls_conn *tc)
 
 ptrdiff_t tg_http__tls_read(tg_http_conn *c, char *buf, size_t cap)
 {
-    tg_http_tls_conn *tc = c->tls;
+    return tg_http_tls_session_read(c->tls, buf, cap);
+}
+
+ptrdiff_t tg_http_tls_session_read(tg_http_tls_session *tc, void *buf, size_t cap)
+{
     unsigned long e;
     int n, why;
 
@@ -215,14 +298,18 @@ ptrdiff_t tg_http__tls_read(tg_http_conn *c, char *buf, size_t cap)
     tc->failed = 1;
     e = ERR_peek_error();
     tg_debug(tc->ready ? "TLS session failed" : "TLS handshake failed", "peer=%s err=%s",
-             c->peer, e ? ERR_reason_error_string(e) : "connection");
+             tc->peer, e ? ERR_reason_error_string(e) : "connection");
     ERR_clear_error();
     return TG_EPROTOCOL;
 }
 
 int tg_http__tls_encrypt(tg_http_conn *c, const void *p, size_t n)
 {
-    tg_http_tls_conn *tc = c->tls;
+    return tg_http_tls_session_write(c->tls, p, n);
+}
+
+int tg_http_tls_session_write(tg_http_tls_session *tc, const void *p, size_t n)
+{
     const char *b = p;
 
     if (!tc->ready || tc->failed)
@@ -266,7 +353,7 @@ tg_http_out *tg_http__tls_drain(tg_http_conn *c, size_t *len)
     o = malloc(sizeof(*o) + n);
     if (!o)
         return NULL;
-    if (BIO_read(c->tls->out, o->data, (int)n) != (int)n) {
+    if (tg_http_tls_session_take(c->tls, o->data, n) != n) {
         free(o);
         return NULL;
     }

@@ -18,6 +18,7 @@ static const char *const names[TG_REFUSED_COUNT] = {
     [TG_REFUSED_BUSY] = "busy",
     [TG_REFUSED_UNAUTHORIZED] = "unauthorized",
     [TG_REFUSED_MALFORMED] = "malformed",
+    [TG_REFUSED_SERVICE_NOT_ALLOWED] = "service_not_allowed",
 };
 
 void tg_refuse_count(tg_refusals *r, enum tg_refusal why)

@@ -23,6 +23,7 @@ enum tg_refusal {
     TG_REFUSED_BUSY,                   /* server-wide buffers full: 503/429 */
     TG_REFUSED_UNAUTHORIZED,           /* refused from the headers: 401/403 */
     TG_REFUSED_MALFORMED,              /* framing errors */
+    TG_REFUSED_SERVICE_NOT_ALLOWED,    /* a token sent for a service it may not: 403 */
     TG_REFUSED_COUNT
 };
 

@@ -148,6 +148,15 @@ static void test_every_key_set(void **state)
                        "    preface_timeout: 2s\n"
                        "    max_connections_per_source: 3\n"
                        "    token_files: [g1.token, g2.token]\n"
+                       "    tokens:\n"
+                       "      - {name: shop, token_file: s.token,\n"
+                       "         services: [cart, pay]}\n"
+                       "      - {name: any, token_file: /etc/a.token}\n"
+                       "    tls:\n"
+                       "      cert_file: g.pem\n"
+                       "      key_file: g.key\n"
+                       "      client_ca_file: c.pem\n"
+                       "      require_client_cert: true\n"
                        "  otlp_http:\n"
                        "    listen: collector.example.org:80\n"
                        "    max_body_bytes: 512\n"
@@ -163,6 +172,7 @@ static void test_every_key_set(void **state)
                        "      client_ca_file: ca.pem\n"
                        "      require_client_cert: true\n"
                        "    token_files: [h.token]\n"
+                       "    tokens: []\n"
                        "api:\n"
                        "  listen: 10.1.2.3:9000\n"
                        "  insecure: true\n"
@@ -184,6 +194,8 @@ static void test_every_key_set(void **state)
                        "  max_decompressed_bytes: 1TB\n"
                        "  max_decompression_ratio: 50\n"
                        "  max_read_bytes: 8MiB\n"
+                       "  api_max_connections: 33\n"
+                       "  api_max_connections_per_source: 5\n"
                        "  max_pending_bytes: 3KiB\n"
                        "  retry_after: 2m\n"
                        "rules:\n"
@@ -208,6 +220,18 @@ static void test_every_key_set(void **state)
     assert_int_equal(c.grpc_preface_timeout_ms, 2000);
     assert_int_equal(c.grpc_max_conns_per_source, 3);
     assert_int_equal(c.http_max_conns_per_source, 4);
+    assert_int_equal(c.api_max_connections, 33);
+    assert_int_equal(c.api_max_conns_per_source, 5);
+    assert_int_equal(c.n_grpc_tokens, 2);
+    assert_string_equal(c.grpc_tokens[0].name, "shop");
+    assert_string_equal(c.grpc_tokens[0].token_file, "./s.token");
+    assert_int_equal(c.grpc_tokens[0].n_services, 2);
+    assert_string_equal(c.grpc_tokens[0].services[1], "pay");
+    assert_string_equal(c.grpc_tokens[1].token_file, "/etc/a.token");
+    assert_int_equal(c.grpc_tokens[1].n_services, 0);
+    assert_int_equal(c.n_http_tokens, 0);
+    assert_string_equal(c.grpc_tls_cert_file, "g.pem");
+    assert_int_equal(c.grpc_tls_require_client_cert, 1);
     assert_int_equal(c.max_decompress_ratio, 50);
     assert_int_equal(c.api_max_read_bytes, 8u << 20);
     assert_string_equal(c.log_level, "debug");
