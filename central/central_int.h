@@ -102,6 +102,12 @@ int tg_central_site_auth(central *c, const tg_http_request *req, const char *sit
 /* Answers with doc as compact JSON (doc is not released; NULL or a failed
  * encoding answers 500). */
 void tg_central_answer_json(tg_http_response *resp, int status, const json_t *doc);
+/* A federated query's answer: names the asker in doc when name_asker,
+ * logs the query (kind, asker, view, status, then `via`), answers doc and
+ * releases it. */
+void tg_central_answer_query(tg_http_response *resp, const char *kind, const char *via,
+                             const char *user, const char *role, const char *view,
+                             int status, json_t *doc, int name_asker);
 
 /* Answers {"error": "<message>"} with the status. */
 /* A whole-number query parameter in [min, max] into *out (def when absent

@@ -170,6 +170,20 @@ void tg_central_answer_json(tg_http_response *resp, int status, const json_t *do
     free(s);
 }
 
+void tg_central_answer_query(tg_http_response *resp, const char *kind, const char *via,
+                             const char *user, const char *role, const char *view,
+                             int status, json_t *doc, int name_asker)
+{
+    if (name_asker) {
+        json_object_set_new(doc, "user", json_string(user));
+        json_object_set_new(doc, "role", json_string(role));
+    }
+    tg_info("federated query", "kind=%s user=%s role=%s view=%s status=%d%s", kind, user,
+            role, view, status, via);
+    tg_central_answer_json(resp, status, doc);
+    json_decref(doc);
+}
+
 void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
 {
     char msg[512];
@@ -435,36 +449,41 @@ static int fetch_trace(central *c, const tg_http_request *req, const char *id,
     return status;
 }
 
-/* GET /api/v1/query/trace/{id}[?site=a,b&require_complete=true] */
-void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
-                            void *data)
+/* One trace by id, answered: id_text is the caller's, validated here; via
+ * is appended to the log line. */
+static void answer_trace(central *c, const tg_http_request *req, tg_http_response *resp,
+                         const char *user, const char *role, const char *view,
+                         const char *id_text, size_t id_len, const char *via)
 {
-    central *c = data;
-    char user[64], role[64], view[64], id[64];
-    const char *path;
-    size_t plen;
+    char id[64];
     json_t *doc;
     int status;
 
-    if (!tg_central_authorize(c, req, resp, user, role, view))
-        return;
-    path = tg_http_path(req, &plen);
-    snprintf(id, sizeof(id), "%.*s", (int)(plen - strlen("/api/v1/query/trace/")),
-             path + strlen("/api/v1/query/trace/"));
+    snprintf(id, sizeof(id), "%.*s", (int)(id_len < 63 ? id_len : 63), id_text);
     for (char *p = id; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    if (!valid_trace_id(id)) {
+    if (id_len > 32 || !valid_trace_id(id)) {
         tg_central_answer_error(resp, 400,
                                 "bad trace id: 32 hexadecimal characters, not all zero");
         return;
     }
     status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
-    json_object_set_new(doc, "user", json_string(user));
-    json_object_set_new(doc, "role", json_string(role));
-    tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d", user, role,
-            view, status);
-    tg_central_answer_json(resp, status, doc);
-    json_decref(doc);
+    tg_central_answer_query(resp, "trace", via, user, role, view, status, doc, 1);
+}
+
+/* GET /api/v1/query/trace/{id}[?site=a,b&require_complete=true] */
+void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64];
+    const char *path;
+    size_t plen, pre = strlen("/api/v1/query/trace/");
+
+    if (!tg_central_authorize(c, req, resp, user, role, view))
+        return;
+    path = tg_http_path(req, &plen);
+    answer_trace(c, req, resp, user, role, view, path + pre, plen - pre, "");
 }
 
 /* ---- the Tempo API -------------------------------------------------------- */
@@ -903,12 +922,7 @@ void tg_central_traces_for(central *c, const tg_http_request *req, tg_http_respo
         limit = 50;
     status = run_search(c, req, q, start, end, (size_t)limit, view,
                         param_true(req, "require_complete"), whole, &doc);
-    json_object_set_new(doc, "user", json_string(user));
-    json_object_set_new(doc, "role", json_string(role));
-    tg_info("federated query", "kind=traces user=%s role=%s view=%s status=%d", user,
-            role, view, status);
-    tg_central_answer_json(resp, status, doc);
-    json_decref(doc);
+    tg_central_answer_query(resp, "traces", "", user, role, view, status, doc, 1);
 }
 
 /* GET /api/search?q=&limit=&start=S&end=S (Tempo: unix seconds). */
@@ -1296,24 +1310,6 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
                           const char *user, const char *role, const char *view,
                           const char *id_text, size_t id_len)
 {
-    char id[64];
-    json_t *doc;
-    int status;
-
     tg_central_set_asker(user, role);
-    snprintf(id, sizeof(id), "%.*s", (int)(id_len < 63 ? id_len : 63), id_text);
-    for (char *p = id; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    if (id_len > 32 || !valid_trace_id(id)) {
-        tg_central_answer_error(resp, 400,
-                                "bad trace id: 32 hexadecimal characters, not all zero");
-        return;
-    }
-    status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
-    json_object_set_new(doc, "user", json_string(user));
-    json_object_set_new(doc, "role", json_string(role));
-    tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d via=ui",
-            user, role, view, status);
-    tg_central_answer_json(resp, status, doc);
-    json_decref(doc);
+    answer_trace(c, req, resp, user, role, view, id_text, id_len, " via=ui");
 }
