@@ -42,7 +42,8 @@ int tg_wire_pack_batch(Tollgate__V1__Batch *b, unsigned version, int level, uint
 
 /* Decompresses (bounded by `limit`) and unpacks a batch into the arena,
  * resolves protocol 3's coding (TG_EPARSE for a reference outside its
- * table), then normalises every time to absolute unix nanoseconds
+ * table; TG_ETOO_BIG when the batch and the text its references stand for
+ * exceed `limit`), then normalises every time to absolute unix nanoseconds
  * (start_time_unix_nano, time_unix_nano), whatever the version. */
 int tg_wire_unpack_batch(const uint8_t *z, size_t zlen, size_t limit, tg_arena *arena,
                          Tollgate__V1__Batch **out, size_t *rawlen);

@@ -181,7 +181,7 @@ int tg_wire_unpack_batch(const uint8_t *z, size_t zlen, size_t limit, tg_arena *
     /* The batch says how it is coded; the upload's version only says what
      * the centre agreed to read, and an outbox may hold batches of an
      * older version. */
-    if (b->protocol_version == 3 && (rc = tg_wire_v3_resolve(b, arena)) != 0)
+    if (b->protocol_version == 3 && (rc = tg_wire_v3_resolve(b, arena, limit - n)) != 0)
         return rc;
     set_layout(b, 1);
     *out = b;

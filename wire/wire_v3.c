@@ -413,30 +413,49 @@ int tg_wire_v3_code(const Tollgate__V1__Batch *in, tg_arena *a, Tollgate__V1__Ba
 
 /* ---- resolving ---------------------------------------------------------- */
 
-static int resolve_str(const Tollgate__V1__Batch *b, uint32_t ref, char **out)
+typedef struct resolver {
+    const Tollgate__V1__Batch *b;
+    tg_arena *a;
+    size_t *lens;  /* of b->strings */
+    size_t budget; /* text bytes references may still stand for */
+    size_t hpos;   /* next hash in b->hashes */
+} resolver;
+
+/* A reference stands for its string once more: the text a batch decodes
+ * to is bounded as a decompressed batch is, or a small batch naming one
+ * long string per span would print as gigabytes in the export. */
+static int charge(resolver *r, size_t n)
 {
-    if (ref == 0 || ref > b->n_strings)
-        return TG_EPARSE;
-    *out = b->strings[ref - 1];
+    if (n > r->budget)
+        return TG_ETOO_BIG;
+    r->budget -= n;
     return 0;
 }
 
-static int resolve_kv(const Tollgate__V1__Batch *b, Tollgate__V1__KeyValue *kv,
-                      tg_arena *a, size_t *hpos)
+static int resolve_str(resolver *r, uint32_t ref, char **out)
 {
-    if (kv->key_ref && resolve_str(b, kv->key_ref, &kv->key) != 0)
+    if (ref == 0 || ref > r->b->n_strings)
         return TG_EPARSE;
+    *out = r->b->strings[ref - 1];
+    return charge(r, r->lens[ref - 1]);
+}
+
+static int resolve_kv(resolver *r, Tollgate__V1__KeyValue *kv)
+{
+    const Tollgate__V1__Batch *b = r->b;
+    int rc;
+
+    if (kv->key_ref && (rc = resolve_str(r, kv->key_ref, &kv->key)) != 0)
+        return rc;
     if (kv->hashed) {
-        const char *prefix = "";
+        char *prefix = empty;
         size_t pn;
         char *s;
-        if (b->hashes.len - *hpos < HASH_BYTES)
+        if (b->hashes.len - r->hpos < HASH_BYTES)
             return TG_EPARSE;
         if (kv->string_ref) {
-            char *p;
-            if (resolve_str(b, kv->string_ref, &p) != 0)
-                return TG_EPARSE;
-            prefix = p;
+            if ((rc = resolve_str(r, kv->string_ref, &prefix)) != 0)
+                return rc;
         } else if (kv->value_case == TOLLGATE__V1__KEY_VALUE__VALUE_STRING_VALUE &&
                    kv->string_value) {
             prefix = kv->string_value;
@@ -444,16 +463,18 @@ static int resolve_kv(const Tollgate__V1__Batch *b, Tollgate__V1__KeyValue *kv,
         pn = strlen(prefix);
         if (!prefix_ok(prefix, pn))
             return TG_EPARSE;
-        if (!(s = tg_arena_alloc(a, pn + HASH_HEX + 1)))
+        if ((rc = charge(r, HASH_HEX)) != 0)
+            return rc;
+        if (!(s = tg_arena_alloc(r->a, pn + HASH_HEX + 1)))
             return TG_ENOMEM;
         memcpy(s, prefix, pn);
-        tg_hex_encode(b->hashes.data + *hpos, HASH_BYTES, s + pn);
-        *hpos += HASH_BYTES;
+        tg_hex_encode(b->hashes.data + r->hpos, HASH_BYTES, s + pn);
+        r->hpos += HASH_BYTES;
         kv->value_case = TOLLGATE__V1__KEY_VALUE__VALUE_STRING_VALUE;
         kv->string_value = s;
     } else if (kv->string_ref) {
-        if (resolve_str(b, kv->string_ref, &kv->string_value) != 0)
-            return TG_EPARSE;
+        if ((rc = resolve_str(r, kv->string_ref, &kv->string_value)) != 0)
+            return rc;
         kv->value_case = TOLLGATE__V1__KEY_VALUE__VALUE_STRING_VALUE;
     }
     kv->key_ref = 0;
@@ -462,16 +483,22 @@ static int resolve_kv(const Tollgate__V1__Batch *b, Tollgate__V1__KeyValue *kv,
     return 0;
 }
 
-int tg_wire_v3_resolve(Tollgate__V1__Batch *b, tg_arena *a)
+int tg_wire_v3_resolve(Tollgate__V1__Batch *b, tg_arena *a, size_t limit)
 {
-    size_t total = 0, ntraces, k = 0, spos = 0, hpos = 0;
+    size_t total = 0, ntraces, k = 0, spos = 0;
     int64_t trace = -1;
     Tollgate__V1__SpanSummary **all;
+    resolver r = {b, a, NULL, limit, 0};
     int rc;
 
     if (b->trace_ids.len % 16)
         return TG_EPARSE;
     ntraces = b->trace_ids.len / 16;
+    r.lens = tg_arena_alloc(a, (b->n_strings + 1) * sizeof(*r.lens));
+    if (!r.lens)
+        return TG_ENOMEM;
+    for (size_t i = 0; i < b->n_strings; i++)
+        r.lens[i] = strlen(b->strings[i]);
     for (size_t g = 0; g < b->n_spans; g++)
         total += b->spans[g]->n_spans;
     all = tg_arena_alloc(a, (total + 1) * sizeof(*all));
@@ -500,10 +527,10 @@ int tg_wire_v3_resolve(Tollgate__V1__Batch *b, tg_arena *a)
              * undefined behaviour. */
             start = (int64_t)((uint64_t)start + (uint64_t)sp->start_delta_ns);
             sp->start_offset_ns = start;
-            if (sp->name_ref && resolve_str(b, sp->name_ref, &sp->name) != 0)
-                return TG_EPARSE;
+            if (sp->name_ref && (rc = resolve_str(&r, sp->name_ref, &sp->name)) != 0)
+                return rc;
             for (size_t i = 0; i < sp->n_attributes; i++)
-                if ((rc = resolve_kv(b, sp->attributes[i], a, &hpos)) != 0)
+                if ((rc = resolve_kv(&r, sp->attributes[i])) != 0)
                     return rc;
             sp->trace_ref_delta = 0;
             sp->start_delta_ns = 0;
@@ -523,7 +550,7 @@ int tg_wire_v3_resolve(Tollgate__V1__Batch *b, tg_arena *a)
         sp->parent_delta = 0;
     }
     /* Every column used up exactly: one batch has one encoding. */
-    if (spos != b->span_ids.len || hpos != b->hashes.len)
+    if (spos != b->span_ids.len || r.hpos != b->hashes.len)
         return TG_EPARSE;
     b->n_strings = 0;
     b->strings = NULL;

@@ -17,8 +17,10 @@ int tg_wire_v3_code(const Tollgate__V1__Batch *in, tg_arena *a, Tollgate__V1__Ba
 
 /* Turns a protocol-3 batch just unpacked into arena `a` back into the
  * canonical form (plain strings, ids and start offsets from the base),
- * clearing the coding fields. TG_EPARSE when a reference points outside
- * its table or a hash is not 32 bytes, TG_ENOMEM when `a` is full. */
-int tg_wire_v3_resolve(Tollgate__V1__Batch *b, tg_arena *a);
+ * clearing the coding fields. Strings are shared, not copied. TG_EPARSE
+ * when a reference points outside its table or a column is used up too
+ * soon or not at all, TG_ETOO_BIG when the references stand for more than
+ * `limit` bytes of text, TG_ENOMEM when `a` is full. */
+int tg_wire_v3_resolve(Tollgate__V1__Batch *b, tg_arena *a, size_t limit);
 
 #endif

@@ -449,7 +449,22 @@ static void prefix_not_a_hash(Tollgate__V1__Batch *b)
 
 static void test_v3_malformed_refused(void **state)
 {
+    fixture f;
+    tg_arena a;
+    Tollgate__V1__Batch *got;
+    uint8_t *z;
+    size_t zl, rl;
+
     (void)state;
+    /* References stand for text: bounded like a decompressed batch. */
+    build(&f);
+    tg_arena_init(&a, 64 * 1024, 0);
+    assert_int_equal(tg_wire_pack_batch(&f.b, 3, 1, &z, &zl, &rl), 0);
+    assert_int_equal(tg_wire_unpack_batch(z, zl, rl + 16, &a, &got, NULL), TG_ETOO_BIG);
+    assert_int_equal(tg_wire_unpack_batch(z, zl, rl + 4096, &a, &got, NULL), 0);
+    free(z);
+    tg_arena_destroy(&a);
+
     assert_int_equal(unpack_spoiled(no_spoil), 0);
     assert_int_equal(unpack_spoiled(name_ref_beyond), TG_EPARSE);
     assert_int_equal(unpack_spoiled(key_ref_beyond), TG_EPARSE);
