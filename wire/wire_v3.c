@@ -47,7 +47,9 @@ static size_t hash_split(const char *s, size_t n)
 {
     size_t p;
 
-    if (n <= HASH_HEX)
+    /* The tag first: most strings are not hashes and fail it at once. */
+    if (n <= HASH_HEX + sizeof(hmac_tag) ||
+        memcmp(s, hmac_tag, sizeof(hmac_tag) - 1) != 0)
         return 0;
     p = n - HASH_HEX;
     for (size_t i = p; i < n; i++) {
