@@ -2,6 +2,7 @@
  * GET /api/v1/estate (`tollgate status`) and /metrics. */
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,41 @@ static void cert_warning(json_t *w, const tg_estate_ctx *e, const char *which, i
                         which, left / 86400);
 }
 
+/* The counters a site's row prints as they are held, by name. A field
+ * that is not a uint64_t does not compile (_Generic has no other case). */
+typedef struct u64_field {
+    const char *name;
+    size_t off;
+} u64_field;
+
+/* clang-format off */
+#define SITE_U64(f) \
+    {#f, _Generic(((Tollgate__V1__CentralSite *)0)->f, \
+                  uint64_t: offsetof(Tollgate__V1__CentralSite, f))}
+#define HEALTH_U64(f) \
+    {#f, _Generic(((Tollgate__V1__SiteHealth *)0)->f, \
+                  uint64_t: offsetof(Tollgate__V1__SiteHealth, f))}
+static const u64_field site_u64s[] = {
+    SITE_U64(last_sequence), SITE_U64(batches), SITE_U64(duplicates), SITE_U64(gaps),
+    SITE_U64(spans), SITE_U64(red), SITE_U64(logs), SITE_U64(metrics), SITE_U64(costs),
+    SITE_U64(bytes_wire), SITE_U64(epochs),
+};
+static const u64_field health_u64s[] = {
+    HEALTH_U64(backlog_batches), HEALTH_U64(backlog_bytes), HEALTH_U64(backlog_records),
+    HEALTH_U64(budget_bytes), HEALTH_U64(source_lag_records), HEALTH_U64(ingested_items),
+    HEALTH_U64(shed_batches), HEALTH_U64(shed_records),
+};
+/* clang-format on */
+
+static void put_u64s(json_t *o, const void *msg, const u64_field *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)msg + t[i].off, sizeof(v));
+        json_object_set_new(o, t[i].name, tg_json_u64(v));
+    }
+}
+
 static json_t *warnings(const tg_estate_ctx *e, const site_view *v, const figures *f)
 {
     json_t *w = json_array();
@@ -261,43 +297,25 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
         if (s) {
             json_object_set_new(o, "last_contact_unix_nano",
                                 tg_json_u64(s->last_contact_unix_nano));
-            json_object_set_new(o, "last_sequence", tg_json_u64(s->last_sequence));
-            json_object_set_new(o, "batches", tg_json_u64(s->batches));
-            json_object_set_new(o, "duplicates", tg_json_u64(s->duplicates));
-            json_object_set_new(o, "gaps", tg_json_u64(s->gaps));
-            json_object_set_new(o, "spans", tg_json_u64(s->spans));
-            json_object_set_new(o, "red", tg_json_u64(s->red));
-            json_object_set_new(o, "logs", tg_json_u64(s->logs));
-            json_object_set_new(o, "metrics", tg_json_u64(s->metrics));
-            json_object_set_new(o, "costs", tg_json_u64(s->costs));
-            json_object_set_new(o, "bytes_wire", tg_json_u64(s->bytes_wire));
+            put_u64s(o, s, site_u64s, sizeof(site_u64s) / sizeof(site_u64s[0]));
             json_object_set_new(o, "protocol_version", json_integer(s->protocol_version));
             json_object_set_new(o, "client_cert_not_after",
                                 json_integer(s->client_cert_not_after
                                                  ? s->client_cert_not_after
                                                  : (h ? h->client_cert_not_after : 0)));
-            json_object_set_new(o, "epochs", tg_json_u64(s->epochs));
         }
         if (h) {
             json_object_set_new(o, "software_version", json_string(h->software_version));
             json_object_set_new(o, "policy_version", json_string(h->policy_version));
             json_object_set_new(o, "jurisdiction", json_string(h->jurisdiction));
-            json_object_set_new(o, "backlog_batches", tg_json_u64(h->backlog_batches));
-            json_object_set_new(o, "backlog_bytes", tg_json_u64(h->backlog_bytes));
-            json_object_set_new(o, "backlog_records", tg_json_u64(h->backlog_records));
+            put_u64s(o, h, health_u64s, sizeof(health_u64s) / sizeof(health_u64s[0]));
             json_object_set_new(o, "backlog_oldest_age_seconds", json_real(f.oldest_age));
-            json_object_set_new(o, "budget_bytes", tg_json_u64(h->budget_bytes));
             json_object_set_new(o, "budget_seconds_left", json_real(f.budget_left));
-            json_object_set_new(o, "source_lag_records",
-                                tg_json_u64(h->source_lag_records));
-            json_object_set_new(o, "ingested_items", tg_json_u64(h->ingested_items));
             json_object_set_new(o, "clock_valid", json_boolean(f.clock_valid));
             json_object_set_new(o, "clock_offset_ms", json_real(f.offset_ms));
             json_object_set_new(o, "clock_rtt_ms", json_real(f.rtt_ms));
             json_object_set_new(o, "server_cert_not_after",
                                 json_integer(h->server_cert_not_after));
-            json_object_set_new(o, "shed_batches", tg_json_u64(h->shed_batches));
-            json_object_set_new(o, "shed_records", tg_json_u64(h->shed_records));
         }
         json_object_set_new(o, "warnings", warnings(e, v, &f));
         json_array_append_new(sites, o);

@@ -20,6 +20,7 @@
 
 #include "tg_codec.h"
 #include "tg_err.h"
+#include "tg_json.h"
 #include "tg_units.h"
 #include "tg_fanout.h"
 #include "tg_merge.h"
@@ -229,60 +230,75 @@ int tg_central_error_column(const char *msg)
     return *end == ':' && col > 0 && col < 1000000 ? (int)col : 0;
 }
 
+int tg_central_caller(central *c, const tg_http_request *req, int sites_ok,
+                      tg_central_who *who)
+{
+    const tg_access_entry *e;
+    const tg_role *r;
+    size_t hlen;
+    const char *h = tg_http_header(req, "authorization", &hlen);
+    char hdr[600];
+    int rc = TG_EINVAL;
+
+    memset(who, 0, sizeof(*who));
+    if (!h)
+        return TG_ENOT_FOUND;
+    if (hlen >= sizeof(hdr))
+        return TG_EINVAL;
+    snprintf(hdr, sizeof(hdr), "%.*s", (int)hlen, h);
+    pthread_rwlock_rdlock(&c->sites_lock);
+    if ((e = tg_access_authenticate(&c->users, hdr))) {
+        r = tg_central_role(c, e->grant);
+        snprintf(who->user, sizeof(who->user), "%s", e->name);
+        snprintf(who->role, sizeof(who->role), "%s", e->grant);
+        snprintf(who->view, sizeof(who->view), "%s", r ? r->view : "");
+        rc = 0;
+    } else if (sites_ok && strncmp(hdr, "Bearer ", 7) == 0) {
+        for (size_t i = 0; i < c->sites.n && rc; i++)
+            if (tg_sites_token_ok(&c->sites.v[i], hdr + 7, strlen(hdr + 7))) {
+                snprintf(who->user, sizeof(who->user), "%s", c->sites.v[i].name);
+                who->site = 1;
+                rc = 0;
+            }
+    }
+    pthread_rwlock_unlock(&c->sites_lock);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+    return rc;
+}
+
+const char *tg_central_challenge(central *c, tg_http_response *resp, int rc)
+{
+    snprintf(resp->headers, sizeof(resp->headers),
+             "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
+    return !c->users.n       ? "no users are configured at the centre (--users)"
+           : rc == TG_EINVAL ? "unknown token"
+                             : "a bearer token is required";
+}
+
 int tg_central_authenticate(central *c, const tg_http_request *req,
                             tg_http_response *resp)
 {
-    const char *h;
-    size_t hlen;
-    char hdr[600];
-    int ok;
+    tg_central_who who;
+    int rc = tg_central_caller(c, req, 0, &who);
 
-    h = tg_http_header(req, "authorization", &hlen);
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
-             h ? h : "");
-    pthread_rwlock_rdlock(&c->sites_lock);
-    ok = tg_access_authenticate(&c->users, hdr) != NULL;
-    pthread_rwlock_unlock(&c->sites_lock);
-    OPENSSL_cleanse(hdr, sizeof(hdr));
-    if (ok)
+    if (rc == 0)
         return 1;
-    snprintf(resp->headers, sizeof(resp->headers),
-             "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-    tg_central_answer_error(resp, 401, "%s",
-                            !c->users.n
-                                ? "no users are configured at the centre (--users)"
-                            : h ? "unknown token"
-                                : "a bearer token is required");
+    tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, rc));
     return 0;
 }
 
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view)
 {
-    const tg_access_entry *e;
-    const tg_role *r;
-    const char *h;
-    size_t hlen;
-    char hdr[600];
+    tg_central_who who;
+    int rc = tg_central_caller(c, req, 0, &who);
 
-    h = tg_http_header(req, "authorization", &hlen);
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
-             h ? h : "");
-    pthread_rwlock_rdlock(&c->sites_lock);
-    e = tg_access_authenticate(&c->users, hdr);
-    r = e ? tg_central_role(c, e->grant) : NULL;
-    if (e) {
-        snprintf(user, 64, "%s", e->name);
-        snprintf(role, 64, "%s", e->grant);
-        snprintf(view, 64, "%s", r ? r->view : "");
-    }
-    pthread_rwlock_unlock(&c->sites_lock);
-    tg_central_set_asker(e ? user : NULL, role);
-    if (!e) {
-        snprintf(resp->headers, sizeof(resp->headers),
-                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        tg_central_answer_error(resp, 401, "%s",
-                                h ? "unknown token" : "a bearer token is required");
+    memcpy(user, who.user, 64);
+    memcpy(role, who.role, 64);
+    memcpy(view, who.view, 64);
+    tg_central_set_asker(rc == 0 ? user : NULL, role);
+    if (rc != 0) {
+        tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, rc));
         return 0;
     }
     if (!view[0]) {
@@ -1187,14 +1203,7 @@ static json_t *gather_tags(central *c, const tg_http_request *req, const char *v
     }
     json_object_foreach(sets, scope, set)
     {
-        json_t *arr = json_array();
-        const char *k;
-        json_t *v;
-        json_object_foreach(set, k, v)
-        {
-            json_array_append_new(arr, json_string(k));
-        }
-        json_object_set_new(out, scope, arr);
+        json_object_set_new(out, scope, tg_json_keys(set));
     }
     json_decref(sets);
     return out;
