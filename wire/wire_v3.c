@@ -1,7 +1,7 @@
 /* Protocol 3: span summaries coded per batch (wire_v3.h).
  *
  * Why: under the default residency view every span summary carries a keyed
- * hash, "hmac-sha256:KEY:" and 64 hex digits, of which zstd keeps about 40
+ * hash, "hmac-sha256:KEY:" and 64 hex digits, of which zstd keeps about 42
  * bytes; as 32 raw bytes it keeps 32. What else a summary holds repeats
  * (attribute keys and values, names, the trace id of its siblings, its
  * parent's span id) and zstd pays 3 to 5 bytes per match for it; an index
@@ -26,7 +26,7 @@
 
 static const char hmac_tag[] = "hmac-sha256:";
 
-/* The length of the prefix "hmac-sha256:KEY:" of s[0..pn), or 0. */
+/* Whether s[0..pn) is a keyed hash's prefix, "hmac-sha256:KEY:". */
 static int prefix_ok(const char *s, size_t pn)
 {
     size_t tl = sizeof(hmac_tag) - 1;
