@@ -1,7 +1,9 @@
 /* bench_forward: what forwarding to the central view costs.
  *
  *   1. Bytes on the wire per span forwarded (zstd batch inside the upload
- *      envelope) against the same spans as OTLP protobuf.
+ *      envelope) against the same spans as OTLP protobuf, in the protocol
+ *      version a site sends (the highest); with --wire, only this, in every
+ *      protocol version, for the built-in view and the rules view.
  *   2. The summarising path on one core: decode the stored request, apply
  *      the destination view, summarise, encode and compress the batch. With
  *      the built-in view, and with the residency rules' view (the shipped
@@ -19,7 +21,7 @@
  * attributes, one event per span, some e-mails and card numbers, traces of
  * 8 spans over 4 services.
  *
- * usage: bench_forward [--requests N] [--spans-per-request N] [--dir DIR] */
+ * usage: bench_forward [--requests N] [--spans-per-request N] [--dir DIR] [--wire] */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -60,6 +62,14 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* This thread's CPU time: to charge one step (encoding a batch) alone. */
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -408,6 +418,8 @@ static int end_to_end(const char *what, const tg_fwd_source *from,
  * compress, on this thread. With cls, the view reads the stored
  * classification of request i (cls[i], summarise_stored_len[i] bytes). */
 static size_t *summarise_stored_len;
+/* The protocol version batches are encoded in. */
+static unsigned wire_version = TG_PROTOCOL_MAX;
 
 static void summarise_path(const char *label, const source *src, tg_view_rules *vr,
                            uint8_t **cls, const tg_forward_config *cfg, size_t otlp_bytes,
@@ -418,6 +430,7 @@ static void summarise_path(const char *label, const source *src, tg_view_rules *
     tg_egress_tally t;
     double t0 = now_s(), c0 = cpu_s(), dt, dc;
     uint64_t wire = 0, raw = 0, spans = 0, batches = 0;
+    double enc_cpu = 0, dec_cpu = 0;
     tg_arena_init(&a, 1 << 20, 0);
     tg_egress_tally_reset(&t);
     for (size_t i = 0; i < nreq; i++) {
@@ -443,11 +456,30 @@ static void summarise_path(const char *label, const source *src, tg_view_rules *
             Tollgate__V1__Batch b = TOLLGATE__V1__BATCH__INIT;
             uint8_t *z;
             size_t zl, rl;
+            double e0;
             b.site = "bench";
             b.sequence = batches + 1;
             b.policy_version = vr ? vr->version : "builtin:allowlist-v1";
             tg_summarizer_build(s, &b, 1800000000000000000ull);
-            tg_wire_pack_batch(&b, 2, cfg->zstd_level, &z, &zl, &rl);
+            e0 = thread_cpu_s();
+            if (tg_wire_pack_batch(&b, wire_version, cfg->zstd_level, &z, &zl, &rl)) {
+                fprintf(stderr, "batch encoding failed\n");
+                exit(1);
+            }
+            enc_cpu += thread_cpu_s() - e0;
+            {
+                /* What the centre does with it: decompress and decode. */
+                tg_arena da;
+                Tollgate__V1__Batch *db;
+                tg_arena_init(&da, 1 << 20, 0);
+                e0 = thread_cpu_s();
+                if (tg_wire_unpack_batch(z, zl, 1 << 28, &da, &db, NULL)) {
+                    fprintf(stderr, "batch decoding failed\n");
+                    exit(1);
+                }
+                dec_cpu += thread_cpu_s() - e0;
+                tg_arena_destroy(&da);
+            }
             wire += zl + 64; /* the upload envelope around it */
             raw += rl;
             spans += c.spans;
@@ -456,10 +488,13 @@ static void summarise_path(const char *label, const source *src, tg_view_rules *
             tg_summarizer_clear(s);
         }
     }
-    dt = now_s() - t0;
-    dc = cpu_s() - c0;
-    printf("summarise, %s (decode + view + summarise + encode + zstd %d), one thread:\n",
-           label, cfg->zstd_level);
+    /* The centre's decoding is charged apart (one thread: its CPU time is
+     * its wall time). */
+    dt = now_s() - t0 - dec_cpu;
+    dc = cpu_s() - c0 - dec_cpu;
+    printf("summarise, %s (decode + view + summarise + encode protocol %u + zstd %d), "
+           "one thread:\n",
+           label, wire_version, cfg->zstd_level);
     printf("  %.0f spans/s, %.2f CPU-s per million spans, %llu batches\n",
            (double)spans / dt, dc / (double)spans * 1e6, (unsigned long long)batches);
     printf("  wire %.1f bytes/span (batch before zstd %.1f), OTLP %.1f bytes/span: "
@@ -468,6 +503,9 @@ static void summarise_path(const char *label, const source *src, tg_view_rules *
            (double)wire / (double)spans, (double)raw / (double)spans,
            (double)otlp_bytes / (double)(nreq * per), (double)otlp_bytes / (double)wire,
            (double)wire / (double)otlp_bytes);
+    printf("  of which encoding + zstd %.2f CPU-s per million spans; the centre's "
+           "decoding %.2f (not counted above)\n",
+           enc_cpu / (double)spans * 1e6, dec_cpu / (double)spans * 1e6);
     tg_arena_destroy(&a);
     tg_summarizer_destroy(s);
 }
@@ -475,6 +513,7 @@ static void summarise_path(const char *label, const source *src, tg_view_rules *
 int main(int argc, char **argv)
 {
     size_t nreq = 100, per = 1000, otlp_bytes = 0;
+    int wire_only = 0;
     const char *dir = "/tmp";
     source src;
     tg_forward_config cfg;
@@ -483,8 +522,13 @@ int main(int argc, char **argv)
      * rather than mapping and unmapping each large request buffer. */
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--wire") == 0)
+            wire_only = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--requests") == 0)
+        if (strcmp(argv[i], "--wire") == 0)
+            i--;
+        else if (strcmp(argv[i], "--requests") == 0)
             nreq = strtoul(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--spans-per-request") == 0)
             per = strtoul(argv[i + 1], NULL, 10);
@@ -504,6 +548,10 @@ int main(int argc, char **argv)
     tg_forward_config_defaults(&cfg);
 
     /* 2. The summarising path on one core, batches of max_batch_spans. */
+    if (wire_only)
+        for (wire_version = 1; wire_version < TG_PROTOCOL_MAX; wire_version++)
+            summarise_path("built-in view", &src, NULL, NULL, &cfg, otlp_bytes, nreq,
+                           per);
     summarise_path("built-in view", &src, NULL, NULL, &cfg, otlp_bytes, nreq, per);
     {
         tg_rules_options ro;
@@ -540,10 +588,16 @@ int main(int argc, char **argv)
         vr.slot = tg_rules_slot_create(p);
         pthread_mutex_init(&vr.mu, NULL);
         summarise_stored_len = cls_len;
-        summarise_path("rules view, classifying each request", &src, &vr, NULL, &cfg,
-                       otlp_bytes, nreq, per);
-        summarise_path("rules view, classification stored at ingest", &src, &vr, cls,
-                       &cfg, otlp_bytes, nreq, per);
+        if (wire_only)
+            for (wire_version = 1; wire_version <= TG_PROTOCOL_MAX; wire_version++)
+                summarise_path("rules view, classification stored at ingest", &src, &vr,
+                               cls, &cfg, otlp_bytes, nreq, per);
+        else
+            summarise_path("rules view, classifying each request", &src, &vr, NULL, &cfg,
+                           otlp_bytes, nreq, per);
+        if (!wire_only)
+            summarise_path("rules view, classification stored at ingest", &src, &vr, cls,
+                           &cfg, otlp_bytes, nreq, per);
         summarise_stored_len = NULL;
         for (size_t i = 0; i < nreq; i++)
             free(cls[i]);
@@ -554,6 +608,8 @@ int main(int argc, char **argv)
         tg_rules_policy_unref(p);
     }
 
+    if (wire_only)
+        goto done;
     /* 3. End to end through the forwarder and a durable centre. */
     {
         tg_fwd_source ms = {src_read, src_last, NULL, &src};
@@ -613,6 +669,7 @@ int main(int argc, char **argv)
         if (system(cmd2) != 0)
             fprintf(stderr, "cleanup failed\n");
     }
+done:
     for (size_t i = 0; i < nreq; i++)
         free(src.req[i]);
     free(src.req);

@@ -165,7 +165,9 @@ static void flush(worker_state *w)
             b.n_sheds = 1;
         }
         if (rc == 0)
-            rc = tg_wire_pack_batch(&b, 2, f->cfg.zstd_level, &blob, &len, &raw);
+            rc = tg_wire_pack_batch(&b,
+                                    f->vmax < TG_PROTOCOL_MAX ? f->vmax : TG_PROTOCOL_MAX,
+                                    f->cfg.zstd_level, &blob, &len, &raw);
         if (rc) {
             tg_error("batch encoding failed", "err=%s", tg_err_name(rc));
             goto reread;

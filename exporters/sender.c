@@ -455,7 +455,11 @@ void *tg_fwd_sender_main(void *arg)
             pthread_mutex_lock(&f->mu);
             version = f->version;
             pthread_mutex_unlock(&f->mu);
-            if (version != 2) {
+            /* The outbox holds batches in this site's highest version (or
+             * an older one, made before an upgrade), and a centre reads
+             * every version up to the one it agreed to: re-encode only
+             * for a centre older than this site. */
+            if (version < f->vmax && version < TG_PROTOCOL_MAX) {
                 if (tg_wire_transcode(b.blob, b.len, version, f->cfg.zstd_level, &trans,
                                       &len, &raw) != 0) {
                     tg_outbox_release(f->outbox);

@@ -1,10 +1,12 @@
 /* tollgate's transport encoding (proto/tollgate/v1/forward.proto): batches
  * in each protocol version, zstd framing, and the helpers both ends share.
  *
- * In memory and in the site's outbox a batch is canonical: protocol 2's
- * layout (times as offsets from base_time_unix_nano). Sending at protocol 2
- * ships the stored bytes as they are; protocol 1 is a re-encoding. The
- * centre normalises whatever arrives to absolute times. */
+ * In memory a batch is canonical: protocol 2's layout (times as offsets
+ * from base_time_unix_nano, every string and id in its plain field). The
+ * site's outbox keeps batches packed in the highest version the site
+ * speaks (protocol 3: span summaries coded per batch, wire_v3.c), which it
+ * sends as they are; for an older centre it re-encodes them. Whatever
+ * arrives is decoded back to the canonical form with absolute times. */
 #ifndef TG_WIRE_H
 #define TG_WIRE_H
 
@@ -16,7 +18,7 @@
 #include "tollgate/v1/forward.pb-c.h"
 
 #define TG_PROTOCOL_MIN 1
-#define TG_PROTOCOL_MAX 2
+#define TG_PROTOCOL_MAX 3
 
 /* The range this process speaks: [TG_PROTOCOL_MIN, TG_PROTOCOL_MAX], or
  * narrowed by the test hook TOLLGATE_TEST_PROTOCOL="MIN-MAX" (or "N"),
@@ -31,13 +33,17 @@ int tg_zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out,
 int tg_zstd_decompress(const uint8_t *in, size_t len, size_t limit, tg_arena *arena,
                        uint8_t **out, size_t *outlen);
 
-/* Packs canonical `b` as `version` and compresses it. `b` is restored
- * before return. *rawlen gets the uncompressed size. */
+/* Packs canonical `b` as `version` (1 to 3) and compresses it. `b` is
+ * restored before return. *rawlen gets the uncompressed size. Version 3
+ * refuses (TG_EINVAL) a span summary without a trace id or span id, which
+ * the summariser never makes. */
 int tg_wire_pack_batch(Tollgate__V1__Batch *b, unsigned version, int level, uint8_t **out,
                        size_t *outlen, size_t *rawlen);
 
 /* Decompresses (bounded by `limit`) and unpacks a batch into the arena,
- * then normalises every time to absolute unix nanoseconds
+ * resolves protocol 3's coding (TG_EPARSE for a reference outside its
+ * table; TG_ETOO_BIG when the batch and the text its references stand for
+ * exceed `limit`), then normalises every time to absolute unix nanoseconds
  * (start_time_unix_nano, time_unix_nano), whatever the version. */
 int tg_wire_unpack_batch(const uint8_t *z, size_t zlen, size_t limit, tg_arena *arena,
                          Tollgate__V1__Batch **out, size_t *rawlen);

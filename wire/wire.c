@@ -9,6 +9,7 @@
 
 #include "tg_err.h"
 #include "tg_time.h"
+#include "wire_v3.h"
 
 /* The TOLLGATE_TEST_* environment hooks exist only in test builds
  * (TG_TEST_HOOKS, see CMakeLists.txt): a release binary holds neither
@@ -129,25 +130,35 @@ int tg_wire_pack_batch(Tollgate__V1__Batch *b, unsigned version, int level, uint
     size_t n;
     uint8_t *raw;
     unsigned saved = b->protocol_version;
+    Tollgate__V1__Batch coded, *pb = b;
+    tg_arena a;
     int rc;
 
-    if (version < 1 || version > 2)
+    if (version < 1 || version > 3)
         return TG_EINVAL;
+    tg_arena_init(&a, 64 * 1024, 0);
     b->protocol_version = version;
     if (version == 1)
         set_layout(b, 1);
-    n = protobuf_c_message_get_packed_size(&b->base);
+    if (version == 3) {
+        rc = tg_wire_v3_code(b, &a, &coded);
+        if (rc)
+            goto out;
+        pb = &coded;
+    }
+    n = protobuf_c_message_get_packed_size(&pb->base);
     raw = malloc(n ? n : 1);
     if (!raw) {
         rc = TG_ENOMEM;
         goto out;
     }
-    protobuf_c_message_pack(&b->base, raw);
+    protobuf_c_message_pack(&pb->base, raw);
     rc = tg_zstd_compress(raw, n, level, out, outlen);
     free(raw);
     if (rc == 0 && rawlen)
         *rawlen = n;
 out:
+    tg_arena_destroy(&a);
     if (version == 1)
         set_layout(b, 0);
     b->protocol_version = saved;
@@ -167,6 +178,11 @@ int tg_wire_unpack_batch(const uint8_t *z, size_t zlen, size_t limit, tg_arena *
     b = tollgate__v1__batch__unpack(&arena->pb, n, raw);
     if (!b)
         return TG_EPARSE;
+    /* The batch says how it is coded; the upload's version only says what
+     * the centre agreed to read, and an outbox may hold batches of an
+     * older version. */
+    if (b->protocol_version == 3 && (rc = tg_wire_v3_resolve(b, arena, limit - n)) != 0)
+        return rc;
     set_layout(b, 1);
     *out = b;
     if (rawlen)

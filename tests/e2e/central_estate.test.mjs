@@ -230,7 +230,7 @@ test('two sites, one central view, nothing regulated crosses', { timeout: 120000
   for (const name of ['fra', 'iad']) {
     assert.equal(sites[name].partitioned, false);
     assert.deepEqual(sites[name].warnings, []);
-    assert.equal(sites[name].protocol_version, 2);
+    assert.equal(sites[name].protocol_version, 3);
     assert.equal(sites[name].clock_valid, true);
   }
   assert.equal(sites.fra.jurisdiction, 'DE');

@@ -1,6 +1,7 @@
 /* Fuzzes what the centre does with a batch from the network: bounded zstd
- * decompression, protobuf decoding, time normalisation for both protocol
- * versions, histogram validation and merging. The input
+ * decompression, protobuf decoding, time normalisation for every protocol
+ * version, protocol 3's references (tables, ids, hashes), histogram
+ * validation and merging. The input
  * is taken as raw protobuf and as a zstd frame. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     b = tollgate__v1__batch__unpack(&a.pb, size, data);
     if (b) {
         exercise(b);
-        /* Re-encoding a decoded batch in both versions must round-trip. */
-        for (unsigned v = 1; v <= 2; v++) {
+        /* Re-encoding a decoded batch in every version must round-trip. */
+        for (unsigned v = 1; v <= TG_PROTOCOL_MAX; v++) {
             uint8_t *out;
             size_t ol, rl;
             Tollgate__V1__Batch *back;
