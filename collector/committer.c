@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 typedef struct tg_submission {
     struct tg_submission *next;
+    tg_commit_port *port; /* NULL: completed on the committer's own loop */
     tg_store_record rec;
     tg_otlp_index index;
     char retention_class[64]; /* rec.retention_class points here */
@@ -49,9 +51,9 @@ struct tg_committer {
     size_t pending_bytes; /* queued + being written */
     int stop;             /* destroy: writer exits once the queue is empty */
 
-    /* Loop thread only. */
+    /* Loop thread only (draining is read by every submitting loop). */
     size_t outstanding; /* submitted, callback not yet run */
-    int draining;
+    _Atomic int draining;
     void (*drain_cb)(void *ctx);
     void *drain_ctx;
     int referenced; /* the async handle keeps the loop alive */
@@ -59,6 +61,17 @@ struct tg_committer {
     /* Writer thread only. */
     tg_store_record *batch;
     size_t batch_cap;
+};
+
+/* Another loop's door into the queue. Its done list is guarded by the
+ * committer's mu (the writer appends, the port's loop takes); the rest is
+ * its own loop thread's. */
+struct tg_commit_port {
+    tg_committer *c;
+    uv_async_t async;
+    tg_submission *done_head, *done_tail; /* under c->mu */
+    size_t outstanding;
+    int referenced;
 };
 
 static double now_sec(void)
@@ -183,13 +196,23 @@ static void *writer_main(void *arg)
             s->status = rc;
 
         pthread_mutex_lock(&c->mu);
-        if (c->done_tail)
-            c->done_tail->next = head;
-        else
-            c->done_head = head;
-        c->done_tail = last;
+        for (s = head; s;) {
+            tg_submission *next = s->next;
+            tg_commit_port *p = s->port;
+            tg_submission **h = p ? &p->done_head : &c->done_head;
+            tg_submission **t = p ? &p->done_tail : &c->done_tail;
+
+            s->next = NULL;
+            if (*t)
+                (*t)->next = s;
+            else
+                *h = s;
+            *t = s;
+            /* Several sends before the loop runs coalesce into one call. */
+            uv_async_send(p ? &p->async : &c->async);
+            s = next;
+        }
         c->pending_bytes -= bytes;
-        uv_async_send(&c->async);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
@@ -249,8 +272,8 @@ static size_t align_up(size_t n)
     return (n + a - 1) / a * a;
 }
 
-int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_cb cb,
-                        void *ctx)
+static int submit(tg_committer *c, tg_commit_port *port, const tg_store_record *rec,
+                  tg_commit_cb cb, void *ctx)
 {
     const tg_otlp_index *ix;
     tg_submission *s;
@@ -325,6 +348,7 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_c
     s->cb = cb;
     s->ctx = ctx;
     s->bytes = size;
+    s->port = port;
 
     /* The copy happens outside the lock: the writer thread never waits
      * on a memcpy of someone else's request. */
@@ -336,10 +360,98 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_c
     c->queue_tail = s;
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->mu);
-
-    c->outstanding++;
-    update_ref(c);
     return 0;
+}
+
+int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_cb cb,
+                        void *ctx)
+{
+    int rc = submit(c, NULL, rec, cb, ctx);
+
+    if (rc == 0) {
+        c->outstanding++;
+        update_ref(c);
+    }
+    return rc;
+}
+
+/* ---- ports: completions on another loop ---------------------------------- */
+
+static void port_update_ref(tg_commit_port *p)
+{
+    int want = p->outstanding > 0;
+
+    if (want && !p->referenced)
+        uv_ref((uv_handle_t *)&p->async);
+    else if (!want && p->referenced)
+        uv_unref((uv_handle_t *)&p->async);
+    p->referenced = want;
+}
+
+static void on_port_async(uv_async_t *h)
+{
+    tg_commit_port *p = h->data;
+    tg_submission *s;
+
+    pthread_mutex_lock(&p->c->mu);
+    s = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->c->mu);
+    while (s) {
+        tg_submission *next = s->next;
+        s->cb(s->ctx, s->status);
+        free(s);
+        p->outstanding--;
+        s = next;
+    }
+    port_update_ref(p);
+}
+
+tg_commit_port *tg_commit_port_create(tg_committer *c, uv_loop_t *loop)
+{
+    tg_commit_port *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    p->c = c;
+    if (uv_async_init(loop, &p->async, on_port_async)) {
+        free(p);
+        return NULL;
+    }
+    p->async.data = p;
+    uv_unref((uv_handle_t *)&p->async);
+    return p;
+}
+
+int tg_committer_submit_port(tg_committer *c, tg_commit_port *port,
+                             const tg_store_record *rec, tg_commit_cb cb, void *ctx)
+{
+    int rc;
+
+    if (!port)
+        return tg_committer_submit(c, rec, cb, ctx);
+    rc = submit(c, port, rec, cb, ctx);
+    if (rc == 0) {
+        port->outstanding++;
+        port_update_ref(port);
+    }
+    return rc;
+}
+
+size_t tg_commit_port_outstanding(const tg_commit_port *port)
+{
+    return port->outstanding;
+}
+
+static void on_port_close(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void tg_commit_port_close(tg_commit_port *port)
+{
+    if (port)
+        uv_close((uv_handle_t *)&port->async, on_port_close);
 }
 
 size_t tg_committer_pending_bytes(tg_committer *c)

@@ -1,6 +1,6 @@
 /* From a request body to a committed record: see ingest.h.
  *
- * Everything here runs on the loop thread. Decoding and classification use
+ * Everything here runs on its ingest loop's thread. Decoding and classification use
  * one arena that is reset per request: the committer copies what it needs
  * (raw bytes, index, classification), so nothing decoded outlives
  * tg_ingest_submit(). */
@@ -295,7 +295,8 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
     job->cb = cb;
     job->ctx = ctx;
 
-    rc = tg_committer_submit(ing->committer, &rec, ingest_committed, job);
+    rc = tg_committer_submit_port(ing->committer, ing->opt.port, &rec, ingest_committed,
+                                  job);
     if (rc) {
         free(job);
         refuse(ing, sig, tr, 1);

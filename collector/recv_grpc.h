@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "tg_compress.h"
+#include "tg_listen.h"
 #include "tg_otlp.h"
 #include "tg_refuse.h"
 
@@ -53,6 +54,12 @@ typedef struct tg_grpc_options {
      * with UNAUTHENTICATED. */
     int (*authorize)(void *ctx, const char *authorization);
     void *authorize_ctx;
+    /* Several loops serving one address (tg_listen.h): bind with
+     * SO_REUSEPORT and count connections, connections per source and
+     * buffered messages in `caps`, shared by the address's servers on every
+     * loop. */
+    int reuseport;
+    tg_listen_caps *caps;
 } tg_grpc_options;
 
 void tg_grpc_options_default(tg_grpc_options *o);
@@ -69,6 +76,10 @@ tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
                                      const tg_grpc_options *opt, tg_grpc_export_fn fn,
                                      void *data, int *err);
 int tg_grpc_server_port(const tg_grpc_server *s);
+
+/* The caps for the servers of one address on several loops, sized from
+ * the options as one server would size its own. NULL: out of memory. */
+tg_listen_caps *tg_grpc_caps_new(const tg_grpc_options *opt);
 
 /* Finishes a call: on TG_GRPC_OK sends `resp` (a protobuf Export*Response)
  * as the single response message; otherwise no message. Trailers carry

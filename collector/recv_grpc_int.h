@@ -87,6 +87,7 @@ struct tg_grpc_conn {
     size_t bytes_in;      /* until the preface is in */
     uint8_t src[16];      /* the peer's address, for the per-source cap */
     uint8_t src_len;
+    uint8_t capped; /* holds a slot in the server's shared caps */
 };
 
 enum tg_grpc_call_state {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tg_listen.h"
 #include "tg_refuse.h"
 
 typedef struct tg_http_server tg_http_server;
@@ -47,8 +48,8 @@ typedef struct tg_http_tls_options {
 tg_http_tls *tg_http_tls_new(const tg_http_tls_options *o, char *err, size_t errlen);
 void tg_http_tls_free(tg_http_tls *t);
 /* Loads the files again (a renewed certificate) into t: new connections
- * use them, open ones keep theirs. On failure t is unchanged. Call it on
- * the thread of the loop that serves with t. 0 or TG_ECONFIG. */
+ * use them, open ones keep theirs. On failure t is unchanged. Any thread:
+ * the servers of several loops may share t. 0 or TG_ECONFIG. */
 int tg_http_tls_reload(tg_http_tls *t, const tg_http_tls_options *o, char *err,
                        size_t errlen);
 /* Expiry of the server's own certificate, unix seconds. */
@@ -74,6 +75,13 @@ typedef struct tg_http_options {
      * is complete, before any of its body is read (tg_http_header_check
      * below; data is the handler's). */
     int (*check_headers)(const tg_http_request *req, void *data, tg_http_response *resp);
+    /* Several loops serving one address (tg_listen.h): bind with
+     * SO_REUSEPORT, and count connections, connections per source and
+     * buffered bodies in `caps`, shared by the address's servers on every
+     * loop (which then hold max_connections, max_connections_per_source
+     * and max_buffered_body_bytes; the fields above must match them). */
+    int reuseport;
+    tg_listen_caps *caps;
 } tg_http_options;
 
 void tg_http_options_default(tg_http_options *o);
@@ -87,6 +95,10 @@ typedef void (*tg_http_handler)(tg_http_request *req, void *data);
 tg_http_server *tg_http_server_start(uv_loop_t *loop, const char *addr,
                                      const tg_http_options *opt, tg_http_handler handler,
                                      void *data, int *err);
+
+/* The caps for the servers of one address on several loops, sized from
+ * the options as one server would size its own. NULL: out of memory. */
+tg_listen_caps *tg_http_caps_new(const tg_http_options *opt);
 
 /* The bound port (useful with port 0). */
 int tg_http_server_port(const tg_http_server *s);

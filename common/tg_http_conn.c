@@ -72,6 +72,14 @@ tg_http_conn *tg_http__conn_new(tg_http_server *s)
     return c;
 }
 
+/* Body buffers held: the server's, and the listener's on every loop. */
+static void body_account(tg_http_server *s, size_t add, size_t sub)
+{
+    s->body_bytes = s->body_bytes + add - sub;
+    if (s->opt.caps)
+        tg_listen_caps_buffered(s->opt.caps, add, sub);
+}
+
 static void conn_maybe_free(tg_http_conn *c)
 {
     tg_http_server *s = c->server;
@@ -88,7 +96,7 @@ static void conn_maybe_free(tg_http_conn *c)
     free(c->rbuf);
     free(c->hbuf);
     free(c->hdrs);
-    s->body_bytes -= c->bcap;
+    body_account(s, 0, c->bcap);
     free(c->body);
     free(c);
     /* May free the server: nothing may follow. */
@@ -114,6 +122,10 @@ void tg_http__conn_close(tg_http_conn *c)
     if (c->active) {
         c->active = 0;
         s->nactive--;
+    }
+    if (c->capped) {
+        c->capped = 0;
+        tg_listen_caps_give(s->opt.caps, c->src, c->src_len);
     }
     if (c->rejected) {
         c->rejected = 0;
@@ -391,7 +403,7 @@ void tg_http__respond(tg_http_conn *c, int status, const char *content_type,
         return;
     }
     if (c->bcap > TG_HTTP_KEEP_BODY) {
-        c->server->body_bytes -= c->bcap;
+        body_account(c->server, 0, c->bcap);
         free(c->body);
         c->body = NULL;
         c->bcap = 0;
@@ -439,8 +451,11 @@ static int body_budget_exceeded(const tg_http_conn *c, size_t new_cap)
 {
     const tg_http_server *s = c->server;
 
-    return new_cap > c->bcap &&
-           s->body_bytes + (new_cap - c->bcap) > s->opt.max_buffered_body_bytes;
+    if (new_cap <= c->bcap)
+        return 0;
+    if (s->opt.caps)
+        return tg_listen_caps_over_budget(s->opt.caps, new_cap - c->bcap);
+    return s->body_bytes + (new_cap - c->bcap) > s->opt.max_buffered_body_bytes;
 }
 
 static int hdr_account(tg_http_conn *c, size_t n)
@@ -716,11 +731,11 @@ static int on_headers_complete(http_parser *p)
         if (body_budget_exceeded(c, want))
             return refuse(c, 503, "server busy: too many request bodies in flight\n");
         /* Free then allocate: nothing to keep, so no realloc copy. */
-        c->server->body_bytes -= c->bcap;
+        body_account(c->server, 0, c->bcap);
         free(c->body);
         c->body = malloc(want);
         c->bcap = c->body ? want : 0;
-        c->server->body_bytes += c->bcap;
+        body_account(c->server, c->bcap, 0);
     }
     v = tg_http__find_header(c, "expect", &vl);
     if (has_body && p->http_major == 1 && p->http_minor >= 1 &&
@@ -766,7 +781,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
         b = realloc(c->body, cap);
         if (!b)
             return refuse(c, 503, "out of memory\n");
-        c->server->body_bytes += cap - c->bcap;
+        body_account(c->server, cap - c->bcap, 0);
         c->body = b;
         c->bcap = cap;
     }

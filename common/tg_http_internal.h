@@ -121,6 +121,7 @@ struct tg_http_conn {
     char peer[64];
     uint8_t src[16];    /* the peer's address (4 or 16 bytes), for the per-source cap */
     uint8_t src_len;    /* 0: unknown (not counted against any source) */
+    uint8_t capped;     /* holds a slot in the server's shared caps */
     char fail_buf[256]; /* a header check's refusal text (fail_msg points here) */
 };
 

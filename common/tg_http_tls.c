@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,12 @@ struct tg_http_tls {
     SSL_CTX *ctx;
     int64_t cert_not_after;
 };
+
+/* One context may serve the servers of several loops (tg_listen.h), so a
+ * reload's swap and a new connection's read of ctx take this lock; SSL_new
+ * takes its own reference, so the old context lives on in the
+ * connections that hold it. Rare and short: a lock per handshake. */
+static pthread_mutex_t ctx_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct tg_http_tls_conn {
     SSL *ssl;
@@ -110,9 +117,11 @@ int tg_http_tls_reload(tg_http_tls *t, const tg_http_tls_options *o, char *err,
     if (!n)
         return TG_ECONFIG;
     /* Connections made before keep the context they hold a reference to. */
+    pthread_mutex_lock(&ctx_mu);
     old = t->ctx;
     t->ctx = n->ctx;
     t->cert_not_after = n->cert_not_after;
+    pthread_mutex_unlock(&ctx_mu);
     n->ctx = old;
     tg_http_tls_free(n);
     return 0;
@@ -139,7 +148,9 @@ int tg_http__tls_conn_new(tg_http_conn *c, tg_http_tls *t)
 
     if (!tc)
         return TG_ENOMEM;
+    pthread_mutex_lock(&ctx_mu);
     tc->ssl = SSL_new(t->ctx);
+    pthread_mutex_unlock(&ctx_mu);
     tc->in = BIO_new(BIO_s_mem());
     tc->out = BIO_new(BIO_s_mem());
     if (!tc->ssl || !tc->in || !tc->out) {
