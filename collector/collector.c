@@ -411,6 +411,18 @@ static char *collector_extra_metrics(void *ctx, size_t *len)
         tg_rules_counts_foreach(p, rules_count_line, f);
         tg_rules_policy_unref(p);
     }
+    if (c->loops) {
+        size_t n = 0;
+        const tg_stats *const *more = tg_loops_stats(c->loops, &n);
+        fprintf(f, "# HELP tollgate_ingest_loop_items_accepted_total Items committed and "
+                   "acknowledged, by the ingest loop that received them (how evenly "
+                   "SO_REUSEPORT spreads the connections).\n"
+                   "# TYPE tollgate_ingest_loop_items_accepted_total counter\n");
+        for (size_t k = 0; k <= n; k++)
+            fprintf(
+                f, "tollgate_ingest_loop_items_accepted_total{loop=\"%zu\"} %llu\n", k,
+                (unsigned long long)tg_stats_items_accepted(k ? more[k - 1] : &c->stats));
+    }
     if (c->fwd) {
         uint64_t stored, unstored, stale;
         tg_view_rules_counts(&c->view, &stored, &unstored, &stale);

@@ -35,3 +35,13 @@ void tg_stats_sum(tg_stats *dst, const tg_stats *base, const tg_stats *const *mo
         atomic_store(&d[w], v);
     }
 }
+
+uint64_t tg_stats_items_accepted(const tg_stats *s)
+{
+    uint64_t n = 0;
+
+    for (int sig = 0; sig < TG_SIGNAL_COUNT; sig++)
+        for (int t = 0; t < TG_TRANSPORT_COUNT; t++)
+            n += atomic_load(&s->items_accepted[sig][t]);
+    return n;
+}

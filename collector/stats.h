@@ -50,4 +50,7 @@ void tg_stats_observe_commit(tg_stats *s, double seconds);
 void tg_stats_sum(tg_stats *dst, const tg_stats *base, const tg_stats *const *more,
                   size_t n);
 
+/* Items accepted over every signal and transport. */
+uint64_t tg_stats_items_accepted(const tg_stats *s);
+
 #endif
