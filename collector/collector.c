@@ -651,6 +651,7 @@ int tg_collector_main(int argc, char **argv)
     c.iopt.max_decompressed_bytes = c.cfg.max_decompressed_bytes;
     c.iopt.max_decompress_ratio = c.cfg.max_decompress_ratio;
     c.iopt.rules = c.rules;
+    c.iopt.zstd_level = (int)c.cfg.store_zstd_level;
     if (!c.committer) {
         fprintf(stderr, "tollgate collector: out of memory at start-up\n");
         tg_forward_link_stop(c.fwd);

@@ -20,6 +20,7 @@ struct tg_ingest {
     tg_stats *stats;
     tg_ingest_options opt;
     tg_arena arena;
+    tg_zstd_ctx *zstd; /* with opt.zstd_level: this loop's compressor */
     /* "classification failed" is logged at most every 10 s, with how many
      * were not logged in between (the counter on /metrics has them all). */
     uint64_t classify_warned_ns;
@@ -55,6 +56,10 @@ tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,
         ing->opt.max_decode_bytes = 256u << 20;
     /* 4 MiB blocks: a 1,000-span request decodes into about 3 MiB. */
     tg_arena_init(&ing->arena, 4u << 20, ing->opt.max_decode_bytes);
+    if (ing->opt.zstd_level && !(ing->zstd = tg_zstd_ctx_new(ing->opt.zstd_level))) {
+        tg_ingest_destroy(ing);
+        return NULL;
+    }
     return ing;
 }
 
@@ -63,6 +68,7 @@ void tg_ingest_destroy(tg_ingest *ing)
     if (!ing)
         return;
     tg_arena_destroy(&ing->arena);
+    tg_zstd_ctx_free(ing->zstd);
     free(ing);
 }
 
@@ -278,6 +284,12 @@ int tg_ingest_submit(tg_ingest *ing, enum tg_signal sig, enum tg_transport tr,
         classify_into(ing, policy, req.msg, arena, &rec);
         atomic_fetch_add(&ing->stats->classified, 1);
     }
+    /* Compressed here, on this loop's core: the one writer thread then only
+     * copies it into LMDB, and the committer's queue holds the frame, not
+     * the request. Failing that, the writer compresses. */
+    if (ing->zstd &&
+        tg_zstd_ctx_compress(ing->zstd, raw, rawlen, arena, &buf, &rec.zlen) == 0)
+        rec.zdata = buf;
 
     job = malloc(sizeof(*job));
     if (!job) {

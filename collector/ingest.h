@@ -52,6 +52,8 @@ typedef struct tg_ingest_options {
     uint64_t max_decompress_ratio; /* and at most this times the body (0: none) */
     size_t max_decode_bytes;       /* arena limit per request, default 256 MiB */
     tg_rules_slot *rules;          /* the residency policy; NULL: store unclassified */
+    int zstd_level;                /* compress records here for the store, at its level
+                                      (store.zstd_level); 0: the store's writer does */
     tg_commit_port *port;          /* submit through it (an ingest loop other than the
                                       committer's own); NULL: directly */
 } tg_ingest_options;

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 
 #include "committer.h"
+#include "tg_compress.h"
 #include "tg_err.h"
 
 typedef struct fixture {
@@ -524,6 +525,53 @@ static void test_classification_copied_and_stored(void **state)
     uv_run(&f->loop, UV_RUN_DEFAULT);
 }
 
+/* A record compressed by its ingest loop: the queue holds the frame (its
+ * bound counts the frame, not the request) and the store keeps it as is;
+ * reading it back gives the request. */
+static void test_precompressed_record(void **state)
+{
+    fixture *f = *state;
+    completions comp = {0};
+    tg_committer_options o = {.max_pending_bytes = 64 * 1024};
+    tg_committer *c = tg_committer_create(&f->loop, f->st, &o, NULL, NULL);
+    tg_zstd_ctx *z = tg_zstd_ctx_new(1);
+    tg_arena arena;
+    test_req r[2];
+    sub_ctx sc[2];
+
+    assert_non_null(c);
+    assert_non_null(z);
+    tg_arena_init(&arena, 1 << 20, 0);
+    for (int i = 0; i < 2; i++) {
+        uint8_t *zd;
+        size_t zl;
+
+        /* 256 KiB each, very compressible: two exceed the 64 KiB bound as
+         * requests but not as frames. */
+        req_make(&r[i], 700 + i, 256 * 1024);
+        assert_int_equal(
+            tg_zstd_ctx_compress(z, r[i].data, r[i].rec.len, &arena, &zd, &zl), 0);
+        assert_true(zl < 8 * 1024);
+        r[i].rec.zdata = zd;
+        r[i].rec.zlen = zl;
+        r[i].rec.data = NULL;
+        sc[i] = (sub_ctx){&comp, 700 + i};
+        assert_int_equal(tg_committer_submit(c, &r[i].rec, on_commit, &sc[i]), 0);
+    }
+    tg_committer_drain(c, on_drained, &comp);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(comp.n, 2);
+    assert_int_equal(comp.failed, 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(stored(f->st, 700 + i), 1);
+        req_free(&r[i]);
+    }
+    tg_arena_destroy(&arena);
+    tg_zstd_ctx_free(z);
+    tg_committer_destroy(c);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
 /* Several ingest loops on threads of their own feed one committer through
  * ports: every record is stored, and each callback runs on the thread of
  * the loop that submitted it, never on the committer's loop. */
@@ -637,6 +685,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_without_drain_completes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_submission, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_precompressed_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ports_complete_on_their_own_loops, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_classification_copied_and_stored, setup,
