@@ -370,25 +370,14 @@ static int param(const tg_http_request *req, const char *key, char *buf, size_t 
 /* A compliance or admin user's token: 1, or answered 401/403 and 0. */
 static int authorized(central *c, const tg_http_request *req, tg_http_response *resp)
 {
-    size_t hlen;
-    const char *h = tg_http_header(req, "authorization", &hlen);
-    const tg_access_entry *e;
-    char hdr[600], role[64] = "";
+    tg_central_who who;
+    int rc = tg_central_caller(c, req, 0, &who);
 
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
-             h ? h : "");
-    pthread_rwlock_rdlock(&c->sites_lock);
-    e = h ? tg_access_authenticate(&c->users, hdr) : NULL;
-    if (e)
-        snprintf(role, sizeof(role), "%s", e->grant);
-    pthread_rwlock_unlock(&c->sites_lock);
-    if (!e) {
-        snprintf(resp->headers, sizeof(resp->headers),
-                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        audit_error(resp, 401, h ? "unknown token" : "a bearer token is required");
+    if (rc != 0) {
+        audit_error(resp, 401, tg_central_challenge(c, resp, rc));
         return 0;
     }
-    if (strcmp(role, "compliance") != 0 && strcmp(role, "admin") != 0) {
+    if (strcmp(who.role, "compliance") != 0 && strcmp(who.role, "admin") != 0) {
         audit_error(resp, 403, "the audit report is for the compliance and admin roles");
         return 0;
     }

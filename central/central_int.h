@@ -102,6 +102,12 @@ int tg_central_site_auth(central *c, const tg_http_request *req, const char *sit
 /* Answers with doc as compact JSON (doc is not released; NULL or a failed
  * encoding answers 500). */
 void tg_central_answer_json(tg_http_response *resp, int status, const json_t *doc);
+/* A federated query's answer: names the asker in doc when name_asker,
+ * logs the query (kind, asker, view, status, then `via`), answers doc and
+ * releases it. */
+void tg_central_answer_query(tg_http_response *resp, const char *kind, const char *via,
+                             const char *user, const char *role, const char *view,
+                             int status, json_t *doc, int name_asker);
 
 /* Answers {"error": "<message>"} with the status. */
 /* A whole-number query parameter in [min, max] into *out (def when absent
@@ -113,13 +119,32 @@ int tg_central_param_u64(const tg_http_request *req, tg_http_response *resp,
 void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Who asks, and under which view (query_api.c): 1, or 0 after answering
- * 401/403. user, role and view are 64-byte buffers. */
+/* Who a request's bearer token names: a user of the users file (user,
+ * role, and the role's view, "" for a role that sees no telemetry) or, when
+ * sites_ok, a registered site (site 1, user its name). */
+typedef struct tg_central_who {
+    char user[64], role[64], view[64];
+    int site;
+} tg_central_who;
+
+/* 0 with *who filled; TG_ENOT_FOUND without an Authorization header,
+ * TG_EINVAL for a token nobody holds. Takes sites_lock (the caller must
+ * not hold it); the header's copy is cleansed. */
+int tg_central_caller(central *c, const tg_http_request *req, int sites_ok,
+                      tg_central_who *who);
+
+/* Sets the WWW-Authenticate challenge on resp and returns the 401's
+ * reason for tg_central_caller's rc, for the handler to answer in its
+ * own format. */
+const char *tg_central_challenge(central *c, tg_http_response *resp, int rc);
+
 /* Any user of the users file (whatever the role): for the estate and
  * /metrics, which carry health and aggregates but no telemetry values.
  * 1, or 0 after answering 401. */
 int tg_central_authenticate(central *c, const tg_http_request *req,
                             tg_http_response *resp);
+/* Who asks, and under which view: 1, or 0 after answering 401/403. user,
+ * role and view are 64-byte buffers. */
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view);
 

@@ -26,26 +26,6 @@
 #include "tg_report.h"
 #include "tg_strbuf.h"
 
-/* A user's or a site's token. Call with sites_lock held. */
-static int cost_authorized(central *c, const tg_http_request *req)
-{
-    size_t hlen;
-    const char *h = tg_http_header(req, "authorization", &hlen);
-    char hdr[600];
-
-    if (!h || hlen < 8 || hlen >= sizeof(hdr))
-        return 0;
-    snprintf(hdr, sizeof(hdr), "%.*s", (int)hlen, h);
-    if (tg_access_authenticate(&c->users, hdr))
-        return 1;
-    if (strncmp(hdr, "Bearer ", 7) != 0)
-        return 0;
-    for (size_t i = 0; i < c->sites.n; i++)
-        if (tg_sites_token_ok(&c->sites.v[i], hdr + 7, strlen(hdr + 7)))
-            return 1;
-    return 0;
-}
-
 typedef struct {
     tg_cost_usage *v;
     size_t n, cap;
@@ -142,6 +122,24 @@ static int param(const tg_http_request *req, const char *key, char *buf, size_t 
 
 enum cost_kind { COST_REPORT, COST_FOCUS };
 
+/* The registered sites that have a cost model, as the cost module sees
+ * them; the caller holds sites_lock (the names point into the registry)
+ * and frees the array. NULL when out of memory. */
+static tg_cost_site *cost_sites(central *c, size_t *ns)
+{
+    tg_cost_site *sites = calloc(c->sites.n + 1, sizeof(*sites));
+
+    *ns = 0;
+    for (size_t i = 0; sites && i < c->sites.n; i++) {
+        const tg_site_entry *e = &c->sites.v[i];
+        if (e->cost)
+            sites[(*ns)++] = (tg_cost_site){e->name, e->jurisdiction,
+                                            e->provider[0] ? e->provider : e->name,
+                                            e->region, e->cost};
+    }
+    return sites;
+}
+
 /* preauth: the caller has authenticated the request (the web UI's session). */
 static void serve(const tg_http_request *req, tg_http_response *resp, central *c,
                   enum cost_kind kind, int preauth)
@@ -180,23 +178,16 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
     }
     param(req, "compare", cmp, sizeof cmp);
 
+    if (!preauth) {
+        tg_central_who who;
+        int arc = tg_central_caller(c, req, 1, &who);
+        if (arc != 0) {
+            tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, arc));
+            return;
+        }
+    }
     pthread_rwlock_rdlock(&c->sites_lock);
-    if (!preauth && !cost_authorized(c, req)) {
-        pthread_rwlock_unlock(&c->sites_lock);
-        snprintf(resp->headers, sizeof(resp->headers),
-                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        tg_central_answer_error(resp, 401,
-                                "a user's or a site's bearer token is required");
-        return;
-    }
-    sites = calloc(c->sites.n + 1, sizeof(*sites));
-    for (size_t i = 0; sites && i < c->sites.n; i++) {
-        const tg_site_entry *e = &c->sites.v[i];
-        if (e->cost)
-            sites[ns++] = (tg_cost_site){e->name, e->jurisdiction,
-                                         e->provider[0] ? e->provider : e->name,
-                                         e->region, e->cost};
-    }
+    sites = cost_sites(c, &ns);
     if (!sites || (c->cs && tg_cstore_rows(c->cs, "costs", collect, &u) != 0) || u.failed)
         rc = TG_ENOMEM;
     if (!rc && kind == COST_REPORT) {
@@ -269,14 +260,7 @@ void tg_central_cost_metrics(central *c, int64_t now_s, tg_strbuf *b)
     u.to = now_s / 3600 * 3600;
     u.from = u.to - 3600;
     pthread_rwlock_rdlock(&c->sites_lock);
-    sites = calloc(c->sites.n + 1, sizeof(*sites));
-    for (size_t i = 0; sites && i < c->sites.n; i++) {
-        const tg_site_entry *e = &c->sites.v[i];
-        if (e->cost)
-            sites[ns++] = (tg_cost_site){e->name, e->jurisdiction,
-                                         e->provider[0] ? e->provider : e->name,
-                                         e->region, e->cost};
-    }
+    sites = cost_sites(c, &ns);
     rc = !sites || !ns || (c->cs && tg_cstore_rows(c->cs, "costs", collect, &u) != 0) ||
                  u.failed
              ? -1

@@ -2,12 +2,13 @@
  * GET /api/v1/estate (`tollgate status`) and /metrics. */
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tg_array.h"
+#include "tg_json.h"
 #include "tg_central.h"
 #include "tg_strbuf.h"
 
@@ -134,18 +135,6 @@ static void compute(const tg_estate_ctx *e, const site_view *v, figures *f)
     }
 }
 
-static void warn(json_t *arr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(json_t *arr, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    json_array_append_new(arr, json_string(buf));
-}
-
 static void cert_warning(json_t *w, const tg_estate_ctx *e, const char *which, int64_t na)
 {
     double left;
@@ -154,11 +143,46 @@ static void cert_warning(json_t *w, const tg_estate_ctx *e, const char *which, i
         return;
     left = (double)na - (double)e->now_ns / 1e9;
     if (left < 0)
-        warn(w, "certificate expired: %s certificate expired %.1f days ago", which,
-             -left / 86400);
+        tg_json_appendf(w, "certificate expired: %s certificate expired %.1f days ago",
+                        which, -left / 86400);
     else if (left < (double)e->cfg->cert_warn_sec)
-        warn(w, "certificate expiring: %s certificate expires in %.1f days", which,
-             left / 86400);
+        tg_json_appendf(w, "certificate expiring: %s certificate expires in %.1f days",
+                        which, left / 86400);
+}
+
+/* The counters a site's row prints as they are held, by name. A field
+ * that is not a uint64_t does not compile (_Generic has no other case). */
+typedef struct u64_field {
+    const char *name;
+    size_t off;
+} u64_field;
+
+/* clang-format off */
+#define SITE_U64(f) \
+    {#f, _Generic(((Tollgate__V1__CentralSite *)0)->f, \
+                  uint64_t: offsetof(Tollgate__V1__CentralSite, f))}
+#define HEALTH_U64(f) \
+    {#f, _Generic(((Tollgate__V1__SiteHealth *)0)->f, \
+                  uint64_t: offsetof(Tollgate__V1__SiteHealth, f))}
+static const u64_field site_u64s[] = {
+    SITE_U64(last_sequence), SITE_U64(batches), SITE_U64(duplicates), SITE_U64(gaps),
+    SITE_U64(spans), SITE_U64(red), SITE_U64(logs), SITE_U64(metrics), SITE_U64(costs),
+    SITE_U64(bytes_wire), SITE_U64(epochs),
+};
+static const u64_field health_u64s[] = {
+    HEALTH_U64(backlog_batches), HEALTH_U64(backlog_bytes), HEALTH_U64(backlog_records),
+    HEALTH_U64(budget_bytes), HEALTH_U64(source_lag_records), HEALTH_U64(ingested_items),
+    HEALTH_U64(shed_batches), HEALTH_U64(shed_records),
+};
+/* clang-format on */
+
+static void put_u64s(json_t *o, const void *msg, const u64_field *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)msg + t[i].off, sizeof(v));
+        json_object_set_new(o, t[i].name, tg_json_u64(v));
+    }
 }
 
 static json_t *warnings(const tg_estate_ctx *e, const site_view *v, const figures *f)
@@ -170,59 +194,54 @@ static json_t *warnings(const tg_estate_ctx *e, const site_view *v, const figure
     if (!w)
         return NULL;
     if (!v->registered)
-        warn(w, "unregistered: the store holds data from a site the registry no longer "
-                "names");
+        tg_json_appendf(
+            w, "unregistered: the store holds data from a site the registry no longer "
+               "names");
     if (!s) {
-        warn(w, "partitioned: never connected");
+        tg_json_appendf(w, "partitioned: never connected");
         return w;
     }
     if (f->partitioned)
-        warn(w, "partitioned: no contact for %.0fs", f->contact_age);
+        tg_json_appendf(w, "partitioned: no contact for %.0fs", f->contact_age);
     if (h) {
         if (f->oldest_age > (double)e->cfg->lag_warn_sec)
-            warn(w,
-                 "lagging: oldest batch waiting at the site is %.0fs old (%llu batches, "
-                 "%llu bytes)",
-                 f->oldest_age, (unsigned long long)h->backlog_batches,
-                 (unsigned long long)h->backlog_bytes);
+            tg_json_appendf(
+                w,
+                "lagging: oldest batch waiting at the site is %.0fs old (%llu batches, "
+                "%llu bytes)",
+                f->oldest_age, (unsigned long long)h->backlog_batches,
+                (unsigned long long)h->backlog_bytes);
         if (f->budget_left >= 0 && f->budget_left < BUDGET_WARN_SEC)
-            warn(w, "lagging: outbox budget exhausted in %.0fs at the current rate",
-                 f->budget_left);
+            tg_json_appendf(
+                w, "lagging: outbox budget exhausted in %.0fs at the current rate",
+                f->budget_left);
         if (h->shed_batches)
-            warn(w,
-                 "shedding: the site dropped %llu batches or span sets to stay within "
-                 "its outbox budget",
-                 (unsigned long long)h->shed_batches);
+            tg_json_appendf(
+                w,
+                "shedding: the site dropped %llu batches or span sets to stay within "
+                "its outbox budget",
+                (unsigned long long)h->shed_batches);
         if (f->clock_valid && fabs(f->offset_ms) > (double)e->cfg->skew_warn_ms)
-            warn(w, "skewed: site clock is %+.3fs off the centre's", f->offset_ms / 1000);
+            tg_json_appendf(w, "skewed: site clock is %+.3fs off the centre's",
+                            f->offset_ms / 1000);
         if (h->software_version && h->software_version[0] &&
             strcmp(h->software_version, TG_VERSION) != 0)
-            warn(w, "version mismatch: site runs tollgate %s, centre %s",
-                 h->software_version, TG_VERSION);
+            tg_json_appendf(w, "version mismatch: site runs tollgate %s, centre %s",
+                            h->software_version, TG_VERSION);
         cert_warning(w, e, "the centre's (as the site sees it)",
                      h->server_cert_not_after);
         cert_warning(w, e, "the site's client", h->client_cert_not_after);
     }
     if (s->protocol_version && s->protocol_version != e->protocol_max)
-        warn(w, "version mismatch: site speaks protocol %u, centre up to %u",
-             s->protocol_version, e->protocol_max);
+        tg_json_appendf(w, "version mismatch: site speaks protocol %u, centre up to %u",
+                        s->protocol_version, e->protocol_max);
     if (s->client_cert_not_after && (!h || !h->client_cert_not_after))
         cert_warning(w, e, "the site's client", s->client_cert_not_after);
     if (s->gaps)
-        warn(w, "gaps: %llu batch sequences never arrived and were not announced as shed",
-             (unsigned long long)s->gaps);
+        tg_json_appendf(
+            w, "gaps: %llu batch sequences never arrived and were not announced as shed",
+            (unsigned long long)s->gaps);
     return w;
-}
-
-/* Unsigned, never printed negative: a string beyond INT64_MAX. */
-static json_t *u64(uint64_t v)
-{
-    char b[24];
-
-    if (v <= (uint64_t)INT64_MAX)
-        return json_integer((json_int_t)v);
-    snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
-    return json_string(b);
 }
 
 char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
@@ -248,12 +267,12 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
                         json_boolean(e->cfg->tls_client_ca_file[0] != 0));
     json_object_set_new(central, "server_cert_not_after",
                         json_integer(e->server_cert_not_after));
-    json_object_set_new(central, "now_unix_nano", u64(e->now_ns));
-    json_object_set_new(central, "batches", u64(st.batches));
-    json_object_set_new(central, "bytes", u64(st.bytes));
-    json_object_set_new(central, "red_rows", u64(st.red_rows));
-    json_object_set_new(central, "log_rows", u64(st.log_rows));
-    json_object_set_new(central, "cost_rows", u64(st.cost_rows));
+    json_object_set_new(central, "now_unix_nano", tg_json_u64(e->now_ns));
+    json_object_set_new(central, "batches", tg_json_u64(st.batches));
+    json_object_set_new(central, "bytes", tg_json_u64(st.bytes));
+    json_object_set_new(central, "red_rows", tg_json_u64(st.red_rows));
+    json_object_set_new(central, "log_rows", tg_json_u64(st.log_rows));
+    json_object_set_new(central, "cost_rows", tg_json_u64(st.cost_rows));
     {
         json_t *cw = json_array();
         tg_estate_ctx ec = *e;
@@ -277,43 +296,26 @@ char *tg_estate_json(tg_cstore *cs, const tg_estate_ctx *e)
         json_object_set_new(o, "last_contact_age_seconds", json_real(f.contact_age));
         if (s) {
             json_object_set_new(o, "last_contact_unix_nano",
-                                u64(s->last_contact_unix_nano));
-            json_object_set_new(o, "last_sequence", u64(s->last_sequence));
-            json_object_set_new(o, "batches", u64(s->batches));
-            json_object_set_new(o, "duplicates", u64(s->duplicates));
-            json_object_set_new(o, "gaps", u64(s->gaps));
-            json_object_set_new(o, "spans", u64(s->spans));
-            json_object_set_new(o, "red", u64(s->red));
-            json_object_set_new(o, "logs", u64(s->logs));
-            json_object_set_new(o, "metrics", u64(s->metrics));
-            json_object_set_new(o, "costs", u64(s->costs));
-            json_object_set_new(o, "bytes_wire", u64(s->bytes_wire));
+                                tg_json_u64(s->last_contact_unix_nano));
+            put_u64s(o, s, site_u64s, sizeof(site_u64s) / sizeof(site_u64s[0]));
             json_object_set_new(o, "protocol_version", json_integer(s->protocol_version));
             json_object_set_new(o, "client_cert_not_after",
                                 json_integer(s->client_cert_not_after
                                                  ? s->client_cert_not_after
                                                  : (h ? h->client_cert_not_after : 0)));
-            json_object_set_new(o, "epochs", u64(s->epochs));
         }
         if (h) {
             json_object_set_new(o, "software_version", json_string(h->software_version));
             json_object_set_new(o, "policy_version", json_string(h->policy_version));
             json_object_set_new(o, "jurisdiction", json_string(h->jurisdiction));
-            json_object_set_new(o, "backlog_batches", u64(h->backlog_batches));
-            json_object_set_new(o, "backlog_bytes", u64(h->backlog_bytes));
-            json_object_set_new(o, "backlog_records", u64(h->backlog_records));
+            put_u64s(o, h, health_u64s, sizeof(health_u64s) / sizeof(health_u64s[0]));
             json_object_set_new(o, "backlog_oldest_age_seconds", json_real(f.oldest_age));
-            json_object_set_new(o, "budget_bytes", u64(h->budget_bytes));
             json_object_set_new(o, "budget_seconds_left", json_real(f.budget_left));
-            json_object_set_new(o, "source_lag_records", u64(h->source_lag_records));
-            json_object_set_new(o, "ingested_items", u64(h->ingested_items));
             json_object_set_new(o, "clock_valid", json_boolean(f.clock_valid));
             json_object_set_new(o, "clock_offset_ms", json_real(f.offset_ms));
             json_object_set_new(o, "clock_rtt_ms", json_real(f.rtt_ms));
             json_object_set_new(o, "server_cert_not_after",
                                 json_integer(h->server_cert_not_after));
-            json_object_set_new(o, "shed_batches", u64(h->shed_batches));
-            json_object_set_new(o, "shed_records", u64(h->shed_records));
         }
         json_object_set_new(o, "warnings", warnings(e, v, &f));
         json_array_append_new(sites, o);

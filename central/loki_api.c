@@ -682,14 +682,7 @@ static void logql_for(central *c, const tg_http_request *req, tg_http_response *
                               (strcmp(rc, "true") == 0 || strcmp(rc, "1") == 0);
     }
     status = run_logql(c, req, &lq, view, &doc);
-    if (!loki) {
-        json_object_set_new(doc, "user", json_string(user));
-        json_object_set_new(doc, "role", json_string(role));
-    }
-    tg_info("federated query", "kind=logs user=%s role=%s view=%s status=%d", user, role,
-            view, status);
-    tg_central_answer_json(resp, status, doc);
-    json_decref(doc);
+    tg_central_answer_query(resp, "logs", "", user, role, view, status, doc, !loki);
 }
 
 /* GET /api/v1/query/logs?q=LOGQL&start=NS&end=NS&step=&limit=&direction= */

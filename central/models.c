@@ -3,13 +3,13 @@
 #include "models.h"
 
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tg_array.h"
+#include "tg_json.h"
 #include "tg_err.h"
 #include "tg_units.h"
 
@@ -325,18 +325,6 @@ static json_t *ns_json(int64_t ns)
     return json_integer((json_int_t)ns);
 }
 
-static void warnf(json_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warnf(json_t *w, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    json_array_append_new(w, json_string(buf));
-}
-
 /* One site's row of one model. pr: the current promotion or NULL. */
 static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
                         const promo *pr, uint64_t slo_ms, uint64_t stuck_ms, int64_t now,
@@ -424,10 +412,11 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
             char ago[32], slo[32];
             tg_format_duration_s(since_s, ago, sizeof(ago));
             tg_format_duration_s((double)slo_ms / 1000, slo, sizeof(slo));
-            warnf(warnings,
-                  "%s serves %s %s, authoritative %s since %s (SLO %s), %.0f%% of its "
-                  "requests",
-                  s->site, s->model, cur_list, pr->version, ago, slo, share * 100);
+            tg_json_appendf(
+                warnings,
+                "%s serves %s %s, authoritative %s since %s (SLO %s), %.0f%% of its "
+                "requests",
+                s->site, s->model, cur_list, pr->version, ago, slo, share * 100);
         }
     }
     {
@@ -441,8 +430,9 @@ static json_t *site_row(tg_models *m, const series *s, const tg_models_rule *r,
             char dur[32], win[32];
             tg_format_duration_s(overlap, dur, sizeof(dur));
             tg_format_duration_s((double)stuck_ms / 1000, win, sizeof(win));
-            warnf(warnings, "%s serves %s in %llu versions (%s) for %s (window %s)",
-                  s->site, s->model, (unsigned long long)ncur, cur_list, dur, win);
+            tg_json_appendf(
+                warnings, "%s serves %s in %llu versions (%s) for %s (window %s)",
+                s->site, s->model, (unsigned long long)ncur, cur_list, dur, win);
         }
     }
     return o;

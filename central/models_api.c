@@ -162,36 +162,17 @@ void tg_central_models_close(central *c)
 }
 
 /* A user's or a site's token (the same callers as the cost API). */
-static int authorized(central *c, const tg_http_request *req)
-{
-    size_t hlen;
-    const char *h = tg_http_header(req, "authorization", &hlen);
-    char hdr[600];
-    int ok = 0;
-
-    if (!h || hlen < 8 || hlen >= sizeof(hdr))
-        return 0;
-    snprintf(hdr, sizeof(hdr), "%.*s", (int)hlen, h);
-    pthread_rwlock_rdlock(&c->sites_lock);
-    if (tg_access_authenticate(&c->users, hdr))
-        ok = 1;
-    else if (strncmp(hdr, "Bearer ", 7) == 0)
-        for (size_t i = 0; i < c->sites.n && !ok; i++)
-            ok = tg_sites_token_ok(&c->sites.v[i], hdr + 7, strlen(hdr + 7));
-    pthread_rwlock_unlock(&c->sites_lock);
-    return ok;
-}
-
 void tg_central_models_api(const tg_http_request *req, tg_http_response *resp, void *data)
 {
     central *c = data;
     json_t *r;
     char *s;
 
-    if (!authorized(c, req)) {
-        snprintf(resp->headers, sizeof(resp->headers),
-                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        tg_http_response_text(resp, 401, "a user's or a site's bearer token is needed\n");
+    tg_central_who who;
+    int rc = tg_central_caller(c, req, 1, &who);
+
+    if (rc != 0) {
+        tg_http_response_text(resp, 401, tg_central_challenge(c, resp, rc));
         return;
     }
     r = c->models ? tg_models_report(c->models, (int64_t)tg_wall_ns()) : NULL;

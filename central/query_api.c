@@ -170,6 +170,20 @@ void tg_central_answer_json(tg_http_response *resp, int status, const json_t *do
     free(s);
 }
 
+void tg_central_answer_query(tg_http_response *resp, const char *kind, const char *via,
+                             const char *user, const char *role, const char *view,
+                             int status, json_t *doc, int name_asker)
+{
+    if (name_asker) {
+        json_object_set_new(doc, "user", json_string(user));
+        json_object_set_new(doc, "role", json_string(role));
+    }
+    tg_info("federated query", "kind=%s user=%s role=%s view=%s status=%d%s", kind, user,
+            role, view, status, via);
+    tg_central_answer_json(resp, status, doc);
+    json_decref(doc);
+}
+
 void tg_central_answer_error(tg_http_response *resp, int status, const char *fmt, ...)
 {
     char msg[512];
@@ -215,60 +229,75 @@ int tg_central_error_column(const char *msg)
     return *end == ':' && col > 0 && col < 1000000 ? (int)col : 0;
 }
 
+int tg_central_caller(central *c, const tg_http_request *req, int sites_ok,
+                      tg_central_who *who)
+{
+    const tg_access_entry *e;
+    const tg_role *r;
+    size_t hlen;
+    const char *h = tg_http_header(req, "authorization", &hlen);
+    char hdr[600];
+    int rc = TG_EINVAL;
+
+    memset(who, 0, sizeof(*who));
+    if (!h)
+        return TG_ENOT_FOUND;
+    if (hlen >= sizeof(hdr))
+        return TG_EINVAL;
+    snprintf(hdr, sizeof(hdr), "%.*s", (int)hlen, h);
+    pthread_rwlock_rdlock(&c->sites_lock);
+    if ((e = tg_access_authenticate(&c->users, hdr))) {
+        r = tg_central_role(c, e->grant);
+        snprintf(who->user, sizeof(who->user), "%s", e->name);
+        snprintf(who->role, sizeof(who->role), "%s", e->grant);
+        snprintf(who->view, sizeof(who->view), "%s", r ? r->view : "");
+        rc = 0;
+    } else if (sites_ok && strncmp(hdr, "Bearer ", 7) == 0) {
+        for (size_t i = 0; i < c->sites.n && rc; i++)
+            if (tg_sites_token_ok(&c->sites.v[i], hdr + 7, strlen(hdr + 7))) {
+                snprintf(who->user, sizeof(who->user), "%s", c->sites.v[i].name);
+                who->site = 1;
+                rc = 0;
+            }
+    }
+    pthread_rwlock_unlock(&c->sites_lock);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+    return rc;
+}
+
+const char *tg_central_challenge(central *c, tg_http_response *resp, int rc)
+{
+    snprintf(resp->headers, sizeof(resp->headers),
+             "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
+    return !c->users.n       ? "no users are configured at the centre (--users)"
+           : rc == TG_EINVAL ? "unknown token"
+                             : "a bearer token is required";
+}
+
 int tg_central_authenticate(central *c, const tg_http_request *req,
                             tg_http_response *resp)
 {
-    const char *h;
-    size_t hlen;
-    char hdr[600];
-    int ok;
+    tg_central_who who;
+    int rc = tg_central_caller(c, req, 0, &who);
 
-    h = tg_http_header(req, "authorization", &hlen);
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
-             h ? h : "");
-    pthread_rwlock_rdlock(&c->sites_lock);
-    ok = tg_access_authenticate(&c->users, hdr) != NULL;
-    pthread_rwlock_unlock(&c->sites_lock);
-    OPENSSL_cleanse(hdr, sizeof(hdr));
-    if (ok)
+    if (rc == 0)
         return 1;
-    snprintf(resp->headers, sizeof(resp->headers),
-             "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-    tg_central_answer_error(resp, 401, "%s",
-                            !c->users.n
-                                ? "no users are configured at the centre (--users)"
-                            : h ? "unknown token"
-                                : "a bearer token is required");
+    tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, rc));
     return 0;
 }
 
 int tg_central_authorize(central *c, const tg_http_request *req, tg_http_response *resp,
                          char *user, char *role, char *view)
 {
-    const tg_access_entry *e;
-    const tg_role *r;
-    const char *h;
-    size_t hlen;
-    char hdr[600];
+    tg_central_who who;
+    int rc = tg_central_caller(c, req, 0, &who);
 
-    h = tg_http_header(req, "authorization", &hlen);
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
-             h ? h : "");
-    pthread_rwlock_rdlock(&c->sites_lock);
-    e = tg_access_authenticate(&c->users, hdr);
-    r = e ? tg_central_role(c, e->grant) : NULL;
-    if (e) {
-        snprintf(user, 64, "%s", e->name);
-        snprintf(role, 64, "%s", e->grant);
-        snprintf(view, 64, "%s", r ? r->view : "");
-    }
-    pthread_rwlock_unlock(&c->sites_lock);
-    tg_central_set_asker(e ? user : NULL, role);
-    if (!e) {
-        snprintf(resp->headers, sizeof(resp->headers),
-                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        tg_central_answer_error(resp, 401, "%s",
-                                h ? "unknown token" : "a bearer token is required");
+    memcpy(user, who.user, 64);
+    memcpy(role, who.role, 64);
+    memcpy(view, who.view, 64);
+    tg_central_set_asker(rc == 0 ? user : NULL, role);
+    if (rc != 0) {
+        tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, rc));
         return 0;
     }
     if (!view[0]) {
@@ -435,36 +464,41 @@ static int fetch_trace(central *c, const tg_http_request *req, const char *id,
     return status;
 }
 
-/* GET /api/v1/query/trace/{id}[?site=a,b&require_complete=true] */
-void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
-                            void *data)
+/* One trace by id, answered: id_text is the caller's, validated here; via
+ * is appended to the log line. */
+static void answer_trace(central *c, const tg_http_request *req, tg_http_response *resp,
+                         const char *user, const char *role, const char *view,
+                         const char *id_text, size_t id_len, const char *via)
 {
-    central *c = data;
-    char user[64], role[64], view[64], id[64];
-    const char *path;
-    size_t plen;
+    char id[64];
     json_t *doc;
     int status;
 
-    if (!tg_central_authorize(c, req, resp, user, role, view))
-        return;
-    path = tg_http_path(req, &plen);
-    snprintf(id, sizeof(id), "%.*s", (int)(plen - strlen("/api/v1/query/trace/")),
-             path + strlen("/api/v1/query/trace/"));
+    snprintf(id, sizeof(id), "%.*s", (int)(id_len < 63 ? id_len : 63), id_text);
     for (char *p = id; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    if (!valid_trace_id(id)) {
+    if (id_len > 32 || !valid_trace_id(id)) {
         tg_central_answer_error(resp, 400,
                                 "bad trace id: 32 hexadecimal characters, not all zero");
         return;
     }
     status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
-    json_object_set_new(doc, "user", json_string(user));
-    json_object_set_new(doc, "role", json_string(role));
-    tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d", user, role,
-            view, status);
-    tg_central_answer_json(resp, status, doc);
-    json_decref(doc);
+    tg_central_answer_query(resp, "trace", via, user, role, view, status, doc, 1);
+}
+
+/* GET /api/v1/query/trace/{id}[?site=a,b&require_complete=true] */
+void tg_central_query_trace(const tg_http_request *req, tg_http_response *resp,
+                            void *data)
+{
+    central *c = data;
+    char user[64], role[64], view[64];
+    const char *path;
+    size_t plen, pre = strlen("/api/v1/query/trace/");
+
+    if (!tg_central_authorize(c, req, resp, user, role, view))
+        return;
+    path = tg_http_path(req, &plen);
+    answer_trace(c, req, resp, user, role, view, path + pre, plen - pre, "");
 }
 
 /* ---- the Tempo API -------------------------------------------------------- */
@@ -903,12 +937,7 @@ void tg_central_traces_for(central *c, const tg_http_request *req, tg_http_respo
         limit = 50;
     status = run_search(c, req, q, start, end, (size_t)limit, view,
                         param_true(req, "require_complete"), whole, &doc);
-    json_object_set_new(doc, "user", json_string(user));
-    json_object_set_new(doc, "role", json_string(role));
-    tg_info("federated query", "kind=traces user=%s role=%s view=%s status=%d", user,
-            role, view, status);
-    tg_central_answer_json(resp, status, doc);
-    json_decref(doc);
+    tg_central_answer_query(resp, "traces", "", user, role, view, status, doc, 1);
 }
 
 /* GET /api/search?q=&limit=&start=S&end=S (Tempo: unix seconds). */
@@ -1296,24 +1325,6 @@ void tg_central_trace_for(central *c, const tg_http_request *req, tg_http_respon
                           const char *user, const char *role, const char *view,
                           const char *id_text, size_t id_len)
 {
-    char id[64];
-    json_t *doc;
-    int status;
-
     tg_central_set_asker(user, role);
-    snprintf(id, sizeof(id), "%.*s", (int)(id_len < 63 ? id_len : 63), id_text);
-    for (char *p = id; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    if (id_len > 32 || !valid_trace_id(id)) {
-        tg_central_answer_error(resp, 400,
-                                "bad trace id: 32 hexadecimal characters, not all zero");
-        return;
-    }
-    status = fetch_trace(c, req, id, view, param_true(req, "require_complete"), &doc);
-    json_object_set_new(doc, "user", json_string(user));
-    json_object_set_new(doc, "role", json_string(role));
-    tg_info("federated query", "kind=trace user=%s role=%s view=%s status=%d via=ui",
-            user, role, view, status);
-    tg_central_answer_json(resp, status, doc);
-    json_decref(doc);
+    answer_trace(c, req, resp, user, role, view, id_text, id_len, " via=ui");
 }

@@ -313,6 +313,29 @@ static void answer_size(tg_witness_answer *a, uint64_t size)
     tg_strbuf_printf(&a->body, "%llu\n", (unsigned long long)size);
 }
 
+/* Opens the write transaction a request works in and reads the site's
+ * state: 0 (found) or TG_ENOT_FOUND (s zeroed), with *txn open; or an
+ * error, answered 503, with *txn NULL. */
+static int state_begin(tg_witness *w, const char *site, MDB_txn **txn, wstate *s,
+                       tg_witness_answer *a)
+{
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    if (mdb_txn_begin(w->env, NULL, 0, txn) != 0) {
+        *txn = NULL;
+        answer(a, 503, "witness store unavailable");
+        return TG_ESTORE;
+    }
+    rc = state_get(w, *txn, site, s);
+    if (rc != 0 && rc != TG_ENOT_FOUND) {
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+        answer(a, 503, "witness store unavailable");
+    }
+    return rc;
+}
+
 /* The note without any signature but the site's own: what the centre keeps
  * as evidence and cosigns. */
 static void site_only_note(const tg_audit_note *n, const tg_audit_verifier *site,
@@ -381,15 +404,9 @@ void tg_witness_add_checkpoint(tg_witness *w, const char *site, const char *pinn
         answer(a, 400, "old size is larger than the checkpoint's");
         return;
     }
-    if (mdb_txn_begin(w->env, NULL, 0, &txn) != 0) {
-        answer(a, 503, "witness store unavailable");
-        return;
-    }
-    rc = state_get(w, txn, site, &s);
-    if (rc != 0 && rc != TG_ENOT_FOUND) {
-        answer(a, 503, "witness store unavailable");
+    rc = state_begin(w, site, &txn, &s, a);
+    if (rc != 0 && rc != TG_ENOT_FOUND)
         goto out;
-    }
     found = rc == 0;
     /* Which key: the registry's when it pins one, else the first one this
      * site presented (trust on first use). Another key is an alarm. */
@@ -551,15 +568,9 @@ void tg_witness_inclusion(tg_witness *w, const char *site, const char *body, siz
         answer(a, 400, "malformed inclusion request");
         return;
     }
-    if (mdb_txn_begin(w->env, NULL, 0, &txn) != 0) {
-        answer(a, 503, "witness store unavailable");
-        return;
-    }
-    rc = state_get(w, txn, site, &s);
-    if (rc != 0 && rc != TG_ENOT_FOUND) {
-        answer(a, 503, "witness store unavailable");
+    rc = state_begin(w, site, &txn, &s, a);
+    if (rc != 0 && rc != TG_ENOT_FOUND)
         goto out;
-    }
     if (rc == TG_ENOT_FOUND || size != s.cosigned_size) {
         answer_size(a, s.cosigned_size);
         goto out;

@@ -100,27 +100,15 @@ void tg_central_witness_status(const tg_http_request *req, tg_http_response *res
                                void *data)
 {
     central *c = data;
-    const tg_access_entry *e;
-    const char *h;
-    size_t hlen;
-    char hdr[600], role[64] = "";
+    tg_central_who who;
     char *body;
+    int rc = tg_central_caller(c, req, 0, &who);
 
-    h = tg_http_header(req, "authorization", &hlen);
-    snprintf(hdr, sizeof(hdr), "%.*s", h ? (int)(hlen < 599 ? hlen : 599) : 0,
-             h ? h : "");
-    pthread_rwlock_rdlock(&c->sites_lock);
-    e = tg_access_authenticate(&c->users, hdr);
-    if (e)
-        snprintf(role, sizeof(role), "%s", e->grant);
-    pthread_rwlock_unlock(&c->sites_lock);
-    if (!e) {
-        snprintf(resp->headers, sizeof(resp->headers),
-                 "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-        tg_http_response_text(resp, 401, "a bearer token is required\n");
+    if (rc != 0) {
+        tg_http_response_text(resp, 401, tg_central_challenge(c, resp, rc));
         return;
     }
-    if (!role_sees_audit(role)) {
+    if (!role_sees_audit(who.role)) {
         tg_http_response_text(resp, 403, "this role may not see audit state\n");
         return;
     }

@@ -372,6 +372,46 @@ static ProtobufCMessage *scan_decode(api_read *rd, enum tg_signal sig,
     return unpack_viewed(rd, tg_otlp_request_descriptor(sig), sig, data, len);
 }
 
+/* A scanned record of signal `want`, decoded and cut into per-span or
+ * per-log-record views (tg_span_view or tg_log_view) in the scratch arena.
+ * NULL with *stop 0 for a record of another signal, NULL with *stop 1 (and
+ * rd->err set) when reading must stop. */
+static void *scan_views(api_read *rd, enum tg_signal want, enum tg_signal sig,
+                        const uint8_t *data, size_t len, size_t *n, int *stop)
+{
+    ProtobufCMessage *req;
+    void *views = NULL;
+    size_t *of;
+    int rc;
+
+    *stop = 0;
+    if (sig != want)
+        return NULL;
+    if (!(req = scan_decode(rd, sig, data, len))) {
+        *stop = 1;
+        return NULL;
+    }
+    if (want == TG_SIGNAL_TRACES) {
+        tg_span_view *sv;
+        const Opentelemetry__Proto__Trace__V1__Span **spans;
+        rc = tg_otlp_span_views((tg_otlp_traces_req *)req, rd->api->site, &rd->scratch,
+                                &sv, &spans, &of, n);
+        views = sv;
+    } else {
+        tg_log_view *lv;
+        const Opentelemetry__Proto__Logs__V1__LogRecord **recs;
+        rc = tg_otlp_log_views((tg_otlp_logs_req *)req, rd->api->site, &rd->scratch, &lv,
+                               &recs, &of, n);
+        views = lv;
+    }
+    if (rc != 0) {
+        rd->err = TG_ENOMEM;
+        *stop = 1;
+        return NULL;
+    }
+    return views;
+}
+
 /* ---- TraceQL search, the site's part ------------------------------------
  *
  * The pushed-down filters are evaluated over every span of the stored
@@ -463,21 +503,13 @@ static int visit_search(void *ctx, uint64_t seq, enum tg_signal sig, const uint8
                         size_t len)
 {
     api_read *rd = ctx;
-    tg_otlp_traces_req *req;
     tg_span_view *views;
-    const Opentelemetry__Proto__Trace__V1__Span **spans;
-    size_t *rs_of, n;
+    size_t n;
+    int stop;
 
     (void)seq;
-    if (sig != TG_SIGNAL_TRACES)
-        return 0;
-    if (!(req = (tg_otlp_traces_req *)scan_decode(rd, sig, data, len)))
-        return 1;
-    if (tg_otlp_span_views(req, rd->api->site, &rd->scratch, &views, &spans, &rs_of,
-                           &n) != 0) {
-        rd->err = TG_ENOMEM;
-        return 1;
-    }
+    if (!(views = scan_views(rd, TG_SIGNAL_TRACES, sig, data, len, &n, &stop)))
+        return stop;
     for (size_t i = 0; i < n; i++) {
         int cand;
         json_t *h;
@@ -581,21 +613,13 @@ static int visit_logql(void *ctx, uint64_t seq, enum tg_signal sig, const uint8_
                        size_t len)
 {
     api_read *rd = ctx;
-    tg_otlp_logs_req *req;
     tg_log_view *views;
-    const Opentelemetry__Proto__Logs__V1__LogRecord **recs;
-    size_t *rl_of, n;
+    size_t n;
+    int stop;
 
     (void)seq;
-    if (sig != TG_SIGNAL_LOGS)
-        return 0;
-    if (!(req = (tg_otlp_logs_req *)scan_decode(rd, sig, data, len)))
-        return 1;
-    if (tg_otlp_log_views(req, rd->api->site, &rd->scratch, &views, &recs, &rl_of, &n) !=
-        0) {
-        rd->err = TG_ENOMEM;
-        return 1;
-    }
+    if (!(views = scan_views(rd, TG_SIGNAL_LOGS, sig, data, len, &n, &stop)))
+        return stop;
     for (size_t i = 0; i < n; i++) {
         json_t *labels, *stream;
         char *key, ts[24];

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,36 +410,23 @@ size_t tg_config_key_count(void)
 
 /* ---- validators --------------------------------------------------------- */
 
-static int why_fail(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int why_fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    return TG_EINVAL;
-}
-
 static int check_site(const char *v, char *why, size_t whylen)
 {
     if (!*v)
-        return why_fail(why, whylen, "must not be empty");
+        return tg_errf(why, whylen, TG_EINVAL, "must not be empty");
     if (!isalnum((unsigned char)v[0]))
-        return why_fail(why, whylen, "must start with a letter or digit");
+        return tg_errf(why, whylen, TG_EINVAL, "must start with a letter or digit");
     for (const char *p = v; *p; p++) {
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
-            return why_fail(why, whylen,
-                            "may only contain letters, digits, '.', '_' and '-'");
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "may only contain letters, digits, '.', '_' and '-'");
     }
     return 0;
 }
 
 static int check_nonempty(const char *v, char *why, size_t whylen)
 {
-    return *v ? 0 : why_fail(why, whylen, "must not be empty");
+    return *v ? 0 : tg_errf(why, whylen, TG_EINVAL, "must not be empty");
 }
 
 static int check_loops(const char *v, char *why, size_t whylen)
@@ -483,9 +469,9 @@ static int check_url(const char *v, char *why, size_t whylen)
     else if (strncmp(v, "https://", 8) == 0)
         rest = v + 8;
     else
-        return why_fail(why, whylen, "must start with http:// or https://");
+        return tg_errf(why, whylen, TG_EINVAL, "must start with http:// or https://");
     if (!*rest || *rest == '/')
-        return why_fail(why, whylen, "has no host");
+        return tg_errf(why, whylen, TG_EINVAL, "has no host");
     return 0;
 }
 
@@ -681,21 +667,6 @@ static bool ambiguous(const struct option *opts, const char *arg)
     return n > 1;
 }
 
-static int arg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int arg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *err,
                         size_t errlen)
 {
@@ -750,11 +721,11 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
         return 1;
     }
     if (first_err[0])
-        return arg_fail(err, errlen, TG_EINVAL, "%s", first_err);
+        return tg_errf(err, errlen, TG_EINVAL, "%s", first_err);
     if (optind < argc)
-        return arg_fail(err, errlen, TG_EINVAL,
-                        "unexpected argument \"%s\" (see tollgate collector --help)",
-                        argv[optind]);
+        return tg_errf(err, errlen, TG_EINVAL,
+                       "unexpected argument \"%s\" (see tollgate collector --help)",
+                       argv[optind]);
 
     if (config_path) {
         rc = tg_config_load(config_path, cfg, err, errlen);
@@ -777,7 +748,7 @@ int tg_config_from_args(int argc, char **argv, tg_collector_config *cfg, char *e
             listed = true;
         }
         if (tg_cfgtab_set(k, cfg, optarg, why, sizeof(why)) != 0)
-            return arg_fail(err, errlen, TG_EINVAL, "--%s: %s", k->flag, why);
+            return tg_errf(err, errlen, TG_EINVAL, "--%s: %s", k->flag, why);
     }
     return 0;
 }

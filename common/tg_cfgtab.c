@@ -57,19 +57,6 @@ static void printable(char *out, size_t outlen, const unsigned char *s, size_t l
     out[o < outlen ? o : outlen - 1] = '\0';
 }
 
-static int why_fail(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int why_fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    return TG_EINVAL;
-}
-
 static bool valid_hostname(const char *h, size_t len)
 {
     size_t label = 0;
@@ -103,54 +90,57 @@ int tg_cfgtab_check_address(const char *addr, char *why, size_t whylen)
     unsigned long p = 0;
 
     if (!*addr)
-        return why_fail(why, whylen, "is empty; expected HOST:PORT");
+        return tg_errf(why, whylen, TG_EINVAL, "is empty; expected HOST:PORT");
     if (addr[0] == '[') {
         const char *rb = strchr(addr, ']');
         if (!rb)
-            return why_fail(why, whylen, "has no closing ']'; expected [IPv6]:PORT");
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "has no closing ']'; expected [IPv6]:PORT");
         host = addr + 1;
         hostlen = (size_t)(rb - host);
         if (hostlen == 0 || hostlen >= sizeof(buf))
-            return why_fail(why, whylen, "has an invalid IPv6 address in brackets");
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "has an invalid IPv6 address in brackets");
         memcpy(buf, host, hostlen);
         buf[hostlen] = '\0';
         if (inet_pton(AF_INET6, buf, bin) != 1)
-            return why_fail(why, whylen, "has an invalid IPv6 address in brackets");
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "has an invalid IPv6 address in brackets");
         if (rb[1] != ':')
-            return why_fail(why, whylen, "has no :PORT after the IPv6 address");
+            return tg_errf(why, whylen, TG_EINVAL, "has no :PORT after the IPv6 address");
         port = rb + 2;
     } else {
         const char *colon = strrchr(addr, ':');
         if (!colon)
-            return why_fail(why, whylen, "has no port; expected HOST:PORT");
+            return tg_errf(why, whylen, TG_EINVAL, "has no port; expected HOST:PORT");
         hostlen = (size_t)(colon - addr);
         if (memchr(addr, ':', hostlen))
-            return why_fail(why, whylen,
-                            "looks like an IPv6 address: write it in brackets, "
-                            "e.g. [::1]:4317");
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "looks like an IPv6 address: write it in brackets, "
+                           "e.g. [::1]:4317");
         if (hostlen == 0)
-            return why_fail(why, whylen,
-                            "has no host (0.0.0.0:PORT listens on every interface)");
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "has no host (0.0.0.0:PORT listens on every interface)");
         if (strspn(addr, "0123456789.") >= hostlen) {
             if (hostlen >= sizeof(buf))
-                return why_fail(why, whylen, "has an invalid IPv4 address");
+                return tg_errf(why, whylen, TG_EINVAL, "has an invalid IPv4 address");
             memcpy(buf, addr, hostlen);
             buf[hostlen] = '\0';
             if (inet_pton(AF_INET, buf, bin) != 1)
-                return why_fail(why, whylen, "has an invalid IPv4 address");
+                return tg_errf(why, whylen, TG_EINVAL, "has an invalid IPv4 address");
         } else if (!valid_hostname(addr, hostlen)) {
-            return why_fail(why, whylen, "has an invalid host name");
+            return tg_errf(why, whylen, TG_EINVAL, "has an invalid host name");
         }
         port = colon + 1;
     }
     if (!*port)
-        return why_fail(why, whylen, "has no port; expected HOST:PORT");
+        return tg_errf(why, whylen, TG_EINVAL, "has no port; expected HOST:PORT");
     if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
-        return why_fail(why, whylen, "has an invalid port (expected 0-65535)");
+        return tg_errf(why, whylen, TG_EINVAL, "has an invalid port (expected 0-65535)");
     for (const char *c = port; *c; c++)
         p = p * 10 + (unsigned long)(*c - '0');
     if (p > 65535)
-        return why_fail(why, whylen, "has an invalid port (expected 0-65535)");
+        return tg_errf(why, whylen, TG_EINVAL, "has an invalid port (expected 0-65535)");
     return 0;
 }
 
@@ -238,12 +228,13 @@ static int set_string(const struct tg_cfg_key *k, char *dst, const char *v, char
 
     printable(shown, sizeof(shown), (const unsigned char *)v, len);
     if (len >= k->size)
-        return why_fail(why, whylen, "is too long (at most %zu bytes)", k->size - 1);
+        return tg_errf(why, whylen, TG_EINVAL, "is too long (at most %zu bytes)",
+                       k->size - 1);
     if (k->type == TG_CFG_ADDRESS &&
         tg_cfgtab_check_address(v, reason, sizeof(reason)) != 0)
-        return why_fail(why, whylen, "address \"%s\" %s", shown, reason);
+        return tg_errf(why, whylen, TG_EINVAL, "address \"%s\" %s", shown, reason);
     if (k->check && k->check(v, reason, sizeof(reason)) != 0)
-        return why_fail(why, whylen, "\"%s\" %s", shown, reason);
+        return tg_errf(why, whylen, TG_EINVAL, "\"%s\" %s", shown, reason);
     memcpy(dst, v, len + 1);
     return 0;
 }
@@ -270,14 +261,14 @@ static int check_bounds(const struct tg_cfg_key *k, uint64_t v, const char *text
                         char *why, size_t whylen)
 {
     if (v < k->min)
-        return why_fail(why, whylen, "\"%s\" is below the minimum (%llu%s)", text,
-                        (unsigned long long)k->min,
-                        k->type == TG_CFG_SIZE       ? " bytes"
-                        : k->type == TG_CFG_DURATION ? " ms"
-                                                     : "");
+        return tg_errf(why, whylen, TG_EINVAL, "\"%s\" is below the minimum (%llu%s)",
+                       text, (unsigned long long)k->min,
+                       k->type == TG_CFG_SIZE       ? " bytes"
+                       : k->type == TG_CFG_DURATION ? " ms"
+                                                    : "");
     if (v > k->max)
-        return why_fail(why, whylen, "\"%s\" is above the maximum (%llu)", text,
-                        (unsigned long long)k->max);
+        return tg_errf(why, whylen, TG_EINVAL, "\"%s\" is above the maximum (%llu)", text,
+                       (unsigned long long)k->max);
     return 0;
 }
 
@@ -304,24 +295,24 @@ int tg_cfgtab_set(const struct tg_cfg_key *k, void *base, const char *v, char *w
             return 0;
         }
         if (k->invalid)
-            return why_fail(why, whylen, "%s", k->invalid);
+            return tg_errf(why, whylen, TG_EINVAL, "%s", k->invalid);
         {
             char list[128] = "";
             size_t n = 0;
             for (const char *const *c = k->choices; *c && n < sizeof(list); c++)
                 n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
                                       c == k->choices ? "" : ", ", *c);
-            return why_fail(why, whylen, "invalid value \"%s\" (expected one of %s)",
-                            shown, list);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "invalid value \"%s\" (expected one of %s)", shown, list);
         }
     case TG_CFG_SIZE:
         if (tg_parse_size_why(v, &u, &reason) != 0) {
             if (strcmp(reason, "too large") == 0)
-                return why_fail(why, whylen, "size \"%s\" is too large", shown);
-            return why_fail(why, whylen,
-                            "invalid size \"%s\" (expected a whole number with an "
-                            "optional unit: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
-                            shown);
+                return tg_errf(why, whylen, TG_EINVAL, "size \"%s\" is too large", shown);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "invalid size \"%s\" (expected a whole number with an "
+                           "optional unit: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+                           shown);
         }
         if (check_bounds(k, u, shown, why, whylen) != 0)
             return TG_EINVAL;
@@ -330,28 +321,29 @@ int tg_cfgtab_set(const struct tg_cfg_key *k, void *base, const char *v, char *w
     case TG_CFG_DURATION:
         if (tg_parse_duration_why(v, &u, &reason) != 0) {
             if (strcmp(reason, "too large") == 0)
-                return why_fail(why, whylen, "duration \"%s\" is too large", shown);
-            return why_fail(why, whylen,
-                            "invalid duration \"%s\" (expected whole numbers with "
-                            "units ms, s, m, h, d, e.g. 30s or 1h30m)",
-                            shown);
+                return tg_errf(why, whylen, TG_EINVAL, "duration \"%s\" is too large",
+                               shown);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "invalid duration \"%s\" (expected whole numbers with "
+                           "units ms, s, m, h, d, e.g. 30s or 1h30m)",
+                           shown);
         }
         if (check_bounds(k, u, shown, why, whylen) != 0)
             return TG_EINVAL;
         if (u % k->unit_ms != 0 && !k->truncate)
-            return why_fail(why, whylen,
-                            "duration \"%s\" is not a whole number of seconds", shown);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "duration \"%s\" is not a whole number of seconds", shown);
         store_uint(base, k, u / k->unit_ms);
         return 0;
     case TG_CFG_UINT: {
         const char *s = v;
         bool overflow = false;
         if (tg_parse_u64_digits(&s, &u, &overflow) != 0 || *s)
-            return why_fail(why, whylen,
-                            "invalid number \"%s\" (expected a non-negative integer)",
-                            shown);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "invalid number \"%s\" (expected a non-negative integer)",
+                           shown);
         if (overflow)
-            return why_fail(why, whylen, "number \"%s\" is too large", shown);
+            return tg_errf(why, whylen, TG_EINVAL, "number \"%s\" is too large", shown);
         if (check_bounds(k, u, shown, why, whylen) != 0)
             return TG_EINVAL;
         store_uint(base, k, u);
@@ -360,8 +352,8 @@ int tg_cfgtab_set(const struct tg_cfg_key *k, void *base, const char *v, char *w
     case TG_CFG_BOOL: {
         int b;
         if (parse_bool(v, &b) != 0)
-            return why_fail(why, whylen,
-                            "invalid boolean \"%s\" (expected true or false)", shown);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "invalid boolean \"%s\" (expected true or false)", shown);
         if (k->invert)
             b = !b;
         memcpy(member(base, k), &b, sizeof(b));
@@ -373,33 +365,33 @@ int tg_cfgtab_set(const struct tg_cfg_key *k, void *base, const char *v, char *w
         errno = 0;
         d = strtod(v, &end);
         if (!*v || errno || *end || !isfinite(d))
-            return why_fail(why, whylen, "invalid number \"%s\" (expected a number)",
-                            shown);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "invalid number \"%s\" (expected a number)", shown);
         if (k->dmax > k->dmin && d < k->dmin)
-            return why_fail(why, whylen, "\"%s\" is below the minimum (%g)", shown,
-                            k->dmin);
+            return tg_errf(why, whylen, TG_EINVAL, "\"%s\" is below the minimum (%g)",
+                           shown, k->dmin);
         if (k->dmax > k->dmin && d > k->dmax)
-            return why_fail(why, whylen, "\"%s\" is above the maximum (%g)", shown,
-                            k->dmax);
+            return tg_errf(why, whylen, TG_EINVAL, "\"%s\" is above the maximum (%g)",
+                           shown, k->dmax);
         if (k->check && k->check(v, why, whylen) != 0)
             return TG_EINVAL;
         memcpy(member(base, k), &d, sizeof(d));
         return 0;
     }
     case TG_CFG_CUSTOM:
-        return why_fail(why, whylen, "is set in the file only");
+        return tg_errf(why, whylen, TG_EINVAL, "is set in the file only");
     case TG_CFG_STRING_LIST: {
         size_t *count = (size_t *)((char *)base + k->count_offset);
         char *items = member(base, k);
         size_t cap = k->size / k->item_size;
         size_t len = strlen(v);
         if (*count >= cap)
-            return why_fail(why, whylen, "too many entries (at most %zu)", cap);
+            return tg_errf(why, whylen, TG_EINVAL, "too many entries (at most %zu)", cap);
         if (len == 0)
-            return why_fail(why, whylen, "entries must not be empty");
+            return tg_errf(why, whylen, TG_EINVAL, "entries must not be empty");
         if (len >= k->item_size)
-            return why_fail(why, whylen, "entry is too long (at most %zu bytes)",
-                            k->item_size - 1);
+            return tg_errf(why, whylen, TG_EINVAL,
+                           "entry is too long (at most %zu bytes)", k->item_size - 1);
         memcpy(items + *count * k->item_size, v, len + 1);
         (*count)++;
         return 0;

@@ -1,5 +1,8 @@
 #include "tg_err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *tg_strerror(int err)
 {
     switch (err) {
@@ -28,4 +31,16 @@ const char *tg_err_name(int err)
     default:
         return "TG_E?";
     }
+}
+
+int tg_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

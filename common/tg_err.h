@@ -7,6 +7,8 @@
 #ifndef TG_ERR_H
 #define TG_ERR_H
 
+#include <stddef.h>
+
 #define TG_ERR_MAP(XX)                                                                   \
     XX(NOMEM, "out of memory")                                                           \
     XX(INVAL, "invalid argument")                                                        \
@@ -38,5 +40,11 @@ const char *tg_strerror(int err);
 
 /* The symbolic name ("TG_EPARSE") of `err`, for logs. */
 const char *tg_err_name(int err);
+
+/* Writes the formatted message into err[0..errlen) (nothing when err is
+ * NULL or errlen 0) and returns rc: `return tg_errf(err, errlen, TG_EINVAL,
+ * "...", ...)` reports and fails in one statement. */
+int tg_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
