@@ -439,8 +439,8 @@ static int check_loops(const char *v, char *why, size_t whylen)
     errno = 0;
     n = strtoul(v, &end, 10);
     if (errno || end == v || *end || v[0] == '-' || n < 1 || n > TG_CONFIG_MAX_LOOPS)
-        return why_fail(why, whylen, "must be `auto` or a number from 1 to %d",
-                        TG_CONFIG_MAX_LOOPS);
+        return tg_errf(why, whylen, TG_EINVAL, "must be `auto` or a number from 1 to %d",
+                       TG_CONFIG_MAX_LOOPS);
     return 0;
 }
 
