@@ -7,7 +7,9 @@
 # load until the forwarder has summarised everything the load stored (so
 # work the forwarder defers is charged to the run), how long the forwarder
 # took to catch up after the load stopped, the largest source lag sampled
-# during the load (tollgate_forward_source_lag_records), and peak RSS.
+# during the load (tollgate_forward_source_lag_records), and peak RSS; at the
+# end, the forwarder worker's largest decode arena and summariser
+# (tollgate_forward_memory_peak_bytes), the part of its RSS that is its own.
 #
 # The collector runs on one core (taskset), loadgen and the centre on the
 # other; default policy, durable commit on both daemons.
@@ -137,6 +139,11 @@ run() { # run alone|forward
     fi
     c1=$(cpu_ticks "$SPID")
     rss=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SPID/status")
+    if [ "$mode" = forward ]; then
+        curl -fsS "http://$API/metrics" 2>/dev/null |
+            awk '$1 ~ /^tollgate_forward_memory_peak_bytes\{/ { printf "%s %.1f\n", $1, $2 / 1048576 }' \
+                >>"$WORK/mem"
+    fi
     spans=$(tr ' ' '\n' <"$WORK/result.txt" | sed -n 's/^ok_reqs=//p')
     spans=$((spans * 1000))
     for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
@@ -156,6 +163,7 @@ echo
 printf '| %-5s | %-8s | %10s | %13s | %10s | %9s | %8s |\n' round mode "spans/s" "CPU-s/M spans" "catch-up s" "max lag" "RSS MiB"
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "-------" "----------" "------------" "---------------" "------------" "-----------" "----------"
 : >"$WORK/rows"
+: >"$WORK/mem"
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
     run alone
@@ -167,6 +175,12 @@ med() { # med MODE COLUMN
         awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 echo
+if [ -s "$WORK/mem" ]; then
+    awk '{ n[$1]++; if ($2 > m[$1]) m[$1] = $2 } END {
+        printf "forwarder worker memory, largest of the runs: decode %.1f MiB, summary %.1f MiB\n",
+            m["tollgate_forward_memory_peak_bytes{part=\"decode\"}"],
+            m["tollgate_forward_memory_peak_bytes{part=\"summary\"}"] }' "$WORK/mem"
+fi
 awk -v a="$(med alone 2)" -v f="$(med forward 2)" -v c="$(med forward 3)" -v r="$(med forward 4)" 'BEGIN {
     printf "median CPU-s per million spans: alone %.2f, forwarding %.2f: %.2fx (goal: at most 1.5x); catch-up %.1f s; forwarding peak RSS %.1f MiB (goal: at most 64)\n",
         a, f, (a > 0 ? f / a : 0), c, r }'

@@ -261,9 +261,6 @@ static void add_policy(tg_report *r, const json_t *doc, int first, tg_report_sit
 
     s->region = json_string_value(json_object_get(site, "region"));
     s->country = json_string_value(json_object_get(site, "country"));
-    if (json_is_integer(json_object_get(doc, "retention_deleted")))
-        s->retention_deleted =
-            (uint64_t)json_integer_value(json_object_get(doc, "retention_deleted"));
     json_object_foreach((json_t *)json_object_get(doc, "texts"), k, v)
         tg_report_add_policy_text(r, k, json_string_value(v), json_string_length(v));
     if (!first)
@@ -324,7 +321,6 @@ static int add_site(tg_report *r, const site_ref *s, int *first)
     memset(&rs, 0, sizeof(rs));
     rs.name = s->name;
     rs.witness = "";
-    rs.retention_deleted = UINT64_MAX;
     rc = read_log(s, &l, why, sizeof(why));
     if (rc == 0 && get(s, "policy", &a, why, sizeof(why)) == 0)
         pol = json_loadb(a.body, a.len, 0, NULL);
@@ -346,10 +342,8 @@ static int add_site(tg_report *r, const site_ref *s, int *first)
     if (tg_report_add_site(r, &rs)) {
         rc = TG_ENOMEM;
     } else if (rc == 0) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(pol, "retention_by_class"), k, v)
-            tg_report_add_retention(r, k, (uint64_t)json_integer_value(v));
+        /* retention figures too come from the leaves (their "retention"
+         * entries), never from the site's word beside the log */
         for (size_t i = 0; i < l.n; i++)
             tg_report_add_leaf(r, l.leaves[i], l.lens[i]);
     }

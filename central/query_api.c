@@ -20,6 +20,7 @@
 
 #include "tg_codec.h"
 #include "tg_err.h"
+#include "tg_json.h"
 #include "tg_units.h"
 #include "tg_fanout.h"
 #include "tg_merge.h"
@@ -1202,14 +1203,7 @@ static json_t *gather_tags(central *c, const tg_http_request *req, const char *v
     }
     json_object_foreach(sets, scope, set)
     {
-        json_t *arr = json_array();
-        const char *k;
-        json_t *v;
-        json_object_foreach(set, k, v)
-        {
-            json_array_append_new(arr, json_string(k));
-        }
-        json_object_set_new(out, scope, arr);
+        json_object_set_new(out, scope, tg_json_keys(set));
     }
     json_decref(sets);
     return out;

@@ -6,6 +6,8 @@
  *   tollgate audit verify --endpoint URL --token-file F [--key VKEY]
  *                         [--witness-key VKEY] [--ca-file F] [--json]
  *   tollgate audit proof --batch ID --data DIR
+ *   tollgate audit proof --batch ID --endpoint URL --token-file F [--key VKEY]
+ *                        [--since CHECKPOINT] [--ca-file F]
  *
  * Exit status: 0 intact, 1 something does not verify (the first broken
  * entry is named), 2 bad usage or unreadable input. The site's key is
@@ -35,6 +37,9 @@ static void usage(FILE *f)
         "       tollgate audit verify --endpoint URL --token-file F [--key VKEY]\n"
         "                             [--witness-key VKEY] [--ca-file F] [--json]\n"
         "       tollgate audit proof --batch ID --data DIR\n"
+        "       tollgate audit proof --batch ID --endpoint URL --token-file F [--key "
+        "VKEY]\n"
+        "                            [--since CHECKPOINT] [--ca-file F]\n"
         "       tollgate audit report --from DATE --to DATE --data DIR ... (see report "
         "--help)\n"
         "\n"
@@ -48,7 +53,10 @@ static void usage(FILE *f)
         "verify --endpoint  online: a site (its checkpoint, every tile, recomputed;\n"
         "                needs --key) or a centre (every site's cosigned checkpoint\n"
         "                and the witness's alarms; needs --witness-key)\n"
-        "proof           write a tlog-proof file for batch ID on stdout\n"
+        "proof           write a tlog-proof file for batch ID on stdout: from the\n"
+        "                data directory, or fetched from a running site (--endpoint;\n"
+        "                with --key it must verify; with --since, the site's\n"
+        "                consistency proof from that checkpoint must hold too)\n"
         "\n"
         "options:\n"
         "  --data DIR     the site's data directory (holds outbox/ and audit.key.vkey)\n"
@@ -60,6 +68,8 @@ static void usage(FILE *f)
         "  --token-file F the bearer token: a query client's (site) or a compliance\n"
         "                 or sre user's (centre)\n"
         "  --ca-file F    CA bundle for an https endpoint\n"
+        "  --since CHECKPOINT  a signed checkpoint of the site's log kept from before\n"
+        "                 (e.g. GET /api/v1/audit/checkpoint); needs --key\n"
         "  --json         one JSON document on stdout\n"
         "\n"
         "exit status: 0 intact, 1 does not verify, 2 bad usage or bad input\n",
@@ -258,12 +268,15 @@ static int verify_endpoint(const char *url, const char *token_file, const char *
     }
     if (!json && rc == 0) {
         if (json_object_get(o, "size"))
-            printf("intact: %s, %lld leaves recomputed from the served tiles%s\n",
-                   json_string_value(json_object_get(o, "origin")),
-                   (long long)json_integer_value(json_object_get(o, "size")),
-                   json_is_true(json_object_get(o, "cosigned"))
-                       ? ", cosigned by the witness"
-                       : "");
+            printf(
+                "intact: %s, %lld leaves recomputed from the served tiles, %lld signed "
+                "checkpoints each consistent with the one before%s\n",
+                json_string_value(json_object_get(o, "origin")),
+                (long long)json_integer_value(json_object_get(o, "size")),
+                (long long)json_integer_value(json_object_get(o, "checkpoints")),
+                json_is_true(json_object_get(o, "cosigned"))
+                    ? ", the newest cosigned by the witness"
+                    : "");
         else
             printf("intact: %zu site(s), every cosigned checkpoint verifies, no fork\n",
                    json_array_size(json_object_get(o, "sites")));
@@ -287,10 +300,40 @@ static int proof(const char *dir, const char *batch)
     return rc == 0 ? 0 : 1;
 }
 
+static int proof_endpoint(const char *url, const char *token_file, const char *ca,
+                          const char *batch, const char *key, const char *since)
+{
+    tg_audit_verifier sk;
+    char token[1024], what[512];
+    char *held = NULL;
+    size_t held_len = 0;
+    tg_strbuf sb = {0};
+    int rc;
+
+    if (!token_file || tg_wire_read_token(token_file, token, sizeof(token)) != 0)
+        return usage_error("proof --endpoint needs a readable --token-file", NULL);
+    if (key && load_key(key, &sk) != 0)
+        return usage_error("not a vkey: ", key);
+    if (since && !key)
+        return usage_error("--since needs the site's --key VKEY", NULL);
+    if (since && !(held = read_all(since, &held_len)))
+        return usage_error("cannot read the checkpoint ", since);
+    rc = tg_audit_online_proof(url, token, ca, batch, key ? &sk : NULL, held, held_len,
+                               &sb, what, sizeof(what));
+    free(held);
+    if (rc == 0 && !sb.oom)
+        fwrite(sb.p, 1, sb.len, stdout);
+    else
+        fprintf(stderr, "tollgate audit: %s\n", sb.oom ? "out of memory" : what);
+    free(sb.p);
+    return rc == 0 && sb.oom ? 2 : rc;
+}
+
 int tg_cmd_audit(int argc, char **argv)
 {
     const char *data = NULL, *key = NULL, *file = NULL, *batch = NULL, *central = NULL,
-               *wkey = NULL, *endpoint = NULL, *token_file = NULL, *ca = NULL;
+               *wkey = NULL, *endpoint = NULL, *token_file = NULL, *ca = NULL,
+               *since = NULL;
     int json = 0;
 
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -324,6 +367,8 @@ int tg_cmd_audit(int argc, char **argv)
             slot = &token_file;
         else if (!strcmp(argv[i], "--ca-file"))
             slot = &ca;
+        else if (!strcmp(argv[i], "--since"))
+            slot = &since;
         else
             return usage_error("unknown option ", argv[i]);
         if (++i >= argc)
@@ -343,8 +388,11 @@ int tg_cmd_audit(int argc, char **argv)
                     : verify_proof(file, key, json);
     }
     if (!strcmp(argv[1], "proof")) {
-        if (!data || !batch)
-            return usage_error("proof needs --batch ID and --data DIR", NULL);
+        if (!batch || !!data + !!endpoint != 1)
+            return usage_error(
+                "proof needs --batch ID and one of --data DIR, --endpoint URL", NULL);
+        if (endpoint)
+            return proof_endpoint(endpoint, token_file, ca, batch, key, since);
         return proof(data, batch);
     }
     return usage_error("unknown subcommand ", argv[1]);

@@ -67,11 +67,6 @@ static int fail2(const char *fmt, const char *a, const char *b)
     return 2;
 }
 
-static void add_retention(void *ctx, const char *cls, uint64_t n)
-{
-    tg_report_add_retention(ctx, cls, n);
-}
-
 static int add_leaf(void *ctx, const uint8_t *leaf, size_t len)
 {
     return tg_report_add_leaf(ctx, leaf, len);
@@ -164,7 +159,6 @@ static int add_site(tg_report *r, const char *data, const char *only,
     s.witness = "";
     s.region = si->region;
     s.country = si->country;
-    s.retention_deleted = tg_outbox_report_retention_deleted(data);
     /* A first read for the checkpoint alone: its origin names the site
      * (tollgate.site/<name>). */
     rc = tg_outbox_report_read(outbox, NULL, NULL, &cp, err, sizeof(err));
@@ -191,7 +185,6 @@ static int add_site(tg_report *r, const char *data, const char *only,
     s.witness = witness;
     if (tg_report_add_site(r, &s))
         return fail2("%s%s", "out of memory", NULL);
-    tg_outbox_report_retention_by_class(data, add_retention, r);
     if ((rc = tg_outbox_report_read(outbox, add_leaf, r, &cp, err, sizeof(err))))
         return fail2("%s: %s", data, err);
     if (add_policy_texts(r, data))

@@ -429,6 +429,7 @@ static int cmd_test(int argc, char **argv)
             printf("purpose: %s\n", di.purpose);
         if (!as_json)
             printf("changes:\n");
+        memset(&vo, 0, sizeof(vo));
         vo.explain = on_change;
         vo.explain_ctx = &x;
         vr = tg_rules_view(cls, d, &arena, &vo, &view, &vs);

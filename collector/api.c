@@ -20,6 +20,7 @@
 #include "tg_plan.h"
 #include "tg_time.h"
 #include "tg_err.h"
+#include "tg_json.h"
 #include "tg_units.h"
 #include "tg_log.h"
 #include "tg_otlp_json.h"
@@ -759,14 +760,7 @@ static void encode_tags(api_read *rd)
 
     json_object_foreach(rd->hits, scope, set)
     {
-        json_t *arr = json_array();
-        const char *k;
-        json_t *v;
-        json_object_foreach(set, k, v)
-        {
-            json_array_append_new(arr, json_string(k));
-        }
-        json_object_set_new(doc, scope, arr);
+        json_object_set_new(doc, scope, tg_json_keys(set));
     }
     json_object_set_new(doc, "site", json_string(rd->api->site));
     s = json_dumps(doc, JSON_COMPACT);

@@ -4,6 +4,12 @@
  *   GET /api/v1/audit/checkpoint              the newest signed checkpoint
  *   GET /api/v1/audit/tile/L/N[.p/W]          hash tiles
  *   GET /api/v1/audit/tile/entries/N[.p/W]    entry bundles (ledger entries)
+ *   GET /api/v1/audit/checkpoints[?from=N]    every signed checkpoint of size
+ *                                             >= N, oldest first, a page at a
+ *                                             time (JSON; outbox_tlog.h)
+ *   GET /api/v1/audit/proof?batch=ID          a tlog-proof file for a batch's
+ *                                             ledger entry
+ *   GET /api/v1/audit/consistency?old=M&size=N  the consistency proof M -> N
  *   GET /api/v1/audit/policy                  what the audit report needs of the
  *                                             site's policy (JSON, below)
  *
@@ -131,6 +137,51 @@ static void serve_policy(tg_api *api, tg_http_request *req)
     free(s);
 }
 
+/* The log's resource for the request: the path as it is (tlog-tiles), or
+ * the internal path outbox_tlog.h serves for the routes that take a query
+ * string; *type gets the answer's content type. */
+static int audit_resource(tg_api *api, tg_http_request *req, const char *res, size_t len,
+                          tg_strbuf *sb, const char **type)
+{
+    char internal[300], arg[256] = "";
+    size_t qlen = 0;
+    const char *q = tg_http_query(req, &qlen);
+
+    *type = "application/octet-stream";
+    if (len == 10 && memcmp(res, "checkpoint", 10) == 0)
+        *type = "text/plain; charset=utf-8";
+    if (len == 11 && memcmp(res, "checkpoints", 11) == 0) {
+        if (q && tg_http_query_param(q, qlen, "from", arg, sizeof(arg)) == -2)
+            return TG_EPARSE;
+        snprintf(internal, sizeof(internal), "checkpoints/%s", arg[0] ? arg : "0");
+        *type = "application/json";
+        return api->audit_read(api->record_ctx, internal, strlen(internal), sb);
+    }
+    if (len == 5 && memcmp(res, "proof", 5) == 0) {
+        if (!q || tg_http_query_param(q, qlen, "batch", arg, sizeof(arg)) <= 0)
+            return TG_EPARSE;
+        snprintf(internal, sizeof(internal), "proof/%s", arg);
+        *type = "text/plain; charset=utf-8";
+        return api->audit_read(api->record_ctx, internal, strlen(internal), sb);
+    }
+    if (len == 11 && memcmp(res, "consistency", 11) == 0) {
+        char size[32];
+
+        if (!q || tg_http_query_param(q, qlen, "old", arg, 32) <= 0 ||
+            tg_http_query_param(q, qlen, "size", size, sizeof(size)) <= 0)
+            return TG_EPARSE;
+        snprintf(internal, sizeof(internal), "consistency/%s/%s", arg, size);
+        *type = "text/plain; charset=utf-8";
+        return api->audit_read(api->record_ctx, internal, strlen(internal), sb);
+    }
+    /* (the internal forms are not reachable by path) */
+    if ((len > 12 && memcmp(res, "checkpoints/", 12) == 0) ||
+        (len > 12 && memcmp(res, "consistency/", 12) == 0) ||
+        (len > 6 && memcmp(res, "proof/", 6) == 0))
+        return TG_EPARSE;
+    return api->audit_read(api->record_ctx, res, len, sb);
+}
+
 int tg_api_audit_route(tg_api *api, tg_http_request *req, const char *path, size_t plen)
 {
     const size_t pre = sizeof(AUDIT_PREFIX) - 1;
@@ -138,6 +189,7 @@ int tg_api_audit_route(tg_api *api, tg_http_request *req, const char *path, size
     size_t hlen;
     char hdr[600];
     tg_strbuf sb = {0};
+    const char *type;
     int rc;
 
     if (plen < pre || memcmp(path, AUDIT_PREFIX, pre) != 0)
@@ -161,14 +213,12 @@ int tg_api_audit_route(tg_api *api, tg_http_request *req, const char *path, size
         respond(req, 404, "this site keeps no transparency log (it does not forward)\n");
         return 1;
     }
-    rc = api->audit_read(api->record_ctx, path + pre, plen - pre, &sb);
+    rc = audit_resource(api, req, path + pre, plen - pre, &sb, &type);
     if (rc == 0 && !sb.oom)
-        tg_http_respond(req, 200,
-                        plen - pre == 10 ? "text/plain; charset=utf-8"
-                                         : "application/octet-stream",
-                        "Cache-Control: no-cache\r\n", sb.p ? sb.p : "", sb.len);
+        tg_http_respond(req, 200, type, "Cache-Control: no-cache\r\n", sb.p ? sb.p : "",
+                        sb.len);
     else if (rc == TG_ENOT_FOUND || rc == TG_EPARSE)
-        respond(req, 404, "no such checkpoint or tile\n");
+        respond(req, 404, "no such checkpoint, tile or batch\n");
     else
         respond(req, 500, "the transparency log cannot be read\n");
     free(sb.p);

@@ -177,6 +177,9 @@ static void retention_work(uv_work_t *w)
 
     if (rc)
         tg_warn("retention pass failed", "err=%s", tg_err_name(rc));
+    /* What the store deleted goes into the transparency log (issue 10). */
+    else if (c->fwd)
+        tg_forwarder_record_retention(tg_forward_link_forwarder(c->fwd), c->store);
     /* A store that failed learns here when it can write again, so /readyz
      * recovers without waiting for a client's data. */
     if (!tg_store_writable(c->store, why, sizeof(why)))

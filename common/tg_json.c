@@ -23,3 +23,17 @@ void tg_json_appendf(json_t *arr, const char *fmt, ...)
     va_end(ap);
     json_array_append_new(arr, json_string(buf));
 }
+
+json_t *tg_json_keys(const json_t *obj)
+{
+    json_t *arr = json_array();
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        (void)v;
+        json_array_append_new(arr, json_string(k));
+    }
+    return arr;
+}

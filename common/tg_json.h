@@ -15,4 +15,8 @@ json_t *tg_json_u64(uint64_t v);
 void tg_json_appendf(json_t *arr, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The keys of object obj, in its order, as a new array of strings (a set
+ * kept as an object's keys, answered as a list). */
+json_t *tg_json_keys(const json_t *obj);
+
 #endif

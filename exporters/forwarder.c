@@ -47,6 +47,7 @@ static int on_record(void *ctx, const tg_fwd_record *r)
     ProtobufCMessage *msg, *out = NULL;
     tg_summary_counts c;
     uint64_t now = tg_fwd_now_ns();
+    size_t mem_sum;
     int rc;
 
     w->got++;
@@ -88,9 +89,14 @@ static int on_record(void *ctx, const tg_fwd_record *r)
         pthread_mutex_unlock(&f->mu);
         return 1;
     }
+    mem_sum = tg_summarizer_memory(f->sum);
     pthread_mutex_lock(&f->mu);
     f->mem_cursor = seq;
     f->requests_read++;
+    if (w->arena.used_total > f->mem_decode_peak)
+        f->mem_decode_peak = w->arena.used_total;
+    if (mem_sum > f->mem_summary_peak)
+        f->mem_summary_peak = mem_sum;
     pthread_mutex_unlock(&f->mu);
     tg_summarizer_counts(f->sum, &c);
     if (c.spans >= f->cfg.max_batch_spans || c.records >= 4 * f->cfg.max_batch_spans) {
@@ -506,6 +512,8 @@ void tg_forwarder_get_stats(tg_forwarder *f, tg_forwarder_stats *s)
     s->source_cursor = f->mem_cursor;
     s->source_last = f->source_last;
     s->source_lag = f->source_last > f->mem_cursor ? f->source_last - f->mem_cursor : 0;
+    s->mem_decode_peak = f->mem_decode_peak;
+    s->mem_summary_peak = f->mem_summary_peak;
     s->spans = f->n_spans;
     s->names_raw = f->names_raw;
     s->names_sent = f->names_sent;
@@ -676,6 +684,15 @@ char *tg_forwarder_render_metrics(tg_forwarder *f, size_t *len)
       "%llu", (unsigned long long)s.decode_failures);
     G("tollgate_forward_source_lag_records", "Committed requests not yet summarised.",
       "%llu", (unsigned long long)s.source_lag);
+    tg_strbuf_printf(&b,
+                     "# HELP tollgate_forward_memory_peak_bytes The forwarder worker's "
+                     "largest memory since start: one stored request decoded, viewed and "
+                     "classified (decode), one period's summaries (summary).\n"
+                     "# TYPE tollgate_forward_memory_peak_bytes gauge\n"
+                     "tollgate_forward_memory_peak_bytes{part=\"decode\"} %llu\n"
+                     "tollgate_forward_memory_peak_bytes{part=\"summary\"} %llu\n",
+                     (unsigned long long)s.mem_decode_peak,
+                     (unsigned long long)s.mem_summary_peak);
     G("tollgate_outbox_batches", "Batches waiting in the outbox.", "%llu",
       (unsigned long long)s.outbox_batches);
     G("tollgate_outbox_bytes", "Bytes waiting in the outbox (compressed).", "%llu",

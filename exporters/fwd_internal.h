@@ -45,6 +45,7 @@ struct tg_forwarder {
     /* worker figures */
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t mem_cursor, source_last;
+    uint64_t mem_decode_peak, mem_summary_peak;
     /* A fresh outbox (cursor 0) summarises nothing until the centre has
      * said, in its first answer, how far it already holds this site's
      * source: a site that lost its outbox resumes there (sender.c). */

@@ -953,6 +953,130 @@ int tg_outbox_ledger_query(tg_outbox *ob, const tg_outbox_query *q, uint64_t now
     return 0;
 }
 
+/* meta: the store's counts the last "retention" entry covered, as an
+ * EgressRecord whose counts are the totals and whose time is that entry's. */
+#define META_RETENTION "retention_totals"
+
+static uint64_t retention_prev(const Tollgate__V1__EgressRecord *prev,
+                               const tg_outbox_retention_count *c)
+{
+    for (size_t i = 0; prev && i < prev->n_counts; i++)
+        if (strcmp(prev->counts[i]->data_class, c->data_class) == 0 &&
+            strcmp(prev->counts[i]->action, c->action) == 0)
+            return prev->counts[i]->count;
+    return 0;
+}
+
+/* Writes the entry and the new totals in one transaction; *appended when
+ * anything grew. Called with ob->mu held. */
+static int retention_txn(tg_outbox *ob, MDB_txn *txn, const tg_outbox_retention_count *c,
+                         size_t n, uint64_t now_ns, tg_outbox_stats *s, int *appended)
+{
+    Tollgate__V1__EgressRecord r = TOLLGATE__V1__EGRESS_RECORD__INIT;
+    Tollgate__V1__EgressRecord tot = TOLLGATE__V1__EGRESS_RECORD__INIT;
+    Tollgate__V1__EgressRecord *prev = NULL;
+    Tollgate__V1__ClassActionCount *dv = calloc(n ? n : 1, sizeof(*dv));
+    Tollgate__V1__ClassActionCount *tv = calloc(n ? n : 1, sizeof(*tv));
+    Tollgate__V1__ClassActionCount **dp = calloc(n ? n : 1, sizeof(*dp));
+    Tollgate__V1__ClassActionCount **tp = calloc(n ? n : 1, sizeof(*tp));
+    uint8_t *buf = NULL;
+    size_t nd = 0;
+    uint64_t deleted = 0;
+    MDB_val v;
+    int rc = 0;
+
+    if (!dv || !tv || !dp || !tp) {
+        rc = TG_ENOMEM;
+        goto out;
+    }
+    if (meta_get(txn, ob->db_meta, META_RETENTION, &v) == 0)
+        prev = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t was = retention_prev(prev, &c[i]);
+        uint64_t grew = c[i].total >= was ? c[i].total - was : c[i].total;
+
+        tollgate__v1__class_action_count__init(&tv[i]);
+        tv[i].data_class = (char *)c[i].data_class;
+        tv[i].action = (char *)c[i].action;
+        tv[i].count = c[i].total;
+        tp[i] = &tv[i];
+        if (!grew)
+            continue;
+        tollgate__v1__class_action_count__init(&dv[nd]);
+        dv[nd].data_class = (char *)c[i].data_class;
+        dv[nd].action = (char *)c[i].action;
+        dv[nd].count = grew;
+        dp[nd] = &dv[nd];
+        nd++;
+        deleted += grew;
+    }
+    if (nd == 0)
+        goto out;
+    r.event = "retention";
+    r.destination = "local store";
+    r.counts = dp;
+    r.n_counts = nd;
+    r.records = deleted;
+    r.window_start_unix_nano = prev ? prev->time_unix_nano : 0;
+    r.window_end_unix_nano = now_ns;
+    r.time_unix_nano = now_ns;
+    if ((rc = ledger_append(ob, txn, &r, s)))
+        goto out;
+    tot.event = "retention";
+    tot.counts = tp;
+    tot.n_counts = n;
+    tot.time_unix_nano = now_ns;
+    if (!(buf = malloc(tollgate__v1__egress_record__get_packed_size(&tot) + 1))) {
+        rc = TG_ENOMEM;
+        goto out;
+    }
+    if ((rc = meta_put(txn, ob->db_meta, META_RETENTION, buf,
+                       tollgate__v1__egress_record__pack(&tot, buf)))) {
+        rc = mdb_err(rc);
+        goto out;
+    }
+    *appended = 1;
+out:
+    if (prev)
+        tollgate__v1__egress_record__free_unpacked(prev, NULL);
+    free(buf);
+    free(dv);
+    free(tv);
+    free(dp);
+    free(tp);
+    return rc;
+}
+
+int tg_outbox_ledger_retention(tg_outbox *ob, const tg_outbox_retention_count *c,
+                               size_t n, uint64_t now_ns, int *appended)
+{
+    tg_outbox_stats s;
+    MDB_txn *txn;
+    int rc;
+
+    *appended = 0;
+    pthread_mutex_lock(&ob->mu);
+    s = ob->st;
+    if ((rc = mdb_txn_begin(ob->env, NULL, 0, &txn))) {
+        pthread_mutex_unlock(&ob->mu);
+        return mdb_err(rc);
+    }
+    if ((rc = retention_txn(ob, txn, c, n, now_ns, &s, appended)) || !*appended) {
+        mdb_txn_abort(txn);
+        pthread_mutex_unlock(&ob->mu);
+        *appended = 0;
+        return rc;
+    }
+    if ((rc = mdb_txn_commit(txn))) {
+        pthread_mutex_unlock(&ob->mu);
+        *appended = 0;
+        return mdb_err(rc);
+    }
+    ob->st = s;
+    pthread_mutex_unlock(&ob->mu);
+    return 0;
+}
+
 int tg_outbox_reject(tg_outbox *ob, uint64_t seq, uint64_t now_ns)
 {
     return ledger_batch(ob, seq, "rejected", 0, 0, now_ns, 1);

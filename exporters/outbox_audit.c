@@ -3,18 +3,22 @@
 #include "tg_outbox_audit.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tg_audit_checkpoint.h"
 #include "tg_audit_merkle.h"
 #include "tg_audit_proof.h"
 #include "tg_err.h"
+#include "outbox_tlog.h"
 #include "tollgate/v1/forward.pb-c.h"
 
 typedef struct vctx {
+    MDB_env *env;
     MDB_txn *txn;
     MDB_dbi leaves, nodes, cps, ledger, meta;
     tg_audit_verifier key;
@@ -116,63 +120,186 @@ static int check_leaves(vctx *c)
     return rc;
 }
 
+/* The checkpoints' Ed25519 signatures are what verify spends its time on
+ * (one per tree size: ~97% of a run), and they are independent of each
+ * other, so they are checked on every core: worker `nth` of `of` checks
+ * every of-th checkpoint in its own read transaction and keeps the first
+ * (smallest) size whose signature fails. */
+#define SIG_WORKERS_MAX 64
+
+typedef struct sig_job {
+    MDB_env *env;
+    MDB_dbi cps;
+    const tg_audit_verifier *key;
+    unsigned nth, of;
+    uint64_t bad; /* UINT64_MAX: none */
+    int err;
+} sig_job;
+
+static void *sig_worker(void *arg)
+{
+    sig_job *j = arg;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t i = 0;
+    int op = MDB_FIRST;
+
+    j->bad = UINT64_MAX;
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) {
+        j->err = TG_ESTORE;
+        return NULL;
+    }
+    if (mdb_cursor_open(txn, j->cps, &cur)) {
+        mdb_txn_abort(txn);
+        j->err = TG_ESTORE;
+        return NULL;
+    }
+    while (mdb_cursor_get(cur, &k, &v, op) == 0) {
+        tg_audit_checkpoint cp;
+
+        op = MDB_NEXT;
+        if (i++ % j->of != j->nth)
+            continue;
+        if (tg_audit_checkpoint_open(v.mv_data, v.mv_size, j->key, 1, &cp, NULL) != 0) {
+            j->bad = k.mv_size == 8 ? tg_be64_get(k.mv_data) : 0;
+            break; /* keys ascend: the first failure is this share's smallest */
+        }
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return NULL;
+}
+
+/* How many stored checkpoints are of a size below `size`. */
+static uint64_t count_below(vctx *c, uint64_t size)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t n = 0;
+    int op = MDB_FIRST;
+
+    if (mdb_cursor_open(c->txn, c->cps, &cur))
+        return 0;
+    while (mdb_cursor_get(cur, &k, &v, op) == 0 && k.mv_size == 8 &&
+           tg_be64_get(k.mv_data) < size) {
+        op = MDB_NEXT;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    return n;
+}
+
+/* Every checkpoint's signature (sig_worker, on every core) and, in order,
+ * its size, its root against the recomputed tree and its consistency with
+ * the one before. The failure named is the one a walk in order meets
+ * first: the smallest failing size, its signature before the rest. */
 static int check_checkpoints(vctx *c)
 {
     tg_audit_reader rd = tg_audit_memtree_reader(&c->tree);
     MDB_cursor *cur;
     MDB_val k, v;
-    uint64_t prev_size = 0;
+    uint64_t prev_size = 0, bad_sig = UINT64_MAX, checked = 0;
+    uint64_t fail_size = UINT64_MAX; /* the checkpoint `first` is about */
     tg_audit_hash prev_root, root, proof[TG_AUDIT_PROOF_MAX];
-    int rc, op = MDB_FIRST;
+    tg_outbox_audit_result first; /* the first failure in order, but signatures */
+    sig_job jobs[SIG_WORKERS_MAX];
+    pthread_t th[SIG_WORKERS_MAX];
+    int started[SIG_WORKERS_MAX] = {0};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned nw = ncpu < 1                 ? 1
+                  : ncpu > SIG_WORKERS_MAX ? SIG_WORKERS_MAX
+                                           : (unsigned)ncpu;
+    int rc, frc = 0, op = MDB_FIRST;
 
+    memset(&first, 0, sizeof(first));
+    for (unsigned w = 0; w < nw; w++) {
+        jobs[w] = (sig_job){c->env, c->cps, &c->key, w, nw, UINT64_MAX, 0};
+        started[w] = pthread_create(&th[w], NULL, sig_worker, &jobs[w]) == 0;
+    }
     tg_audit_empty_hash(&prev_root);
-    if (mdb_cursor_open(c->txn, c->cps, &cur))
-        return TG_ESTORE;
+    if (mdb_cursor_open(c->txn, c->cps, &cur)) {
+        rc = TG_ESTORE;
+        goto join;
+    }
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         tg_audit_checkpoint cp;
+        tg_audit_note note;
         uint64_t size;
         size_t n = 0;
 
         op = MDB_NEXT;
         size = k.mv_size == 8 ? tg_be64_get(k.mv_data) : 0;
-        if (tg_audit_checkpoint_open(v.mv_data, v.mv_size, &c->key, 1, &cp, NULL) != 0) {
-            rc = fail(c->r, size, "checkpoint of size %llu: signature invalid",
-                      (unsigned long long)size);
+        fail_size = size;
+        /* the signature is the workers'; a note that does not parse fails it */
+        if (tg_audit_note_parse(v.mv_data, v.mv_size, &note) != 0 ||
+            tg_audit_checkpoint_parse(note.text, note.text_len, &cp) != 0) {
+            frc = fail(&first, size, "checkpoint of size %llu: signature invalid",
+                       (unsigned long long)size);
             break;
         }
         if (cp.size != size || size > c->tree.size) {
-            rc = fail(c->r, size,
-                      "checkpoint of size %llu: signs size %llu of %llu leaves",
-                      (unsigned long long)size, (unsigned long long)cp.size,
-                      (unsigned long long)c->tree.size);
+            frc = fail(&first, size,
+                       "checkpoint of size %llu: signs size %llu of %llu leaves",
+                       (unsigned long long)size, (unsigned long long)cp.size,
+                       (unsigned long long)c->tree.size);
             break;
         }
         if (tg_audit_merkle_root(&rd, size, &root) ||
             memcmp(root.b, cp.root.b, 32) != 0) {
-            rc = fail(c->r, prev_size,
-                      "checkpoint of size %llu: root does not match the leaves "
-                      "(a leaf in [%llu, %llu) changed, removed or inserted)",
-                      (unsigned long long)size, (unsigned long long)prev_size,
-                      (unsigned long long)size);
+            frc = fail(&first, prev_size,
+                       "checkpoint of size %llu: root does not match the leaves "
+                       "(a leaf in [%llu, %llu) changed, removed or inserted)",
+                       (unsigned long long)size, (unsigned long long)prev_size,
+                       (unsigned long long)size);
             break;
         }
         if (tg_audit_merkle_consistency(&rd, prev_size, size, proof, &n) ||
             tg_audit_merkle_verify_consistency(prev_size, &prev_root, size, &cp.root,
                                                proof, n)) {
-            rc =
-                fail(c->r, size, "checkpoint of size %llu: not consistent with size %llu",
-                     (unsigned long long)size, (unsigned long long)prev_size);
+            frc = fail(&first, size,
+                       "checkpoint of size %llu: not consistent with size %llu",
+                       (unsigned long long)size, (unsigned long long)prev_size);
             break;
         }
         prev_size = size;
         prev_root = cp.root;
-        c->r->checkpoints++;
+        checked++;
+        fail_size = UINT64_MAX;
     }
     mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND && prev_size != c->tree.size)
-        return fail(c->r, prev_size, "leaf %llu inserted (no signed checkpoint holds it)",
-                    (unsigned long long)prev_size);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    if (frc == 0 && rc == MDB_NOTFOUND && prev_size != c->tree.size)
+        frc =
+            fail(&first, prev_size, "leaf %llu inserted (no signed checkpoint holds it)",
+                 (unsigned long long)prev_size);
+    rc = rc == MDB_NOTFOUND || frc ? 0 : rc;
+join:
+    for (unsigned w = 0; w < nw; w++) {
+        if (started[w])
+            pthread_join(th[w], NULL);
+        else
+            sig_worker(&jobs[w]); /* no thread: its share here */
+        if (jobs[w].err && !rc)
+            rc = jobs[w].err;
+        if (jobs[w].bad < bad_sig)
+            bad_sig = jobs[w].bad;
+    }
+    if (rc)
+        return rc;
+    /* the failure the walk in order meets first (a signature before the
+     * rest at the same size; the root failure names the size before it) */
+    if (bad_sig != UINT64_MAX && (!frc || bad_sig <= fail_size)) {
+        c->r->checkpoints = count_below(c, bad_sig);
+        return fail(c->r, bad_sig, "checkpoint of size %llu: signature invalid",
+                    (unsigned long long)bad_sig);
+    }
+    c->r->checkpoints = checked;
+    if (frc) {
+        c->r->bad_index = first.bad_index;
+        memcpy(c->r->what, first.what, sizeof(c->r->what));
+        return frc;
+    }
+    return 0;
 }
 
 static int check_ledger(vctx *c)
@@ -228,33 +355,38 @@ static int check_ledger(vctx *c)
 
 static int open_env(const char *dir, MDB_env **env, vctx *c)
 {
+    MDB_txn *t = NULL;
+    int ok;
+
     *env = NULL;
-    if (mdb_env_create(env) || mdb_env_set_maxdbs(*env, 8) ||
-        mdb_env_open(*env, dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0640) ||
-        mdb_txn_begin(*env, NULL, MDB_RDONLY, &c->txn) ||
-        mdb_dbi_open(c->txn, "tlog_leaves", 0, &c->leaves) ||
-        mdb_dbi_open(c->txn, "tlog_nodes", 0, &c->nodes) ||
-        mdb_dbi_open(c->txn, "tlog_cps", 0, &c->cps) ||
-        mdb_dbi_open(c->txn, "ledger", 0, &c->ledger) ||
-        mdb_dbi_open(c->txn, "meta", 0, &c->meta)) {
-        if (c->txn)
-            mdb_txn_abort(c->txn);
+    c->txn = NULL;
+    ok = mdb_env_create(env) == 0 && mdb_env_set_maxdbs(*env, 8) == 0 &&
+         mdb_env_open(*env, dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0640) == 0 &&
+         mdb_txn_begin(*env, NULL, MDB_RDONLY, &t) == 0;
+    ok = ok && mdb_dbi_open(t, "tlog_leaves", 0, &c->leaves) == 0 &&
+         mdb_dbi_open(t, "tlog_nodes", 0, &c->nodes) == 0 &&
+         mdb_dbi_open(t, "tlog_cps", 0, &c->cps) == 0 &&
+         mdb_dbi_open(t, "ledger", 0, &c->ledger) == 0 &&
+         mdb_dbi_open(t, "meta", 0, &c->meta) == 0;
+    /* Committed, the handles serve every transaction (the signature
+     * workers' too); the walk reads in a fresh one. (A commit frees the
+     * transaction whatever it returns.) */
+    if (ok) {
+        ok = mdb_txn_commit(t) == 0;
+        t = NULL;
+        ok = ok && mdb_txn_begin(*env, NULL, MDB_RDONLY, &c->txn) == 0;
+    }
+    if (!ok) {
+        if (t)
+            mdb_txn_abort(t);
         c->txn = NULL;
         if (*env)
             mdb_env_close(*env);
         *env = NULL;
         return TG_ESTORE;
     }
+    c->env = *env;
     return 0;
-}
-
-static int batch_matches(const char *have, const char *want)
-{
-    size_t hl = strlen(have), wl = strlen(want);
-
-    if (strcmp(have, want) == 0)
-        return 1;
-    return wl < hl && have[hl - wl - 1] == '/' && strcmp(have + hl - wl, want) == 0;
 }
 
 int tg_outbox_audit_proof(const char *outbox_dir, const char *batch_id, tg_strbuf *out,
@@ -291,7 +423,7 @@ int tg_outbox_audit_proof(const char *outbox_dir, const char *batch_id, tg_strbu
             continue;
         e = tollgate__v1__egress_record__unpack(NULL, v.mv_size, v.mv_data);
         if (e && e->batch_id && strcmp(e->event, "query") != 0 &&
-            batch_matches(e->batch_id, batch_id)) {
+            tg_outbox_tlog_batch_matches(e->batch_id, batch_id)) {
             index = c.tree.size - 1;
             leaf = malloc(v.mv_size);
             if (!leaf) {

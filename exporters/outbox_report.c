@@ -1,8 +1,8 @@
 /* What `tollgate audit report --data DIR` reads from a site's data
  * directory, read-only: the transparency log's leaves and newest signed
- * checkpoint (DIR/outbox), the store's durable count of records deleted
- * at the end of a class retention (DIR, meta "expirations"), and the
- * policy texts the collector recorded (DIR/policies/). */
+ * checkpoint (DIR/outbox; the store's deletions are among the leaves, as
+ * "retention" entries) and the policy texts the collector recorded
+ * (DIR/policies/). */
 #include "tg_codec.h"
 #include "tg_outbox_report.h"
 
@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store.h"
 #include "tg_audit_checkpoint.h"
 #include "tg_audit_note.h"
 #include "tg_err.h"
@@ -133,65 +132,4 @@ out:
     mdb_txn_abort(txn);
     mdb_env_close(env);
     return rc;
-}
-
-uint64_t tg_outbox_report_retention_deleted(const char *data_dir)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta;
-    MDB_val k = {11, (void *)"expirations"}, v;
-    uint64_t n = UINT64_MAX;
-    struct stat sb;
-    char path[4096];
-
-    snprintf(path, sizeof(path), "%s/data.mdb", data_dir);
-    if (stat(path, &sb) != 0 || open_ro(data_dir, &env, &txn))
-        return UINT64_MAX;
-    if (mdb_dbi_open(txn, "meta", 0, &meta) == 0) {
-        int rc = mdb_get(txn, meta, &k, &v);
-        if (rc == MDB_NOTFOUND)
-            n = 0;
-        else if (rc == 0 && v.mv_size == 8)
-            n = tg_be64_get(v.mv_data);
-    }
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    return n;
-}
-
-int tg_outbox_report_retention_by_class(
-    const char *data_dir, void (*cb)(void *ctx, const char *cls, uint64_t n), void *ctx)
-{
-    static const char pre[] = TG_STORE_META_EXPIRED_CLASS;
-    const size_t plen = sizeof(pre) - 1;
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta;
-    MDB_cursor *cur;
-    MDB_val k = {plen, (void *)pre}, v;
-    struct stat sb;
-    char path[4096];
-    int op = MDB_SET_RANGE;
-
-    snprintf(path, sizeof(path), "%s/data.mdb", data_dir);
-    if (stat(path, &sb) != 0 || open_ro(data_dir, &env, &txn))
-        return TG_ESTORE;
-    if (mdb_dbi_open(txn, "meta", 0, &meta) == 0 &&
-        mdb_cursor_open(txn, meta, &cur) == 0) {
-        while (mdb_cursor_get(cur, &k, &v, op) == 0 && k.mv_size > plen &&
-               memcmp(k.mv_data, pre, plen) == 0) {
-            char name[96];
-            op = MDB_NEXT;
-            if (v.mv_size != 8 || k.mv_size - plen >= sizeof(name))
-                continue;
-            snprintf(name, sizeof(name), "%.*s", (int)(k.mv_size - plen),
-                     (const char *)k.mv_data + plen);
-            cb(ctx, name, tg_be64_get(v.mv_data));
-        }
-        mdb_cursor_close(cur);
-    }
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    return 0;
 }

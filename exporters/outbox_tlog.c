@@ -3,11 +3,13 @@
 #include "tg_codec.h"
 #include "outbox_tlog.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tg_audit_checkpoint.h"
+#include "tg_audit_proof.h"
 #include "tollgate/v1/forward.pb-c.h"
 #include "tg_err.h"
 #include "tg_strbuf.h"
@@ -18,6 +20,8 @@ typedef struct node_ctx {
     tg_outbox_tlog *t;
     MDB_txn **txn;
 } node_ctx;
+
+static void put_hash_line(tg_strbuf *out, const tg_audit_hash *h);
 
 static int lmdb_err(int rc)
 {
@@ -156,6 +160,178 @@ static int serve_entries(tg_outbox_tlog *t, MDB_txn *txn, const tg_audit_tile *t
     return 0;
 }
 
+int tg_outbox_tlog_batch_matches(const char *have, const char *want)
+{
+    size_t hl = strlen(have), wl = strlen(want);
+
+    if (strcmp(have, want) == 0)
+        return 1;
+    return wl < hl && have[hl - wl - 1] == '/' && strcmp(have + hl - wl, want) == 0;
+}
+
+static int parse_u64(const char *p, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (len == 0 || len > 19)
+        return TG_EPARSE;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return TG_EPARSE;
+        v = v * 10 + (uint64_t)(p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "checkpoints/<from>" (see outbox_tlog.h). */
+static int serve_checkpoints(tg_outbox_tlog *t, MDB_txn *txn, uint64_t from,
+                             tg_strbuf *out)
+{
+    json_t *doc = json_object(), *arr = json_array();
+    uint8_t key[8];
+    MDB_cursor *cur;
+    MDB_val k = {8, key}, v;
+    size_t n = 0;
+    char *s;
+    int rc, op = MDB_SET_RANGE;
+
+    if (!doc || !arr || json_object_set_new(doc, "checkpoints", arr)) {
+        json_decref(doc);
+        return TG_ENOMEM;
+    }
+    if ((rc = mdb_cursor_open(txn, t->db_cps, &cur))) {
+        json_decref(doc);
+        return lmdb_err(rc);
+    }
+    tg_be64_put(key, from);
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0 && k.mv_size == 8) {
+        uint64_t size = tg_be64_get(k.mv_data);
+        tg_strbuf note = {0};
+        MDB_val cv;
+
+        op = MDB_NEXT;
+        if (n == TG_OUTBOX_TLOG_CPS_PAGE) {
+            json_object_set_new(doc, "next", json_integer((json_int_t)size));
+            break;
+        }
+        tg_strbuf_put(&note, v.mv_data, v.mv_size);
+        if (mdb_get(txn, t->db_cosigs, &k, &cv) == 0)
+            tg_strbuf_put(&note, cv.mv_data, cv.mv_size);
+        if (note.oom ||
+            json_array_append_new(arr, json_pack("{s:I s:s%}", "size", (json_int_t)size,
+                                                 "checkpoint", note.p ? note.p : "",
+                                                 note.len))) {
+            free(note.p);
+            rc = TG_ENOMEM;
+            break;
+        }
+        free(note.p);
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 0)
+        rc = 0;
+    else if (rc != TG_ENOMEM)
+        rc = lmdb_err(rc);
+    if (rc == 0) {
+        if (!(s = json_dumps(doc, JSON_COMPACT)))
+            rc = TG_ENOMEM;
+        else
+            tg_strbuf_put(out, s, strlen(s));
+        free(s);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* "proof/<batch>" (see outbox_tlog.h): the first entry naming the batch
+ * (its egress, else its shed or rejection) against the newest checkpoint. */
+static int serve_proof(tg_outbox_tlog *t, MDB_txn *txn, const char *batch, size_t blen,
+                       tg_strbuf *out)
+{
+    tg_audit_hash path[TG_AUDIT_PROOF_MAX];
+    MDB_txn *rtxn = txn;
+    node_ctx c = {t, &rtxn};
+    tg_audit_reader r = {read_node, &c};
+    MDB_cursor *cur;
+    MDB_val k, v, leaf = {0, NULL};
+    uint64_t index = UINT64_MAX, size;
+    uint8_t ckey[8];
+    char want[256];
+    size_t n = 0;
+    int rc, op = MDB_FIRST;
+
+    if (blen == 0 || blen >= sizeof(want))
+        return TG_EPARSE;
+    memcpy(want, batch, blen);
+    want[blen] = '\0';
+    if ((rc = mdb_cursor_open(txn, t->db_cps, &cur)))
+        return lmdb_err(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc)
+        return lmdb_err(rc);
+    size = tg_be64_get(k.mv_data);
+    if ((rc = mdb_cursor_open(txn, t->db_leaves, &cur)))
+        return lmdb_err(rc);
+    while (index == UINT64_MAX && mdb_cursor_get(cur, &k, &leaf, op) == 0 &&
+           k.mv_size == 8 && tg_be64_get(k.mv_data) < size) {
+        Tollgate__V1__EgressRecord *e;
+
+        op = MDB_NEXT;
+        /* A matching id ends with `want`, so the packed leaf holds its
+         * bytes: most leaves are passed over without decoding (this runs
+         * on the API's loop thread, over the whole log). */
+        if (!memmem(leaf.mv_data, leaf.mv_size, want, blen))
+            continue;
+        e = tollgate__v1__egress_record__unpack(NULL, leaf.mv_size, leaf.mv_data);
+        if (e && e->batch_id && e->batch_id[0] && strcmp(e->event, "query") != 0 &&
+            tg_outbox_tlog_batch_matches(e->batch_id, want))
+            index = tg_be64_get(k.mv_data);
+        if (e)
+            tollgate__v1__egress_record__free_unpacked(e, NULL);
+    }
+    mdb_cursor_close(cur);
+    if (index == UINT64_MAX)
+        return TG_ENOT_FOUND;
+    /* the leaf's value stays valid: this transaction writes nothing */
+    if ((rc = tg_audit_merkle_inclusion(&r, index, size, path, &n)))
+        return rc;
+    tg_be64_put(ckey, size);
+    k.mv_size = 8;
+    k.mv_data = ckey;
+    if ((rc = mdb_get(txn, t->db_cps, &k, &v)))
+        return lmdb_err(rc);
+    return tg_audit_proof_format(index, leaf.mv_data, leaf.mv_size, path, n, v.mv_data,
+                                 v.mv_size, out);
+}
+
+/* "consistency/<old>/<size>" (see outbox_tlog.h). */
+static int serve_consistency(tg_outbox_tlog *t, MDB_txn *txn, const char *p, size_t len,
+                             tg_strbuf *out)
+{
+    tg_audit_hash proof[TG_AUDIT_PROOF_MAX];
+    MDB_txn *rtxn = txn;
+    node_ctx c = {t, &rtxn};
+    tg_audit_reader r = {read_node, &c};
+    const char *slash = memchr(p, '/', len);
+    uint64_t old, size;
+    size_t n = 0;
+    int rc;
+
+    if (!slash || parse_u64(p, (size_t)(slash - p), &old) ||
+        parse_u64(slash + 1, len - (size_t)(slash + 1 - p), &size))
+        return TG_EPARSE;
+    if (old == 0 || old > size || size > tg_outbox_tlog_size(t, txn))
+        return TG_ENOT_FOUND;
+    if ((rc = tg_audit_merkle_consistency(&r, old, size, proof, &n)))
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        put_hash_line(out, &proof[i]);
+    return out->oom ? TG_ENOMEM : 0;
+}
+
 int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size_t len,
                          tg_strbuf *out)
 {
@@ -178,6 +354,19 @@ int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size
         }
         mdb_cursor_close(cur);
         return lmdb_err(rc);
+    }
+    if (len >= 12 && memcmp(path, "checkpoints/", 12) == 0) {
+        uint64_t from;
+
+        if (parse_u64(path + 12, len - 12, &from))
+            return TG_EPARSE;
+        return serve_checkpoints(t, txn, from, out);
+    }
+    if (len > 12 && memcmp(path, "consistency/", 12) == 0)
+        return serve_consistency(t, txn, path + 12, len - 12, out);
+    if (len > 6 && memcmp(path, "proof/", 6) == 0) {
+        rc = serve_proof(t, txn, path + 6, len - 6, out);
+        return rc == 0 && out->oom ? TG_ENOMEM : rc;
     }
     if ((rc = tg_audit_tile_parse_path(path, len, &want, &entries)))
         return TG_EPARSE;

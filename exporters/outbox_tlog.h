@@ -50,10 +50,32 @@ int tg_outbox_tlog_append(tg_outbox_tlog *t, MDB_txn *txn, const uint8_t *leaf,
 /* Serves a tlog-tiles resource of the log as txn sees it into out:
  * "checkpoint" (the newest signed checkpoint), "tile/L/N[.p/W]" (hashes)
  * or "tile/entries/N[.p/W]" (an entry bundle). A partial tile narrower
- * than what the log holds is served from the stored prefix. 0,
- * TG_ENOT_FOUND, TG_EPARSE (not such a path) or TG_ENOMEM. */
+ * than what the log holds is served from the stored prefix. Beyond
+ * tlog-tiles, for online audits (docs/audit.md):
+ *   "checkpoints/<from>"  every stored checkpoint of size >= from, oldest
+ *                         first, at most TG_OUTBOX_TLOG_CPS_PAGE, as JSON
+ *                         {"checkpoints": [{"size": N, "checkpoint": NOTE}],
+ *                         "next": SIZE to ask from next (absent: no more)};
+ *                         each NOTE with the witness's cosignature when it
+ *                         has one
+ *   "proof/<batch>"       a tlog-proof file (c2sp.org/tlog-proof) for the
+ *                         ledger entry of that batch (tg_outbox_tlog_batch_matches)
+ *                         against the newest checkpoint, computed from the
+ *                         stored nodes
+ *   "consistency/<old>/<size>"  the consistency proof between the trees of
+ *                         those sizes (0 < old <= size <= the log's size),
+ *                         one base64 hash a line, as in tlog-witness
+ * 0, TG_ENOT_FOUND, TG_EPARSE (not such a path) or TG_ENOMEM. */
 int tg_outbox_tlog_serve(tg_outbox_tlog *t, MDB_txn *txn, const char *path, size_t len,
                          tg_strbuf *out);
+
+/* Whether ledger entry batch id `have` ("<site>/<epoch>/<seq>") is the
+ * batch a user named `want` (the full id, or a tail of it after a '/',
+ * e.g. the sequence). */
+int tg_outbox_tlog_batch_matches(const char *have, const char *want);
+
+/* At most this many checkpoints in one "checkpoints/<from>" answer. */
+#define TG_OUTBOX_TLOG_CPS_PAGE 1000
 
 /* ---- witness submission (witness_submit.c) -------------------------------- */
 

@@ -63,6 +63,12 @@ enum { TG_DIM_MODEL, TG_DIM_TEAM, TG_DIM_RUN, TG_DIMS };
 typedef struct tg_sum_dims {
     const char *v[TG_DIMS][TG_DIM_MAX_VALUES];
     size_t n[TG_DIMS];
+    /* Collected on first use: most spans carry no cost quantity, and
+     * walking every viewed and raw attribute for every span was 8% of a
+     * forwarding collector's CPU (perf, docs/benchmarks.md). */
+    int ready;
+    enum tg_signal sig;
+    const ProtobufCMessage *viewed;
 } tg_sum_dims;
 
 typedef struct cost_ent {
@@ -96,10 +102,12 @@ struct tg_summarizer {
     tg_sum_map groups;     /* service -> span_group */
     tg_sum_vec group_list; /* span_group*, in first-seen order */
     tg_sum_map red;        /* key -> red_ent */
-    tg_sum_map ops;        /* span name -> its template (the RED operation) */
-    /* distinct span names of the period as stored and as sent: the view's
-     * name templates make the second smaller (cardinality at the centre) */
-    tg_sum_map raw_names, sent_names;
+    /* span name as sent -> name_ent (the name interned, and its template,
+     * the RED operation): its size is the period's distinct names as sent */
+    tg_sum_map ops;
+    /* distinct span names of the period as stored: the view's name
+     * templates make the sent ones fewer (cardinality at the centre) */
+    tg_sum_map raw_names;
     tg_sum_vec red_list;
     tg_sum_map logs;
     tg_sum_vec log_list;
@@ -140,11 +148,11 @@ int tg_sum_add_metrics(tg_summarizer *s, const tg_otlp_metrics_req *viewed);
 /* Cost quantities of a raw request, attributed to the services in `allowed`
  * (names the viewed request carries). */
 void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessage *raw,
-                     const char *const *allowed, size_t n_allowed,
-                     const tg_sum_dims *dims, uint64_t raw_bytes, uint64_t stored_bytes,
-                     uint64_t now_ns);
-/* Fills d from the viewed request (traces: resource and span attributes;
- * metrics: resource attributes). */
+                     const char *const *allowed, size_t n_allowed, tg_sum_dims *dims,
+                     uint64_t raw_bytes, uint64_t stored_bytes, uint64_t now_ns);
+/* Sets d up for the viewed request; its values (traces: resource and span
+ * attributes; metrics: resource attributes) are collected the first time
+ * a cost record needs them. `viewed` must outlive d's use. */
 void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
                         const ProtobufCMessage *viewed, tg_sum_dims *d);
 

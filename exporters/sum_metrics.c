@@ -381,19 +381,27 @@ static const char *dim_key(const tg_summarizer *s, int d)
     return k[0] ? k : NULL;
 }
 
-/* Records each dimension's value among attrs into d (viewed side). */
+/* Records each dimension's value among attrs into d (viewed side). Runs
+ * over every viewed attribute of a request with a cost in it, so the key's
+ * first byte is compared before anything else is read. */
 static void dims_note(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
                       tg_sum_dims *d)
 {
+    const char *keys[TG_DIMS];
+
+    for (int k = 0; k < TG_DIMS; k++)
+        keys[k] = dim_key(s, k);
     for (size_t i = 0; i < n; i++) {
-        const char *v = kv_string(attrs[i]);
-        if (!v || !attrs[i]->key)
+        const char *ak = attrs[i] ? attrs[i]->key : NULL;
+        if (!ak)
             continue;
         for (int k = 0; k < TG_DIMS; k++) {
-            const char *key = dim_key(s, k);
+            const char *v;
             size_t j;
-            if (!key || strcmp(attrs[i]->key, key) != 0)
+            if (!keys[k] || ak[0] != keys[k][0] || strcmp(ak, keys[k]) != 0)
                 continue;
+            if (!(v = kv_string(attrs[i])))
+                break;
             for (j = 0; j < d->n[k] && strcmp(d->v[k][j], v) != 0; j++)
                 ;
             if (j == d->n[k] && d->n[k] < TG_DIM_MAX_VALUES)
@@ -402,12 +410,13 @@ static void dims_note(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n
     }
 }
 
-void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
-                        const ProtobufCMessage *viewed, tg_sum_dims *d)
+static void dims_collect(const tg_summarizer *s, tg_sum_dims *d)
 {
-    memset(d, 0, sizeof(*d));
-    if (sig == TG_SIGNAL_TRACES) {
-        const tg_otlp_traces_req *r = (const tg_otlp_traces_req *)viewed;
+    d->ready = 1;
+    if (!d->viewed)
+        return;
+    if (d->sig == TG_SIGNAL_TRACES) {
+        const tg_otlp_traces_req *r = (const tg_otlp_traces_req *)d->viewed;
         for (size_t i = 0; i < r->n_resource_spans; i++) {
             const Opentelemetry__Proto__Resource__V1__Resource *res =
                 r->resource_spans[i]->resource;
@@ -420,8 +429,8 @@ void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
                     dims_note(s, ss->spans[k]->attributes, ss->spans[k]->n_attributes, d);
             }
         }
-    } else if (sig == TG_SIGNAL_METRICS) {
-        const tg_otlp_metrics_req *r = (const tg_otlp_metrics_req *)viewed;
+    } else if (d->sig == TG_SIGNAL_METRICS) {
+        const tg_otlp_metrics_req *r = (const tg_otlp_metrics_req *)d->viewed;
         for (size_t i = 0; i < r->n_resource_metrics; i++) {
             const Opentelemetry__Proto__Resource__V1__Resource *res =
                 r->resource_metrics[i]->resource;
@@ -431,19 +440,38 @@ void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
     }
 }
 
+void tg_sum_dims_viewed(const tg_summarizer *s, enum tg_signal sig,
+                        const ProtobufCMessage *viewed, tg_sum_dims *d)
+{
+    (void)s;
+    memset(d, 0, sizeof(*d));
+    d->sig = sig;
+    d->viewed = viewed;
+}
+
 /* out[k]: the value of dimension k among attrs (raw side) if the view let
  * the same value through, else left as it was. */
 static void dims_of(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
-                    const tg_sum_dims *allowed, const char **out)
+                    tg_sum_dims *allowed, const char **out)
 {
-    for (size_t i = 0; allowed && i < n; i++) {
-        const char *v = kv_string(attrs[i]);
-        if (!v || !attrs[i]->key)
+    const char *keys[TG_DIMS];
+
+    if (!allowed)
+        return;
+    if (!allowed->ready && n > 0)
+        dims_collect(s, allowed);
+    for (int k = 0; k < TG_DIMS; k++)
+        keys[k] = dim_key(s, k);
+    for (size_t i = 0; i < n; i++) {
+        const char *ak = attrs[i] ? attrs[i]->key : NULL;
+        if (!ak)
             continue;
         for (int k = 0; k < TG_DIMS; k++) {
-            const char *key = dim_key(s, k);
-            if (!key || strcmp(attrs[i]->key, key) != 0)
+            const char *v;
+            if (!keys[k] || ak[0] != keys[k][0] || strcmp(ak, keys[k]) != 0)
                 continue;
+            if (!(v = kv_string(attrs[i])))
+                break;
             for (size_t j = 0; j < allowed->n[k]; j++)
                 if (strcmp(allowed->v[k][j], v) == 0)
                     out[k] = allowed->v[k][j];
@@ -451,15 +479,49 @@ static void dims_of(const tg_summarizer *s, tg_otlp_kv *const *attrs, size_t n,
     }
 }
 
-static void cost_span(tg_summarizer *s, const char *svc, const char *const *res_dims,
-                      const tg_sum_dims *allowed,
+/* Whether a span carries anything cost_span records. */
+static int span_costs(const Opentelemetry__Proto__Trace__V1__Span *sp)
+{
+    static const char *const keys[] = {
+        "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
+        "tollgate.cost.cpu_seconds", "tollgate.cost.gpu_seconds",
+        "gen_ai.operation.name",     "gen_ai.request.model"};
+
+    for (size_t i = 0; i < sp->n_attributes; i++) {
+        const tg_otlp_kv *kv = sp->attributes[i];
+        if (!kv || !kv->key || (kv->key[0] != 'g' && kv->key[0] != 't'))
+            continue;
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+            if (strcmp(kv->key, keys[k]) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* The resource's dimensions, found the first time one of its spans has a
+ * cost to attribute. */
+typedef struct res_dims {
+    const char *v[TG_DIMS];
+    int ready;
+} res_dims;
+
+static void cost_span(tg_summarizer *s, const char *svc,
+                      const Opentelemetry__Proto__Resource__V1__Resource *res,
+                      res_dims *rd, tg_sum_dims *allowed,
                       const Opentelemetry__Proto__Trace__V1__Span *sp)
 {
     int64_t hour = hour_of(sp->start_time_unix_nano);
     const char *dims[TG_DIMS];
     int inference = 0;
 
-    memcpy(dims, res_dims, sizeof(dims));
+    if (!span_costs(sp))
+        return;
+    if (!rd->ready) {
+        rd->ready = 1;
+        if (res)
+            dims_of(s, res->attributes, res->n_attributes, allowed, rd->v);
+    }
+    memcpy(dims, rd->v, sizeof(dims));
     dims_of(s, sp->attributes, sp->n_attributes, allowed, dims);
     for (size_t i = 0; i < sp->n_attributes; i++) {
         const tg_otlp_kv *kv = sp->attributes[i];
@@ -486,9 +548,8 @@ static void cost_span(tg_summarizer *s, const char *svc, const char *const *res_
 }
 
 void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessage *raw,
-                     const char *const *allowed, size_t n_allowed,
-                     const tg_sum_dims *dims, uint64_t raw_bytes, uint64_t stored_bytes,
-                     uint64_t now_ns)
+                     const char *const *allowed, size_t n_allowed, tg_sum_dims *dims,
+                     uint64_t raw_bytes, uint64_t stored_bytes, uint64_t now_ns)
 {
     const char *svc_name[64];
     uint64_t svc_items[64], total = 0;
@@ -520,16 +581,14 @@ void tg_sum_cost_raw(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessag
             const Opentelemetry__Proto__Resource__V1__Resource *res =
                 r->resource_spans[i]->resource;
             const char *svc = attributed(tg_otlp_service_name(res), allowed, n_allowed);
-            const char *rd[TG_DIMS] = {NULL, NULL, NULL};
+            res_dims rd = {{NULL, NULL, NULL}, 0};
             uint64_t n = 0;
-            if (res)
-                dims_of(s, res->attributes, res->n_attributes, dims, rd);
             for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
                 const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
                     r->resource_spans[i]->scope_spans[j];
                 n += ss->n_spans;
                 for (size_t k = 0; k < ss->n_spans; k++)
-                    cost_span(s, svc, rd, dims, ss->spans[k]);
+                    cost_span(s, svc, res, &rd, dims, ss->spans[k]);
             }
             ITEMS(svc, n);
         }

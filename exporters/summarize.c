@@ -317,39 +317,44 @@ static span_group *group_for(tg_summarizer *s, const char *svc)
     return g;
 }
 
-/* The operation of a span name: its template. Names repeat thousands of
- * times per period, so templates are remembered per period. */
-static const char *operation_of(tg_summarizer *s, const char *name, size_t *olen)
+/* A span name sent this period, interned once, and its operation (its
+ * template). Names repeat thousands of times per period, so both are
+ * remembered per period; the map's size is the period's distinct names as
+ * sent. */
+typedef struct name_ent {
+    const char *name, *op;
+    size_t op_len;
+} name_ent;
+
+static const name_ent *name_of(tg_summarizer *s, const char *name)
 {
+    static const name_ent none = {"", "", 0};
     size_t nl = strnlen(name, MAX_STRING);
     uint64_t h = tg_sum_hash(name, nl, 5);
-    const char *op = tg_sum_map_get(&s->ops, name, nl, h);
+    name_ent *e = tg_sum_map_get(&s->ops, name, nl, h);
     char buf[TG_TEMPLATE_MAX];
-    const char *k;
     size_t tl;
 
-    if (op) {
-        *olen = strlen(op);
-        return op;
-    }
+    if (e)
+        return e;
     tl = tg_template_make(name, nl, buf, sizeof(buf));
-    k = tg_sum_intern(s, name, nl);
-    op = tg_sum_intern(s, buf, tl);
-    if (!k || !op || tg_sum_map_put(&s->ops, k, nl, h, (void *)op) != 0) {
+    e = tg_arena_alloc(&s->arena, sizeof(*e));
+    if (!e || !(e->name = tg_sum_intern(s, name, nl)) ||
+        !(e->op = tg_sum_intern(s, buf, tl)) ||
+        tg_sum_map_put(&s->ops, e->name, nl, h, e) != 0) {
         s->failed = 1;
-        *olen = 0;
-        return "";
+        return &none;
     }
-    *olen = tl;
-    return op;
+    e->op_len = tl;
+    return e;
 }
 
-static void red_add(tg_summarizer *s, const char *svc, const char *name, uint32_t kind,
+static void red_add(tg_summarizer *s, const char *svc, const name_ent *ne, uint32_t kind,
                     uint64_t start, uint64_t dur_ns, int error)
 {
     char key[MAX_STRING + TG_TEMPLATE_MAX + 16];
-    size_t ol;
-    const char *op = operation_of(s, name, &ol);
+    size_t ol = ne->op_len;
+    const char *op = ne->op;
     size_t sl = strnlen(svc, MAX_STRING), kl;
     int64_t minute = (int64_t)(start / 1000000000ull / 60 * 60);
     int fresh;
@@ -455,12 +460,11 @@ static int add_span(tg_summarizer *s, span_group *g, const char *svc,
         sp->status &&
         sp->status->code ==
             OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
-    const char *name = sp->name ? sp->name : "";
+    const name_ent *ne = name_of(s, sp->name ? sp->name : "");
 
     tg_sum_time(s, sp->start_time_unix_nano);
     tg_sum_time(s, sp->end_time_unix_nano);
-    red_add(s, svc, name, (uint32_t)sp->kind, sp->start_time_unix_nano, dur, error);
-    name_seen(s, &s->sent_names, name);
+    red_add(s, svc, ne, (uint32_t)sp->kind, sp->start_time_unix_nano, dur, error);
     if (!s->cfg->send_spans)
         return 0;
     /* The store's validation guarantees id lengths; check anyway, the
@@ -484,9 +488,7 @@ static int add_span(tg_summarizer *s, span_group *g, const char *svc,
         memcpy(o->parent_span_id.data, sp->parent_span_id.data, 8);
         o->parent_span_id.len = 8;
     }
-    o->name = (char *)tg_sum_intern(s, name, strnlen(name, MAX_STRING));
-    if (!o->name)
-        return TG_ENOMEM;
+    o->name = (char *)ne->name;
     o->kind = (uint32_t)sp->kind;
     o->start_offset_ns = (int64_t)(sp->start_time_unix_nano - s->base_ns);
     o->duration_ns = dur;
@@ -616,7 +618,6 @@ void tg_summarizer_destroy(tg_summarizer *s)
     tg_sum_map_free(&s->red);
     tg_sum_map_free(&s->ops);
     tg_sum_map_free(&s->raw_names);
-    tg_sum_map_free(&s->sent_names);
     tg_sum_map_free(&s->logs);
     tg_sum_map_free(&s->costs);
     tg_sum_map_free(&s->series);
@@ -701,6 +702,23 @@ int tg_summarizer_add(tg_summarizer *s, enum tg_signal sig, const ProtobufCMessa
     return 0;
 }
 
+size_t tg_summarizer_memory(const tg_summarizer *s)
+{
+    const tg_sum_map *maps[] = {&s->groups, &s->red,   &s->ops,   &s->raw_names,
+                                &s->logs,   &s->costs, &s->series};
+    const tg_sum_vec *vecs[] = {&s->group_list, &s->red_list, &s->log_list, &s->metrics,
+                                &s->cost_list};
+    size_t n = s->arena.used_total + s->cap_carry * sizeof(carry_ent);
+
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+        n += maps[i]->cap * sizeof(tg_sum_map_ent);
+    for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
+        n += vecs[i]->cap * sizeof(void *);
+    for (size_t i = 0; i < s->group_list.n; i++)
+        n += ((const span_group *)s->group_list.v[i])->spans.cap * sizeof(void *);
+    return n;
+}
+
 void tg_summarizer_counts(const tg_summarizer *s, tg_summary_counts *c)
 {
     memset(c, 0, sizeof(*c));
@@ -713,7 +731,7 @@ void tg_summarizer_counts(const tg_summarizer *s, tg_summary_counts *c)
     c->t_min = s->t_min;
     c->t_max = s->t_max;
     c->names_raw = s->raw_names.n;
-    c->names_sent = s->sent_names.n;
+    c->names_sent = s->ops.n;
 }
 
 static Tollgate__V1__CostRecord *cost_record(tg_summarizer *s, const cost_ent *e)
@@ -901,7 +919,6 @@ void tg_summarizer_clear(tg_summarizer *s)
     tg_sum_map_clear(&s->costs);
     tg_sum_map_clear(&s->ops);
     tg_sum_map_clear(&s->raw_names);
-    tg_sum_map_clear(&s->sent_names);
     s->group_list.n = s->red_list.n = s->log_list.n = s->metrics.n = s->cost_list.n = 0;
     tg_arena_reset(&s->arena);
     s->base_ns = s->t_min = s->t_max = 0;

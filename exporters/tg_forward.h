@@ -90,6 +90,10 @@ void tg_forwarder_stop(tg_forwarder *f);
 typedef struct tg_forwarder_stats {
     uint64_t requests_read, requests_skipped, decode_failures, view_failures;
     uint64_t source_cursor, source_last, source_lag;
+    /* The worker's largest memory since start: its decode arena (one
+     * stored request decoded, viewed and classified) and its summariser
+     * (one period), in bytes. */
+    uint64_t mem_decode_peak, mem_summary_peak;
     uint64_t spans, red, logs, metrics, costs; /* records summarised */
     /* distinct span names per period, summed over periods: as stored, and
      * as sent after the view's name templates (the cardinality drop) */
@@ -140,6 +144,11 @@ char *tg_forwarder_status_json(tg_forwarder *f);
 /* Makes an answered query durable in the egress ledger (see
  * tg_outbox_ledger_query). 0, or an error: the answer must not be sent. */
 int tg_forwarder_record_query(tg_forwarder *f, const tg_outbox_query *q);
+
+/* Records in the log what the site's store deleted since the last call
+ * (tg_outbox_log_store_retention; outbox_retention.c): the collector calls
+ * it after each retention pass. 0 or a TG_E code. */
+int tg_forwarder_record_retention(tg_forwarder *f, tg_store *st);
 
 /* Every egress ledger entry (batches, shedding, answered queries) as a
  * JSON document {"entries": [...]}, malloc'd, or NULL. Entries hold ids,

@@ -127,6 +127,38 @@ typedef struct tg_outbox_query {
 
 int tg_outbox_ledger_query(tg_outbox *ob, const tg_outbox_query *q, uint64_t now_ns);
 
+/* A counter of the site store's deletions, as the store keeps it: it only
+ * grows, and it is written in the transaction that deletes the records it
+ * counts (store.h). */
+typedef struct tg_outbox_retention_count {
+    const char *data_class; /* the class whose retention ended, or "(store limits)" */
+    const char *action;     /* "expire" (a class retention), "evict" (store limits) */
+    uint64_t total;         /* records deleted since the store was made */
+} tg_outbox_retention_count;
+
+/* Records a retention run in the ledger and the transparency log: when a
+ * count grew since the counts the last "retention" entry covered, appends
+ * an entry of event "retention" whose counts are the growth (class x
+ * action -> records deleted; counts and names only, never a value), its
+ * window the time since that entry, and the new totals beside it in the
+ * same transaction. The store and the outbox are two LMDB environments, so
+ * no one transaction holds both the deletion and its leaf; this keeps the
+ * log exact all the same: a crash before the entry commits leaves the
+ * totals as they were and the next call records the deletions then. A
+ * count lower than its recorded total (the store was replaced) counts from
+ * 0. *appended gets 1 when an entry was written. 0 or a TG_E code (the
+ * entry is then not written). */
+int tg_outbox_ledger_retention(tg_outbox *ob, const tg_outbox_retention_count *c,
+                               size_t n, uint64_t now_ns, int *appended);
+
+/* Reads the store's deletion counters (tg_store_expired_by_class per
+ * class, action "expire"; the other evictions, by age, size budget or a
+ * full store, as class "(store limits)", action "evict") and records them
+ * with tg_outbox_ledger_retention. */
+struct tg_store;
+int tg_outbox_log_store_retention(tg_outbox *ob, struct tg_store *st, uint64_t now_ns,
+                                  int *appended);
+
 /* Records that the centre refused batch `seq` for good (malformed) and
  * drops it. */
 int tg_outbox_reject(tg_outbox *ob, uint64_t seq, uint64_t now_ns);

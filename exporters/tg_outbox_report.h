@@ -28,15 +28,4 @@ typedef int (*tg_outbox_report_leaf_fn)(void *ctx, const uint8_t *leaf, size_t l
 int tg_outbox_report_read(const char *outbox_dir, tg_outbox_report_leaf_fn fn, void *ctx,
                           tg_outbox_report_checkpoint *cp, char *err, size_t errlen);
 
-/* The store's durable count of records deleted because a class retention
- * ended (all classes together), read-only from the store in data_dir;
- * UINT64_MAX when the store cannot be read. */
-uint64_t tg_outbox_report_retention_deleted(const char *data_dir);
-
-/* The same per class (store.h, tg_store_expired_by_class: the meta keys
- * TG_STORE_META_EXPIRED_CLASS "<class>"), read-only; cb once per class.
- * 0, or TG_ESTORE when the store cannot be read. */
-int tg_outbox_report_retention_by_class(
-    const char *data_dir, void (*cb)(void *ctx, const char *cls, uint64_t n), void *ctx);
-
 #endif

@@ -67,6 +67,11 @@ int tg_summarizer_build(tg_summarizer *s, Tollgate__V1__Batch *b, uint64_t now_n
 void tg_summarizer_account_forwarded(tg_summarizer *s, uint64_t wire_bytes,
                                      uint64_t now_ns);
 
+/* Bytes the summariser holds now: its period arena (blocks, used or not)
+ * and its maps' and lists' tables. What a forwarder's memory grows with
+ * (the period's span summaries, up to outbox.max_batch_spans). */
+size_t tg_summarizer_memory(const tg_summarizer *s);
+
 /* Starts a new period (keeps what crosses periods: counter baselines and
  * forwarded volume not yet sent). */
 void tg_summarizer_clear(tg_summarizer *s);

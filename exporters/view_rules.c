@@ -11,15 +11,15 @@
 
 #include "tg_rules.h"
 
-static void on_change(void *ctx, const tg_rules_change *ch)
+/* An attribute dropped for its key not being on allow_keys is counted
+ * once, as "unclassified" / "drop", from the view's stats below; the tally
+ * callback never reports it, so it is not in the ledger twice. */
+static void on_tally(void *ctx, const char *class_name, enum tg_rules_action action)
 {
     tg_egress_tally *t = ctx;
 
-    /* An attribute dropped for its key not being on allow_keys is counted
-     * once, as "unclassified" / "drop", from the view's stats below; counting
-     * it here too put every such drop in the ledger twice. */
-    if (t && ch->class_name && strcmp(ch->detector, "allow_keys") != 0)
-        tg_egress_tally_add(t, ch->class_name, tg_rules_action_name(ch->action), 1);
+    if (t)
+        tg_egress_tally_add(t, class_name, tg_rules_action_name(action), 1);
 }
 
 int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
@@ -68,8 +68,8 @@ int tg_view_rules_fn(void *ctx, enum tg_signal sig, ProtobufCMessage *in,
         return rc;
     }
     memset(&opts, 0, sizeof(opts));
-    opts.explain = on_change;
-    opts.explain_ctx = tally;
+    opts.tally = on_tally;
+    opts.tally_ctx = tally;
     memset(&st, 0, sizeof(st));
     rc = tg_rules_view(cls, (size_t)dest, arena, &opts, out, &st);
     if (rc == 0 && tally && st.dropped_unclassified)

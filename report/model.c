@@ -24,8 +24,12 @@ typedef struct site_state {
     char *strs[8];
     json_t *egress, *kept, *queries, *versions; /* key -> row */
     json_t *version_order;                      /* versions in order of first leaf */
-    json_t *retention;                          /* class -> records deleted */
+    json_t *retention; /* class x action -> records deleted (retention leaves) */
     uint64_t leaves, leaves_in_period, batches, shed, rejected;
+    /* the period's "retention" leaves: how many, their records, the first
+     * and last leaf index and the time their deletions span */
+    uint64_t retention_leaves, retention_records, retention_first, retention_last;
+    uint64_t retention_from_ns, retention_to_ns;
     char start_version[160]; /* the newest version seen before the period */
 } site_state;
 
@@ -149,16 +153,6 @@ oom:
     json_decref(s->version_order);
     json_decref(s->retention);
     return TG_ENOMEM;
-}
-
-int tg_report_add_retention(tg_report *r, const char *cls, uint64_t n)
-{
-    if (r->n_sites == 0)
-        return TG_EINVAL;
-    return json_object_set_new(r->sites[r->n_sites - 1].retention, cls,
-                               json_integer((json_int_t)n))
-               ? TG_ENOMEM
-               : 0;
 }
 
 int tg_report_add_class(tg_report *r, const tg_report_class *c)
@@ -342,6 +336,25 @@ static int fold_version(site_state *s, const Tollgate__V1__EgressRecord *e, int 
     return 0;
 }
 
+/* A retention row's span: the first and last leaf (log indices) that
+ * counted into it, and the time its deletions were made in (from the
+ * first leaf's window start to the last one's end). */
+static void retention_span(json_t *row, uint64_t index,
+                           const Tollgate__V1__EgressRecord *e)
+{
+    char t[32];
+
+    if (!json_object_get(row, "first_leaf")) {
+        json_object_set_new(row, "first_leaf", json_integer((json_int_t)index));
+        iso_time(e->window_start_unix_nano, t, sizeof(t));
+        json_object_set_new(row, "deleted_from", json_string(t));
+    }
+    json_object_set_new(row, "last_leaf", json_integer((json_int_t)index));
+    iso_time(e->window_end_unix_nano, t, sizeof(t));
+    json_object_set_new(row, "deleted_to", json_string(t));
+    add_u64(row, "leaves", 1);
+}
+
 int tg_report_add_leaf(tg_report *r, const uint8_t *leaf, size_t len)
 {
     static const char *const eg_names[] = {"destination", "data_class", "action"};
@@ -407,6 +420,29 @@ int tg_report_add_leaf(tg_report *r, const uint8_t *leaf, size_t len)
         for (size_t i = 0; i < e->n_counts; i++)
             if (strcmp(e->counts[i]->action, "pass") != 0)
                 add_u64(row, "values_changed", e->counts[i]->count);
+    } else if (strcmp(e->event, "retention") == 0) {
+        static const char *const rt_names[] = {"data_class", "action"};
+        uint64_t index = s->leaves - 1;
+
+        for (size_t i = 0; i < e->n_counts; i++) {
+            const char *rt[] = {e->counts[i]->data_class, e->counts[i]->action};
+            json_t *row = row_for(s->retention, rt_names, rt, 2);
+
+            if (!row) {
+                rc = TG_ENOMEM;
+                goto done;
+            }
+            add_u64(row, "records_deleted", e->counts[i]->count);
+            retention_span(row, index, e);
+        }
+        s->retention_records += e->records;
+        s->retention_leaves++;
+        if (s->retention_leaves == 1) {
+            s->retention_first = index;
+            s->retention_from_ns = e->window_start_unix_nano;
+        }
+        s->retention_last = index;
+        s->retention_to_ns = e->window_end_unix_nano;
     } else if (strcmp(e->event, "shed") == 0) {
         s->shed++;
     } else if (strcmp(e->event, "rejected") == 0) {
@@ -556,47 +592,67 @@ static void fmt_retention(uint64_t sec, char *out, size_t cap)
         snprintf(out, cap, "%llu seconds", (unsigned long long)sec);
 }
 
-static int retention_row(const site_state *s, const char *cls, json_t *n, json_t *arr)
+/* Which signed checkpoint covers a retention row: every leaf counted is
+ * below the checkpoint's size (the leaves are read up to it only). */
+static void retention_source(json_t *row, const site_state *s)
 {
-    json_t *row = json_object();
+    char b[200];
 
-    if (!row)
-        return TG_ENOMEM;
-    json_object_set_new(row, "site", json_string(s->s.name));
-    json_object_set_new(row, "data_class", json_string(cls));
-    json_object_set_new(row, "records_deleted", n);
-    json_object_set_new(
-        row, "source",
-        json_string("the site store's durable count, kept in the deleting "
-                    "transaction; not a log leaf, so no checkpoint covers it"));
-    return json_array_append_new(arr, row) ? TG_ENOMEM : 0;
+    snprintf(b, sizeof(b),
+             "retention leaves %lld-%lld of the site's log, covered by its signed "
+             "checkpoint of size %llu",
+             (long long)json_integer_value(json_object_get(row, "first_leaf")),
+             (long long)json_integer_value(json_object_get(row, "last_leaf")),
+             (unsigned long long)s->s.tree_size);
+    json_object_set_new(row, "source", json_string(b));
 }
 
-/* One row per class the store counted (sorted), then all classes together. */
-static int retention_section(const tg_report *r, const site_state *s, json_t *arr)
+/* One row per class x action the period's retention leaves name (sorted),
+ * then all of them together. */
+static int retention_section(const tg_report *r, site_state *s, json_t *arr)
 {
-    size_t n = json_object_size(s->retention), i = 0;
-    const char **keys = calloc(n ? n : 1, sizeof(*keys));
-    const char *k;
-    json_t *v;
-    int rc = 0;
+    size_t first = json_array_size(arr);
+    json_t *row;
+    char t[32];
+    int rc;
 
-    (void)r;
-    if (!keys)
+    if ((rc = append_sorted(arr, s->retention, s, NULL, r)))
+        return rc;
+    for (size_t i = first; i < json_array_size(arr); i++)
+        retention_source(json_array_get(arr, i), s);
+    if (!(row = json_object()))
         return TG_ENOMEM;
-    json_object_foreach(s->retention, k, v) keys[i++] = k;
-    qsort(keys, n, sizeof(*keys), cmp_str);
-    for (i = 0; rc == 0 && i < n; i++)
-        rc = retention_row(s, keys[i],
-                           json_incref(json_object_get(s->retention, keys[i])), arr);
-    free(keys);
-    if (rc == 0)
-        rc = retention_row(s, "(all classes)",
-                           s->s.retention_deleted == UINT64_MAX
-                               ? json_null()
-                               : json_integer((json_int_t)s->s.retention_deleted),
-                           arr);
-    return rc;
+    json_object_set_new(row, "site", json_string(s->s.name));
+    json_object_set_new(row, "data_class", json_string("(all classes)"));
+    json_object_set_new(row, "action", json_string(""));
+    json_object_set_new(row, "records_deleted",
+                        json_integer((json_int_t)s->retention_records));
+    json_object_set_new(row, "leaves", json_integer((json_int_t)s->retention_leaves));
+    json_object_set_new(row, "first_leaf",
+                        s->retention_leaves ? json_integer((json_int_t)s->retention_first)
+                                            : json_null());
+    json_object_set_new(row, "last_leaf",
+                        s->retention_leaves ? json_integer((json_int_t)s->retention_last)
+                                            : json_null());
+    iso_time(s->retention_from_ns, t, sizeof(t));
+    json_object_set_new(row, "deleted_from", json_string(t));
+    iso_time(s->retention_to_ns, t, sizeof(t));
+    json_object_set_new(row, "deleted_to", json_string(t));
+    if (s->retention_leaves) {
+        retention_source(row, s);
+    } else {
+        char b[200];
+
+        /* Every deletion makes a leaf within a retention pass (10 s), so a
+         * log without one in the period records that nothing was deleted. */
+        snprintf(b, sizeof(b),
+                 "no retention leaf in the period: the site's log, covered by its signed "
+                 "checkpoint of size %llu records no deletion",
+                 (unsigned long long)s->s.tree_size);
+        json_object_set_new(row, "source", json_string(b));
+    }
+    set_checkpoint(row, s);
+    return json_array_append_new(arr, row) ? TG_ENOMEM : 0;
 }
 
 static int site_row(const site_state *s, json_t *arr)

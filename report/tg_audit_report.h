@@ -68,10 +68,6 @@ typedef struct tg_report_site {
     const char *witness;       /* the witness's word on it; "" when none asked */
     const char *region;        /* the site policy's region ("EU"), "" unknown */
     const char *country;
-    /* Records the store deleted because a class retention ended, as the
-     * store counts them durably (all classes together); UINT64_MAX: not
-     * known (the store could not be read). */
-    uint64_t retention_deleted;
 } tg_report_site;
 
 typedef struct tg_report_class {
@@ -91,14 +87,13 @@ void tg_report_free(tg_report *r);
 
 /* Adds a site; the leaves added after it are that site's. 0 or TG_ENOMEM. */
 int tg_report_add_site(tg_report *r, const tg_report_site *s);
-/* One leaf of the current site's log: an EgressRecord as stored. Leaves
+/* One leaf of the current site's log: an EgressRecord as stored, the
+ * leaves in index order from leaf 0 (a leaf's index is how many came
+ * before it; "retention" leaves name theirs in the report). Leaves
  * whose time is outside the period count only for the policy in force at
  * its start. 0, TG_EINVAL (no site yet), TG_EPARSE (not an EgressRecord)
  * or TG_ENOMEM. */
 int tg_report_add_leaf(tg_report *r, const uint8_t *leaf, size_t len);
-/* Records the current site's store deleted when class `cls`'s retention
- * ended (the store's durable per-class count). 0, TG_EINVAL or TG_ENOMEM. */
-int tg_report_add_retention(tg_report *r, const char *cls, uint64_t n);
 /* The policy's classes and destinations (once, for all sites). */
 int tg_report_add_class(tg_report *r, const tg_report_class *c);
 int tg_report_add_destination(tg_report *r, const tg_report_destination *d);

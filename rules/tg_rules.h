@@ -238,6 +238,14 @@ typedef struct tg_rules_change {
 typedef struct tg_rules_view_opts {
     void (*explain)(void *ctx, const tg_rules_change *ch);
     void *explain_ctx;
+    /* Called once for each value or record the view changes or withholds
+     * because of a finding, with the deciding class and action: explain's
+     * class x action without its path and rule strings, which cost the
+     * forwarder more than the view itself (the egress tally). Values
+     * dropped for want of an allow_keys entry are not findings and are
+     * not reported here (tg_rules_view_stats.dropped_unclassified). */
+    void (*tally)(void *ctx, const char *class_name, enum tg_rules_action action);
+    void *tally_ctx;
 } tg_rules_view_opts;
 
 typedef struct tg_rules_view_stats {

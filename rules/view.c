@@ -121,6 +121,9 @@ static void explain(vstate *v, const tg_finding *f, const tg_action_spec *spec, 
     char dbuf[96], rbuf[600], abuf[600];
     const tg_rules_policy *p = v->p;
 
+    if (v->opt && v->opt->tally && f)
+        v->opt->tally(v->opt->tally_ctx, p->classes[f->cls].name,
+                      (enum tg_rules_action)kind);
     if (!v->opt || !v->opt->explain)
         return;
     memset(&ch, 0, sizeof(ch));

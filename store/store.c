@@ -466,6 +466,8 @@ static int write_txn(tg_store *st, size_t n, uint64_t now, uint64_t *seqs)
     rc = tg_store__retain(st, txn, &t, now, first, &evicted, &more);
     if (rc)
         goto fail;
+    if ((rc = tg_store__tblocks_update(st, txn, t.next_seq)))
+        goto fail;
     if ((rc = tg_store__totals_save(st, txn, &t)))
         goto fail;
     /* The durable point: with sync on, LMDB fsyncs data then meta here. */
@@ -702,6 +704,7 @@ static int open_dbs(tg_store *st)
         (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &st->db_records)) ||
         (rc = mdb_dbi_open(txn, "by_trace", MDB_CREATE, &st->db_trace)) ||
         (rc = mdb_dbi_open(txn, "by_trace_filter", MDB_CREATE, &st->db_tfilter)) ||
+        (rc = mdb_dbi_open(txn, "by_trace_block", MDB_CREATE, &st->db_tblock)) ||
         (rc = mdb_dbi_open(txn, "by_time", MDB_CREATE, &st->db_time)) ||
         (rc = mdb_dbi_open(txn, "by_svc", MDB_CREATE, &st->db_svc)) ||
         (rc = mdb_dbi_open(txn, "by_expiry", MDB_CREATE, &st->db_expiry)) ||
@@ -726,6 +729,8 @@ static int open_dbs(tg_store *st)
     if ((rc = mdb_stat(txn, st->db_trace, &ms)))
         goto fail;
     st->has_old_trace_index = ms.ms_entries > 0;
+    if ((rc = meta_get(st, txn, TG_STORE_META_NEXT_SEQ, &st->tblock_base)))
+        goto fail;
     if ((rc = mdb_txn_commit(txn)))
         return tg_store__mdb_err(rc);
     return 0;
@@ -875,6 +880,7 @@ void tg_store_close(tg_store *st)
     free(st->stage_off);
     free(st->stage_len);
     free(st->evbuf);
+    free(st->tblock_ids);
     free(st->data_path);
     pthread_mutex_destroy(&st->write_lock);
     pthread_mutex_destroy(&st->fail_mu);

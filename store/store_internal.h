@@ -83,6 +83,14 @@ struct tg_store {
      * by_trace_filter (read and pruned, never written); db_tfilter: one
      * trace-id filter per record (store_tfilter.c). */
     MDB_dbi db_records, db_trace, db_tfilter, db_time, db_svc, db_expiry, db_meta;
+    /* db_tblock: one trace-id filter per block of about
+     * TG_TBLOCK_RECORDS consecutive records (store_tfilter.c); tblock_base:
+     * the first sequence a block may start at when none exists (the
+     * store's next sequence when it opened). */
+    MDB_dbi db_tblock;
+    uint64_t tblock_base;
+    uint8_t *tblock_ids; /* the writer's buffer for a block's ids */
+    size_t tblock_ids_cap;
     int has_old_trace_index; /* db_trace held keys when the store opened */
     tg_store_options opt;
     char *data_path; /* <dir>/data.mdb, for the file size in stats */
@@ -184,5 +192,23 @@ void tg_store__tfilter_build(const uint8_t *ids, uint32_t n_ids, uint8_t *f, siz
 /* 0 when the record whose filter is f certainly does not hold id; 1 when it
  * may (a hit is confirmed against the record's own list). */
 int tg_store__tfilter_may_hold(const uint8_t *f, size_t len, const uint8_t id[16]);
+
+/* Block filters: a lookup by trace id tests one filter per block first
+ * and reads the per-record filters of the blocks that may hold the id
+ * only, so its cost grows with the store by blocks, not by records. */
+#define TG_TBLOCK_RECORDS 1024
+
+/* In the write transaction, after the records and the retention: drops
+ * the blocks whose records are all gone, and closes a block over the
+ * records not yet in one when there are TG_TBLOCK_RECORDS of them.
+ * next_seq: the sequence the next record will get. An MDB code. */
+int tg_store__tblocks_update(tg_store *st, MDB_txn *txn, uint64_t next_seq);
+
+/* Calls visit(ctx, seq) for every record whose filter may hold id, oldest
+ * first, testing the block filters before the records' own; stops at the
+ * first nonzero return and returns it, or an MDB code. */
+typedef int (*tg_store__tfilter_visit)(void *ctx, uint64_t seq);
+int tg_store__tfilter_lookup(tg_store *st, MDB_txn *txn, const uint8_t id[16],
+                             tg_store__tfilter_visit visit, void *ctx);
 
 #endif

@@ -208,43 +208,44 @@ static int get_trace_old(reader *r, const uint8_t trace_id[16], size_t *visited)
     return rc;
 }
 
-/* Every record whose trace-id filter may hold the id, oldest first; the
- * record's own list confirms it before anything is decompressed. */
+typedef struct trace_visit {
+    reader *r;
+    const visit_filter *f;
+    size_t visited;
+} trace_visit;
+
+static int visit_candidate(void *ctx, uint64_t seq)
+{
+    trace_visit *tv = ctx;
+    int rc = visit_seq(tv->r, seq, tv->f, &tv->visited);
+
+    return rc < 0 ? rc : tv->r->stopped;
+}
+
+/* Every record whose trace-id filter may hold the id, oldest first
+ * (store_tfilter.c: block filters, then the records' own); the record's
+ * own list confirms it before anything is decompressed. */
 int tg_store_get_trace(tg_store *st, const uint8_t trace_id[16], tg_store_visit_cb cb,
                        void *ctx)
 {
     const visit_filter f = {.signal = -1, .trace_id = trace_id};
-    MDB_cursor *cur;
-    MDB_val k, v;
-    size_t visited = 0;
+    trace_visit tv = {0};
     reader r;
-    int rc, mrc;
+    int rc;
 
     if (!st || !trace_id || !cb)
         return TG_EINVAL;
     if ((rc = reader_begin(st, &r, cb, ctx)))
         return rc;
-    if (st->has_old_trace_index && (rc = get_trace_old(&r, trace_id, &visited)) != 0) {
+    if (st->has_old_trace_index && (rc = get_trace_old(&r, trace_id, &tv.visited)) != 0) {
         reader_end(&r);
         return rc;
     }
-    if ((mrc = mdb_cursor_open(r.txn, st->db_tfilter, &cur))) {
-        reader_end(&r);
-        return tg_store__mdb_err(mrc);
-    }
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (mrc == 0 && !r.stopped) {
-        if (k.mv_size == 8 &&
-            tg_store__tfilter_may_hold(v.mv_data, v.mv_size, trace_id) &&
-            (rc = visit_seq(&r, tg_be64_get(k.mv_data), &f, &visited)) < 0)
-            break;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
-        rc = tg_store__mdb_err(mrc);
-    mdb_cursor_close(cur);
+    tv.r = &r;
+    tv.f = &f;
+    rc = tg_store__tfilter_lookup(st, r.txn, trace_id, visit_candidate, &tv);
     reader_end(&r);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 /* Positions `cur` on the last key <= `key` (the newest end of a range);

@@ -19,6 +19,8 @@
  * about 0.8%. The probe positions come from the id through a 64-bit mixer,
  * so ids whose bytes are partly constant (a generator that varies only the
  * low half) still spread over the filter. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -73,4 +75,159 @@ int tg_store__tfilter_may_hold(const uint8_t *f, size_t len, const uint8_t id[16
             return 0;
     }
     return 1;
+}
+
+/* ---- block filters ----------------------------------------------------------
+ *
+ * by_trace_block: key the first sequence of a block (8 bytes, big-endian),
+ * value the last sequence (8 bytes) then a filter, as above, of every trace
+ * id of the block's records. A block is closed, in the write transaction,
+ * once TG_TBLOCK_RECORDS records stand after the last one, from the
+ * records' own id lists (their headers, just written and still in the page
+ * cache): one more append per thousand records, about 125 bytes written per
+ * record of 100 trace ids. Records a retention removes leave their block a
+ * little fuller than needed (a false positive costs the block's record
+ * filters, never a wrong answer); a block goes once all its records have.
+ * Records in no block (the newest, and a store's records from before
+ * blocks existed) are tested one filter each. */
+
+static int build_block(tg_store *st, MDB_txn *txn, MDB_cursor *rcur, uint64_t from,
+                       uint64_t to)
+{
+    uint8_t kb[8];
+    MDB_val k = {8, kb}, v;
+    size_t n = 0, flen;
+    int rc;
+
+    tg_be64_put(kb, from);
+    rc = mdb_cursor_get(rcur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 8 && tg_be64_get(k.mv_data) <= to) {
+        tg_rec_view rv;
+
+        if (tg_rec_parse(v.mv_data, v.mv_size, &rv) == 0 && rv.n_trace) {
+            size_t need = (n + rv.n_trace) * 16;
+            if (need > st->tblock_ids_cap) {
+                size_t cap = st->tblock_ids_cap ? st->tblock_ids_cap : 65536;
+                uint8_t *b;
+                while (cap < need)
+                    cap *= 2;
+                if (!(b = realloc(st->tblock_ids, cap)))
+                    return ENOMEM;
+                st->tblock_ids = b;
+                st->tblock_ids_cap = cap;
+            }
+            memcpy(st->tblock_ids + 16 * n, rv.trace_ids, 16 * (size_t)rv.n_trace);
+            n += rv.n_trace;
+        }
+        rc = mdb_cursor_get(rcur, &k, &v, MDB_NEXT);
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (n > UINT32_MAX)
+        n = UINT32_MAX; /* a filter past its size only answers "maybe" more */
+    flen = tg_store__tfilter_len((uint32_t)n);
+    tg_be64_put(kb, from);
+    k = (MDB_val){8, kb};
+    v = (MDB_val){8 + flen, NULL};
+    if ((rc = mdb_put(txn, st->db_tblock, &k, &v, MDB_APPEND | MDB_RESERVE)))
+        return rc;
+    tg_be64_put(v.mv_data, to);
+    tg_store__tfilter_build(st->tblock_ids, (uint32_t)n, (uint8_t *)v.mv_data + 8, flen);
+    return 0;
+}
+
+int tg_store__tblocks_update(tg_store *st, MDB_txn *txn, uint64_t next_seq)
+{
+    MDB_cursor *rcur, *bcur = NULL;
+    MDB_val k, v;
+    uint64_t oldest, from;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, st->db_records, &rcur)))
+        return rc;
+    rc = mdb_cursor_get(rcur, &k, &v, MDB_FIRST);
+    if (rc && rc != MDB_NOTFOUND)
+        goto out;
+    oldest = rc == 0 && k.mv_size == 8 ? tg_be64_get(k.mv_data) : next_seq;
+    if ((rc = mdb_cursor_open(txn, st->db_tblock, &bcur)))
+        goto out;
+    while ((rc = mdb_cursor_get(bcur, &k, &v, MDB_FIRST)) == 0 && v.mv_size >= 8 &&
+           tg_be64_get(v.mv_data) < oldest)
+        if ((rc = mdb_cursor_del(bcur, 0)))
+            goto out;
+    if (rc && rc != MDB_NOTFOUND)
+        goto out;
+    rc = mdb_cursor_get(bcur, &k, &v, MDB_LAST);
+    if (rc && rc != MDB_NOTFOUND)
+        goto out;
+    from = rc == 0 && v.mv_size >= 8 ? tg_be64_get(v.mv_data) + 1 : st->tblock_base;
+    if (from < oldest)
+        from = oldest;
+    rc = next_seq > from && next_seq - from >= TG_TBLOCK_RECORDS
+             ? build_block(st, txn, rcur, from, next_seq - 1)
+             : 0;
+out:
+    if (bcur)
+        mdb_cursor_close(bcur);
+    mdb_cursor_close(rcur);
+    return rc;
+}
+
+/* The records from..to (inclusive) whose own filter may hold id. */
+static int scan_records(MDB_cursor *fcur, uint64_t from, uint64_t to,
+                        const uint8_t id[16], tg_store__tfilter_visit visit, void *ctx)
+{
+    uint8_t kb[8];
+    MDB_val k = {8, kb}, v;
+    int rc, r;
+
+    tg_be64_put(kb, from);
+    for (rc = mdb_cursor_get(fcur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(fcur, &k, &v, MDB_NEXT)) {
+        uint64_t seq;
+
+        if (k.mv_size != 8 || (seq = tg_be64_get(k.mv_data)) > to)
+            return 0;
+        if (tg_store__tfilter_may_hold(v.mv_data, v.mv_size, id) && (r = visit(ctx, seq)))
+            return r;
+    }
+    return rc == MDB_NOTFOUND ? 0 : tg_store__mdb_err(rc);
+}
+
+int tg_store__tfilter_lookup(tg_store *st, MDB_txn *txn, const uint8_t id[16],
+                             tg_store__tfilter_visit visit, void *ctx)
+{
+    MDB_cursor *bcur, *fcur;
+    MDB_val k, v;
+    uint64_t next = 0;
+    int rc, r = 0;
+
+    if ((rc = mdb_cursor_open(txn, st->db_tblock, &bcur)))
+        return tg_store__mdb_err(rc);
+    if ((rc = mdb_cursor_open(txn, st->db_tfilter, &fcur))) {
+        mdb_cursor_close(bcur);
+        return tg_store__mdb_err(rc);
+    }
+    for (rc = mdb_cursor_get(bcur, &k, &v, MDB_FIRST); rc == 0 && !r;
+         rc = mdb_cursor_get(bcur, &k, &v, MDB_NEXT)) {
+        uint64_t first, last;
+
+        if (k.mv_size != 8 || v.mv_size < 16)
+            continue;
+        first = tg_be64_get(k.mv_data);
+        last = tg_be64_get(v.mv_data);
+        if (first > next)
+            r = scan_records(fcur, next, first - 1, id, visit, ctx);
+        if (!r &&
+            tg_store__tfilter_may_hold((const uint8_t *)v.mv_data + 8, v.mv_size - 8, id))
+            r = scan_records(fcur, first, last, id, visit, ctx);
+        next = last + 1;
+    }
+    if (!r && rc && rc != MDB_NOTFOUND)
+        r = tg_store__mdb_err(rc);
+    if (!r)
+        r = scan_records(fcur, next, UINT64_MAX, id, visit, ctx);
+    mdb_cursor_close(fcur);
+    mdb_cursor_close(bcur);
+    return r;
 }

@@ -85,6 +85,50 @@ test('the site log verifies, serves tiles, and tampering is named', { timeout: 1
   const batchId = egress.batch_id ?? egress.batchId;
   assert.ok(batchId, JSON.stringify(egress));
 
+  // Online, against the running site: every signed checkpoint it serves is
+  // checked (signature, consistency with the one before, the recomputed
+  // tree's root at its size), not only the newest.
+  const vkeyLive = path.join(site.collector.dataDir, 'audit.key.vkey');
+  const pages = await (await fetch(`${site.apiUrl}/api/v1/audit/checkpoints?from=1`, auth)).json();
+  assert.ok(pages.checkpoints.length >= size, JSON.stringify(pages).slice(0, 200));
+  assert.deepEqual(pages.checkpoints.slice(0, size).map((c) => c.size),
+    Array.from({ length: size }, (_, i) => i + 1));
+  assert.equal((await fetch(`${site.apiUrl}/api/v1/audit/checkpoints`)).status, 401);
+  const online = audit(['verify', '--endpoint', site.apiUrl, '--token-file', site.tokenFile,
+    '--key', vkeyLive, '--json']);
+  assert.equal(online.code, 0, online.out + online.err);
+  const onlineDoc = JSON.parse(online.out);
+  assert.equal(onlineDoc.checkpoints, onlineDoc.size, 'one checkpoint per tree size, each checked');
+  assert.ok(onlineDoc.size >= size);
+
+  // A proof fetched from the running site: a tlog-proof file that the
+  // offline verifier accepts, extending a checkpoint kept from before.
+  const heldFile = path.join(dir, 'held.checkpoint');
+  fs.writeFileSync(heldFile, cpText);
+  const lp = audit(['proof', '--batch', batchId, '--endpoint', site.apiUrl, '--token-file',
+    site.tokenFile, '--key', vkeyLive, '--since', heldFile]);
+  assert.equal(lp.code, 0, lp.err);
+  assert.match(lp.out, /^c2sp\.org\/tlog-proof@v1\nextra /);
+  const liveProof = path.join(dir, 'live.proof');
+  fs.writeFileSync(liveProof, lp.out);
+  const lpv = audit(['verify', '--proof', liveProof, '--key', vkeyLive]);
+  assert.equal(lpv.code, 0, lpv.out + lpv.err);
+  const flipped = Buffer.from(lp.out);
+  const fat = flipped.indexOf('\nindex ') - 5;
+  flipped[fat] = flipped[fat] === 0x41 ? 0x42 : 0x41;
+  fs.writeFileSync(liveProof, flipped);
+  assert.equal(audit(['verify', '--proof', liveProof, '--key', vkeyLive]).code, 1);
+  const noBatch = audit(['proof', '--batch', 'no-such-batch', '--endpoint', site.apiUrl,
+    '--token-file', site.tokenFile]);
+  assert.equal(noBatch.code, 1, noBatch.err);
+  assert.match(noBatch.err, /no ledger entry for batch no-such-batch/);
+  const badTokenFile = path.join(dir, 'bad.token');
+  fs.writeFileSync(badTokenFile, 'not-a-token\n');
+  assert.equal(audit(['proof', '--batch', batchId, '--endpoint', site.apiUrl,
+    '--token-file', badTokenFile]).code, 2);
+  assert.equal(audit(['proof', '--batch', batchId, '--endpoint', site.apiUrl,
+    '--token-file', site.tokenFile, '--since', heldFile]).code, 2, '--since needs --key');
+
   await site.stop();
   await central.stop();
   const data = site.collector.dataDir;
@@ -127,6 +171,29 @@ test('the site log verifies, serves tiles, and tampering is named', { timeout: 1
     assert.equal(r.code, 1, `${mode}: ${r.out}${r.err}`);
     assert.match(r.err, re, mode);
   }
+
+  // A site that signed two histories: one older checkpoint replaced by one
+  // of another root, signed with the site's own key. Its newest checkpoint
+  // and every leaf still verify; online verify names the forked checkpoint,
+  // and a proof that should extend it is refused.
+  assert.ok(doc.leaves >= 3, `leaves ${doc.leaves}`);
+  const forkAt = doc.leaves - 1;
+  const tf = spawnSync(tool('tg_audit_tamper'), ['fork', path.join(data, 'outbox'), String(forkAt)],
+    { encoding: 'utf8' });
+  assert.equal(tf.status, 0, tf.stderr);
+  await site.restart();
+  const forked = audit(['verify', '--endpoint', site.apiUrl, '--token-file', site.tokenFile,
+    '--key', vkey]);
+  assert.equal(forked.code, 1, forked.out + forked.err);
+  assert.match(forked.err, new RegExp(`fork: the checkpoint of size ${forkAt} \\(root [^)]+\\) is not consistent with the checkpoint of size ${forkAt - 1}`));
+  const forgedPage = await (await fetch(`${site.apiUrl}/api/v1/audit/checkpoints?from=${forkAt}`, auth)).json();
+  const forgedFile = path.join(dir, 'forged.checkpoint');
+  fs.writeFileSync(forgedFile, forgedPage.checkpoints[0].checkpoint);
+  const fp = audit(['proof', '--batch', batchId, '--endpoint', site.apiUrl, '--token-file',
+    site.tokenFile, '--key', vkey, '--since', forgedFile]);
+  assert.equal(fp.code, 1, fp.out + fp.err);
+  assert.match(fp.err, new RegExp(`fork: the site's checkpoint of size \\d+ is not consistent with the checkpoint of size ${forkAt} held`));
+  await site.stop();
 });
 
 test('kill -9 mid-forwarding never leaves a ledger entry without its leaf', { timeout: 120000 }, async () => {

@@ -22,8 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         .verify_result = "intact",
                         .witness = "",
                         .region = "EU",
-                        .country = "DE",
-                        .retention_deleted = 0};
+                        .country = "DE"};
     tg_report *r = tg_report_new(0, UINT64_MAX);
     tg_report_config cfg;
     tg_strbuf out = {0};

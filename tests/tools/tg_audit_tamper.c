@@ -7,6 +7,10 @@
  *   tg_audit_tamper insert OUTBOX_DIR I   a made-up leaf put in before leaf I
  *   tg_audit_tamper resign OUTBOX_DIR     the newest checkpoint re-signed
  *                                         with another key of the same name
+ *   tg_audit_tamper fork OUTBOX_DIR S     the checkpoint of size S replaced by
+ *                                         one of another root, signed with the
+ *                                         site's own key (OUTBOX_DIR/../audit.key):
+ *                                         a site that signed two histories
  * Exit 0 done, 1 failed, 2 usage. Never run against a live site. */
 #include <lmdb.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 
 #include "tg_audit_checkpoint.h"
+#include "tg_audit_keys.h"
 #include "tg_strbuf.h"
 #include "tollgate/v1/forward.pb-c.h"
 
@@ -105,6 +110,43 @@ static int resign(MDB_txn *txn, MDB_dbi cps)
     return rc;
 }
 
+static int fork_at(MDB_txn *txn, MDB_dbi cps, const char *outbox, uint64_t size)
+{
+    char path[4200], line[1024];
+    uint8_t key[8];
+    MDB_val k = {8, key}, v;
+    tg_audit_note n;
+    tg_audit_checkpoint cp;
+    tg_audit_signer s;
+    tg_strbuf sb = {0};
+    FILE *f;
+    int rc = -1;
+
+    snprintf(path, sizeof(path), "%s/../audit.key", outbox);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    if (!fgets(line, sizeof(line), f)) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    key_of(size, key);
+    if (tg_audit_keys_parse(line, strlen(line), &s) == 0 &&
+        mdb_get(txn, cps, &k, &v) == 0 &&
+        tg_audit_note_parse(v.mv_data, v.mv_size, &n) == 0 &&
+        tg_audit_checkpoint_parse(n.text, n.text_len, &cp) == 0) {
+        cp.root.b[0] ^= 1;
+        if (tg_audit_checkpoint_sign(&cp, &s, &sb) == 0 && !sb.oom) {
+            v.mv_size = sb.len;
+            v.mv_data = sb.p;
+            rc = mdb_put(txn, cps, &k, &v, 0) ? -1 : 0;
+        }
+    }
+    tg_audit_signer_clear(&s);
+    free(sb.p);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     MDB_env *env;
@@ -115,7 +157,7 @@ int main(int argc, char **argv)
 
     if (argc < 3 || (strcmp(argv[1], "resign") != 0 && argc < 4)) {
         fputs("usage: tg_audit_tamper count|remove|insert OUTBOX_DIR I | resign "
-              "OUTBOX_DIR\n",
+              "OUTBOX_DIR | fork OUTBOX_DIR SIZE\n",
               stderr);
         return 2;
     }
@@ -144,6 +186,8 @@ int main(int argc, char **argv)
             rc = bump_count(txn, leaves, i + 1, i);
     } else if (!strcmp(argv[1], "resign")) {
         rc = resign(txn, cps);
+    } else if (!strcmp(argv[1], "fork")) {
+        rc = fork_at(txn, cps, argv[2], i);
     } else {
         fprintf(stderr, "tg_audit_tamper: unknown mode %s\n", argv[1]);
         return 2;

@@ -94,8 +94,7 @@ static json_t *build_fixture(void)
                         .verify_result = "intact",
                         .witness = "",
                         .region = "EU",
-                        .country = "DE",
-                        .retention_deleted = 42};
+                        .country = "DE"};
     tg_report_class email = {"pii.email", "e-mail address", "GDPR Art. 4(1)",
                              "GDPR Art. 6(1)(f)", 90 * 86400};
     tg_report_class mrn = {"phi.mrn", "medical record number", "HIPAA 164.514",
@@ -129,8 +128,6 @@ static json_t *build_fixture(void)
     assert_int_equal(tg_report_add_leaf(r, (const uint8_t *)"x", 1) == 0,
                      0); /* no site */
     assert_int_equal(tg_report_add_site(r, &s), 0);
-    assert_int_equal(tg_report_add_retention(r, "pii.ip", 30), 0);
-    assert_int_equal(tg_report_add_retention(r, "pii.email", 12), 0);
     /* before the period: only sets the version in force at its start */
     leaf(r, "egress", "central", T0 - SEC, V1, b1, 3, NULL, NULL);
     leaf(r, "egress", "central", T0 + SEC, V1, b1, 3, NULL, NULL);
@@ -192,20 +189,108 @@ static void test_counts(void **state)
     assert_int_equal(ival(row, "leaves_in_period"), 5);
     assert_int_equal(ival(row, "batches"), 2);
     assert_int_equal(ival(row, "shed"), 1);
-    /* retention: per class (sorted), then all classes together */
+    /* retention: no "retention" leaf, so nothing deleted, said in one row
+     * that names the checkpoint (the store's own counters, which no
+     * checkpoint covers, are not read) */
     row = json_object_get(m, "retention");
-    assert_int_equal(json_array_size(row), 3);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(row, 0), "data_class")),
-        "pii.email");
+    assert_int_equal(json_array_size(row), 1);
+    row = json_array_get(row, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "data_class")),
+                        "(all classes)");
+    assert_int_equal(ival(row, "records_deleted"), 0);
+    assert_int_equal(ival(row, "leaves"), 0);
+    assert_int_equal(ival(row, "checkpoint_size"), 7);
+    assert_non_null(strstr(json_string_value(json_object_get(row, "source")),
+                           "checkpoint of size 7 records no deletion"));
+    json_decref(m);
+}
+
+static void retention_leaf(tg_report *r, uint64_t from_ns, uint64_t t_ns, const cnt *c,
+                           size_t n)
+{
+    Tollgate__V1__EgressRecord e = TOLLGATE__V1__EGRESS_RECORD__INIT;
+    Tollgate__V1__ClassActionCount cv[8], *cp[8];
+    uint8_t buf[4096];
+
+    for (size_t i = 0; i < n; i++) {
+        tollgate__v1__class_action_count__init(&cv[i]);
+        cv[i].data_class = (char *)c[i].cls;
+        cv[i].action = (char *)c[i].action;
+        cv[i].count = c[i].n;
+        cp[i] = &cv[i];
+        e.records += c[i].n;
+    }
+    e.event = "retention";
+    e.destination = "local store";
+    e.window_start_unix_nano = from_ns;
+    e.window_end_unix_nano = t_ns;
+    e.time_unix_nano = t_ns;
+    e.counts = cp;
+    e.n_counts = n;
     assert_int_equal(
-        ival(row_where(row, "data_class", "pii.email", NULL, NULL), "records_deleted"),
-        12);
-    assert_int_equal(
-        ival(row_where(row, "data_class", "pii.ip", NULL, NULL), "records_deleted"), 30);
-    assert_int_equal(ival(row_where(row, "data_class", "(all classes)", NULL, NULL),
-                          "records_deleted"),
-                     42);
+        tg_report_add_leaf(r, buf, tollgate__v1__egress_record__pack(&e, buf)), 0);
+}
+
+/* Retention figures come from the log's "retention" leaves in the period,
+ * each row naming its leaves and the checkpoint that covers them. */
+static void test_retention_from_leaves(void **state)
+{
+    tg_report *r = tg_report_new(T0, T0 + 86400 * SEC);
+    tg_report_site s = {.name = "fra",
+                        .origin = "tollgate.site/fra",
+                        .tree_size = 5,
+                        .root = "ROOT=",
+                        .verified = 1,
+                        .verify_result = "intact",
+                        .witness = "",
+                        .region = "EU",
+                        .country = "DE"};
+    const cnt b1[] = {{"pii.email", "hash", 5}};
+    const cnt r0[] = {{"pii.email", "expire", 100}};
+    const cnt r1[] = {{"pii.email", "expire", 12}, {"(store limits)", "evict", 5}};
+    const cnt r2[] = {{"pii.email", "expire", 3}, {"pii.ip", "expire", 30}};
+    const cnt r3[] = {{"pii.ip", "expire", 7}};
+    const json_t *ret, *row;
+    json_t *m;
+
+    (void)state;
+    assert_int_equal(tg_report_add_site(r, &s), 0);
+    retention_leaf(r, T0 - 20 * SEC, T0 - 10 * SEC, r0, 1); /* leaf 0: before */
+    leaf(r, "egress", "central", T0 + SEC, V1, b1, 1, NULL, NULL);
+    retention_leaf(r, T0 - 10 * SEC, T0 + 10 * SEC, r1, 2);    /* leaf 2 */
+    retention_leaf(r, T0 + 10 * SEC, T0 + 20 * SEC, r2, 2);    /* leaf 3 */
+    retention_leaf(r, T0 + 20 * SEC, T0 + 86400 * SEC, r3, 1); /* leaf 4: at the end */
+    m = tg_report_build(r);
+    tg_report_free(r);
+    assert_non_null(m);
+    ret = json_object_get(m, "retention");
+    assert_int_equal(json_array_size(ret), 4);
+    row = row_where(ret, "data_class", "pii.email", "action", "expire");
+    assert_int_equal(ival(row, "records_deleted"), 15);
+    assert_int_equal(ival(row, "leaves"), 2);
+    assert_int_equal(ival(row, "first_leaf"), 2);
+    assert_int_equal(ival(row, "last_leaf"), 3);
+    assert_string_equal(json_string_value(json_object_get(row, "deleted_from")),
+                        "2027-01-15T07:59:50Z");
+    assert_string_equal(json_string_value(json_object_get(row, "deleted_to")),
+                        "2027-01-15T08:00:20Z");
+    assert_int_equal(ival(row, "checkpoint_size"), 5);
+    assert_string_equal(json_string_value(json_object_get(row, "checkpoint_root")),
+                        "ROOT=");
+    assert_string_equal(json_string_value(json_object_get(row, "source")),
+                        "retention leaves 2-3 of the site's log, covered by its signed "
+                        "checkpoint of size 5");
+    row = row_where(ret, "data_class", "pii.ip", NULL, NULL);
+    assert_int_equal(ival(row, "records_deleted"), 30);
+    assert_int_equal(ival(row, "first_leaf"), 3);
+    row = row_where(ret, "data_class", "(store limits)", "action", "evict");
+    assert_int_equal(ival(row, "records_deleted"), 5);
+    row = row_where(ret, "data_class", "(all classes)", NULL, NULL);
+    assert_int_equal(ival(row, "records_deleted"), 50);
+    assert_int_equal(ival(row, "leaves"), 2);
+    assert_int_equal(ival(row, "checkpoint_size"), 5);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(row, "source")), "leaves 2-3"));
     json_decref(m);
 }
 
@@ -373,8 +458,7 @@ static void test_pdf_pages(void **state)
                         .verify_result = "leaf 3 changed",
                         .witness = "",
                         .region = "US",
-                        .country = "US",
-                        .retention_deleted = UINT64_MAX};
+                        .country = "US"};
     tg_strbuf pdf = {0};
     char err[256] = "", cls[32];
     size_t pages = 0;
@@ -390,8 +474,11 @@ static void test_pdf_pages(void **state)
     m = tg_report_build(r);
     tg_report_free(r);
     assert_int_equal(json_array_size(json_object_get(m, "egress")), 300);
-    assert_true(json_is_null(json_object_get(
-        json_array_get(json_object_get(m, "retention"), 0), "records_deleted")));
+    /* no retention leaf: the log covered by the checkpoint records none */
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_array_get(json_object_get(m, "retention"), 0), "records_deleted")),
+        0);
     assert_int_equal(tg_report_render(m, TG_REPORT_PDF, &pdf, err, sizeof(err)), 0);
     /* page objects: "/Type /Page" not followed by "s" (the page tree) */
     for (const char *p = pdf.p;
@@ -428,6 +515,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_retention_from_leaves),
         cmocka_unit_test(test_versions_and_art30),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_config),

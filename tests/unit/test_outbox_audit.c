@@ -11,17 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <lmdb.h>
 
 #include "tg_audit_checkpoint.h"
+#include "tg_audit_keys.h"
 #include "tg_audit_proof.h"
 #include "tg_codec.h"
 #include "tg_err.h"
 #include "tg_outbox.h"
 #include "tg_outbox_audit.h"
+#include "tg_outbox_report.h"
+#include "store.h"
 #include "tg_strbuf.h"
 #include "tg_wire.h"
 #include "cstore.h"
@@ -252,6 +257,298 @@ static void test_resigned_checkpoint_named(void **state)
     assert_non_null(strstr(r.what, "signature invalid"));
 }
 
+/* Writes one record expiring after `ret` s, its class named `cls`. */
+static void store_put(tg_store *st, const char *cls, uint64_t ret)
+{
+    static const uint8_t data[64] = {1, 2, 3};
+    tg_otlp_index ix;
+    tg_store_record r;
+
+    memset(&ix, 0, sizeof(ix));
+    ix.t_min = 1000;
+    ix.t_max = 2000;
+    ix.items = 1;
+    memset(&r, 0, sizeof(r));
+    r.signal = TG_SIGNAL_TRACES;
+    r.data = data;
+    r.len = sizeof(data);
+    r.index = &ix;
+    r.retention_sec = ret;
+    r.retention_class = cls;
+    assert_int_equal(tg_store_write(st, &r, 1, NULL), 0);
+}
+
+typedef struct ret_leaves {
+    int n;
+    uint64_t index[8], records[8], email[8], evicted[8];
+    uint64_t at; /* leaves seen */
+} ret_leaves;
+
+static int collect_retention(void *ctx, const uint8_t *leaf, size_t len)
+{
+    ret_leaves *r = ctx;
+    Tollgate__V1__EgressRecord *e = tollgate__v1__egress_record__unpack(NULL, len, leaf);
+
+    assert_non_null(e);
+    if (strcmp(e->event, "retention") == 0 && r->n < 8) {
+        r->index[r->n] = r->at;
+        r->records[r->n] = e->records;
+        for (size_t i = 0; i < e->n_counts; i++) {
+            if (strcmp(e->counts[i]->data_class, "pii.email") == 0 &&
+                strcmp(e->counts[i]->action, "expire") == 0)
+                r->email[r->n] = e->counts[i]->count;
+            if (strcmp(e->counts[i]->action, "evict") == 0)
+                r->evicted[r->n] = e->counts[i]->count;
+        }
+        r->n++;
+    }
+    r->at++;
+    tollgate__v1__egress_record__free_unpacked(e, NULL);
+    return 0;
+}
+
+/* The store's deletions become "retention" leaves: one per pass that
+ * deleted something (a class retention, or the store's age limit), holding
+ * what was deleted since the last one, covered
+ * by a signed checkpoint and verified like every leaf; a pass whose leaf
+ * never committed (a crash) is caught up by the next one. */
+static void test_retention_leaves(void **state)
+{
+    fx *f = *state;
+    char sdir[128], err[256];
+    tg_store_options so;
+    tg_outbox_audit_result vr;
+    tg_outbox_report_checkpoint cp;
+    ret_leaves rl;
+    tg_store *st;
+    tg_outbox *ob;
+    uint64_t now = (uint64_t)time(NULL);
+    int appended = -1, serr = 0;
+
+    snprintf(sdir, sizeof(sdir), "%s/store", f->dir);
+    tg_store_options_default(&so);
+    so.no_sync = 1;
+    so.max_age_sec = 150000; /* the store's own limit, for the record without a class */
+    assert_non_null(st = tg_store_open(sdir, &so, &serr));
+    ob = open_ob(f);
+    egress(ob);
+    /* nothing deleted yet: no leaf */
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 5000, &appended), 0);
+    assert_int_equal(appended, 0);
+    store_put(st, "pii.email", 10);
+    store_put(st, "pii.email", 10);
+    store_put(st, "pii.ip", 10);
+    store_put(st, "pii.email", 100000);
+    store_put(st, NULL, 0);
+    assert_int_equal(tg_store_evict(st, now + 100), 0);
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 6000, &appended), 0);
+    assert_int_equal(appended, 1);
+    /* the same counts again: nothing new, no leaf */
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 6500, &appended), 0);
+    assert_int_equal(appended, 0);
+    egress(ob);
+    /* a deletion whose leaf is lost to a crash (the store deleted, the
+     * outbox never heard): the next pass records it */
+    assert_int_equal(tg_store_evict(st, now + 200000), 0);
+    tg_outbox_close(ob);
+    ob = open_ob(f);
+    assert_int_equal(tg_outbox_log_store_retention(ob, st, 7000, &appended), 0);
+    assert_int_equal(appended, 1);
+    tg_outbox_close(ob);
+    tg_store_close(st);
+
+    assert_int_equal(verify(f, &vr), 0);
+    assert_int_equal(vr.leaves, 4);
+    memset(&rl, 0, sizeof(rl));
+    assert_int_equal(
+        tg_outbox_report_read(f->outbox, collect_retention, &rl, &cp, err, sizeof(err)),
+        0);
+    assert_int_equal(cp.size, 4); /* a signed checkpoint covers both */
+    assert_int_equal(rl.n, 2);
+    assert_int_equal(rl.index[0], 1);
+    assert_int_equal(rl.email[0], 2);
+    assert_int_equal(rl.records[0], 3); /* 2 e-mail, 1 ip */
+    assert_int_equal(rl.index[1], 3);
+    assert_int_equal(rl.email[1], 1); /* only what is new */
+    assert_int_equal(rl.evicted[0], 0);
+    assert_int_equal(rl.evicted[1], 1); /* the age limit: "(store limits)" */
+    assert_int_equal(rl.records[1], 2);
+}
+
+static void serve(tg_outbox *ob, const char *path, tg_strbuf *out, int want)
+{
+    out->len = 0;
+    assert_int_equal(tg_outbox_audit_read(ob, path, strlen(path), out), want);
+}
+
+/* What online audits read over the site API: every checkpoint (paged),
+ * a batch's proof and consistency proofs, all from the stored nodes, and
+ * equal to what the offline tools compute from the leaves. */
+static void test_served_history_and_proofs(void **state)
+{
+    fx *f = *state;
+    tg_outbox *ob;
+    tg_strbuf sb = {0}, off = {0};
+    tg_audit_verifier v;
+    tg_audit_checkpoint cps[8];
+    tg_audit_hash proof[TG_AUDIT_PROOF_MAX];
+    char err[256], vk[512], path[128];
+    json_t *doc, *arr;
+    size_t i;
+    FILE *kf;
+
+    make_log(f, 6);
+    assert_non_null(kf = fopen(f->vkey, "r"));
+    assert_non_null(fgets(vk, sizeof(vk), kf));
+    fclose(kf);
+    vk[strcspn(vk, "\n")] = '\0';
+    assert_int_equal(tg_audit_verifier_parse(vk, strlen(vk), &v), 0);
+    ob = open_ob(f);
+
+    /* every checkpoint, oldest first, each verifying with the site's key */
+    serve(ob, "checkpoints/0", &sb, 0);
+    assert_non_null(doc = json_loadb(sb.p, sb.len, 0, NULL));
+    arr = json_object_get(doc, "checkpoints");
+    assert_int_equal(json_array_size(arr), 6);
+    assert_null(json_object_get(doc, "next"));
+    for (i = 0; i < 6; i++) {
+        json_t *e = json_array_get(arr, i);
+        const char *t = json_string_value(json_object_get(e, "checkpoint"));
+        assert_int_equal(json_integer_value(json_object_get(e, "size")),
+                         (json_int_t)i + 1);
+        assert_int_equal(tg_audit_checkpoint_open(t, strlen(t), &v, 1, &cps[i], NULL), 0);
+        assert_int_equal(cps[i].size, i + 1);
+    }
+    json_decref(doc);
+    serve(ob, "checkpoints/4", &sb, 0);
+    assert_non_null(doc = json_loadb(sb.p, sb.len, 0, NULL));
+    assert_int_equal(json_array_size(json_object_get(doc, "checkpoints")), 3);
+    json_decref(doc);
+    serve(ob, "checkpoints/x", &sb, TG_EPARSE);
+
+    /* consistency proofs between every pair link their signed roots */
+    for (uint64_t m = 1; m <= 6; m++)
+        for (uint64_t n = m; n <= 6; n++) {
+            size_t np = 0, at = 0;
+            snprintf(path, sizeof(path), "consistency/%llu/%llu", (unsigned long long)m,
+                     (unsigned long long)n);
+            serve(ob, path, &sb, 0);
+            while (at < sb.len) {
+                const char *nl = memchr(sb.p + at, '\n', sb.len - at);
+                assert_non_null(nl);
+                assert_int_equal(tg_base64_decode(sb.p + at, (size_t)(nl - (sb.p + at)),
+                                                  proof[np++].b, 33),
+                                 32);
+                at = (size_t)(nl + 1 - sb.p);
+            }
+            assert_int_equal(tg_audit_merkle_verify_consistency(
+                                 m, &cps[m - 1].root, n, &cps[n - 1].root, proof, np),
+                             0);
+            if (m < n && np)
+                assert_int_not_equal(
+                    tg_audit_merkle_verify_consistency(m, &cps[n - 1].root, n,
+                                                       &cps[n - 1].root, proof, np),
+                    0);
+        }
+    serve(ob, "consistency/3/7", &sb, TG_ENOT_FOUND);
+    serve(ob, "consistency/0/3", &sb, TG_ENOT_FOUND);
+
+    /* a batch's proof, as the offline tool makes it from the leaves */
+    serve(ob, "proof/3", &sb, 0);
+    assert_int_equal(tg_outbox_audit_proof(f->outbox, "3", &off, err, sizeof(err)), 0);
+    assert_int_equal(sb.len, off.len);
+    assert_memory_equal(sb.p, off.p, sb.len);
+    serve(ob, "proof/999", &sb, TG_ENOT_FOUND);
+    tg_outbox_close(ob);
+    free(sb.p);
+    free(off.p);
+}
+
+typedef struct fork_ctx {
+    uint64_t size;
+    const char *keyfile;
+} fork_ctx;
+
+/* Replaces the checkpoint of size ctx->size by one over another root,
+ * signed with the site's own key: a structural failure, not a signature's. */
+static void fork_cp(MDB_txn *txn, MDB_dbi leaves, MDB_dbi cps, void *ctx)
+{
+    fork_ctx *fc = ctx;
+    uint8_t key[8];
+    MDB_val k = {8, key}, v;
+    tg_audit_checkpoint cp;
+    tg_audit_note n;
+    tg_audit_signer s;
+    tg_strbuf sb = {0};
+    char line[1024];
+    FILE *f = fopen(fc->keyfile, "r");
+
+    (void)leaves;
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    assert_int_equal(tg_audit_keys_parse(line, strlen(line), &s), 0);
+    key_of(fc->size, key);
+    assert_int_equal(mdb_get(txn, cps, &k, &v), 0);
+    assert_int_equal(tg_audit_note_parse(v.mv_data, v.mv_size, &n), 0);
+    assert_int_equal(tg_audit_checkpoint_parse(n.text, n.text_len, &cp), 0);
+    cp.root.b[0] ^= 1;
+    assert_int_equal(tg_audit_checkpoint_sign(&cp, &s, &sb), 0);
+    v.mv_size = sb.len;
+    v.mv_data = sb.p;
+    assert_int_equal(mdb_put(txn, cps, &k, &v, 0), 0);
+    free(sb.p);
+    tg_audit_signer_clear(&s);
+}
+
+/* The signatures are checked on every core, the rest in order: the failure
+ * named is still the first a walk in order meets. */
+static void test_first_failure_in_order(void **state)
+{
+    fx *f = *state;
+    tg_outbox_audit_result r;
+    char keyfile[128];
+    fork_ctx fc;
+    uint64_t size;
+
+    snprintf(keyfile, sizeof(keyfile), "%s/audit.key", f->dir);
+    make_log(f, 9);
+    /* a forked checkpoint at size 2 before a bad signature at 6 */
+    fc = (fork_ctx){2, keyfile};
+    tamper(f, fork_cp, &fc);
+    size = 6;
+    tamper(f, resign, &size);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_non_null(strstr(r.what, "checkpoint of size 2: root does not match"));
+    assert_int_equal(r.bad_index, 1);
+    assert_int_equal(r.checkpoints, 1);
+    /* a bad signature at 4 before a forked checkpoint at 8 */
+    teardown(state);
+    setup(state);
+    f = *state;
+    snprintf(keyfile, sizeof(keyfile), "%s/audit.key", f->dir);
+    make_log(f, 9);
+    size = 4;
+    tamper(f, resign, &size);
+    fc = (fork_ctx){8, keyfile};
+    tamper(f, fork_cp, &fc);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_string_equal(r.what, "checkpoint of size 4: signature invalid");
+    assert_int_equal(r.bad_index, 4);
+    assert_int_equal(r.checkpoints, 3);
+    /* only the fork: named where it is */
+    teardown(state);
+    setup(state);
+    f = *state;
+    snprintf(keyfile, sizeof(keyfile), "%s/audit.key", f->dir);
+    make_log(f, 9);
+    fc = (fork_ctx){7, keyfile};
+    tamper(f, fork_cp, &fc);
+    assert_int_equal(verify(f, &r), TG_EVERIFY);
+    assert_non_null(strstr(r.what, "checkpoint of size 7: root does not match"));
+    assert_int_equal(r.checkpoints, 6);
+}
+
 static void test_proof_verifies_and_bit_flip_fails(void **state)
 {
     fx *f = *state;
@@ -413,6 +710,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leaf_per_entry_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_witness_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_leaf_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_failure_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_served_history_and_proofs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_leaf_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resigned_checkpoint_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proof_verifies_and_bit_flip_fails, setup,

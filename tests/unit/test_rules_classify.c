@@ -583,12 +583,81 @@ static void test_explain_names_class_detector_and_rules(void **state)
                                        &a, &c),
                      0);
     assert_int_equal(tg_rules_classification_classes(c, cls, 8), 1);
+    memset(&o, 0, sizeof(o));
     o.explain = on_change;
     o.explain_ctx = &ch;
     assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "strict"),
                                    &a, &o, &out, NULL),
                      0);
     assert_true(ch.saw_key_rule);
+    tg_arena_destroy(&a);
+}
+
+/* What the forwarder's egress tally sees must be what explain reports,
+ * class x action, one per change, without the allow_keys drops. */
+typedef struct pairs {
+    char explained[16][64];
+    char tallied[16][64];
+    int ne, nt;
+} pairs;
+
+static void pair_explain(void *ctx, const tg_rules_change *ch)
+{
+    pairs *p = ctx;
+    if (strcmp(ch->detector, "allow_keys") != 0 && p->ne < 16)
+        snprintf(p->explained[p->ne++], 64, "%s/%s", ch->class_name,
+                 tg_rules_action_name(ch->action));
+}
+
+static void pair_tally(void *ctx, const char *class_name, enum tg_rules_action action)
+{
+    pairs *p = ctx;
+    if (p->nt < 16)
+        snprintf(p->tallied[p->nt++], 64, "%s/%s", class_name,
+                 tg_rules_action_name(action));
+}
+
+static void test_tally_matches_explain(void **state)
+{
+    tg_arena a;
+    tg_rules_classification *c;
+    ProtobufCMessage *out;
+    tg_rules_view_opts o;
+    pairs pr;
+
+    (void)state;
+    memset(&pr, 0, sizeof(pr));
+    tg_arena_init(&a, 0, 0);
+    assert_int_equal(
+        tg_rules_classify(pol,
+                          tr_log(&a, "{\"stringValue\":\"mail bob@example.org now\"}",
+                                 "[" S("user.email", "ann@example.com") "," S(
+                                     "note", "card 4111 1111 1111 1111") "]"),
+                          &a, &c),
+        0);
+    memset(&o, 0, sizeof(o));
+    o.explain = pair_explain;
+    o.explain_ctx = &pr;
+    o.tally = pair_tally;
+    o.tally_ctx = &pr;
+    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "strict"),
+                                   &a, &o, &out, NULL),
+                     0);
+    assert_true(pr.nt >= 2);
+    assert_int_equal(pr.ne, pr.nt);
+    for (int i = 0; i < pr.nt; i++)
+        assert_string_equal(pr.explained[i], pr.tallied[i]);
+    /* tally alone gives the same, with no explain callback at all */
+    memset(&o, 0, sizeof(o));
+    pr.nt = 0;
+    o.tally = pair_tally;
+    o.tally_ctx = &pr;
+    assert_int_equal(tg_rules_view(c, (size_t)tg_rules_destination_index(pol, "strict"),
+                                   &a, &o, &out, NULL),
+                     0);
+    assert_int_equal(pr.ne, pr.nt);
+    for (int i = 0; i < pr.nt; i++)
+        assert_string_equal(pr.explained[i], pr.tallied[i]);
     tg_arena_destroy(&a);
 }
 
@@ -770,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_unknown_fields_are_stripped),
         cmocka_unit_test(test_persisted_classification_replays),
         cmocka_unit_test(test_explain_names_class_detector_and_rules),
+        cmocka_unit_test(test_tally_matches_explain),
         cmocka_unit_test(test_keys_as_data_and_replace),
         cmocka_unit_test(test_threads_share_a_policy_across_swaps),
         cmocka_unit_test(test_value_memo_changes_nothing),

@@ -784,6 +784,15 @@ static void test_class_retention(void **state)
         assert_int_equal(t.ingest[i], 1000000);
         assert_int_equal(t.expiry[i], retention[i] ? 1000000 + retention[i] : 0);
     }
+    /* the tail drops its mapping of what it read: a second read sees the
+     * same records, read again from the file */
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(tg_store_read_after(st, 0, 0, tail_collect, &t), 0);
+    assert_int_equal(t.n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(t.tag[i], 10 + i);
+        assert_memory_equal(t.cls[i], cls[i], strlen(cls[i]));
+    }
     assert_int_equal(tg_store_get_stats(st, &s), 0);
     assert_int_equal(s.expiring_records, 3);
 
@@ -1244,6 +1253,89 @@ static void test_trace_filter(void **state)
     assert_false(tg_store__tfilter_may_hold(f, 0, ids[0]));
 }
 
+/* Records with one trace id each, id i = (i, ~i) big-endian, and every
+ * 500th also holding the shared id `common` (0x5a...). */
+static void write_block_records(tg_store *st, int from, int n)
+{
+    enum { BATCH = 100 };
+    static test_rec recs[BATCH];
+    static tg_store_record rr[BATCH];
+    static uint8_t ids[BATCH][2][16];
+
+    for (int b = 0; b < n; b += BATCH) {
+        int m = n - b < BATCH ? n - b : BATCH;
+        for (int j = 0; j < m; j++) {
+            int i = from + b + j;
+            make_rec(&recs[j], TG_SIGNAL_TRACES, i & 0x7f, NULL, 0, "svc", 100, 110);
+            tg_be64_put(ids[j][0], (uint64_t)i);
+            tg_be64_put(ids[j][0] + 8, ~(uint64_t)i);
+            memset(ids[j][1], 0x5a, 16);
+            recs[j].ix.trace_ids = ids[j];
+            recs[j].ix.n_trace_ids = i % 500 == 0 ? 2 : 1;
+            rr[j] = recs[j].rec;
+        }
+        assert_int_equal(tg_store_write(st, rr, (size_t)m, NULL), 0);
+    }
+}
+
+static size_t visits_of(tg_store *st, int i, visits *v)
+{
+    uint8_t id[16];
+
+    tg_be64_put(id, (uint64_t)i);
+    tg_be64_put(id + 8, ~(uint64_t)i);
+    memset(v, 0, sizeof(*v));
+    assert_int_equal(tg_store_get_trace(st, id, collect, v), 0);
+    return v->n;
+}
+
+/* Lookups by trace id go through the block filters: every id found in its
+ * one record, whether its record is in a closed block, in the open tail,
+ * or written across a restart; a shared id in every record that holds it,
+ * oldest first; blocks dropped once their records are all evicted. */
+static void test_trace_blocks(void **state)
+{
+    fixture *f = *state;
+    tg_store_options o;
+    uint8_t common[16];
+    tg_store_stats s;
+    visits v;
+    enum { N = 2600 };
+
+    tg_store_options_default(&o);
+    o.no_sync = 1;
+    tg_store *st = open_store(f, &o);
+    write_block_records(st, 0, 1500);
+    st = reopen(f, &o); /* mid-block: the restart's own base */
+    write_block_records(st, 1500, N - 1500);
+    /* 1..1100 closed after the 11th write; after the restart, 1501..2600. */
+    assert_int_equal(db_entries(st, st->db_tblock), 2);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(visits_of(st, i, &v), 1);
+        assert_int_equal(v.seq[0], (uint64_t)i + 1);
+    }
+    assert_int_equal(visits_of(st, N + 7, &v), 0);
+    memset(common, 0x5a, 16);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tg_store_get_trace(st, common, collect, &v), 0);
+    assert_int_equal(v.n, N / 500 + (N % 500 != 0));
+    for (size_t k = 0; k < v.n; k++)
+        assert_int_equal(v.seq[k], 500 * k + 1);
+
+    /* A budget of one record: the next write evicts all the others, and
+     * their blocks go with them. */
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    o.max_bytes = s.record_bytes / s.records;
+    st = reopen(f, &o);
+    write_block_records(st, N, 1);
+    assert_int_equal(tg_store_get_stats(st, &s), 0);
+    assert_int_equal(s.records, 1);
+    assert_int_equal(db_entries(st, st->db_tblock), 0);
+    assert_int_equal(visits_of(st, 5, &v), 0);
+    assert_int_equal(visits_of(st, N, &v), 1);
+    assert_int_equal(v.seq[0], (uint64_t)N + 1);
+}
+
 /* A store written before the filters had a by_trace key per trace id and
  * record: its records are still found by trace id, and evicting them
  * removes those keys too. */
@@ -1503,6 +1595,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_class_retention_never_lengthens, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_format1_store_upgrades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trace_blocks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -234,6 +234,7 @@ static void test_name_cardinality(void **state)
     tg_egress_tally t;
     ProtobufCMessage *raw, *view, *in;
     tg_summary_counts c;
+    size_t held;
 
     (void)state;
     tg_forward_config_defaults(&cfg);
@@ -250,6 +251,14 @@ static void test_name_cardinality(void **state)
     tg_summarizer_counts(s, &c);
     assert_int_equal(c.names_raw, 3); /* two card paths and INSERT */
     assert_int_equal(c.names_sent, 2);
+    /* the memory figure covers the period's arena and its tables */
+    held = tg_summarizer_memory(s);
+    assert_true(held > 256 * 1024);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(tg_summarizer_add(s, TG_SIGNAL_TRACES, raw, view, 900, 100,
+                                           1800000000000000000ull),
+                         0);
+    assert_true(tg_summarizer_memory(s) > held);
     tg_summarizer_clear(s);
     tg_summarizer_counts(s, &c);
     assert_int_equal(c.names_raw, 0);
