@@ -29,7 +29,8 @@ typedef struct tg_submission {
     char retention_class[64]; /* rec.retention_class points here */
     tg_commit_cb cb;
     void *ctx;
-    size_t bytes; /* the allocation, what the queue bound counts */
+    size_t bytes; /* what the queue bound counts: the allocation, or for a
+                     frame the request it holds */
     int status;
 } tg_submission;
 
@@ -277,7 +278,7 @@ static int submit(tg_committer *c, tg_commit_port *port, const tg_store_record *
 {
     const tg_otlp_index *ix;
     tg_submission *s;
-    size_t size, svc_bytes = 0, off, body;
+    size_t size, svc_bytes = 0, off, body, counted;
     uint8_t *p;
 
     if (!c || !rec || !rec->index || !cb || (rec->len && !rec->data && !rec->zdata) ||
@@ -294,20 +295,26 @@ static int submit(tg_committer *c, tg_commit_port *port, const tg_store_record *
     size = align_up(sizeof(*s)) + align_up(ix->n_services * sizeof(tg_slice)) +
            ix->n_trace_ids * 16 + svc_bytes + body + (rec->cls ? rec->cls_len : 0);
 
+    /* The bound counts the request as received even when only its frame
+     * is queued: limits.max_pending_bytes keeps its meaning (how much
+     * client data may wait for the disk), and the memory it holds is at
+     * most that. */
+    counted = rec->zdata && rec->len > body ? size - body + rec->len : size;
+
     pthread_mutex_lock(&c->mu);
     /* An empty committer takes any one submission, however large, so a
      * request bigger than the bound is slow rather than refused forever. */
-    if (c->pending_bytes && c->pending_bytes + size > c->opt.max_pending_bytes) {
+    if (c->pending_bytes && c->pending_bytes + counted > c->opt.max_pending_bytes) {
         pthread_mutex_unlock(&c->mu);
         return TG_EBUSY;
     }
-    c->pending_bytes += size;
+    c->pending_bytes += counted;
     pthread_mutex_unlock(&c->mu);
 
     s = malloc(size);
     if (!s) {
         pthread_mutex_lock(&c->mu);
-        c->pending_bytes -= size;
+        c->pending_bytes -= counted;
         pthread_mutex_unlock(&c->mu);
         return TG_ENOMEM;
     }
@@ -356,7 +363,7 @@ static int submit(tg_committer *c, tg_commit_port *port, const tg_store_record *
     s->rec.index = &s->index;
     s->cb = cb;
     s->ctx = ctx;
-    s->bytes = size;
+    s->bytes = counted;
     s->port = port;
 
     /* The copy happens outside the lock: the writer thread never waits

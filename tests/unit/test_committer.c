@@ -525,20 +525,24 @@ static void test_classification_copied_and_stored(void **state)
     uv_run(&f->loop, UV_RUN_DEFAULT);
 }
 
-/* A record compressed by its ingest loop: the queue holds the frame (its
- * bound counts the frame, not the request) and the store keeps it as is;
- * reading it back gives the request. */
+/* A record compressed by its ingest loop: the queue holds the frame and
+ * the store keeps it as is (reading it back gives the request), while the
+ * queue's bound still counts the request as received, so
+ * limits.max_pending_bytes means what it did. */
 static void test_precompressed_record(void **state)
 {
     fixture *f = *state;
     completions comp = {0};
+    observer obs;
     tg_committer_options o = {.max_pending_bytes = 64 * 1024};
-    tg_committer *c = tg_committer_create(&f->loop, f->st, &o, NULL, NULL);
+    tg_committer *c;
     tg_zstd_ctx *z = tg_zstd_ctx_new(1);
     tg_arena arena;
     test_req r[2];
     sub_ctx sc[2];
 
+    observer_init(&obs, 1);
+    c = tg_committer_create(&f->loop, f->st, &o, observe, &obs);
     assert_non_null(c);
     assert_non_null(z);
     tg_arena_init(&arena, 1 << 20, 0);
@@ -546,8 +550,7 @@ static void test_precompressed_record(void **state)
         uint8_t *zd;
         size_t zl;
 
-        /* 256 KiB each, very compressible: two exceed the 64 KiB bound as
-         * requests but not as frames. */
+        /* 256 KiB each, very compressible: the frames are small. */
         req_make(&r[i], 700 + i, 256 * 1024);
         assert_int_equal(
             tg_zstd_ctx_compress(z, r[i].data, r[i].rec.len, &arena, &zd, &zl), 0);
@@ -556,16 +559,23 @@ static void test_precompressed_record(void **state)
         r[i].rec.zlen = zl;
         r[i].rec.data = NULL;
         sc[i] = (sub_ctx){&comp, 700 + i};
-        assert_int_equal(tg_committer_submit(c, &r[i].rec, on_commit, &sc[i]), 0);
     }
+    /* The first is taken (an empty queue takes anything) and counted as
+     * the 256 KiB it was; with the writer held inside its first
+     * transaction, the second is over the 64 KiB bound. */
+    assert_int_equal(tg_committer_submit(c, &r[0].rec, on_commit, &sc[0]), 0);
+    sem_wait(&obs.entered);
+    assert_true(tg_committer_pending_bytes(c) >= 256 * 1024);
+    assert_int_equal(tg_committer_submit(c, &r[1].rec, on_commit, &sc[1]), TG_EBUSY);
+    sem_post(&obs.release);
     tg_committer_drain(c, on_drained, &comp);
     uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(comp.n, 2);
+    assert_int_equal(comp.n, 1);
     assert_int_equal(comp.failed, 0);
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(stored(f->st, 700 + i), 1);
+    assert_int_equal(stored(f->st, 700), 1);
+    assert_int_equal(stored(f->st, 701), 0);
+    for (int i = 0; i < 2; i++)
         req_free(&r[i]);
-    }
     tg_arena_destroy(&arena);
     tg_zstd_ctx_free(z);
     tg_committer_destroy(c);
