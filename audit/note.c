@@ -390,3 +390,11 @@ void tg_audit_signer_clear(tg_audit_signer *s)
 {
     OPENSSL_cleanse(s, sizeof(*s));
 }
+
+int tg_audit_note_signed_by(const tg_audit_note *n, int verifier)
+{
+    for (size_t i = 0; i < n->nsigs; i++)
+        if (n->sigs[i].verifier == verifier)
+            return 1;
+    return 0;
+}

@@ -81,6 +81,10 @@ int tg_audit_note_parse(const char *msg, size_t len, tg_audit_note *n);
  * verified and none failed; TG_EVERIFY otherwise. */
 int tg_audit_note_verify(tg_audit_note *n, const tg_audit_verifier *vs, size_t nv);
 
+/* 1 when a signature of n (after tg_audit_note_verify) verified under the
+ * verifier at index `verifier`, else 0: "is it cosigned by the witness". */
+int tg_audit_note_signed_by(const tg_audit_note *n, int verifier);
+
 /* tg_audit_note_parse then tg_audit_note_verify. */
 int tg_audit_note_open(const char *msg, size_t len, const tg_audit_verifier *vs,
                        size_t nv, tg_audit_note *n);

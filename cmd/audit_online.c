@@ -84,8 +84,7 @@ static int check_one(const tg_audit_verifier *vs, size_t nv, tg_audit_reader *rd
                  (unsigned long long)served);
         return 1;
     }
-    for (size_t i = 0; i < n.nsigs; i++)
-        *cosigned |= n.sigs[i].verifier == 1;
+    *cosigned |= tg_audit_note_signed_by(&n, 1);
     if (strcmp(cp->origin, newest->origin) != 0) {
         snprintf(what, whatlen, "the checkpoint of size %llu names another log (%s)",
                  (unsigned long long)cp->size, cp->origin);
@@ -232,8 +231,7 @@ static int verify_site(const online *o, const tg_audit_verifier *vs, size_t nv,
                  "signature invalid: the site's checkpoint does not verify");
         return 1;
     }
-    for (size_t i = 0; i < n.nsigs; i++)
-        cosigned |= n.sigs[i].verifier == 1;
+    cosigned |= tg_audit_note_signed_by(&n, 1);
     if (nv == 2 && !cosigned) {
         snprintf(what, whatlen,
                  "signature invalid: the checkpoint of size %llu has no cosignature by "
@@ -400,8 +398,7 @@ static int verify_centre(const char *body, size_t len, const tg_audit_verifier *
             rc = 1;
             continue;
         }
-        for (size_t j = 0; j < n.nsigs; j++)
-            cosigned |= n.sigs[j].verifier == 1;
+        cosigned |= tg_audit_note_signed_by(&n, 1);
         if (!cosigned) {
             snprintf(what, whatlen,
                      "signature invalid: site %s's checkpoint carries no valid "

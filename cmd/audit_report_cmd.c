@@ -17,23 +17,23 @@
  * this writes it out; the token is a compliance or admin user's. Exit: 0, 1 a log does
  * not verify (the report is still written, saying so), 2 bad usage, bad configuration or
  * unreadable input. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_args.h"
 #include "commands.h"
 #include "query_http.h"
 #include "tg_config.h"
 #include "tg_costmodel.h"
 #include "tg_err.h"
+#include "tg_policy_archive.h"
 #include "tg_outbox_audit.h"
 #include "tg_outbox_report.h"
 #include "tg_audit_report.h"
 #include "tg_rules.h"
 
 #define MAX_SITES 32
-#define MAX_POLICY_TEXT (8u << 20)
 
 static void usage(FILE *f)
 {
@@ -72,43 +72,15 @@ static int add_leaf(void *ctx, const uint8_t *leaf, size_t len)
     return tg_report_add_leaf(ctx, leaf, len);
 }
 
-/* DATA/policies/<alg>-<hex>.txt, as the collector records them. */
+static int add_text(void *ctx, const char *version, const char *text, size_t len)
+{
+    return tg_report_add_policy_text(ctx, version, text, len) ? TG_ENOMEM : 0;
+}
+
+/* The archived policy texts (rules/tg_policy_archive.h). */
 static int add_policy_texts(tg_report *r, const char *data)
 {
-    char dir[4200];
-    struct dirent *de;
-    DIR *d;
-
-    snprintf(dir, sizeof(dir), "%s/policies", data);
-    if (!(d = opendir(dir)))
-        return 0;
-    while ((de = readdir(d))) {
-        const char *dash = strchr(de->d_name, '-');
-        size_t n = strlen(de->d_name);
-        char path[4500], ver[256];
-        FILE *f;
-        char *buf;
-        size_t len;
-
-        if (!dash || n < 5 || strcmp(de->d_name + n - 4, ".txt") != 0)
-            continue;
-        snprintf(ver, sizeof(ver), "%.*s:%.*s", (int)(dash - de->d_name), de->d_name,
-                 (int)(n - 4 - (size_t)(dash + 1 - de->d_name)), dash + 1);
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (!(f = fopen(path, "rb")))
-            continue;
-        buf = malloc(MAX_POLICY_TEXT);
-        len = buf ? fread(buf, 1, MAX_POLICY_TEXT, f) : 0;
-        fclose(f);
-        if (buf && tg_report_add_policy_text(r, ver, buf, len)) {
-            free(buf);
-            closedir(d);
-            return TG_ENOMEM;
-        }
-        free(buf);
-    }
-    closedir(d);
-    return 0;
+    return tg_policy_archive_each(data, add_text, r);
 }
 
 static int add_policy(tg_report *r, const tg_rules_policy *p)
@@ -203,16 +175,6 @@ static int write_out(const char *out, const char *p, size_t len)
     return 0;
 }
 
-/* Letters, digits and ._:- only: the values go into a URL unescaped. */
-static int plain(const char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || strchr("._:-", *s)))
-            return 0;
-    return 1;
-}
-
 static int from_centre(const char *endpoint, const char *token, const char *from,
                        const char *to, const char *site, const char *fmt, const char *out)
 {
@@ -221,7 +183,8 @@ static int from_centre(const char *endpoint, const char *token, const char *from
     tg_query_http_answer a;
     int rc;
 
-    if (!plain(from) || !plain(to) || (site && !plain(site)) || !plain(fmt))
+    if (!tg_cmd_url_plain(from) || !tg_cmd_url_plain(to) ||
+        (site && !tg_cmd_url_plain(site)) || !tg_cmd_url_plain(fmt))
         return fail2("%s%s",
                      "--from, --to, --site and --format take letters, digits and ._:-",
                      NULL);

@@ -164,8 +164,7 @@ int tg_audit_witness_check(const char *data_dir, const char *central_dir,
                      (unsigned long long)fc.st.cosigned_size);
             goto out;
         }
-        for (size_t i = 0; i < n.nsigs; i++)
-            cosigned |= n.sigs[i].verifier == 1;
+        cosigned |= tg_audit_note_signed_by(&n, 1);
         if (!cosigned) {
             snprintf(what, whatlen,
                      "signature invalid: no cosignature by the witness on its checkpoint "

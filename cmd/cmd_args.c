@@ -46,3 +46,12 @@ size_t tg_cmd_endpoint(const char *cmd, const char *endpoint)
         n--;
     return n;
 }
+
+int tg_cmd_url_plain(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || strchr("._:-", *s)))
+            return 0;
+    return 1;
+}

@@ -24,4 +24,8 @@ int tg_cmd_args(const char *cmd, int argc, char **argv, const tg_cmd_opt *opts,
  * stderr that it is not an http:// or https:// URL. */
 size_t tg_cmd_endpoint(const char *cmd, const char *endpoint);
 
+/* 1 when s holds letters, digits and ._:- only: a value that may go into a
+ * URL's query unescaped. */
+int tg_cmd_url_plain(const char *s);
+
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd_args.h"
 #include "commands.h"
 #include "query_http.h"
 #include "tg_costmodel.h"
@@ -40,16 +41,6 @@ static void usage(FILE *f)
             "DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); --to is exclusive.\n"
             "export defaults to this month so far.\n",
             DEFAULT_ENDPOINT);
-}
-
-/* Letters, digits and ._:- only: the values go into a URL unescaped. */
-static int plain(const char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || strchr("._:-", *s)))
-            return 0;
-    return 1;
 }
 
 static const char *str(const json_t *o, const char *k)
@@ -286,7 +277,7 @@ int tg_cmd_cost(int argc, char **argv)
         fprintf(stderr, "tollgate cost: --by is site, service, model, team or run\n");
         return 2;
     }
-    if (cmp && (!cmp[0] || !plain(cmp))) {
+    if (cmp && (!cmp[0] || !tg_cmd_url_plain(cmp))) {
         fprintf(stderr, "tollgate cost: --compare names a site or a region\n");
         return 2;
     }

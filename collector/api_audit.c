@@ -16,7 +16,6 @@
  * Entries carry counts, ids and hashes only, never a value; still, like
  * every data endpoint, a caller shows a query client's token. Reads are
  * short LMDB read transactions, answered on the loop thread. */
-#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "api.h"
 #include "tg_access.h"
 #include "tg_err.h"
+#include "tg_policy_archive.h"
 #include "tg_strbuf.h"
 
 #define AUDIT_PREFIX "/api/v1/audit/"
@@ -34,40 +34,18 @@ static void respond(tg_http_request *req, int status, const char *msg)
     tg_http_respond(req, status, "text/plain; charset=utf-8", NULL, msg, strlen(msg));
 }
 
-#define POLICY_TEXT_MAX (8u << 20)
+static int add_text(void *ctx, const char *version, const char *text, size_t len)
+{
+    json_object_set_new(ctx, version, json_stringn_nocheck(text, len));
+    return 0;
+}
 
-/* DATA/policies/<alg>-<hex>.txt (collector.c, rules_record_text) into
- * texts as version -> text. */
+/* The archived policy texts (rules/tg_policy_archive.h) into texts as
+ * version -> text. */
 static void policy_texts(const char *data_dir, json_t *texts)
 {
-    char dir[1100];
-    struct dirent *de;
-    DIR *d;
-
-    snprintf(dir, sizeof(dir), "%s/policies", data_dir ? data_dir : ".");
-    if (!data_dir || !(d = opendir(dir)))
-        return;
-    while ((de = readdir(d))) {
-        const char *dash = strchr(de->d_name, '-');
-        size_t n = strlen(de->d_name), len;
-        char path[1400], ver[256], *buf;
-        FILE *f;
-
-        if (!dash || n < 5 || strcmp(de->d_name + n - 4, ".txt") != 0)
-            continue;
-        snprintf(ver, sizeof(ver), "%.*s:%.*s", (int)(dash - de->d_name), de->d_name,
-                 (int)(n - 4 - (size_t)(dash + 1 - de->d_name)), dash + 1);
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (!(f = fopen(path, "rb")))
-            continue;
-        buf = malloc(POLICY_TEXT_MAX);
-        len = buf ? fread(buf, 1, POLICY_TEXT_MAX, f) : 0;
-        fclose(f);
-        if (buf)
-            json_object_set_new(texts, ver, json_stringn_nocheck(buf, len));
-        free(buf);
-    }
-    closedir(d);
+    if (data_dir)
+        (void)tg_policy_archive_each(data_dir, add_text, texts);
 }
 
 static void add_count(void *ctx, const char *cls, uint64_t n)

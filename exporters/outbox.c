@@ -903,14 +903,43 @@ int tg_outbox_ledger_egress(tg_outbox *ob, uint64_t seq, unsigned protocol_versi
     return ledger_batch(ob, seq, "egress", protocol_version, wire_bytes, now_ns, 0);
 }
 
+/* Runs fn in one write transaction of the outbox under its lock, on a copy
+ * of the counters: fn returns 0 to commit (the copy becomes the counters),
+ * 1 to abort with nothing to do, or an error (aborted). 0 or that error. */
+static int ledger_txn(tg_outbox *ob,
+                      int (*fn)(tg_outbox *, MDB_txn *, tg_outbox_stats *, void *),
+                      void *ctx)
+{
+    tg_outbox_stats s;
+    MDB_txn *txn;
+    int rc;
+
+    pthread_mutex_lock(&ob->mu);
+    s = ob->st;
+    if ((rc = mdb_txn_begin(ob->env, NULL, 0, &txn))) {
+        rc = mdb_err(rc);
+    } else if ((rc = fn(ob, txn, &s, ctx))) {
+        mdb_txn_abort(txn);
+        rc = rc > 0 ? 0 : rc;
+    } else if ((rc = mdb_txn_commit(txn))) {
+        rc = mdb_err(rc);
+    } else {
+        ob->st = s;
+    }
+    pthread_mutex_unlock(&ob->mu);
+    return rc;
+}
+
+static int append_one(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, void *ctx)
+{
+    return ledger_append(ob, txn, ctx, s);
+}
+
 int tg_outbox_ledger_query(tg_outbox *ob, const tg_outbox_query *q, uint64_t now_ns)
 {
     Tollgate__V1__EgressRecord r = TOLLGATE__V1__EGRESS_RECORD__INIT;
     Tollgate__V1__ClassActionCount cv[TG_TALLY_MAX], *cp[TG_TALLY_MAX];
-    tg_outbox_stats s;
-    MDB_txn *txn;
     size_t n = q->tally ? q->tally->n : 0;
-    int rc;
 
     for (size_t i = 0; i < n; i++) {
         tollgate__v1__class_action_count__init(&cv[i]);
@@ -933,24 +962,7 @@ int tg_outbox_ledger_query(tg_outbox *ob, const tg_outbox_query *q, uint64_t now
     r.window_end_unix_nano = q->window_end_ns;
     r.policy_version = (char *)(q->policy_version ? q->policy_version : "");
     r.time_unix_nano = now_ns;
-    pthread_mutex_lock(&ob->mu);
-    s = ob->st;
-    if ((rc = mdb_txn_begin(ob->env, NULL, 0, &txn))) {
-        pthread_mutex_unlock(&ob->mu);
-        return mdb_err(rc);
-    }
-    if ((rc = ledger_append(ob, txn, &r, &s)) != 0) {
-        mdb_txn_abort(txn);
-        pthread_mutex_unlock(&ob->mu);
-        return rc;
-    }
-    if ((rc = mdb_txn_commit(txn))) {
-        pthread_mutex_unlock(&ob->mu);
-        return mdb_err(rc);
-    }
-    ob->st = s;
-    pthread_mutex_unlock(&ob->mu);
-    return 0;
+    return ledger_txn(ob, append_one, &r);
 }
 
 /* meta: the store's counts the last "retention" entry covered, as an
@@ -1047,34 +1059,31 @@ out:
     return rc;
 }
 
+typedef struct retention_args {
+    const tg_outbox_retention_count *c;
+    size_t n;
+    uint64_t now_ns;
+    int *appended;
+} retention_args;
+
+static int retention_one(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s, void *ctx)
+{
+    retention_args *a = ctx;
+    int rc = retention_txn(ob, txn, a->c, a->n, a->now_ns, s, a->appended);
+
+    return rc ? rc : !*a->appended;
+}
+
 int tg_outbox_ledger_retention(tg_outbox *ob, const tg_outbox_retention_count *c,
                                size_t n, uint64_t now_ns, int *appended)
 {
-    tg_outbox_stats s;
-    MDB_txn *txn;
+    retention_args a = {c, n, now_ns, appended};
     int rc;
 
     *appended = 0;
-    pthread_mutex_lock(&ob->mu);
-    s = ob->st;
-    if ((rc = mdb_txn_begin(ob->env, NULL, 0, &txn))) {
-        pthread_mutex_unlock(&ob->mu);
-        return mdb_err(rc);
-    }
-    if ((rc = retention_txn(ob, txn, c, n, now_ns, &s, appended)) || !*appended) {
-        mdb_txn_abort(txn);
-        pthread_mutex_unlock(&ob->mu);
+    if ((rc = ledger_txn(ob, retention_one, &a)))
         *appended = 0;
-        return rc;
-    }
-    if ((rc = mdb_txn_commit(txn))) {
-        pthread_mutex_unlock(&ob->mu);
-        *appended = 0;
-        return mdb_err(rc);
-    }
-    ob->st = s;
-    pthread_mutex_unlock(&ob->mu);
-    return 0;
+    return rc;
 }
 
 int tg_outbox_reject(tg_outbox *ob, uint64_t seq, uint64_t now_ns)

@@ -110,16 +110,27 @@ void tg_report_free(tg_report *r)
     free(r);
 }
 
+/* Room for one more element at the end of the array *v of n elements of
+ * `size` bytes: the new element's address, or NULL (the array unchanged). */
+static void *append_slot(void *v, size_t n, size_t size)
+{
+    void **pv = v;
+    char *p = realloc(*pv, (n + 1) * size);
+
+    if (!p)
+        return NULL;
+    *pv = p;
+    return p + n * size;
+}
+
 int tg_report_add_site(tg_report *r, const tg_report_site *in)
 {
-    site_state *ns = realloc(r->sites, (r->n_sites + 1) * sizeof(*ns)), *s;
+    site_state *s = append_slot(&r->sites, r->n_sites, sizeof(*s));
     const char *src[8] = {in->name,    in->origin, in->root,    in->verify_result,
                           in->witness, in->region, in->country, NULL};
 
-    if (!ns)
+    if (!s)
         return TG_ENOMEM;
-    r->sites = ns;
-    s = &ns[r->n_sites];
     memset(s, 0, sizeof(*s));
     s->s = *in;
     for (size_t i = 0; i < 7; i++)
@@ -157,12 +168,10 @@ oom:
 
 int tg_report_add_class(tg_report *r, const tg_report_class *c)
 {
-    tg_report_class *n = realloc(r->classes, (r->n_classes + 1) * sizeof(*n));
+    tg_report_class *n = append_slot(&r->classes, r->n_classes, sizeof(*n));
 
     if (!n)
         return TG_ENOMEM;
-    r->classes = n;
-    n = &n[r->n_classes];
     n->name = dup0(c->name);
     n->description = dup0(c->description);
     n->regulation = dup0(c->regulation);
@@ -178,12 +187,10 @@ int tg_report_add_class(tg_report *r, const tg_report_class *c)
 
 int tg_report_add_destination(tg_report *r, const tg_report_destination *d)
 {
-    tg_report_destination *n = realloc(r->dests, (r->n_dests + 1) * sizeof(*n));
+    tg_report_destination *n = append_slot(&r->dests, r->n_dests, sizeof(*n));
 
     if (!n)
         return TG_ENOMEM;
-    r->dests = n;
-    n = &n[r->n_dests];
     n->name = dup0(d->name);
     n->country = dup0(d->country);
     n->region = dup0(d->region);
@@ -199,12 +206,10 @@ int tg_report_add_destination(tg_report *r, const tg_report_destination *d)
 int tg_report_add_policy_text(tg_report *r, const char *version, const char *text,
                               size_t len)
 {
-    policy_text *n = realloc(r->texts, (r->n_texts + 1) * sizeof(*n));
+    policy_text *n = append_slot(&r->texts, r->n_texts, sizeof(*n));
 
     if (!n)
         return TG_ENOMEM;
-    r->texts = n;
-    n = &n[r->n_texts];
     n->version = dup0(version);
     n->text = malloc(len + 1);
     if (!n->version || !n->text) {

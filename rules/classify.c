@@ -46,6 +46,7 @@ typedef struct memo_ent {
     uint32_t epoch;
     const tg_keyinfo *ki;
     uint16_t pflags;
+    uint8_t whole;
 } memo_ent;
 
 typedef struct cframe {
@@ -76,6 +77,7 @@ typedef struct cstate {
     uint32_t ordinal;
     uint16_t pflags;
     const tg_keyinfo *ki;
+    int whole_value; /* the place is an attribute's whole scalar value */
     const char *text;
     size_t text_len;
     size_t off;       /* offset of `text` in the place's value (sub-scans) */
@@ -485,6 +487,29 @@ static void record_hit(cstate *st, size_t a, size_t b, unsigned cls, unsigned ru
                     st->pflags);
 }
 
+/* A weak hit without a keyword still counts when it is the whole of an
+ * attribute value and its detector says so for this site (tg_detector's
+ * `whole`). A phone number must be a string written with separators; its
+ * libphonenumber check for the region follows in on_hit. */
+static int whole_ok(const cstate *st, unsigned det, const tg_det_hit *hit)
+{
+    const tg_detector *d = tg_detectors[det];
+    const tg_scanner *sc = &st->p->scanner;
+    size_t a = hit->start + st->off, b = hit->end + st->off;
+
+    if (!d->whole || !st->whole_value || st->urlmap || st->whole_on_hit || a != 0 ||
+        b != st->full_len)
+        return 0;
+    if (d->whole == TG_WHOLE_CHECK) /* no country: issued everywhere (cards) */
+        return !d->country || (sc->country[0] && !memcmp(d->country, sc->country, 2));
+    if (!sc->region[0] || !hit->confirm || (st->pflags & (TG_F_INT | TG_F_DOUBLE)))
+        return 0;
+    for (size_t i = a; i < b; i++)
+        if (!tg_isdigit((unsigned char)st->full[i]))
+            return 1;
+    return 0;
+}
+
 static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
 {
     cstate *st = ctx;
@@ -504,7 +529,7 @@ static int on_hit(void *ctx, unsigned det, const tg_det_hit *hit)
                                 : (tg_detectors[det]->keywords &&
                                    kw_near(st, hit->start + st->off, vd->window,
                                            tg_detectors[det]->keywords, NULL, 0));
-            if (!ok)
+            if (!ok && !(vd->ctx == TG_CTX_AUTO && whole_ok(st, det, hit)))
                 continue;
         }
         if (hit->confirm && tg_detectors[det]->confirm) {
@@ -801,7 +826,8 @@ static memo_ent *memo_slot(cstate *st, const char *s, size_t n, uint32_t *h)
 static int memo_clean(const memo_ent *e, const cstate *st, const char *s, size_t n)
 {
     return e->text && e->len == n && e->epoch == st->epoch && e->ki == st->ki &&
-           e->pflags == st->pflags && (e->text == s || !memcmp(e->text, s, n));
+           e->pflags == st->pflags && e->whole == st->whole_value &&
+           (e->text == s || !memcmp(e->text, s, n));
 }
 
 static _Atomic int memo_on = 1;
@@ -847,7 +873,8 @@ static void scan_text(cstate *st, const char *s, size_t n, int stable)
         tg_url_has_escape(s, n))
         scan_urldecoded(st, s, n);
     if (e && !st->err && st->c->n_findings == before)
-        *e = (memo_ent){s, (uint32_t)n, st->epoch, st->ki, st->pflags};
+        *e = (memo_ent){s,      (uint32_t)n, st->epoch,
+                        st->ki, st->pflags,  (uint8_t)st->whole_value};
 }
 
 static void begin_place(cstate *st, uintptr_t place, uint16_t flags)
@@ -855,6 +882,7 @@ static void begin_place(cstate *st, uintptr_t place, uint16_t flags)
     st->place = place;
     st->ordinal = st->n_places++;
     st->pflags = flags;
+    st->whole_value = 0;
     st->c->stats.places++;
     while (st->replay && st->rpos < st->n_replay &&
            st->replay[st->rpos].ordinal == st->ordinal) {
@@ -892,6 +920,8 @@ static int walk_any(cstate *st, const tg_otlp_any *v, const tg_keyinfo *ki,
     if ((rc = push(st, &v->base, 0)))
         return rc;
     st->ki = ki;
+    /* an attribute's (or array element's) scalar, not a log body */
+    st->whole_value = ki != NULL;
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         if (v->string_value)

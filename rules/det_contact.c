@@ -301,6 +301,7 @@ const tg_detector tg_det_phone_national = {
     .gen = TG_GEN_PHONE,
     .keywords = kw_phone,
     .match = det_phone_nat,
+    .whole = TG_WHOLE_LAYOUT,
     .confirm = phone_confirm,
 };
 

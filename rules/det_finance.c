@@ -99,6 +99,7 @@ const tg_detector tg_det_credit_card = {
     .gen = TG_GEN_NONE,
     .keywords = kw_card,
     .match = det_card,
+    .whole = TG_WHOLE_CHECK,
 };
 
 /* ---- IBAN ------------------------------------------------------------------ */

@@ -55,6 +55,8 @@ const tg_detector tg_det_uk_nhs = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_nhs,
     .match = det_uk_nhs,
+    .whole = TG_WHOLE_CHECK,
+    .country = "GB",
 };
 
 static int det_uk_nino(const tg_det_in *in, tg_det_hit *hit)
@@ -143,6 +145,8 @@ const tg_detector tg_det_de_tax_id = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_de_tax,
     .match = det_de_tax,
+    .whole = TG_WHOLE_CHECK,
+    .country = "DE",
 };
 
 static int cross_sum(int v)
@@ -207,6 +211,8 @@ const tg_detector tg_det_de_svnr = {
     .max_nd = 8,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_de_svnr,
+    .whole = TG_WHOLE_CHECK,
+    .country = "DE",
 };
 
 /* ---- France ------------------------------------------------------------------------ */
@@ -264,6 +270,8 @@ const tg_detector tg_det_fr_nir = {
     .max_nd = 15,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_fr_nir,
+    .whole = TG_WHOLE_CHECK,
+    .country = "FR",
 };
 
 /* ---- Spain ------------------------------------------------------------------------- */
@@ -306,6 +314,8 @@ const tg_detector tg_det_es_dni = {
     .runs = 0x300ULL,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_es_dni,
+    .whole = TG_WHOLE_CHECK,
+    .country = "ES",
 };
 
 static int det_es_nie(const tg_det_in *in, tg_det_hit *hit)
@@ -342,6 +352,8 @@ const tg_detector tg_det_es_nie = {
     .runs = 0x202ULL,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_es_nie,
+    .whole = TG_WHOLE_CHECK,
+    .country = "ES",
 };
 
 /* ---- Italy ----------------------------------------------------------------------------
@@ -409,6 +421,8 @@ const tg_detector tg_det_it_codice_fiscale = {
     .need = TG_C_DIG,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_it_cf,
+    .whole = TG_WHOLE_CHECK,
+    .country = "IT",
 };
 
 /* ---- Netherlands, Poland, Portugal
@@ -444,6 +458,8 @@ const tg_detector tg_det_nl_bsn = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_bsn,
     .match = det_nl_bsn,
+    .whole = TG_WHOLE_CHECK,
+    .country = "NL",
 };
 
 static const char *const kw_pesel[] = {"pesel", NULL};
@@ -495,6 +511,8 @@ const tg_detector tg_det_pl_pesel = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_pesel,
     .match = det_pl_pesel,
+    .whole = TG_WHOLE_CHECK,
+    .country = "PL",
 };
 
 static const char *const kw_nip[] = {"nip", "vat", "tax", NULL};
@@ -560,6 +578,8 @@ const tg_detector tg_det_pt_nif = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_pt_nif,
     .match = det_pt_nif,
+    .whole = TG_WHOLE_CHECK,
+    .country = "PT",
 };
 
 /* ---- Nordics --------------------------------------------------------------------------
@@ -607,6 +627,8 @@ const tg_detector tg_det_se_personnummer = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_se,
     .match = det_se_pnr,
+    .whole = TG_WHOLE_CHECK,
+    .country = "SE",
 };
 
 static int det_fi_hetu(const tg_det_in *in, tg_det_hit *hit)
@@ -673,6 +695,8 @@ const tg_detector tg_det_fi_hetu = {
     .runs = 0x840ULL,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_fi_hetu,
+    .whole = TG_WHOLE_CHECK,
+    .country = "FI",
 };
 
 static const char *const kw_no[] = {"fodselsnummer", "fødselsnummer", "fnr",
@@ -725,6 +749,8 @@ const tg_detector tg_det_no_fnr = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_no,
     .match = det_no_fnr,
+    .whole = TG_WHOLE_CHECK,
+    .country = "NO",
 };
 
 static const char *const kw_cpr[] = {"cpr", "personnummer", NULL};
@@ -816,6 +842,8 @@ const tg_detector tg_det_be_nrn = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_nrn,
     .match = det_be_nrn,
+    .whole = TG_WHOLE_CHECK,
+    .country = "BE",
 };
 
 static int det_ch_ahv(const tg_det_in *in, tg_det_hit *hit)
@@ -845,6 +873,8 @@ const tg_detector tg_det_ch_ahv = {
     .max_nd = 13,
     .norm = TG_NORM_DIGITS,
     .match = det_ch_ahv,
+    .whole = TG_WHOLE_CHECK,
+    .country = "CH",
 };
 
 static int det_ie_pps(const tg_det_in *in, tg_det_hit *hit)
@@ -889,4 +919,6 @@ const tg_detector tg_det_ie_pps = {
     .max_nd = 7,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_ie_pps,
+    .whole = TG_WHOLE_CHECK,
+    .country = "IE",
 };

@@ -64,6 +64,8 @@ const tg_detector tg_det_ee_isikukood = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_ee,
     .match = det_ee_ik,
+    .whole = TG_WHOLE_CHECK,
+    .country = "EE",
 };
 
 /* ---- Romania: CNP, SYYMMDDJJNNNC -------------------------------------------------- */
@@ -108,6 +110,8 @@ const tg_detector tg_det_ro_cnp = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_ro,
     .match = det_ro_cnp,
+    .whole = TG_WHOLE_CHECK,
+    .country = "RO",
 };
 
 /* ---- Czechia and Slovakia: rodné číslo, YYMMDD/XXXX -------------------------------- */
@@ -161,6 +165,8 @@ const tg_detector tg_det_cz_rodne_cislo = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_cz,
     .match = det_cz_rc,
+    .whole = TG_WHOLE_CHECK,
+    .country = "CZ",
 };
 
 /* ---- Turkey: T.C. Kimlik No, 11 digits --------------------------------------------- */
@@ -202,6 +208,8 @@ const tg_detector tg_det_tr_tckn = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_tr,
     .match = det_tr_tckn,
+    .whole = TG_WHOLE_CHECK,
+    .country = "TR",
 };
 
 /* ---- South Africa: identity number, YYMMDDSSSSCAZ ---------------------------------- */
@@ -243,6 +251,8 @@ const tg_detector tg_det_za_id = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_za,
     .match = det_za_id,
+    .whole = TG_WHOLE_CHECK,
+    .country = "ZA",
 };
 
 /* ---- Croatia: OIB, 11 digits --------------------------------------------------------
@@ -272,6 +282,8 @@ const tg_detector tg_det_hr_oib = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_hr,
     .match = det_hr_oib,
+    .whole = TG_WHOLE_CHECK,
+    .country = "HR",
 };
 
 /* ---- South Korea: resident registration number, YYMMDD-GSSSSSC ----------------------
@@ -321,4 +333,6 @@ const tg_detector tg_det_kr_rrn = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_kr,
     .match = det_kr_rrn,
+    .whole = TG_WHOLE_CHECK,
+    .country = "KR",
 };

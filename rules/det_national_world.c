@@ -248,6 +248,8 @@ const tg_detector tg_det_in_aadhaar = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_aadhaar,
     .match = det_in_aadhaar,
+    .whole = TG_WHOLE_CHECK,
+    .country = "IN",
 };
 
 static int det_in_pan(const tg_det_in *in, tg_det_hit *hit)
@@ -333,6 +335,8 @@ const tg_detector tg_det_br_cpf = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_cpf,
     .match = det_br_cpf,
+    .whole = TG_WHOLE_CHECK,
+    .country = "BR",
 };
 
 static const char *const kw_cnpj[] = {"cnpj", NULL};
@@ -428,6 +432,8 @@ const tg_detector tg_det_ca_sin = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_sin,
     .match = det_ca_sin,
+    .whole = TG_WHOLE_CHECK,
+    .country = "CA",
 };
 
 /* ---- China, Singapore, Australia
@@ -467,6 +473,8 @@ const tg_detector tg_det_cn_resident_id = {
     .max_nd = 18,
     .norm = TG_NORM_ALNUM_UPPER,
     .match = det_cn_id,
+    .whole = TG_WHOLE_CHECK,
+    .country = "CN",
 };
 
 static int det_sg_nric(const tg_det_in *in, tg_det_hit *hit)
@@ -532,6 +540,8 @@ const tg_detector tg_det_au_tfn = {
     .norm = TG_NORM_DIGITS,
     .keywords = kw_tfn,
     .match = det_au_tfn,
+    .whole = TG_WHOLE_CHECK,
+    .country = "AU",
 };
 
 static const char *const kw_medicare[] = {"medicare", NULL};

@@ -3,28 +3,59 @@
  * keyword ("name", "customer", "Mr", "address", "ship to") or under a key
  * that names it. Names are two or three capitalised words of which the
  * first or the last is in a lexicon generated at build time from Debian's
- * libdata-faker-perl (scripts/gen-names.pl); addresses are a house number
- * and a street type in one of the layouts Europe and North America use.
+ * libtext-names-perl (the US census name lists; scripts/gen-names.pl); addresses are a
+ * house number and a street type in one of the layouts Europe and North America use.
  * docs/rules.md states their measured precision and recall. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules_int.h"
 
 extern const char *const tg_name_lexicon[];
 extern const size_t tg_name_lexicon_n;
+extern const char *const tg_word_lexicon[];
+extern const size_t tg_word_lexicon_n;
 
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define DIGITS "0123456789"
+
+/* The length of an upper-case Latin letter at s[i] (ASCII, or U+00C0..U+017F
+ * in UTF-8: "Á", "Ł", "Ö"), 0 if there is none. */
+static size_t upper_at(const char *s, size_t n, size_t i)
+{
+    unsigned cp;
+
+    if (i >= n)
+        return 0;
+    if (tg_isupper((unsigned char)s[i]))
+        return 1;
+    if (i + 1 >= n || ((unsigned char)s[i + 1] & 0xc0) != 0x80)
+        return 0;
+    cp = ((unsigned)((unsigned char)s[i] & 0x1f) << 6) | ((unsigned char)s[i + 1] & 0x3f);
+    switch ((unsigned char)s[i]) {
+    case 0xc3:
+        return cp < 0xdf && cp != 0xd7 ? 2 : 0;
+    case 0xc4:
+    case 0xc5:
+        /* Latin Extended-A pairs capital, small; from U+0139 to U+0148 and
+         * from U+0179 the capital is the odd one */
+        if ((cp >= 0x139 && cp <= 0x148) || cp >= 0x179)
+            return cp & 1 && cp < 0x17f ? 2 : 0;
+        return cp == 0x178 || (!(cp & 1) && cp != 0x138) ? 2 : 0;
+    default:
+        return 0;
+    }
+}
 
 /* A capitalised word at i: an upper-case letter, then lower-case letters,
  * UTF-8 letters (bytes >= 0x80), or an inner ' or -. Returns its end, or
  * 0. */
 static size_t cap_word(const char *s, size_t n, size_t i)
 {
-    size_t j = i + 1;
+    size_t j = i + upper_at(s, n, i);
 
-    if (i >= n || !tg_isupper((unsigned char)s[i]))
+    if (j == i)
         return 0;
     while (j < n && j - i < 40) {
         unsigned char c = (unsigned char)s[j];
@@ -46,20 +77,116 @@ static int cmp_name(const void *key, const void *elem)
     return strcmp(key, *(const char *const *)elem);
 }
 
-static int in_lexicon(const char *s, size_t n)
+/* The ASCII letters a Latin letter of U+00C0..U+017F folds to ("ü" -> "u",
+ * "ß" -> "ss", "ł" -> "l"), so "Jürgen" and "José" are looked up as
+ * "jurgen" and "jose" (the census lists are ASCII); NULL for a code point
+ * that is not a letter. */
+static const char *fold_latin(unsigned cp)
+{
+    static const char l1[64][3] = {
+        "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+        "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "ss",
+        "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+        "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "y"};
+    /* U+0100..U+017F: the first code point of each run and its letter */
+    static const struct {
+        unsigned short from;
+        char to[3];
+    } ext[] = {{0x100, "a"}, {0x106, "c"}, {0x10e, "d"},  {0x112, "e"},  {0x11c, "g"},
+               {0x124, "h"}, {0x128, "i"}, {0x132, "ij"}, {0x134, "j"},  {0x136, "k"},
+               {0x139, "l"}, {0x143, "n"}, {0x14c, "o"},  {0x152, "oe"}, {0x154, "r"},
+               {0x15a, "s"}, {0x162, "t"}, {0x168, "u"},  {0x174, "w"},  {0x176, "y"},
+               {0x179, "z"}, {0x17f, "s"}, {0x180, ""}};
+
+    if (cp >= 0xc0 && cp < 0x100)
+        return l1[cp - 0xc0][0] ? l1[cp - 0xc0] : NULL;
+    if (cp < 0x100 || cp >= 0x180)
+        return NULL;
+    for (size_t k = 0; k + 1 < sizeof(ext) / sizeof(ext[0]); k++)
+        if (cp < ext[k + 1].from)
+            return ext[k].to;
+    return NULL;
+}
+
+static int in_list(const char *const *list, size_t nlist, const char *s, size_t n)
 {
     char buf[48];
+    size_t k = 0;
 
-    if (n >= sizeof(buf))
-        return 0;
     for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)s[i] >= 0x80)
+        unsigned char c = (unsigned char)s[i];
+        const char *f;
+        if (c < 0x80) {
+            if (k + 1 >= sizeof(buf))
+                return 0;
+            buf[k++] = (char)tg_lower(c);
+            continue;
+        }
+        if ((c & 0xe0) != 0xc0 || i + 1 >= n || ((unsigned char)s[i + 1] & 0xc0) != 0x80)
             return 0;
-        buf[i] = (char)tg_lower((unsigned char)s[i]);
+        f = fold_latin(((unsigned)(c & 0x1f) << 6) | ((unsigned char)s[++i] & 0x3f));
+        if (!f || k + strlen(f) >= sizeof(buf))
+            return 0;
+        for (; *f; f++)
+            buf[k++] = *f;
     }
-    buf[n] = '\0';
-    return bsearch(buf, tg_name_lexicon, tg_name_lexicon_n, sizeof(tg_name_lexicon[0]),
-                   cmp_name) != NULL;
+    buf[k] = '\0';
+    return bsearch(buf, list, nlist, sizeof(list[0]), cmp_name) != NULL;
+}
+
+/* Is a part of the word ("Plug-And-Play", "Müller-Schmidt") in the list? */
+static int part_in(const char *const *list, size_t nlist, const char *s, size_t n)
+{
+    size_t a = 0;
+
+    for (size_t i = 0; i <= n; i++)
+        if (i == n || s[i] == '-') {
+            if (i > a && in_list(list, nlist, s + a, i - a))
+                return 1;
+            a = i + 1;
+        }
+    return 0;
+}
+
+/* Does a capitalised word other than a title ("Dr", "Herr") end at `end`? */
+static int cap_before(const char *s, size_t n, size_t end)
+{
+    static const char *const titles[] = {
+        "dr",   "mr", "mrs", "ms",   "miss",   "herr",    "frau", "prof", "mme",
+        "mlle", "sr", "sra", "dear", "signor", "signora", "pan",  "pani", NULL};
+    size_t a = end;
+
+    while (a > 0 &&
+           (tg_isalpha((unsigned char)s[a - 1]) || (unsigned char)s[a - 1] >= 0x80 ||
+            s[a - 1] == '-' || s[a - 1] == '\''))
+        a--;
+    if (a == end || (a > 0 && tg_isalnum((unsigned char)s[a - 1])) ||
+        cap_word(s, n, a) != end)
+        return 0;
+    for (int k = 0; titles[k]; k++)
+        if (strlen(titles[k]) == end - a && !strncasecmp(s + a, titles[k], end - a))
+            return 0;
+    return 1;
+}
+
+/* Two or three capitalised words are a name when none of them is an
+ * English word that is not also a name ("Grant Access", "Rich
+ * Initiatives", "Payment Gateway" are not), and one of them is a census
+ * name ("John Smith", "Maria Rossi") or, at the start of a capitalised
+ * run, none is an English word at all ("Tilo Aumann"). */
+static int name_words(const char *s, const size_t w[][2], size_t nw, int run_start)
+{
+    int anylex = 0;
+
+    for (size_t k = 0; k < nw; k++) {
+        const char *t = s + w[k][0];
+        size_t n = w[k][1] - w[k][0];
+        int lex = part_in(tg_name_lexicon, tg_name_lexicon_n, t, n);
+        if (!lex && part_in(tg_word_lexicon, tg_word_lexicon_n, t, n))
+            return 0;
+        anylex |= lex;
+    }
+    return anylex || run_start;
 }
 
 /* Lower-case name particles allowed between capitalised words. */
@@ -87,13 +214,13 @@ static const char *const kw_name[] = {
     "sra",       "signor",   "signora",  "contact",   "recipient", "holder", "cardholder",
     "passenger", "guest",    "employee", "applicant", "signed",    "attn",   "dear",
     "kunde",     "nom",      "nombre",   "nome",      "naam",      "imie",   "imię",
-    "nazwisko",  "surname",  NULL};
+    "nazwisko",  "surname",  "cliente",  "client",    "klient",    NULL};
 
 static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
 {
     const char *s = in->s;
     size_t w[3][2], nw = 0, i = in->pos, e;
-    int known;
+    int run_start;
 
     if (in->pos > 0 && ((unsigned char)s[in->pos - 1] >= 0x80 || s[in->pos - 1] == '-' ||
                         s[in->pos - 1] == '\''))
@@ -107,16 +234,16 @@ static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
         i = e + 1;
         while ((e = particle(s, in->n, i)) != 0)
             i = e;
-        if (i >= in->n || !tg_isupper((unsigned char)s[i]))
+        if (!upper_at(s, in->n, i))
             break;
     }
     if (nw < 2)
         return 0;
-    known = in_lexicon(s + w[0][0], w[0][1] - w[0][0]) ||
-            in_lexicon(s + w[nw - 1][0], w[nw - 1][1] - w[nw - 1][0]);
-    if (!known && nw == 3 && in_lexicon(s + w[1][0], w[1][1] - w[1][0]))
-        known = 1;
-    if (!known)
+    /* inside a capitalised run ("Integrated Disintermediate Middleware")
+     * only a census name makes a name */
+    run_start =
+        !(in->pos >= 2 && s[in->pos - 1] == ' ' && cap_before(s, in->n, in->pos - 1));
+    if (!name_words(s, (const size_t(*)[2])w, nw, run_start))
         return 0;
     hit->start = in->pos;
     hit->end = w[nw - 1][1];
@@ -127,10 +254,12 @@ static int det_person_name(const tg_det_in *in, tg_det_hit *hit)
 const tg_detector tg_det_person_name = {
     .name = "person_name",
     .summary = "person's name in free text: 2-3 capitalised words, first or last in the "
-               "name lexicon (needs a keyword)",
-    .validator = "lexicon of given and family names (libdata-faker-perl, at build time)",
+               "name lexicon, or none of them an English word (needs a keyword)",
+    .validator =
+        "lexicon of given and family names (libtext-names-perl: US census lists) and "
+        "English words (wamerican), both at build time; Latin letters folded to ASCII",
     .first = UPPER,
-    .need = TG_C_UP | TG_C_LO,
+    .need = TG_C_UP, /* "Jürgen": the run before the "ü" is one capital */
     .deny = TG_C_DIG,
     .min_run = 1,
     .max_run = 40,
@@ -160,13 +289,48 @@ static int word_ci(const char *s, size_t n, size_t i, const char *w, size_t *end
     return 1;
 }
 
-/* Street types that follow the name ("Baker Street", "Main St."). */
+/* Street types that follow the name ("Baker Street", "Main St.", "Gray
+ * Plains"): the suffixes of USPS Publication 28 (appendix C1, a US
+ * government list) and the British ones, any case ("2 Jack forges"). */
 static const char *const after_types[] = {
-    "street", "st",      "avenue", "ave",     "road", "rd",        "lane",
-    "ln",     "drive",   "dr",     "court",   "ct",   "boulevard", "blvd",
-    "way",    "place",   "pl",     "square",  "sq",   "terrace",   "crescent",
-    "close",  "parkway", "pkwy",   "highway", "hwy",  "circle",    "gardens",
-    "grove",  "row",     "walk",   "hill",    "mews", NULL};
+    "street",     "st",       "streets",    "avenue",     "ave",        "road",
+    "rd",         "roads",    "lane",       "ln",         "drive",      "dr",
+    "drives",     "court",    "ct",         "courts",     "boulevard",  "blvd",
+    "way",        "ways",     "place",      "pl",         "square",     "sq",
+    "squares",    "terrace",  "crescent",   "close",      "parkway",    "pkwy",
+    "parkways",   "highway",  "hwy",        "circle",     "circles",    "gardens",
+    "garden",     "grove",    "groves",     "row",        "walk",       "walks",
+    "hill",       "hills",    "mews",       "alley",      "anex",       "arcade",
+    "bayou",      "beach",    "bend",       "bluff",      "bluffs",     "bottom",
+    "branch",     "bridge",   "brook",      "brooks",     "burg",       "burgs",
+    "bypass",     "camp",     "canyon",     "cape",       "causeway",   "center",
+    "centers",    "cliff",    "cliffs",     "club",       "common",     "commons",
+    "corner",     "corners",  "course",     "cove",       "coves",      "creek",
+    "crest",      "crossing", "crossroad",  "crossroads", "curve",      "dale",
+    "dam",        "divide",   "estate",     "estates",    "expressway", "extension",
+    "extensions", "fall",     "falls",      "ferry",      "field",      "fields",
+    "flat",       "flats",    "ford",       "fords",      "forest",     "forge",
+    "forges",     "fork",     "forks",      "fort",       "freeway",    "gateway",
+    "glen",       "glens",    "green",      "greens",     "harbor",     "harbors",
+    "haven",      "heights",  "hollow",     "inlet",      "island",     "islands",
+    "isle",       "junction", "junctions",  "key",        "keys",       "knoll",
+    "knolls",     "lake",     "lakes",      "land",       "landing",    "light",
+    "lights",     "loaf",     "lock",       "locks",      "lodge",      "loop",
+    "mall",       "manor",    "manors",     "meadow",     "meadows",    "mill",
+    "mills",      "mission",  "motorway",   "mount",      "mountain",   "mountains",
+    "neck",       "orchard",  "oval",       "overpass",   "park",       "parks",
+    "pass",       "passage",  "path",       "pike",       "pine",       "pines",
+    "plain",      "plains",   "plaza",      "point",      "points",     "port",
+    "ports",      "prairie",  "radial",     "ramp",       "ranch",      "rapid",
+    "rapids",     "rest",     "ridge",      "ridges",     "river",      "route",
+    "run",        "shoal",    "shoals",     "shore",      "shores",     "skyway",
+    "spring",     "springs",  "spur",       "spurs",      "station",    "stravenue",
+    "stream",     "summit",   "throughway", "trace",      "track",      "trafficway",
+    "trail",      "trailer",  "tunnel",     "turnpike",   "underpass",  "union",
+    "unions",     "valley",   "valleys",    "viaduct",    "view",       "views",
+    "village",    "villages", "ville",      "vista",      "wall",       "well",
+    "wells",      "heath",    "gate",       "wharf",      "yard",       "vale",
+    "rise",       "hollow",   "bank",       NULL};
 
 /* Is a leading street type at i? Sets *t past it. Only the types that
  * start with the byte at i are tried (the common case is none). */
@@ -174,16 +338,22 @@ static int lead_type(const char *s, size_t n, size_t i, size_t *t)
 {
     size_t run = i;
     static const char *const by_letter[26] = {
-        ['a' - 'a'] = "avenue av avenida avda al aleja",
-        ['b' - 'a'] = "boulevard bd bulevardul",
-        ['c' - 'a'] = "chemin calle corso carrer",
+        ['a' - 'a'] = "avenue av avenida avda al aleja acceso alameda allée",
+        ['b' - 'a'] = "boulevard bd bulevardul borgo",
+        ['c' - 'a'] =
+            "chemin calle corso carrer c camino callejón cañada cuesta contrada "
+            "canale cours",
+        ['g' - 'a'] = "glorieta",
+        ['i' - 'a'] = "impasse incrocio",
         ['l' - 'a'] = "largo",
-        ['p' - 'a'] = "place paseo plaza piazza",
-        ['r' - 'a'] = "rue rua",
-        ['s' - 'a'] = "strada",
-        ['t' - 'a'] = "travessa",
-        ['u' - 'a'] = "ul ulica",
-        ['v' - 'a'] = "via viale",
+        ['o' - 'a'] = "os osiedle",
+        ['p' - 'a'] = "place paseo plaza piazza piazzale pasaje pasadizo pl plac passage",
+        ['q' - 'a'] = "quai",
+        ['r' - 'a'] = "rue rua rambla ronda rotonda route",
+        ['s' - 'a'] = "strada stretto",
+        ['t' - 'a'] = "travessa travesía",
+        ['u' - 'a'] = "ul ulica urbanización",
+        ['v' - 'a'] = "via viale vicolo vía",
     };
     unsigned char c = tg_lower((unsigned char)s[i]);
     const char *l;
@@ -191,9 +361,10 @@ static int lead_type(const char *s, size_t n, size_t i, size_t *t)
 
     if (c < 'a' || c > 'z' || !(l = by_letter[c - 'a']))
         return 0;
-    while (run < n && tg_isalpha((unsigned char)s[run]))
+    while (run < n &&
+           (tg_isalpha((unsigned char)s[run]) || (unsigned char)s[run] >= 0x80))
         run++;
-    if (run - i > 10 || run >= n || (s[run] != ' ' && s[run] != '.'))
+    if (run - i > 14 || run >= n || (s[run] != ' ' && s[run] != '.'))
         return 0; /* a type is a short word before a space or a dot */
     while (*l) {
         size_t m = strcspn(l, " ");
@@ -212,10 +383,12 @@ static int lead_type(const char *s, size_t n, size_t i, size_t *t)
 
 /* Endings of one-word street names ("Hauptstraße", "Lindenweg"). */
 static const char *const suffixes[] = {
-    "straße", "strasse",  "str.",  "weg",   "allee", "platz",  "gasse", "ring",  "damm",
-    "ufer",   "chaussee", "steig", "pfad",  "markt", "straat", "laan",  "plein", "gracht",
-    "kade",   "singel",   "dreef", "gatan", "vägen", "vej",    "gade",  "veien", "gata",
-    "katu",   "tie",      "utca",  "ulice", "cesta", NULL};
+    "straße", "strasse", "str.",     "weg",      "allee", "platz",     "gasse",  "ring",
+    "damm",   "ufer",    "chaussee", "steig",    "pfad",  "markt",     "straat", "laan",
+    "plein",  "gracht",  "kade",     "singel",   "dreef", "gatan",     "vägen",  "vej",
+    "gade",   "veien",   "gata",     "katu",     "tie",   "utca",      "ulice",  "cesta",
+    "baan",   "pad",     "hof",      "kwartier", "park",  "boulevard", "steeg",  "dijk",
+    "haven",  "hoek",    "markt",    "berg",     "brug",  NULL};
 
 static size_t house_number(const char *s, size_t n, size_t i)
 {
@@ -228,6 +401,11 @@ static size_t house_number(const char *s, size_t n, size_t i)
     if (j < n && tg_isalpha((unsigned char)s[j]) &&
         (j + 1 >= n || !tg_isalnum((unsigned char)s[j + 1])))
         j++; /* 12a */
+    else if (j + 1 < n && s[j] == '/' && tg_isdigit((unsigned char)s[j + 1])) {
+        j++; /* 62/43: house and flat */
+        while (j < n && tg_isdigit((unsigned char)s[j]))
+            j++;
+    }
     if (j < n && tg_isalnum((unsigned char)s[j]))
         return 0;
     return j;
@@ -274,9 +452,11 @@ static int det_street(const tg_det_in *in, tg_det_hit *hit)
     unsigned nw;
 
     if (tg_isdigit((unsigned char)s[i])) {
-        /* "221B Baker Street", "12 rue de la Paix" */
-        if (!(e = house_number(s, n, i)) || e + 1 >= n || s[e] != ' ' ||
-            !tg_isalpha((unsigned char)s[e + 1]))
+        /* "221B Baker Street", "12 rue de la Paix", "12, rue de la Paix" */
+        if ((e = house_number(s, n, i)) != 0 && e + 2 < n && s[e] == ',' &&
+            s[e + 1] == ' ')
+            e++;
+        if (!e || e + 1 >= n || s[e] != ' ' || !tg_isalpha((unsigned char)s[e + 1]))
             return 0;
         i = e + 1;
         if (lead_type(s, n, i, &t) && t + 1 < n && s[t] == ' ' &&
@@ -288,26 +468,18 @@ static int det_street(const tg_det_in *in, tg_det_hit *hit)
         }
         if (!(e = street_words(s, n, i, &nw)))
             return 0;
-        /* the last capitalised word is the type, or the type follows */
-        {
-            size_t ws = e;
-            while (ws > i && s[ws - 1] != ' ')
-                ws--;
-            for (int k = 0; after_types[k]; k++) {
-                if (nw >= 2 && word_ci(s, n, ws, after_types[k], &t) && t >= e) {
+        /* a later capitalised word is the type ("Ramos Street Apt. 118"),
+         * or the type follows ("2 Jack forges") */
+        for (size_t ws = i + 1; ws <= e + 1 && ws < n; ws++) {
+            if (s[ws - 1] != ' ' || (ws <= e && !tg_isupper((unsigned char)s[ws])))
+                continue;
+            for (int k = 0; after_types[k]; k++)
+                if (word_ci(s, n, ws, after_types[k], &t)) {
                     hit->start = in->pos;
                     hit->end = t;
                     hit->weak = 1;
                     return 1;
                 }
-                if (e + 1 < n && s[e] == ' ' &&
-                    word_ci(s, n, e + 1, after_types[k], &t)) {
-                    hit->start = in->pos;
-                    hit->end = t;
-                    hit->weak = 1;
-                    return 1;
-                }
-            }
         }
         return 0;
     }
@@ -364,8 +536,10 @@ const tg_detector tg_det_street_address = {
     .name = "street_address",
     .summary = "street address in free text: house number and street type in European "
                "and North American layouts (needs a keyword)",
-    .validator = "house number + street type (Street, rue, Via, -straße, -weg, ...)",
-    .first = DIGITS UPPER "abcprsuv", /* lower case: a leading street type */
+    .validator = "house number (12, 12a, 62/43) + street type: USPS suffixes (Street, "
+                 "Pike, Plains ...), leading types (rue, Via, Calle, ul. ...), one-word "
+                 "endings (-straße, -weg, -straat, -baan ...)",
+    .first = DIGITS UPPER "abcgiopqrstuv", /* lower case: a leading street type */
     .min_run = 1,
     .max_run = 48,
     .keywords = kw_address,

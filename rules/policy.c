@@ -3,6 +3,7 @@
  *
  * Everything a policy owns lives in its arena, except the PCRE2 codes, the
  * contexts and the HMAC method, which are released in policy_free(). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -474,6 +475,13 @@ static int compile_keywords(tg_rules_policy *p)
             p->scanner.region[0] = r[0];
             p->scanner.region[1] = r[1];
             p->scanner.region[2] = '\0';
+        }
+        /* whole-value national ids: the site's country, else the phone hint */
+        r = p->site_country ? p->site_country : p->phone_region;
+        if (r && strlen(r) == 2) {
+            p->scanner.country[0] = (char)toupper((unsigned char)r[0]);
+            p->scanner.country[1] = (char)toupper((unsigned char)r[1]);
+            p->scanner.country[2] = '\0';
         }
     }
     return 0;

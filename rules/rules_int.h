@@ -117,7 +117,23 @@ typedef struct tg_detector {
     /* A slower check (libphonenumber) run only on hits that asked for it
      * and passed their keyword gate: 1 confirms the match [s, s+n). */
     int (*confirm)(const char *s, size_t n, const char *region);
+    /* Whether a weak hit that is a whole attribute value (the entire string,
+     * int or integral double, nothing around it) counts without a keyword:
+     * an identifier stored alone under a key is an identifier. Only at a
+     * site of the detector's country (`site.jurisdiction.country`), so a
+     * checksum that one random number in ten passes is asked only where
+     * such numbers are issued (docs/rules.md, "Bare values"). */
+    uint8_t whole;       /* enum tg_whole */
+    const char *country; /* ISO 3166-1 alpha-2 of the issuer (TG_WHOLE_CHECK); NULL:
+                            issued everywhere, counts at every site (cards) */
 } tg_detector;
+
+enum tg_whole {
+    TG_WHOLE_NO = 0,     /* a keyword or a key is needed (no check digit) */
+    TG_WHOLE_CHECK = 1,  /* a check-digit id of `country` */
+    TG_WHOLE_LAYOUT = 2, /* a phone number written with separators (a string, not a
+                            number), valid in the site's region (libphonenumber) */
+};
 
 extern const tg_detector *const tg_detectors[];
 extern const size_t tg_n_detectors;
@@ -191,7 +207,8 @@ typedef struct tg_scanner {
     uint8_t n_token;
     uint8_t token[TG_DET_MAX];
     uint8_t min_token;
-    char region[3]; /* phone region for detectors ("" if unknown) */
+    char region[3];  /* phone region for detectors ("" if unknown) */
+    char country[3]; /* the site's country for whole-value ids ("" if unknown) */
 } tg_scanner;
 
 void tg_scanner_build(tg_scanner *sc, const uint64_t used[2]);

@@ -1,9 +1,11 @@
 #!/usr/bin/perl
 # Writes the person-name lexicon the `person_name` detector uses, at build
-# time, from the first and last names Debian's libdata-faker-perl ships
-# (Data::Faker::Name, Artistic or GPL-1+): one sorted array of lower-case
-# names in C. Nothing is copied into the source tree.
-#   gen-names.pl /usr/share/perl5/Data/Faker/Name.pm OUT.c
+# time, from the given names and surnames Debian's libtext-names-perl ships
+# (Text::Names, the 1990 US census lists of common first names and
+# surnames; Artistic or GPL-1+): one sorted array of lower-case names in C.
+# Nothing is copied into the source tree. (Faker's lists are not used: the
+# evaluation, tests/eval/residency_eval.py, draws its names from Faker.)
+#   gen-names.pl /usr/share/perl5/Text/Names.pm OUT.c
 use strict;
 use warnings;
 
@@ -12,11 +14,11 @@ open(my $fh, '<', $in) or die "gen-names: $in: $!\n";
 my $text = do { local $/; <$fh> };
 close($fh);
 my %names;
-for my $list (qw(first_name last_name)) {
-    $text =~ /$list\s*=>\s*\[qw[(\/](.*?)[)\/]\]/s or die "gen-names: no $list list in $in\n";
-    for my $n (split /\s+/, $1) {
-        next unless $n =~ /^[A-Za-z][A-Za-z'-]{1,30}$/;
-        $names{lc $n} = 1;
+for my $list (qw(COMMON_MALE_FIRSTNAMES COMMON_FEMALE_FIRSTNAMES COMMON_SURNAMES)) {
+    $text =~ /^\$$list = <<ENDNAMES;\n(.*?)^ENDNAMES$/ms or die "gen-names: no $list list in $in\n";
+    for my $line (split /\n/, $1) {
+        next unless $line =~ /^([A-Z][A-Z'-]{1,30})\s/;
+        $names{lc $1} = 1;
     }
 }
 my @sorted = sort keys %names;

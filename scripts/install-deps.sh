@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config git
 libuv1-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 libpcre2-dev libcurl4-openssl-dev libzstd-dev zstd libcmocka-dev
 libnghttp2-dev libhttp-parser-dev libssl-dev zlib1g-dev libyaml-dev libjansson-dev
-libphonenumber-dev g++ libdata-faker-perl python3-stdnum python3-phonenumbers
+libphonenumber-dev g++ libtext-names-perl wamerican python3-stdnum python3-phonenumbers
 python3-fake-factory
 libcairo2-dev poppler-utils
 clang libclang-rt-14-dev curl iproute2 procps prometheus chromium python3"

@@ -198,6 +198,16 @@ int tg_store__tfilter_may_hold(const uint8_t *f, size_t len, const uint8_t id[16
  * only, so its cost grows with the store by blocks, not by records. */
 #define TG_TBLOCK_RECORDS 1024
 
+/* Bytes of a block's filter for n ids: region-local (store_tfilter.c). */
+size_t tg_store__tblock_filter_len(uint64_t n_ids);
+
+/* Fills a block's filter f (len bytes, from tg_store__tblock_filter_len)
+ * with the n ids, 16 bytes each. */
+void tg_store__tblock_build(const uint8_t *ids, uint64_t n_ids, uint8_t *f, size_t len);
+
+/* As tg_store__tfilter_may_hold, for a block's filter. */
+int tg_store__tblock_may_hold(const uint8_t *f, size_t len, const uint8_t id[16]);
+
 /* In the write transaction, after the records and the retention: drops
  * the blocks whose records are all gone, and closes a block over the
  * records not yet in one when there are TG_TBLOCK_RECORDS of them.

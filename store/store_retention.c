@@ -130,6 +130,31 @@ static int should_evict(const tg_store *st, const tg_store_totals *t, const MDB_
 /* Deletes every record whose class retention has ended (expiry < now: like
  * the age limit, a record is kept for exactly its retention), earliest
  * expiry first, within the batch caps. */
+/* The first entry of an eviction loop's table, re-read each round (the
+ * eviction deletes it): 0 with *k and *v, or with *stop set when the loop
+ * is done (the table empty; or the batch cap reached, then *more set too);
+ * or an MDB code (MDB_CORRUPTED for a key of another size than ksize). */
+static int first_to_evict(MDB_cursor *cur, MDB_val *k, MDB_val *v, size_t n, size_t keys,
+                          size_t ksize, int *stop, int *more)
+{
+    int rc;
+
+    *stop = 0;
+    if (n >= TG_STORE_EVICT_BATCH || keys >= TG_STORE_EVICT_KEYS) {
+        *more = 1;
+        *stop = 1;
+        return 0;
+    }
+    rc = mdb_cursor_get(cur, k, v, MDB_FIRST);
+    if (rc == MDB_NOTFOUND) {
+        *stop = 1;
+        return 0;
+    }
+    if (rc == 0 && k->mv_size != ksize)
+        rc = MDB_CORRUPTED;
+    return rc;
+}
+
 static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *t,
                   uint64_t now, uint64_t keep_from, size_t *n, size_t *keys, int *more)
 {
@@ -144,23 +169,10 @@ static int expire(tg_store *st, MDB_txn *txn, MDB_cursor *cur, tg_store_totals *
         MDB_val sk = {8, skey};
         uint64_t expiry, seq;
         char ckey[96];
+        int stop;
 
-        if (*n >= TG_STORE_EVICT_BATCH || *keys >= TG_STORE_EVICT_KEYS) {
-            *more = 1;
+        if ((rc = first_to_evict(ec, &k, &v, *n, *keys, 16, &stop, more)) || stop)
             break;
-        }
-        /* Re-read the first key each time: the eviction deletes it. */
-        rc = mdb_cursor_get(ec, &k, &v, MDB_FIRST);
-        if (rc == MDB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if (rc)
-            break;
-        if (k.mv_size != 16) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
         expiry = tg_be64_get(k.mv_data);
         seq = tg_be64_get((const uint8_t *)k.mv_data + 8);
         /* The records just written stay: they are being acknowledged. */
@@ -213,22 +225,10 @@ int tg_store__retain(tg_store *st, MDB_txn *txn, tg_store_totals *t, uint64_t no
     }
     for (;;) {
         uint64_t seq;
+        int stop;
 
-        if (n >= TG_STORE_EVICT_BATCH || keys >= TG_STORE_EVICT_KEYS) {
-            *more = 1;
+        if ((rc = first_to_evict(cur, &k, &v, n, keys, 8, &stop, more)) || stop)
             break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rc == MDB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if (rc)
-            break;
-        if (k.mv_size != 8) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
         seq = tg_be64_get(k.mv_data);
         /* The records just written stay even if alone they exceed the
          * budget: they are acknowledged to clients as stored. */

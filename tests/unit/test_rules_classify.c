@@ -239,6 +239,57 @@ static void test_every_value_type(void **state)
     tg_arena_destroy(&a);
 }
 
+/* A check-digit id that is a whole attribute value (string, int or integral
+ * double) counts without a keyword at a site of its own country; inside
+ * text, at another country's site, or at a site with none it still needs a
+ * keyword. 111222333 passes the Dutch 11-proof, 86095742719 the German
+ * tax id's rules. */
+static void test_whole_value_ids_at_their_country(void **state)
+{
+    static const char *cls =
+        "classes:\n"
+        "  pii.national_id: {detect: {values: [nl_bsn, de_tax_id]}}\n"
+        "destinations:\n"
+        "  redact: {actions: {default: redact}}\n";
+    const char *attrs =
+        "[{\"key\":\"otel.a\",\"value\":{\"intValue\":\"111222333\"}},"
+        "{\"key\":\"otel.b\",\"value\":{\"doubleValue\":111222333}}," S(
+            "otel.c",
+            "111222333") "," S("otel.d",
+                               "seen 111222333 twice") ","
+                                                       "{\"key\":\"otel.e\",\"value\":{"
+                                                       "\"intValue\":\"86095742719\"}}]";
+    char pol_nl[512], pol_none[512];
+    tg_rules_policy *nl, *none;
+    tg_arena a;
+    char *out;
+
+    (void)state;
+    snprintf(pol_nl, sizeof(pol_nl), "site: {name: ams, jurisdiction: {country: NL}}\n%s",
+             cls);
+    snprintf(pol_none, sizeof(pol_none), "%s", cls);
+    nl = tr_policy(pol_nl);
+    none = tr_policy(pol_none);
+    tg_arena_init(&a, 0, 0);
+    out = tr_view(nl, tr_log(&a, "{\"stringValue\":\"x\"}", attrs), "redact", NULL);
+    TR_CONTAINS(out, "{\"key\":\"otel.a\",\"value\":{\"stringValue\":\"[REDACTED:pii."
+                     "national_id]\"}}");
+    TR_CONTAINS(out, "{\"key\":\"otel.b\",\"value\":{\"stringValue\":\"[REDACTED:pii."
+                     "national_id]\"}}");
+    TR_CONTAINS(out, "{\"key\":\"otel.c\",\"value\":{\"stringValue\":\"[REDACTED:pii."
+                     "national_id]\"}}");
+    TR_CONTAINS(out, "seen 111222333 twice");
+    TR_CONTAINS(out, "{\"key\":\"otel.e\",\"value\":{\"intValue\":\"86095742719\"}}");
+    free(out);
+    out = tr_view(none, tr_log(&a, "{\"stringValue\":\"x\"}", attrs), "redact", NULL);
+    TR_CONTAINS(out, "{\"key\":\"otel.a\",\"value\":{\"intValue\":\"111222333\"}}");
+    TR_CONTAINS(out, "{\"key\":\"otel.c\",\"value\":{\"stringValue\":\"111222333\"}}");
+    free(out);
+    tg_arena_destroy(&a);
+    tg_rules_policy_unref(nl);
+    tg_rules_policy_unref(none);
+}
+
 static void test_urls_and_sql(void **state)
 {
     tg_arena a;
@@ -831,6 +882,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_place_a_value_can_hide),
         cmocka_unit_test(test_every_value_type),
+        cmocka_unit_test(test_whole_value_ids_at_their_country),
         cmocka_unit_test(test_urls_and_sql),
         cmocka_unit_test(test_resource_conditions),
         cmocka_unit_test(test_allow_list_and_bodies),

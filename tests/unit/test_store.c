@@ -1253,6 +1253,40 @@ static void test_trace_filter(void **state)
     assert_false(tg_store__tfilter_may_hold(f, 0, ids[0]));
 }
 
+/* A block's region-local filter: every id it was built with answers
+ * "maybe", and ids it was not built with rarely do. */
+static void test_trace_block_filter(void **state)
+{
+    enum { N = 100000, PROBES = 200000 };
+    uint8_t *ids = malloc((size_t)N * 16), other[16], *f;
+    size_t len = tg_store__tblock_filter_len(N), fp = 0;
+    uint64_t seed = 99;
+
+    (void)state;
+    assert_non_null(ids);
+    assert_int_equal(len % 2048, 0);
+    assert_true(len * 8 >= (size_t)N * TG_TFILTER_BITS_PER_ID);
+    assert_int_equal(tg_store__tblock_filter_len(10), tg_store__tfilter_len(10));
+    for (size_t i = 0; i < (size_t)N * 16; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (uint8_t)(seed >> 56);
+    }
+    assert_non_null(f = malloc(len));
+    tg_store__tblock_build(ids, N, f, len);
+    for (size_t i = 0; i < N; i++)
+        assert_true(tg_store__tblock_may_hold(f, len, ids + 16 * i));
+    for (int p = 0; p < PROBES; p++) {
+        for (int b = 0; b < 16; b++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            other[b] = (uint8_t)(seed >> 56);
+        }
+        fp += (size_t)tg_store__tblock_may_hold(f, len, other);
+    }
+    assert_true(fp < PROBES / 50); /* under 2%, expected about 1% */
+    free(f);
+    free(ids);
+}
+
 /* Records with one trace id each, id i = (i, ~i) big-endian, and every
  * 500th also holding the shared id `common` (0x5a...). */
 static void write_block_records(tg_store *st, int from, int n)
@@ -1596,6 +1630,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_format1_store_upgrades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trace_blocks, setup, teardown),
+        cmocka_unit_test(test_trace_block_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
