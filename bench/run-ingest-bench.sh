@@ -15,7 +15,9 @@
 #   CONNS="1 4 8"        connection counts
 #   PROTOS="http grpc"   protocols
 #   STREAMS=1            concurrent gRPC streams per connection
-#   COLLECTOR_CPU=0      core for the collector; LOADGEN_CPU=1 for loadgen
+#   COLLECTOR_CPU=0      core(s) for the collector (a taskset list: 0 or 0,1);
+#                        LOADGEN_CPU=1 for loadgen
+#   LOOPS=1              the collector's receivers.loops (one per collector core)
 #   PORT_BASE=24317      gRPC on PORT_BASE, HTTP +1, site API +2
 #   BENCH_DATA=DIR       where the collector's data goes (default BUILD_DIR/bench-data)
 #   COLLECTOR_CONFIG=F   extra --config file for the collector
@@ -30,6 +32,7 @@ PROTOS=${PROTOS:-"http grpc"}
 STREAMS=${STREAMS:-1}
 COLLECTOR_CPU=${COLLECTOR_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
+LOOPS=${LOOPS:-1}
 PORT_BASE=${PORT_BASE:-24317}
 BENCH_DATA=${BENCH_DATA:-"$BUILD/bench-data"}
 
@@ -78,7 +81,7 @@ SYNC="store.sync=true (durable commit)"
 if [ -n "${COLLECTOR_CONFIG:-}" ]; then SYNC="config $COLLECTOR_CONFIG"; fi
 echo "# $("$TG" version 2>/dev/null | head -n 1)  data on $FS ($BENCH_DATA)  $SYNC"
 echo "# $(sed 's/^wrote/payload:/' "$WORK/payload.txt")  duration ${DURATION}s per run"
-echo "# collector on CPU $COLLECTOR_CPU, loadgen on CPU $LOADGEN_CPU"
+echo "# collector on CPU $COLLECTOR_CPU with $LOOPS ingest loop(s), loadgen on CPU $LOADGEN_CPU"
 echo
 printf '| %-5s | %5s | %10s | %7s | %8s | %8s | %13s | %12s | %7s | %6s | %8s | %11s |\n' \
     proto conns "spans/s" "req/s" "p50 ms" "p99 ms" "CPU-s/M spans" "peak RSS MiB" refused errors stored "loadgen CPU"
@@ -94,7 +97,7 @@ start_collector() {
     rm -rf "$BENCH_DATA"
     mkdir -p "$BENCH_DATA"
     set -- collector --data "$BENCH_DATA" --site bench --otlp-grpc "$GRPC_ADDR" \
-        --otlp-http "$HTTP_ADDR" --api "$API_ADDR"
+        --otlp-http "$HTTP_ADDR" --api "$API_ADDR" --loops "$LOOPS"
     if [ -n "${COLLECTOR_CONFIG:-}" ]; then set -- "$@" --config "$COLLECTOR_CONFIG"; fi
     # shellcheck disable=SC2086
     $PIN_C "$TG" "$@" 2>"$WORK/collector.log" &

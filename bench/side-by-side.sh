@@ -27,6 +27,7 @@
 #   DURATION=10          seconds of load per run (at most 600)
 #   CONNS=8              connections
 #   TG_SYNC=true         tollgate's store.sync
+#   TG_LOOPS=1           tollgate's receivers.loops (one loop on its one core)
 #   SERVER_CPU=0 LOADGEN_CPU=1
 #   PORT=24400           the OTLP/HTTP port every engine listens on in turn
 set -eu
@@ -40,6 +41,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-8}
 TG_SYNC=${TG_SYNC:-true}
+TG_LOOPS=${TG_LOOPS:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 PORT=${PORT:-24400}
@@ -119,7 +121,7 @@ start_engine() { # start_engine NAME
         # shellcheck disable=SC2086
         $PIN_S "$TG" collector --data "$DATA" --site bench --config "$WORK/tollgate.yaml" \
             --otlp-http "127.0.0.1:$PORT" --otlp-grpc "127.0.0.1:$((PORT + 1))" \
-            --api "127.0.0.1:$((PORT + 2))" 2>"$WORK/server.log" &
+            --api "127.0.0.1:$((PORT + 2))" --loops "$TG_LOOPS" 2>"$WORK/server.log" &
         ;;
     fluent-bit)
         # shellcheck disable=SC2086

@@ -1384,7 +1384,7 @@ static void gauge(FILE *f, const char *name, const char *help, uint64_t v)
 
 char *tg_api_render_metrics(tg_api *api, size_t *len)
 {
-    tg_stats *s = api->stats;
+    tg_stats sum, *s = &sum; /* the collector's and every ingest loop's */
     tg_store_stats st;
     char *buf = NULL;
     size_t size = 0;
@@ -1393,6 +1393,7 @@ char *tg_api_render_metrics(tg_api *api, size_t *len)
 
     if (!f)
         return NULL;
+    tg_stats_sum(&sum, api->stats, api->loop_stats, api->n_loop_stats);
     memset(&st, 0, sizeof(st));
     tg_store_get_stats(api->store, &st);
 

@@ -20,6 +20,10 @@ typedef struct tg_api {
     uv_loop_t *loop;
     tg_store *store;
     tg_stats *stats;
+    /* The other ingest loops' counters, added to stats on /metrics
+     * (collector/loops.c); n_loop_stats 0: none. */
+    const tg_stats *const *loop_stats;
+    size_t n_loop_stats;
     tg_committer *committer;
     const char *site;
     const char *data_dir; /* where the collector keeps DATA/policies/ (audit report) */

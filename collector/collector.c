@@ -1,10 +1,12 @@
 /* tollgate collector: the site daemon.
  *
- * One libuv loop thread runs the three listeners (OTLP/gRPC, OTLP/HTTP,
- * site API), decoding and indexing; one writer thread commits to LMDB
- * (committer.c); libuv's pool answers API reads. Shutdown on SIGTERM or
- * SIGINT: stop accepting, let every queued request commit and be
- * answered, close the store, exit 0. */
+ * N ingest loops (receivers.loops, loops.c) each run OTLP/gRPC and
+ * OTLP/HTTP listeners on their own sockets, decoding, indexing and
+ * classifying; the first of them is the main loop, which also runs the
+ * site API, the signals and the retention timer. One writer thread
+ * commits to LMDB for all of them (committer.c); libuv's pool answers API
+ * reads. Shutdown on SIGTERM or SIGINT: every loop stops accepting, every
+ * queued request commits and is answered, the store closes, exit 0. */
 #include <errno.h>
 #include <libgen.h>
 #include <malloc.h>
@@ -14,12 +16,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "api.h"
 #include "collector.h"
 #include "committer.h"
 #include "ingest.h"
+#include "loops.h"
 #include "receivers.h"
 #include "recv_grpc.h"
 #include "secure.h"
@@ -40,18 +44,17 @@ typedef struct collector {
     tg_collector_config cfg;
     tg_store *store;
     tg_committer *committer;
-    tg_ingest *ingest;
-    tg_stats stats;
-    tg_receivers rx;
+    tg_ingest_options iopt;
+    tg_stats stats;  /* the main loop's: ingest loop 0, the API, commits */
+    tg_receivers rx; /* what every ingest loop's receivers share */
     tg_api api;
-    void *recv[TG_RECEIVERS_MAX]; /* by index in tg_receiver_list */
+    tg_loops *loops;
     tg_http_server *api_http;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t retention;
     uv_work_t retention_work;
     int retention_running;
     int draining;
-    int pending_stops;
     int exit_code;
     tg_forward_link *fwd; /* forwarding to the central view, or NULL */
     tg_rules_slot *rules; /* the residency policy in force */
@@ -105,8 +108,8 @@ static void finish_shutdown(collector *c)
 {
     tg_committer_destroy(c->committer);
     c->committer = NULL;
-    tg_ingest_destroy(c->ingest);
-    c->ingest = NULL;
+    tg_loops_destroy(c->loops);
+    c->loops = NULL;
     uv_close((uv_handle_t *)&c->sigterm, close_cb_noop);
     uv_close((uv_handle_t *)&c->sigint, close_cb_noop);
     uv_close((uv_handle_t *)&c->sighup, close_cb_noop);
@@ -132,13 +135,12 @@ static void committer_drained(void *ctx)
         finish_shutdown(c);
 }
 
-/* Both receivers have stopped accepting and answered what they had. */
-static void receiver_stopped(void *ctx)
+/* Every loop's receivers have stopped accepting and answered what they
+ * had. */
+static void loops_stopped(void *ctx)
 {
     collector *c = ctx;
 
-    if (--c->pending_stops > 0)
-        return;
     tg_committer_drain(c->committer, committer_drained, c);
 }
 
@@ -150,14 +152,7 @@ static void begin_drain(collector *c, const char *why)
     c->api.ready = 0;
     tg_info("shutting down", "reason=%s", why);
     uv_timer_stop(&c->retention);
-    c->pending_stops = 1; /* released below, after both stops are started */
-    for (size_t i = 0; tg_receiver_list[i]; i++) {
-        if (!c->recv[i])
-            continue;
-        c->pending_stops++;
-        tg_receiver_list[i]->stop(c->recv[i], receiver_stopped, c);
-    }
-    receiver_stopped(c);
+    tg_loops_stop(c->loops, loops_stopped, c);
 }
 
 static void rules_reload(collector *c);
@@ -243,17 +238,24 @@ static void on_retention_timer(uv_timer_t *t)
 static int start_listeners(collector *c)
 {
     tg_http_options aopt;
+    tg_loops_options lo;
+    char lerr[400];
     int err = 0;
 
-    for (size_t i = 0; tg_receiver_list[i]; i++) {
-        const tg_receiver_desc *d = tg_receiver_list[i];
-        c->recv[i] = d->start(c->loop, &c->cfg, &c->rx, &err);
-        if (!c->recv[i]) {
-            fprintf(stderr, "tollgate collector: cannot listen for %s on %s: %s\n",
-                    d->transport, d->listen(&c->cfg), err ? tg_strerror(err) : "error");
-            return -1;
-        }
+    memset(&lo, 0, sizeof(lo));
+    lo.main = c->loop;
+    lo.cfg = &c->cfg;
+    lo.n = tg_config_loops(&c->cfg, sysconf(_SC_NPROCESSORS_ONLN));
+    lo.committer = c->committer;
+    lo.ingest = &c->iopt;
+    lo.rx = &c->rx;
+    lo.main_stats = &c->stats;
+    c->loops = tg_loops_start(&lo, lerr, sizeof(lerr));
+    if (!c->loops) {
+        fprintf(stderr, "tollgate collector: %s\n", lerr);
+        return -1;
     }
+    c->api.loop_stats = tg_loops_stats(c->loops, &c->api.n_loop_stats);
 
     tg_http_options_default(&aopt);
     aopt.max_body_bytes = 1u << 20;
@@ -273,11 +275,13 @@ static int start_listeners(collector *c)
 
 static void stop_started(collector *c)
 {
-    /* Start-up failed after some listeners were up: close what exists. */
+    /* Start-up failed after some listeners were up: close what exists
+     * (tg_loops_start cleans up after itself). */
     c->draining = 1;
-    for (size_t i = 0; tg_receiver_list[i]; i++)
-        if (c->recv[i])
-            tg_receiver_list[i]->stop(c->recv[i], NULL, NULL);
+    if (c->loops) {
+        tg_loops_destroy(c->loops);
+        c->loops = NULL;
+    }
     if (c->api_http)
         tg_http_server_stop(c->api_http, NULL, NULL);
     uv_run(c->loop, UV_RUN_DEFAULT);
@@ -412,6 +416,18 @@ static char *collector_extra_metrics(void *ctx, size_t *len)
         tg_rules_counts_foreach(p, rules_count_line, f);
         tg_rules_policy_unref(p);
     }
+    if (c->loops) {
+        size_t n = 0;
+        const tg_stats *const *more = tg_loops_stats(c->loops, &n);
+        fprintf(f, "# HELP tollgate_ingest_loop_items_accepted_total Items committed and "
+                   "acknowledged, by the ingest loop that received them (how evenly "
+                   "SO_REUSEPORT spreads the connections).\n"
+                   "# TYPE tollgate_ingest_loop_items_accepted_total counter\n");
+        for (size_t k = 0; k <= n; k++)
+            fprintf(
+                f, "tollgate_ingest_loop_items_accepted_total{loop=\"%zu\"} %llu\n", k,
+                (unsigned long long)tg_stats_items_accepted(k ? more[k - 1] : &c->stats));
+    }
     if (c->fwd) {
         uint64_t stored, unstored, stale;
         tg_view_rules_counts(&c->view, &stored, &unstored, &stale);
@@ -496,7 +512,6 @@ int tg_collector_main(int argc, char **argv)
     static collector c; /* one per process; static keeps it off the stack */
     tg_store_options sopt;
     tg_committer_options copt;
-    tg_ingest_options iopt;
     char err[1200];
     const char *config_file = NULL;
     int rc, code;
@@ -639,19 +654,16 @@ int tg_collector_main(int argc, char **argv)
     memset(&copt, 0, sizeof(copt));
     copt.max_pending_bytes = c.cfg.max_pending_bytes;
     c.committer = tg_committer_create(c.loop, c.store, &copt, commit_observed, &c);
-    memset(&iopt, 0, sizeof(iopt));
-    iopt.max_decompressed_bytes = c.cfg.max_decompressed_bytes;
-    iopt.max_decompress_ratio = c.cfg.max_decompress_ratio;
-    iopt.rules = c.rules;
-    c.ingest = c.committer ? tg_ingest_create(c.committer, &c.stats, &iopt) : NULL;
-    if (!c.ingest) {
+    c.iopt.max_decompressed_bytes = c.cfg.max_decompressed_bytes;
+    c.iopt.max_decompress_ratio = c.cfg.max_decompress_ratio;
+    c.iopt.rules = c.rules;
+    c.iopt.zstd_level = (int)c.cfg.store_zstd_level;
+    if (!c.committer) {
         fprintf(stderr, "tollgate collector: out of memory at start-up\n");
         tg_forward_link_stop(c.fwd);
         tg_store_close(c.store);
         return 1;
     }
-    c.rx.ing = c.ingest;
-    c.rx.stats = &c.stats;
     c.rx.retry_after_sec = c.cfg.retry_after_sec ? c.cfg.retry_after_sec : 1;
     c.api.loop = c.loop;
     c.api.store = c.store;
@@ -666,7 +678,6 @@ int tg_collector_main(int argc, char **argv)
         tg_committer_drain(c.committer, NULL, NULL);
         uv_run(c.loop, UV_RUN_DEFAULT);
         tg_committer_destroy(c.committer);
-        tg_ingest_destroy(c.ingest);
         tg_forward_link_stop(c.fwd);
         tg_store_close(c.store);
         return 1;
@@ -685,11 +696,17 @@ int tg_collector_main(int argc, char **argv)
      * pass with nothing to delete is a read of two B-tree roots. */
     uv_timer_start(&c.retention, on_retention_timer, 10000, 10000);
 
-    c.api.ready = 1;
-    tg_info("collector started",
-            "site=%s data=%s otlp_grpc=%s otlp_http=%s api=%s version=%s", c.cfg.site,
-            c.cfg.data_dir, c.cfg.otlp_grpc_listen, c.cfg.otlp_http_listen,
-            c.cfg.api_listen, TG_VERSION);
+    if (tg_loops_run(c.loops) != 0) {
+        c.exit_code = 1;
+        begin_drain(&c, "an ingest loop could not start");
+    } else {
+        c.api.ready = 1;
+        tg_info("collector started",
+                "site=%s data=%s otlp_grpc=%s otlp_http=%s api=%s loops=%u version=%s",
+                c.cfg.site, c.cfg.data_dir, c.cfg.otlp_grpc_listen,
+                c.cfg.otlp_http_listen, c.cfg.api_listen, tg_loops_count(c.loops),
+                TG_VERSION);
+    }
 
     uv_run(c.loop, UV_RUN_DEFAULT);
 

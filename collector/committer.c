@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,14 @@
 
 typedef struct tg_submission {
     struct tg_submission *next;
+    tg_commit_port *port; /* NULL: completed on the committer's own loop */
     tg_store_record rec;
     tg_otlp_index index;
     char retention_class[64]; /* rec.retention_class points here */
     tg_commit_cb cb;
     void *ctx;
-    size_t bytes; /* the allocation, what the queue bound counts */
+    size_t bytes; /* what the queue bound counts: the allocation, or for a
+                     frame the request it holds */
     int status;
 } tg_submission;
 
@@ -49,9 +52,9 @@ struct tg_committer {
     size_t pending_bytes; /* queued + being written */
     int stop;             /* destroy: writer exits once the queue is empty */
 
-    /* Loop thread only. */
+    /* Loop thread only (draining is read by every submitting loop). */
     size_t outstanding; /* submitted, callback not yet run */
-    int draining;
+    _Atomic int draining;
     void (*drain_cb)(void *ctx);
     void *drain_ctx;
     int referenced; /* the async handle keeps the loop alive */
@@ -59,6 +62,17 @@ struct tg_committer {
     /* Writer thread only. */
     tg_store_record *batch;
     size_t batch_cap;
+};
+
+/* Another loop's door into the queue. Its done list is guarded by the
+ * committer's mu (the writer appends, the port's loop takes); the rest is
+ * its own loop thread's. */
+struct tg_commit_port {
+    tg_committer *c;
+    uv_async_t async;
+    tg_submission *done_head, *done_tail; /* under c->mu */
+    size_t outstanding;
+    int referenced;
 };
 
 static double now_sec(void)
@@ -183,13 +197,23 @@ static void *writer_main(void *arg)
             s->status = rc;
 
         pthread_mutex_lock(&c->mu);
-        if (c->done_tail)
-            c->done_tail->next = head;
-        else
-            c->done_head = head;
-        c->done_tail = last;
+        for (s = head; s;) {
+            tg_submission *next = s->next;
+            tg_commit_port *p = s->port;
+            tg_submission **h = p ? &p->done_head : &c->done_head;
+            tg_submission **t = p ? &p->done_tail : &c->done_tail;
+
+            s->next = NULL;
+            if (*t)
+                (*t)->next = s;
+            else
+                *h = s;
+            *t = s;
+            /* Several sends before the loop runs coalesce into one call. */
+            uv_async_send(p ? &p->async : &c->async);
+            s = next;
+        }
         c->pending_bytes -= bytes;
-        uv_async_send(&c->async);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
@@ -249,15 +273,15 @@ static size_t align_up(size_t n)
     return (n + a - 1) / a * a;
 }
 
-int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_cb cb,
-                        void *ctx)
+static int submit(tg_committer *c, tg_commit_port *port, const tg_store_record *rec,
+                  tg_commit_cb cb, void *ctx)
 {
     const tg_otlp_index *ix;
     tg_submission *s;
-    size_t size, svc_bytes = 0, off;
+    size_t size, svc_bytes = 0, off, body, counted;
     uint8_t *p;
 
-    if (!c || !rec || !rec->index || !cb || (rec->len && !rec->data) ||
+    if (!c || !rec || !rec->index || !cb || (rec->len && !rec->data && !rec->zdata) ||
         (rec->cls_len && !rec->cls) || (unsigned)rec->signal >= TG_SIGNAL_COUNT)
         return TG_EINVAL;
     if (c->draining)
@@ -265,25 +289,32 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_c
     ix = rec->index;
     if ((ix->n_trace_ids && !ix->trace_ids) || (ix->n_services && !ix->services))
         return TG_EINVAL;
+    body = rec->zdata ? rec->zlen : rec->len;
     for (size_t i = 0; i < ix->n_services; i++)
         svc_bytes += ix->services[i].len;
     size = align_up(sizeof(*s)) + align_up(ix->n_services * sizeof(tg_slice)) +
-           ix->n_trace_ids * 16 + svc_bytes + rec->len + (rec->cls ? rec->cls_len : 0);
+           ix->n_trace_ids * 16 + svc_bytes + body + (rec->cls ? rec->cls_len : 0);
+
+    /* The bound counts the request as received even when only its frame
+     * is queued: limits.max_pending_bytes keeps its meaning (how much
+     * client data may wait for the disk), and the memory it holds is at
+     * most that. */
+    counted = rec->zdata && rec->len > body ? size - body + rec->len : size;
 
     pthread_mutex_lock(&c->mu);
     /* An empty committer takes any one submission, however large, so a
      * request bigger than the bound is slow rather than refused forever. */
-    if (c->pending_bytes && c->pending_bytes + size > c->opt.max_pending_bytes) {
+    if (c->pending_bytes && c->pending_bytes + counted > c->opt.max_pending_bytes) {
         pthread_mutex_unlock(&c->mu);
         return TG_EBUSY;
     }
-    c->pending_bytes += size;
+    c->pending_bytes += counted;
     pthread_mutex_unlock(&c->mu);
 
     s = malloc(size);
     if (!s) {
         pthread_mutex_lock(&c->mu);
-        c->pending_bytes -= size;
+        c->pending_bytes -= counted;
         pthread_mutex_unlock(&c->mu);
         return TG_ENOMEM;
     }
@@ -305,11 +336,19 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_c
         off += ix->services[i].len;
     }
     s->rec.signal = rec->signal;
+    /* Compressed by the ingest loop: only the frame is queued (about an
+     * eighteenth of the request), and the writer does not compress. */
     s->rec.len = rec->len;
-    s->rec.data = p + off;
-    if (rec->len)
-        memcpy(p + off, rec->data, rec->len);
-    off += rec->len;
+    if (rec->zdata) {
+        s->rec.zdata = p + off;
+        s->rec.zlen = rec->zlen;
+        memcpy(p + off, rec->zdata, rec->zlen);
+    } else {
+        s->rec.data = p + off;
+        if (rec->len)
+            memcpy(p + off, rec->data, rec->len);
+    }
+    off += body;
     if (rec->cls && rec->cls_len) {
         memcpy(p + off, rec->cls, rec->cls_len);
         s->rec.cls = p + off;
@@ -324,7 +363,8 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_c
     s->rec.index = &s->index;
     s->cb = cb;
     s->ctx = ctx;
-    s->bytes = size;
+    s->bytes = counted;
+    s->port = port;
 
     /* The copy happens outside the lock: the writer thread never waits
      * on a memcpy of someone else's request. */
@@ -336,10 +376,98 @@ int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_c
     c->queue_tail = s;
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->mu);
-
-    c->outstanding++;
-    update_ref(c);
     return 0;
+}
+
+int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_cb cb,
+                        void *ctx)
+{
+    int rc = submit(c, NULL, rec, cb, ctx);
+
+    if (rc == 0) {
+        c->outstanding++;
+        update_ref(c);
+    }
+    return rc;
+}
+
+/* ---- ports: completions on another loop ---------------------------------- */
+
+static void port_update_ref(tg_commit_port *p)
+{
+    int want = p->outstanding > 0;
+
+    if (want && !p->referenced)
+        uv_ref((uv_handle_t *)&p->async);
+    else if (!want && p->referenced)
+        uv_unref((uv_handle_t *)&p->async);
+    p->referenced = want;
+}
+
+static void on_port_async(uv_async_t *h)
+{
+    tg_commit_port *p = h->data;
+    tg_submission *s;
+
+    pthread_mutex_lock(&p->c->mu);
+    s = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->c->mu);
+    while (s) {
+        tg_submission *next = s->next;
+        s->cb(s->ctx, s->status);
+        free(s);
+        p->outstanding--;
+        s = next;
+    }
+    port_update_ref(p);
+}
+
+tg_commit_port *tg_commit_port_create(tg_committer *c, uv_loop_t *loop)
+{
+    tg_commit_port *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    p->c = c;
+    if (uv_async_init(loop, &p->async, on_port_async)) {
+        free(p);
+        return NULL;
+    }
+    p->async.data = p;
+    uv_unref((uv_handle_t *)&p->async);
+    return p;
+}
+
+int tg_committer_submit_port(tg_committer *c, tg_commit_port *port,
+                             const tg_store_record *rec, tg_commit_cb cb, void *ctx)
+{
+    int rc;
+
+    if (!port)
+        return tg_committer_submit(c, rec, cb, ctx);
+    rc = submit(c, port, rec, cb, ctx);
+    if (rc == 0) {
+        port->outstanding++;
+        port_update_ref(port);
+    }
+    return rc;
+}
+
+size_t tg_commit_port_outstanding(const tg_commit_port *port)
+{
+    return port->outstanding;
+}
+
+static void on_port_close(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void tg_commit_port_close(tg_commit_port *port)
+{
+    if (port)
+        uv_close((uv_handle_t *)&port->async, on_port_close);
 }
 
 size_t tg_committer_pending_bytes(tg_committer *c)

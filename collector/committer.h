@@ -41,6 +41,25 @@ tg_committer *tg_committer_create(uv_loop_t *loop, tg_store *st,
 int tg_committer_submit(tg_committer *c, const tg_store_record *rec, tg_commit_cb cb,
                         void *ctx);
 
+/* A loop other than the committer's own that submits records (one ingest
+ * loop of several, collector/loops.c): its callbacks run on its own loop
+ * thread, woken by its own uv_async. Create it before the loop runs (or on
+ * its thread); submit through it from that thread only. */
+typedef struct tg_commit_port tg_commit_port;
+
+tg_commit_port *tg_commit_port_create(tg_committer *c, uv_loop_t *loop);
+
+/* As tg_committer_submit(), from the port's loop thread; cb runs there. */
+int tg_committer_submit_port(tg_committer *c, tg_commit_port *port,
+                             const tg_store_record *rec, tg_commit_cb cb, void *ctx);
+
+/* Submissions through the port whose callback has not run yet. */
+size_t tg_commit_port_outstanding(const tg_commit_port *port);
+
+/* On the port's loop thread, once nothing is outstanding through it:
+ * closes its handle and frees it when the loop runs the close. */
+void tg_commit_port_close(tg_commit_port *port);
+
 /* Bytes currently queued or being written. */
 size_t tg_committer_pending_bytes(tg_committer *c);
 

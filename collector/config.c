@@ -35,6 +35,7 @@
 static int check_site(const char *v, char *why, size_t whylen);
 static int check_nonempty(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
+static int check_loops(const char *v, char *why, size_t whylen);
 
 static const char *const on_full_names[] = {"refuse", "evict-oldest", NULL};
 
@@ -67,6 +68,17 @@ static const struct tg_cfg_key config_keys[] = {
      .choices = tg_log_level_names,
      .help = "Least severe level of the collector's own logs."},
 
+    {.path = "receivers.loops",
+     .type = TG_CFG_STRING,
+     .def = "auto",
+     FIELD(receivers_loops),
+     .check = check_loops,
+     .flag = "loops",
+     .metavar = "N",
+     .help = "Ingest event loops, each a thread with its own OTLP/gRPC and OTLP/HTTP "
+             "listening sockets (SO_REUSEPORT), decoding and classifying its own "
+             "connections: 1 to " TG_CONFIG_MAX_LOOPS_STR ", or `auto` (one per online "
+             "CPU, at most " TG_CONFIG_AUTO_LOOPS_STR ")."},
     {.path = "receivers.otlp_grpc.listen",
      .type = TG_CFG_ADDRESS,
      .def = "0.0.0.0:4317",
@@ -473,6 +485,35 @@ static int check_site(const char *v, char *why, size_t whylen)
 static int check_nonempty(const char *v, char *why, size_t whylen)
 {
     return *v ? 0 : tg_errf(why, whylen, TG_EINVAL, "must not be empty");
+}
+
+static int check_loops(const char *v, char *why, size_t whylen)
+{
+    char *end;
+    unsigned long n;
+
+    if (strcmp(v, "auto") == 0)
+        return 0;
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > TG_CONFIG_MAX_LOOPS)
+        return tg_errf(why, whylen, TG_EINVAL, "must be `auto` or a number from 1 to %d",
+                       TG_CONFIG_MAX_LOOPS);
+    return 0;
+}
+
+unsigned tg_config_loops(const tg_collector_config *cfg, long online_cpus)
+{
+    unsigned long n;
+
+    if (strcmp(cfg->receivers_loops, "auto") != 0) {
+        n = strtoul(cfg->receivers_loops, NULL, 10);
+        return n >= 1 && n <= TG_CONFIG_MAX_LOOPS ? (unsigned)n : 1;
+    }
+    if (online_cpus < 1)
+        return 1;
+    return online_cpus > TG_CONFIG_AUTO_LOOPS ? TG_CONFIG_AUTO_LOOPS
+                                              : (unsigned)online_cpus;
 }
 
 static int check_url(const char *v, char *why, size_t whylen)

@@ -1,6 +1,6 @@
 /* From a request body to a committed record: see ingest.h.
  *
- * Everything here runs on the loop thread. Decoding and classification use
+ * Everything here runs on its ingest loop's thread. Decoding and classification use
  * one arena that is reset per request: the committer copies what it needs
  * (raw bytes, index, classification), so nothing decoded outlives
  * tg_ingest_submit(). */
@@ -21,6 +21,7 @@ struct tg_ingest {
     tg_stats *stats;
     tg_ingest_options opt;
     tg_arena arena;
+    tg_zstd_ctx *zstd; /* with opt.zstd_level: this loop's compressor */
     /* "classification failed" is logged at most every 10 s, with how many
      * were not logged in between (the counter on /metrics has them all). */
     uint64_t classify_warned_ns;
@@ -56,6 +57,10 @@ tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,
         ing->opt.max_decode_bytes = 256u << 20;
     /* 4 MiB blocks: a 1,000-span request decodes into about 3 MiB. */
     tg_arena_init(&ing->arena, 4u << 20, ing->opt.max_decode_bytes);
+    if (ing->opt.zstd_level && !(ing->zstd = tg_zstd_ctx_new(ing->opt.zstd_level))) {
+        tg_ingest_destroy(ing);
+        return NULL;
+    }
     return ing;
 }
 
@@ -64,6 +69,7 @@ void tg_ingest_destroy(tg_ingest *ing)
     if (!ing)
         return;
     tg_arena_destroy(&ing->arena);
+    tg_zstd_ctx_free(ing->zstd);
     free(ing);
 }
 
@@ -299,6 +305,12 @@ int tg_ingest_submit_scoped(tg_ingest *ing, const tg_secure_scope *scope,
         classify_into(ing, policy, req.msg, arena, &rec);
         atomic_fetch_add(&ing->stats->classified, 1);
     }
+    /* Compressed here, on this loop's core: the one writer thread then only
+     * copies it into LMDB, and the committer's queue holds the frame, not
+     * the request. Failing that, the writer compresses. */
+    if (ing->zstd &&
+        tg_zstd_ctx_compress(ing->zstd, raw, rawlen, arena, &buf, &rec.zlen) == 0)
+        rec.zdata = buf;
 
     job = malloc(sizeof(*job));
     if (!job) {
@@ -316,7 +328,8 @@ int tg_ingest_submit_scoped(tg_ingest *ing, const tg_secure_scope *scope,
     job->cb = cb;
     job->ctx = ctx;
 
-    rc = tg_committer_submit(ing->committer, &rec, ingest_committed, job);
+    rc = tg_committer_submit_port(ing->committer, ing->opt.port, &rec, ingest_committed,
+                                  job);
     if (rc) {
         free(job);
         refuse(ing, sig, tr, 1);

@@ -17,7 +17,11 @@
  * tg_ingest_submit() either fails at once (returns a negative code and
  * fills result->message; the callback is never called), finishes at once
  * (TG_INGEST_DONE: nothing to store), or returns 0 and calls the callback
- * on the loop thread once the data is durable. */
+ * on the loop thread once the data is durable.
+ *
+ * One tg_ingest per ingest loop (collector/loops.c): its arena, counters
+ * and rate-limited warnings are that loop's; the policy slot and the
+ * committer are shared. */
 #ifndef TG_INGEST_H
 #define TG_INGEST_H
 
@@ -48,6 +52,10 @@ typedef struct tg_ingest_options {
     uint64_t max_decompress_ratio; /* and at most this times the body (0: none) */
     size_t max_decode_bytes;       /* arena limit per request, default 256 MiB */
     tg_rules_slot *rules;          /* the residency policy; NULL: store unclassified */
+    int zstd_level;                /* compress records here for the store, at its level
+                                      (store.zstd_level); 0: the store's writer does */
+    tg_commit_port *port;          /* submit through it (an ingest loop other than the
+                                      committer's own); NULL: directly */
 } tg_ingest_options;
 
 tg_ingest *tg_ingest_create(tg_committer *committer, tg_stats *stats,

@@ -301,19 +301,39 @@ static const void *grpc_authorize(void *ctx, const char *authorization)
     return tg_secure_authenticate(rx->grpc_tokens, authorization);
 }
 
+static void grpc_options(const tg_collector_config *cfg, tg_grpc_options *o)
+{
+    tg_grpc_options_default(o);
+    o->max_concurrent_streams = cfg->grpc_max_concurrent_streams;
+    o->max_message_bytes = cfg->grpc_max_message_bytes;
+    o->max_connections = cfg->grpc_max_connections;
+    o->idle_timeout_ms = cfg->grpc_idle_timeout_ms;
+    o->request_timeout_ms = cfg->grpc_request_timeout_ms;
+    o->preface_timeout_ms = cfg->grpc_preface_timeout_ms;
+    o->max_connections_per_source = cfg->grpc_max_conns_per_source;
+}
+
+static tg_listen_caps *grpc_caps_new(const tg_collector_config *cfg)
+{
+    tg_grpc_options o;
+
+    grpc_options(cfg, &o);
+    return tg_grpc_caps_new(&o);
+}
+
+static int grpc_port(void *server)
+{
+    return tg_grpc_server_port(server);
+}
+
 static void *grpc_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
                         int *err)
 {
     tg_grpc_options o;
 
-    tg_grpc_options_default(&o);
-    o.max_concurrent_streams = cfg->grpc_max_concurrent_streams;
-    o.max_message_bytes = cfg->grpc_max_message_bytes;
-    o.max_connections = cfg->grpc_max_connections;
-    o.idle_timeout_ms = cfg->grpc_idle_timeout_ms;
-    o.request_timeout_ms = cfg->grpc_request_timeout_ms;
-    o.preface_timeout_ms = cfg->grpc_preface_timeout_ms;
-    o.max_connections_per_source = cfg->grpc_max_conns_per_source;
+    grpc_options(cfg, &o);
+    o.reuseport = rx->reuseport;
+    o.caps = rx->caps[0];
     o.refusals = rx->stats ? &rx->stats->refused_grpc : NULL;
     if (tg_secure_tokens_required(rx->grpc_tokens)) {
         o.authorize = grpc_authorize;
@@ -342,19 +362,39 @@ static int http_check(const tg_http_request *req, void *data, tg_http_response *
     return tg_secure_check_headers(rx->http_tokens, req, resp);
 }
 
+static void http_options(const tg_collector_config *cfg, tg_http_options *o)
+{
+    tg_http_options_default(o);
+    o->max_body_bytes = cfg->http_max_body_bytes;
+    o->max_buffered_body_bytes = cfg->http_max_buffered_body_bytes;
+    o->max_connections = cfg->http_max_connections;
+    o->header_timeout_ms = cfg->http_header_timeout_ms;
+    o->body_timeout_ms = cfg->http_body_timeout_ms;
+    o->idle_timeout_ms = cfg->http_idle_timeout_ms;
+    o->max_connections_per_source = cfg->http_max_conns_per_source;
+}
+
+static tg_listen_caps *http_caps_new(const tg_collector_config *cfg)
+{
+    tg_http_options o;
+
+    http_options(cfg, &o);
+    return tg_http_caps_new(&o);
+}
+
+static int http_port(void *server)
+{
+    return tg_http_server_port(server);
+}
+
 static void *http_start(uv_loop_t *loop, const tg_collector_config *cfg, tg_receivers *rx,
                         int *err)
 {
     tg_http_options o;
 
-    tg_http_options_default(&o);
-    o.max_body_bytes = cfg->http_max_body_bytes;
-    o.max_buffered_body_bytes = cfg->http_max_buffered_body_bytes;
-    o.max_connections = cfg->http_max_connections;
-    o.header_timeout_ms = cfg->http_header_timeout_ms;
-    o.body_timeout_ms = cfg->http_body_timeout_ms;
-    o.idle_timeout_ms = cfg->http_idle_timeout_ms;
-    o.max_connections_per_source = cfg->http_max_conns_per_source;
+    http_options(cfg, &o);
+    o.reuseport = rx->reuseport;
+    o.caps = rx->caps[1];
     o.refusals = rx->stats ? &rx->stats->refused_http : NULL;
     o.tls = rx->http_tls;
     o.check_headers = http_check;
@@ -367,10 +407,13 @@ static void http_stop(void *server, void (*done)(void *ctx), void *ctx)
     tg_http_server_stop(server, done, ctx);
 }
 
-static const tg_receiver_desc recv_otlp_grpc = {"otlp-grpc", "OTLP/gRPC", grpc_listen,
-                                                grpc_start, grpc_stop};
-static const tg_receiver_desc recv_otlp_http = {"otlp-http", "OTLP/HTTP", http_listen,
-                                                http_start, http_stop};
+/* Their index in tg_receiver_list is their index in tg_receivers.caps. */
+static const tg_receiver_desc recv_otlp_grpc = {"otlp-grpc",  "OTLP/gRPC", grpc_listen,
+                                                grpc_start,   grpc_stop,   grpc_port,
+                                                grpc_caps_new};
+static const tg_receiver_desc recv_otlp_http = {"otlp-http",  "OTLP/HTTP", http_listen,
+                                                http_start,   http_stop,   http_port,
+                                                http_caps_new};
 
 const tg_receiver_desc *const tg_receiver_list[] = {&recv_otlp_grpc, &recv_otlp_http,
                                                     NULL};

@@ -10,6 +10,8 @@
 #include "tg_config.h"
 #include "tg_http.h"
 
+#define TG_RECEIVERS_MAX 4
+
 typedef struct tg_receivers {
     tg_ingest *ing;
     uint64_t retry_after_sec; /* Retry-After under backpressure */
@@ -20,6 +22,11 @@ typedef struct tg_receivers {
      * what each may send for, or NULL / empty: none required. The
      * collector's; read-only while serving. */
     const tg_secure_tokens *grpc_tokens, *http_tokens;
+    /* With several ingest loops: bind with SO_REUSEPORT and count against
+     * caps shared by every loop's server of the kind (by index in
+     * tg_receiver_list; NULL: the server's own). */
+    int reuseport;
+    tg_listen_caps *caps[TG_RECEIVERS_MAX];
 } tg_receivers;
 
 /* tg_http_handler for the OTLP/HTTP port; data is a tg_receivers. */
@@ -40,9 +47,12 @@ typedef struct tg_receiver_desc {
     /* Stops accepting, answers what it holds, frees the server, then calls
      * done(ctx) if done is not NULL. */
     void (*stop)(void *server, void (*done)(void *ctx), void *ctx);
+    /* The port it is bound to (the configured one, or the one port 0 got). */
+    int (*port)(void *server);
+    /* The caps the servers of this kind share across loops, sized from
+     * the configuration. NULL: out of memory. */
+    tg_listen_caps *(*caps_new)(const tg_collector_config *cfg);
 } tg_receiver_desc;
-
-#define TG_RECEIVERS_MAX 4
 
 /* The one list of receiver kinds, NULL-terminated, in start order. */
 extern const tg_receiver_desc *const tg_receiver_list[];

@@ -36,54 +36,6 @@ void tg_grpc_options_default(tg_grpc_options *o)
 
 /* ---- addresses -------------------------------------------------------------- */
 
-/* "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces). */
-static int parse_addr(const char *addr, struct sockaddr_storage *ss)
-{
-    const char *colon = strrchr(addr, ':');
-    char host[256];
-    size_t hlen;
-    unsigned port = 0;
-    struct addrinfo hints, *res = NULL;
-
-    if (!colon || colon[1] == '\0' || strlen(colon + 1) > 5)
-        return TG_EINVAL;
-    for (const char *p = colon + 1; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return TG_EINVAL;
-        port = port * 10 + (unsigned)(*p - '0');
-    }
-    if (port > 65535)
-        return TG_EINVAL;
-    hlen = (size_t)(colon - addr);
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-        addr++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof(host))
-        return TG_EINVAL;
-    memcpy(host, addr, hlen);
-    host[hlen] = '\0';
-    if (hlen == 0)
-        memcpy(host, "0.0.0.0", sizeof("0.0.0.0"));
-    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ||
-        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
-        return 0;
-    /* A name such as "localhost": resolved once, at start. */
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-        return TG_EINVAL;
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    freeaddrinfo(res);
-    return 0;
-}
-
 /* ---- server lifetime -------------------------------------------------------- */
 
 static void server_free(tg_grpc_server *s)
@@ -141,6 +93,8 @@ static void on_conn_handle_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     s->nconns--;
     tg_http_tls_session_free(c->tls);
+    if (c->capped)
+        tg_listen_caps_give(s->opt.caps, c->src, c->src_len);
     free(c->wbuf);
     free(c);
     server_maybe_done(s);
@@ -501,25 +455,31 @@ static void refuse_connection(tg_grpc_server *s)
 /* One address may hold at most max_connections_per_source connections (a
  * walk over the list, once per accept), so one client cannot take every
  * slot from the SDKs. */
-static int source_over_cap(tg_grpc_server *s, tg_grpc_conn *c)
+static void conn_source(tg_grpc_conn *c)
 {
     struct sockaddr_storage ss;
     int sl = sizeof(ss);
-    size_t cap = s->opt.max_connections_per_source, n = 0;
 
-    if (!cap || cap >= s->opt.max_connections)
-        return 0;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0)
-        return 0;
+        return;
     if (ss.ss_family == AF_INET) {
         memcpy(c->src, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
         c->src_len = 4;
     } else if (ss.ss_family == AF_INET6) {
         memcpy(c->src, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 16);
         c->src_len = 16;
-    } else {
-        return 0;
     }
+}
+
+static int source_over_cap(tg_grpc_server *s, tg_grpc_conn *c)
+{
+    size_t cap = s->opt.max_connections_per_source, n = 0;
+
+    if (!cap || cap >= s->opt.max_connections)
+        return 0;
+    conn_source(c);
+    if (!c->src_len)
+        return 0;
     for (const tg_grpc_conn *o = s->conns; o; o = o->next) {
         if (o != c && !o->closing && o->src_len == c->src_len &&
             memcmp(o->src, c->src, c->src_len) == 0 && ++n >= cap)
@@ -535,7 +495,8 @@ static void on_connection(uv_stream_t *server, int status)
 
     if (status < 0 || s->stopping)
         return;
-    if (s->nconns >= s->opt.max_connections || !(c = calloc(1, sizeof(*c)))) {
+    if ((!s->opt.caps && s->nconns >= s->opt.max_connections) ||
+        !(c = calloc(1, sizeof(*c)))) {
         tg_refuse_count(s->opt.refusals, TG_REFUSED_CONNECTIONS);
         tg_warn("grpc connection refused", "connections=%zu max=%zu", s->nconns,
                 s->opt.max_connections);
@@ -558,7 +519,23 @@ static void on_connection(uv_stream_t *server, int status)
         tg_grpc__conn_close(c);
         return;
     }
-    if (source_over_cap(s, c)) {
+    if (s->opt.caps) {
+        int why;
+
+        conn_source(c);
+        why = tg_listen_caps_take(s->opt.caps, c->src, c->src_len);
+        c->capped = why == TG_LISTEN_OK;
+        if (!c->capped) {
+            tg_refuse_count(s->opt.refusals, why == TG_LISTEN_SOURCE_FULL
+                                                 ? TG_REFUSED_PER_SOURCE
+                                                 : TG_REFUSED_CONNECTIONS);
+            tg_debug("grpc connection refused", "reason=%s",
+                     why == TG_LISTEN_SOURCE_FULL ? "max_connections_per_source"
+                                                  : "max_connections");
+            tg_grpc__conn_close(c);
+            return;
+        }
+    } else if (source_over_cap(s, c)) {
         tg_refuse_count(s->opt.refusals, TG_REFUSED_PER_SOURCE);
         tg_debug("grpc connection refused", "reason=%s", "max_connections_per_source");
         tg_grpc__conn_close(c);
@@ -601,7 +578,7 @@ tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
         *err = TG_EINVAL;
         return NULL;
     }
-    if ((rv = parse_addr(addr, &ss)) != 0) {
+    if ((rv = tg_listen_parse_addr(addr, &ss)) != 0) {
         *err = rv;
         return NULL;
     }
@@ -644,7 +621,7 @@ tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
     }
     uv_tcp_init(loop, &s->listener);
     s->listener.data = s;
-    rv = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+    rv = tg_listen_bind(&s->listener, (const struct sockaddr *)&ss, s->opt.reuseport);
     if (rv == 0)
         rv = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
     if (rv == 0)
@@ -661,6 +638,20 @@ tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
                                           : ((struct sockaddr_in *)&bound)->sin_port);
     tg_info("grpc listening", "addr=%s port=%d", addr, s->port);
     return s;
+}
+
+tg_listen_caps *tg_grpc_caps_new(const tg_grpc_options *opt)
+{
+    tg_grpc_options def;
+    size_t conns, msg;
+
+    tg_grpc_options_default(&def);
+    conns = opt->max_connections ? opt->max_connections : def.max_connections;
+    msg = opt->max_message_bytes ? opt->max_message_bytes : def.max_message_bytes;
+    if (msg > UINT32_MAX)
+        msg = UINT32_MAX;
+    return tg_listen_caps_new(conns, opt->max_connections_per_source,
+                              msg * TG_GRPC_BUFFER_MESSAGES);
 }
 
 int tg_grpc_server_port(const tg_grpc_server *s)

@@ -18,6 +18,7 @@
 
 #include "tg_compress.h"
 #include "tg_http.h"
+#include "tg_listen.h"
 #include "tg_otlp.h"
 #include "tg_refuse.h"
 
@@ -61,6 +62,12 @@ typedef struct tg_grpc_options {
                          "h2" and outlive the server); a client that does
                          not complete the handshake within preface_timeout
                          is closed */
+    /* Several loops serving one address (tg_listen.h): bind with
+     * SO_REUSEPORT and count connections, connections per source and
+     * buffered messages in `caps`, shared by the address's servers on every
+     * loop. */
+    int reuseport;
+    tg_listen_caps *caps;
 } tg_grpc_options;
 
 void tg_grpc_options_default(tg_grpc_options *o);
@@ -77,6 +84,10 @@ tg_grpc_server *tg_grpc_server_start(uv_loop_t *loop, const char *addr,
                                      const tg_grpc_options *opt, tg_grpc_export_fn fn,
                                      void *data, int *err);
 int tg_grpc_server_port(const tg_grpc_server *s);
+
+/* The caps for the servers of one address on several loops, sized from
+ * the options as one server would size its own. NULL: out of memory. */
+tg_listen_caps *tg_grpc_caps_new(const tg_grpc_options *opt);
 
 /* Finishes a call: on TG_GRPC_OK sends `resp` (a protobuf Export*Response)
  * as the single response message; otherwise no message. Trailers carry

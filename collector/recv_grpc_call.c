@@ -162,8 +162,11 @@ static void call_free(tg_grpc_call *call)
 
 static void call_release_buffer(tg_grpc_call *call)
 {
-    if (call->buf && call->conn)
+    if (call->buf && call->conn) {
         call->conn->srv->buffered -= call->cap;
+        if (call->conn->srv->opt.caps)
+            tg_listen_caps_buffered(call->conn->srv->opt.caps, 0, call->cap);
+    }
     free(call->buf);
     call->buf = NULL;
     call->cap = 0;
@@ -565,12 +568,15 @@ static int call_grow(tg_grpc_call *call, size_t need)
         cap *= 4;
     if (cap > call->msg_len)
         cap = call->msg_len;
-    if (s->buffered - call->cap + cap > s->buffer_cap)
+    if (s->opt.caps ? tg_listen_caps_over_budget(s->opt.caps, cap - call->cap)
+                    : s->buffered - call->cap + cap > s->buffer_cap)
         return TG_EBUSY;
     p = realloc(call->buf, cap);
     if (!p)
         return TG_ENOMEM;
     s->buffered = s->buffered - call->cap + cap;
+    if (s->opt.caps)
+        tg_listen_caps_buffered(s->opt.caps, cap - call->cap, 0);
     call->buf = p;
     call->cap = cap;
     return 0;

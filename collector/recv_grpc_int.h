@@ -90,6 +90,7 @@ struct tg_grpc_conn {
     tg_http_tls_session *tls; /* NULL: h2c */
     int tls_dead;             /* handshake or session failed: send what is
                                  pending (an alert), then close */
+    uint8_t capped;           /* holds a slot in the server's shared caps */
 };
 
 enum tg_grpc_call_state {

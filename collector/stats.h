@@ -1,5 +1,7 @@
 /* The collector's counters, exported on /metrics. Plain atomics so the
- * loop thread and the writer thread update them without locks. */
+ * loop thread and the writer thread update them without locks. Each
+ * ingest loop counts in its own (no cache line shared between loops);
+ * /metrics shows their sum. */
 #ifndef TG_STATS_H
 #define TG_STATS_H
 
@@ -41,5 +43,14 @@ typedef struct tg_stats {
 } tg_stats;
 
 void tg_stats_observe_commit(tg_stats *s, double seconds);
+
+/* dst = base + more[0] + ... + more[n-1], counter by counter: /metrics
+ * over the collector's own counters and each ingest loop's
+ * (collector/loops.c). dst may not be one of the sources. */
+void tg_stats_sum(tg_stats *dst, const tg_stats *base, const tg_stats *const *more,
+                  size_t n);
+
+/* Items accepted over every signal and transport. */
+uint64_t tg_stats_items_accepted(const tg_stats *s);
 
 #endif

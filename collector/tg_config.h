@@ -28,11 +28,20 @@ typedef struct tg_config_token {
     size_t n_services;
 } tg_config_token;
 
+/* receivers.loops: at most this many; `auto` takes one per online CPU up
+ * to TG_CONFIG_AUTO_LOOPS: every loop holds its own decode arena (a few
+ * MiB), and all of them feed one LMDB writer thread. */
+#define TG_CONFIG_MAX_LOOPS 64
+#define TG_CONFIG_MAX_LOOPS_STR "64"
+#define TG_CONFIG_AUTO_LOOPS 16
+#define TG_CONFIG_AUTO_LOOPS_STR "16"
+
 typedef struct tg_collector_config {
     char site[64];       /* site: */
     char data_dir[1024]; /* data_dir: */
     char log_level[16];  /* log.level: debug|info|warn|error */
 
+    char receivers_loops[16];   /* receivers.loops: "auto" or 1..TG_CONFIG_MAX_LOOPS */
     char otlp_grpc_listen[128]; /* receivers.otlp_grpc.listen */
     uint32_t grpc_max_concurrent_streams;
     uint64_t grpc_max_message_bytes;
@@ -99,6 +108,10 @@ typedef struct tg_collector_config {
 } tg_collector_config;
 
 void tg_config_defaults(tg_collector_config *cfg);
+
+/* How many ingest loops to run: receivers.loops, or for `auto` one per
+ * online CPU (online_cpus, from sysconf) capped at TG_CONFIG_AUTO_LOOPS. */
+unsigned tg_config_loops(const tg_collector_config *cfg, long online_cpus);
 
 /* Loads `path` over cfg. Returns 0, or TG_ECONFIG / TG_EIO with
  * "path:line:column: message" in err. */

@@ -438,3 +438,52 @@ int tg_compress(enum tg_compression c, int level, const uint8_t *in, size_t inle
     }
     return TG_EUNSUPPORTED;
 }
+
+/* ---- a reusable zstd context ---------------------------------------------- */
+
+struct tg_zstd_ctx {
+    ZSTD_CCtx *cctx;
+    int level;
+};
+
+tg_zstd_ctx *tg_zstd_ctx_new(int level)
+{
+    tg_zstd_ctx *z = calloc(1, sizeof(*z));
+
+    if (!z)
+        return NULL;
+    z->cctx = ZSTD_createCCtx();
+    if (!z->cctx) {
+        free(z);
+        return NULL;
+    }
+    z->level = level ? level : ZSTD_CLEVEL_DEFAULT;
+    return z;
+}
+
+void tg_zstd_ctx_free(tg_zstd_ctx *z)
+{
+    if (!z)
+        return;
+    ZSTD_freeCCtx(z->cctx);
+    free(z);
+}
+
+int tg_zstd_ctx_compress(tg_zstd_ctx *z, const uint8_t *in, size_t inlen, tg_arena *arena,
+                         uint8_t **out, size_t *outlen)
+{
+    size_t cap = ZSTD_compressBound(inlen), n;
+    uint8_t *buf;
+
+    if (ZSTD_isError(cap))
+        return TG_ETOO_BIG;
+    buf = tg_arena_alloc(arena, cap);
+    if (!buf)
+        return TG_ENOMEM;
+    n = ZSTD_compressCCtx(z->cctx, buf, cap, in, inlen, z->level);
+    if (ZSTD_isError(n))
+        return TG_EIO;
+    *out = buf;
+    *outlen = n;
+    return 0;
+}

@@ -36,4 +36,15 @@ int tg_decompress(enum tg_compression c, const uint8_t *in, size_t inlen, size_t
 int tg_compress(enum tg_compression c, int level, const uint8_t *in, size_t inlen,
                 uint8_t **out, size_t *outlen);
 
+/* A zstd compression context kept for reuse (making one per call costs
+ * about as much as compressing a small request). One per thread. */
+typedef struct tg_zstd_ctx tg_zstd_ctx;
+
+tg_zstd_ctx *tg_zstd_ctx_new(int level);
+void tg_zstd_ctx_free(tg_zstd_ctx *z);
+
+/* One zstd frame of `in` at the context's level, in arena memory. */
+int tg_zstd_ctx_compress(tg_zstd_ctx *z, const uint8_t *in, size_t inlen, tg_arena *arena,
+                         uint8_t **out, size_t *outlen);
+
 #endif

@@ -161,6 +161,20 @@ static void on_connection(uv_stream_t *l, int status)
         tg_http__conn_close(c);
         return;
     }
+    if (s->opt.caps) {
+        int why;
+
+        tg_http__conn_peer(c);
+        why = tg_listen_caps_take(s->opt.caps, c->src, c->src_len);
+        c->capped = why == TG_LISTEN_OK;
+        if (c->capped)
+            tg_http__conn_start(c);
+        else if (s->nrejecting < s->opt.max_connections)
+            tg_http__conn_reject(c, why == TG_LISTEN_SOURCE_FULL);
+        else
+            tg_http__conn_close(c);
+        return;
+    }
     if (s->nactive < s->opt.max_connections && !source_over_cap(s, c))
         tg_http__conn_start(c);
     else if (s->nrejecting < s->opt.max_connections)
@@ -247,76 +261,6 @@ tg_http_server *tg_http__server_new(uv_loop_t *loop, const tg_http_options *opt,
     return s;
 }
 
-/* "HOST:PORT", "[V6]:PORT" or ":PORT" (all IPv4 interfaces). HOST may be a
- * name, resolved here once (blocking: this runs at startup). */
-static int parse_addr(const char *addr, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *hs, *he, *ps;
-    char *end;
-    long port;
-    size_t hl;
-    int v6 = 0;
-
-    if (!addr)
-        return TG_EINVAL;
-    if (addr[0] == '[') {
-        hs = addr + 1;
-        he = strchr(hs, ']');
-        if (!he || he[1] != ':')
-            return TG_EINVAL;
-        ps = he + 2;
-        v6 = 1;
-    } else {
-        hs = addr;
-        he = strrchr(addr, ':');
-        if (!he)
-            return TG_EINVAL;
-        ps = he + 1;
-        if (memchr(hs, ':', (size_t)(he - hs)))
-            return TG_EINVAL; /* IPv6 needs brackets */
-    }
-    hl = (size_t)(he - hs);
-    if (hl >= sizeof(host) || *ps < '0' || *ps > '9')
-        return TG_EINVAL;
-    errno = 0;
-    port = strtol(ps, &end, 10);
-    if (errno || *end || port < 0 || port > 65535)
-        return TG_EINVAL;
-    memcpy(host, hs, hl);
-    host[hl] = '\0';
-    memset(ss, 0, sizeof(*ss));
-    if (v6)
-        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0 ? 0
-                                                                            : TG_EINVAL;
-    if (hl == 0)
-        memcpy(host, "0.0.0.0", sizeof("0.0.0.0"));
-    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    {
-        struct addrinfo hints, *res = NULL;
-
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-            return TG_EINVAL;
-        if (res->ai_addrlen > sizeof(*ss)) {
-            freeaddrinfo(res);
-            return TG_EINVAL;
-        }
-        memcpy(ss, res->ai_addr, res->ai_addrlen);
-        freeaddrinfo(res);
-        if (ss->ss_family == AF_INET)
-            ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-        else if (ss->ss_family == AF_INET6)
-            ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-        else
-            return TG_EINVAL;
-    }
-    return 0;
-}
-
 static int uv_to_tg(int rc)
 {
     switch (rc) {
@@ -338,7 +282,7 @@ tg_http_server *tg_http_server_start(uv_loop_t *loop, const char *addr,
     tg_http_server *s;
     int rc, sl;
 
-    rc = parse_addr(addr, &ss);
+    rc = tg_listen_parse_addr(addr, &ss);
     if (rc) {
         tg_warn("http bad listen address", "addr=%s", addr ? addr : "(null)");
         if (err)
@@ -348,7 +292,7 @@ tg_http_server *tg_http_server_start(uv_loop_t *loop, const char *addr,
     s = tg_http__server_new(loop, opt, handler, data, err);
     if (!s)
         return NULL;
-    rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+    rc = tg_listen_bind(&s->listener, (const struct sockaddr *)&ss, s->opt.reuseport);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&s->listener, TG_HTTP_BACKLOG, on_connection);
     if (rc == 0) {
@@ -367,6 +311,18 @@ tg_http_server *tg_http_server_start(uv_loop_t *loop, const char *addr,
     s->listening = 1;
     tg_debug("http listening", "addr=%s port=%d", addr, s->port);
     return s;
+}
+
+tg_listen_caps *tg_http_caps_new(const tg_http_options *opt)
+{
+    tg_http_options def;
+
+    tg_http_options_default(&def);
+    return tg_listen_caps_new(opt->max_connections ? opt->max_connections
+                                                   : def.max_connections,
+                              opt->max_connections_per_source,
+                              opt->max_buffered_body_bytes ? opt->max_buffered_body_bytes
+                                                           : def.max_buffered_body_bytes);
 }
 
 int tg_http_server_port(const tg_http_server *s)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tg_listen.h"
 #include "tg_refuse.h"
 
 typedef struct tg_http_server tg_http_server;
@@ -109,6 +110,13 @@ typedef struct tg_http_options {
      * is complete, before any of its body is read (tg_http_header_check
      * below; data is the handler's). */
     int (*check_headers)(const tg_http_request *req, void *data, tg_http_response *resp);
+    /* Several loops serving one address (tg_listen.h): bind with
+     * SO_REUSEPORT, and count connections, connections per source and
+     * buffered bodies in `caps`, shared by the address's servers on every
+     * loop (which then hold max_connections, max_connections_per_source
+     * and max_buffered_body_bytes; the fields above must match them). */
+    int reuseport;
+    tg_listen_caps *caps;
 } tg_http_options;
 
 void tg_http_options_default(tg_http_options *o);
@@ -122,6 +130,10 @@ typedef void (*tg_http_handler)(tg_http_request *req, void *data);
 tg_http_server *tg_http_server_start(uv_loop_t *loop, const char *addr,
                                      const tg_http_options *opt, tg_http_handler handler,
                                      void *data, int *err);
+
+/* The caps for the servers of one address on several loops, sized from
+ * the options as one server would size its own. NULL: out of memory. */
+tg_listen_caps *tg_http_caps_new(const tg_http_options *opt);
 
 /* The bound port (useful with port 0). */
 int tg_http_server_port(const tg_http_server *s);

@@ -27,6 +27,7 @@
 #include "tg_log.h"
 #include "tg_time.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,14 @@ tg_http_conn *tg_http__conn_new(tg_http_server *s)
     return c;
 }
 
+/* Body buffers held: the server's, and the listener's on every loop. */
+static void body_account(tg_http_server *s, size_t add, size_t sub)
+{
+    s->body_bytes = s->body_bytes + add - sub;
+    if (s->opt.caps)
+        tg_listen_caps_buffered(s->opt.caps, add, sub);
+}
+
 static void conn_maybe_free(tg_http_conn *c)
 {
     tg_http_server *s = c->server;
@@ -88,7 +97,7 @@ static void conn_maybe_free(tg_http_conn *c)
     free(c->rbuf);
     free(c->hbuf);
     free(c->hdrs);
-    s->body_bytes -= c->bcap;
+    body_account(s, 0, c->bcap);
     free(c->body);
     free(c);
     /* May free the server: nothing may follow. */
@@ -114,6 +123,10 @@ void tg_http__conn_close(tg_http_conn *c)
     if (c->active) {
         c->active = 0;
         s->nactive--;
+    }
+    if (c->capped) {
+        c->capped = 0;
+        tg_listen_caps_give(s->opt.caps, c->src, c->src_len);
     }
     if (c->rejected) {
         c->rejected = 0;
@@ -157,10 +170,24 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     tg_http_conn *c = h->data;
 
     (void)suggested;
-    if (c->state == TG_HTTP_LINGER || !c->rbuf)
+    if (c->state == TG_HTTP_LINGER || !c->rbuf) {
         *buf = uv_buf_init(c->server->discard, sizeof(c->server->discard));
-    else
+    } else if (c->in_body && !c->tls && c->blen < c->bcap && c->parser.content_length &&
+               c->parser.content_length != ULLONG_MAX) {
+        /* In a body of known length, with its buffer allocated: read
+         * straight into it, no further than this body ends (what follows
+         * is the next request's), and on_body finds the bytes in place.
+         * Saves a copy of every body and most of the 64 KiB reads. */
+        size_t room = c->bcap - c->blen;
+
+        if (room > c->parser.content_length)
+            room = (size_t)c->parser.content_length;
+        if (room > UINT_MAX)
+            room = UINT_MAX;
+        *buf = uv_buf_init((char *)c->body + c->blen, (unsigned)room);
+    } else {
         *buf = uv_buf_init(c->rbuf, TG_HTTP_READ_BUF);
+    }
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -395,7 +422,7 @@ void tg_http__respond(tg_http_conn *c, int status, const char *content_type,
         return;
     }
     if (c->bcap > TG_HTTP_KEEP_BODY) {
-        c->server->body_bytes -= c->bcap;
+        body_account(c->server, 0, c->bcap);
         free(c->body);
         c->body = NULL;
         c->bcap = 0;
@@ -443,8 +470,11 @@ static int body_budget_exceeded(const tg_http_conn *c, size_t new_cap)
 {
     const tg_http_server *s = c->server;
 
-    return new_cap > c->bcap &&
-           s->body_bytes + (new_cap - c->bcap) > s->opt.max_buffered_body_bytes;
+    if (new_cap <= c->bcap)
+        return 0;
+    if (s->opt.caps)
+        return tg_listen_caps_over_budget(s->opt.caps, new_cap - c->bcap);
+    return s->body_bytes + (new_cap - c->bcap) > s->opt.max_buffered_body_bytes;
 }
 
 static int hdr_account(tg_http_conn *c, size_t n)
@@ -485,6 +515,7 @@ static int on_message_begin(http_parser *p)
     c->blen = 0;
     c->last_cb = CB_NONE;
     c->in_trailers = 0;
+    c->in_body = 0;
     c->req.path = "";
     c->req.path_len = 0;
     c->req.query = NULL;
@@ -720,11 +751,11 @@ static int on_headers_complete(http_parser *p)
         if (body_budget_exceeded(c, want))
             return refuse(c, 503, "server busy: too many request bodies in flight\n");
         /* Free then allocate: nothing to keep, so no realloc copy. */
-        c->server->body_bytes -= c->bcap;
+        body_account(c->server, 0, c->bcap);
         free(c->body);
         c->body = malloc(want);
         c->bcap = c->body ? want : 0;
-        c->server->body_bytes += c->bcap;
+        body_account(c->server, c->bcap, 0);
     }
     v = tg_http__find_header(c, "expect", &vl);
     if (has_body && p->http_major == 1 && p->http_minor >= 1 &&
@@ -743,6 +774,7 @@ static int on_headers_complete(http_parser *p)
                            on_continue_written);
         }
     }
+    c->in_body = (p->flags & F_CONTENTLENGTH) && !(p->flags & F_CHUNKED) && has_body;
     if (has_body)
         conn_timer(c, TG_HTTP_PH_BODY, o->body_timeout_ms);
     else
@@ -770,11 +802,12 @@ static int on_body(http_parser *p, const char *at, size_t len)
         b = realloc(c->body, cap);
         if (!b)
             return refuse(c, 503, "out of memory\n");
-        c->server->body_bytes += cap - c->bcap;
+        body_account(c->server, cap - c->bcap, 0);
         c->body = b;
         c->bcap = cap;
     }
-    memcpy(c->body + c->blen, at, len);
+    if (at != (const char *)c->body + c->blen) /* else read in place (on_alloc) */
+        memcpy(c->body + c->blen, at, len);
     c->blen = need;
     return 0;
 }
@@ -784,6 +817,7 @@ static int on_message_complete(http_parser *p)
     tg_http_conn *c = p->data;
 
     c->keep_alive = http_should_keep_alive(p) ? 1 : 0;
+    c->in_body = 0;
     /* Stop right after this message: pipelined bytes wait their turn. */
     http_parser_pause(p, 1);
     return 0;
@@ -813,6 +847,7 @@ static int conn_refill_tls(tg_http_conn *c)
         return -1;
     }
     if (n > 0) {
+        c->ibuf = c->rbuf;
         c->rpos = 0;
         c->rlen = (size_t)n;
         return 1;
@@ -848,7 +883,7 @@ static void conn_process(tg_http_conn *c)
             break;
         }
         c->fail_status = 0;
-        n = http_parser_execute(&c->parser, &parser_settings, c->rbuf + c->rpos, left);
+        n = http_parser_execute(&c->parser, &parser_settings, c->ibuf + c->rpos, left);
         e = HTTP_PARSER_ERRNO(&c->parser);
         c->rpos += n <= left ? n : left;
         if (e == HPE_PAUSED) {
@@ -893,10 +928,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->state != TG_HTTP_READING)
-        return; /* lingering: discarded */
+        return;          /* lingering: discarded */
+    c->ibuf = buf->base; /* rbuf, or the body's tail (on_alloc) */
     if (c->tls) {
         /* The read buffer was used up (reading starts only then): it held
          * ciphertext, now in the session. */
+        c->ibuf = c->rbuf;
         c->rpos = c->rlen = 0;
         if (tg_http__tls_feed(c, c->rbuf, (size_t)nread) != 0) {
             tg_http__conn_close(c);
@@ -952,6 +989,7 @@ void tg_http__conn_start(tg_http_conn *c)
         tg_http__conn_close(c);
         return;
     }
+    c->ibuf = c->rbuf;
     (void)uv_tcp_nodelay(&c->tcp, 1); /* fails harmlessly on non-TCP sockets */
     tg_http__conn_peer(c);
     if (s->opt.tls && tg_http__tls_conn_new(c, s->opt.tls) != 0) {

@@ -99,12 +99,16 @@ struct tg_http_conn {
     unsigned rejected : 1;        /* over max_connections: 503 and close */
     unsigned active : 1;          /* counted in server->nactive */
     unsigned in_trailers : 1;     /* headers complete; ignore trailer fields */
+    unsigned in_body : 1;         /* between the headers and the end of a body of
+                                     known length: reads may go straight into it */
     unsigned last_cb : 2;         /* 0 none, 1 header field, 2 header value */
 
     int fail_status; /* set by a parser callback that refuses the request */
     const char *fail_msg;
 
-    char *rbuf; /* TG_HTTP_READ_BUF bytes; [rpos, rlen) not yet parsed */
+    char *rbuf; /* TG_HTTP_READ_BUF bytes */
+    char *ibuf; /* what was read last: rbuf, or the body's free tail; [rpos,
+                   rlen) of it not yet parsed */
     size_t rpos, rlen;
 
     char *hbuf; /* request target, then header names and values */
@@ -121,6 +125,7 @@ struct tg_http_conn {
     char peer[64];
     uint8_t src[16];    /* the peer's address (4 or 16 bytes), for the per-source cap */
     uint8_t src_len;    /* 0: unknown (not counted against any source) */
+    uint8_t capped;     /* holds a slot in the server's shared caps */
     char fail_buf[256]; /* a header check's refusal text (fail_msg points here) */
 };
 

@@ -14,17 +14,22 @@
 
 #include <limits.h>
 #include <openssl/err.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct tg_http_tls {
-    pthread_mutex_t mu; /* guards ctx: a reload may come from another thread */
+    /* Guards ctx: one context may serve the servers of several loops
+     * (tg_listen.h) and a reload may come from another thread, so a
+     * reload's swap and a new connection's read of ctx take it; SSL_new
+     * takes its own reference, so the old context lives on in the
+     * connections that hold it. Rare and short: a lock per handshake. */
+    pthread_mutex_t mu;
     SSL_CTX *ctx;
     _Atomic int64_t cert_not_after;
 };

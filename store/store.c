@@ -297,14 +297,15 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
 
     for (size_t i = 0; i < n; i++) {
         const tg_store_record *r = &recs[i];
-        if ((unsigned)r->signal >= TG_SIGNAL_COUNT || !r->index || (r->len && !r->data) ||
+        if ((unsigned)r->signal >= TG_SIGNAL_COUNT || !r->index ||
+            (r->len && !r->data && !r->zdata) || (r->zdata && !r->zlen) ||
             r->len > UINT32_MAX || ZSTD_compressBound(r->len) > UINT32_MAX ||
-            (r->index->n_trace_ids && !r->index->trace_ids) ||
+            r->zlen > UINT32_MAX || (r->index->n_trace_ids && !r->index->trace_ids) ||
             (r->index->n_services && !r->index->services) ||
             r->index->n_trace_ids > (UINT32_MAX - TG_REC_HDR_LEN) / 16 ||
             (r->cls_len && !r->cls) || r->cls_len > UINT32_MAX / 2)
             return TG_EINVAL;
-        total += rec_keys_size(r) + ZSTD_compressBound(r->len);
+        total += rec_keys_size(r) + (r->zdata ? r->zlen : ZSTD_compressBound(r->len));
     }
     if ((rc = stage_reserve(st, n, total)))
         return rc;
@@ -334,8 +335,13 @@ static int stage_records(tg_store *st, const tg_store_record *recs, size_t n,
         }
         if (cls_len)
             memcpy(v + p, r->cls, cls_len);
-        z = ZSTD_compressCCtx(st->cctx, v + keys, ZSTD_compressBound(r->len), r->data,
-                              r->len, st->opt.zstd_level);
+        if (r->zdata) {
+            memcpy(v + keys, r->zdata, r->zlen);
+            z = r->zlen;
+        } else {
+            z = ZSTD_compressCCtx(st->cctx, v + keys, ZSTD_compressBound(r->len), r->data,
+                                  r->len, st->opt.zstd_level);
+        }
         if (ZSTD_isError(z)) {
             tg_error("store compression failed", "err=\"%s\"", ZSTD_getErrorName(z));
             return TG_ESTORE;

@@ -75,6 +75,12 @@ typedef struct tg_store_record {
      * record's deletion is counted for that class (tg_store_expired_by_class);
      * NULL: none named. */
     const char *retention_class;
+    /* `data` already compressed, as one zstd frame of its `len` bytes at
+     * the store's level, by the writer's caller (an ingest loop, so the
+     * one writer thread does not compress for every loop); data may then
+     * be NULL. NULL: the store compresses data. */
+    const uint8_t *zdata;
+    size_t zlen;
 } tg_store_record;
 
 /* Writes `n` records in one durable transaction (group commit): either all

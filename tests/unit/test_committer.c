@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 
 #include "committer.h"
+#include "tg_compress.h"
 #include "tg_err.h"
 
 typedef struct fixture {
@@ -524,6 +525,161 @@ static void test_classification_copied_and_stored(void **state)
     uv_run(&f->loop, UV_RUN_DEFAULT);
 }
 
+/* A record compressed by its ingest loop: the queue holds the frame and
+ * the store keeps it as is (reading it back gives the request), while the
+ * queue's bound still counts the request as received, so
+ * limits.max_pending_bytes means what it did. */
+static void test_precompressed_record(void **state)
+{
+    fixture *f = *state;
+    completions comp = {0};
+    observer obs;
+    tg_committer_options o = {.max_pending_bytes = 64 * 1024};
+    tg_committer *c;
+    tg_zstd_ctx *z = tg_zstd_ctx_new(1);
+    tg_arena arena;
+    test_req r[2];
+    sub_ctx sc[2];
+
+    observer_init(&obs, 1);
+    c = tg_committer_create(&f->loop, f->st, &o, observe, &obs);
+    assert_non_null(c);
+    assert_non_null(z);
+    tg_arena_init(&arena, 1 << 20, 0);
+    for (int i = 0; i < 2; i++) {
+        uint8_t *zd;
+        size_t zl;
+
+        /* 256 KiB each, very compressible: the frames are small. */
+        req_make(&r[i], 700 + i, 256 * 1024);
+        assert_int_equal(
+            tg_zstd_ctx_compress(z, r[i].data, r[i].rec.len, &arena, &zd, &zl), 0);
+        assert_true(zl < 8 * 1024);
+        r[i].rec.zdata = zd;
+        r[i].rec.zlen = zl;
+        r[i].rec.data = NULL;
+        sc[i] = (sub_ctx){&comp, 700 + i};
+    }
+    /* The first is taken (an empty queue takes anything) and counted as
+     * the 256 KiB it was; with the writer held inside its first
+     * transaction, the second is over the 64 KiB bound. */
+    assert_int_equal(tg_committer_submit(c, &r[0].rec, on_commit, &sc[0]), 0);
+    sem_wait(&obs.entered);
+    assert_true(tg_committer_pending_bytes(c) >= 256 * 1024);
+    assert_int_equal(tg_committer_submit(c, &r[1].rec, on_commit, &sc[1]), TG_EBUSY);
+    sem_post(&obs.release);
+    tg_committer_drain(c, on_drained, &comp);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(comp.n, 1);
+    assert_int_equal(comp.failed, 0);
+    assert_int_equal(stored(f->st, 700), 1);
+    assert_int_equal(stored(f->st, 701), 0);
+    for (int i = 0; i < 2; i++)
+        req_free(&r[i]);
+    tg_arena_destroy(&arena);
+    tg_zstd_ctx_free(z);
+    tg_committer_destroy(c);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
+/* Several ingest loops on threads of their own feed one committer through
+ * ports: every record is stored, and each callback runs on the thread of
+ * the loop that submitted it, never on the committer's loop. */
+typedef struct producer {
+    tg_committer *c;
+    int base, n;
+    pthread_t thread, self; /* self: set by the thread itself */
+    _Atomic int completed, wrong_thread, failed;
+    int submit_rc;
+    int close_rc;
+} producer;
+
+static void on_port_commit(void *ctx, int status)
+{
+    producer *p = ctx;
+
+    if (!pthread_equal(pthread_self(), p->self))
+        atomic_fetch_add(&p->wrong_thread, 1);
+    if (status)
+        atomic_fetch_add(&p->failed, 1);
+    atomic_fetch_add(&p->completed, 1);
+}
+
+static void *producer_main(void *arg)
+{
+    producer *p = arg;
+    uv_loop_t loop;
+    tg_commit_port *port;
+
+    p->self = pthread_self();
+    if (uv_loop_init(&loop) != 0)
+        return NULL;
+    port = tg_commit_port_create(p->c, &loop);
+    for (int i = 0; port && i < p->n && !p->submit_rc; i++) {
+        test_req r;
+        req_make(&r, p->base + i, 2048);
+        p->submit_rc = tg_committer_submit_port(p->c, port, &r.rec, on_port_commit, p);
+        req_free(&r);
+    }
+    /* Runs until every completion came back: the port holds the loop open
+     * only while something is outstanding. */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (port && tg_commit_port_outstanding(port) != 0)
+        p->submit_rc = TG_EINVAL;
+    tg_commit_port_close(port);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    p->close_rc = uv_loop_close(&loop);
+    return NULL;
+}
+
+static void test_ports_complete_on_their_own_loops(void **state)
+{
+    fixture *f = *state;
+    enum { K = 3, M = 60 };
+    producer p[K];
+    completions comp = {0};
+    tg_committer *c = tg_committer_create(&f->loop, f->st, NULL, NULL, NULL);
+    test_req late;
+    uv_loop_t other;
+    tg_commit_port *port;
+
+    assert_non_null(c);
+    memset(p, 0, sizeof(p));
+    for (int k = 0; k < K; k++) {
+        p[k].c = c;
+        p[k].base = 1000 + k * M;
+        p[k].n = M;
+        assert_int_equal(pthread_create(&p[k].thread, NULL, producer_main, &p[k]), 0);
+    }
+    for (int k = 0; k < K; k++) {
+        assert_int_equal(pthread_join(p[k].thread, NULL), 0);
+        assert_int_equal(p[k].submit_rc, 0);
+        assert_int_equal(p[k].close_rc, 0);
+        assert_int_equal(atomic_load(&p[k].completed), M);
+        assert_int_equal(atomic_load(&p[k].wrong_thread), 0);
+        assert_int_equal(atomic_load(&p[k].failed), 0);
+    }
+    for (int id = 1000; id < 1000 + K * M; id++)
+        assert_int_equal(stored(f->st, id), 1);
+
+    /* Once draining, a port is refused like the committer's own loop. */
+    tg_committer_drain(c, on_drained, &comp);
+    assert_int_equal(uv_loop_init(&other), 0);
+    port = tg_commit_port_create(c, &other);
+    assert_non_null(port);
+    req_make(&late, 9999, 64);
+    assert_int_equal(tg_committer_submit_port(c, port, &late.rec, on_port_commit, &p[0]),
+                     TG_ECLOSED);
+    req_free(&late);
+    tg_commit_port_close(port);
+    assert_int_equal(uv_run(&other, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&other), 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(comp.drained, 1);
+    tg_committer_destroy(c);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +695,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_without_drain_completes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_submission, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_precompressed_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ports_complete_on_their_own_loops, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_classification_copied_and_stored, setup,
                                         teardown),
     };

@@ -132,12 +132,45 @@ static void test_example_file_is_the_defaults(void **state)
     free(text);
 }
 
+/* receivers.loops: a number within bounds, or auto = online CPUs capped. */
+static void test_loops(void **state)
+{
+    static const char *const bad[] = {"0", "-1", "65", "two", "3x", "", NULL};
+    tg_collector_config c;
+    char err[512], yaml[64];
+    size_t n_set;
+
+    (void)state;
+    tg_config_defaults(&c);
+    assert_string_equal(c.receivers_loops, "auto");
+    assert_int_equal(tg_config_loops(&c, 2), 2);
+    assert_int_equal(tg_config_loops(&c, 1), 1);
+    assert_int_equal(tg_config_loops(&c, 0), 1);  /* sysconf failed */
+    assert_int_equal(tg_config_loops(&c, -1), 1); /* sysconf failed */
+    assert_int_equal(tg_config_loops(&c, 96), TG_CONFIG_AUTO_LOOPS);
+    for (size_t i = 0; bad[i]; i++) {
+        snprintf(yaml, sizeof(yaml), "receivers: {loops: \"%s\"}\n", bad[i]);
+        tg_config_defaults(&c);
+        assert_int_not_equal(tg_config_load_buffer("t.yaml", yaml, strlen(yaml), &c,
+                                                   &n_set, err, sizeof(err)),
+                             0);
+        assert_non_null(strstr(err, "t.yaml:1:"));
+    }
+    tg_config_defaults(&c);
+    snprintf(yaml, sizeof(yaml), "receivers: {loops: 64}\n");
+    assert_int_equal(
+        tg_config_load_buffer("t.yaml", yaml, strlen(yaml), &c, &n_set, err, sizeof(err)),
+        0);
+    assert_int_equal(tg_config_loops(&c, 2), 64);
+}
+
 static void test_every_key_set(void **state)
 {
     const char *yaml = "site: fra-1\n"
                        "data_dir: /var/lib/tollgate\n"
                        "log: {level: debug}\n"
                        "receivers:\n"
+                       "  loops: 3\n"
                        "  otlp_grpc:\n"
                        "    listen: \"[::]:14317\"\n"
                        "    max_concurrent_streams: 7\n"
@@ -216,6 +249,7 @@ static void test_every_key_set(void **state)
     assert_int_equal(n_set, tg_config_key_count());
     assert_string_equal(c.site, "fra-1");
     assert_string_equal(c.data_dir, "/var/lib/tollgate");
+    assert_int_equal(tg_config_loops(&c, 2), 3);
     assert_int_equal(c.http_max_buffered_body_bytes, 64ull << 20);
     assert_int_equal(c.grpc_preface_timeout_ms, 2000);
     assert_int_equal(c.grpc_max_conns_per_source, 3);
@@ -922,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_example_file_is_the_defaults),
         cmocka_unit_test(test_every_key_set),
+        cmocka_unit_test(test_loops),
         cmocka_unit_test(test_partial_and_empty),
         cmocka_unit_test(test_error_unknown_key),
         cmocka_unit_test(test_error_wrong_type),

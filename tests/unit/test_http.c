@@ -593,6 +593,57 @@ static void test_post_body(void **state)
     fx_end(f);
 }
 
+/* Bodies of known length are read straight into their buffer, no further
+ * than where they end: pipelined behind each other (one larger than the
+ * 4 MiB preallocation, so its buffer grows part-way), each body arrives
+ * whole and the request after it intact. */
+static void test_bodies_read_in_place(void **state)
+{
+    fx *f = fx_start(NULL, M_ECHO);
+    cli *c = cli_open(f);
+    const size_t sizes[3] = {300 * 1024, 5 * 1024 * 1024 + 17, 1};
+    size_t cap = 0, len = 0;
+    char *all, want[64];
+
+    (void)state;
+    for (int k = 0; k < 3; k++)
+        cap += 128 + sizes[k];
+    cap += 64;
+    all = malloc(cap);
+    assert_non_null(all);
+    for (int k = 0; k < 3; k++) {
+        len += (size_t)snprintf(
+            all + len, cap - len,
+            "POST /b%d HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", k, sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++)
+            all[len + i] = (char)(i * 13 + k);
+        len += sizes[k];
+    }
+    len +=
+        (size_t)snprintf(all + len, cap - len, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    cli_sendn(c, all, len);
+    for (int k = 0; k < 3; k++) {
+        resp r;
+        const char *nl;
+
+        assert_int_equal(cli_read(c, &r), 0);
+        assert_int_equal(r.status, 200);
+        snprintf(want, sizeof(want), "POST /b%d body=%zu ", k, sizes[k]);
+        assert_true(strncmp(r.body, want, strlen(want)) == 0);
+        nl = memchr(r.body, '\n', r.blen);
+        assert_non_null(nl);
+        assert_int_equal(r.blen - (size_t)(nl + 1 - r.body), sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++)
+            if (nl[1 + i] != (char)(i * 13 + k))
+                fail_msg("body %d differs at byte %zu", k, i);
+        resp_free(&r);
+    }
+    expect_ok(c, "GET /after body=0");
+    free(all);
+    cli_close(c);
+    fx_end(f);
+}
+
 static void test_keepalive_two_requests(void **state)
 {
     fx *f = fx_start(NULL, M_ECHO);
@@ -1412,6 +1463,7 @@ int main(void)
         cmocka_unit_test_teardown(test_get_simple, teardown),
         cmocka_unit_test_teardown(test_post_body, teardown),
         cmocka_unit_test_teardown(test_keepalive_two_requests, teardown),
+        cmocka_unit_test_teardown(test_bodies_read_in_place, teardown),
         cmocka_unit_test_teardown(test_pipelined_in_order, teardown),
         cmocka_unit_test_teardown(test_pipelined_many, teardown),
         cmocka_unit_test_teardown(test_pieces_and_chunked, teardown),
