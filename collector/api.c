@@ -961,23 +961,25 @@ static void read_done(uv_work_t *w, int status)
     int big;
 
     (void)status;
-    if (rd->body)
-        tg_http_respond(rd->req, rd->status, "application/json", NULL, rd->body,
-                        rd->body_len);
-    else
-        tg_http_respond(rd->req, 500, "text/plain", NULL, "internal error\n", 15);
-    free(rd->body);
     tg_plan_free(rd->plan);
     json_decref(rd->hits);
     big = rd->arena.used_total + rd->body_len >= TG_API_TRIM_BYTES;
     tg_arena_destroy(&rd->arena);
     if (rd->use_view)
         pthread_mutex_destroy(&rd->vr.mu);
-    free(rd);
     /* A large read leaves freed pages in the worker's malloc arena; give
-     * them back, or each worker keeps its largest read's memory. */
+     * them back, or each worker keeps its largest read's memory. Before the
+     * answer, so a caller's next read never finds this one's memory still
+     * held. */
     if (big)
         malloc_trim(0);
+    if (rd->body)
+        tg_http_respond(rd->req, rd->status, "application/json", NULL, rd->body,
+                        rd->body_len);
+    else
+        tg_http_respond(rd->req, 500, "text/plain", NULL, "internal error\n", 15);
+    free(rd->body);
+    free(rd);
 }
 
 static int parse_trace_id(const char *s, size_t len, uint8_t out[16])
