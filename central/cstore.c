@@ -891,185 +891,196 @@ int tg_cstore_retain(tg_cstore *cs, uint64_t now_ns)
 
 /* ---- reading ------------------------------------------------------------------ */
 
-int tg_cstore_sites(tg_cstore *cs, tg_cstore_site_cb cb, void *ctx)
+/* Calls row(ctx, k, v) for every entry of db, in key order, in one read
+ * transaction, until it returns nonzero. 0 or an error. */
+static int each_row(tg_cstore *cs, MDB_dbi db,
+                    int (*row)(void *ctx, const MDB_val *k, const MDB_val *v), void *ctx)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, v;
     int rc;
 
-    if (!cs->have_dbs)
-        return 0;
-    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
-        return mdb_err(rc);
-    if ((rc = mdb_cursor_open(txn, cs->db_sites, &cur))) {
-        mdb_txn_abort(txn);
-        return mdb_err(rc);
-    }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        Tollgate__V1__CentralSite *s =
-            tollgate__v1__central_site__unpack(NULL, v.mv_size, v.mv_data);
-        int stop = 0;
-        if (s) {
-            stop = cb(ctx, s);
-            tollgate__v1__central_site__free_unpacked(s, NULL);
-        }
-        if (stop)
-            break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
-}
-
-int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc;
-
-    if (!cs->have_dbs)
-        return 0;
-    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
-        return mdb_err(rc);
-    if ((rc = mdb_cursor_open(txn, cs->db_batches, &cur))) {
-        mdb_txn_abort(txn);
-        return mdb_err(rc);
-    }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        const uint8_t *kd = k.mv_data;
-        size_t sl = strnlen((const char *)kd, k.mv_size);
-        char site[128];
-        uint32_t hl;
-        Tollgate__V1__CentralBatchHeader *h;
-        int stop;
-        size_t kl = sl + 1 + (cs->v1_keys ? 0 : 16) + 8;
-        if (kl != k.mv_size || sl >= sizeof(site) || v.mv_size < 4 ||
-            (hl = tg_be32_get(v.mv_data)) > v.mv_size - 4) {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-            continue;
-        }
-        memcpy(site, kd, sl);
-        site[sl] = '\0';
-        h = tollgate__v1__central_batch_header__unpack(NULL, hl,
-                                                       (const uint8_t *)v.mv_data + 4);
-        if (!h) {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-            continue;
-        }
-        stop = cb(ctx, site, tg_be64_get(kd + kl - 8), h,
-                  (const uint8_t *)v.mv_data + 4 + hl, v.mv_size - 4 - hl);
-        tollgate__v1__central_batch_header__free_unpacked(h, NULL);
-        if (stop)
-            break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
-}
-
-int tg_cstore_rows(tg_cstore *cs, const char *which, tg_cstore_row_cb cb, void *ctx)
-{
-    const ProtobufCMessageDescriptor *d;
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_dbi db;
-    MDB_val k, v;
-    int rc;
-
-    if (!cs->have_dbs)
-        return 0;
-    if (strcmp(which, "red") == 0) {
-        db = cs->db_red;
-        d = &tollgate__v1__red_record__descriptor;
-    } else if (strcmp(which, "logs") == 0) {
-        db = cs->db_logs;
-        d = &tollgate__v1__log_template__descriptor;
-    } else if (strcmp(which, "costs") == 0) {
-        db = cs->db_costs;
-        d = &tollgate__v1__cost_record__descriptor;
-    } else {
-        return TG_EINVAL;
-    }
     if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
         return mdb_err(rc);
     if ((rc = mdb_cursor_open(txn, db, &cur))) {
         mdb_txn_abort(txn);
         return mdb_err(rc);
     }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        char site[128];
-        size_t sl = strnlen((const char *)k.mv_data, k.mv_size);
-        ProtobufCMessage *m;
-        int stop = 0;
-        if (sl < sizeof(site)) {
-            memcpy(site, k.mv_data, sl);
-            site[sl] = '\0';
-            m = protobuf_c_message_unpack(d, NULL, v.mv_size, v.mv_data);
-            if (m) {
-                stop = cb(ctx, site, m);
-                protobuf_c_message_free_unpacked(m, NULL);
-            }
-        }
-        if (stop)
-            break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !row(ctx, &k, &v);
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        ;
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
 }
 
+/* The site name a key starts with (NUL-terminated in the key), copied into
+ * site (128 bytes); its length, or -1 when it does not fit. */
+static long key_site(const MDB_val *k, char site[128])
+{
+    size_t sl = strnlen((const char *)k->mv_data, k->mv_size);
+
+    if (sl >= 128)
+        return -1;
+    memcpy(site, k->mv_data, sl);
+    site[sl] = '\0';
+    return (long)sl;
+}
+
+typedef struct site_walk {
+    tg_cstore_site_cb cb;
+    void *ctx;
+} site_walk;
+
+static int site_row(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    site_walk *w = ctx;
+    Tollgate__V1__CentralSite *s =
+        tollgate__v1__central_site__unpack(NULL, v->mv_size, v->mv_data);
+    int stop = 0;
+
+    (void)k;
+    if (s) {
+        stop = w->cb(w->ctx, s);
+        tollgate__v1__central_site__free_unpacked(s, NULL);
+    }
+    return stop;
+}
+
+int tg_cstore_sites(tg_cstore *cs, tg_cstore_site_cb cb, void *ctx)
+{
+    site_walk w = {cb, ctx};
+
+    return cs->have_dbs ? each_row(cs, cs->db_sites, site_row, &w) : 0;
+}
+
+typedef struct batch_walk {
+    tg_cstore *cs;
+    tg_cstore_batch_cb cb;
+    void *ctx;
+} batch_walk;
+
+/* A key of another shape, or a value too short for its header, is passed
+ * over. */
+static int batch_row(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    batch_walk *w = ctx;
+    const uint8_t *kd = k->mv_data;
+    char site[128];
+    long sl = key_site(k, site);
+    uint32_t hl;
+    Tollgate__V1__CentralBatchHeader *h;
+    size_t kl;
+    int stop;
+
+    if (sl < 0)
+        return 0;
+    kl = (size_t)sl + 1 + (w->cs->v1_keys ? 0 : 16) + 8;
+    if (kl != k->mv_size || v->mv_size < 4 ||
+        (hl = tg_be32_get(v->mv_data)) > v->mv_size - 4)
+        return 0;
+    h = tollgate__v1__central_batch_header__unpack(NULL, hl,
+                                                   (const uint8_t *)v->mv_data + 4);
+    if (!h)
+        return 0;
+    stop = w->cb(w->ctx, site, tg_be64_get(kd + kl - 8), h,
+                 (const uint8_t *)v->mv_data + 4 + hl, v->mv_size - 4 - hl);
+    tollgate__v1__central_batch_header__free_unpacked(h, NULL);
+    return stop;
+}
+
+int tg_cstore_batches(tg_cstore *cs, tg_cstore_batch_cb cb, void *ctx)
+{
+    batch_walk w = {cs, cb, ctx};
+
+    return cs->have_dbs ? each_row(cs, cs->db_batches, batch_row, &w) : 0;
+}
+
+typedef struct agg_walk {
+    const ProtobufCMessageDescriptor *d;
+    tg_cstore_row_cb cb;
+    void *ctx;
+} agg_walk;
+
+static int agg_row(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    agg_walk *w = ctx;
+    char site[128];
+    ProtobufCMessage *m;
+    int stop = 0;
+
+    if (key_site(k, site) < 0)
+        return 0;
+    m = protobuf_c_message_unpack(w->d, NULL, v->mv_size, v->mv_data);
+    if (m) {
+        stop = w->cb(w->ctx, site, m);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    return stop;
+}
+
+int tg_cstore_rows(tg_cstore *cs, const char *which, tg_cstore_row_cb cb, void *ctx)
+{
+    agg_walk w = {NULL, cb, ctx};
+    MDB_dbi db;
+
+    if (!cs->have_dbs)
+        return 0;
+    if (strcmp(which, "red") == 0) {
+        db = cs->db_red;
+        w.d = &tollgate__v1__red_record__descriptor;
+    } else if (strcmp(which, "logs") == 0) {
+        db = cs->db_logs;
+        w.d = &tollgate__v1__log_template__descriptor;
+    } else if (strcmp(which, "costs") == 0) {
+        db = cs->db_costs;
+        w.d = &tollgate__v1__cost_record__descriptor;
+    } else {
+        return TG_EINVAL;
+    }
+    return each_row(cs, db, agg_row, &w);
+}
+
+typedef struct model_walk {
+    tg_cstore_model_cb cb;
+    void *ctx;
+} model_walk;
+
+/* site, model and version: three NUL-terminated strings, then the bucket;
+ * a key of another shape is passed over. */
+static int model_row(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    model_walk *w = ctx;
+    const char *p = k->mv_data, *parts[3];
+    size_t off = 0, i;
+
+    for (i = 0; i < 3 && off + 8 < k->mv_size; i++) {
+        size_t l = strnlen(p + off, k->mv_size - 8 - off);
+        if (off + l >= k->mv_size - 8)
+            break;
+        parts[i] = p + off;
+        off += l + 1;
+    }
+    if (i == 3 && off + 8 == k->mv_size && v->mv_size == 24) {
+        const uint8_t *d = v->mv_data;
+        tg_cstore_model_row row = {.model = parts[1],
+                                   .version = parts[2],
+                                   .bucket_ns = get_bei64((const uint8_t *)p + off),
+                                   .count = tg_be64_get(d),
+                                   .first_ns = get_bei64(d + 8),
+                                   .last_ns = get_bei64(d + 16)};
+        return w->cb(w->ctx, parts[0], &row);
+    }
+    return 0;
+}
+
 int tg_cstore_model_rows(tg_cstore *cs, tg_cstore_model_cb cb, void *ctx)
 {
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc;
+    model_walk w = {cb, ctx};
 
-    if (!cs->have_dbs || !cs->have_models)
-        return 0;
-    if ((rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &txn)))
-        return mdb_err(rc);
-    if ((rc = mdb_cursor_open(txn, cs->db_models, &cur))) {
-        mdb_txn_abort(txn);
-        return mdb_err(rc);
-    }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        /* site, model and version: three NUL-terminated strings, then the
-         * bucket; a key of another shape is passed over. */
-        const char *p = k.mv_data, *parts[3];
-        size_t off = 0, i;
-        for (i = 0; i < 3 && off + 8 < k.mv_size; i++) {
-            size_t l = strnlen(p + off, k.mv_size - 8 - off);
-            if (off + l >= k.mv_size - 8)
-                break;
-            parts[i] = p + off;
-            off += l + 1;
-        }
-        if (i == 3 && off + 8 == k.mv_size && v.mv_size == 24) {
-            const uint8_t *d = v.mv_data;
-            tg_cstore_model_row row = {.model = parts[1],
-                                       .version = parts[2],
-                                       .bucket_ns = get_bei64((const uint8_t *)p + off),
-                                       .count = tg_be64_get(d),
-                                       .first_ns = get_bei64(d + 8),
-                                       .last_ns = get_bei64(d + 16)};
-            if (cb(ctx, parts[0], &row))
-                break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+    return cs->have_dbs && cs->have_models ? each_row(cs, cs->db_models, model_row, &w)
+                                           : 0;
 }
 
 int tg_cstore_get_stats(tg_cstore *cs, tg_cstore_stats *s)
