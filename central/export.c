@@ -159,25 +159,20 @@ static int on_site(void *ctx, const Tollgate__V1__CentralSite *s)
     exp_ctx *x = ctx;
     const Tollgate__V1__SiteHealth *h = s->health;
     char epoch[33] = "";
-    json_t *o = json_object();
+    json_t *o;
 
     if (s->epoch.len == 16)
         tg_hex_encode(s->epoch.data, 16, epoch);
-    json_object_set_new(o, "type", json_string("site"));
-    json_object_set_new(o, "site", json_string(s->name));
-    json_object_set_new(o, "epoch", json_string(epoch));
-    json_object_set_new(o, "lastSequence", ju64(s->last_sequence));
-    json_object_set_new(o, "firstContactUnixNano", u64s(s->first_contact_unix_nano));
-    json_object_set_new(o, "lastContactUnixNano", u64s(s->last_contact_unix_nano));
-    json_object_set_new(o, "batches", ju64(s->batches));
-    json_object_set_new(o, "duplicates", ju64(s->duplicates));
-    json_object_set_new(o, "gaps", ju64(s->gaps));
-    json_object_set_new(o, "epochs", ju64(s->epochs));
-    json_object_set_new(o, "sourceCursor", ju64(s->source_cursor));
-    json_object_set_new(o, "refusedOldEpoch", ju64(s->refused_old_epoch));
-    json_object_set_new(o, "refusedAhead", ju64(s->refused_ahead));
-    json_object_set_new(o, "protocolVersion", json_integer(s->protocol_version));
-    if (h) {
+    o = json_pack(
+        "{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "type", "site",
+        "site", s->name, "epoch", epoch, "lastSequence", ju64(s->last_sequence),
+        "firstContactUnixNano", u64s(s->first_contact_unix_nano), "lastContactUnixNano",
+        u64s(s->last_contact_unix_nano), "batches", ju64(s->batches), "duplicates",
+        ju64(s->duplicates), "gaps", ju64(s->gaps), "epochs", ju64(s->epochs),
+        "sourceCursor", ju64(s->source_cursor), "refusedOldEpoch",
+        ju64(s->refused_old_epoch), "refusedAhead", ju64(s->refused_ahead),
+        "protocolVersion", (json_int_t)s->protocol_version);
+    if (o && h) {
         json_object_set_new(o, "softwareVersion", json_string(h->software_version));
         json_object_set_new(o, "policyVersion", json_string(h->policy_version));
         json_object_set_new(o, "jurisdiction", json_string(h->jurisdiction));
@@ -302,17 +297,11 @@ static int on_batch(void *ctx, const char *site, uint64_t seq,
     }
     for (size_t i = 0; i < b->n_sheds; i++) {
         const Tollgate__V1__ShedNotice *n = b->sheds[i];
-        o = json_object();
-        json_object_set_new(o, "type", json_string("shed"));
-        json_object_set_new(o, "site", json_string(site));
-        json_object_set_new(o, "seq", ju64(seq));
-        json_object_set_new(o, "firstSequence", ju64(n->first_sequence));
-        json_object_set_new(o, "lastSequence", ju64(n->last_sequence));
-        json_object_set_new(o, "batches", ju64(n->batches));
-        json_object_set_new(o, "spans", ju64(n->spans));
-        json_object_set_new(o, "records", ju64(n->records));
-        json_object_set_new(o, "bytes", ju64(n->bytes));
-        json_object_set_new(o, "reason", json_string(n->reason));
+        o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "type", "shed", "site",
+                      site, "seq", ju64(seq), "firstSequence", ju64(n->first_sequence),
+                      "lastSequence", ju64(n->last_sequence), "batches", ju64(n->batches),
+                      "spans", ju64(n->spans), "records", ju64(n->records), "bytes",
+                      ju64(n->bytes), "reason", n->reason);
         if (emit(x, o))
             goto out;
     }
@@ -324,18 +313,13 @@ out:
 static int on_red(void *ctx, const char *site, const ProtobufCMessage *m)
 {
     const Tollgate__V1__RedRecord *r = (const Tollgate__V1__RedRecord *)m;
-    json_t *o = json_object();
 
-    json_object_set_new(o, "type", json_string("red"));
-    json_object_set_new(o, "site", json_string(site));
-    json_object_set_new(o, "service", json_string(r->service));
-    json_object_set_new(o, "operation", json_string(r->operation));
-    json_object_set_new(o, "kind", json_integer(r->kind));
-    json_object_set_new(o, "minute", iso(r->minute_unix));
-    json_object_set_new(o, "requests", ju64(r->requests));
-    json_object_set_new(o, "errors", ju64(r->errors));
-    json_object_set_new(o, "latencySeconds", exphist_json(r->latency_seconds));
-    return emit(ctx, o);
+    return emit(ctx,
+                json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o}", "type", "red", "site",
+                          site, "service", r->service, "operation", r->operation, "kind",
+                          (json_int_t)r->kind, "minute", iso(r->minute_unix), "requests",
+                          ju64(r->requests), "errors", ju64(r->errors), "latencySeconds",
+                          exphist_json(r->latency_seconds)));
 }
 
 static int on_log(void *ctx, const char *site, const ProtobufCMessage *m)
@@ -411,17 +395,12 @@ static int on_cost(void *ctx, const char *site, const ProtobufCMessage *m)
 
 static int on_model(void *ctx, const char *site, const tg_cstore_model_row *r)
 {
-    json_t *o = json_object();
-
-    json_object_set_new(o, "type", json_string("model"));
-    json_object_set_new(o, "site", json_string(site));
-    json_object_set_new(o, "model", json_string(r->model));
-    json_object_set_new(o, "version", json_string(r->version));
-    json_object_set_new(o, "bucketStartUnixNano", u64s((uint64_t)r->bucket_ns));
-    json_object_set_new(o, "requests", u64s(r->count));
-    json_object_set_new(o, "firstSeenUnixNano", u64s((uint64_t)r->first_ns));
-    json_object_set_new(o, "lastSeenUnixNano", u64s((uint64_t)r->last_ns));
-    return emit(ctx, o);
+    return emit(ctx, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "type", "model",
+                               "site", site, "model", r->model, "version", r->version,
+                               "bucketStartUnixNano", u64s((uint64_t)r->bucket_ns),
+                               "requests", u64s(r->count), "firstSeenUnixNano",
+                               u64s((uint64_t)r->first_ns), "lastSeenUnixNano",
+                               u64s((uint64_t)r->last_ns)));
 }
 
 int tg_central_export(tg_cstore *cs, FILE *out)
