@@ -392,22 +392,15 @@ out:
 static int enforce_budget(tg_outbox *ob, MDB_txn *txn, tg_outbox_stats *s,
                           uint64_t target, uint64_t now)
 {
+    /* Summaries stripped first, whole batches dropped only after. */
+    int (*const shed[2])(tg_outbox *, MDB_txn *, tg_outbox_stats *,
+                         uint64_t) = {shed_strip_one, shed_drop_one};
     int rc;
 
-    while (s->bytes > target) {
-        rc = shed_strip_one(ob, txn, s, now);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            break;
-    }
-    while (s->bytes > target) {
-        rc = shed_drop_one(ob, txn, s, now);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            break;
-    }
+    for (int i = 0; i < 2; i++)
+        while (s->bytes > target && (rc = shed[i](ob, txn, s, now)) != 0)
+            if (rc < 0)
+                return rc;
     return 0;
 }
 
@@ -593,22 +586,25 @@ const uint8_t *tg_outbox_epoch(const tg_outbox *ob)
     return ob->epoch;
 }
 
-uint64_t tg_outbox_cursor(tg_outbox *ob)
+/* A counter of ob->st read under the lock that guards it. */
+static uint64_t locked_read(tg_outbox *ob, const uint64_t *field)
 {
     uint64_t c;
+
     pthread_mutex_lock(&ob->mu);
-    c = ob->st.cursor;
+    c = *field;
     pthread_mutex_unlock(&ob->mu);
     return c;
 }
 
+uint64_t tg_outbox_cursor(tg_outbox *ob)
+{
+    return locked_read(ob, &ob->st.cursor);
+}
+
 uint64_t tg_outbox_next_seq(tg_outbox *ob)
 {
-    uint64_t c;
-    pthread_mutex_lock(&ob->mu);
-    c = ob->st.next_seq;
-    pthread_mutex_unlock(&ob->mu);
-    return c;
+    return locked_read(ob, &ob->st.next_seq);
 }
 
 int tg_outbox_pending_shed(tg_outbox *ob, Tollgate__V1__ShedNotice *n)
