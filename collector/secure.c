@@ -212,7 +212,9 @@ int tg_secure_tokens_load(const char *what, const char (*files)[1024], size_t n_
             return TG_ECONFIG;
         }
         if (i < n_files) {
-            snprintf(e->name, sizeof(e->name), "%s", base ? base + 1 : file);
+            /* A name, cut to fit: the file's base name. */
+            snprintf(e->name, sizeof(e->name), "%.*s", (int)sizeof(e->name) - 1,
+                     base ? base + 1 : file);
         } else {
             const tg_config_token *ct = &out->entries[i - n_files];
             snprintf(e->name, sizeof(e->name), "%s", ct->name);
