@@ -131,6 +131,20 @@ static void on_write(uv_write_t *req, int status)
     tg_grpc__conn_flush(c);
 }
 
+/* Writes c->wbuf[0..wlen) (one write in flight at a time; on_write
+ * empties it), or closes the connection when the write cannot start. */
+static void write_wbuf(tg_grpc_conn *c)
+{
+    uv_buf_t buf = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
+
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
+        tg_grpc__conn_close(c);
+        return;
+    }
+    c->writing = 1;
+}
+
 /* Over TLS, what nghttp2 queues is encrypted into the session (once the
  * handshake is done), and the session's ciphertext, handshake and alerts
  * included, is what goes out: at most about one TG_GRPC_WRITE_CHUNK per
@@ -138,7 +152,6 @@ static void on_write(uv_write_t *req, int status)
 static void conn_flush_tls(tg_grpc_conn *c)
 {
     size_t n;
-    uv_buf_t buf;
 
     while (!c->tls_dead && tg_http_tls_session_ready(c->tls) &&
            tg_http_tls_session_pending(c->tls) < TG_GRPC_WRITE_CHUNK) {
@@ -164,13 +177,7 @@ static void conn_flush_tls(tg_grpc_conn *c)
             c->wcap = n;
         }
         c->wlen = tg_http_tls_session_take(c->tls, c->wbuf, n);
-        buf = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
-        c->wreq.data = c;
-        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
-            tg_grpc__conn_close(c);
-            return;
-        }
-        c->writing = 1;
+        write_wbuf(c);
         return;
     }
     if (c->tls_dead ||
@@ -210,8 +217,6 @@ static ssize_t conn_recv_tls(tg_grpc_conn *c, const uint8_t *p, size_t n, size_t
 
 void tg_grpc__conn_flush(tg_grpc_conn *c)
 {
-    uv_buf_t buf;
-
     if (c->closing || c->in_recv || c->writing)
         return;
     if (c->tls) {
@@ -246,13 +251,7 @@ void tg_grpc__conn_flush(tg_grpc_conn *c)
         c->wlen += (size_t)n;
     }
     if (c->wlen > 0) {
-        buf = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
-        c->wreq.data = c;
-        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
-            tg_grpc__conn_close(c);
-            return;
-        }
-        c->writing = 1;
+        write_wbuf(c);
         return;
     }
     if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
