@@ -101,6 +101,15 @@ char *tg_arena_strndup(tg_arena *a, const char *s, size_t len)
     return p;
 }
 
+void *tg_arena_memdup(tg_arena *a, const void *p, size_t len)
+{
+    void *q = tg_arena_alloc(a, len ? len : 1);
+
+    if (q && len)
+        memcpy(q, p, len);
+    return q;
+}
+
 /* Largest block a reset will keep for reuse; beyond it memory goes back. */
 #define TG_ARENA_KEEP_MAX ((size_t)64 << 20)
 

@@ -29,6 +29,9 @@ void tg_arena_init(tg_arena *a, size_t block_size, size_t limit);
 void *tg_arena_alloc(tg_arena *a, size_t size);
 void *tg_arena_calloc(tg_arena *a, size_t size);
 char *tg_arena_strndup(tg_arena *a, const char *s, size_t len);
+/* A copy of p[0..len) in the arena (len 0: a valid, empty allocation), or
+ * NULL when out of memory. */
+void *tg_arena_memdup(tg_arena *a, const void *p, size_t len);
 void tg_arena_reset(tg_arena *a);
 void tg_arena_destroy(tg_arena *a);
 

@@ -110,12 +110,10 @@ static int add_metric(tg_summarizer *s, const char *svc, const otlp_metric *m)
                 p->n_explicit_bounds = dp->n_explicit_bounds;
             }
             if (dp->n_bucket_counts) {
-                p->bucket_counts =
-                    tg_arena_alloc(&s->arena, dp->n_bucket_counts * sizeof(uint64_t));
+                p->bucket_counts = tg_arena_memdup(
+                    &s->arena, dp->bucket_counts, dp->n_bucket_counts * sizeof(uint64_t));
                 if (!p->bucket_counts)
                     return TG_ENOMEM;
-                memcpy(p->bucket_counts, dp->bucket_counts,
-                       dp->n_bucket_counts * sizeof(uint64_t));
                 p->n_bucket_counts = dp->n_bucket_counts;
             }
         }
@@ -147,14 +145,12 @@ static int add_metric(tg_summarizer *s, const char *svc, const otlp_metric *m)
             e->max = dp->_max_case ? dp->max : 0;
             if (dp->positive && dp->positive->n_bucket_counts) {
                 e->offset = dp->positive->offset;
-                e->counts = dp->positive->bucket_counts;
                 e->n_counts = dp->positive->n_bucket_counts;
                 /* The request arena goes away before the batch is packed. */
-                e->counts = tg_arena_alloc(&s->arena, e->n_counts * sizeof(uint64_t));
+                e->counts = tg_arena_memdup(&s->arena, dp->positive->bucket_counts,
+                                            e->n_counts * sizeof(uint64_t));
                 if (!e->counts)
                     return TG_ENOMEM;
-                memcpy(e->counts, dp->positive->bucket_counts,
-                       e->n_counts * sizeof(uint64_t));
             }
             p->exp = e;
         }

@@ -76,6 +76,24 @@ static void test_label_escapes(void **state)
     free(b.p);
 }
 
+/* tg_arena_memdup copies exactly, and an empty copy is still an
+ * allocation. */
+static void test_arena_memdup(void **state)
+{
+    static const uint64_t src[4] = {1, 2, 3, UINT64_MAX};
+    tg_arena a;
+    uint64_t *c;
+
+    (void)state;
+    tg_arena_init(&a, 4096, 0);
+    c = tg_arena_memdup(&a, src, sizeof(src));
+    assert_non_null(c);
+    assert_ptr_not_equal(c, src);
+    assert_memory_equal(c, src, sizeof(src));
+    assert_non_null(tg_arena_memdup(&a, src, 0));
+    tg_arena_destroy(&a);
+}
+
 static void test_arena(void **state)
 {
     tg_arena a;
@@ -134,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_put_putc_and_nuls),
         cmocka_unit_test(test_label_escapes),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_arena_memdup),
         cmocka_unit_test(test_oom_sticks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
