@@ -406,6 +406,36 @@ static const char *any_text(vstate *v, const tg_otlp_any *val, size_t *len, char
     }
 }
 
+/* A copy of the array or kvlist value val whose list holds items[0..n)
+ * (AnyValue or KeyValue pointers, by val's case): V_NEW with *out set, or
+ * V_SAME when out of memory. */
+static int rewrap(vstate *v, const tg_otlp_any *val, void **items, size_t n,
+                  tg_otlp_any **out)
+{
+    int is_array =
+        val->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+    const ProtobufCMessage *inner =
+        is_array ? &val->array_value->base : &val->kvlist_value->base;
+    void *ni = copy_msg(v, inner);
+    tg_otlp_any *a = ni ? copy_msg(v, &val->base) : NULL;
+
+    if (!a)
+        return V_SAME;
+    if (is_array) {
+        Opentelemetry__Proto__Common__V1__ArrayValue *na = ni;
+        na->values = (tg_otlp_any **)items;
+        na->n_values = n;
+        a->array_value = na;
+    } else {
+        Opentelemetry__Proto__Common__V1__KeyValueList *nl = ni;
+        nl->values = (Opentelemetry__Proto__Common__V1__KeyValue **)items;
+        nl->n_values = n;
+        a->kvlist_value = nl;
+    }
+    *out = a;
+    return V_NEW;
+}
+
 /* Returns V_SAME, V_NEW (*out) or V_GONE. */
 static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter,
                     tg_otlp_any **out)
@@ -462,17 +492,8 @@ static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter,
                 changed = 1;
             nv[k++] = r == V_NEW ? ne : arr->values[i];
         }
-        if (changed && !v->err) {
-            Opentelemetry__Proto__Common__V1__ArrayValue *na = copy_msg(v, &arr->base);
-            tg_otlp_any *a = na ? copy_msg(v, &val->base) : NULL;
-            if (!a)
-                return V_SAME;
-            na->values = nv;
-            na->n_values = k;
-            a->array_value = na;
-            *out = a;
-            return V_NEW;
-        }
+        if (changed && !v->err)
+            return rewrap(v, val, (void **)nv, k, out);
         if (val->base.n_unknown_fields || arr->base.n_unknown_fields)
             goto strip;
         return V_SAME;
@@ -485,17 +506,8 @@ static int view_any(vstate *v, const tg_otlp_any *val, int nested_filter,
         size_t nn = 0;
         int r =
             view_kvs(v, kl->values, kl->n_values, nested_filter, nested_filter, &nk, &nn);
-        if (r == V_NEW && !v->err) {
-            Opentelemetry__Proto__Common__V1__KeyValueList *nl = copy_msg(v, &kl->base);
-            tg_otlp_any *a = nl ? copy_msg(v, &val->base) : NULL;
-            if (!a)
-                return V_SAME;
-            nl->values = nk;
-            nl->n_values = nn;
-            a->kvlist_value = nl;
-            *out = a;
-            return V_NEW;
-        }
+        if (r == V_NEW && !v->err)
+            return rewrap(v, val, (void **)nk, nn, out);
         if (val->base.n_unknown_fields || kl->base.n_unknown_fields)
             goto strip;
         return V_SAME;
