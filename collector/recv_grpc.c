@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "recv_grpc_int.h"
+#include "tg_list.h"
 #include "tg_err.h"
 #include "tg_log.h"
 
@@ -85,12 +86,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
 
     if (--c->handles_open > 0)
         return;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    TG_LIST_UNLINK(s->conns, c);
     s->nconns--;
     tg_http_tls_session_free(c->tls);
     if (c->capped)
@@ -509,10 +505,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->timer.data = c;
     c->handles_open = 2;
     c->idle_since = uv_now(s->loop);
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    TG_LIST_PUSH(s->conns, c);
     s->nconns++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || conn_start_session(c) != 0) {
         tg_grpc__conn_close(c);

@@ -22,6 +22,7 @@
  * write goes through conn_write(), which encrypts; what the handshake has
  * to send is flushed after each read. Nothing is answered before the
  * handshake is done: a refusal then is a plain close. */
+#include "tg_list.h"
 #include "tg_http_internal.h"
 
 #include "tg_log.h"
@@ -65,10 +66,7 @@ tg_http_conn *tg_http__conn_new(tg_http_server *s)
     c->req.path = "";
     c->req.method = "";
     memcpy(c->peer, "unknown", sizeof("unknown"));
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    TG_LIST_PUSH(s->conns, c);
     s->nconns++;
     return c;
 }
@@ -87,12 +85,7 @@ static void conn_maybe_free(tg_http_conn *c)
 
     if (c->handles_open > 0 || c->req_outstanding)
         return;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    TG_LIST_UNLINK(s->conns, c);
     tg_http__tls_conn_free(c);
     free(c->rbuf);
     free(c->hbuf);
