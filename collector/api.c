@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,17 @@
 /* Decoded records to the memory their JSON answer takes at its peak (the
  * jansson tree and its text together, with the records): 112 MB at the peak
  * for 24 MiB of decoded records, measured with a span of 100,000
- * attributes. And the read size after which freed memory is trimmed. */
+ * attributes. And how much reading, in one read or added up, after which
+ * freed memory is trimmed. */
 #define TG_API_JSON_FACTOR 5
 #define TG_API_TRIM_BYTES (8u << 20)
+
+/* What the reads have used since the last trim, over every worker: many
+ * mid-sized reads leave each worker's malloc arena at its own high-water
+ * mark (142 MB kept after 64 reads of 25,000-attribute spans), so memory is
+ * given back once they add up to TG_API_TRIM_BYTES, not only after one
+ * read that large. */
+static _Atomic uint64_t read_bytes_untrimmed;
 
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans resource_spans;
 typedef Opentelemetry__Proto__Trace__V1__ScopeSpans scope_spans;
@@ -958,19 +967,23 @@ static void read_work(uv_work_t *w)
 static void read_done(uv_work_t *w, int status)
 {
     api_read *rd = w->data;
+    uint64_t used;
     int big;
 
     (void)status;
     tg_plan_free(rd->plan);
     json_decref(rd->hits);
-    big = rd->arena.used_total + rd->body_len >= TG_API_TRIM_BYTES;
+    used = rd->arena.used_total + rd->body_len;
+    big = atomic_fetch_add(&read_bytes_untrimmed, used) + used >= TG_API_TRIM_BYTES;
+    if (big)
+        atomic_store(&read_bytes_untrimmed, 0);
     tg_arena_destroy(&rd->arena);
     if (rd->use_view)
         pthread_mutex_destroy(&rd->vr.mu);
-    /* A large read leaves freed pages in the worker's malloc arena; give
-     * them back, or each worker keeps its largest read's memory. Before the
-     * answer, so a caller's next read never finds this one's memory still
-     * held. */
+    /* Reads leave freed pages in the workers' malloc arenas; give them
+     * back once the reads since the last trim add up, or each worker keeps
+     * its largest read's memory. Before the answer, so a caller's next
+     * read never finds this one's memory still held. */
     if (big)
         malloc_trim(0);
     if (rd->body)

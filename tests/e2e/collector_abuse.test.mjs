@@ -183,3 +183,31 @@ test('reading a span of a million attributes is bounded by limits.max_read_bytes
   const res = await c.stop();
   assert.equal(res.code, 0);
 });
+
+test('many mid-sized reads, each under the trim threshold, leave the workers\' memory given back', { timeout: 120000 }, async () => {
+  const c = await start({});
+  const traces = [];
+  for (let i = 0; i < 16; i++) {
+    const t = bigSpan(25000);
+    const ok = await rawRequest(c.ports.http, httpPost('/v1/traces', t.body, { 'Content-Type': 'application/x-protobuf' }));
+    assert.equal(ok.status, 200);
+    traces.push(t.traceId);
+  }
+  await sleep(500);
+  const before = rssKiB(c.pid);
+  // Eight at a time, so every worker thread serves some: each worker's
+  // malloc arena would otherwise keep its own high-water mark.
+  for (let round = 0; round < 4; round++) {
+    await Promise.all(traces.map(async (id, i) => {
+      await sleep((i % 8) * 5);
+      const r = await getTrace(c.apiUrl, id, { expectStatus: null });
+      assert.equal(r.status, 200);
+    }));
+  }
+  await sleep(300);
+  const after = rssKiB(c.pid);
+  console.log(`# 64 reads of 25,000-attribute spans: RSS before ${before} KiB, after ${after} KiB`);
+  assert.ok(after - before < 48 * 1024, `RSS ${before} -> ${after} KiB after the reads`);
+  const res = await c.stop();
+  assert.equal(res.code, 0);
+});
