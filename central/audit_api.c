@@ -368,7 +368,7 @@ static int authorized(central *c, const tg_http_request *req, tg_http_response *
     int rc = tg_central_caller(c, req, 0, &who);
 
     if (rc != 0) {
-        audit_error(resp, 401, tg_central_challenge(c, resp, rc));
+        audit_error(resp, 401, tg_central_challenge(resp, rc));
         return 0;
     }
     if (strcmp(who.role, "compliance") != 0 && strcmp(who.role, "admin") != 0) {

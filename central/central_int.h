@@ -128,15 +128,16 @@ typedef struct tg_central_who {
 } tg_central_who;
 
 /* 0 with *who filled; TG_ENOT_FOUND without an Authorization header,
- * TG_EINVAL for a token nobody holds. Takes sites_lock (the caller must
- * not hold it); the header's copy is cleansed. */
+ * TG_EINVAL for a token nobody holds, TG_ECONFIG (either way) when the
+ * centre has no users configured. Takes sites_lock (the caller must not
+ * hold it); the header's copy is cleansed. */
 int tg_central_caller(central *c, const tg_http_request *req, int sites_ok,
                       tg_central_who *who);
 
 /* Sets the WWW-Authenticate challenge on resp and returns the 401's
  * reason for tg_central_caller's rc, for the handler to answer in its
  * own format. */
-const char *tg_central_challenge(central *c, tg_http_response *resp, int rc);
+const char *tg_central_challenge(tg_http_response *resp, int rc);
 
 /* Any user of the users file (whatever the role): for the estate and
  * /metrics, which carry health and aggregates but no telemetry values.

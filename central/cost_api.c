@@ -182,7 +182,7 @@ static void serve(const tg_http_request *req, tg_http_response *resp, central *c
         tg_central_who who;
         int arc = tg_central_caller(c, req, 1, &who);
         if (arc != 0) {
-            tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, arc));
+            tg_central_answer_error(resp, 401, "%s", tg_central_challenge(resp, arc));
             return;
         }
     }

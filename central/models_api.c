@@ -172,7 +172,7 @@ void tg_central_models_api(const tg_http_request *req, tg_http_response *resp, v
     int rc = tg_central_caller(c, req, 1, &who);
 
     if (rc != 0) {
-        tg_http_response_text(resp, 401, tg_central_challenge(c, resp, rc));
+        tg_http_response_text(resp, 401, tg_central_challenge(resp, rc));
         return;
     }
     r = c->models ? tg_models_report(c->models, (int64_t)tg_wall_ns()) : NULL;

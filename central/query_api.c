@@ -233,27 +233,26 @@ int tg_central_error_column(const char *msg)
 int tg_central_caller(central *c, const tg_http_request *req, int sites_ok,
                       tg_central_who *who)
 {
-    const tg_access_entry *e;
+    const tg_access_entry *e = NULL;
     const tg_role *r;
     size_t hlen;
     const char *h = tg_http_header(req, "authorization", &hlen);
-    char hdr[600];
-    int rc = TG_EINVAL;
+    char hdr[600] = "";
+    int rc = h ? TG_EINVAL : TG_ENOT_FOUND;
 
     memset(who, 0, sizeof(*who));
-    if (!h)
-        return TG_ENOT_FOUND;
-    if (hlen >= sizeof(hdr))
-        return TG_EINVAL;
-    snprintf(hdr, sizeof(hdr), "%.*s", (int)hlen, h);
+    if (h && hlen < sizeof(hdr))
+        snprintf(hdr, sizeof(hdr), "%.*s", (int)hlen, h);
+    /* The users and sites are swapped by a SIGHUP reload: read them, even
+     * their count, under the lock. */
     pthread_rwlock_rdlock(&c->sites_lock);
-    if ((e = tg_access_authenticate(&c->users, hdr))) {
+    if (hdr[0] && (e = tg_access_authenticate(&c->users, hdr))) {
         r = tg_central_role(c, e->grant);
         snprintf(who->user, sizeof(who->user), "%s", e->name);
         snprintf(who->role, sizeof(who->role), "%s", e->grant);
         snprintf(who->view, sizeof(who->view), "%s", r ? r->view : "");
         rc = 0;
-    } else if (sites_ok && strncmp(hdr, "Bearer ", 7) == 0) {
+    } else if (hdr[0] && sites_ok && strncmp(hdr, "Bearer ", 7) == 0) {
         for (size_t i = 0; i < c->sites.n && rc; i++)
             if (tg_sites_token_ok(&c->sites.v[i], hdr + 7, strlen(hdr + 7))) {
                 snprintf(who->user, sizeof(who->user), "%s", c->sites.v[i].name);
@@ -261,16 +260,18 @@ int tg_central_caller(central *c, const tg_http_request *req, int sites_ok,
                 rc = 0;
             }
     }
+    if (rc && !c->users.n)
+        rc = TG_ECONFIG;
     pthread_rwlock_unlock(&c->sites_lock);
     OPENSSL_cleanse(hdr, sizeof(hdr));
     return rc;
 }
 
-const char *tg_central_challenge(central *c, tg_http_response *resp, int rc)
+const char *tg_central_challenge(tg_http_response *resp, int rc)
 {
     snprintf(resp->headers, sizeof(resp->headers),
              "WWW-Authenticate: Bearer realm=\"tollgate\"\r\n");
-    return !c->users.n       ? "no users are configured at the centre (--users)"
+    return rc == TG_ECONFIG  ? "no users are configured at the centre (--users)"
            : rc == TG_EINVAL ? "unknown token"
                              : "a bearer token is required";
 }
@@ -283,7 +284,7 @@ int tg_central_authenticate(central *c, const tg_http_request *req,
 
     if (rc == 0)
         return 1;
-    tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, rc));
+    tg_central_answer_error(resp, 401, "%s", tg_central_challenge(resp, rc));
     return 0;
 }
 
@@ -298,7 +299,7 @@ int tg_central_authorize(central *c, const tg_http_request *req, tg_http_respons
     memcpy(view, who.view, 64);
     tg_central_set_asker(rc == 0 ? user : NULL, role);
     if (rc != 0) {
-        tg_central_answer_error(resp, 401, "%s", tg_central_challenge(c, resp, rc));
+        tg_central_answer_error(resp, 401, "%s", tg_central_challenge(resp, rc));
         return 0;
     }
     if (!view[0]) {

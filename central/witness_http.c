@@ -105,7 +105,7 @@ void tg_central_witness_status(const tg_http_request *req, tg_http_response *res
     int rc = tg_central_caller(c, req, 0, &who);
 
     if (rc != 0) {
-        tg_http_response_text(resp, 401, tg_central_challenge(c, resp, rc));
+        tg_http_response_text(resp, 401, tg_central_challenge(resp, rc));
         return;
     }
     if (!role_sees_audit(who.role)) {
