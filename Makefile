@@ -73,7 +73,8 @@ test-asan: asan
 
 # Under ThreadSanitizer: every unit test (the fuzz seed replays are
 # single-threaded parsers, left to ASan) and the end-to-end tests that kill,
-# partition, reload and stop the threaded daemons, against the TSan binary
+# partition, reload and stop the threaded daemons (and run several ingest
+# loops, reload certificates across threads), against the TSan binary
 # (TOLLGATE_BIN, set by ctest). A daemon's report would vanish into the
 # harness's pipe, so every process writes its reports under tsan-reports/
 # and any file there fails the target. Races are fixed in the code;
@@ -81,7 +82,7 @@ test-asan: asan
 # (no ASLR) avoids "unexpected memory mapping" on kernels with more mmap
 # randomisation bits than this libtsan expects; where a container forbids
 # it, the tests run without it.
-TSAN_E2E ?= crash_safety|central_crash|central_partition|sigterm|rules_reload|federated_query
+TSAN_E2E ?= crash_safety|central_crash|central_partition|sigterm|rules_reload|federated_query|ingest_loops|receivers_secure|central_cert_reload
 TSAN_REPORTS = $(CURDIR)/$(TSAN_BUILD)/tsan-reports
 TSAN_NO_ASLR = $(shell setarch $$(uname -m) -R true 2>/dev/null && echo setarch $$(uname -m) -R)
 
